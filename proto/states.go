@@ -1,0 +1,73 @@
+// Package orchpb holds orch's one schema: the protobuf messages for stored
+// objects, Raft commands and the agent channel (generated from orch.proto),
+// plus the constants for the string-valued states and modes. It owns no
+// behaviour; every other package imports it.
+package orchpb
+
+import "strconv"
+
+// Replica desired states.
+const (
+	DesiredRunning = "running"
+	DesiredStopped = "stopped"
+)
+
+// Replica observed states, in the order a healthy replica moves through them.
+const (
+	ReplicaPending   = "pending"
+	ReplicaAssigned  = "assigned"
+	ReplicaStarting  = "starting"
+	ReplicaRunning   = "running"
+	ReplicaUnhealthy = "unhealthy"
+	ReplicaFailed    = "failed"
+	ReplicaStopped   = "stopped"
+	ReplicaLost      = "lost"
+)
+
+// Node states.
+const (
+	NodeReady    = "ready"
+	NodeDown     = "down"
+	NodeDraining = "draining"
+	NodeCordoned = "cordoned"
+)
+
+// Service modes, restart policies and placement strategies.
+const (
+	ModeReplicated = "replicated"
+	ModeGlobal     = "global"
+
+	RestartAlways    = "always"
+	RestartOnFailure = "on-failure"
+	RestartNever     = "never"
+
+	StrategySpread  = "spread"
+	StrategyBinpack = "binpack"
+)
+
+// Command result error codes (CommandResult.error_code).
+const (
+	ResultConflict = "conflict"
+	ResultNotFound = "not_found"
+	ResultInvalid  = "invalid"
+)
+
+// DisplayName is SERVICE.SLOT, the name users type for a replica.
+func (r *Replica) DisplayName() string {
+	if r == nil {
+		return ""
+	}
+	if r.Name != "" {
+		return r.Name
+	}
+	return r.Service + "." + strconv.Itoa(int(r.Slot))
+}
+
+// Terminal reports whether the replica will not run again by itself.
+func (r *Replica) Terminal() bool {
+	switch r.GetState() {
+	case ReplicaFailed, ReplicaStopped, ReplicaLost:
+		return true
+	}
+	return false
+}
