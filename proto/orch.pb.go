@@ -1010,7 +1010,10 @@ type Replica struct {
 	// started_at is when the current container started, unix milliseconds.
 	StartedAt int64 `protobuf:"varint,17,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	// host_ports the replica publishes; the scheduler keeps them unique per node.
-	HostPorts     []int32 `protobuf:"varint,18,rep,packed,name=host_ports,json=hostPorts,proto3" json:"host_ports,omitempty"`
+	HostPorts []int32 `protobuf:"varint,18,rep,packed,name=host_ports,json=hostPorts,proto3" json:"host_ports,omitempty"`
+	// spec is the service spec of `generation`: a replica keeps running what it
+	// was created with while a rolling update replaces its siblings.
+	Spec          *ServiceSpec `protobuf:"bytes,19,opt,name=spec,proto3" json:"spec,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1167,6 +1170,13 @@ func (x *Replica) GetStartedAt() int64 {
 func (x *Replica) GetHostPorts() []int32 {
 	if x != nil {
 		return x.HostPorts
+	}
+	return nil
+}
+
+func (x *Replica) GetSpec() *ServiceSpec {
+	if x != nil {
+		return x.Spec
 	}
 	return nil
 }
@@ -2895,7 +2905,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0fResourceAmounts\x12\x1d\n" +
 	"\n" +
 	"cpu_millis\x18\x01 \x01(\x03R\tcpuMillis\x12!\n" +
-	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\"\xfe\x03\n" +
+	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\"\xa8\x04\n" +
 	"\aReplica\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x18\n" +
@@ -2919,7 +2929,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\x11 \x01(\x03R\tstartedAt\x12\x1d\n" +
 	"\n" +
-	"host_ports\x18\x12 \x03(\x05R\thostPorts\"\xd7\x03\n" +
+	"host_ports\x18\x12 \x03(\x05R\thostPorts\x12(\n" +
+	"\x04spec\x18\x13 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\"\xd7\x03\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
@@ -3127,47 +3138,48 @@ var file_proto_orch_proto_depIdxs = []int32{
 	11, // 12: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
 	0,  // 13: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
 	12, // 14: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	39, // 15: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	12, // 16: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	12, // 17: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	10, // 18: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	13, // 19: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	14, // 20: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	15, // 21: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	16, // 22: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	19, // 23: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	20, // 24: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	21, // 25: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	22, // 26: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	23, // 27: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	25, // 28: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	26, // 29: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	27, // 30: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	29, // 31: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	30, // 32: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	24, // 33: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	0,  // 34: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	14, // 35: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	13, // 36: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	40, // 37: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	28, // 38: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	15, // 39: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	16, // 40: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	41, // 41: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	14, // 42: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	42, // 43: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	12, // 44: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	14, // 45: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	13, // 46: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,  // 47: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	34, // 48: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	14, // 49: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	28, // 50: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	51, // [51:51] is the sub-list for method output_type
-	51, // [51:51] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	0,  // 15: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	39, // 16: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	12, // 17: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	12, // 18: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	10, // 19: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	13, // 20: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	14, // 21: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	15, // 22: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	16, // 23: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	19, // 24: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	20, // 25: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	21, // 26: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	22, // 27: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	23, // 28: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	25, // 29: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	26, // 30: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	27, // 31: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	29, // 32: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	30, // 33: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	24, // 34: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	0,  // 35: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	14, // 36: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	13, // 37: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	40, // 38: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	28, // 39: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	15, // 40: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	16, // 41: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	41, // 42: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	14, // 43: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	42, // 44: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	12, // 45: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	14, // 46: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	13, // 47: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,  // 48: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	34, // 49: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	14, // 50: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	28, // 51: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	52, // [52:52] is the sub-list for method output_type
+	52, // [52:52] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }

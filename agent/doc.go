@@ -1,0 +1,11 @@
+// Package agent is the daemon on every machine: it joins the cluster,
+// receives its assignment set from the masters, runs each assigned replica
+// through the container runtime in its own network namespace, restarts
+// failures with exponential backoff, reports what it observes, and serves
+// its replicas' logs to the masters.
+//
+// The agent owns its machine: cut off from every master it keeps running and
+// restarting what it was last told to run (the set is saved on disk), and a
+// restarted agent adopts the containers that are still running instead of
+// recreating them. It never writes cluster state except by reporting status.
+package agent

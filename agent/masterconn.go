@@ -1,0 +1,193 @@
+package agent
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/master/auth"
+	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/encoding/protodelim"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+// masterConn is the agent's side of the agent channel. It talks to one
+// master at a time and moves to the next on failure.
+type masterConn struct {
+	urls  []string
+	token string
+
+	mu      sync.Mutex
+	current int
+	http    *http.Client
+	stream  *http.Client
+}
+
+func newMasterConn(urls []string, token string, ca *x509.CertPool) *masterConn {
+	tlsConf := &tls.Config{RootCAs: ca, MinVersion: tls.VersionTLS12}
+	return &masterConn{
+		urls:   urls,
+		token:  token,
+		http:   &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConf, MaxIdleConnsPerHost: 4}},
+		stream: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConf, ResponseHeaderTimeout: 10 * time.Second}},
+	}
+}
+
+func (c *masterConn) base() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return strings.TrimRight(c.urls[c.current%len(c.urls)], "/")
+}
+
+// next moves to the next master after a failure.
+func (c *masterConn) next() {
+	c.mu.Lock()
+	c.current = (c.current + 1) % len(c.urls)
+	c.mu.Unlock()
+}
+
+func (c *masterConn) do(ctx context.Context, client *http.Client, method, path, contentType string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base()+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		c.next()
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			c.next()
+		}
+		if e := wire.DecodeError(resp.StatusCode, data); e != nil {
+			return nil, e
+		}
+		return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	return resp, nil
+}
+
+func (c *masterConn) register(ctx context.Context, reg *orchpb.NodeRegistration) (*orchpb.NodeRegistrationResponse, error) {
+	body, err := protojson.Marshal(reg)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.do(ctx, c.http, http.MethodPost, "/v1/agent/register", "application/json", body)
+	if err != nil {
+		return nil, fmt.Errorf("agent: register %s: %w", reg.GetName(), err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("agent: register %s: %w", reg.GetName(), err)
+	}
+	var out orchpb.NodeRegistrationResponse
+	if err := protojson.Unmarshal(data, &out); err != nil {
+		return nil, fmt.Errorf("agent: register %s: decode answer: %w", reg.GetName(), err)
+	}
+	return &out, nil
+}
+
+func (c *masterConn) reportStatus(ctx context.Context, report *orchpb.StatusReport) error {
+	body, err := proto.Marshal(report)
+	if err != nil {
+		return err
+	}
+	resp, err := c.do(ctx, c.http, http.MethodPost, "/v1/agent/nodes/"+url.PathEscape(report.GetNodeId())+"/status", "application/x-protobuf", body)
+	if err != nil {
+		return fmt.Errorf("agent: report status: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.Body.Close()
+}
+
+// streamIdle is how long a silent assignment stream is trusted; the master
+// resends the set every few seconds, so silence past this means it is gone.
+const streamIdle = 15 * time.Second
+
+// watchAssignments calls handle with every assignment set the master pushes,
+// until the stream breaks or ctx ends.
+func (c *masterConn) watchAssignments(ctx context.Context, nodeID string, handle func(*orchpb.AssignmentSet)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	resp, err := c.do(ctx, c.stream, http.MethodGet, "/v1/agent/nodes/"+url.PathEscape(nodeID)+"/assignments", "", nil)
+	if err != nil {
+		return fmt.Errorf("agent: open assignment stream: %w", err)
+	}
+	defer resp.Body.Close()
+	idle := time.AfterFunc(streamIdle, cancel)
+	defer idle.Stop()
+	r := bufio.NewReader(resp.Body)
+	for {
+		var set orchpb.AssignmentSet
+		if err := (protodelim.UnmarshalOptions{MaxSize: 64 << 20}).UnmarshalFrom(r, &set); err != nil {
+			if ctx.Err() != nil && !errors.Is(ctx.Err(), context.Canceled) {
+				return ctx.Err()
+			}
+			c.next()
+			return fmt.Errorf("agent: assignment stream: %w", err)
+		}
+		idle.Reset(streamIdle)
+		handle(&set)
+	}
+}
+
+// fetchCA downloads the master's CA and checks it against the digest the
+// join token carries, before the token is ever sent.
+func fetchCA(ctx context.Context, masterURL, token string) ([]byte, error) {
+	want, err := auth.TokenCADigest(token)
+	if err != nil {
+		return nil, err
+	}
+	// The CA is not trusted yet: it is verified by its digest below.
+	insecure := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(masterURL, "/")+"/v1/ca", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := insecure.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("agent: fetch CA from %s: %w", masterURL, err)
+	}
+	defer resp.Body.Close()
+	pemBytes, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return nil, fmt.Errorf("agent: fetch CA from %s: %w", masterURL, err)
+	}
+	cert, err := auth.ParseCertPEM(pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("agent: CA from %s: %w", masterURL, err)
+	}
+	if got := auth.CertDigest(cert.Raw); got != want {
+		return nil, fmt.Errorf("agent: the CA of %s has digest %s but the join token expects %s: refusing to join", masterURL, got, want)
+	}
+	return pemBytes, nil
+}
+
+// fetchImage downloads an image tarball loaded into the cluster.
+func (c *masterConn) fetchImage(ctx context.Context, ref string) (io.ReadCloser, error) {
+	resp, err := c.do(ctx, c.stream, http.MethodGet, "/v1/images/tarball?name="+url.QueryEscape(ref), "", nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}

@@ -1,0 +1,62 @@
+// Command testbin is the only program in the runtime tests' image. Its first
+// argument picks what it does, so one small static binary covers every case.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Println("testbin: no mode")
+		os.Exit(2)
+	}
+	switch mode, args := os.Args[1], os.Args[2:]; mode {
+	case "echo":
+		// Prints its args, two env vars and the hostname; exits with $EXIT_CODE.
+		host, _ := os.Hostname()
+		fmt.Printf("args=%v greeting=%s from_image=%s hostname=%s\n",
+			args, os.Getenv("GREETING"), os.Getenv("FROM_IMAGE"), host)
+		code, _ := strconv.Atoi(os.Getenv("EXIT_CODE"))
+		os.Exit(code)
+	case "sleep":
+		// As PID 1 in its namespace a process gets no default signal
+		// action: it must handle SIGTERM to stop on it.
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, syscall.SIGTERM)
+		fmt.Println("ready")
+		select {
+		case <-term:
+			fmt.Println("got SIGTERM")
+		case <-time.After(time.Hour):
+		}
+	case "ignore-term":
+		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("ready")
+		time.Sleep(time.Hour)
+	case "alloc":
+		// Touches memory until the cgroup's limit has the kernel kill it.
+		var keep [][]byte
+		for i := 0; ; i++ {
+			b := make([]byte, 1<<20)
+			for j := range b {
+				b[j] = byte(j)
+			}
+			keep = append(keep, b)
+			if i%64 == 0 {
+				fmt.Printf("allocated %d MiB\n", i)
+			}
+		}
+	case "netns":
+		ns, err := os.Readlink("/proc/self/ns/net")
+		fmt.Println(ns, err)
+	default:
+		fmt.Println("testbin: unknown mode", mode)
+		os.Exit(2)
+	}
+}

@@ -1,0 +1,99 @@
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/orch-io/orch/agent/logs"
+	"github.com/orch-io/orch/master/api/wire"
+)
+
+// masterCommonName is the subject the masters' certificates carry; only
+// they may read a replica's output from the agent.
+const masterCommonName = "orch-master"
+
+// serve answers the masters on the agent's own endpoint (logs) with mutual
+// TLS until ctx ends.
+func (a *Agent) serve(ctx context.Context, ln net.Listener) {
+	pool, _, err := a.caPool(ctx)
+	if err != nil {
+		a.log.Error("agent endpoint disabled: no CA", "err", err)
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/logs/{id}", a.serveLogs)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig: &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			ClientCAs:  pool,
+			ClientAuth: tls.RequireAndVerifyClientCert,
+			// The certificate is re-read on each handshake so that a
+			// re-registration's new certificate takes effect at once.
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return a.serverCertificate() },
+			VerifyPeerCertificate: func(_ [][]byte, chains [][]*x509.Certificate) error {
+				if len(chains) == 0 || chains[0][0].Subject.CommonName != masterCommonName {
+					return errors.New("agent: only masters may call the agent")
+				}
+				return nil
+			},
+		},
+	}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+		_ = srv.Close()
+	}()
+	if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		a.log.Error("agent endpoint stopped", "err", err)
+	}
+}
+
+func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	path := a.logPath(id)
+	tail := -1
+	if v := r.URL.Query().Get("tail"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			wire.WriteError(w, &wire.Error{Code: "invalid", Field: "tail", Message: "tail: want a number", Status: http.StatusBadRequest})
+			return
+		}
+		tail = n
+	}
+	data, end, err := logs.Tail(path, tail)
+	if errors.Is(err, os.ErrNotExist) {
+		wire.WriteError(w, &wire.Error{Code: "not_found", Message: "no output recorded for replica " + id + " on this node", Status: http.StatusNotFound})
+		return
+	}
+	if err != nil {
+		wire.WriteError(w, &wire.Error{Code: "internal", Message: err.Error(), Status: http.StatusInternalServerError})
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data)
+	flusher, _ := w.(http.Flusher)
+	if flusher != nil {
+		flusher.Flush()
+	}
+	if r.URL.Query().Get("follow") != "true" {
+		return
+	}
+	flush := func() {
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+	_ = logs.Follow(r.Context(), path, end, w, flush)
+}

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/orch-io/orch/agent"
+	"github.com/orch-io/orch/agent/runtime"
+	"github.com/orch-io/orch/agent/runtime/containerdproc"
+	"github.com/orch-io/orch/master/manifest"
+	"github.com/orch-io/orch/netoverlay"
+	orchpb "github.com/orch-io/orch/proto"
+	"github.com/spf13/cobra"
+)
+
+type agentFlags struct {
+	dataDir, join, token, name, labels, advertise string
+	listenAddr                                    string
+	containerd, namespace                         string
+	capacityCPU, capacityMemory                   string
+	bridge, netnsPrefix                           string
+	cleanup                                       bool
+}
+
+func (f *agentFlags) register(cmd *cobra.Command, standalone bool) {
+	fl := cmd.Flags()
+	if standalone {
+		fl.StringVar(&f.dataDir, "data-dir", "/var/lib/orch", "where the agent keeps its identity, saved assignments and logs")
+		fl.StringVar(&f.join, "join", "", "https://HOST:PORT[,https://HOST2:PORT...] of the masters")
+		fl.StringVar(&f.token, "token", "", "agent join token")
+		fl.StringVar(&f.listenAddr, "listen-addr", ":7402", "HOST:PORT of the agent's own endpoint (logs, for the masters)")
+		fl.StringVar(&f.containerd, "containerd", "/run/containerd/containerd.sock", "containerd socket")
+		fl.BoolVar(&f.cleanup, "cleanup", false, "remove every container, network namespace and link this agent made, then exit")
+	}
+	fl.StringVar(&f.name, "name", "", "node name (default: the host name)")
+	fl.StringVar(&f.labels, "labels", "", "node labels, k=v,k2=v2")
+	fl.StringVar(&f.advertise, "advertise-addr", "", "this node's IP on the underlay (default: the first non-loopback IPv4)")
+	fl.StringVar(&f.namespace, "containerd-namespace", "orch", "containerd namespace the agent keeps its containers in")
+	fl.StringVar(&f.capacityCPU, "capacity-cpu", "", "schedulable cpu, e.g. 4 or 3500m (default: the machine's)")
+	fl.StringVar(&f.capacityMemory, "capacity-memory", "", "schedulable memory, e.g. 8Gi (default: the machine's)")
+	fl.StringVar(&f.bridge, "bridge", netoverlay.DefaultBridgeName, "name of the replicas' bridge")
+	fl.StringVar(&f.netnsPrefix, "netns-prefix", netoverlay.DefaultNetNSPrefix, "prefix of the replicas' network namespace names")
+	_ = fl.MarkHidden("bridge")
+	_ = fl.MarkHidden("netns-prefix")
+}
+
+func (f *agentFlags) networkConfig(subnet netip.Prefix) netoverlay.Config {
+	return netoverlay.Config{
+		BridgeName:  f.bridge,
+		NetNSPrefix: f.netnsPrefix,
+		Subnet:      subnet,
+		StateDir:    filepath.Join(f.dataDir, "net"),
+		Logger:      slog.Default(),
+	}
+}
+
+func newAgentCommand() *cobra.Command {
+	var f agentFlags
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run the agent: join the cluster and run its replicas on this machine",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if f.cleanup {
+				return cleanupAgent(ctx, &f, f.containerd)
+			}
+			return runAgent(ctx, &f, f.containerd, splitList(f.join), f.token)
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+func (f *agentFlags) agentConfig(masters []string, token string) (agent.Config, error) {
+	if token == "" {
+		return agent.Config{}, errors.New("--token: required (the agent join token printed at bootstrap)")
+	}
+	if len(masters) == 0 {
+		return agent.Config{}, errors.New("--join: at least one master URL is required")
+	}
+	name := f.name
+	if name == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return agent.Config{}, fmt.Errorf("--name: not given and no host name: %w", err)
+		}
+		name = h
+	}
+	labels, err := parseLabels(f.labels)
+	if err != nil {
+		return agent.Config{}, err
+	}
+	addr := f.advertise
+	if addr == "" {
+		addr = defaultAddress()
+	}
+	capacity, err := capacityFromFlags(f.capacityCPU, f.capacityMemory)
+	if err != nil {
+		return agent.Config{}, err
+	}
+	return agent.Config{
+		DataDir:    f.dataDir,
+		Masters:    masters,
+		Token:      token,
+		Name:       name,
+		Labels:     labels,
+		Address:    addr,
+		ListenAddr: f.listenAddr,
+		Capacity:   capacity,
+		Network: func(subnet netip.Prefix) (agent.Network, error) {
+			return netoverlay.New(f.networkConfig(subnet))
+		},
+		Logger: slog.Default(),
+	}, nil
+}
+
+// runAgent connects to containerd, with images loaded into the cluster
+// fetched from a master, and runs the agent until ctx ends.
+func runAgent(ctx context.Context, f *agentFlags, socket string, masters []string, token string) error {
+	cfg, err := f.agentConfig(masters, token)
+	if err != nil {
+		return err
+	}
+	var a *agent.Agent
+	source := func(ctx context.Context, ref string) (io.ReadCloser, error) { return a.FetchImage(ctx, ref) }
+	rt, err := runtime.NewContainerd(ctx, socket, runtime.WithNamespace(f.namespace), runtime.WithImageSource(source), runtime.WithLogger(slog.Default()))
+	if err != nil {
+		return fmt.Errorf("containerd at %s: %w", socket, err)
+	}
+	defer rt.Close()
+	cfg.Runtime = rt
+	if a, err = agent.New(cfg); err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+// cleanupAgent removes what an agent installed on this machine.
+func cleanupAgent(ctx context.Context, f *agentFlags, socket string) error {
+	rt, err := runtime.NewContainerd(ctx, socket, runtime.WithNamespace(f.namespace))
+	if err != nil {
+		return fmt.Errorf("containerd at %s: %w", socket, err)
+	}
+	defer rt.Close()
+	infos, err := rt.List(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, info := range infos {
+		if err := rt.Delete(ctx, info.ID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// The subnet only matters for new attachments; cleanup makes none.
+	if n, err := netoverlay.New(f.networkConfig(netip.MustParsePrefix("10.244.0.0/24"))); err == nil {
+		errs = append(errs, n.Cleanup())
+	} else {
+		errs = append(errs, err)
+	}
+	fmt.Fprintf(os.Stderr, "removed %d containers and the agent's network\n", len(infos))
+	return errors.Join(errs...)
+}
+
+func parseLabels(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range splitList(s) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--labels: %q: want key=value", kv)
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func capacityFromFlags(cpu, memory string) (*orchpb.ResourceAmounts, error) {
+	capacity, err := agent.MachineCapacity()
+	if err != nil {
+		return nil, err
+	}
+	if cpu != "" {
+		if capacity.CpuMillis, err = manifest.ParseCPU(cpu); err != nil {
+			return nil, fmt.Errorf("--capacity-cpu: %w", err)
+		}
+	}
+	if memory != "" {
+		if capacity.MemoryBytes, err = manifest.ParseMemory(memory); err != nil {
+			return nil, fmt.Errorf("--capacity-memory: %w", err)
+		}
+	}
+	return capacity, nil
+}
+
+// defaultAddress is the first non-loopback IPv4 address of this machine.
+func defaultAddress() string {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return "127.0.0.1"
+	}
+	for _, iface := range ifaces {
+		if iface.Flags&net.FlagUp == 0 || iface.Flags&net.FlagLoopback != 0 || strings.HasPrefix(iface.Name, "orch") || strings.HasPrefix(iface.Name, "ov") {
+			continue
+		}
+		addrs, _ := iface.Addrs()
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
+				return ipn.IP.String()
+			}
+		}
+	}
+	return "127.0.0.1"
+}
+
+// containerdFor returns a containerd socket that answers: the given one, or
+// a private daemon under dir that this process starts (and the caller stops).
+func containerdFor(ctx context.Context, socket, dir string) (string, *containerdproc.Daemon, error) {
+	if socket != "" {
+		probe, cancel := context.WithTimeout(ctx, 2*time.Second)
+		ok := containerdproc.Answers(probe, socket)
+		cancel()
+		if ok {
+			return socket, nil, nil
+		}
+	}
+	d, err := containerdproc.Start(ctx, dir, slog.Default())
+	if err != nil {
+		return "", nil, err
+	}
+	return d.Socket(), d, nil
+}

@@ -1,0 +1,219 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/master/api/client"
+	"github.com/orch-io/orch/master/api/wire"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+const helloYAML = `
+kind: Service
+name: hello
+replicas: 3
+image: orch.local/hello:1
+args: ["--port=8080"]
+ports: [{name: http, port: 8080}]
+resources: {cpu: 100m, memory: 32Mi}
+restart: {policy: always, backoffInitial: 200ms, backoffMax: 5s}
+stopGracePeriod: 2s
+`
+
+func httpGet(url string) (string, error) {
+	c := &http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return string(body), fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return string(body), err
+}
+
+// TestWalkingSkeleton drives one dev cluster through the acceptance of the
+// walking skeleton, in order: apply, serve, restart on kill and crash,
+// survive kill -9 of orchd itself, scale, and refuse bad input.
+func TestWalkingSkeleton(t *testing.T) {
+	d := startDevCluster(t)
+	ctx := context.Background()
+	d.loadHello()
+	d.apply(helloYAML)
+	reps := d.running("hello", 3)
+
+	t.Run("replicas answer HTTP on their overlay address", func(t *testing.T) {
+		for _, r := range reps {
+			if r.GetIp() == "" {
+				t.Fatalf("%s has no IP", r.DisplayName())
+			}
+			body, err := httpGet("http://" + r.GetIp() + ":8080/")
+			if err != nil {
+				t.Fatalf("%s: %v", r.DisplayName(), err)
+			}
+			if !strings.Contains(body, r.DisplayName()) {
+				t.Errorf("%s answered %q, want its hostname %s in it", r.DisplayName(), body, r.DisplayName())
+			}
+		}
+	})
+
+	t.Run("logs show the requests", func(t *testing.T) {
+		rc, err := d.api.Logs(ctx, "hello.1", "default", false, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		out, _ := io.ReadAll(rc)
+		if !strings.Contains(string(out), "GET /") {
+			t.Errorf("logs of hello.1 = %q, want a request line", out)
+		}
+	})
+
+	t.Run("kill -9 of a container's process restarts it once", func(t *testing.T) {
+		r := reps[0]
+		pid := d.tasks()[r.GetId()]
+		if pid == 0 {
+			t.Fatalf("no task for %s", r.GetId())
+		}
+		if err := syscall.Kill(int(pid), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		d.eventually(r.DisplayName()+" runs again with restarts=1", func() error {
+			got, err := d.api.GetReplica(ctx, r.GetId(), "")
+			if err != nil {
+				return err
+			}
+			if got.GetState() != orchpb.ReplicaRunning || got.GetRestarts() != 1 {
+				return fmt.Errorf("state %s restarts %d (%s)", got.GetState(), got.GetRestarts(), got.GetMessage())
+			}
+			if newPID := d.tasks()[r.GetId()]; newPID == pid || newPID == 0 {
+				return fmt.Errorf("task pid %d, was %d", newPID, pid)
+			}
+			return nil
+		})
+	})
+
+	t.Run("repeated crashes back off", func(t *testing.T) {
+		r := reps[1]
+		// Each restart waits at least the backoff: 200ms, 400ms, 800ms.
+		minimum := []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
+		for i, least := range minimum {
+			before, err := d.api.GetReplica(ctx, r.GetId(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			crashedAt := time.Now()
+			_, _ = httpGet("http://" + r.GetIp() + ":8080/crash?code=3")
+			var after *orchpb.Replica
+			d.eventually("the replica runs again after crash "+fmt.Sprint(i+1), func() error {
+				got, err := d.api.GetReplica(ctx, r.GetId(), "")
+				if err != nil {
+					return err
+				}
+				if got.GetState() != orchpb.ReplicaRunning || got.GetRestarts() != before.GetRestarts()+1 {
+					return fmt.Errorf("state %s restarts %d (%s)", got.GetState(), got.GetRestarts(), got.GetMessage())
+				}
+				after = got
+				return nil
+			})
+			gap := time.UnixMilli(after.GetStartedAt()).Sub(crashedAt)
+			if gap < least {
+				t.Errorf("restart %d came %v after the crash, want at least the backoff %v", i+1, gap, least)
+			}
+			if after.GetExitCode() != 3 {
+				t.Errorf("exitCode = %d, want 3", after.GetExitCode())
+			}
+		}
+	})
+
+	t.Run("kill -9 of orchd keeps everything and restarts nothing", func(t *testing.T) {
+		before := d.tasks()
+		services, _, err := d.api.ListServices(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.kill9()
+		d.start()
+		d.running("hello", 3)
+		after := d.tasks()
+		for id, pid := range before {
+			if after[id] != pid {
+				t.Errorf("container %s: task pid %d before, %d after the restart of orchd", id, pid, after[id])
+			}
+		}
+		again, _, err := d.api.ListServices(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(again) != len(services) || again[0].GetVersion() != services[0].GetVersion() {
+			t.Errorf("services changed across the restart: %v -> %v", services, again)
+		}
+	})
+
+	t.Run("scale follows in containerd, snapshots included", func(t *testing.T) {
+		for _, n := range []int{5, 1} {
+			if _, err := d.api.ScaleService(ctx, "default", "hello", int32(n)); err != nil {
+				t.Fatal(err)
+			}
+			d.running("hello", n)
+			d.eventually(fmt.Sprintf("containerd holds %d containers and snapshots", n), func() error {
+				if got := len(d.tasks()); got != n {
+					return fmt.Errorf("%d containers", got)
+				}
+				if got := d.snapshots(); got != n {
+					return fmt.Errorf("%d active snapshots", got)
+				}
+				return nil
+			})
+		}
+	})
+
+	t.Run("bad input is refused with the field named, and nothing is stored", func(t *testing.T) {
+		cases := []struct{ body, field string }{
+			{`{"kind":"Service","name":"bad","image":"x","colour":"red"}`, "colour"},
+			{`{"kind":"Service","name":"Bad_Name","image":"x"}`, "name"},
+			{`{"kind":"Service","name":"bad","image":"x","replicas":-1}`, "replicas"},
+			{`{"kind":"Service","name":"bad","image":"x","stopGracePeriod":"soon"}`, "stopGracePeriod"},
+		}
+		for _, c := range cases {
+			name := "bad"
+			if c.field == "name" {
+				name = "Bad_Name"
+			}
+			_, err := d.api.Do(ctx, http.MethodPut, "/v1/namespaces/default/services/"+name, strings.NewReader(c.body), nil)
+			var we *wire.Error
+			if !errors.As(err, &we) || we.Status != http.StatusBadRequest || we.Field != c.field {
+				t.Errorf("PUT %s: got %v, want 400 naming %q", c.body, err, c.field)
+			}
+		}
+		services, _, err := d.api.ListServices(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(services) != 1 {
+			t.Errorf("services after bad input: %d, want only hello", len(services))
+		}
+		for _, token := range []string{"", "ORCH-1-wrong"} {
+			cfg := &client.Config{Server: d.api.Servers()[0], Token: token, CA: d.caPEM()}
+			anon, err := client.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = anon.ListServices(ctx, "")
+			var we *wire.Error
+			if !errors.As(err, &we) || we.Status != http.StatusUnauthorized {
+				t.Errorf("token %q: got %v, want 401", token, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,61 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/orch-io/orch/master/imagestore"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// ImageStore is where uploaded tarballs live on this master.
+type ImageStore = imagestore.Store
+
+func (s *Server) loadImage(w http.ResponseWriter, r *http.Request) {
+	loaded, err := s.deps.Images.Put(r.Body)
+	if errors.Is(err, imagestore.ErrNoNames) {
+		writeError(w, badRequest("", err.Error()))
+		return
+	}
+	if err != nil {
+		writeError(w, toWireError(err))
+		return
+	}
+	images := make([]*orchpb.Image, 0, len(loaded.Names))
+	for _, name := range loaded.Names {
+		img := &orchpb.Image{Name: name, Digest: loaded.Digest, Size: loaded.Size}
+		if _, ok := s.propose(w, r, &orchpb.Command{Op: &orchpb.Command_PutImage{PutImage: &orchpb.PutImage{Image: img}}}); !ok {
+			return
+		}
+		images = append(images, s.deps.Store.Image(name))
+	}
+	writeList(w, images, marshalMessage[*orchpb.Image])
+}
+
+func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
+	if !s.consistentRead(w, r) {
+		return
+	}
+	writeList(w, s.deps.Store.Images(), marshalMessage[*orchpb.Image])
+}
+
+// imageTarball serves a loaded image to an agent.
+func (s *Server) imageTarball(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("name")
+	img := s.deps.Store.Image(name)
+	if img == nil {
+		writeError(w, notFound("image "+strconv.Quote(name)+" was not loaded into the cluster"))
+		return
+	}
+	f, err := s.deps.Images.Open(img.GetDigest())
+	if err != nil {
+		writeError(w, notFound("image "+name+" is known but its tarball is not on this master: "+err.Error()))
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "application/x-tar")
+	w.Header().Set("Content-Length", strconv.FormatInt(img.GetSize(), 10))
+	_, _ = io.Copy(w, f)
+}

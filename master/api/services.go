@@ -1,0 +1,147 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/master/manifest"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// maxManifestBytes bounds a service body; real manifests are a few KiB.
+const maxManifestBytes = 1 << 20
+
+func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
+	ns, name := r.PathValue("ns"), r.PathValue("name")
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxManifestBytes+1))
+	if err != nil {
+		writeError(w, badRequest("", "read body: "+err.Error()))
+		return
+	}
+	if len(body) > maxManifestBytes {
+		writeError(w, badRequest("", "manifest larger than 1 MiB"))
+		return
+	}
+	spec, err := manifest.ParseOne(body)
+	if err != nil {
+		writeError(w, toWireError(err))
+		return
+	}
+	if spec.GetName() != name {
+		writeError(w, badRequest("name", "name: "+strconv.Quote(spec.GetName())+" does not match the path's "+strconv.Quote(name)))
+		return
+	}
+	if spec.GetNamespace() != ns {
+		writeError(w, badRequest("namespace", "namespace: "+strconv.Quote(spec.GetNamespace())+" does not match the path's "+strconv.Quote(ns)))
+		return
+	}
+	put := &orchpb.PutService{Spec: spec}
+	if v := r.Header.Get("If-Match"); v != "" {
+		version, err := strconv.ParseUint(strings.Trim(v, `"`), 10, 64)
+		if err != nil {
+			writeError(w, badRequest("If-Match", "If-Match: want a service version (a number), got "+strconv.Quote(v)))
+			return
+		}
+		put.IfMatch = &version
+	}
+	existed := s.deps.Store.Service(ns, name) != nil
+	res, ok := s.propose(w, r, &orchpb.Command{Op: &orchpb.Command_PutService{PutService: put}})
+	if !ok {
+		return
+	}
+	w.Header().Set(wire.HeaderIndex, strconv.FormatUint(res.GetIndex(), 10))
+	status := http.StatusOK
+	if !existed {
+		status = http.StatusCreated
+	}
+	s.writeService(w, status, ns, name)
+}
+
+func (s *Server) writeService(w http.ResponseWriter, status int, ns, name string) {
+	svc := s.deps.Store.Service(ns, name)
+	if svc == nil {
+		writeError(w, notFound("service "+ns+"/"+name+" not found"))
+		return
+	}
+	body, err := wire.MarshalService(svc)
+	if err != nil {
+		writeError(w, toWireError(err))
+		return
+	}
+	writeJSON(w, status, body)
+}
+
+func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
+	if !s.consistentRead(w, r) {
+		return
+	}
+	s.writeService(w, http.StatusOK, r.PathValue("ns"), r.PathValue("name"))
+}
+
+func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
+	if !s.consistentRead(w, r) {
+		return
+	}
+	writeList(w, s.deps.Store.Services(r.PathValue("ns")), wire.MarshalService)
+}
+
+func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) {
+	ns, name := r.PathValue("ns"), r.PathValue("name")
+	del := &orchpb.DeleteService{Namespace: ns, Name: name}
+	if v := r.Header.Get("If-Match"); v != "" {
+		version, err := strconv.ParseUint(strings.Trim(v, `"`), 10, 64)
+		if err != nil {
+			writeError(w, badRequest("If-Match", "If-Match: want a service version (a number), got "+strconv.Quote(v)))
+			return
+		}
+		del.IfMatch = &version
+	}
+	res, ok := s.propose(w, r, &orchpb.Command{Op: &orchpb.Command_DeleteService{DeleteService: del}})
+	if !ok {
+		return
+	}
+	w.Header().Set(wire.HeaderIndex, strconv.FormatUint(res.GetIndex(), 10))
+	writeJSON(w, http.StatusOK, []byte(`{"deleted":`+strconv.Quote(ns+"/"+name)+`}`))
+}
+
+func (s *Server) scaleService(w http.ResponseWriter, r *http.Request) {
+	ns, name := r.PathValue("ns"), r.PathValue("name")
+	var body struct {
+		Replicas *int64 `json:"replicas"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		field := ""
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			field = te.Field
+		}
+		writeError(w, badRequest(field, "scale body: want {\"replicas\": N}: "+err.Error()))
+		return
+	}
+	if body.Replicas == nil {
+		writeError(w, badRequest("replicas", "replicas: required"))
+		return
+	}
+	if *body.Replicas < 0 || *body.Replicas > manifest.MaxReplicas {
+		writeError(w, badRequest("replicas", "replicas: must be between 0 and "+strconv.Itoa(manifest.MaxReplicas)))
+		return
+	}
+	if svc := s.deps.Store.Service(ns, name); svc != nil && svc.GetSpec().GetMode() == orchpb.ModeGlobal {
+		writeError(w, badRequest("replicas", "replicas: service "+ns+"/"+name+" is global (one replica per eligible node); it cannot be scaled"))
+		return
+	}
+	scale := &orchpb.ScaleService{Namespace: ns, Name: name, Replicas: int32(*body.Replicas)}
+	res, ok := s.propose(w, r, &orchpb.Command{Op: &orchpb.Command_ScaleService{ScaleService: scale}})
+	if !ok {
+		return
+	}
+	w.Header().Set(wire.HeaderIndex, strconv.FormatUint(res.GetIndex(), 10))
+	s.writeService(w, http.StatusOK, ns, name)
+}

@@ -1,0 +1,60 @@
+package dispatcher
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/master/auth"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// agentClient calls agents' own HTTPS endpoints with mutual TLS: the agent's
+// certificate must be signed by the cluster CA, and the master presents its
+// own.
+type agentClient struct {
+	http *http.Client
+}
+
+func newAgentClient(ca *auth.CA, cert tls.Certificate) *agentClient {
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if ca != nil {
+		tlsConf.RootCAs = ca.Pool()
+	}
+	if len(cert.Certificate) > 0 {
+		tlsConf.Certificates = []tls.Certificate{cert}
+	}
+	return &agentClient{http: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConf}}}
+}
+
+func (c *agentClient) logs(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, follow bool, tail int) (io.ReadCloser, error) {
+	if node.GetAgentAddress() == "" {
+		return nil, &wire.Error{Code: "not_found", Message: "node " + node.GetName() + " has no agent endpoint for logs", Status: http.StatusNotFound}
+	}
+	q := url.Values{}
+	q.Set("follow", strconv.FormatBool(follow))
+	q.Set("tail", strconv.Itoa(tail))
+	u := "https://" + node.GetAgentAddress() + "/v1/logs/" + url.PathEscape(replica.GetId()) + "?" + q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("dispatcher: logs of %s: %w", replica.GetId(), err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, &wire.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + " did not answer: " + err.Error(), Status: http.StatusBadGateway}
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if e := wire.DecodeError(resp.StatusCode, body); e != nil {
+			return nil, e
+		}
+		return nil, &wire.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + ": " + resp.Status, Status: http.StatusBadGateway}
+	}
+	return resp.Body, nil
+}

@@ -1,0 +1,112 @@
+package dispatcher
+
+import (
+	"bufio"
+	"net/http"
+	"time"
+
+	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/master/store"
+	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/encoding/protodelim"
+	"google.golang.org/protobuf/proto"
+)
+
+// resendInterval is how often an unchanged set is sent again: it doubles as
+// the master's keepalive, so an agent can tell a quiet stream from a dead one.
+const resendInterval = 5 * time.Second
+
+// assignments streams the node's assignment set: once at connect, then each
+// time it changes, as length-delimited binary protobuf messages.
+func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
+	nodeID := r.PathValue("id")
+	if d.deps.Store.Node(nodeID) == nil {
+		wire.WriteError(w, &wire.Error{Code: "not_found", Message: "node " + nodeID + " is not registered", Status: http.StatusNotFound})
+		return
+	}
+	changed, cancel := d.deps.Store.Notify()
+	defer cancel()
+	w.Header().Set("Content-Type", "application/x-protobuf-delimited")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	bw := bufio.NewWriter(w)
+	resend := time.NewTicker(resendInterval)
+	defer resend.Stop()
+
+	var last *orchpb.AssignmentSet
+	send := func(force bool) bool {
+		set := AssignmentSet(d.deps.Store, nodeID)
+		if !force && last != nil && proto.Equal(withoutIndex(set), withoutIndex(last)) {
+			return true
+		}
+		if _, err := protodelim.MarshalTo(bw, set); err != nil {
+			return false
+		}
+		if err := bw.Flush(); err != nil {
+			return false
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		last = set
+		d.beat(nodeID)
+		return true
+	}
+	if !send(true) {
+		return
+	}
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-changed:
+			if !send(false) {
+				return
+			}
+		case <-resend.C:
+			if !send(true) {
+				return
+			}
+		}
+	}
+}
+
+func withoutIndex(set *orchpb.AssignmentSet) *orchpb.AssignmentSet {
+	c := proto.Clone(set).(*orchpb.AssignmentSet)
+	c.Index = 0
+	return c
+}
+
+// AssignmentSet is what node must run now: its replicas whose desired state
+// is running, each with the spec of its own generation. Observed fields are
+// left out so that status reports do not make the set look changed.
+func AssignmentSet(st *store.Store, nodeID string) *orchpb.AssignmentSet {
+	set := &orchpb.AssignmentSet{Index: st.Index(), NodeId: nodeID}
+	for _, rep := range st.Replicas(store.ReplicaFilter{Node: nodeID}) {
+		if rep.GetDesiredState() != orchpb.DesiredRunning || rep.GetState() == orchpb.ReplicaLost {
+			continue
+		}
+		set.Assignments = append(set.Assignments, &orchpb.Assignment{
+			Replica: &orchpb.Replica{
+				Id:           rep.GetId(),
+				Namespace:    rep.GetNamespace(),
+				Service:      rep.GetService(),
+				Slot:         rep.GetSlot(),
+				Name:         rep.GetName(),
+				Node:         rep.GetNode(),
+				DesiredState: rep.GetDesiredState(),
+				Generation:   rep.GetGeneration(),
+				Resources:    rep.GetResources(),
+				HostPorts:    rep.GetHostPorts(),
+			},
+			Spec: rep.GetSpec(),
+		})
+	}
+	for _, n := range st.Nodes() {
+		if n.GetId() == nodeID {
+			continue
+		}
+		set.Peers = append(set.Peers, &orchpb.Node{Id: n.GetId(), Name: n.GetName(), Address: n.GetAddress(), Subnet: n.GetSubnet(), State: n.GetState()})
+	}
+	return set
+}

@@ -1,0 +1,101 @@
+// Package dispatcher is the master's end of the agent channel: it registers
+// nodes, pushes each agent its complete assignment set over one long-lived
+// stream (swarmkit's dispatcher is the model), takes the agents' batched
+// status reports, and keeps their heartbeats in memory.
+//
+// Heartbeats never go through Raft; only status changes do, and only when
+// something changed. The dispatcher does not decide what runs where: it
+// relays what the controllers wrote to the store.
+package dispatcher
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/orch-io/orch/master/api"
+	"github.com/orch-io/orch/master/auth"
+	"github.com/orch-io/orch/master/store"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// Deps are what the dispatcher needs.
+type Deps struct {
+	Store    *store.Store
+	Proposer api.Proposer
+	CA       *auth.CA
+	// ClientCert is the master's certificate, presented to agents when the
+	// master calls them (logs), so agents accept only masters.
+	ClientCert tls.Certificate
+	Logger     *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Dispatcher serves the agent channel.
+type Dispatcher struct {
+	deps Deps
+	log  *slog.Logger
+
+	mu         sync.Mutex
+	heartbeats map[string]time.Time
+
+	agentClient *agentClient
+}
+
+// New builds a dispatcher.
+func New(deps Deps) *Dispatcher {
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	return &Dispatcher{
+		deps:        deps,
+		log:         deps.Logger.With("component", "dispatcher"),
+		heartbeats:  map[string]time.Time{},
+		agentClient: newAgentClient(deps.CA, deps.ClientCert),
+	}
+}
+
+// Routes are the agent channel's endpoints, for the API server.
+func (d *Dispatcher) Routes() []api.Route {
+	return []api.Route{
+		{Pattern: "POST /v1/agent/register", Role: auth.RoleAgent, Handler: d.register},
+		{Pattern: "GET /v1/agent/nodes/{id}/assignments", Role: auth.RoleAgent, Handler: d.assignments},
+		{Pattern: "POST /v1/agent/nodes/{id}/status", Role: auth.RoleAgent, Handler: d.status},
+	}
+}
+
+// LastHeartbeat is when the node's agent was last heard by this master.
+func (d *Dispatcher) LastHeartbeat(nodeID string) (time.Time, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.heartbeats[nodeID]
+	return t, ok
+}
+
+func (d *Dispatcher) beat(nodeID string) {
+	d.mu.Lock()
+	d.heartbeats[nodeID] = d.deps.Now()
+	d.mu.Unlock()
+}
+
+// Logs implements api.LogSource by asking the node's agent.
+func (d *Dispatcher) Logs(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, follow bool, tail int) (io.ReadCloser, error) {
+	return d.agentClient.logs(ctx, node, replica, follow, tail)
+}
+
+func newNodeID() string {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("dispatcher: crypto/rand failed: " + err.Error())
+	}
+	return "n-" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,63 @@
+package dispatcher
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/orch-io/orch/master/api/wire"
+	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/proto"
+)
+
+// status takes an agent's batch of observations. It is also the agent's
+// heartbeat; only statuses that differ from the store go through Raft, so a
+// cluster at rest writes nothing.
+func (d *Dispatcher) status(w http.ResponseWriter, r *http.Request) {
+	nodeID := r.PathValue("id")
+	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+	if err != nil {
+		wire.WriteError(w, &wire.Error{Code: "invalid", Message: "read body: " + err.Error(), Status: http.StatusBadRequest})
+		return
+	}
+	var report orchpb.StatusReport
+	if err := proto.Unmarshal(body, &report); err != nil {
+		wire.WriteError(w, &wire.Error{Code: "invalid", Message: "status report: " + err.Error(), Status: http.StatusBadRequest})
+		return
+	}
+	if report.GetNodeId() != nodeID {
+		wire.WriteError(w, &wire.Error{Code: "invalid", Field: "nodeId", Message: "nodeId: the report is for " + report.GetNodeId() + " but was sent to " + nodeID, Status: http.StatusBadRequest})
+		return
+	}
+	if d.deps.Store.Node(nodeID) == nil {
+		wire.WriteError(w, &wire.Error{Code: "not_found", Message: "node " + nodeID + " is not registered", Status: http.StatusNotFound})
+		return
+	}
+	d.beat(nodeID)
+	changed := d.changedStatuses(nodeID, report.GetStatuses())
+	if len(changed) == 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	cmd := &orchpb.Command{Op: &orchpb.Command_ReportReplicaStatus{ReportReplicaStatus: &orchpb.ReportReplicaStatus{NodeId: nodeID, Statuses: changed}}}
+	if _, err := d.deps.Proposer.Apply(r.Context(), cmd); err != nil {
+		wire.WriteError(w, &wire.Error{Code: "no_leader", Message: "record status of node " + nodeID + ": " + err.Error(), Status: http.StatusServiceUnavailable})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (d *Dispatcher) changedStatuses(nodeID string, statuses []*orchpb.ReplicaStatus) []*orchpb.ReplicaStatus {
+	var changed []*orchpb.ReplicaStatus
+	for _, st := range statuses {
+		rep := d.deps.Store.Replica(st.GetId())
+		if rep == nil || rep.GetNode() != nodeID {
+			continue
+		}
+		if rep.GetState() == st.GetState() && rep.GetIp() == st.GetIp() && rep.GetRestarts() == st.GetRestarts() &&
+			rep.GetExitCode() == st.GetExitCode() && rep.GetMessage() == st.GetMessage() && rep.GetStartedAt() == st.GetStartedAt() {
+			continue
+		}
+		changed = append(changed, st)
+	}
+	return changed
+}

@@ -1,0 +1,62 @@
+package master
+
+import (
+	"context"
+	"sync"
+
+	"github.com/orch-io/orch/master/controllers"
+)
+
+// runLeaderWork starts the controllers when this master becomes leader and
+// cancels them the moment it stops being one, so a deposed leader never
+// acts on stale authority.
+func (m *Master) runLeaderWork(ctx context.Context) {
+	var (
+		stop func()
+		wg   sync.WaitGroup
+	)
+	stopWork := func() {
+		if stop != nil {
+			stop()
+			wg.Wait()
+			stop = nil
+			m.log.Info("leader work stopped")
+		}
+	}
+	defer stopWork()
+	changes := m.raft.LeadershipChanges()
+	if m.raft.IsLeader() {
+		stop = m.startLeaderWork(ctx, &wg)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case leader := <-changes:
+			if leader && stop == nil {
+				stop = m.startLeaderWork(ctx, &wg)
+			} else if !leader {
+				stopWork()
+			}
+		}
+	}
+}
+
+func (m *Master) startLeaderWork(parent context.Context, wg *sync.WaitGroup) func() {
+	ctx, cancel := context.WithCancel(parent)
+	m.log.Info("leader work started")
+	services := controllers.NewServiceController(controllers.ServiceDeps{Store: m.store, Proposer: m.raft, Logger: m.cfg.Logger})
+	nodes := controllers.NewNodeController(controllers.NodeDeps{
+		Store: m.store, Proposer: m.raft, Heartbeats: m.dispatcher, Timeout: m.cfg.NodeTimeout, Logger: m.cfg.Logger,
+	})
+	for _, run := range []func(context.Context) error{services.Run, nodes.Run} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(ctx); err != nil {
+				m.log.Error("controller stopped", "err", err)
+			}
+		}()
+	}
+	return cancel
+}

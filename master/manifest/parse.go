@@ -1,0 +1,176 @@
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/encoding/protojson"
+	"sigs.k8s.io/yaml"
+)
+
+// ErrEmpty is returned for input that holds no document at all.
+var ErrEmpty = errors.New("manifest: no documents")
+
+// Parse reads one or more YAML or JSON documents separated by "---" lines,
+// skipping empty ones, and returns their specs decoded, defaulted and
+// validated. Every document must say kind: Service. An error in a document
+// after the first is prefixed with "document N (line L): " so that the user
+// can find it; field errors stay reachable with errors.As.
+func Parse(data []byte) ([]*orchpb.ServiceSpec, error) {
+	var specs []*orchpb.ServiceSpec
+	seen := map[string]int{}
+	for _, d := range splitDocuments(data) {
+		n := len(specs) + 1
+		spec, err := parseDocument(d.text, true)
+		if err == nil && spec != nil {
+			id := spec.Namespace + "/" + spec.Name
+			if first, dup := seen[id]; dup {
+				err = &FieldError{Field: "name", Message: fmt.Sprintf("service %s is already in document %d", id, first)}
+			}
+			seen[id] = n
+		}
+		if err != nil {
+			if n > 1 {
+				err = fmt.Errorf("document %d (line %d): %w", n, d.line, err)
+			}
+			return nil, err
+		}
+		if spec != nil {
+			specs = append(specs, spec)
+		}
+	}
+	if len(specs) == 0 {
+		return nil, ErrEmpty
+	}
+	return specs, nil
+}
+
+// ParseOne reads exactly one document, as the body of an API request. Unlike
+// Parse it lets kind default to Service, since the URL already says what the
+// body is.
+func ParseOne(data []byte) (*orchpb.ServiceSpec, error) {
+	var spec *orchpb.ServiceSpec
+	for _, d := range splitDocuments(data) {
+		s, err := parseDocument(d.text, false)
+		if err != nil {
+			return nil, err
+		}
+		if s == nil {
+			continue
+		}
+		if spec != nil {
+			return nil, fmt.Errorf("manifest: want one document, found another at line %d", d.line)
+		}
+		spec = s
+	}
+	if spec == nil {
+		return nil, ErrEmpty
+	}
+	return spec, nil
+}
+
+// parseDocument decodes, defaults and validates one document; an empty
+// document gives (nil, nil).
+func parseDocument(doc []byte, requireKind bool) (*orchpb.ServiceSpec, error) {
+	// Strict: a key written twice is a mistake, and the last one winning
+	// silently is how it goes unnoticed.
+	js, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	if v == nil {
+		return nil, nil
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, &FieldError{Message: "a manifest must be a mapping (kind: Service, name: ..., image: ...)"}
+	}
+	// The kind decides which schema applies, so it is checked alone first:
+	// a Deployment would otherwise read as a list of unknown fields.
+	switch kind, found := obj["kind"]; {
+	case !found && requireKind:
+		return nil, &FieldError{Field: "kind", Message: "required (kind: Service)"}
+	case found && kind != KindService:
+		return nil, &FieldError{Field: "kind", Message: fmt.Sprintf("must be %s, not %s", KindService, jsonText(kind))}
+	}
+
+	var errs errorList
+	norm := checkSchema(&errs, "", (&orchpb.ServiceSpec{}).ProtoReflect().Descriptor(), obj)
+	if !errs.ok() {
+		return nil, errs.err()
+	}
+	js, err = json.Marshal(norm)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	spec := &orchpb.ServiceSpec{}
+	if err := protojson.Unmarshal(js, spec); err != nil {
+		// checkSchema let through something protojson refuses: a gap in
+		// checkSchema, reported as is rather than hidden.
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	Default(spec)
+	if err := Validate(spec); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+type document struct {
+	text []byte
+	line int // 1-based line of the document's first line in the input
+}
+
+// splitDocuments cuts the input at YAML document markers: a line "---"
+// (possibly followed by a comment or by the document's first content) or a
+// line "...". It does not parse YAML, so a block scalar holding such a line
+// would be cut too; YAML itself forbids that inside a document.
+func splitDocuments(data []byte) []document {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	var docs []document
+	var cur []byte
+	start := 1
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for i, line := range lines {
+		trimmed := strings.TrimRight(string(line), " \t\r\n")
+		rest, marker := "", false
+		switch {
+		case trimmed == "---" || trimmed == "...":
+			marker = true
+		case strings.HasPrefix(trimmed, "--- ") || strings.HasPrefix(trimmed, "---\t"):
+			marker, rest = true, strings.TrimLeft(trimmed[3:], " \t")
+		}
+		if !marker {
+			cur = append(cur, line...)
+			continue
+		}
+		docs = append(docs, document{text: cur, line: start})
+		cur, start = nil, i+1
+		if rest != "" && !strings.HasPrefix(rest, "#") {
+			// "--- {kind: Service, ...}": the content starts on the marker
+			// line; keep its line number.
+			cur, start = append([]byte(rest), '\n'), i+1
+		} else {
+			start = i + 2
+		}
+	}
+	return append(docs, document{text: cur, line: start})
+}

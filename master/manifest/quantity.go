@@ -1,0 +1,117 @@
+package manifest
+
+import (
+	"fmt"
+	"math/big"
+	"strings"
+
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// ParseCPU parses a CPU quantity in the forms of CONTRACT.md: millicores
+// ("100m") or cores with up to three decimals ("0.5", "2"). It returns
+// millicores.
+func ParseCPU(s string) (int64, error) {
+	if millis, ok := strings.CutSuffix(s, "m"); ok {
+		if !isDigits(millis) {
+			return 0, fmt.Errorf("cpu %q: want cores (0.5, 2) or millicores (100m)", s)
+		}
+		v, ok := decimal(millis, 1)
+		if !ok {
+			return 0, fmt.Errorf("cpu %q: too large", s)
+		}
+		return v, nil
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	if !isDigits(whole) && !(whole == "" && frac != "") || frac != "" && !isDigits(frac) || strings.HasSuffix(s, ".") {
+		return 0, fmt.Errorf("cpu %q: want cores (0.5, 2) or millicores (100m)", s)
+	}
+	if len(strings.TrimRight(frac, "0")) > 3 {
+		return 0, fmt.Errorf("cpu %q: finer than 1m (one thousandth of a core)", s)
+	}
+	v, ok := decimal(s, 1000)
+	if !ok {
+		return 0, fmt.Errorf("cpu %q: too large", s)
+	}
+	return v, nil
+}
+
+// memoryUnits are the suffixes of CONTRACT.md and kubectl: binary (Ki..Pi)
+// and decimal (K..P, k as kubectl writes it). A lowercase m is docker's
+// mebibyte but kubectl's milli, so it is refused rather than guessed.
+var memoryUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30}, {"Ti", 1 << 40}, {"Pi", 1 << 50},
+	{"K", 1e3}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12}, {"P", 1e15},
+}
+
+// ParseMemory parses a memory quantity: plain bytes ("1000000") or a number
+// with a unit suffix ("32Mi", "1.5Gi", "512M"). A fraction of a byte rounds
+// up.
+func ParseMemory(s string) (int64, error) {
+	num, mult := s, int64(1)
+	for _, u := range memoryUnits {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, mult = n, u.mult
+			break
+		}
+	}
+	whole, frac, hasDot := strings.Cut(num, ".")
+	if !isDigits(whole) && !(whole == "" && frac != "") || hasDot && !isDigits(frac) {
+		return 0, fmt.Errorf("memory %q: want bytes with an optional unit Ki, Mi, Gi, Ti, K, M, G or T (32Mi, 1Gi, 512M)", s)
+	}
+	v, ok := decimal(num, mult)
+	if !ok {
+		return 0, fmt.Errorf("memory %q: too large", s)
+	}
+	return v, nil
+}
+
+// decimal returns num * mult rounded up, num being digits with at most one
+// '.', or false when the result does not fit an int64.
+func decimal(num string, mult int64) (int64, bool) {
+	r, ok := new(big.Rat).SetString(num)
+	if !ok {
+		return 0, false
+	}
+	r.Mul(r, new(big.Rat).SetInt64(mult))
+	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
+	if m.Sign() > 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	if !q.IsInt64() {
+		return 0, false
+	}
+	return q.Int64(), true
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Requests returns the parsed resources of a validated spec: what the
+// scheduler reserves for each replica. An unset or unparsable quantity is 0.
+func Requests(spec *orchpb.ServiceSpec) *orchpb.ResourceAmounts {
+	out := &orchpb.ResourceAmounts{}
+	res := spec.GetResources()
+	if res == nil {
+		return out
+	}
+	if res.Cpu != "" {
+		out.CpuMillis, _ = ParseCPU(res.Cpu)
+	}
+	if res.Memory != "" {
+		out.MemoryBytes, _ = ParseMemory(res.Memory)
+	}
+	return out
+}

@@ -1,0 +1,100 @@
+package manifest
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseCPU(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int64
+		wantErr bool
+	}{
+		{"100m", 100, false},
+		{"0.5", 500, false},
+		{".25", 250, false},
+		{"2", 2000, false},
+		{"1.5", 1500, false},
+		{"0.0010", 1, false},
+		{"0", 0, false},
+		{"", 0, true},
+		{"m", 0, true},
+		{"1.5m", 0, true},
+		{"-1", 0, true},
+		{"1.", 0, true},
+		{"0.0001", 0, true},
+		{"1e3", 0, true},
+		{"2 cores", 0, true},
+		{"99999999999999999999", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseCPU(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("ParseCPU(%q) = %d, %v; want %d, err %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestParseMemory(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int64
+		wantErr bool
+	}{
+		{"1000000", 1000000, false},
+		{"32Mi", 32 << 20, false},
+		{"1Gi", 1 << 30, false},
+		{"1.5Gi", 3 << 29, false},
+		{"512M", 512e6, false},
+		{"2K", 2000, false},
+		{"2k", 2000, false},
+		{"4Ki", 4096, false},
+		{"1Ti", 1 << 40, false},
+		{"1T", 1e12, false},
+		{"0.5", 1, false}, // a fraction of a byte rounds up
+		{"", 0, true},
+		{"Mi", 0, true},
+		{"512m", 0, true},
+		{"1MB", 0, true},
+		{"-1Gi", 0, true},
+		{"1.Gi", 0, true},
+		{"8Pi", 8 << 50, false},
+		{"9000Pi", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseMemory(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("ParseMemory(%q) = %d, %v; want %d, err %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	if d := Duration("", 3*time.Second); d != 3*time.Second {
+		t.Errorf("empty: %v", d)
+	}
+	if d := Duration("500ms", time.Second); d != 500*time.Millisecond {
+		t.Errorf("500ms: %v", d)
+	}
+	if d := Duration("junk", time.Second); d != time.Second {
+		t.Errorf("junk: %v", d)
+	}
+}
+
+func TestImageReferences(t *testing.T) {
+	good := []string{"nginx", "nginx:1.27", "orch.local/hello:1", "localhost:5000/a/b:tag",
+		"docker.io/library/nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"[::1]:5000/x", "my-registry.example.com/team/app_name:v1.2.3-rc1"}
+	bad := []string{"", "Nginx", "nginx:", ":tag", "a b", "nginx@sha256:xyz", "/x", "x//y", "x:1:2"}
+	for _, s := range good {
+		if !validImage(s) {
+			t.Errorf("validImage(%q) = false", s)
+		}
+	}
+	for _, s := range bad {
+		if validImage(s) {
+			t.Errorf("validImage(%q) = true", s)
+		}
+	}
+}

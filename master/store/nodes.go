@@ -1,0 +1,169 @@
+package store
+
+import (
+	"fmt"
+	"net/netip"
+
+	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/proto"
+)
+
+// DefaultClusterCIDR is the overlay range node subnets come from when the
+// cluster config sets none.
+const DefaultClusterCIDR = "10.244.0.0/16"
+
+func validNodeState(state string) bool {
+	switch state {
+	case orchpb.NodeReady, orchpb.NodeDown, orchpb.NodeDraining, orchpb.NodeCordoned:
+		return true
+	}
+	return false
+}
+
+func (s *Store) registerNode(index uint64, c *orchpb.RegisterNode) *orchpb.CommandResult {
+	in := c.GetNode()
+	if in.GetName() == "" {
+		return fail(index, orchpb.ResultInvalid, "register node: name is required")
+	}
+	if in.GetState() != "" && !validNodeState(in.GetState()) {
+		return fail(index, orchpb.ResultInvalid, "register node %s: unknown state %q", in.GetName(), in.GetState())
+	}
+	var n *orchpb.Node
+	if id, ok := s.nodeByName[in.GetName()]; ok {
+		old := s.nodes[id]
+		if in.GetId() != "" && in.GetId() != id {
+			return fail(index, orchpb.ResultConflict, "register node %s: it is registered as %s, not %s", in.GetName(), id, in.GetId())
+		}
+		// A re-registration refreshes what the agent reports about its
+		// machine; identity, subnet and operator-set state stay.
+		n = proto.Clone(old).(*orchpb.Node)
+		n.Labels = in.GetLabels()
+		n.Address = in.GetAddress()
+		n.Capacity = in.GetCapacity()
+		n.AgentAddress = in.GetAgentAddress()
+		if n.State == orchpb.NodeDown {
+			n.State = orchpb.NodeReady
+		}
+	} else {
+		id := in.GetId()
+		if id == "" {
+			id = fmt.Sprintf("n%08x", index)
+		}
+		if other, taken := s.nodes[id]; taken {
+			return fail(index, orchpb.ResultConflict, "register node %s: id %s belongs to node %s", in.GetName(), id, other.GetName())
+		}
+		subnet, err := s.freeSubnet()
+		if err != nil {
+			return fail(index, orchpb.ResultInvalid, "register node %s: %v", in.GetName(), err)
+		}
+		n = proto.Clone(in).(*orchpb.Node)
+		n.Id = id
+		n.Subnet = subnet
+		n.CreateIndex = index
+		if n.State == "" {
+			n.State = orchpb.NodeReady
+		}
+	}
+	// Heartbeats live in the leader's memory, never in the replicated state.
+	n.LastHeartbeat = 0
+	n.Version = index
+	s.storeNode(n)
+	s.emit(EventPut, KindNode, n)
+	return &orchpb.CommandResult{Node: n}
+}
+
+// storeNode stores n (a fresh object the store owns) with its current
+// allocation and keeps the name and subnet indexes.
+func (s *Store) storeNode(n *orchpb.Node) {
+	a := s.alloc[n.Id]
+	n.Allocated = &orchpb.ResourceAmounts{CpuMillis: a.cpu, MemoryBytes: a.mem}
+	s.nodes[n.Id] = n
+	s.nodeByName[n.Name] = n.Id
+	if n.Subnet != "" {
+		s.subnets[n.Subnet] = n.Id
+	}
+	delete(s.dirtyNodes, n.Id)
+}
+
+// refreshAllocated replaces the stored node if its allocation changed.
+func (s *Store) refreshAllocated(id string) {
+	n := s.nodes[id]
+	if n == nil {
+		return
+	}
+	a := s.alloc[id]
+	if n.Allocated != nil && n.Allocated.CpuMillis == a.cpu && n.Allocated.MemoryBytes == a.mem {
+		return
+	}
+	s.storeNode(proto.Clone(n).(*orchpb.Node))
+}
+
+// freeSubnet returns the lowest /24 of the cluster CIDR no node holds.
+func (s *Store) freeSubnet() (string, error) {
+	cidr := s.config.GetClusterCidr()
+	if cidr == "" {
+		cidr = DefaultClusterCIDR
+	}
+	prefix, err := netip.ParsePrefix(cidr)
+	if err != nil || !prefix.Addr().Is4() || prefix.Bits() > 24 {
+		return "", fmt.Errorf("cluster CIDR %q is not an IPv4 range of /24 or larger", cidr)
+	}
+	base := prefix.Masked().Addr().As4()
+	start := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8
+	count := uint32(1) << (24 - prefix.Bits())
+	for i := uint32(0); i < count; i++ {
+		v := start + i<<8
+		subnet := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), 0}), 24).String()
+		if _, used := s.subnets[subnet]; !used {
+			return subnet, nil
+		}
+	}
+	return "", fmt.Errorf("no free /24 left in cluster CIDR %s", cidr)
+}
+
+func (s *Store) setNodeState(index uint64, c *orchpb.SetNodeState) *orchpb.CommandResult {
+	old := s.nodes[c.GetNodeId()]
+	if old == nil {
+		return fail(index, orchpb.ResultNotFound, "node %s not found", c.GetNodeId())
+	}
+	if !validNodeState(c.GetState()) {
+		return fail(index, orchpb.ResultInvalid, "node %s: unknown state %q", c.GetNodeId(), c.GetState())
+	}
+	n := proto.Clone(old).(*orchpb.Node)
+	n.State = c.GetState()
+	n.Version = index
+	s.storeNode(n)
+	s.emit(EventPut, KindNode, n)
+	return &orchpb.CommandResult{Node: n}
+}
+
+func (s *Store) removeNode(index uint64, c *orchpb.RemoveNode) *orchpb.CommandResult {
+	id := c.GetNodeId()
+	old := s.nodes[id]
+	if old == nil {
+		return fail(index, orchpb.ResultNotFound, "node %s not found", id)
+	}
+	delete(s.nodes, id)
+	if s.nodeByName[old.Name] == id {
+		delete(s.nodeByName, old.Name)
+	}
+	if s.subnets[old.Subnet] == id {
+		delete(s.subnets, old.Subnet)
+	}
+	delete(s.dirtyNodes, id)
+	s.emit(EventDelete, KindNode, old)
+	// The replicas keep their node id so the controllers can tell where
+	// they were; lost is terminal, so they no longer count anywhere.
+	for _, rid := range sortedKeys(s.byNode[id]) {
+		r := s.replicas[rid]
+		if r.GetState() == orchpb.ReplicaLost {
+			continue
+		}
+		nr := proto.Clone(r).(*orchpb.Replica)
+		nr.State = orchpb.ReplicaLost
+		nr.Message = "node " + old.Name + " was removed"
+		nr.Version = index
+		s.storeReplica(nr)
+	}
+	return &orchpb.CommandResult{}
+}

@@ -1,0 +1,112 @@
+package store
+
+import (
+	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/proto"
+)
+
+func (s *Store) putService(index uint64, c *orchpb.PutService) *orchpb.CommandResult {
+	spec := c.GetSpec()
+	if spec.GetNamespace() == "" || spec.GetName() == "" {
+		return fail(index, orchpb.ResultInvalid, "put service: spec needs namespace and name")
+	}
+	if spec.Replicas != nil && spec.GetReplicas() < 0 {
+		return fail(index, orchpb.ResultInvalid, "put service %s/%s: replicas %d < 0", spec.GetNamespace(), spec.GetName(), spec.GetReplicas())
+	}
+	key := svcKey{spec.GetNamespace(), spec.GetName()}
+	old := s.services[key]
+	if c.IfMatch != nil && c.GetIfMatch() != old.GetVersion() {
+		return conflict(index, "service", key.String(), c.GetIfMatch(), old.GetVersion())
+	}
+	// The command is owned by the log entry; clone so the stored spec shares
+	// nothing with it.
+	spec = proto.Clone(spec).(*orchpb.ServiceSpec)
+	var svc *orchpb.Service
+	if old == nil {
+		svc = &orchpb.Service{Spec: spec, Generation: 1, CreateIndex: index}
+	} else {
+		svc = proto.Clone(old).(*orchpb.Service)
+		if specRevised(old.GetSpec(), spec) {
+			svc.Generation++
+			svc.PreviousSpec = old.GetSpec()
+		}
+		svc.Spec = spec
+	}
+	svc.Version = index
+	s.services[key] = svc
+	s.emit(EventPut, KindService, svc)
+	return &orchpb.CommandResult{}
+}
+
+// specRevised reports whether b is a new revision of a. The replica count
+// is not part of a revision: scaling (by ScaleService or by re-applying a
+// manifest with another count) must not start a rolling update nor replace
+// the spec that rollback returns to.
+func specRevised(a, b *orchpb.ServiceSpec) bool {
+	if a.GetReplicas() == b.GetReplicas() {
+		return !proto.Equal(a, b)
+	}
+	a2 := proto.Clone(a).(*orchpb.ServiceSpec)
+	b2 := proto.Clone(b).(*orchpb.ServiceSpec)
+	a2.Replicas, b2.Replicas = nil, nil
+	return !proto.Equal(a2, b2)
+}
+
+func conflict(index uint64, kind, name string, want, have uint64) *orchpb.CommandResult {
+	if have == 0 {
+		return fail(index, orchpb.ResultConflict, "%s %s: version conflict: if_match %d, but it does not exist", kind, name, want)
+	}
+	if want == 0 {
+		return fail(index, orchpb.ResultConflict, "%s %s: version conflict: if_match 0 (must not exist), but it exists at version %d", kind, name, have)
+	}
+	return fail(index, orchpb.ResultConflict, "%s %s: version conflict: if_match %d, stored version %d", kind, name, want, have)
+}
+
+func (s *Store) deleteService(index uint64, c *orchpb.DeleteService) *orchpb.CommandResult {
+	key := svcKey{c.GetNamespace(), c.GetName()}
+	old := s.services[key]
+	if old == nil {
+		return fail(index, orchpb.ResultNotFound, "service %s not found", key)
+	}
+	if c.IfMatch != nil && c.GetIfMatch() != old.GetVersion() {
+		return conflict(index, "service", key.String(), c.GetIfMatch(), old.GetVersion())
+	}
+	delete(s.services, key)
+	s.emit(EventDelete, KindService, old)
+	// Replicas outlive their service until their agents have stopped them:
+	// the controller deletes the records then. One never placed has nothing
+	// to stop.
+	for _, id := range sortedKeys(s.byService[key]) {
+		r := s.replicas[id]
+		switch {
+		case r.GetNode() == "":
+			s.removeReplica(r)
+		case r.GetDesiredState() != orchpb.DesiredStopped:
+			nr := proto.Clone(r).(*orchpb.Replica)
+			nr.DesiredState = orchpb.DesiredStopped
+			nr.Version = index
+			s.storeReplica(nr)
+		}
+	}
+	return &orchpb.CommandResult{}
+}
+
+func (s *Store) scaleService(index uint64, c *orchpb.ScaleService) *orchpb.CommandResult {
+	key := svcKey{c.GetNamespace(), c.GetName()}
+	old := s.services[key]
+	if old == nil {
+		return fail(index, orchpb.ResultNotFound, "service %s not found", key)
+	}
+	if c.GetReplicas() < 0 {
+		return fail(index, orchpb.ResultInvalid, "scale service %s: replicas %d < 0", key, c.GetReplicas())
+	}
+	svc := proto.Clone(old).(*orchpb.Service)
+	if svc.Spec == nil {
+		svc.Spec = &orchpb.ServiceSpec{Namespace: key.namespace, Name: key.name}
+	}
+	svc.Spec.Replicas = proto.Int32(c.GetReplicas())
+	svc.Version = index
+	s.services[key] = svc
+	s.emit(EventPut, KindService, svc)
+	return &orchpb.CommandResult{}
+}

@@ -1,0 +1,217 @@
+package store
+
+import (
+	"errors"
+	"sort"
+	"sync"
+
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// ErrCompacted is returned by Watch when the requested index is older than
+// the oldest change the ring still holds; the caller must list again.
+var ErrCompacted = errors.New("store: watch index compacted")
+
+// DefaultWatchRing is how many recent change events the store keeps for
+// watchers when New is given no WithWatchRing option.
+const DefaultWatchRing = 10000
+
+// Store is the state the Raft FSM applies commands to.
+//
+// Concurrency: there is one writer (the FSM calling Apply and Restore, never
+// concurrently with each other) and any number of concurrent readers. Every
+// read sees the state as of one applied index.
+//
+// Immutability: every object a read returns (and every object in an Event or
+// a Snapshot) is shared with the store and with other readers, and MUST NOT
+// be modified. The store never mutates a stored object in place: a change
+// clones the object, modifies the clone and stores the clone, so a pointer a
+// reader holds stays a consistent view of the object as it was. Callers that
+// want to change an object clone it first (proto.Clone).
+type Store struct {
+	mu    sync.RWMutex
+	index uint64
+
+	services map[svcKey]*orchpb.Service
+	replicas map[string]*orchpb.Replica
+	// byService and byNode hold replica ids.
+	byService map[svcKey]map[string]struct{}
+	byNode    map[string]map[string]struct{}
+
+	// nodes are stored with Allocated kept current: whenever the allocation
+	// of a node changes, its stored object is replaced (without a new
+	// version or a watch event, since allocation is derived state).
+	nodes      map[string]*orchpb.Node
+	nodeByName map[string]string // name -> id
+	alloc      map[string]amounts
+	subnets    map[string]string // subnet -> node id
+
+	images map[string]*orchpb.Image
+	config *orchpb.ClusterConfig
+
+	// Per-Apply scratch: events emitted and nodes whose allocation changed.
+	pending    []Event
+	dirtyNodes map[string]struct{}
+
+	ring      *ring
+	notifyMu  sync.Mutex
+	notifiers map[int]chan struct{}
+	nextNotif int
+}
+
+type svcKey struct{ namespace, name string }
+
+func (k svcKey) String() string { return k.namespace + "/" + k.name }
+
+// amounts is a node's allocation: the resources of the replicas on it that
+// count (see counts).
+type amounts struct{ cpu, mem int64 }
+
+func (a amounts) add(b amounts) amounts { return amounts{a.cpu + b.cpu, a.mem + b.mem} }
+func (a amounts) sub(b amounts) amounts { return amounts{a.cpu - b.cpu, a.mem - b.mem} }
+
+// Option configures a Store.
+type Option func(*options)
+
+type options struct{ ringSize int }
+
+// WithWatchRing sets how many recent change events watchers can resume from.
+func WithWatchRing(events int) Option {
+	return func(o *options) {
+		if events > 0 {
+			o.ringSize = events
+		}
+	}
+}
+
+// New returns an empty store at index 0.
+func New(opts ...Option) *Store {
+	o := options{ringSize: DefaultWatchRing}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := &Store{
+		ring:      newRing(o.ringSize),
+		notifiers: map[int]chan struct{}{},
+	}
+	s.reset()
+	return s
+}
+
+// reset empties the tables; the caller holds mu (or owns s exclusively).
+func (s *Store) reset() {
+	s.index = 0
+	s.services = map[svcKey]*orchpb.Service{}
+	s.replicas = map[string]*orchpb.Replica{}
+	s.byService = map[svcKey]map[string]struct{}{}
+	s.byNode = map[string]map[string]struct{}{}
+	s.nodes = map[string]*orchpb.Node{}
+	s.nodeByName = map[string]string{}
+	s.alloc = map[string]amounts{}
+	s.subnets = map[string]string{}
+	s.images = map[string]*orchpb.Image{}
+	s.config = nil
+	s.dirtyNodes = map[string]struct{}{}
+	s.pending = nil
+}
+
+// Index returns the Raft index of the last applied command (or of the
+// snapshot last restored).
+func (s *Store) Index() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.index
+}
+
+// Service returns the stored service, or nil.
+func (s *Store) Service(namespace, name string) *orchpb.Service {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.services[svcKey{namespace, name}]
+}
+
+// Services lists the services of namespace ("" = all), sorted by namespace
+// then name.
+func (s *Store) Services(namespace string) []*orchpb.Service {
+	s.mu.RLock()
+	out := make([]*orchpb.Service, 0, len(s.services))
+	for k, svc := range s.services {
+		if namespace == "" || k.namespace == namespace {
+			out = append(out, svc)
+		}
+	}
+	s.mu.RUnlock()
+	sortServices(out)
+	return out
+}
+
+func sortServices(list []*orchpb.Service) {
+	sort.Slice(list, func(i, j int) bool {
+		a, b := list[i].GetSpec(), list[j].GetSpec()
+		if a.GetNamespace() != b.GetNamespace() {
+			return a.GetNamespace() < b.GetNamespace()
+		}
+		return a.GetName() < b.GetName()
+	})
+}
+
+// Node returns the node with this id, Allocated filled in, or nil.
+func (s *Store) Node(id string) *orchpb.Node {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.nodes[id]
+}
+
+// NodeByName returns the node with this name, or nil.
+func (s *Store) NodeByName(name string) *orchpb.Node {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.nodes[s.nodeByName[name]]
+}
+
+// Nodes lists all nodes sorted by name, Allocated filled in.
+func (s *Store) Nodes() []*orchpb.Node {
+	s.mu.RLock()
+	out := make([]*orchpb.Node, 0, len(s.nodes))
+	for _, n := range s.nodes {
+		out = append(out, n)
+	}
+	s.mu.RUnlock()
+	sortNodes(out)
+	return out
+}
+
+func sortNodes(list []*orchpb.Node) {
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].GetName() != list[j].GetName() {
+			return list[i].GetName() < list[j].GetName()
+		}
+		return list[i].GetId() < list[j].GetId()
+	})
+}
+
+// Image returns the stored image with this name, or nil.
+func (s *Store) Image(name string) *orchpb.Image {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.images[name]
+}
+
+// Images lists the stored images sorted by name.
+func (s *Store) Images() []*orchpb.Image {
+	s.mu.RLock()
+	out := make([]*orchpb.Image, 0, len(s.images))
+	for _, img := range s.images {
+		out = append(out, img)
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
+	return out
+}
+
+// Config returns the cluster config, or nil if none was set.
+func (s *Store) Config() *orchpb.ClusterConfig {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.config
+}

@@ -1,0 +1,183 @@
+package netoverlay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/orch-io/orch/netoverlay/bridge"
+	"github.com/orch-io/orch/netoverlay/ipam"
+	"github.com/orch-io/orch/netoverlay/namespace"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultBridgeName  = bridge.DefaultName
+	DefaultNetNSPrefix = "orch-"
+)
+
+// Config describes the node's overlay network.
+type Config struct {
+	// BridgeName is the bridge replicas attach to (default orch0); at most
+	// 15 bytes.
+	BridgeName string
+	// Subnet is the node's overlay subnet (its /24 of the cluster CIDR). The
+	// bridge gets its first host address as the replicas' gateway.
+	Subnet netip.Prefix
+	// StateDir holds the IPAM state (required).
+	StateDir string
+	// NetNSPrefix starts the name of every namespace this network makes
+	// (default "orch-"). Cleanup removes every namespace with this prefix.
+	NetNSPrefix string
+	// NetNSDir is where named namespaces live (default /var/run/netns, where
+	// `ip netns` looks).
+	NetNSDir string
+	// MTU of the replica veths; 0 leaves the kernel default (1500).
+	MTU int
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Attachment is what a replica's container needs from the network.
+type Attachment struct {
+	// NetNSPath is the network namespace the container must join.
+	NetNSPath string
+	// IP is the replica's overlay address.
+	IP netip.Addr
+	// Gateway is the bridge address, the replica's default route (and later
+	// its DNS server).
+	Gateway netip.Addr
+}
+
+// Network attaches replicas of one node to its overlay bridge. Its methods
+// are safe for concurrent use; Setup, Teardown and Cleanup are serialised.
+type Network struct {
+	cfg     Config
+	log     *slog.Logger
+	ipam    *ipam.Allocator
+	gateway netip.Prefix // gateway address with the subnet's length
+
+	mu sync.Mutex
+}
+
+// New opens the IPAM state and makes sure the bridge exists with the gateway
+// address.
+func New(cfg Config) (*Network, error) {
+	if cfg.BridgeName == "" {
+		cfg.BridgeName = DefaultBridgeName
+	}
+	if cfg.NetNSPrefix == "" {
+		cfg.NetNSPrefix = DefaultNetNSPrefix
+	}
+	if cfg.NetNSDir == "" {
+		cfg.NetNSDir = namespace.DefaultDir
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if len(cfg.BridgeName) > unix.IFNAMSIZ-1 {
+		return nil, fmt.Errorf("netoverlay: bridge name %q longer than %d bytes", cfg.BridgeName, unix.IFNAMSIZ-1)
+	}
+	if cfg.StateDir == "" {
+		return nil, errors.New("netoverlay: Config.StateDir is required")
+	}
+	alloc, err := ipam.Open(cfg.StateDir, cfg.Subnet, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("netoverlay: %w", err)
+	}
+	n := &Network{
+		cfg:     cfg,
+		log:     cfg.Logger.With("bridge", cfg.BridgeName),
+		ipam:    alloc,
+		gateway: netip.PrefixFrom(alloc.Gateway(), alloc.Subnet().Bits()),
+	}
+	if _, err := bridge.Ensure(cfg.BridgeName, n.gateway); err != nil {
+		return nil, fmt.Errorf("netoverlay: %w", err)
+	}
+	return n, nil
+}
+
+// Subnet returns the node's overlay subnet.
+func (n *Network) Subnet() netip.Prefix { return n.ipam.Subnet() }
+
+// Gateway returns the bridge address replicas route through.
+func (n *Network) Gateway() netip.Addr { return n.gateway.Addr() }
+
+// NetNSPath returns where the namespace of replicaID is (or would be) mounted.
+func (n *Network) NetNSPath(replicaID string) string {
+	return namespace.Path(n.cfg.NetNSDir, n.netnsName(replicaID))
+}
+
+// Attached returns the ids of the replicas holding an address, sorted. An
+// address is taken before anything else is made and released after
+// everything is gone, so an id missing here has nothing left to clean.
+func (n *Network) Attached() []string { return n.ipam.Owners() }
+
+// Cleanup removes everything this network made: every replica attachment,
+// every namespace with its prefix, every veth on its bridge, the bridge and
+// the IPAM state. The Network must not be used afterwards.
+func (n *Network) Cleanup() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var errs []error
+	for _, id := range n.ipam.Owners() {
+		errs = append(errs, n.teardownLocked(id))
+	}
+	names, err := namespace.List(n.cfg.NetNSDir, n.cfg.NetNSPrefix)
+	errs = append(errs, err)
+	for _, name := range names {
+		errs = append(errs, namespace.Delete(namespace.Path(n.cfg.NetNSDir, name)))
+	}
+	errs = append(errs, n.deleteBridgePorts())
+	errs = append(errs, bridge.Delete(n.cfg.BridgeName))
+	errs = append(errs, n.ipam.Reset())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("netoverlay: cleanup of %s: %w", n.cfg.BridgeName, err)
+	}
+	n.log.Info("netoverlay: cleaned up")
+	return nil
+}
+
+// deleteBridgePorts deletes the veths still attached to the bridge: leftovers
+// of replicas the IPAM state no longer knows.
+func (n *Network) deleteBridgePorts() error {
+	br, err := netlink.LinkByName(n.cfg.BridgeName)
+	if err != nil {
+		if isNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("bridge %s: look up: %w", n.cfg.BridgeName, err)
+	}
+	links, err := netlink.LinkList()
+	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+		return fmt.Errorf("list links: %w", err)
+	}
+	var errs []error
+	for _, l := range links {
+		if l.Attrs().MasterIndex != br.Attrs().Index || l.Type() != "veth" {
+			continue
+		}
+		if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
+			errs = append(errs, fmt.Errorf("veth %s: delete: %w", l.Attrs().Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkCtx(ctx context.Context, what string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("netoverlay: %s: %w", what, err)
+	}
+	return nil
+}
+
+func isNotFound(err error) bool {
+	var nf netlink.LinkNotFoundError
+	return errors.As(err, &nf)
+}

@@ -1,0 +1,48 @@
+package scheduler
+
+import orchpb "github.com/orch-io/orch/proto"
+
+// Input is a read-only view of the cluster the plan is made on. Schedule
+// never modifies it.
+type Input struct {
+	// Nodes are all nodes, with Capacity set and State one of ready, down,
+	// draining, cordoned. Only ready nodes receive replicas.
+	Nodes []*orchpb.Node
+	// Replicas are the replicas that hold resources (desired running,
+	// non-terminal) with Node set to a node id. The caller decides what
+	// holds resources; Schedule counts every one listed here, except those
+	// whose id is also in a Request (the request supersedes them).
+	Replicas []*orchpb.Replica
+}
+
+// Request asks to place the pending replicas of one service.
+type Request struct {
+	// Spec supplies placement (constraints, spreadBy, strategy,
+	// maxPerNode) and the service identity (namespace, name).
+	Spec *orchpb.ServiceSpec
+	// Replicas are the replicas to place, with Resources and HostPorts set.
+	// A replica whose Node is already set is pinned: it is checked against
+	// that node only (how the global controller places one per node).
+	Replicas []*orchpb.Replica
+}
+
+// Placement puts one replica on one node.
+type Placement struct {
+	ReplicaID string
+	NodeID    string
+}
+
+// Unplaced is a replica no node could take, with the reason in the words
+// users read.
+type Unplaced struct {
+	ReplicaID string
+	Reason    string
+}
+
+// Plan is the result of Schedule. Placements and Unplaced follow the order
+// of the requests and, inside a request, of its replicas grouped by their
+// requirements, so the same input always gives the same plan.
+type Plan struct {
+	Placements []Placement
+	Unplaced   []Unplaced
+}
