@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 }
 
 // build compiles orchd and finds (or builds) the sample image, once.
-func build(t *testing.T) {
+func build(t testing.TB) {
 	t.Helper()
 	select {
 	case <-buildOnce:
@@ -80,7 +80,7 @@ func build(t *testing.T) {
 
 // devCluster is `orchd dev` run as a child process, so tests can kill -9 it.
 type devCluster struct {
-	t       *testing.T
+	t       testing.TB
 	dataDir string
 	ctrd    *containerdproc.Daemon
 	args    []string
@@ -90,7 +90,7 @@ type devCluster struct {
 	ctr     *containerd.Client
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -100,7 +100,7 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func startDevCluster(t *testing.T) *devCluster {
+func startDevCluster(t testing.TB) *devCluster {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the dev cluster needs root")

@@ -6,6 +6,21 @@
 // touch other namespaces, the containerd daemon itself (see containerdproc),
 // network namespaces (netoverlay creates them and passes a path in), or log
 // rotation (the shim writes LogPath; the logs package rotates it).
+//
+// Notes for callers:
+//
+//   - Logs: the shim opens LogPath with O_APPEND when the task starts and
+//     keeps it open until the task ends; stdout and stderr interleave in it
+//     without markers. Rotate by copy-and-truncate, or between task runs.
+//   - Limits go through the OCI spec and runc's cgroupfs driver, at cgroup
+//     /<namespace>/<id>. cgroup v1 and hybrid hosts are tested; the v2 paths
+//     (memory.events, memory.max) are written but untested so far. A
+//     memory limit also caps swap, where the kernel accounts swap.
+//   - OOM detection reads the container cgroup's oom_kill counter when the
+//     exit is seen (oom.go).
+//   - The v2 Go client is used only through APIs containerd 1.6 serves
+//     (containers, tasks, images, content, snapshots, leases, diff): no
+//     transfer or sandbox service.
 package runtime
 
 import (

@@ -186,7 +186,7 @@ func (o *getOptions) matches(m proto.Message) bool {
 // which takes one more request (its failure only costs the names).
 func (a *app) view(ctx context.Context, c *client.Client, o *getOptions) view {
 	v := view{wide: a.output == outWide, allNamespaces: o.allNamespaces, now: time.Now()}
-	if o.kind == replicaKind && !a.structured() {
+	if o.kind == replicaKind && (!a.structured() || o.node != "") {
 		if nodes, _, err := c.ListNodes(ctx); err == nil {
 			v.nodeNames = make(map[string]string, len(nodes))
 			for _, n := range nodes {

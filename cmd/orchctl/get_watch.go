@@ -68,7 +68,7 @@ func (a *app) watch(ctx context.Context, c *client.Client, o *getOptions, v view
 			rows[i] = append([]string{watchAdded}, o.kind.row(m, v)...)
 			p.known[o.kind.key(m)] = m
 		}
-		p.table = newStreamTable(a.stdout, append([]string{"EVENT"}, o.kind.header(v)...), rows)
+		p.table = newStreamTable(a.stdout, append([]string{"EVENT"}, o.kind.header(v)...), []string{watchModified}, rows)
 	} else {
 		for _, m := range objs {
 			if err := p.emit(watchAdded, m); err != nil {

@@ -93,13 +93,7 @@ var replicaKind = &kind{
 	name: "replica", plural: "replicas", aliases: []string{"rep", "reps"}, watchKind: wire.KindReplica,
 	key: func(m proto.Message) string { return m.(*orchpb.Replica).GetId() },
 	compare: func(a, b proto.Message) int {
-		x, y := a.(*orchpb.Replica), b.(*orchpb.Replica)
-		return cmp.Or(
-			cmp.Compare(x.GetNamespace(), y.GetNamespace()),
-			cmp.Compare(x.GetService(), y.GetService()),
-			cmp.Compare(x.GetSlot(), y.GetSlot()),
-			cmp.Compare(x.GetGeneration(), y.GetGeneration()),
-			cmp.Compare(x.GetId(), y.GetId()))
+		return compareReplicas(a.(*orchpb.Replica), b.(*orchpb.Replica))
 	},
 	header: func(v view) []string {
 		var h []string
@@ -132,6 +126,15 @@ var replicaKind = &kind{
 		}
 		return append(row, r.GetMessage())
 	},
+}
+
+func compareReplicas(x, y *orchpb.Replica) int {
+	return cmp.Or(
+		cmp.Compare(x.GetNamespace(), y.GetNamespace()),
+		cmp.Compare(x.GetService(), y.GetService()),
+		cmp.Compare(x.GetSlot(), y.GetSlot()),
+		cmp.Compare(x.GetGeneration(), y.GetGeneration()),
+		cmp.Compare(x.GetId(), y.GetId()))
 }
 
 var nodeKind = &kind{

@@ -66,12 +66,23 @@ func (a *app) printJSON(doc []byte) error {
 
 // writeTable aligns rows under header in columns.
 func writeTable(w io.Writer, header []string, rows [][]string) error {
-	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 8, 3, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, r := range rows {
 		fmt.Fprintln(tw, strings.Join(cleanCells(r), "\t"))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// An empty last cell (no message) would leave padding at the end.
+	var out strings.Builder
+	for line := range strings.Lines(buf.String()) {
+		out.WriteString(strings.TrimRight(line, " \n"))
+		out.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, out.String())
+	return err
 }
 
 // cleanCells keeps a multi-line message or a tab in a value from breaking
@@ -94,9 +105,12 @@ type streamTable struct {
 	widths []int
 }
 
-func newStreamTable(w io.Writer, header []string, rows [][]string) *streamTable {
+// hint is a row of cells known to come later (the longest event name), so
+// that the columns need not shift when it does.
+func newStreamTable(w io.Writer, header, hint []string, rows [][]string) *streamTable {
 	t := &streamTable{w: w}
 	t.fit(header)
+	t.fit(hint)
 	for _, r := range rows {
 		t.fit(cleanCells(r))
 	}

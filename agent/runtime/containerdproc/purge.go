@@ -71,33 +71,30 @@ func PurgeNamespace(ctx context.Context, c *client.Client) error {
 	return errors.Join(errs...)
 }
 
-// killShims is the fallback for tasks the API could not delete: the runc v2
-// shim keeps shim.pid and init.pid in each task bundle under the state dir.
-// The container's init is killed only while its shim still runs, which is
-// what makes the recorded init PID trustworthy (no PID reuse while the shim,
-// its parent, is alive).
+// killShims is the fallback for tasks the API could not delete, e.g. after
+// the daemon was stopped. Shims are found in /proc by the daemon address on
+// their command line; the task's init is killed first, from init.pid in its
+// bundle, while the shim (its parent) still runs, which keeps that PID from
+// having been reused.
 func (d *Daemon) killShims() error {
-	bundles, err := filepath.Glob(filepath.Join(d.paths.state, "io.containerd.runtime.v2.task", "*", "*"))
+	shims, err := d.findShims()
 	if err != nil {
-		return fmt.Errorf("find task bundles: %w", err)
+		return err
 	}
 	var errs []error
-	for _, b := range bundles {
-		shim, ok := readPID(filepath.Join(b, "shim.pid"))
-		if !ok || !isShim(shim) {
-			continue
-		}
-		if pid, ok := readPID(filepath.Join(b, "init.pid")); ok {
+	for _, s := range shims {
+		bundle := filepath.Join(d.paths.state, "io.containerd.runtime.v2.task", s.namespace, s.id)
+		if pid, ok := readPID(filepath.Join(bundle, "init.pid")); ok {
 			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-				errs = append(errs, fmt.Errorf("kill container init %d of %s: %w", pid, b, err))
+				errs = append(errs, fmt.Errorf("kill init %d of container %s/%s: %w", pid, s.namespace, s.id, err))
 			}
 		}
-		d.logger.Warn("killing leftover containerd shim", "pid", shim, "bundle", b)
-		if err := syscall.Kill(shim, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-			errs = append(errs, fmt.Errorf("kill shim %d of %s: %w", shim, b, err))
+		d.logger.Warn("killing leftover containerd shim", "pid", s.pid, "namespace", s.namespace, "id", s.id)
+		if err := syscall.Kill(s.pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			errs = append(errs, fmt.Errorf("kill shim %d of container %s/%s: %w", s.pid, s.namespace, s.id, err))
 		}
 		// A killed shim leaves its socket, which lives outside dir.
-		if addr, err := os.ReadFile(filepath.Join(b, "address")); err == nil {
+		if addr, err := os.ReadFile(filepath.Join(bundle, "address")); err == nil {
 			sock := strings.TrimPrefix(strings.TrimSpace(string(addr)), "unix://")
 			if strings.HasPrefix(sock, "/run/containerd/s/") {
 				os.Remove(sock)
@@ -105,6 +102,65 @@ func (d *Daemon) killShims() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+type shimProc struct {
+	pid           int
+	namespace, id string
+}
+
+// findShims lists the running shims started by this daemon.
+func (d *Daemon) findShims() ([]shimProc, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("find shims: %w", err)
+	}
+	var out []shimProc
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			continue
+		}
+		if s, ok := parseShimCmdline(strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"), d.paths.socket); ok {
+			s.pid = pid
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// parseShimCmdline recognises "containerd-shim-runc-v2 -namespace NS -id ID
+// -address SOCKET" for our socket.
+func parseShimCmdline(args []string, socket string) (shimProc, bool) {
+	if len(args) == 0 || !strings.HasPrefix(filepath.Base(args[0]), "containerd-shim") {
+		return shimProc{}, false
+	}
+	var s shimProc
+	ours := false
+	for i := 1; i+1 < len(args); i++ {
+		switch args[i] {
+		case "-namespace":
+			s.namespace = args[i+1]
+		case "-id":
+			s.id = args[i+1]
+		case "-address":
+			ours = args[i+1] == socket
+		}
+	}
+	return s, ours && s.namespace != "" && s.id != ""
+}
+
+func readPID(path string) (int, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid, err == nil && pid > 0
 }
 
 // unmountAll detaches whatever is still mounted under the daemon's directory
@@ -133,19 +189,4 @@ func (d *Daemon) unmountAll() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func readPID(path string) (int, bool) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid, err == nil && pid > 0
-}
-
-// isShim checks the PID still names a containerd shim, not a reused PID.
-func isShim(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && strings.Contains(string(b), "containerd-shim")
 }

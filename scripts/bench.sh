@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# make bench: run the Go benchmarks, record each figure in
+# bench/results/<package>.json and print a table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/usr/local/go/bin:$PATH
+out=bench/results
+mkdir -p "$out"
+# package : benchmark regexp : benchtime
+runs=(
+  "./scheduler/:.:1x"
+  "./agent/runtime/:BenchmarkCreateStart:20x"
+  "./integration/:BenchmarkApplyToRunning:1x"
+)
+stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+printf '%-60s %s\n' "benchmark" "figures"
+for run in "${runs[@]}"; do
+  IFS=: read -r pkg re benchtime <<<"$run"
+  name=$(echo "$pkg" | tr -c 'a-zA-Z0-9\n' '_' | sed 's/^_*//; s/_*$//')
+  raw=$(go test -run '^$' -bench "$re" -benchtime "$benchtime" -count 1 "$pkg" 2>&1) || { echo "$raw" >&2; exit 1; }
+  echo "$raw" | awk -v stamp="$stamp" -v rev="$rev" -v pkg="$pkg" '
+    BEGIN { printf "{\"time\":\"%s\",\"revision\":\"%s\",\"package\":\"%s\",\"results\":[", stamp, rev, pkg; n=0 }
+    /^Benchmark/ {
+      if (n++) printf ","
+      printf "{\"name\":\"%s\",\"iterations\":%s", $1, $2
+      for (i = 3; i + 1 <= NF; i += 2) printf ",\"%s\":%s", $(i+1), $i
+      printf "}"
+    }
+    END { print "]}" }' >"$out/$name.json"
+  echo "$raw" | grep '^Benchmark' | while read -r line; do
+    printf '%-60s %s\n' "$(echo "$line" | awk '{print $1}')" "$(echo "$line" | cut -d' ' -f2- | tr -s ' \t' ' ')"
+  done
+done
+echo "recorded in $out/"
