@@ -74,7 +74,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		}
 		defer rc.Close()
 		out, _ := io.ReadAll(rc)
-		if !strings.Contains(string(out), "GET /") {
+		if !strings.Contains(string(out), "method=GET path=/") {
 			t.Errorf("logs of hello.1 = %q, want a request line", out)
 		}
 	})

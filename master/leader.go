@@ -44,19 +44,37 @@ func (m *Master) runLeaderWork(ctx context.Context) {
 
 func (m *Master) startLeaderWork(parent context.Context, wg *sync.WaitGroup) func() {
 	ctx, cancel := context.WithCancel(parent)
-	m.log.Info("leader work started")
 	services := controllers.NewServiceController(controllers.ServiceDeps{Store: m.store, Proposer: m.raft, Logger: m.cfg.Logger})
 	nodes := controllers.NewNodeController(controllers.NodeDeps{
 		Store: m.store, Proposer: m.raft, Heartbeats: m.dispatcher, Timeout: m.cfg.NodeTimeout, Logger: m.cfg.Logger,
 	})
-	for _, run := range []func(context.Context) error{services.Run, nodes.Run} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := run(ctx); err != nil {
-				m.log.Error("controller stopped", "err", err)
-			}
-		}()
-	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// A new leader may not have applied its whole log yet (after a
+		// restart, entries are applied only once the new term commits).
+		// Controllers acting on a partial store would replace replicas that
+		// still exist, so they wait until every committed entry is applied.
+		index, err := m.raft.VerifyLeader(ctx)
+		if err == nil {
+			err = m.raft.WaitApplied(ctx, index, m.store.Index)
+		}
+		if err != nil {
+			m.log.Warn("leader work not started: store did not catch up", "err", err)
+			return
+		}
+		m.log.Info("leader work started", "index", m.store.Index())
+		var inner sync.WaitGroup
+		for _, run := range []func(context.Context) error{services.Run, nodes.Run} {
+			inner.Add(1)
+			go func() {
+				defer inner.Done()
+				if err := run(ctx); err != nil {
+					m.log.Error("controller stopped", "err", err)
+				}
+			}()
+		}
+		inner.Wait()
+	}()
 	return cancel
 }

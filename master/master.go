@@ -21,7 +21,6 @@ import (
 	"github.com/orch-io/orch/master/api"
 	"github.com/orch-io/orch/master/api/client"
 	"github.com/orch-io/orch/master/auth"
-	"github.com/orch-io/orch/master/controllers"
 	"github.com/orch-io/orch/master/dispatcher"
 	"github.com/orch-io/orch/master/imagestore"
 	"github.com/orch-io/orch/master/raftnode"
@@ -239,14 +238,7 @@ func (m *Master) readBarrier(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for m.store.Index() < index {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Millisecond):
-		}
-	}
-	return nil
+	return m.raft.WaitApplied(ctx, index, m.store.Index)
 }
 
 func serverHosts(apiHost string) []string {

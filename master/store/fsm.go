@@ -53,7 +53,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 	}
 	res := f.store.Apply(l.Index, cmd)
 	if res.ErrorCode == orchpb.ResultInvalid {
-		f.logger.Warn("raft command refused", "index", l.Index, "error", res.Error)
+		f.logger.Debug("raft command refused", "index", l.Index, "error", res.Error)
 	}
 	return res
 }

@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -144,6 +146,7 @@ func TestConcurrentReadersDuringApply(t *testing.T) {
 		gen.Apply(uint64(i+1), cmds[i])
 	}
 	done := make(chan struct{})
+	ctx, stop := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for w := 0; w < 3; w++ {
@@ -183,10 +186,14 @@ func TestConcurrentReadersDuringApply(t *testing.T) {
 		defer wg.Done()
 		var last uint64
 		for {
-			ch, err := s.Watch(t.Context(), last)
-			if err != nil {
-				last = s.Index() // compacted: "re-list"
+			ch, err := s.Watch(ctx, last)
+			if errors.Is(err, ErrCompacted) {
+				last = s.Index() // "re-list"
 				continue
+			}
+			if err != nil {
+				errs <- err
+				return
 			}
 			for e := range ch {
 				if e.Index < last {
@@ -212,6 +219,7 @@ func TestConcurrentReadersDuringApply(t *testing.T) {
 	}
 	<-notifyCh
 	close(done)
+	stop()
 	wg.Wait()
 	close(errs)
 	for err := range errs {

@@ -28,6 +28,8 @@ func (s *Store) registerNode(index uint64, c *orchpb.RegisterNode) *orchpb.Comma
 	if in.GetState() != "" && !validNodeState(in.GetState()) {
 		return fail(index, orchpb.ResultInvalid, "register node %s: unknown state %q", in.GetName(), in.GetState())
 	}
+	// The stored node must share nothing (labels, capacity) with the command.
+	in = proto.Clone(in).(*orchpb.Node)
 	var n *orchpb.Node
 	if id, ok := s.nodeByName[in.GetName()]; ok {
 		old := s.nodes[id]
@@ -56,7 +58,7 @@ func (s *Store) registerNode(index uint64, c *orchpb.RegisterNode) *orchpb.Comma
 		if err != nil {
 			return fail(index, orchpb.ResultInvalid, "register node %s: %v", in.GetName(), err)
 		}
-		n = proto.Clone(in).(*orchpb.Node)
+		n = in
 		n.Id = id
 		n.Subnet = subnet
 		n.CreateIndex = index

@@ -1,0 +1,114 @@
+package raftnode
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Config is how one master takes part in Raft. Zero durations and counts
+// take the defaults below.
+type Config struct {
+	// DataDir holds raft/raft.db and raft/snapshots.
+	DataDir string
+	// BindAddr is HOST:PORT to listen on; port 0 picks a free port (Addr
+	// tells which).
+	BindAddr string
+	// AdvertiseAddr is the HOST:PORT other masters dial; empty means the
+	// listener's address, which must then not be 0.0.0.0.
+	AdvertiseAddr string
+	// NodeID is this master's Raft server ID, stable across restarts.
+	NodeID string
+	// Bootstrap makes this master the first voter of a new cluster. It is
+	// ignored when DataDir already holds Raft state, so it is safe to keep
+	// on across restarts.
+	Bootstrap bool
+
+	// Timeouts, tuned for a data centre so that failover takes about two
+	// seconds on loopback.
+	HeartbeatTimeout   time.Duration // default 500ms
+	ElectionTimeout    time.Duration // default 500ms
+	LeaderLeaseTimeout time.Duration // default 250ms
+	CommitTimeout      time.Duration // default 10ms
+
+	SnapshotThreshold uint64        // default 8192 log entries
+	SnapshotInterval  time.Duration // default 2m (raft staggers it up to 2x)
+	TrailingLogs      uint64        // default 10240
+
+	// StreamLayer replaces the plain TCP listener, e.g. with mutual TLS. It
+	// must listen on (and advertise) the address other masters dial;
+	// BindAddr and AdvertiseAddr are then unused.
+	StreamLayer raft.StreamLayer
+
+	// Logger receives raft's own log, at warn and above unless the logger
+	// is enabled for debug. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultHeartbeatTimeout   = 500 * time.Millisecond
+	DefaultElectionTimeout    = 500 * time.Millisecond
+	DefaultLeaderLeaseTimeout = 250 * time.Millisecond
+	DefaultCommitTimeout      = 10 * time.Millisecond
+	DefaultSnapshotThreshold  = 8192
+	DefaultSnapshotInterval   = 2 * time.Minute
+	DefaultTrailingLogs       = 10240
+)
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.HeartbeatTimeout, DefaultHeartbeatTimeout)
+	def(&c.ElectionTimeout, DefaultElectionTimeout)
+	def(&c.LeaderLeaseTimeout, DefaultLeaderLeaseTimeout)
+	def(&c.CommitTimeout, DefaultCommitTimeout)
+	def(&c.SnapshotInterval, DefaultSnapshotInterval)
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = DefaultSnapshotThreshold
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = DefaultTrailingLogs
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.DataDir == "":
+		return errors.New("raftnode: DataDir is required")
+	case c.NodeID == "":
+		return errors.New("raftnode: NodeID is required")
+	case c.BindAddr == "" && c.StreamLayer == nil:
+		return errors.New("raftnode: BindAddr is required")
+	}
+	return nil
+}
+
+// raftConfig turns c into hashicorp/raft's configuration.
+func (c Config) raftConfig(notify chan<- bool) *raft.Config {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(c.NodeID)
+	rc.HeartbeatTimeout = c.HeartbeatTimeout
+	rc.ElectionTimeout = c.ElectionTimeout
+	rc.LeaderLeaseTimeout = c.LeaderLeaseTimeout
+	rc.CommitTimeout = c.CommitTimeout
+	rc.SnapshotThreshold = c.SnapshotThreshold
+	rc.SnapshotInterval = c.SnapshotInterval
+	rc.TrailingLogs = c.TrailingLogs
+	// Concurrent proposals share one disk flush and one replication round.
+	rc.BatchApplyCh = true
+	// Start from the latest snapshot, then replay the log after it.
+	rc.NoSnapshotRestoreOnStart = false
+	rc.NotifyCh = notify
+	rc.Logger = newHCLogger(c.Logger, "raft")
+	return rc
+}

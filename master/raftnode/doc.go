@@ -1,0 +1,10 @@
+// Package raftnode wires hashicorp/raft for a master: the bbolt log and
+// stable store (DATA/raft/raft.db), file snapshots (DATA/raft/snapshots),
+// the TCP transport, bootstrap, membership changes, leadership
+// notifications and the read-index helpers for linearizable reads.
+//
+// It knows nothing about what the commands mean: it takes any raft.FSM
+// whose Apply returns *orchpb.CommandResult (master/store's FSM). It must
+// not run controllers or serve the API; those belong to their own packages
+// and only consume what a Node reports.
+package raftnode
