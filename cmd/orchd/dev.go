@@ -169,13 +169,27 @@ func devCleanup(ctx context.Context, f *devFlags) error {
 			break
 		}
 	}
-	if socket != "" {
-		af := f.agent
-		af.dataDir = filepath.Join(f.dataDir, "agent")
-		errs = append(errs, cleanupAgent(ctx, &af, socket))
-	} else {
-		fmt.Fprintln(os.Stderr, "no containerd answers; no containers to remove")
+	if socket == "" {
+		if _, err := os.Stat(privateDir(f.dataDir)); err != nil {
+			fmt.Fprintln(os.Stderr, "no containerd answers and there is no private one; no containers to remove")
+			return nil
+		}
+		// The private containerd was stopped with orchd dev, but the shims
+		// keep the containers alive: start it again to remove them.
+		d, err := containerdproc.Start(ctx, privateDir(f.dataDir), slog.Default())
+		if err != nil {
+			return fmt.Errorf("start the private containerd to remove containers: %w", err)
+		}
+		defer func() {
+			if err := d.Stop(); err != nil {
+				slog.Warn("stop containerd", "err", err)
+			}
+		}()
+		socket = d.Socket()
 	}
+	af := f.agent
+	af.dataDir = filepath.Join(f.dataDir, "agent")
+	errs = append(errs, cleanupAgent(ctx, &af, socket))
 	errs = append(errs, stopPrivateContainerd(f.dataDir))
 	return errors.Join(errs...)
 }

@@ -68,7 +68,7 @@ func (s *Server) writeService(w http.ResponseWriter, status int, ns, name string
 		writeError(w, notFound("service "+ns+"/"+name+" not found"))
 		return
 	}
-	body, err := wire.MarshalService(svc)
+	body, err := wire.MarshalService(withStatus(s.deps.Store, svc))
 	if err != nil {
 		writeError(w, toWireError(err))
 		return
@@ -87,7 +87,9 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
 	if !s.consistentRead(w, r) {
 		return
 	}
-	writeList(w, s.deps.Store.Services(r.PathValue("ns")), wire.MarshalService)
+	writeList(w, s.deps.Store.Services(r.PathValue("ns")), func(svc *orchpb.Service) ([]byte, error) {
+		return wire.MarshalService(withStatus(s.deps.Store, svc))
+	})
 }
 
 func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) {
