@@ -50,8 +50,8 @@ type replicaWorker struct {
 // workerState is what must survive an agent restart for `restarts` to stay
 // true.
 type workerState struct {
-	Restarts  int32 `json:"restarts"`
-	StartedAt int64 `json:"startedAt"`
+	Restarts  int32  `json:"restarts"`
+	StartedAt int64  `json:"startedAt"`
 	IP        string `json:"ip"`
 }
 

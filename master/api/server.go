@@ -60,7 +60,7 @@ type Deps struct {
 	Images   *ImageStore
 	// CAPEM is served at /v1/ca so joiners can check it against their token.
 	CAPEM []byte
-	Logs     LogSource
+	Logs  LogSource
 	// ReadBarrier, when set, is called before a linearizable read; it must
 	// return once the local store reflects every write acknowledged before
 	// the call.
