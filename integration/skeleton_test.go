@@ -178,6 +178,51 @@ func TestWalkingSkeleton(t *testing.T) {
 		}
 	})
 
+	t.Run("If-Match makes writes conditional", func(t *testing.T) {
+		svc, err := d.api.GetService(ctx, "default", "hello")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stale := svc.GetVersion() - 1
+		_, err = d.api.ApplyService(ctx, svc.GetSpec(), &stale)
+		var we *wire.Error
+		if !errors.As(err, &we) || we.Status != http.StatusConflict {
+			t.Fatalf("apply with a stale If-Match: got %v, want 409", err)
+		}
+		current := svc.GetVersion()
+		if _, err := d.api.ApplyService(ctx, svc.GetSpec(), &current); err != nil {
+			t.Fatalf("apply with the current If-Match: %v", err)
+		}
+	})
+
+	t.Run("watch streams changes after an index", func(t *testing.T) {
+		_, index, err := d.api.ListServices(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		watchCtx, cancel := context.WithTimeout(ctx, defaultTimeout)
+		defer cancel()
+		events, errs := d.api.Watch(watchCtx, index, "service")
+		if _, err := d.api.ScaleService(ctx, "default", "hello", 2); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatalf("watch ended: %v", <-errs)
+			}
+			if ev.Kind != "service" || ev.Type != "put" || ev.Index <= index {
+				t.Errorf("event %+v, want a service put after index %d", ev, index)
+			}
+		case <-watchCtx.Done():
+			t.Fatal("no watch event after a scale")
+		}
+		if _, err := d.api.ScaleService(ctx, "default", "hello", 3); err != nil {
+			t.Fatal(err)
+		}
+		d.running("hello", 3)
+	})
+
 	t.Run("bad input is refused with the field named, and nothing is stored", func(t *testing.T) {
 		cases := []struct{ body, field string }{
 			{`{"kind":"Service","name":"bad","image":"x","colour":"red"}`, "colour"},
