@@ -11,11 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/orch-io/orch/agent"
 	"github.com/orch-io/orch/agent/runtime"
-	"github.com/orch-io/orch/agent/runtime/containerdproc"
 	"github.com/orch-io/orch/master/manifest"
 	"github.com/orch-io/orch/netoverlay"
 	orchpb "github.com/orch-io/orch/proto"
@@ -229,22 +227,4 @@ func defaultAddress() string {
 		}
 	}
 	return "127.0.0.1"
-}
-
-// containerdFor returns a containerd socket that answers: the given one, or
-// a private daemon under dir that this process starts (and the caller stops).
-func containerdFor(ctx context.Context, socket, dir string) (string, *containerdproc.Daemon, error) {
-	if socket != "" {
-		probe, cancel := context.WithTimeout(ctx, 2*time.Second)
-		ok := containerdproc.Answers(probe, socket)
-		cancel()
-		if ok {
-			return socket, nil, nil
-		}
-	}
-	d, err := containerdproc.Start(ctx, dir, slog.Default())
-	if err != nil {
-		return "", nil, err
-	}
-	return d.Socket(), d, nil
 }

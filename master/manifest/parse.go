@@ -163,7 +163,7 @@ func splitDocuments(data []byte) []document {
 			continue
 		}
 		docs = append(docs, document{text: cur, line: start})
-		cur, start = nil, i+1
+		cur = nil
 		if rest != "" && !strings.HasPrefix(rest, "#") {
 			// "--- {kind: Service, ...}": the content starts on the marker
 			// line; keep its line number.
