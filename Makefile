@@ -10,7 +10,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # master); the rest run once without it to keep the suite short.
 RACE_PKGS := ./scheduler/... ./master/... ./proto/... ./agent/logs/...
 
-.PHONY: all build images proto test test-unit test-integration fuzz run stop e2e bench clean
+.PHONY: all build images proto lint test run stop e2e bench clean
 
 all: build
 
@@ -28,10 +28,16 @@ proto:
 	@command -v protoc-gen-go >/dev/null || $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 	protoc --go_out=. --go_opt=module=github.com/orch-io/orch proto/orch.proto
 
-# The full suite: vet, unit tests (race for the cores), tests against a
-# private containerd, and a short fuzz run of the manifest parser.
-test: images
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# The full suite: lint, unit tests (race for the cores), tests against a
+# private containerd, and a short fuzz run of the manifest parser.
+test: images lint
 	$(GO) test -race -count=1 $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=10s ./master/manifest/
