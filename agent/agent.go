@@ -13,7 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/orch-io/orch/agent/logs"
 	"github.com/orch-io/orch/agent/runtime"
+	"github.com/orch-io/orch/netoverlay/dns"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -31,6 +33,11 @@ type Agent struct {
 	conn *masterConn
 	net  Network
 	id   *identity
+	// overlay is net when it reaches other nodes (nil for a plain Network);
+	// dns is the node's DNS server on its gateway (nil without overlay).
+	overlay Overlay
+	dns     *dns.Server
+	logs    *logs.Files
 
 	mu       sync.Mutex
 	workers  map[string]*replicaWorker
@@ -56,7 +63,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, errors.New("agent: node name is required")
 	case cfg.Runtime == nil:
 		return nil, errors.New("agent: a container runtime is required")
-	case cfg.Network == nil:
+	case cfg.Network == nil && cfg.Overlay == nil:
 		return nil, errors.New("agent: a network is required")
 	}
 	if net.ParseIP(cfg.Address) == nil {
@@ -65,6 +72,7 @@ func New(cfg Config) (*Agent, error) {
 	return &Agent{
 		cfg:       cfg,
 		log:       cfg.Logger.With("component", "agent", "node", cfg.Name),
+		logs:      logs.New(filepath.Join(cfg.DataDir, "logs"), logs.WithMaxSize(cfg.LogMaxSize), logs.WithMaxFiles(cfg.LogMaxFiles), logs.WithLogger(cfg.Logger)),
 		workers:   map[string]*replicaWorker{},
 		finished:  map[string]*orchpb.ReplicaStatus{},
 		adopted:   map[string]runtime.ContainerInfo{},
@@ -115,22 +123,25 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent: node subnet %q: %w", a.id.Subnet, err)
 	}
-	if a.net, err = a.cfg.Network(subnet); err != nil {
-		return fmt.Errorf("agent: network for %s: %w", subnet, err)
+	if err := a.makeNetwork(subnet); err != nil {
+		return err
 	}
 	if err := a.adopt(ctx); err != nil {
 		return err
 	}
+	a.startOverlay(ctx)
 	if saved, err := a.loadAssignments(); err != nil {
 		a.log.Warn("ignoring saved assignments", "err", err)
 	} else if saved != nil {
 		a.apply(ctx, saved)
 	}
 
-	a.wg.Add(3)
+	a.wg.Add(5)
 	go func() { defer a.wg.Done(); a.serve(ctx, ln) }()
 	go func() { defer a.wg.Done(); a.runAssignments(ctx) }()
 	go func() { defer a.wg.Done(); a.runReporter(ctx) }()
+	go func() { defer a.wg.Done(); a.logs.Run(ctx, a.cfg.LogCheckInterval) }()
+	go func() { defer a.wg.Done(); a.runImageGC(ctx) }()
 	a.log.Info("agent running", "id", a.id.NodeID, "subnet", a.id.Subnet, "endpoint", agentAddr)
 	<-ctx.Done()
 	a.wg.Wait()
@@ -206,9 +217,7 @@ func (a *Agent) adopt(ctx context.Context) error {
 	return nil
 }
 
-func (a *Agent) logPath(replicaID string) string {
-	return filepath.Join(a.cfg.DataDir, "logs", replicaID+".log")
-}
+func (a *Agent) logPath(replicaID string) string { return a.logs.Path(replicaID) }
 
 type poolAndPEM struct {
 	pool *x509.CertPool

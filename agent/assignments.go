@@ -38,6 +38,7 @@ func (a *Agent) runAssignments(ctx context.Context) {
 // apply makes the running workers match the set: new assignments get a
 // worker, workers whose replica left the set are stopped.
 func (a *Agent) apply(ctx context.Context, set *orchpb.AssignmentSet) {
+	a.applyNetwork(set)
 	want := make(map[string]*orchpb.Assignment, len(set.GetAssignments()))
 	for _, asg := range set.GetAssignments() {
 		if asg.GetReplica().GetDesiredState() == orchpb.DesiredRunning {

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/orch-io/orch/agent/logs"
 	"github.com/orch-io/orch/master/api/wire"
 )
 
@@ -19,8 +18,8 @@ import (
 // they may read a replica's output from the agent.
 const masterCommonName = "orch-master"
 
-// serve answers the masters on the agent's own endpoint (logs) with mutual
-// TLS until ctx ends.
+// serve answers the masters on the agent's own endpoint (logs, exec) with
+// mutual TLS until ctx ends.
 func (a *Agent) serve(ctx context.Context, ln net.Listener) {
 	pool, _, err := a.caPool(ctx)
 	if err != nil {
@@ -29,6 +28,7 @@ func (a *Agent) serve(ctx context.Context, ln net.Listener) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/logs/{id}", a.serveLogs)
+	mux.HandleFunc("POST /v1/exec/{id}", a.serveExec)
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -61,7 +61,6 @@ func (a *Agent) serve(ctx context.Context, ln net.Listener) {
 
 func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	path := a.logPath(id)
 	tail := -1
 	if v := r.URL.Query().Get("tail"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -71,7 +70,7 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		tail = n
 	}
-	data, end, err := logs.Tail(path, tail)
+	data, end, err := a.logs.Tail(id, tail)
 	if errors.Is(err, os.ErrNotExist) {
 		wire.WriteError(w, &wire.Error{Code: "not_found", Message: "no output recorded for replica " + id + " on this node", Status: http.StatusNotFound})
 		return
@@ -95,5 +94,5 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 			flusher.Flush()
 		}
 	}
-	_ = logs.Follow(r.Context(), path, end, w, flush)
+	_ = a.logs.Follow(r.Context(), id, end, w, flush)
 }

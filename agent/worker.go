@@ -36,6 +36,10 @@ type replicaWorker struct {
 	asg     *orchpb.Assignment
 	adopted *containerRef
 	log     *slog.Logger
+	// assignedAt is when the assignment reached the agent, for the start
+	// latency in the first "container started" log line.
+	assignedAt time.Time
+	started    bool
 
 	stopOnce sync.Once
 	stopCh   chan struct{}
@@ -53,22 +57,28 @@ type workerState struct {
 	Restarts  int32  `json:"restarts"`
 	StartedAt int64  `json:"startedAt"`
 	IP        string `json:"ip"`
+	// ExitCode of the last exit, which the masters may not have heard of.
+	ExitCode int32 `json:"exitCode,omitempty"`
+	// Healthy: the health check passed last time it ran, so an adopted
+	// replica stays `running` until checks say otherwise.
+	Healthy bool `json:"healthy,omitempty"`
 }
 
 func newReplicaWorker(a *Agent, asg *orchpb.Assignment, adopted *containerRef) *replicaWorker {
 	id := asg.GetReplica().GetId()
 	w := &replicaWorker{
-		a:       a,
-		id:      id,
-		asg:     asg,
-		adopted: adopted,
-		log:     a.log.With("replica", asg.GetReplica().DisplayName(), "id", id),
-		stopCh:  make(chan struct{}),
-		done:    make(chan struct{}),
-		st:      &orchpb.ReplicaStatus{Id: id, State: orchpb.ReplicaStarting},
+		a:          a,
+		id:         id,
+		asg:        asg,
+		adopted:    adopted,
+		log:        a.log.With("replica", asg.GetReplica().DisplayName(), "id", id),
+		stopCh:     make(chan struct{}),
+		done:       make(chan struct{}),
+		assignedAt: time.Now(),
+		st:         &orchpb.ReplicaStatus{Id: id, State: orchpb.ReplicaStarting},
 	}
 	w.loadState()
-	w.st.Restarts, w.st.StartedAt, w.st.Ip = w.saved.Restarts, w.saved.StartedAt, w.saved.IP
+	w.st.Restarts, w.st.StartedAt, w.st.Ip, w.st.ExitCode = w.saved.Restarts, w.saved.StartedAt, w.saved.IP, w.saved.ExitCode
 	return w
 }
 
@@ -94,7 +104,7 @@ func (w *replicaWorker) status() *orchpb.ReplicaStatus {
 func (w *replicaWorker) update(fn func(st *orchpb.ReplicaStatus)) {
 	w.mu.Lock()
 	fn(w.st)
-	w.saved = workerState{Restarts: w.st.Restarts, StartedAt: w.st.StartedAt, IP: w.st.Ip}
+	w.saved = workerState{Restarts: w.st.Restarts, StartedAt: w.st.StartedAt, IP: w.st.Ip, ExitCode: w.st.ExitCode, Healthy: w.saved.Healthy}
 	w.mu.Unlock()
 	w.saveState()
 	w.a.nudge()
@@ -131,6 +141,10 @@ func (w *replicaWorker) run(ctx context.Context) {
 
 	running := w.adopted != nil && w.adopted.taskStatus == "running"
 	exists := w.adopted != nil
+	// An adopted replica that was healthy stays running while its checks
+	// resume; any restart starts the checks over.
+	resumeHealthy := running && w.saved.Healthy
+	w.started = exists
 	if running {
 		w.log.Info("adopted running container", "pid", w.adopted.pid)
 	} else if exists {
@@ -176,17 +190,13 @@ func (w *replicaWorker) run(ctx context.Context) {
 			running = false
 			continue
 		}
-		if w.asgState() != orchpb.ReplicaRunning {
+		if (!w.hasHealthCheck() || resumeHealthy) && w.asgState() != orchpb.ReplicaRunning {
 			w.update(func(st *orchpb.ReplicaStatus) { st.State, st.Message = orchpb.ReplicaRunning, "" })
 		}
-		var exit runtime.ExitStatus
-		select {
-		case <-ctx.Done():
+		exit, killedFor, ok := w.waitExit(ctx, exitCh, resumeHealthy)
+		resumeHealthy = false
+		if !ok {
 			return
-		case <-w.stopCh:
-			w.stopAndRemove()
-			return
-		case exit = <-exitCh:
 		}
 		if exit.Err != nil {
 			if ctx.Err() != nil {
@@ -201,15 +211,19 @@ func (w *replicaWorker) run(ctx context.Context) {
 		running = false
 		ranFor := time.Since(time.UnixMilli(w.status().GetStartedAt()))
 		reason := fmt.Sprintf("exited %d", exit.Code)
-		if exit.OOMKilled {
+		switch {
+		case killedFor != "":
+			reason = killedFor
+		case exit.OOMKilled:
 			reason = "OOM killed"
 		}
+		failed := exit.Code != 0 || exit.OOMKilled || killedFor != ""
 		w.log.Info("container exited", "code", exit.Code, "reason", reason, "ran_for", ranFor.Round(time.Millisecond))
-		if !shouldRestart(restart.GetPolicy(), exit.Code) {
+		if !shouldRestart(restart.GetPolicy(), failed) {
 			w.update(func(st *orchpb.ReplicaStatus) {
 				st.ExitCode, st.Message = int32(exit.Code), reason
 				st.State = orchpb.ReplicaStopped
-				if exit.Code != 0 || exit.OOMKilled {
+				if failed {
 					st.State = orchpb.ReplicaFailed
 				}
 			})
@@ -234,14 +248,49 @@ func (w *replicaWorker) asgState() string {
 	return w.st.State
 }
 
-func shouldRestart(policy string, code uint32) bool {
+// shouldRestart: failed is a non-zero exit, an OOM kill or a failed health
+// check.
+func shouldRestart(policy string, failed bool) bool {
 	switch policy {
 	case orchpb.RestartNever:
 		return false
 	case orchpb.RestartOnFailure:
-		return code != 0
+		return failed
 	}
 	return true
+}
+
+// waitExit waits for the task's exit while its health check runs, and
+// stops the task when the check finds it unhealthy; killedFor is then the
+// reason. ok is false when the worker must return: the agent is shutting
+// down, or the replica was stopped (and has been removed).
+func (w *replicaWorker) waitExit(ctx context.Context, exitCh <-chan runtime.ExitStatus, resumeHealthy bool) (exit runtime.ExitStatus, killedFor string, ok bool) {
+	hw := w.startHealth(ctx, time.UnixMilli(w.status().GetStartedAt()), resumeHealthy)
+	defer hw.stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return exit, "", false
+		case <-w.stopCh:
+			hw.stop()
+			w.stopAndRemove()
+			return exit, "", false
+		case res := <-hw.C():
+			if reason := w.onHealth(res); reason != "" && killedFor == "" {
+				killedFor = reason
+				hw.stop()
+				w.a.flushReport(ctx)
+				// Synchronous: the runtime wants Stop sequenced with the
+				// worker's other calls; the exit then arrives on exitCh.
+				grace := manifest.Duration(w.asg.GetSpec().GetStopGracePeriod(), 10*time.Second)
+				if err := w.a.cfg.Runtime.Stop(ctx, w.id, grace); err != nil && ctx.Err() == nil {
+					w.log.Warn("stop unhealthy container", "err", err)
+				}
+			}
+		case exit = <-exitCh:
+			return exit, killedFor, true
+		}
+	}
 }
 
 // sleep waits d; false means stop: either the agent is shutting down or the
@@ -309,6 +358,9 @@ func (w *replicaWorker) prepareAndStart(ctx context.Context, exists bool) error 
 		if err := os.MkdirAll(filepath.Dir(cfg.LogPath), 0o700); err != nil {
 			return fmt.Errorf("%w: log dir: %w", errNotCreated, err)
 		}
+		if cfg.Mounts, err = w.a.replicaMounts(rep, att.IP); err != nil {
+			return fmt.Errorf("%w: resolv.conf and hosts: %w", errNotCreated, err)
+		}
 		err := rt.Create(ctx, cfg)
 		if errors.Is(err, runtime.ErrAlreadyExists) {
 			// Left by a run that died between create and start: start over.
@@ -326,10 +378,23 @@ func (w *replicaWorker) prepareAndStart(ctx context.Context, exists bool) error 
 		return fmt.Errorf("start task: %w", err)
 	}
 	now := time.Now().UnixMilli()
+	checked := w.hasHealthCheck()
 	w.update(func(st *orchpb.ReplicaStatus) {
 		st.State, st.StartedAt, st.Message = orchpb.ReplicaRunning, now, ""
+		if checked {
+			// Running means healthy: discovery and rollouts count on it.
+			st.State, st.Message = orchpb.ReplicaStarting, "waiting for the first health check"
+		}
 	})
-	w.log.Info("container started", "pid", pid, "ip", att.IP)
+	if checked {
+		w.setHealthy(false)
+	}
+	if !w.started {
+		w.started = true
+		w.log.Info("container started", "pid", pid, "ip", att.IP, "since_assigned", time.Since(w.assignedAt).Round(time.Microsecond))
+	} else {
+		w.log.Info("container started", "pid", pid, "ip", att.IP)
+	}
 	return nil
 }
 
@@ -350,8 +415,16 @@ func (w *replicaWorker) stopAndRemove() {
 	if err := w.a.net.Teardown(ctx, w.id); err != nil {
 		w.log.Warn("remove network", "err", err)
 	}
-	w.update(func(st *orchpb.ReplicaStatus) { st.State, st.Message = orchpb.ReplicaStopped, "stopped" })
+	w.update(func(st *orchpb.ReplicaStatus) {
+		// A finished replica keeps its verdict (exit code, reason) to the end.
+		if st.State != orchpb.ReplicaFailed && st.State != orchpb.ReplicaStopped {
+			st.State, st.Message = orchpb.ReplicaStopped, "stopped"
+		}
+	})
 	_ = os.Remove(w.statePath())
-	_ = os.Remove(w.a.logPath(w.id))
+	_ = os.RemoveAll(w.a.replicaEtcDir(w.id))
+	if err := w.a.logs.Remove(w.id); err != nil {
+		w.log.Warn("remove output", "err", err)
+	}
 	w.log.Info("replica stopped and removed")
 }

@@ -117,6 +117,9 @@ func startDevCluster(t testing.TB) *devCluster {
 		"--cluster-cidr", testCIDR,
 		"--bridge", testBridge,
 		"--netns-prefix", testNetNS,
+		// The machine's own network namespace: no iptables rules, no
+		// masquerade, no ip_forward change (DESIGN: network safety).
+		"--iptables=false",
 		"--node-timeout", "10s",
 		"--log-level", "debug",
 	}

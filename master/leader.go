@@ -44,7 +44,11 @@ func (m *Master) runLeaderWork(ctx context.Context) {
 
 func (m *Master) startLeaderWork(parent context.Context, wg *sync.WaitGroup) func() {
 	ctx, cancel := context.WithCancel(parent)
-	services := controllers.NewServiceController(controllers.ServiceDeps{Store: m.store, Proposer: m.raft, Logger: m.cfg.Logger})
+	// One readiness clock, in this leader's memory, for the service
+	// controller (rollout steps) and the update controller (deadlines).
+	readiness := controllers.NewReadiness(nil)
+	services := controllers.NewServiceController(controllers.ServiceDeps{Store: m.store, Proposer: m.raft, Logger: m.cfg.Logger, Readiness: readiness})
+	updates := controllers.NewUpdateController(controllers.UpdateDeps{Store: m.store, Proposer: m.raft, Logger: m.cfg.Logger, Readiness: readiness})
 	nodes := controllers.NewNodeController(controllers.NodeDeps{
 		Store: m.store, Proposer: m.raft, Heartbeats: m.dispatcher, Timeout: m.cfg.NodeTimeout, Logger: m.cfg.Logger,
 	})
@@ -65,7 +69,7 @@ func (m *Master) startLeaderWork(parent context.Context, wg *sync.WaitGroup) fun
 		}
 		m.log.Info("leader work started", "index", m.store.Index())
 		var inner sync.WaitGroup
-		for _, run := range []func(context.Context) error{services.Run, nodes.Run} {
+		for _, run := range []func(context.Context) error{services.Run, nodes.Run, updates.Run} {
 			inner.Add(1)
 			go func() {
 				defer inner.Done()

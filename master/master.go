@@ -16,13 +16,17 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/orch-io/orch/master/api"
 	"github.com/orch-io/orch/master/api/client"
 	"github.com/orch-io/orch/master/auth"
+	"github.com/orch-io/orch/master/controlplane"
 	"github.com/orch-io/orch/master/dispatcher"
+	"github.com/orch-io/orch/master/events"
 	"github.com/orch-io/orch/master/imagestore"
+	"github.com/orch-io/orch/master/peer"
 	"github.com/orch-io/orch/master/raftnode"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
@@ -35,6 +39,16 @@ type Config struct {
 	RaftAddr  string // listen and advertise address for Raft, HOST:PORT
 	NodeID    string // Raft server id; default derived from the Raft address
 	Bootstrap bool
+	// Join lists masters of an existing cluster (https://HOST:PORT) that
+	// this master joins with JoinToken (role master). Ignored once the data
+	// directory holds Raft state: a restarted master is already a member.
+	Join      []string
+	JoinToken string
+	// Leave makes Stop take this master out of the cluster first.
+	Leave bool
+	// LeaderWait bounds how long a request waits for a leader before the
+	// answer is 503 (default peer.DefaultLeaderWait).
+	LeaderWait time.Duration
 	// ClusterCIDR is the overlay range split into per-node /24s (bootstrap only).
 	ClusterCIDR string
 	// NodeTimeout is how long an agent may be silent before its node is down.
@@ -52,9 +66,15 @@ type Master struct {
 	ca         *auth.CA
 	tokens     *auth.Tokens
 	dispatcher *dispatcher.Dispatcher
+	events     *events.Log
+	control    *controlplane.Server
+	forwarder  *peer.Forwarder
+	peers      *peer.Client
 	httpServer *http.Server
 	listener   net.Listener
 	apiURL     string
+	// migrated: the credentials are known to be in replicated state.
+	migrated atomic.Bool
 
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
@@ -62,13 +82,17 @@ type Master struct {
 
 // Files under the data directory.
 const (
-	AdminConfigFile = "admin.conf"
-	AgentTokenFile  = "agent.token"
-	pkiDir          = "pki"
+	AdminConfigFile  = "admin.conf"
+	AgentTokenFile   = "agent.token"
+	MasterTokenFile  = "master.token"
+	pkiDir           = "pki"
+	joinTimeout      = 2 * time.Minute
+	readBarrierLimit = 5 * time.Second
 )
 
 // Start opens the data directory, starts Raft and serves the API. It
-// returns once the API listens; Stop ends everything.
+// returns once the API listens (and, when joining, once this master is a
+// voter); Stop ends everything.
 func Start(ctx context.Context, cfg Config) (*Master, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -83,57 +107,77 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 		return nil, fmt.Errorf("master: data dir: %w", err)
 	}
 	m := &Master{cfg: cfg, log: cfg.Logger.With("component", "master")}
-	var err error
-	if m.ca, err = auth.LoadOrCreateCA(filepath.Join(cfg.DataDir, pkiDir)); err != nil {
+	hasState, err := raftnode.HasState(cfg.DataDir)
+	if err != nil {
 		return nil, err
 	}
-	if m.tokens, err = auth.OpenTokens(filepath.Join(cfg.DataDir, pkiDir), m.ca.Digest()); err != nil {
+	joining := len(cfg.Join) > 0 && !hasState
+	if m.ca, err = m.credentials(ctx, joining, hasState); err != nil {
 		return nil, err
 	}
 	images, err := imagestore.Open(filepath.Join(cfg.DataDir, "images"))
 	if err != nil {
 		return nil, err
 	}
+	host, _, _ := net.SplitHostPort(cfg.APIAddr)
+	raftHost, _, _ := net.SplitHostPort(cfg.RaftAddr)
+	cert, err := m.ca.IssueMaster(append(serverHosts(host), raftHost))
+	if err != nil {
+		return nil, err
+	}
 	m.store = store.New()
+	m.tokens = auth.NewTokens(m.store, m.readBarrier)
+	m.peers = peer.NewClient(m.ca, cert)
 	rc := cfg.Raft
 	rc.DataDir, rc.BindAddr, rc.AdvertiseAddr, rc.NodeID = cfg.DataDir, cfg.RaftAddr, cfg.RaftAddr, cfg.NodeID
-	rc.Bootstrap = cfg.Bootstrap
+	rc.Bootstrap = cfg.Bootstrap && !joining
+	rc.ServerTLS, rc.ClientTLS = m.ca.MasterServerTLS(cert), m.ca.MasterClientTLS(&cert)
 	if rc.Logger == nil {
 		rc.Logger = cfg.Logger
 	}
-	if m.raft, err = raftnode.Open(rc, store.NewFSM(m.store, cfg.Logger)); err != nil {
-		return nil, fmt.Errorf("master: open raft: %w", err)
-	}
-	host, _, _ := net.SplitHostPort(cfg.APIAddr)
-	serverCert, err := m.ca.IssueServer("orch-master", serverHosts(host))
-	if err != nil {
-		_ = m.raft.Shutdown()
-		return nil, err
-	}
-	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.raft, CA: m.ca, ClientCert: serverCert, Logger: cfg.Logger})
-	server := api.New(api.Deps{
-		Store:       m.store,
-		Proposer:    m.raft,
-		Auth:        m.tokens,
-		Cluster:     m,
-		Images:      images,
-		CAPEM:       m.ca.CertPEM,
-		Logs:        m.dispatcher,
-		ReadBarrier: m.readBarrier,
-		Heartbeats:  m.dispatcher.LastHeartbeat,
-		Logger:      cfg.Logger,
-		Extra:       m.dispatcher.Routes(),
-	})
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
-		_ = m.raft.Shutdown()
 		return nil, fmt.Errorf("master: listen on %s: %w", cfg.APIAddr, err)
 	}
 	m.listener = ln
 	m.apiURL = "https://" + apiHostPort(ln.Addr().String(), host)
+	if m.raft, err = raftnode.Open(rc, store.NewFSM(m.store, cfg.Logger)); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("master: open raft: %w", err)
+	}
+	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.raft, CA: m.ca, ClientCert: cert, Logger: cfg.Logger})
+	m.control = controlplane.New(controlplane.Deps{
+		Raft: m.raft, Store: m.store, CA: m.ca, Self: m.self(), ReadBarrier: m.readBarrier, Logger: cfg.Logger,
+	})
+	m.events = events.NewLog(0, nil)
+	server := api.New(api.Deps{
+		Events:      m.events,
+		Store:       m.store,
+		Proposer:    m.raft,
+		Auth:        authenticator{m.tokens},
+		Cluster:     m,
+		Images:      images,
+		CAPEM:       m.ca.CertPEM,
+		Logs:        m.dispatcher,
+		Exec:        m.dispatcher,
+		ReadBarrier: m.readBarrier,
+		Heartbeats:  m.dispatcher.LastHeartbeat,
+		Logger:      cfg.Logger,
+		Extra:       append(m.dispatcher.Routes(), m.control.Routes()...),
+	})
+	m.forwarder = peer.NewForwarder(peer.ForwarderDeps{
+		Local: server.Handler(), Leader: m.leaderAPI, CA: m.ca, Wait: cfg.LeaderWait, Logger: cfg.Logger,
+	})
 	m.httpServer = &http.Server{
-		Handler:           server.Handler(),
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12},
+		Handler: m.forwarder,
+		TLSConfig: &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			MinVersion:   tls.VersionTLS12,
+			// Masters calling one another show their certificate; clients
+			// and agents use bearer tokens.
+			ClientAuth: tls.VerifyClientCertIfGiven,
+			ClientCAs:  m.ca.Pool(),
+		},
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
@@ -150,14 +194,75 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 		defer m.wg.Done()
 		m.runLeaderWork(runCtx)
 	}()
-	if cfg.Bootstrap {
+	// Every master derives the human events from what it applies (not only
+	// the leader), so any master serves GET /v1/events.
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		events.Follow(runCtx, m.store, m.events, cfg.Logger)
+	}()
+	if cfg.Bootstrap && !hasState && !joining {
 		if err := m.bootstrapCredentials(ctx); err != nil {
 			m.Stop()
 			return nil, err
 		}
 	}
-	m.log.Info("master started", "api", m.apiURL, "raft", cfg.RaftAddr, "id", cfg.NodeID)
+	if joining {
+		jctx, jcancel := context.WithTimeout(ctx, joinTimeout)
+		err := (&peer.Joiner{URLs: cfg.Join, Token: cfg.JoinToken}).RequestMembership(jctx, m.ca.CertPEM, m.self())
+		jcancel()
+		if err != nil {
+			m.Stop()
+			return nil, fmt.Errorf("master: join: %w", err)
+		}
+		m.log.Info("joined the cluster", "via", cfg.Join)
+	}
+	m.wg.Add(2)
+	go func() {
+		defer m.wg.Done()
+		m.runUpkeep(runCtx)
+	}()
+	go func() {
+		defer m.wg.Done()
+		m.runImageSync(runCtx, images)
+	}()
+	m.log.Info("master started", "api", m.apiURL, "raft", m.raft.Addr(), "id", cfg.NodeID)
 	return m, nil
+}
+
+// credentials finds the cluster CA: fetched from the cluster when joining
+// (checked against the token's digest), made anew for a new cluster, else
+// the local copy every master keeps.
+func (m *Master) credentials(ctx context.Context, joining, hasState bool) (*auth.CA, error) {
+	dir := filepath.Join(m.cfg.DataDir, pkiDir)
+	if joining {
+		jctx, cancel := context.WithTimeout(ctx, joinTimeout)
+		defer cancel()
+		creds, err := (&peer.Joiner{URLs: m.cfg.Join, Token: m.cfg.JoinToken}).Credentials(jctx)
+		if err != nil {
+			return nil, fmt.Errorf("master: join: %w", err)
+		}
+		ca, err := auth.ParseCA([]byte(creds.CACertPEM), []byte(creds.CAKeyPEM))
+		if err != nil {
+			return nil, fmt.Errorf("master: join: %w", err)
+		}
+		return ca, ca.Save(dir)
+	}
+	ca, err := auth.LoadCA(dir)
+	switch {
+	case err == nil:
+		return ca, nil
+	case errors.Is(err, os.ErrNotExist) && m.cfg.Bootstrap && !hasState:
+		return auth.LoadOrCreateCA(dir)
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("master: no cluster credentials in %s: start a new cluster with --bootstrap or join one with --join and --token: %w", dir, err)
+	}
+	return nil, err
+}
+
+// self is this master as the others reach it.
+func (m *Master) self() peer.Member {
+	return peer.Member{ID: m.cfg.NodeID, RaftAddress: m.raft.Addr(), APIAddress: m.apiURL}
 }
 
 // URL is the API's address.
@@ -173,7 +278,13 @@ func (m *Master) Raft() *raftnode.Node { return m.raft }
 func (m *Master) CA() *auth.CA { return m.ca }
 
 // Stop shuts the master down: leader work first, then the API, then Raft.
+// With Config.Leave it first takes this master out of the cluster.
 func (m *Master) Stop() {
+	if m.cfg.Leave {
+		if err := m.leave(); err != nil {
+			m.log.Warn("could not leave the cluster", "err", err)
+		}
+	}
 	m.cancel()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -185,37 +296,56 @@ func (m *Master) Stop() {
 	}
 }
 
-// bootstrapCredentials writes admin.conf and the agent join token once.
+// bootstrapCredentials puts a new cluster's config (its CA included), its
+// first tokens and this master's record through Raft, and writes admin.conf
+// and the join tokens for the operator.
 func (m *Master) bootstrapCredentials(ctx context.Context) error {
-	confPath := filepath.Join(m.cfg.DataDir, AdminConfigFile)
-	if _, err := os.Stat(confPath); err == nil {
-		return nil
-	}
-	admin, err := m.tokens.Create(auth.RoleAdmin)
-	if err != nil {
-		return err
-	}
-	agent, err := m.tokens.Create(auth.RoleAgent)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(m.cfg.DataDir, AgentTokenFile), []byte(agent+"\n"), 0o600); err != nil {
-		return fmt.Errorf("master: write agent token: %w", err)
-	}
-	if err := client.WriteConfig(confPath, &client.Config{Server: m.apiURL, Token: admin, CA: string(m.ca.CertPEM)}); err != nil {
-		return fmt.Errorf("master: write %s: %w", confPath, err)
-	}
 	if err := m.waitLeader(ctx); err != nil {
 		return err
 	}
-	cmd := &orchpb.Command{Op: &orchpb.Command_SetClusterConfig{SetClusterConfig: &orchpb.SetClusterConfig{
-		Config: &orchpb.ClusterConfig{ClusterCidr: m.cfg.ClusterCIDR, ClusterId: m.ca.Digest()[:16]},
-	}}}
-	if _, err := m.raft.Apply(ctx, cmd); err != nil {
-		return fmt.Errorf("master: store cluster config: %w", err)
+	cmds := []*orchpb.Command{
+		{Op: &orchpb.Command_SetClusterConfig{SetClusterConfig: &orchpb.SetClusterConfig{Config: &orchpb.ClusterConfig{
+			ClusterCidr: m.cfg.ClusterCIDR, ClusterId: m.ca.Digest()[:16],
+			CaCertPem: string(m.ca.CertPEM), CaKeyPem: string(m.ca.KeyPEM()),
+		}}}},
+		recordOf(m.self()),
 	}
-	fmt.Fprintf(os.Stderr, "orch cluster bootstrapped.\n  admin credentials: %s\n  agent join token:  %s\n", confPath, agent)
+	tokens := map[auth.Role]string{}
+	for _, role := range []auth.Role{auth.RoleAdmin, auth.RoleAgent, auth.RoleMaster} {
+		token, digest, err := auth.NewToken(m.ca.Digest(), role)
+		if err != nil {
+			return err
+		}
+		tokens[role] = token
+		cmds = append(cmds, &orchpb.Command{Op: &orchpb.Command_PutToken{PutToken: &orchpb.PutToken{Token: &orchpb.Token{Sha256: digest, Role: string(role)}}}})
+	}
+	for _, cmd := range cmds {
+		res, err := m.raft.Apply(ctx, cmd)
+		if err == nil && res.GetErrorCode() != "" {
+			err = errors.New(res.GetError())
+		}
+		if err != nil {
+			return fmt.Errorf("master: bootstrap: %w", err)
+		}
+	}
+	for file, role := range map[string]auth.Role{AgentTokenFile: auth.RoleAgent, MasterTokenFile: auth.RoleMaster} {
+		if err := os.WriteFile(filepath.Join(m.cfg.DataDir, file), []byte(tokens[role]+"\n"), 0o600); err != nil {
+			return fmt.Errorf("master: write %s: %w", file, err)
+		}
+	}
+	confPath := filepath.Join(m.cfg.DataDir, AdminConfigFile)
+	if err := client.WriteConfig(confPath, &client.Config{Server: m.apiURL, Token: tokens[auth.RoleAdmin], CA: string(m.ca.CertPEM)}); err != nil {
+		return fmt.Errorf("master: write %s: %w", confPath, err)
+	}
+	fmt.Fprintf(os.Stderr, "orch cluster bootstrapped.\n  admin credentials: %s\n  agent join token:  %s\n  master join token: %s\n",
+		confPath, tokens[auth.RoleAgent], tokens[auth.RoleMaster])
 	return nil
+}
+
+func recordOf(s peer.Member) *orchpb.Command {
+	return &orchpb.Command{Op: &orchpb.Command_PutMaster{PutMaster: &orchpb.PutMaster{
+		Master: &orchpb.Master{Id: s.ID, RaftAddress: s.RaftAddress, ApiAddress: s.APIAddress},
+	}}}
 }
 
 func (m *Master) waitLeader(ctx context.Context) error {
@@ -229,16 +359,6 @@ func (m *Master) waitLeader(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// readBarrier makes a read linearizable: the leader confirms it still leads
-// and the store has applied everything committed before the read began.
-func (m *Master) readBarrier(ctx context.Context) error {
-	index, err := m.raft.VerifyLeader(ctx)
-	if err != nil {
-		return err
-	}
-	return m.raft.WaitApplied(ctx, index, m.store.Index)
 }
 
 func serverHosts(apiHost string) []string {

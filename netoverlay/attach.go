@@ -48,6 +48,7 @@ func (n *Network) Setup(ctx context.Context, replicaID string) (Attachment, erro
 		return Attachment{}, fmt.Errorf("netoverlay: setup %s: %w", replicaID, err)
 	}
 	att := Attachment{NetNSPath: nsPath, IP: ip, Gateway: n.gateway.Addr()}
+	n.kick() // a host port may be waiting for this address
 	if created {
 		n.log.Info("netoverlay: replica attached", "replica", replicaID, "netns", nsPath, "ip", ip)
 	}
@@ -80,6 +81,7 @@ func (n *Network) teardownLocked(replicaID string) error {
 	if err := n.ipam.Release(replicaID); err != nil {
 		return fmt.Errorf("netoverlay: teardown %s: %w", replicaID, err)
 	}
+	n.kick()
 	n.log.Debug("netoverlay: replica detached", "replica", replicaID)
 	return nil
 }

@@ -1,24 +1,34 @@
 // Package netoverlay gives each replica on a node its own network namespace
-// with an address on the node's overlay subnet, reachable from the node and
-// from the node's other replicas.
+// with an address on the node's overlay subnet, reachable from every replica
+// on every node (the flannel VXLAN scheme), and publishes host ports.
 //
-// Layout on a node (single-machine first cut):
+// Layout on a node:
 //
 //	root netns:  orch0 bridge, gateway 10.244.N.1/24 (fixed MAC 0a:58:<ip>)
 //	               └─ ovXXXXXXXXXX (host end of one veth per replica)
+//	             orchvx0 VXLAN device on the underlay address, 10.244.N.0/32,
+//	               MAC 0e:58:<subnet>; per peer node P: route 10.244.P.0/24
+//	               via 10.244.P.0 onlink, ARP 10.244.P.0 -> 0e:58:<P>,
+//	               FDB 0e:58:<P> -> P's underlay address
+//	             iptables chains ORCH-FWD-orch0 (filter), ORCH-MASQ-orch0 and
+//	               ORCH-HP-orch0 (nat), one jump each from the built-ins
 //	replica netns (/var/run/netns/orch-XXXXXXXXXX):
-//	               eth0 10.244.N.M/24 (MAC 0a:58:<ip>), lo up,
-//	               default route via 10.244.N.1
+//	               eth0 10.244.N.M/24 (MAC 0a:58:<ip>, MTU underlay - 50),
+//	               lo up, default route via 10.244.N.1
 //
-// The package owns, in the root network namespace, the bridge it is
-// configured with, the veths attached to it, the namespace files under the
-// netns directory that start with its prefix, and its IPAM state file. It must
-// not touch anything else: no sysctls (ip_forward is left as it is), no
-// iptables rules, no routes out of the machine's real interfaces.
+// Run keeps the VXLAN device, the peers' entries and the rules in step with
+// SetPeers and SetHostPorts, and repairs drift every SyncInterval.
 //
-// Not done yet (a later issue): VXLAN to other nodes (routes, ARP and FDB
-// entries per peer node, and an MTU of 1450 on the replica side), the per-node
-// DNS server on the gateway address, masquerading of egress traffic and
-// published host ports. Until then a replica reaches only its node and the
-// replicas on the same node.
+// The package owns, in the network namespace it runs in, the bridge and
+// VXLAN device it is configured with, the veths attached to the bridge, the
+// routes, ARP and FDB entries on the VXLAN device, its iptables chains and
+// the jumps to them, the namespace files under the netns directory that
+// start with its prefix, and its IPAM state file. The one sysctl it sets is
+// net.ipv4.ip_forward=1, and only when it routes (an underlay is configured
+// or masquerade is on). It never adds a route through any other interface:
+// peer routes go only through its own VXLAN device.
+//
+// Subpackages: bridge, namespace, ipam, vxlan (device and peers), iptables
+// (chains and rules), dns (the node's DNS server and the replicas'
+// resolv.conf and hosts files).
 package netoverlay

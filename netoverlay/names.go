@@ -3,6 +3,8 @@ package netoverlay
 import (
 	"crypto/sha256"
 	"encoding/hex"
+
+	"github.com/orch-io/orch/netoverlay/vxlan"
 )
 
 // replicaIf is the name of the replica's interface inside its namespace.
@@ -26,4 +28,12 @@ func (n *Network) hostVethName(replicaID string) string {
 
 func (n *Network) netnsName(replicaID string) string {
 	return n.cfg.NetNSPrefix + n.shortID(replicaID)
+}
+
+// vxlanNameFor ties the VXLAN device's name to the bridge's.
+func vxlanNameFor(bridge string) string {
+	if bridge == DefaultBridgeName {
+		return vxlan.DefaultName
+	}
+	return bridge[:min(len(bridge), 13)] + "vx"
 }

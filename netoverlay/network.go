@@ -7,13 +7,16 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/orch-io/orch/netoverlay/bridge"
 	"github.com/orch-io/orch/netoverlay/ipam"
+	"github.com/orch-io/orch/netoverlay/iptables"
 	"github.com/orch-io/orch/netoverlay/namespace"
+	"github.com/orch-io/orch/netoverlay/vxlan"
 )
 
 // Defaults for the zero values of Config.
@@ -42,6 +45,29 @@ type Config struct {
 	MTU int
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+
+	// Underlay is the node's address on the network between nodes. When it
+	// is set, the node gets a VXLAN device there and routes to its peers'
+	// subnets (SetPeers), and MTU defaults to the underlay's minus the
+	// VXLAN overhead.
+	Underlay netip.Addr
+	// VXLAN names the device (default orchvx0 for bridge orch0, else the
+	// bridge's name and "vx", so a test network never touches the node's
+	// device) and its VNI and port (defaults in package vxlan); its address
+	// and MTU follow from the rest of Config.
+	VXLAN vxlan.Config
+	// ClusterCIDR, when set, turns on the iptables rules: forwarding of
+	// cluster traffic and published host ports (SetHostPorts).
+	ClusterCIDR netip.Prefix
+	// Masquerade rewrites the source of traffic from ClusterCIDR to
+	// addresses outside it: what a real node needs for egress, and what a
+	// test in the machine's own network namespace must never install.
+	Masquerade bool
+	// IPTablesCommand is put before every iptables command (tests run them
+	// under nsenter).
+	IPTablesCommand []string
+	// SyncInterval is how often Run repairs drift (DefaultSyncInterval).
+	SyncInterval time.Duration
 }
 
 // Attachment is what a replica's container needs from the network.
@@ -64,6 +90,15 @@ type Network struct {
 	gateway netip.Prefix // gateway address with the subnet's length
 
 	mu sync.Mutex
+
+	nh     *netlink.Handle // the process's own namespace
+	tables *iptables.Tables
+	kickCh chan struct{}
+	syncMu sync.Mutex // one Sync at a time
+
+	desiredMu sync.Mutex
+	peers     []Peer
+	hostPorts []HostPort
 }
 
 // New opens the IPAM state and makes sure the bridge exists with the gateway
@@ -91,13 +126,25 @@ func New(cfg Config) (*Network, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netoverlay: %w", err)
 	}
+	if cfg.VXLAN.Name == "" {
+		cfg.VXLAN.Name = vxlanNameFor(cfg.BridgeName)
+	}
+	if len(cfg.VXLAN.Name) > unix.IFNAMSIZ-1 {
+		return nil, fmt.Errorf("netoverlay: vxlan name %q longer than %d bytes", cfg.VXLAN.Name, unix.IFNAMSIZ-1)
+	}
 	n := &Network{
 		cfg:     cfg,
 		log:     cfg.Logger.With("bridge", cfg.BridgeName),
 		ipam:    alloc,
 		gateway: netip.PrefixFrom(alloc.Gateway(), alloc.Subnet().Bits()),
+		nh:      &netlink.Handle{},
+		tables:  iptables.New(cfg.BridgeName, cfg.IPTablesCommand...),
+		kickCh:  make(chan struct{}, 1),
 	}
 	if _, err := bridge.Ensure(cfg.BridgeName, n.gateway); err != nil {
+		return nil, fmt.Errorf("netoverlay: %w", err)
+	}
+	if err := n.initOverlay(); err != nil {
 		return nil, fmt.Errorf("netoverlay: %w", err)
 	}
 	return n, nil
@@ -136,6 +183,7 @@ func (n *Network) Cleanup() error {
 	}
 	errs = append(errs, n.deleteBridgePorts())
 	errs = append(errs, bridge.Delete(n.cfg.BridgeName))
+	errs = append(errs, n.cleanupOverlay())
 	errs = append(errs, n.ipam.Reset())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("netoverlay: cleanup of %s: %w", n.cfg.BridgeName, err)

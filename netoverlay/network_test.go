@@ -72,7 +72,10 @@ type testNet struct {
 // newTestNetwork builds a Network with a unique bridge, prefix, private
 // namespace directory and subnet, and removes all of it when the test ends,
 // whether or not it failed.
-func newTestNetwork(t *testing.T) *testNet {
+func newTestNetwork(t *testing.T) *testNet { t.Helper(); return newTestNetworkWith(t, nil) }
+
+// newTestNetworkWith is newTestNetwork with the config changed by mod.
+func newTestNetworkWith(t *testing.T, mod func(*Config)) *testNet {
 	t.Helper()
 	requireRoot(t)
 	b := make([]byte, 2)
@@ -86,6 +89,9 @@ func newTestNetwork(t *testing.T) *testNet {
 		NetNSPrefix: "orcht-" + suffix + "-",
 		NetNSDir:    nsDir,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if mod != nil {
+		mod(&cfg)
 	}
 	// Registered before New so a New that fails half-way is cleaned too.
 	// Runs after the Cleanup below (LIFO) as a safety net.

@@ -772,8 +772,11 @@ type Service struct {
 	Generation uint64         `protobuf:"varint,3,opt,name=generation,proto3" json:"generation,omitempty"`
 	Status     *ServiceStatus `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
 	// previous_spec is what `rollback` returns to.
-	PreviousSpec  *ServiceSpec `protobuf:"bytes,5,opt,name=previous_spec,json=previousSpec,proto3" json:"previous_spec,omitempty"`
-	CreateIndex   uint64       `protobuf:"varint,6,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
+	PreviousSpec *ServiceSpec `protobuf:"bytes,5,opt,name=previous_spec,json=previousSpec,proto3" json:"previous_spec,omitempty"`
+	CreateIndex  uint64       `protobuf:"varint,6,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
+	// update is the latest rollout of the spec: set by the FSM when the spec
+	// changes, ended by the leader's update controller.
+	Update        *UpdateStatus `protobuf:"bytes,7,opt,name=update,proto3" json:"update,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -850,6 +853,13 @@ func (x *Service) GetCreateIndex() uint64 {
 	return 0
 }
 
+func (x *Service) GetUpdate() *UpdateStatus {
+	if x != nil {
+		return x.Update
+	}
+	return nil
+}
+
 type ServiceStatus struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Desired          int32                  `protobuf:"varint,1,opt,name=desired,proto3" json:"desired,omitempty"`
@@ -858,8 +868,13 @@ type ServiceStatus struct {
 	Updating         bool                   `protobuf:"varint,4,opt,name=updating,proto3" json:"updating,omitempty"`
 	LastUpdateResult string                 `protobuf:"bytes,5,opt,name=last_update_result,json=lastUpdateResult,proto3" json:"last_update_result,omitempty"`
 	Message          string                 `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// updated counts replicas of the current generation that have been
+	// healthy for update.minHealthy: the rollout's progress.
+	Updated int32 `protobuf:"varint,7,opt,name=updated,proto3" json:"updated,omitempty"`
+	// update_state is the rollout's state (UpdateStatus.state).
+	UpdateState   string `protobuf:"bytes,8,opt,name=update_state,json=updateState,proto3" json:"update_state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceStatus) Reset() {
@@ -930,6 +945,20 @@ func (x *ServiceStatus) GetLastUpdateResult() string {
 func (x *ServiceStatus) GetMessage() string {
 	if x != nil {
 		return x.Message
+	}
+	return ""
+}
+
+func (x *ServiceStatus) GetUpdated() int32 {
+	if x != nil {
+		return x.Updated
+	}
+	return 0
+}
+
+func (x *ServiceStatus) GetUpdateState() string {
+	if x != nil {
+		return x.UpdateState
 	}
 	return ""
 }
@@ -1197,7 +1226,11 @@ type Node struct {
 	Version       uint64 `protobuf:"varint,10,opt,name=version,proto3" json:"version,omitempty"`
 	CreateIndex   uint64 `protobuf:"varint,11,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
 	// agent_address is HOST:PORT of the agent's own HTTPS endpoint (logs).
-	AgentAddress  string `protobuf:"bytes,12,opt,name=agent_address,json=agentAddress,proto3" json:"agent_address,omitempty"`
+	AgentAddress string `protobuf:"bytes,12,opt,name=agent_address,json=agentAddress,proto3" json:"agent_address,omitempty"`
+	// admin_state is the operator's choice, "" (schedulable), "cordoned" or
+	// "draining"; it outlives the node being down, so a node that returns
+	// comes back as the operator left it.
+	AdminState    string `protobuf:"bytes,13,opt,name=admin_state,json=adminState,proto3" json:"admin_state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1316,6 +1349,13 @@ func (x *Node) GetAgentAddress() string {
 	return ""
 }
 
+func (x *Node) GetAdminState() string {
+	if x != nil {
+		return x.AdminState
+	}
+	return ""
+}
+
 // Image is an OCI tarball stored on the masters for clusters without a registry.
 type Image struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1387,9 +1427,13 @@ func (x *Image) GetVersion() uint64 {
 
 // ClusterConfig is set once at bootstrap.
 type ClusterConfig struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ClusterCidr   string                 `protobuf:"bytes,1,opt,name=cluster_cidr,json=clusterCidr,proto3" json:"cluster_cidr,omitempty"`
-	ClusterId     string                 `protobuf:"bytes,2,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ClusterCidr string                 `protobuf:"bytes,1,opt,name=cluster_cidr,json=clusterCidr,proto3" json:"cluster_cidr,omitempty"`
+	ClusterId   string                 `protobuf:"bytes,2,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	// The cluster CA, replicated so that every master can serve TLS, sign
+	// agents' certificates and, once elected, act for the cluster.
+	CaCertPem     string `protobuf:"bytes,3,opt,name=ca_cert_pem,json=caCertPem,proto3" json:"ca_cert_pem,omitempty"`
+	CaKeyPem      string `protobuf:"bytes,4,opt,name=ca_key_pem,json=caKeyPem,proto3" json:"ca_key_pem,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1438,6 +1482,20 @@ func (x *ClusterConfig) GetClusterId() string {
 	return ""
 }
 
+func (x *ClusterConfig) GetCaCertPem() string {
+	if x != nil {
+		return x.CaCertPem
+	}
+	return ""
+}
+
+func (x *ClusterConfig) GetCaKeyPem() string {
+	if x != nil {
+		return x.CaKeyPem
+	}
+	return ""
+}
+
 // StateSnapshot is the whole FSM state: what a Raft snapshot holds.
 type StateSnapshot struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1447,6 +1505,8 @@ type StateSnapshot struct {
 	Nodes         []*Node                `protobuf:"bytes,4,rep,name=nodes,proto3" json:"nodes,omitempty"`
 	Images        []*Image               `protobuf:"bytes,5,rep,name=images,proto3" json:"images,omitempty"`
 	Config        *ClusterConfig         `protobuf:"bytes,6,opt,name=config,proto3" json:"config,omitempty"`
+	Masters       []*Master              `protobuf:"bytes,20,rep,name=masters,proto3" json:"masters,omitempty"`
+	Tokens        []*Token               `protobuf:"bytes,21,rep,name=tokens,proto3" json:"tokens,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1523,6 +1583,20 @@ func (x *StateSnapshot) GetConfig() *ClusterConfig {
 	return nil
 }
 
+func (x *StateSnapshot) GetMasters() []*Master {
+	if x != nil {
+		return x.Masters
+	}
+	return nil
+}
+
+func (x *StateSnapshot) GetTokens() []*Token {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
 type Command struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Op:
@@ -1538,6 +1612,11 @@ type Command struct {
 	//	*Command_PutImage
 	//	*Command_SetClusterConfig
 	//	*Command_RemoveNode
+	//	*Command_RollbackService
+	//	*Command_SetUpdateStatus
+	//	*Command_PutMaster
+	//	*Command_RemoveMaster
+	//	*Command_PutToken
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1679,6 +1758,51 @@ func (x *Command) GetRemoveNode() *RemoveNode {
 	return nil
 }
 
+func (x *Command) GetRollbackService() *RollbackService {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RollbackService); ok {
+			return x.RollbackService
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetUpdateStatus() *SetUpdateStatus {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetUpdateStatus); ok {
+			return x.SetUpdateStatus
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPutMaster() *PutMaster {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PutMaster); ok {
+			return x.PutMaster
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetRemoveMaster() *RemoveMaster {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RemoveMaster); ok {
+			return x.RemoveMaster
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPutToken() *PutToken {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PutToken); ok {
+			return x.PutToken
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -1727,6 +1851,26 @@ type Command_RemoveNode struct {
 	RemoveNode *RemoveNode `protobuf:"bytes,11,opt,name=remove_node,json=removeNode,proto3,oneof"`
 }
 
+type Command_RollbackService struct {
+	RollbackService *RollbackService `protobuf:"bytes,12,opt,name=rollback_service,json=rollbackService,proto3,oneof"`
+}
+
+type Command_SetUpdateStatus struct {
+	SetUpdateStatus *SetUpdateStatus `protobuf:"bytes,13,opt,name=set_update_status,json=setUpdateStatus,proto3,oneof"`
+}
+
+type Command_PutMaster struct {
+	PutMaster *PutMaster `protobuf:"bytes,20,opt,name=put_master,json=putMaster,proto3,oneof"`
+}
+
+type Command_RemoveMaster struct {
+	RemoveMaster *RemoveMaster `protobuf:"bytes,21,opt,name=remove_master,json=removeMaster,proto3,oneof"`
+}
+
+type Command_PutToken struct {
+	PutToken *PutToken `protobuf:"bytes,22,opt,name=put_token,json=putToken,proto3,oneof"`
+}
+
 func (*Command_PutService) isCommand_Op() {}
 
 func (*Command_DeleteService) isCommand_Op() {}
@@ -1748,6 +1892,16 @@ func (*Command_PutImage) isCommand_Op() {}
 func (*Command_SetClusterConfig) isCommand_Op() {}
 
 func (*Command_RemoveNode) isCommand_Op() {}
+
+func (*Command_RollbackService) isCommand_Op() {}
+
+func (*Command_SetUpdateStatus) isCommand_Op() {}
+
+func (*Command_PutMaster) isCommand_Op() {}
+
+func (*Command_RemoveMaster) isCommand_Op() {}
+
+func (*Command_PutToken) isCommand_Op() {}
 
 // PutService creates or replaces a service. With if_match set, the write
 // succeeds only when the stored version equals it (0 = must not exist).
@@ -1969,10 +2123,17 @@ func (x *RegisterNode) GetNode() *Node {
 	return nil
 }
 
+// SetNodeState changes a node's state. From the API (availability false)
+// ready, cordoned and draining set the operator's admin_state; from the node
+// controller (availability true) down marks the node and its replicas lost
+// in one step, and ready brings it back to its admin_state.
 type SetNodeState struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	State         string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	NodeId       string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	State        string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	Availability bool                   `protobuf:"varint,3,opt,name=availability,proto3" json:"availability,omitempty"`
+	// reason says why, for events and messages ("no heartbeat for 5s").
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2017,6 +2178,20 @@ func (x *SetNodeState) GetNodeId() string {
 func (x *SetNodeState) GetState() string {
 	if x != nil {
 		return x.State
+	}
+	return ""
+}
+
+func (x *SetNodeState) GetAvailability() bool {
+	if x != nil {
+		return x.Availability
+	}
+	return false
+}
+
+func (x *SetNodeState) GetReason() string {
+	if x != nil {
+		return x.Reason
 	}
 	return ""
 }
@@ -2810,6 +2985,665 @@ func (x *StatusReport) GetStatuses() []*ReplicaStatus {
 	return nil
 }
 
+// Endpoint is one replica as service discovery sees it: enough for every
+// node's DNS server to answer SERVICE.NAMESPACE.orch and
+// SLOT.SERVICE.NAMESPACE.orch, and nothing of the spec (an agent's
+// credential reads only its own replicas' specs).
+type Endpoint struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ReplicaId string                 `protobuf:"bytes,1,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
+	Namespace string                 `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Service   string                 `protobuf:"bytes,3,opt,name=service,proto3" json:"service,omitempty"`
+	Slot      int32                  `protobuf:"varint,4,opt,name=slot,proto3" json:"slot,omitempty"`
+	Ip        string                 `protobuf:"bytes,5,opt,name=ip,proto3" json:"ip,omitempty"`
+	NodeId    string                 `protobuf:"bytes,6,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// state is the replica's observed state: running (healthy) or unhealthy.
+	State         string `protobuf:"bytes,7,opt,name=state,proto3" json:"state,omitempty"`
+	Generation    uint64 `protobuf:"varint,8,opt,name=generation,proto3" json:"generation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Endpoint) Reset() {
+	*x = Endpoint{}
+	mi := &file_proto_orch_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Endpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Endpoint) ProtoMessage() {}
+
+func (x *Endpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
+func (*Endpoint) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *Endpoint) GetReplicaId() string {
+	if x != nil {
+		return x.ReplicaId
+	}
+	return ""
+}
+
+func (x *Endpoint) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *Endpoint) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *Endpoint) GetSlot() int32 {
+	if x != nil {
+		return x.Slot
+	}
+	return 0
+}
+
+func (x *Endpoint) GetIp() string {
+	if x != nil {
+		return x.Ip
+	}
+	return ""
+}
+
+func (x *Endpoint) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *Endpoint) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *Endpoint) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+// EndpointUpdate is one message of an agent's endpoint stream: the whole set
+// first (reset), then only what changed. A message with nothing in it is a
+// keepalive.
+type EndpointUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Index uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// reset means: forget every endpoint known so far; put is the whole set.
+	Reset_ bool        `protobuf:"varint,2,opt,name=reset,proto3" json:"reset,omitempty"`
+	Put    []*Endpoint `protobuf:"bytes,3,rep,name=put,proto3" json:"put,omitempty"`
+	// deleted are replica ids no longer published.
+	Deleted       []string `protobuf:"bytes,4,rep,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndpointUpdate) Reset() {
+	*x = EndpointUpdate{}
+	mi := &file_proto_orch_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndpointUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndpointUpdate) ProtoMessage() {}
+
+func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
+func (*EndpointUpdate) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *EndpointUpdate) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *EndpointUpdate) GetReset_() bool {
+	if x != nil {
+		return x.Reset_
+	}
+	return false
+}
+
+func (x *EndpointUpdate) GetPut() []*Endpoint {
+	if x != nil {
+		return x.Put
+	}
+	return nil
+}
+
+func (x *EndpointUpdate) GetDeleted() []string {
+	if x != nil {
+		return x.Deleted
+	}
+	return nil
+}
+
+// Master is one master as the cluster records it. Raft's configuration says
+// who votes; this says where each master's API is, so that a follower can
+// forward writes to the leader.
+type Master struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RaftAddress string                 `protobuf:"bytes,2,opt,name=raft_address,json=raftAddress,proto3" json:"raft_address,omitempty"`
+	// api_address is the URL clients and other masters use, https://HOST:PORT.
+	ApiAddress    string `protobuf:"bytes,3,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Master) Reset() {
+	*x = Master{}
+	mi := &file_proto_orch_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Master) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Master) ProtoMessage() {}
+
+func (x *Master) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Master.ProtoReflect.Descriptor instead.
+func (*Master) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *Master) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Master) GetRaftAddress() string {
+	if x != nil {
+		return x.RaftAddress
+	}
+	return ""
+}
+
+func (x *Master) GetApiAddress() string {
+	if x != nil {
+		return x.ApiAddress
+	}
+	return ""
+}
+
+// Token is a bearer token the cluster accepts. Only the SHA-256 of the
+// secret is stored.
+type Token struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sha256        string                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Role          string                 `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Token) Reset() {
+	*x = Token{}
+	mi := &file_proto_orch_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Token) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Token) ProtoMessage() {}
+
+func (x *Token) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Token.ProtoReflect.Descriptor instead.
+func (*Token) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *Token) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *Token) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+type PutMaster struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Master        *Master                `protobuf:"bytes,1,opt,name=master,proto3" json:"master,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutMaster) Reset() {
+	*x = PutMaster{}
+	mi := &file_proto_orch_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutMaster) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutMaster) ProtoMessage() {}
+
+func (x *PutMaster) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
+func (*PutMaster) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *PutMaster) GetMaster() *Master {
+	if x != nil {
+		return x.Master
+	}
+	return nil
+}
+
+type RemoveMaster struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveMaster) Reset() {
+	*x = RemoveMaster{}
+	mi := &file_proto_orch_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMaster) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMaster) ProtoMessage() {}
+
+func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
+func (*RemoveMaster) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *RemoveMaster) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type PutToken struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         *Token                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutToken) Reset() {
+	*x = PutToken{}
+	mi := &file_proto_orch_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutToken) ProtoMessage() {}
+
+func (x *PutToken) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
+func (*PutToken) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *PutToken) GetToken() *Token {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+// UpdateStatus is a service's latest rollout.
+type UpdateStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// generation is the one being rolled out.
+	Generation uint64 `protobuf:"varint,1,opt,name=generation,proto3" json:"generation,omitempty"`
+	// state: updating, completed, paused, failed, rolling_back, rolled_back.
+	State   string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// from_generation is the generation it replaces (0 when the service is new).
+	FromGeneration uint64 `protobuf:"varint,4,opt,name=from_generation,json=fromGeneration,proto3" json:"from_generation,omitempty"`
+	// rollback: this rollout returns to the previous spec.
+	Rollback      bool   `protobuf:"varint,5,opt,name=rollback,proto3" json:"rollback,omitempty"`
+	StartedIndex  uint64 `protobuf:"varint,6,opt,name=started_index,json=startedIndex,proto3" json:"started_index,omitempty"`
+	FinishedIndex uint64 `protobuf:"varint,7,opt,name=finished_index,json=finishedIndex,proto3" json:"finished_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateStatus) Reset() {
+	*x = UpdateStatus{}
+	mi := &file_proto_orch_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateStatus) ProtoMessage() {}
+
+func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
+func (*UpdateStatus) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *UpdateStatus) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *UpdateStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *UpdateStatus) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *UpdateStatus) GetFromGeneration() uint64 {
+	if x != nil {
+		return x.FromGeneration
+	}
+	return 0
+}
+
+func (x *UpdateStatus) GetRollback() bool {
+	if x != nil {
+		return x.Rollback
+	}
+	return false
+}
+
+func (x *UpdateStatus) GetStartedIndex() uint64 {
+	if x != nil {
+		return x.StartedIndex
+	}
+	return 0
+}
+
+func (x *UpdateStatus) GetFinishedIndex() uint64 {
+	if x != nil {
+		return x.FinishedIndex
+	}
+	return 0
+}
+
+// RollbackService makes the previous spec current again, as a new
+// generation that keeps the current replica count.
+type RollbackService struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// if_generation, when non-zero, applies it only while the service is at
+	// that generation: an automatic rollback must not undo a newer apply.
+	IfGeneration  uint64 `protobuf:"varint,3,opt,name=if_generation,json=ifGeneration,proto3" json:"if_generation,omitempty"`
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackService) Reset() {
+	*x = RollbackService{}
+	mi := &file_proto_orch_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackService) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackService) ProtoMessage() {}
+
+func (x *RollbackService) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
+func (*RollbackService) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *RollbackService) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *RollbackService) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RollbackService) GetIfGeneration() uint64 {
+	if x != nil {
+		return x.IfGeneration
+	}
+	return 0
+}
+
+func (x *RollbackService) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// SetUpdateStatus ends or pauses a rollout. It applies only while the
+// service is still at status.generation.
+type SetUpdateStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Status        *UpdateStatus          `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetUpdateStatus) Reset() {
+	*x = SetUpdateStatus{}
+	mi := &file_proto_orch_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetUpdateStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetUpdateStatus) ProtoMessage() {}
+
+func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
+func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *SetUpdateStatus) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *SetUpdateStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SetUpdateStatus) GetStatus() *UpdateStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 var File_proto_orch_proto protoreflect.FileDescriptor
 
 const file_proto_orch_proto_rawDesc = "" +
@@ -2885,7 +3719,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"on_failure\x18\x05 \x01(\tR\tonFailureB\f\n" +
 	"\n" +
 	"_max_surgeB\x12\n" +
-	"\x10_max_unavailable\"\xfb\x01\n" +
+	"\x10_max_unavailable\"\xaa\x02\n" +
 	"\aService\x12(\n" +
 	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x1e\n" +
@@ -2894,14 +3728,17 @@ const file_proto_orch_proto_rawDesc = "" +
 	"generation\x12.\n" +
 	"\x06status\x18\x04 \x01(\v2\x16.orch.v1.ServiceStatusR\x06status\x129\n" +
 	"\rprevious_spec\x18\x05 \x01(\v2\x14.orch.v1.ServiceSpecR\fpreviousSpec\x12!\n" +
-	"\fcreate_index\x18\x06 \x01(\x04R\vcreateIndex\"\xc1\x01\n" +
+	"\fcreate_index\x18\x06 \x01(\x04R\vcreateIndex\x12-\n" +
+	"\x06update\x18\a \x01(\v2\x15.orch.v1.UpdateStatusR\x06update\"\xfe\x01\n" +
 	"\rServiceStatus\x12\x18\n" +
 	"\adesired\x18\x01 \x01(\x05R\adesired\x12\x18\n" +
 	"\arunning\x18\x02 \x01(\x05R\arunning\x12\x18\n" +
 	"\ahealthy\x18\x03 \x01(\x05R\ahealthy\x12\x1a\n" +
 	"\bupdating\x18\x04 \x01(\bR\bupdating\x12,\n" +
 	"\x12last_update_result\x18\x05 \x01(\tR\x10lastUpdateResult\x12\x18\n" +
-	"\amessage\x18\x06 \x01(\tR\amessage\"S\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x12\x18\n" +
+	"\aupdated\x18\a \x01(\x05R\aupdated\x12!\n" +
+	"\fupdate_state\x18\b \x01(\tR\vupdateState\"S\n" +
 	"\x0fResourceAmounts\x12\x1d\n" +
 	"\n" +
 	"cpu_millis\x18\x01 \x01(\x03R\tcpuMillis\x12!\n" +
@@ -2930,7 +3767,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"started_at\x18\x11 \x01(\x03R\tstartedAt\x12\x1d\n" +
 	"\n" +
 	"host_ports\x18\x12 \x03(\x05R\thostPorts\x12(\n" +
-	"\x04spec\x18\x13 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\"\xd7\x03\n" +
+	"\x04spec\x18\x13 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\"\xf8\x03\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
@@ -2944,7 +3781,9 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\aversion\x18\n" +
 	" \x01(\x04R\aversion\x12!\n" +
 	"\fcreate_index\x18\v \x01(\x04R\vcreateIndex\x12#\n" +
-	"\ragent_address\x18\f \x01(\tR\fagentAddress\x1a9\n" +
+	"\ragent_address\x18\f \x01(\tR\fagentAddress\x12\x1f\n" +
+	"\vadmin_state\x18\r \x01(\tR\n" +
+	"adminState\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
@@ -2952,18 +3791,23 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\tR\x06digest\x12\x12\n" +
 	"\x04size\x18\x03 \x01(\x03R\x04size\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\x04R\aversion\"Q\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\"\x8f\x01\n" +
 	"\rClusterConfig\x12!\n" +
 	"\fcluster_cidr\x18\x01 \x01(\tR\vclusterCidr\x12\x1d\n" +
 	"\n" +
-	"cluster_id\x18\x02 \x01(\tR\tclusterId\"\xfe\x01\n" +
+	"cluster_id\x18\x02 \x01(\tR\tclusterId\x12\x1e\n" +
+	"\vca_cert_pem\x18\x03 \x01(\tR\tcaCertPem\x12\x1c\n" +
+	"\n" +
+	"ca_key_pem\x18\x04 \x01(\tR\bcaKeyPem\"\xd1\x02\n" +
 	"\rStateSnapshot\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12,\n" +
 	"\bservices\x18\x02 \x03(\v2\x10.orch.v1.ServiceR\bservices\x12,\n" +
 	"\breplicas\x18\x03 \x03(\v2\x10.orch.v1.ReplicaR\breplicas\x12#\n" +
 	"\x05nodes\x18\x04 \x03(\v2\r.orch.v1.NodeR\x05nodes\x12&\n" +
 	"\x06images\x18\x05 \x03(\v2\x0e.orch.v1.ImageR\x06images\x12.\n" +
-	"\x06config\x18\x06 \x01(\v2\x16.orch.v1.ClusterConfigR\x06config\"\xcb\x05\n" +
+	"\x06config\x18\x06 \x01(\v2\x16.orch.v1.ClusterConfigR\x06config\x12)\n" +
+	"\amasters\x18\x14 \x03(\v2\x0f.orch.v1.MasterR\amasters\x12&\n" +
+	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\"\xff\a\n" +
 	"\aCommand\x126\n" +
 	"\vput_service\x18\x01 \x01(\v2\x13.orch.v1.PutServiceH\x00R\n" +
 	"putService\x12?\n" +
@@ -2978,7 +3822,13 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x12set_cluster_config\x18\n" +
 	" \x01(\v2\x19.orch.v1.SetClusterConfigH\x00R\x10setClusterConfig\x126\n" +
 	"\vremove_node\x18\v \x01(\v2\x13.orch.v1.RemoveNodeH\x00R\n" +
-	"removeNodeB\x04\n" +
+	"removeNode\x12E\n" +
+	"\x10rollback_service\x18\f \x01(\v2\x18.orch.v1.RollbackServiceH\x00R\x0frollbackService\x12F\n" +
+	"\x11set_update_status\x18\r \x01(\v2\x18.orch.v1.SetUpdateStatusH\x00R\x0fsetUpdateStatus\x123\n" +
+	"\n" +
+	"put_master\x18\x14 \x01(\v2\x12.orch.v1.PutMasterH\x00R\tputMaster\x12<\n" +
+	"\rremove_master\x18\x15 \x01(\v2\x15.orch.v1.RemoveMasterH\x00R\fremoveMaster\x120\n" +
+	"\tput_token\x18\x16 \x01(\v2\x11.orch.v1.PutTokenH\x00R\bputTokenB\x04\n" +
 	"\x02op\"c\n" +
 	"\n" +
 	"PutService\x12(\n" +
@@ -2995,10 +3845,12 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
 	"\breplicas\x18\x03 \x01(\x05R\breplicas\"1\n" +
 	"\fRegisterNode\x12!\n" +
-	"\x04node\x18\x01 \x01(\v2\r.orch.v1.NodeR\x04node\"=\n" +
+	"\x04node\x18\x01 \x01(\v2\r.orch.v1.NodeR\x04node\"y\n" +
 	"\fSetNodeState\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
-	"\x05state\x18\x02 \x01(\tR\x05state\"%\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12\"\n" +
+	"\favailability\x18\x03 \x01(\bR\favailability\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"%\n" +
 	"\n" +
 	"RemoveNode\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\xd9\x01\n" +
@@ -3062,7 +3914,57 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x05peers\x18\x04 \x03(\v2\r.orch.v1.NodeR\x05peers\"[\n" +
 	"\fStatusReport\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x122\n" +
-	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatusesB&Z$github.com/orch-io/orch/proto;orchpbb\x06proto3"
+	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\"\xd4\x01\n" +
+	"\bEndpoint\x12\x1d\n" +
+	"\n" +
+	"replica_id\x18\x01 \x01(\tR\treplicaId\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x18\n" +
+	"\aservice\x18\x03 \x01(\tR\aservice\x12\x12\n" +
+	"\x04slot\x18\x04 \x01(\x05R\x04slot\x12\x0e\n" +
+	"\x02ip\x18\x05 \x01(\tR\x02ip\x12\x17\n" +
+	"\anode_id\x18\x06 \x01(\tR\x06nodeId\x12\x14\n" +
+	"\x05state\x18\a \x01(\tR\x05state\x12\x1e\n" +
+	"\n" +
+	"generation\x18\b \x01(\x04R\n" +
+	"generation\"{\n" +
+	"\x0eEndpointUpdate\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x14\n" +
+	"\x05reset\x18\x02 \x01(\bR\x05reset\x12#\n" +
+	"\x03put\x18\x03 \x03(\v2\x11.orch.v1.EndpointR\x03put\x12\x18\n" +
+	"\adeleted\x18\x04 \x03(\tR\adeleted\"\\\n" +
+	"\x06Master\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
+	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
+	"\vapi_address\x18\x03 \x01(\tR\n" +
+	"apiAddress\"3\n" +
+	"\x05Token\x12\x16\n" +
+	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\"4\n" +
+	"\tPutMaster\x12'\n" +
+	"\x06master\x18\x01 \x01(\v2\x0f.orch.v1.MasterR\x06master\"\x1e\n" +
+	"\fRemoveMaster\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"0\n" +
+	"\bPutToken\x12$\n" +
+	"\x05token\x18\x01 \x01(\v2\x0e.orch.v1.TokenR\x05token\"\xef\x01\n" +
+	"\fUpdateStatus\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x01 \x01(\x04R\n" +
+	"generation\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12'\n" +
+	"\x0ffrom_generation\x18\x04 \x01(\x04R\x0efromGeneration\x12\x1a\n" +
+	"\brollback\x18\x05 \x01(\bR\brollback\x12#\n" +
+	"\rstarted_index\x18\x06 \x01(\x04R\fstartedIndex\x12%\n" +
+	"\x0efinished_index\x18\a \x01(\x04R\rfinishedIndex\"\x80\x01\n" +
+	"\x0fRollbackService\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12#\n" +
+	"\rif_generation\x18\x03 \x01(\x04R\fifGeneration\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"r\n" +
+	"\x0fSetUpdateStatus\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
+	"\x06status\x18\x03 \x01(\v2\x15.orch.v1.UpdateStatusR\x06statusB&Z$github.com/orch-io/orch/proto;orchpbb\x06proto3"
 
 var (
 	file_proto_orch_proto_rawDescOnce sync.Once
@@ -3076,7 +3978,7 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
 	(*Port)(nil),                     // 1: orch.v1.Port
@@ -3115,71 +4017,93 @@ var file_proto_orch_proto_goTypes = []any{
 	(*Assignment)(nil),               // 34: orch.v1.Assignment
 	(*AssignmentSet)(nil),            // 35: orch.v1.AssignmentSet
 	(*StatusReport)(nil),             // 36: orch.v1.StatusReport
-	nil,                              // 37: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 38: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 39: orch.v1.Node.LabelsEntry
-	nil,                              // 40: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 41: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 42: orch.v1.NodeRegistration.LabelsEntry
+	(*Endpoint)(nil),                 // 37: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 38: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 39: orch.v1.Master
+	(*Token)(nil),                    // 40: orch.v1.Token
+	(*PutMaster)(nil),                // 41: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 42: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 43: orch.v1.PutToken
+	(*UpdateStatus)(nil),             // 44: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 45: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 46: orch.v1.SetUpdateStatus
+	nil,                              // 47: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 48: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 49: orch.v1.Node.LabelsEntry
+	nil,                              // 50: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 51: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 52: orch.v1.NodeRegistration.LabelsEntry
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	37, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	47, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
 	1,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
 	2,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
 	3,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
 	7,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
 	8,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
 	9,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	38, // 7: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	48, // 7: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
 	4,  // 8: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
 	5,  // 9: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
 	6,  // 10: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
 	0,  // 11: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
 	11, // 12: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
 	0,  // 13: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	12, // 14: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,  // 15: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	39, // 16: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	12, // 17: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	12, // 18: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	10, // 19: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	13, // 20: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	14, // 21: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	15, // 22: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	16, // 23: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	19, // 24: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	20, // 25: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	21, // 26: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	22, // 27: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	23, // 28: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	25, // 29: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	26, // 30: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	27, // 31: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	29, // 32: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	30, // 33: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	24, // 34: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	0,  // 35: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	14, // 36: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	13, // 37: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	40, // 38: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	28, // 39: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	15, // 40: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	16, // 41: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	41, // 42: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	14, // 43: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	42, // 44: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	12, // 45: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	14, // 46: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	13, // 47: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,  // 48: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	34, // 49: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	14, // 50: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	28, // 51: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	52, // [52:52] is the sub-list for method output_type
-	52, // [52:52] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	44, // 14: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	12, // 15: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,  // 16: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	49, // 17: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	12, // 18: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	12, // 19: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	10, // 20: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	13, // 21: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	14, // 22: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	15, // 23: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	16, // 24: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	39, // 25: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	40, // 26: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	19, // 27: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	20, // 28: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	21, // 29: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	22, // 30: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	23, // 31: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	25, // 32: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	26, // 33: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	27, // 34: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	29, // 35: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	30, // 36: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	24, // 37: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	45, // 38: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	46, // 39: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	41, // 40: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	42, // 41: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	43, // 42: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	0,  // 43: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	14, // 44: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	13, // 45: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	50, // 46: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	28, // 47: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	15, // 48: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	16, // 49: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	51, // 50: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	14, // 51: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	52, // 52: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	12, // 53: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	14, // 54: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	13, // 55: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,  // 56: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	34, // 57: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	14, // 58: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	28, // 59: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	37, // 60: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	39, // 61: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	40, // 62: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	44, // 63: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	64, // [64:64] is the sub-list for method output_type
+	64, // [64:64] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -3201,6 +4125,11 @@ func file_proto_orch_proto_init() {
 		(*Command_PutImage)(nil),
 		(*Command_SetClusterConfig)(nil),
 		(*Command_RemoveNode)(nil),
+		(*Command_RollbackService)(nil),
+		(*Command_SetUpdateStatus)(nil),
+		(*Command_PutMaster)(nil),
+		(*Command_RemoveMaster)(nil),
+		(*Command_PutToken)(nil),
 	}
 	file_proto_orch_proto_msgTypes[19].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[20].OneofWrappers = []any{}
@@ -3210,7 +4139,7 @@ func file_proto_orch_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   43,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

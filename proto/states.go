@@ -71,3 +71,16 @@ func (r *Replica) Terminal() bool {
 	}
 	return false
 }
+
+// Rollout states (UpdateStatus.state).
+const (
+	UpdateUpdating    = "updating"
+	UpdateCompleted   = "completed"
+	UpdatePaused      = "paused"
+	UpdateFailed      = "failed"
+	UpdateRollingBack = "rolling_back"
+	UpdateRolledBack  = "rolled_back"
+)
+
+// UpdateInProgress reports whether a rollout in state s is still moving.
+func UpdateInProgress(s string) bool { return s == UpdateUpdating || s == UpdateRollingBack }

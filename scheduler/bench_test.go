@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	orchpb "github.com/orch-io/orch/proto"
@@ -61,4 +62,71 @@ func BenchmarkSchedule5000Nodes(b *testing.B) {
 			b.ReportMetric(float64(replicas*b.N)/b.Elapsed().Seconds(), "replicas/s")
 		})
 	}
+}
+
+// BenchmarkIssueScale is the measurement of issue 4: 5,000 nodes in 5
+// zones, 150,000 replicas of 1,000 services placed in one plan on one
+// goroutine, with resource fit, spreadBy zone, and a constraint on a third
+// of the services. Besides placements/s it reports the spread it reached:
+// the worst zone imbalance of any service (max - min replicas over the 5
+// zones) and the fewest and most replicas on any node.
+func BenchmarkIssueScale(b *testing.B) {
+	var in Input
+	for i := range 5000 {
+		in.Nodes = append(in.Nodes, &orchpb.Node{
+			Id: fmt.Sprintf("id-%05d", i), Name: fmt.Sprintf("node-%05d", i), State: orchpb.NodeReady,
+			Labels:   map[string]string{"zone": fmt.Sprint("z", i%5), "disk": []string{"ssd", "hdd"}[(i/5)%2]},
+			Capacity: &orchpb.ResourceAmounts{CpuMillis: 16000, MemoryBytes: 64 << 30},
+		})
+	}
+	reqs := make([]Request, 0, 1000)
+	total := 0
+	for s := range 1000 {
+		opts := []reqOpt{res(int64(100+100*(s%5)), int64(128+128*(s%4))*mi), spreadBy("zone")}
+		if s%3 == 0 {
+			opts = append(opts, constraint("disk == ssd"))
+		}
+		reqs = append(reqs, req(fmt.Sprintf("svc-%d", s), 150, opts...))
+		total += 150
+	}
+	var p Plan
+	b.ReportAllocs()
+	for b.Loop() {
+		p = Schedule(in, reqs)
+	}
+	if len(p.Placements) != total {
+		b.Fatalf("placed %d of %d: %v", len(p.Placements), total, p.Unplaced[:min(3, len(p.Unplaced))])
+	}
+	b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "placements/s")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/plan")
+	zoneOf := map[string]string{}
+	for _, n := range in.Nodes {
+		zoneOf[n.Id] = n.Labels["zone"]
+	}
+	perNode := map[string]int{}
+	perSvcZone := map[string]map[string]int{}
+	for _, pl := range p.Placements {
+		perNode[pl.NodeID]++
+		svc := pl.ReplicaID[:strings.LastIndexByte(pl.ReplicaID, '.')]
+		if perSvcZone[svc] == nil {
+			perSvcZone[svc] = map[string]int{}
+		}
+		perSvcZone[svc][zoneOf[pl.NodeID]]++
+	}
+	worstZoneSkew := 0
+	for _, zones := range perSvcZone {
+		lo, hi := total, 0
+		for z := range 5 {
+			n := zones[fmt.Sprint("z", z)]
+			lo, hi = min(lo, n), max(hi, n)
+		}
+		worstZoneSkew = max(worstZoneSkew, hi-lo)
+	}
+	lo, hi := total, 0
+	for _, n := range in.Nodes {
+		lo, hi = min(lo, perNode[n.Id]), max(hi, perNode[n.Id])
+	}
+	b.ReportMetric(float64(worstZoneSkew), "zone-skew-max")
+	b.ReportMetric(float64(lo), "per-node-min")
+	b.ReportMetric(float64(hi), "per-node-max")
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: run the Go benchmarks, record each figure in
-# bench/results/<package>.json and print a table.
+# bench/results/<package>[_<benchmark>].json and print a table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
@@ -11,13 +11,21 @@ runs=(
   "./scheduler/:.:1x"
   "./agent/runtime/:BenchmarkCreateStart:20x"
   "./integration/:BenchmarkApplyToRunning:1x"
+  "./integration/:BenchmarkAgentFootprint:1x"
+  "./e2e/:BenchmarkOverlay:1x"
+  "./integration/controlplane/:BenchmarkLeaderKill:1x"
+  "./integration/controlplane/:BenchmarkWrites:1x"
 )
+# The e2e package runs only when asked: it builds hosts in namespaces.
+export ORCH_E2E=1
 stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 printf '%-60s %s\n' "benchmark" "figures"
 for run in "${runs[@]}"; do
   IFS=: read -r pkg re benchtime <<<"$run"
   name=$(echo "$pkg" | tr -c 'a-zA-Z0-9\n' '_' | sed 's/^_*//; s/_*$//')
+  # Several runs of one package each get their own file.
+  if [ "$re" != "." ]; then name="${name}_$(echo "$re" | tr -c 'a-zA-Z0-9\n' '_')"; fi
   raw=$(go test -run '^$' -bench "$re" -benchtime "$benchtime" -count 1 "$pkg" 2>&1) || { echo "$raw" >&2; exit 1; }
   echo "$raw" | awk -v stamp="$stamp" -v rev="$rev" -v pkg="$pkg" '
     BEGIN { printf "{\"time\":\"%s\",\"revision\":\"%s\",\"package\":\"%s\",\"results\":[", stamp, rev, pkg; n=0 }

@@ -32,6 +32,7 @@ type Containerd struct {
 	snapshotter string
 	source      ImageSource
 	runcRoot    string
+	insecure    []string
 	logger      *slog.Logger
 
 	imageLocks keyedLocks

@@ -25,6 +25,10 @@ func normalizeRef(ref string) (string, error) {
 	return named.String(), nil
 }
 
+// ImageName is the name under which EnsureImage stores ref ("nginx" is
+// "docker.io/library/nginx:latest"), as ImageInfo.Name reports it.
+func ImageName(ref string) (string, error) { return normalizeRef(ref) }
+
 // EnsureImage implements Runtime. Concurrent calls for one image wait for
 // each other instead of unpacking twice.
 func (c *Containerd) EnsureImage(ctx context.Context, ref string) error {
@@ -35,7 +39,14 @@ func (c *Containerd) EnsureImage(ctx context.Context, ref string) error {
 	}
 	unlock := c.imageLocks.lock(name)
 	defer unlock()
+	if err := c.ensureImage(ctx, ref, name); err != nil {
+		return err
+	}
+	c.touchImage(ctx, name)
+	return nil
+}
 
+func (c *Containerd) ensureImage(ctx context.Context, ref, name string) error {
 	img, err := c.client.GetImage(ctx, name)
 	switch {
 	case err == nil:
@@ -51,7 +62,7 @@ func (c *Containerd) EnsureImage(ctx context.Context, ref string) error {
 		}
 	}
 	c.logger.Info("pulling image", "image", name)
-	if _, err := c.client.Pull(ctx, name, client.WithPullUnpack, client.WithPullSnapshotter(c.snapshotter)); err != nil {
+	if _, err := c.client.Pull(ctx, name, client.WithPullUnpack, client.WithPullSnapshotter(c.snapshotter), client.WithResolver(c.resolver())); err != nil {
 		return wrap(err, "pull image %s", name)
 	}
 	return nil

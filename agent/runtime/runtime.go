@@ -40,6 +40,8 @@ var (
 	// ErrAlreadyExists: a container with that id, or a running task for it,
 	// already exists.
 	ErrAlreadyExists = errors.New("runtime: already exists")
+	// ErrNotRunning: the container exists but has no running task (exec).
+	ErrNotRunning = errors.New("runtime: not running")
 )
 
 // Runtime runs containers on this machine.
@@ -144,3 +146,35 @@ type ExitStatus struct {
 // e.g. from the masters for images loaded with `orchctl image load`. It
 // returns an error wrapping ErrNotFound when it does not hold ref.
 type ImageSource func(ctx context.Context, ref string) (io.ReadCloser, error)
+
+// Execer runs further processes inside running containers: `orchctl exec`
+// and exec health checks. It is separate from Runtime so that a runtime
+// without processes to enter (a simulated one) need not pretend.
+//
+// Concurrency: safe for concurrent use, also alongside the Runtime methods
+// for the same id; Stop or Delete of the container ends its exec'd
+// processes.
+type Execer interface {
+	// Exec runs cfg.Args in the container's running task and returns its
+	// exit code once it has ended and its output has been copied. Ending
+	// ctx kills the process. A container without a running task gives an
+	// error wrapping ErrNotRunning (or ErrNotFound).
+	Exec(ctx context.Context, id string, cfg ExecConfig) (exitCode int, err error)
+}
+
+// ExecConfig describes a process to Exec.
+type ExecConfig struct {
+	Args []string
+	Env  []string // KEY=VALUE, added to the container's environment
+	// Stdin, when not nil, is copied to the process; its EOF closes the
+	// process's stdin. Stdout and Stderr may be nil (output discarded).
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// TTY gives the process a terminal: output then all goes to Stdout,
+	// and Resize changes the terminal's size.
+	TTY    bool
+	Resize <-chan TermSize
+}
+
+// TermSize is a terminal's size in characters.
+type TermSize struct{ Width, Height uint16 }

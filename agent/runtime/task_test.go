@@ -1,13 +1,18 @@
 package runtime
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/containerd/errdefs"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 func TestRunWritesLogAndExitCode(t *testing.T) {
@@ -190,4 +195,60 @@ func TestErrorKinds(t *testing.T) {
 	if startErr == nil || !strings.Contains(startErr.Error(), "absent") {
 		t.Errorf("error %q does not name the container", startErr)
 	}
+}
+
+// TestStopUsesImageStopSignal: an image whose config names a StopSignal is
+// stopped with that signal, not SIGTERM.
+func TestStopUsesImageStopSignal(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := testContext(t)
+	const ref = "orch.local/test-usr1:1"
+	tarData, err := retagWithStopSignal(testImageTar, testImageRef, ref, "SIGUSR1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.rt.ImportImage(ctx, bytes.NewReader(tarData)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config("usr1", "/testbin", "signal")
+	cfg.Image = ref
+	exits := e.run(t, cfg)
+	awaitLog(t, cfg.LogPath, "ready")
+	if err := e.rt.Stop(ctx, cfg.ID, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	awaitExit(t, exits, 5*time.Second)
+	awaitLog(t, cfg.LogPath, "got user defined signal 1")
+}
+
+// retagWithStopSignal rewrites a docker-archive's image under a new name
+// with a stop signal in its config.
+func retagWithStopSignal(tarData []byte, from, to, signal string) ([]byte, error) {
+	src, err := name.NewTag(from)
+	if err != nil {
+		return nil, err
+	}
+	img, err := tarball.Image(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(tarData)), nil }, &src)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.Config.StopSignal = signal
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		return nil, err
+	}
+	dst, err := name.NewTag(to)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := tarball.Write(dst, img, &out); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }

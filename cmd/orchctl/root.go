@@ -41,6 +41,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
+		var exited exitCodeError
+		if errors.As(err, &exited) {
+			return exited.code
+		}
 		var quiet errAlreadyReported
 		if !errors.As(err, &quiet) {
 			fmt.Fprintln(stderr, "error:", err)
@@ -86,8 +90,17 @@ func (a *app) rootCommand() *cobra.Command {
 		a.deleteCommand(),
 		a.scaleCommand(),
 		a.logsCommand(),
+		a.execCommand(),
 		a.imageCommand(),
 		a.clusterCommand(),
+		a.snapshotCommand(),
+		a.tokenCommand(),
+		a.planCommand(),
+		a.describeCommand(),
+		a.rolloutCommand(),
+		a.rollbackCommand(),
+		a.nodeCommand(),
+		a.eventsCommand(),
 	)
 	return root
 }

@@ -16,8 +16,10 @@ import (
 	"github.com/orch-io/orch/agent/runtime"
 	"github.com/orch-io/orch/master/manifest"
 	"github.com/orch-io/orch/netoverlay"
+	"github.com/orch-io/orch/netoverlay/vxlan"
 	orchpb "github.com/orch-io/orch/proto"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 type agentFlags struct {
@@ -27,6 +29,15 @@ type agentFlags struct {
 	capacityCPU, capacityMemory                   string
 	bridge, netnsPrefix                           string
 	cleanup                                       bool
+	// overlay networking
+	iptables, masquerade bool
+	// flags tells which flags were given, for the loopback defaults.
+	flags                *pflag.FlagSet
+	resolvConf, runcRoot string
+	vxlanPort            int
+	// singleNode is set by orchd dev: no VXLAN, there are no peers.
+	singleNode bool
+	ops        agentOpsFlags
 }
 
 func (f *agentFlags) register(cmd *cobra.Command, standalone bool) {
@@ -47,18 +58,64 @@ func (f *agentFlags) register(cmd *cobra.Command, standalone bool) {
 	fl.StringVar(&f.capacityMemory, "capacity-memory", "", "schedulable memory, e.g. 8Gi (default: the machine's)")
 	fl.StringVar(&f.bridge, "bridge", netoverlay.DefaultBridgeName, "name of the replicas' bridge")
 	fl.StringVar(&f.netnsPrefix, "netns-prefix", netoverlay.DefaultNetNSPrefix, "prefix of the replicas' network namespace names")
+	f.flags = fl
+	fl.BoolVar(&f.iptables, "iptables", true, "manage iptables rules: forwarding of cluster traffic, host ports, masquerade (default false when --advertise-addr is a loopback address)")
+	fl.BoolVar(&f.masquerade, "masquerade", true, "masquerade traffic from the cluster CIDR to addresses outside it (needs --iptables; default false when --advertise-addr is a loopback address)")
+	fl.StringVar(&f.resolvConf, "resolv-conf", "/etc/resolv.conf", "resolv.conf naming the resolvers the node's DNS server forwards names outside the cluster to")
+	fl.IntVar(&f.vxlanPort, "vxlan-port", vxlan.DefaultPort, "UDP port of the VXLAN overlay between nodes")
+	fl.StringVar(&f.runcRoot, "runc-root", "", "runc state directory (default: containerd's); for several containerds on one machine")
+	f.ops.register(fl)
 	_ = fl.MarkHidden("bridge")
 	_ = fl.MarkHidden("netns-prefix")
+	_ = fl.MarkHidden("runc-root")
 }
 
-func (f *agentFlags) networkConfig(subnet netip.Prefix) netoverlay.Config {
-	return netoverlay.Config{
+// networkConfig is the node's network: the bridge, and unless this is a
+// single-node cluster, a VXLAN device on the advertise address; iptables
+// rules for the cluster CIDR when --iptables (an invalid cidr, as in
+// cleanup, turns them off).
+func (f *agentFlags) networkConfig(subnet, clusterCIDR netip.Prefix) netoverlay.Config {
+	cfg := netoverlay.Config{
 		BridgeName:  f.bridge,
 		NetNSPrefix: f.netnsPrefix,
 		Subnet:      subnet,
 		StateDir:    filepath.Join(f.dataDir, "net"),
 		Logger:      slog.Default(),
+		VXLAN:       vxlan.Config{Port: f.vxlanPort},
 	}
+	if addr, err := netip.ParseAddr(f.advertise); err == nil && !f.singleNode && !addr.IsLoopback() {
+		cfg.Underlay = addr
+	}
+	if f.enabled("iptables", f.iptables) {
+		cfg.ClusterCIDR = clusterCIDR
+		cfg.Masquerade = f.enabled("masquerade", f.masquerade)
+	}
+	return cfg
+}
+
+// enabled is the value of a boolean flag that changes the machine's own
+// network (iptables rules, masquerade, ip_forward). A node advertising a
+// loopback address is alone on this machine (orchd dev, or a test in the
+// machine's own namespace): there, such flags are off unless given.
+func (f *agentFlags) enabled(name string, value bool) bool {
+	if f.flags != nil && f.flags.Changed(name) {
+		return value
+	}
+	if addr, err := netip.ParseAddr(f.advertise); err == nil && addr.IsLoopback() {
+		return false
+	}
+	return value
+}
+
+// cleanupNetworkConfig names what cleanup removes. The subnet only matters
+// for new attachments, and cleanup makes none; with no underlay, no cluster
+// CIDR and no masquerade, New changes nothing on the machine (no VXLAN
+// device, no ip_forward), and Cleanup still removes the VXLAN device and
+// the iptables chains by name.
+func (f *agentFlags) cleanupNetworkConfig() netoverlay.Config {
+	cfg := f.networkConfig(netip.MustParsePrefix("10.244.0.0/24"), netip.Prefix{})
+	cfg.Underlay, cfg.ClusterCIDR, cfg.Masquerade = netip.Addr{}, netip.Prefix{}, false
+	return cfg
 }
 
 func newAgentCommand() *cobra.Command {
@@ -71,6 +128,7 @@ func newAgentCommand() *cobra.Command {
 			if f.cleanup {
 				return cleanupAgent(ctx, &f, f.containerd)
 			}
+			tuneAgentGC()
 			return runAgent(ctx, &f, f.containerd, splitList(f.join), f.token)
 		},
 	}
@@ -114,9 +172,10 @@ func (f *agentFlags) agentConfig(masters []string, token string) (agent.Config, 
 		Address:    addr,
 		ListenAddr: f.listenAddr,
 		Capacity:   capacity,
-		Network: func(subnet netip.Prefix) (agent.Network, error) {
-			return netoverlay.New(f.networkConfig(subnet))
+		Overlay: func(subnet, clusterCIDR netip.Prefix) (agent.Overlay, error) {
+			return netoverlay.New(f.networkConfig(subnet, clusterCIDR))
 		},
+		DNS:    agent.DNSConfig{ResolvConf: f.resolvConf},
 		Logger: slog.Default(),
 	}, nil
 }
@@ -130,12 +189,20 @@ func runAgent(ctx context.Context, f *agentFlags, socket string, masters []strin
 	}
 	var a *agent.Agent
 	source := func(ctx context.Context, ref string) (io.ReadCloser, error) { return a.FetchImage(ctx, ref) }
-	rt, err := runtime.NewContainerd(ctx, socket, runtime.WithNamespace(f.namespace), runtime.WithImageSource(source), runtime.WithLogger(slog.Default()))
+	opts := []runtime.Option{runtime.WithNamespace(f.namespace), runtime.WithImageSource(source), runtime.WithLogger(slog.Default())}
+	opts = append(opts, f.ops.runtimeOptions()...)
+	if f.runcRoot != "" {
+		opts = append(opts, runtime.WithRuncRoot(f.runcRoot))
+	}
+	rt, err := runtime.NewContainerd(ctx, socket, opts...)
 	if err != nil {
 		return fmt.Errorf("containerd at %s: %w", socket, err)
 	}
 	defer rt.Close()
 	cfg.Runtime = rt
+	if err := f.ops.apply(&cfg); err != nil {
+		return err
+	}
 	if a, err = agent.New(cfg); err != nil {
 		return err
 	}
@@ -144,7 +211,11 @@ func runAgent(ctx context.Context, f *agentFlags, socket string, masters []strin
 
 // cleanupAgent removes what an agent installed on this machine.
 func cleanupAgent(ctx context.Context, f *agentFlags, socket string) error {
-	rt, err := runtime.NewContainerd(ctx, socket, runtime.WithNamespace(f.namespace))
+	opts := []runtime.Option{runtime.WithNamespace(f.namespace)}
+	if f.runcRoot != "" {
+		opts = append(opts, runtime.WithRuncRoot(f.runcRoot))
+	}
+	rt, err := runtime.NewContainerd(ctx, socket, opts...)
 	if err != nil {
 		return fmt.Errorf("containerd at %s: %w", socket, err)
 	}
@@ -159,13 +230,12 @@ func cleanupAgent(ctx context.Context, f *agentFlags, socket string) error {
 			errs = append(errs, err)
 		}
 	}
-	// The subnet only matters for new attachments; cleanup makes none.
-	if n, err := netoverlay.New(f.networkConfig(netip.MustParsePrefix("10.244.0.0/24"))); err == nil {
+	if n, err := netoverlay.New(f.cleanupNetworkConfig()); err == nil {
 		errs = append(errs, n.Cleanup())
 	} else {
 		errs = append(errs, err)
 	}
-	fmt.Fprintf(os.Stderr, "removed %d containers and the agent's network\n", len(infos))
+	fmt.Fprintf(os.Stderr, "removed %d containers and the agent's network (bridge, VXLAN device, iptables chains)\n", len(infos))
 	return errors.Join(errs...)
 }
 

@@ -94,6 +94,7 @@ func runDev(ctx context.Context, f *devFlags) error {
 	af := f.agent
 	af.dataDir = filepath.Join(f.dataDir, "agent")
 	af.listenAddr = f.agentAddr
+	af.singleNode = true
 	if af.advertise == "" {
 		af.advertise = "127.0.0.1"
 	}

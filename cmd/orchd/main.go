@@ -42,7 +42,7 @@ func newRootCommand() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	root.AddCommand(newMasterCommand(), newAgentCommand(), newDevCommand(), &cobra.Command{
+	root.AddCommand(newMasterCommand(), newAgentCommand(), newDevCommand(), newHollowCommand(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Run:   func(cmd *cobra.Command, args []string) { fmt.Println("orchd", version) },

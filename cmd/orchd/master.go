@@ -2,23 +2,31 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/orch-io/orch/master"
+	"github.com/orch-io/orch/master/peer"
 	"github.com/orch-io/orch/master/raftnode"
 	"github.com/spf13/cobra"
 )
 
 type masterFlags struct {
 	dataDir, apiAddr, raftAddr, nodeID string
-	bootstrap                          bool
+	bootstrap, leave                   bool
 	join, token                        string
 	clusterCIDR                        string
-	nodeTimeout                        time.Duration
+	nodeTimeout, leaderWait            time.Duration
 	heartbeatTimeout, electionTimeout  time.Duration
 	leaderLeaseTimeout                 time.Duration
-	snapshotThreshold                  uint64
+	snapshotThreshold, trailingLogs    uint64
 	snapshotInterval                   time.Duration
+	pprofAddr                          string
 }
 
 func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
@@ -31,20 +39,52 @@ func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
 	fl.StringVar(&f.nodeID, "id", "", "Raft server id (default: derived from --raft-addr)")
 	fl.StringVar(&f.clusterCIDR, "cluster-cidr", "10.244.0.0/16", "overlay range, split into one /24 per node (bootstrap only)")
 	fl.DurationVar(&f.nodeTimeout, "node-timeout", 5*time.Second, "how long an agent may be silent before its node is down")
-	fl.DurationVar(&f.heartbeatTimeout, "raft-heartbeat-timeout", 500*time.Millisecond, "Raft follower heartbeat timeout")
-	fl.DurationVar(&f.electionTimeout, "raft-election-timeout", 500*time.Millisecond, "Raft election timeout")
-	fl.DurationVar(&f.leaderLeaseTimeout, "raft-leader-lease-timeout", 250*time.Millisecond, "Raft leader lease")
-	fl.Uint64Var(&f.snapshotThreshold, "snapshot-threshold", 8192, "Raft log entries between snapshots")
+	fl.DurationVar(&f.leaderWait, "leader-wait", peer.DefaultLeaderWait, "how long a request waits for a leader before the API answers 503")
+	fl.DurationVar(&f.heartbeatTimeout, "raft-heartbeat-timeout", raftnode.DefaultHeartbeatTimeout, "Raft follower heartbeat timeout")
+	fl.DurationVar(&f.electionTimeout, "raft-election-timeout", raftnode.DefaultElectionTimeout, "Raft election timeout")
+	fl.DurationVar(&f.leaderLeaseTimeout, "raft-leader-lease-timeout", raftnode.DefaultLeaderLeaseTimeout, "Raft leader lease")
+	fl.Uint64Var(&f.snapshotThreshold, "snapshot-threshold", raftnode.DefaultSnapshotThreshold, "Raft log entries between snapshots")
 	fl.DurationVar(&f.snapshotInterval, "snapshot-interval", 30*time.Second, "how often to check the snapshot threshold")
+	fl.Uint64Var(&f.trailingLogs, "raft-trailing-logs", raftnode.DefaultTrailingLogs, "log entries kept after a snapshot; a master further behind catches up from a snapshot")
+	fl.StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this HOST:PORT, for performance work")
+	_ = fl.MarkHidden("pprof-addr")
+}
+
+// servePprof serves the runtime's profiles on addr until the process ends.
+func (f *masterFlags) servePprof() {
+	if f.pprofAddr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() {
+		srv := &http.Server{Addr: f.pprofAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		if err := srv.ListenAndServe(); err != nil {
+			slog.Warn("pprof server stopped", "err", err)
+		}
+	}()
 }
 
 func (f *masterFlags) config() master.Config {
+	var join []string
+	for _, u := range strings.Split(f.join, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			join = append(join, u)
+		}
+	}
 	return master.Config{
 		DataDir:     f.dataDir,
 		APIAddr:     f.apiAddr,
 		RaftAddr:    f.raftAddr,
 		NodeID:      f.nodeID,
 		Bootstrap:   f.bootstrap,
+		Join:        join,
+		JoinToken:   f.token,
+		Leave:       f.leave,
+		LeaderWait:  f.leaderWait,
 		ClusterCIDR: f.clusterCIDR,
 		NodeTimeout: f.nodeTimeout,
 		Raft: raftnode.Config{
@@ -53,6 +93,7 @@ func (f *masterFlags) config() master.Config {
 			LeaderLeaseTimeout: f.leaderLeaseTimeout,
 			SnapshotThreshold:  f.snapshotThreshold,
 			SnapshotInterval:   f.snapshotInterval,
+			TrailingLogs:       f.trailingLogs,
 		},
 	}
 }
@@ -62,10 +103,20 @@ func newMasterCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "master",
 		Short: "Run a master (Raft member, API server, controllers)",
+		Long: `Run a master. The first master of a new cluster starts with --bootstrap; it
+prints the join tokens and writes DIR/admin.conf, DIR/agent.token and
+DIR/master.token. More masters join with --join https://HOST:PORT --token
+MASTER_TOKEN. A restarted master needs neither: its data directory says
+which cluster it belongs to.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.join != "" {
-				return errors.New("--join: adding masters to a cluster is not supported yet; run a single master with --bootstrap")
+			if f.join != "" && f.bootstrap {
+				return errors.New("--join and --bootstrap: a master either starts a cluster or joins one")
 			}
+			if f.join != "" && f.token == "" {
+				return errors.New("--join needs --token (a token of role master, e.g. DIR/master.token of the first master)")
+			}
+			f.servePprof()
 			m, err := master.Start(cmd.Context(), f.config())
 			if err != nil {
 				return err
@@ -77,7 +128,39 @@ func newMasterCommand() *cobra.Command {
 	}
 	f.register(cmd, true)
 	cmd.Flags().BoolVar(&f.bootstrap, "bootstrap", false, "start a new cluster with this master as its first member")
-	cmd.Flags().StringVar(&f.join, "join", "", "https://HOST:PORT of a master of the cluster to join")
-	cmd.Flags().StringVar(&f.token, "token", "", "master join token")
+	cmd.Flags().StringVar(&f.join, "join", "", "https://HOST:PORT of masters of the cluster to join, comma-separated")
+	cmd.Flags().StringVar(&f.token, "token", "", "master join token (role master)")
+	cmd.Flags().BoolVar(&f.leave, "leave", false, "on a graceful stop, remove this master from the cluster")
+	cmd.AddCommand(newRestoreCommand())
+	return cmd
+}
+
+func newRestoreCommand() *cobra.Command {
+	var f masterFlags
+	cmd := &cobra.Command{
+		Use:   "restore FILE",
+		Short: "Start a new single-master cluster from a backup (orchctl snapshot save)",
+		Long: `Start a new single-master cluster from a backup written by
+orchctl snapshot save, in an empty --data-dir, and keep serving it. The
+services, replicas, nodes, CA and tokens come back; the old masters do not
+(add masters with orchd master --join). A new admin credential is written
+to DIR/admin.conf. Later starts use plain orchd master --data-dir DIR.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			backup, err := os.ReadFile(args[0])
+			if err != nil {
+				return fmt.Errorf("restore: %w", err)
+			}
+			m, err := master.Restore(cmd.Context(), f.config(), backup)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "restored %s into %s; admin credentials in %s/%s\n", args[0], f.dataDir, f.dataDir, master.AdminConfigFile)
+			<-cmd.Context().Done()
+			m.Stop()
+			return nil
+		},
+	}
+	f.register(cmd, true)
 	return cmd
 }

@@ -37,7 +37,10 @@ func newServer(logger *slog.Logger, exit func(int)) *server {
 	return &server{
 		log:   logger,
 		exit:  exit,
-		fetch: &http.Client{Timeout: 10 * time.Second},
+		// No kept-alive connections: every /fetch resolves the name and
+		// connects again, so fetching a service name shows how DNS spreads
+		// requests over its replicas.
+		fetch: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
 	}
 }
 

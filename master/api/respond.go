@@ -32,10 +32,12 @@ func toWireError(err error) *wire.Error {
 		return we
 	case errors.As(err, &fe):
 		return badRequest(fe.Field, fe.Error())
+	case errors.Is(err, raftnode.ErrLeadershipLost):
+		return &wire.Error{Code: wire.CodeOutcomeUnknown, Message: "leadership was lost while the write was being committed; it may or may not have been applied (" + err.Error() + ")", Status: http.StatusServiceUnavailable}
 	case errors.Is(err, raftnode.ErrNotLeader):
 		return &wire.Error{Code: "no_leader", Message: "no leader: the cluster cannot accept writes right now (" + err.Error() + ")", Status: http.StatusServiceUnavailable}
 	case errors.Is(err, context.DeadlineExceeded):
-		return &wire.Error{Code: "no_leader", Message: "timed out waiting for the cluster to commit: " + err.Error(), Status: http.StatusServiceUnavailable}
+		return &wire.Error{Code: wire.CodeOutcomeUnknown, Message: "timed out waiting for the cluster to commit; a write may or may not have been applied: " + err.Error(), Status: http.StatusServiceUnavailable}
 	}
 	return &wire.Error{Code: "internal", Message: err.Error(), Status: http.StatusInternalServerError}
 }

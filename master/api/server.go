@@ -18,6 +18,7 @@ import (
 
 	"github.com/orch-io/orch/master/api/wire"
 	"github.com/orch-io/orch/master/auth"
+	"github.com/orch-io/orch/master/events"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,13 @@ type Proposer interface {
 // Authenticator maps a bearer token to its role.
 type Authenticator interface {
 	Authenticate(token string) (auth.Role, error)
+}
+
+// RequestAuthenticator is an Authenticator that also looks at the request
+// itself (a master's TLS client certificate); the API prefers it when Auth
+// implements it.
+type RequestAuthenticator interface {
+	AuthenticateRequest(r *http.Request) (auth.Role, error)
 }
 
 // ClusterInfo describes the Raft membership for GET /v1/cluster.
@@ -61,6 +69,10 @@ type Deps struct {
 	// CAPEM is served at /v1/ca so joiners can check it against their token.
 	CAPEM []byte
 	Logs  LogSource
+	// Exec runs commands in replicas (orchctl exec); nil disables it.
+	Exec ExecSource
+	// Events is this master's human event stream (GET /v1/events).
+	Events *events.Log
 	// ReadBarrier, when set, is called before a linearizable read; it must
 	// return once the local store reflects every write acknowledged before
 	// the call.
@@ -111,10 +123,14 @@ func (s *Server) routes() []Route {
 		{"GET /v1/services", auth.RoleReader, s.listServices},
 		{"DELETE /v1/namespaces/{ns}/services/{name}", auth.RoleAdmin, s.deleteService},
 		{"POST /v1/namespaces/{ns}/services/{name}/scale", auth.RoleAdmin, s.scaleService},
+		{"POST /v1/namespaces/{ns}/services/{name}/rollback", auth.RoleAdmin, s.rollbackService},
+		{"POST /v1/plan", auth.RoleReader, s.plan},
+		{"GET /v1/events", auth.RoleReader, s.events},
 
 		{"GET /v1/replicas", auth.RoleReader, s.listReplicas},
 		{"GET /v1/replicas/{id}", auth.RoleReader, s.getReplica},
 		{"GET /v1/replicas/{id}/logs", auth.RoleReader, s.replicaLogs},
+		{"POST /v1/replicas/{id}/exec", auth.RoleAdmin, s.replicaExec},
 
 		{"GET /v1/nodes", auth.RoleReader, s.listNodes},
 		{"GET /v1/nodes/{id}", auth.RoleReader, s.getNode},
@@ -139,7 +155,7 @@ func (s *Server) wrap(r Route) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() { s.metrics.observe(pattern, rec.status, time.Since(start)) }()
 		if r.Role != Public {
-			role, err := s.deps.Auth.Authenticate(bearer(req))
+			role, err := s.authenticate(req)
 			if err != nil {
 				writeError(rec, &wire.Error{Code: "unauthorized", Message: "missing or invalid bearer token", Status: http.StatusUnauthorized})
 				return
@@ -152,6 +168,13 @@ func (s *Server) wrap(r Route) http.Handler {
 		rec.Header().Set(wire.HeaderIndex, strconv.FormatUint(s.deps.Store.Index(), 10))
 		r.Handler(rec, req)
 	})
+}
+
+func (s *Server) authenticate(r *http.Request) (auth.Role, error) {
+	if ra, ok := s.deps.Auth.(RequestAuthenticator); ok {
+		return ra.AuthenticateRequest(r)
+	}
+	return s.deps.Auth.Authenticate(bearer(r))
 }
 
 func bearer(r *http.Request) string {

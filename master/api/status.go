@@ -6,16 +6,18 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// withStatus fills in a service's status from its replicas. The status is
-// derived, not replicated: writing it through Raft on every replica change
-// would double the write load for a value any master can compute.
+// withStatus fills in a service's status from its replicas and its latest
+// rollout. The counts are derived, not replicated: writing them through
+// Raft on every replica change would double the write load for values any
+// master can compute. The rollout's state is replicated (Service.update),
+// so every master tells the same story.
 func withStatus(st *store.Store, svc *orchpb.Service) *orchpb.Service {
 	spec := svc.GetSpec()
 	status := &orchpb.ServiceStatus{}
 	if svc.GetStatus() != nil {
 		status = proto.Clone(svc.GetStatus()).(*orchpb.ServiceStatus)
 	}
-	status.Desired, status.Running, status.Healthy, status.Updating = 0, 0, 0, false
+	status.Desired, status.Running, status.Healthy, status.Updating, status.Updated = 0, 0, 0, false, 0
 	if spec.GetMode() != orchpb.ModeGlobal {
 		status.Desired = spec.GetReplicas()
 	}
@@ -23,18 +25,31 @@ func withStatus(st *store.Store, svc *orchpb.Service) *orchpb.Service {
 		if rep.GetDesiredState() != orchpb.DesiredRunning {
 			continue
 		}
-		if spec.GetMode() == orchpb.ModeGlobal {
+		current := rep.GetGeneration() == svc.GetGeneration()
+		if spec.GetMode() == orchpb.ModeGlobal && current {
 			status.Desired++
 		}
-		if rep.GetGeneration() != svc.GetGeneration() {
+		if !current {
 			status.Updating = true
 		}
 		switch rep.GetState() {
 		case orchpb.ReplicaRunning:
 			status.Running++
 			status.Healthy++
+			if current && st.Node(rep.GetNode()).GetState() != orchpb.NodeDraining {
+				status.Updated++
+			}
 		case orchpb.ReplicaUnhealthy:
 			status.Running++
+		}
+	}
+	if u := svc.GetUpdate(); u.GetGeneration() == svc.GetGeneration() {
+		status.UpdateState = u.GetState()
+		status.Message = u.GetMessage()
+		if orchpb.UpdateInProgress(u.GetState()) {
+			status.Updating = true
+		} else {
+			status.LastUpdateResult = u.GetState()
 		}
 	}
 	c := proto.Clone(svc).(*orchpb.Service)

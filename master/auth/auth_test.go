@@ -1,46 +1,118 @@
 package auth
 
 import (
+	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
-func TestTokensRoundTrip(t *testing.T) {
+// table is an in-memory TokenTable (the store in production).
+type table map[string]string
+
+func (t table) TokenRole(digest string) (string, bool) { r, ok := t[digest]; return r, ok }
+
+func TestTokens(t *testing.T) {
+	ca, err := NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := table{}
+	admin, digest, err := NewToken(ca.Digest(), RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab[digest] = string(RoleAdmin)
+	late, lateDigest, err := NewToken(ca.Digest(), RoleAgent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := NewToken(ca.Digest(), Role("root")); err == nil {
+		t.Error("NewToken accepted an unknown role")
+	}
+	// catchUp stands for a follower catching up with the leader: the
+	// token created there arrives while it waits.
+	caughtUp := 0
+	toks := NewTokens(tab, func(context.Context) error {
+		caughtUp++
+		tab[lateDigest] = string(RoleAgent)
+		return nil
+	})
+	cases := []struct {
+		token    string
+		want     Role
+		wantErr  bool
+		catchUps int
+	}{
+		{admin, RoleAdmin, false, 0},
+		{late, RoleAgent, false, 1},
+		{late, RoleAgent, false, 1},
+		{admin + "x", "", true, 2},
+		{"", "", true, 2},
+		{"Bearer-ish garbage", "", true, 2},
+	}
+	for _, c := range cases {
+		got, err := toks.Authenticate(c.token)
+		if (err != nil) != c.wantErr || got != c.want {
+			t.Errorf("Authenticate(%.20q) = %q, %v; want %q (error %v)", c.token, got, err, c.want, c.wantErr)
+		}
+		if err != nil && !errors.Is(err, ErrUnauthenticated) {
+			t.Errorf("error %v is not ErrUnauthenticated", err)
+		}
+		if caughtUp != c.catchUps {
+			t.Errorf("after %.20q: %d catch-ups, want %d", c.token, caughtUp, c.catchUps)
+		}
+	}
+	gotDigest, err := TokenCADigest(late)
+	if err != nil || gotDigest != ca.Digest() {
+		t.Errorf("TokenCADigest = %q, %v; want %q", gotDigest, err, ca.Digest())
+	}
+}
+
+func TestLegacyTokens(t *testing.T) {
+	dir := t.TempDir()
+	if got, err := ReadLegacyTokens(dir); err != nil || len(got) != 0 {
+		t.Fatalf("absent file: %v, %v", got, err)
+	}
+	data := `{"tokens":[{"role":"admin","sha256":"aa"},{"role":"agent","sha256":"bb"}]}`
+	if err := os.WriteFile(filepath.Join(dir, "tokens.json"), []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadLegacyTokens(dir)
+	if err != nil || got["aa"] != RoleAdmin || got["bb"] != RoleAgent || len(got) != 2 {
+		t.Fatalf("ReadLegacyTokens = %v, %v", got, err)
+	}
+}
+
+func TestCASaveParse(t *testing.T) {
 	dir := t.TempDir()
 	ca, err := LoadOrCreateCA(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	toks, err := OpenTokens(dir, ca.Digest())
+	again, err := LoadOrCreateCA(dir)
+	if err != nil || again.Digest() != ca.Digest() || !bytes.Equal(again.KeyPEM(), ca.KeyPEM()) {
+		t.Fatalf("reloaded CA differs: %v", err)
+	}
+	other, err := NewCA()
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := toks.Create(RoleAdmin)
+	if _, err := ParseCA(ca.CertPEM, other.KeyPEM()); err == nil {
+		t.Error("ParseCA accepted a key of another CA")
+	}
+	leaf, err := ca.IssueMaster([]string{"127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	agent, err := toks.Create(RoleAgent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reopened, err := OpenTokens(dir, ca.Digest())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for token, want := range map[string]Role{admin: RoleAdmin, agent: RoleAgent} {
-		got, err := reopened.Authenticate(token)
-		if err != nil || got != want {
-			t.Errorf("Authenticate = %q, %v; want %q", got, err, want)
-		}
-	}
-	if _, err := reopened.Authenticate(admin + "x"); !errors.Is(err, ErrUnauthenticated) {
-		t.Errorf("a wrong token authenticated: %v", err)
-	}
-	digest, err := TokenCADigest(agent)
-	if err != nil || digest != ca.Digest() {
-		t.Errorf("TokenCADigest = %q, %v; want %q", digest, err, ca.Digest())
+	leafPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Certificate[0]})
+	if _, err := ParseCA(leafPEM, ca.KeyPEM()); err == nil {
+		t.Error("ParseCA accepted a leaf certificate")
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 type CA struct {
 	Cert    *x509.Certificate
 	CertPEM []byte
+	keyPEM  []byte
 	key     crypto.Signer
 }
 
@@ -41,6 +42,17 @@ func LoadOrCreateCA(dir string) (*CA, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
+	if ca, err = NewCA(); err != nil {
+		return nil, err
+	}
+	if err := ca.Save(dir); err != nil {
+		return nil, err
+	}
+	return ca, nil
+}
+
+// NewCA makes a new cluster CA in memory.
+func NewCA() (*CA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("auth: generate CA key: %w", err)
@@ -63,16 +75,19 @@ func LoadOrCreateCA(dir string) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseCA(certPEM, keyPEM)
+}
+
+// Save writes the CA's certificate and key into dir, the master's local
+// copy: it lets a restarted master serve TLS before Raft has caught up.
+func (ca *CA) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
+		return fmt.Errorf("auth: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, caKeyFile), keyPEM, 0o600); err != nil {
-		return nil, err
+	if err := writeFileAtomic(filepath.Join(dir, caKeyFile), ca.keyPEM, 0o600); err != nil {
+		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, caCertFile), certPEM, 0o644); err != nil {
-		return nil, err
-	}
-	return LoadCA(dir)
+	return writeFileAtomic(filepath.Join(dir, caCertFile), ca.CertPEM, 0o644)
 }
 
 // LoadCA reads an existing CA from dir.
@@ -85,16 +100,46 @@ func LoadCA(dir string) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: read CA key: %w", err)
 	}
+	return ParseCA(certPEM, keyPEM)
+}
+
+// ParseCA builds a CA from its PEM certificate and key (as the replicated
+// cluster config carries them), checking that they belong together.
+func ParseCA(certPEM, keyPEM []byte) (*CA, error) {
 	cert, err := parseCert(certPEM)
 	if err != nil {
 		return nil, err
+	}
+	if !cert.IsCA {
+		return nil, errors.New("auth: CA certificate is not a CA")
 	}
 	key, err := parseKey(keyPEM)
 	if err != nil {
 		return nil, err
 	}
-	return &CA{Cert: cert, CertPEM: certPEM, key: key}, nil
+	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(cert.PublicKey) {
+		return nil, errors.New("auth: CA key does not match the CA certificate")
+	}
+	return &CA{Cert: cert, CertPEM: certPEM, keyPEM: keyPEM, key: key}, nil
 }
+
+// ParseCACert builds a CA that can verify but not sign, from its
+// certificate alone: what a joining machine holds before it is trusted.
+func ParseCACert(certPEM []byte) (*CA, error) {
+	cert, err := parseCert(certPEM)
+	if err != nil {
+		return nil, err
+	}
+	if !cert.IsCA {
+		return nil, errors.New("auth: CA certificate is not a CA")
+	}
+	return &CA{Cert: cert, CertPEM: certPEM}, nil
+}
+
+// KeyPEM is the CA's private key in PEM. It is replicated to every master
+// (any of them may lead and sign); never serve it to anything but a master.
+func (ca *CA) KeyPEM() []byte { return ca.keyPEM }
 
 // Digest is the SHA-256 of the CA certificate, as carried in join tokens.
 func (ca *CA) Digest() string { return CertDigest(ca.Cert.Raw) }
@@ -149,6 +194,9 @@ func (ca *CA) SignCSR(csrPEM []byte, commonName string, hosts []string) ([]byte,
 }
 
 func (ca *CA) sign(commonName string, hosts []string, pub crypto.PublicKey) ([]byte, error) {
+	if ca.key == nil {
+		return nil, errors.New("auth: this CA has no key (certificate only): it cannot sign")
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: randomSerial(),
 		Subject:      pkix.Name{CommonName: commonName},

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,7 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+	"time"
 )
 
 // Role is what a bearer token may do.
@@ -54,13 +55,71 @@ var ErrUnauthenticated = errors.New("auth: invalid or missing token")
 
 const tokenPrefix = "ORCH-1-"
 
-// Tokens is the set of bearer tokens the cluster accepts. Only SHA-256
-// digests of the secrets are kept on disk.
+// TokenTable is where the digests of the accepted tokens live: the
+// replicated store, so that every master accepts the same tokens.
+type TokenTable interface {
+	// TokenRole returns the role of the token whose hex SHA-256 is digest.
+	TokenRole(digest string) (role string, ok bool)
+}
+
+// Tokens authenticates bearer tokens against a TokenTable.
 type Tokens struct {
-	mu       sync.RWMutex
-	path     string
-	caDigest string
-	byHash   map[string]Role
+	table TokenTable
+	// catchUp, when set, is called once when a token is unknown: a token
+	// created a moment ago on the leader may not have reached this master
+	// yet. It returns when the table reflects every committed write.
+	catchUp func(ctx context.Context) error
+}
+
+// catchUpTimeout bounds the wait for a lagging master to catch up before a
+// token is refused.
+const catchUpTimeout = 2 * time.Second
+
+// NewTokens authenticates against table. catchUp may be nil.
+func NewTokens(table TokenTable, catchUp func(ctx context.Context) error) *Tokens {
+	return &Tokens{table: table, catchUp: catchUp}
+}
+
+// Authenticate returns the role of a token.
+func (t *Tokens) Authenticate(token string) (Role, error) {
+	if token == "" || !strings.HasPrefix(token, tokenPrefix) {
+		return "", ErrUnauthenticated
+	}
+	digest := TokenDigest(token)
+	role, ok := t.table.TokenRole(digest)
+	if !ok && t.catchUp != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), catchUpTimeout)
+		err := t.catchUp(ctx)
+		cancel()
+		if err == nil {
+			role, ok = t.table.TokenRole(digest)
+		}
+	}
+	if !ok {
+		return "", ErrUnauthenticated
+	}
+	return Role(role), nil
+}
+
+// NewToken makes a new secret token for role, carrying caDigest so that a
+// joiner can pin the CA. The caller stores digest (through Raft); the token
+// itself is shown once and never stored.
+func NewToken(caDigest string, role Role) (token, digest string, err error) {
+	if _, err := ParseRole(string(role)); err != nil {
+		return "", "", err
+	}
+	var secret [24]byte
+	if _, err := rand.Read(secret[:]); err != nil {
+		return "", "", fmt.Errorf("auth: token secret: %w", err)
+	}
+	token = tokenPrefix + caDigest + "-" + string(role) + "-" + hex.EncodeToString(secret[:])
+	return token, TokenDigest(token), nil
+}
+
+// TokenDigest is the hex SHA-256 under which a token is stored.
+func TokenDigest(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }
 
 type tokenFile struct {
@@ -72,71 +131,27 @@ type tokenEntry struct {
 	Hash string `json:"sha256"`
 }
 
-// OpenTokens loads the token file in dir (an absent file is an empty set).
-// caDigest goes into every token made, so joiners can pin the CA.
-func OpenTokens(dir, caDigest string) (*Tokens, error) {
-	t := &Tokens{path: filepath.Join(dir, "tokens.json"), caDigest: caDigest, byHash: map[string]Role{}}
-	data, err := os.ReadFile(t.path)
+// ReadLegacyTokens reads DIR/tokens.json, where masters before replicated
+// credentials kept token digests, so they can be moved into the store. An
+// absent file gives an empty map.
+func ReadLegacyTokens(dir string) (map[string]Role, error) {
+	path := filepath.Join(dir, "tokens.json")
+	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return t, nil
+		return map[string]Role{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: read tokens: %w", err)
 	}
 	var f tokenFile
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("auth: parse %s: %w", t.path, err)
+		return nil, fmt.Errorf("auth: parse %s: %w", path, err)
 	}
+	out := make(map[string]Role, len(f.Tokens))
 	for _, e := range f.Tokens {
-		t.byHash[e.Hash] = e.Role
+		out[e.Hash] = e.Role
 	}
-	return t, nil
-}
-
-// Create makes a new token for role and persists its digest.
-func (t *Tokens) Create(role Role) (string, error) {
-	var secret [24]byte
-	if _, err := rand.Read(secret[:]); err != nil {
-		return "", fmt.Errorf("auth: token secret: %w", err)
-	}
-	token := tokenPrefix + t.caDigest + "-" + string(role) + "-" + hex.EncodeToString(secret[:])
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.byHash[hashToken(token)] = role
-	if err := t.saveLocked(); err != nil {
-		delete(t.byHash, hashToken(token))
-		return "", err
-	}
-	return token, nil
-}
-
-// Authenticate returns the role of a token.
-func (t *Tokens) Authenticate(token string) (Role, error) {
-	if token == "" {
-		return "", ErrUnauthenticated
-	}
-	t.mu.RLock()
-	role, ok := t.byHash[hashToken(token)]
-	t.mu.RUnlock()
-	if !ok {
-		return "", ErrUnauthenticated
-	}
-	return role, nil
-}
-
-func (t *Tokens) saveLocked() error {
-	var f tokenFile
-	for h, r := range t.byHash {
-		f.Tokens = append(f.Tokens, tokenEntry{Role: r, Hash: h})
-	}
-	data, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return fmt.Errorf("auth: encode tokens: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(t.path), 0o700); err != nil {
-		return fmt.Errorf("auth: %w", err)
-	}
-	return writeFileAtomic(t.path, data, 0o600)
+	return out, nil
 }
 
 // TokenCADigest extracts the CA digest a token carries, so a joiner can
@@ -151,9 +166,4 @@ func TokenCADigest(token string) (string, error) {
 		return "", errors.New("auth: token has no CA digest")
 	}
 	return digest, nil
-}
-
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }

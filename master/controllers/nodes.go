@@ -8,7 +8,6 @@ import (
 
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
-	"google.golang.org/protobuf/proto"
 )
 
 // Heartbeats tells when a node's agent was last heard. Heartbeats live in
@@ -16,6 +15,15 @@ import (
 type Heartbeats interface {
 	LastHeartbeat(nodeID string) (time.Time, bool)
 }
+
+// DefaultNodeTimeout is how long an agent may be silent before its node is
+// down: three missed heartbeats of the agent's default 1s interval. The
+// heartbeat is the agent's status report, sent by a goroutine of its own
+// that does nothing else (no container work, no disk), and the master
+// records it on receipt, before any Raft write; so a node busy running
+// containers, or a master busy committing, still beats on time, and only a
+// dead or cut-off agent misses three in a row.
+const DefaultNodeTimeout = 3 * time.Second
 
 // NodeController marks silent nodes down and their replicas lost, and
 // brings nodes back when their agents speak again.
@@ -48,7 +56,7 @@ func NewNodeController(d NodeDeps) *NodeController {
 		d.Now = time.Now
 	}
 	if d.Timeout <= 0 {
-		d.Timeout = 5 * time.Second
+		d.Timeout = DefaultNodeTimeout
 	}
 	return &NodeController{store: d.Store, proposer: d.Proposer, heartbeats: d.Heartbeats, timeout: d.Timeout, now: d.Now, log: d.Logger.With("controller", "node")}
 }
@@ -58,9 +66,10 @@ func NewNodeController(d NodeDeps) *NodeController {
 // never declares a node down.
 func (c *NodeController) Run(ctx context.Context) error {
 	since := c.now()
-	period := c.timeout / 4
-	if period < 100*time.Millisecond {
-		period = 100 * time.Millisecond
+	// Checking often keeps detection close to the timeout itself.
+	period := min(c.timeout/10, 250*time.Millisecond)
+	if period < 50*time.Millisecond {
+		period = 50 * time.Millisecond
 	}
 	tick := time.NewTicker(period)
 	defer tick.Stop()
@@ -83,16 +92,19 @@ func (c *NodeController) check(ctx context.Context, since time.Time) error {
 		if !ok || last.Before(since) {
 			last = since
 		}
-		silent := now.Sub(last) > c.timeout
+		silent := now.Sub(last)
 		switch {
-		case silent && n.GetState() != orchpb.NodeDown:
-			c.log.Warn("node down: no heartbeat", "node", n.GetName(), "silent_for", now.Sub(last).Round(time.Millisecond))
-			if err := c.markDown(ctx, n); err != nil {
+		case silent > c.timeout && n.GetState() != orchpb.NodeDown:
+			reason := fmt.Sprintf("no heartbeat for %s", silent.Round(100*time.Millisecond))
+			c.log.Warn("node down", "node", n.GetName(), "reason", reason)
+			// One command marks the node down and its replicas lost, so the
+			// service controller replaces them on the very next pass.
+			if err := c.setState(ctx, n, orchpb.NodeDown, reason); err != nil {
 				return err
 			}
-		case !silent && n.GetState() == orchpb.NodeDown:
+		case silent <= c.timeout && n.GetState() == orchpb.NodeDown:
 			c.log.Info("node back", "node", n.GetName())
-			if err := c.setState(ctx, n, orchpb.NodeReady); err != nil {
+			if err := c.setState(ctx, n, orchpb.NodeReady, ""); err != nil {
 				return err
 			}
 		}
@@ -100,34 +112,9 @@ func (c *NodeController) check(ctx context.Context, since time.Time) error {
 	return nil
 }
 
-func (c *NodeController) markDown(ctx context.Context, n *orchpb.Node) error {
-	if err := c.setState(ctx, n, orchpb.NodeDown); err != nil {
-		return err
-	}
-	var lost []*orchpb.Replica
-	expected := map[string]uint64{}
-	for _, rep := range c.store.Replicas(store.ReplicaFilter{Node: n.GetId()}) {
-		if rep.Terminal() {
-			continue
-		}
-		l := proto.Clone(rep).(*orchpb.Replica)
-		l.State = orchpb.ReplicaLost
-		l.Message = "node " + n.GetName() + " down"
-		lost = append(lost, l)
-		expected[rep.GetId()] = rep.GetVersion()
-	}
-	if len(lost) == 0 {
-		return nil
-	}
-	cmd := &orchpb.Command{Op: &orchpb.Command_PutReplicas{PutReplicas: &orchpb.PutReplicas{Replicas: lost, ExpectedVersions: expected}}}
-	if _, err := c.proposer.Apply(ctx, cmd); err != nil {
-		return fmt.Errorf("controllers: mark replicas of node %s lost: %w", n.GetName(), err)
-	}
-	return nil
-}
-
-func (c *NodeController) setState(ctx context.Context, n *orchpb.Node, state string) error {
-	cmd := &orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{NodeId: n.GetId(), State: state}}}
+func (c *NodeController) setState(ctx context.Context, n *orchpb.Node, state, reason string) error {
+	cmd := &orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{
+		NodeId: n.GetId(), State: state, Availability: true, Reason: reason}}}
 	if _, err := c.proposer.Apply(ctx, cmd); err != nil {
 		return fmt.Errorf("controllers: set node %s %s: %w", n.GetName(), state, err)
 	}

@@ -2,7 +2,7 @@ package controllers
 
 import (
 	"fmt"
-	"sort"
+	"time"
 
 	"github.com/orch-io/orch/master/manifest"
 	"github.com/orch-io/orch/master/store"
@@ -12,11 +12,20 @@ import (
 )
 
 // Changes is what one reconcile pass decided; applying it is the caller's
-// job, so the decision is a pure function of the store's contents.
+// job, so the decision is a pure function of the store's contents and Env.
 type Changes struct {
 	Put      []*orchpb.Replica
 	Expected map[string]uint64
 	Delete   []string
+	// Unplaceable are global replicas no pinned node had room for; they are
+	// not stored (unplaced, they would lose their node) and are tried
+	// again next pass. Plan shows them.
+	Unplaceable []Unplaceable
+}
+
+// Unplaceable is a replica that was not stored for lack of room.
+type Unplaceable struct {
+	Namespace, Service, Replica, Reason string
 }
 
 // Empty reports whether there is nothing to write.
@@ -27,10 +36,25 @@ func (c *Changes) update(old, updated *orchpb.Replica) {
 	c.Expected[old.GetId()] = old.GetVersion()
 }
 
+// Env is what a reconcile pass needs besides the store.
+type Env struct {
+	// NewID names new replicas.
+	NewID func() string
+	// Ready reports whether a replica has been running (healthy) for at
+	// least d. Nil means a running replica counts at once.
+	Ready func(rep *orchpb.Replica, d time.Duration) bool
+}
+
+func (e Env) ready(rep *orchpb.Replica, d time.Duration) bool {
+	if e.Ready == nil {
+		return rep.GetState() == orchpb.ReplicaRunning
+	}
+	return e.Ready(rep, d)
+}
+
 // Reconcile compares every service with its replicas and returns the
-// replicas to create, change (stop, place) or delete. newID names new
-// replicas.
-func Reconcile(st *store.Store, newID func() string) *Changes {
+// replicas to create, change (stop, place) or delete.
+func Reconcile(st *store.Store, env Env) *Changes {
 	ch := &Changes{Expected: map[string]uint64{}}
 	nodes := st.Nodes()
 	nodeByID := make(map[string]*orchpb.Node, len(nodes))
@@ -39,7 +63,6 @@ func Reconcile(st *store.Store, newID func() string) *Changes {
 	}
 	all := st.Replicas(store.ReplicaFilter{})
 	byService := map[string][]*orchpb.Replica{}
-	var pending []*orchpb.Replica
 	for _, rep := range all {
 		key := rep.GetNamespace() + "/" + rep.GetService()
 		byService[key] = append(byService[key], rep)
@@ -49,17 +72,20 @@ func Reconcile(st *store.Store, newID func() string) *Changes {
 	}
 	in := scheduler.Input{Nodes: nodes, Replicas: holding(all)}
 	var requests []scheduler.Request
+	var pending []*orchpb.Replica
 	for _, svc := range st.Services("") {
 		key := svc.GetSpec().GetNamespace() + "/" + svc.GetSpec().GetName()
 		var unplaced []*orchpb.Replica
 		if svc.GetSpec().GetMode() == orchpb.ModeGlobal {
-			unplaced = reconcileGlobal(ch, svc, byService[key], in, newID)
+			unplaced = reconcileGlobal(ch, svc, byService[key], in, env)
 		} else {
-			unplaced = reconcileReplicated(ch, svc, byService[key], newID)
+			unplaced = reconcileReplicated(ch, svc, byService[key], nodeByID, env)
 		}
-		if len(unplaced) > 0 {
-			requests = append(requests, scheduler.Request{Spec: svc.GetSpec(), Replicas: unplaced})
-			pending = append(pending, unplaced...)
+		// One request per spec: a drain replacement keeps the spec of the
+		// replica it replaces, which a rollout may have left behind.
+		for _, group := range bySpec(unplaced) {
+			requests = append(requests, scheduler.Request{Spec: group[0].GetSpec(), Replicas: group})
+			pending = append(pending, group...)
 		}
 		delete(byService, key)
 	}
@@ -72,8 +98,42 @@ func Reconcile(st *store.Store, newID func() string) *Changes {
 			}
 		}
 	}
+	// Replicas this pass stops no longer hold their room: a stop-first
+	// replacement may take it at once (the FSM agrees, as it counts only
+	// replicas meant to run).
+	stopping := map[string]bool{}
+	for _, rep := range ch.Put {
+		if rep.GetDesiredState() == orchpb.DesiredStopped {
+			stopping[rep.GetId()] = true
+		}
+	}
+	if len(stopping) > 0 {
+		kept := make([]*orchpb.Replica, 0, len(in.Replicas))
+		for _, rep := range in.Replicas {
+			if !stopping[rep.GetId()] {
+				kept = append(kept, rep)
+			}
+		}
+		in.Replicas = kept
+	}
 	place(ch, in, requests, pending)
 	return ch
+}
+
+// bySpec groups replicas by generation, keeping first-seen order.
+func bySpec(reps []*orchpb.Replica) [][]*orchpb.Replica {
+	var out [][]*orchpb.Replica
+	index := map[uint64]int{}
+	for _, rep := range reps {
+		i, ok := index[rep.GetGeneration()]
+		if !ok {
+			i = len(out)
+			index[rep.GetGeneration()] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], rep)
+	}
+	return out
 }
 
 // removable: a replica marked stopped may be forgotten once no agent can
@@ -110,135 +170,12 @@ func failedForGood(rep *orchpb.Replica) bool {
 	return false
 }
 
-func reconcileReplicated(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replica, newID func() string) []*orchpb.Replica {
-	want := int32(1)
-	if svc.GetSpec().Replicas != nil {
-		want = svc.GetSpec().GetReplicas()
-	}
-	gen := svc.GetGeneration()
-	bySlot := map[int32][]*orchpb.Replica{}
-	for _, rep := range reps {
-		if rep.GetDesiredState() != orchpb.DesiredRunning {
-			continue
-		}
-		switch {
-		case rep.GetSlot() > want:
-			ch.update(rep, stopped(rep, "scaled down"))
-		case failedForGood(rep):
-			ch.update(rep, stopped(rep, "replaced: "+rep.GetState()))
-		default:
-			bySlot[rep.GetSlot()] = append(bySlot[rep.GetSlot()], rep)
-		}
-	}
-	// A rolling update replaces outdated replicas slot by slot: at most
-	// maxSurge new replicas may be on their way at once, and an outdated
-	// replica is stopped once its slot's new one runs.
-	surge := int32(1)
-	if s := svc.GetSpec().GetUpdate().MaxSurge; s != nil && *s > 0 {
-		surge = *s
-	}
-	inflight := int32(0)
-	for _, slotReps := range bySlot {
-		for _, rep := range slotReps {
-			if rep.GetGeneration() == gen && rep.GetState() != orchpb.ReplicaRunning && hasOutdated(slotReps, gen) {
-				inflight++
-			}
-		}
-	}
-	var unplaced []*orchpb.Replica
-	for slot := int32(1); slot <= want; slot++ {
-		slotReps := bySlot[slot]
-		current := currentReplica(slotReps, gen)
-		switch {
-		case len(slotReps) == 0:
-			unplaced = append(unplaced, newReplica(svc, slot, newID()))
-		case current == nil:
-			if inflight < surge {
-				inflight++
-				unplaced = append(unplaced, newReplica(svc, slot, newID()))
-			}
-		case current.GetState() == orchpb.ReplicaRunning:
-			for _, rep := range slotReps {
-				if rep != current {
-					ch.update(rep, stopped(rep, "replaced by generation "+fmt.Sprint(gen)))
-				}
-			}
-		}
-		for _, rep := range slotReps {
-			if rep.GetNode() == "" && rep.GetState() == orchpb.ReplicaPending {
-				unplaced = append(unplaced, rep)
-			}
-		}
-	}
-	return unplaced
-}
-
-func hasOutdated(reps []*orchpb.Replica, gen uint64) bool {
-	for _, rep := range reps {
-		if rep.GetGeneration() != gen {
-			return true
-		}
-	}
-	return false
-}
-
-// currentReplica is the newest replica of the slot running generation gen.
-func currentReplica(reps []*orchpb.Replica, gen uint64) *orchpb.Replica {
-	var best *orchpb.Replica
-	for _, rep := range reps {
-		if rep.GetGeneration() == gen && (best == nil || rep.GetCreateIndex() > best.GetCreateIndex()) {
-			best = rep
-		}
-	}
-	return best
-}
-
-func reconcileGlobal(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replica, in scheduler.Input, newID func() string) []*orchpb.Replica {
-	eligible := map[string]bool{}
-	for _, n := range scheduler.EligibleNodes(in, svc.GetSpec()) {
-		eligible[n.GetId()] = true
-	}
-	covered := map[string]bool{}
-	used := map[int32]bool{}
-	for _, rep := range reps {
-		if rep.GetDesiredState() != orchpb.DesiredRunning {
-			continue
-		}
-		switch {
-		case failedForGood(rep):
-			ch.update(rep, stopped(rep, "replaced: "+rep.GetState()))
-		case rep.GetNode() != "" && !eligible[rep.GetNode()]:
-			ch.update(rep, stopped(rep, "node no longer eligible"))
-		case rep.GetNode() == "":
-			ch.update(rep, stopped(rep, "global replicas are pinned to nodes"))
-		default:
-			covered[rep.GetNode()] = true
-			used[rep.GetSlot()] = true
-		}
-	}
-	ids := make([]string, 0, len(eligible))
-	for id := range eligible {
-		if !covered[id] {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	slot := int32(1)
-	for _, id := range ids {
-		for used[slot] {
-			slot++
-		}
-		used[slot] = true
-		rep := newReplica(svc, slot, newID())
-		rep.Node = id
-		rep.State = orchpb.ReplicaAssigned
-		ch.Put = append(ch.Put, rep)
-	}
-	return nil
-}
-
 func newReplica(svc *orchpb.Service, slot int32, id string) *orchpb.Replica {
-	spec := svc.GetSpec()
+	return replicaOf(svc.GetSpec(), svc.GetGeneration(), slot, id)
+}
+
+// replicaOf is a new, unplaced replica of one generation's spec.
+func replicaOf(spec *orchpb.ServiceSpec, gen uint64, slot int32, id string) *orchpb.Replica {
 	rep := &orchpb.Replica{
 		Id:           id,
 		Namespace:    spec.GetNamespace(),
@@ -247,7 +184,7 @@ func newReplica(svc *orchpb.Service, slot int32, id string) *orchpb.Replica {
 		Name:         fmt.Sprintf("%s.%d", spec.GetName(), slot),
 		DesiredState: orchpb.DesiredRunning,
 		State:        orchpb.ReplicaPending,
-		Generation:   svc.GetGeneration(),
+		Generation:   gen,
 		Resources:    manifest.Requests(spec),
 		Spec:         spec,
 	}
@@ -262,7 +199,7 @@ func newReplica(svc *orchpb.Service, slot int32, id string) *orchpb.Replica {
 func stopped(rep *orchpb.Replica, why string) *orchpb.Replica {
 	c := proto.Clone(rep).(*orchpb.Replica)
 	c.DesiredState = orchpb.DesiredStopped
-	if c.GetMessage() == "" {
+	if c.GetMessage() == "" || !failedForGood(rep) {
 		c.Message = why
 	}
 	return c
@@ -279,6 +216,7 @@ func place(ch *Changes, in scheduler.Input, requests []scheduler.Request, pendin
 	for _, rep := range pending {
 		byID[rep.GetId()] = rep
 	}
+	written := make(map[string]bool, len(pending))
 	for _, p := range plan.Placements {
 		rep := byID[p.ReplicaID]
 		if rep == nil {
@@ -289,6 +227,7 @@ func place(ch *Changes, in scheduler.Input, requests []scheduler.Request, pendin
 		c.State = orchpb.ReplicaAssigned
 		c.Message = ""
 		putOrUpdate(ch, rep, c)
+		written[rep.GetId()] = true
 	}
 	for _, u := range plan.Unplaced {
 		rep := byID[u.ReplicaID]
@@ -298,13 +237,22 @@ func place(ch *Changes, in scheduler.Input, requests []scheduler.Request, pendin
 		if rep.GetVersion() != 0 && rep.GetMessage() == u.Reason {
 			continue // already says so; do not write the same thing again
 		}
+		if rep.GetVersion() == 0 && rep.GetNode() != "" {
+			// A global replica for a node without room: storing it
+			// unplaced would only unpin it. The next pass tries again.
+			written[rep.GetId()] = true
+			ch.Unplaceable = append(ch.Unplaceable, Unplaceable{Namespace: rep.GetNamespace(), Service: rep.GetService(),
+				Replica: rep.DisplayName(), Reason: u.Reason})
+			continue
+		}
 		c := proto.Clone(rep).(*orchpb.Replica)
 		c.Message = u.Reason
 		putOrUpdate(ch, rep, c)
+		written[rep.GetId()] = true
 	}
 	// New replicas nobody wrote yet (there was no plan entry) still need storing.
 	for _, rep := range pending {
-		if rep.GetVersion() == 0 && !containsID(ch.Put, rep.GetId()) {
+		if rep.GetVersion() == 0 && !written[rep.GetId()] {
 			ch.Put = append(ch.Put, rep)
 		}
 	}
@@ -316,13 +264,4 @@ func putOrUpdate(ch *Changes, old, updated *orchpb.Replica) {
 		return
 	}
 	ch.update(old, updated)
-}
-
-func containsID(reps []*orchpb.Replica, id string) bool {
-	for _, r := range reps {
-		if r.GetId() == id {
-			return true
-		}
-	}
-	return false
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/orch-io/orch/master/manifest"
 	"github.com/orch-io/orch/master/store"
@@ -17,9 +18,15 @@ type cluster struct {
 	st    *store.Store
 	index uint64
 	ids   int
+	// ready overrides Env.Ready (nil: running counts at once); observe,
+	// when set, runs before every pass.
+	ready   func(rep *orchpb.Replica, d time.Duration) bool
+	observe func()
 }
 
 func newCluster(t *testing.T) *cluster { return &cluster{t: t, st: store.New()} }
+
+func (c *cluster) env() Env { return Env{NewID: c.newID, Ready: c.ready} }
 
 func (c *cluster) apply(cmd *orchpb.Command) *orchpb.CommandResult {
 	c.t.Helper()
@@ -57,7 +64,17 @@ func (c *cluster) newID() string {
 // reconcile runs one pass and applies what it decided, as the controller does.
 func (c *cluster) reconcile() *Changes {
 	c.t.Helper()
-	ch := Reconcile(c.st, c.newID)
+	if c.observe != nil {
+		c.observe()
+	}
+	ch := Reconcile(c.st, c.env())
+	c.write(ch)
+	return ch
+}
+
+// write applies a pass's changes as the controller does.
+func (c *cluster) write(ch *Changes) {
+	c.t.Helper()
 	if len(ch.Put) > 0 {
 		res := c.apply(&orchpb.Command{Op: &orchpb.Command_PutReplicas{PutReplicas: &orchpb.PutReplicas{Replicas: ch.Put, ExpectedVersions: ch.Expected}}})
 		if len(res.GetRejected()) > 0 {
@@ -67,7 +84,6 @@ func (c *cluster) reconcile() *Changes {
 	if len(ch.Delete) > 0 {
 		c.apply(&orchpb.Command{Op: &orchpb.Command_DeleteReplicas{DeleteReplicas: &orchpb.DeleteReplicas{Ids: ch.Delete}}})
 	}
-	return ch
 }
 
 func (c *cluster) report(nodeID, id, state string) {
@@ -106,7 +122,7 @@ func TestNewServiceIsCreatedAndPlacedInOneWrite(t *testing.T) {
 	if perNode[a]+perNode[b] != 3 || perNode[a] == 0 || perNode[b] == 0 {
 		t.Errorf("placement %v, want spread over both nodes", perNode)
 	}
-	if again := Reconcile(c.st, c.newID); !again.Empty() {
+	if again := Reconcile(c.st, c.env()); !again.Empty() {
 		t.Errorf("a second pass changed %d replicas; reconcile must be idempotent", len(again.Put))
 	}
 }
@@ -123,7 +139,7 @@ func TestUnplaceableReplicaCarriesTheReason(t *testing.T) {
 	if want := "0/1 nodes can run it: 1 lacks cpu (need 2)"; reps[0].GetMessage() != want {
 		t.Errorf("message %q, want %q", reps[0].GetMessage(), want)
 	}
-	if again := Reconcile(c.st, c.newID); !again.Empty() {
+	if again := Reconcile(c.st, c.env()); !again.Empty() {
 		t.Errorf("the unchanged reason was written again")
 	}
 	c.node("large", 4000)
@@ -205,12 +221,13 @@ func TestSpecChangeReplacesOneSlotAtATime(t *testing.T) {
 		t.Fatalf("%d replicas of web:2 after the first step, want 1 (maxSurge 1)", got)
 	}
 	for i := 0; i < 3; i++ {
-		for _, r := range c.live("web") {
-			if r.GetSpec().GetImage() == "web:2" && r.GetState() != orchpb.ReplicaRunning {
-				c.report(a, r.GetId(), orchpb.ReplicaRunning)
-			}
+		c.agents(nil) // the new one runs
+		c.reconcile() // its old one is told to stop
+		if got := countImage(c.live("web"), "web:2"); got != i+1 {
+			t.Fatalf("step %d: %d replicas of web:2 while the old one still runs, want %d: a stopping replica takes surge room", i, got, i+1)
 		}
-		c.reconcile()
+		c.agents(nil) // the old one stops
+		c.reconcile() // the next new one starts
 	}
 	live := c.live("web")
 	if len(live) != 3 || countImage(live, "web:2") != 3 {

@@ -19,6 +19,7 @@ type ServiceController struct {
 	log      *slog.Logger
 	newID    func() string
 	resync   time.Duration
+	ready    *Readiness
 }
 
 // ServiceDeps are the service controller's dependencies.
@@ -28,8 +29,12 @@ type ServiceDeps struct {
 	Logger   *slog.Logger
 	// NewID names new replicas; nil means random 12-hex-digit ids.
 	NewID func() string
-	// Resync is how often it reconciles with no change seen (default 1s).
+	// Resync is how often it reconciles with no change seen (default 1s):
+	// what moves a rollout on once update.minHealthy has passed.
 	Resync time.Duration
+	// Readiness is the leader's memory of how long replicas have run; the
+	// update controller shares it. Nil means a private one.
+	Readiness *Readiness
 }
 
 // NewServiceController builds the controller.
@@ -43,7 +48,11 @@ func NewServiceController(d ServiceDeps) *ServiceController {
 	if d.Resync <= 0 {
 		d.Resync = time.Second
 	}
-	return &ServiceController{store: d.Store, proposer: d.Proposer, log: d.Logger.With("controller", "service"), newID: d.NewID, resync: d.Resync}
+	if d.Readiness == nil {
+		d.Readiness = NewReadiness(nil)
+	}
+	return &ServiceController{store: d.Store, proposer: d.Proposer, log: d.Logger.With("controller", "service"),
+		newID: d.NewID, resync: d.Resync, ready: d.Readiness}
 }
 
 // Run reconciles on every store change and on a timer until ctx ends.
@@ -65,20 +74,33 @@ func (c *ServiceController) Run(ctx context.Context) error {
 	}
 }
 
+// maxPutBatch bounds one PutReplicas command, so that a huge plan (a
+// 30,000-replica apply) becomes a few Raft entries of a few MB each rather
+// than one that stalls replication.
+const maxPutBatch = 4096
+
 func (c *ServiceController) reconcileOnce(ctx context.Context) error {
-	ch := Reconcile(c.store, c.newID)
+	c.ready.Observe(c.store.Replicas(store.ReplicaFilter{}))
+	ch := Reconcile(c.store, Env{NewID: c.newID, Ready: c.ready.Ready})
 	if ch.Empty() {
 		return nil
 	}
-	if len(ch.Put) > 0 {
-		cmd := &orchpb.Command{Op: &orchpb.Command_PutReplicas{PutReplicas: &orchpb.PutReplicas{Replicas: ch.Put, ExpectedVersions: ch.Expected}}}
+	for start := 0; start < len(ch.Put); start += maxPutBatch {
+		batch := ch.Put[start:min(start+maxPutBatch, len(ch.Put))]
+		expected := make(map[string]uint64, len(batch))
+		for _, rep := range batch {
+			if v, ok := ch.Expected[rep.GetId()]; ok {
+				expected[rep.GetId()] = v
+			}
+		}
+		cmd := &orchpb.Command{Op: &orchpb.Command_PutReplicas{PutReplicas: &orchpb.PutReplicas{Replicas: batch, ExpectedVersions: expected}}}
 		res, err := c.proposer.Apply(ctx, cmd)
 		if err != nil {
-			return fmt.Errorf("controllers: write %d replicas: %w", len(ch.Put), err)
+			return fmt.Errorf("controllers: write %d replicas: %w", len(batch), err)
 		}
 		for id, why := range res.GetRejected() {
-			// Someone wrote first (an agent report, a node change): the next
-			// pass decides again on fresh state.
+			// Someone wrote first (an agent report, a node change) or the
+			// plan no longer fits: the next pass decides again on fresh state.
 			c.log.Debug("replica write rejected", "replica", id, "reason", why)
 		}
 	}

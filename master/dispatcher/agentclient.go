@@ -58,3 +58,36 @@ func (c *agentClient) logs(ctx context.Context, node *orchpb.Node, replica *orch
 	}
 	return resp.Body, nil
 }
+
+// exec opens an exec session on the node's agent and returns the upgraded
+// connection, over which the master only copies bytes.
+func (c *agentClient) exec(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, req wire.ExecRequest) (io.ReadWriteCloser, error) {
+	if node.GetAgentAddress() == "" {
+		return nil, &wire.Error{Code: wire.CodeNotFound, Message: "node " + node.GetName() + " has no agent endpoint for exec", Status: http.StatusNotFound}
+	}
+	u := "https://" + node.GetAgentAddress() + "/v1/exec/" + url.PathEscape(replica.GetId()) + "?" + req.Query().Encode()
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("dispatcher: exec in %s: %w", replica.GetId(), err)
+	}
+	hreq.Header.Set("Connection", "Upgrade")
+	hreq.Header.Set("Upgrade", wire.ExecProtocol)
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return nil, &wire.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + " did not answer: " + err.Error(), Status: http.StatusBadGateway}
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if e := wire.DecodeError(resp.StatusCode, body); e != nil {
+			return nil, e
+		}
+		return nil, &wire.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + ": " + resp.Status, Status: http.StatusBadGateway}
+	}
+	conn, ok := resp.Body.(io.ReadWriteCloser)
+	if !ok {
+		resp.Body.Close()
+		return nil, &wire.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + " switched protocols but gave no connection", Status: http.StatusBadGateway}
+	}
+	return conn, nil
+}

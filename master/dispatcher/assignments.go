@@ -24,7 +24,11 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, &wire.Error{Code: "not_found", Message: "node " + nodeID + " is not registered", Status: http.StatusNotFound})
 		return
 	}
-	changed, cancel := d.deps.Store.Notify()
+	// ?peers=false leaves the other nodes out of the set: an agent without
+	// an overlay (the hollow agent) does not need them, and at thousands of
+	// nodes they make every set, and every node change, O(nodes).
+	withPeers := r.URL.Query().Get("peers") != "false"
+	changed, cancel := d.streams.subscribe(nodeID, withPeers)
 	defer cancel()
 	w.Header().Set("Content-Type", "application/x-protobuf-delimited")
 	w.WriteHeader(http.StatusOK)
@@ -35,7 +39,7 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 
 	var last *orchpb.AssignmentSet
 	send := func(force bool) bool {
-		set := AssignmentSet(d.deps.Store, nodeID)
+		set := assignmentSet(d.deps.Store, nodeID, withPeers)
 		if !force && last != nil && proto.Equal(withoutIndex(set), withoutIndex(last)) {
 			return true
 		}
@@ -48,8 +52,9 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 		if flusher != nil {
 			flusher.Flush()
 		}
+		// Not a heartbeat: a write into a dead agent's socket buffer can
+		// succeed. Only what the agent sends proves it alive.
 		last = set
-		d.beat(nodeID)
 		return true
 	}
 	if !send(true) {
@@ -81,6 +86,10 @@ func withoutIndex(set *orchpb.AssignmentSet) *orchpb.AssignmentSet {
 // is running, each with the spec of its own generation. Observed fields are
 // left out so that status reports do not make the set look changed.
 func AssignmentSet(st *store.Store, nodeID string) *orchpb.AssignmentSet {
+	return assignmentSet(st, nodeID, true)
+}
+
+func assignmentSet(st *store.Store, nodeID string, withPeers bool) *orchpb.AssignmentSet {
 	set := &orchpb.AssignmentSet{Index: st.Index(), NodeId: nodeID}
 	for _, rep := range st.Replicas(store.ReplicaFilter{Node: nodeID}) {
 		if rep.GetDesiredState() != orchpb.DesiredRunning || rep.GetState() == orchpb.ReplicaLost {
@@ -101,6 +110,9 @@ func AssignmentSet(st *store.Store, nodeID string) *orchpb.AssignmentSet {
 			},
 			Spec: rep.GetSpec(),
 		})
+	}
+	if !withPeers {
+		return set
 	}
 	for _, n := range st.Nodes() {
 		if n.GetId() == nodeID {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/master/api"
+	"github.com/orch-io/orch/master/api/wire"
 	"github.com/orch-io/orch/master/auth"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
@@ -46,6 +47,7 @@ type Dispatcher struct {
 	heartbeats map[string]time.Time
 
 	agentClient *agentClient
+	streams     *fanout
 }
 
 // New builds a dispatcher.
@@ -61,6 +63,7 @@ func New(deps Deps) *Dispatcher {
 		log:         deps.Logger.With("component", "dispatcher"),
 		heartbeats:  map[string]time.Time{},
 		agentClient: newAgentClient(deps.CA, deps.ClientCert),
+		streams:     newFanout(deps.Store),
 	}
 }
 
@@ -69,6 +72,7 @@ func (d *Dispatcher) Routes() []api.Route {
 	return []api.Route{
 		{Pattern: "POST /v1/agent/register", Role: auth.RoleAgent, Handler: d.register},
 		{Pattern: "GET /v1/agent/nodes/{id}/assignments", Role: auth.RoleAgent, Handler: d.assignments},
+		{Pattern: "GET /v1/agent/nodes/{id}/endpoints", Role: auth.RoleAgent, Handler: d.endpoints},
 		{Pattern: "POST /v1/agent/nodes/{id}/status", Role: auth.RoleAgent, Handler: d.status},
 	}
 }
@@ -85,6 +89,11 @@ func (d *Dispatcher) beat(nodeID string) {
 	d.mu.Lock()
 	d.heartbeats[nodeID] = d.deps.Now()
 	d.mu.Unlock()
+}
+
+// Exec implements api.ExecSource by asking the node's agent.
+func (d *Dispatcher) Exec(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, req wire.ExecRequest) (io.ReadWriteCloser, error) {
+	return d.agentClient.exec(ctx, node, replica, req)
 }
 
 // Logs implements api.LogSource by asking the node's agent.

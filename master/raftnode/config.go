@@ -1,6 +1,7 @@
 package raftnode
 
 import (
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"time"
@@ -37,9 +38,15 @@ type Config struct {
 	SnapshotInterval  time.Duration // default 2m (raft staggers it up to 2x)
 	TrailingLogs      uint64        // default 10240
 
-	// StreamLayer replaces the plain TCP listener, e.g. with mutual TLS. It
-	// must listen on (and advertise) the address other masters dial;
-	// BindAddr and AdvertiseAddr are then unused.
+	// ServerTLS and ClientTLS, when both set, carry Raft over mutual TLS on
+	// BindAddr (advertising AdvertiseAddr): ServerTLS for connections other
+	// masters open, ClientTLS for the ones this master opens. Both must
+	// verify that the peer is a master (master/auth makes such configs).
+	ServerTLS, ClientTLS *tls.Config
+
+	// StreamLayer replaces the listener altogether. It must listen on (and
+	// advertise) the address other masters dial; BindAddr, AdvertiseAddr and
+	// the TLS configs are then unused.
 	StreamLayer raft.StreamLayer
 
 	// Logger receives raft's own log, at warn and above unless the logger
@@ -89,6 +96,8 @@ func (c Config) validate() error {
 		return errors.New("raftnode: NodeID is required")
 	case c.BindAddr == "" && c.StreamLayer == nil:
 		return errors.New("raftnode: BindAddr is required")
+	case (c.ServerTLS == nil) != (c.ClientTLS == nil):
+		return errors.New("raftnode: ServerTLS and ClientTLS go together")
 	}
 	return nil
 }
@@ -106,6 +115,7 @@ func (c Config) raftConfig(notify chan<- bool) *raft.Config {
 	rc.TrailingLogs = c.TrailingLogs
 	// Concurrent proposals share one disk flush and one replication round.
 	rc.BatchApplyCh = true
+	rc.MaxAppendEntries = 512
 	// Start from the latest snapshot, then replay the log after it.
 	rc.NoSnapshotRestoreOnStart = false
 	rc.NotifyCh = notify

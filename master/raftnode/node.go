@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,6 +128,15 @@ func newTransport(cfg Config, logger *hcLogger) (*raft.NetworkTransport, error) 
 			Stream: cfg.StreamLayer, MaxPool: 3, Timeout: 10 * time.Second, Logger: logger,
 		}), nil
 	}
+	if cfg.ServerTLS != nil {
+		stream, err := newTLSStreamLayer(cfg.BindAddr, cfg.AdvertiseAddr, cfg.ServerTLS, cfg.ClientTLS)
+		if err != nil {
+			return nil, err
+		}
+		return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream: stream, MaxPool: 3, Timeout: 10 * time.Second, Logger: logger,
+		}), nil
+	}
 	var advertise net.Addr
 	if cfg.AdvertiseAddr != "" {
 		a, err := net.ResolveTCPAddr("tcp", cfg.AdvertiseAddr)
@@ -205,3 +215,11 @@ func (n *Node) Shutdown() error {
 	})
 	return n.shutdownErr
 }
+
+// State is this master's Raft state in lower case: "leader", "follower",
+// "candidate" or "shutdown".
+func (n *Node) State() string { return strings.ToLower(n.raft.State().String()) }
+
+// LastContact is when this master last heard from a leader (zero when it
+// leads or never has).
+func (n *Node) LastContact() time.Time { return n.raft.LastContact() }

@@ -52,6 +52,10 @@ func (s *Store) apply(index uint64, cmd *orchpb.Command) *orchpb.CommandResult {
 		return s.setNodeState(index, op.SetNodeState)
 	case *orchpb.Command_RemoveNode:
 		return s.removeNode(index, op.RemoveNode)
+	case *orchpb.Command_RollbackService:
+		return s.rollbackService(index, op.RollbackService)
+	case *orchpb.Command_SetUpdateStatus:
+		return s.setUpdateStatus(index, op.SetUpdateStatus)
 	case *orchpb.Command_PutReplicas:
 		return s.putReplicas(index, op.PutReplicas)
 	case *orchpb.Command_DeleteReplicas:
@@ -62,6 +66,12 @@ func (s *Store) apply(index uint64, cmd *orchpb.Command) *orchpb.CommandResult {
 		return s.putImage(index, op.PutImage)
 	case *orchpb.Command_SetClusterConfig:
 		return s.setClusterConfig(op.SetClusterConfig)
+	case *orchpb.Command_PutMaster:
+		return s.putMaster(op.PutMaster)
+	case *orchpb.Command_RemoveMaster:
+		return s.removeMaster(op.RemoveMaster)
+	case *orchpb.Command_PutToken:
+		return s.putToken(op.PutToken)
 	case nil:
 		return fail(index, orchpb.ResultInvalid, "empty command")
 	default:

@@ -29,6 +29,19 @@ func (s *Store) setClusterConfig(c *orchpb.SetClusterConfig) *orchpb.CommandResu
 			return fail(s.index, orchpb.ResultInvalid, "set cluster config: cluster CIDR %q is not an IPv4 range of /24 or larger", cidr)
 		}
 	}
-	s.config = proto.Clone(cfg).(*orchpb.ClusterConfig)
+	next := proto.Clone(cfg).(*orchpb.ClusterConfig)
+	if old := s.config; old.GetCaCertPem() != "" {
+		// Every certificate and join token in the cluster hangs off the CA:
+		// it is set once and kept when a later config leaves it out.
+		if next.GetCaCertPem() == "" {
+			next.CaCertPem, next.CaKeyPem = old.GetCaCertPem(), old.GetCaKeyPem()
+		} else if next.GetCaCertPem() != old.GetCaCertPem() || next.GetCaKeyPem() != old.GetCaKeyPem() {
+			return fail(s.index, orchpb.ResultInvalid, "set cluster config: the cluster CA cannot be replaced")
+		}
+	}
+	if (next.GetCaCertPem() == "") != (next.GetCaKeyPem() == "") {
+		return fail(s.index, orchpb.ResultInvalid, "set cluster config: the CA needs both its certificate and its key")
+	}
+	s.config = next
 	return &orchpb.CommandResult{}
 }

@@ -44,7 +44,7 @@ func (s *Store) registerNode(index uint64, c *orchpb.RegisterNode) *orchpb.Comma
 		n.Capacity = in.GetCapacity()
 		n.AgentAddress = in.GetAgentAddress()
 		if n.State == orchpb.NodeDown {
-			n.State = orchpb.NodeReady
+			n.State = upState(n)
 		}
 	} else {
 		id := in.GetId()
@@ -132,11 +132,60 @@ func (s *Store) setNodeState(index uint64, c *orchpb.SetNodeState) *orchpb.Comma
 		return fail(index, orchpb.ResultInvalid, "node %s: unknown state %q", c.GetNodeId(), c.GetState())
 	}
 	n := proto.Clone(old).(*orchpb.Node)
-	n.State = c.GetState()
+	switch {
+	case c.GetState() == orchpb.NodeDown:
+		n.State = orchpb.NodeDown
+	case c.GetAvailability():
+		// Back from down: as the operator left it.
+		n.State = upState(n)
+	default:
+		// The operator's choice; it shows at once unless the node is down.
+		n.AdminState = c.GetState()
+		if n.AdminState == orchpb.NodeReady {
+			n.AdminState = ""
+		}
+		if n.State != orchpb.NodeDown {
+			n.State = upState(n)
+		}
+	}
 	n.Version = index
 	s.storeNode(n)
 	s.emit(EventPut, KindNode, n)
+	if n.State == orchpb.NodeDown && old.State != orchpb.NodeDown {
+		// In the same command, so that a replacement can be scheduled the
+		// moment the node is seen down, and no reader sees a down node
+		// still holding running replicas.
+		why := "node " + n.Name + " down"
+		if c.GetReason() != "" {
+			why += ": " + c.GetReason()
+		}
+		s.loseReplicas(index, n.Id, why)
+	}
 	return &orchpb.CommandResult{Node: n}
+}
+
+// upState is the state of a node that is not down: its admin state, or ready.
+func upState(n *orchpb.Node) string {
+	if n.GetAdminState() != "" {
+		return n.GetAdminState()
+	}
+	return orchpb.NodeReady
+}
+
+// loseReplicas marks every replica on the node that could still be running
+// lost: terminal, so it holds nothing and leaves the node's assignment set.
+func (s *Store) loseReplicas(index uint64, nodeID, why string) {
+	for _, rid := range sortedKeys(s.byNode[nodeID]) {
+		r := s.replicas[rid]
+		if r.Terminal() {
+			continue
+		}
+		nr := proto.Clone(r).(*orchpb.Replica)
+		nr.State = orchpb.ReplicaLost
+		nr.Message = why
+		nr.Version = index
+		s.storeReplica(nr)
+	}
 }
 
 func (s *Store) removeNode(index uint64, c *orchpb.RemoveNode) *orchpb.CommandResult {

@@ -334,6 +334,12 @@ func (s *Store) reportReplicaStatus(index uint64, c *orchpb.ReportReplicaStatus)
 		if r == nil || r.Node != node {
 			continue // an agent reports only its own replicas
 		}
+		if r.State == orchpb.ReplicaLost {
+			// Lost is the masters' verdict and final: the replica may have
+			// been replaced already, so a late report must not revive it.
+			// Its agent stops it, since no assignment set lists it.
+			continue
+		}
 		if r.State == st.State && r.Ip == st.Ip && r.Restarts == st.Restarts && r.ExitCode == st.ExitCode &&
 			r.Message == st.Message && r.StartedAt == st.StartedAt {
 			continue // nothing new: no version bump, no event

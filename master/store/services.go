@@ -24,11 +24,14 @@ func (s *Store) putService(index uint64, c *orchpb.PutService) *orchpb.CommandRe
 	var svc *orchpb.Service
 	if old == nil {
 		svc = &orchpb.Service{Spec: spec, Generation: 1, CreateIndex: index}
+		svc.Update = &orchpb.UpdateStatus{Generation: 1, State: orchpb.UpdateUpdating, StartedIndex: index}
 	} else {
 		svc = proto.Clone(old).(*orchpb.Service)
 		if specRevised(old.GetSpec(), spec) {
 			svc.Generation++
 			svc.PreviousSpec = old.GetSpec()
+			svc.Update = &orchpb.UpdateStatus{Generation: svc.Generation, State: orchpb.UpdateUpdating,
+				FromGeneration: old.GetGeneration(), StartedIndex: index}
 		}
 		svc.Spec = spec
 	}
@@ -105,6 +108,70 @@ func (s *Store) scaleService(index uint64, c *orchpb.ScaleService) *orchpb.Comma
 		svc.Spec = &orchpb.ServiceSpec{Namespace: key.namespace, Name: key.name}
 	}
 	svc.Spec.Replicas = proto.Int32(c.GetReplicas())
+	svc.Version = index
+	s.services[key] = svc
+	s.emit(EventPut, KindService, svc)
+	return &orchpb.CommandResult{}
+}
+
+// rollbackService makes the previous spec current as a new generation. The
+// replica count stays: rolling back an image must not undo a scale.
+func (s *Store) rollbackService(index uint64, c *orchpb.RollbackService) *orchpb.CommandResult {
+	key := svcKey{c.GetNamespace(), c.GetName()}
+	old := s.services[key]
+	if old == nil {
+		return fail(index, orchpb.ResultNotFound, "service %s not found", key)
+	}
+	if g := c.GetIfGeneration(); g != 0 && g != old.GetGeneration() {
+		return fail(index, orchpb.ResultConflict, "service %s: rollback of generation %d, but it is at generation %d", key, g, old.GetGeneration())
+	}
+	if old.GetPreviousSpec() == nil {
+		return fail(index, orchpb.ResultInvalid, "service %s has no previous spec to roll back to", key)
+	}
+	spec := proto.Clone(old.GetPreviousSpec()).(*orchpb.ServiceSpec)
+	if old.GetSpec().Replicas != nil && spec.GetMode() != orchpb.ModeGlobal {
+		spec.Replicas = proto.Int32(old.GetSpec().GetReplicas())
+	}
+	svc := proto.Clone(old).(*orchpb.Service)
+	svc.PreviousSpec = old.GetSpec()
+	svc.Spec = spec
+	svc.Generation++
+	svc.Version = index
+	svc.Update = &orchpb.UpdateStatus{Generation: svc.Generation, State: orchpb.UpdateRollingBack, Rollback: true,
+		FromGeneration: old.GetGeneration(), StartedIndex: index, Message: c.GetReason()}
+	s.services[key] = svc
+	s.emit(EventPut, KindService, svc)
+	return &orchpb.CommandResult{}
+}
+
+// setUpdateStatus records a rollout's progress or end, only for the
+// generation it was decided on: a newer apply has its own rollout.
+func (s *Store) setUpdateStatus(index uint64, c *orchpb.SetUpdateStatus) *orchpb.CommandResult {
+	key := svcKey{c.GetNamespace(), c.GetName()}
+	old := s.services[key]
+	if old == nil {
+		return fail(index, orchpb.ResultNotFound, "service %s not found", key)
+	}
+	st := c.GetStatus()
+	if st.GetGeneration() != old.GetGeneration() {
+		return fail(index, orchpb.ResultConflict, "service %s: update status for generation %d, but it is at generation %d", key, st.GetGeneration(), old.GetGeneration())
+	}
+	switch st.GetState() {
+	case orchpb.UpdateUpdating, orchpb.UpdateCompleted, orchpb.UpdatePaused, orchpb.UpdateFailed,
+		orchpb.UpdateRollingBack, orchpb.UpdateRolledBack:
+	default:
+		return fail(index, orchpb.ResultInvalid, "service %s: unknown update state %q", key, st.GetState())
+	}
+	svc := proto.Clone(old).(*orchpb.Service)
+	u := proto.Clone(st).(*orchpb.UpdateStatus)
+	if prev := old.GetUpdate(); prev.GetGeneration() == u.Generation && u.StartedIndex == 0 {
+		u.StartedIndex = prev.GetStartedIndex()
+	}
+	u.FinishedIndex = 0
+	if !orchpb.UpdateInProgress(u.State) {
+		u.FinishedIndex = index
+	}
+	svc.Update = u
 	svc.Version = index
 	s.services[key] = svc
 	s.emit(EventPut, KindService, svc)

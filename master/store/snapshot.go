@@ -21,6 +21,8 @@ func (s *Store) Snapshot() *orchpb.StateSnapshot {
 		Nodes:    make([]*orchpb.Node, 0, len(s.nodes)),
 		Images:   make([]*orchpb.Image, 0, len(s.images)),
 		Config:   s.config,
+		Masters:  make([]*orchpb.Master, 0, len(s.masters)),
+		Tokens:   s.tokenList(),
 	}
 	for _, v := range s.services {
 		snap.Services = append(snap.Services, v)
@@ -34,7 +36,11 @@ func (s *Store) Snapshot() *orchpb.StateSnapshot {
 	for _, v := range s.images {
 		snap.Images = append(snap.Images, v)
 	}
+	for _, v := range s.masters {
+		snap.Masters = append(snap.Masters, v)
+	}
 	s.mu.RUnlock()
+	sortMasters(snap.Masters)
 	sortServices(snap.Services)
 	sortReplicas(snap.Replicas)
 	sort.Slice(snap.Nodes, func(i, j int) bool { return snap.Nodes[i].Id < snap.Nodes[j].Id })
@@ -85,6 +91,16 @@ func (s *Store) Restore(snap *orchpb.StateSnapshot) {
 		}
 	}
 	s.config = snap.GetConfig()
+	for _, v := range snap.GetMasters() {
+		if v.GetId() != "" {
+			s.masters[v.Id] = v
+		}
+	}
+	for _, v := range snap.GetTokens() {
+		if v.GetSha256() != "" {
+			s.tokens[v.Sha256] = v.Role
+		}
+	}
 	for id, n := range s.nodes {
 		a := s.alloc[id]
 		n.Allocated = &orchpb.ResourceAmounts{CpuMillis: a.cpu, MemoryBytes: a.mem}

@@ -48,6 +48,9 @@ type Store struct {
 
 	images map[string]*orchpb.Image
 	config *orchpb.ClusterConfig
+	// masters by Raft server id; tokens: SHA-256 (hex) -> role.
+	masters map[string]*orchpb.Master
+	tokens  map[string]string
 
 	// Per-Apply scratch: events emitted and nodes whose allocation changed.
 	pending    []Event
@@ -111,6 +114,8 @@ func (s *Store) reset() {
 	s.subnets = map[string]string{}
 	s.images = map[string]*orchpb.Image{}
 	s.config = nil
+	s.masters = map[string]*orchpb.Master{}
+	s.tokens = map[string]string{}
 	s.dirtyNodes = map[string]struct{}{}
 	s.pending = nil
 }

@@ -250,6 +250,18 @@ func summary(m proto.Message) string {
 		if o.PreviousSpec != nil {
 			f = append(f, "prev.image="+o.PreviousSpec.GetImage())
 		}
+		if u := o.Update; u != nil {
+			f = append(f, fmt.Sprintf("update=%s/gen%d", u.State, u.Generation))
+			add("update.from", u.FromGeneration)
+			if u.Rollback {
+				f = append(f, "update.rollback")
+			}
+			add("update.started", u.StartedIndex)
+			add("update.finished", u.FinishedIndex)
+			if u.Message != "" {
+				f = append(f, strconv.Quote(u.Message))
+			}
+		}
 	case *orchpb.Replica:
 		f = append(f, "replica", o.Id, o.Namespace+"/"+o.DisplayName())
 		add("node", o.Node)
@@ -273,6 +285,7 @@ func summary(m proto.Message) string {
 		f = append(f, "node", o.Id)
 		add("name", o.Name)
 		add("state", o.State)
+		add("admin", o.AdminState)
 		add("subnet", o.Subnet)
 		add("addr", o.Address)
 		add("cap", fmt.Sprintf("%d/%d", o.GetCapacity().GetCpuMillis(), o.GetCapacity().GetMemoryBytes()))

@@ -4,10 +4,12 @@ import "time"
 
 // Cluster is GET /v1/cluster: the masters and who leads them.
 type Cluster struct {
-	ClusterID string   `json:"clusterId"`
-	Leader    string   `json:"leader"`
-	Index     uint64   `json:"index"`
-	Members   []Member `json:"members"`
+	ClusterID string `json:"clusterId"`
+	// Leader is the leader's Raft address, LeaderID its server id.
+	Leader   string   `json:"leader"`
+	LeaderID string   `json:"leaderId"`
+	Index    uint64   `json:"index"`
+	Members  []Member `json:"members"`
 }
 
 // Member is one master of the Raft group.

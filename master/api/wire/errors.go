@@ -16,7 +16,11 @@ const (
 	CodeConflict     = "conflict"     // 409
 	CodeGone         = "gone"         // 410
 	CodeInternal     = "internal"     // 500
-	CodeNoLeader     = "no_leader"    // 503
+	CodeNoLeader     = "no_leader"    // 503: nothing was applied; safe to retry
+	// CodeOutcomeUnknown: the leader was lost while a write was being
+	// committed; it may or may not have been applied (retry conditional
+	// writes, or read before retrying others).
+	CodeOutcomeUnknown = "outcome_unknown" // 503
 )
 
 var codeStatus = map[string]int{
@@ -79,6 +83,10 @@ func (e *Error) HTTPStatus() int {
 	}
 	if s, ok := codeStatus[e.Code]; ok {
 		return s
+	}
+	if e.Code == CodeOutcomeUnknown {
+		// Not in codeStatus: a bare 503 decodes as no_leader.
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

@@ -4,11 +4,14 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -35,6 +38,12 @@ func main() {
 			fmt.Println("got SIGTERM")
 		case <-time.After(time.Hour):
 		}
+	case "signal":
+		// Reports the first of these signals it gets (the stop signal test).
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGINT)
+		fmt.Println("ready")
+		fmt.Printf("got %v\n", <-sigs)
 	case "ignore-term":
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ready")
@@ -52,6 +61,13 @@ func main() {
 				fmt.Printf("allocated %d MiB\n", i)
 			}
 		}
+	case "cat":
+		// Copies stdin to stdout, then says so on stderr (exec tests).
+		n, _ := io.Copy(os.Stdout, os.Stdin)
+		fmt.Fprintf(os.Stderr, "copied %d bytes\n", n)
+	case "tty":
+		_, err := unix.IoctlGetTermios(0, unix.TCGETS)
+		fmt.Printf("stdin is a terminal: %v\n", err == nil)
 	case "netns":
 		ns, err := os.Readlink("/proc/self/ns/net")
 		fmt.Println(ns, err)

@@ -1,0 +1,254 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/agent/logs"
+	"github.com/orch-io/orch/agent/runtime"
+	"github.com/orch-io/orch/netoverlay"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// fakeRuntime runs no processes: a started task "runs" until Stop or
+// exitNow ends it. Embedding the interface keeps it compiling when the
+// interface grows; a call to anything not below panics.
+type fakeRuntime struct {
+	runtime.Runtime
+
+	mu      sync.Mutex
+	exits   map[string]chan runtime.ExitStatus
+	starts  map[string]int
+	stopped map[string]int
+}
+
+func newFakeRuntime() *fakeRuntime {
+	return &fakeRuntime{exits: map[string]chan runtime.ExitStatus{}, starts: map[string]int{}, stopped: map[string]int{}}
+}
+
+func (f *fakeRuntime) EnsureImage(context.Context, string) error             { return nil }
+func (f *fakeRuntime) Create(context.Context, runtime.ContainerConfig) error { return nil }
+func (f *fakeRuntime) Delete(context.Context, string) error                  { return nil }
+
+func (f *fakeRuntime) Start(_ context.Context, id string) (uint32, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.starts[id]++
+	f.exits[id] = make(chan runtime.ExitStatus, 1)
+	return uint32(100 + f.starts[id]), nil
+}
+
+func (f *fakeRuntime) Wait(_ context.Context, id string) (<-chan runtime.ExitStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.exits[id], nil
+}
+
+func (f *fakeRuntime) exitNow(id string, s runtime.ExitStatus) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	select {
+	case f.exits[id] <- s:
+	default:
+	}
+}
+
+func (f *fakeRuntime) Stop(_ context.Context, id string, _ time.Duration) error {
+	f.mu.Lock()
+	f.stopped[id]++
+	f.mu.Unlock()
+	f.exitNow(id, runtime.ExitStatus{Code: 0, ExitedAt: time.Now()})
+	return nil
+}
+
+func (f *fakeRuntime) counts(id string) (starts, stops int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.starts[id], f.stopped[id]
+}
+
+// fakeNet gives every replica 127.0.0.1, where the test's health server
+// listens.
+type fakeNet struct{ Network }
+
+func (fakeNet) Setup(context.Context, string) (netoverlay.Attachment, error) {
+	return netoverlay.Attachment{IP: netip.MustParseAddr("127.0.0.1")}, nil
+}
+func (fakeNet) Teardown(context.Context, string) error { return nil }
+func (fakeNet) Attached() []string                     { return nil }
+
+func testAgent(t *testing.T, rt runtime.Runtime) *Agent {
+	t.Helper()
+	dir := t.TempDir()
+	return &Agent{
+		cfg:       Config{DataDir: dir, Runtime: rt},
+		log:       slog.New(slog.DiscardHandler),
+		net:       fakeNet{},
+		logs:      logs.New(dir + "/logs"),
+		workers:   map[string]*replicaWorker{},
+		finished:  map[string]*orchpb.ReplicaStatus{},
+		adopted:   map[string]runtime.ContainerInfo{},
+		reportNow: make(chan struct{}, 1),
+	}
+}
+
+// healthServer answers /healthz with 200 until failing is set.
+func healthServer(t *testing.T) (port int32, failing *atomic.Bool) {
+	t.Helper()
+	failing = &atomic.Bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	_, p, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	n, _ := strconv.Atoi(p)
+	return int32(n), failing
+}
+
+func assignment(id, policy string, healthPort int32) *orchpb.Assignment {
+	return &orchpb.Assignment{
+		Replica: &orchpb.Replica{Id: id, Service: "web", Slot: 1, Namespace: "default", DesiredState: orchpb.DesiredRunning},
+		Spec: &orchpb.ServiceSpec{
+			Name: "web", Image: "orch.local/hello:1",
+			Health: &orchpb.HealthCheck{
+				Http:     &orchpb.HTTPCheck{Path: "/healthz", Port: healthPort},
+				Interval: "20ms", Timeout: "20ms", Retries: 2,
+			},
+			Restart:         &orchpb.RestartPolicy{Policy: policy, BackoffInitial: "10ms", BackoffMax: "40ms"},
+			StopGracePeriod: "1s",
+		},
+	}
+}
+
+// await polls the worker's status until cond holds.
+func await(t *testing.T, w *replicaWorker, what string, cond func(*orchpb.ReplicaStatus) bool) *orchpb.ReplicaStatus {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := w.status()
+		if cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; status %v", what, st)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func runWorker(t *testing.T, a *Agent, asg *orchpb.Assignment) *replicaWorker {
+	t.Helper()
+	w := newReplicaWorker(a, asg, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	go w.run(ctx)
+	t.Cleanup(func() { cancel(); <-w.done })
+	return w
+}
+
+func TestWorkerHealthCheckGatesRunningAndRestartsUnhealthy(t *testing.T) {
+	rt := newFakeRuntime()
+	a := testAgent(t, rt)
+	port, failing := healthServer(t)
+	failing.Store(true)
+	w := runWorker(t, a, assignment("r1", orchpb.RestartAlways, port))
+
+	// Not running (healthy) before a check has passed.
+	st := await(t, w, "starting", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaStarting && s.StartedAt != 0 })
+	if st.Message != "waiting for the first health check" {
+		t.Errorf("message while starting: %q", st.Message)
+	}
+	failing.Store(false)
+	await(t, w, "running once healthy", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaRunning })
+
+	failing.Store(true)
+	st = await(t, w, "unhealthy", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaUnhealthy })
+	if st.Message != "health check failed: GET /healthz: 500" {
+		t.Errorf("unhealthy message %q", st.Message)
+	}
+	failing.Store(false)
+	st = await(t, w, "restarted and healthy", func(s *orchpb.ReplicaStatus) bool {
+		return s.State == orchpb.ReplicaRunning && s.Restarts == 1
+	})
+	if st.Message != "" {
+		t.Errorf("message %q once healthy again", st.Message)
+	}
+	if starts, stops := rt.counts("r1"); starts != 2 || stops != 1 {
+		t.Errorf("runtime saw %d starts and %d stops, want 2 and 1", starts, stops)
+	}
+}
+
+func TestWorkerRestartPolicies(t *testing.T) {
+	cases := []struct {
+		policy    string
+		exit      runtime.ExitStatus
+		wantState string
+		wantMsg   string
+		restarts  bool
+	}{
+		{orchpb.RestartNever, runtime.ExitStatus{Code: 3}, orchpb.ReplicaFailed, "exited 3", false},
+		{orchpb.RestartNever, runtime.ExitStatus{Code: 0}, orchpb.ReplicaStopped, "exited 0", false},
+		{orchpb.RestartOnFailure, runtime.ExitStatus{Code: 0}, orchpb.ReplicaStopped, "exited 0", false},
+		{orchpb.RestartOnFailure, runtime.ExitStatus{Code: 137, OOMKilled: true}, "", "OOM killed", true},
+		{orchpb.RestartAlways, runtime.ExitStatus{Code: 0}, "", "exited 0", true},
+	}
+	for i, c := range cases {
+		t.Run(fmt.Sprintf("%s exit %d oom %v", c.policy, c.exit.Code, c.exit.OOMKilled), func(t *testing.T) {
+			rt := newFakeRuntime()
+			a := testAgent(t, rt)
+			asg := assignment(fmt.Sprintf("p%d", i), c.policy, 0)
+			asg.Spec.Health = nil
+			id := asg.Replica.Id
+			w := runWorker(t, a, asg)
+			await(t, w, "running", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaRunning })
+			rt.exitNow(id, c.exit)
+			if c.restarts {
+				st := await(t, w, "restarted", func(s *orchpb.ReplicaStatus) bool { return s.Restarts == 1 && s.State == orchpb.ReplicaRunning })
+				if st.ExitCode != int32(c.exit.Code) {
+					t.Errorf("exitCode %d, want %d", st.ExitCode, c.exit.Code)
+				}
+				return
+			}
+			st := await(t, w, c.wantState, func(s *orchpb.ReplicaStatus) bool { return s.State == c.wantState })
+			if st.Message != c.wantMsg || st.ExitCode != int32(c.exit.Code) {
+				t.Errorf("message %q exitCode %d, want %q and %d", st.Message, st.ExitCode, c.wantMsg, c.exit.Code)
+			}
+			// Told to stop, a failed replica keeps its verdict.
+			w.requestStop()
+			<-w.done
+			if got := w.status(); got.State != c.wantState || got.Message != c.wantMsg {
+				t.Errorf("after removal: %s %q, want %s %q", got.State, got.Message, c.wantState, c.wantMsg)
+			}
+		})
+	}
+}
+
+// TestWorkerUnhealthyWithRestartNeverFails: the check's verdict is a
+// failure like any other.
+func TestWorkerUnhealthyWithRestartNeverFails(t *testing.T) {
+	rt := newFakeRuntime()
+	a := testAgent(t, rt)
+	port, failing := healthServer(t)
+	w := runWorker(t, a, assignment("n1", orchpb.RestartNever, port))
+	await(t, w, "running", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaRunning })
+	failing.Store(true)
+	st := await(t, w, "failed", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaFailed })
+	if st.Message != "health check failed: GET /healthz: 500" {
+		t.Errorf("message %q", st.Message)
+	}
+	if starts, _ := rt.counts("n1"); starts != 1 {
+		t.Errorf("%d starts, want 1", starts)
+	}
+}

@@ -1,0 +1,99 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/orch-io/orch/master/api/wire"
+)
+
+// EventFilter narrows the event stream; empty fields match everything.
+type EventFilter struct {
+	Kind      string // service, replica or node
+	Namespace string
+	// Service matches the service's events and its replicas'.
+	Service string
+	// Replica is an id or a display name (web.2).
+	Replica string
+	// Node is a node's name or id; it matches node events and events of
+	// replicas on the node.
+	Node string
+	// After resumes after this seq; Limit bounds the history (0: the
+	// server's default).
+	After uint64
+	Limit int
+}
+
+func (f EventFilter) query() url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{"kind": f.Kind, "namespace": f.Namespace, "service": f.Service, "replica": f.Replica, "node": f.Node} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if f.After > 0 {
+		q.Set("after", strconv.FormatUint(f.After, 10))
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	return q
+}
+
+// Events returns the recent events matching f, oldest first.
+func (c *Client) Events(ctx context.Context, f EventFilter) ([]wire.ClusterEvent, error) {
+	var out []wire.ClusterEvent
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/v1/events", query: f.query()}, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FollowEvents calls fn with the recent events matching f and then with
+// each new one, until ctx ends (nil is returned then), fn returns an error
+// (returned as is), or the stream breaks.
+func (c *Client) FollowEvents(parent context.Context, f EventFilter, fn func(wire.ClusterEvent) error) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	q := f.query()
+	q.Set("follow", "true")
+	resp, err := c.send(ctx, request{method: http.MethodGet, path: "/v1/events", query: q, stream: true})
+	if err != nil {
+		if parent.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	body := io.Reader(resp.Body)
+	var idle *idleReader
+	if c.watchIdle > 0 {
+		idle = newIdleReader(resp.Body, c.watchIdle, cancel)
+		defer idle.stop()
+		body = idle
+	}
+	dec := json.NewDecoder(body)
+	for {
+		var e wire.ClusterEvent
+		if err := dec.Decode(&e); err != nil {
+			switch {
+			case parent.Err() != nil:
+				return nil
+			case idle != nil && idle.fired():
+				return ErrWatchIdle
+			case errors.Is(err, io.EOF):
+				return ErrWatchClosed
+			}
+			return fmt.Errorf("client: follow events: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+}

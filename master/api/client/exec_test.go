@@ -1,0 +1,78 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/orch-io/orch/master/api/wire"
+)
+
+// echoExec plays the master and agent: it switches to the exec protocol,
+// echoes stdin to stdout upper-cased, says which command ran on stderr and
+// exits 7.
+func echoExec(t *testing.T) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/replicas/hello.1/exec" || r.Header.Get("Upgrade") != wire.ExecProtocol || r.ProtoMajor != 1 {
+			wire.WriteError(w, &wire.Error{Code: wire.CodeNotFound, Message: "no such replica: " + r.URL.Path})
+			return
+		}
+		req, err := wire.ParseExecRequest(r.URL.Query())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		_, _ = io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "+wire.ExecProtocol+"\r\n\r\n")
+		fw := wire.NewFrameWriter(conn)
+		_, _ = io.WriteString(fw.Stream(wire.FrameStderr), "ran "+strings.Join(req.Command, " ")+"\n")
+		for req.Stdin {
+			typ, p, err := wire.ReadFrame(brw.Reader)
+			if err != nil {
+				t.Errorf("read stdin frame: %v", err)
+				return
+			}
+			if typ == wire.FrameStdin && len(p) == 0 {
+				break
+			}
+			if typ == wire.FrameStdin {
+				_, _ = fw.Stream(wire.FrameStdout).Write(bytes.ToUpper(p))
+			}
+		}
+		_ = fw.Exit(wire.ExecExit{Code: 7})
+	}
+}
+
+func TestExecStreamsAndReturnsExitCode(t *testing.T) {
+	_, cfg := newServer(t, echoExec(t))
+	c := mustNew(t, cfg)
+	var out, errOut bytes.Buffer
+	code, err := c.Exec(context.Background(), "hello.1", "default", []string{"/bin/cat", "-u"}, ExecOptions{
+		Stdin: strings.NewReader("hello\n"), Stdout: &out, Stderr: &errOut,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 7 || out.String() != "HELLO\n" || errOut.String() != "ran /bin/cat -u\n" {
+		t.Errorf("code %d stdout %q stderr %q", code, out.String(), errOut.String())
+	}
+}
+
+func TestExecErrorBeforeUpgrade(t *testing.T) {
+	_, cfg := newServer(t, echoExec(t))
+	c := mustNew(t, cfg)
+	_, err := c.Exec(context.Background(), "nope.1", "", []string{"x"}, ExecOptions{})
+	var we *wire.Error
+	if !errors.As(err, &we) || we.Code != wire.CodeNotFound {
+		t.Errorf("err = %v, want not_found", err)
+	}
+}

@@ -1,0 +1,263 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/master/store"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// TestDrainReplacesBeforeStopping drains a node running half of a service
+// whose new replicas take two agent rounds to become healthy: every old
+// replica keeps running until its replacement runs elsewhere, so the
+// service never has fewer than replicas - maxUnavailable (0) running.
+func TestDrainReplacesBeforeStopping(t *testing.T) {
+	c := newCluster(t)
+	a := c.node("a", 4000)
+	c.node("b", 4000)
+	c.node("c", 4000)
+	c.service(webSpec("web:1", 6, "maxSurge: 2"))
+	c.reconcile()
+	c.agents(nil)
+	onA := 0
+	for _, r := range c.live("web") {
+		if r.GetNode() == a {
+			onA++
+		}
+	}
+	if onA == 0 {
+		t.Fatal("nothing runs on node a; the test needs some")
+	}
+	c.setNode(a, orchpb.NodeDraining)
+	// A new replica is "starting" for one round, then running.
+	seen := map[string]int{}
+	slow := func(rep *orchpb.Replica) string {
+		if rep.GetState() == orchpb.ReplicaRunning {
+			return orchpb.ReplicaRunning
+		}
+		seen[rep.GetId()]++
+		if seen[rep.GetId()] < 2 {
+			return orchpb.ReplicaStarting
+		}
+		return orchpb.ReplicaRunning
+	}
+	minRunning, maxLive := 6, 0
+	for i := 0; i < 30; i++ {
+		c.reconcile()
+		n := c.count("web")
+		minRunning, maxLive = min(minRunning, n.running), max(maxLive, n.containers)
+		c.agents(slow)
+		n = c.count("web")
+		minRunning, maxLive = min(minRunning, n.running), max(maxLive, n.containers)
+	}
+	if minRunning < 6 {
+		t.Errorf("only %d replicas ran at one point during the drain, want always 6", minRunning)
+	}
+	if maxLive > 8 {
+		t.Errorf("%d replicas at once, want at most replicas + maxSurge = 8", maxLive)
+	}
+	for _, r := range c.st.Replicas(store.ReplicaFilter{Node: a}) {
+		if r.GetDesiredState() == orchpb.DesiredRunning {
+			t.Errorf("%s still meant to run on the draining node", r.DisplayName())
+		}
+	}
+	if n := c.count("web"); n.live != 6 || n.running != 6 {
+		t.Errorf("after the drain: %+v, want 6 running", n)
+	}
+}
+
+func TestCordonKeepsReplicasButTakesNoNewOnes(t *testing.T) {
+	c := newCluster(t)
+	a := c.node("a", 4000)
+	b := c.node("b", 4000)
+	c.service(webSpec("web:1", 2, ""))
+	c.reconcile()
+	c.agents(nil)
+	c.setNode(a, orchpb.NodeCordoned)
+	c.apply(&orchpb.Command{Op: &orchpb.Command_ScaleService{ScaleService: &orchpb.ScaleService{Namespace: "default", Name: "web", Replicas: 4}}})
+	c.reconcile()
+	perNode := map[string]int{}
+	for _, r := range c.live("web") {
+		perNode[r.GetNode()]++
+	}
+	if perNode[a] != 1 || perNode[b] != 3 {
+		t.Fatalf("placement %v: the cordoned node keeps its 1 replica and takes none of the 2 new ones", perNode)
+	}
+	c.setNode(a, orchpb.NodeReady) // uncordon
+	c.apply(&orchpb.Command{Op: &orchpb.Command_ScaleService{ScaleService: &orchpb.ScaleService{Namespace: "default", Name: "web", Replicas: 6}}})
+	c.reconcile()
+	perNode = map[string]int{}
+	for _, r := range c.live("web") {
+		perNode[r.GetNode()]++
+	}
+	if perNode[a] != 3 || perNode[b] != 3 {
+		t.Fatalf("placement %v after uncordon, want 3 and 3", perNode)
+	}
+}
+
+// heartbeats is the dispatcher's memory, set by hand.
+type heartbeats map[string]time.Time
+
+func (h heartbeats) LastHeartbeat(id string) (time.Time, bool) { t, ok := h[id]; return t, ok }
+
+// TestNodeLossReplacesAtOnce: the node controller marks a silent node down
+// and its replicas lost in one write, the very next service pass places
+// their replacements elsewhere, and when the node returns its old replicas
+// are in no assignment set and are forgotten.
+func TestNodeLossReplacesAtOnce(t *testing.T) {
+	c := newCluster(t)
+	a, b, cc := c.node("a", 4000), c.node("b", 4000), c.node("c", 4000)
+	c.service(webSpec("web:1", 4, ""))
+	c.reconcile()
+	c.agents(nil)
+	var onA []string
+	for _, r := range c.live("web") {
+		if r.GetNode() == a {
+			onA = append(onA, r.GetId())
+		}
+	}
+	if len(onA) == 0 {
+		t.Fatal("nothing on node a")
+	}
+	clk := newClock()
+	start := clk.Now()
+	hb := heartbeats{a: start, b: start, cc: start}
+	nc := NewNodeController(NodeDeps{Store: c.st, Proposer: proposer{c}, Heartbeats: hb, Timeout: 3 * time.Second, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
+	ctx := context.Background()
+	clk.advance(2 * time.Second)
+	hb[b], hb[cc] = clk.Now(), clk.Now()
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	if c.st.Node(a).GetState() != orchpb.NodeReady {
+		t.Fatal("down before the timeout")
+	}
+	clk.advance(1500 * time.Millisecond)
+	hb[b], hb[cc] = clk.Now(), clk.Now()
+	index := c.index
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	if c.index != index+1 {
+		t.Errorf("node loss took %d writes, want 1", c.index-index)
+	}
+	if c.st.Node(a).GetState() != orchpb.NodeDown {
+		t.Fatal("node a not down after 3.5s of silence")
+	}
+	for _, id := range onA {
+		if r := c.st.Replica(id); r.GetState() != orchpb.ReplicaLost {
+			t.Errorf("%s is %s, want lost", r.DisplayName(), r.GetState())
+		}
+	}
+	c.reconcile()
+	if n := c.count("web"); n.live != 4 {
+		t.Fatalf("%+v after one pass, want 4 replicas again", n)
+	}
+	for _, r := range c.live("web") {
+		if r.GetNode() == a || r.GetNode() == "" {
+			t.Errorf("%s on %q, want on b or c", r.DisplayName(), r.GetNode())
+		}
+	}
+	// The agent comes back: the node is ready, and its old replicas are
+	// neither in its assignment set nor kept.
+	hb[a] = clk.Now()
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	if c.st.Node(a).GetState() != orchpb.NodeReady {
+		t.Fatal("node a did not come back")
+	}
+	// What the dispatcher sends a node: replicas meant to run, not lost.
+	for _, r := range c.st.Replicas(store.ReplicaFilter{Node: a}) {
+		if r.GetDesiredState() == orchpb.DesiredRunning && r.GetState() != orchpb.ReplicaLost {
+			t.Errorf("node a is still assigned %s", r.DisplayName())
+		}
+	}
+	c.report(a, onA[0], orchpb.ReplicaRunning) // a late report revives nothing
+	c.reconcile()
+	for _, id := range onA {
+		if r := c.st.Replica(id); r != nil {
+			t.Errorf("old replica %s is still recorded (%s/%s)", r.DisplayName(), r.GetDesiredState(), r.GetState())
+		}
+	}
+	if n := c.count("web"); n.live != 4 {
+		t.Fatalf("%+v", n)
+	}
+}
+
+func TestGlobalFollowsNodes(t *testing.T) {
+	c := newCluster(t)
+	a := c.node("a", 4000)
+	c.service("kind: Service\nname: agent\nmode: global\nimage: agent:1\nplacement: {constraints: [\"role != edge\"]}\n")
+	c.reconcile()
+	if n := c.count("agent"); n.live != 1 {
+		t.Fatalf("%+v, want one replica on the one node", n)
+	}
+	b := c.node("b", 4000)
+	c.reconcile()
+	if got := nodesOf(c.live("agent")); got != fmt.Sprint([]string{a, b}) {
+		t.Fatalf("replicas on %s after b joined", got)
+	}
+	// b's agent re-registers with a label the constraint excludes.
+	c.apply(&orchpb.Command{Op: &orchpb.Command_RegisterNode{RegisterNode: &orchpb.RegisterNode{Node: &orchpb.Node{
+		Id: b, Name: "b", Labels: map[string]string{"role": "edge"}, Capacity: &orchpb.ResourceAmounts{CpuMillis: 4000, MemoryBytes: 1 << 30}}}}})
+	c.reconcile()
+	if got := nodesOf(c.live("agent")); got != fmt.Sprint([]string{a}) {
+		t.Fatalf("replicas on %s after b's label changed, want only a", got)
+	}
+	c.apply(&orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{NodeId: a, State: orchpb.NodeDown, Availability: true}}})
+	c.reconcile()
+	if n := c.count("agent"); n.live != 0 {
+		t.Fatalf("%+v with a down and b excluded, want none", n)
+	}
+	c.apply(&orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{NodeId: a, State: orchpb.NodeReady, Availability: true}}})
+	c.reconcile()
+	if got := nodesOf(c.live("agent")); got != fmt.Sprint([]string{a}) {
+		t.Fatalf("replicas on %s after a came back", got)
+	}
+}
+
+func TestGlobalRollingUpdate(t *testing.T) {
+	for _, ports := range []string{"", "ports: [{port: 80, hostPort: 80}]\n"} {
+		t.Run(fmt.Sprint("hostPort=", ports != ""), func(t *testing.T) {
+			c := newCluster(t)
+			for i := range 4 {
+				c.node(fmt.Sprint("n", i), 4000)
+			}
+			spec := "kind: Service\nname: agent\nmode: global\nimage: %s\n" + ports
+			c.service(fmt.Sprintf(spec, "agent:1"))
+			c.reconcile()
+			c.agents(nil)
+			c.service(fmt.Sprintf(spec, "agent:2"))
+			maxLive, minRunning := 0, 4
+			for range 20 {
+				c.reconcile()
+				n := c.count("agent")
+				maxLive, minRunning = max(maxLive, n.live), min(minRunning, n.running)
+				c.agents(nil)
+			}
+			n := c.count("agent")
+			if n.images["agent:2"] != 4 || n.live != 4 {
+				t.Fatalf("%+v, want agent:2 on all 4 nodes", n)
+			}
+			if ports == "" && (maxLive > 5 || minRunning < 4) {
+				t.Errorf("start-first: max %d live, min %d running; want at most 5 and at least 4", maxLive, minRunning)
+			}
+			if ports != "" && (maxLive > 4 || minRunning < 3) {
+				t.Errorf("stop-first: max %d live, min %d running; want at most 4 and at least 3", maxLive, minRunning)
+			}
+		})
+	}
+}
+
+func nodesOf(reps []*orchpb.Replica) string {
+	var out []string
+	for _, r := range reps {
+		out = append(out, r.GetNode())
+	}
+	return fmt.Sprint(out)
+}

@@ -1,0 +1,33 @@
+package controlplane
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/orch-io/orch/master/api/wire"
+	"google.golang.org/protobuf/proto"
+)
+
+// snapshot streams the whole state as one binary StateSnapshot: a
+// consistent backup (the store's snapshot is one applied index), taken
+// after a read barrier unless ?stale=true. It holds the CA key and token
+// digests, so it is admin-only; `orchd master restore` reads it.
+func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("stale") != "true" && s.deps.ReadBarrier != nil {
+		if err := s.deps.ReadBarrier(r.Context()); err != nil {
+			wire.WriteError(w, errorOf(err))
+			return
+		}
+	}
+	snap := s.deps.Store.Snapshot()
+	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(snap)
+	if err != nil {
+		wire.WriteError(w, errorOf(err))
+		return
+	}
+	setIndex(w, snap.GetIndex())
+	w.Header().Set("Content-Type", wire.ContentTypeSnapshot)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Header().Set("Content-Disposition", `attachment; filename="orch-`+strconv.FormatUint(snap.GetIndex(), 10)+`.snap"`)
+	_, _ = w.Write(data)
+}

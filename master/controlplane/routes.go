@@ -1,0 +1,129 @@
+package controlplane
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/orch-io/orch/master/api"
+	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/master/auth"
+	"github.com/orch-io/orch/master/peer"
+	"github.com/orch-io/orch/master/raftnode"
+	"github.com/orch-io/orch/master/store"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// Raft is what the routes need of this master's Raft node
+// (*raftnode.Node).
+type Raft interface {
+	Apply(ctx context.Context, cmd *orchpb.Command) (*orchpb.CommandResult, error)
+	AddVoter(ctx context.Context, id, addr string) error
+	RemoveServer(ctx context.Context, id string) error
+	Servers() ([]raftnode.Server, error)
+	VerifyLeader(ctx context.Context) (uint64, error)
+	WaitApplied(ctx context.Context, index uint64, appliedIndex func() uint64) error
+	IsLeader() bool
+	Leader() (id, addr string)
+	State() string
+}
+
+// Deps are what the routes need.
+type Deps struct {
+	Raft  Raft
+	Store *store.Store
+	CA    *auth.CA
+	// Self is this master as others reach it.
+	Self peer.Member
+	// ReadBarrier linearizes a read (the master's, which works on
+	// followers too).
+	ReadBarrier func(ctx context.Context) error
+	Logger      *slog.Logger
+}
+
+// Server serves the control-plane routes.
+type Server struct {
+	deps Deps
+	log  *slog.Logger
+}
+
+// New builds the server.
+func New(deps Deps) *Server {
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	return &Server{deps: deps, log: deps.Logger.With("component", "controlplane")}
+}
+
+// Routes are the endpoints, for the API server.
+func (s *Server) Routes() []api.Route {
+	return []api.Route{
+		{Pattern: "GET " + peer.PathCredentials, Role: auth.RoleMaster, Handler: s.credentials},
+		{Pattern: "POST " + peer.PathMembers, Role: auth.RoleMaster, Handler: s.addMember},
+		{Pattern: "PUT " + peer.PathMembers + "/{id}", Role: auth.RoleMaster, Handler: s.updateMember},
+		{Pattern: "DELETE " + peer.PathMembers + "/{id}", Role: auth.RoleMaster, Handler: s.removeMember},
+		{Pattern: "GET " + peer.PathReadIndex, Role: auth.RoleMaster, Handler: s.readIndex},
+		{Pattern: "GET " + peer.PathSelf, Role: auth.RoleMaster, Handler: s.self},
+		{Pattern: "GET /v1/snapshot", Role: auth.RoleAdmin, Handler: s.snapshot},
+		{Pattern: "POST /v1/tokens", Role: auth.RoleAdmin, Handler: s.createToken},
+	}
+}
+
+// errorOf maps this package's failures to API errors.
+func errorOf(err error) *wire.Error {
+	var we *wire.Error
+	switch {
+	case errors.As(err, &we):
+		return we
+	case errors.Is(err, raftnode.ErrNotLeader), errors.Is(err, peer.ErrNoLeader):
+		return &wire.Error{Code: wire.CodeNoLeader, Message: "no leader: " + err.Error(), Status: http.StatusServiceUnavailable}
+	case errors.Is(err, raftnode.ErrLeadershipLost), errors.Is(err, context.DeadlineExceeded):
+		return &wire.Error{Code: wire.CodeOutcomeUnknown, Message: err.Error(), Status: http.StatusServiceUnavailable}
+	}
+	return &wire.Error{Code: wire.CodeInternal, Message: err.Error(), Status: http.StatusInternalServerError}
+}
+
+// apply proposes cmd and turns a refused result into an error.
+func (s *Server) apply(ctx context.Context, cmd *orchpb.Command) (*orchpb.CommandResult, error) {
+	res, err := s.deps.Raft.Apply(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	switch res.GetErrorCode() {
+	case "":
+		return res, nil
+	case orchpb.ResultNotFound:
+		return res, &wire.Error{Code: wire.CodeNotFound, Message: res.GetError(), Status: http.StatusNotFound}
+	case orchpb.ResultConflict:
+		return res, &wire.Error{Code: wire.CodeConflict, Message: res.GetError(), Status: http.StatusConflict}
+	}
+	return res, &wire.Error{Code: wire.CodeInvalid, Message: res.GetError(), Status: http.StatusBadRequest}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		wire.WriteError(w, errorOf(err))
+		return
+	}
+	w.Header().Set("Content-Type", wire.ContentTypeJSON)
+	w.WriteHeader(status)
+	_, _ = w.Write(append(data, '\n'))
+}
+
+func readJSON(r *http.Request, v any) *wire.Error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &wire.Error{Code: wire.CodeInvalid, Message: "body: " + err.Error(), Status: http.StatusBadRequest}
+	}
+	return nil
+}
+
+func setIndex(w http.ResponseWriter, index uint64) {
+	w.Header().Set(wire.HeaderIndex, strconv.FormatUint(index, 10))
+}

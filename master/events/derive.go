@@ -1,0 +1,327 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/master/store"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// Follow derives events from st's changes into log until ctx ends. It
+// lists the state first (a baseline that produces no events), then turns
+// every change into the events it means; when its watch ends (it fell
+// behind the ring, or a snapshot was restored) it lists again and goes on.
+func Follow(ctx context.Context, st *store.Store, log *Log, logger *slog.Logger) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	d := newDeriver(log)
+	for ctx.Err() == nil {
+		index := st.Index()
+		ch, err := st.Watch(ctx, index)
+		if err != nil {
+			if !errors.Is(err, store.ErrCompacted) {
+				logger.Warn("events: watch failed", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		d.baseline(st)
+		for ev := range ch {
+			d.apply(ev)
+		}
+		if ctx.Err() == nil {
+			logger.Debug("events: watch ended; listing again", "index", st.Index())
+		}
+	}
+}
+
+// replicaSeen is what the deriver remembers of a replica to tell what
+// changed.
+type replicaSeen struct {
+	namespace, service string
+	slot               int32
+	node, desired      string
+	state, message     string
+	restarts           int32
+}
+
+type slotKey struct {
+	namespace, service string
+	slot               int32
+}
+
+type serviceSeen struct {
+	generation  uint64
+	replicas    int32
+	updateState string
+}
+
+// deriver turns store events into human events, remembering just enough
+// of each object to tell a transition from a repeat.
+type deriver struct {
+	log      *Log
+	replicas map[string]replicaSeen
+	bySlot   map[slotKey]map[string]struct{}
+	nodes    map[string]*orchpb.Node
+	services map[string]serviceSeen
+}
+
+func newDeriver(log *Log) *deriver {
+	return &deriver{log: log, replicas: map[string]replicaSeen{}, bySlot: map[slotKey]map[string]struct{}{},
+		nodes: map[string]*orchpb.Node{}, services: map[string]serviceSeen{}}
+}
+
+// baseline forgets everything and remembers the state as it is now.
+func (d *deriver) baseline(st *store.Store) {
+	d.replicas = map[string]replicaSeen{}
+	d.bySlot = map[slotKey]map[string]struct{}{}
+	d.nodes = map[string]*orchpb.Node{}
+	d.services = map[string]serviceSeen{}
+	for _, n := range st.Nodes() {
+		d.nodes[n.GetId()] = n
+	}
+	for _, svc := range st.Services("") {
+		d.services[svcName(svc.GetSpec())] = seenService(svc)
+	}
+	for _, r := range st.Replicas(store.ReplicaFilter{}) {
+		d.remember(r)
+	}
+}
+
+func (d *deriver) apply(ev store.Event) {
+	switch o := ev.Object.(type) {
+	case *orchpb.Replica:
+		if ev.Type == store.EventDelete {
+			d.forget(o.GetId())
+			return
+		}
+		d.replica(ev.Index, o)
+	case *orchpb.Node:
+		d.node(ev.Index, ev.Type, o)
+	case *orchpb.Service:
+		d.service(ev.Index, ev.Type, o)
+	}
+}
+
+func (d *deriver) remember(r *orchpb.Replica) {
+	d.replicas[r.GetId()] = replicaSeen{namespace: r.GetNamespace(), service: r.GetService(), slot: r.GetSlot(),
+		node: r.GetNode(), desired: r.GetDesiredState(), state: r.GetState(), message: r.GetMessage(), restarts: r.GetRestarts()}
+	k := slotKey{r.GetNamespace(), r.GetService(), r.GetSlot()}
+	if d.bySlot[k] == nil {
+		d.bySlot[k] = map[string]struct{}{}
+	}
+	d.bySlot[k][r.GetId()] = struct{}{}
+}
+
+func (d *deriver) forget(id string) {
+	r, ok := d.replicas[id]
+	if !ok {
+		return
+	}
+	delete(d.replicas, id)
+	k := slotKey{r.namespace, r.service, r.slot}
+	delete(d.bySlot[k], id)
+	if len(d.bySlot[k]) == 0 {
+		delete(d.bySlot, k)
+	}
+}
+
+func (d *deriver) nodeName(id string) string {
+	if n := d.nodes[id]; n != nil {
+		return n.GetName()
+	}
+	return id
+}
+
+func (d *deriver) replica(index uint64, r *orchpb.Replica) {
+	prev, known := d.replicas[r.GetId()]
+	d.remember(r)
+	name := r.DisplayName()
+	on := d.nodeName(r.GetNode())
+	emit := func(typ, reason, format string, args ...any) {
+		d.log.Record(wire.ClusterEvent{Index: index, Type: typ, Reason: reason, Kind: "replica",
+			Namespace: r.GetNamespace(), Service: r.GetService(), Replica: name, ReplicaID: r.GetId(),
+			Node: on, Message: fmt.Sprintf(format, args...)})
+	}
+	if !known {
+		prev = replicaSeen{desired: orchpb.DesiredRunning, state: orchpb.ReplicaPending}
+		if r.GetDesiredState() != orchpb.DesiredRunning {
+			return
+		}
+		if r.GetNode() != "" {
+			if was := d.replacing(r); was != "" {
+				emit(wire.EventNormal, "Rescheduled", "%s rescheduled on %s (%s)", name, on, was)
+			} else {
+				emit(wire.EventNormal, "Scheduled", "%s scheduled on %s", name, on)
+			}
+		}
+	} else if prev.node == "" && r.GetNode() != "" {
+		emit(wire.EventNormal, "Scheduled", "%s scheduled on %s", name, on)
+	}
+	if r.GetNode() == "" && r.GetMessage() != "" && r.GetMessage() != prev.message && r.GetDesiredState() == orchpb.DesiredRunning {
+		emit(wire.EventWarning, "Unplaced", "%s cannot be placed: %s", name, r.GetMessage())
+	}
+	if r.GetState() != prev.state {
+		switch r.GetState() {
+		case orchpb.ReplicaRunning:
+			if prev.state == orchpb.ReplicaUnhealthy {
+				emit(wire.EventNormal, "Healthy", "%s healthy again on %s", name, on)
+			} else {
+				emit(wire.EventNormal, "Started", "%s started on %s", name, on)
+			}
+		case orchpb.ReplicaUnhealthy:
+			emit(wire.EventWarning, "Unhealthy", "%s unhealthy on %s%s", name, on, colon(r.GetMessage()))
+		case orchpb.ReplicaFailed:
+			emit(wire.EventWarning, "Failed", "%s failed on %s%s", name, on, colon(r.GetMessage()))
+		case orchpb.ReplicaLost:
+			emit(wire.EventWarning, "Lost", "%s lost%s", name, colon(r.GetMessage()))
+		case orchpb.ReplicaStopped:
+			emit(wire.EventNormal, "Stopped", "%s stopped on %s", name, on)
+		}
+	} else if r.GetRestarts() > prev.restarts {
+		emit(wire.EventWarning, "Restarted", "%s restarted on %s (%d restarts)%s", name, on, r.GetRestarts(), colon(r.GetMessage()))
+	}
+	if prev.desired == orchpb.DesiredRunning && r.GetDesiredState() == orchpb.DesiredStopped && r.GetNode() != "" && !r.Terminal() {
+		emit(wire.EventNormal, "Stopping", "%s on %s stopping%s", name, on, colon(r.GetMessage()))
+		d.drained(index, r.GetNode())
+	}
+}
+
+// replacing describes the replica of the same slot that r replaces, if
+// one was lost or failed: what makes a placement a rescheduling.
+func (d *deriver) replacing(r *orchpb.Replica) string {
+	for id := range d.bySlot[slotKey{r.GetNamespace(), r.GetService(), r.GetSlot()}] {
+		old := d.replicas[id]
+		if id == r.GetId() {
+			continue
+		}
+		switch old.state {
+		case orchpb.ReplicaLost, orchpb.ReplicaFailed:
+			return fmt.Sprintf("%s on %s was %s", id, d.nodeName(old.node), old.state)
+		}
+	}
+	return ""
+}
+
+// drained notes a draining node that has nothing left to move.
+func (d *deriver) drained(index uint64, nodeID string) {
+	n := d.nodes[nodeID]
+	if n.GetState() != orchpb.NodeDraining {
+		return
+	}
+	for _, r := range d.replicas {
+		if r.node == nodeID && r.desired == orchpb.DesiredRunning && r.state != orchpb.ReplicaLost &&
+			r.state != orchpb.ReplicaFailed && r.state != orchpb.ReplicaStopped {
+			return
+		}
+	}
+	d.log.Record(wire.ClusterEvent{Index: index, Reason: "Drained", Kind: "node", Node: n.GetName(),
+		Message: "node " + n.GetName() + " drained: every replica has moved off"})
+}
+
+func (d *deriver) node(index uint64, typ string, n *orchpb.Node) {
+	prev := d.nodes[n.GetId()]
+	emit := func(t, reason, format string, args ...any) {
+		d.log.Record(wire.ClusterEvent{Index: index, Type: t, Reason: reason, Kind: "node", Node: n.GetName(),
+			Message: fmt.Sprintf(format, args...)})
+	}
+	if typ == store.EventDelete {
+		delete(d.nodes, n.GetId())
+		emit(wire.EventWarning, "Removed", "node %s removed", n.GetName())
+		return
+	}
+	d.nodes[n.GetId()] = n
+	if prev == nil {
+		emit(wire.EventNormal, "Registered", "node %s joined at %s (%s)", n.GetName(), n.GetAddress(), capacityText(n))
+		return
+	}
+	if prev.GetState() == n.GetState() {
+		return
+	}
+	switch n.GetState() {
+	case orchpb.NodeDown:
+		emit(wire.EventWarning, "NodeDown", "node %s down: its agent stopped reporting; its replicas are lost and replaced", n.GetName())
+	case orchpb.NodeReady:
+		if prev.GetState() == orchpb.NodeDown {
+			emit(wire.EventNormal, "NodeReady", "node %s is back", n.GetName())
+		} else {
+			emit(wire.EventNormal, "Uncordoned", "node %s takes replicas again", n.GetName())
+		}
+	case orchpb.NodeCordoned:
+		emit(wire.EventNormal, "Cordoned", "node %s cordoned: it takes no new replicas", n.GetName())
+	case orchpb.NodeDraining:
+		emit(wire.EventNormal, "Draining", "node %s draining: its replicas move elsewhere, each replacement first", n.GetName())
+	}
+}
+
+func (d *deriver) service(index uint64, typ string, svc *orchpb.Service) {
+	spec := svc.GetSpec()
+	key := svcName(spec)
+	prev, known := d.services[key]
+	emit := func(t, reason, format string, args ...any) {
+		d.log.Record(wire.ClusterEvent{Index: index, Type: t, Reason: reason, Kind: "service",
+			Namespace: spec.GetNamespace(), Service: spec.GetName(), Message: fmt.Sprintf(format, args...)})
+	}
+	if typ == store.EventDelete {
+		delete(d.services, key)
+		emit(wire.EventNormal, "Deleted", "service %s deleted", key)
+		return
+	}
+	now := seenService(svc)
+	d.services[key] = now
+	u := svc.GetUpdate()
+	switch {
+	case !known:
+		emit(wire.EventNormal, "Created", "service %s created (generation %d)", key, svc.GetGeneration())
+		return
+	case now.generation != prev.generation && u.GetRollback():
+		emit(wire.EventWarning, "RollingBack", "rolling back to the previous spec as generation %d%s", svc.GetGeneration(), colon(u.GetMessage()))
+		return
+	case now.generation != prev.generation:
+		emit(wire.EventNormal, "UpdateStarted", "update to generation %d started", svc.GetGeneration())
+		return
+	case now.replicas != prev.replicas:
+		emit(wire.EventNormal, "Scaled", "scaled from %d to %d replicas", prev.replicas, now.replicas)
+	}
+	if now.updateState == prev.updateState {
+		return
+	}
+	switch now.updateState {
+	case orchpb.UpdateCompleted:
+		emit(wire.EventNormal, "UpdateCompleted", "generation %d rolled out%s", svc.GetGeneration(), colon(u.GetMessage()))
+	case orchpb.UpdateRolledBack:
+		emit(wire.EventWarning, "RolledBack", "rolled back as generation %d%s", svc.GetGeneration(), colon(u.GetMessage()))
+	case orchpb.UpdatePaused:
+		emit(wire.EventWarning, "UpdatePaused", "update to generation %d paused%s", svc.GetGeneration(), colon(u.GetMessage()))
+	case orchpb.UpdateFailed:
+		emit(wire.EventWarning, "UpdateFailed", "update to generation %d failed%s", svc.GetGeneration(), colon(u.GetMessage()))
+	}
+}
+
+func seenService(svc *orchpb.Service) serviceSeen {
+	return serviceSeen{generation: svc.GetGeneration(), replicas: svc.GetSpec().GetReplicas(), updateState: svc.GetUpdate().GetState()}
+}
+
+func svcName(spec *orchpb.ServiceSpec) string { return spec.GetNamespace() + "/" + spec.GetName() }
+
+func colon(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+func capacityText(n *orchpb.Node) string {
+	c := n.GetCapacity()
+	return fmt.Sprintf("%gcpu, %dMi", float64(c.GetCpuMillis())/1000, c.GetMemoryBytes()>>20)
+}

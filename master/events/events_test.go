@@ -1,0 +1,173 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/master/store"
+	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+func TestLogRingAndFilter(t *testing.T) {
+	l := NewLog(3, nil)
+	for _, r := range []string{"a", "b", "c", "d"} {
+		l.Record(wire.ClusterEvent{Reason: r, Kind: "replica", Service: "web", Node: "n" + r})
+	}
+	got, next, _ := l.After(0, Filter{}, 0)
+	if reasons(got) != "b c d" || next != 4 {
+		t.Fatalf("after 0: %q next %d, want the last 3 (b c d) and next 4", reasons(got), next)
+	}
+	if got, _, _ := l.After(2, Filter{}, 0); reasons(got) != "c d" {
+		t.Errorf("after 2: %q", reasons(got))
+	}
+	if got, _, _ := l.After(0, Filter{}, 1); reasons(got) != "d" {
+		t.Errorf("limit 1: %q, want the newest", reasons(got))
+	}
+	if got, _, _ := l.After(0, Filter{Node: "NC"}, 0); reasons(got) != "c" {
+		t.Errorf("node filter: %q", reasons(got))
+	}
+	_, _, wait := l.After(4, Filter{}, 0)
+	select {
+	case <-wait:
+		t.Fatal("woken with nothing new")
+	default:
+	}
+	l.Record(wire.ClusterEvent{Reason: "e"})
+	select {
+	case <-wait:
+	case <-time.After(time.Second):
+		t.Fatal("not woken by a new event")
+	}
+}
+
+func reasons(evs []wire.ClusterEvent) string {
+	var s []string
+	for _, e := range evs {
+		s = append(s, e.Reason)
+	}
+	return strings.Join(s, " ")
+}
+
+// TestDerivedEvents drives a store through a small life (a node joins, a
+// service is placed and runs, the node goes down and a replacement is
+// scheduled, an update fails and rolls back) and checks the sentences.
+func TestDerivedEvents(t *testing.T) {
+	st := store.New()
+	log := NewLog(0, nil)
+	var index uint64
+	apply := func(js string) {
+		t.Helper()
+		cmd := &orchpb.Command{}
+		if err := protojson.Unmarshal([]byte(js), cmd); err != nil {
+			t.Fatal(err)
+		}
+		index++
+		if res := st.Apply(index, cmd); res.GetErrorCode() != "" {
+			t.Fatalf("%s: %s", js, res.GetError())
+		}
+	}
+	apply(`{"registerNode": {"node": {"id": "n0", "name": "zero"}}}`) // in the baseline: no event
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d := newDeriver(log)
+	from := st.Index()
+	d.baseline(st)
+	changes, err := st.Watch(ctx, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(n int) []wire.ClusterEvent {
+		t.Helper()
+		timeout := time.After(5 * time.Second)
+		for {
+			if got, _, _ := log.After(0, Filter{}, 0); len(got) >= n {
+				return got
+			}
+			select {
+			case ev := <-changes:
+				d.apply(ev)
+			case <-timeout:
+				got, _, _ := log.After(0, Filter{}, 0)
+				return got
+			}
+		}
+	}
+	apply(`{"registerNode": {"node": {"id": "n1", "name": "one", "address": "10.0.0.1", "capacity": {"cpuMillis": "2000", "memoryBytes": "1073741824"}}}}`)
+	apply(`{"registerNode": {"node": {"id": "n2", "name": "two"}}}`)
+	apply(`{"putService": {"spec": {"kind": "Service", "namespace": "default", "name": "web", "replicas": 1, "image": "web:1"}}}`)
+	apply(`{"putReplicas": {"replicas": [{"id": "r1", "namespace": "default", "service": "web", "slot": 1, "node": "n1", "desiredState": "running", "state": "assigned", "generation": "1"}]}}`)
+	apply(`{"reportReplicaStatus": {"nodeId": "n1", "statuses": [{"id": "r1", "state": "running"}]}}`)
+	apply(`{"setNodeState": {"nodeId": "n1", "state": "down", "availability": true, "reason": "no heartbeat for 3s"}}`)
+	apply(`{"putReplicas": {"replicas": [{"id": "r2", "namespace": "default", "service": "web", "slot": 1, "node": "n2", "desiredState": "running", "state": "assigned", "generation": "1"}]}}`)
+	apply(`{"putService": {"spec": {"kind": "Service", "namespace": "default", "name": "web", "replicas": 1, "image": "web:2"}}}`)
+	apply(`{"rollbackService": {"namespace": "default", "name": "web", "reason": "web.1 not running within 2m"}}`)
+	apply(`{"setNodeState": {"nodeId": "n2", "state": "draining"}}`)
+	got := waitFor(11)
+	want := []string{
+		"node one Registered node one joined at 10.0.0.1 (2cpu, 1024Mi)",
+		"node two Registered node two joined at  (0cpu, 0Mi)",
+		"service default/web Created service default/web created (generation 1)",
+		"replica web.1 Scheduled web.1 scheduled on one",
+		"replica web.1 Started web.1 started on one",
+		"node one NodeDown node one down: its agent stopped reporting; its replicas are lost and replaced",
+		"replica web.1 Lost web.1 lost: node one down: no heartbeat for 3s",
+		"replica web.1 Rescheduled web.1 rescheduled on two (r1 on one was lost)",
+		"service default/web UpdateStarted update to generation 2 started",
+		"service default/web RollingBack rolling back to the previous spec as generation 3: web.1 not running within 2m",
+		"node two Draining node two draining: its replicas move elsewhere, each replacement first",
+	}
+	var lines []string
+	for _, e := range got {
+		lines = append(lines, e.Subject()+" "+e.Reason+" "+e.Message)
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	if got[6].Type != wire.EventWarning || got[6].Index != 7 || got[6].Node != "one" {
+		t.Errorf("lost event %+v: want a warning at index 7 on node one", got[6])
+	}
+}
+
+// TestFollowKeepsUp: Follow itself, end to end, including a restore that
+// ends its watch.
+func TestFollowKeepsUp(t *testing.T) {
+	st := store.New()
+	log := NewLog(0, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { Follow(ctx, st, log, nil); close(done) }()
+	defer func() { cancel(); <-done }()
+	var index uint64
+	register := func(id string) {
+		index++
+		st.Apply(index, &orchpb.Command{Op: &orchpb.Command_RegisterNode{RegisterNode: &orchpb.RegisterNode{Node: &orchpb.Node{Id: id, Name: id}}}})
+	}
+	count := func() int {
+		got, _, _ := log.After(0, Filter{Kind: "node"}, 0)
+		return len(got)
+	}
+	// Follow may start after the first registrations: keep adding nodes
+	// until one is told, then once more after a restore.
+	deadline := time.Now().Add(5 * time.Second)
+	for i := 0; count() == 0 && time.Now().Before(deadline); i++ {
+		register(fmt.Sprint("before-", i))
+		time.Sleep(10 * time.Millisecond)
+	}
+	if count() == 0 {
+		t.Fatal("no event for a node registered while following")
+	}
+	st.Restore(st.Snapshot())
+	n := count()
+	for i := 0; count() == n && time.Now().Before(deadline); i++ {
+		register(fmt.Sprint("after-", i))
+		time.Sleep(10 * time.Millisecond)
+	}
+	if count() == n {
+		t.Fatal("no event after a restore ended the watch")
+	}
+}

@@ -1,0 +1,167 @@
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/master/auth"
+	"github.com/orch-io/orch/master/peer"
+	"github.com/orch-io/orch/master/raftnode"
+)
+
+// leaderAPI tells the forwarder where the leader's API is: Raft names the
+// leader, the replicated master records give its address.
+func (m *Master) leaderAPI() (apiURL string, self, ok bool) {
+	if m.raft.IsLeader() {
+		return m.apiURL, true, true
+	}
+	id, _ := m.raft.Leader()
+	switch {
+	case id == "":
+		return "", false, false
+	case id == m.cfg.NodeID:
+		return m.apiURL, true, true
+	}
+	rec := m.store.Master(id)
+	if rec.GetApiAddress() == "" {
+		return "", false, false
+	}
+	return rec.GetApiAddress(), false, true
+}
+
+// readBarrier makes a read linearizable on any master (the Raft read-index
+// protocol): the leader confirms with a quorum that it still leads and
+// names the index of the last write acknowledged; this master's store
+// waits until it has applied that far. A follower asks the leader over the
+// API; without a reachable leader the read fails (503) after the leader
+// wait, it never hangs.
+func (m *Master) readBarrier(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readBarrierLimit)
+	defer cancel()
+	var last error
+	for {
+		if m.raft.IsLeader() {
+			index, err := m.raft.VerifyLeader(ctx)
+			if err == nil {
+				return m.raft.WaitApplied(ctx, index, m.store.Index)
+			}
+			if !errors.Is(err, raftnode.ErrNotLeader) {
+				return err
+			}
+			last = err
+		} else {
+			url, self, err := m.forwarder.WaitLeader(ctx)
+			if err != nil {
+				return noLeaderForRead(m.cfg.LeaderWait)
+			}
+			if !self {
+				index, err := m.peers.ReadIndex(ctx, url)
+				if err == nil {
+					return m.raft.WaitApplied(ctx, index, m.store.Index)
+				}
+				last = err
+			}
+		}
+		// Leadership is moving: try again while the read may still wait.
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: read barrier: %w (last: %w)", raftnode.ErrNotLeader, ctx.Err(), last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func noLeaderForRead(wait time.Duration) error {
+	if wait <= 0 {
+		wait = peer.DefaultLeaderWait
+	}
+	return &wire.Error{Code: wire.CodeNoLeader, Status: http.StatusServiceUnavailable,
+		Message: fmt.Sprintf("no leader: a linearizable read needs one (waited %s for one to be elected); add ?stale=true to read this master's possibly stale state", wait)}
+}
+
+// authenticator prefers the caller's bearer token; without one, a master's
+// client certificate makes the caller a master. Forwarded requests carry
+// the original token and no certificate, so a follower never lends its
+// own authority to a caller.
+type authenticator struct{ tokens *auth.Tokens }
+
+func (a authenticator) Authenticate(token string) (auth.Role, error) {
+	return a.tokens.Authenticate(token)
+}
+
+func (a authenticator) AuthenticateRequest(r *http.Request) (auth.Role, error) {
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return a.tokens.Authenticate(strings.TrimSpace(token))
+	}
+	if auth.PeerIsMaster(r.TLS) {
+		return auth.RoleMaster, nil
+	}
+	return "", auth.ErrUnauthenticated
+}
+
+// leave asks the leader (possibly this master) to remove this master.
+func (m *Master) leave() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for {
+		url, _, err := m.forwarder.WaitLeader(ctx)
+		if err == nil {
+			if err = m.peers.RemoveMember(ctx, url, m.cfg.NodeID); err == nil {
+				m.log.Info("left the cluster")
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("master: leave: %w", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// upkeepInterval is how often a master checks its own record.
+const upkeepInterval = time.Second
+
+// runUpkeep keeps this master's record (where its API is) current, e.g.
+// after a restart on another API address or a restore, and on the leader
+// moves credentials of an older single-master data dir into Raft.
+func (m *Master) runUpkeep(ctx context.Context) {
+	tick := time.NewTicker(upkeepInterval)
+	defer tick.Stop()
+	for {
+		if err := m.upkeep(ctx); err != nil && ctx.Err() == nil {
+			m.log.Debug("upkeep", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (m *Master) upkeep(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := m.migrateCredentials(ctx); err != nil {
+		return err
+	}
+	self := m.self()
+	rec := m.store.Master(self.ID)
+	if rec.GetApiAddress() == self.APIAddress && rec.GetRaftAddress() == self.RaftAddress {
+		return nil
+	}
+	if m.raft.IsLeader() {
+		return m.control.UpdateRecord(ctx, self)
+	}
+	url, _, ok := m.leaderAPI()
+	if !ok {
+		return nil
+	}
+	return m.peers.UpdateMember(ctx, url, self)
+}

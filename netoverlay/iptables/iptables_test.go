@@ -1,0 +1,169 @@
+package iptables
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/orch-io/orch/netoverlay/namespace"
+)
+
+var (
+	cluster = netip.MustParsePrefix("10.77.0.0/16")
+	subnet  = netip.MustParsePrefix("10.77.3.0/24")
+)
+
+func TestRender(t *testing.T) {
+	c := ChainsFor("br9")
+	hp := []HostPort{
+		{Protocol: "udp", HostPort: 53, IP: netip.MustParseAddr("10.77.3.4"), Port: 5353},
+		{Protocol: "tcp", HostPort: 18080, IP: netip.MustParseAddr("10.77.3.2"), Port: 8080},
+		{HostPort: 80, IP: netip.MustParseAddr("10.77.3.3"), Port: 8080},
+	}
+	tests := []struct {
+		name      string
+		rules     Rules
+		want, not []string
+	}{
+		{
+			name:  "masquerade on",
+			rules: Rules{ClusterCIDR: cluster, Subnet: subnet, Masquerade: true},
+			want: []string{
+				"-A ORCH-FWD-br9 -s 10.77.0.0/16 -j ACCEPT",
+				"-A ORCH-MASQ-br9 -s 10.77.0.0/16 -d 10.77.0.0/16 -j RETURN",
+				"-A ORCH-MASQ-br9 -s 10.77.0.0/16 -j MASQUERADE",
+				"-A ORCH-MASQ-br9 -s 10.77.3.0/24 -d 10.77.3.0/24 -m conntrack --ctstate DNAT -j MASQUERADE",
+			},
+		},
+		{
+			name:  "masquerade off",
+			rules: Rules{ClusterCIDR: cluster, Subnet: subnet},
+			not:   []string{"-A ORCH-MASQ-br9 -s 10.77.0.0/16 -j MASQUERADE"},
+		},
+		{
+			name:  "host ports, sorted, tcp by default",
+			rules: Rules{ClusterCIDR: cluster, HostPorts: hp},
+			want: []string{
+				"-A ORCH-HP-br9 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.77.3.3:8080\n" +
+					"-A ORCH-HP-br9 -p tcp -m tcp --dport 18080 -j DNAT --to-destination 10.77.3.2:8080\n" +
+					"-A ORCH-HP-br9 -p udp -m udp --dport 53 -j DNAT --to-destination 10.77.3.4:5353",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(Render(c, tt.rules))
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("missing %q in\n%s", w, got)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(got, n) {
+					t.Errorf("unexpected %q in\n%s", n, got)
+				}
+			}
+		})
+	}
+}
+
+// inNamespace returns Tables that run iptables inside a network namespace
+// made for the test, so nothing touches the machine's own rules.
+func inNamespace(t *testing.T) (*Tables, string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for network namespaces")
+	}
+	for _, bin := range []string{"iptables", "iptables-save", "iptables-restore", "nsenter"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s not installed", bin)
+		}
+	}
+	dir := t.TempDir()
+	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+	path, _, err := namespace.Ensure(dir, "ipt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = namespace.Delete(path) })
+	return New("br9", "nsenter", "--net="+path, "--"), path
+}
+
+func save(t *testing.T, nsPath string) string {
+	t.Helper()
+	out, err := exec.Command("nsenter", "--net="+nsPath, "--", "iptables-save").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+func TestSyncRepairsAndDeleteRemovesEverything(t *testing.T) {
+	tables, nsPath := inNamespace(t)
+	ctx := context.Background()
+	rules := Rules{ClusterCIDR: cluster, Subnet: subnet, Masquerade: true,
+		HostPorts: []HostPort{{Protocol: "tcp", HostPort: 18080, IP: netip.MustParseAddr("10.77.3.2"), Port: 8080}}}
+
+	changed, err := tables.Sync(ctx, rules)
+	if err != nil || !changed {
+		t.Fatalf("first Sync = %v, %v; want a change", changed, err)
+	}
+	if changed, err := tables.Sync(ctx, rules); err != nil || changed {
+		t.Fatalf("second Sync = %v, %v; want nothing to do", changed, err)
+	}
+	got := save(t, nsPath)
+	for _, w := range []string{
+		"-A FORWARD -j ORCH-FWD-br9",
+		"-A POSTROUTING -j ORCH-MASQ-br9",
+		"-A PREROUTING -m addrtype --dst-type LOCAL -j ORCH-HP-br9",
+		"--to-destination 10.77.3.2:8080",
+	} {
+		if !strings.Contains(got, w) {
+			t.Fatalf("missing %q in\n%s", w, got)
+		}
+	}
+
+	// Drift: a rule and a jump removed by hand come back.
+	for _, args := range [][]string{
+		{"-t", "nat", "-F", "ORCH-HP-br9"},
+		{"-t", "nat", "-D", "POSTROUTING", "-j", "ORCH-MASQ-br9"},
+	} {
+		if out, err := exec.Command("nsenter", append([]string{"--net=" + nsPath, "--", "iptables", "-w"}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("iptables %v: %v %s", args, err, out)
+		}
+	}
+	if changed, err := tables.Sync(ctx, rules); err != nil || !changed {
+		t.Fatalf("repair Sync = %v, %v; want a change", changed, err)
+	}
+	got = save(t, nsPath)
+	if !strings.Contains(got, "-A POSTROUTING -j ORCH-MASQ-br9") || !strings.Contains(got, "--to-destination 10.77.3.2:8080") {
+		t.Fatalf("not repaired:\n%s", got)
+	}
+	if strings.Count(got, "-j ORCH-MASQ-br9") != 1 {
+		t.Fatalf("jump duplicated:\n%s", got)
+	}
+
+	// A host port unpublished goes away.
+	rules.HostPorts = nil
+	if _, err := tables.Sync(ctx, rules); err != nil {
+		t.Fatal(err)
+	}
+	if got := save(t, nsPath); strings.Contains(got, "-j DNAT") {
+		t.Fatalf("DNAT left after unpublishing:\n%s", got)
+	}
+
+	if err := tables.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := tables.Present(ctx); err != nil || len(left) != 0 {
+		t.Fatalf("after Delete: %v, %v", left, err)
+	}
+	if err := tables.Delete(ctx); err != nil {
+		t.Fatalf("second Delete: %v", err)
+	}
+}
