@@ -19,13 +19,21 @@ func (a *Agent) FetchImage(ctx context.Context, ref string) (io.ReadCloser, erro
 	if a.conn == nil {
 		return nil, fmt.Errorf("agent: fetch image %s: not connected yet: %w", ref, runtime.ErrNotFound)
 	}
-	body, err := a.conn.fetchImage(ctx, ref)
-	var we *wire.Error
-	if errors.As(err, &we) && we.Status == http.StatusNotFound {
-		return nil, fmt.Errorf("agent: image %s is not loaded in the cluster: %w", ref, runtime.ErrNotFound)
+	// A master that cannot answer, or has not copied the tarball yet
+	// (503), sends us on to the next; a 404 is the cluster's answer.
+	var err error
+	for range max(len(a.cfg.Masters), 1) {
+		var body io.ReadCloser
+		body, err = a.conn.fetchImage(ctx, ref)
+		var we *wire.Error
+		switch {
+		case err == nil:
+			return body, nil
+		case errors.As(err, &we) && we.Status == http.StatusNotFound:
+			return nil, fmt.Errorf("agent: image %s is not loaded in the cluster: %w", ref, runtime.ErrNotFound)
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("agent: fetch image %s: %w", ref, ctx.Err())
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("agent: fetch image %s from a master: %w", ref, err)
-	}
-	return body, nil
+	return nil, fmt.Errorf("agent: fetch image %s from a master: %w", ref, err)
 }

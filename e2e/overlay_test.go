@@ -239,6 +239,33 @@ func TestOverlay(t *testing.T) {
 		}
 	})
 
+	step(t, "the harness cuts a host off and heals it", func(t *testing.T) {
+		dial := func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			conn, err := h1.DialContext(ctx, "tcp", h2.Addr.String()+":7402")
+			if err == nil {
+				conn.Close()
+			}
+			return err
+		}
+		if err := dial(); err != nil {
+			t.Fatalf("h1 -> h2 before the cut: %v", err)
+		}
+		if err := h2.Cut(); err != nil {
+			t.Fatal(err)
+		}
+		if err := dial(); err == nil {
+			_ = h2.Heal()
+			t.Fatal("h1 reached h2 through the cut")
+		}
+		if err := h2.Heal(); err != nil {
+			t.Fatal(err)
+		}
+		c.Eventually("h1 reaches h2 again", 5*time.Second, dial)
+		c.NodeState(h2, orchpb.NodeReady, 10*time.Second)
+	})
+
 	step(t, "a lost node's records go, its replacements' come", func(t *testing.T) {
 		old := onHost(c, c.Running("hello", 6, 10*time.Second), h3)
 		if err := h3.Agent.Kill(); err != nil {

@@ -203,6 +203,7 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 	}()
 	if cfg.Bootstrap && !hasState && !joining {
 		if err := m.bootstrapCredentials(ctx); err != nil {
+			m.cfg.Leave = false
 			m.Stop()
 			return nil, err
 		}
@@ -212,10 +213,20 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 		err := (&peer.Joiner{URLs: cfg.Join, Token: cfg.JoinToken}).RequestMembership(jctx, m.ca.CertPEM, m.self())
 		jcancel()
 		if err != nil {
+			m.cfg.Leave = false
 			m.Stop()
 			return nil, fmt.Errorf("master: join: %w", err)
 		}
 		m.log.Info("joined the cluster", "via", cfg.Join)
+	}
+	if hasState && hasLegacyCredentials(cfg.DataDir) {
+		// A single master from before replicated credentials: move them
+		// now, so its admin.conf and agents keep working from the start.
+		if err := m.waitLeader(ctx); err == nil {
+			if err := m.migrateCredentials(ctx); err != nil {
+				m.log.Warn("could not move the credentials into replicated state yet", "err", err)
+			}
+		}
 	}
 	m.wg.Add(2)
 	go func() {

@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 
 	"github.com/orch-io/orch/master/auth"
@@ -63,9 +64,24 @@ func (m *Master) migrateCredentials(ctx context.Context) error {
 			return err
 		}
 	}
+	if len(legacy) > 0 {
+		// Never read again: the store is the truth from now on.
+		if err := os.Rename(legacyTokensPath(m.cfg.DataDir), legacyTokensPath(m.cfg.DataDir)+".migrated"); err != nil {
+			m.log.Warn("could not rename the old token file", "err", err)
+		}
+	}
 	m.log.Info("moved the cluster CA and tokens into replicated state", "tokens", len(legacy))
 	m.migrated.Store(true)
 	return nil
+}
+
+func legacyTokensPath(dataDir string) string { return filepath.Join(dataDir, pkiDir, "tokens.json") }
+
+// hasLegacyCredentials: the data directory has a token file from before
+// credentials were replicated.
+func hasLegacyCredentials(dataDir string) bool {
+	_, err := os.Stat(legacyTokensPath(dataDir))
+	return err == nil
 }
 
 var (

@@ -15,6 +15,7 @@ runs=(
   "./e2e/:BenchmarkOverlay:1x"
   "./integration/controlplane/:BenchmarkLeaderKill:1x"
   "./integration/controlplane/:BenchmarkWrites:1x"
+  "./master/raftnode/:BenchmarkApply3:20000x"
 )
 # The e2e package runs only when asked: it builds hosts in namespaces.
 export ORCH_E2E=1

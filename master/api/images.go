@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/orch-io/orch/master/api/wire"
 	"github.com/orch-io/orch/master/imagestore"
 	orchpb "github.com/orch-io/orch/proto"
 )
@@ -51,7 +52,9 @@ func (s *Server) imageTarball(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := s.deps.Images.Open(img.GetDigest())
 	if err != nil {
-		writeError(w, notFound("image "+name+" is known but its tarball is not on this master: "+err.Error()))
+		// Not 404: the image is in the cluster, this master has not copied
+		// its tarball yet. 503 sends the agent on to another master.
+		writeError(w, &wire.Error{Code: "unavailable", Message: "image " + name + " is loaded but its tarball is not on this master yet: " + err.Error(), Status: http.StatusServiceUnavailable})
 		return
 	}
 	defer f.Close()

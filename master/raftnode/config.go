@@ -115,7 +115,6 @@ func (c Config) raftConfig(notify chan<- bool) *raft.Config {
 	rc.TrailingLogs = c.TrailingLogs
 	// Concurrent proposals share one disk flush and one replication round.
 	rc.BatchApplyCh = true
-	rc.MaxAppendEntries = 512
 	// Start from the latest snapshot, then replay the log after it.
 	rc.NoSnapshotRestoreOnStart = false
 	rc.NotifyCh = notify

@@ -54,7 +54,7 @@ type master struct {
 }
 
 // freeAddr finds a loopback port; reopened masters keep theirs.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -1,0 +1,239 @@
+package hollow_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/orch-io/orch/agent/hollow"
+	"github.com/orch-io/orch/master/store"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// These benchmarks measure the control plane end to end (issue 4): a real
+// master in this process, hollow nodes joined through the real agent
+// channel, every placement and status through Raft. Each iteration builds
+// a whole cluster; run them with -benchtime 1x.
+
+var (
+	orchdOnce sync.Once
+	orchdPath string
+	orchdErr  error
+)
+
+// orchd builds the daemon once, for hollow fleets in a child process (so
+// that this process's memory is the master's).
+func orchd(b *testing.B) string {
+	orchdOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "orchd-bench")
+		if err != nil {
+			orchdErr = err
+			return
+		}
+		orchdPath = filepath.Join(dir, "orchd")
+		out, err := exec.Command("go", "build", "-o", orchdPath, "../../cmd/orchd").CombinedOutput()
+		if err != nil {
+			orchdErr = fmt.Errorf("build orchd: %v\n%s", err, out)
+		}
+	})
+	if orchdErr != nil {
+		b.Fatal(orchdErr)
+	}
+	return orchdPath
+}
+
+// hollowProcess runs `orchd hollow` as a child, stopped by its PID.
+func (c *cluster) hollowProcess(b *testing.B, count int, heartbeat time.Duration) {
+	cmd := exec.Command(orchd(b), "hollow", "--count", strconv.Itoa(count), "--join", c.m.URL(), "--token", c.token,
+		"--name", "h", "--capacity-cpu", "16", "--capacity-memory", "64Gi", "--heartbeat-interval", heartbeat.String(),
+		"--log-level", "warn")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	c.eventually(5*time.Minute, fmt.Sprintf("%d hollow nodes ready", count), func() error {
+		ready := 0
+		for _, n := range c.m.Store().Nodes() {
+			if n.GetState() == orchpb.NodeReady {
+				ready++
+			}
+		}
+		if ready != count {
+			return fmt.Errorf("%d of %d ready", ready, count)
+		}
+		return nil
+	})
+}
+
+// BenchmarkControlPlane applies 300 services of 100 replicas to 1,000 and
+// to 5,000 hollow nodes and reports how long until all 30,000 replicas are
+// placed (assigned through Raft) and until all are reported running, the
+// rates, the Raft entries it took, and this process's (the master's)
+// resident memory.
+func BenchmarkControlPlane(b *testing.B) {
+	for _, tc := range []struct {
+		nodes     int
+		heartbeat time.Duration
+		timeout   time.Duration
+	}{{1000, time.Second, 3 * time.Second}, {5000, 2 * time.Second, 10 * time.Second}} {
+		b.Run(fmt.Sprintf("nodes=%d", tc.nodes), func(b *testing.B) {
+			for range b.N {
+				controlPlaneOnce(b, tc.nodes, tc.heartbeat, tc.timeout)
+			}
+		})
+	}
+}
+
+func controlPlaneOnce(b *testing.B, nodes int, heartbeat, nodeTimeout time.Duration) {
+	const services, replicas = 300, 100
+	c := startCluster(b, nodeTimeout)
+	c.hollowProcess(b, nodes, heartbeat)
+	st := c.m.Store()
+	want := services * replicas
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	startIndex := st.Index()
+	events, err := st.Watch(ctx, startIndex)
+	if err != nil {
+		b.Fatal(err)
+	}
+	type mark struct{ assigned, running time.Duration }
+	result := make(chan mark, 1)
+	start := time.Now()
+	go func() {
+		assigned, running := map[string]bool{}, map[string]bool{}
+		var m mark
+		for ev := range events {
+			r, ok := ev.Object.(*orchpb.Replica)
+			if !ok || ev.Type != store.EventPut {
+				continue
+			}
+			if r.GetNode() != "" && !assigned[r.GetId()] {
+				assigned[r.GetId()] = true
+				if len(assigned) == want {
+					m.assigned = time.Since(start)
+				}
+			}
+			if r.GetState() == orchpb.ReplicaRunning && !running[r.GetId()] {
+				running[r.GetId()] = true
+				if len(running) == want {
+					m.running = time.Since(start)
+					result <- m
+					return
+				}
+			}
+		}
+	}()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for s := range services {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c.apply(fmt.Sprintf("kind: Service\nname: svc-%d\nreplicas: %d\nimage: bench:1\nresources: {cpu: 100m, memory: 64Mi}\n", s, replicas))
+		}()
+	}
+	wg.Wait()
+	applied := time.Since(start)
+	var m mark
+	select {
+	case m = <-result:
+	case <-time.After(10 * time.Minute):
+		b.Fatalf("not all %d replicas ran within 10 minutes", want)
+	}
+	b.StopTimer()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(applied.Seconds(), "apply-s")
+	b.ReportMetric(m.assigned.Seconds(), "assigned-s")
+	b.ReportMetric(m.running.Seconds(), "running-s")
+	b.ReportMetric(float64(want)/m.assigned.Seconds(), "placed/s")
+	b.ReportMetric(float64(want)/m.running.Seconds(), "running/s")
+	b.ReportMetric(float64(st.Index()-startIndex), "raft-entries")
+	b.ReportMetric(float64(rssBytes())/(1<<20), "master-rss-MB")
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "master-heap-MB")
+}
+
+// rssBytes is this process's resident set size.
+func rssBytes() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// BenchmarkNodeLoss kills hollow nodes (their agent goes silent at once,
+// as with kill -9) one after another, with the default node timeout, and
+// reports the median and the worst of the times from the kill until every
+// replica the node ran is running elsewhere.
+func BenchmarkNodeLoss(b *testing.B) {
+	for range b.N {
+		c := startCluster(b, 0) // 0: the default node timeout
+		f := c.fleet(hollow.Config{Count: 20, Prefix: "h", Capacity: &orchpb.ResourceAmounts{CpuMillis: 16000, MemoryBytes: 64 << 30}})
+		c.apply("kind: Service\nname: web\nreplicas: 200\nimage: web:1\nresources: {cpu: 100m}\n")
+		c.running("web", 200, time.Minute)
+		var times []time.Duration
+		for i := range 10 {
+			victim := f.Nodes()[i]
+			var lost []string
+			for _, r := range c.m.Store().Replicas(store.ReplicaFilter{Node: victim.ID()}) {
+				if r.GetDesiredState() == orchpb.DesiredRunning && !r.Terminal() {
+					lost = append(lost, r.GetId())
+				}
+			}
+			killed := time.Now()
+			victim.Kill()
+			c.eventually(time.Minute, "the dead node's replicas run elsewhere", func() error {
+				running := 0
+				for _, r := range c.m.Store().Replicas(store.ReplicaFilter{Namespace: "default", Service: "web"}) {
+					if r.GetDesiredState() == orchpb.DesiredRunning && r.GetState() == orchpb.ReplicaRunning && r.GetNode() != victim.ID() {
+						running++
+					}
+				}
+				if running != 200 {
+					return fmt.Errorf("%d of 200 running (the node ran %d)", running, len(lost))
+				}
+				return nil
+			})
+			times = append(times, time.Since(killed))
+		}
+		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+		b.ReportMetric((times[4]+times[5]).Seconds()/2, "median-s")
+		b.ReportMetric(times[9].Seconds(), "max-s")
+		b.ReportMetric(times[0].Seconds(), "min-s")
+	}
+}
