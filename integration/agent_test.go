@@ -204,8 +204,17 @@ func TestAgentAtDepth(t *testing.T) {
 	t.Run("an OOM kill is named", func(t *testing.T) {
 		r := d.running("oom", 1)[0]
 		since := time.Now()
-		_, _ = httpGet("http://" + r.GetIp() + ":8080/alloc?mb=64")
-		o := rec.await("OOM killed", r.GetId(), since, func(x *orchpb.Replica) bool { return strings.HasPrefix(x.GetMessage(), "OOM killed") })
+		oomed := func(x *orchpb.Replica) bool { return strings.HasPrefix(x.GetMessage(), "OOM killed") }
+		// The request dies with the process; ask again if it did not get
+		// through (the server not listening yet, say).
+		for i := 0; i < 5; i++ {
+			_, err := httpGet("http://" + r.GetIp() + ":8080/alloc?mb=64")
+			t.Logf("alloc request %d: %v", i+1, err)
+			if waitFor(2*time.Second, func() bool { _, ok := rec.first(r.GetId(), since, oomed); return ok }) {
+				break
+			}
+		}
+		o := rec.await("OOM killed", r.GetId(), since, oomed)
 		if o.rep.GetExitCode() != 137 {
 			t.Errorf("exitCode %d after an OOM kill, want 137", o.rep.GetExitCode())
 		}
@@ -610,4 +619,16 @@ func (b *bgCommand) await(t *testing.T, want string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// waitFor polls cond for up to d.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return cond()
 }

@@ -23,8 +23,9 @@ type observation struct {
 // shows: transitions too short for polling to catch (unhealthy just before
 // a restart) are seen, and their timing.
 type replicaRecorder struct {
-	t  testing.TB
-	mu sync.Mutex
+	t   testing.TB
+	api *client.Client
+	mu  sync.Mutex
 	// by replica id, in order
 	seen map[string][]observation
 	err  error
@@ -32,7 +33,7 @@ type replicaRecorder struct {
 
 func (d *devCluster) recordReplicas() *replicaRecorder {
 	d.t.Helper()
-	r := &replicaRecorder{t: d.t, seen: map[string][]observation{}}
+	r := &replicaRecorder{t: d.t, api: d.api, seen: map[string][]observation{}}
 	_, index, err := d.api.ListReplicas(context.Background(), client.ReplicaFilter{})
 	if err != nil {
 		d.t.Fatal(err)
@@ -97,7 +98,8 @@ func (r *replicaRecorder) await(what, id string, since time.Time, match func(*or
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	r.t.Fatalf("timed out waiting for %s; %s was seen as:\n%s", what, id, r.describe(id))
+	now, err := r.api.GetReplica(context.Background(), id, "")
+	r.t.Fatalf("timed out waiting for %s; %s was seen as:\n%sand the API has it as %v (%v)", what, id, r.describe(id), now, err)
 	return observation{}
 }
 

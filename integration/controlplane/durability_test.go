@@ -24,6 +24,33 @@ func TestRestartAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A token made through one follower works at once on every master.
+	out, err := c.orchctl(c.masters[1].url(), "token", "create", "--role", "reader")
+	if err != nil {
+		t.Fatalf("orchctl token create: %v\n%s", err, out)
+	}
+	reader := strings.TrimSpace(out)
+	checkReader := func() {
+		t.Helper()
+		for _, m := range c.masters {
+			for _, tc := range []struct {
+				method string
+				want   int
+			}{{http.MethodGet, http.StatusOK}, {http.MethodDelete, http.StatusForbidden}} {
+				req, _ := http.NewRequest(tc.method, m.url()+"/v1/namespaces/default/services/svc-1", nil)
+				req.Header.Set("Authorization", "Bearer "+reader)
+				resp, err := c.http.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != tc.want {
+					t.Errorf("reader token at %s: %s answered %d, want %d", m.id, tc.method, resp.StatusCode, tc.want)
+				}
+			}
+		}
+	}
+	checkReader()
 	for _, m := range c.masters {
 		m.stop()
 	}
@@ -43,6 +70,7 @@ func TestRestartAll(t *testing.T) {
 			return nil
 		})
 	}
+	checkReader()
 	c.writeServices(c.masters[0].url(), "more", 3)
 }
 
