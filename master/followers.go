@@ -115,6 +115,11 @@ func (m *Master) leave() error {
 				m.log.Info("left the cluster")
 				return nil
 			}
+			var we *wire.Error
+			if errors.As(err, &we) && we.HTTPStatus() < 500 {
+				// Refused for good (the last member, or not a member).
+				return fmt.Errorf("master: leave: %w", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

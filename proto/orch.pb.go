@@ -1614,6 +1614,7 @@ type Command struct {
 	//	*Command_RemoveNode
 	//	*Command_RollbackService
 	//	*Command_SetUpdateStatus
+	//	*Command_ReportReplicaStatusBatch
 	//	*Command_PutMaster
 	//	*Command_RemoveMaster
 	//	*Command_PutToken
@@ -1776,6 +1777,15 @@ func (x *Command) GetSetUpdateStatus() *SetUpdateStatus {
 	return nil
 }
 
+func (x *Command) GetReportReplicaStatusBatch() *ReportReplicaStatusBatch {
+	if x != nil {
+		if x, ok := x.Op.(*Command_ReportReplicaStatusBatch); ok {
+			return x.ReportReplicaStatusBatch
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetPutMaster() *PutMaster {
 	if x != nil {
 		if x, ok := x.Op.(*Command_PutMaster); ok {
@@ -1859,6 +1869,10 @@ type Command_SetUpdateStatus struct {
 	SetUpdateStatus *SetUpdateStatus `protobuf:"bytes,13,opt,name=set_update_status,json=setUpdateStatus,proto3,oneof"`
 }
 
+type Command_ReportReplicaStatusBatch struct {
+	ReportReplicaStatusBatch *ReportReplicaStatusBatch `protobuf:"bytes,14,opt,name=report_replica_status_batch,json=reportReplicaStatusBatch,proto3,oneof"`
+}
+
 type Command_PutMaster struct {
 	PutMaster *PutMaster `protobuf:"bytes,20,opt,name=put_master,json=putMaster,proto3,oneof"`
 }
@@ -1896,6 +1910,8 @@ func (*Command_RemoveNode) isCommand_Op() {}
 func (*Command_RollbackService) isCommand_Op() {}
 
 func (*Command_SetUpdateStatus) isCommand_Op() {}
+
+func (*Command_ReportReplicaStatusBatch) isCommand_Op() {}
 
 func (*Command_PutMaster) isCommand_Op() {}
 
@@ -2394,6 +2410,55 @@ func (x *ReportReplicaStatus) GetStatuses() []*ReplicaStatus {
 	return nil
 }
 
+// ReportReplicaStatusBatch is many agents' reports in one Raft entry: the
+// dispatcher groups the reports that arrive while the previous entry
+// commits (group commit), so thousands of nodes reporting cost a few
+// entries, not thousands. Each report is applied as its own
+// ReportReplicaStatus would be.
+type ReportReplicaStatusBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reports       []*ReportReplicaStatus `protobuf:"bytes,1,rep,name=reports,proto3" json:"reports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportReplicaStatusBatch) Reset() {
+	*x = ReportReplicaStatusBatch{}
+	mi := &file_proto_orch_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportReplicaStatusBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportReplicaStatusBatch) ProtoMessage() {}
+
+func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportReplicaStatusBatch.ProtoReflect.Descriptor instead.
+func (*ReportReplicaStatusBatch) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ReportReplicaStatusBatch) GetReports() []*ReportReplicaStatus {
+	if x != nil {
+		return x.Reports
+	}
+	return nil
+}
+
 type ReplicaStatus struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -2409,7 +2474,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2421,7 +2486,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2434,7 +2499,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+	return file_proto_orch_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReplicaStatus) GetId() string {
@@ -2495,7 +2560,7 @@ type PutImage struct {
 
 func (x *PutImage) Reset() {
 	*x = PutImage{}
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2507,7 +2572,7 @@ func (x *PutImage) String() string {
 func (*PutImage) ProtoMessage() {}
 
 func (x *PutImage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2520,7 +2585,7 @@ func (x *PutImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutImage.ProtoReflect.Descriptor instead.
 func (*PutImage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+	return file_proto_orch_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PutImage) GetImage() *Image {
@@ -2539,7 +2604,7 @@ type SetClusterConfig struct {
 
 func (x *SetClusterConfig) Reset() {
 	*x = SetClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2551,7 +2616,7 @@ func (x *SetClusterConfig) String() string {
 func (*SetClusterConfig) ProtoMessage() {}
 
 func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2564,7 +2629,7 @@ func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterConfig.ProtoReflect.Descriptor instead.
 func (*SetClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+	return file_proto_orch_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SetClusterConfig) GetConfig() *ClusterConfig {
@@ -2590,7 +2655,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2602,7 +2667,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2615,7 +2680,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+	return file_proto_orch_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CommandResult) GetIndex() uint64 {
@@ -2669,7 +2734,7 @@ type NodeRegistration struct {
 
 func (x *NodeRegistration) Reset() {
 	*x = NodeRegistration{}
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2681,7 +2746,7 @@ func (x *NodeRegistration) String() string {
 func (*NodeRegistration) ProtoMessage() {}
 
 func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2694,7 +2759,7 @@ func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistration.ProtoReflect.Descriptor instead.
 func (*NodeRegistration) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+	return file_proto_orch_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *NodeRegistration) GetName() string {
@@ -2751,7 +2816,7 @@ type NodeRegistrationResponse struct {
 
 func (x *NodeRegistrationResponse) Reset() {
 	*x = NodeRegistrationResponse{}
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2763,7 +2828,7 @@ func (x *NodeRegistrationResponse) String() string {
 func (*NodeRegistrationResponse) ProtoMessage() {}
 
 func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2776,7 +2841,7 @@ func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*NodeRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+	return file_proto_orch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *NodeRegistrationResponse) GetNode() *Node {
@@ -2818,7 +2883,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2830,7 +2895,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2843,7 +2908,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{34}
+	return file_proto_orch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Assignment) GetReplica() *Replica {
@@ -2876,7 +2941,7 @@ type AssignmentSet struct {
 
 func (x *AssignmentSet) Reset() {
 	*x = AssignmentSet{}
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2888,7 +2953,7 @@ func (x *AssignmentSet) String() string {
 func (*AssignmentSet) ProtoMessage() {}
 
 func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2901,7 +2966,7 @@ func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentSet.ProtoReflect.Descriptor instead.
 func (*AssignmentSet) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{35}
+	return file_proto_orch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AssignmentSet) GetIndex() uint64 {
@@ -2943,7 +3008,7 @@ type StatusReport struct {
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2955,7 +3020,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2968,7 +3033,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{36}
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *StatusReport) GetNodeId() string {
@@ -3006,7 +3071,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3018,7 +3083,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3031,7 +3096,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Endpoint) GetReplicaId() string {
@@ -3107,7 +3172,7 @@ type EndpointUpdate struct {
 
 func (x *EndpointUpdate) Reset() {
 	*x = EndpointUpdate{}
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3119,7 +3184,7 @@ func (x *EndpointUpdate) String() string {
 func (*EndpointUpdate) ProtoMessage() {}
 
 func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3132,7 +3197,7 @@ func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
 func (*EndpointUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *EndpointUpdate) GetIndex() uint64 {
@@ -3178,7 +3243,7 @@ type Master struct {
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3190,7 +3255,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3203,7 +3268,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Master) GetId() string {
@@ -3239,7 +3304,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3251,7 +3316,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3264,7 +3329,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Token) GetSha256() string {
@@ -3290,7 +3355,7 @@ type PutMaster struct {
 
 func (x *PutMaster) Reset() {
 	*x = PutMaster{}
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3302,7 +3367,7 @@ func (x *PutMaster) String() string {
 func (*PutMaster) ProtoMessage() {}
 
 func (x *PutMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3315,7 +3380,7 @@ func (x *PutMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
 func (*PutMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PutMaster) GetMaster() *Master {
@@ -3334,7 +3399,7 @@ type RemoveMaster struct {
 
 func (x *RemoveMaster) Reset() {
 	*x = RemoveMaster{}
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3346,7 +3411,7 @@ func (x *RemoveMaster) String() string {
 func (*RemoveMaster) ProtoMessage() {}
 
 func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3359,7 +3424,7 @@ func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
 func (*RemoveMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RemoveMaster) GetId() string {
@@ -3378,7 +3443,7 @@ type PutToken struct {
 
 func (x *PutToken) Reset() {
 	*x = PutToken{}
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3390,7 +3455,7 @@ func (x *PutToken) String() string {
 func (*PutToken) ProtoMessage() {}
 
 func (x *PutToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3403,7 +3468,7 @@ func (x *PutToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
 func (*PutToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PutToken) GetToken() *Token {
@@ -3433,7 +3498,7 @@ type UpdateStatus struct {
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3445,7 +3510,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3458,7 +3523,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -3526,7 +3591,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3538,7 +3603,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3551,7 +3616,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -3595,7 +3660,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3607,7 +3672,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3620,7 +3685,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -3807,7 +3872,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06images\x18\x05 \x03(\v2\x0e.orch.v1.ImageR\x06images\x12.\n" +
 	"\x06config\x18\x06 \x01(\v2\x16.orch.v1.ClusterConfigR\x06config\x12)\n" +
 	"\amasters\x18\x14 \x03(\v2\x0f.orch.v1.MasterR\amasters\x12&\n" +
-	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\"\xff\a\n" +
+	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\"\xe3\b\n" +
 	"\aCommand\x126\n" +
 	"\vput_service\x18\x01 \x01(\v2\x13.orch.v1.PutServiceH\x00R\n" +
 	"putService\x12?\n" +
@@ -3824,7 +3889,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\vremove_node\x18\v \x01(\v2\x13.orch.v1.RemoveNodeH\x00R\n" +
 	"removeNode\x12E\n" +
 	"\x10rollback_service\x18\f \x01(\v2\x18.orch.v1.RollbackServiceH\x00R\x0frollbackService\x12F\n" +
-	"\x11set_update_status\x18\r \x01(\v2\x18.orch.v1.SetUpdateStatusH\x00R\x0fsetUpdateStatus\x123\n" +
+	"\x11set_update_status\x18\r \x01(\v2\x18.orch.v1.SetUpdateStatusH\x00R\x0fsetUpdateStatus\x12b\n" +
+	"\x1breport_replica_status_batch\x18\x0e \x01(\v2!.orch.v1.ReportReplicaStatusBatchH\x00R\x18reportReplicaStatusBatch\x123\n" +
 	"\n" +
 	"put_master\x18\x14 \x01(\v2\x12.orch.v1.PutMasterH\x00R\tputMaster\x12<\n" +
 	"\rremove_master\x18\x15 \x01(\v2\x15.orch.v1.RemoveMasterH\x00R\fremoveMaster\x120\n" +
@@ -3864,7 +3930,9 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x03ids\x18\x01 \x03(\tR\x03ids\"b\n" +
 	"\x13ReportReplicaStatus\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x122\n" +
-	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\"\xb7\x01\n" +
+	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\"R\n" +
+	"\x18ReportReplicaStatusBatch\x126\n" +
+	"\areports\x18\x01 \x03(\v2\x1c.orch.v1.ReportReplicaStatusR\areports\"\xb7\x01\n" +
 	"\rReplicaStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x0e\n" +
@@ -3978,7 +4046,7 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
 	(*Port)(nil),                     // 1: orch.v1.Port
@@ -4008,51 +4076,52 @@ var file_proto_orch_proto_goTypes = []any{
 	(*PutReplicas)(nil),              // 25: orch.v1.PutReplicas
 	(*DeleteReplicas)(nil),           // 26: orch.v1.DeleteReplicas
 	(*ReportReplicaStatus)(nil),      // 27: orch.v1.ReportReplicaStatus
-	(*ReplicaStatus)(nil),            // 28: orch.v1.ReplicaStatus
-	(*PutImage)(nil),                 // 29: orch.v1.PutImage
-	(*SetClusterConfig)(nil),         // 30: orch.v1.SetClusterConfig
-	(*CommandResult)(nil),            // 31: orch.v1.CommandResult
-	(*NodeRegistration)(nil),         // 32: orch.v1.NodeRegistration
-	(*NodeRegistrationResponse)(nil), // 33: orch.v1.NodeRegistrationResponse
-	(*Assignment)(nil),               // 34: orch.v1.Assignment
-	(*AssignmentSet)(nil),            // 35: orch.v1.AssignmentSet
-	(*StatusReport)(nil),             // 36: orch.v1.StatusReport
-	(*Endpoint)(nil),                 // 37: orch.v1.Endpoint
-	(*EndpointUpdate)(nil),           // 38: orch.v1.EndpointUpdate
-	(*Master)(nil),                   // 39: orch.v1.Master
-	(*Token)(nil),                    // 40: orch.v1.Token
-	(*PutMaster)(nil),                // 41: orch.v1.PutMaster
-	(*RemoveMaster)(nil),             // 42: orch.v1.RemoveMaster
-	(*PutToken)(nil),                 // 43: orch.v1.PutToken
-	(*UpdateStatus)(nil),             // 44: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 45: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 46: orch.v1.SetUpdateStatus
-	nil,                              // 47: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 48: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 49: orch.v1.Node.LabelsEntry
-	nil,                              // 50: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 51: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 52: orch.v1.NodeRegistration.LabelsEntry
+	(*ReportReplicaStatusBatch)(nil), // 28: orch.v1.ReportReplicaStatusBatch
+	(*ReplicaStatus)(nil),            // 29: orch.v1.ReplicaStatus
+	(*PutImage)(nil),                 // 30: orch.v1.PutImage
+	(*SetClusterConfig)(nil),         // 31: orch.v1.SetClusterConfig
+	(*CommandResult)(nil),            // 32: orch.v1.CommandResult
+	(*NodeRegistration)(nil),         // 33: orch.v1.NodeRegistration
+	(*NodeRegistrationResponse)(nil), // 34: orch.v1.NodeRegistrationResponse
+	(*Assignment)(nil),               // 35: orch.v1.Assignment
+	(*AssignmentSet)(nil),            // 36: orch.v1.AssignmentSet
+	(*StatusReport)(nil),             // 37: orch.v1.StatusReport
+	(*Endpoint)(nil),                 // 38: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 39: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 40: orch.v1.Master
+	(*Token)(nil),                    // 41: orch.v1.Token
+	(*PutMaster)(nil),                // 42: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 43: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 44: orch.v1.PutToken
+	(*UpdateStatus)(nil),             // 45: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 46: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 47: orch.v1.SetUpdateStatus
+	nil,                              // 48: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 49: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 50: orch.v1.Node.LabelsEntry
+	nil,                              // 51: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 52: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 53: orch.v1.NodeRegistration.LabelsEntry
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	47, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	48, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
 	1,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
 	2,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
 	3,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
 	7,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
 	8,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
 	9,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	48, // 7: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	49, // 7: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
 	4,  // 8: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
 	5,  // 9: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
 	6,  // 10: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
 	0,  // 11: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
 	11, // 12: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
 	0,  // 13: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	44, // 14: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	45, // 14: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
 	12, // 15: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
 	0,  // 16: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	49, // 17: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	50, // 17: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
 	12, // 18: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
 	12, // 19: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
 	10, // 20: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
@@ -4060,8 +4129,8 @@ var file_proto_orch_proto_depIdxs = []int32{
 	14, // 22: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
 	15, // 23: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
 	16, // 24: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	39, // 25: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	40, // 26: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	40, // 25: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	41, // 26: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
 	19, // 27: orch.v1.Command.put_service:type_name -> orch.v1.PutService
 	20, // 28: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
 	21, // 29: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
@@ -4070,40 +4139,42 @@ var file_proto_orch_proto_depIdxs = []int32{
 	25, // 32: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
 	26, // 33: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
 	27, // 34: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	29, // 35: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	30, // 36: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	30, // 35: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	31, // 36: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
 	24, // 37: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	45, // 38: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	46, // 39: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	41, // 40: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	42, // 41: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	43, // 42: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	0,  // 43: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	14, // 44: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	13, // 45: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	50, // 46: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	28, // 47: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	15, // 48: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	16, // 49: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	51, // 50: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	14, // 51: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	52, // 52: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	12, // 53: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	14, // 54: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	13, // 55: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,  // 56: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	34, // 57: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	14, // 58: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	28, // 59: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	37, // 60: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	39, // 61: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	40, // 62: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	44, // 63: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	64, // [64:64] is the sub-list for method output_type
-	64, // [64:64] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	46, // 38: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	47, // 39: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	28, // 40: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	42, // 41: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	43, // 42: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	44, // 43: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	0,  // 44: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	14, // 45: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	13, // 46: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	51, // 47: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	29, // 48: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	27, // 49: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	15, // 50: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	16, // 51: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	52, // 52: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	14, // 53: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	53, // 54: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	12, // 55: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	14, // 56: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	13, // 57: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,  // 58: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	35, // 59: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	14, // 60: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	29, // 61: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	38, // 62: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	40, // 63: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	41, // 64: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	45, // 65: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	66, // [66:66] is the sub-list for method output_type
+	66, // [66:66] is the sub-list for method input_type
+	66, // [66:66] is the sub-list for extension type_name
+	66, // [66:66] is the sub-list for extension extendee
+	0,  // [0:66] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -4127,6 +4198,7 @@ func file_proto_orch_proto_init() {
 		(*Command_RemoveNode)(nil),
 		(*Command_RollbackService)(nil),
 		(*Command_SetUpdateStatus)(nil),
+		(*Command_ReportReplicaStatusBatch)(nil),
 		(*Command_PutMaster)(nil),
 		(*Command_RemoveMaster)(nil),
 		(*Command_PutToken)(nil),
@@ -4139,7 +4211,7 @@ func file_proto_orch_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   53,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

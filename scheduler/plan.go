@@ -13,6 +13,13 @@ type Input struct {
 	// holds resources; Schedule counts every one listed here, except those
 	// whose id is also in a Request (the request supersedes them).
 	Replicas []*orchpb.Replica
+	// FromAllocated takes the resources held on each node from the node's
+	// Allocated (kept current by the store) instead of summing Replicas.
+	// Replicas must then list only what Allocated cannot tell: the
+	// replicas that publish host ports and those of the requested services
+	// (for spread and maxPerNode), none of them also counted elsewhere.
+	// It saves a pass over every replica of the cluster on each plan.
+	FromAllocated bool
 }
 
 // Request asks to place the pending replicas of one service.

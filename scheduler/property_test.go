@@ -3,9 +3,11 @@ package scheduler
 import (
 	"fmt"
 	"math/rand"
+	"reflect"
 	"testing"
 
 	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/proto"
 )
 
 // TestScheduleProperties runs the scheduler on random clusters and requests
@@ -121,4 +123,40 @@ func randomRequests(rng *rand.Rand, c *testCluster) []Request {
 		reqs = append(reqs, r)
 	}
 	return reqs
+}
+
+// TestFromAllocatedPlansTheSame: taking what nodes hold from their
+// Allocated, with only the replicas that publish ports or belong to the
+// requested services listed, gives the plan summing every replica gives.
+func TestFromAllocatedPlansTheSame(t *testing.T) {
+	for seed := int64(1); seed <= 200; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		c := randomCluster(t, rng)
+		reqs := randomRequests(rng, c)
+		want := Schedule(c.in, reqs)
+
+		requested := map[string]bool{}
+		for _, r := range reqs {
+			requested[r.Spec.GetNamespace()+"/"+r.Spec.GetName()] = true
+		}
+		alloc := map[string][2]int64{}
+		var listed []*orchpb.Replica
+		for _, r := range c.in.Replicas {
+			a := alloc[r.GetNode()]
+			alloc[r.GetNode()] = [2]int64{a[0] + r.GetResources().GetCpuMillis(), a[1] + r.GetResources().GetMemoryBytes()}
+			if len(r.GetHostPorts()) > 0 || requested[r.GetNamespace()+"/"+r.GetService()] {
+				listed = append(listed, r)
+			}
+		}
+		in := Input{FromAllocated: true, Replicas: listed}
+		for _, n := range c.in.Nodes {
+			n2 := proto.Clone(n).(*orchpb.Node)
+			a := alloc[n.GetId()]
+			n2.Allocated = &orchpb.ResourceAmounts{CpuMillis: a[0], MemoryBytes: a[1]}
+			in.Nodes = append(in.Nodes, n2)
+		}
+		if got := Schedule(in, reqs); !reflect.DeepEqual(got, want) {
+			t.Fatalf("seed %d: plan from Allocated differs:\n%v\nwant\n%v", seed, got, want)
+		}
+	}
 }

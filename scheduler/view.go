@@ -75,6 +75,10 @@ func newView(in Input, reqs []Request) *view {
 	for i, n := range nodes {
 		v.capCPU[i] = n.GetCapacity().GetCpuMillis()
 		v.capMem[i] = n.GetCapacity().GetMemoryBytes()
+		if in.FromAllocated {
+			v.cpu[i] = n.GetAllocated().GetCpuMillis()
+			v.mem[i] = n.GetAllocated().GetMemoryBytes()
+		}
 		if _, dup := v.byID[n.GetId()]; !dup {
 			v.byID[n.GetId()] = int32(i)
 		}
@@ -96,7 +100,11 @@ func newView(in Input, reqs []Request) *view {
 		if !ok {
 			continue // its node is gone; nothing to hold resources on
 		}
-		v.hold(i, serviceKey{r.GetNamespace(), r.GetService()}, r.GetResources().GetCpuMillis(), r.GetResources().GetMemoryBytes(), r.GetHostPorts())
+		cpu, mem := r.GetResources().GetCpuMillis(), r.GetResources().GetMemoryBytes()
+		if in.FromAllocated {
+			cpu, mem = 0, 0 // already in the node's Allocated
+		}
+		v.hold(i, serviceKey{r.GetNamespace(), r.GetService()}, cpu, mem, r.GetHostPorts())
 	}
 	for i := range v.freeShare {
 		v.freeShare[i] = v.computeFree(int32(i))

@@ -97,7 +97,7 @@ func BenchmarkControlPlane(b *testing.B) {
 		nodes     int
 		heartbeat time.Duration
 		timeout   time.Duration
-	}{{1000, time.Second, 3 * time.Second}, {5000, 2 * time.Second, 10 * time.Second}} {
+	}{{1000, time.Second, 3 * time.Second}, {5000, 5 * time.Second, 15 * time.Second}} {
 		b.Run(fmt.Sprintf("nodes=%d", tc.nodes), func(b *testing.B) {
 			for range b.N {
 				controlPlaneOnce(b, tc.nodes, tc.heartbeat, tc.timeout)

@@ -44,6 +44,8 @@ func startCluster(t testing.TB, nodeTimeout time.Duration) *cluster {
 	m, err := master.Start(ctx, master.Config{
 		DataDir: dir, APIAddr: "127.0.0.1:0", RaftAddr: "127.0.0.1:0", Bootstrap: true,
 		NodeTimeout: nodeTimeout, Logger: quietLogger(),
+		// A /24 per node: the default /16 holds only 256 nodes.
+		ClusterCIDR: "10.64.0.0/10",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -76,4 +76,3 @@ func eventRow(e wire.ClusterEvent) []string {
 func eventAgeRow(e wire.ClusterEvent, now time.Time) []string {
 	return []string{formatAge(now.Sub(e.Time)), e.Type, e.Reason, e.Subject(), e.Message}
 }
-

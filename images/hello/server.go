@@ -35,8 +35,8 @@ type server struct {
 
 func newServer(logger *slog.Logger, exit func(int)) *server {
 	return &server{
-		log:   logger,
-		exit:  exit,
+		log:  logger,
+		exit: exit,
 		// No kept-alive connections: every /fetch resolves the name and
 		// connects again, so fetching a service name shows how DNS spreads
 		// requests over its replicas.

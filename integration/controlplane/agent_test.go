@@ -34,10 +34,10 @@ type replicaView struct {
 }
 
 // TestRestartAllKeepsReplicas is acceptance 3 with an agent: a real agent
-// (joined to all three masters) runs a replica; all masters stop and
-// start again; the cluster serves the same state, the node is never
-// declared down, and the replica was not restarted (same container task,
-// same PID, no restarts).
+// (joined to all three masters) runs a replica; the leader is killed and
+// comes back, then all masters stop and start again; the cluster serves the
+// same state, the node is never declared down, and the replica was not
+// restarted (same container task, same PID, no restarts).
 func TestRestartAllKeepsReplicas(t *testing.T) {
 	ctrd := containerdtest.Start(t) // skips without root or containerd
 	c := newCluster(t, 3, "--cluster-cidr", agentCIDR, "--node-timeout", "10s")
@@ -101,6 +101,14 @@ func TestRestartAllKeepsReplicas(t *testing.T) {
 	}
 	before := running()
 	pidBefore := taskPID(t, ctrd.Socket(), before.ID)
+
+	// First the leader dies hard: the agent (whichever master it talked
+	// to) carries on with the others.
+	leader := c.leader()
+	leader.kill9()
+	c.leader()
+	leader.start()
+	c.waitHealthy(3)
 
 	for _, m := range c.masters {
 		m.stop()

@@ -409,3 +409,29 @@ func parseVersion(n json.Number) (uint64, error) {
 func execCommand(ctx context.Context, name string, args ...string) *exec.Cmd {
 	return exec.CommandContext(ctx, name, args...)
 }
+
+// firstDiff shows where two answers part, for failure messages.
+func firstDiff(a, b []byte) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	from := max(0, i-200)
+	return fmt.Sprintf("at byte %d:\nbefore ...%s\nafter  ...%s", i, a[from:min(len(a), i+200)], b[from:min(len(b), i+200)])
+}
+
+// specsOnly keeps what users wrote of a service list: it drops the fields
+// the controllers keep moving (status, and version, which a status write
+// bumps), so that listings taken while rollouts settle compare equal when
+// no spec changed. Each remaining value is kept byte for byte.
+func specsOnly(list []byte) ([]byte, error) {
+	var items []map[string]json.RawMessage
+	if err := json.Unmarshal(list, &items); err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		delete(it, "status")
+		delete(it, "version")
+	}
+	return json.Marshal(items)
+}

@@ -187,15 +187,6 @@ func (a *ackLog) count() int {
 	return len(a.at)
 }
 
-func (a *ackLog) last() time.Time {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.at) == 0 {
-		return time.Time{}
-	}
-	return a.at[len(a.at)-1]
-}
-
 // ackWriter creates services one after another, each with its own
 // content, through random masters, and logs the acknowledged ones.
 func (c *cluster) ackWriter(ctx context.Context, prefix string, urls []string, log *ackLog, fail func(error)) {

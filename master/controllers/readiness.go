@@ -48,10 +48,8 @@ func (r *Readiness) Observe(all []*orchpb.Replica) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	live := make(map[string]struct{}, len(all))
 	for _, rep := range all {
 		id := rep.GetId()
-		live[id] = struct{}{}
 		if _, ok := r.seen[id]; !ok {
 			r.seen[id] = now
 		}
@@ -64,10 +62,19 @@ func (r *Readiness) Observe(all []*orchpb.Replica) {
 			r.since[id] = runningSince{at: now, restarts: rep.GetRestarts(), startedAt: rep.GetStartedAt()}
 		}
 	}
-	for id := range r.seen {
-		if _, ok := live[id]; !ok {
-			delete(r.seen, id)
-			delete(r.since, id)
+	// Every listed replica is remembered now; remembering more means some
+	// are gone. Only then is a sweep needed (a pass over tens of thousands
+	// of replicas usually removes none).
+	if len(r.seen) > len(all) {
+		live := make(map[string]struct{}, len(all))
+		for _, rep := range all {
+			live[rep.GetId()] = struct{}{}
+		}
+		for id := range r.seen {
+			if _, ok := live[id]; !ok {
+				delete(r.seen, id)
+				delete(r.since, id)
+			}
 		}
 	}
 }

@@ -55,13 +55,18 @@ func (e Env) ready(rep *orchpb.Replica, d time.Duration) bool {
 // Reconcile compares every service with its replicas and returns the
 // replicas to create, change (stop, place) or delete.
 func Reconcile(st *store.Store, env Env) *Changes {
+	return reconcileAll(st, st.AllReplicas(), env)
+}
+
+// reconcileAll is Reconcile on a list of every replica the caller already
+// holds (in any order), read from st after its services and nodes.
+func reconcileAll(st *store.Store, all []*orchpb.Replica, env Env) *Changes {
 	ch := &Changes{Expected: map[string]uint64{}}
 	nodes := st.Nodes()
 	nodeByID := make(map[string]*orchpb.Node, len(nodes))
 	for _, n := range nodes {
 		nodeByID[n.GetId()] = n
 	}
-	all := st.Replicas(store.ReplicaFilter{})
 	byService := map[string][]*orchpb.Replica{}
 	for _, rep := range all {
 		key := rep.GetNamespace() + "/" + rep.GetService()
@@ -70,7 +75,10 @@ func Reconcile(st *store.Store, env Env) *Changes {
 			ch.Delete = append(ch.Delete, rep.GetId())
 		}
 	}
-	in := scheduler.Input{Nodes: nodes, Replicas: holding(all)}
+	// What nodes hold comes from their Allocated (the store keeps it
+	// current); only replicas Allocated cannot tell about are listed, and
+	// only when something is to be placed (see placementInput).
+	in := scheduler.Input{Nodes: nodes, FromAllocated: true}
 	var requests []scheduler.Request
 	var pending []*orchpb.Replica
 	for _, svc := range st.Services("") {
@@ -98,23 +106,8 @@ func Reconcile(st *store.Store, env Env) *Changes {
 			}
 		}
 	}
-	// Replicas this pass stops no longer hold their room: a stop-first
-	// replacement may take it at once (the FSM agrees, as it counts only
-	// replicas meant to run).
-	stopping := map[string]bool{}
-	for _, rep := range ch.Put {
-		if rep.GetDesiredState() == orchpb.DesiredStopped {
-			stopping[rep.GetId()] = true
-		}
-	}
-	if len(stopping) > 0 {
-		kept := make([]*orchpb.Replica, 0, len(in.Replicas))
-		for _, rep := range in.Replicas {
-			if !stopping[rep.GetId()] {
-				kept = append(kept, rep)
-			}
-		}
-		in.Replicas = kept
+	if len(requests) > 0 {
+		in.Replicas = placementReplicas(all, requests)
 	}
 	place(ch, in, requests, pending)
 	return ch
@@ -155,6 +148,26 @@ func holding(all []*orchpb.Replica) []*orchpb.Replica {
 	out := make([]*orchpb.Replica, 0, len(all))
 	for _, rep := range all {
 		if rep.GetNode() != "" && rep.GetDesiredState() == orchpb.DesiredRunning && !rep.Terminal() {
+			out = append(out, rep)
+		}
+	}
+	return out
+}
+
+// placementReplicas are the replicas a plan from Allocated still needs:
+// those holding host ports, and those of the services being placed (for
+// spread and maxPerNode).
+func placementReplicas(all []*orchpb.Replica, requests []scheduler.Request) []*orchpb.Replica {
+	placing := make(map[[2]string]bool, len(requests))
+	for _, r := range requests {
+		placing[[2]string{r.Spec.GetNamespace(), r.Spec.GetName()}] = true
+	}
+	var out []*orchpb.Replica
+	for _, rep := range all {
+		if rep.GetNode() == "" || rep.GetDesiredState() != orchpb.DesiredRunning || rep.Terminal() {
+			continue
+		}
+		if len(rep.GetHostPorts()) > 0 || placing[[2]string{rep.GetNamespace(), rep.GetService()}] {
 			out = append(out, rep)
 		}
 	}

@@ -255,3 +255,22 @@ func TestManualRollbackRollsOut(t *testing.T) {
 		t.Fatalf("%+v, want 2 replicas of web:1", n)
 	}
 }
+
+func TestReadinessForgetsRemovedReplicas(t *testing.T) {
+	clk := newClock()
+	r := NewReadiness(clk.Now)
+	a := &orchpb.Replica{Id: "a", State: orchpb.ReplicaRunning}
+	b := &orchpb.Replica{Id: "b", State: orchpb.ReplicaRunning}
+	r.Observe([]*orchpb.Replica{a, b})
+	clk.advance(10 * time.Second)
+	c := &orchpb.Replica{Id: "c", State: orchpb.ReplicaRunning}
+	r.Observe([]*orchpb.Replica{b, c}) // a gone, c new: same count
+	if !r.Ready(b, 5*time.Second) || r.Ready(c, 5*time.Second) {
+		t.Fatal("b has run 10s, c just started")
+	}
+	r.Observe([]*orchpb.Replica{c})
+	r.Observe([]*orchpb.Replica{a, c}) // a is back: a new run
+	if r.Ready(a, 5*time.Second) {
+		t.Fatal("a replica seen again must start a new run")
+	}
+}

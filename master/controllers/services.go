@@ -69,8 +69,27 @@ func (c *ServiceController) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-changed:
+			// Let a burst (parallel applies, a wave of status reports)
+			// land first: one pass over it beats one pass per change.
+			if !sleep(ctx, coalesceService) {
+				return nil
+			}
 		case <-tick.C:
 		}
+	}
+}
+
+// coalesceService is how long a change waits for the ones right behind it.
+const coalesceService = 5 * time.Millisecond
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -80,8 +99,9 @@ func (c *ServiceController) Run(ctx context.Context) error {
 const maxPutBatch = 4096
 
 func (c *ServiceController) reconcileOnce(ctx context.Context) error {
-	c.ready.Observe(c.store.Replicas(store.ReplicaFilter{}))
-	ch := Reconcile(c.store, Env{NewID: c.newID, Ready: c.ready.Ready})
+	all := c.store.AllReplicas()
+	c.ready.Observe(all)
+	ch := reconcileAll(c.store, all, Env{NewID: c.newID, Ready: c.ready.Ready})
 	if ch.Empty() {
 		return nil
 	}

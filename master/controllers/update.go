@@ -82,10 +82,17 @@ func (c *UpdateController) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-changed:
+			// Judging is not urgent to the millisecond: coalesce bursts.
+			if !sleep(ctx, coalesceUpdate) {
+				return nil
+			}
 		case <-tick.C:
 		}
 	}
 }
+
+// coalesceUpdate is how long a change waits for the ones right behind it.
+const coalesceUpdate = 50 * time.Millisecond
 
 // Verdict is what one look at a rollout concluded.
 type Verdict struct {

@@ -40,7 +40,7 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 	var last *orchpb.AssignmentSet
 	send := func(force bool) bool {
 		set := assignmentSet(d.deps.Store, nodeID, withPeers)
-		if !force && last != nil && proto.Equal(withoutIndex(set), withoutIndex(last)) {
+		if !force && last != nil && sameSet(set, last) {
 			return true
 		}
 		if _, err := protodelim.MarshalTo(bw, set); err != nil {
@@ -76,10 +76,26 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func withoutIndex(set *orchpb.AssignmentSet) *orchpb.AssignmentSet {
-	c := proto.Clone(set).(*orchpb.AssignmentSet)
-	c.Index = 0
-	return c
+// sameSet compares two sets of one node without copying them (thousands of
+// streams compare on every change that concerns them). The fields an
+// assignment carries are fixed when its replica is created and placed;
+// only membership changes, so comparing replica ids in their stored order
+// is enough. Peers, when carried, are compared whole.
+func sameSet(a, b *orchpb.AssignmentSet) bool {
+	if len(a.GetAssignments()) != len(b.GetAssignments()) || len(a.GetPeers()) != len(b.GetPeers()) {
+		return false
+	}
+	for i, x := range a.GetAssignments() {
+		if x.GetReplica().GetId() != b.GetAssignments()[i].GetReplica().GetId() {
+			return false
+		}
+	}
+	for i, p := range a.GetPeers() {
+		if !proto.Equal(p, b.GetPeers()[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // AssignmentSet is what node must run now: its replicas whose desired state

@@ -48,6 +48,7 @@ type Dispatcher struct {
 
 	agentClient *agentClient
 	streams     *fanout
+	statuses    *statusBatcher
 }
 
 // New builds a dispatcher.
@@ -64,6 +65,7 @@ func New(deps Deps) *Dispatcher {
 		heartbeats:  map[string]time.Time{},
 		agentClient: newAgentClient(deps.CA, deps.ClientCert),
 		streams:     newFanout(deps.Store),
+		statuses:    &statusBatcher{proposer: deps.Proposer},
 	}
 }
 

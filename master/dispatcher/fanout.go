@@ -94,10 +94,24 @@ func (f *fanout) run(ctx context.Context, done chan struct{}) {
 		// Whatever happened before this watch began is unknown: everyone
 		// looks again.
 		f.wakeAll()
+		// members remembers which replicas are in their node's set, so
+		// that a status report (most changes) wakes nobody: sets change
+		// only by membership (see sameSet).
+		members := map[string]bool{}
 		for ev := range events {
 			switch o := ev.Object.(type) {
 			case *orchpb.Replica:
-				f.wakeNode(o.GetNode())
+				in := ev.Type == store.EventPut && o.GetNode() != "" &&
+					o.GetDesiredState() == orchpb.DesiredRunning && o.GetState() != orchpb.ReplicaLost
+				was := members[o.GetId()]
+				if in {
+					members[o.GetId()] = true
+				} else {
+					delete(members, o.GetId())
+				}
+				if in != was {
+					f.wakeNode(o.GetNode())
+				}
 			case *orchpb.Node:
 				f.wakeNode(o.GetId())
 				f.wakePeers()

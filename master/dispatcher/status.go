@@ -38,8 +38,7 @@ func (d *Dispatcher) status(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	cmd := &orchpb.Command{Op: &orchpb.Command_ReportReplicaStatus{ReportReplicaStatus: &orchpb.ReportReplicaStatus{NodeId: nodeID, Statuses: changed}}}
-	if _, err := d.deps.Proposer.Apply(r.Context(), cmd); err != nil {
+	if err := d.statuses.submit(r.Context(), &orchpb.ReportReplicaStatus{NodeId: nodeID, Statuses: changed}); err != nil {
 		wire.WriteError(w, &wire.Error{Code: "no_leader", Message: "record status of node " + nodeID + ": " + err.Error(), Status: http.StatusServiceUnavailable})
 		return
 	}

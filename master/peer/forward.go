@@ -32,8 +32,8 @@ const DefaultLeaderWait = 2 * time.Second
 // Forwarder sends writes that reach a follower to the leader, transparently,
 // and lets everything else through to the local API: reads (GET and HEAD,
 // linearized by the API's read barrier or answered locally with
-// ?stale=true), writes when this master leads, and requests another master
-// already forwarded.
+// ?stale=true), protocol upgrades (exec streams), writes when this master
+// leads, and requests another master already forwarded.
 type Forwarder struct {
 	next   http.Handler
 	leader LeaderFunc
@@ -82,7 +82,10 @@ func NewForwarder(deps ForwarderDeps) *Forwarder {
 
 // ServeHTTP implements http.Handler.
 func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions || r.Header.Get(HeaderForwarded) != "" {
+	// An Upgrade (exec) is a stream to an agent, not a state change: any
+	// master can serve it.
+	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions ||
+		r.Header.Get(HeaderForwarded) != "" || r.Header.Get("Upgrade") != "" {
 		f.next.ServeHTTP(w, r)
 		return
 	}

@@ -117,6 +117,7 @@ func TestForwarder(t *testing.T) {
 		{name: "write on the leader stays local", method: "PUT", leader: func(v *leaderVar) { v.set("", true, true) }, wantStatus: 200, wantBody: "local", wantLocal: true},
 		{name: "write on a follower goes to the leader", method: "PUT", leader: func(v *leaderVar) { v.set(leader.srv.URL, false, true) }, wantStatus: 201, wantBody: "from leader", wantRemote: true},
 		{name: "forwarded once is never forwarded again", method: "POST", header: map[string]string{HeaderForwarded: "1"}, leader: func(v *leaderVar) { v.set(leader.srv.URL, false, true) }, wantStatus: 200, wantLocal: true, wantBody: "local"},
+		{name: "an upgrade (exec) stays local", method: "POST", header: map[string]string{"Upgrade": "orch-exec/1", "Connection": "Upgrade"}, leader: func(v *leaderVar) { v.set(leader.srv.URL, false, true) }, wantStatus: 200, wantLocal: true, wantBody: "local"},
 		{name: "no leader: 503 after the wait", method: "DELETE", leader: func(v *leaderVar) { v.set("", false, false) }, wantStatus: 503, wantBody: "no leader", maxTime: 3 * time.Second},
 		{name: "dead leader: 503 after the wait", method: "POST", leader: func(v *leaderVar) { v.set(dead, false, true) }, wantStatus: 503, wantBody: "unreachable", maxTime: 3 * time.Second},
 		{name: "dead leader replaced within the wait", method: "POST", leader: func(v *leaderVar) { v.set(dead, false, true) }, later: func(v *leaderVar) { v.set(leader.srv.URL, false, true) }, wantStatus: 201, wantBody: "from leader", wantRemote: true},

@@ -1,6 +1,7 @@
 // Package raftnode wires hashicorp/raft for a master: the bbolt log and
 // stable store (DATA/raft/raft.db), file snapshots (DATA/raft/snapshots),
-// the TCP transport, bootstrap, membership changes, leadership
+// the transport (mutual TLS between masters, or plain TCP in tests),
+// bootstrap, seeding a restored cluster, membership changes, leadership
 // notifications and the read-index helpers for linearizable reads.
 //
 // It knows nothing about what the commands mean: it takes any raft.FSM

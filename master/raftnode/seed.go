@@ -88,7 +88,7 @@ func HasState(dataDir string) (bool, error) {
 	}
 	bolt, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db"), BoltOptions: &bbolt.Options{Timeout: 2 * time.Second}})
 	if err != nil {
-		return false, fmt.Errorf("raftnode: open %s: %w", dir, err)
+		return false, fmt.Errorf("raftnode: open %s (is another orchd using this data dir?): %w", dir, err)
 	}
 	defer bolt.Close()
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, newHCLogger(slog.New(slog.DiscardHandler), "raft"))

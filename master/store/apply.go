@@ -62,6 +62,15 @@ func (s *Store) apply(index uint64, cmd *orchpb.Command) *orchpb.CommandResult {
 		return s.deleteReplicas(op.DeleteReplicas)
 	case *orchpb.Command_ReportReplicaStatus:
 		return s.reportReplicaStatus(index, op.ReportReplicaStatus)
+	case *orchpb.Command_ReportReplicaStatusBatch:
+		for _, r := range op.ReportReplicaStatusBatch.GetReports() {
+			// A report without a node is skipped, not the whole batch:
+			// one agent's mistake must not drop the others' news.
+			if r.GetNodeId() != "" {
+				s.reportReplicaStatus(index, r)
+			}
+		}
+		return &orchpb.CommandResult{}
 	case *orchpb.Command_PutImage:
 		return s.putImage(index, op.PutImage)
 	case *orchpb.Command_SetClusterConfig:

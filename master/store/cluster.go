@@ -43,5 +43,6 @@ func (s *Store) setClusterConfig(c *orchpb.SetClusterConfig) *orchpb.CommandResu
 		return fail(s.index, orchpb.ResultInvalid, "set cluster config: the CA needs both its certificate and its key")
 	}
 	s.config = next
+	s.subnetHint = 0 // the CIDR may have changed
 	return &orchpb.CommandResult{}
 }

@@ -113,10 +113,12 @@ func (s *Store) freeSubnet() (string, error) {
 	base := prefix.Masked().Addr().As4()
 	start := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8
 	count := uint32(1) << (24 - prefix.Bits())
-	for i := uint32(0); i < count; i++ {
+	for i := s.subnetHint; i < count; i++ {
 		v := start + i<<8
 		subnet := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), 0}), 24).String()
 		if _, used := s.subnets[subnet]; !used {
+			// The caller takes it: everything up to it is taken then.
+			s.subnetHint = i + 1
 			return subnet, nil
 		}
 	}
@@ -200,6 +202,7 @@ func (s *Store) removeNode(index uint64, c *orchpb.RemoveNode) *orchpb.CommandRe
 	}
 	if s.subnets[old.Subnet] == id {
 		delete(s.subnets, old.Subnet)
+		s.subnetHint = 0 // a lower one may be free now
 	}
 	delete(s.dirtyNodes, id)
 	s.emit(EventDelete, KindNode, old)

@@ -45,6 +45,9 @@ type Store struct {
 	nodeByName map[string]string // name -> id
 	alloc      map[string]amounts
 	subnets    map[string]string // subnet -> node id
+	// subnetHint: every /24 of the cluster CIDR below this index is taken,
+	// so the search for the lowest free one starts here (derived state).
+	subnetHint uint32
 
 	images map[string]*orchpb.Image
 	config *orchpb.ClusterConfig
@@ -112,6 +115,7 @@ func (s *Store) reset() {
 	s.nodeByName = map[string]string{}
 	s.alloc = map[string]amounts{}
 	s.subnets = map[string]string{}
+	s.subnetHint = 0
 	s.images = map[string]*orchpb.Image{}
 	s.config = nil
 	s.masters = map[string]*orchpb.Master{}
