@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,7 @@ type cluster struct {
 	api   *client.Client
 	token string
 	ctx   context.Context
+	dir   string
 }
 
 func quietLogger() *slog.Logger {
@@ -42,7 +44,7 @@ func startCluster(t testing.TB, nodeTimeout time.Duration) *cluster {
 	t.Cleanup(cancel)
 	dir := t.TempDir()
 	m, err := master.Start(ctx, master.Config{
-		DataDir: dir, APIAddr: "127.0.0.1:0", RaftAddr: "127.0.0.1:0", Bootstrap: true,
+		DataDir: dir, APIAddr: "127.0.0.1:0", RaftAddr: freeAddr(t), Bootstrap: true,
 		NodeTimeout: nodeTimeout, Logger: quietLogger(),
 		// A /24 per node: the default /16 holds only 256 nodes.
 		ClusterCIDR: "10.64.0.0/10",
@@ -63,7 +65,27 @@ func startCluster(t testing.TB, nodeTimeout time.Duration) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &cluster{t: t, m: m, api: api, token: strings.TrimSpace(string(token)), ctx: ctx}
+	return &cluster{t: t, m: m, api: api, token: strings.TrimSpace(string(token)), ctx: ctx, dir: dir}
+}
+
+// joinMaster adds a voter to the cluster (the first master stays leader:
+// it is the one the tests talk to).
+func (c *cluster) joinMaster(nodeTimeout time.Duration) *master.Master {
+	c.t.Helper()
+	token, err := os.ReadFile(filepath.Join(c.dir, master.MasterTokenFile))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	m, err := master.Start(c.ctx, master.Config{
+		DataDir: c.t.TempDir(), APIAddr: "127.0.0.1:0", RaftAddr: freeAddr(c.t),
+		Join: []string{c.m.URL()}, JoinToken: strings.TrimSpace(string(token)),
+		NodeTimeout: nodeTimeout, Logger: quietLogger(), ClusterCIDR: "10.64.0.0/10",
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(m.Stop)
+	return m
 }
 
 // fleet joins count hollow nodes named prefix-1.. and waits until the
@@ -168,4 +190,16 @@ func (c *cluster) service(name string) *orchpb.Service {
 
 func clientFilter(service string) client.ReplicaFilter {
 	return client.ReplicaFilter{Namespace: "default", Service: service}
+}
+
+// freeAddr is a 127.0.0.1 port free right now: a Raft address must be
+// known before it listens (it names the master).
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

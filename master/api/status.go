@@ -21,12 +21,16 @@ func withStatus(st *store.Store, svc *orchpb.Service) *orchpb.Service {
 	if spec.GetMode() != orchpb.ModeGlobal {
 		status.Desired = spec.GetReplicas()
 	}
+	// A global service wants one replica per node it runs on (two may run
+	// on one node while a new generation replaces the old).
+	globalNodes := map[string]bool{}
 	for _, rep := range st.Replicas(store.ReplicaFilter{Namespace: spec.GetNamespace(), Service: spec.GetName()}) {
 		if rep.GetDesiredState() != orchpb.DesiredRunning {
 			continue
 		}
 		current := rep.GetGeneration() == svc.GetGeneration()
-		if spec.GetMode() == orchpb.ModeGlobal && current {
+		if spec.GetMode() == orchpb.ModeGlobal && rep.GetNode() != "" && !rep.Terminal() && !globalNodes[rep.GetNode()] {
+			globalNodes[rep.GetNode()] = true
 			status.Desired++
 		}
 		if !current {

@@ -41,7 +41,7 @@ func reconcileGlobal(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replica, i
 			continue
 		}
 		switch {
-		case failedForGood(rep):
+		case failedForGood(rep) && !completed(rep):
 			ch.update(rep, stopped(rep, "replaced: "+rep.GetState()))
 		case rep.GetNode() == "":
 			ch.update(rep, stopped(rep, "global replicas are pinned to nodes"))

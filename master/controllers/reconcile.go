@@ -183,6 +183,24 @@ func failedForGood(rep *orchpb.Replica) bool {
 	return false
 }
 
+// completed is a replica that ran and ended as its restart policy wants
+// (`never`, or `on-failure` after a clean exit): it keeps its slot and its
+// exit code instead of being replaced, so `restart: never` leaves a failed
+// replica failed. A replica that never started is still replaced, since
+// another node may run it.
+func completed(rep *orchpb.Replica) bool {
+	if rep.GetStartedAt() == 0 {
+		return false
+	}
+	switch rep.GetSpec().GetRestart().GetPolicy() {
+	case orchpb.RestartNever:
+		return rep.GetState() == orchpb.ReplicaFailed || rep.GetState() == orchpb.ReplicaStopped
+	case orchpb.RestartOnFailure:
+		return rep.GetState() == orchpb.ReplicaStopped
+	}
+	return false
+}
+
 func newReplica(svc *orchpb.Service, slot int32, id string) *orchpb.Replica {
 	return replicaOf(svc.GetSpec(), svc.GetGeneration(), slot, id)
 }

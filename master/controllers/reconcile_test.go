@@ -244,3 +244,26 @@ func countImage(reps []*orchpb.Replica, image string) int {
 	}
 	return n
 }
+
+func TestRestartNeverLeavesAFailedReplicaFailed(t *testing.T) {
+	c := newCluster(t)
+	a := c.node("a", 4000)
+	c.service("kind: Service\nname: job\nreplicas: 1\nimage: job:1\nrestart: {policy: never}\n")
+	c.reconcile()
+	rep := c.live("job")[0]
+	c.apply(&orchpb.Command{Op: &orchpb.Command_ReportReplicaStatus{ReportReplicaStatus: &orchpb.ReportReplicaStatus{
+		NodeId: a, Statuses: []*orchpb.ReplicaStatus{{Id: rep.GetId(), State: orchpb.ReplicaFailed, ExitCode: 2, StartedAt: 1000, Message: "exited 2"}}}}})
+	c.reconcile()
+	live := c.live("job")
+	if len(live) != 1 || live[0].GetId() != rep.GetId() || live[0].GetState() != orchpb.ReplicaFailed || live[0].GetExitCode() != 2 {
+		t.Fatalf("live replicas %v, want the failed one kept with exit code 2", summaryOf(live))
+	}
+}
+
+func summaryOf(reps []*orchpb.Replica) []string {
+	var out []string
+	for _, r := range reps {
+		out = append(out, fmt.Sprintf("%s %s %s exit=%d", r.GetId(), r.DisplayName(), r.GetState(), r.GetExitCode()))
+	}
+	return out
+}

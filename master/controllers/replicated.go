@@ -63,7 +63,7 @@ func reconcileReplicated(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replic
 			if stillRunning(rep, nodes) {
 				live++
 			}
-		case failedForGood(rep):
+		case failedForGood(rep) && !completed(rep):
 			ch.update(rep, stopped(rep, "replaced: "+rep.GetState()))
 		default:
 			bySlot[rep.GetSlot()] = append(bySlot[rep.GetSlot()], rep)
