@@ -179,14 +179,17 @@ func TestWorkerHealthCheckGatesRunningAndRestartsUnhealthy(t *testing.T) {
 		t.Errorf("unhealthy message %q", st.Message)
 	}
 	failing.Store(false)
+	// On a loaded machine the restarted container may fail a check or two
+	// more before the test heals the server, so it may restart more than
+	// once; what must hold is that every restart was a stop and a start.
 	st = await(t, w, "restarted and healthy", func(s *orchpb.ReplicaStatus) bool {
-		return s.State == orchpb.ReplicaRunning && s.Restarts == 1
+		return s.State == orchpb.ReplicaRunning && s.Restarts >= 1
 	})
 	if st.Message != "" {
 		t.Errorf("message %q once healthy again", st.Message)
 	}
-	if starts, stops := rt.counts("r1"); starts != 2 || stops != 1 {
-		t.Errorf("runtime saw %d starts and %d stops, want 2 and 1", starts, stops)
+	if starts, stops := rt.counts("r1"); starts != int(st.Restarts)+1 || stops != int(st.Restarts) {
+		t.Errorf("runtime saw %d starts and %d stops for %d restarts, want %d and %d", starts, stops, st.Restarts, st.Restarts+1, st.Restarts)
 	}
 }
 

@@ -82,6 +82,9 @@ func (c *Containerd) Exec(ctx context.Context, id string, cfg ExecConfig) (int, 
 		closer.arm(func() { _ = proc.CloseIO(cleanup, client.WithStdinCloser) })
 	}
 	if err := proc.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return -1, fmt.Errorf("exec in container %s: start %q: %w", id, cfg.Args[0], ctx.Err())
+		}
 		return -1, wrap(err, "exec in container %s: start %q", id, cfg.Args[0])
 	}
 	if cfg.TTY && cfg.Resize != nil {
@@ -109,6 +112,13 @@ func (c *Containerd) Exec(ctx context.Context, id string, cfg ExecConfig) (int, 
 		return -1, fmt.Errorf("exec in container %s: %w", id, ctx.Err())
 	}
 	if err := status.Error(); err != nil {
+		if ctx.Err() != nil {
+			// Wait(ctx) reports the caller's deadline as its own error
+			// (through gRPC, so no longer a context error): say what
+			// really happened, and make sure the process is gone.
+			_ = proc.Kill(cleanup, syscall.SIGKILL)
+			return -1, fmt.Errorf("exec in container %s: %w", id, ctx.Err())
+		}
 		return -1, wrap(err, "exec in container %s: wait", id)
 	}
 	drained := make(chan struct{})
