@@ -297,6 +297,18 @@ func TestOverlay(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.NodeState(h3, orchpb.NodeReady, 30*time.Second)
+		c.Eventually("h3's old containers are stopped and removed from containerd", time.Minute, func() error {
+			ids, err := c.Containers(h3)
+			if err != nil {
+				return err
+			}
+			for _, r := range old {
+				if slices.Contains(ids, r.GetId()) {
+					return fmt.Errorf("container %s (%s) still in containerd", r.GetId(), r.DisplayName())
+				}
+			}
+			return nil
+		})
 	})
 
 	step(t, "orchd agent --cleanup removes what the agent installed", func(t *testing.T) {

@@ -12,12 +12,12 @@ import (
 // The model: each service is a register whose value is its env VALUE ("" =
 // the service does not exist). Every write writes a unique value and gets a
 // new version, so a conditional write (If-Match: the version read with
-// value x) can succeed only while the value is still x: the model checks
-// successes by value. The converse does not hold: the controllers also
-// move a service's version when they write its rollout status, so a
-// conditional write on an existing service may be refused although nobody
-// wrote it. A refusal is therefore always legal for a service that exists,
-// and illegal for a create-only write (If-Match: 0) while it does not.
+// value x) can succeed only while the value is still x, and may be refused
+// only once it is not: the workload's services have no replicas, so their
+// rollouts end in the same entry as the write (the FSM records them
+// completed) and nothing but a client write moves their version. A
+// create-only write (If-Match: 0) may be refused only once the service
+// exists.
 
 type opKind int
 
@@ -83,7 +83,7 @@ var registerModel = porcupine.Model{
 			}
 			return true, st
 		case out.refused:
-			return in.cond && (in.expect != "" || st != ""), st
+			return in.cond && st != in.expect, st
 		default:
 			return holds, in.value
 		}
@@ -138,7 +138,7 @@ func TestModelCatchesViolations(t *testing.T) {
 		{"conditional write that ignored its condition", []porcupine.Operation{w(0, 0, 1, "a", ok), cas(1, 2, 3, "x", "b", ok)}, false},
 		{"refused create-only write on an empty register", []porcupine.Operation{cas(0, 0, 1, "", "b", refused)}, false},
 		{"refused create-only write after another create", []porcupine.Operation{w(0, 0, 1, "a", ok), cas(1, 2, 3, "", "b", refused)}, true},
-		{"refusal on a matching value (a status write moved the version)", []porcupine.Operation{w(0, 0, 1, "a", ok), cas(1, 2, 3, "a", "b", refused), r(0, 4, 5, "a")}, true},
+		{"refusal on a matching value", []porcupine.Operation{w(0, 0, 1, "a", ok), cas(1, 2, 3, "a", "b", refused), r(0, 4, 5, "a")}, false},
 		{"refused blind write", []porcupine.Operation{w(0, 0, 1, "a", refused)}, false},
 		{"refused conditional write on a changed value", []porcupine.Operation{w(0, 0, 1, "a", ok), w(0, 2, 3, "c", ok), cas(1, 4, 5, "a", "b", refused), r(1, 6, 7, "c")}, true},
 		{"create-only on an empty register", []porcupine.Operation{cas(0, 0, 1, "", "a", ok), cas(1, 2, 3, "", "b", refused)}, true},

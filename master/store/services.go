@@ -1,6 +1,8 @@
 package store
 
 import (
+	"fmt"
+
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -35,10 +37,32 @@ func (s *Store) putService(index uint64, c *orchpb.PutService) *orchpb.CommandRe
 		}
 		svc.Spec = spec
 	}
+	if u := svc.GetUpdate(); u.GetState() == orchpb.UpdateUpdating && u.GetStartedIndex() == index && s.nothingToRollOut(key, spec) {
+		// A revision of a service scaled to zero, with nothing of it left
+		// running, is rolled out the moment it is stored: there is no
+		// replica to replace, and recording the end here spares the update
+		// controller a second Raft write for every such change.
+		u.State, u.FinishedIndex = orchpb.UpdateCompleted, index
+		u.Message = fmt.Sprintf("0/0 replicas run generation %d", svc.GetGeneration())
+	}
 	svc.Version = index
 	s.services[key] = svc
 	s.emit(EventPut, KindService, svc)
 	return &orchpb.CommandResult{}
+}
+
+// nothingToRollOut: the spec asks for no replicas and none of the service's
+// replicas may still run.
+func (s *Store) nothingToRollOut(key svcKey, spec *orchpb.ServiceSpec) bool {
+	if spec.GetMode() == orchpb.ModeGlobal || spec.Replicas == nil || spec.GetReplicas() != 0 {
+		return false
+	}
+	for id := range s.byService[key] {
+		if r := s.replicas[id]; r != nil && !r.Terminal() {
+			return false
+		}
+	}
+	return true
 }
 
 // specRevised reports whether b is a new revision of a. The replica count
