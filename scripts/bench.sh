@@ -25,6 +25,8 @@ rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 printf '%-60s %s\n' "benchmark" "figures"
 for run in "${runs[@]}"; do
   IFS=: read -r pkg re benchtime <<<"$run"
+  # BENCH_ONLY=REGEXP runs only the entries whose package:benchmark matches.
+  if [ -n "${BENCH_ONLY:-}" ] && ! [[ "$pkg:$re" =~ $BENCH_ONLY ]]; then continue; fi
   name=$(echo "$pkg" | tr -c 'a-zA-Z0-9\n' '_' | sed 's/^_*//; s/_*$//')
   # Several runs of one package each get their own file.
   if [ "$re" != "." ]; then name="${name}_$(echo "$re" | tr -c 'a-zA-Z0-9\n' '_')"; fi
