@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -133,6 +134,15 @@ func numberifyField(raw json.RawMessage, fd protoreflect.FieldDescriptor) (json.
 	if string(raw) == "null" {
 		return raw, nil
 	}
+	if !holds64(fd) {
+		// Nothing below needs rewriting (a whole ServiceSpec, say): compact
+		// it in one pass instead of taking it apart and putting it back.
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
 	switch {
 	case fd.IsList():
 		var elems []json.RawMessage
@@ -224,4 +234,53 @@ func truncate(b []byte) string {
 		return strconv.Quote(string(b[:max])) + "..."
 	}
 	return strconv.Quote(string(b))
+}
+
+// with64 caches, per message type, whether any field in it or below it is a
+// 64-bit integer (which protojson writes as a string).
+var with64 sync.Map // protoreflect.FullName -> bool
+
+func holds64(fd protoreflect.FieldDescriptor) bool {
+	if fd.IsMap() {
+		return holds64(fd.MapValue())
+	}
+	switch fd.Kind() {
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind,
+		protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return true
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		md := fd.Message()
+		if v, ok := with64.Load(md.FullName()); ok {
+			return v.(bool)
+		}
+		found := messageHolds64(md, map[protoreflect.FullName]bool{})
+		// Cached only here, for the type asked about: an answer found
+		// inside a cycle may be partial for the types along it.
+		with64.Store(md.FullName(), found)
+		return found
+	}
+	return false
+}
+
+func messageHolds64(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) bool {
+	if seen[md.FullName()] || isWellKnown(md) {
+		return false // a cycle adds nothing new; well-known types are left as written
+	}
+	seen[md.FullName()] = true
+	found := false
+	fields := md.Fields()
+	for i := 0; i < fields.Len() && !found; i++ {
+		fd := fields.Get(i)
+		if fd.IsMap() {
+			fd = fd.MapValue()
+		}
+		switch fd.Kind() {
+		case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind,
+			protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+			found = true
+		case protoreflect.MessageKind, protoreflect.GroupKind:
+			found = messageHolds64(fd.Message(), seen)
+		}
+	}
+	return found
 }
