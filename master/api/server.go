@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orch-io/orch/master/api/ui"
 	"github.com/orch-io/orch/master/api/wire"
 	"github.com/orch-io/orch/master/auth"
 	"github.com/orch-io/orch/master/events"
@@ -116,6 +117,9 @@ func (s *Server) routes() []Route {
 		{"GET /healthz", Public, s.healthz},
 		{"GET /v1/ca", Public, s.caCert},
 		{"GET /metrics", auth.RoleReader, s.metrics.handler().ServeHTTP},
+		// The web page: static files only; its data calls carry their own token.
+		{"GET /ui/", Public, ui.Handler().ServeHTTP},
+		{"GET /ui", Public, ui.Redirect},
 
 		{"PUT /v1/namespaces/{ns}/services/{name}", auth.RoleAdmin, s.putService},
 		{"GET /v1/namespaces/{ns}/services/{name}", auth.RoleReader, s.getService},

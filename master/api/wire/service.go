@@ -77,15 +77,21 @@ func fieldIndex(fields protoreflect.FieldDescriptors, jsonName string) int {
 // generation, status and createIndex. The previous spec (rollback's target)
 // is internal and not shown.
 func MarshalService(s *orchpb.Service) ([]byte, error) {
-	members, err := specMembers(s.GetSpec())
-	if err != nil {
-		return nil, err
-	}
 	status := s.GetStatus()
 	if status == nil {
 		status = &orchpb.ServiceStatus{}
 	}
 	statusJSON, err := Marshal(status)
+	if err != nil {
+		return nil, err
+	}
+	if spec := s.GetSpec(); spec.GetKind() != "" && spec.GetName() != "" && spec.GetNamespace() != "" && spec.GetMode() != "" && spec.GetImage() != "" {
+		// Every stored spec has its always-shown fields, and protojson
+		// writes fields in declaration order, which is the manifest's: the
+		// spec's own JSON is the flat object's start, no reshuffling needed.
+		return appendServiceMeta(spec, s, statusJSON)
+	}
+	members, err := specMembers(s.GetSpec())
 	if err != nil {
 		return nil, err
 	}
@@ -211,4 +217,32 @@ func UnmarshalList[T proto.Message](data []byte, newT func() T) ([]T, error) {
 		out[i] = t
 	}
 	return out, nil
+}
+
+func appendServiceMeta(spec *orchpb.ServiceSpec, s *orchpb.Service, statusJSON []byte) ([]byte, error) {
+	var raw []byte
+	var err error
+	if messageHolds64(spec.ProtoReflect().Descriptor(), map[protoreflect.FullName]bool{}) {
+		raw, err = marshalWith(protojson.MarshalOptions{}, spec)
+	} else {
+		// No 64-bit integers in a spec today: nothing for numberify to do.
+		raw, err = protojson.MarshalOptions{}.Marshal(spec)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("wire: service spec %s/%s: %w", spec.GetNamespace(), spec.GetName(), err)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, fmt.Errorf("wire: service spec %s/%s: %w", spec.GetNamespace(), spec.GetName(), err)
+	}
+	out := bytes.TrimSuffix(buf.Bytes(), []byte("}"))
+	out = append(out, `,"`+keyVersion+`":`...)
+	out = append(out, uintJSON(s.GetVersion())...)
+	out = append(out, `,"`+keyGeneration+`":`...)
+	out = append(out, uintJSON(s.GetGeneration())...)
+	out = append(out, `,"`+keyStatus+`":`...)
+	out = append(out, statusJSON...)
+	out = append(out, `,"`+keyCreateIndex+`":`...)
+	out = append(out, uintJSON(s.GetCreateIndex())...)
+	return append(out, '}'), nil
 }
