@@ -13,7 +13,7 @@ func (a *Agent) runAssignments(ctx context.Context) {
 	delay := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		start := time.Now()
-		err := a.conn.watchAssignments(ctx, a.id.NodeID, func(set *orchpb.AssignmentSet) {
+		err := a.conn.watchAssignments(ctx, a.id.NodeID, true, func(set *orchpb.AssignmentSet) {
 			if err := a.saveAssignments(set); err != nil {
 				a.log.Warn("could not save assignments; a restart without masters would not know them", "err", err)
 			}

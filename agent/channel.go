@@ -1,17 +1,11 @@
 package agent
 
 import (
-	"bufio"
 	"context"
 	"crypto/x509"
-	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
-	"time"
 
 	orchpb "github.com/orch-io/orch/proto"
-	"google.golang.org/protobuf/encoding/protodelim"
 )
 
 // Channel is the agent's end of the agent channel (join, register, the
@@ -58,27 +52,5 @@ func (ch *Channel) ReportStatus(ctx context.Context, report *orchpb.StatusReport
 // pushes, without the peer list (the caller has no overlay to program),
 // until the stream breaks or ctx ends.
 func (ch *Channel) WatchAssignments(ctx context.Context, nodeID string, handle func(*orchpb.AssignmentSet)) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	c := ch.conn
-	resp, err := c.do(ctx, c.stream, http.MethodGet, "/v1/agent/nodes/"+url.PathEscape(nodeID)+"/assignments?peers=false", "", nil)
-	if err != nil {
-		return fmt.Errorf("agent: open assignment stream: %w", err)
-	}
-	defer resp.Body.Close()
-	idle := time.AfterFunc(streamIdle, cancel)
-	defer idle.Stop()
-	r := bufio.NewReader(resp.Body)
-	for {
-		var set orchpb.AssignmentSet
-		if err := (protodelim.UnmarshalOptions{MaxSize: 64 << 20}).UnmarshalFrom(r, &set); err != nil {
-			if ctx.Err() != nil && !errors.Is(ctx.Err(), context.Canceled) {
-				return ctx.Err()
-			}
-			c.next()
-			return fmt.Errorf("agent: assignment stream: %w", err)
-		}
-		idle.Reset(streamIdle)
-		handle(&set)
-	}
+	return ch.conn.watchAssignments(ctx, nodeID, false, handle)
 }

@@ -125,29 +125,44 @@ func (c *masterConn) reportStatus(ctx context.Context, report *orchpb.StatusRepo
 const streamIdle = 15 * time.Second
 
 // watchAssignments calls handle with every assignment set the master pushes,
-// until the stream breaks or ctx ends.
-func (c *masterConn) watchAssignments(ctx context.Context, nodeID string, handle func(*orchpb.AssignmentSet)) error {
+// until the stream breaks or ctx ends. Without peers the master leaves out
+// the peer list (for callers with no overlay to program).
+func (c *masterConn) watchAssignments(ctx context.Context, nodeID string, peers bool, handle func(*orchpb.AssignmentSet)) error {
+	path := "/v1/agent/nodes/" + url.PathEscape(nodeID) + "/assignments"
+	if !peers {
+		path += "?peers=false"
+	}
+	return readStream(ctx, c, path, "assignment", true, func() *orchpb.AssignmentSet { return &orchpb.AssignmentSet{} }, handle)
+}
+
+// readStream opens a streamed GET and calls handle with each length-delimited
+// message until the stream breaks, falls silent past streamIdle (the masters
+// send keepalives), or ctx ends. nextOnFailure moves the connection to the
+// next master when the stream breaks.
+func readStream[M proto.Message](ctx context.Context, c *masterConn, path, what string, nextOnFailure bool, newMsg func() M, handle func(M)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	resp, err := c.do(ctx, c.stream, http.MethodGet, "/v1/agent/nodes/"+url.PathEscape(nodeID)+"/assignments", "", nil)
+	resp, err := c.do(ctx, c.stream, http.MethodGet, path, "", nil)
 	if err != nil {
-		return fmt.Errorf("agent: open assignment stream: %w", err)
+		return fmt.Errorf("agent: open %s stream: %w", what, err)
 	}
 	defer resp.Body.Close()
 	idle := time.AfterFunc(streamIdle, cancel)
 	defer idle.Stop()
 	r := bufio.NewReader(resp.Body)
 	for {
-		var set orchpb.AssignmentSet
-		if err := (protodelim.UnmarshalOptions{MaxSize: 64 << 20}).UnmarshalFrom(r, &set); err != nil {
+		msg := newMsg()
+		if err := (protodelim.UnmarshalOptions{MaxSize: 64 << 20}).UnmarshalFrom(r, msg); err != nil {
 			if ctx.Err() != nil && !errors.Is(ctx.Err(), context.Canceled) {
 				return ctx.Err()
 			}
-			c.next()
-			return fmt.Errorf("agent: assignment stream: %w", err)
+			if nextOnFailure {
+				c.next()
+			}
+			return fmt.Errorf("agent: %s stream: %w", what, err)
 		}
 		idle.Reset(streamIdle)
-		handle(&set)
+		handle(msg)
 	}
 }
 
