@@ -268,6 +268,9 @@ func TestOverlay(t *testing.T) {
 
 	step(t, "a lost node's records go, its replacements' come", func(t *testing.T) {
 		old := onHost(c, c.Running("hello", 6, 10*time.Second), h3)
+		if len(old) == 0 {
+			t.Fatal("no replica runs on h3: losing it would prove nothing")
+		}
 		if err := h3.Agent.Kill(); err != nil {
 			t.Fatal(err)
 		}

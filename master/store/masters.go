@@ -52,10 +52,7 @@ func (s *Store) Master(id string) *orchpb.Master {
 // Masters lists the recorded masters sorted by id.
 func (s *Store) Masters() []*orchpb.Master {
 	s.mu.RLock()
-	out := make([]*orchpb.Master, 0, len(s.masters))
-	for _, m := range s.masters {
-		out = append(out, m)
-	}
+	out := values(s.masters)
 	s.mu.RUnlock()
 	sortMasters(out)
 	return out

@@ -181,10 +181,7 @@ func (s *Store) NodeByName(name string) *orchpb.Node {
 // Nodes lists all nodes sorted by name, Allocated filled in.
 func (s *Store) Nodes() []*orchpb.Node {
 	s.mu.RLock()
-	out := make([]*orchpb.Node, 0, len(s.nodes))
-	for _, n := range s.nodes {
-		out = append(out, n)
-	}
+	out := values(s.nodes)
 	s.mu.RUnlock()
 	sortNodes(out)
 	return out
@@ -209,10 +206,7 @@ func (s *Store) Image(name string) *orchpb.Image {
 // Images lists the stored images sorted by name.
 func (s *Store) Images() []*orchpb.Image {
 	s.mu.RLock()
-	out := make([]*orchpb.Image, 0, len(s.images))
-	for _, img := range s.images {
-		out = append(out, img)
-	}
+	out := values(s.images)
 	s.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
 	return out
@@ -223,4 +217,14 @@ func (s *Store) Config() *orchpb.ClusterConfig {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.config
+}
+
+// values copies a table's objects out, so the caller can sort them after
+// releasing the read lock (the FSM's writes wait for readers).
+func values[K comparable, V any](table map[K]V) []V {
+	out := make([]V, 0, len(table))
+	for _, v := range table {
+		out = append(out, v)
+	}
+	return out
 }

@@ -2,10 +2,8 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -59,41 +57,24 @@ func (c *Client) Events(ctx context.Context, f EventFilter) ([]wire.ClusterEvent
 // each new one, until ctx ends (nil is returned then), fn returns an error
 // (returned as is), or the stream breaks.
 func (c *Client) FollowEvents(parent context.Context, f EventFilter, fn func(wire.ClusterEvent) error) error {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
 	q := f.query()
 	q.Set("follow", "true")
-	resp, err := c.send(ctx, request{method: http.MethodGet, path: "/v1/events", query: q, stream: true})
-	if err != nil {
-		if parent.Err() != nil {
-			return nil
-		}
+	var fnErr error
+	err := followJSON(parent, c, "/v1/events", q, func(e wire.ClusterEvent) error {
+		fnErr = fn(e)
+		return fnErr
+	})
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case parent.Err() != nil:
+		return nil
+	case err == nil, errors.Is(err, ErrWatchIdle), errors.Is(err, ErrWatchClosed):
 		return err
 	}
-	defer resp.Body.Close()
-	body := io.Reader(resp.Body)
-	var idle *idleReader
-	if c.watchIdle > 0 {
-		idle = newIdleReader(resp.Body, c.watchIdle, cancel)
-		defer idle.stop()
-		body = idle
+	var we *wire.Error
+	if errors.As(err, &we) {
+		return err
 	}
-	dec := json.NewDecoder(body)
-	for {
-		var e wire.ClusterEvent
-		if err := dec.Decode(&e); err != nil {
-			switch {
-			case parent.Err() != nil:
-				return nil
-			case idle != nil && idle.fired():
-				return ErrWatchIdle
-			case errors.Is(err, io.EOF):
-				return ErrWatchClosed
-			}
-			return fmt.Errorf("client: follow events: %w", err)
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
+	return fmt.Errorf("client: follow events: %w", err)
 }

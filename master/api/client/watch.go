@@ -45,13 +45,33 @@ func (c *Client) Watch(ctx context.Context, index uint64, kind string) (<-chan w
 }
 
 func (c *Client) watch(ctx context.Context, index uint64, kind string, events chan<- wire.WatchEvent) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	q := url.Values{"index": {strconv.FormatUint(index, 10)}}
 	if kind != "" {
 		q.Set("kind", kind)
 	}
-	resp, err := c.send(ctx, request{method: http.MethodGet, path: "/v1/watch", query: q, stream: true})
+	err := followJSON(ctx, c, "/v1/watch", q, func(ev wire.WatchEvent) error {
+		select {
+		case events <- ev:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	var we *wire.Error
+	if err == nil || errors.Is(err, ErrWatchIdle) || errors.Is(err, ErrWatchClosed) || errors.As(err, &we) || ctx.Err() != nil {
+		return err
+	}
+	return fmt.Errorf("client: watch from index %d: %w", index, err)
+}
+
+// followJSON streams newline-delimited JSON values from a GET and calls fn
+// with each, until fn fails (its error is returned), ctx ends (ctx.Err()),
+// the server ends the stream (ErrWatchClosed) or it falls silent past the
+// idle timeout (ErrWatchIdle). json.Decoder skips the blank keepalive lines.
+func followJSON[T any](ctx context.Context, c *Client, path string, q url.Values, fn func(T) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	resp, err := c.send(ctx, request{method: http.MethodGet, path: path, query: q, stream: true})
 	if err != nil {
 		return err
 	}
@@ -63,11 +83,10 @@ func (c *Client) watch(ctx context.Context, index uint64, kind string, events ch
 		defer idle.stop()
 		body = idle
 	}
-	// json.Decoder skips the blank keepalive lines between events.
 	dec := json.NewDecoder(body)
 	for {
-		var ev wire.WatchEvent
-		err := dec.Decode(&ev)
+		var v T
+		err := dec.Decode(&v)
 		switch {
 		case err == nil:
 		case idle != nil && idle.fired():
@@ -77,12 +96,10 @@ func (c *Client) watch(ctx context.Context, index uint64, kind string, events ch
 		case errors.Is(err, io.EOF):
 			return ErrWatchClosed
 		default:
-			return fmt.Errorf("client: watch from index %d: %w", index, err)
+			return err
 		}
-		select {
-		case events <- ev:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := fn(v); err != nil {
+			return err
 		}
 	}
 }
