@@ -15,12 +15,15 @@ type policy struct {
 	rollback           bool
 }
 
+// defaultDeadline is update.deadline when a spec leaves it out.
+var defaultDeadline = manifest.Duration(manifest.DefaultUpdateDeadline, 2*time.Minute)
+
 func policyOf(spec *orchpb.ServiceSpec) policy {
 	u := spec.GetUpdate()
 	p := policy{
 		surge:       manifest.DefaultMaxSurge,
 		minHealthy:  manifest.Duration(u.GetMinHealthy(), 0),
-		deadline:    manifest.Duration(u.GetDeadline(), manifest.Duration(manifest.DefaultUpdateDeadline, 2*time.Minute)),
+		deadline:    manifest.Duration(u.GetDeadline(), defaultDeadline),
 		rollback:    u.GetOnFailure() == manifest.OnFailureRollback,
 		unavailable: u.GetMaxUnavailable(),
 	}

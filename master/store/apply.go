@@ -14,6 +14,10 @@ import (
 // changes nothing and gives ErrorCode "invalid". A failed command still
 // advances Index, because the log entry was consumed.
 //
+// The store takes cmd: what it stores may share memory with it, so the
+// caller must not touch cmd afterwards. (The FSM decodes a fresh command
+// from each log entry; copying it again would only cost every master CPU.)
+//
 // Apply must not be called concurrently with itself or with Restore.
 func (s *Store) Apply(index uint64, cmd *orchpb.Command) (res *orchpb.CommandResult) {
 	s.mu.Lock()

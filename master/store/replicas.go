@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	orchpb "github.com/orch-io/orch/proto"
-	"google.golang.org/protobuf/proto"
 )
 
 // ReplicaFilter selects replicas; empty fields match everything.
@@ -235,7 +234,7 @@ func (s *Store) putReplicas(index uint64, c *orchpb.PutReplicas) *orchpb.Command
 			reject(in.Id, "%s", reason)
 			continue
 		}
-		r := proto.Clone(in).(*orchpb.Replica)
+		r := in // the store owns the command (see Apply)
 		if r.Name == "" {
 			r.Name = r.Service + "." + strconv.Itoa(int(r.Slot))
 		}
@@ -344,7 +343,7 @@ func (s *Store) reportReplicaStatus(index uint64, c *orchpb.ReportReplicaStatus)
 			r.Message == st.Message && r.StartedAt == st.StartedAt {
 			continue // nothing new: no version bump, no event
 		}
-		nr := proto.Clone(r).(*orchpb.Replica)
+		nr := shallowCopy(r)
 		nr.State = st.State
 		nr.Ip = st.Ip
 		nr.Restarts = st.Restarts

@@ -20,15 +20,13 @@ func (s *Store) putService(index uint64, c *orchpb.PutService) *orchpb.CommandRe
 	if c.IfMatch != nil && c.GetIfMatch() != old.GetVersion() {
 		return conflict(index, "service", key.String(), c.GetIfMatch(), old.GetVersion())
 	}
-	// The command is owned by the log entry; clone so the stored spec shares
-	// nothing with it.
-	spec = proto.Clone(spec).(*orchpb.ServiceSpec)
+	// The store owns the command (see Apply), so its spec is stored as is.
 	var svc *orchpb.Service
 	if old == nil {
 		svc = &orchpb.Service{Spec: spec, Generation: 1, CreateIndex: index}
 		svc.Update = &orchpb.UpdateStatus{Generation: 1, State: orchpb.UpdateUpdating, StartedIndex: index}
 	} else {
-		svc = proto.Clone(old).(*orchpb.Service)
+		svc = shallowCopy(old)
 		if specRevised(old.GetSpec(), spec) {
 			svc.Generation++
 			svc.PreviousSpec = old.GetSpec()
@@ -109,7 +107,7 @@ func (s *Store) deleteService(index uint64, c *orchpb.DeleteService) *orchpb.Com
 		case r.GetNode() == "":
 			s.removeReplica(r)
 		case r.GetDesiredState() != orchpb.DesiredStopped:
-			nr := proto.Clone(r).(*orchpb.Replica)
+			nr := shallowCopy(r)
 			nr.DesiredState = orchpb.DesiredStopped
 			nr.Version = index
 			s.storeReplica(nr)
@@ -127,9 +125,11 @@ func (s *Store) scaleService(index uint64, c *orchpb.ScaleService) *orchpb.Comma
 	if c.GetReplicas() < 0 {
 		return fail(index, orchpb.ResultInvalid, "scale service %s: replicas %d < 0", key, c.GetReplicas())
 	}
-	svc := proto.Clone(old).(*orchpb.Service)
+	svc := shallowCopy(old)
 	if svc.Spec == nil {
 		svc.Spec = &orchpb.ServiceSpec{Namespace: key.namespace, Name: key.name}
+	} else {
+		svc.Spec = proto.Clone(svc.Spec).(*orchpb.ServiceSpec) // changed below
 	}
 	svc.Spec.Replicas = proto.Int32(c.GetReplicas())
 	svc.Version = index
@@ -156,7 +156,7 @@ func (s *Store) rollbackService(index uint64, c *orchpb.RollbackService) *orchpb
 	if old.GetSpec().Replicas != nil && spec.GetMode() != orchpb.ModeGlobal {
 		spec.Replicas = proto.Int32(old.GetSpec().GetReplicas())
 	}
-	svc := proto.Clone(old).(*orchpb.Service)
+	svc := shallowCopy(old)
 	svc.PreviousSpec = old.GetSpec()
 	svc.Spec = spec
 	svc.Generation++
@@ -186,8 +186,8 @@ func (s *Store) setUpdateStatus(index uint64, c *orchpb.SetUpdateStatus) *orchpb
 	default:
 		return fail(index, orchpb.ResultInvalid, "service %s: unknown update state %q", key, st.GetState())
 	}
-	svc := proto.Clone(old).(*orchpb.Service)
-	u := proto.Clone(st).(*orchpb.UpdateStatus)
+	svc := shallowCopy(old)
+	u := st
 	if prev := old.GetUpdate(); prev.GetGeneration() == u.Generation && u.StartedIndex == 0 {
 		u.StartedIndex = prev.GetStartedIndex()
 	}

@@ -2,7 +2,9 @@ package store
 
 import (
 	"errors"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	orchpb "github.com/orch-io/orch/proto"
@@ -25,9 +27,10 @@ const DefaultWatchRing = 10000
 // Immutability: every object a read returns (and every object in an Event or
 // a Snapshot) is shared with the store and with other readers, and MUST NOT
 // be modified. The store never mutates a stored object in place: a change
-// clones the object, modifies the clone and stores the clone, so a pointer a
-// reader holds stays a consistent view of the object as it was. Callers that
-// want to change an object clone it first (proto.Clone).
+// copies the object (shallowly: unchanged sub-messages stay shared), sets
+// fields of the copy and stores the copy, so a pointer a reader holds stays
+// a consistent view of the object as it was. Callers that want to change an
+// object clone it first (proto.Clone).
 type Store struct {
 	mu    sync.RWMutex
 	index uint64
@@ -68,6 +71,14 @@ type Store struct {
 type svcKey struct{ namespace, name string }
 
 func (k svcKey) String() string { return k.namespace + "/" + k.name }
+
+// compare orders keys by namespace, then name.
+func (k svcKey) compare(o svcKey) int {
+	if c := strings.Compare(k.namespace, o.namespace); c != 0 {
+		return c
+	}
+	return strings.Compare(k.name, o.name)
+}
 
 // amounts is a node's allocation: the resources of the replicas on it that
 // count (see counts).
@@ -142,25 +153,31 @@ func (s *Store) Service(namespace, name string) *orchpb.Service {
 // Services lists the services of namespace ("" = all), sorted by namespace
 // then name.
 func (s *Store) Services(namespace string) []*orchpb.Service {
+	type keyed struct {
+		key svcKey
+		svc *orchpb.Service
+	}
 	s.mu.RLock()
-	out := make([]*orchpb.Service, 0, len(s.services))
+	list := make([]keyed, 0, len(s.services))
 	for k, svc := range s.services {
 		if namespace == "" || k.namespace == namespace {
-			out = append(out, svc)
+			list = append(list, keyed{k, svc})
 		}
 	}
 	s.mu.RUnlock()
-	sortServices(out)
+	// Sorting on the map keys rather than through each spec: the service
+	// controller lists every service on each pass.
+	slices.SortFunc(list, func(a, b keyed) int { return a.key.compare(b.key) })
+	out := make([]*orchpb.Service, len(list))
+	for i, e := range list {
+		out[i] = e.svc
+	}
 	return out
 }
 
 func sortServices(list []*orchpb.Service) {
-	sort.Slice(list, func(i, j int) bool {
-		a, b := list[i].GetSpec(), list[j].GetSpec()
-		if a.GetNamespace() != b.GetNamespace() {
-			return a.GetNamespace() < b.GetNamespace()
-		}
-		return a.GetName() < b.GetName()
+	slices.SortFunc(list, func(a, b *orchpb.Service) int {
+		return svcKey{a.GetSpec().GetNamespace(), a.GetSpec().GetName()}.compare(svcKey{b.GetSpec().GetNamespace(), b.GetSpec().GetName()})
 	})
 }
 

@@ -226,18 +226,17 @@ func equalStrings(a, b []string) bool {
 }
 
 // TestReadsAreImmutable: an object a reader holds never changes under it,
-// and the store shares nothing with the command it applied.
+// whatever is applied after it was read. (The command itself belongs to the
+// store once applied; see Apply.)
 func TestReadsAreImmutable(t *testing.T) {
 	s := New()
 	mustApply(t, s, registerNode("n1", "one", 1000, 1000))
-	cmd := putService("default", "web", 1, "web:1")
-	mustApply(t, s, cmd)
+	mustApply(t, s, putService("default", "web", 1, "web:1"))
 	mustApply(t, s, putReplicas(replica("r1", "default", "web", 1, "n1", 100, 100)))
 
 	svc, node, rep := s.Service("default", "web"), s.Node("n1"), s.Replica("r1")
 	svcCopy, nodeCopy, repCopy := proto.Clone(svc), proto.Clone(node), proto.Clone(rep)
 
-	cmd.GetPutService().Spec.Image = "mutated-by-caller"
 	mustApply(t, s, putService("default", "web", 1, "web:2"))
 	mustApply(t, s, &orchpb.Command{Op: &orchpb.Command_ScaleService{ScaleService: &orchpb.ScaleService{Namespace: "default", Name: "web", Replicas: 4}}})
 	mustApply(t, s, putReplicas(replica("r2", "default", "web", 2, "n1", 100, 100)))
