@@ -5,11 +5,56 @@ import (
 	"strings"
 )
 
-var (
-	dnsLabel  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	labelName = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
-	envName   = regexp.MustCompile(`^[-._a-zA-Z][-._a-zA-Z0-9]*$`)
+// The names below are checked by hand rather than with regexp: they sit
+// on the API's write path, several per manifest, and a regexp match cost
+// more than all the other checks of a field. names_test.go holds them to
+// the regexps they replaced.
 
+// isDNSLabel reports whether s matches ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$.
+func isDNSLabel(s string) bool {
+	if s == "" || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// isLabelName reports whether s matches
+// ^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$.
+func isLabelName(s string) bool {
+	if s == "" || !isAlnum(s[0]) || !isAlnum(s[len(s)-1]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(isAlnum(c) || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// isEnvName reports whether s matches ^[-._a-zA-Z][-._a-zA-Z0-9]*$.
+func isEnvName(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(isAlnum(c) || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+var (
 	// imageRef is the grammar of distribution/reference, the one docker,
 	// containerd and kubectl accept: [domain[:port]/]path[:tag][@digest].
 	imageRef = func() *regexp.Regexp {
@@ -32,7 +77,7 @@ const dnsLabelRule = "must be a DNS label: at most 63 lowercase letters, digits 
 
 // dnsLabelProblem returns why s is not a DNS label, or "".
 func dnsLabelProblem(s string) string {
-	if len(s) > 63 || !dnsLabel.MatchString(s) {
+	if len(s) > 63 || !isDNSLabel(s) {
 		return dnsLabelRule
 	}
 	return ""
@@ -56,7 +101,7 @@ func labelKeyProblem(s string) string {
 			}
 		}
 	}
-	if len(name) > 63 || !labelName.MatchString(name) {
+	if len(name) > 63 || !isLabelName(name) {
 		return "must be a label key: at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
 	}
 	return ""
@@ -68,7 +113,7 @@ func labelValueProblem(s string) string {
 	if s == "" {
 		return ""
 	}
-	if len(s) > 63 || !labelName.MatchString(s) {
+	if len(s) > 63 || !isLabelName(s) {
 		return "value must be at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
 	}
 	return ""

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	orchpb "github.com/orch-io/orch/proto"
-	"google.golang.org/protobuf/encoding/protojson"
 	"sigs.k8s.io/yaml"
 )
 
@@ -53,6 +52,12 @@ func Parse(data []byte) ([]*orchpb.ServiceSpec, error) {
 // Parse it lets kind default to Service, since the URL already says what the
 // body is.
 func ParseOne(data []byte) (*orchpb.ServiceSpec, error) {
+	if js, ok := jsonObject(bytes.TrimPrefix(data, utf8BOM)); ok {
+		// What the API receives. A document marker line cannot occur in
+		// JSON text (no token starts with "--" or "."), so this is the one
+		// document splitDocuments would find.
+		return parseJSON(js, false)
+	}
 	var spec *orchpb.ServiceSpec
 	for _, d := range splitDocuments(data) {
 		s, err := parseDocument(d.text, false)
@@ -76,24 +81,25 @@ func ParseOne(data []byte) (*orchpb.ServiceSpec, error) {
 // parseDocument decodes, defaults and validates one document; an empty
 // document gives (nil, nil).
 func parseDocument(doc []byte, requireKind bool) (*orchpb.ServiceSpec, error) {
+	// A JSON document (what the API usually receives) skips the YAML
+	// parser, which costs more than all the rest of the parse.
+	if js, ok := jsonObject(doc); ok {
+		return parseJSON(js, requireKind)
+	}
 	// Strict: a key written twice is a mistake, and the last one winning
-	// silently is how it goes unnoticed. A JSON document (what the API
-	// usually receives) skips the YAML parser, which costs more than all
-	// the rest of the parse; it is held to the same duplicate-key rule.
-	js, isJSON, err := plainJSON(doc)
+	// silently is how it goes unnoticed.
+	js, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	return parseJSON(js, requireKind)
+}
+
+// parseJSON is parseDocument once the document is JSON.
+func parseJSON(js []byte, requireKind bool) (*orchpb.ServiceSpec, error) {
+	v, err := decodeJSON(js)
 	if err != nil {
 		return nil, err
-	}
-	if !isJSON {
-		if js, err = yaml.YAMLToJSONStrict(doc); err != nil {
-			return nil, fmt.Errorf("manifest: %w", err)
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	if v == nil {
 		return nil, nil
@@ -112,19 +118,13 @@ func parseDocument(doc []byte, requireKind bool) (*orchpb.ServiceSpec, error) {
 	}
 
 	var errs errorList
-	norm := checkSchema(&errs, "", (&orchpb.ServiceSpec{}).ProtoReflect().Descriptor(), obj)
+	norm := checkSchema(&errs, "", specDescriptor, obj)
 	if !errs.ok() {
 		return nil, errs.err()
 	}
-	js, err = json.Marshal(norm)
+	spec, err := buildSpec(norm)
 	if err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
-	}
-	spec := &orchpb.ServiceSpec{}
-	if err := protojson.Unmarshal(js, spec); err != nil {
-		// checkSchema let through something protojson refuses: a gap in
-		// checkSchema, reported as is rather than hidden.
-		return nil, fmt.Errorf("manifest: %w", err)
+		return nil, err
 	}
 	Default(spec)
 	if err := Validate(spec); err != nil {
@@ -151,7 +151,7 @@ type document struct {
 // line "...". It does not parse YAML, so a block scalar holding such a line
 // would be cut too; YAML itself forbids that inside a document.
 func splitDocuments(data []byte) []document {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	data = bytes.TrimPrefix(data, utf8BOM)
 	var docs []document
 	var cur []byte
 	start := 1

@@ -2,7 +2,9 @@ package manifest
 
 import (
 	"fmt"
+	"math"
 	"math/big"
+	"math/bits"
 	"strings"
 
 	orchpb "github.com/orch-io/orch/proto"
@@ -72,6 +74,9 @@ func ParseMemory(s string) (int64, error) {
 // decimal returns num * mult rounded up, num being digits with at most one
 // '.', or false when the result does not fit an int64.
 func decimal(num string, mult int64) (int64, bool) {
+	if v, ok := smallDecimal(num, mult); ok {
+		return v, true
+	}
 	r, ok := new(big.Rat).SetString(num)
 	if !ok {
 		return 0, false
@@ -85,6 +90,41 @@ func decimal(num string, mult int64) (int64, bool) {
 		return 0, false
 	}
 	return q.Int64(), true
+}
+
+// smallDecimal is decimal in 64-bit arithmetic, for the quantities people
+// write (up to 18 digits), since math/big allocates for every one; false
+// means it cannot tell and decimal must.
+func smallDecimal(num string, mult int64) (int64, bool) {
+	whole, frac, _ := strings.Cut(num, ".")
+	if whole == "" && frac == "" || len(whole)+len(frac) > 18 || mult <= 0 {
+		return 0, false
+	}
+	var n uint64
+	den := uint64(1)
+	for _, part := range [2]string{whole, frac} {
+		for _, c := range []byte(part) {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + uint64(c-'0')
+		}
+	}
+	for range frac {
+		den *= 10
+	}
+	hi, lo := bits.Mul64(n, uint64(mult))
+	if hi >= den {
+		return 0, false // the quotient would not fit 64 bits
+	}
+	q, rem := bits.Div64(hi, lo, den)
+	if q > math.MaxInt64 || q == math.MaxInt64 && rem > 0 {
+		return 0, false
+	}
+	if rem > 0 {
+		q++ // rounds up, as decimal does
+	}
+	return int64(q), true
 }
 
 func isDigits(s string) bool {

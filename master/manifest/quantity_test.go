@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"math/big"
+	"strings"
 	"testing"
 	"time"
 )
@@ -97,4 +99,54 @@ func TestImageReferences(t *testing.T) {
 			t.Errorf("validImage(%q) = true", s)
 		}
 	}
+}
+
+// bigDecimal is decimal without its 64-bit shortcut: the reference.
+func bigDecimal(num string, mult int64) (int64, bool) {
+	r, ok := new(big.Rat).SetString(num)
+	if !ok {
+		return 0, false
+	}
+	r.Mul(r, new(big.Rat).SetInt64(mult))
+	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
+	if m.Sign() > 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	if !q.IsInt64() {
+		return 0, false
+	}
+	return q.Int64(), true
+}
+
+func checkDecimal(t *testing.T, num string, mult int64) {
+	t.Helper()
+	v, ok := decimal(num, mult)
+	wantV, wantOK := bigDecimal(num, mult)
+	if v != wantV || ok != wantOK {
+		t.Errorf("decimal(%q, %d) = %d, %v; math/big says %d, %v", num, mult, v, ok, wantV, wantOK)
+	}
+}
+
+func TestDecimalShortcutMatchesBig(t *testing.T) {
+	for _, num := range []string{
+		"0", "1", "0.5", ".5", "1.", ".", "", "007", "0.0001", "1.0005", "9223372036854775807",
+		"922337203685477580", "9223372036854775.807", "999999999999999999", "99999999999999999.9",
+		"18446744073709551615", "1e3", "+1", "-1", "1/2", "1.2.3", "123456789.123456789",
+	} {
+		for _, mult := range []int64{1, 1000, 1 << 10, 1 << 50, 1e15, 1e3} {
+			checkDecimal(t, num, mult)
+		}
+	}
+}
+
+func FuzzDecimal(f *testing.F) {
+	f.Add("1.5", int64(1<<30))
+	f.Add("9223372036854.775807", int64(1000000))
+	f.Fuzz(func(t *testing.T, num string, mult int64) {
+		// What the parsers pass: digits and a dot. (An exponent would have
+		// math/big build a number of any size.)
+		if mult > 0 && strings.Trim(num, "0123456789.") == "" {
+			checkDecimal(t, num, mult)
+		}
+	})
 }

@@ -79,7 +79,7 @@ func validateMeta(l *errorList, s *orchpb.ServiceSpec) {
 	}
 	for _, k := range sortedKeys(s.Env) {
 		p := key("env", k)
-		if !envName.MatchString(k) {
+		if !isEnvName(k) {
 			l.add(p, "must be a variable name: letters, digits, '_', '-' and '.', not starting with a digit")
 		} else if strings.IndexByte(s.Env[k], 0) >= 0 {
 			l.add(p, "must not contain a NUL byte")

@@ -45,7 +45,7 @@ func MarshalSpec(spec *orchpb.ServiceSpec) ([]byte, error) {
 }
 
 func specMembers(spec *orchpb.ServiceSpec) ([]member, error) {
-	raw, err := marshalWith(protojson.MarshalOptions{}, spec)
+	raw, err := appendMarshal(nil, protojson.MarshalOptions{}, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -77,19 +77,25 @@ func fieldIndex(fields protoreflect.FieldDescriptors, jsonName string) int {
 // generation, status and createIndex. The previous spec (rollback's target)
 // is internal and not shown.
 func MarshalService(s *orchpb.Service) ([]byte, error) {
+	return appendService(nil, s)
+}
+
+// appendService appends the flat form of s to dst (a new slice when dst is
+// nil).
+func appendService(dst []byte, s *orchpb.Service) ([]byte, error) {
 	status := s.GetStatus()
 	if status == nil {
 		status = &orchpb.ServiceStatus{}
-	}
-	statusJSON, err := Marshal(status)
-	if err != nil {
-		return nil, err
 	}
 	if spec := s.GetSpec(); spec.GetKind() != "" && spec.GetName() != "" && spec.GetNamespace() != "" && spec.GetMode() != "" && spec.GetImage() != "" {
 		// Every stored spec has its always-shown fields, and protojson
 		// writes fields in declaration order, which is the manifest's: the
 		// spec's own JSON is the flat object's start, no reshuffling needed.
-		return appendServiceMeta(spec, s, statusJSON)
+		return appendServiceFlat(dst, spec, s, status)
+	}
+	statusJSON, err := Marshal(status)
+	if err != nil {
+		return nil, err
 	}
 	members, err := specMembers(s.GetSpec())
 	if err != nil {
@@ -103,7 +109,10 @@ func MarshalService(s *orchpb.Service) ([]byte, error) {
 	)
 	var buf bytes.Buffer
 	writeObject(&buf, members)
-	return buf.Bytes(), nil
+	if dst == nil {
+		return buf.Bytes(), nil
+	}
+	return append(dst, buf.Bytes()...), nil
 }
 
 // UnmarshalService parses the flat form back into spec and metadata. Unknown
@@ -168,10 +177,14 @@ func parseUint(raw json.RawMessage) (uint64, error) {
 // MarshalObject renders any object in its wire form: a Service flat, every
 // other message through Marshal. Watch events and lists use it.
 func MarshalObject(m proto.Message) ([]byte, error) {
+	return appendObject(nil, m)
+}
+
+func appendObject(dst []byte, m proto.Message) ([]byte, error) {
 	if s, ok := m.(*orchpb.Service); ok {
-		return MarshalService(s)
+		return appendService(dst, s)
 	}
-	return Marshal(m)
+	return appendMarshal(dst, marshalOpts, m)
 }
 
 // UnmarshalObject is the inverse of MarshalObject: m may be a *orchpb.Service
@@ -191,15 +204,17 @@ func UnmarshalObject(data []byte, m proto.Message) error {
 
 // MarshalList renders objects as one JSON array of their wire forms.
 func MarshalList[T proto.Message](items []T) ([]byte, error) {
-	elems := make([]json.RawMessage, len(items))
+	out := []byte{'['}
 	for i, it := range items {
-		b, err := MarshalObject(it)
-		if err != nil {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		var err error
+		if out, err = appendObject(out, it); err != nil {
 			return nil, err
 		}
-		elems[i] = b
 	}
-	return marshalRawList(elems), nil
+	return append(out, ']'), nil
 }
 
 // UnmarshalList parses a JSON array of objects; newT makes each element.
@@ -219,30 +234,47 @@ func UnmarshalList[T proto.Message](data []byte, newT func() T) ([]T, error) {
 	return out, nil
 }
 
-func appendServiceMeta(spec *orchpb.ServiceSpec, s *orchpb.Service, statusJSON []byte) ([]byte, error) {
-	var raw []byte
-	var err error
-	if messageHolds64(spec.ProtoReflect().Descriptor(), map[protoreflect.FullName]bool{}) {
-		raw, err = marshalWith(protojson.MarshalOptions{}, spec)
-	} else {
-		// No 64-bit integers in a spec today: nothing for numberify to do.
-		raw, err = protojson.MarshalOptions{}.Marshal(spec)
+// appendServiceFlat appends the flat form of a service whose spec has its
+// always-shown fields: the spec's JSON with the metadata after its last
+// field. protojson writes both spec and status into one pooled buffer, and
+// each is copied into dst once.
+func appendServiceFlat(dst []byte, spec *orchpb.ServiceSpec, s *orchpb.Service, status *orchpb.ServiceStatus) ([]byte, error) {
+	scratch := getScratch()
+	defer putScratch(scratch)
+	raw, err := marshalOpts.MarshalAppend((*scratch)[:0], status)
+	if err != nil {
+		return nil, fmt.Errorf("wire: marshal %s: %w", status.ProtoReflect().Descriptor().FullName(), err)
 	}
+	*scratch = raw
+	inStatus := len(raw)
+	raw, err = protojson.MarshalOptions{}.MarshalAppend(raw, spec)
 	if err != nil {
 		return nil, fmt.Errorf("wire: service spec %s/%s: %w", spec.GetNamespace(), spec.GetName(), err)
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
+	*scratch = raw
+	statusRaw, specRaw := raw[:inStatus], raw[inStatus:]
+
+	if dst == nil {
+		// The metadata: three keys and numbers of up to 20 digits.
+		dst = make([]byte, 0, len(raw)+len(`,"version":,"generation":,"status":,"createIndex":}`)+3*20)
+	}
+	start := len(dst)
+	if dst, err = appendWireJSON(dst, specRaw, spec.ProtoReflect().Descriptor()); err != nil {
 		return nil, fmt.Errorf("wire: service spec %s/%s: %w", spec.GetNamespace(), spec.GetName(), err)
 	}
-	out := bytes.TrimSuffix(buf.Bytes(), []byte("}"))
-	out = append(out, `,"`+keyVersion+`":`...)
-	out = append(out, uintJSON(s.GetVersion())...)
-	out = append(out, `,"`+keyGeneration+`":`...)
-	out = append(out, uintJSON(s.GetGeneration())...)
-	out = append(out, `,"`+keyStatus+`":`...)
-	out = append(out, statusJSON...)
-	out = append(out, `,"`+keyCreateIndex+`":`...)
-	out = append(out, uintJSON(s.GetCreateIndex())...)
-	return append(out, '}'), nil
+	if len(dst) == start || dst[len(dst)-1] != '}' {
+		return nil, fmt.Errorf("wire: service spec %s/%s: not a JSON object: %s", spec.GetNamespace(), spec.GetName(), truncate(dst[start:]))
+	}
+	dst = dst[:len(dst)-1]
+	dst = append(dst, `,"`+keyVersion+`":`...)
+	dst = strconv.AppendUint(dst, s.GetVersion(), 10)
+	dst = append(dst, `,"`+keyGeneration+`":`...)
+	dst = strconv.AppendUint(dst, s.GetGeneration(), 10)
+	dst = append(dst, `,"`+keyStatus+`":`...)
+	if dst, err = appendWireJSON(dst, statusRaw, status.ProtoReflect().Descriptor()); err != nil {
+		return nil, fmt.Errorf("wire: marshal %s: %w", status.ProtoReflect().Descriptor().FullName(), err)
+	}
+	dst = append(dst, `,"`+keyCreateIndex+`":`...)
+	dst = strconv.AppendUint(dst, s.GetCreateIndex(), 10)
+	return append(dst, '}'), nil
 }
