@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math/rand"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -102,7 +104,7 @@ func BenchmarkWrites(b *testing.B) {
 						urls = append(urls, m.url())
 					}
 				}
-				writes, p50, p99 := c.writeLoad(b, urls, clients, 5*time.Second)
+				writes, p50, p99 := c.writeLoad(b, urls, clients, writeLoadDuration(b))
 				b.ReportMetric(writes, "writes/s")
 				b.ReportMetric(float64(p50.Microseconds())/1000, "p50_ms")
 				b.ReportMetric(float64(p99.Microseconds())/1000, "p99_ms")
@@ -157,4 +159,18 @@ func (c *cluster) writeLoad(b *testing.B, urls []string, clients int, d time.Dur
 	}
 	slices.Sort(lat)
 	return float64(len(lat)) / elapsed.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100]
+}
+
+// writeLoadDuration is how long each BenchmarkWrites case writes: 5 s, or
+// ORCH_BENCH_WRITE_SECONDS (longer runs leave time to take profiles).
+func writeLoadDuration(b *testing.B) time.Duration {
+	v := os.Getenv("ORCH_BENCH_WRITE_SECONDS")
+	if v == "" {
+		return 5 * time.Second
+	}
+	secs, err := strconv.Atoi(v)
+	if err != nil || secs <= 0 {
+		b.Fatalf("ORCH_BENCH_WRITE_SECONDS=%q: want a positive number of seconds", v)
+	}
+	return time.Duration(secs) * time.Second
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -210,6 +211,15 @@ func (c *cluster) newMaster(id string, args ...string) *master {
 	m := &master{t: c.t, id: id, dir: c.t.TempDir(), apiAddr: freePort(c.t), raftAddr: freePort(c.t), out: &syncBuffer{}}
 	m.args = append([]string{"master", "--id", id, "--data-dir", m.dir, "--api-addr", m.apiAddr, "--raft-addr", m.raftAddr}, c.extra...)
 	m.args = append(m.args, args...)
+	if base := os.Getenv("ORCH_PPROF_PORT_BASE"); base != "" {
+		// Performance work: each master serves Go profiles on base+N
+		// (m1 on base+1, …).
+		port, err := strconv.Atoi(base)
+		if err != nil {
+			c.t.Fatalf("ORCH_PPROF_PORT_BASE: %v", err)
+		}
+		m.args = append(m.args, "--pprof-addr", fmt.Sprintf("127.0.0.1:%d", port+len(c.masters)+1))
+	}
 	c.masters = append(c.masters, m)
 	c.t.Cleanup(func() {
 		m.kill9()
@@ -339,6 +349,11 @@ func (c *cluster) eventually(what string, check func() error) {
 
 // do sends one API request to the master at base with the admin token.
 func (c *cluster) do(ctx context.Context, method, base, path string, body []byte, header map[string]string) (int, []byte, http.Header, error) {
+	return c.doWith(c.http, ctx, method, base, path, body, header)
+}
+
+// doWith is do through hc.
+func (c *cluster) doWith(hc *http.Client, ctx context.Context, method, base, path string, body []byte, header map[string]string) (int, []byte, http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -354,7 +369,7 @@ func (c *cluster) do(ctx context.Context, method, base, path string, body []byte
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, nil, nil, err
 	}

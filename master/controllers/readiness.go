@@ -48,20 +48,7 @@ func (r *Readiness) Observe(all []*orchpb.Replica) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, rep := range all {
-		id := rep.GetId()
-		if _, ok := r.seen[id]; !ok {
-			r.seen[id] = now
-		}
-		if rep.GetState() != orchpb.ReplicaRunning {
-			delete(r.since, id)
-			continue
-		}
-		s, ok := r.since[id]
-		if !ok || s.restarts != rep.GetRestarts() || s.startedAt != rep.GetStartedAt() {
-			r.since[id] = runningSince{at: now, restarts: rep.GetRestarts(), startedAt: rep.GetStartedAt()}
-		}
-	}
+	r.observe(now, all)
 	// Every listed replica is remembered now; remembering more means some
 	// are gone. Only then is a sweep needed (a pass over tens of thousands
 	// of replicas usually removes none).
@@ -75,6 +62,32 @@ func (r *Readiness) Observe(all []*orchpb.Replica) {
 				delete(r.seen, id)
 				delete(r.since, id)
 			}
+		}
+	}
+}
+
+// ObserveSome records the state of some replicas (those of the services a
+// pass revisits) and forgets nothing; the next Observe does.
+func (r *Readiness) ObserveSome(reps []*orchpb.Replica) {
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.observe(now, reps)
+}
+
+func (r *Readiness) observe(now time.Time, reps []*orchpb.Replica) {
+	for _, rep := range reps {
+		id := rep.GetId()
+		if _, ok := r.seen[id]; !ok {
+			r.seen[id] = now
+		}
+		if rep.GetState() != orchpb.ReplicaRunning {
+			delete(r.since, id)
+			continue
+		}
+		s, ok := r.since[id]
+		if !ok || s.restarts != rep.GetRestarts() || s.startedAt != rep.GetStartedAt() {
+			r.since[id] = runningSince{at: now, restarts: rep.GetRestarts(), startedAt: rep.GetStartedAt()}
 		}
 	}
 }

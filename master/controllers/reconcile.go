@@ -21,6 +21,8 @@ type Changes struct {
 	// not stored (unplaced, they would lose their node) and are tried
 	// again next pass. Plan shows them.
 	Unplaceable []Unplaceable
+	// Placing are the services that had replicas needing a node.
+	Placing []store.ServiceKey
 }
 
 // Unplaceable is a replica that was not stored for lack of room.
@@ -58,22 +60,54 @@ func Reconcile(st *store.Store, env Env) *Changes {
 	return reconcileAll(st, st.AllReplicas(), env)
 }
 
+// serviceGroup is one service and its replicas as a pass read them; svc is
+// nil for a deleted service whose replicas are still stored.
+type serviceGroup struct {
+	key  store.ServiceKey
+	svc  *orchpb.Service
+	reps []*orchpb.Replica
+}
+
 // reconcileAll is Reconcile on a list of every replica the caller already
-// holds (in any order), read from st after its services and nodes.
+// holds (in any order), read from st before its services and nodes.
 func reconcileAll(st *store.Store, all []*orchpb.Replica, env Env) *Changes {
+	byService := map[store.ServiceKey][]*orchpb.Replica{}
+	for _, rep := range all {
+		key := store.ServiceKey{Namespace: rep.GetNamespace(), Name: rep.GetService()}
+		byService[key] = append(byService[key], rep)
+	}
+	var groups []serviceGroup
+	for _, svc := range st.Services("") {
+		key := store.ServiceKey{Namespace: svc.GetSpec().GetNamespace(), Name: svc.GetSpec().GetName()}
+		groups = append(groups, serviceGroup{key, svc, byService[key]})
+		delete(byService, key)
+	}
+	for key, reps := range byService {
+		groups = append(groups, serviceGroup{key: key, reps: reps})
+	}
+	return reconcileGroups(st, groups, func() []*orchpb.Replica { return all }, env)
+}
+
+// readGroups reads the listed services and their replicas.
+func readGroups(st *store.Store, keys []store.ServiceKey) []serviceGroup {
+	groups := make([]serviceGroup, 0, len(keys))
+	for _, key := range keys {
+		groups = append(groups, serviceGroup{key, st.Service(key.Namespace, key.Name),
+			st.Replicas(store.ReplicaFilter{Namespace: key.Namespace, Service: key.Name})})
+	}
+	return groups
+}
+
+// reconcileGroups decides for the given services only: what their
+// replicas need, and where the ones to place go. all lists every replica,
+// for the scheduler (host ports, spread); it is called only when something
+// is to be placed.
+func reconcileGroups(st *store.Store, groups []serviceGroup, all func() []*orchpb.Replica, env Env) *Changes {
 	ch := &Changes{Expected: map[string]uint64{}}
 	nodes := st.Nodes()
 	nodeByID := make(map[string]*orchpb.Node, len(nodes))
 	for _, n := range nodes {
 		nodeByID[n.GetId()] = n
-	}
-	byService := map[string][]*orchpb.Replica{}
-	for _, rep := range all {
-		key := rep.GetNamespace() + "/" + rep.GetService()
-		byService[key] = append(byService[key], rep)
-		if rep.GetDesiredState() == orchpb.DesiredStopped && removable(rep, nodeByID) {
-			ch.Delete = append(ch.Delete, rep.GetId())
-		}
 	}
 	// What nodes hold comes from their Allocated (the store keeps it
 	// current); only replicas Allocated cannot tell about are listed, and
@@ -81,13 +115,27 @@ func reconcileAll(st *store.Store, all []*orchpb.Replica, env Env) *Changes {
 	in := scheduler.Input{Nodes: nodes, FromAllocated: true}
 	var requests []scheduler.Request
 	var pending []*orchpb.Replica
-	for _, svc := range st.Services("") {
-		key := svc.GetSpec().GetNamespace() + "/" + svc.GetSpec().GetName()
+	for _, g := range groups {
+		for _, rep := range g.reps {
+			if rep.GetDesiredState() == orchpb.DesiredStopped && removable(rep, nodeByID) {
+				ch.Delete = append(ch.Delete, rep.GetId())
+			}
+		}
+		if g.svc == nil {
+			// Replicas of a deleted service: the store stops them on
+			// delete; this catches any that slipped through.
+			for _, rep := range g.reps {
+				if rep.GetDesiredState() == orchpb.DesiredRunning {
+					ch.update(rep, stopped(rep, "service deleted"))
+				}
+			}
+			continue
+		}
 		var unplaced []*orchpb.Replica
-		if svc.GetSpec().GetMode() == orchpb.ModeGlobal {
-			unplaced = reconcileGlobal(ch, svc, byService[key], in, env)
+		if g.svc.GetSpec().GetMode() == orchpb.ModeGlobal {
+			unplaced = reconcileGlobal(ch, g.svc, g.reps, in, env)
 		} else {
-			unplaced = reconcileReplicated(ch, svc, byService[key], nodeByID, env)
+			unplaced = reconcileReplicated(ch, g.svc, g.reps, nodeByID, env)
 		}
 		// One request per spec: a drain replacement keeps the spec of the
 		// replica it replaces, which a rollout may have left behind.
@@ -95,19 +143,12 @@ func reconcileAll(st *store.Store, all []*orchpb.Replica, env Env) *Changes {
 			requests = append(requests, scheduler.Request{Spec: group[0].GetSpec(), Replicas: group})
 			pending = append(pending, group...)
 		}
-		delete(byService, key)
-	}
-	// Replicas of deleted services: the store stops them on delete; this
-	// catches any that slipped through.
-	for _, reps := range byService {
-		for _, rep := range reps {
-			if rep.GetDesiredState() == orchpb.DesiredRunning {
-				ch.update(rep, stopped(rep, "service deleted"))
-			}
+		if len(unplaced) > 0 {
+			ch.Placing = append(ch.Placing, g.key)
 		}
 	}
 	if len(requests) > 0 {
-		in.Replicas = placementReplicas(all, requests)
+		in.Replicas = placementReplicas(all(), requests)
 	}
 	place(ch, in, requests, pending)
 	return ch

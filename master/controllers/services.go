@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/orch-io/orch/master/store"
@@ -20,6 +22,13 @@ type ServiceController struct {
 	newID    func() string
 	resync   time.Duration
 	ready    *Readiness
+
+	// cursor is where the last pass read the store; carry are services a
+	// pass left unsettled (replicas it could not place, writes refused), so
+	// that the next pass looks at them again even if nothing of theirs
+	// changed: room may have been freed by another service.
+	cursor store.Cursor
+	carry  map[store.ServiceKey]bool
 }
 
 // ServiceDeps are the service controller's dependencies.
@@ -55,14 +64,17 @@ func NewServiceController(d ServiceDeps) *ServiceController {
 		newID: d.NewID, resync: d.Resync, ready: d.Readiness}
 }
 
-// Run reconciles on every store change and on a timer until ctx ends.
+// Run reconciles on every store change and on a timer until ctx ends. A
+// change revisits only the services it touched (their spec or replicas);
+// the timer, a node change and a lost history revisit every service.
 func (c *ServiceController) Run(ctx context.Context) error {
 	changed, cancel := c.store.Notify()
 	defer cancel()
 	tick := time.NewTicker(c.resync)
 	defer tick.Stop()
+	everything := true
 	for {
-		if err := c.reconcileOnce(ctx); err != nil && ctx.Err() == nil {
+		if err := c.reconcileOnce(ctx, everything); err != nil && ctx.Err() == nil {
 			c.log.Warn("reconcile failed", "err", err)
 		}
 		select {
@@ -74,7 +86,9 @@ func (c *ServiceController) Run(ctx context.Context) error {
 			if !sleep(ctx, coalesceService) {
 				return nil
 			}
+			everything = false
 		case <-tick.C:
+			everything = true
 		}
 	}
 }
@@ -98,10 +112,34 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // than one that stalls replication.
 const maxPutBatch = 4096
 
-func (c *ServiceController) reconcileOnce(ctx context.Context) error {
-	all := c.store.AllReplicas()
-	c.ready.Observe(all)
-	ch := reconcileAll(c.store, all, Env{NewID: c.newID, Ready: c.ready.Ready})
+func (c *ServiceController) reconcileOnce(ctx context.Context, everything bool) error {
+	env := Env{NewID: c.newID, Ready: c.ready.Ready}
+	var ch *Changes
+	keys, all, next := c.store.ChangedServices(c.cursor)
+	if everything || all {
+		reps := c.store.AllReplicas()
+		c.ready.Observe(reps)
+		ch = reconcileAll(c.store, reps, env)
+	} else {
+		for key := range c.carry {
+			keys = append(keys, key)
+		}
+		slices.SortFunc(keys, compareKeys)
+		keys = slices.Compact(keys)
+		if len(keys) == 0 {
+			c.cursor = next
+			return nil
+		}
+		groups := readGroups(c.store, keys)
+		for _, g := range groups {
+			c.ready.ObserveSome(g.reps)
+		}
+		ch = reconcileGroups(c.store, groups, c.store.AllReplicas, env)
+	}
+	// Changes made from here on (this pass's own writes included) are the
+	// next pass's to look at.
+	c.cursor = next
+	c.carry = unsettled(ch)
 	if ch.Empty() {
 		return nil
 	}
@@ -116,21 +154,58 @@ func (c *ServiceController) reconcileOnce(ctx context.Context) error {
 		cmd := &orchpb.Command{Op: &orchpb.Command_PutReplicas{PutReplicas: &orchpb.PutReplicas{Replicas: batch, ExpectedVersions: expected}}}
 		res, err := c.proposer.Apply(ctx, cmd)
 		if err != nil {
+			c.carryAll(batch)
 			return fmt.Errorf("controllers: write %d replicas: %w", len(batch), err)
 		}
-		for id, why := range res.GetRejected() {
+		for _, rep := range batch {
+			why, refused := res.GetRejected()[rep.GetId()]
+			if !refused {
+				continue
+			}
 			// Someone wrote first (an agent report, a node change) or the
 			// plan no longer fits: the next pass decides again on fresh state.
-			c.log.Debug("replica write rejected", "replica", id, "reason", why)
+			c.log.Debug("replica write rejected", "replica", rep.GetId(), "reason", why)
+			c.carryAll([]*orchpb.Replica{rep})
 		}
 	}
 	if len(ch.Delete) > 0 {
 		cmd := &orchpb.Command{Op: &orchpb.Command_DeleteReplicas{DeleteReplicas: &orchpb.DeleteReplicas{Ids: ch.Delete}}}
 		if _, err := c.proposer.Apply(ctx, cmd); err != nil {
+			// The replicas are unchanged, so no event brings them back:
+			// only the next full pass would.
+			c.cursor = store.Cursor{}
 			return fmt.Errorf("controllers: delete %d replicas: %w", len(ch.Delete), err)
 		}
 	}
 	return nil
+}
+
+// unsettled are the services a pass leaves needing another look although
+// nothing of theirs may change: those with replicas to place (one the
+// scheduler found no room for keeps its reason and is not written again)
+// and global replicas no node had room for.
+func unsettled(ch *Changes) map[store.ServiceKey]bool {
+	out := map[store.ServiceKey]bool{}
+	for _, key := range ch.Placing {
+		out[key] = true
+	}
+	for _, u := range ch.Unplaceable {
+		out[store.ServiceKey{Namespace: u.Namespace, Name: u.Service}] = true
+	}
+	return out
+}
+
+func (c *ServiceController) carryAll(reps []*orchpb.Replica) {
+	for _, rep := range reps {
+		c.carry[store.ServiceKey{Namespace: rep.GetNamespace(), Name: rep.GetService()}] = true
+	}
+}
+
+func compareKeys(a, b store.ServiceKey) int {
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
 }
 
 func randomID() string {

@@ -1,0 +1,129 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"testing"
+
+	"github.com/orch-io/orch/master/store"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// TestIncrementalPassesSettleLikeFullOnes drives a random history of
+// applies, scales, deletes, node changes and agent reports, letting the
+// service controller react with incremental passes only (those that revisit
+// the services a change touched). Whenever they have settled, a full pass
+// over every service must find nothing left to do: revisiting only what
+// moved misses nothing a full pass would catch.
+func TestIncrementalPassesSettleLikeFullOnes(t *testing.T) {
+	for seed := int64(1); seed <= 20; seed++ {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewSource(seed))
+			c := newCluster(t)
+			ctl := NewServiceController(ServiceDeps{Store: c.st, Proposer: proposer{c}, NewID: c.newID})
+			ctx := context.Background()
+			if err := ctl.reconcileOnce(ctx, true); err != nil {
+				t.Fatal(err)
+			}
+			var nodes []string
+			for i := range 3 {
+				nodes = append(nodes, c.node(fmt.Sprint("n", i), 2000))
+			}
+			for step := range 150 {
+				what := randomChange(t, c, rng, nodes)
+				for pass := 0; ; pass++ {
+					before := c.st.Index()
+					if err := ctl.reconcileOnce(ctx, false); err != nil {
+						t.Fatal(err)
+					}
+					if c.st.Index() == before {
+						break
+					}
+					if pass == 50 {
+						t.Fatalf("step %d (%s): incremental passes keep writing", step, what)
+					}
+				}
+				if ch := Reconcile(c.st, c.env()); !ch.Empty() {
+					t.Fatalf("step %d (%s): incremental passes settled, but a full pass still puts %v and deletes %v",
+						step, what, ch.Put, ch.Delete)
+				}
+			}
+		})
+	}
+}
+
+// randomChange makes one change a user, an agent or the node controller
+// could make, and says what it was.
+func randomChange(t *testing.T, c *cluster, rng *rand.Rand, nodes []string) string {
+	t.Helper()
+	name := fmt.Sprint("s", rng.Intn(6))
+	switch rng.Intn(8) {
+	case 0, 1:
+		// Sometimes too big for any node, so that it waits for room.
+		cpu := []string{"300m", "700m", "2500m"}[rng.Intn(3)]
+		yaml := fmt.Sprintf("kind: Service\nname: %s\nreplicas: %d\nimage: img:%d\nresources: {cpu: %s}\n", name, rng.Intn(4), rng.Intn(2), cpu)
+		if rng.Intn(5) == 0 {
+			yaml = fmt.Sprintf("kind: Service\nname: %s\nmode: global\nimage: img:%d\nresources: {cpu: %s}\n", name, rng.Intn(2), cpu)
+		}
+		c.service(yaml)
+		return "apply " + name
+	case 2:
+		if c.st.Service("default", name) == nil {
+			return "nothing"
+		}
+		c.apply(&orchpb.Command{Op: &orchpb.Command_DeleteService{DeleteService: &orchpb.DeleteService{Namespace: "default", Name: name}}})
+		return "delete " + name
+	case 3:
+		if svc := c.st.Service("default", name); svc == nil || svc.GetSpec().GetMode() == orchpb.ModeGlobal {
+			return "nothing"
+		}
+		c.apply(&orchpb.Command{Op: &orchpb.Command_ScaleService{ScaleService: &orchpb.ScaleService{Namespace: "default", Name: name, Replicas: int32(rng.Intn(5))}}})
+		return "scale " + name
+	case 4:
+		id := nodes[rng.Intn(len(nodes))]
+		state := []string{orchpb.NodeReady, orchpb.NodeDown, orchpb.NodeDraining, orchpb.NodeCordoned}[rng.Intn(4)]
+		c.setNode(id, state)
+		return "node " + id + " " + state
+	default:
+		// Agents report: most replicas run, some fail.
+		c.agents(func(*orchpb.Replica) string {
+			if rng.Intn(6) == 0 {
+				return orchpb.ReplicaFailed
+			}
+			return orchpb.ReplicaRunning
+		})
+		return "agents report"
+	}
+}
+
+func TestChangedServicesAsksForEverythingWhenItCannotTell(t *testing.T) {
+	c := newCluster(t)
+	st := c.st
+	n := c.node("n1", 4000)
+	cur := st.Cursor()
+	c.service("kind: Service\nname: a\nreplicas: 1\nimage: a:1\n")
+	c.service("kind: Service\nname: b\nreplicas: 1\nimage: b:1\n")
+	keys, all, next := st.ChangedServices(cur)
+	if all || len(keys) != 2 || keys[0].Name != "a" || keys[1].Name != "b" {
+		t.Fatalf("after two applies: keys %v all %v", keys, all)
+	}
+	if keys, all, _ := st.ChangedServices(next); all || len(keys) != 0 {
+		t.Fatalf("with nothing new: keys %v all %v", keys, all)
+	}
+	c.setNode(n, orchpb.NodeCordoned)
+	if _, all, _ := st.ChangedServices(next); !all {
+		t.Fatal("a node change did not ask for every service")
+	}
+	snap := st.Snapshot()
+	cur = st.Cursor()
+	st.Restore(snap)
+	if _, all, _ := st.ChangedServices(cur); !all {
+		t.Fatal("a restore did not ask for every service")
+	}
+	if _, all, _ := st.ChangedServices(store.Cursor{}); !all && st.Index() > 0 {
+		// The zero cursor is older than anything once the ring dropped
+		// history; with all of it still held it lists every change.
+		t.Log("zero cursor answered from the ring")
+	}
+}

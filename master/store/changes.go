@@ -1,0 +1,57 @@
+package store
+
+import (
+	"slices"
+
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// ServiceKey names a service.
+type ServiceKey struct{ Namespace, Name string }
+
+// Cursor is a position in the store's history, for ChangedServices.
+type Cursor struct{ index, epoch uint64 }
+
+// Cursor is the position of the state a read that follows sees (or a newer
+// one): pass it to ChangedServices to learn what changed after it.
+func (s *Store) Cursor() Cursor {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return Cursor{s.index, s.ring.epoch}
+}
+
+// ChangedServices lists, sorted, the services whose spec or replicas
+// changed after c, and the cursor to ask from next time. all reports that
+// the caller must look at every service instead: a node changed (any
+// placement may depend on it), or the history after c is no longer held
+// (a restore, or more changes than the watch ring keeps).
+//
+// It lets the service controller revisit only what moved, instead of every
+// service on every write.
+func (s *Store) ChangedServices(c Cursor) (keys []ServiceKey, all bool, next Cursor) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	next = Cursor{s.index, s.ring.epoch}
+	if c.epoch != s.ring.epoch || c.index < s.ring.floor {
+		return nil, true, next
+	}
+	seen := map[ServiceKey]struct{}{}
+	n := uint64(len(s.ring.buf))
+	for q := s.ring.seqAfter(c.index); q < s.ring.next; q++ {
+		e := s.ring.buf[q%n]
+		switch o := e.Object.(type) {
+		case *orchpb.Service:
+			seen[ServiceKey{o.GetSpec().GetNamespace(), o.GetSpec().GetName()}] = struct{}{}
+		case *orchpb.Replica:
+			seen[ServiceKey{o.GetNamespace(), o.GetService()}] = struct{}{}
+		case *orchpb.Node:
+			return nil, true, next
+		}
+	}
+	keys = make([]ServiceKey, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b ServiceKey) int { return svcKey{a.Namespace, a.Name}.compare(svcKey{b.Namespace, b.Name}) })
+	return keys, false, next
+}
