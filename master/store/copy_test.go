@@ -1,29 +1,88 @@
 package store
 
 import (
+	"fmt"
 	"testing"
 
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-func TestShallowCopyKeepsEveryFieldAndLeavesTheOriginal(t *testing.T) {
-	orig := &orchpb.Replica{
-		Id: "r1", Namespace: "default", Service: "web", Slot: 2, Node: "n1",
-		State: orchpb.ReplicaRunning, HostPorts: []int32{8080},
-		Spec: &orchpb.ServiceSpec{Name: "web", Image: "web:1", Env: map[string]string{"A": "1"}},
+// filled sets every field of m (recursively, one level of sub-messages)
+// to a non-zero value, so that a copy that forgets a field differs.
+func filled(m protoreflect.Message, depth int) {
+	fields := m.Descriptor().Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		switch {
+		case fd.IsList():
+			l := m.Mutable(fd).List()
+			l.Append(scalarOf(fd, m, depth))
+		case fd.IsMap():
+			mp := m.Mutable(fd).Map()
+			mp.Set(protoreflect.ValueOfString("k").MapKey(), scalarOf(fd.MapValue(), m, depth))
+		case fd.Kind() == protoreflect.MessageKind:
+			if depth > 0 {
+				filled(m.Mutable(fd).Message(), depth-1)
+			}
+		default:
+			m.Set(fd, scalarOf(fd, m, depth))
+		}
 	}
-	orig.ProtoReflect().SetUnknown([]byte{0xf8, 0x7f, 0x01}) // field 1023, varint 1
-	was := proto.Clone(orig)
+}
 
-	cp := shallowCopy(orig)
-	if !proto.Equal(cp, orig) {
-		t.Fatalf("copy differs:\ncopy %v\norig %v", cp, orig)
+func scalarOf(fd protoreflect.FieldDescriptor, parent protoreflect.Message, depth int) protoreflect.Value {
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		return protoreflect.ValueOfString(fmt.Sprint("v-", fd.Name()))
+	case protoreflect.BoolKind:
+		return protoreflect.ValueOfBool(true)
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		return protoreflect.ValueOfInt32(int32(fd.Number()))
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return protoreflect.ValueOfInt64(int64(fd.Number()))
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		return protoreflect.ValueOfUint32(uint32(fd.Number()))
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return protoreflect.ValueOfUint64(uint64(fd.Number()))
+	case protoreflect.MessageKind:
+		v := parent.NewField(fd)
+		if fd.IsList() {
+			v = protoreflect.ValueOfMessage(v.List().NewElement().Message())
+		}
+		if fd.IsMap() {
+			v = protoreflect.ValueOfMessage(v.Map().NewValue().Message())
+		}
+		filled(v.Message(), depth-1)
+		return v
 	}
-	if string(cp.ProtoReflect().GetUnknown()) != string(orig.ProtoReflect().GetUnknown()) {
-		t.Errorf("unknown fields not copied")
+	panic(fmt.Sprintf("filled: field %s of kind %s", fd.FullName(), fd.Kind()))
+}
+
+func TestCopiesKeepEveryField(t *testing.T) {
+	for _, c := range []struct {
+		orig proto.Message
+		copy func(proto.Message) proto.Message
+	}{
+		{&orchpb.Service{}, func(m proto.Message) proto.Message { return copyService(m.(*orchpb.Service)) }},
+		{&orchpb.Replica{}, func(m proto.Message) proto.Message { return copyReplica(m.(*orchpb.Replica)) }},
+	} {
+		filled(c.orig.ProtoReflect(), 2)
+		c.orig.ProtoReflect().SetUnknown([]byte{0xf8, 0x7f, 0x01}) // field 1023, varint 1
+		got := c.copy(c.orig)
+		if !proto.Equal(got, c.orig) {
+			t.Errorf("copy of %T lost a field:\ncopy %v\norig %v", c.orig, got, c.orig)
+		}
 	}
-	cp.State, cp.Message, cp.Spec = orchpb.ReplicaFailed, "boom", &orchpb.ServiceSpec{Image: "web:2"}
+}
+
+func TestChangingACopyLeavesTheOriginal(t *testing.T) {
+	orig := &orchpb.Replica{Id: "r1", State: orchpb.ReplicaRunning, HostPorts: []int32{8080},
+		Spec: &orchpb.ServiceSpec{Name: "web", Image: "web:1", Env: map[string]string{"A": "1"}}}
+	was := proto.Clone(orig)
+	cp := copyReplica(orig)
+	cp.State, cp.Message, cp.Spec, cp.HostPorts = orchpb.ReplicaFailed, "boom", &orchpb.ServiceSpec{Image: "web:2"}, nil
 	if !proto.Equal(orig, was) {
 		t.Errorf("changing the copy's fields changed the original: %v", orig)
 	}

@@ -343,7 +343,7 @@ func (s *Store) reportReplicaStatus(index uint64, c *orchpb.ReportReplicaStatus)
 			r.Message == st.Message && r.StartedAt == st.StartedAt {
 			continue // nothing new: no version bump, no event
 		}
-		nr := shallowCopy(r)
+		nr := copyReplica(r)
 		nr.State = st.State
 		nr.Ip = st.Ip
 		nr.Restarts = st.Restarts
