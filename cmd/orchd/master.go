@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -69,6 +70,20 @@ func (f *masterFlags) servePprof() {
 	}()
 }
 
+// masterGCPercent is the master's GOGC unless the environment sets one. A
+// master's live heap is its store, small next to what the API allocates per
+// request, so the default (100) collects several times a second under
+// write load: at 200 the collector's share of the leader's CPU halves, for
+// about 10% more writes per second (BenchmarkWrites), at the cost of a
+// peak heap of three times the store instead of two.
+const masterGCPercent = 200
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(masterGCPercent)
+	}
+}
+
 func (f *masterFlags) config() master.Config {
 	var join []string
 	for _, u := range strings.Split(f.join, ",") {
@@ -118,6 +133,7 @@ which cluster it belongs to.`,
 				return errors.New("--join needs --token (a token of role master, e.g. DIR/master.token of the first master)")
 			}
 			f.servePprof()
+			tuneGC()
 			m, err := master.Start(cmd.Context(), f.config())
 			if err != nil {
 				return err
