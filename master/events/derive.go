@@ -69,7 +69,11 @@ type serviceSeen struct {
 // deriver turns store events into human events, remembering just enough
 // of each object to tell a transition from a repeat.
 type deriver struct {
-	log      *Log
+	log *Log
+	// at is when the change being derived was appended to the Raft log, so
+	// that a master replaying its log after a restart dates old events
+	// truly; zero means now.
+	at       time.Time
 	replicas map[string]replicaSeen
 	bySlot   map[slotKey]map[string]struct{}
 	nodes    map[string]*orchpb.Node
@@ -99,6 +103,7 @@ func (d *deriver) baseline(st *store.Store) {
 }
 
 func (d *deriver) apply(ev store.Event) {
+	d.at = ev.Time
 	switch o := ev.Object.(type) {
 	case *orchpb.Replica:
 		if ev.Type == store.EventDelete {
@@ -149,7 +154,7 @@ func (d *deriver) replica(index uint64, r *orchpb.Replica) {
 	name := r.DisplayName()
 	on := d.nodeName(r.GetNode())
 	emit := func(typ, reason, format string, args ...any) {
-		d.log.Record(wire.ClusterEvent{Index: index, Type: typ, Reason: reason, Kind: "replica",
+		d.log.Record(wire.ClusterEvent{Index: index, Time: d.at, Type: typ, Reason: reason, Kind: "replica",
 			Namespace: r.GetNamespace(), Service: r.GetService(), Replica: name, ReplicaID: r.GetId(),
 			Node: on, Message: fmt.Sprintf(format, args...)})
 	}
@@ -225,14 +230,14 @@ func (d *deriver) drained(index uint64, nodeID string) {
 			return
 		}
 	}
-	d.log.Record(wire.ClusterEvent{Index: index, Reason: "Drained", Kind: "node", Node: n.GetName(),
+	d.log.Record(wire.ClusterEvent{Index: index, Time: d.at, Reason: "Drained", Kind: "node", Node: n.GetName(),
 		Message: "node " + n.GetName() + " drained: every replica has moved off"})
 }
 
 func (d *deriver) node(index uint64, typ string, n *orchpb.Node) {
 	prev := d.nodes[n.GetId()]
 	emit := func(t, reason, format string, args ...any) {
-		d.log.Record(wire.ClusterEvent{Index: index, Type: t, Reason: reason, Kind: "node", Node: n.GetName(),
+		d.log.Record(wire.ClusterEvent{Index: index, Time: d.at, Type: t, Reason: reason, Kind: "node", Node: n.GetName(),
 			Message: fmt.Sprintf(format, args...)})
 	}
 	if typ == store.EventDelete {
@@ -269,7 +274,7 @@ func (d *deriver) service(index uint64, typ string, svc *orchpb.Service) {
 	key := svcName(spec)
 	prev, known := d.services[key]
 	emit := func(t, reason, format string, args ...any) {
-		d.log.Record(wire.ClusterEvent{Index: index, Type: t, Reason: reason, Kind: "service",
+		d.log.Record(wire.ClusterEvent{Index: index, Time: d.at, Type: t, Reason: reason, Kind: "service",
 			Namespace: spec.GetNamespace(), Service: spec.GetName(), Message: fmt.Sprintf(format, args...)})
 	}
 	if typ == store.EventDelete {

@@ -171,3 +171,32 @@ func TestFollowKeepsUp(t *testing.T) {
 		t.Fatal("no event after a restore ended the watch")
 	}
 }
+
+// TestEventsCarryTheLogTime: an event is dated when the leader appended its
+// change to the Raft log, not when this master derived it, so a master
+// replaying its log after a restart shows true ages.
+func TestEventsCarryTheLogTime(t *testing.T) {
+	st := store.New()
+	log := NewLog(0, func() time.Time { return time.Unix(2_000_000_000, 0) })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go Follow(ctx, st, log, nil)
+	appended := time.Unix(1_700_000_000, 0)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		// Follow lists before it watches: apply until a change lands after.
+		i := st.Index() + 1
+		st.ApplyAt(i, appended, &orchpb.Command{Op: &orchpb.Command_RegisterNode{RegisterNode: &orchpb.RegisterNode{
+			Node: &orchpb.Node{Id: fmt.Sprint("n", i), Name: fmt.Sprint("node-", i), State: orchpb.NodeReady}}}})
+		if got, _, _ := log.After(0, Filter{}, 0); len(got) > 0 {
+			if !got[0].Time.Equal(appended) {
+				t.Fatalf("event %q dated %s, want the log's %s", got[0].Message, got[0].Time, appended)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no event derived")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"time"
 
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
@@ -20,6 +21,13 @@ import (
 //
 // Apply must not be called concurrently with itself or with Restore.
 func (s *Store) Apply(index uint64, cmd *orchpb.Command) (res *orchpb.CommandResult) {
+	return s.ApplyAt(index, time.Time{}, cmd)
+}
+
+// ApplyAt is Apply for a command the leader appended to the log at
+// appended: the time its events carry (Event.Time). The time comes from the
+// log entry, not a clock, so Apply stays deterministic.
+func (s *Store) ApplyAt(index uint64, appended time.Time, cmd *orchpb.Command) (res *orchpb.CommandResult) {
 	s.mu.Lock()
 	// Events reach watchers and notifiers only after the whole command, so a
 	// reader never observes half of it.
@@ -34,6 +42,7 @@ func (s *Store) Apply(index uint64, cmd *orchpb.Command) (res *orchpb.CommandRes
 		return fail(s.index, orchpb.ResultInvalid, "index %d already applied (store is at %d)", index, s.index)
 	}
 	s.index = index
+	s.appended = appended
 	res = s.apply(index, cmd)
 	if res == nil {
 		res = &orchpb.CommandResult{}
@@ -98,7 +107,7 @@ func fail(index uint64, code, format string, args ...any) *orchpb.CommandResult 
 
 // emit records a change of the current command; finishApply publishes it.
 func (s *Store) emit(typ, kind string, obj proto.Message) {
-	s.pending = append(s.pending, Event{Index: s.index, Type: typ, Kind: kind, Object: obj})
+	s.pending = append(s.pending, Event{Index: s.index, Type: typ, Kind: kind, Object: obj, Time: s.appended})
 }
 
 // finishApply refreshes the allocation of nodes the command touched and

@@ -51,7 +51,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 		res.Error = fmt.Sprintf("decode command at index %d: %v", l.Index, err)
 		return res
 	}
-	res := f.store.Apply(l.Index, cmd)
+	res := f.store.ApplyAt(l.Index, l.AppendedAt, cmd)
 	if res.ErrorCode == orchpb.ResultInvalid {
 		f.logger.Debug("raft command refused", "index", l.Index, "error", res.Error)
 	}

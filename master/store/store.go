@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	orchpb "github.com/orch-io/orch/proto"
 )
@@ -34,6 +35,8 @@ const DefaultWatchRing = 10000
 type Store struct {
 	mu    sync.RWMutex
 	index uint64
+	// appended is when the command being applied was appended to the log.
+	appended time.Time
 
 	services map[svcKey]*orchpb.Service
 	replicas map[string]*orchpb.Replica

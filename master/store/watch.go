@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -31,6 +32,9 @@ type Event struct {
 	Type   string // EventPut or EventDelete
 	Kind   string // KindService, KindReplica, KindNode or KindImage
 	Object proto.Message
+	// Time is when the leader appended the change to the Raft log, the
+	// same on every master and across restarts; zero if not known.
+	Time time.Time
 }
 
 // ring is the bounded history of recent events, guarded by Store.mu.
