@@ -115,8 +115,14 @@ const maxPutBatch = 4096
 func (c *ServiceController) reconcileOnce(ctx context.Context, everything bool) error {
 	env := Env{NewID: c.newID, Ready: c.ready.Ready}
 	var ch *Changes
-	keys, all, next := c.store.ChangedServices(c.cursor)
-	if everything || all {
+	// The cursor is taken before the state is read, so that nothing
+	// applied in between goes unseen.
+	var keys []store.ServiceKey
+	all, next := true, c.store.Cursor()
+	if !everything {
+		keys, all, next = c.store.ChangedServices(c.cursor)
+	}
+	if all {
 		reps := c.store.AllReplicas()
 		c.ready.Observe(reps)
 		ch = reconcileAll(c.store, reps, env)
