@@ -17,6 +17,7 @@ runs=(
   "./integration/controlplane/:BenchmarkLeaderKill:1x"
   "./integration/controlplane/:BenchmarkWrites:1x"
   "./master/raftnode/:BenchmarkApply3:20000x"
+  "./master/dispatcher/:BenchmarkEndpoint:20x"
 )
 # The e2e package runs only when asked: it builds hosts in namespaces.
 export ORCH_E2E=1

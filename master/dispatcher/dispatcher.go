@@ -46,9 +46,10 @@ type Dispatcher struct {
 	mu         sync.Mutex
 	heartbeats map[string]time.Time
 
-	agentClient *agentClient
-	streams     *fanout
-	statuses    *statusBatcher
+	agentClient  *agentClient
+	streams      *fanout
+	endpointFeed *endpointFeed
+	statuses     *statusBatcher
 }
 
 // New builds a dispatcher.
@@ -60,12 +61,13 @@ func New(deps Deps) *Dispatcher {
 		deps.Now = time.Now
 	}
 	return &Dispatcher{
-		deps:        deps,
-		log:         deps.Logger.With("component", "dispatcher"),
-		heartbeats:  map[string]time.Time{},
-		agentClient: newAgentClient(deps.CA, deps.ClientCert),
-		streams:     newFanout(deps.Store),
-		statuses:    &statusBatcher{proposer: deps.Proposer},
+		deps:         deps,
+		log:          deps.Logger.With("component", "dispatcher"),
+		heartbeats:   map[string]time.Time{},
+		agentClient:  newAgentClient(deps.CA, deps.ClientCert),
+		streams:      newFanout(deps.Store),
+		endpointFeed: newEndpointFeed(deps.Store),
+		statuses:     &statusBatcher{proposer: deps.Proposer},
 	}
 }
 

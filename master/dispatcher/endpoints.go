@@ -3,30 +3,27 @@ package dispatcher
 import (
 	"bufio"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/orch-io/orch/master/api/wire"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/encoding/protodelim"
-	"google.golang.org/protobuf/proto"
 )
 
 // endpoints streams the cluster's service endpoints to a node's DNS server:
-// the whole set at connect, then only the replicas whose endpoint changed,
-// so a cluster that changes one replica sends one record to each agent
-// instead of everything. An empty update every resendInterval is the
-// keepalive.
+// the whole set at connect, then only the replicas whose endpoint changed
+// (from the feed every stream shares), so a cluster that changes one
+// replica sends one record to each agent instead of everything. An empty
+// update every resendInterval is the keepalive.
 func (d *Dispatcher) endpoints(w http.ResponseWriter, r *http.Request) {
 	nodeID := r.PathValue("id")
 	if d.deps.Store.Node(nodeID) == nil {
 		wire.WriteError(w, &wire.Error{Code: "not_found", Message: "node " + nodeID + " is not registered", Status: http.StatusNotFound})
 		return
 	}
-	changed, cancel := d.deps.Store.Notify()
-	defer cancel()
+	release := d.endpointFeed.runner.acquire()
+	defer release()
 	w.Header().Set("Content-Type", "application/x-protobuf-delimited")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
@@ -46,12 +43,13 @@ func (d *Dispatcher) endpoints(w http.ResponseWriter, r *http.Request) {
 		}
 		return true
 	}
-	index := d.deps.Store.Index()
-	last := Endpoints(d.deps.Store)
-	if !write(&orchpb.EndpointUpdate{Index: index, Reset_: true, Put: sortedEndpoints(last)}) {
-		return
-	}
+	var seq uint64 // 0: the whole set first
 	for {
+		u, next, changed := d.endpointFeed.since(seq)
+		if u != nil && !write(u) {
+			return
+		}
+		seq = next
 		select {
 		case <-r.Context().Done():
 			return
@@ -60,17 +58,6 @@ func (d *Dispatcher) endpoints(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-changed:
-			index = d.deps.Store.Index()
-			now := Endpoints(d.deps.Store)
-			u := DiffEndpoints(last, now)
-			if len(u.Put) == 0 && len(u.Deleted) == 0 {
-				continue
-			}
-			u.Index = index
-			if !write(u) {
-				return
-			}
-			last = now
 		}
 	}
 }
@@ -81,52 +68,32 @@ func (d *Dispatcher) endpoints(w http.ResponseWriter, r *http.Request) {
 // to know the replica exists to answer its slot name.
 func Endpoints(st *store.Store) map[string]*orchpb.Endpoint {
 	out := map[string]*orchpb.Endpoint{}
-	for _, rep := range st.Replicas(store.ReplicaFilter{}) {
-		if rep.GetDesiredState() != orchpb.DesiredRunning || rep.GetIp() == "" {
-			continue
-		}
-		switch rep.GetState() {
-		case orchpb.ReplicaRunning, orchpb.ReplicaUnhealthy:
-		default:
-			continue
-		}
-		out[rep.GetId()] = &orchpb.Endpoint{
-			ReplicaId:  rep.GetId(),
-			Namespace:  rep.GetNamespace(),
-			Service:    rep.GetService(),
-			Slot:       rep.GetSlot(),
-			Ip:         rep.GetIp(),
-			NodeId:     rep.GetNode(),
-			State:      rep.GetState(),
-			Generation: rep.GetGeneration(),
+	for _, rep := range st.AllReplicas() {
+		if ep := endpointOf(rep); ep != nil {
+			out[rep.GetId()] = ep
 		}
 	}
 	return out
 }
 
-// DiffEndpoints is the update that turns the set before into the set after.
-func DiffEndpoints(before, after map[string]*orchpb.Endpoint) *orchpb.EndpointUpdate {
-	u := &orchpb.EndpointUpdate{}
-	for id, ep := range after {
-		if old, ok := before[id]; !ok || !proto.Equal(old, ep) {
-			u.Put = append(u.Put, ep)
-		}
+// endpointOf is rep's endpoint, or nil if it publishes none.
+func endpointOf(rep *orchpb.Replica) *orchpb.Endpoint {
+	if rep.GetDesiredState() != orchpb.DesiredRunning || rep.GetIp() == "" {
+		return nil
 	}
-	for id := range before {
-		if _, ok := after[id]; !ok {
-			u.Deleted = append(u.Deleted, id)
-		}
+	switch rep.GetState() {
+	case orchpb.ReplicaRunning, orchpb.ReplicaUnhealthy:
+	default:
+		return nil
 	}
-	slices.SortFunc(u.Put, func(a, b *orchpb.Endpoint) int { return strings.Compare(a.GetReplicaId(), b.GetReplicaId()) })
-	slices.Sort(u.Deleted)
-	return u
-}
-
-func sortedEndpoints(m map[string]*orchpb.Endpoint) []*orchpb.Endpoint {
-	out := make([]*orchpb.Endpoint, 0, len(m))
-	for _, ep := range m {
-		out = append(out, ep)
+	return &orchpb.Endpoint{
+		ReplicaId:  rep.GetId(),
+		Namespace:  rep.GetNamespace(),
+		Service:    rep.GetService(),
+		Slot:       rep.GetSlot(),
+		Ip:         rep.GetIp(),
+		NodeId:     rep.GetNode(),
+		State:      rep.GetState(),
+		Generation: rep.GetGeneration(),
 	}
-	slices.SortFunc(out, func(a, b *orchpb.Endpoint) int { return strings.Compare(a.GetReplicaId(), b.GetReplicaId()) })
-	return out
 }

@@ -3,7 +3,6 @@ package dispatcher
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
@@ -16,14 +15,12 @@ import (
 // not one for each of thousands of connected nodes. It runs while at least
 // one stream is subscribed.
 type fanout struct {
-	st *store.Store
+	st     *store.Store
+	runner whileUsed
 
 	mu     sync.Mutex
 	byNode map[string]map[*subscriber]struct{}
 	peers  map[*subscriber]struct{}
-	refs   int
-	stop   context.CancelFunc
-	done   chan struct{}
 }
 
 type subscriber struct {
@@ -33,7 +30,9 @@ type subscriber struct {
 }
 
 func newFanout(st *store.Store) *fanout {
-	return &fanout{st: st, byNode: map[string]map[*subscriber]struct{}{}, peers: map[*subscriber]struct{}{}}
+	f := &fanout{st: st, byNode: map[string]map[*subscriber]struct{}{}, peers: map[*subscriber]struct{}{}}
+	f.runner.run = f.run
+	return f
 }
 
 // subscribe returns a channel that receives (coalesced) whenever node's
@@ -48,13 +47,8 @@ func (f *fanout) subscribe(node string, peers bool) (<-chan struct{}, func()) {
 	if peers {
 		f.peers[s] = struct{}{}
 	}
-	f.refs++
-	if f.refs == 1 {
-		ctx, cancel := context.WithCancel(context.Background())
-		f.stop, f.done = cancel, make(chan struct{})
-		go f.run(ctx, f.done)
-	}
 	f.mu.Unlock()
+	release := f.runner.acquire()
 	var once sync.Once
 	return s.ch, func() {
 		once.Do(func() {
@@ -64,60 +58,41 @@ func (f *fanout) subscribe(node string, peers bool) (<-chan struct{}, func()) {
 				delete(f.byNode, node)
 			}
 			delete(f.peers, s)
-			f.refs--
-			var stop context.CancelFunc
-			var done chan struct{}
-			if f.refs == 0 {
-				stop, done = f.stop, f.done
-			}
 			f.mu.Unlock()
-			if stop != nil {
-				stop()
-				<-done
-			}
+			release()
 		})
 	}
 }
 
-func (f *fanout) run(ctx context.Context, done chan struct{}) {
-	defer close(done)
-	for ctx.Err() == nil {
-		events, err := f.st.Watch(ctx, f.st.Index())
-		if err != nil {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			continue
-		}
+func (f *fanout) run(ctx context.Context) {
+	// members remembers which replicas are in their node's set, so that a
+	// status report (most changes) wakes nobody: sets change only by
+	// membership (see sameSet).
+	var members map[string]bool
+	followStore(ctx, f.st, func(uint64) {
 		// Whatever happened before this watch began is unknown: everyone
 		// looks again.
+		members = map[string]bool{}
 		f.wakeAll()
-		// members remembers which replicas are in their node's set, so
-		// that a status report (most changes) wakes nobody: sets change
-		// only by membership (see sameSet).
-		members := map[string]bool{}
-		for ev := range events {
-			switch o := ev.Object.(type) {
-			case *orchpb.Replica:
-				in := ev.Type == store.EventPut && o.GetNode() != "" &&
-					o.GetDesiredState() == orchpb.DesiredRunning && o.GetState() != orchpb.ReplicaLost
-				was := members[o.GetId()]
-				if in {
-					members[o.GetId()] = true
-				} else {
-					delete(members, o.GetId())
-				}
-				if in != was {
-					f.wakeNode(o.GetNode())
-				}
-			case *orchpb.Node:
-				f.wakeNode(o.GetId())
-				f.wakePeers()
+	}, func(ev store.Event) {
+		switch o := ev.Object.(type) {
+		case *orchpb.Replica:
+			in := ev.Type == store.EventPut && o.GetNode() != "" &&
+				o.GetDesiredState() == orchpb.DesiredRunning && o.GetState() != orchpb.ReplicaLost
+			was := members[o.GetId()]
+			if in {
+				members[o.GetId()] = true
+			} else {
+				delete(members, o.GetId())
 			}
+			if in != was {
+				f.wakeNode(o.GetNode())
+			}
+		case *orchpb.Node:
+			f.wakeNode(o.GetId())
+			f.wakePeers()
 		}
-	}
+	})
 }
 
 func wake(s *subscriber) {
