@@ -149,7 +149,13 @@ func startDevCluster(t testing.TB) *devCluster {
 
 func (d *devCluster) start() {
 	d.t.Helper()
-	d.logs = &bytes.Buffer{}
+	// One log across restarts: a failure after a restart may have its
+	// cause before it.
+	if d.logs == nil {
+		d.logs = &bytes.Buffer{}
+	} else {
+		d.logs.WriteString("---- orchd restarted ----\n")
+	}
 	cmd := exec.Command(orchdBin, d.args...)
 	cmd.Stdout, cmd.Stderr = d.logs, d.logs
 	cmd.Env = append(os.Environ(), "HOME="+d.dataDir)
