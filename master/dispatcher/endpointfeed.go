@@ -83,6 +83,9 @@ func (f *endpointFeed) since(seq uint64) (u *orchpb.EndpointUpdate, next uint64,
 }
 
 func (f *endpointFeed) run(ctx context.Context) {
+	// Stopped, the feed no longer follows the store: what it holds goes
+	// stale, so the next run starts from a listing, not from it.
+	defer f.forget()
 	followStore(ctx, f.st, func(from uint64) {
 		// Listed after the watch began: a change in between shows in both,
 		// and applying it twice changes nothing.
@@ -98,6 +101,12 @@ func (f *endpointFeed) run(ctx context.Context) {
 		}
 		f.update(rep.GetId(), ep, ev.Index)
 	})
+}
+
+func (f *endpointFeed) forget() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.set, f.listedAt = nil, 0
 }
 
 func (f *endpointFeed) relist(set map[string]*orchpb.Endpoint, index uint64) {

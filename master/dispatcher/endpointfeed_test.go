@@ -123,13 +123,13 @@ func TestEndpointFeedKeepsEveryReaderCurrent(t *testing.T) {
 }
 
 // benchStore is a store with n running, addressed replicas on one node.
-func benchStore(b *testing.B, n int) (*store.Store, func(*orchpb.Command)) {
+func benchStore(tb testing.TB, n int) (*store.Store, func(*orchpb.Command)) {
 	st := store.New()
 	var index uint64
 	apply := func(cmd *orchpb.Command) {
 		index++
 		if res := st.Apply(index, cmd); res.GetErrorCode() != "" {
-			b.Fatalf("apply: %s", res.GetError())
+			tb.Fatalf("apply: %s", res.GetError())
 		}
 	}
 	apply(&orchpb.Command{Op: &orchpb.Command_RegisterNode{RegisterNode: &orchpb.RegisterNode{Node: &orchpb.Node{
@@ -197,5 +197,34 @@ func BenchmarkEndpointsListing(b *testing.B) {
 		if got := Endpoints(st); len(got) != 30000 {
 			b.Fatalf("%d endpoints", len(got))
 		}
+	}
+}
+
+// TestEndpointFeedRestartsFromAListing: once the last stream has gone the
+// feed stops following the store; a stream that comes later must get the
+// set as it is now, not as it was when the feed stopped.
+func TestEndpointFeedRestartsFromAListing(t *testing.T) {
+	st, apply := benchStore(t, 3)
+	f := newEndpointFeed(st)
+	first := &feedReader{}
+	release := f.runner.acquire()
+	first.catchUp(t, f, Endpoints(st))
+	release()
+
+	apply(&orchpb.Command{Op: &orchpb.Command_DeleteReplicas{DeleteReplicas: &orchpb.DeleteReplicas{Ids: []string{"r1"}}}})
+	release = f.runner.acquire()
+	defer release()
+	later := &feedReader{}
+	for {
+		u, next, wait := f.since(0)
+		if u != nil {
+			later.apply(u)
+			later.seq = next
+			break
+		}
+		<-wait
+	}
+	if want := Endpoints(st); !sameEndpoints(later.set, want) {
+		t.Fatalf("a stream after a restart of the feed first got %v, want %v", later.set, want)
 	}
 }

@@ -28,10 +28,15 @@ func (w *whileUsed) acquire() (release func()) {
 	w.refs++
 	if w.refs == 1 {
 		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
+		prev, done := w.done, make(chan struct{})
 		w.stop, w.done = cancel, done
 		go func() {
 			defer close(done)
+			// A run the last release is still stopping ends first: two
+			// must never overlap.
+			if prev != nil {
+				<-prev
+			}
 			w.run(ctx)
 		}()
 	}
