@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/orch-io/orch/netoverlay/bridge"
+	"github.com/orch-io/orch/netoverlay/internal/ifaddr"
 	"github.com/orch-io/orch/netoverlay/namespace"
 )
 
@@ -29,9 +30,15 @@ func (n *Network) Setup(ctx context.Context, replicaID string) (Attachment, erro
 		return Attachment{}, err
 	}
 	// The address first: it is the ledger Attached and Cleanup rely on.
+	_, hadIP := n.ipam.Lookup(replicaID)
 	ip, err := n.ipam.Allocate(replicaID)
 	if err != nil {
 		return Attachment{}, fmt.Errorf("netoverlay: setup %s: %w", replicaID, err)
+	}
+	if !hadIP {
+		// A host port may be waiting for this address. A known one is in
+		// the rules already, so a container restart costs no sync.
+		n.kick()
 	}
 	br, err := bridge.Ensure(n.cfg.BridgeName, n.gateway)
 	if err != nil {
@@ -48,7 +55,6 @@ func (n *Network) Setup(ctx context.Context, replicaID string) (Attachment, erro
 		return Attachment{}, fmt.Errorf("netoverlay: setup %s: %w", replicaID, err)
 	}
 	att := Attachment{NetNSPath: nsPath, IP: ip, Gateway: n.gateway.Addr()}
-	n.kick() // a host port may be waiting for this address
 	if created {
 		n.log.Info("netoverlay: replica attached", "replica", replicaID, "netns", nsPath, "ip", ip)
 	}
@@ -189,25 +195,8 @@ func configureReplicaSide(nh *netlink.Handle, eth0 netlink.Link, addr netip.Pref
 	if err := nh.LinkSetUp(lo); err != nil {
 		return fmt.Errorf("lo: set up: %w", err)
 	}
-	addrs, err := nh.AddrList(eth0, netlink.FAMILY_V4)
-	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-		return fmt.Errorf("%s: list addresses: %w", replicaIf, err)
-	}
-	have := false
-	for _, a := range addrs {
-		ones, _ := a.IPNet.Mask.Size()
-		if got, ok := netip.AddrFromSlice(a.IPNet.IP); ok && got.Unmap() == addr.Addr() && ones == addr.Bits() {
-			have = true
-			continue
-		}
-		if err := nh.AddrDel(eth0, &a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
-			return fmt.Errorf("%s: remove stale address %s: %w", replicaIf, a.IPNet, err)
-		}
-	}
-	if !have {
-		if err := nh.AddrReplace(eth0, &netlink.Addr{IPNet: bridge.IPNet(addr)}); err != nil {
-			return fmt.Errorf("%s: add address %s: %w", replicaIf, addr, err)
-		}
+	if err := ifaddr.EnsureOnly(nh, eth0, addr); err != nil {
+		return fmt.Errorf("%s: %w", replicaIf, err)
 	}
 	if eth0.Attrs().Flags&net.FlagUp == 0 {
 		if err := nh.LinkSetUp(eth0); err != nil {

@@ -76,8 +76,8 @@ type Attachment struct {
 	NetNSPath string
 	// IP is the replica's overlay address.
 	IP netip.Addr
-	// Gateway is the bridge address, the replica's default route (and later
-	// its DNS server).
+	// Gateway is the bridge address: the replica's default route and its
+	// DNS server.
 	Gateway netip.Addr
 }
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/netip"
 	"os"
@@ -23,46 +22,9 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/orch-io/orch/netoverlay/internal/nettest"
 	"github.com/orch-io/orch/netoverlay/namespace"
 )
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create bridges, veths and network namespaces")
-	}
-}
-
-// freeTestSubnet picks a /24 in 10.244.200.0-10.244.254.0 that no route on
-// this machine overlaps. It lives only on the test's bridge, so nothing sends
-// it out of the real interface.
-func freeTestSubnet(t *testing.T) netip.Prefix {
-	t.Helper()
-	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 50 {
-		n, _ := rand.Int(rand.Reader, big.NewInt(55))
-		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 244, byte(200 + n.Int64()), 0}), 24)
-		taken := false
-		for _, r := range routes {
-			if r.Dst == nil {
-				continue // the default route
-			}
-			rp, ok := netip.AddrFromSlice(r.Dst.IP)
-			ones, _ := r.Dst.Mask.Size()
-			if ok && ones > 0 && netip.PrefixFrom(rp.Unmap(), ones).Overlaps(p) {
-				taken = true
-			}
-		}
-		if !taken {
-			return p
-		}
-	}
-	t.Fatal("no free test subnet in 10.244.200.0-10.244.254.0")
-	return netip.Prefix{}
-}
 
 type testNet struct {
 	*Network
@@ -77,14 +39,16 @@ func newTestNetwork(t *testing.T) *testNet { t.Helper(); return newTestNetworkWi
 // newTestNetworkWith is newTestNetwork with the config changed by mod.
 func newTestNetworkWith(t *testing.T, mod func(*Config)) *testNet {
 	t.Helper()
-	requireRoot(t)
+	nettest.RequireRoot(t)
 	b := make([]byte, 2)
 	rand.Read(b)
 	suffix := hex.EncodeToString(b)
-	nsDir := t.TempDir()
+	// Its cleanup is registered before New, so a New that fails half-way is
+	// cleaned too, and runs after the Cleanup below (LIFO) as a safety net.
+	nsDir := nettest.NetNSDir(t)
 	cfg := Config{
 		BridgeName:  "orcht" + suffix,
-		Subnet:      freeTestSubnet(t),
+		Subnet:      nettest.FreeSubnet(t),
 		StateDir:    t.TempDir(),
 		NetNSPrefix: "orcht-" + suffix + "-",
 		NetNSDir:    nsDir,
@@ -93,14 +57,7 @@ func newTestNetworkWith(t *testing.T, mod func(*Config)) *testNet {
 	if mod != nil {
 		mod(&cfg)
 	}
-	// Registered before New so a New that fails half-way is cleaned too.
-	// Runs after the Cleanup below (LIFO) as a safety net.
 	t.Cleanup(func() {
-		names, _ := namespace.List(nsDir, "")
-		for _, n := range names {
-			_ = namespace.Delete(namespace.Path(nsDir, n))
-		}
-		_ = unix.Unmount(nsDir, unix.MNT_DETACH)
 		links, _ := netlink.LinkList()
 		for _, l := range links {
 			if l.Attrs().Name == cfg.BridgeName {
@@ -409,5 +366,20 @@ func TestNewValidates(t *testing.T) {
 				t.Fatal("New succeeded")
 			}
 		})
+	}
+}
+
+// Setup wakes Run only for a new address (a host port may wait for it),
+// not when a restarting replica asks again.
+func TestSetupKicksSyncOnlyForANewAddress(t *testing.T) {
+	n := newTestNetwork(t)
+	mustSetup(t, n.Network, "r1")
+	if len(n.kickCh) != 1 {
+		t.Fatal("Setup of a new replica did not wake Run")
+	}
+	<-n.kickCh
+	mustSetup(t, n.Network, "r1")
+	if len(n.kickCh) != 0 {
+		t.Fatal("Setup of a replica with an address woke Run")
 	}
 }

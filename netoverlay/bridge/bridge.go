@@ -15,6 +15,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/orch-io/orch/netoverlay/internal/ifaddr"
 )
 
 // DefaultName is the bridge every node uses unless configured otherwise.
@@ -53,21 +55,29 @@ func Ensure(name string, gateway netip.Prefix) (netlink.Link, error) {
 	// explicitly, so without this the gateway's MAC would change whenever a
 	// replica comes or goes, and replicas would hold a stale ARP entry.
 	mac := MAC(gateway.Addr())
+	// The link read above is returned as it is unless it changes here: every
+	// replica's Setup ensures the bridge, and a healthy one costs no second
+	// look-up.
+	changed := false
 	if link.Attrs().HardwareAddr.String() != mac.String() {
+		changed = true
 		if err := netlink.LinkSetHardwareAddr(link, mac); err != nil {
 			return nil, fmt.Errorf("bridge %s: set MAC %s: %w", name, mac, err)
 		}
 	}
-	if err := ensureOnlyAddr(link, gateway); err != nil {
+	if err := ifaddr.EnsureOnly(&netlink.Handle{}, link, gateway); err != nil {
 		return nil, fmt.Errorf("bridge %s: %w", name, err)
 	}
 	if link.Attrs().Flags&net.FlagUp == 0 {
+		changed = true
 		if err := netlink.LinkSetUp(link); err != nil {
 			return nil, fmt.Errorf("bridge %s: set up: %w", name, err)
 		}
 	}
-	if link, err = netlink.LinkByName(name); err != nil {
-		return nil, fmt.Errorf("bridge %s: look up: %w", name, err)
+	if changed {
+		if link, err = netlink.LinkByName(name); err != nil {
+			return nil, fmt.Errorf("bridge %s: look up: %w", name, err)
+		}
 	}
 	return link, nil
 }
@@ -98,49 +108,4 @@ func Delete(name string) error {
 func MAC(gateway netip.Addr) net.HardwareAddr {
 	ip := gateway.As4()
 	return net.HardwareAddr{0x0a, 0x58, ip[0], ip[1], ip[2], ip[3]}
-}
-
-// ensureOnlyAddr leaves want as the link's only IPv4 address: an address
-// from an earlier subnet of this node would answer for addresses it no longer
-// owns.
-func ensureOnlyAddr(link netlink.Link, want netip.Prefix) error {
-	addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
-	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-		return fmt.Errorf("list addresses: %w", err)
-	}
-	have := false
-	for _, a := range addrs {
-		if sameAddr(a, want) {
-			have = true
-			continue
-		}
-		if err := netlink.AddrDel(link, &a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
-			return fmt.Errorf("remove stale address %s: %w", a.IPNet, err)
-		}
-	}
-	if have {
-		return nil
-	}
-	if err := netlink.AddrReplace(link, &netlink.Addr{IPNet: IPNet(want)}); err != nil {
-		return fmt.Errorf("add address %s: %w", want, err)
-	}
-	return nil
-}
-
-func sameAddr(a netlink.Addr, want netip.Prefix) bool {
-	if a.IPNet == nil {
-		return false
-	}
-	ip, ok := netip.AddrFromSlice(a.IPNet.IP)
-	ones, _ := a.IPNet.Mask.Size()
-	return ok && ip.Unmap() == want.Addr() && ones == want.Bits()
-}
-
-// IPNet converts an address-with-length (10.244.3.1/24, not masked) to the
-// form netlink takes.
-func IPNet(p netip.Prefix) *net.IPNet {
-	return &net.IPNet{
-		IP:   net.IP(p.Addr().AsSlice()),
-		Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen()),
-	}
 }

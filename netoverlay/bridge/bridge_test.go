@@ -6,18 +6,13 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"os"
 	"testing"
 
 	"github.com/vishvananda/netlink"
-)
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create links")
-	}
-}
+	"github.com/orch-io/orch/netoverlay/internal/ifaddr"
+	"github.com/orch-io/orch/netoverlay/internal/nettest"
+)
 
 func testName(t *testing.T) string {
 	b := make([]byte, 2)
@@ -45,13 +40,10 @@ func v4Addrs(t *testing.T, l netlink.Link) []string {
 }
 
 func TestEnsureCreatesAndRepairs(t *testing.T) {
-	requireRoot(t)
+	nettest.RequireRoot(t)
 	name := testName(t)
 	// A test-only subnet: it lives only on this bridge, nothing routes it out.
-	// Random, so parallel runs on one machine do not share it.
-	octet := make([]byte, 1)
-	rand.Read(octet)
-	gw := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 244, 200 + octet[0]%50, 1}), 24)
+	gw := netip.PrefixFrom(nettest.FreeSubnet(t).Addr().Next(), 24)
 	wantAddr := gw.String()
 
 	l, err := Ensure(name, gw)
@@ -72,7 +64,7 @@ func TestEnsureCreatesAndRepairs(t *testing.T) {
 	if err := netlink.LinkSetDown(l); err != nil {
 		t.Fatal(err)
 	}
-	stray := &netlink.Addr{IPNet: IPNet(netip.MustParsePrefix("10.244.199.1/24"))}
+	stray := &netlink.Addr{IPNet: ifaddr.IPNet(netip.MustParsePrefix("10.244.199.1/24"))}
 	if err := netlink.AddrAdd(l, stray); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +91,7 @@ func TestEnsureCreatesAndRepairs(t *testing.T) {
 }
 
 func TestEnsureRefusesOtherLinkTypes(t *testing.T) {
-	requireRoot(t)
+	nettest.RequireRoot(t)
 	name := testName(t)
 	// A veth, because not every kernel has the dummy driver.
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: name + "p"}

@@ -37,8 +37,6 @@ type Table struct {
 	mu        sync.RWMutex
 	byID      map[string]Endpoint
 	byService map[serviceKey]map[string]Endpoint
-	// version counts changes, so callers can tell when a name last moved.
-	version uint64
 }
 
 // NewTable returns an empty table.
@@ -55,7 +53,6 @@ func (t *Table) Reset(eps []Endpoint) {
 	for _, ep := range eps {
 		t.putLocked(ep)
 	}
-	t.version++
 }
 
 // Update adds or replaces put and removes the endpoints with the ids in
@@ -69,7 +66,6 @@ func (t *Table) Update(put []Endpoint, deleted []string) {
 	for _, ep := range put {
 		t.putLocked(ep)
 	}
-	t.version++
 }
 
 func (t *Table) putLocked(ep Endpoint) {

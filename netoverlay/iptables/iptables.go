@@ -128,9 +128,6 @@ func New(bridge string, command ...string) *Tables {
 	return &Tables{chains: ChainsFor(bridge), command: command}
 }
 
-// Chains returns the names of the chains this Tables keeps.
-func (t *Tables) Chains() Chains { return t.chains }
-
 func (t *Tables) run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
 	argv := append(slices.Clone(t.command), name)
 	argv = append(argv, args...)
@@ -148,14 +145,17 @@ func (t *Tables) run(ctx context.Context, stdin []byte, name string, args ...str
 }
 
 // Sync makes the chains hold r and the jumps exist, unless they already do.
-// It reports whether it changed anything.
+// It reports whether it changed anything. It runs on every sync of the
+// network (every 2 s), so an unchanged state costs one iptables-save per
+// table and nothing else.
 func (t *Tables) Sync(ctx context.Context, r Rules) (bool, error) {
 	want := Render(t.chains, r)
-	have, err := t.current(ctx)
+	saved, err := t.save(ctx)
 	if err != nil {
 		return false, err
 	}
 	changed := false
+	have := rulesByChain(slices.Concat(saved["filter"], saved["nat"]), t.chains)
 	if !maps.EqualFunc(rulesByChain(want, t.chains), have, slices.Equal) {
 		if _, err := t.run(ctx, want, "iptables-restore", "--noflush", "-w"); err != nil {
 			return false, fmt.Errorf("iptables: write chains %s: %w", t.chains.Forward, err)
@@ -163,6 +163,11 @@ func (t *Tables) Sync(ctx context.Context, r Rules) (bool, error) {
 		changed = true
 	}
 	for _, j := range t.chains.jumps() {
+		if hasRule(saved[j.table], j.rule()) {
+			continue
+		}
+		// iptables-save may spell a rule differently from us: ask iptables
+		// itself before adding a second copy.
 		check := append([]string{"-w", "-t", j.table, "-C", j.chain}, j.args...)
 		if _, err := t.run(ctx, nil, "iptables", check...); err == nil {
 			continue
@@ -178,17 +183,32 @@ func (t *Tables) Sync(ctx context.Context, r Rules) (bool, error) {
 	return changed, nil
 }
 
-// current returns the rules of our chains as iptables-save prints them.
-func (t *Tables) current(ctx context.Context) (map[string][]string, error) {
-	var all []byte
+// save returns iptables-save's output for each table we keep rules in.
+func (t *Tables) save(ctx context.Context) (map[string][]byte, error) {
+	out := make(map[string][]byte, 2)
 	for _, table := range []string{"filter", "nat"} {
-		out, err := t.run(ctx, nil, "iptables-save", "-t", table)
+		b, err := t.run(ctx, nil, "iptables-save", "-t", table)
 		if err != nil {
 			return nil, fmt.Errorf("iptables: read %s table: %w", table, err)
 		}
-		all = append(all, out...)
+		out[table] = b
 	}
-	return rulesByChain(all, t.chains), nil
+	return out, nil
+}
+
+// rule is the jump as iptables-save prints it.
+func (j jump) rule() string {
+	return strings.Join(append([]string{"-A", j.chain}, j.args...), " ")
+}
+
+// hasRule reports whether iptables-save output holds rule, spacing aside.
+func hasRule(saved []byte, rule string) bool {
+	for line := range strings.Lines(string(saved)) {
+		if strings.Join(strings.Fields(line), " ") == rule {
+			return true
+		}
+	}
+	return false
 }
 
 func (c Chains) owns(chain string) bool {
@@ -251,13 +271,14 @@ func (t *Tables) Delete(ctx context.Context) error {
 // Present reports which of our chains and jumps exist, for tests and
 // cleanup checks.
 func (t *Tables) Present(ctx context.Context) ([]string, error) {
+	saved, err := t.save(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var found []string
 	for _, table := range []string{"filter", "nat"} {
-		out, err := t.run(ctx, nil, "iptables-save", "-t", table)
-		if err != nil {
-			return nil, err
-		}
-		for _, line := range strings.Split(string(out), "\n") {
+		for line := range strings.Lines(string(saved[table])) {
+			line = strings.TrimSuffix(line, "\n")
 			f := strings.Fields(line)
 			switch {
 			case len(f) >= 1 && strings.HasPrefix(f[0], ":") && t.chains.owns(strings.TrimPrefix(f[0], ":")):

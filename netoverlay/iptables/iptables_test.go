@@ -5,11 +5,11 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/orch-io/orch/netoverlay/internal/nettest"
 	"github.com/orch-io/orch/netoverlay/namespace"
 )
 
@@ -76,21 +76,16 @@ func TestRender(t *testing.T) {
 // made for the test, so nothing touches the machine's own rules.
 func inNamespace(t *testing.T) (*Tables, string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for network namespaces")
-	}
+	nettest.RequireRoot(t)
 	for _, bin := range []string{"iptables", "iptables-save", "iptables-restore", "nsenter"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Skipf("%s not installed", bin)
 		}
 	}
-	dir := t.TempDir()
-	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
-	path, _, err := namespace.Ensure(dir, "ipt")
+	path, _, err := namespace.Ensure(nettest.NetNSDir(t), "ipt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = namespace.Delete(path) })
 	return New("br9", "nsenter", "--net="+path, "--"), path
 }
 
@@ -113,8 +108,15 @@ func TestSyncRepairsAndDeleteRemovesEverything(t *testing.T) {
 	if err != nil || !changed {
 		t.Fatalf("first Sync = %v, %v; want a change", changed, err)
 	}
-	if changed, err := tables.Sync(ctx, rules); err != nil || changed {
+	// Nothing to do costs one iptables-save per table and no other command:
+	// Run does this every 2 s.
+	cmdLog := filepath.Join(t.TempDir(), "commands")
+	logged := New("br9", "sh", "-c", `echo "$*" >>"$0" && exec "$@"`, cmdLog, "nsenter", "--net="+nsPath, "--")
+	if changed, err := logged.Sync(ctx, rules); err != nil || changed {
 		t.Fatalf("second Sync = %v, %v; want nothing to do", changed, err)
+	}
+	if ran, err := os.ReadFile(cmdLog); err != nil || strings.Count(string(ran), "\n") != 2 || strings.Count(string(ran), " iptables-save -t ") != 2 {
+		t.Fatalf("a Sync with nothing to do ran:\n%s(%v); want only iptables-save -t filter and -t nat", ran, err)
 	}
 	got := save(t, nsPath)
 	for _, w := range []string{

@@ -10,6 +10,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/orch-io/orch/netoverlay/internal/ifaddr"
 )
 
 // Peer is another node as the overlay needs it.
@@ -145,7 +147,7 @@ func Sync(nh *netlink.Handle, link netlink.Link, local netip.Prefix, peers []Pee
 		if r.Dst == nil {
 			continue
 		}
-		dst := prefixOf(r.Dst)
+		dst := ifaddr.PrefixOf(r.Dst)
 		gw, _ := netip.AddrFromSlice(r.Gw)
 		if _, ok := wantRoutes[dst]; ok && gw.Unmap() == dst.Addr() && r.Flags&int(netlink.FLAG_ONLINK) != 0 {
 			delete(wantRoutes, dst)
@@ -163,7 +165,7 @@ func Sync(nh *netlink.Handle, link netlink.Link, local netip.Prefix, peers []Pee
 	for dst := range wantRoutes {
 		r := &netlink.Route{
 			LinkIndex: idx,
-			Dst:       ipNet(dst),
+			Dst:       ifaddr.IPNet(dst),
 			Gw:        net.IP(dst.Addr().AsSlice()),
 			Flags:     int(netlink.FLAG_ONLINK),
 		}
@@ -185,10 +187,4 @@ func routeSet(want map[netip.Prefix]Peer) map[netip.Prefix]bool {
 		out[p] = true
 	}
 	return out
-}
-
-func prefixOf(n *net.IPNet) netip.Prefix {
-	ip, _ := netip.AddrFromSlice(n.IP)
-	ones, _ := n.Mask.Size()
-	return netip.PrefixFrom(ip.Unmap(), ones)
 }

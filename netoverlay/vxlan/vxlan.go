@@ -19,6 +19,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/orch-io/orch/netoverlay/internal/ifaddr"
 )
 
 // Defaults for the zero values of Config.
@@ -112,26 +114,34 @@ func Ensure(nh *netlink.Handle, cfg Config) (netlink.Link, error) {
 			return nil, fmt.Errorf("vxlan %s: look up after create: %w", cfg.Name, err)
 		}
 	}
+	// The link read above is returned as it is unless it changes here: on
+	// the 2 s sync a healthy link costs no second look-up.
+	changed := false
 	if link.Attrs().HardwareAddr.String() != mac.String() {
+		changed = true
 		if err := nh.LinkSetHardwareAddr(link, mac); err != nil {
 			return nil, fmt.Errorf("vxlan %s: set MAC %s: %w", cfg.Name, mac, err)
 		}
 	}
 	if cfg.MTU > 0 && link.Attrs().MTU != cfg.MTU {
+		changed = true
 		if err := nh.LinkSetMTU(link, cfg.MTU); err != nil {
 			return nil, fmt.Errorf("vxlan %s: set MTU %d: %w", cfg.Name, cfg.MTU, err)
 		}
 	}
-	if err := ensureOnlyAddr(nh, link, netip.PrefixFrom(cfg.Subnet.Masked().Addr(), 32)); err != nil {
+	if err := ifaddr.EnsureOnly(nh, link, netip.PrefixFrom(cfg.Subnet.Masked().Addr(), 32)); err != nil {
 		return nil, fmt.Errorf("vxlan %s: %w", cfg.Name, err)
 	}
 	if link.Attrs().Flags&net.FlagUp == 0 {
+		changed = true
 		if err := nh.LinkSetUp(link); err != nil {
 			return nil, fmt.Errorf("vxlan %s: set up: %w", cfg.Name, err)
 		}
 	}
-	if link, err = nh.LinkByName(cfg.Name); err != nil {
-		return nil, fmt.Errorf("vxlan %s: look up: %w", cfg.Name, err)
+	if changed {
+		if link, err = nh.LinkByName(cfg.Name); err != nil {
+			return nil, fmt.Errorf("vxlan %s: look up: %w", cfg.Name, err)
+		}
 	}
 	return link, nil
 }
@@ -161,36 +171,6 @@ func Delete(nh *netlink.Handle, name string) error {
 func matches(vx *netlink.Vxlan, cfg Config) bool {
 	local, _ := netip.AddrFromSlice(vx.SrcAddr)
 	return vx.VxlanId == cfg.VNI && vx.Port == cfg.Port && local.Unmap() == cfg.Local && !vx.Learning
-}
-
-func ensureOnlyAddr(nh *netlink.Handle, link netlink.Link, want netip.Prefix) error {
-	addrs, err := nh.AddrList(link, netlink.FAMILY_V4)
-	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-		return fmt.Errorf("list addresses: %w", err)
-	}
-	have := false
-	for _, a := range addrs {
-		ip, _ := netip.AddrFromSlice(a.IPNet.IP)
-		ones, _ := a.IPNet.Mask.Size()
-		if ip.Unmap() == want.Addr() && ones == want.Bits() {
-			have = true
-			continue
-		}
-		if err := nh.AddrDel(link, &a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
-			return fmt.Errorf("remove stale address %s: %w", a.IPNet, err)
-		}
-	}
-	if have {
-		return nil
-	}
-	if err := nh.AddrReplace(link, &netlink.Addr{IPNet: ipNet(want)}); err != nil {
-		return fmt.Errorf("add address %s: %w", want, err)
-	}
-	return nil
-}
-
-func ipNet(p netip.Prefix) *net.IPNet {
-	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
 
 func isNotFound(err error) bool {

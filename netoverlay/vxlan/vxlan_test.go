@@ -4,7 +4,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"testing"
 	"time"
 
@@ -12,6 +11,8 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/orch-io/orch/netoverlay/internal/ifaddr"
+	"github.com/orch-io/orch/netoverlay/internal/nettest"
 	"github.com/orch-io/orch/netoverlay/namespace"
 )
 
@@ -31,7 +32,6 @@ func newNS(t *testing.T, dir, name string) (string, *netlink.Handle) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = namespace.Delete(path) })
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -46,15 +46,12 @@ func newNS(t *testing.T, dir, name string) (string, *netlink.Handle) {
 }
 
 // twoHosts makes two namespaces joined by a veth (the underlay), each with a
-// overlay gateway address on a bridge. Everything lives in namespaces the test made; the
-// namespace directory is the test's own, removed with it.
+// overlay gateway address on a bridge. Everything lives in namespaces the
+// test made, in a namespace directory of its own, removed with it.
 func twoHosts(t *testing.T) (a, b *testHost) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for network namespaces")
-	}
-	dir := t.TempDir()
-	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+	nettest.RequireRoot(t)
+	dir := nettest.NetNSDir(t)
 	pa, nha := newNS(t, dir, "a")
 	pb, nhb := newNS(t, dir, "b")
 	a = &testHost{path: pa, nh: nha, subnet: netip.MustParsePrefix("10.77.1.0/24"), under: netip.MustParseAddr("192.168.77.1")}
@@ -73,14 +70,14 @@ func twoHosts(t *testing.T) (a, b *testHost) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		must(t, h.nh.AddrAdd(ul, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(h.under, 24))}))
+		must(t, h.nh.AddrAdd(ul, &netlink.Addr{IPNet: ifaddr.IPNet(netip.PrefixFrom(h.under, 24))}))
 		must(t, h.nh.LinkSetUp(ul))
 		must(t, h.nh.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "gw0"}}))
 		gw, err := h.nh.LinkByName("gw0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		must(t, h.nh.AddrAdd(gw, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(h.subnet.Addr().Next(), 24))}))
+		must(t, h.nh.AddrAdd(gw, &netlink.Addr{IPNet: ifaddr.IPNet(netip.PrefixFrom(h.subnet.Addr().Next(), 24))}))
 		must(t, h.nh.LinkSetUp(gw))
 	}
 	return a, b
@@ -179,7 +176,7 @@ func TestPeersReachEachOtherAndSyncRepairs(t *testing.T) {
 	routes, err := a.nh.RouteList(la, netlink.FAMILY_V4)
 	must(t, err)
 	for _, r := range routes {
-		if r.Dst != nil && prefixOf(r.Dst) == b.subnet {
+		if r.Dst != nil && ifaddr.PrefixOf(r.Dst) == b.subnet {
 			must(t, a.nh.RouteDel(&r))
 		}
 	}
