@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand"
 	"testing"
 
@@ -11,18 +12,25 @@ import (
 
 // TestIncrementalPassesSettleLikeFullOnes drives a random history of
 // applies, scales, deletes, node changes and agent reports, letting the
-// service controller react with incremental passes only (those that revisit
-// the services a change touched). Whenever they have settled, a full pass
-// over every service must find nothing left to do: revisiting only what
-// moved misses nothing a full pass would catch.
+// service and update controllers react with incremental passes only (those
+// that revisit the services a change touched). Whenever they have settled,
+// a full pass over every service must find nothing left to do, and a full
+// update pass no rollout to end (no clock moves here, so only a missed
+// change could leave it one): revisiting only what moved misses nothing a
+// full pass would catch.
 func TestIncrementalPassesSettleLikeFullOnes(t *testing.T) {
 	for seed := int64(1); seed <= 20; seed++ {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewSource(seed))
 			c := newCluster(t)
-			ctl := NewServiceController(ServiceDeps{Store: c.st, Proposer: proposer{c}, NewID: c.newID})
+			ready := NewReadiness(newClock().Now)
+			ctl := NewServiceController(ServiceDeps{Store: c.st, Proposer: proposer{c}, NewID: c.newID, Readiness: ready})
+			uc := NewUpdateController(UpdateDeps{Store: c.st, Proposer: proposer{c}, Readiness: ready, Logger: slog.New(slog.DiscardHandler)})
 			ctx := context.Background()
 			if err := ctl.reconcileOnce(ctx, true); err != nil {
+				t.Fatal(err)
+			}
+			if err := uc.pass(ctx, true); err != nil {
 				t.Fatal(err)
 			}
 			var nodes []string
@@ -36,6 +44,9 @@ func TestIncrementalPassesSettleLikeFullOnes(t *testing.T) {
 					if err := ctl.reconcileOnce(ctx, false); err != nil {
 						t.Fatal(err)
 					}
+					if err := uc.pass(ctx, false); err != nil {
+						t.Fatal(err)
+					}
 					if c.st.Index() == before {
 						break
 					}
@@ -46,6 +57,15 @@ func TestIncrementalPassesSettleLikeFullOnes(t *testing.T) {
 				if ch := Reconcile(c.st, c.env()); !ch.Empty() {
 					t.Fatalf("step %d (%s): incremental passes settled, but a full pass still puts %v and deletes %v",
 						step, what, ch.Put, ch.Delete)
+				}
+				before := c.st.Index()
+				fresh := NewUpdateController(UpdateDeps{Store: c.st, Proposer: proposer{c}, Readiness: ready, Logger: slog.New(slog.DiscardHandler)})
+				if err := fresh.pass(ctx, true); err != nil {
+					t.Fatal(err)
+				}
+				if after := c.st.Index(); after != before {
+					t.Fatalf("step %d (%s): incremental update passes settled, but a full one still wrote %d entries",
+						step, what, after-before)
 				}
 			}
 		})

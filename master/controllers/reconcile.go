@@ -78,7 +78,7 @@ func reconcileAll(st *store.Store, all []*orchpb.Replica, env Env) *Changes {
 	}
 	var groups []serviceGroup
 	for _, svc := range st.Services("") {
-		key := store.ServiceKey{Namespace: svc.GetSpec().GetNamespace(), Name: svc.GetSpec().GetName()}
+		key := serviceKey(svc)
 		groups = append(groups, serviceGroup{key, svc, byService[key]})
 		delete(byService, key)
 	}

@@ -121,14 +121,17 @@ func newRollout(t *testing.T, nodes int) *rollout {
 	return &rollout{cluster: c, clk: clk, uc: uc}
 }
 
-// step is one round: reconcile, agents, the update controller.
+// step is one round: reconcile, agents, the update controller reacting to
+// the changes, then its timer.
 func (r *rollout) step(state func(*orchpb.Replica) string) {
 	r.t.Helper()
 	r.reconcile()
 	r.agents(state)
 	r.observe()
-	if err := r.uc.pass(context.Background()); err != nil {
-		r.t.Fatal(err)
+	for _, every := range []bool{false, true} {
+		if err := r.uc.pass(context.Background(), every); err != nil {
+			r.t.Fatal(err)
+		}
 	}
 }
 

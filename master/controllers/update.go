@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"time"
 
@@ -32,6 +33,13 @@ type UpdateController struct {
 	// Keyed by slot, not replica, so that replacing a failed new replica
 	// does not restart the deadline. Leader memory only.
 	waiting map[unitKey]time.Time
+
+	// cursor is where the last pass read the store; active holds the
+	// generation of every rollout in progress as of then (nil before the
+	// first pass), so that a change costs a look at the services it
+	// touched rather than a listing of every service.
+	cursor store.Cursor
+	active map[store.ServiceKey]uint64
 }
 
 type unitKey struct {
@@ -74,8 +82,9 @@ func (c *UpdateController) Run(ctx context.Context) error {
 	defer cancel()
 	tick := time.NewTicker(c.resync)
 	defer tick.Stop()
+	every := true
 	for {
-		if err := c.pass(ctx); err != nil && ctx.Err() == nil {
+		if err := c.pass(ctx, every); err != nil && ctx.Err() == nil {
 			c.log.Warn("update check failed", "err", err)
 		}
 		select {
@@ -86,7 +95,9 @@ func (c *UpdateController) Run(ctx context.Context) error {
 			if !sleep(ctx, coalesceUpdate) {
 				return nil
 			}
+			every = false
 		case <-tick.C:
+			every = true
 		}
 	}
 }
@@ -104,23 +115,67 @@ type Verdict struct {
 	Updated, Desired int32
 }
 
-func (c *UpdateController) pass(ctx context.Context) error {
-	nodes := c.store.Nodes()
-	in := scheduler.Input{Nodes: nodes}
-	nodeByID := make(map[string]*orchpb.Node, len(nodes))
-	for _, n := range nodes {
-		nodeByID[n.GetId()] = n
+// pass judges the rollouts in progress that changed since the last pass,
+// or, with every (the timer: deadlines and update.minHealthy pass with no
+// change), all of them. Only a node change or a lost history lists every
+// service again.
+func (c *UpdateController) pass(ctx context.Context, every bool) error {
+	// The cursor is taken before the state is read, so that nothing
+	// applied in between goes unseen.
+	var keys []store.ServiceKey
+	all, next := true, c.store.Cursor()
+	if c.active != nil {
+		keys, all, next = c.store.ChangedServices(c.cursor)
 	}
-	active := map[[2]string]uint64{}
-	for _, svc := range c.store.Services("") {
-		u := svc.GetUpdate()
-		if u.GetGeneration() != svc.GetGeneration() || !orchpb.UpdateInProgress(u.GetState()) {
+	c.cursor = next
+	if all {
+		c.active = map[store.ServiceKey]uint64{}
+		for _, svc := range c.store.Services("") {
+			if rolling(svc) {
+				c.active[serviceKey(svc)] = svc.GetGeneration()
+			}
+		}
+		every = true
+	} else {
+		for _, k := range keys {
+			if svc := c.store.Service(k.Namespace, k.Name); rolling(svc) {
+				c.active[k] = svc.GetGeneration()
+			} else {
+				delete(c.active, k)
+			}
+		}
+	}
+	for k := range c.waiting {
+		if c.active[store.ServiceKey{Namespace: k.namespace, Name: k.name}] != k.generation {
+			delete(c.waiting, k)
+		}
+	}
+	if every {
+		keys = make([]store.ServiceKey, 0, len(c.active))
+		for k := range c.active {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, compareKeys)
+	}
+	var nodes []*orchpb.Node
+	var nodeByID map[string]*orchpb.Node
+	for _, k := range keys {
+		if _, ok := c.active[k]; !ok {
 			continue
 		}
-		spec := svc.GetSpec()
-		active[[2]string{spec.GetNamespace(), spec.GetName()}] = svc.GetGeneration()
-		reps := c.store.Replicas(store.ReplicaFilter{Namespace: spec.GetNamespace(), Service: spec.GetName()})
-		v := c.judge(svc, reps, nodeByID, in)
+		svc := c.store.Service(k.Namespace, k.Name)
+		if !rolling(svc) {
+			continue // changed since it was listed; the next pass sees why
+		}
+		if nodes == nil {
+			nodes = c.store.Nodes()
+			nodeByID = make(map[string]*orchpb.Node, len(nodes))
+			for _, n := range nodes {
+				nodeByID[n.GetId()] = n
+			}
+		}
+		reps := c.store.Replicas(store.ReplicaFilter{Namespace: k.Namespace, Service: k.Name})
+		v := c.judge(svc, reps, nodeByID, scheduler.Input{Nodes: nodes})
 		switch {
 		case v.Done:
 			if err := c.complete(ctx, svc, v); err != nil {
@@ -132,12 +187,18 @@ func (c *UpdateController) pass(ctx context.Context) error {
 			}
 		}
 	}
-	for k := range c.waiting {
-		if active[[2]string{k.namespace, k.name}] != k.generation {
-			delete(c.waiting, k)
-		}
-	}
 	return nil
+}
+
+// rolling reports whether svc has a rollout of its current generation in
+// progress.
+func rolling(svc *orchpb.Service) bool {
+	u := svc.GetUpdate()
+	return svc != nil && u.GetGeneration() == svc.GetGeneration() && orchpb.UpdateInProgress(u.GetState())
+}
+
+func serviceKey(svc *orchpb.Service) store.ServiceKey {
+	return store.ServiceKey{Namespace: svc.GetSpec().GetNamespace(), Name: svc.GetSpec().GetName()}
 }
 
 // judge looks at one rollout: which slots are done, which wait, and for

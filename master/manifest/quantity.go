@@ -77,6 +77,12 @@ func decimal(num string, mult int64) (int64, bool) {
 	if v, ok := smallDecimal(num, mult); ok {
 		return v, true
 	}
+	return bigDecimal(num, mult)
+}
+
+// bigDecimal is decimal in math/big: exact for any length, and the
+// reference its 64-bit shortcut is tested against.
+func bigDecimal(num string, mult int64) (int64, bool) {
 	r, ok := new(big.Rat).SetString(num)
 	if !ok {
 		return 0, false

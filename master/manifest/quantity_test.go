@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -99,23 +98,6 @@ func TestImageReferences(t *testing.T) {
 			t.Errorf("validImage(%q) = true", s)
 		}
 	}
-}
-
-// bigDecimal is decimal without its 64-bit shortcut: the reference.
-func bigDecimal(num string, mult int64) (int64, bool) {
-	r, ok := new(big.Rat).SetString(num)
-	if !ok {
-		return 0, false
-	}
-	r.Mul(r, new(big.Rat).SetInt64(mult))
-	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
-	if m.Sign() > 0 {
-		q.Add(q, big.NewInt(1))
-	}
-	if !q.IsInt64() {
-		return 0, false
-	}
-	return q.Int64(), true
 }
 
 func checkDecimal(t *testing.T, num string, mult int64) {

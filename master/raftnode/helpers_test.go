@@ -53,15 +53,26 @@ type master struct {
 	logger *slog.Logger
 }
 
-// freeAddr finds a loopback port; reopened masters keep theirs.
+// handedOut are the ports freeAddr gave: the kernel may offer a port
+// again once its probe listener closed, and a test that makes several
+// masters before starting any would then give two of them the same one.
+var handedOut sync.Map
+
+// freeAddr finds a loopback port no other master of this process got;
+// reopened masters keep theirs.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func newMaster(t *testing.T, id string, logger *slog.Logger) *master {
