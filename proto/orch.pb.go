@@ -775,7 +775,8 @@ type Service struct {
 	PreviousSpec *ServiceSpec `protobuf:"bytes,5,opt,name=previous_spec,json=previousSpec,proto3" json:"previous_spec,omitempty"`
 	CreateIndex  uint64       `protobuf:"varint,6,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
 	// update is the latest rollout of the spec: set by the FSM when the spec
-	// changes, ended by the leader's update controller.
+	// changes, ended by the leader's update controller (or by the FSM itself
+	// when the revision has no replica to roll out).
 	Update        *UpdateStatus `protobuf:"bytes,7,opt,name=update,proto3" json:"update,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
