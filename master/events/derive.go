@@ -97,7 +97,7 @@ func (d *deriver) baseline(st *store.Store) {
 	for _, svc := range st.Services("") {
 		d.services[svcName(svc.GetSpec())] = seenService(svc)
 	}
-	for _, r := range st.Replicas(store.ReplicaFilter{}) {
+	for _, r := range st.AllReplicas() {
 		d.remember(r)
 	}
 }

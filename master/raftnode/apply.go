@@ -189,8 +189,6 @@ func (n *Node) mapErr(op string, err error, proposed bool) error {
 		return fmt.Errorf("raftnode: %s: %w", op, ErrShutdown)
 	case errors.Is(err, raft.ErrEnqueueTimeout):
 		return fmt.Errorf("raftnode: %s: %w: %w", op, context.DeadlineExceeded, err)
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("raftnode: %s: %w", op, err)
 	}
 	return fmt.Errorf("raftnode: %s: %w", op, err)
 }
