@@ -87,14 +87,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("agent: data dir: %w", err)
 	}
-	pool, _, err := retry(ctx, a.log, "fetch the cluster CA", func() (poolAndPEM, error) {
-		p, pemBytes, err := a.caPool(ctx)
-		return poolAndPEM{p, pemBytes}, err
-	})
+	pool, err := retry(ctx, a.log, "fetch the cluster CA", func() (*x509.CertPool, error) { return a.caPool(ctx) })
 	if err != nil {
 		return err
 	}
-	a.conn = newMasterConn(a.cfg.Masters, a.cfg.Token, pool.pool)
+	a.conn = newMasterConn(a.cfg.Masters, a.cfg.Token, pool)
 
 	ln, err := net.Listen("tcp", a.cfg.ListenAddr)
 	if err != nil {
@@ -109,14 +106,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if a.id == nil {
 		// First join: nothing can run before the master assigns a subnet.
-		if _, _, err := retry(ctx, a.log, "register", func() (struct{}, error) { return struct{}{}, a.register(ctx, agentAddr) }); err != nil {
+		if _, err := retry(ctx, a.log, "register", func() (struct{}, error) { return struct{}{}, a.register(ctx, agentAddr) }); err != nil {
 			return err
 		}
 	} else {
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			_, _, _ = retry(ctx, a.log, "re-register", func() (struct{}, error) { return struct{}{}, a.register(ctx, agentAddr) })
+			_, _ = retry(ctx, a.log, "re-register", func() (struct{}, error) { return struct{}{}, a.register(ctx, agentAddr) })
 		}()
 	}
 	subnet, err := netip.ParsePrefix(a.id.Subnet)
@@ -133,11 +130,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	if saved, err := a.loadAssignments(); err != nil {
 		a.log.Warn("ignoring saved assignments", "err", err)
 	} else if saved != nil {
+		a.applyNetwork(saved)
 		a.apply(ctx, saved)
 	}
 
 	a.wg.Add(5)
-	go func() { defer a.wg.Done(); a.serve(ctx, ln) }()
+	go func() { defer a.wg.Done(); a.serve(ctx, ln, pool) }()
 	go func() { defer a.wg.Done(); a.runAssignments(ctx) }()
 	go func() { defer a.wg.Done(); a.runReporter(ctx) }()
 	go func() { defer a.wg.Done(); a.logs.Run(ctx, a.cfg.LogCheckInterval) }()
@@ -219,24 +217,19 @@ func (a *Agent) adopt(ctx context.Context) error {
 
 func (a *Agent) logPath(replicaID string) string { return a.logs.Path(replicaID) }
 
-type poolAndPEM struct {
-	pool *x509.CertPool
-	pem  []byte
-}
-
 // retry calls fn until it succeeds or ctx ends, backing off up to 5s.
-func retry[T any](ctx context.Context, log *slog.Logger, what string, fn func() (T, error)) (T, int, error) {
+func retry[T any](ctx context.Context, log *slog.Logger, what string, fn func() (T, error)) (T, error) {
 	delay := 200 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		v, err := fn()
 		if err == nil {
-			return v, attempt, nil
+			return v, nil
 		}
 		log.Warn("retrying", "what", what, "attempt", attempt, "in", delay, "err", err)
 		select {
 		case <-ctx.Done():
 			var zero T
-			return zero, attempt, fmt.Errorf("agent: %s: %w (last error: %v)", what, ctx.Err(), err)
+			return zero, fmt.Errorf("agent: %s: %w (last error: %v)", what, ctx.Err(), err)
 		case <-time.After(delay):
 		}
 		delay = min(delay*2, 5*time.Second)

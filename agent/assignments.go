@@ -2,7 +2,10 @@ package agent
 
 import (
 	"context"
+	"slices"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	orchpb "github.com/orch-io/orch/proto"
 )
@@ -10,22 +13,50 @@ import (
 // runAssignments follows the masters' assignment stream, moving to another
 // master when one fails, until ctx ends. Replicas keep running meanwhile.
 func (a *Agent) runAssignments(ctx context.Context) {
-	delay := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		start := time.Now()
-		err := a.conn.watchAssignments(ctx, a.id.NodeID, true, func(set *orchpb.AssignmentSet) {
-			if err := a.saveAssignments(set); err != nil {
-				a.log.Warn("could not save assignments; a restart without masters would not know them", "err", err)
+	var saved *orchpb.AssignmentSet
+	a.followStream(ctx, "assignment stream broken; replicas keep running", func() error {
+		return a.conn.watchAssignments(ctx, a.id.NodeID, true, func(set *orchpb.AssignmentSet) {
+			// The master resends an unchanged set every few seconds as its
+			// keepalive: only a change is worth a synced write and an
+			// overlay resync. Workers are matched to every set, though: a
+			// replica assigned again while it was being stopped starts on
+			// a later one.
+			if saved == nil || !sameAssignments(saved, set) {
+				a.applyNetwork(set)
+				if err := a.saveAssignments(set); err != nil {
+					a.log.Warn("could not save assignments; a restart without masters would not know them", "err", err)
+				} else {
+					saved = set
+				}
 			}
 			a.apply(ctx, set)
 		})
+	})
+}
+
+// sameAssignments: a and b assign the same replicas, specs and peers; the
+// store index they were read at does not matter.
+func sameAssignments(a, b *orchpb.AssignmentSet) bool {
+	return a.GetNodeId() == b.GetNodeId() &&
+		slices.EqualFunc(a.GetAssignments(), b.GetAssignments(), func(x, y *orchpb.Assignment) bool { return proto.Equal(x, y) }) &&
+		slices.EqualFunc(a.GetPeers(), b.GetPeers(), func(x, y *orchpb.Node) bool { return proto.Equal(x, y) })
+}
+
+// followStream runs watch, one stream from a master, again whenever it
+// breaks (logging broken), until ctx ends. The retry delay doubles up to
+// 3s and starts over after a stream that lasted.
+func (a *Agent) followStream(ctx context.Context, broken string, watch func() error) {
+	delay := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := watch()
 		if ctx.Err() != nil {
 			return
 		}
 		if time.Since(start) > 10*time.Second {
 			delay = 100 * time.Millisecond
 		}
-		a.log.Warn("assignment stream broken; replicas keep running", "err", err, "retry_in", delay)
+		a.log.Warn(broken, "err", err, "retry_in", delay)
 		select {
 		case <-ctx.Done():
 			return
@@ -38,7 +69,6 @@ func (a *Agent) runAssignments(ctx context.Context) {
 // apply makes the running workers match the set: new assignments get a
 // worker, workers whose replica left the set are stopped.
 func (a *Agent) apply(ctx context.Context, set *orchpb.AssignmentSet) {
-	a.applyNetwork(set)
 	want := make(map[string]*orchpb.Assignment, len(set.GetAssignments()))
 	for _, asg := range set.GetAssignments() {
 		if asg.GetReplica().GetDesiredState() == orchpb.DesiredRunning {
@@ -54,13 +84,9 @@ func (a *Agent) apply(ctx context.Context, set *orchpb.AssignmentSet) {
 		}
 	}
 	for id, asg := range want {
-		if w, ok := a.workers[id]; ok && !w.stopping() {
-			continue
-		}
-		if w, ok := a.workers[id]; ok {
-			// A replica re-assigned while it was being stopped: let the
-			// stop finish; the next set starts it again.
-			_ = w
+		if _, ok := a.workers[id]; ok {
+			// Running, or re-assigned while it was being stopped: then
+			// the stop finishes and a later set starts it again.
 			continue
 		}
 		var adopted *containerRef

@@ -87,27 +87,28 @@ func (w *replicaWorker) onHealth(res health.Result) string {
 	switch res.State {
 	case health.Healthy:
 		w.log.Info("healthy")
+		w.setHealthy(true)
 		w.update(func(st *orchpb.ReplicaStatus) {
 			st.State, st.Message = orchpb.ReplicaRunning, ""
 		})
-		w.setHealthy(true)
 	case health.Unhealthy:
 		reason := "health check failed: " + res.Message
 		w.log.Warn("unhealthy", "reason", res.Message, "failures", res.Failures)
+		w.setHealthy(false)
 		w.update(func(st *orchpb.ReplicaStatus) {
 			st.State, st.Message = orchpb.ReplicaUnhealthy, reason
 		})
-		w.setHealthy(false)
 		return reason
 	}
 	return ""
 }
 
+// setHealthy records the check's verdict for adoption; the update that
+// follows it saves both in one write.
 func (w *replicaWorker) setHealthy(ok bool) {
 	w.mu.Lock()
 	w.saved.Healthy = ok
 	w.mu.Unlock()
-	w.saveState()
 }
 
 // flushReport sends every status now, waiting at most a second, so that a

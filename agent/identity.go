@@ -50,7 +50,7 @@ func (a *Agent) saveIdentity(id *identity) error {
 }
 
 // caPool returns the cluster CA, fetching and pinning it on first join.
-func (a *Agent) caPool(ctx context.Context) (*x509.CertPool, []byte, error) {
+func (a *Agent) caPool(ctx context.Context) (*x509.CertPool, error) {
 	pemBytes, err := os.ReadFile(a.path("ca.crt"))
 	if errors.Is(err, os.ErrNotExist) {
 		var lastErr error
@@ -60,19 +60,19 @@ func (a *Agent) caPool(ctx context.Context) (*x509.CertPool, []byte, error) {
 			}
 		}
 		if lastErr != nil {
-			return nil, nil, lastErr
+			return nil, lastErr
 		}
 		if err := writeAtomic(a.path("ca.crt"), pemBytes, 0o644); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	} else if err != nil {
-		return nil, nil, fmt.Errorf("agent: read CA: %w", err)
+		return nil, fmt.Errorf("agent: read CA: %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pemBytes) {
-		return nil, nil, fmt.Errorf("agent: %s holds no certificate", a.path("ca.crt"))
+		return nil, fmt.Errorf("agent: %s holds no certificate", a.path("ca.crt"))
 	}
-	return pool, pemBytes, nil
+	return pool, nil
 }
 
 // serverCertificate loads the agent's certificate for its own endpoint.

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"google.golang.org/protobuf/proto"
@@ -54,7 +53,7 @@ func (a *Agent) startOverlay(ctx context.Context) {
 	go func() {
 		defer a.wg.Done()
 		// The bridge may be repaired under us; a failed bind is retried.
-		_, _, _ = retry(ctx, a.log, "serve DNS on "+addr, func() (struct{}, error) {
+		_, _ = retry(ctx, a.log, "serve DNS on "+addr, func() (struct{}, error) {
 			err := a.dns.ListenAndServe(ctx, addr)
 			if ctx.Err() != nil {
 				return struct{}{}, nil
@@ -117,26 +116,11 @@ func hostPortsOf(set *orchpb.AssignmentSet) []netoverlay.HostPort {
 // runEndpoints follows the masters' endpoint stream into the DNS table until
 // ctx ends. While no master answers, the table keeps what it last had.
 func (a *Agent) runEndpoints(ctx context.Context) {
-	delay := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		start := time.Now()
-		err := a.conn.watchEndpoints(ctx, a.id.NodeID, func(u *orchpb.EndpointUpdate) {
+	a.followStream(ctx, "endpoint stream broken; DNS answers from what it has", func() error {
+		return a.conn.watchEndpoints(ctx, a.id.NodeID, func(u *orchpb.EndpointUpdate) {
 			a.applyEndpoints(u, true)
 		})
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(start) > 10*time.Second {
-			delay = 100 * time.Millisecond
-		}
-		a.log.Warn("endpoint stream broken; DNS answers from what it has", "err", err, "retry_in", delay)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 3*time.Second)
-	}
+	})
 }
 
 // applyEndpoints puts an update into the DNS table, and saves the whole

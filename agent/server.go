@@ -19,13 +19,9 @@ import (
 const masterCommonName = "orch-master"
 
 // serve answers the masters on the agent's own endpoint (logs, exec) with
-// mutual TLS until ctx ends.
-func (a *Agent) serve(ctx context.Context, ln net.Listener) {
-	pool, _, err := a.caPool(ctx)
-	if err != nil {
-		a.log.Error("agent endpoint disabled: no CA", "err", err)
-		return
-	}
+// mutual TLS until ctx ends; ca is the cluster CA, which signs the masters'
+// client certificates.
+func (a *Agent) serve(ctx context.Context, ln net.Listener, ca *x509.CertPool) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/logs/{id}", a.serveLogs)
 	mux.HandleFunc("POST /v1/exec/{id}", a.serveExec)
@@ -34,7 +30,7 @@ func (a *Agent) serve(ctx context.Context, ln net.Listener) {
 		ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig: &tls.Config{
 			MinVersion: tls.VersionTLS12,
-			ClientCAs:  pool,
+			ClientCAs:  ca,
 			ClientAuth: tls.RequireAndVerifyClientCert,
 			// The certificate is re-read on each handshake so that a
 			// re-registration's new certificate takes effect at once.

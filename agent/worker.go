@@ -379,6 +379,9 @@ func (w *replicaWorker) prepareAndStart(ctx context.Context, exists bool) error 
 	}
 	now := time.Now().UnixMilli()
 	checked := w.hasHealthCheck()
+	if checked {
+		w.setHealthy(false)
+	}
 	w.update(func(st *orchpb.ReplicaStatus) {
 		st.State, st.StartedAt, st.Message = orchpb.ReplicaRunning, now, ""
 		if checked {
@@ -386,9 +389,6 @@ func (w *replicaWorker) prepareAndStart(ctx context.Context, exists bool) error 
 			st.State, st.Message = orchpb.ReplicaStarting, "waiting for the first health check"
 		}
 	})
-	if checked {
-		w.setHealthy(false)
-	}
 	if !w.started {
 		w.started = true
 		w.log.Info("container started", "pid", pid, "ip", att.IP, "since_assigned", time.Since(w.assignedAt).Round(time.Microsecond))

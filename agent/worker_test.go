@@ -2,12 +2,14 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -149,6 +151,24 @@ func await(t *testing.T, w *replicaWorker, what string, cond func(*orchpb.Replic
 	}
 }
 
+// awaitSavedHealthy polls the replica's saved state, what an agent
+// restarted now would adopt, until its health verdict is want.
+func awaitSavedHealthy(t *testing.T, w *replicaWorker, want bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var saved workerState
+		data, err := os.ReadFile(w.statePath())
+		if err == nil && json.Unmarshal(data, &saved) == nil && saved.Healthy == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("saved state %s (%v), want healthy=%v", data, err, want)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 func runWorker(t *testing.T, a *Agent, asg *orchpb.Assignment) *replicaWorker {
 	t.Helper()
 	w := newReplicaWorker(a, asg, nil)
@@ -172,6 +192,7 @@ func TestWorkerHealthCheckGatesRunningAndRestartsUnhealthy(t *testing.T) {
 	}
 	failing.Store(false)
 	await(t, w, "running once healthy", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaRunning })
+	awaitSavedHealthy(t, w, true)
 
 	failing.Store(true)
 	st = await(t, w, "unhealthy", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaUnhealthy })
@@ -251,6 +272,7 @@ func TestWorkerUnhealthyWithRestartNeverFails(t *testing.T) {
 	if st.Message != "health check failed: GET /healthz: 500" {
 		t.Errorf("message %q", st.Message)
 	}
+	awaitSavedHealthy(t, w, false)
 	if starts, _ := rt.counts("n1"); starts != 1 {
 		t.Errorf("%d starts, want 1", starts)
 	}

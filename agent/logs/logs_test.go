@@ -3,6 +3,7 @@ package logs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,18 +49,8 @@ func TestTail(t *testing.T) {
 			t.Errorf("Tail(%d) end = %d, want %d", c.n, end, len(all))
 		}
 	}
-	if _, _, err := f.Tail("absent", 5); !os.IsNotExist(unwrapAll(err)) {
+	if _, _, err := f.Tail("absent", 5); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Tail of a missing file: %v, want not-exist", err)
-	}
-}
-
-func unwrapAll(err error) error {
-	for {
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return err
-		}
-		err = u.Unwrap()
 	}
 }
 
@@ -223,5 +214,23 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 20s")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// BenchmarkTailWholeHistory reads back a replica's whole kept output (three
+// full 10 MiB files), as `orchctl logs` without --tail does.
+func BenchmarkTailWholeHistory(b *testing.B) {
+	f := New(b.TempDir())
+	data := []byte(strings.Repeat(strings.Repeat("x", 99)+"\n", DefaultMaxSize/100))
+	for _, p := range []string{f.Path("r"), f.rotated("r", 1), f.rotated("r", 2)} {
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		got, _, err := f.Tail("r", -1)
+		if err != nil || len(got) != 3*len(data) {
+			b.Fatalf("Tail(-1) = %d bytes, %v; want %d", len(got), err, 3*len(data))
+		}
 	}
 }

@@ -60,27 +60,38 @@ const tailChunk = 32 << 10
 
 // lastLines reads the segments backwards in chunks until it has n lines
 // (or everything) and returns them. A line split across a rotation is
-// joined again because the segments read as one stream.
+// joined again because the segments read as one stream. Chunks are joined
+// once at the end and each is counted once, so a whole 30 MB history costs
+// one pass, not one per chunk.
 func lastLines(segs []segment, n int) ([]byte, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	var buf []byte
+	var chunks [][]byte // newest first
+	size, newlines := 0, 0
+read:
 	for _, s := range segs {
-		pos := s.size
-		for pos > 0 {
+		for pos := s.size; pos > 0; {
 			step := min(int64(tailChunk), pos)
 			pos -= step
 			part := make([]byte, step)
 			if _, err := s.r.ReadAt(part, pos); err != nil && !errors.Is(err, io.EOF) {
 				return nil, err
 			}
-			buf = append(part, buf...)
+			chunks = append(chunks, part)
+			size += len(part)
+			if n < 0 {
+				continue
+			}
 			// n+1 newlines: the last line may end in a newline of its own.
-			if n > 0 && bytes.Count(buf, []byte{'\n'}) > n {
-				return cutLines(buf, n), nil
+			if newlines += bytes.Count(part, []byte{'\n'}); newlines > n {
+				break read
 			}
 		}
+	}
+	buf := make([]byte, 0, size)
+	for i := len(chunks) - 1; i >= 0; i-- {
+		buf = append(buf, chunks[i]...)
 	}
 	if n < 0 {
 		return buf, nil

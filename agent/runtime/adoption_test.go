@@ -17,12 +17,8 @@ func TestAdoptionAfterClientRestart(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := testContext(t)
 	cfg := e.config("survivor", "/testbin", "sleep")
-	e.run(t, cfg)
-	awaitLog(t, cfg.LogPath, "ready")
-	before, err := e.rt.List(ctx)
-	if err != nil || len(before) != 1 {
-		t.Fatalf("List = %v, %v", before, err)
-	}
+	e.runReady(t, cfg)
+	pid := e.soleTaskPID(t)
 	// The agent "restarts": its client goes away, the container does not.
 	if err := e.rt.Close(); err != nil {
 		t.Fatal(err)
@@ -42,7 +38,7 @@ func TestAdoptionAfterClientRestart(t *testing.T) {
 		Labels:     map[string]string{"orch.replica": cfg.ID},
 		Image:      testImageRef,
 		TaskStatus: "running",
-		PID:        before[0].PID,
+		PID:        pid,
 	}
 	if len(infos) != 1 || fmt.Sprint(infos[0]) != fmt.Sprint(want) {
 		t.Fatalf("List after restart = %+v, want [%+v]", infos, want)
@@ -94,19 +90,7 @@ func TestWaitSeesExitThatHappenedWhileAway(t *testing.T) {
 func TestContainersSurviveDaemonRestart(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := testContext(t)
-	cfg := e.config("durable", "/testbin", "sleep")
-	e.run(t, cfg)
-	awaitLog(t, cfg.LogPath, "ready")
-	infos, err := e.rt.List(ctx)
-	if err != nil || len(infos) != 1 {
-		t.Fatalf("List = %v, %v", infos, err)
-	}
-	pid := int(infos[0].PID)
-
-	e.rt.Close()
-	if err := e.daemon.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	cfg, pid := e.sleeperWithDaemonStopped(t, "durable")
 	if !alive(pid) {
 		t.Fatalf("container pid %d gone after the daemon stopped", pid)
 	}
@@ -128,7 +112,7 @@ func TestContainersSurviveDaemonRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Close()
-	infos, err = rt.List(ctx)
+	infos, err := rt.List(ctx)
 	if err != nil || len(infos) != 1 || infos[0].TaskStatus != "running" || int(infos[0].PID) != pid {
 		t.Fatalf("List after daemon restart = %+v, %v, want the running task with pid %d", infos, err, pid)
 	}
@@ -150,18 +134,7 @@ func TestContainersSurviveDaemonRestart(t *testing.T) {
 func TestPurgeKillsShimsOfStoppedDaemon(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := testContext(t)
-	cfg := e.config("orphan", "/testbin", "sleep")
-	e.run(t, cfg)
-	awaitLog(t, cfg.LogPath, "ready")
-	infos, err := e.rt.List(ctx)
-	if err != nil || len(infos) != 1 {
-		t.Fatalf("List = %v, %v", infos, err)
-	}
-	pid := int(infos[0].PID)
-	e.rt.Close()
-	if err := e.daemon.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	_, pid := e.sleeperWithDaemonStopped(t, "orphan")
 	if err := e.daemon.Purge(ctx); err != nil {
 		t.Fatalf("Purge after Stop: %v", err)
 	}
@@ -179,6 +152,32 @@ func TestPurgeKillsShimsOfStoppedDaemon(t *testing.T) {
 	if strings.Contains(string(mi), e.daemon.Dir()+"/") {
 		t.Errorf("mounts under %s remain after Purge", e.daemon.Dir())
 	}
+}
+
+// soleTaskPID fails the test unless the namespace holds exactly one
+// container, and returns its task's pid.
+func (e *testEnv) soleTaskPID(t testing.TB) uint32 {
+	t.Helper()
+	infos, err := e.rt.List(testContext(t))
+	if err != nil || len(infos) != 1 {
+		t.Fatalf("List = %v, %v", infos, err)
+	}
+	return infos[0].PID
+}
+
+// sleeperWithDaemonStopped runs a sleeping container named id, then closes
+// the client and stops the daemon under it, and returns the container and
+// its pid.
+func (e *testEnv) sleeperWithDaemonStopped(t testing.TB, id string) (ContainerConfig, int) {
+	t.Helper()
+	cfg := e.config(id, "/testbin", "sleep")
+	e.runReady(t, cfg)
+	pid := int(e.soleTaskPID(t))
+	e.rt.Close()
+	if err := e.daemon.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, pid
 }
 
 // alive: pid exists and is not a zombie waiting for init to reap it.

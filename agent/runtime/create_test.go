@@ -15,8 +15,7 @@ func TestResourceLimits(t *testing.T) {
 	cfg := e.config("limited", "/testbin", "sleep")
 	cfg.CPUMillis = 250
 	cfg.MemoryBytes = 64 << 20
-	e.run(t, cfg)
-	awaitLog(t, cfg.LogPath, "ready")
+	e.runReady(t, cfg)
 
 	ctr, err := e.rt.client.LoadContainer(e.rt.ns(ctx), cfg.ID)
 	if err != nil {
@@ -87,8 +86,7 @@ func TestNetworkNamespace(t *testing.T) {
 
 	// NetNSPath: join the namespace of another running container.
 	owner := e.config("netns-owner", "/testbin", "sleep")
-	e.run(t, owner)
-	awaitLog(t, owner.LogPath, "ready")
+	e.runReady(t, owner)
 	infos, err := e.rt.List(testContext(t))
 	if err != nil {
 		t.Fatal(err)

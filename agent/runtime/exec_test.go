@@ -12,8 +12,7 @@ import (
 func TestExec(t *testing.T) {
 	e := newTestEnv(t)
 	cfg := e.config("exec1", "/testbin", "sleep")
-	exits := e.run(t, cfg)
-	awaitLog(t, cfg.LogPath, "ready")
+	exits := e.runReady(t, cfg)
 	ctx := testContext(t)
 
 	t.Run("output and exit code", func(t *testing.T) {

@@ -1,56 +1,10 @@
 package runtime
 
 import (
-	"bytes"
 	"errors"
-	"io"
-	"log"
-	"net/http/httptest"
-	"net/url"
 	"slices"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
-
-// pushTestImage serves the test image from an in-process registry at ref
-// (HOST:PORT/repo:tag), over TLS when tls is set, and returns the ref.
-func pushTestImage(t *testing.T, tls bool, repo string) string {
-	t.Helper()
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewUnstartedServer(h)
-	if tls {
-		srv.StartTLS()
-	} else {
-		srv.Start()
-	}
-	t.Cleanup(srv.Close)
-	u, _ := url.Parse(srv.URL)
-	ref := u.Host + "/" + repo
-	tag, err := name.NewTag(testImageRef)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := tarball.Image(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(testImageTar)), nil }, &tag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst, err := name.NewTag(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := []remote.Option{}
-	if tls {
-		opts = append(opts, remote.WithTransport(srv.Client().Transport))
-	}
-	if err := remote.Write(dst, img, opts...); err != nil {
-		t.Fatalf("push to test registry: %v", err)
-	}
-	return ref
-}
 
 // TestPullOverTLSWithAnyCertificate: a registry on loopback with a
 // self-signed certificate is insecure by rule, so HTTPS without

@@ -5,18 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log"
-	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 func TestImportAndEnsureImage(t *testing.T) {
@@ -83,29 +75,7 @@ func TestEnsureImagePullsWhenSourceLacksIt(t *testing.T) {
 	e := newTestEnv(t, WithImageSource(func(_ context.Context, ref string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("%s: %w", ref, ErrNotFound)
 	}))
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	ref := u.Host + "/pulled:1"
-
-	tag, err := name.NewTag(testImageRef)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := tarball.Image(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(testImageTar)), nil
-	}, &tag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst, err := name.NewTag(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(dst, img); err != nil {
-		t.Fatalf("push to test registry: %v", err)
-	}
-
+	ref := pushTestImage(t, false, "pulled:1")
 	ctx := testContext(t)
 	if err := e.rt.EnsureImage(ctx, ref); err != nil {
 		t.Fatalf("EnsureImage(%s): %v", ref, err)

@@ -6,6 +6,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,9 +17,11 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/orch-io/orch/agent/runtime/containerdproc"
@@ -89,22 +94,34 @@ func buildTestImage(dir string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	img, err = withConfig(img, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture = "linux", goruntime.GOARCH
+		cf.Config = v1.Config{
+			Entrypoint: []string{"/testbin"},
+			Cmd:        []string{"echo", "from-image-cmd"},
+			Env:        []string{"PATH=/", "FROM_IMAGE=yes", "GREETING=image-default"},
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return dockerArchive(img, testImageRef)
+}
+
+// withConfig is img with its config changed by edit.
+func withConfig(img v1.Image, edit func(*v1.ConfigFile)) (v1.Image, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
 	}
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", goruntime.GOARCH
-	cf.Config = v1.Config{
-		Entrypoint: []string{"/testbin"},
-		Cmd:        []string{"echo", "from-image-cmd"},
-		Env:        []string{"PATH=/", "FROM_IMAGE=yes", "GREETING=image-default"},
-	}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		return nil, err
-	}
-	tag, err := name.NewTag(testImageRef)
+	edit(cf)
+	return mutate.ConfigFile(img, cf)
+}
+
+// dockerArchive writes img as a docker-archive that names it ref.
+func dockerArchive(img v1.Image, ref string) ([]byte, error) {
+	tag, err := name.NewTag(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +130,15 @@ func buildTestImage(dir string) ([]byte, error) {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+// loadTestImage reads testImageRef back from testImageTar.
+func loadTestImage() (v1.Image, error) {
+	tag, err := name.NewTag(testImageRef)
+	if err != nil {
+		return nil, err
+	}
+	return tarball.Image(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(testImageTar)), nil }, &tag)
 }
 
 // testEnv is a private containerd with the test image imported.
@@ -169,6 +195,16 @@ func (e *testEnv) run(t testing.TB, cfg ContainerConfig) <-chan ExitStatus {
 	return exits
 }
 
+// runReady runs cfg, a test binary mode that says "ready" once it serves
+// (sleep, signal, ignore-term), waits for that, and returns its exit
+// channel.
+func (e *testEnv) runReady(t testing.TB, cfg ContainerConfig) <-chan ExitStatus {
+	t.Helper()
+	exits := e.run(t, cfg)
+	awaitLog(t, cfg.LogPath, "ready")
+	return exits
+}
+
 func testContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
@@ -201,4 +237,36 @@ func awaitLog(t testing.TB, path, want string) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// pushTestImage serves the test image from an in-process registry at ref
+// (HOST:PORT/repo:tag), over TLS when tls is set, and returns the ref.
+func pushTestImage(t *testing.T, tls bool, repo string) string {
+	t.Helper()
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewUnstartedServer(h)
+	if tls {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	ref := u.Host + "/" + repo
+	img, err := loadTestImage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := name.NewTag(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []remote.Option{}
+	if tls {
+		opts = append(opts, remote.WithTransport(srv.Client().Transport))
+	}
+	if err := remote.Write(dst, img, opts...); err != nil {
+		t.Fatalf("push to test registry: %v", err)
+	}
+	return ref
 }

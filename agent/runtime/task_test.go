@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/containerd/errdefs"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 func TestRunWritesLogAndExitCode(t *testing.T) {
@@ -104,8 +101,7 @@ func TestStopGraceThenKill(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.mode, func(t *testing.T) {
 			cfg := e.config(tc.mode, "/testbin", tc.mode)
-			exits := e.run(t, cfg)
-			awaitLog(t, cfg.LogPath, "ready")
+			exits := e.runReady(t, cfg)
 			start := time.Now()
 			if err := e.rt.Stop(ctx, cfg.ID, tc.grace); err != nil {
 				t.Fatalf("Stop: %v", err)
@@ -141,8 +137,7 @@ func TestDeleteRemovesContainerAndSnapshot(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := testContext(t)
 	cfg := e.config("doomed", "/testbin", "sleep")
-	e.run(t, cfg)
-	awaitLog(t, cfg.LogPath, "ready")
+	e.runReady(t, cfg)
 
 	sn := e.rt.client.SnapshotService(DefaultSnapshotter)
 	if _, err := sn.Stat(e.rt.ns(ctx), cfg.ID); err != nil {
@@ -166,8 +161,7 @@ func TestErrorKinds(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := testContext(t)
 	cfg := e.config("dup", "/testbin", "sleep")
-	e.run(t, cfg)
-	awaitLog(t, cfg.LogPath, "ready")
+	e.runReady(t, cfg)
 
 	_, waitErr := e.rt.Wait(ctx, "absent")
 	_, startErr := e.rt.Start(ctx, "absent")
@@ -203,7 +197,7 @@ func TestStopUsesImageStopSignal(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := testContext(t)
 	const ref = "orch.local/test-usr1:1"
-	tarData, err := retagWithStopSignal(testImageTar, testImageRef, ref, "SIGUSR1")
+	tarData, err := retagWithStopSignal(ref, "SIGUSR1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,8 +206,7 @@ func TestStopUsesImageStopSignal(t *testing.T) {
 	}
 	cfg := e.config("usr1", "/testbin", "signal")
 	cfg.Image = ref
-	exits := e.run(t, cfg)
-	awaitLog(t, cfg.LogPath, "ready")
+	exits := e.runReady(t, cfg)
 	if err := e.rt.Stop(ctx, cfg.ID, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -221,34 +214,16 @@ func TestStopUsesImageStopSignal(t *testing.T) {
 	awaitLog(t, cfg.LogPath, "got user defined signal 1")
 }
 
-// retagWithStopSignal rewrites a docker-archive's image under a new name
-// with a stop signal in its config.
-func retagWithStopSignal(tarData []byte, from, to, signal string) ([]byte, error) {
-	src, err := name.NewTag(from)
+// retagWithStopSignal is a docker-archive of the test image under another
+// name, with a stop signal in its config.
+func retagWithStopSignal(to, signal string) ([]byte, error) {
+	img, err := loadTestImage()
 	if err != nil {
 		return nil, err
 	}
-	img, err := tarball.Image(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(tarData)), nil }, &src)
+	img, err = withConfig(img, func(cf *v1.ConfigFile) { cf.Config.StopSignal = signal })
 	if err != nil {
 		return nil, err
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.Config.StopSignal = signal
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		return nil, err
-	}
-	dst, err := name.NewTag(to)
-	if err != nil {
-		return nil, err
-	}
-	var out bytes.Buffer
-	if err := tarball.Write(dst, img, &out); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
+	return dockerArchive(img, to)
 }
