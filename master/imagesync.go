@@ -16,9 +16,9 @@ const (
 	imageRetry     = 5 * time.Second
 )
 
+// runImageSync looks once a tick, not on store changes: loads are rare and
+// the store changes with every status report.
 func (m *Master) runImageSync(ctx context.Context, images *imagestore.Store) {
-	changed, cancel := m.store.Notify()
-	defer cancel()
 	failed := map[string]time.Time{} // digest -> last failed attempt
 	tick := time.NewTicker(imageSyncEvery)
 	defer tick.Stop()
@@ -27,14 +27,6 @@ func (m *Master) runImageSync(ctx context.Context, images *imagestore.Store) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-		case <-changed:
-			// Loads are rare and the store changes often: look at most
-			// once a tick, but soon after a change.
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
 		}
 		m.syncImages(ctx, images, failed)
 	}

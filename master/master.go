@@ -101,7 +101,7 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 		cfg.NodeID = "master-" + cfg.RaftAddr
 	}
 	if cfg.ClusterCIDR == "" {
-		cfg.ClusterCIDR = "10.244.0.0/16"
+		cfg.ClusterCIDR = store.DefaultClusterCIDR
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("master: data dir: %w", err)
@@ -319,7 +319,7 @@ func (m *Master) bootstrapCredentials(ctx context.Context) error {
 			ClusterCidr: m.cfg.ClusterCIDR, ClusterId: m.ca.Digest()[:16],
 			CaCertPem: string(m.ca.CertPEM), CaKeyPem: string(m.ca.KeyPEM()),
 		}}}},
-		recordOf(m.self()),
+		controlplane.Record(m.self()),
 	}
 	tokens := map[auth.Role]string{}
 	for _, role := range []auth.Role{auth.RoleAdmin, auth.RoleAgent, auth.RoleMaster} {
@@ -351,12 +351,6 @@ func (m *Master) bootstrapCredentials(ctx context.Context) error {
 	fmt.Fprintf(os.Stderr, "orch cluster bootstrapped.\n  admin credentials: %s\n  agent join token:  %s\n  master join token: %s\n",
 		confPath, tokens[auth.RoleAgent], tokens[auth.RoleMaster])
 	return nil
-}
-
-func recordOf(s peer.Member) *orchpb.Command {
-	return &orchpb.Command{Op: &orchpb.Command_PutMaster{PutMaster: &orchpb.PutMaster{
-		Master: &orchpb.Master{Id: s.ID, RaftAddress: s.RaftAddress, ApiAddress: s.APIAddress},
-	}}}
 }
 
 func (m *Master) waitLeader(ctx context.Context) error {

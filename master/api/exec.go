@@ -25,7 +25,7 @@ func (s *Server) replicaExec(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	req, err := wire.ParseExecRequest(q)
 	if err != nil {
-		writeError(w, toWireError(err))
+		writeError(w, ErrorOf(err))
 		return
 	}
 	if r.Header.Get("Upgrade") != wire.ExecProtocol {
@@ -50,7 +50,7 @@ func (s *Server) replicaExec(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	upstream, err := s.deps.Exec.Exec(ctx, node, rep, req)
 	if err != nil {
-		writeError(w, toWireError(err))
+		writeError(w, ErrorOf(err))
 		return
 	}
 	defer upstream.Close()

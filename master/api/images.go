@@ -21,7 +21,7 @@ func (s *Server) loadImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		writeError(w, toWireError(err))
+		writeError(w, ErrorOf(err))
 		return
 	}
 	images := make([]*orchpb.Image, 0, len(loaded.Names))

@@ -42,7 +42,7 @@ func (s *Server) replicaLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := s.deps.Logs.Logs(r.Context(), node, rep, follow, tail)
 	if err != nil {
-		writeError(w, toWireError(err))
+		writeError(w, ErrorOf(err))
 		return
 	}
 	defer body.Close()

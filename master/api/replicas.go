@@ -119,7 +119,7 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := s.deps.Cluster.Cluster(r.Context())
 	if err != nil {
-		writeError(w, toWireError(err))
+		writeError(w, ErrorOf(err))
 		return
 	}
 	writeAny(w, http.StatusOK, c)

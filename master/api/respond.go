@@ -22,9 +22,10 @@ func notFound(msg string) *wire.Error {
 	return &wire.Error{Code: "not_found", Message: msg, Status: http.StatusNotFound}
 }
 
-// toWireError maps an error from any layer to the API's error form; this is
-// the only place that knows HTTP codes.
-func toWireError(err error) *wire.Error {
+// ErrorOf maps an error from any layer to the API's error form; this is
+// the only place that knows HTTP codes (the routes other packages add use
+// it too).
+func ErrorOf(err error) *wire.Error {
 	var we *wire.Error
 	var fe *manifest.FieldError
 	switch {
@@ -42,8 +43,9 @@ func toWireError(err error) *wire.Error {
 	return &wire.Error{Code: "internal", Message: err.Error(), Status: http.StatusInternalServerError}
 }
 
-// resultError turns a failed FSM result into an API error.
-func resultError(res *orchpb.CommandResult) *wire.Error {
+// ResultError turns a failed FSM result into an API error, nil for a
+// success.
+func ResultError(res *orchpb.CommandResult) *wire.Error {
 	switch res.GetErrorCode() {
 	case "":
 		return nil
@@ -61,10 +63,10 @@ func resultError(res *orchpb.CommandResult) *wire.Error {
 func (s *Server) propose(w http.ResponseWriter, r *http.Request, cmd *orchpb.Command) (*orchpb.CommandResult, bool) {
 	res, err := s.deps.Proposer.Apply(r.Context(), cmd)
 	if err != nil {
-		writeError(w, toWireError(err))
+		writeError(w, ErrorOf(err))
 		return nil, false
 	}
-	if e := resultError(res); e != nil {
+	if e := ResultError(res); e != nil {
 		writeError(w, e)
 		return nil, false
 	}
@@ -77,7 +79,7 @@ func (s *Server) consistentRead(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	if err := s.deps.ReadBarrier(r.Context()); err != nil {
-		writeError(w, toWireError(err))
+		writeError(w, ErrorOf(err))
 		return false
 	}
 	return true
@@ -93,7 +95,7 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 func writeMessage(w http.ResponseWriter, status int, m proto.Message) {
 	body, err := wire.Marshal(m)
 	if err != nil {
-		writeError(w, toWireError(err))
+		writeError(w, ErrorOf(err))
 		return
 	}
 	writeJSON(w, status, body)
@@ -105,7 +107,7 @@ func writeList[T any](w http.ResponseWriter, items []T, marshal func(T) ([]byte,
 	for i, it := range items {
 		b, err := marshal(it)
 		if err != nil {
-			writeError(w, toWireError(err))
+			writeError(w, ErrorOf(err))
 			return
 		}
 		if i > 0 {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"io"
 	"net/http"
 	"strconv"
 
@@ -29,18 +28,13 @@ func (s *Server) rollbackService(w http.ResponseWriter, r *http.Request) {
 // and where each new replica would go, or why it cannot. It changes
 // nothing; the planning is the controllers' own, run on a scratch copy.
 func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxManifestBytes+1))
-	if err != nil {
-		writeError(w, badRequest("", "read body: "+err.Error()))
-		return
-	}
-	if len(body) > maxManifestBytes {
-		writeError(w, badRequest("", "manifest larger than 1 MiB"))
+	body, ok := readManifest(w, r)
+	if !ok {
 		return
 	}
 	specs, err := manifest.Parse(body)
 	if err != nil {
-		writeError(w, toWireError(err))
+		writeError(w, ErrorOf(err))
 		return
 	}
 	if !s.consistentRead(w, r) {
@@ -48,7 +42,7 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
 	}
 	plans, err := controllers.Plan(s.deps.Store, specs)
 	if err != nil {
-		writeError(w, toWireError(err))
+		writeError(w, ErrorOf(err))
 		return
 	}
 	writeAny(w, http.StatusOK, plans)

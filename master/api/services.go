@@ -16,20 +16,44 @@ import (
 // maxManifestBytes bounds a service body; real manifests are a few KiB.
 const maxManifestBytes = 1 << 20
 
-func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
-	ns, name := r.PathValue("ns"), r.PathValue("name")
+// readManifest reads a manifest body, or answers why it cannot.
+func readManifest(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxManifestBytes+1))
 	if err != nil {
 		writeError(w, badRequest("", "read body: "+err.Error()))
-		return
+		return nil, false
 	}
 	if len(body) > maxManifestBytes {
 		writeError(w, badRequest("", "manifest larger than 1 MiB"))
+		return nil, false
+	}
+	return body, true
+}
+
+// ifMatch reads the If-Match header: nil when absent, or answers why it
+// is not a service version.
+func ifMatch(w http.ResponseWriter, r *http.Request) (version *uint64, ok bool) {
+	v := r.Header.Get("If-Match")
+	if v == "" {
+		return nil, true
+	}
+	n, err := strconv.ParseUint(strings.Trim(v, `"`), 10, 64)
+	if err != nil {
+		writeError(w, badRequest("If-Match", "If-Match: want a service version (a number), got "+strconv.Quote(v)))
+		return nil, false
+	}
+	return &n, true
+}
+
+func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
+	ns, name := r.PathValue("ns"), r.PathValue("name")
+	body, ok := readManifest(w, r)
+	if !ok {
 		return
 	}
 	spec, err := manifest.ParseOne(body)
 	if err != nil {
-		writeError(w, toWireError(err))
+		writeError(w, ErrorOf(err))
 		return
 	}
 	if spec.GetName() != name {
@@ -40,15 +64,11 @@ func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("namespace", "namespace: "+strconv.Quote(spec.GetNamespace())+" does not match the path's "+strconv.Quote(ns)))
 		return
 	}
-	put := &orchpb.PutService{Spec: spec}
-	if v := r.Header.Get("If-Match"); v != "" {
-		version, err := strconv.ParseUint(strings.Trim(v, `"`), 10, 64)
-		if err != nil {
-			writeError(w, badRequest("If-Match", "If-Match: want a service version (a number), got "+strconv.Quote(v)))
-			return
-		}
-		put.IfMatch = &version
+	version, ok := ifMatch(w, r)
+	if !ok {
+		return
 	}
+	put := &orchpb.PutService{Spec: spec, IfMatch: version}
 	existed := s.deps.Store.Service(ns, name) != nil
 	res, ok := s.propose(w, r, &orchpb.Command{Op: &orchpb.Command_PutService{PutService: put}})
 	if !ok {
@@ -70,7 +90,7 @@ func (s *Server) writeService(w http.ResponseWriter, status int, ns, name string
 	}
 	body, err := wire.MarshalService(withStatus(s.deps.Store, svc))
 	if err != nil {
-		writeError(w, toWireError(err))
+		writeError(w, ErrorOf(err))
 		return
 	}
 	writeJSON(w, status, body)
@@ -94,15 +114,11 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) {
 	ns, name := r.PathValue("ns"), r.PathValue("name")
-	del := &orchpb.DeleteService{Namespace: ns, Name: name}
-	if v := r.Header.Get("If-Match"); v != "" {
-		version, err := strconv.ParseUint(strings.Trim(v, `"`), 10, 64)
-		if err != nil {
-			writeError(w, badRequest("If-Match", "If-Match: want a service version (a number), got "+strconv.Quote(v)))
-			return
-		}
-		del.IfMatch = &version
+	version, ok := ifMatch(w, r)
+	if !ok {
+		return
 	}
+	del := &orchpb.DeleteService{Namespace: ns, Name: name, IfMatch: version}
 	res, ok := s.propose(w, r, &orchpb.Command{Op: &orchpb.Command_DeleteService{DeleteService: del}})
 	if !ok {
 		return

@@ -15,7 +15,7 @@ import (
 func writeAny(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		writeError(w, toWireError(err))
+		writeError(w, ErrorOf(err))
 		return
 	}
 	writeJSON(w, status, body)
@@ -48,7 +48,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		writeError(w, toWireError(err))
+		writeError(w, ErrorOf(err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/orch-io/orch/master/api"
 	"github.com/orch-io/orch/master/api/wire"
 	"google.golang.org/protobuf/proto"
 )
@@ -15,14 +16,14 @@ import (
 func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("stale") != "true" && s.deps.ReadBarrier != nil {
 		if err := s.deps.ReadBarrier(r.Context()); err != nil {
-			wire.WriteError(w, errorOf(err))
+			wire.WriteError(w, api.ErrorOf(err))
 			return
 		}
 	}
 	snap := s.deps.Store.Snapshot()
 	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(snap)
 	if err != nil {
-		wire.WriteError(w, errorOf(err))
+		wire.WriteError(w, api.ErrorOf(err))
 		return
 	}
 	setIndex(w, snap.GetIndex())

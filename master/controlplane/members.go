@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/orch-io/orch/master/api"
 	"github.com/orch-io/orch/master/api/wire"
 	"github.com/orch-io/orch/master/peer"
 	"github.com/orch-io/orch/master/raftnode"
@@ -39,7 +40,8 @@ func validateMember(m peer.Member) *wire.Error {
 	return nil
 }
 
-func record(m peer.Member) *orchpb.Command {
+// Record is the command that records where master m is reached.
+func Record(m peer.Member) *orchpb.Command {
 	return &orchpb.Command{Op: &orchpb.Command_PutMaster{PutMaster: &orchpb.PutMaster{
 		Master: &orchpb.Master{Id: m.ID, RaftAddress: m.RaftAddress, ApiAddress: m.APIAddress},
 	}}}
@@ -59,14 +61,14 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, e)
 		return
 	}
-	res, err := s.apply(r.Context(), record(m))
+	res, err := s.apply(r.Context(), Record(m))
 	if err != nil {
-		wire.WriteError(w, errorOf(err))
+		wire.WriteError(w, api.ErrorOf(err))
 		return
 	}
 	if !s.isVoterAt(m.ID, m.RaftAddress) {
 		if err := s.deps.Raft.AddVoter(r.Context(), m.ID, m.RaftAddress); err != nil {
-			wire.WriteError(w, errorOf(err))
+			wire.WriteError(w, api.ErrorOf(err))
 			return
 		}
 		s.log.Info("master added", "id", m.ID, "raft", m.RaftAddress, "api", m.APIAddress)
@@ -76,29 +78,28 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) isVoterAt(id, addr string) bool {
-	servers, err := s.deps.Raft.Servers()
-	if err != nil {
-		return false
-	}
-	for _, sv := range servers {
-		if sv.ID == id {
-			return sv.Address == addr && sv.Role != "nonvoter" && sv.Role != "staging"
-		}
-	}
-	return false
+	sv, ok := s.server(id)
+	return ok && sv.Address == addr && sv.Role != "nonvoter" && sv.Role != "staging"
 }
 
 func (s *Server) isMember(id string) bool {
+	_, ok := s.server(id)
+	return ok
+}
+
+// server is id's entry in the Raft configuration; not ok when it has none
+// or the configuration cannot be read.
+func (s *Server) server(id string) (raftnode.Server, bool) {
 	servers, err := s.deps.Raft.Servers()
 	if err != nil {
-		return false
+		return raftnode.Server{}, false
 	}
 	for _, sv := range servers {
 		if sv.ID == id {
-			return true
+			return sv, true
 		}
 	}
-	return false
+	return raftnode.Server{}, false
 }
 
 // updateMember corrects a member's record (a master restarted with another
@@ -119,7 +120,7 @@ func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.UpdateRecord(r.Context(), m); err != nil {
-		wire.WriteError(w, errorOf(err))
+		wire.WriteError(w, api.ErrorOf(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, m)
@@ -134,7 +135,7 @@ func (s *Server) UpdateRecord(ctx context.Context, m peer.Member) error {
 	if !s.isMember(m.ID) {
 		return &wire.Error{Code: wire.CodeNotFound, Message: "master " + m.ID + " is not a member of the cluster", Status: http.StatusNotFound}
 	}
-	_, err := s.apply(ctx, record(m))
+	_, err := s.apply(ctx, Record(m))
 	return err
 }
 
@@ -145,7 +146,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	servers, err := s.deps.Raft.Servers()
 	if err != nil {
-		wire.WriteError(w, errorOf(err))
+		wire.WriteError(w, api.ErrorOf(err))
 		return
 	}
 	inRaft := false
@@ -161,18 +162,18 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.deps.Raft.IsLeader() {
-		wire.WriteError(w, errorOf(raftnode.ErrNotLeader))
+		wire.WriteError(w, api.ErrorOf(raftnode.ErrNotLeader))
 		return
 	}
 	if s.deps.Store.Master(id) != nil {
 		if _, err := s.apply(r.Context(), &orchpb.Command{Op: &orchpb.Command_RemoveMaster{RemoveMaster: &orchpb.RemoveMaster{Id: id}}}); err != nil {
-			wire.WriteError(w, errorOf(err))
+			wire.WriteError(w, api.ErrorOf(err))
 			return
 		}
 	}
 	if inRaft {
 		if err := s.deps.Raft.RemoveServer(r.Context(), id); err != nil {
-			wire.WriteError(w, errorOf(err))
+			wire.WriteError(w, api.ErrorOf(err))
 			return
 		}
 	}
@@ -190,7 +191,7 @@ func (s *Server) readIndex(w http.ResponseWriter, r *http.Request) {
 		err = s.deps.Raft.WaitApplied(r.Context(), index, s.deps.Store.Index)
 	}
 	if err != nil {
-		wire.WriteError(w, errorOf(err))
+		wire.WriteError(w, api.ErrorOf(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, peer.ReadIndex{Index: s.deps.Store.Index()})

@@ -3,7 +3,6 @@ package controlplane
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -73,41 +72,22 @@ func (s *Server) Routes() []api.Route {
 	}
 }
 
-// errorOf maps this package's failures to API errors.
-func errorOf(err error) *wire.Error {
-	var we *wire.Error
-	switch {
-	case errors.As(err, &we):
-		return we
-	case errors.Is(err, raftnode.ErrNotLeader), errors.Is(err, peer.ErrNoLeader):
-		return &wire.Error{Code: wire.CodeNoLeader, Message: "no leader: " + err.Error(), Status: http.StatusServiceUnavailable}
-	case errors.Is(err, raftnode.ErrLeadershipLost), errors.Is(err, context.DeadlineExceeded):
-		return &wire.Error{Code: wire.CodeOutcomeUnknown, Message: err.Error(), Status: http.StatusServiceUnavailable}
-	}
-	return &wire.Error{Code: wire.CodeInternal, Message: err.Error(), Status: http.StatusInternalServerError}
-}
-
 // apply proposes cmd and turns a refused result into an error.
 func (s *Server) apply(ctx context.Context, cmd *orchpb.Command) (*orchpb.CommandResult, error) {
 	res, err := s.deps.Raft.Apply(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}
-	switch res.GetErrorCode() {
-	case "":
-		return res, nil
-	case orchpb.ResultNotFound:
-		return res, &wire.Error{Code: wire.CodeNotFound, Message: res.GetError(), Status: http.StatusNotFound}
-	case orchpb.ResultConflict:
-		return res, &wire.Error{Code: wire.CodeConflict, Message: res.GetError(), Status: http.StatusConflict}
+	if e := api.ResultError(res); e != nil {
+		return res, e
 	}
-	return res, &wire.Error{Code: wire.CodeInvalid, Message: res.GetError(), Status: http.StatusBadRequest}
+	return res, nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	data, err := json.Marshal(v)
 	if err != nil {
-		wire.WriteError(w, errorOf(err))
+		wire.WriteError(w, api.ErrorOf(err))
 		return
 	}
 	w.Header().Set("Content-Type", wire.ContentTypeJSON)

@@ -3,6 +3,7 @@ package controlplane
 import (
 	"net/http"
 
+	"github.com/orch-io/orch/master/api"
 	"github.com/orch-io/orch/master/api/wire"
 	"github.com/orch-io/orch/master/auth"
 	orchpb "github.com/orch-io/orch/proto"
@@ -23,14 +24,14 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	token, digest, err := auth.NewToken(s.deps.CA.Digest(), role)
 	if err != nil {
-		wire.WriteError(w, errorOf(err))
+		wire.WriteError(w, api.ErrorOf(err))
 		return
 	}
 	res, err := s.apply(r.Context(), &orchpb.Command{Op: &orchpb.Command_PutToken{PutToken: &orchpb.PutToken{
 		Token: &orchpb.Token{Sha256: digest, Role: string(role)},
 	}}})
 	if err != nil {
-		wire.WriteError(w, errorOf(err))
+		wire.WriteError(w, api.ErrorOf(err))
 		return
 	}
 	setIndex(w, res.GetIndex())

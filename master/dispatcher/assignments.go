@@ -1,14 +1,11 @@
 package dispatcher
 
 import (
-	"bufio"
 	"net/http"
 	"time"
 
-	"github.com/orch-io/orch/master/api/wire"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
-	"google.golang.org/protobuf/encoding/protodelim"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -20,8 +17,7 @@ const resendInterval = 5 * time.Second
 // time it changes, as length-delimited binary protobuf messages.
 func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 	nodeID := r.PathValue("id")
-	if d.deps.Store.Node(nodeID) == nil {
-		wire.WriteError(w, &wire.Error{Code: "not_found", Message: "node " + nodeID + " is not registered", Status: http.StatusNotFound})
+	if !d.registered(w, nodeID) {
 		return
 	}
 	// ?peers=false leaves the other nodes out of the set: an agent without
@@ -30,10 +26,7 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 	withPeers := r.URL.Query().Get("peers") != "false"
 	changed, cancel := d.streams.subscribe(nodeID, withPeers)
 	defer cancel()
-	w.Header().Set("Content-Type", "application/x-protobuf-delimited")
-	w.WriteHeader(http.StatusOK)
-	flusher, _ := w.(http.Flusher)
-	bw := bufio.NewWriter(w)
+	stream := startDelimitedStream(w)
 	resend := time.NewTicker(resendInterval)
 	defer resend.Stop()
 
@@ -43,14 +36,8 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 		if !force && last != nil && sameSet(set, last) {
 			return true
 		}
-		if _, err := protodelim.MarshalTo(bw, set); err != nil {
+		if !stream.send(set) {
 			return false
-		}
-		if err := bw.Flush(); err != nil {
-			return false
-		}
-		if flusher != nil {
-			flusher.Flush()
 		}
 		// Not a heartbeat: a write into a dead agent's socket buffer can
 		// succeed. Only what the agent sends proves it alive.
@@ -98,17 +85,19 @@ func sameSet(a, b *orchpb.AssignmentSet) bool {
 	return true
 }
 
-// AssignmentSet is what node must run now: its replicas whose desired state
-// is running, each with the spec of its own generation. Observed fields are
-// left out so that status reports do not make the set look changed.
-func AssignmentSet(st *store.Store, nodeID string) *orchpb.AssignmentSet {
-	return assignmentSet(st, nodeID, true)
+// assigned reports whether rep belongs in its node's assignment set.
+func assigned(rep *orchpb.Replica) bool {
+	return rep.GetNode() != "" && rep.GetDesiredState() == orchpb.DesiredRunning && rep.GetState() != orchpb.ReplicaLost
 }
 
+// assignmentSet is what node must run now: its replicas whose desired
+// state is running, each with the spec of its own generation, and the
+// other nodes when withPeers. Observed fields are left out so that status
+// reports do not make the set look changed.
 func assignmentSet(st *store.Store, nodeID string, withPeers bool) *orchpb.AssignmentSet {
 	set := &orchpb.AssignmentSet{Index: st.Index(), NodeId: nodeID}
 	for _, rep := range st.Replicas(store.ReplicaFilter{Node: nodeID}) {
-		if rep.GetDesiredState() != orchpb.DesiredRunning || rep.GetState() == orchpb.ReplicaLost {
+		if !assigned(rep) {
 			continue
 		}
 		set.Assignments = append(set.Assignments, &orchpb.Assignment{

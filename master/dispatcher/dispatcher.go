@@ -9,12 +9,14 @@
 package dispatcher
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -23,6 +25,8 @@ import (
 	"github.com/orch-io/orch/master/auth"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/encoding/protodelim"
+	"google.golang.org/protobuf/proto"
 )
 
 // Deps are what the dispatcher needs.
@@ -111,4 +115,42 @@ func newNodeID() string {
 		panic("dispatcher: crypto/rand failed: " + err.Error())
 	}
 	return "n-" + hex.EncodeToString(b[:])
+}
+
+// registered answers 404 unless nodeID is a registered node: an agent
+// told so registers again.
+func (d *Dispatcher) registered(w http.ResponseWriter, nodeID string) bool {
+	if d.deps.Store.Node(nodeID) == nil {
+		wire.WriteError(w, &wire.Error{Code: "not_found", Message: "node " + nodeID + " is not registered", Status: http.StatusNotFound})
+		return false
+	}
+	return true
+}
+
+// delimitedStream is a streamed answer of length-delimited binary protobuf
+// messages, each flushed to the agent as it is written.
+type delimitedStream struct {
+	bw      *bufio.Writer
+	flusher http.Flusher
+}
+
+func startDelimitedStream(w http.ResponseWriter) *delimitedStream {
+	w.Header().Set("Content-Type", "application/x-protobuf-delimited")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	return &delimitedStream{bw: bufio.NewWriter(w), flusher: flusher}
+}
+
+// send writes m; false means the agent is gone.
+func (s *delimitedStream) send(m proto.Message) bool {
+	if _, err := protodelim.MarshalTo(s.bw, m); err != nil {
+		return false
+	}
+	if err := s.bw.Flush(); err != nil {
+		return false
+	}
+	if s.flusher != nil {
+		s.flusher.Flush()
+	}
+	return true
 }

@@ -1,14 +1,11 @@
 package dispatcher
 
 import (
-	"bufio"
 	"net/http"
 	"time"
 
-	"github.com/orch-io/orch/master/api/wire"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
-	"google.golang.org/protobuf/encoding/protodelim"
 )
 
 // endpoints streams the cluster's service endpoints to a node's DNS server:
@@ -17,36 +14,18 @@ import (
 // replica sends one record to each agent instead of everything. An empty
 // update every resendInterval is the keepalive.
 func (d *Dispatcher) endpoints(w http.ResponseWriter, r *http.Request) {
-	nodeID := r.PathValue("id")
-	if d.deps.Store.Node(nodeID) == nil {
-		wire.WriteError(w, &wire.Error{Code: "not_found", Message: "node " + nodeID + " is not registered", Status: http.StatusNotFound})
+	if !d.registered(w, r.PathValue("id")) {
 		return
 	}
 	release := d.endpointFeed.runner.acquire()
 	defer release()
-	w.Header().Set("Content-Type", "application/x-protobuf-delimited")
-	w.WriteHeader(http.StatusOK)
-	flusher, _ := w.(http.Flusher)
-	bw := bufio.NewWriter(w)
+	stream := startDelimitedStream(w)
 	keepalive := time.NewTicker(resendInterval)
 	defer keepalive.Stop()
-
-	write := func(u *orchpb.EndpointUpdate) bool {
-		if _, err := protodelim.MarshalTo(bw, u); err != nil {
-			return false
-		}
-		if err := bw.Flush(); err != nil {
-			return false
-		}
-		if flusher != nil {
-			flusher.Flush()
-		}
-		return true
-	}
 	var seq uint64 // 0: the whole set first
 	for {
 		u, next, changed := d.endpointFeed.since(seq)
-		if u != nil && !write(u) {
+		if u != nil && !stream.send(u) {
 			return
 		}
 		seq = next
@@ -54,7 +33,7 @@ func (d *Dispatcher) endpoints(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-keepalive.C:
-			if !write(&orchpb.EndpointUpdate{Index: d.deps.Store.Index()}) {
+			if !stream.send(&orchpb.EndpointUpdate{Index: d.deps.Store.Index()}) {
 				return
 			}
 		case <-changed:

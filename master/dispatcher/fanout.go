@@ -70,15 +70,21 @@ func (f *fanout) run(ctx context.Context) {
 	// membership (see sameSet).
 	var members map[string]bool
 	followStore(ctx, f.st, func(uint64) {
-		// Whatever happened before this watch began is unknown: everyone
-		// looks again.
+		// Every replica already in a set, or its leaving would wake nobody.
+		// Listed after the watch began: the events replayed next only
+		// repeat what the listing shows. Whatever happened before is
+		// unknown: everyone looks again.
 		members = map[string]bool{}
+		for _, rep := range f.st.AllReplicas() {
+			if assigned(rep) {
+				members[rep.GetId()] = true
+			}
+		}
 		f.wakeAll()
 	}, func(ev store.Event) {
 		switch o := ev.Object.(type) {
 		case *orchpb.Replica:
-			in := ev.Type == store.EventPut && o.GetNode() != "" &&
-				o.GetDesiredState() == orchpb.DesiredRunning && o.GetState() != orchpb.ReplicaLost
+			in := ev.Type == store.EventPut && assigned(o)
 			was := members[o.GetId()]
 			if in {
 				members[o.GetId()] = true

@@ -125,3 +125,34 @@ func TestStatusBatcherGroupsReports(t *testing.T) {
 		t.Errorf("second entry holds %d reports, want 5", got)
 	}
 }
+
+// TestFanoutWakesForReplicasFromBeforeItsWatch: a replica placed before
+// the fan-out began watching (every replica, after a master restart) still
+// wakes its node's stream when it leaves the set.
+func TestFanoutWakesForReplicasFromBeforeItsWatch(t *testing.T) {
+	st := store.New()
+	var index uint64
+	apply := func(cmd *orchpb.Command) {
+		index++
+		if res := st.Apply(index, cmd); res.GetErrorCode() != "" {
+			t.Fatal(res.GetError())
+		}
+	}
+	apply(&orchpb.Command{Op: &orchpb.Command_RegisterNode{RegisterNode: &orchpb.RegisterNode{Node: &orchpb.Node{Id: "a", Name: "a"}}}})
+	apply(&orchpb.Command{Op: &orchpb.Command_PutService{PutService: &orchpb.PutService{Spec: &orchpb.ServiceSpec{Namespace: "default", Name: "web"}}}})
+	put := func(desired string) {
+		apply(&orchpb.Command{Op: &orchpb.Command_PutReplicas{PutReplicas: &orchpb.PutReplicas{Replicas: []*orchpb.Replica{{
+			Id: "r1", Namespace: "default", Service: "web", Slot: 1, Node: "a", DesiredState: desired, State: orchpb.ReplicaRunning}}}}})
+	}
+	put(orchpb.DesiredRunning)
+	f := newFanout(st)
+	ch, cancel := f.subscribe("a", false)
+	defer cancel()
+	if !woke(ch) {
+		t.Fatal("not woken when the watch began")
+	}
+	put(orchpb.DesiredStopped)
+	if !woke(ch) {
+		t.Fatal("not woken when a replica placed before the watch began was told to stop")
+	}
+}

@@ -5,12 +5,12 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/orch-io/orch/master/api"
 	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/encoding/protojson"
 )
-
-const defaultClusterCIDR = "10.244.0.0/16"
 
 // register adds or refreshes a node and signs its agent's certificate.
 func (d *Dispatcher) register(w http.ResponseWriter, r *http.Request) {
@@ -47,12 +47,12 @@ func (d *Dispatcher) register(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, &wire.Error{Code: "no_leader", Message: "register node " + reg.GetName() + ": " + err.Error(), Status: http.StatusServiceUnavailable})
 		return
 	}
-	if res.GetErrorCode() != "" {
-		wire.WriteError(w, &wire.Error{Code: "invalid", Message: "register node " + reg.GetName() + ": " + res.GetError(), Status: http.StatusBadRequest})
+	if e := api.ResultError(res); e != nil {
+		wire.WriteError(w, e)
 		return
 	}
 	stored := res.GetNode()
-	resp := &orchpb.NodeRegistrationResponse{Node: stored, CaPem: string(d.deps.CA.CertPEM), ClusterCidr: defaultClusterCIDR}
+	resp := &orchpb.NodeRegistrationResponse{Node: stored, CaPem: string(d.deps.CA.CertPEM), ClusterCidr: store.DefaultClusterCIDR}
 	if cfg := d.deps.Store.Config(); cfg.GetClusterCidr() != "" {
 		resp.ClusterCidr = cfg.GetClusterCidr()
 	}

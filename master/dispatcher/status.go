@@ -28,8 +28,7 @@ func (d *Dispatcher) status(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, &wire.Error{Code: "invalid", Field: "nodeId", Message: "nodeId: the report is for " + report.GetNodeId() + " but was sent to " + nodeID, Status: http.StatusBadRequest})
 		return
 	}
-	if d.deps.Store.Node(nodeID) == nil {
-		wire.WriteError(w, &wire.Error{Code: "not_found", Message: "node " + nodeID + " is not registered", Status: http.StatusNotFound})
+	if !d.registered(w, nodeID) {
 		return
 	}
 	d.beat(nodeID)
@@ -49,7 +48,10 @@ func (d *Dispatcher) changedStatuses(nodeID string, statuses []*orchpb.ReplicaSt
 	var changed []*orchpb.ReplicaStatus
 	for _, st := range statuses {
 		rep := d.deps.Store.Replica(st.GetId())
-		if rep == nil || rep.GetNode() != nodeID {
+		// As the FSM would: a lost replica is final, so its agent's news
+		// about it (until it hears its set) would be a Raft entry that
+		// changes nothing, on every beat.
+		if rep == nil || rep.GetNode() != nodeID || rep.GetState() == orchpb.ReplicaLost {
 			continue
 		}
 		if rep.GetState() == st.GetState() && rep.GetIp() == st.GetIp() && rep.GetRestarts() == st.GetRestarts() &&

@@ -157,6 +157,9 @@ type request struct {
 	body   io.Reader
 	// stream: the caller reads the body as it arrives, so no timeout.
 	stream bool
+	// upgrade, when set, asks to switch the connection to this protocol
+	// (over HTTP/1.1: HTTP/2 has no upgrade); only 101 is success then.
+	upgrade string
 }
 
 // Do sends one request with a JSON body (nil for none) and decodes a 2xx
@@ -213,9 +216,9 @@ func indexOf(resp *http.Response) uint64 {
 }
 
 // send tries the servers in turn, starting with the one that answered last,
-// and returns the first 2xx answer; the caller closes its body. A server
-// that cannot be reached or answers 503 (a master without a leader) is
-// skipped; any other answer is final.
+// and returns the first 2xx answer (101 for an upgrade); the caller closes
+// its body. A server that cannot be reached or answers 503 (a master
+// without a leader) is skipped; any other answer is final.
 func (c *Client) send(ctx context.Context, req request) (*http.Response, error) {
 	rewind, err := replayable(req.body)
 	if err != nil {
@@ -228,6 +231,10 @@ func (c *Client) send(ctx context.Context, req request) (*http.Response, error) 
 	query := rel.Query()
 	for k, vs := range req.query {
 		query[k] = append(query[k], vs...)
+	}
+	hc, success := c.http, func(status int) bool { return status >= 200 && status < 300 }
+	if req.upgrade != "" {
+		hc, success = c.http1(), func(status int) bool { return status == http.StatusSwitchingProtocols }
 	}
 	n := len(c.servers)
 	start := int(c.preferred.Load())
@@ -254,11 +261,15 @@ func (c *Client) send(ctx context.Context, req request) (*http.Response, error) 
 		for k, vs := range req.header {
 			hreq.Header[k] = vs
 		}
+		if req.upgrade != "" {
+			hreq.Header.Set("Connection", "Upgrade")
+			hreq.Header.Set("Upgrade", req.upgrade)
+		}
 		if c.token != "" {
 			hreq.Header.Set("Authorization", "Bearer "+c.token)
 		}
 		hreq.Header.Set("User-Agent", c.userAgent)
-		resp, err := c.http.Do(hreq)
+		resp, err := hc.Do(hreq)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("client: %s %s: %w", req.method, u.Redacted(), ctx.Err())
@@ -266,7 +277,7 @@ func (c *Client) send(ctx context.Context, req request) (*http.Response, error) 
 			lastErr = fmt.Errorf("client: %s %s: %w", req.method, u.Redacted(), err)
 			continue
 		}
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if success(resp.StatusCode) {
 			c.preferred.Store(int32(idx))
 			return resp, nil
 		}

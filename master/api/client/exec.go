@@ -105,55 +105,19 @@ func orDiscard(w io.Writer) io.Writer {
 	return w
 }
 
-// upgrade sends an HTTP/1.1 upgrade request to the servers in turn (as send
-// does) and returns the switched connection.
+// upgrade sends an upgrade request to the servers in turn (as any request)
+// and returns the switched connection.
 func (c *Client) upgrade(ctx context.Context, path string, q url.Values) (io.ReadWriteCloser, error) {
-	hc := c.http1()
-	n := len(c.servers)
-	start := int(c.preferred.Load())
-	var lastErr error
-	for i := range n {
-		idx := (start + i) % n
-		u := *c.servers[idx]
-		u.Path += path
-		u.RawQuery = q.Encode()
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Connection", "Upgrade")
-		req.Header.Set("Upgrade", wire.ExecProtocol)
-		if c.token != "" {
-			req.Header.Set("Authorization", "Bearer "+c.token)
-		}
-		req.Header.Set("User-Agent", c.userAgent)
-		resp, err := hc.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			lastErr = err
-			continue
-		}
-		if resp.StatusCode == http.StatusSwitchingProtocols {
-			rw, ok := resp.Body.(io.ReadWriteCloser)
-			if !ok {
-				resp.Body.Close()
-				return nil, errors.New("the server switched protocols but gave no connection")
-			}
-			c.preferred.Store(int32(idx))
-			return rw, nil
-		}
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		resp.Body.Close()
-		apiErr := wire.DecodeError(resp.StatusCode, data)
-		if resp.StatusCode == http.StatusServiceUnavailable {
-			lastErr = apiErr
-			continue
-		}
-		return nil, apiErr
+	resp, err := c.send(ctx, request{method: http.MethodPost, path: path, query: q, stream: true, upgrade: wire.ExecProtocol})
+	if err != nil {
+		return nil, err
 	}
-	return nil, lastErr
+	rw, ok := resp.Body.(io.ReadWriteCloser)
+	if !ok {
+		resp.Body.Close()
+		return nil, errors.New("the server switched protocols but gave no connection")
+	}
+	return rw, nil
 }
 
 // http1 is the client's transport restricted to HTTP/1.1: a connection

@@ -76,3 +76,19 @@ func TestExecErrorBeforeUpgrade(t *testing.T) {
 		t.Errorf("err = %v, want not_found", err)
 	}
 }
+
+// TestExecFailsOver: a master without a leader (503) sends the session on
+// to the next, as for any other call.
+func TestExecFailsOver(t *testing.T) {
+	srvA, cfg := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		wire.WriteError(w, &wire.Error{Code: wire.CodeNoLeader, Message: "no leader"})
+	})
+	srvB, _ := newServer(t, echoExec(t))
+	cfg.Server = srvA.URL + "," + srvB.URL
+	c := mustNew(t, cfg)
+	var out bytes.Buffer
+	code, err := c.Exec(context.Background(), "hello.1", "", []string{"true"}, ExecOptions{Stdout: &out})
+	if err != nil || code != 7 {
+		t.Fatalf("exec after a 503: code %d, err %v", code, err)
+	}
+}

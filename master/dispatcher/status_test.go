@@ -1,0 +1,37 @@
+package dispatcher
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/orch-io/orch/master/store"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// TestChangedStatusesKeepsOnlyNews: what would change nothing in the FSM
+// (the same status, another node's replica, a lost one, an unknown id) is
+// never proposed.
+func TestChangedStatusesKeepsOnlyNews(t *testing.T) {
+	rep := func(id, node, state string) *orchpb.Replica {
+		return &orchpb.Replica{Id: id, Namespace: "default", Service: "web", Node: node,
+			DesiredState: orchpb.DesiredRunning, State: state, Ip: "10.244.1.2"}
+	}
+	st := store.New()
+	st.Restore(&orchpb.StateSnapshot{Index: 3, Replicas: []*orchpb.Replica{
+		rep("same", "n1", orchpb.ReplicaRunning),
+		rep("moved", "n1", orchpb.ReplicaStarting),
+		rep("lost", "n1", orchpb.ReplicaLost),
+		rep("other", "n2", orchpb.ReplicaStarting),
+	}})
+	d := New(Deps{Store: st})
+	running := func(id string) *orchpb.ReplicaStatus {
+		return &orchpb.ReplicaStatus{Id: id, State: orchpb.ReplicaRunning, Ip: "10.244.1.2"}
+	}
+	var ids []string
+	for _, s := range d.changedStatuses("n1", []*orchpb.ReplicaStatus{running("same"), running("moved"), running("lost"), running("other"), running("unknown")}) {
+		ids = append(ids, s.GetId())
+	}
+	if want := []string{"moved"}; !slices.Equal(ids, want) {
+		t.Fatalf("proposed %v, want %v", ids, want)
+	}
+}
