@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -47,18 +48,9 @@ func (d *Dispatcher) status(w http.ResponseWriter, r *http.Request) {
 func (d *Dispatcher) changedStatuses(nodeID string, statuses []*orchpb.ReplicaStatus) []*orchpb.ReplicaStatus {
 	var changed []*orchpb.ReplicaStatus
 	for _, st := range statuses {
-		rep := d.deps.Store.Replica(st.GetId())
-		// As the FSM would: a lost replica is final, so its agent's news
-		// about it (until it hears its set) would be a Raft entry that
-		// changes nothing, on every beat.
-		if rep == nil || rep.GetNode() != nodeID || rep.GetState() == orchpb.ReplicaLost {
-			continue
+		if store.StatusIsNews(d.deps.Store.Replica(st.GetId()), nodeID, st) {
+			changed = append(changed, st)
 		}
-		if rep.GetState() == st.GetState() && rep.GetIp() == st.GetIp() && rep.GetRestarts() == st.GetRestarts() &&
-			rep.GetExitCode() == st.GetExitCode() && rep.GetMessage() == st.GetMessage() && rep.GetStartedAt() == st.GetStartedAt() {
-			continue
-		}
-		changed = append(changed, st)
 	}
 	return changed
 }

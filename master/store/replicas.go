@@ -330,18 +330,8 @@ func (s *Store) reportReplicaStatus(index uint64, c *orchpb.ReportReplicaStatus)
 	}
 	for _, st := range c.GetStatuses() {
 		r := s.replicas[st.GetId()]
-		if r == nil || r.Node != node {
-			continue // an agent reports only its own replicas
-		}
-		if r.State == orchpb.ReplicaLost {
-			// Lost is the masters' verdict and final: the replica may have
-			// been replaced already, so a late report must not revive it.
-			// Its agent stops it, since no assignment set lists it.
+		if !StatusIsNews(r, node, st) {
 			continue
-		}
-		if r.State == st.State && r.Ip == st.Ip && r.Restarts == st.Restarts && r.ExitCode == st.ExitCode &&
-			r.Message == st.Message && r.StartedAt == st.StartedAt {
-			continue // nothing new: no version bump, no event
 		}
 		nr := copyReplica(r)
 		nr.State = st.State
@@ -354,4 +344,21 @@ func (s *Store) reportReplicaStatus(index uint64, c *orchpb.ReportReplicaStatus)
 		s.storeReplica(nr)
 	}
 	return &orchpb.CommandResult{}
+}
+
+// StatusIsNews reports whether node's report st would change replica r (nil
+// if unknown), exactly as ReportReplicaStatus applies it. The dispatcher
+// asks before proposing, so that a cluster at rest writes nothing.
+func StatusIsNews(r *orchpb.Replica, node string, st *orchpb.ReplicaStatus) bool {
+	switch {
+	case r == nil || r.GetNode() != node:
+		return false // an agent reports only its own replicas
+	case r.GetState() == orchpb.ReplicaLost:
+		// Lost is the masters' verdict and final: the replica may have been
+		// replaced already, so a late report must not revive it. Its agent
+		// stops it, since no assignment set lists it.
+		return false
+	}
+	return r.GetState() != st.GetState() || r.GetIp() != st.GetIp() || r.GetRestarts() != st.GetRestarts() ||
+		r.GetExitCode() != st.GetExitCode() || r.GetMessage() != st.GetMessage() || r.GetStartedAt() != st.GetStartedAt()
 }
