@@ -56,7 +56,7 @@ func withStatus(st *store.Store, svc *orchpb.Service) *orchpb.Service {
 			status.LastUpdateResult = u.GetState()
 		}
 	}
-	c := proto.Clone(svc).(*orchpb.Service)
+	c := store.CopyService(svc)
 	c.Status = status
 	return c
 }

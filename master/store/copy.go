@@ -13,9 +13,11 @@ import (
 // apply path of a busy cluster pays on every master. They are written out
 // field by field, since going through protoreflect cost followers more than
 // a tenth of their CPU under write load; TestCopiesKeepEveryField fails
-// when a field is added to the messages but not here.
+// when a field is added to the messages but not here. They are exported for
+// readers that need a stored object with one field replaced (the API fills
+// in a service's derived status).
 
-func copyService(s *orchpb.Service) *orchpb.Service {
+func CopyService(s *orchpb.Service) *orchpb.Service {
 	out := &orchpb.Service{
 		Spec:         s.Spec,
 		Version:      s.Version,
@@ -29,7 +31,7 @@ func copyService(s *orchpb.Service) *orchpb.Service {
 	return out
 }
 
-func copyReplica(r *orchpb.Replica) *orchpb.Replica {
+func CopyReplica(r *orchpb.Replica) *orchpb.Replica {
 	out := &orchpb.Replica{
 		Id:           r.Id,
 		Namespace:    r.Namespace,

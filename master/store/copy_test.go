@@ -65,8 +65,8 @@ func TestCopiesKeepEveryField(t *testing.T) {
 		orig proto.Message
 		copy func(proto.Message) proto.Message
 	}{
-		{&orchpb.Service{}, func(m proto.Message) proto.Message { return copyService(m.(*orchpb.Service)) }},
-		{&orchpb.Replica{}, func(m proto.Message) proto.Message { return copyReplica(m.(*orchpb.Replica)) }},
+		{&orchpb.Service{}, func(m proto.Message) proto.Message { return CopyService(m.(*orchpb.Service)) }},
+		{&orchpb.Replica{}, func(m proto.Message) proto.Message { return CopyReplica(m.(*orchpb.Replica)) }},
 	} {
 		filled(c.orig.ProtoReflect(), 2)
 		c.orig.ProtoReflect().SetUnknown([]byte{0xf8, 0x7f, 0x01}) // field 1023, varint 1
@@ -81,7 +81,7 @@ func TestChangingACopyLeavesTheOriginal(t *testing.T) {
 	orig := &orchpb.Replica{Id: "r1", State: orchpb.ReplicaRunning, HostPorts: []int32{8080},
 		Spec: &orchpb.ServiceSpec{Name: "web", Image: "web:1", Env: map[string]string{"A": "1"}}}
 	was := proto.Clone(orig)
-	cp := copyReplica(orig)
+	cp := CopyReplica(orig)
 	cp.State, cp.Message, cp.Spec, cp.HostPorts = orchpb.ReplicaFailed, "boom", &orchpb.ServiceSpec{Image: "web:2"}, nil
 	if !proto.Equal(orig, was) {
 		t.Errorf("changing the copy's fields changed the original: %v", orig)

@@ -182,7 +182,7 @@ func (s *Store) loseReplicas(index uint64, nodeID, why string) {
 		if r.Terminal() {
 			continue
 		}
-		nr := copyReplica(r)
+		nr := CopyReplica(r)
 		nr.State = orchpb.ReplicaLost
 		nr.Message = why
 		nr.Version = index
@@ -213,7 +213,7 @@ func (s *Store) removeNode(index uint64, c *orchpb.RemoveNode) *orchpb.CommandRe
 		if r.GetState() == orchpb.ReplicaLost {
 			continue
 		}
-		nr := copyReplica(r)
+		nr := CopyReplica(r)
 		nr.State = orchpb.ReplicaLost
 		nr.Message = "node " + old.Name + " was removed"
 		nr.Version = index

@@ -333,7 +333,7 @@ func (s *Store) reportReplicaStatus(index uint64, c *orchpb.ReportReplicaStatus)
 		if !StatusIsNews(r, node, st) {
 			continue
 		}
-		nr := copyReplica(r)
+		nr := CopyReplica(r)
 		nr.State = st.State
 		nr.Ip = st.Ip
 		nr.Restarts = st.Restarts

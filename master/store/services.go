@@ -26,7 +26,7 @@ func (s *Store) putService(index uint64, c *orchpb.PutService) *orchpb.CommandRe
 		svc = &orchpb.Service{Spec: spec, Generation: 1, CreateIndex: index}
 		svc.Update = &orchpb.UpdateStatus{Generation: 1, State: orchpb.UpdateUpdating, StartedIndex: index}
 	} else {
-		svc = copyService(old)
+		svc = CopyService(old)
 		if specRevised(old.GetSpec(), spec) {
 			svc.Generation++
 			svc.PreviousSpec = old.GetSpec()
@@ -107,7 +107,7 @@ func (s *Store) deleteService(index uint64, c *orchpb.DeleteService) *orchpb.Com
 		case r.GetNode() == "":
 			s.removeReplica(r)
 		case r.GetDesiredState() != orchpb.DesiredStopped:
-			nr := copyReplica(r)
+			nr := CopyReplica(r)
 			nr.DesiredState = orchpb.DesiredStopped
 			nr.Version = index
 			s.storeReplica(nr)
@@ -125,7 +125,7 @@ func (s *Store) scaleService(index uint64, c *orchpb.ScaleService) *orchpb.Comma
 	if c.GetReplicas() < 0 {
 		return fail(index, orchpb.ResultInvalid, "scale service %s: replicas %d < 0", key, c.GetReplicas())
 	}
-	svc := copyService(old)
+	svc := CopyService(old)
 	if svc.Spec == nil {
 		svc.Spec = &orchpb.ServiceSpec{Namespace: key.namespace, Name: key.name}
 	} else {
@@ -156,7 +156,7 @@ func (s *Store) rollbackService(index uint64, c *orchpb.RollbackService) *orchpb
 	if old.GetSpec().Replicas != nil && spec.GetMode() != orchpb.ModeGlobal {
 		spec.Replicas = proto.Int32(old.GetSpec().GetReplicas())
 	}
-	svc := copyService(old)
+	svc := CopyService(old)
 	svc.PreviousSpec = old.GetSpec()
 	svc.Spec = spec
 	svc.Generation++
@@ -186,7 +186,7 @@ func (s *Store) setUpdateStatus(index uint64, c *orchpb.SetUpdateStatus) *orchpb
 	default:
 		return fail(index, orchpb.ResultInvalid, "service %s: unknown update state %q", key, st.GetState())
 	}
-	svc := copyService(old)
+	svc := CopyService(old)
 	u := st
 	if prev := old.GetUpdate(); prev.GetGeneration() == u.Generation && u.StartedIndex == 0 {
 		u.StartedIndex = prev.GetStartedIndex()
