@@ -65,19 +65,24 @@ type TokenTable interface {
 // Tokens authenticates bearer tokens against a TokenTable.
 type Tokens struct {
 	table TokenTable
-	// catchUp, when set, is called once when a token is unknown: a token
-	// created a moment ago on the leader may not have reached this master
-	// yet. It returns when the table reflects every committed write.
-	catchUp func(ctx context.Context) error
+	// catchUp, when set, waits for a read barrier when a token is unknown:
+	// a token created a moment ago on the leader may not have reached this
+	// master yet.
+	catchUp *catchUps
 }
 
 // catchUpTimeout bounds the wait for a lagging master to catch up before a
 // token is refused.
 const catchUpTimeout = 2 * time.Second
 
-// NewTokens authenticates against table. catchUp may be nil.
+// NewTokens authenticates against table. catchUp, which returns when the
+// table reflects every committed write, may be nil.
 func NewTokens(table TokenTable, catchUp func(ctx context.Context) error) *Tokens {
-	return &Tokens{table: table, catchUp: catchUp}
+	t := &Tokens{table: table}
+	if catchUp != nil {
+		t.catchUp = &catchUps{barrier: catchUp}
+	}
+	return t
 }
 
 // Authenticate returns the role of a token.
@@ -87,13 +92,8 @@ func (t *Tokens) Authenticate(token string) (Role, error) {
 	}
 	digest := TokenDigest(token)
 	role, ok := t.table.TokenRole(digest)
-	if !ok && t.catchUp != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), catchUpTimeout)
-		err := t.catchUp(ctx)
-		cancel()
-		if err == nil {
-			role, ok = t.table.TokenRole(digest)
-		}
+	if !ok && t.catchUp != nil && t.catchUp.wait() == nil {
+		role, ok = t.table.TokenRole(digest)
 	}
 	if !ok {
 		return "", ErrUnauthenticated
