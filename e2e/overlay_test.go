@@ -152,12 +152,9 @@ func TestOverlay(t *testing.T) {
 			}
 			return nil
 		})
-		if err != nil && !unhealthy {
-			_, _ = target.get("/heal")
-			t.Skipf("the replica was never reported unhealthy within %s: health checks (issue 5) are not in this build; DNS removal of unhealthy replicas is covered by netoverlay/dns and master/dispatcher tests", limit)
-		}
 		if err != nil {
-			t.Fatalf("unhealthy replica still in DNS after %s: %v", limit, err)
+			_, _ = target.get("/heal")
+			t.Fatalf("replica failing its health check still in DNS after %s (reported unhealthy: %v): %v", limit, unhealthy, err)
 		}
 		t.Logf("unhealthy -> gone from DNS in %s (limit %s)", time.Since(failed).Round(time.Millisecond), limit)
 		// The agent restarts an unhealthy replica (restart: always), which

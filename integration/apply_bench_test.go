@@ -40,11 +40,12 @@ func benchApplyToRunning(b *testing.B) {
 			b.Fatal(err)
 		}
 		watchCtx, cancel := context.WithCancel(ctx)
-		events, _ := d.api.Watch(watchCtx, index, "replica")
+		events, errc := d.api.Watch(watchCtx, index, "replica")
 		start := time.Now()
 		if _, err := d.api.ApplyService(ctx, spec, nil); err != nil {
 			b.Fatal(err)
 		}
+		ran := false
 		for ev := range events {
 			msg, err := ev.Message()
 			if err != nil {
@@ -53,10 +54,14 @@ func benchApplyToRunning(b *testing.B) {
 			rep := msg.(*orchpb.Replica)
 			if rep.GetService() == name && rep.GetState() == orchpb.ReplicaRunning {
 				durations = append(durations, time.Since(start))
+				ran = true
 				break
 			}
 		}
 		cancel()
+		if !ran {
+			b.Fatalf("the watch ended before %s ran: %v", name, <-errc)
+		}
 		if _, err := d.api.DeleteService(ctx, "default", name); err != nil {
 			b.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -83,11 +84,82 @@ type devCluster struct {
 	t       testing.TB
 	dataDir string
 	ctrd    *containerdproc.Daemon
-	args    []string
-	cmd     *exec.Cmd
-	logs    *bytes.Buffer
+	orchd   *proc // nil in a splitCluster, which has its own
 	api     *client.Client
 	ctr     *containerd.Client
+}
+
+// proc is an orchd child process, started again with the same arguments
+// after a stop; its output is kept across restarts.
+type proc struct {
+	t    testing.TB
+	home string
+	args []string
+	cmd  *exec.Cmd
+	done chan struct{}
+	mu   sync.Mutex
+	out  bytes.Buffer
+}
+
+func newProc(t testing.TB, home string, args ...string) *proc {
+	return &proc{t: t, home: home, args: args}
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+func (p *proc) output() string {
+	if p == nil {
+		return ""
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func (p *proc) start() {
+	p.t.Helper()
+	if p.output() != "" {
+		fmt.Fprintf(p, "---- %s restarted ----\n", p.args[0])
+	}
+	cmd := exec.Command(orchdBin, p.args...)
+	cmd.Stdout, cmd.Stderr = p, p
+	cmd.Env = append(os.Environ(), "HOME="+p.home)
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	p.cmd, p.done = cmd, done
+}
+
+// stop ends the process: with SIGKILL when hard, so that none of its own
+// cleanup runs, else with SIGTERM and SIGKILL 20s later. It fails when the
+// signal cannot be sent: the process had ended by itself.
+func (p *proc) stop(hard bool) error {
+	if p == nil || p.cmd == nil {
+		return nil
+	}
+	cmd := p.cmd
+	p.cmd = nil
+	sig := syscall.SIGTERM
+	if hard {
+		sig = syscall.SIGKILL
+	}
+	err := cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		<-p.done
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.args[0], err)
+	}
+	return nil
 }
 
 func freePort(t testing.TB) string {
@@ -108,7 +180,7 @@ func startDevCluster(t testing.TB) *devCluster {
 	ctrd := containerdtest.Start(t)
 	build(t)
 	d := &devCluster{t: t, dataDir: t.TempDir(), ctrd: ctrd}
-	d.args = []string{"dev",
+	d.orchd = newProc(t, d.dataDir, "dev",
 		"--data-dir", d.dataDir,
 		"--api-addr", freePort(t),
 		"--raft-addr", freePort(t),
@@ -122,7 +194,7 @@ func startDevCluster(t testing.TB) *devCluster {
 		"--iptables=false",
 		"--node-timeout", "10s",
 		"--log-level", "debug",
-	}
+	)
 	ctr, err := containerd.New(ctrd.Socket())
 	if err != nil {
 		t.Fatal(err)
@@ -134,38 +206,45 @@ func startDevCluster(t testing.TB) *devCluster {
 		ctr.Close()
 	})
 	t.Cleanup(func() {
-		d.kill()
+		_ = d.orchd.stop(false)
 		cmd := exec.Command(orchdBin, "dev", "--cleanup", "--data-dir", d.dataDir, "--containerd", ctrd.Socket(), "--bridge", testBridge, "--netns-prefix", testNetNS)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("orchd dev --cleanup: %v\n%s", err, out)
 		}
 		if t.Failed() {
-			t.Logf("orchd output:\n%s", d.logs.String())
+			t.Logf("orchd output:\n%s", d.orchd.output())
 		}
 	})
 	d.start()
 	return d
 }
 
+// start starts orchd dev (again) and waits until its node is ready.
 func (d *devCluster) start() {
 	d.t.Helper()
-	// One log across restarts: a failure after a restart may have its
-	// cause before it.
-	if d.logs == nil {
-		d.logs = &bytes.Buffer{}
-	} else {
-		d.logs.WriteString("---- orchd restarted ----\n")
-	}
-	cmd := exec.Command(orchdBin, d.args...)
-	cmd.Stdout, cmd.Stderr = d.logs, d.logs
-	cmd.Env = append(os.Environ(), "HOME="+d.dataDir)
-	if err := cmd.Start(); err != nil {
+	d.orchd.start()
+	d.connect()
+	d.nodeReady()
+}
+
+// kill9 ends orchd the hard way: no cleanup code of its own runs.
+func (d *devCluster) kill9() {
+	d.t.Helper()
+	if err := d.orchd.stop(true); err != nil {
 		d.t.Fatal(err)
 	}
-	d.cmd = cmd
-	conf := filepath.Join(d.dataDir, "master", "admin.conf")
-	d.eventually("the API answers", func() error {
-		cfg, _, err := client.LoadConfig(conf)
+}
+
+func (d *devCluster) adminConf() string {
+	return filepath.Join(d.dataDir, "master", "admin.conf")
+}
+
+// connect waits until the master answers with the credentials it wrote,
+// and keeps its client.
+func (d *devCluster) connect() {
+	d.t.Helper()
+	d.eventually("the master answers", func() error {
+		cfg, _, err := client.LoadConfig(d.adminConf())
 		if err != nil {
 			return err
 		}
@@ -173,42 +252,27 @@ func (d *devCluster) start() {
 		if err != nil {
 			return err
 		}
-		nodes, _, err := api.ListNodes(context.Background())
-		if err != nil {
+		if _, _, err := api.ListNodes(context.Background()); err != nil {
 			return err
-		}
-		if len(nodes) != 1 || nodes[0].GetState() != orchpb.NodeReady {
-			return fmt.Errorf("nodes: %v", nodes)
 		}
 		d.api = api
 		return nil
 	})
 }
 
-// kill9 ends orchd the hard way: no cleanup code of its own runs.
-func (d *devCluster) kill9() {
+// nodeReady waits until the cluster's one node is ready.
+func (d *devCluster) nodeReady() {
 	d.t.Helper()
-	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		d.t.Fatal(err)
-	}
-	_ = d.cmd.Wait()
-	d.cmd = nil
-}
-
-func (d *devCluster) kill() {
-	if d.cmd == nil {
-		return
-	}
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = d.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-done
-	}
-	d.cmd = nil
+	d.eventually("the node is ready", func() error {
+		nodes, _, err := d.api.ListNodes(context.Background())
+		if err != nil {
+			return err
+		}
+		if len(nodes) != 1 || nodes[0].GetState() != orchpb.NodeReady {
+			return fmt.Errorf("nodes: %v", nodes)
+		}
+		return nil
+	})
 }
 
 func (d *devCluster) eventually(what string, check func() error) {
@@ -321,7 +385,7 @@ func (d *devCluster) snapshots() int {
 
 func (d *devCluster) caPEM() string {
 	d.t.Helper()
-	cfg, _, err := client.LoadConfig(filepath.Join(d.dataDir, "master", "admin.conf"))
+	cfg, _, err := client.LoadConfig(d.adminConf())
 	if err != nil {
 		d.t.Fatal(err)
 	}

@@ -1,21 +1,17 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/orch-io/orch/agent/runtime/containerdproc/containerdtest"
-	"github.com/orch-io/orch/master/api/client"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -25,59 +21,7 @@ import (
 // work on it.
 type splitCluster struct {
 	*devCluster
-	masterArgs, agentArgs []string
-	master, agent         *proc
-}
-
-// proc is a child process with its output kept.
-type proc struct {
-	cmd *exec.Cmd
-	mu  sync.Mutex
-	out bytes.Buffer
-}
-
-func (p *proc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
-}
-
-func (p *proc) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
-
-func startProc(t testing.TB, home string, args ...string) *proc {
-	t.Helper()
-	p := &proc{cmd: exec.Command(orchdBin, args...)}
-	p.cmd.Stdout, p.cmd.Stderr = p, p
-	p.cmd.Env = append(os.Environ(), "HOME="+home)
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// stop ends the process: SIGKILL when hard, else SIGTERM (then SIGKILL
-// after 20s).
-func (p *proc) stop(hard bool) {
-	if p == nil || p.cmd.Process == nil {
-		return
-	}
-	sig := syscall.SIGTERM
-	if hard {
-		sig = syscall.SIGKILL
-	}
-	_ = p.cmd.Process.Signal(sig)
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-	}
+	master, agent *proc
 }
 
 func startSplitCluster(t testing.TB) *splitCluster {
@@ -88,12 +32,12 @@ func startSplitCluster(t testing.TB) *splitCluster {
 	ctrd := containerdtest.Start(t)
 	build(t)
 	dir := t.TempDir()
-	s := &splitCluster{devCluster: &devCluster{t: t, dataDir: dir, ctrd: ctrd, logs: &bytes.Buffer{}}}
+	s := &splitCluster{devCluster: &devCluster{t: t, dataDir: dir, ctrd: ctrd}}
 	masterDir := filepath.Join(dir, "master")
 	agentDir := filepath.Join(dir, "agent")
-	s.masterArgs = []string{"master", "--data-dir", masterDir, "--bootstrap",
+	s.master = newProc(t, dir, "master", "--data-dir", masterDir, "--bootstrap",
 		"--api-addr", freePort(t), "--raft-addr", freePort(t),
-		"--cluster-cidr", testCIDR, "--node-timeout", "10s"}
+		"--cluster-cidr", testCIDR, "--node-timeout", "10s")
 	ctr, err := containerd.New(ctrd.Socket())
 	if err != nil {
 		t.Fatal(err)
@@ -101,8 +45,8 @@ func startSplitCluster(t testing.TB) *splitCluster {
 	s.ctr = ctr
 	t.Cleanup(func() { ctr.Close() })
 	t.Cleanup(func() {
-		s.agent.stop(false)
-		s.master.stop(false)
+		_ = s.agent.stop(false)
+		_ = s.master.stop(false)
 		cmd := exec.Command(orchdBin, "agent", "--cleanup", "--data-dir", agentDir, "--containerd", ctrd.Socket(), "--bridge", testBridge, "--netns-prefix", testNetNS)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("orchd agent --cleanup: %v\n%s", err, out)
@@ -112,47 +56,20 @@ func startSplitCluster(t testing.TB) *splitCluster {
 			t.Logf("agent output:\n%s", s.agent.output())
 		}
 	})
-	s.startMaster()
-	conf := filepath.Join(masterDir, "admin.conf")
-	s.eventually("the master answers", func() error {
-		cfg, _, err := client.LoadConfig(conf)
-		if err != nil {
-			return err
-		}
-		api, err := client.New(cfg)
-		if err != nil {
-			return err
-		}
-		if _, _, err := api.ListNodes(context.Background()); err != nil {
-			return err
-		}
-		s.api = api
-		return nil
-	})
+	s.master.start()
+	s.connect()
 	token, err := os.ReadFile(filepath.Join(masterDir, "agent.token"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.agentArgs = []string{"agent", "--data-dir", agentDir, "--name", "split-node",
+	s.agent = newProc(t, dir, "agent", "--data-dir", agentDir, "--name", "split-node",
 		"--join", s.api.Servers()[0], "--token", strings.TrimSpace(string(token)),
 		"--containerd", ctrd.Socket(), "--listen-addr", freePort(t), "--advertise-addr", "127.0.0.1",
-		"--bridge", testBridge, "--netns-prefix", testNetNS, "--capacity-cpu", "4", "--capacity-memory", "4Gi"}
-	s.startAgent()
-	s.eventually("the node is ready", func() error {
-		nodes, _, err := s.api.ListNodes(context.Background())
-		if err != nil {
-			return err
-		}
-		if len(nodes) != 1 || nodes[0].GetState() != orchpb.NodeReady {
-			return fmt.Errorf("nodes: %v", nodes)
-		}
-		return nil
-	})
+		"--bridge", testBridge, "--netns-prefix", testNetNS, "--capacity-cpu", "4", "--capacity-memory", "4Gi")
+	s.agent.start()
+	s.nodeReady()
 	return s
 }
-
-func (s *splitCluster) startMaster() { s.master = startProc(s.t, s.dataDir, s.masterArgs...) }
-func (s *splitCluster) startAgent()  { s.agent = startProc(s.t, s.dataDir, s.agentArgs...) }
 
 // TestAgentCutOffFromMasters: with its master gone, the agent keeps its
 // replicas running and restarting, survives its own kill -9 (adopting them
@@ -166,7 +83,9 @@ func TestAgentCutOffFromMasters(t *testing.T) {
 	crashed := reps[0]
 	before := s.tasks()
 
-	s.master.stop(true)
+	if err := s.master.stop(true); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := httpGet("http://" + crashed.GetIp() + ":8080/crash?code=3"); err == nil {
 		t.Log("the crash request answered before the exit")
 	}
@@ -178,10 +97,13 @@ func TestAgentCutOffFromMasters(t *testing.T) {
 	})
 	restarted := s.tasks()
 
-	s.agent.stop(true)
-	s.startAgent()
+	if err := s.agent.stop(true); err != nil {
+		t.Fatal(err)
+	}
+	mark := len(s.agent.output())
+	s.agent.start()
 	s.eventually("the restarted agent adopts its replicas without a master", func() error {
-		if n := strings.Count(s.agent.output(), `msg="adopted running container"`); n != 3 {
+		if n := strings.Count(s.agent.output()[mark:], `msg="adopted running container"`); n != 3 {
 			return fmt.Errorf("%d adopted", n)
 		}
 		return nil
@@ -192,7 +114,7 @@ func TestAgentCutOffFromMasters(t *testing.T) {
 		t.Errorf("tasks changed while cut off: %v, were %v", now, restarted)
 	}
 
-	s.startMaster()
+	s.master.start()
 	s.eventually("the master hears what happened", func() error {
 		got, err := s.api.GetReplica(ctx, crashed.GetId(), "")
 		if err != nil {

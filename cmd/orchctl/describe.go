@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -94,14 +93,10 @@ func (d describer) service(name string) error {
 		{"Labels", formatLabels(spec.GetLabels())},
 	}
 	d.printFields(fields)
-	names := d.nodeNames()
+	names := nodeNames(d.ctx, d.c)
 	rows := make([][]string, 0, len(reps))
 	for _, r := range reps {
-		state := r.GetState()
-		if r.GetDesiredState() == orchpb.DesiredStopped && !r.Terminal() {
-			state += " (stopping)"
-		}
-		rows = append(rows, []string{r.DisplayName(), r.GetId(), dash(names[r.GetNode()]), state, dash(r.GetIp()),
+		rows = append(rows, []string{r.DisplayName(), r.GetId(), dash(names[r.GetNode()]), replicaState(r), dash(r.GetIp()),
 			fmt.Sprint(r.GetRestarts()), u64(r.GetGeneration()), r.GetMessage()})
 	}
 	d.section("Replicas", []string{"NAME", "ID", "NODE", "STATE", "IP", "RESTARTS", "GENERATION", "MESSAGE"}, rows)
@@ -121,7 +116,7 @@ func (d describer) replica(name string) error {
 	if d.structured() {
 		return d.printDescribed("replica", r, nil, evs)
 	}
-	names := d.nodeNames()
+	names := nodeNames(d.ctx, d.c)
 	started := "-"
 	if r.GetStartedAt() > 0 {
 		t := time.UnixMilli(r.GetStartedAt())
@@ -193,18 +188,6 @@ func (d describer) node(name string) error {
 	return nil
 }
 
-func (d describer) nodeNames() map[string]string {
-	out := map[string]string{}
-	nodes, _, err := d.c.ListNodes(d.ctx)
-	if err != nil {
-		return out
-	}
-	for _, n := range nodes {
-		out[n.GetId()] = n.GetName()
-	}
-	return out
-}
-
 func (d describer) printFields(fields []field) {
 	width := 0
 	for _, f := range fields {
@@ -230,14 +213,6 @@ func (d describer) events(evs []wire.ClusterEvent) {
 		rows = append(rows, eventAgeRow(e, d.now))
 	}
 	d.section("Events", []string{"AGE", "TYPE", "REASON", "OBJECT", "MESSAGE"}, rows)
-}
-
-func indent(w io.Writer, header []string, rows [][]string) {
-	var buf strings.Builder
-	_ = writeTable(&buf, header, rows)
-	for line := range strings.Lines(buf.String()) {
-		fmt.Fprint(w, "  "+line)
-	}
 }
 
 // printDescribed prints {"<kind>": object, "replicas": [...], "events": [...]}.

@@ -187,14 +187,23 @@ func (o *getOptions) matches(m proto.Message) bool {
 func (a *app) view(ctx context.Context, c *client.Client, o *getOptions) view {
 	v := view{wide: a.output == outWide, allNamespaces: o.allNamespaces, now: time.Now()}
 	if o.kind == replicaKind && (!a.structured() || o.node != "") {
-		if nodes, _, err := c.ListNodes(ctx); err == nil {
-			v.nodeNames = make(map[string]string, len(nodes))
-			for _, n := range nodes {
-				v.nodeNames[n.GetId()] = n.GetName()
-			}
-		}
+		v.nodeNames = nodeNames(ctx, c)
 	}
 	return v
+}
+
+// nodeNames maps node ids to names, for rows that show replicas; nil when
+// the nodes cannot be listed, which only costs the names.
+func nodeNames(ctx context.Context, c *client.Client) map[string]string {
+	nodes, _, err := c.ListNodes(ctx)
+	if err != nil {
+		return nil
+	}
+	names := make(map[string]string, len(nodes))
+	for _, n := range nodes {
+		names[n.GetId()] = n.GetName()
+	}
+	return names
 }
 
 func toMessages[T proto.Message](items []T) []proto.Message {

@@ -116,16 +116,21 @@ var replicaKind = &kind{
 		if name, ok := v.nodeNames[node]; ok && name != "" {
 			node = name
 		}
-		state := r.GetState()
-		if r.GetDesiredState() == orchpb.DesiredStopped && !r.Terminal() {
-			state += " (stopping)"
-		}
-		row = append(row, r.DisplayName(), r.GetId(), dash(node), dash(state), dash(r.GetIp()), strconv.Itoa(int(r.GetRestarts())))
+		row = append(row, r.DisplayName(), r.GetId(), dash(node), dash(replicaState(r)), dash(r.GetIp()), strconv.Itoa(int(r.GetRestarts())))
 		if v.wide {
 			row = append(row, strconv.Itoa(int(r.GetExitCode())), u64(r.GetGeneration()))
 		}
 		return append(row, r.GetMessage())
 	},
+}
+
+// replicaState is the observed state, marked when the replica was told to
+// stop and has not yet.
+func replicaState(r *orchpb.Replica) string {
+	if r.GetDesiredState() == orchpb.DesiredStopped && !r.Terminal() {
+		return r.GetState() + " (stopping)"
+	}
+	return r.GetState()
 }
 
 func compareReplicas(x, y *orchpb.Replica) int {

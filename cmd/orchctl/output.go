@@ -85,6 +85,15 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 	return err
 }
 
+// indent writes a table under a describe or plan heading, two spaces in.
+func indent(w io.Writer, header []string, rows [][]string) {
+	var buf strings.Builder
+	_ = writeTable(&buf, header, rows)
+	for line := range strings.Lines(buf.String()) {
+		fmt.Fprint(w, "  "+line)
+	}
+}
+
 // cleanCells keeps a multi-line message or a tab in a value from breaking
 // the columns.
 func cleanCells(r []string) []string {

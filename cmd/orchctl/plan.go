@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"strings"
 
 	"github.com/orch-io/orch/master/api/wire"
 	"github.com/spf13/cobra"
@@ -103,11 +102,7 @@ func (a *app) printPlan(p wire.Plan) {
 		for _, u := range p.Unplaced {
 			rows = append(rows, []string{u.Replica, "-", "cannot be placed: " + u.Reason})
 		}
-		var buf strings.Builder
-		_ = writeTable(&buf, []string{"REPLICA", "NODE", "REASON"}, rows)
-		for line := range strings.Lines(buf.String()) {
-			fmt.Fprint(w, "  "+line)
-		}
+		indent(w, []string{"REPLICA", "NODE", "REASON"}, rows)
 	}
 	fmt.Fprintf(w, "  %s\n", p.Summary)
 }

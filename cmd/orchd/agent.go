@@ -189,14 +189,10 @@ func runAgent(ctx context.Context, f *agentFlags, socket string, masters []strin
 	}
 	var a *agent.Agent
 	source := func(ctx context.Context, ref string) (io.ReadCloser, error) { return a.FetchImage(ctx, ref) }
-	opts := []runtime.Option{runtime.WithNamespace(f.namespace), runtime.WithImageSource(source), runtime.WithLogger(slog.Default())}
-	opts = append(opts, f.ops.runtimeOptions()...)
-	if f.runcRoot != "" {
-		opts = append(opts, runtime.WithRuncRoot(f.runcRoot))
-	}
-	rt, err := runtime.NewContainerd(ctx, socket, opts...)
+	opts := append([]runtime.Option{runtime.WithImageSource(source), runtime.WithLogger(slog.Default())}, f.ops.runtimeOptions()...)
+	rt, err := f.openRuntime(ctx, socket, opts...)
 	if err != nil {
-		return fmt.Errorf("containerd at %s: %w", socket, err)
+		return err
 	}
 	defer rt.Close()
 	cfg.Runtime = rt
@@ -209,15 +205,26 @@ func runAgent(ctx context.Context, f *agentFlags, socket string, masters []strin
 	return a.Run(ctx)
 }
 
-// cleanupAgent removes what an agent installed on this machine.
-func cleanupAgent(ctx context.Context, f *agentFlags, socket string) error {
-	opts := []runtime.Option{runtime.WithNamespace(f.namespace)}
+// openRuntime connects to containerd at socket, in the containerd namespace
+// and runc root the flags name: the agent and its cleanup must see the same
+// containers.
+func (f *agentFlags) openRuntime(ctx context.Context, socket string, opts ...runtime.Option) (*runtime.Containerd, error) {
+	opts = append(opts, runtime.WithNamespace(f.namespace))
 	if f.runcRoot != "" {
 		opts = append(opts, runtime.WithRuncRoot(f.runcRoot))
 	}
 	rt, err := runtime.NewContainerd(ctx, socket, opts...)
 	if err != nil {
-		return fmt.Errorf("containerd at %s: %w", socket, err)
+		return nil, fmt.Errorf("containerd at %s: %w", socket, err)
+	}
+	return rt, nil
+}
+
+// cleanupAgent removes what an agent installed on this machine.
+func cleanupAgent(ctx context.Context, f *agentFlags, socket string) error {
+	rt, err := f.openRuntime(ctx, socket)
+	if err != nil {
+		return err
 	}
 	defer rt.Close()
 	infos, err := rt.List(ctx)

@@ -106,13 +106,8 @@ func runDev(ctx context.Context, f *devFlags) error {
 // private one left under the data dir by an earlier run (a killed orchd dev
 // leaves it serving the containers it adopted), or a new private one.
 func devContainerd(ctx context.Context, f *devFlags) (string, *containerdproc.Daemon, error) {
-	for _, socket := range []string{f.containerd, privateSocket(f.dataDir)} {
-		probe, cancel := context.WithTimeout(ctx, 2*time.Second)
-		ok := containerdproc.Answers(probe, socket)
-		cancel()
-		if ok {
-			return socket, nil, nil
-		}
+	if socket := firstAnswering(ctx, f.containerd, privateSocket(f.dataDir)); socket != "" {
+		return socket, nil, nil
 	}
 	d, err := containerdproc.Start(ctx, privateDir(f.dataDir), slog.Default())
 	if err != nil {
@@ -122,6 +117,19 @@ func devContainerd(ctx context.Context, f *devFlags) (string, *containerdproc.Da
 		slog.Warn("write containerd pid file", "err", err)
 	}
 	return d.Socket(), d, nil
+}
+
+// firstAnswering is the first of sockets a containerd answers on, or "".
+func firstAnswering(ctx context.Context, sockets ...string) string {
+	for _, socket := range sockets {
+		probe, cancel := context.WithTimeout(ctx, 2*time.Second)
+		ok := containerdproc.Answers(probe, socket)
+		cancel()
+		if ok {
+			return socket
+		}
+	}
+	return ""
 }
 
 func privateDir(dataDir string) string { return filepath.Join(dataDir, "containerd") }
@@ -160,16 +168,7 @@ func installUserConfig(adminConf string) error {
 // devCleanup removes what `orchd dev` left running.
 func devCleanup(ctx context.Context, f *devFlags) error {
 	var errs []error
-	socket := ""
-	for _, s := range []string{privateSocket(f.dataDir), f.containerd} {
-		probe, cancel := context.WithTimeout(ctx, 2*time.Second)
-		ok := containerdproc.Answers(probe, s)
-		cancel()
-		if ok {
-			socket = s
-			break
-		}
-	}
+	socket := firstAnswering(ctx, privateSocket(f.dataDir), f.containerd)
 	if socket == "" {
 		if _, err := os.Stat(privateDir(f.dataDir)); err != nil {
 			fmt.Fprintln(os.Stderr, "no containerd answers and there is no private one; no containers to remove")

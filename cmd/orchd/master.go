@@ -8,7 +8,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/orch-io/orch/master"
@@ -85,19 +84,13 @@ func tuneGC() {
 }
 
 func (f *masterFlags) config() master.Config {
-	var join []string
-	for _, u := range strings.Split(f.join, ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			join = append(join, u)
-		}
-	}
 	return master.Config{
 		DataDir:     f.dataDir,
 		APIAddr:     f.apiAddr,
 		RaftAddr:    f.raftAddr,
 		NodeID:      f.nodeID,
 		Bootstrap:   f.bootstrap,
-		Join:        join,
+		Join:        splitList(f.join),
 		JoinToken:   f.token,
 		Leave:       f.leave,
 		LeaderWait:  f.leaderWait,

@@ -24,7 +24,6 @@ type Proc struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
-	logf *os.File
 }
 
 func newProc(name, nsPath, runDir string, args []string) *Proc {
@@ -63,7 +62,7 @@ func (p *Proc) Start() error {
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); f.Close(); close(done) }()
-	p.cmd, p.done, p.logf = cmd, done, f
+	p.cmd, p.done = cmd, done
 	return nil
 }
 

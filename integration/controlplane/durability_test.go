@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -103,9 +104,10 @@ func TestSnapshotSaveRestore(t *testing.T) {
 			t.Fatalf("put %s: %d %s %v", name, code, out, err)
 		}
 	}
+	leader := c.leader()
 	var follower *master
 	for _, m := range c.masters {
-		if m != c.leader() {
+		if m != leader {
 			follower = m
 			break
 		}
@@ -234,9 +236,6 @@ func TestNoQuorum(t *testing.T) {
 func runOrchd(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var buf syncBuffer
-	cmd := execCommand(ctx, orchdBin, args...)
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	err := cmd.Run()
-	return buf.String(), err
+	out, err := exec.CommandContext(ctx, orchdBin, args...).CombinedOutput()
+	return string(out), err
 }

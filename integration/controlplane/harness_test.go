@@ -304,8 +304,8 @@ func (c *cluster) leader() *master {
 	return leader
 }
 
-// waitHealthy waits until the cluster lists n members, all healthy and at
-// the same applied index.
+// waitHealthy waits until every live master lists n members, all healthy
+// and with an API address, and returns the last listing.
 func (c *cluster) waitHealthy(n int) *wire.Cluster {
 	c.t.Helper()
 	var out *wire.Cluster
@@ -349,11 +349,6 @@ func (c *cluster) eventually(what string, check func() error) {
 
 // do sends one API request to the master at base with the admin token.
 func (c *cluster) do(ctx context.Context, method, base, path string, body []byte, header map[string]string) (int, []byte, http.Header, error) {
-	return c.doWith(c.http, ctx, method, base, path, body, header)
-}
-
-// doWith is do through hc.
-func (c *cluster) doWith(hc *http.Client, ctx context.Context, method, base, path string, body []byte, header map[string]string) (int, []byte, http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -369,7 +364,7 @@ func (c *cluster) doWith(hc *http.Client, ctx context.Context, method, base, pat
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := hc.Do(req)
+	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -419,10 +414,6 @@ func parseVersion(n json.Number) (uint64, error) {
 	var v uint64
 	_, err := fmt.Sscan(strings.Trim(string(n), `"`), &v)
 	return v, err
-}
-
-func execCommand(ctx context.Context, name string, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, name, args...)
 }
 
 // firstDiff shows where two answers part, for failure messages.

@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// writeServices creates n services named prefix-i through base and returns
-// the last write's index.
+// writeServices creates n services named prefix-i through base, each
+// retried until it is acknowledged.
 func (c *cluster) writeServices(base, prefix string, n int) {
 	c.t.Helper()
 	for i := range n {
@@ -145,9 +145,10 @@ func TestJoinCatchUpRemove(t *testing.T) {
 	}
 
 	// Remove a follower with orchctl, through another master.
+	leader = c.leader()
 	var victim, via *master
 	for _, m := range c.masters[:3] {
-		if m != c.leader() && victim == nil {
+		if m != leader && victim == nil {
 			victim = m
 		} else if via == nil {
 			via = m
