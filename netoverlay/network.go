@@ -104,18 +104,7 @@ type Network struct {
 // New opens the IPAM state and makes sure the bridge exists with the gateway
 // address.
 func New(cfg Config) (*Network, error) {
-	if cfg.BridgeName == "" {
-		cfg.BridgeName = DefaultBridgeName
-	}
-	if cfg.NetNSPrefix == "" {
-		cfg.NetNSPrefix = DefaultNetNSPrefix
-	}
-	if cfg.NetNSDir == "" {
-		cfg.NetNSDir = namespace.DefaultDir
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg = cfg.withDefaults()
 	if len(cfg.BridgeName) > unix.IFNAMSIZ-1 {
 		return nil, fmt.Errorf("netoverlay: bridge name %q longer than %d bytes", cfg.BridgeName, unix.IFNAMSIZ-1)
 	}
@@ -126,21 +115,11 @@ func New(cfg Config) (*Network, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netoverlay: %w", err)
 	}
-	if cfg.VXLAN.Name == "" {
-		cfg.VXLAN.Name = vxlanNameFor(cfg.BridgeName)
-	}
 	if len(cfg.VXLAN.Name) > unix.IFNAMSIZ-1 {
 		return nil, fmt.Errorf("netoverlay: vxlan name %q longer than %d bytes", cfg.VXLAN.Name, unix.IFNAMSIZ-1)
 	}
-	n := &Network{
-		cfg:     cfg,
-		log:     cfg.Logger.With("bridge", cfg.BridgeName),
-		ipam:    alloc,
-		gateway: netip.PrefixFrom(alloc.Gateway(), alloc.Subnet().Bits()),
-		nh:      &netlink.Handle{},
-		tables:  iptables.New(cfg.BridgeName, cfg.IPTablesCommand...),
-		kickCh:  make(chan struct{}, 1),
-	}
+	n := newNetwork(cfg)
+	n.ipam, n.gateway = alloc, netip.PrefixFrom(alloc.Gateway(), alloc.Subnet().Bits())
 	if _, err := bridge.Ensure(cfg.BridgeName, n.gateway); err != nil {
 		return nil, fmt.Errorf("netoverlay: %w", err)
 	}
@@ -166,6 +145,37 @@ func (n *Network) NetNSPath(replicaID string) string {
 // everything is gone, so an id missing here has nothing left to clean.
 func (n *Network) Attached() []string { return n.ipam.Owners() }
 
+// withDefaults fills in the names a zero Config leaves out.
+func (cfg Config) withDefaults() Config {
+	if cfg.BridgeName == "" {
+		cfg.BridgeName = DefaultBridgeName
+	}
+	if cfg.NetNSPrefix == "" {
+		cfg.NetNSPrefix = DefaultNetNSPrefix
+	}
+	if cfg.NetNSDir == "" {
+		cfg.NetNSDir = namespace.DefaultDir
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.VXLAN.Name == "" {
+		cfg.VXLAN.Name = vxlanNameFor(cfg.BridgeName)
+	}
+	return cfg
+}
+
+// newNetwork is a Network that has made nothing yet: no IPAM, no bridge.
+func newNetwork(cfg Config) *Network {
+	return &Network{
+		cfg:    cfg,
+		log:    cfg.Logger.With("bridge", cfg.BridgeName),
+		nh:     &netlink.Handle{},
+		tables: iptables.New(cfg.BridgeName, cfg.IPTablesCommand...),
+		kickCh: make(chan struct{}, 1),
+	}
+}
+
 // Cleanup removes everything this network made: every replica attachment,
 // every namespace with its prefix, every veth on its bridge, the bridge and
 // the IPAM state. The Network must not be used afterwards.
@@ -176,6 +186,23 @@ func (n *Network) Cleanup() error {
 	for _, id := range n.ipam.Owners() {
 		errs = append(errs, n.teardownLocked(id))
 	}
+	errs = append(errs, n.sweep(), n.ipam.Reset())
+	return n.cleanedUp(errs)
+}
+
+// Cleanup removes, by name, everything a Network with cfg made, as
+// (*Network).Cleanup does, but without creating anything first: `orchd
+// agent --cleanup` does not know the node's subnet, and New would give the
+// live bridge an address and rewrite the IPAM state on the way.
+func Cleanup(cfg Config) error {
+	n := newNetwork(cfg.withDefaults())
+	return n.cleanedUp([]error{n.sweep(), ipam.Forget(cfg.StateDir)})
+}
+
+// sweep removes every namespace with the prefix, every veth left on the
+// bridge, the bridge, the VXLAN device and the iptables chains.
+func (n *Network) sweep() error {
+	var errs []error
 	names, err := namespace.List(n.cfg.NetNSDir, n.cfg.NetNSPrefix)
 	errs = append(errs, err)
 	for _, name := range names {
@@ -184,7 +211,10 @@ func (n *Network) Cleanup() error {
 	errs = append(errs, n.deleteBridgePorts())
 	errs = append(errs, bridge.Delete(n.cfg.BridgeName))
 	errs = append(errs, n.cleanupOverlay())
-	errs = append(errs, n.ipam.Reset())
+	return errors.Join(errs...)
+}
+
+func (n *Network) cleanedUp(errs []error) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("netoverlay: cleanup of %s: %w", n.cfg.BridgeName, err)
 	}

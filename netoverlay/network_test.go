@@ -383,3 +383,41 @@ func TestSetupKicksSyncOnlyForANewAddress(t *testing.T) {
 		t.Fatal("Setup of a replica with an address woke Run")
 	}
 }
+
+// TestCleanupByNameMakesNothing: the package-level Cleanup (orchd agent
+// --cleanup, which does not know the node's subnet) removes a network it
+// did not make, and never gives the bridge another address on the way.
+func TestCleanupByNameMakesNothing(t *testing.T) {
+	n := newTestNetwork(t)
+	a := mustSetup(t, n.Network, "replica-a")
+	br, err := netlink.LinkByName(n.cfg.BridgeName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Watch the bridge's addresses while Cleanup runs: the only one it may
+	// ever hold is the gateway New gave it.
+	updates, done := make(chan netlink.AddrUpdate, 64), make(chan struct{})
+	if err := netlink.AddrSubscribe(updates, done); err != nil {
+		t.Fatal(err)
+	}
+	cfg := n.cfg
+	cfg.Subnet = netip.Prefix{} // what --cleanup knows
+	if err := Cleanup(cfg); err != nil {
+		t.Fatal(err)
+	}
+	close(done)
+	for u := range updates {
+		if u.LinkIndex == br.Attrs().Index && u.NewAddr {
+			t.Errorf("Cleanup gave the bridge address %s", u.LinkAddress.String())
+		}
+	}
+	if linkExists(n.hostVethName("replica-a")) || linkExists(n.cfg.BridgeName) {
+		t.Fatal("veth or bridge left after Cleanup")
+	}
+	if _, err := os.Stat(a.NetNSPath); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("netns left after Cleanup: %v", err)
+	}
+	if entries, _ := os.ReadDir(n.cfg.StateDir); len(entries) != 0 {
+		t.Fatalf("state left after Cleanup: %v", entries)
+	}
+}

@@ -107,15 +107,10 @@ func (f *agentFlags) enabled(name string, value bool) bool {
 	return value
 }
 
-// cleanupNetworkConfig names what cleanup removes. The subnet only matters
-// for new attachments, and cleanup makes none; with no underlay, no cluster
-// CIDR and no masquerade, New changes nothing on the machine (no VXLAN
-// device, no ip_forward), and Cleanup still removes the VXLAN device and
-// the iptables chains by name.
+// cleanupNetworkConfig names what cleanup removes: the names come from the
+// flags; the subnet, cluster CIDR and underlay do not matter to it.
 func (f *agentFlags) cleanupNetworkConfig() netoverlay.Config {
-	cfg := f.networkConfig(netip.MustParsePrefix("10.244.0.0/24"), netip.Prefix{})
-	cfg.Underlay, cfg.ClusterCIDR, cfg.Masquerade = netip.Addr{}, netip.Prefix{}, false
-	return cfg
+	return f.networkConfig(netip.Prefix{}, netip.Prefix{})
 }
 
 func newAgentCommand() *cobra.Command {
@@ -237,11 +232,7 @@ func cleanupAgent(ctx context.Context, f *agentFlags, socket string) error {
 			errs = append(errs, err)
 		}
 	}
-	if n, err := netoverlay.New(f.cleanupNetworkConfig()); err == nil {
-		errs = append(errs, n.Cleanup())
-	} else {
-		errs = append(errs, err)
-	}
+	errs = append(errs, netoverlay.Cleanup(f.cleanupNetworkConfig()))
 	fmt.Fprintf(os.Stderr, "removed %d containers and the agent's network (bridge, VXLAN device, iptables chains)\n", len(infos))
 	return errors.Join(errs...)
 }

@@ -165,6 +165,15 @@ func (a *Allocator) Reset() error {
 	return remove(a.path)
 }
 
+// Forget removes the allocation state kept in dir, if any, without
+// reading it.
+func Forget(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	return remove(statePath(dir))
+}
+
 // usable reports whether addr may be handed to a replica: inside the subnet,
 // after the gateway and before the broadcast address.
 func (a *Allocator) usable(addr netip.Addr) bool {
