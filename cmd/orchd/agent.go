@@ -108,9 +108,12 @@ func (f *agentFlags) enabled(name string, value bool) bool {
 }
 
 // cleanupNetworkConfig names what cleanup removes: the names come from the
-// flags; the subnet, cluster CIDR and underlay do not matter to it.
+// flags. netoverlay.Cleanup makes nothing, and the config says so too: no
+// subnet, underlay, cluster CIDR or masquerade.
 func (f *agentFlags) cleanupNetworkConfig() netoverlay.Config {
-	return f.networkConfig(netip.Prefix{}, netip.Prefix{})
+	cfg := f.networkConfig(netip.Prefix{}, netip.Prefix{})
+	cfg.Underlay, cfg.ClusterCIDR, cfg.Masquerade = netip.Addr{}, netip.Prefix{}, false
+	return cfg
 }
 
 func newAgentCommand() *cobra.Command {
