@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/agent/runtime"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
 )
 
 // execRuntime upper-cases stdin to stdout and reports the terminal sizes it
@@ -45,7 +45,7 @@ func (e *execRuntime) Exec(ctx context.Context, id string, cfg runtime.ExecConfi
 
 // execSession opens an exec stream to the agent's handler as a master
 // would, sends stdin and a resize, and returns the frames it got back.
-func execSession(t *testing.T, url string, req wire.ExecRequest, stdin string) (stdout, stderr string, exit wire.ExecExit) {
+func execSession(t *testing.T, url string, req api.ExecRequest, stdin string) (stdout, stderr string, exit api.ExecExit) {
 	t.Helper()
 	host := strings.TrimPrefix(url, "http://")
 	conn, err := net.Dial("tcp", host)
@@ -53,7 +53,7 @@ func execSession(t *testing.T, url string, req wire.ExecRequest, stdin string) (
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	_, _ = io.WriteString(conn, "POST /v1/exec/r1?"+req.Query().Encode()+" HTTP/1.1\r\nHost: "+host+"\r\nConnection: Upgrade\r\nUpgrade: "+wire.ExecProtocol+"\r\n\r\n")
+	_, _ = io.WriteString(conn, "POST /v1/exec/r1?"+req.Query().Encode()+" HTTP/1.1\r\nHost: "+host+"\r\nConnection: Upgrade\r\nUpgrade: "+api.ExecProtocol+"\r\n\r\n")
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -63,27 +63,27 @@ func execSession(t *testing.T, url string, req wire.ExecRequest, stdin string) (
 		body, _ := io.ReadAll(resp.Body)
 		t.Fatalf("status %s: %s", resp.Status, body)
 	}
-	fw := wire.NewFrameWriter(conn)
+	fw := api.NewFrameWriter(conn)
 	if req.TTY {
 		_ = fw.Resize(132, 43)
 	}
 	if req.Stdin {
-		_, _ = io.WriteString(fw.Stream(wire.FrameStdin), stdin)
-		_ = fw.Write(wire.FrameStdin, nil)
+		_, _ = io.WriteString(fw.Stream(api.FrameStdin), stdin)
+		_ = fw.Write(api.FrameStdin, nil)
 	}
 	var out, errOut strings.Builder
 	for {
-		typ, p, err := wire.ReadFrame(br)
+		typ, p, err := api.ReadFrame(br)
 		if err != nil {
 			t.Fatalf("read frame: %v", err)
 		}
 		switch typ {
-		case wire.FrameStdout:
+		case api.FrameStdout:
 			out.Write(p)
-		case wire.FrameStderr:
+		case api.FrameStderr:
 			errOut.Write(p)
-		case wire.FrameExit:
-			e, err := wire.ParseExit(p)
+		case api.FrameExit:
+			e, err := api.ParseExit(p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +101,7 @@ func TestServeExec(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	out, errOut, exit := execSession(t, srv.URL, wire.ExecRequest{Command: []string{"/bin/cat"}, Stdin: true, TTY: true}, "hello\n")
+	out, errOut, exit := execSession(t, srv.URL, api.ExecRequest{Command: []string{"/bin/cat"}, Stdin: true, TTY: true}, "hello\n")
 	if out != "HELLO\n" || errOut != "resized\n" || exit.Code != 4 || exit.Error != "" {
 		t.Errorf("stdout %q stderr %q exit %+v", out, errOut, exit)
 	}
@@ -121,7 +121,7 @@ func TestServeExec(t *testing.T) {
 	} {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+c.path, nil)
 		req.Header.Set("Connection", "Upgrade")
-		req.Header.Set("Upgrade", wire.ExecProtocol)
+		req.Header.Set("Upgrade", api.ExecProtocol)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -10,7 +10,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/orch-io/orch/master/auth"
+	"github.com/orch-io/orch/pki"
+
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -85,11 +86,11 @@ func (a *Agent) serverCertificate() (*tls.Certificate, error) {
 }
 
 func (a *Agent) newCSR() ([]byte, error) {
-	csr, key, err := auth.NewCSR("node:" + a.cfg.Name)
+	csr, key, err := pki.NewCSR("node:" + a.cfg.Name)
 	if err != nil {
 		return nil, err
 	}
-	keyPEM, err := auth.EncodeKey(key)
+	keyPEM, err := pki.EncodeKey(key)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ import (
 	"net/http"
 
 	"github.com/orch-io/orch/agent/runtime"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
 )
 
 // FetchImage is the runtime's image source: it downloads an image that was
@@ -25,7 +25,7 @@ func (a *Agent) FetchImage(ctx context.Context, ref string) (io.ReadCloser, erro
 	for range max(len(a.cfg.Masters), 1) {
 		var body io.ReadCloser
 		body, err = a.conn.fetchImage(ctx, ref)
-		var we *wire.Error
+		var we *api.Error
 		switch {
 		case err == nil:
 			return body, nil

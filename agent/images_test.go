@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/orch-io/orch/agent/runtime"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
 )
 
 // TestFetchImageMovesOnFromAMasterWithoutTheTarball: 503 (this master has
@@ -18,12 +18,12 @@ import (
 // loaded in the cluster) is final and lets the runtime try a registry.
 func TestFetchImageMovesOnFromAMasterWithoutTheTarball(t *testing.T) {
 	lacking := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		wire.WriteError(w, &wire.Error{Code: "unavailable", Message: "not copied yet", Status: http.StatusServiceUnavailable})
+		api.WriteError(w, &api.Error{Code: "unavailable", Message: "not copied yet", Status: http.StatusServiceUnavailable})
 	}))
 	defer lacking.Close()
 	holding := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("name") != "orch.local/hello:1" {
-			wire.WriteError(w, &wire.Error{Code: wire.CodeNotFound, Message: "not loaded", Status: http.StatusNotFound})
+			api.WriteError(w, &api.Error{Code: api.CodeNotFound, Message: "not loaded", Status: http.StatusNotFound})
 			return
 		}
 		_, _ = io.WriteString(w, "tarball")

@@ -15,8 +15,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/orch-io/orch/master/api/wire"
-	"github.com/orch-io/orch/master/auth"
+	"github.com/orch-io/orch/pki"
+
+	"github.com/orch-io/orch/api"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/encoding/protodelim"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -78,7 +79,7 @@ func (c *masterConn) do(ctx context.Context, client *http.Client, method, path, 
 		if resp.StatusCode == http.StatusServiceUnavailable {
 			c.next()
 		}
-		if e := wire.DecodeError(resp.StatusCode, data); e != nil {
+		if e := api.DecodeError(resp.StatusCode, data); e != nil {
 			return nil, e
 		}
 		return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
@@ -169,7 +170,7 @@ func readStream[M proto.Message](ctx context.Context, c *masterConn, path, what 
 // fetchCA downloads the master's CA and checks it against the digest the
 // join token carries, before the token is ever sent.
 func fetchCA(ctx context.Context, masterURL, token string) ([]byte, error) {
-	want, err := auth.TokenCADigest(token)
+	want, err := pki.TokenCADigest(token)
 	if err != nil {
 		return nil, err
 	}
@@ -188,11 +189,11 @@ func fetchCA(ctx context.Context, masterURL, token string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent: fetch CA from %s: %w", masterURL, err)
 	}
-	cert, err := auth.ParseCertPEM(pemBytes)
+	cert, err := pki.ParseCertPEM(pemBytes)
 	if err != nil {
 		return nil, fmt.Errorf("agent: CA from %s: %w", masterURL, err)
 	}
-	if got := auth.CertDigest(cert.Raw); got != want {
+	if got := pki.CertDigest(cert.Raw); got != want {
 		return nil, fmt.Errorf("agent: the CA of %s has digest %s but the join token expects %s: refusing to join", masterURL, got, want)
 	}
 	return pemBytes, nil

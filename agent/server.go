@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
 )
 
 // masterCommonName is the subject the masters' certificates carry; only
@@ -61,18 +61,18 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("tail"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			wire.WriteError(w, &wire.Error{Code: "invalid", Field: "tail", Message: "tail: want a number", Status: http.StatusBadRequest})
+			api.WriteError(w, &api.Error{Code: "invalid", Field: "tail", Message: "tail: want a number", Status: http.StatusBadRequest})
 			return
 		}
 		tail = n
 	}
 	data, end, err := a.logs.Tail(id, tail)
 	if errors.Is(err, os.ErrNotExist) {
-		wire.WriteError(w, &wire.Error{Code: "not_found", Message: "no output recorded for replica " + id + " on this node", Status: http.StatusNotFound})
+		api.WriteError(w, &api.Error{Code: "not_found", Message: "no output recorded for replica " + id + " on this node", Status: http.StatusNotFound})
 		return
 	}
 	if err != nil {
-		wire.WriteError(w, &wire.Error{Code: "internal", Message: err.Error(), Status: http.StatusInternalServerError})
+		api.WriteError(w, &api.Error{Code: "internal", Message: err.Error(), Status: http.StatusInternalServerError})
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -29,7 +29,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/orch-io/orch/agent/runtime"
-	"github.com/orch-io/orch/master/api/client"
+	"github.com/orch-io/orch/api/client"
 	orchpb "github.com/orch-io/orch/proto"
 )
 

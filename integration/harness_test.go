@@ -18,7 +18,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/orch-io/orch/agent/runtime/containerdproc"
 	"github.com/orch-io/orch/agent/runtime/containerdproc/containerdtest"
-	"github.com/orch-io/orch/master/api/client"
+	"github.com/orch-io/orch/api/client"
 	"github.com/orch-io/orch/master/manifest"
 	orchpb "github.com/orch-io/orch/proto"
 )

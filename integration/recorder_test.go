@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/master/api/client"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/api/client"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -48,7 +48,7 @@ func (d *devCluster) recordReplicas() *replicaRecorder {
 				continue
 			}
 			rep := &orchpb.Replica{}
-			if err := wire.Unmarshal(ev.Object, rep); err != nil {
+			if err := api.Unmarshal(ev.Object, rep); err != nil {
 				continue
 			}
 			r.mu.Lock()

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/master/api/client"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/api/client"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -194,7 +194,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		}
 		stale := svc.GetVersion() - 1
 		_, err = d.api.ApplyService(ctx, svc.GetSpec(), &stale)
-		var we *wire.Error
+		var we *api.Error
 		if !errors.As(err, &we) || we.Status != http.StatusConflict {
 			t.Fatalf("apply with a stale If-Match: got %v, want 409", err)
 		}
@@ -245,7 +245,7 @@ func TestWalkingSkeleton(t *testing.T) {
 				name = "Bad_Name"
 			}
 			_, err := d.api.Do(ctx, http.MethodPut, "/v1/namespaces/default/services/"+name, strings.NewReader(c.body), nil)
-			var we *wire.Error
+			var we *api.Error
 			if !errors.As(err, &we) || we.Status != http.StatusBadRequest || we.Field != c.field {
 				t.Errorf("PUT %s: got %v, want 400 naming %q", c.body, err, c.field)
 			}
@@ -264,7 +264,7 @@ func TestWalkingSkeleton(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, _, err = anon.ListServices(ctx, "")
-			var we *wire.Error
+			var we *api.Error
 			if !errors.As(err, &we) || we.Status != http.StatusUnauthorized {
 				t.Errorf("token %q: got %v, want 401", token, err)
 			}

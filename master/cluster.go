@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
 )
 
 // memberTimeout bounds how long GET /v1/cluster waits for each other
@@ -15,20 +15,20 @@ const memberTimeout = time.Second
 // Cluster answers GET /v1/cluster: Raft's membership, each master's API
 // address from the replicated records, and each one's own view of itself
 // (role, applied index, whether it knows a leader), asked in parallel.
-func (m *Master) Cluster(ctx context.Context) (*wire.Cluster, error) {
+func (m *Master) Cluster(ctx context.Context) (*api.Cluster, error) {
 	servers, err := m.raft.Servers()
 	if err != nil {
 		return nil, err
 	}
 	leaderID, leaderAddr := m.raft.Leader()
-	c := &wire.Cluster{Leader: leaderAddr, LeaderID: leaderID, Index: m.store.Index()}
+	c := &api.Cluster{Leader: leaderAddr, LeaderID: leaderID, Index: m.store.Index()}
 	if cfg := m.store.Config(); cfg != nil {
 		c.ClusterID = cfg.GetClusterId()
 	}
-	c.Members = make([]wire.Member, len(servers))
+	c.Members = make([]api.Member, len(servers))
 	var wg sync.WaitGroup
 	for i, s := range servers {
-		member := wire.Member{ID: s.ID, RaftAddress: s.Address, Role: s.Role}
+		member := api.Member{ID: s.ID, RaftAddress: s.Address, Role: s.Role}
 		if rec := m.store.Master(s.ID); rec != nil {
 			member.APIAddress = rec.GetApiAddress()
 		}

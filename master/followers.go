@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/pki"
+
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/auth"
 	"github.com/orch-io/orch/master/peer"
 	"github.com/orch-io/orch/master/raftnode"
@@ -80,7 +82,7 @@ func noLeaderForRead(wait time.Duration) error {
 	if wait <= 0 {
 		wait = peer.DefaultLeaderWait
 	}
-	return &wire.Error{Code: wire.CodeNoLeader, Status: http.StatusServiceUnavailable,
+	return &api.Error{Code: api.CodeNoLeader, Status: http.StatusServiceUnavailable,
 		Message: fmt.Sprintf("no leader: a linearizable read needs one (waited %s for one to be elected); add ?stale=true to read this master's possibly stale state", wait)}
 }
 
@@ -98,7 +100,7 @@ func (a authenticator) AuthenticateRequest(r *http.Request) (auth.Role, error) {
 	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		return a.tokens.Authenticate(strings.TrimSpace(token))
 	}
-	if auth.PeerIsMaster(r.TLS) {
+	if pki.PeerIsMaster(r.TLS) {
 		return auth.RoleMaster, nil
 	}
 	return "", auth.ErrUnauthenticated
@@ -115,7 +117,7 @@ func (m *Master) leave() error {
 				m.log.Info("left the cluster")
 				return nil
 			}
-			var we *wire.Error
+			var we *api.Error
 			if errors.As(err, &we) && we.HTTPStatus() < 500 {
 				// Refused for good (the last member, or not a member).
 				return fmt.Errorf("master: leave: %w", err)

@@ -19,8 +19,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/orch-io/orch/master/api"
-	"github.com/orch-io/orch/master/api/client"
+	"github.com/orch-io/orch/pki"
+
+	"github.com/orch-io/orch/api/client"
+	"github.com/orch-io/orch/master/apiserver"
 	"github.com/orch-io/orch/master/auth"
 	"github.com/orch-io/orch/master/controlplane"
 	"github.com/orch-io/orch/master/dispatcher"
@@ -63,7 +65,7 @@ type Master struct {
 	log        *slog.Logger
 	store      *store.Store
 	raft       *raftnode.Node
-	ca         *auth.CA
+	ca         *pki.CA
 	tokens     *auth.Tokens
 	dispatcher *dispatcher.Dispatcher
 	events     *events.Log
@@ -150,7 +152,7 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 		Raft: m.raft, Store: m.store, CA: m.ca, Self: m.self(), ReadBarrier: m.readBarrier, Logger: cfg.Logger,
 	})
 	m.events = events.NewLog(0, nil)
-	server := api.New(api.Deps{
+	server := apiserver.New(apiserver.Deps{
 		Events:      m.events,
 		Store:       m.store,
 		Proposer:    m.raft,
@@ -244,7 +246,7 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 // credentials finds the cluster CA: fetched from the cluster when joining
 // (checked against the token's digest), made anew for a new cluster, else
 // the local copy every master keeps.
-func (m *Master) credentials(ctx context.Context, joining, hasState bool) (*auth.CA, error) {
+func (m *Master) credentials(ctx context.Context, joining, hasState bool) (*pki.CA, error) {
 	dir := filepath.Join(m.cfg.DataDir, pkiDir)
 	if joining {
 		jctx, cancel := context.WithTimeout(ctx, joinTimeout)
@@ -253,18 +255,18 @@ func (m *Master) credentials(ctx context.Context, joining, hasState bool) (*auth
 		if err != nil {
 			return nil, fmt.Errorf("master: join: %w", err)
 		}
-		ca, err := auth.ParseCA([]byte(creds.CACertPEM), []byte(creds.CAKeyPEM))
+		ca, err := pki.ParseCA([]byte(creds.CACertPEM), []byte(creds.CAKeyPEM))
 		if err != nil {
 			return nil, fmt.Errorf("master: join: %w", err)
 		}
 		return ca, ca.Save(dir)
 	}
-	ca, err := auth.LoadCA(dir)
+	ca, err := pki.LoadCA(dir)
 	switch {
 	case err == nil:
 		return ca, nil
 	case errors.Is(err, os.ErrNotExist) && m.cfg.Bootstrap && !hasState:
-		return auth.LoadOrCreateCA(dir)
+		return pki.LoadOrCreateCA(dir)
 	case errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("master: no cluster credentials in %s: start a new cluster with --bootstrap or join one with --join and --token: %w", dir, err)
 	}
@@ -286,7 +288,7 @@ func (m *Master) Store() *store.Store { return m.store }
 func (m *Master) Raft() *raftnode.Node { return m.raft }
 
 // CA is the cluster CA.
-func (m *Master) CA() *auth.CA { return m.ca }
+func (m *Master) CA() *pki.CA { return m.ca }
 
 // Stop shuts the master down: leader work first, then the API, then Raft.
 // With Config.Leave it first takes this master out of the cluster.

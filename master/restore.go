@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/orch-io/orch/master/api/client"
+	"github.com/orch-io/orch/pki"
+
+	"github.com/orch-io/orch/api/client"
 	"github.com/orch-io/orch/master/auth"
 	"github.com/orch-io/orch/master/raftnode"
 	orchpb "github.com/orch-io/orch/proto"
@@ -34,17 +36,17 @@ func Restore(ctx context.Context, cfg Config, backup []byte) (*Master, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("master: data dir: %w", err)
 	}
-	pki := filepath.Join(cfg.DataDir, pkiDir)
-	var ca *auth.CA
+	caDir := filepath.Join(cfg.DataDir, pkiDir)
+	var ca *pki.CA
 	var err error
 	if c := snap.GetConfig(); c.GetCaCertPem() != "" {
-		if ca, err = auth.ParseCA([]byte(c.GetCaCertPem()), []byte(c.GetCaKeyPem())); err == nil {
-			err = ca.Save(pki)
+		if ca, err = pki.ParseCA([]byte(c.GetCaCertPem()), []byte(c.GetCaKeyPem())); err == nil {
+			err = ca.Save(caDir)
 		}
 	} else {
 		// A backup from before the CA was replicated: a new CA, and the
 		// agents join again.
-		ca, err = auth.LoadOrCreateCA(pki)
+		ca, err = pki.LoadOrCreateCA(caDir)
 		if err == nil {
 			if snap.Config == nil {
 				snap.Config = &orchpb.ClusterConfig{}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/agent/hollow"
-	"github.com/orch-io/orch/master/api/client"
+	"github.com/orch-io/orch/api/client"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 )

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/agent/hollow"
+	"github.com/orch-io/orch/api/client"
 	"github.com/orch-io/orch/master"
-	"github.com/orch-io/orch/master/api/client"
 	"github.com/orch-io/orch/master/manifest"
 	orchpb "github.com/orch-io/orch/proto"
 )

@@ -7,8 +7,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/orch-io/orch/master/api/client"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/api/client"
 	"github.com/orch-io/orch/master/manifest"
 	orchpb "github.com/orch-io/orch/proto"
 	"github.com/spf13/cobra"
@@ -128,7 +128,7 @@ func (a *app) apply(ctx context.Context, specs []*orchpb.ServiceSpec) error {
 // a new service, a new generation, or the same spec again.
 func applyOne(ctx context.Context, c *client.Client, spec *orchpb.ServiceSpec) (*orchpb.Service, string, error) {
 	old, err := c.GetService(ctx, spec.GetNamespace(), spec.GetName())
-	if err != nil && !errors.Is(err, wire.ErrNotFound) {
+	if err != nil && !errors.Is(err, api.ErrNotFound) {
 		return nil, "", err
 	}
 	svc, err := c.ApplyService(ctx, spec, nil)

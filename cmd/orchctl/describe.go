@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orch-io/orch/master/api/client"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/api/client"
 	orchpb "github.com/orch-io/orch/proto"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/proto"
@@ -207,7 +207,7 @@ func (d describer) section(title string, header []string, rows [][]string) {
 	indent(d.stdout, header, rows)
 }
 
-func (d describer) events(evs []wire.ClusterEvent) {
+func (d describer) events(evs []api.ClusterEvent) {
 	rows := make([][]string, 0, len(evs))
 	for _, e := range evs {
 		rows = append(rows, eventAgeRow(e, d.now))
@@ -216,21 +216,21 @@ func (d describer) events(evs []wire.ClusterEvent) {
 }
 
 // printDescribed prints {"<kind>": object, "replicas": [...], "events": [...]}.
-func (d describer) printDescribed(kindName string, obj proto.Message, reps []*orchpb.Replica, evs []wire.ClusterEvent) error {
-	o, err := wire.MarshalObject(obj)
+func (d describer) printDescribed(kindName string, obj proto.Message, reps []*orchpb.Replica, evs []api.ClusterEvent) error {
+	o, err := api.MarshalObject(obj)
 	if err != nil {
 		return err
 	}
 	doc := map[string]any{kindName: json.RawMessage(o)}
 	if reps != nil {
-		r, err := wire.MarshalList(reps)
+		r, err := api.MarshalList(reps)
 		if err != nil {
 			return err
 		}
 		doc["replicas"] = json.RawMessage(r)
 	}
 	if evs == nil {
-		evs = []wire.ClusterEvent{}
+		evs = []api.ClusterEvent{}
 	}
 	doc["events"] = evs
 	return d.printValue(doc)

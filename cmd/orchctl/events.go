@@ -3,8 +3,8 @@ package main
 import (
 	"time"
 
-	"github.com/orch-io/orch/master/api/client"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/api/client"
 	"github.com/spf13/cobra"
 )
 
@@ -35,7 +35,7 @@ func (a *app) eventsCommand() *cobra.Command {
 				}
 				if a.structured() {
 					if evs == nil {
-						evs = []wire.ClusterEvent{}
+						evs = []api.ClusterEvent{}
 					}
 					return a.printValue(evs)
 				}
@@ -49,7 +49,7 @@ func (a *app) eventsCommand() *cobra.Command {
 			if !a.structured() {
 				table = newStreamTable(a.stdout, header, []string{"15:04:05.000", "warning", "UpdateCompleted", "replica hello.10"}, nil)
 			}
-			return c.FollowEvents(cmd.Context(), f, func(e wire.ClusterEvent) error {
+			return c.FollowEvents(cmd.Context(), f, func(e api.ClusterEvent) error {
 				if table != nil {
 					table.print(eventRow(e))
 					return nil
@@ -68,11 +68,11 @@ func (a *app) eventsCommand() *cobra.Command {
 	return cmd
 }
 
-func eventRow(e wire.ClusterEvent) []string {
+func eventRow(e api.ClusterEvent) []string {
 	return []string{e.Time.Local().Format("15:04:05.000"), e.Type, e.Reason, e.Subject(), e.Message}
 }
 
 // eventAgeRow is a row for describe: how long ago, not when.
-func eventAgeRow(e wire.ClusterEvent, now time.Time) []string {
+func eventAgeRow(e api.ClusterEvent, now time.Time) []string {
 	return []string{formatAge(now.Sub(e.Time)), e.Type, e.Reason, e.Subject(), e.Message}
 }

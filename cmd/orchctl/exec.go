@@ -7,7 +7,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/orch-io/orch/master/api/client"
+	"github.com/orch-io/orch/api/client"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 )

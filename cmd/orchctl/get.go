@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/orch-io/orch/master/api/client"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/api/client"
 	orchpb "github.com/orch-io/orch/proto"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/proto"
@@ -158,7 +158,7 @@ func (a *app) fetch(ctx context.Context, c *client.Client, o *getOptions) ([]pro
 		// the watch starts from the list's index.
 		objs = slices.DeleteFunc(objs, func(m proto.Message) bool { return !o.matches(m) })
 		if len(objs) == 0 && !o.watch {
-			return nil, 0, &wire.Error{Code: wire.CodeNotFound, Message: fmt.Sprintf("%s %q not found", o.kind.name, o.name)}
+			return nil, 0, &api.Error{Code: api.CodeNotFound, Message: fmt.Sprintf("%s %q not found", o.kind.name, o.name)}
 		}
 	}
 	slices.SortFunc(objs, o.kind.compare)

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/orch-io/orch/master/api/client"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/api/client"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -37,7 +37,7 @@ func (p *watchPrinter) emit(typ string, m proto.Message) error {
 		p.known[p.kind.key(m)] = m
 	}
 	if p.a.structured() {
-		obj, err := wire.MarshalObject(m)
+		obj, err := api.MarshalObject(m)
 		if err != nil {
 			return err
 		}
@@ -90,7 +90,7 @@ func (a *app) watch(ctx context.Context, c *client.Client, o *getOptions, v view
 				continue
 			}
 			typ := watchModified
-			if ev.Type == wire.EventDelete {
+			if ev.Type == api.EventDelete {
 				typ = watchDeleted
 			} else if _, ok := p.known[o.kind.key(m)]; !ok {
 				typ = watchAdded
@@ -103,12 +103,12 @@ func (a *app) watch(ctx context.Context, c *client.Client, o *getOptions, v view
 		switch {
 		case ctx.Err() != nil:
 			return nil // interrupted: the normal end of -w
-		case errors.Is(err, wire.ErrGone), errors.Is(err, client.ErrWatchClosed):
+		case errors.Is(err, api.ErrGone), errors.Is(err, client.ErrWatchClosed):
 			index, err = a.relist(ctx, c, o, p)
 			if err != nil {
 				return err
 			}
-		case errors.Is(err, wire.ErrUnauthorized), errors.Is(err, wire.ErrForbidden), errors.Is(err, wire.ErrInvalid):
+		case errors.Is(err, api.ErrUnauthorized), errors.Is(err, api.ErrForbidden), errors.Is(err, api.ErrInvalid):
 			return err
 		default:
 			fmt.Fprintf(a.stderr, "watch interrupted (%v); retrying\n", err)

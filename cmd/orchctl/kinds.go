@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -49,7 +49,7 @@ func lookupKind(s string) (*kind, error) {
 }
 
 var serviceKind = &kind{
-	name: "service", plural: "services", aliases: []string{"svc"}, watchKind: wire.KindService,
+	name: "service", plural: "services", aliases: []string{"svc"}, watchKind: api.KindService,
 	key: func(m proto.Message) string {
 		s := m.(*orchpb.Service).GetSpec()
 		return s.GetNamespace() + "/" + s.GetName()
@@ -90,7 +90,7 @@ var serviceKind = &kind{
 }
 
 var replicaKind = &kind{
-	name: "replica", plural: "replicas", aliases: []string{"rep", "reps"}, watchKind: wire.KindReplica,
+	name: "replica", plural: "replicas", aliases: []string{"rep", "reps"}, watchKind: api.KindReplica,
 	key: func(m proto.Message) string { return m.(*orchpb.Replica).GetId() },
 	compare: func(a, b proto.Message) int {
 		return compareReplicas(a.(*orchpb.Replica), b.(*orchpb.Replica))
@@ -143,7 +143,7 @@ func compareReplicas(x, y *orchpb.Replica) int {
 }
 
 var nodeKind = &kind{
-	name: "node", plural: "nodes", aliases: []string{"no"}, watchKind: wire.KindNode,
+	name: "node", plural: "nodes", aliases: []string{"no"}, watchKind: api.KindNode,
 	key: func(m proto.Message) string { return m.(*orchpb.Node).GetId() },
 	compare: func(a, b proto.Message) int {
 		x, y := a.(*orchpb.Node), b.(*orchpb.Node)
@@ -176,7 +176,7 @@ var nodeKind = &kind{
 }
 
 var imageKind = &kind{
-	name: "image", plural: "images", aliases: []string{"img"}, watchKind: wire.KindImage,
+	name: "image", plural: "images", aliases: []string{"img"}, watchKind: api.KindImage,
 	key: func(m proto.Message) string { return m.(*orchpb.Image).GetName() },
 	compare: func(a, b proto.Message) int {
 		return cmp.Compare(a.(*orchpb.Image).GetName(), b.(*orchpb.Image).GetName())

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/orch-io/orch/master/api/client"
+	"github.com/orch-io/orch/api/client"
 	orchpb "github.com/orch-io/orch/proto"
 	"github.com/spf13/cobra"
 )

@@ -1,5 +1,5 @@
 // Command orchctl is the command line of orch: it reads manifests, talks to
-// a cluster's REST API through master/api/client and prints what it gets
+// a cluster's REST API through api/client and prints what it gets
 // as tables, JSON or YAML.
 //
 // It owns presentation only. It must not reach into the store, Raft or the

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/master/api/client"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/api/client"
 	"github.com/orch-io/orch/master/manifest"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
@@ -53,10 +53,10 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	f.requests = append(f.requests, r.Method+" "+r.URL.Path)
 	if r.Header.Get("Authorization") != "Bearer tok" {
-		wire.WriteError(w, &wire.Error{Code: wire.CodeUnauthorized, Message: "missing or invalid bearer token"})
+		api.WriteError(w, &api.Error{Code: api.CodeUnauthorized, Message: "missing or invalid bearer token"})
 		return
 	}
-	w.Header().Set(wire.HeaderIndex, fmt.Sprint(f.index))
+	w.Header().Set(api.HeaderIndex, fmt.Sprint(f.index))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/namespaces/{ns}/services", func(w http.ResponseWriter, r *http.Request) {
 		f.writeServices(w, r.PathValue("ns"))
@@ -65,17 +65,17 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mux.HandleFunc("GET /v1/namespaces/{ns}/services/{name}", func(w http.ResponseWriter, r *http.Request) {
 		svc, ok := f.services[r.PathValue("ns")+"/"+r.PathValue("name")]
 		if !ok {
-			wire.WriteError(w, &wire.Error{Code: wire.CodeNotFound, Message: "service not found"})
+			api.WriteError(w, &api.Error{Code: api.CodeNotFound, Message: "service not found"})
 			return
 		}
-		b, _ := wire.MarshalService(svc)
+		b, _ := api.MarshalService(svc)
 		w.Write(b)
 	})
 	mux.HandleFunc("PUT /v1/namespaces/{ns}/services/{name}", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		spec, err := manifest.ParseOne(body)
 		if err != nil {
-			wire.WriteError(w, &wire.Error{Code: wire.CodeInvalid, Message: err.Error()})
+			api.WriteError(w, &api.Error{Code: api.CodeInvalid, Message: err.Error()})
 			return
 		}
 		f.index++
@@ -89,7 +89,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			svc.Generation++
 		}
 		svc.Spec, svc.Version = spec, f.index
-		b, _ := wire.MarshalService(svc)
+		b, _ := api.MarshalService(svc)
 		w.Write(b)
 	})
 	mux.HandleFunc("GET /v1/replicas", func(w http.ResponseWriter, r *http.Request) {
@@ -98,27 +98,27 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			{Id: "r-1", Namespace: "default", Service: "hello", Slot: 1, Node: "n1", State: orchpb.ReplicaRunning, Ip: "10.244.1.2", Generation: 1},
 			{Id: "r-3", Namespace: "default", Service: "hello", Slot: 3, State: orchpb.ReplicaPending, Message: "no node has 2 CPU free"},
 		}
-		b, _ := wire.MarshalList(reps)
+		b, _ := api.MarshalList(reps)
 		w.Write(b)
 	})
 	mux.HandleFunc("GET /v1/nodes", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := wire.MarshalList([]*orchpb.Node{{Id: "n1", Name: "node-a", State: orchpb.NodeReady, Address: "127.0.0.1",
+		b, _ := api.MarshalList([]*orchpb.Node{{Id: "n1", Name: "node-a", State: orchpb.NodeReady, Address: "127.0.0.1",
 			Subnet: "10.244.1.0/24", Capacity: &orchpb.ResourceAmounts{CpuMillis: 2000, MemoryBytes: 4 << 30},
 			Allocated: &orchpb.ResourceAmounts{CpuMillis: 250, MemoryBytes: 96 << 20}}})
 		w.Write(b)
 	})
 	mux.HandleFunc("GET /v1/watch", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("index") != "41" || r.URL.Query().Get("kind") != "service" {
-			wire.WriteError(w, &wire.Error{Code: wire.CodeInvalid, Message: "unexpected watch " + r.URL.RawQuery})
+			api.WriteError(w, &api.Error{Code: api.CodeInvalid, Message: "unexpected watch " + r.URL.RawQuery})
 			return
 		}
 		changed := proto.Clone(f.services["default/hello"]).(*orchpb.Service)
 		changed.Status.Running, changed.Version = 3, 43
-		other, _ := wire.NewWatchEvent(43, wire.EventPut, wire.KindService, f.services["web/api"])
-		put, _ := wire.NewWatchEvent(44, wire.EventPut, wire.KindService, changed)
-		del, _ := wire.NewWatchEvent(45, wire.EventDelete, wire.KindService, changed)
+		other, _ := api.NewWatchEvent(43, api.EventPut, api.KindService, f.services["web/api"])
+		put, _ := api.NewWatchEvent(44, api.EventPut, api.KindService, changed)
+		del, _ := api.NewWatchEvent(45, api.EventDelete, api.KindService, changed)
 		enc := json.NewEncoder(w)
-		for _, ev := range []wire.WatchEvent{other, put, del} {
+		for _, ev := range []api.WatchEvent{other, put, del} {
 			enc.Encode(ev)
 		}
 		w.(http.Flusher).Flush()
@@ -137,7 +137,7 @@ func (f *fakeAPI) writeServices(w http.ResponseWriter, ns string) {
 			list = append(list, s)
 		}
 	}
-	b, _ := wire.MarshalList(list)
+	b, _ := api.MarshalList(list)
 	w.Write(b)
 }
 
@@ -233,7 +233,7 @@ func TestGetServicesJSONAndYAML(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &one) != nil || one["image"] != "orch.local/hello:1" {
 		t.Errorf("one object must be a JSON object (exit %d):\n%s", code, out)
 	}
-	svc, err := wire.UnmarshalService([]byte(out))
+	svc, err := api.UnmarshalService([]byte(out))
 	if err != nil || svc.GetGeneration() != 1 {
 		t.Errorf("orchctl's JSON does not read back as a service: %v", err)
 	}

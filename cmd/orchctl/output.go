@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"unicode/utf8"
 
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
 	"google.golang.org/protobuf/proto"
 	"sigs.k8s.io/yaml"
 )
@@ -19,7 +19,7 @@ import (
 func (a *app) printObjects(objs []proto.Message, single bool) error {
 	raws := make([]json.RawMessage, len(objs))
 	for i, m := range objs {
-		b, err := wire.MarshalObject(m)
+		b, err := api.MarshalObject(m)
 		if err != nil {
 			return err
 		}
@@ -35,7 +35,7 @@ func (a *app) printObjects(objs []proto.Message, single bool) error {
 	return a.printJSON(b)
 }
 
-// printValue prints a plain Go value (wire.Cluster, ...) as JSON or YAML.
+// printValue prints a plain Go value (api.Cluster, ...) as JSON or YAML.
 func (a *app) printValue(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
 	"github.com/spf13/cobra"
 )
 
@@ -26,7 +26,7 @@ Exits non-zero when some replica could not be placed.`,
 			}
 			var body bytes.Buffer
 			for i, spec := range specs {
-				doc, err := wire.MarshalSpec(spec)
+				doc, err := api.MarshalSpec(spec)
 				if err != nil {
 					return err
 				}
@@ -72,13 +72,13 @@ Exits non-zero when some replica could not be placed.`,
 	return cmd
 }
 
-func (a *app) printPlan(p wire.Plan) {
+func (a *app) printPlan(p api.Plan) {
 	w := a.stdout
 	what := map[string]string{
-		wire.PlanCreate:    "create (generation 1)",
-		wire.PlanUpdate:    fmt.Sprintf("update to generation %d", p.Generation),
-		wire.PlanScale:     "scale",
-		wire.PlanUnchanged: "unchanged",
+		api.PlanCreate:    "create (generation 1)",
+		api.PlanUpdate:    fmt.Sprintf("update to generation %d", p.Generation),
+		api.PlanScale:     "scale",
+		api.PlanUnchanged: "unchanged",
 	}[p.Action]
 	fmt.Fprintf(w, "service/%s (namespace %s): %s\n", p.Name, p.Namespace, what)
 	for _, d := range p.Diff {

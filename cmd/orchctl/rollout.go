@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/orch-io/orch/master/api/client"
+	"github.com/orch-io/orch/api/client"
 	orchpb "github.com/orch-io/orch/proto"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/proto"

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/agent/hollow"
+	"github.com/orch-io/orch/api/client"
 	"github.com/orch-io/orch/master"
-	"github.com/orch-io/orch/master/api/client"
 	orchpb "github.com/orch-io/orch/proto"
 )
 

@@ -7,7 +7,7 @@ import (
 	"io"
 	"io/fs"
 
-	"github.com/orch-io/orch/master/api/client"
+	"github.com/orch-io/orch/api/client"
 	"github.com/spf13/cobra"
 )
 

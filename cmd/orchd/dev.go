@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/agent/runtime/containerdproc"
+	"github.com/orch-io/orch/api/client"
 	"github.com/orch-io/orch/master"
-	"github.com/orch-io/orch/master/api/client"
 	"github.com/spf13/cobra"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orch-io/orch/master/api/client"
+	"github.com/orch-io/orch/api/client"
 	"github.com/orch-io/orch/master/manifest"
 	orchpb "github.com/orch-io/orch/proto"
 )

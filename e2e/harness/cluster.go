@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/agent/runtime/containerdproc"
-	"github.com/orch-io/orch/master/api/client"
+	"github.com/orch-io/orch/api/client"
 	"github.com/orch-io/orch/netoverlay/namespace"
 )
 

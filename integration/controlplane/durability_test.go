@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/master/api/client"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/api/client"
 )
 
 // TestRestartAll is acceptance 3 (the masters' half): stop all three
@@ -199,9 +199,9 @@ func TestNoQuorum(t *testing.T) {
 		wantCode     string
 	}
 	for _, tc := range []call{
-		{http.MethodPut, "/v1/namespaces/default/services/new", serviceJSON("new", "x"), http.StatusServiceUnavailable, wire.CodeNoLeader},
-		{http.MethodGet, "/v1/services", nil, http.StatusServiceUnavailable, wire.CodeNoLeader},
-		{http.MethodGet, "/v1/namespaces/default/services/kept-1", nil, http.StatusServiceUnavailable, wire.CodeNoLeader},
+		{http.MethodPut, "/v1/namespaces/default/services/new", serviceJSON("new", "x"), http.StatusServiceUnavailable, api.CodeNoLeader},
+		{http.MethodGet, "/v1/services", nil, http.StatusServiceUnavailable, api.CodeNoLeader},
+		{http.MethodGet, "/v1/namespaces/default/services/kept-1", nil, http.StatusServiceUnavailable, api.CodeNoLeader},
 		{http.MethodGet, "/v1/services?stale=true", nil, http.StatusOK, ""},
 		{http.MethodGet, "/v1/namespaces/default/services/kept-1?stale=true", nil, http.StatusOK, ""},
 		{http.MethodGet, "/v1/cluster", nil, http.StatusOK, ""},
@@ -218,7 +218,7 @@ func TestNoQuorum(t *testing.T) {
 			t.Fatalf("%s %s: %d %s, want %d", tc.method, tc.path, code, body, tc.wantStatus)
 		}
 		if tc.wantCode != "" {
-			if e := wire.DecodeError(code, body); e.Code != tc.wantCode || !strings.Contains(e.Message, "no leader") {
+			if e := api.DecodeError(code, body); e.Code != tc.wantCode || !strings.Contains(e.Message, "no leader") {
 				t.Errorf("%s %s: error %+v, want code %s with a clear message", tc.method, tc.path, e, tc.wantCode)
 			}
 		}

@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/master/api/client"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/api/client"
 )
 
 // patience bounds every wait: generous, because the tests share two busy
@@ -264,7 +264,7 @@ func (c *cluster) byID(id string) *master {
 }
 
 // status asks one master for GET /v1/cluster.
-func (c *cluster) status(m *master) (*wire.Cluster, error) {
+func (c *cluster) status(m *master) (*api.Cluster, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	code, body, _, err := c.do(ctx, http.MethodGet, m.url(), "/v1/cluster", nil, nil)
@@ -274,7 +274,7 @@ func (c *cluster) status(m *master) (*wire.Cluster, error) {
 	if code != http.StatusOK {
 		return nil, fmt.Errorf("GET /v1/cluster: %d %s", code, body)
 	}
-	var cl wire.Cluster
+	var cl api.Cluster
 	return &cl, json.Unmarshal(body, &cl)
 }
 
@@ -306,9 +306,9 @@ func (c *cluster) leader() *master {
 
 // waitHealthy waits until every live master lists n members, all healthy
 // and with an API address, and returns the last listing.
-func (c *cluster) waitHealthy(n int) *wire.Cluster {
+func (c *cluster) waitHealthy(n int) *api.Cluster {
 	c.t.Helper()
-	var out *wire.Cluster
+	var out *api.Cluster
 	c.eventually(fmt.Sprintf("%d healthy masters", n), func() error {
 		var errs []string
 		for _, m := range c.live() {

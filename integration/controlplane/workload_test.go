@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
 )
 
 // history records operations with start and end times for porcupine.
@@ -67,7 +67,7 @@ func classifyWrite(code int, body []byte, err error) (outcome, error) {
 	case code == http.StatusConflict:
 		return refused, nil
 	case code == http.StatusServiceUnavailable:
-		if e := wire.DecodeError(code, body); e.Code == wire.CodeNoLeader {
+		if e := api.DecodeError(code, body); e.Code == api.CodeNoLeader {
 			return notApplied, nil
 		}
 		return unknownOut, nil

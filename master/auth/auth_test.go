@@ -1,15 +1,13 @@
 package auth
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/orch-io/orch/pki"
 )
 
 // table is an in-memory TokenTable (the store in production).
@@ -18,7 +16,7 @@ type table map[string]string
 func (t table) TokenRole(digest string) (string, bool) { r, ok := t[digest]; return r, ok }
 
 func TestTokens(t *testing.T) {
-	ca, err := NewCA()
+	ca, err := pki.NewCA()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +66,7 @@ func TestTokens(t *testing.T) {
 			t.Errorf("after %.20q: %d catch-ups, want %d", c.token, caughtUp, c.catchUps)
 		}
 	}
-	gotDigest, err := TokenCADigest(late)
+	gotDigest, err := pki.TokenCADigest(late)
 	if err != nil || gotDigest != ca.Digest() {
 		t.Errorf("TokenCADigest = %q, %v; want %q", gotDigest, err, ca.Digest())
 	}
@@ -86,33 +84,6 @@ func TestLegacyTokens(t *testing.T) {
 	got, err := ReadLegacyTokens(dir)
 	if err != nil || got["aa"] != RoleAdmin || got["bb"] != RoleAgent || len(got) != 2 {
 		t.Fatalf("ReadLegacyTokens = %v, %v", got, err)
-	}
-}
-
-func TestCASaveParse(t *testing.T) {
-	dir := t.TempDir()
-	ca, err := LoadOrCreateCA(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := LoadOrCreateCA(dir)
-	if err != nil || again.Digest() != ca.Digest() || !bytes.Equal(again.KeyPEM(), ca.KeyPEM()) {
-		t.Fatalf("reloaded CA differs: %v", err)
-	}
-	other, err := NewCA()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ParseCA(ca.CertPEM, other.KeyPEM()); err == nil {
-		t.Error("ParseCA accepted a key of another CA")
-	}
-	leaf, err := ca.IssueMaster([]string{"127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Certificate[0]})
-	if _, err := ParseCA(leafPEM, ca.KeyPEM()); err == nil {
-		t.Error("ParseCA accepted a leaf certificate")
 	}
 }
 
@@ -134,35 +105,5 @@ func TestRoleAllows(t *testing.T) {
 		if got := c.have.Allows(c.need); got != c.want {
 			t.Errorf("%s.Allows(%s) = %v, want %v", c.have, c.need, got, c.want)
 		}
-	}
-}
-
-func TestCAIssuesVerifiableCertificates(t *testing.T) {
-	ca, err := LoadOrCreateCA(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.IssueServer("master", []string{"127.0.0.1", "localhost"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(cert.Certificate[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: ca.Pool(), DNSName: "127.0.0.1"}); err != nil {
-		t.Fatalf("server certificate does not verify: %v", err)
-	}
-	csr, key, err := NewCSR("agent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signed, err := ca.SignCSR(csr, "node-1", []string{"10.0.0.5"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM, _ := EncodeKey(key)
-	if _, err := tls.X509KeyPair(signed, keyPEM); err != nil {
-		t.Fatalf("signed CSR does not pair with its key: %v", err)
 	}
 }

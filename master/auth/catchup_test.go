@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/orch-io/orch/pki"
 )
 
 // lockedTable is a token table a barrier fills while requests read it.
@@ -25,7 +27,7 @@ func (t *lockedTable) TokenRole(digest string) (string, bool) {
 // token committed after the running barrier began is still found, and a
 // burst of unknown tokens costs a few barriers rather than one each.
 func TestCatchUpsShareBarriersThatBeganAfterTheRequest(t *testing.T) {
-	ca, err := NewCA()
+	ca, err := pki.NewCA()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,9 @@
-// Package auth owns the cluster's credentials: the cluster CA and the
-// certificates it signs, the masters' TLS identity (a CA-signed certificate
-// with the subject "orch-master", used for Raft and master-to-master calls),
-// bearer tokens with roles, and join tokens that carry the CA's digest so a
-// joining machine can verify the master before it sends its secret (the
-// docker swarm scheme).
+// Package auth decides who may do what on a master: roles, bearer tokens
+// checked against the replicated digests (with a read barrier for a token
+// created a moment ago on the leader), and the legacy token file that older
+// masters kept on disk.
 //
-// The CA and the token digests are replicated state (the master puts them
-// through Raft); this package only makes and checks them, plus a local copy
-// of the CA on each master's disk. It knows nothing of HTTP routes or Raft.
+// The token digests are replicated state (the master puts them through
+// Raft); this package only makes and checks tokens. Certificates and the CA
+// belong to package pki. It knows nothing of HTTP routes or Raft.
 package auth

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/orch-io/orch/pki"
 )
 
 // Role is what a bearer token may do.
@@ -53,8 +54,6 @@ func (r Role) Allows(need Role) bool {
 // ErrUnauthenticated is returned for a missing or unknown token.
 var ErrUnauthenticated = errors.New("auth: invalid or missing token")
 
-const tokenPrefix = "ORCH-1-"
-
 // TokenTable is where the digests of the accepted tokens live: the
 // replicated store, so that every master accepts the same tokens.
 type TokenTable interface {
@@ -87,10 +86,10 @@ func NewTokens(table TokenTable, catchUp func(ctx context.Context) error) *Token
 
 // Authenticate returns the role of a token.
 func (t *Tokens) Authenticate(token string) (Role, error) {
-	if token == "" || !strings.HasPrefix(token, tokenPrefix) {
+	if token == "" || !strings.HasPrefix(token, pki.TokenPrefix) {
 		return "", ErrUnauthenticated
 	}
-	digest := TokenDigest(token)
+	digest := pki.TokenDigest(token)
 	role, ok := t.table.TokenRole(digest)
 	if !ok && t.catchUp != nil && t.catchUp.wait() == nil {
 		role, ok = t.table.TokenRole(digest)
@@ -112,14 +111,8 @@ func NewToken(caDigest string, role Role) (token, digest string, err error) {
 	if _, err := rand.Read(secret[:]); err != nil {
 		return "", "", fmt.Errorf("auth: token secret: %w", err)
 	}
-	token = tokenPrefix + caDigest + "-" + string(role) + "-" + hex.EncodeToString(secret[:])
-	return token, TokenDigest(token), nil
-}
-
-// TokenDigest is the hex SHA-256 under which a token is stored.
-func TokenDigest(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
+	token = pki.TokenPrefix + caDigest + "-" + string(role) + "-" + hex.EncodeToString(secret[:])
+	return token, pki.TokenDigest(token), nil
 }
 
 type tokenFile struct {
@@ -152,18 +145,4 @@ func ReadLegacyTokens(dir string) (map[string]Role, error) {
 		out[e.Hash] = e.Role
 	}
 	return out, nil
-}
-
-// TokenCADigest extracts the CA digest a token carries, so a joiner can
-// verify the master's CA before sending the token.
-func TokenCADigest(token string) (string, error) {
-	rest, ok := strings.CutPrefix(token, tokenPrefix)
-	if !ok {
-		return "", fmt.Errorf("auth: token does not start with %s", tokenPrefix)
-	}
-	digest, _, ok := strings.Cut(rest, "-")
-	if !ok || len(digest) != 64 {
-		return "", errors.New("auth: token has no CA digest")
-	}
-	return digest, nil
 }

@@ -15,14 +15,3 @@
 // never talk to agents; the service and update controllers share only the
 // leader's memory of how long replicas have been running (Readiness).
 package controllers
-
-import (
-	"context"
-
-	orchpb "github.com/orch-io/orch/proto"
-)
-
-// Proposer puts a command through Raft.
-type Proposer interface {
-	Apply(ctx context.Context, cmd *orchpb.Command) (*orchpb.CommandResult, error)
-}

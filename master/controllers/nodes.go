@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/orch-io/orch/master/endpoint"
+
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 )
@@ -29,7 +31,7 @@ const DefaultNodeTimeout = 3 * time.Second
 // brings nodes back when their agents speak again.
 type NodeController struct {
 	store      *store.Store
-	proposer   Proposer
+	proposer   endpoint.Proposer
 	heartbeats Heartbeats
 	timeout    time.Duration
 	now        func() time.Time
@@ -39,7 +41,7 @@ type NodeController struct {
 // NodeDeps are the node controller's dependencies.
 type NodeDeps struct {
 	Store      *store.Store
-	Proposer   Proposer
+	Proposer   endpoint.Proposer
 	Heartbeats Heartbeats
 	// Timeout is how long an agent may be silent before its node is down.
 	Timeout time.Duration

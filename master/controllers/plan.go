@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 	"github.com/orch-io/orch/scheduler"
@@ -18,7 +18,7 @@ import (
 // its own earlier placements. For an update it shows the steady state: the
 // old generation's replicas are released, as they will be once the
 // rolling update is done.
-func Plan(st *store.Store, specs []*orchpb.ServiceSpec) ([]wire.Plan, error) {
+func Plan(st *store.Store, specs []*orchpb.ServiceSpec) ([]api.Plan, error) {
 	scratch := store.New(store.WithWatchRing(16))
 	// Stored objects are immutable, so the copy may share them.
 	scratch.Restore(st.Snapshot())
@@ -29,7 +29,7 @@ func Plan(st *store.Store, specs []*orchpb.ServiceSpec) ([]wire.Plan, error) {
 	}
 	ids := 0
 	env := Env{NewID: func() string { ids++; return fmt.Sprintf("plan-%d", ids) }}
-	var out []wire.Plan
+	var out []api.Plan
 	for _, spec := range specs {
 		ns, name := spec.GetNamespace(), spec.GetName()
 		old := scratch.Service(ns, name)
@@ -38,22 +38,22 @@ func Plan(st *store.Store, specs []*orchpb.ServiceSpec) ([]wire.Plan, error) {
 			return nil, fmt.Errorf("controllers: plan %s/%s: %s", ns, name, res.GetError())
 		}
 		svc := scratch.Service(ns, name)
-		p := wire.Plan{Namespace: ns, Name: name, Generation: svc.GetGeneration()}
+		p := api.Plan{Namespace: ns, Name: name, Generation: svc.GetGeneration()}
 		var err error
 		if p.Diff, err = specDiff(old.GetSpec(), spec); err != nil {
 			return nil, err
 		}
 		switch {
 		case old == nil:
-			p.Action = wire.PlanCreate
+			p.Action = api.PlanCreate
 		case svc.GetGeneration() != old.GetGeneration():
-			p.Action = wire.PlanUpdate
+			p.Action = api.PlanUpdate
 			p.Rollout = rolloutText(spec)
 			releaseOld(scratch, apply, svc)
 		case len(p.Diff) > 0:
-			p.Action = wire.PlanScale
+			p.Action = api.PlanScale
 		default:
-			p.Action = wire.PlanUnchanged
+			p.Action = api.PlanUnchanged
 		}
 		ch := Reconcile(scratch, env)
 		var mine []*orchpb.Replica
@@ -63,14 +63,14 @@ func Plan(st *store.Store, specs []*orchpb.ServiceSpec) ([]wire.Plan, error) {
 			}
 			mine = append(mine, rep)
 			if rep.GetNode() != "" {
-				p.Placements = append(p.Placements, wire.PlanPlacement{Replica: rep.DisplayName(), Node: nodeName(scratch, rep.GetNode())})
+				p.Placements = append(p.Placements, api.PlanPlacement{Replica: rep.DisplayName(), Node: nodeName(scratch, rep.GetNode())})
 			} else {
-				p.Unplaced = append(p.Unplaced, wire.PlanUnplaced{Replica: rep.DisplayName(), Reason: rep.GetMessage()})
+				p.Unplaced = append(p.Unplaced, api.PlanUnplaced{Replica: rep.DisplayName(), Reason: rep.GetMessage()})
 			}
 		}
 		for _, u := range ch.Unplaceable {
 			if u.Service == name && u.Namespace == ns {
-				p.Unplaced = append(p.Unplaced, wire.PlanUnplaced{Replica: u.Replica, Reason: u.Reason})
+				p.Unplaced = append(p.Unplaced, api.PlanUnplaced{Replica: u.Replica, Reason: u.Reason})
 			}
 		}
 		if len(mine) > 0 {
@@ -120,7 +120,7 @@ func rolloutText(spec *orchpb.ServiceSpec) string {
 }
 
 // specDiff lists the fields that differ, by path, in the manifest's words.
-func specDiff(old, updated *orchpb.ServiceSpec) ([]wire.PlanChange, error) {
+func specDiff(old, updated *orchpb.ServiceSpec) ([]api.PlanChange, error) {
 	a, err := flatSpec(old)
 	if err != nil {
 		return nil, err
@@ -132,15 +132,15 @@ func specDiff(old, updated *orchpb.ServiceSpec) ([]wire.PlanChange, error) {
 	if old == nil {
 		return nil, nil // a creation: every field is new, which says nothing
 	}
-	var out []wire.PlanChange
+	var out []api.PlanChange
 	for k, v := range b {
 		if a[k] != v {
-			out = append(out, wire.PlanChange{Field: k, Old: a[k], New: v})
+			out = append(out, api.PlanChange{Field: k, Old: a[k], New: v})
 		}
 	}
 	for k, v := range a {
 		if _, ok := b[k]; !ok {
-			out = append(out, wire.PlanChange{Field: k, Old: v})
+			out = append(out, api.PlanChange{Field: k, Old: v})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
@@ -152,7 +152,7 @@ func flatSpec(spec *orchpb.ServiceSpec) (map[string]string, error) {
 	if spec == nil {
 		return out, nil
 	}
-	raw, err := wire.MarshalSpec(spec)
+	raw, err := api.MarshalSpec(spec)
 	if err != nil {
 		return nil, err
 	}

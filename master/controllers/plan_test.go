@@ -5,12 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/manifest"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
-func (c *cluster) plan(yamls ...string) []wire.Plan {
+func (c *cluster) plan(yamls ...string) []api.Plan {
 	c.t.Helper()
 	var specs []*orchpb.ServiceSpec
 	for _, y := range yamls {
@@ -31,7 +31,7 @@ func (c *cluster) plan(yamls ...string) []wire.Plan {
 	return plans
 }
 
-func placementsText(p wire.Plan) string {
+func placementsText(p api.Plan) string {
 	var s []string
 	for _, pl := range p.Placements {
 		s = append(s, pl.Replica+"@"+pl.Node)
@@ -49,7 +49,7 @@ func TestPlan(t *testing.T) {
 	const small = "kind: Service\nname: web\nreplicas: 3\nimage: web:1\nresources: {cpu: 250m}\n"
 
 	p := c.plan(small)[0]
-	if p.Action != wire.PlanCreate || p.Generation != 1 || placementsText(p) != "web.1@a web.2@b web.3@a" || p.Summary != "2/2 nodes can run it" {
+	if p.Action != api.PlanCreate || p.Generation != 1 || placementsText(p) != "web.1@a web.2@b web.3@a" || p.Summary != "2/2 nodes can run it" {
 		t.Fatalf("create plan %+v", p)
 	}
 
@@ -61,15 +61,15 @@ func TestPlan(t *testing.T) {
 
 	c.service(small)
 	c.reconcile()
-	if p = c.plan(small)[0]; p.Action != wire.PlanUnchanged || len(p.Diff) != 0 || len(p.Placements) != 0 {
+	if p = c.plan(small)[0]; p.Action != api.PlanUnchanged || len(p.Diff) != 0 || len(p.Placements) != 0 {
 		t.Fatalf("unchanged plan %+v", p)
 	}
 	p = c.plan(strings.Replace(small, "replicas: 3", "replicas: 5", 1))[0]
-	if p.Action != wire.PlanScale || fmt.Sprint(p.Diff) != "[{replicas 3 5}]" || placementsText(p) != "web.4@b web.5@a" {
+	if p.Action != api.PlanScale || fmt.Sprint(p.Diff) != "[{replicas 3 5}]" || placementsText(p) != "web.4@b web.5@a" {
 		t.Fatalf("scale plan %+v", p)
 	}
 	p = c.plan(strings.Replace(small, "web:1", "web:2", 1))[0]
-	if p.Action != wire.PlanUpdate || p.Generation != 2 || fmt.Sprint(p.Diff) != "[{image web:1 web:2}]" ||
+	if p.Action != api.PlanUpdate || p.Generation != 2 || fmt.Sprint(p.Diff) != "[{image web:1 web:2}]" ||
 		len(p.Placements) != 3 || !strings.Contains(p.Rollout, "at most 1 extra and 0 unavailable") {
 		t.Fatalf("update plan %+v", p)
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orch-io/orch/master/endpoint"
+
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 )
@@ -17,7 +19,7 @@ import (
 // ServiceController keeps every service's replicas in line with its spec.
 type ServiceController struct {
 	store    *store.Store
-	proposer Proposer
+	proposer endpoint.Proposer
 	log      *slog.Logger
 	newID    func() string
 	resync   time.Duration
@@ -34,7 +36,7 @@ type ServiceController struct {
 // ServiceDeps are the service controller's dependencies.
 type ServiceDeps struct {
 	Store    *store.Store
-	Proposer Proposer
+	Proposer endpoint.Proposer
 	Logger   *slog.Logger
 	// NewID names new replicas; nil means random 12-hex-digit ids.
 	NewID func() string

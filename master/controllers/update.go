@@ -8,6 +8,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/orch-io/orch/master/endpoint"
+
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 	"github.com/orch-io/orch/scheduler"
@@ -23,7 +25,7 @@ import (
 // update status (or a rollback) through Raft, on transitions.
 type UpdateController struct {
 	store    *store.Store
-	proposer Proposer
+	proposer endpoint.Proposer
 	ready    *Readiness
 	log      *slog.Logger
 	resync   time.Duration
@@ -52,7 +54,7 @@ type unitKey struct {
 // UpdateDeps are the update controller's dependencies.
 type UpdateDeps struct {
 	Store    *store.Store
-	Proposer Proposer
+	Proposer endpoint.Proposer
 	// Readiness must be the one the service controller uses.
 	Readiness *Readiness
 	Logger    *slog.Logger

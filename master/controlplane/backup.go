@@ -4,8 +4,9 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/orch-io/orch/master/api"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/master/endpoint"
+
+	"github.com/orch-io/orch/api"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -16,18 +17,18 @@ import (
 func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("stale") != "true" && s.deps.ReadBarrier != nil {
 		if err := s.deps.ReadBarrier(r.Context()); err != nil {
-			wire.WriteError(w, api.ErrorOf(err))
+			api.WriteError(w, endpoint.ErrorOf(err))
 			return
 		}
 	}
 	snap := s.deps.Store.Snapshot()
 	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(snap)
 	if err != nil {
-		wire.WriteError(w, api.ErrorOf(err))
+		api.WriteError(w, endpoint.ErrorOf(err))
 		return
 	}
 	setIndex(w, snap.GetIndex())
-	w.Header().Set("Content-Type", wire.ContentTypeSnapshot)
+	w.Header().Set("Content-Type", api.ContentTypeSnapshot)
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.Header().Set("Content-Disposition", `attachment; filename="orch-`+strconv.FormatUint(snap.GetIndex(), 10)+`.snap"`)
 	_, _ = w.Write(data)

@@ -7,8 +7,9 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/orch-io/orch/master/api"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/master/endpoint"
+
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/peer"
 	"github.com/orch-io/orch/master/raftnode"
 	orchpb "github.com/orch-io/orch/proto"
@@ -24,9 +25,9 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, creds)
 }
 
-func validateMember(m peer.Member) *wire.Error {
-	bad := func(field, msg string) *wire.Error {
-		return &wire.Error{Code: wire.CodeInvalid, Field: field, Message: field + ": " + msg, Status: http.StatusBadRequest}
+func validateMember(m peer.Member) *api.Error {
+	bad := func(field, msg string) *api.Error {
+		return &api.Error{Code: api.CodeInvalid, Field: field, Message: field + ": " + msg, Status: http.StatusBadRequest}
 	}
 	if m.ID == "" || len(m.ID) > 253 {
 		return bad("id", "required, at most 253 characters")
@@ -54,21 +55,21 @@ func Record(m peer.Member) *orchpb.Command {
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
 	var m peer.Member
 	if e := readJSON(r, &m); e != nil {
-		wire.WriteError(w, e)
+		api.WriteError(w, e)
 		return
 	}
 	if e := validateMember(m); e != nil {
-		wire.WriteError(w, e)
+		api.WriteError(w, e)
 		return
 	}
 	res, err := s.apply(r.Context(), Record(m))
 	if err != nil {
-		wire.WriteError(w, api.ErrorOf(err))
+		api.WriteError(w, endpoint.ErrorOf(err))
 		return
 	}
 	if !s.isVoterAt(m.ID, m.RaftAddress) {
 		if err := s.deps.Raft.AddVoter(r.Context(), m.ID, m.RaftAddress); err != nil {
-			wire.WriteError(w, api.ErrorOf(err))
+			api.WriteError(w, endpoint.ErrorOf(err))
 			return
 		}
 		s.log.Info("master added", "id", m.ID, "raft", m.RaftAddress, "api", m.APIAddress)
@@ -108,19 +109,19 @@ func (s *Server) server(id string) (raftnode.Server, bool) {
 func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) {
 	var m peer.Member
 	if e := readJSON(r, &m); e != nil {
-		wire.WriteError(w, e)
+		api.WriteError(w, e)
 		return
 	}
 	if m.ID != r.PathValue("id") {
-		wire.WriteError(w, &wire.Error{Code: wire.CodeInvalid, Field: "id", Message: "id: does not match the path", Status: http.StatusBadRequest})
+		api.WriteError(w, &api.Error{Code: api.CodeInvalid, Field: "id", Message: "id: does not match the path", Status: http.StatusBadRequest})
 		return
 	}
 	if e := validateMember(m); e != nil {
-		wire.WriteError(w, e)
+		api.WriteError(w, e)
 		return
 	}
 	if err := s.UpdateRecord(r.Context(), m); err != nil {
-		wire.WriteError(w, api.ErrorOf(err))
+		api.WriteError(w, endpoint.ErrorOf(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, m)
@@ -133,7 +134,7 @@ func (s *Server) UpdateRecord(ctx context.Context, m peer.Member) error {
 		return fmt.Errorf("update record of %s: %w", m.ID, raftnode.ErrNotLeader)
 	}
 	if !s.isMember(m.ID) {
-		return &wire.Error{Code: wire.CodeNotFound, Message: "master " + m.ID + " is not a member of the cluster", Status: http.StatusNotFound}
+		return &api.Error{Code: api.CodeNotFound, Message: "master " + m.ID + " is not a member of the cluster", Status: http.StatusNotFound}
 	}
 	_, err := s.apply(ctx, Record(m))
 	return err
@@ -146,7 +147,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	servers, err := s.deps.Raft.Servers()
 	if err != nil {
-		wire.WriteError(w, api.ErrorOf(err))
+		api.WriteError(w, endpoint.ErrorOf(err))
 		return
 	}
 	inRaft := false
@@ -154,26 +155,26 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
 		inRaft = inRaft || sv.ID == id
 	}
 	if !inRaft && s.deps.Store.Master(id) == nil {
-		wire.WriteError(w, &wire.Error{Code: wire.CodeNotFound, Message: "master " + id + " is not a member of the cluster", Status: http.StatusNotFound})
+		api.WriteError(w, &api.Error{Code: api.CodeNotFound, Message: "master " + id + " is not a member of the cluster", Status: http.StatusNotFound})
 		return
 	}
 	if inRaft && len(servers) == 1 {
-		wire.WriteError(w, &wire.Error{Code: wire.CodeInvalid, Message: "master " + id + " is the only member: removing it would end the cluster", Status: http.StatusBadRequest})
+		api.WriteError(w, &api.Error{Code: api.CodeInvalid, Message: "master " + id + " is the only member: removing it would end the cluster", Status: http.StatusBadRequest})
 		return
 	}
 	if !s.deps.Raft.IsLeader() {
-		wire.WriteError(w, api.ErrorOf(raftnode.ErrNotLeader))
+		api.WriteError(w, endpoint.ErrorOf(raftnode.ErrNotLeader))
 		return
 	}
 	if s.deps.Store.Master(id) != nil {
 		if _, err := s.apply(r.Context(), &orchpb.Command{Op: &orchpb.Command_RemoveMaster{RemoveMaster: &orchpb.RemoveMaster{Id: id}}}); err != nil {
-			wire.WriteError(w, api.ErrorOf(err))
+			api.WriteError(w, endpoint.ErrorOf(err))
 			return
 		}
 	}
 	if inRaft {
 		if err := s.deps.Raft.RemoveServer(r.Context(), id); err != nil {
-			wire.WriteError(w, api.ErrorOf(err))
+			api.WriteError(w, endpoint.ErrorOf(err))
 			return
 		}
 	}
@@ -191,7 +192,7 @@ func (s *Server) readIndex(w http.ResponseWriter, r *http.Request) {
 		err = s.deps.Raft.WaitApplied(r.Context(), index, s.deps.Store.Index)
 	}
 	if err != nil {
-		wire.WriteError(w, api.ErrorOf(err))
+		api.WriteError(w, endpoint.ErrorOf(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, peer.ReadIndex{Index: s.deps.Store.Index()})
@@ -203,9 +204,9 @@ func (s *Server) self(w http.ResponseWriter, r *http.Request) {
 }
 
 // Status is this master as GET /v1/cluster shows it.
-func (s *Server) Status() wire.Member {
+func (s *Server) Status() api.Member {
 	leaderID, _ := s.deps.Raft.Leader()
-	return wire.Member{
+	return api.Member{
 		ID:           s.deps.Self.ID,
 		RaftAddress:  s.deps.Self.RaftAddress,
 		APIAddress:   s.deps.Self.APIAddress,

@@ -8,8 +8,11 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/orch-io/orch/master/api"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/master/endpoint"
+
+	"github.com/orch-io/orch/pki"
+
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/auth"
 	"github.com/orch-io/orch/master/peer"
 	"github.com/orch-io/orch/master/raftnode"
@@ -35,7 +38,7 @@ type Raft interface {
 type Deps struct {
 	Raft  Raft
 	Store *store.Store
-	CA    *auth.CA
+	CA    *pki.CA
 	// Self is this master as others reach it.
 	Self peer.Member
 	// ReadBarrier linearizes a read (the master's, which works on
@@ -59,8 +62,8 @@ func New(deps Deps) *Server {
 }
 
 // Routes are the endpoints, for the API server.
-func (s *Server) Routes() []api.Route {
-	return []api.Route{
+func (s *Server) Routes() []endpoint.Route {
+	return []endpoint.Route{
 		{Pattern: "GET " + peer.PathCredentials, Role: auth.RoleMaster, Handler: s.credentials},
 		{Pattern: "POST " + peer.PathMembers, Role: auth.RoleMaster, Handler: s.addMember},
 		{Pattern: "PUT " + peer.PathMembers + "/{id}", Role: auth.RoleMaster, Handler: s.updateMember},
@@ -78,7 +81,7 @@ func (s *Server) apply(ctx context.Context, cmd *orchpb.Command) (*orchpb.Comman
 	if err != nil {
 		return nil, err
 	}
-	if e := api.ResultError(res); e != nil {
+	if e := endpoint.ResultError(res); e != nil {
 		return res, e
 	}
 	return res, nil
@@ -87,23 +90,23 @@ func (s *Server) apply(ctx context.Context, cmd *orchpb.Command) (*orchpb.Comman
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	data, err := json.Marshal(v)
 	if err != nil {
-		wire.WriteError(w, api.ErrorOf(err))
+		api.WriteError(w, endpoint.ErrorOf(err))
 		return
 	}
-	w.Header().Set("Content-Type", wire.ContentTypeJSON)
+	w.Header().Set("Content-Type", api.ContentTypeJSON)
 	w.WriteHeader(status)
 	_, _ = w.Write(append(data, '\n'))
 }
 
-func readJSON(r *http.Request, v any) *wire.Error {
+func readJSON(r *http.Request, v any) *api.Error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &wire.Error{Code: wire.CodeInvalid, Message: "body: " + err.Error(), Status: http.StatusBadRequest}
+		return &api.Error{Code: api.CodeInvalid, Message: "body: " + err.Error(), Status: http.StatusBadRequest}
 	}
 	return nil
 }
 
 func setIndex(w http.ResponseWriter, index uint64) {
-	w.Header().Set(wire.HeaderIndex, strconv.FormatUint(index, 10))
+	w.Header().Set(api.HeaderIndex, strconv.FormatUint(index, 10))
 }

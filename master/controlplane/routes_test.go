@@ -10,7 +10,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/pki"
+
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/auth"
 	"github.com/orch-io/orch/master/peer"
 	"github.com/orch-io/orch/master/raftnode"
@@ -101,13 +103,13 @@ func (f *fakeRaft) State() string {
 type fixture struct {
 	raft *fakeRaft
 	st   *store.Store
-	ca   *auth.CA
+	ca   *pki.CA
 	srv  *httptest.Server
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ca, err := auth.NewCA()
+	ca, err := pki.NewCA()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +189,7 @@ func TestCredentialsTokensSnapshot(t *testing.T) {
 	if code != 200 || json.Unmarshal([]byte(body), &creds) != nil {
 		t.Fatalf("credentials: %d %s", code, body)
 	}
-	if ca, err := auth.ParseCA([]byte(creds.CACertPEM), []byte(creds.CAKeyPEM)); err != nil || ca.Digest() != f.ca.Digest() {
+	if ca, err := pki.ParseCA([]byte(creds.CACertPEM), []byte(creds.CAKeyPEM)); err != nil || ca.Digest() != f.ca.Digest() {
 		t.Fatalf("credentials give another CA: %v", err)
 	}
 
@@ -196,7 +198,7 @@ func TestCredentialsTokensSnapshot(t *testing.T) {
 		t.Errorf("bad role: %d %s", code, body)
 	}
 	code, body = f.call(t, "POST", "/v1/tokens", `{"role":"reader"}`)
-	var tok wire.Token
+	var tok api.Token
 	if code != 201 || json.Unmarshal([]byte(body), &tok) != nil || tok.Role != "reader" {
 		t.Fatalf("create token: %d %s", code, body)
 	}
@@ -204,7 +206,7 @@ func TestCredentialsTokensSnapshot(t *testing.T) {
 	if role, err := auth.NewTokens(f.st, nil).Authenticate(tok.Token); err != nil || role != auth.RoleReader {
 		t.Fatalf("the new token authenticates as %q, %v", role, err)
 	}
-	if d, _ := auth.TokenCADigest(tok.Token); d != f.ca.Digest() {
+	if d, _ := pki.TokenCADigest(tok.Token); d != f.ca.Digest() {
 		t.Errorf("token pins %s, want %s", d, f.ca.Digest())
 	}
 
@@ -222,7 +224,7 @@ func TestCredentialsTokensSnapshot(t *testing.T) {
 	if !proto.Equal(snap, f.st.Snapshot()) || len(snap.GetTokens()) != 1 {
 		t.Fatalf("snapshot %v differs from the store", snap)
 	}
-	if resp.Header.Get(wire.HeaderIndex) == "" {
+	if resp.Header.Get(api.HeaderIndex) == "" {
 		t.Error("snapshot has no index header")
 	}
 }

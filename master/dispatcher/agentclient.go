@@ -9,8 +9,9 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/orch-io/orch/master/api/wire"
-	"github.com/orch-io/orch/master/auth"
+	"github.com/orch-io/orch/pki"
+
+	"github.com/orch-io/orch/api"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -21,7 +22,7 @@ type agentClient struct {
 	http *http.Client
 }
 
-func newAgentClient(ca *auth.CA, cert tls.Certificate) *agentClient {
+func newAgentClient(ca *pki.CA, cert tls.Certificate) *agentClient {
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if ca != nil {
 		tlsConf.RootCAs = ca.Pool()
@@ -34,7 +35,7 @@ func newAgentClient(ca *auth.CA, cert tls.Certificate) *agentClient {
 
 func (c *agentClient) logs(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, follow bool, tail int) (io.ReadCloser, error) {
 	if node.GetAgentAddress() == "" {
-		return nil, &wire.Error{Code: "not_found", Message: "node " + node.GetName() + " has no agent endpoint for logs", Status: http.StatusNotFound}
+		return nil, &api.Error{Code: "not_found", Message: "node " + node.GetName() + " has no agent endpoint for logs", Status: http.StatusNotFound}
 	}
 	q := url.Values{}
 	q.Set("follow", strconv.FormatBool(follow))
@@ -46,24 +47,24 @@ func (c *agentClient) logs(ctx context.Context, node *orchpb.Node, replica *orch
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, &wire.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + " did not answer: " + err.Error(), Status: http.StatusBadGateway}
+		return nil, &api.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + " did not answer: " + err.Error(), Status: http.StatusBadGateway}
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		if e := wire.DecodeError(resp.StatusCode, body); e != nil {
+		if e := api.DecodeError(resp.StatusCode, body); e != nil {
 			return nil, e
 		}
-		return nil, &wire.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + ": " + resp.Status, Status: http.StatusBadGateway}
+		return nil, &api.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + ": " + resp.Status, Status: http.StatusBadGateway}
 	}
 	return resp.Body, nil
 }
 
 // exec opens an exec session on the node's agent and returns the upgraded
 // connection, over which the master only copies bytes.
-func (c *agentClient) exec(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, req wire.ExecRequest) (io.ReadWriteCloser, error) {
+func (c *agentClient) exec(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, req api.ExecRequest) (io.ReadWriteCloser, error) {
 	if node.GetAgentAddress() == "" {
-		return nil, &wire.Error{Code: wire.CodeNotFound, Message: "node " + node.GetName() + " has no agent endpoint for exec", Status: http.StatusNotFound}
+		return nil, &api.Error{Code: api.CodeNotFound, Message: "node " + node.GetName() + " has no agent endpoint for exec", Status: http.StatusNotFound}
 	}
 	u := "https://" + node.GetAgentAddress() + "/v1/exec/" + url.PathEscape(replica.GetId()) + "?" + req.Query().Encode()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
@@ -71,23 +72,23 @@ func (c *agentClient) exec(ctx context.Context, node *orchpb.Node, replica *orch
 		return nil, fmt.Errorf("dispatcher: exec in %s: %w", replica.GetId(), err)
 	}
 	hreq.Header.Set("Connection", "Upgrade")
-	hreq.Header.Set("Upgrade", wire.ExecProtocol)
+	hreq.Header.Set("Upgrade", api.ExecProtocol)
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return nil, &wire.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + " did not answer: " + err.Error(), Status: http.StatusBadGateway}
+		return nil, &api.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + " did not answer: " + err.Error(), Status: http.StatusBadGateway}
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		if e := wire.DecodeError(resp.StatusCode, body); e != nil {
+		if e := api.DecodeError(resp.StatusCode, body); e != nil {
 			return nil, e
 		}
-		return nil, &wire.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + ": " + resp.Status, Status: http.StatusBadGateway}
+		return nil, &api.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + ": " + resp.Status, Status: http.StatusBadGateway}
 	}
 	conn, ok := resp.Body.(io.ReadWriteCloser)
 	if !ok {
 		resp.Body.Close()
-		return nil, &wire.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + " switched protocols but gave no connection", Status: http.StatusBadGateway}
+		return nil, &api.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + " switched protocols but gave no connection", Status: http.StatusBadGateway}
 	}
 	return conn, nil
 }

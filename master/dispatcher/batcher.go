@@ -5,7 +5,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/orch-io/orch/master/api"
+	"github.com/orch-io/orch/master/endpoint"
+
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -20,7 +21,7 @@ const batchTimeout = 30 * time.Second
 // At rest it adds no delay (a lone report is proposed at once); under load
 // thousands of nodes' reports cost a handful of entries.
 type statusBatcher struct {
-	proposer api.Proposer
+	proposer endpoint.Proposer
 
 	mu      sync.Mutex
 	pending []*orchpb.ReportReplicaStatus

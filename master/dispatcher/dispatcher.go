@@ -20,8 +20,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/orch-io/orch/master/api"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/master/endpoint"
+
+	"github.com/orch-io/orch/pki"
+
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/auth"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
@@ -32,8 +35,8 @@ import (
 // Deps are what the dispatcher needs.
 type Deps struct {
 	Store    *store.Store
-	Proposer api.Proposer
-	CA       *auth.CA
+	Proposer endpoint.Proposer
+	CA       *pki.CA
 	// ClientCert is the master's certificate, presented to agents when the
 	// master calls them (logs), so agents accept only masters.
 	ClientCert tls.Certificate
@@ -76,8 +79,8 @@ func New(deps Deps) *Dispatcher {
 }
 
 // Routes are the agent channel's endpoints, for the API server.
-func (d *Dispatcher) Routes() []api.Route {
-	return []api.Route{
+func (d *Dispatcher) Routes() []endpoint.Route {
+	return []endpoint.Route{
 		{Pattern: "POST /v1/agent/register", Role: auth.RoleAgent, Handler: d.register},
 		{Pattern: "GET /v1/agent/nodes/{id}/assignments", Role: auth.RoleAgent, Handler: d.assignments},
 		{Pattern: "GET /v1/agent/nodes/{id}/endpoints", Role: auth.RoleAgent, Handler: d.endpoints},
@@ -99,12 +102,12 @@ func (d *Dispatcher) beat(nodeID string) {
 	d.mu.Unlock()
 }
 
-// Exec implements api.ExecSource by asking the node's agent.
-func (d *Dispatcher) Exec(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, req wire.ExecRequest) (io.ReadWriteCloser, error) {
+// Exec implements apiserver.ExecSource by asking the node's agent.
+func (d *Dispatcher) Exec(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, req api.ExecRequest) (io.ReadWriteCloser, error) {
 	return d.agentClient.exec(ctx, node, replica, req)
 }
 
-// Logs implements api.LogSource by asking the node's agent.
+// Logs implements apiserver.LogSource by asking the node's agent.
 func (d *Dispatcher) Logs(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, follow bool, tail int) (io.ReadCloser, error) {
 	return d.agentClient.logs(ctx, node, replica, follow, tail)
 }
@@ -121,7 +124,7 @@ func newNodeID() string {
 // told so registers again.
 func (d *Dispatcher) registered(w http.ResponseWriter, nodeID string) bool {
 	if d.deps.Store.Node(nodeID) == nil {
-		wire.WriteError(w, &wire.Error{Code: "not_found", Message: "node " + nodeID + " is not registered", Status: http.StatusNotFound})
+		api.WriteError(w, &api.Error{Code: "not_found", Message: "node " + nodeID + " is not registered", Status: http.StatusNotFound})
 		return false
 	}
 	return true

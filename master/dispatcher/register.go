@@ -5,8 +5,9 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/orch-io/orch/master/api"
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/master/endpoint"
+
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -16,16 +17,16 @@ import (
 func (d *Dispatcher) register(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
-		wire.WriteError(w, &wire.Error{Code: "invalid", Message: "read body: " + err.Error(), Status: http.StatusBadRequest})
+		api.WriteError(w, &api.Error{Code: "invalid", Message: "read body: " + err.Error(), Status: http.StatusBadRequest})
 		return
 	}
 	var reg orchpb.NodeRegistration
 	if err := protojson.Unmarshal(body, &reg); err != nil {
-		wire.WriteError(w, &wire.Error{Code: "invalid", Message: "registration: " + err.Error(), Status: http.StatusBadRequest})
+		api.WriteError(w, &api.Error{Code: "invalid", Message: "registration: " + err.Error(), Status: http.StatusBadRequest})
 		return
 	}
 	if field, msg := validateRegistration(&reg); field != "" {
-		wire.WriteError(w, &wire.Error{Code: "invalid", Field: field, Message: field + ": " + msg, Status: http.StatusBadRequest})
+		api.WriteError(w, &api.Error{Code: "invalid", Field: field, Message: field + ": " + msg, Status: http.StatusBadRequest})
 		return
 	}
 	id := newNodeID()
@@ -44,11 +45,11 @@ func (d *Dispatcher) register(w http.ResponseWriter, r *http.Request) {
 	cmd := &orchpb.Command{Op: &orchpb.Command_RegisterNode{RegisterNode: &orchpb.RegisterNode{Node: node}}}
 	res, err := d.deps.Proposer.Apply(r.Context(), cmd)
 	if err != nil {
-		wire.WriteError(w, &wire.Error{Code: "no_leader", Message: "register node " + reg.GetName() + ": " + err.Error(), Status: http.StatusServiceUnavailable})
+		api.WriteError(w, &api.Error{Code: "no_leader", Message: "register node " + reg.GetName() + ": " + err.Error(), Status: http.StatusServiceUnavailable})
 		return
 	}
-	if e := api.ResultError(res); e != nil {
-		wire.WriteError(w, e)
+	if e := endpoint.ResultError(res); e != nil {
+		api.WriteError(w, e)
 		return
 	}
 	stored := res.GetNode()
@@ -63,7 +64,7 @@ func (d *Dispatcher) register(w http.ResponseWriter, r *http.Request) {
 		}
 		cert, err := d.deps.CA.SignCSR([]byte(reg.GetCsrPem()), "node:"+stored.GetName(), hosts)
 		if err != nil {
-			wire.WriteError(w, &wire.Error{Code: "invalid", Field: "csrPem", Message: "csrPem: " + err.Error(), Status: http.StatusBadRequest})
+			api.WriteError(w, &api.Error{Code: "invalid", Field: "csrPem", Message: "csrPem: " + err.Error(), Status: http.StatusBadRequest})
 			return
 		}
 		resp.CertificatePem = string(cert)
@@ -72,7 +73,7 @@ func (d *Dispatcher) register(w http.ResponseWriter, r *http.Request) {
 	d.log.Info("node registered", "node", stored.GetName(), "id", stored.GetId(), "subnet", stored.GetSubnet())
 	out, err := protojson.Marshal(resp)
 	if err != nil {
-		wire.WriteError(w, &wire.Error{Code: "internal", Message: err.Error(), Status: http.StatusInternalServerError})
+		api.WriteError(w, &api.Error{Code: "internal", Message: err.Error(), Status: http.StatusInternalServerError})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -4,7 +4,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
@@ -17,16 +17,16 @@ func (d *Dispatcher) status(w http.ResponseWriter, r *http.Request) {
 	nodeID := r.PathValue("id")
 	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
 	if err != nil {
-		wire.WriteError(w, &wire.Error{Code: "invalid", Message: "read body: " + err.Error(), Status: http.StatusBadRequest})
+		api.WriteError(w, &api.Error{Code: "invalid", Message: "read body: " + err.Error(), Status: http.StatusBadRequest})
 		return
 	}
 	var report orchpb.StatusReport
 	if err := proto.Unmarshal(body, &report); err != nil {
-		wire.WriteError(w, &wire.Error{Code: "invalid", Message: "status report: " + err.Error(), Status: http.StatusBadRequest})
+		api.WriteError(w, &api.Error{Code: "invalid", Message: "status report: " + err.Error(), Status: http.StatusBadRequest})
 		return
 	}
 	if report.GetNodeId() != nodeID {
-		wire.WriteError(w, &wire.Error{Code: "invalid", Field: "nodeId", Message: "nodeId: the report is for " + report.GetNodeId() + " but was sent to " + nodeID, Status: http.StatusBadRequest})
+		api.WriteError(w, &api.Error{Code: "invalid", Field: "nodeId", Message: "nodeId: the report is for " + report.GetNodeId() + " but was sent to " + nodeID, Status: http.StatusBadRequest})
 		return
 	}
 	if !d.registered(w, nodeID) {
@@ -39,7 +39,7 @@ func (d *Dispatcher) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := d.statuses.submit(r.Context(), &orchpb.ReportReplicaStatus{NodeId: nodeID, Statuses: changed}); err != nil {
-		wire.WriteError(w, &wire.Error{Code: "no_leader", Message: "record status of node " + nodeID + ": " + err.Error(), Status: http.StatusServiceUnavailable})
+		api.WriteError(w, &api.Error{Code: "no_leader", Message: "record status of node " + nodeID + ": " + err.Error(), Status: http.StatusServiceUnavailable})
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 )
@@ -154,7 +154,7 @@ func (d *deriver) replica(index uint64, r *orchpb.Replica) {
 	name := r.DisplayName()
 	on := d.nodeName(r.GetNode())
 	emit := func(typ, reason, format string, args ...any) {
-		d.log.Record(wire.ClusterEvent{Index: index, Time: d.at, Type: typ, Reason: reason, Kind: "replica",
+		d.log.Record(api.ClusterEvent{Index: index, Time: d.at, Type: typ, Reason: reason, Kind: "replica",
 			Namespace: r.GetNamespace(), Service: r.GetService(), Replica: name, ReplicaID: r.GetId(),
 			Node: on, Message: fmt.Sprintf(format, args...)})
 	}
@@ -165,39 +165,39 @@ func (d *deriver) replica(index uint64, r *orchpb.Replica) {
 		}
 		if r.GetNode() != "" {
 			if was := d.replacing(r); was != "" {
-				emit(wire.EventNormal, "Rescheduled", "%s rescheduled on %s (%s)", name, on, was)
+				emit(api.EventNormal, "Rescheduled", "%s rescheduled on %s (%s)", name, on, was)
 			} else {
-				emit(wire.EventNormal, "Scheduled", "%s scheduled on %s", name, on)
+				emit(api.EventNormal, "Scheduled", "%s scheduled on %s", name, on)
 			}
 		}
 	} else if prev.node == "" && r.GetNode() != "" {
-		emit(wire.EventNormal, "Scheduled", "%s scheduled on %s", name, on)
+		emit(api.EventNormal, "Scheduled", "%s scheduled on %s", name, on)
 	}
 	if r.GetNode() == "" && r.GetMessage() != "" && r.GetMessage() != prev.message && r.GetDesiredState() == orchpb.DesiredRunning {
-		emit(wire.EventWarning, "Unplaced", "%s cannot be placed: %s", name, r.GetMessage())
+		emit(api.EventWarning, "Unplaced", "%s cannot be placed: %s", name, r.GetMessage())
 	}
 	if r.GetState() != prev.state {
 		switch r.GetState() {
 		case orchpb.ReplicaRunning:
 			if prev.state == orchpb.ReplicaUnhealthy {
-				emit(wire.EventNormal, "Healthy", "%s healthy again on %s", name, on)
+				emit(api.EventNormal, "Healthy", "%s healthy again on %s", name, on)
 			} else {
-				emit(wire.EventNormal, "Started", "%s started on %s", name, on)
+				emit(api.EventNormal, "Started", "%s started on %s", name, on)
 			}
 		case orchpb.ReplicaUnhealthy:
-			emit(wire.EventWarning, "Unhealthy", "%s unhealthy on %s%s", name, on, colon(r.GetMessage()))
+			emit(api.EventWarning, "Unhealthy", "%s unhealthy on %s%s", name, on, colon(r.GetMessage()))
 		case orchpb.ReplicaFailed:
-			emit(wire.EventWarning, "Failed", "%s failed on %s%s", name, on, colon(r.GetMessage()))
+			emit(api.EventWarning, "Failed", "%s failed on %s%s", name, on, colon(r.GetMessage()))
 		case orchpb.ReplicaLost:
-			emit(wire.EventWarning, "Lost", "%s lost%s", name, colon(r.GetMessage()))
+			emit(api.EventWarning, "Lost", "%s lost%s", name, colon(r.GetMessage()))
 		case orchpb.ReplicaStopped:
-			emit(wire.EventNormal, "Stopped", "%s stopped on %s", name, on)
+			emit(api.EventNormal, "Stopped", "%s stopped on %s", name, on)
 		}
 	} else if r.GetRestarts() > prev.restarts {
-		emit(wire.EventWarning, "Restarted", "%s restarted on %s (%d restarts)%s", name, on, r.GetRestarts(), colon(r.GetMessage()))
+		emit(api.EventWarning, "Restarted", "%s restarted on %s (%d restarts)%s", name, on, r.GetRestarts(), colon(r.GetMessage()))
 	}
 	if prev.desired == orchpb.DesiredRunning && r.GetDesiredState() == orchpb.DesiredStopped && r.GetNode() != "" && !r.Terminal() {
-		emit(wire.EventNormal, "Stopping", "%s on %s stopping%s", name, on, colon(r.GetMessage()))
+		emit(api.EventNormal, "Stopping", "%s on %s stopping%s", name, on, colon(r.GetMessage()))
 		d.drained(index, r.GetNode())
 	}
 }
@@ -230,24 +230,24 @@ func (d *deriver) drained(index uint64, nodeID string) {
 			return
 		}
 	}
-	d.log.Record(wire.ClusterEvent{Index: index, Time: d.at, Reason: "Drained", Kind: "node", Node: n.GetName(),
+	d.log.Record(api.ClusterEvent{Index: index, Time: d.at, Reason: "Drained", Kind: "node", Node: n.GetName(),
 		Message: "node " + n.GetName() + " drained: every replica has moved off"})
 }
 
 func (d *deriver) node(index uint64, typ string, n *orchpb.Node) {
 	prev := d.nodes[n.GetId()]
 	emit := func(t, reason, format string, args ...any) {
-		d.log.Record(wire.ClusterEvent{Index: index, Time: d.at, Type: t, Reason: reason, Kind: "node", Node: n.GetName(),
+		d.log.Record(api.ClusterEvent{Index: index, Time: d.at, Type: t, Reason: reason, Kind: "node", Node: n.GetName(),
 			Message: fmt.Sprintf(format, args...)})
 	}
 	if typ == store.EventDelete {
 		delete(d.nodes, n.GetId())
-		emit(wire.EventWarning, "Removed", "node %s removed", n.GetName())
+		emit(api.EventWarning, "Removed", "node %s removed", n.GetName())
 		return
 	}
 	d.nodes[n.GetId()] = n
 	if prev == nil {
-		emit(wire.EventNormal, "Registered", "node %s joined at %s (%s)", n.GetName(), n.GetAddress(), capacityText(n))
+		emit(api.EventNormal, "Registered", "node %s joined at %s (%s)", n.GetName(), n.GetAddress(), capacityText(n))
 		return
 	}
 	if prev.GetState() == n.GetState() {
@@ -255,17 +255,17 @@ func (d *deriver) node(index uint64, typ string, n *orchpb.Node) {
 	}
 	switch n.GetState() {
 	case orchpb.NodeDown:
-		emit(wire.EventWarning, "NodeDown", "node %s down: its agent stopped reporting; its replicas are lost and replaced", n.GetName())
+		emit(api.EventWarning, "NodeDown", "node %s down: its agent stopped reporting; its replicas are lost and replaced", n.GetName())
 	case orchpb.NodeReady:
 		if prev.GetState() == orchpb.NodeDown {
-			emit(wire.EventNormal, "NodeReady", "node %s is back", n.GetName())
+			emit(api.EventNormal, "NodeReady", "node %s is back", n.GetName())
 		} else {
-			emit(wire.EventNormal, "Uncordoned", "node %s takes replicas again", n.GetName())
+			emit(api.EventNormal, "Uncordoned", "node %s takes replicas again", n.GetName())
 		}
 	case orchpb.NodeCordoned:
-		emit(wire.EventNormal, "Cordoned", "node %s cordoned: it takes no new replicas", n.GetName())
+		emit(api.EventNormal, "Cordoned", "node %s cordoned: it takes no new replicas", n.GetName())
 	case orchpb.NodeDraining:
-		emit(wire.EventNormal, "Draining", "node %s draining: its replicas move elsewhere, each replacement first", n.GetName())
+		emit(api.EventNormal, "Draining", "node %s draining: its replicas move elsewhere, each replacement first", n.GetName())
 	}
 }
 
@@ -274,12 +274,12 @@ func (d *deriver) service(index uint64, typ string, svc *orchpb.Service) {
 	key := svcName(spec)
 	prev, known := d.services[key]
 	emit := func(t, reason, format string, args ...any) {
-		d.log.Record(wire.ClusterEvent{Index: index, Time: d.at, Type: t, Reason: reason, Kind: "service",
+		d.log.Record(api.ClusterEvent{Index: index, Time: d.at, Type: t, Reason: reason, Kind: "service",
 			Namespace: spec.GetNamespace(), Service: spec.GetName(), Message: fmt.Sprintf(format, args...)})
 	}
 	if typ == store.EventDelete {
 		delete(d.services, key)
-		emit(wire.EventNormal, "Deleted", "service %s deleted", key)
+		emit(api.EventNormal, "Deleted", "service %s deleted", key)
 		return
 	}
 	now := seenService(svc)
@@ -287,29 +287,29 @@ func (d *deriver) service(index uint64, typ string, svc *orchpb.Service) {
 	u := svc.GetUpdate()
 	switch {
 	case !known:
-		emit(wire.EventNormal, "Created", "service %s created (generation %d)", key, svc.GetGeneration())
+		emit(api.EventNormal, "Created", "service %s created (generation %d)", key, svc.GetGeneration())
 		return
 	case now.generation != prev.generation && u.GetRollback():
-		emit(wire.EventWarning, "RollingBack", "rolling back to the previous spec as generation %d%s", svc.GetGeneration(), colon(u.GetMessage()))
+		emit(api.EventWarning, "RollingBack", "rolling back to the previous spec as generation %d%s", svc.GetGeneration(), colon(u.GetMessage()))
 		return
 	case now.generation != prev.generation:
-		emit(wire.EventNormal, "UpdateStarted", "update to generation %d started", svc.GetGeneration())
+		emit(api.EventNormal, "UpdateStarted", "update to generation %d started", svc.GetGeneration())
 		return
 	case now.replicas != prev.replicas:
-		emit(wire.EventNormal, "Scaled", "scaled from %d to %d replicas", prev.replicas, now.replicas)
+		emit(api.EventNormal, "Scaled", "scaled from %d to %d replicas", prev.replicas, now.replicas)
 	}
 	if now.updateState == prev.updateState {
 		return
 	}
 	switch now.updateState {
 	case orchpb.UpdateCompleted:
-		emit(wire.EventNormal, "UpdateCompleted", "generation %d rolled out%s", svc.GetGeneration(), colon(u.GetMessage()))
+		emit(api.EventNormal, "UpdateCompleted", "generation %d rolled out%s", svc.GetGeneration(), colon(u.GetMessage()))
 	case orchpb.UpdateRolledBack:
-		emit(wire.EventWarning, "RolledBack", "rolled back as generation %d%s", svc.GetGeneration(), colon(u.GetMessage()))
+		emit(api.EventWarning, "RolledBack", "rolled back as generation %d%s", svc.GetGeneration(), colon(u.GetMessage()))
 	case orchpb.UpdatePaused:
-		emit(wire.EventWarning, "UpdatePaused", "update to generation %d paused%s", svc.GetGeneration(), colon(u.GetMessage()))
+		emit(api.EventWarning, "UpdatePaused", "update to generation %d paused%s", svc.GetGeneration(), colon(u.GetMessage()))
 	case orchpb.UpdateFailed:
-		emit(wire.EventWarning, "UpdateFailed", "update to generation %d failed%s", svc.GetGeneration(), colon(u.GetMessage()))
+		emit(api.EventWarning, "UpdateFailed", "update to generation %d failed%s", svc.GetGeneration(), colon(u.GetMessage()))
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -16,7 +16,7 @@ import (
 func TestLogRingAndFilter(t *testing.T) {
 	l := NewLog(3, nil)
 	for _, r := range []string{"a", "b", "c", "d"} {
-		l.Record(wire.ClusterEvent{Reason: r, Kind: "replica", Service: "web", Node: "n" + r})
+		l.Record(api.ClusterEvent{Reason: r, Kind: "replica", Service: "web", Node: "n" + r})
 	}
 	got, next, _ := l.After(0, Filter{}, 0)
 	if reasons(got) != "b c d" || next != 4 {
@@ -37,7 +37,7 @@ func TestLogRingAndFilter(t *testing.T) {
 		t.Fatal("woken with nothing new")
 	default:
 	}
-	l.Record(wire.ClusterEvent{Reason: "e"})
+	l.Record(api.ClusterEvent{Reason: "e"})
 	select {
 	case <-wait:
 	case <-time.After(time.Second):
@@ -45,7 +45,7 @@ func TestLogRingAndFilter(t *testing.T) {
 	}
 }
 
-func reasons(evs []wire.ClusterEvent) string {
+func reasons(evs []api.ClusterEvent) string {
 	var s []string
 	for _, e := range evs {
 		s = append(s, e.Reason)
@@ -81,7 +81,7 @@ func TestDerivedEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor := func(n int) []wire.ClusterEvent {
+	waitFor := func(n int) []api.ClusterEvent {
 		t.Helper()
 		timeout := time.After(5 * time.Second)
 		for {
@@ -128,7 +128,7 @@ func TestDerivedEvents(t *testing.T) {
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
-	if got[6].Type != wire.EventWarning || got[6].Index != 7 || got[6].Node != "one" {
+	if got[6].Type != api.EventWarning || got[6].Index != 7 || got[6].Node != "one" {
 		t.Errorf("lost event %+v: want a warning at index 7 on node one", got[6])
 	}
 }

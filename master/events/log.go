@@ -19,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/orch-io/orch/master/api/wire"
+	"github.com/orch-io/orch/api"
 )
 
 // DefaultSize is how many events a Log keeps.
@@ -30,7 +30,7 @@ type Log struct {
 	now func() time.Time
 
 	mu      sync.Mutex
-	buf     []wire.ClusterEvent
+	buf     []api.ClusterEvent
 	next    uint64 // seq of the next event; seqs start at 1
 	changed chan struct{}
 }
@@ -44,16 +44,16 @@ func NewLog(size int, now func() time.Time) *Log {
 	if now == nil {
 		now = time.Now
 	}
-	return &Log{now: now, buf: make([]wire.ClusterEvent, size), next: 1, changed: make(chan struct{})}
+	return &Log{now: now, buf: make([]api.ClusterEvent, size), next: 1, changed: make(chan struct{})}
 }
 
 // Record appends e, stamping its sequence and (if unset) its time.
-func (l *Log) Record(e wire.ClusterEvent) {
+func (l *Log) Record(e api.ClusterEvent) {
 	if e.Time.IsZero() {
 		e.Time = l.now()
 	}
 	if e.Type == "" {
-		e.Type = wire.EventNormal
+		e.Type = api.EventNormal
 	}
 	l.mu.Lock()
 	e.Seq = l.next
@@ -77,7 +77,7 @@ type Filter struct {
 }
 
 // Match reports whether e passes f.
-func (f Filter) Match(e wire.ClusterEvent) bool {
+func (f Filter) Match(e api.ClusterEvent) bool {
 	return (f.Kind == "" || e.Kind == f.Kind) &&
 		(f.Namespace == "" || e.Namespace == f.Namespace || e.Kind == "node") &&
 		(f.Service == "" || e.Service == f.Service) &&
@@ -88,7 +88,7 @@ func (f Filter) Match(e wire.ClusterEvent) bool {
 // After returns the events matching f with a seq above after, oldest
 // first, at most limit of them (the newest ones; 0 = no limit), the seq to
 // pass next time, and a channel closed when more arrive.
-func (l *Log) After(after uint64, f Filter, limit int) ([]wire.ClusterEvent, uint64, <-chan struct{}) {
+func (l *Log) After(after uint64, f Filter, limit int) ([]api.ClusterEvent, uint64, <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	size := uint64(len(l.buf))
@@ -99,7 +99,7 @@ func (l *Log) After(after uint64, f Filter, limit int) ([]wire.ClusterEvent, uin
 	if after+1 > first {
 		first = after + 1
 	}
-	var out []wire.ClusterEvent
+	var out []api.ClusterEvent
 	for seq := first; seq < l.next; seq++ {
 		if e := l.buf[seq%size]; f.Match(e) {
 			out = append(out, e)

@@ -13,8 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orch-io/orch/master/api/wire"
-	"github.com/orch-io/orch/master/auth"
+	"github.com/orch-io/orch/pki"
+
+	"github.com/orch-io/orch/api"
 )
 
 // Client calls other masters as a master: with this master's certificate,
@@ -24,7 +25,7 @@ type Client struct {
 }
 
 // NewClient builds a client presenting cert.
-func NewClient(ca *auth.CA, cert tls.Certificate) *Client {
+func NewClient(ca *pki.CA, cert tls.Certificate) *Client {
 	return &Client{http: &http.Client{Transport: newTransport(ca.MasterClientTLS(&cert))}}
 }
 
@@ -52,8 +53,8 @@ func (c *Client) ReadIndex(ctx context.Context, base string) (uint64, error) {
 }
 
 // Self asks the master at base how it is doing.
-func (c *Client) Self(ctx context.Context, base string) (*wire.Member, error) {
-	var out wire.Member
+func (c *Client) Self(ctx context.Context, base string) (*api.Member, error) {
+	var out api.Member
 	if err := doJSON(ctx, c.http, http.MethodGet, base+PathSelf, "", nil, &out); err != nil {
 		return nil, fmt.Errorf("peer: status of %s: %w", base, err)
 	}
@@ -79,7 +80,7 @@ func (c *Client) RemoveMember(ctx context.Context, base, id string) error {
 }
 
 // doJSON sends in (if not nil) as JSON and decodes a 2xx answer into out
-// (if not nil). A non-2xx answer is a *wire.Error.
+// (if not nil). A non-2xx answer is a *api.Error.
 func doJSON(ctx context.Context, hc *http.Client, method, u, token string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -94,7 +95,7 @@ func doJSON(ctx context.Context, hc *http.Client, method, u, token string, in, o
 		return err
 	}
 	if in != nil {
-		req.Header.Set("Content-Type", wire.ContentTypeJSON)
+		req.Header.Set("Content-Type", api.ContentTypeJSON)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -109,7 +110,7 @@ func doJSON(ctx context.Context, hc *http.Client, method, u, token string, in, o
 		return err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return wire.DecodeError(resp.StatusCode, data)
+		return api.DecodeError(resp.StatusCode, data)
 	}
 	if out == nil {
 		return nil
@@ -142,7 +143,7 @@ func (c *Client) FetchImage(ctx context.Context, base, name string) (io.ReadClos
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return nil, fmt.Errorf("peer: image %s from %s: %w", name, base, wire.DecodeError(resp.StatusCode, data))
+		return nil, fmt.Errorf("peer: image %s from %s: %w", name, base, api.DecodeError(resp.StatusCode, data))
 	}
 	return resp.Body, nil
 }

@@ -13,8 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/orch-io/orch/master/api/wire"
-	"github.com/orch-io/orch/master/auth"
+	"github.com/orch-io/orch/pki"
+
+	"github.com/orch-io/orch/api"
 )
 
 // LeaderFunc tells where the leader's API is: its URL (this master's own
@@ -48,7 +49,7 @@ type ForwarderDeps struct {
 	Local  http.Handler
 	Leader LeaderFunc
 	// CA verifies the leader's certificate.
-	CA *auth.CA
+	CA *pki.CA
 	// Wait is how long to wait for a leader; 0 means DefaultLeaderWait.
 	Wait   time.Duration
 	Logger *slog.Logger
@@ -125,13 +126,13 @@ func (f *Forwarder) proxyError(w http.ResponseWriter, r *http.Request, err error
 		if err != ErrNoLeader { //nolint:errorlint // only a bare sentinel says nothing more
 			msg += ": " + err.Error()
 		}
-		wire.WriteError(w, &wire.Error{Code: wire.CodeNoLeader, Status: http.StatusServiceUnavailable, Message: msg})
+		api.WriteError(w, &api.Error{Code: api.CodeNoLeader, Status: http.StatusServiceUnavailable, Message: msg})
 	case r.Context().Err() != nil:
 		// The caller left; nobody reads this answer.
 		w.WriteHeader(499)
 	default:
 		f.log.Warn("forwarding to the leader failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		wire.WriteError(w, &wire.Error{Code: wire.CodeOutcomeUnknown, Status: http.StatusServiceUnavailable,
+		api.WriteError(w, &api.Error{Code: api.CodeOutcomeUnknown, Status: http.StatusServiceUnavailable,
 			Message: "the leader failed while handling the request, which may or may not have been applied: " + err.Error()})
 	}
 }

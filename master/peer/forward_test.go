@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/master/api/wire"
-	"github.com/orch-io/orch/master/auth"
+	"github.com/orch-io/orch/pki"
+
+	"github.com/orch-io/orch/api"
 )
 
 // fakeLeader is another master's API: it records what reached it.
@@ -28,7 +29,7 @@ type seenRequest struct {
 	clientCert                          bool
 }
 
-func newFakeLeader(t *testing.T, ca *auth.CA) *fakeLeader {
+func newFakeLeader(t *testing.T, ca *pki.CA) *fakeLeader {
 	t.Helper()
 	cert, err := ca.IssueMaster([]string{"127.0.0.1"})
 	if err != nil {
@@ -40,7 +41,7 @@ func newFakeLeader(t *testing.T, ca *auth.CA) *fakeLeader {
 		l.mu.Lock()
 		l.seen = append(l.seen, seenRequest{r.Method, r.URL.RequestURI(), r.Header.Get("Authorization"), r.Header.Get(HeaderForwarded), string(body), len(r.TLS.PeerCertificates) > 0})
 		l.mu.Unlock()
-		w.Header().Set(wire.HeaderIndex, "42")
+		w.Header().Set(api.HeaderIndex, "42")
 		w.WriteHeader(http.StatusCreated)
 		_, _ = w.Write([]byte("from leader"))
 	}))
@@ -94,8 +95,8 @@ func deadAddr(t *testing.T) string {
 }
 
 func TestForwarder(t *testing.T) {
-	ca, _ := auth.NewCA()
-	stranger, _ := auth.NewCA()
+	ca, _ := pki.NewCA()
+	stranger, _ := pki.NewCA()
 	leader := newFakeLeader(t, ca)
 	impostor := newFakeLeader(t, stranger)
 	dead := deadAddr(t)
@@ -169,8 +170,8 @@ func TestForwarder(t *testing.T) {
 				if got.clientCert {
 					t.Error("the forwarder presented a certificate: the leader would authorize the master, not the caller")
 				}
-				if resp.Header.Get(wire.HeaderIndex) != "42" {
-					t.Errorf("index header %q not passed back", resp.Header.Get(wire.HeaderIndex))
+				if resp.Header.Get(api.HeaderIndex) != "42" {
+					t.Errorf("index header %q not passed back", resp.Header.Get(api.HeaderIndex))
 				}
 			}
 		})

@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/orch-io/orch/master/auth"
+	"github.com/orch-io/orch/pki"
 )
 
 // Joiner is a master joining a cluster with a master join token. It trusts
@@ -42,7 +42,7 @@ func (j *Joiner) credentialsFrom(ctx context.Context, base string) (*Credentials
 	if err != nil {
 		return nil, err
 	}
-	ca, err := auth.ParseCertPEM(caPEM)
+	ca, err := pki.ParseCertPEM(caPEM)
 	if err != nil {
 		return nil, err
 	}
@@ -52,11 +52,11 @@ func (j *Joiner) credentialsFrom(ctx context.Context, base string) (*Credentials
 		return nil, fmt.Errorf("peer: credentials from %s: %w", base, err)
 	}
 	// The same CA the token pins, and a key that belongs to it.
-	parsed, err := auth.ParseCA([]byte(creds.CACertPEM), []byte(creds.CAKeyPEM))
+	parsed, err := pki.ParseCA([]byte(creds.CACertPEM), []byte(creds.CAKeyPEM))
 	if err != nil {
 		return nil, fmt.Errorf("peer: credentials from %s: %w", base, err)
 	}
-	if parsed.Digest() != auth.CertDigest(ca.Raw) {
+	if parsed.Digest() != pki.CertDigest(ca.Raw) {
 		return nil, fmt.Errorf("peer: credentials from %s: a CA other than the one the token pins", base)
 	}
 	return &creds, nil
@@ -88,7 +88,7 @@ func (j *Joiner) RequestMembership(ctx context.Context, caPEM []byte, m Member) 
 // (the joiner has none yet): its token is the credential.
 func (j *Joiner) client(caPEM []byte) *http.Client {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if ca, err := auth.ParseCACert(caPEM); err == nil {
+	if ca, err := pki.ParseCACert(caPEM); err == nil {
 		tc = ca.MasterClientTLS(nil)
 	}
 	return &http.Client{Timeout: 30 * time.Second, Transport: newTransport(tc)}
@@ -97,7 +97,7 @@ func (j *Joiner) client(caPEM []byte) *http.Client {
 // FetchCA downloads a master's CA certificate and checks it against the
 // digest the join token carries, before the token is ever sent.
 func FetchCA(ctx context.Context, base, token string) ([]byte, error) {
-	want, err := auth.TokenCADigest(token)
+	want, err := pki.TokenCADigest(token)
 	if err != nil {
 		return nil, err
 	}
@@ -116,11 +116,11 @@ func FetchCA(ctx context.Context, base, token string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peer: fetch CA from %s: %w", base, err)
 	}
-	cert, err := auth.ParseCertPEM(pemBytes)
+	cert, err := pki.ParseCertPEM(pemBytes)
 	if err != nil {
 		return nil, fmt.Errorf("peer: CA from %s: %w", base, err)
 	}
-	if got := auth.CertDigest(cert.Raw); got != want {
+	if got := pki.CertDigest(cert.Raw); got != want {
 		return nil, fmt.Errorf("peer: the CA of %s has digest %s but the token expects %s: refusing to join", base, got, want)
 	}
 	return pemBytes, nil

@@ -11,12 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orch-io/orch/pki"
+
 	"github.com/orch-io/orch/master/auth"
 )
 
 // fakeMaster serves /v1/ca and the join endpoints as a master would, with
 // the credentials of ca (and claiming pinned's CA at /v1/ca when set).
-func fakeMaster(t *testing.T, ca *auth.CA, served *auth.CA, token string, joins *atomic.Int32) *httptest.Server {
+func fakeMaster(t *testing.T, ca *pki.CA, served *pki.CA, token string, joins *atomic.Int32) *httptest.Server {
 	t.Helper()
 	cert, _ := served.IssueMaster([]string{"127.0.0.1"})
 	mux := http.NewServeMux()
@@ -45,8 +47,8 @@ func fakeMaster(t *testing.T, ca *auth.CA, served *auth.CA, token string, joins 
 }
 
 func TestJoiner(t *testing.T) {
-	ca, _ := auth.NewCA()
-	other, _ := auth.NewCA()
+	ca, _ := pki.NewCA()
+	other, _ := pki.NewCA()
 	token, _, _ := auth.NewToken(ca.Digest(), auth.RoleMaster)
 	var joins atomic.Int32
 	good := fakeMaster(t, ca, ca, token, &joins)
@@ -68,7 +70,7 @@ func TestJoiner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := auth.ParseCA([]byte(creds.CACertPEM), []byte(creds.CAKeyPEM)); err != nil || got.Digest() != ca.Digest() {
+	if got, err := pki.ParseCA([]byte(creds.CACertPEM), []byte(creds.CAKeyPEM)); err != nil || got.Digest() != ca.Digest() {
 		t.Fatalf("credentials: %v", err)
 	}
 	if _, err := (&Joiner{URLs: []string{good.URL}, Token: "ORCH-1-" + ca.Digest() + "-master-wrong"}).Credentials(ctx); err == nil {

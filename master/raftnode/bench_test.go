@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/master/auth"
+	"github.com/orch-io/orch/pki"
+
 	"github.com/orch-io/orch/master/store"
 )
 
@@ -20,7 +21,7 @@ func BenchmarkApply3(b *testing.B) {
 	for _, callers := range []int{1, 16, 128} {
 		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
 			logger := slog.New(slog.DiscardHandler)
-			ca, _ := auth.NewCA()
+			ca, _ := pki.NewCA()
 			cert, _ := ca.IssueMaster([]string{"127.0.0.1"})
 			var ms []*master
 			for i := range 3 {

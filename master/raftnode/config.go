@@ -41,7 +41,7 @@ type Config struct {
 	// ServerTLS and ClientTLS, when both set, carry Raft over mutual TLS on
 	// BindAddr (advertising AdvertiseAddr): ServerTLS for connections other
 	// masters open, ClientTLS for the ones this master opens. Both must
-	// verify that the peer is a master (master/auth makes such configs).
+	// verify that the peer is a master (package pki makes such configs).
 	ServerTLS, ClientTLS *tls.Config
 
 	// StreamLayer replaces the listener altogether. It must listen on (and

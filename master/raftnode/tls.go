@@ -12,7 +12,7 @@ import (
 
 // tlsStreamLayer carries Raft over mutual TLS: every connection, in either
 // direction, proves both ends are masters of the cluster (the configs come
-// from master/auth and verify the peer's certificate).
+// from package pki and verify the peer's certificate).
 type tlsStreamLayer struct {
 	net.Listener
 	advertise net.Addr

@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/master/auth"
+	"github.com/orch-io/orch/pki"
+
 	"github.com/orch-io/orch/master/store"
 	"google.golang.org/protobuf/proto"
 )
 
-func withTLS(ca *auth.CA, cert tls.Certificate) func(*Config) {
+func withTLS(ca *pki.CA, cert tls.Certificate) func(*Config) {
 	return func(c *Config) {
 		c.ServerTLS = ca.MasterServerTLS(cert)
 		c.ClientTLS = ca.MasterClientTLS(&cert)
@@ -23,9 +24,9 @@ func withTLS(ca *auth.CA, cert tls.Certificate) func(*Config) {
 // master with a certificate of another CA cannot take part.
 func TestMutualTLS(t *testing.T) {
 	logger := newTestLogger(t)
-	ca, _ := auth.NewCA()
-	other, _ := auth.NewCA()
-	certOf := func(ca *auth.CA) tls.Certificate {
+	ca, _ := pki.NewCA()
+	other, _ := pki.NewCA()
+	certOf := func(ca *pki.CA) tls.Certificate {
 		c, err := ca.IssueMaster([]string{"127.0.0.1"})
 		if err != nil {
 			t.Fatal(err)
@@ -59,7 +60,7 @@ func TestMutualTLS(t *testing.T) {
 }
 
 func TestTLSConfigErrors(t *testing.T) {
-	ca, _ := auth.NewCA()
+	ca, _ := pki.NewCA()
 	cert, _ := ca.IssueMaster([]string{"127.0.0.1"})
 	cfg := Config{DataDir: t.TempDir(), NodeID: "x", BindAddr: "127.0.0.1:0", ServerTLS: ca.MasterServerTLS(cert)}
 	if n, err := Open(cfg, store.NewFSM(store.New(), nil)); err == nil {

@@ -1,0 +1,58 @@
+package api
+
+import (
+	"testing"
+
+	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/proto"
+)
+
+// storedService is what the API answers a PUT of the contract example
+// with: a defaulted spec and a live status.
+func storedService() *orchpb.Service {
+	return &orchpb.Service{
+		Spec: &orchpb.ServiceSpec{
+			Kind: "Service", Name: "hello", Namespace: "default", Replicas: proto.Int32(3),
+			Mode: orchpb.ModeReplicated, Image: "orch.local/hello:1",
+			Command: []string{"/hello"}, Args: []string{"--port=8080"},
+			Env:       map[string]string{"GREETING": "hi"},
+			Ports:     []*orchpb.Port{{Name: "http", Port: 8080, Protocol: "tcp"}},
+			Resources: &orchpb.Resources{Cpu: "100m", Memory: "32Mi"},
+			Health: &orchpb.HealthCheck{
+				Http:     &orchpb.HTTPCheck{Path: "/healthz", Port: 8080},
+				Interval: "1s", Timeout: "500ms", Retries: 3, StartPeriod: "2s",
+			},
+			Restart:         &orchpb.RestartPolicy{Policy: "always", BackoffInitial: "1s", BackoffMax: "60s"},
+			Placement:       &orchpb.Placement{Constraints: []string{"zone == a", "disk != hdd"}, SpreadBy: "zone", Strategy: "spread"},
+			Update:          &orchpb.UpdatePolicy{MaxSurge: proto.Int32(1), MaxUnavailable: proto.Int32(0), MinHealthy: "5s", Deadline: "2m", OnFailure: "rollback"},
+			StopGracePeriod: "10s",
+			Labels:          map[string]string{"tier": "web"},
+		},
+		Version: 1234567, Generation: 3, CreateIndex: 1200000,
+		Status: &orchpb.ServiceStatus{Desired: 3, Running: 3, Healthy: 2, Updated: 2, UpdateState: "rolling-forward"},
+	}
+}
+
+func BenchmarkMarshalService(b *testing.B) {
+	svc := storedService()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := MarshalService(svc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMarshalReplica(b *testing.B) {
+	r := &orchpb.Replica{
+		Id: "r1", Service: "hello", Slot: 2, State: orchpb.ReplicaRunning,
+		Generation: 7, Version: 1234567, StartedAt: 1700000000000, HostPorts: []int32{8080},
+		Resources: &orchpb.ResourceAmounts{CpuMillis: 100, MemoryBytes: 32 << 20},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Marshal(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

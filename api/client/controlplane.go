@@ -1,0 +1,51 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/orch-io/orch/api"
+)
+
+// CreateToken makes a new bearer token for role (admin, master, agent or
+// reader). The token is in this answer only.
+func (c *Client) CreateToken(ctx context.Context, role string) (*api.Token, error) {
+	body, err := json.Marshal(api.TokenRequest{Role: role})
+	if err != nil {
+		return nil, err
+	}
+	var tok api.Token
+	if _, err := c.Do(ctx, http.MethodPost, "/v1/tokens", bytes.NewReader(body), &tok); err != nil {
+		return nil, err
+	}
+	return &tok, nil
+}
+
+// RemoveMaster takes the master with this Raft server id out of the cluster.
+func (c *Client) RemoveMaster(ctx context.Context, id string) error {
+	_, err := c.Do(ctx, http.MethodDelete, "/v1/cluster/members/"+url.PathEscape(id), nil, nil)
+	return err
+}
+
+// SaveSnapshot writes a consistent backup of the whole cluster state to w
+// and returns the Raft index it reflects.
+func (c *Client) SaveSnapshot(ctx context.Context, w io.Writer) (uint64, error) {
+	resp, err := c.send(ctx, request{method: http.MethodGet, path: "/v1/snapshot", stream: true})
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return 0, fmt.Errorf("client: snapshot: %w", err)
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return 0, fmt.Errorf("client: snapshot: got %d of %d bytes", n, resp.ContentLength)
+	}
+	return indexOf(resp), nil
+}

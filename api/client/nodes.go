@@ -1,0 +1,39 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/orch-io/orch/api"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// ListNodes lists the nodes, with the index the list reflects.
+func (c *Client) ListNodes(ctx context.Context) ([]*orchpb.Node, uint64, error) {
+	return list(ctx, c, "/v1/nodes", nil, func() *orchpb.Node { return &orchpb.Node{} })
+}
+
+// GetNode returns one node by id or name.
+func (c *Client) GetNode(ctx context.Context, idOrName string) (*orchpb.Node, error) {
+	n := &orchpb.Node{}
+	if _, err := c.Do(ctx, http.MethodGet, "/v1/nodes/"+url.PathEscape(idOrName), nil, n); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Cluster returns the masters, the leader and the Raft index.
+func (c *Client) Cluster(ctx context.Context) (*api.Cluster, error) {
+	var cl api.Cluster
+	if _, err := c.Do(ctx, http.MethodGet, "/v1/cluster", nil, &cl); err != nil {
+		return nil, err
+	}
+	return &cl, nil
+}
+
+// Healthz checks that a master answers; it needs no token.
+func (c *Client) Healthz(ctx context.Context) error {
+	_, err := c.Do(ctx, http.MethodGet, "/healthz", nil, nil)
+	return err
+}

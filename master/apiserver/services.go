@@ -1,0 +1,167 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/orch-io/orch/master/endpoint"
+
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/master/manifest"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// maxManifestBytes bounds a service body; real manifests are a few KiB.
+const maxManifestBytes = 1 << 20
+
+// readManifest reads a manifest body, or answers why it cannot.
+func readManifest(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxManifestBytes+1))
+	if err != nil {
+		writeError(w, endpoint.BadRequest("", "read body: "+err.Error()))
+		return nil, false
+	}
+	if len(body) > maxManifestBytes {
+		writeError(w, endpoint.BadRequest("", "manifest larger than 1 MiB"))
+		return nil, false
+	}
+	return body, true
+}
+
+// ifMatch reads the If-Match header: nil when absent, or answers why it
+// is not a service version.
+func ifMatch(w http.ResponseWriter, r *http.Request) (version *uint64, ok bool) {
+	v := r.Header.Get("If-Match")
+	if v == "" {
+		return nil, true
+	}
+	n, err := strconv.ParseUint(strings.Trim(v, `"`), 10, 64)
+	if err != nil {
+		writeError(w, endpoint.BadRequest("If-Match", "If-Match: want a service version (a number), got "+strconv.Quote(v)))
+		return nil, false
+	}
+	return &n, true
+}
+
+func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
+	ns, name := r.PathValue("ns"), r.PathValue("name")
+	body, ok := readManifest(w, r)
+	if !ok {
+		return
+	}
+	spec, err := manifest.ParseOne(body)
+	if err != nil {
+		writeError(w, endpoint.ErrorOf(err))
+		return
+	}
+	if spec.GetName() != name {
+		writeError(w, endpoint.BadRequest("name", "name: "+strconv.Quote(spec.GetName())+" does not match the path's "+strconv.Quote(name)))
+		return
+	}
+	if spec.GetNamespace() != ns {
+		writeError(w, endpoint.BadRequest("namespace", "namespace: "+strconv.Quote(spec.GetNamespace())+" does not match the path's "+strconv.Quote(ns)))
+		return
+	}
+	version, ok := ifMatch(w, r)
+	if !ok {
+		return
+	}
+	put := &orchpb.PutService{Spec: spec, IfMatch: version}
+	existed := s.deps.Store.Service(ns, name) != nil
+	res, ok := s.propose(w, r, &orchpb.Command{Op: &orchpb.Command_PutService{PutService: put}})
+	if !ok {
+		return
+	}
+	w.Header().Set(api.HeaderIndex, strconv.FormatUint(res.GetIndex(), 10))
+	status := http.StatusOK
+	if !existed {
+		status = http.StatusCreated
+	}
+	s.writeService(w, status, ns, name)
+}
+
+func (s *Server) writeService(w http.ResponseWriter, status int, ns, name string) {
+	svc := s.deps.Store.Service(ns, name)
+	if svc == nil {
+		writeError(w, endpoint.NotFound("service "+ns+"/"+name+" not found"))
+		return
+	}
+	body, err := api.MarshalService(withStatus(s.deps.Store, svc))
+	if err != nil {
+		writeError(w, endpoint.ErrorOf(err))
+		return
+	}
+	writeJSON(w, status, body)
+}
+
+func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
+	if !s.consistentRead(w, r) {
+		return
+	}
+	s.writeService(w, http.StatusOK, r.PathValue("ns"), r.PathValue("name"))
+}
+
+func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
+	if !s.consistentRead(w, r) {
+		return
+	}
+	writeList(w, s.deps.Store.Services(r.PathValue("ns")), func(svc *orchpb.Service) ([]byte, error) {
+		return api.MarshalService(withStatus(s.deps.Store, svc))
+	})
+}
+
+func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) {
+	ns, name := r.PathValue("ns"), r.PathValue("name")
+	version, ok := ifMatch(w, r)
+	if !ok {
+		return
+	}
+	del := &orchpb.DeleteService{Namespace: ns, Name: name, IfMatch: version}
+	res, ok := s.propose(w, r, &orchpb.Command{Op: &orchpb.Command_DeleteService{DeleteService: del}})
+	if !ok {
+		return
+	}
+	w.Header().Set(api.HeaderIndex, strconv.FormatUint(res.GetIndex(), 10))
+	writeJSON(w, http.StatusOK, []byte(`{"deleted":`+strconv.Quote(ns+"/"+name)+`}`))
+}
+
+func (s *Server) scaleService(w http.ResponseWriter, r *http.Request) {
+	ns, name := r.PathValue("ns"), r.PathValue("name")
+	var body struct {
+		Replicas *int64 `json:"replicas"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		field := ""
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			field = te.Field
+		}
+		writeError(w, endpoint.BadRequest(field, "scale body: want {\"replicas\": N}: "+err.Error()))
+		return
+	}
+	if body.Replicas == nil {
+		writeError(w, endpoint.BadRequest("replicas", "replicas: required"))
+		return
+	}
+	if *body.Replicas < 0 || *body.Replicas > manifest.MaxReplicas {
+		writeError(w, endpoint.BadRequest("replicas", "replicas: must be between 0 and "+strconv.Itoa(manifest.MaxReplicas)))
+		return
+	}
+	if svc := s.deps.Store.Service(ns, name); svc != nil && svc.GetSpec().GetMode() == orchpb.ModeGlobal {
+		writeError(w, endpoint.BadRequest("replicas", "replicas: service "+ns+"/"+name+" is global (one replica per eligible node); it cannot be scaled"))
+		return
+	}
+	scale := &orchpb.ScaleService{Namespace: ns, Name: name, Replicas: int32(*body.Replicas)}
+	res, ok := s.propose(w, r, &orchpb.Command{Op: &orchpb.Command_ScaleService{ScaleService: scale}})
+	if !ok {
+		return
+	}
+	w.Header().Set(api.HeaderIndex, strconv.FormatUint(res.GetIndex(), 10))
+	s.writeService(w, http.StatusOK, ns, name)
+}

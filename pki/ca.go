@@ -1,0 +1,294 @@
+package pki
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// CA is the cluster's certificate authority.
+type CA struct {
+	Cert    *x509.Certificate
+	CertPEM []byte
+	keyPEM  []byte
+	key     crypto.Signer
+}
+
+const (
+	caCertFile = "ca.crt"
+	caKeyFile  = "ca.key"
+)
+
+// LoadOrCreateCA reads the CA from dir, creating it when absent.
+func LoadOrCreateCA(dir string) (*CA, error) {
+	ca, err := LoadCA(dir)
+	if err == nil {
+		return ca, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if ca, err = NewCA(); err != nil {
+		return nil, err
+	}
+	if err := ca.Save(dir); err != nil {
+		return nil, err
+	}
+	return ca, nil
+}
+
+// NewCA makes a new cluster CA in memory.
+func NewCA() (*CA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("pki: generate CA key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          randomSerial(),
+		Subject:               pkix.Name{CommonName: "orch cluster CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, fmt.Errorf("pki: create CA certificate: %w", err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM, err := encodeKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCA(certPEM, keyPEM)
+}
+
+// Save writes the CA's certificate and key into dir, the master's local
+// copy: it lets a restarted master serve TLS before Raft has caught up.
+func (ca *CA) Save(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("pki: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, caKeyFile), ca.keyPEM, 0o600); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, caCertFile), ca.CertPEM, 0o644)
+}
+
+// LoadCA reads an existing CA from dir.
+func LoadCA(dir string) (*CA, error) {
+	certPEM, err := os.ReadFile(filepath.Join(dir, caCertFile))
+	if err != nil {
+		return nil, fmt.Errorf("pki: read CA certificate: %w", err)
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, caKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("pki: read CA key: %w", err)
+	}
+	return ParseCA(certPEM, keyPEM)
+}
+
+// ParseCA builds a CA from its PEM certificate and key (as the replicated
+// cluster config carries them), checking that they belong together.
+func ParseCA(certPEM, keyPEM []byte) (*CA, error) {
+	cert, err := parseCert(certPEM)
+	if err != nil {
+		return nil, err
+	}
+	if !cert.IsCA {
+		return nil, errors.New("pki: CA certificate is not a CA")
+	}
+	key, err := parseKey(keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(cert.PublicKey) {
+		return nil, errors.New("pki: CA key does not match the CA certificate")
+	}
+	return &CA{Cert: cert, CertPEM: certPEM, keyPEM: keyPEM, key: key}, nil
+}
+
+// ParseCACert builds a CA that can verify but not sign, from its
+// certificate alone: what a joining machine holds before it is trusted.
+func ParseCACert(certPEM []byte) (*CA, error) {
+	cert, err := parseCert(certPEM)
+	if err != nil {
+		return nil, err
+	}
+	if !cert.IsCA {
+		return nil, errors.New("pki: CA certificate is not a CA")
+	}
+	return &CA{Cert: cert, CertPEM: certPEM}, nil
+}
+
+// KeyPEM is the CA's private key in PEM. It is replicated to every master
+// (any of them may lead and sign); never serve it to anything but a master.
+func (ca *CA) KeyPEM() []byte { return ca.keyPEM }
+
+// Digest is the SHA-256 of the CA certificate, as carried in join tokens.
+func (ca *CA) Digest() string { return CertDigest(ca.Cert.Raw) }
+
+// CertDigest is the hex SHA-256 of a DER certificate.
+func CertDigest(der []byte) string {
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:])
+}
+
+// Pool is a cert pool holding only the CA.
+func (ca *CA) Pool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	return pool
+}
+
+// IssueServer creates a key and a certificate for a TLS server (and client)
+// valid for the given host names and IPs.
+func (ca *CA) IssueServer(commonName string, hosts []string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("pki: generate key for %s: %w", commonName, err)
+	}
+	der, err := ca.sign(commonName, hosts, key.Public())
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der, ca.Cert.Raw}, PrivateKey: key}, nil
+}
+
+// SignCSR signs a PEM certificate request, for an agent's own endpoint. The
+// names come from the caller (what the master registered), not from the CSR,
+// so an agent cannot ask for a name it does not own.
+func (ca *CA) SignCSR(csrPEM []byte, commonName string, hosts []string) ([]byte, error) {
+	block, _ := pem.Decode(csrPEM)
+	if block == nil || block.Type != "CERTIFICATE REQUEST" {
+		return nil, errors.New("pki: csr: not a PEM certificate request")
+	}
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("pki: csr: %w", err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, fmt.Errorf("pki: csr signature: %w", err)
+	}
+	der, err := ca.sign(commonName, hosts, csr.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+}
+
+func (ca *CA) sign(commonName string, hosts []string, pub crypto.PublicKey) ([]byte, error) {
+	if ca.key == nil {
+		return nil, errors.New("pki: this CA has no key (certificate only): it cannot sign")
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: randomSerial(),
+		Subject:      pkix.Name{CommonName: commonName},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().AddDate(1, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if h != "" {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.key)
+	if err != nil {
+		return nil, fmt.Errorf("pki: sign certificate for %s: %w", commonName, err)
+	}
+	return der, nil
+}
+
+// NewCSR makes a key and a certificate request for it.
+func NewCSR(commonName string) (csrPEM []byte, key *ecdsa.PrivateKey, err error) {
+	key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pki: generate key: %w", err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: commonName}}, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pki: create csr: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), key, nil
+}
+
+// EncodeKey renders a private key as PEM.
+func EncodeKey(key *ecdsa.PrivateKey) ([]byte, error) { return encodeKey(key) }
+
+func encodeKey(key *ecdsa.PrivateKey) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("pki: encode key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+func parseKey(keyPEM []byte) (crypto.Signer, error) {
+	block, _ := pem.Decode(keyPEM)
+	if block == nil {
+		return nil, errors.New("pki: key: not PEM")
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("pki: key: %w", err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("pki: key: not a signing key")
+	}
+	return signer, nil
+}
+
+func parseCert(certPEM []byte) (*x509.Certificate, error) {
+	block, _ := pem.Decode(certPEM)
+	if block == nil {
+		return nil, errors.New("pki: certificate: not PEM")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("pki: certificate: %w", err)
+	}
+	return cert, nil
+}
+
+// ParseCertPEM parses one PEM certificate.
+func ParseCertPEM(certPEM []byte) (*x509.Certificate, error) { return parseCert(certPEM) }
+
+func randomSerial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	if err != nil {
+		panic(fmt.Sprintf("pki: crypto/rand failed: %v", err))
+	}
+	return n
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return fmt.Errorf("pki: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("pki: write %s: %w", path, err)
+	}
+	return nil
+}
