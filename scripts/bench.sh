@@ -9,7 +9,7 @@ mkdir -p "$out"
 # package : benchmark regexp : benchtime
 runs=(
   "./scheduler/:.:1x"
-  "./agent/hollow/:BenchmarkControlPlane|BenchmarkNodeLoss:1x"
+  "./hollow/:BenchmarkControlPlane|BenchmarkNodeLoss:1x"
   "./agent/runtime/:BenchmarkCreateStart:20x"
   "./integration/:BenchmarkApplyToRunning:1x"
   "./integration/:BenchmarkAgentFootprint:1x"

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/agent/hollow"
 	"github.com/orch-io/orch/api/client"
+	"github.com/orch-io/orch/hollow"
 	"github.com/orch-io/orch/master"
 	orchpb "github.com/orch-io/orch/proto"
 )

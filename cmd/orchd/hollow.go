@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/orch-io/orch/agent/hollow"
+	"github.com/orch-io/orch/hollow"
 	"github.com/spf13/cobra"
 )
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/agent/hollow"
+	"github.com/orch-io/orch/hollow"
 	orchpb "github.com/orch-io/orch/proto"
 )
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/agent/hollow"
+	"github.com/orch-io/orch/hollow"
 	"github.com/orch-io/orch/api/client"
 	"github.com/orch-io/orch/master"
 	"github.com/orch-io/orch/master/manifest"
