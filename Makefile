@@ -12,7 +12,7 @@ RACE_PKGS := ./scheduler/... ./master/... ./proto/... ./agent/logs/... ./agent/h
 # Expanded only when a recipe uses it: `go list` runs for make test alone.
 OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS)),$(shell $(GO) list ./...))
 
-.PHONY: all build images proto lint test run stop e2e bench clean
+.PHONY: all build images proto lint test fuzz run stop e2e bench clean
 
 all: build
 
@@ -38,13 +38,29 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 # The full suite: lint, unit tests (race for the cores), tests against a
-# private containerd, and a short fuzz run of the manifest parser.
+# private containerd, and a short run of every fuzz target.
 test: images lint
 	$(GO) test -race -count=1 $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 20m $(OTHER_PKGS)
-	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=10s ./master/manifest/
+	$(MAKE) --no-print-directory fuzz
 	# The multi-host suite takes about 30 s: part of the full suite too.
 	ORCH_E2E=1 $(GO) test -count=1 -timeout 10m ./e2e/...
+
+# Every fuzz target, briefly: the JSON fast paths (manifest decoding, spec
+# building, response rendering) are each held to a standard decoder or
+# encoder by one of these (docs/json.md). FUZZTIME=1m for a longer run.
+FUZZTIME ?= 4s
+FUZZ_TARGETS := ./master/manifest/:FuzzParse ./master/manifest/:FuzzNameChecks \
+	./master/manifest/:FuzzDecimal ./master/manifest/:FuzzBuildSpec \
+	./master/manifest/:FuzzDecodeJSON ./api/:FuzzMarshalMatchesOldEncoder \
+	./api/:FuzzReadObjectMatchesDecoder
+
+fuzz:
+	@set -e; log=$$(mktemp); trap 'rm -f $$log' EXIT; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg >$$log 2>&1 || { cat $$log; exit 1; }; \
+	done
 
 run:
 	DATA_DIR=$(DATA_DIR) ./scripts/run.sh
