@@ -46,7 +46,8 @@ type Body struct {
 	// Created: the answer is 201 Created instead when the request made a
 	// new object (a PUT that creates).
 	Created bool
-	Doc     string
+	// Doc says in words what the body holds.
+	Doc string
 }
 
 // JSON is a body holding one object of schema's type.
