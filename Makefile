@@ -12,7 +12,7 @@ RACE_PKGS := ./scheduler/... ./master/... ./proto/... ./agent/logs/... ./agent/h
 # Expanded only when a recipe uses it: `go list` runs for make test alone.
 OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS)),$(shell $(GO) list ./...))
 
-.PHONY: all build images proto lint test fuzz run stop e2e bench clean
+.PHONY: all build images proto lint test fuzz run stop e2e bench clean docs
 
 all: build
 
@@ -29,6 +29,12 @@ proto:
 	@command -v protoc >/dev/null || { echo "protoc missing: apt-get install -y protobuf-compiler"; exit 1; }
 	@command -v protoc-gen-go >/dev/null || $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 	protoc --go_out=. --go_opt=module=github.com/orch-io/orch proto/orch.proto
+
+# The references generated from the code: docs/openapi.json from the API's
+# route table, docs/cli.md and docs/orchd.md from the commands' own help.
+# `make test` fails while a committed copy is stale; this rewrites them.
+docs:
+	$(GO) test -count=1 -run 'TestAPIReference|TestCLIReference' ./master/ ./cmd/orchctl/ ./cmd/orchd/ -update
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

@@ -7,8 +7,8 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// storedService is what the API answers a PUT of the contract example
-// with: a defaulted spec and a live status.
+// storedService is what the API answers a PUT of the example manifest of
+// docs/manifest.md with: a defaulted spec and a live status.
 func storedService() *orchpb.Service {
 	return &orchpb.Service{
 		Spec: &orchpb.ServiceSpec{

@@ -13,8 +13,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// Keys the flat Service form adds to the spec's own (CONTRACT.md: "the spec
-// above plus version, generation, status").
+// Keys the flat Service form adds to the spec's own (docs/api.md, "Bodies":
+// the manifest's fields plus version, generation, status and createIndex).
 const (
 	keyVersion      = "version"
 	keyGeneration   = "generation"

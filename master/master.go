@@ -165,7 +165,7 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 		ReadBarrier: m.readBarrier,
 		Heartbeats:  m.dispatcher.LastHeartbeat,
 		Logger:      cfg.Logger,
-		Extra:       append(m.dispatcher.Routes(), m.control.Routes()...),
+		Extra:       extraRoutes(m.dispatcher, m.control),
 	})
 	m.forwarder = peer.NewForwarder(peer.ForwarderDeps{
 		Local: server.Handler(), Leader: m.leaderAPI, CA: m.ca, Wait: cfg.LeaderWait, Logger: cfg.Logger,

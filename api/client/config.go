@@ -30,8 +30,9 @@ func DefaultConfigPath() (string, error) {
 	return filepath.Join(home, ".orch", "config"), nil
 }
 
-// ConfigPath picks the file in the order of CONTRACT.md: explicitPath (the
-// --config flag), then $ORCH_CONFIG, then ~/.orch/config.
+// ConfigPath picks the file in the order `orchctl --help` states
+// (docs/cli.md): explicitPath (the --config flag), then $ORCH_CONFIG, then
+// ~/.orch/config.
 func ConfigPath(explicitPath string) (string, error) {
 	if explicitPath != "" {
 		return explicitPath, nil

@@ -1,5 +1,5 @@
 // Command hello is orch's sample workload, shipped as the image
-// orch.local/hello:1 (see CONTRACT.md, "The sample workload"): an HTTP server
+// orch.local/hello:1 (docs/hello.md describes what it answers): an HTTP server
 // whose health, crashes, memory use and DNS look-ups can be driven from
 // outside, so tests and demos can exercise health checks, restarts, OOM kills
 // and service discovery. The same static binary is a tiny client for exec and

@@ -1,7 +1,9 @@
-// Package api is the master's HTTPS front door: the REST API of CONTRACT.md
-// and the agent channel's routes (mounted from the dispatcher). It
-// authenticates every request, turns bodies into Raft commands and answers
-// reads from the store.
+// Package apiserver is the master's HTTPS front door: the REST API
+// (docs/api.md), the agent channel's routes (mounted from the dispatcher)
+// and the control plane's. It authenticates every request, turns bodies
+// into Raft commands and answers reads from the store. Its route table,
+// each route with its role and description, is also the API reference it
+// serves at GET /v1/openapi.json (docs/openapi.json in the repository).
 //
 // It owns the mapping from errors to HTTP status codes; it must not decide
 // anything about placement or replica lifecycles (the controllers do) and it
@@ -9,9 +11,11 @@
 package apiserver
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,11 +23,10 @@ import (
 	"github.com/orch-io/orch/master/endpoint"
 
 	"github.com/orch-io/orch/api"
-	"github.com/orch-io/orch/master/apiserver/ui"
+	"github.com/orch-io/orch/master/apiserver/openapi"
 	"github.com/orch-io/orch/master/auth"
 	"github.com/orch-io/orch/master/events"
 	"github.com/orch-io/orch/master/store"
-	orchpb "github.com/orch-io/orch/proto"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -76,6 +79,10 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	metrics *metrics
+	// table is every route registered, Extra included; reference is its
+	// OpenAPI document.
+	table     []endpoint.Route
+	reference []byte
 }
 
 // New builds the server and its routes.
@@ -84,8 +91,15 @@ func New(deps Deps) *Server {
 		deps.Logger = slog.Default()
 	}
 	s := &Server{deps: deps, log: deps.Logger, mux: http.NewServeMux(), metrics: newMetrics(deps.Registry)}
-	for _, r := range append(s.routes(), deps.Extra...) {
+	s.table = append(s.routes(), deps.Extra...)
+	for _, r := range s.table {
 		s.mux.Handle(r.Pattern, s.wrap(r))
+	}
+	var err error
+	if s.reference, err = openapi.JSON(s.table); err != nil {
+		// A route without its description: the reference test fails on it;
+		// the server still serves the routes and the rest of the document.
+		s.log.Error("the API reference is incomplete", "err", err)
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &api.Error{Code: "not_found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path, Status: http.StatusNotFound})
@@ -96,43 +110,12 @@ func New(deps Deps) *Server {
 // Handler is the root handler.
 func (s *Server) Handler() http.Handler { return s.mux }
 
-func (s *Server) routes() []endpoint.Route {
-	return []endpoint.Route{
-		{Pattern: "GET /healthz", Role: endpoint.Public, Handler: s.healthz},
-		{Pattern: "GET /v1/ca", Role: endpoint.Public, Handler: s.caCert},
-		{Pattern: "GET /metrics", Role: auth.RoleReader, Handler: s.metrics.handler().ServeHTTP},
-		// The web page: static files only; its data calls carry their own token.
-		{Pattern: "GET /ui/", Role: endpoint.Public, Handler: ui.Handler().ServeHTTP},
-		{Pattern: "GET /ui", Role: endpoint.Public, Handler: ui.Redirect},
+// Routes are the routes the server registered, in order, Extra included.
+func (s *Server) Routes() []endpoint.Route { return slices.Clone(s.table) }
 
-		{Pattern: "PUT /v1/namespaces/{ns}/services/{name}", Role: auth.RoleAdmin, Handler: s.putService},
-		{Pattern: "GET /v1/namespaces/{ns}/services/{name}", Role: auth.RoleReader, Handler: s.getService},
-		{Pattern: "GET /v1/namespaces/{ns}/services", Role: auth.RoleReader, Handler: s.listServices},
-		{Pattern: "GET /v1/services", Role: auth.RoleReader, Handler: s.listServices},
-		{Pattern: "DELETE /v1/namespaces/{ns}/services/{name}", Role: auth.RoleAdmin, Handler: s.deleteService},
-		{Pattern: "POST /v1/namespaces/{ns}/services/{name}/scale", Role: auth.RoleAdmin, Handler: s.scaleService},
-		{Pattern: "POST /v1/namespaces/{ns}/services/{name}/rollback", Role: auth.RoleAdmin, Handler: s.rollbackService},
-		{Pattern: "POST /v1/plan", Role: auth.RoleReader, Handler: s.plan},
-		{Pattern: "GET /v1/events", Role: auth.RoleReader, Handler: s.events},
-
-		{Pattern: "GET /v1/replicas", Role: auth.RoleReader, Handler: s.listReplicas},
-		{Pattern: "GET /v1/replicas/{id}", Role: auth.RoleReader, Handler: s.getReplica},
-		{Pattern: "GET /v1/replicas/{id}/logs", Role: auth.RoleReader, Handler: s.replicaLogs},
-		{Pattern: "POST /v1/replicas/{id}/exec", Role: auth.RoleAdmin, Handler: s.replicaExec},
-
-		{Pattern: "GET /v1/nodes", Role: auth.RoleReader, Handler: s.listNodes},
-		{Pattern: "GET /v1/nodes/{id}", Role: auth.RoleReader, Handler: s.getNode},
-		{Pattern: "POST /v1/nodes/{id}/cordon", Role: auth.RoleAdmin, Handler: s.setNodeState(orchpb.NodeCordoned)},
-		{Pattern: "POST /v1/nodes/{id}/uncordon", Role: auth.RoleAdmin, Handler: s.setNodeState(orchpb.NodeReady)},
-		{Pattern: "POST /v1/nodes/{id}/drain", Role: auth.RoleAdmin, Handler: s.setNodeState(orchpb.NodeDraining)},
-
-		{Pattern: "GET /v1/watch", Role: auth.RoleReader, Handler: s.watch},
-		{Pattern: "GET /v1/cluster", Role: auth.RoleReader, Handler: s.cluster},
-
-		{Pattern: "POST /v1/images", Role: auth.RoleAdmin, Handler: s.loadImage},
-		{Pattern: "GET /v1/images", Role: auth.RoleReader, Handler: s.listImages},
-		{Pattern: "GET /v1/images/tarball", Role: auth.RoleAgent, Handler: s.imageTarball},
-	}
+// openAPI serves the API reference.
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, bytes.TrimSuffix(s.reference, []byte("\n")))
 }
 
 // wrap adds authentication, the index header and metrics to a route.

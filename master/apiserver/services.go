@@ -126,14 +126,12 @@ func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set(api.HeaderIndex, strconv.FormatUint(res.GetIndex(), 10))
-	writeJSON(w, http.StatusOK, []byte(`{"deleted":`+strconv.Quote(ns+"/"+name)+`}`))
+	writeAny(w, http.StatusOK, deleted{Deleted: ns + "/" + name})
 }
 
 func (s *Server) scaleService(w http.ResponseWriter, r *http.Request) {
 	ns, name := r.PathValue("ns"), r.PathValue("name")
-	var body struct {
-		Replicas *int64 `json:"replicas"`
-	}
+	var body api.ScaleRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {

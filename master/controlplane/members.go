@@ -179,7 +179,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.log.Info("master removed", "id", id)
-	writeJSON(w, http.StatusOK, map[string]string{"removed": id})
+	writeJSON(w, http.StatusOK, removed{Removed: id})
 }
 
 // readIndex is the leader's half of a follower's linearizable read: it

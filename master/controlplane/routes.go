@@ -63,16 +63,40 @@ func New(deps Deps) *Server {
 
 // Routes are the endpoints, for the API server.
 func (s *Server) Routes() []endpoint.Route {
+	member := endpoint.Path("id", "the master's Raft server id")
 	return []endpoint.Route{
-		{Pattern: "GET " + peer.PathCredentials, Role: auth.RoleMaster, Handler: s.credentials},
-		{Pattern: "POST " + peer.PathMembers, Role: auth.RoleMaster, Handler: s.addMember},
-		{Pattern: "PUT " + peer.PathMembers + "/{id}", Role: auth.RoleMaster, Handler: s.updateMember},
-		{Pattern: "DELETE " + peer.PathMembers + "/{id}", Role: auth.RoleMaster, Handler: s.removeMember},
-		{Pattern: "GET " + peer.PathReadIndex, Role: auth.RoleMaster, Handler: s.readIndex},
-		{Pattern: "GET " + peer.PathSelf, Role: auth.RoleMaster, Handler: s.self},
-		{Pattern: "GET /v1/snapshot", Role: auth.RoleAdmin, Handler: s.snapshot},
-		{Pattern: "POST /v1/tokens", Role: auth.RoleAdmin, Handler: s.createToken},
+		{Pattern: "GET " + peer.PathCredentials, Role: auth.RoleMaster, Handler: s.credentials,
+			Summary: "The cluster CA, key included, for a master that joins",
+			Out:     endpoint.JSON(peer.Credentials{})},
+		{Pattern: "POST " + peer.PathMembers, Role: auth.RoleMaster, Handler: s.addMember,
+			Summary: "Add a master to the Raft group as a voter",
+			In:      endpoint.JSON(peer.Member{}), Out: endpoint.JSON(peer.Member{})},
+		{Pattern: "PUT " + peer.PathMembers + "/{id}", Role: auth.RoleMaster, Handler: s.updateMember,
+			Summary: "Record a master's new addresses",
+			Params:  []endpoint.Param{member}, In: endpoint.JSON(peer.Member{}), Out: endpoint.JSON(peer.Member{})},
+		{Pattern: "DELETE " + peer.PathMembers + "/{id}", Role: auth.RoleMaster, Handler: s.removeMember,
+			Summary: "Remove a master from the Raft group",
+			Params:  []endpoint.Param{member}, Out: endpoint.JSON(removed{})},
+		{Pattern: "GET " + peer.PathReadIndex, Role: auth.RoleMaster, Handler: s.readIndex,
+			Summary: "The leader's half of a follower's linearizable read: an index at or past every acknowledged write",
+			Out:     endpoint.JSON(peer.ReadIndex{})},
+		{Pattern: "GET " + peer.PathSelf, Role: auth.RoleMaster, Handler: s.self,
+			Summary: "This master's own status, for the others' GET /v1/cluster",
+			Out:     endpoint.JSON(api.Member{})},
+		{Pattern: "GET /v1/snapshot", Role: auth.RoleAdmin, Handler: s.snapshot,
+			Summary: "The whole desired state, for `orchctl snapshot save` and `orchd master restore`",
+			Params:  []endpoint.Param{endpoint.Query("stale", "true answers from this master's copy without asking the leader")},
+			Out:     endpoint.Opaque(api.ContentTypeSnapshot, "a binary orch.v1.StateSnapshot")},
+		{Pattern: "POST /v1/tokens", Role: auth.RoleAdmin, Handler: s.createToken,
+			Summary: "Create a bearer token of a role; its secret is shown once",
+			In:      endpoint.JSON(api.TokenRequest{}),
+			Out:     endpoint.Body{Types: []string{api.ContentTypeJSON}, Schema: api.Token{}, Status: http.StatusCreated}},
 	}
+}
+
+// removed is the answer to a member's removal: its id.
+type removed struct {
+	Removed string `json:"removed"`
 }
 
 // apply proposes cmd and turns a refused result into an error.

@@ -78,13 +78,29 @@ func New(deps Deps) *Dispatcher {
 	}
 }
 
-// Routes are the agent channel's endpoints, for the API server.
+// Routes are the agent channel's endpoints, for the API server. Their
+// streams and reports are binary protobuf: JSON would cost every agent a
+// parse of its whole assignment set each time it changes.
 func (d *Dispatcher) Routes() []endpoint.Route {
+	node := endpoint.Path("id", "the node's id, as registration answered it")
 	return []endpoint.Route{
-		{Pattern: "POST /v1/agent/register", Role: auth.RoleAgent, Handler: d.register},
-		{Pattern: "GET /v1/agent/nodes/{id}/assignments", Role: auth.RoleAgent, Handler: d.assignments},
-		{Pattern: "GET /v1/agent/nodes/{id}/endpoints", Role: auth.RoleAgent, Handler: d.endpoints},
-		{Pattern: "POST /v1/agent/nodes/{id}/status", Role: auth.RoleAgent, Handler: d.status},
+		{Pattern: "POST /v1/agent/register", Role: auth.RoleAgent, Handler: d.register,
+			Summary: "Register an agent's node (again, after a restart: the name keeps its id) and sign its certificate request",
+			In:      endpoint.Body{Types: []string{api.ContentTypeJSON}, Schema: &orchpb.NodeRegistration{}, Doc: "protojson (64-bit integers as strings)"},
+			Out:     endpoint.Body{Types: []string{api.ContentTypeJSON}, Schema: &orchpb.NodeRegistrationResponse{}, Doc: "protojson (64-bit integers as strings)"}},
+		{Pattern: "GET /v1/agent/nodes/{id}/assignments", Role: auth.RoleAgent, Handler: d.assignments,
+			Summary: "The node's assignment set, streamed: at connect, at every change, and unchanged every 5 s as a keepalive",
+			Params:  []endpoint.Param{node, endpoint.Query("peers", "false leaves the other nodes out of the set (an agent without an overlay)")},
+			Out:     endpoint.Opaque(contentTypeDelimited, "length-delimited binary orch.v1.AssignmentSet messages")},
+		{Pattern: "GET /v1/agent/nodes/{id}/endpoints", Role: auth.RoleAgent, Handler: d.endpoints,
+			Summary: "The cluster's service endpoints for the node's DNS server, streamed: the whole set, then each change",
+			Params:  []endpoint.Param{node},
+			Out:     endpoint.Opaque(contentTypeDelimited, "length-delimited binary orch.v1.EndpointUpdate messages")},
+		{Pattern: "POST /v1/agent/nodes/{id}/status", Role: auth.RoleAgent, Handler: d.status,
+			Summary: "The node's batched replica statuses; also its heartbeat",
+			Params:  []endpoint.Param{node},
+			In:      endpoint.Opaque("application/x-protobuf", "a binary orch.v1.StatusReport"),
+			Out:     endpoint.Body{Status: http.StatusNoContent}},
 	}
 }
 
@@ -130,6 +146,10 @@ func (d *Dispatcher) registered(w http.ResponseWriter, nodeID string) bool {
 	return true
 }
 
+// contentTypeDelimited is a stream of length-delimited binary protobuf
+// messages.
+const contentTypeDelimited = "application/x-protobuf-delimited"
+
 // delimitedStream is a streamed answer of length-delimited binary protobuf
 // messages, each flushed to the agent as it is written.
 type delimitedStream struct {
@@ -138,7 +158,7 @@ type delimitedStream struct {
 }
 
 func startDelimitedStream(w http.ResponseWriter) *delimitedStream {
-	w.Header().Set("Content-Type", "application/x-protobuf-delimited")
+	w.Header().Set("Content-Type", contentTypeDelimited)
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
 	return &delimitedStream{bw: bufio.NewWriter(w), flusher: flusher}

@@ -1,4 +1,4 @@
-// Package ui is the web page of CONTRACT.md (GET /ui/): one static page,
+// Package ui is the web page at GET /ui/ (docs/api.md): one static page,
 // embedded in the binary, that reads the same JSON API as orchctl from the
 // browser with the user's bearer token.
 //
