@@ -31,7 +31,6 @@ var tooLong = map[string]bool{
 	"master/controllers/global.go:reconcileGlobal":                       true,
 	"master/controllers/replicated.go:reconcileReplicated":               true,
 	"master/manifest/parse_test.go:TestParseErrors":                      true,
-	"master/master.go:Start":                                             true,
 	"master/peer/forward_test.go:TestForwarder":                          true,
 	"master/raftnode/node_test.go:TestSingleNodeRestart":                 true,
 	"master/raftnode/node_test.go:TestThreeMasters":                      true,
