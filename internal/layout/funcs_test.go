@@ -28,7 +28,6 @@ var tooLong = map[string]bool{
 	"integration/controlplane/agent_test.go:TestRestartAllKeepsReplicas": true,
 	"integration/controlplane/membership_test.go:TestJoinCatchUpRemove":  true,
 	"integration/skeleton_test.go:TestWalkingSkeleton":                   true,
-	"master/controllers/global.go:reconcileGlobal":                       true,
 	"master/manifest/parse_test.go:TestParseErrors":                      true,
 	"master/peer/forward_test.go:TestForwarder":                          true,
 	"master/raftnode/node_test.go:TestSingleNodeRestart":                 true,
