@@ -36,7 +36,6 @@ var tooLong = map[string]bool{
 	"master/store/store_test.go:TestRoundTripPerTable":                   true,
 	"master/store/transcript_test.go:summary":                            true,
 	"netoverlay/network_test.go:TestTwoReplicasTalk":                     true,
-	"scheduler/schedule_test.go:TestSchedule":                            true,
 }
 
 func TestNoLongFunctions(t *testing.T) {
