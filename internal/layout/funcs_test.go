@@ -32,9 +32,6 @@ var tooLong = map[string]bool{
 	"master/peer/forward_test.go:TestForwarder":                          true,
 	"master/raftnode/node_test.go:TestSingleNodeRestart":                 true,
 	"master/raftnode/node_test.go:TestThreeMasters":                      true,
-	"master/store/model_test.go:TestConcurrentReadersDuringApply":        true,
-	"master/store/store_test.go:TestRoundTripPerTable":                   true,
-	"master/store/transcript_test.go:summary":                            true,
 	"netoverlay/network_test.go:TestTwoReplicasTalk":                     true,
 }
 
