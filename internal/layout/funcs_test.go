@@ -30,8 +30,6 @@ var tooLong = map[string]bool{
 	"integration/skeleton_test.go:TestWalkingSkeleton":                   true,
 	"master/manifest/parse_test.go:TestParseErrors":                      true,
 	"master/peer/forward_test.go:TestForwarder":                          true,
-	"master/raftnode/node_test.go:TestSingleNodeRestart":                 true,
-	"master/raftnode/node_test.go:TestThreeMasters":                      true,
 	"netoverlay/network_test.go:TestTwoReplicasTalk":                     true,
 }
 
