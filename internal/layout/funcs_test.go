@@ -29,7 +29,6 @@ var tooLong = map[string]bool{
 	"integration/controlplane/membership_test.go:TestJoinCatchUpRemove":  true,
 	"integration/skeleton_test.go:TestWalkingSkeleton":                   true,
 	"master/manifest/parse_test.go:TestParseErrors":                      true,
-	"netoverlay/network_test.go:TestTwoReplicasTalk":                     true,
 }
 
 func TestNoLongFunctions(t *testing.T) {
