@@ -27,7 +27,6 @@ var tooLong = map[string]bool{
 	"integration/agent_test.go:TestAgentAtDepth":                         true,
 	"integration/controlplane/agent_test.go:TestRestartAllKeepsReplicas": true,
 	"integration/controlplane/membership_test.go:TestJoinCatchUpRemove":  true,
-	"integration/skeleton_test.go:TestWalkingSkeleton":                   true,
 	"master/manifest/parse_test.go:TestParseErrors":                      true,
 }
 
