@@ -24,7 +24,6 @@ var tooLong = map[string]bool{
 	"agent/worker.go:run":                                                true,
 	"cmd/orchctl/main_test.go:ServeHTTP":                                 true,
 	"e2e/overlay_test.go:TestOverlay":                                    true,
-	"integration/agent_test.go:TestAgentAtDepth":                         true,
 	"integration/controlplane/agent_test.go:TestRestartAllKeepsReplicas": true,
 	"integration/controlplane/membership_test.go:TestJoinCatchUpRemove":  true,
 	"master/manifest/parse_test.go:TestParseErrors":                      true,
