@@ -23,7 +23,6 @@ var tooLong = map[string]bool{
 	"agent/runtime/exec_test.go:TestExec":           true,
 	"agent/worker.go:run":                           true,
 	"cmd/orchctl/main_test.go:ServeHTTP":            true,
-	"e2e/overlay_test.go:TestOverlay":               true,
 	"master/manifest/parse_test.go:TestParseErrors": true,
 }
 
