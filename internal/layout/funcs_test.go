@@ -21,7 +21,6 @@ var tooLong = map[string]bool{
 	"agent/runtime/exec.go:Exec":                    true,
 	"agent/runtime/exec_test.go:TestExec":           true,
 	"agent/worker.go:run":                           true,
-	"cmd/orchctl/main_test.go:ServeHTTP":            true,
 	"master/manifest/parse_test.go:TestParseErrors": true,
 }
 
