@@ -43,7 +43,7 @@ func orchd(b *testing.B) string {
 			return
 		}
 		orchdPath = filepath.Join(dir, "orchd")
-		out, err := exec.Command("go", "build", "-o", orchdPath, "../../cmd/orchd").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", orchdPath, "../cmd/orchd").CombinedOutput()
 		if err != nil {
 			orchdErr = fmt.Errorf("build orchd: %v\n%s", err, out)
 		}
