@@ -43,7 +43,7 @@ func orchd(b *testing.B) string {
 			return
 		}
 		orchdPath = filepath.Join(dir, "orchd")
-		out, err := exec.Command("go", "build", "-o", orchdPath, "../../cmd/orchd").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", orchdPath, "../cmd/orchd").CombinedOutput()
 		if err != nil {
 			orchdErr = fmt.Errorf("build orchd: %v\n%s", err, out)
 		}
@@ -120,22 +120,7 @@ func BenchmarkControlPlane(b *testing.B) {
 func controlPlaneOnce(b *testing.B, masters, nodes int, heartbeat, nodeTimeout time.Duration) {
 	const services, replicas = 300, 100
 	c := startCluster(b, nodeTimeout)
-	var followers []*master.Master
-	for range masters - 1 {
-		followers = append(followers, c.joinMaster(nodeTimeout))
-	}
-	if masters > 1 {
-		c.eventually(time.Minute, fmt.Sprintf("%d voters", masters), func() error {
-			cl, err := c.api.Cluster(c.ctx)
-			if err != nil {
-				return err
-			}
-			if len(cl.Members) != masters || cl.LeaderID != c.m.Raft().ID() {
-				return fmt.Errorf("members %+v, leader %s", cl.Members, cl.LeaderID)
-			}
-			return nil
-		})
-	}
+	followers := c.joinFollowers(masters, nodeTimeout)
 	c.hollowProcess(b, nodes, heartbeat)
 	st := c.m.Store()
 	want := services * replicas
@@ -146,49 +131,13 @@ func controlPlaneOnce(b *testing.B, masters, nodes int, heartbeat, nodeTimeout t
 	if err != nil {
 		b.Fatal(err)
 	}
-	type mark struct{ assigned, running time.Duration }
-	result := make(chan mark, 1)
 	start := time.Now()
-	go func() {
-		assigned, running := map[string]bool{}, map[string]bool{}
-		var m mark
-		for ev := range events {
-			r, ok := ev.Object.(*orchpb.Replica)
-			if !ok || ev.Type != store.EventPut {
-				continue
-			}
-			if r.GetNode() != "" && !assigned[r.GetId()] {
-				assigned[r.GetId()] = true
-				if len(assigned) == want {
-					m.assigned = time.Since(start)
-				}
-			}
-			if r.GetState() == orchpb.ReplicaRunning && !running[r.GetId()] {
-				running[r.GetId()] = true
-				if len(running) == want {
-					m.running = time.Since(start)
-					result <- m
-					return
-				}
-			}
-		}
-	}()
+	result := timeReplicas(events, want, start)
 	cpuBefore := cpuSeconds()
 	b.ResetTimer()
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for s := range services {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c.apply(fmt.Sprintf("kind: Service\nname: svc-%d\nreplicas: %d\nimage: bench:1\nresources: {cpu: 100m, memory: 64Mi}\n", s, replicas))
-		}()
-	}
-	wg.Wait()
+	c.applyServices(services, replicas)
 	applied := time.Since(start)
-	var m mark
+	var m replicaMarks
 	select {
 	case m = <-result:
 	case <-time.After(10 * time.Minute):
@@ -215,6 +164,79 @@ func controlPlaneOnce(b *testing.B, masters, nodes int, heartbeat, nodeTimeout t
 	}
 	b.ReportMetric(float64(rssBytes())/(1<<20), "master-rss-MB")
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "master-heap-MB")
+}
+
+// joinFollowers joins masters-1 more masters to c and waits until all are
+// voters under c's master as leader.
+func (c *cluster) joinFollowers(masters int, nodeTimeout time.Duration) []*master.Master {
+	var followers []*master.Master
+	for range masters - 1 {
+		followers = append(followers, c.joinMaster(nodeTimeout))
+	}
+	if masters > 1 {
+		c.eventually(time.Minute, fmt.Sprintf("%d voters", masters), func() error {
+			cl, err := c.api.Cluster(c.ctx)
+			if err != nil {
+				return err
+			}
+			if len(cl.Members) != masters || cl.LeaderID != c.m.Raft().ID() {
+				return fmt.Errorf("members %+v, leader %s", cl.Members, cl.LeaderID)
+			}
+			return nil
+		})
+	}
+	return followers
+}
+
+// replicaMarks are the times from the start until every replica was
+// assigned a node and until every replica ran.
+type replicaMarks struct{ assigned, running time.Duration }
+
+// timeReplicas follows events and sends the marks once want replicas run.
+func timeReplicas(events <-chan store.Event, want int, start time.Time) <-chan replicaMarks {
+	result := make(chan replicaMarks, 1)
+	go func() {
+		assigned, running := map[string]bool{}, map[string]bool{}
+		var m replicaMarks
+		for ev := range events {
+			r, ok := ev.Object.(*orchpb.Replica)
+			if !ok || ev.Type != store.EventPut {
+				continue
+			}
+			if r.GetNode() != "" && !assigned[r.GetId()] {
+				assigned[r.GetId()] = true
+				if len(assigned) == want {
+					m.assigned = time.Since(start)
+				}
+			}
+			if r.GetState() == orchpb.ReplicaRunning && !running[r.GetId()] {
+				running[r.GetId()] = true
+				if len(running) == want {
+					m.running = time.Since(start)
+					result <- m
+					return
+				}
+			}
+		}
+	}()
+	return result
+}
+
+// applyServices applies services services of replicas replicas each, 16
+// at a time.
+func (c *cluster) applyServices(services, replicas int) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for s := range services {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c.apply(fmt.Sprintf("kind: Service\nname: svc-%d\nreplicas: %d\nimage: bench:1\nresources: {cpu: 100m, memory: 64Mi}\n", s, replicas))
+		}()
+	}
+	wg.Wait()
 }
 
 // rssBytes is this process's resident set size.

@@ -85,7 +85,6 @@ restart: {policy: always, backoffInitial: 100ms, backoffMax: 1s}
 // resources in cgroups, logs, exec, strays, and adoption after kill -9.
 func TestAgentAtDepth(t *testing.T) {
 	d := startDevCluster(t)
-	ctx := context.Background()
 	d.loadHello()
 	rec := d.recordReplicas()
 	pulledRef := serveHelloFromRegistry(t)
@@ -99,311 +98,349 @@ func TestAgentAtDepth(t *testing.T) {
 	d.apply(fmt.Sprintf("kind: Service\nname: pulled\nimage: %s\nargs: [\"--port=8080\"]\nresources: {cpu: 10m, memory: 16Mi}\n", pulledRef))
 	hello := d.running("hello", 3)
 
-	t.Run("health checks mark unhealthy, restart, and heal", func(t *testing.T) {
-		cases := []struct {
-			svc               string
-			interval, timeout time.Duration
-			message           string
-			// breakIt makes the replica fail its check; mend undoes what
-			// outlives a restart.
-			breakIt func(t *testing.T, r *orchpb.Replica)
-			mend    func(t *testing.T, r *orchpb.Replica)
-		}{
-			{"hc-http", 300 * time.Millisecond, 250 * time.Millisecond, "health check failed: GET /healthz: 500", failHealth, nil},
-			{"hc-exec", time.Second, time.Second, "health check failed: exec /hello: exited 1", failHealth, nil},
-			{"hc-tcp", 300 * time.Millisecond, 250 * time.Millisecond, "health check failed: tcp connect to port 8080: connection refused",
-				func(t *testing.T, r *orchpb.Replica) { d.iptablesInReplica(t, r, "-I") },
-				func(t *testing.T, r *orchpb.Replica) { d.iptablesInReplica(t, r, "-D") }},
-		}
-		for _, c := range cases {
-			t.Run(c.svc, func(t *testing.T) {
-				r := d.running(c.svc, 1)[0]
-				// Running means healthy: it was starting until a check passed.
-				if _, ok := rec.first(r.GetId(), time.Time{}, func(x *orchpb.Replica) bool {
-					return x.GetState() == orchpb.ReplicaStarting && x.GetMessage() == "waiting for the first health check"
-				}); !ok {
-					t.Errorf("%s was never seen waiting for its first health check:\n%s", r.DisplayName(), rec.describe(r.GetId()))
-				}
-				broken := time.Now()
-				c.breakIt(t, r)
-				bad := rec.await(c.svc+" unhealthy", r.GetId(), broken, func(x *orchpb.Replica) bool { return x.GetState() == orchpb.ReplicaUnhealthy })
-				if c.mend != nil {
-					c.mend(t, r)
-				}
-				if !strings.HasPrefix(bad.rep.GetMessage(), c.message) {
-					t.Errorf("message %q, want it to start %q", bad.rep.GetMessage(), c.message)
-				}
-				// retries=2: two failed probes, one interval apart at least;
-				// at most the retries' intervals plus a timeout, and slack.
-				took := bad.at.Sub(broken)
-				if least, most := c.interval, 2*c.interval+c.timeout+5*time.Second; took < least || took > most {
-					t.Errorf("unhealthy %v after the check started failing, want between %v and %v", took, least, most)
-				}
-				rec.await(c.svc+" restarted and healthy", r.GetId(), bad.at, func(x *orchpb.Replica) bool {
-					return x.GetState() == orchpb.ReplicaRunning && x.GetRestarts() == r.GetRestarts()+1
-				})
+	t.Run("health checks mark unhealthy, restart, and heal", func(t *testing.T) { healthChecksHeal(t, d, rec) })
+	t.Run("a crash loop backs off, capped at backoffMax", func(t *testing.T) { crashLoopBacksOff(t, d, rec) })
+	t.Run("restart: never leaves it failed with its exit code", func(t *testing.T) { restartNeverStaysFailed(t, d, rec) })
+	t.Run("an OOM kill is named", func(t *testing.T) { oomKillIsNamed(t, d, rec) })
+	t.Run("an image from a registry on loopback is pulled and run", func(t *testing.T) { pulledImageRuns(t, d) })
+	t.Run("resources are enforced in cgroups and add up on the node", func(t *testing.T) { resourcesEnforced(t, d, hello) })
+	t.Run("logs: --tail is exact, -f follows, service/NAME interleaves", func(t *testing.T) { logsTailFollowInterleave(t, d, hello) })
+	t.Run("exec returns output and exit code", func(t *testing.T) { execReturnsOutputAndCode(t, d, hello) })
+	t.Run("a container started by hand is removed, snapshot too", func(t *testing.T) { strayContainerRemoved(t, d) })
+	t.Run("kill -9 of the agent: same PIDs, restarts kept, the same log file", func(t *testing.T) { agentKill9Adopts(t, d, hello) })
+}
+
+// healthChecksHeal breaks each kind of health check in turn and checks
+// the replica turns unhealthy in time, with the check named, and is
+// restarted healthy.
+func healthChecksHeal(t *testing.T, d *devCluster, rec *replicaRecorder) {
+	cases := []struct {
+		svc               string
+		interval, timeout time.Duration
+		message           string
+		// breakIt makes the replica fail its check; mend undoes what
+		// outlives a restart.
+		breakIt func(t *testing.T, r *orchpb.Replica)
+		mend    func(t *testing.T, r *orchpb.Replica)
+	}{
+		{"hc-http", 300 * time.Millisecond, 250 * time.Millisecond, "health check failed: GET /healthz: 500", failHealth, nil},
+		{"hc-exec", time.Second, time.Second, "health check failed: exec /hello: exited 1", failHealth, nil},
+		{"hc-tcp", 300 * time.Millisecond, 250 * time.Millisecond, "health check failed: tcp connect to port 8080: connection refused",
+			func(t *testing.T, r *orchpb.Replica) { d.iptablesInReplica(t, r, "-I") },
+			func(t *testing.T, r *orchpb.Replica) { d.iptablesInReplica(t, r, "-D") }},
+	}
+	for _, c := range cases {
+		t.Run(c.svc, func(t *testing.T) {
+			r := d.running(c.svc, 1)[0]
+			// Running means healthy: it was starting until a check passed.
+			if _, ok := rec.first(r.GetId(), time.Time{}, func(x *orchpb.Replica) bool {
+				return x.GetState() == orchpb.ReplicaStarting && x.GetMessage() == "waiting for the first health check"
+			}); !ok {
+				t.Errorf("%s was never seen waiting for its first health check:\n%s", r.DisplayName(), rec.describe(r.GetId()))
+			}
+			broken := time.Now()
+			c.breakIt(t, r)
+			bad := rec.await(c.svc+" unhealthy", r.GetId(), broken, func(x *orchpb.Replica) bool { return x.GetState() == orchpb.ReplicaUnhealthy })
+			if c.mend != nil {
+				c.mend(t, r)
+			}
+			if !strings.HasPrefix(bad.rep.GetMessage(), c.message) {
+				t.Errorf("message %q, want it to start %q", bad.rep.GetMessage(), c.message)
+			}
+			// retries=2: two failed probes, one interval apart at least;
+			// at most the retries' intervals plus a timeout, and slack.
+			took := bad.at.Sub(broken)
+			if least, most := c.interval, 2*c.interval+c.timeout+5*time.Second; took < least || took > most {
+				t.Errorf("unhealthy %v after the check started failing, want between %v and %v", took, least, most)
+			}
+			rec.await(c.svc+" restarted and healthy", r.GetId(), bad.at, func(x *orchpb.Replica) bool {
+				return x.GetState() == orchpb.ReplicaRunning && x.GetRestarts() == r.GetRestarts()+1
 			})
-		}
-	})
-
-	t.Run("a crash loop backs off, capped at backoffMax", func(t *testing.T) {
-		r := d.replicaOf("crashloop")
-		rec.await("five restarts", r.GetId(), time.Time{}, func(x *orchpb.Replica) bool { return x.GetRestarts() >= 5 })
-		d.deleteService("crashloop")
-		// Distinct start times in order. A start whose report was
-		// coalesced away only makes a later gap longer, and the delays
-		// never shrink, so gap j is still at least delay j.
-		var starts []int64
-		var delays []time.Duration
-		delayRE := regexp.MustCompile(`^exited 2; restarting in (\S+)$`)
-		for _, o := range rec.history(r.GetId()) {
-			if at := o.rep.GetStartedAt(); at != 0 && (len(starts) == 0 || starts[len(starts)-1] != at) {
-				starts = append(starts, at)
-			}
-			if m := delayRE.FindStringSubmatch(o.rep.GetMessage()); m != nil {
-				dl, _ := time.ParseDuration(m[1])
-				if len(delays) == 0 || delays[len(delays)-1] != dl {
-					delays = append(delays, dl)
-				}
-			}
-		}
-		want := []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
-		if len(starts) < 4 {
-			t.Errorf("only %d distinct starts seen:\n%s", len(starts), rec.describe(r.GetId()))
-		}
-		for j := 0; j+1 < len(starts); j++ {
-			least := want[min(j, len(want)-1)]
-			if gap := time.Duration(starts[j+1]-starts[j]) * time.Millisecond; gap < least {
-				t.Errorf("start %d came %v after start %d, want at least the backoff %v", j+1, gap, j, least)
-			}
-		}
-		if len(delays) == 0 {
-			t.Fatalf("no 'restarting in' message seen:\n%s", rec.describe(r.GetId()))
-		}
-		for _, dl := range delays {
-			if dl > 800*time.Millisecond {
-				t.Errorf("a delay of %v exceeds backoffMax 800ms (delays %v)", dl, delays)
-			}
-		}
-		if delays[len(delays)-1] != 800*time.Millisecond {
-			t.Errorf("delays %v never reached backoffMax 800ms", delays)
-		}
-	})
-
-	t.Run("restart: never leaves it failed with its exit code", func(t *testing.T) {
-		d.apply(onceYAML)
-		o := rec.awaitAny("a replica of once failed", func(x *orchpb.Replica) bool {
-			return x.GetService() == "once" && x.GetState() == orchpb.ReplicaFailed
 		})
-		d.deleteService("once")
-		if o.rep.GetExitCode() != 2 || o.rep.GetMessage() != "exited 2" || o.rep.GetRestarts() != 0 {
-			t.Errorf("failed replica: exitCode %d message %q restarts %d, want 2, \"exited 2\", 0", o.rep.GetExitCode(), o.rep.GetMessage(), o.rep.GetRestarts())
+	}
+}
+
+// crashLoopBacksOff checks from the recorded history that the restarts
+// of a crash loop wait at least the doubling backoff, never more than
+// backoffMax, and reach it.
+func crashLoopBacksOff(t *testing.T, d *devCluster, rec *replicaRecorder) {
+	r := d.replicaOf("crashloop")
+	rec.await("five restarts", r.GetId(), time.Time{}, func(x *orchpb.Replica) bool { return x.GetRestarts() >= 5 })
+	d.deleteService("crashloop")
+	// Distinct start times in order. A start whose report was
+	// coalesced away only makes a later gap longer, and the delays
+	// never shrink, so gap j is still at least delay j.
+	var starts []int64
+	var delays []time.Duration
+	delayRE := regexp.MustCompile(`^exited 2; restarting in (\S+)$`)
+	for _, o := range rec.history(r.GetId()) {
+		if at := o.rep.GetStartedAt(); at != 0 && (len(starts) == 0 || starts[len(starts)-1] != at) {
+			starts = append(starts, at)
 		}
+		if m := delayRE.FindStringSubmatch(o.rep.GetMessage()); m != nil {
+			dl, _ := time.ParseDuration(m[1])
+			if len(delays) == 0 || delays[len(delays)-1] != dl {
+				delays = append(delays, dl)
+			}
+		}
+	}
+	want := []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
+	if len(starts) < 4 {
+		t.Errorf("only %d distinct starts seen:\n%s", len(starts), rec.describe(r.GetId()))
+	}
+	for j := 0; j+1 < len(starts); j++ {
+		least := want[min(j, len(want)-1)]
+		if gap := time.Duration(starts[j+1]-starts[j]) * time.Millisecond; gap < least {
+			t.Errorf("start %d came %v after start %d, want at least the backoff %v", j+1, gap, j, least)
+		}
+	}
+	if len(delays) == 0 {
+		t.Fatalf("no 'restarting in' message seen:\n%s", rec.describe(r.GetId()))
+	}
+	for _, dl := range delays {
+		if dl > 800*time.Millisecond {
+			t.Errorf("a delay of %v exceeds backoffMax 800ms (delays %v)", dl, delays)
+		}
+	}
+	if delays[len(delays)-1] != 800*time.Millisecond {
+		t.Errorf("delays %v never reached backoffMax 800ms", delays)
+	}
+}
+
+// restartNeverStaysFailed runs a service with restart: never and checks
+// its replica ends failed with the exit code and no restart.
+func restartNeverStaysFailed(t *testing.T, d *devCluster, rec *replicaRecorder) {
+	d.apply(onceYAML)
+	o := rec.awaitAny("a replica of once failed", func(x *orchpb.Replica) bool {
+		return x.GetService() == "once" && x.GetState() == orchpb.ReplicaFailed
 	})
+	d.deleteService("once")
+	if o.rep.GetExitCode() != 2 || o.rep.GetMessage() != "exited 2" || o.rep.GetRestarts() != 0 {
+		t.Errorf("failed replica: exitCode %d message %q restarts %d, want 2, \"exited 2\", 0", o.rep.GetExitCode(), o.rep.GetMessage(), o.rep.GetRestarts())
+	}
+}
 
-	t.Run("an OOM kill is named", func(t *testing.T) {
-		r := d.running("oom", 1)[0]
-		since := time.Now()
-		oomed := func(x *orchpb.Replica) bool { return strings.HasPrefix(x.GetMessage(), "OOM killed") }
-		// The request dies with the process; ask again if it did not get
-		// through (the server not listening yet, say).
-		for i := 0; i < 5; i++ {
-			_, err := httpGet("http://" + r.GetIp() + ":8080/alloc?mb=64")
-			t.Logf("alloc request %d: %v", i+1, err)
-			if waitFor(2*time.Second, func() bool { _, ok := rec.first(r.GetId(), since, oomed); return ok }) {
-				break
-			}
+// oomKillIsNamed makes a replica allocate past its limit and checks the
+// kill is reported as OOM, with 137, and restarted.
+func oomKillIsNamed(t *testing.T, d *devCluster, rec *replicaRecorder) {
+	r := d.running("oom", 1)[0]
+	since := time.Now()
+	oomed := func(x *orchpb.Replica) bool { return strings.HasPrefix(x.GetMessage(), "OOM killed") }
+	// The request dies with the process; ask again if it did not get
+	// through (the server not listening yet, say).
+	for i := 0; i < 5; i++ {
+		_, err := httpGet("http://" + r.GetIp() + ":8080/alloc?mb=64")
+		t.Logf("alloc request %d: %v", i+1, err)
+		if waitFor(2*time.Second, func() bool { _, ok := rec.first(r.GetId(), since, oomed); return ok }) {
+			break
 		}
-		o := rec.await("OOM killed", r.GetId(), since, oomed)
-		if o.rep.GetExitCode() != 137 {
-			t.Errorf("exitCode %d after an OOM kill, want 137", o.rep.GetExitCode())
-		}
-		rec.await("oom restarted", r.GetId(), o.at, func(x *orchpb.Replica) bool {
-			return x.GetState() == orchpb.ReplicaRunning && x.GetRestarts() == r.GetRestarts()+1
-		})
+	}
+	o := rec.await("OOM killed", r.GetId(), since, oomed)
+	if o.rep.GetExitCode() != 137 {
+		t.Errorf("exitCode %d after an OOM kill, want 137", o.rep.GetExitCode())
+	}
+	rec.await("oom restarted", r.GetId(), o.at, func(x *orchpb.Replica) bool {
+		return x.GetState() == orchpb.ReplicaRunning && x.GetRestarts() == r.GetRestarts()+1
 	})
+}
 
-	t.Run("an image from a registry on loopback is pulled and run", func(t *testing.T) {
-		r := d.running("pulled", 1)[0]
-		if body, err := httpGet("http://" + r.GetIp() + ":8080/"); err != nil || !strings.Contains(body, "hostname: pulled.1") {
-			t.Errorf("pulled.1 answered %q, %v", body, err)
-		}
-	})
+// pulledImageRuns checks the replica of the image pulled from the
+// loopback registry serves.
+func pulledImageRuns(t *testing.T, d *devCluster) {
+	r := d.running("pulled", 1)[0]
+	if body, err := httpGet("http://" + r.GetIp() + ":8080/"); err != nil || !strings.Contains(body, "hostname: pulled.1") {
+		t.Errorf("pulled.1 answered %q, %v", body, err)
+	}
+}
 
-	t.Run("resources are enforced in cgroups and add up on the node", func(t *testing.T) {
-		// First what holds on any host: a cgroup v2 host skips the rest.
-		d.eventually("node allocated = sum of its replicas' requests", func() error {
-			reps, _, err := d.api.ListReplicas(ctx, client.ReplicaFilter{})
-			if err != nil {
-				return err
-			}
-			nodes, _, err := d.api.ListNodes(ctx)
-			if err != nil {
-				return err
-			}
-			var cpu, mem int64
-			for _, x := range reps {
-				if x.GetNode() == nodes[0].GetId() && x.GetDesiredState() == orchpb.DesiredRunning && !x.Terminal() {
-					cpu += x.GetResources().GetCpuMillis()
-					mem += x.GetResources().GetMemoryBytes()
-				}
-			}
-			got := nodes[0].GetAllocated()
-			if got.GetCpuMillis() != cpu || got.GetMemoryBytes() != mem || cpu == 0 {
-				return fmt.Errorf("allocated %v, replicas request cpu %dm memory %d", got, cpu, mem)
-			}
-			return nil
-		})
-		r := hello[0]
-		for file, want := range map[string]string{
-			"memory/orch/" + r.GetId() + "/memory.limit_in_bytes": strconv.Itoa(32 << 20),
-			"cpu/orch/" + r.GetId() + "/cpu.cfs_quota_us":         "10000",
-			"cpu/orch/" + r.GetId() + "/cpu.shares":               "102",
-		} {
-			b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", file))
-			if os.IsNotExist(err) {
-				t.Skipf("no cgroup v1 file %s (cgroup v2 host?)", file)
-			}
-			if err != nil || strings.TrimSpace(string(b)) != want {
-				t.Errorf("%s = %q (%v), want %s", file, strings.TrimSpace(string(b)), err, want)
-			}
-		}
-	})
-
-	t.Run("logs: --tail is exact, -f follows, service/NAME interleaves", func(t *testing.T) {
-		r := hello[0]
-		for i := range 20 {
-			if _, err := httpGet(fmt.Sprintf("http://%s:8080/?n=%d", r.GetIp(), i)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		out, _, code := d.orchctl(t, "logs", r.DisplayName(), "--tail", "5")
-		file, err := os.ReadFile(d.logFile(r))
-		if err != nil || code != 0 {
-			t.Fatalf("logs --tail 5: exit %d; log file: %v", code, err)
-		}
-		lines := strings.SplitAfter(strings.TrimSuffix(string(file), "\n"), "\n")
-		if want := strings.Join(lines[len(lines)-5:], "") + "\n"; out != want || !strings.Contains(out, "path=\"/?n=19\"") && !strings.Contains(out, "path=/?n=19") {
-			t.Errorf("logs --tail 5 =\n%s\nwant exactly the file's last 5 lines:\n%s", out, want)
-		}
-
-		follow := d.orchctlStart(t, "logs", r.DisplayName(), "-f", "--tail", "0")
-		time.Sleep(500 * time.Millisecond)
-		marker := fmt.Sprintf("marker-%d", time.Now().UnixNano())
-		if _, err := httpGet("http://" + r.GetIp() + ":8080/?" + marker); err != nil {
-			t.Fatal(err)
-		}
-		follow.await(t, marker)
-		if strings.Contains(follow.output(), "n=19") {
-			t.Error("logs -f --tail 0 printed old lines")
-		}
-
-		out, _, code = d.orchctl(t, "logs", "service/hello", "--tail", "1")
-		for _, x := range hello {
-			if code != 0 || !strings.Contains(out, "["+x.DisplayName()+"] ") {
-				t.Errorf("logs service/hello (exit %d) lacks lines of %s:\n%s", code, x.DisplayName(), out)
-			}
-		}
-	})
-
-	t.Run("exec returns output and exit code", func(t *testing.T) {
-		name := hello[0].DisplayName()
-		out, errOut, code := d.orchctl(t, "exec", name, "--", "/hello", "version")
-		if code != 0 || !strings.HasPrefix(out, "hello ") {
-			t.Errorf("exec /hello version: exit %d, stdout %q, stderr %q", code, out, errOut)
-		}
-		out, _, code = d.orchctl(t, "exec", name, "--", "/hello", "get", "http://127.0.0.1:8080/healthz")
-		if code != 0 || out != "ok\n" {
-			t.Errorf("exec /hello get healthz: exit %d, stdout %q", code, out)
-		}
-		if _, _, code = d.orchctl(t, "exec", name, "--", "/hello", "get", "http://127.0.0.1:1/"); code != 1 {
-			t.Errorf("exec of a failing command: exit %d, want its 1", code)
-		}
-		if _, errOut, code = d.orchctl(t, "exec", "nosuch.1", "--", "/hello"); code == 0 || !strings.Contains(errOut, "not found") {
-			t.Errorf("exec in a missing replica: exit %d, stderr %q", code, errOut)
-		}
-	})
-
-	t.Run("a container started by hand is removed, snapshot too", func(t *testing.T) {
-		rt, err := runtime.NewContainerd(ctx, d.ctrd.Socket(), runtime.WithNamespace(containerdNS))
+// resourcesEnforced checks the node's allocation is the sum of its
+// replicas' requests and, on a cgroup v1 host, that the limits are set.
+func resourcesEnforced(t *testing.T, d *devCluster, hello []*orchpb.Replica) {
+	ctx := context.Background()
+	// First what holds on any host: a cgroup v2 host skips the rest.
+	d.eventually("node allocated = sum of its replicas' requests", func() error {
+		reps, _, err := d.api.ListReplicas(ctx, client.ReplicaFilter{})
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		defer rt.Close()
-		if err := rt.Create(ctx, runtime.ContainerConfig{ID: "stray1", Image: "orch.local/hello:1"}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := rt.Start(ctx, "stray1"); err != nil {
-			t.Fatal(err)
-		}
-		d.eventually("the stray is gone with its snapshot", func() error {
-			if _, ok := d.tasks()["stray1"]; ok {
-				return fmt.Errorf("container stray1 still exists")
-			}
-			if d.hasSnapshot("stray1") {
-				return fmt.Errorf("snapshot stray1 still exists")
-			}
-			return nil
-		})
-	})
-
-	t.Run("kill -9 of the agent: same PIDs, restarts kept, the same log file", func(t *testing.T) {
-		r := hello[0]
-		before := d.tasks()
-		restarts := map[string]int32{}
-		for _, x := range d.running("hello", 3) {
-			restarts[x.GetId()] = x.GetRestarts()
-		}
-		path := d.logFile(r)
-		info, err := os.Stat(path)
+		nodes, _, err := d.api.ListNodes(ctx)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		old, _ := os.ReadFile(path)
-		checked := d.running("hc-http", 1)[0]
-		d.kill9()
-		// Output keeps flowing while no agent runs: the shim writes it.
-		marker := fmt.Sprintf("while-down-%d", time.Now().UnixNano())
-		if _, err := httpGet("http://" + r.GetIp() + ":8080/?" + marker); err != nil {
-			t.Errorf("hello.1 while orchd is down: %v", err)
-		}
-		d.start()
-		for _, x := range d.running("hello", 3) {
-			if x.GetRestarts() != restarts[x.GetId()] {
-				t.Errorf("%s: restarts %d after the restart of orchd, was %d", x.DisplayName(), x.GetRestarts(), restarts[x.GetId()])
+		var cpu, mem int64
+		for _, x := range reps {
+			if x.GetNode() == nodes[0].GetId() && x.GetDesiredState() == orchpb.DesiredRunning && !x.Terminal() {
+				cpu += x.GetResources().GetCpuMillis()
+				mem += x.GetResources().GetMemoryBytes()
 			}
 		}
-		// A healthy replica adopted with its check stays running, as it was.
-		if got, err := d.api.GetReplica(ctx, checked.GetId(), ""); err != nil || got.GetState() != orchpb.ReplicaRunning || got.GetRestarts() != checked.GetRestarts() {
-			t.Errorf("hc-http after the restart: %v (%v), want running with restarts %d", got, err, checked.GetRestarts())
+		got := nodes[0].GetAllocated()
+		if got.GetCpuMillis() != cpu || got.GetMemoryBytes() != mem || cpu == 0 {
+			return fmt.Errorf("allocated %v, replicas request cpu %dm memory %d", got, cpu, mem)
 		}
-		after := d.tasks()
-		for id, pid := range before {
-			if after[id] != pid {
-				t.Errorf("container %s: task pid %d before, %d after", id, pid, after[id])
-			}
-		}
-		if _, err := httpGet("http://" + r.GetIp() + ":8080/?after-restart"); err != nil {
-			t.Fatal(err)
-		}
-		d.eventually("the log file goes on", func() error {
-			now, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			if !bytes.HasPrefix(now, old) || !bytes.Contains(now, []byte(marker)) || !bytes.Contains(now, []byte("after-restart")) {
-				return fmt.Errorf("log file does not continue the old one with both new requests")
-			}
-			return nil
-		})
-		if again, err := os.Stat(path); err != nil || !os.SameFile(info, again) {
-			t.Errorf("the log file was replaced (%v)", err)
-		}
-		out, _, _ := d.orchctl(t, "logs", r.DisplayName(), "--tail", "3")
-		if !strings.Contains(out, marker) {
-			t.Errorf("logs after the restart lack the line written while orchd was down:\n%s", out)
-		}
+		return nil
 	})
+	r := hello[0]
+	for file, want := range map[string]string{
+		"memory/orch/" + r.GetId() + "/memory.limit_in_bytes": strconv.Itoa(32 << 20),
+		"cpu/orch/" + r.GetId() + "/cpu.cfs_quota_us":         "10000",
+		"cpu/orch/" + r.GetId() + "/cpu.shares":               "102",
+	} {
+		b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", file))
+		if os.IsNotExist(err) {
+			t.Skipf("no cgroup v1 file %s (cgroup v2 host?)", file)
+		}
+		if err != nil || strings.TrimSpace(string(b)) != want {
+			t.Errorf("%s = %q (%v), want %s", file, strings.TrimSpace(string(b)), err, want)
+		}
+	}
+}
+
+// logsTailFollowInterleave checks orchctl logs: --tail prints the log
+// file's last lines, -f follows new ones only, service/NAME prefixes each
+// replica's lines.
+func logsTailFollowInterleave(t *testing.T, d *devCluster, hello []*orchpb.Replica) {
+	r := hello[0]
+	for i := range 20 {
+		if _, err := httpGet(fmt.Sprintf("http://%s:8080/?n=%d", r.GetIp(), i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, _, code := d.orchctl(t, "logs", r.DisplayName(), "--tail", "5")
+	file, err := os.ReadFile(d.logFile(r))
+	if err != nil || code != 0 {
+		t.Fatalf("logs --tail 5: exit %d; log file: %v", code, err)
+	}
+	lines := strings.SplitAfter(strings.TrimSuffix(string(file), "\n"), "\n")
+	if want := strings.Join(lines[len(lines)-5:], "") + "\n"; out != want || !strings.Contains(out, "path=\"/?n=19\"") && !strings.Contains(out, "path=/?n=19") {
+		t.Errorf("logs --tail 5 =\n%s\nwant exactly the file's last 5 lines:\n%s", out, want)
+	}
+
+	follow := d.orchctlStart(t, "logs", r.DisplayName(), "-f", "--tail", "0")
+	time.Sleep(500 * time.Millisecond)
+	marker := fmt.Sprintf("marker-%d", time.Now().UnixNano())
+	if _, err := httpGet("http://" + r.GetIp() + ":8080/?" + marker); err != nil {
+		t.Fatal(err)
+	}
+	follow.await(t, marker)
+	if strings.Contains(follow.output(), "n=19") {
+		t.Error("logs -f --tail 0 printed old lines")
+	}
+
+	out, _, code = d.orchctl(t, "logs", "service/hello", "--tail", "1")
+	for _, x := range hello {
+		if code != 0 || !strings.Contains(out, "["+x.DisplayName()+"] ") {
+			t.Errorf("logs service/hello (exit %d) lacks lines of %s:\n%s", code, x.DisplayName(), out)
+		}
+	}
+}
+
+// execReturnsOutputAndCode runs commands in a replica through orchctl
+// exec and checks their output and exit codes, and a missing replica.
+func execReturnsOutputAndCode(t *testing.T, d *devCluster, hello []*orchpb.Replica) {
+	name := hello[0].DisplayName()
+	out, errOut, code := d.orchctl(t, "exec", name, "--", "/hello", "version")
+	if code != 0 || !strings.HasPrefix(out, "hello ") {
+		t.Errorf("exec /hello version: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	out, _, code = d.orchctl(t, "exec", name, "--", "/hello", "get", "http://127.0.0.1:8080/healthz")
+	if code != 0 || out != "ok\n" {
+		t.Errorf("exec /hello get healthz: exit %d, stdout %q", code, out)
+	}
+	if _, _, code = d.orchctl(t, "exec", name, "--", "/hello", "get", "http://127.0.0.1:1/"); code != 1 {
+		t.Errorf("exec of a failing command: exit %d, want its 1", code)
+	}
+	if _, errOut, code = d.orchctl(t, "exec", "nosuch.1", "--", "/hello"); code == 0 || !strings.Contains(errOut, "not found") {
+		t.Errorf("exec in a missing replica: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// strayContainerRemoved starts a container in the agent's namespace by
+// hand and waits for the agent to remove it and its snapshot.
+func strayContainerRemoved(t *testing.T, d *devCluster) {
+	ctx := context.Background()
+	rt, err := runtime.NewContainerd(ctx, d.ctrd.Socket(), runtime.WithNamespace(containerdNS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	if err := rt.Create(ctx, runtime.ContainerConfig{ID: "stray1", Image: "orch.local/hello:1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.Start(ctx, "stray1"); err != nil {
+		t.Fatal(err)
+	}
+	d.eventually("the stray is gone with its snapshot", func() error {
+		if _, ok := d.tasks()["stray1"]; ok {
+			return fmt.Errorf("container stray1 still exists")
+		}
+		if d.hasSnapshot("stray1") {
+			return fmt.Errorf("snapshot stray1 still exists")
+		}
+		return nil
+	})
+}
+
+// agentKill9Adopts kills orchd with SIGKILL and starts it again: the
+// same tasks run with their restart counts, a checked replica stays
+// running, and the log file goes on, with what was written meanwhile.
+func agentKill9Adopts(t *testing.T, d *devCluster, hello []*orchpb.Replica) {
+	ctx := context.Background()
+	r := hello[0]
+	before := d.tasks()
+	restarts := map[string]int32{}
+	for _, x := range d.running("hello", 3) {
+		restarts[x.GetId()] = x.GetRestarts()
+	}
+	path := d.logFile(r)
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := os.ReadFile(path)
+	checked := d.running("hc-http", 1)[0]
+	d.kill9()
+	// Output keeps flowing while no agent runs: the shim writes it.
+	marker := fmt.Sprintf("while-down-%d", time.Now().UnixNano())
+	if _, err := httpGet("http://" + r.GetIp() + ":8080/?" + marker); err != nil {
+		t.Errorf("hello.1 while orchd is down: %v", err)
+	}
+	d.start()
+	for _, x := range d.running("hello", 3) {
+		if x.GetRestarts() != restarts[x.GetId()] {
+			t.Errorf("%s: restarts %d after the restart of orchd, was %d", x.DisplayName(), x.GetRestarts(), restarts[x.GetId()])
+		}
+	}
+	// A healthy replica adopted with its check stays running, as it was.
+	if got, err := d.api.GetReplica(ctx, checked.GetId(), ""); err != nil || got.GetState() != orchpb.ReplicaRunning || got.GetRestarts() != checked.GetRestarts() {
+		t.Errorf("hc-http after the restart: %v (%v), want running with restarts %d", got, err, checked.GetRestarts())
+	}
+	after := d.tasks()
+	for id, pid := range before {
+		if after[id] != pid {
+			t.Errorf("container %s: task pid %d before, %d after", id, pid, after[id])
+		}
+	}
+	if _, err := httpGet("http://" + r.GetIp() + ":8080/?after-restart"); err != nil {
+		t.Fatal(err)
+	}
+	d.eventually("the log file goes on", func() error {
+		now, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if !bytes.HasPrefix(now, old) || !bytes.Contains(now, []byte(marker)) || !bytes.Contains(now, []byte("after-restart")) {
+			return fmt.Errorf("log file does not continue the old one with both new requests")
+		}
+		return nil
+	})
+	if again, err := os.Stat(path); err != nil || !os.SameFile(info, again) {
+		t.Errorf("the log file was replaced (%v)", err)
+	}
+	out, _, _ := d.orchctl(t, "logs", r.DisplayName(), "--tail", "3")
+	if !strings.Contains(out, marker) {
+		t.Errorf("logs after the restart lack the line written while orchd was down:\n%s", out)
+	}
 }
 
 func failHealth(t *testing.T, r *orchpb.Replica) {

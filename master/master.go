@@ -96,15 +96,7 @@ const (
 // returns once the API listens (and, when joining, once this master is a
 // voter); Stop ends everything.
 func Start(ctx context.Context, cfg Config) (*Master, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.NodeID == "" {
-		cfg.NodeID = "master-" + cfg.RaftAddr
-	}
-	if cfg.ClusterCIDR == "" {
-		cfg.ClusterCIDR = store.DefaultClusterCIDR
-	}
+	cfg = withDefaults(cfg)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("master: data dir: %w", err)
 	}
@@ -121,11 +113,44 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 	if err != nil {
 		return nil, err
 	}
+	cert, err := m.listenAndOpenRaft(joining)
+	if err != nil {
+		return nil, err
+	}
+	m.assembleAPI(cert, images)
+	runCtx := m.serve(ctx)
+	if err := m.enterCluster(ctx, hasState, joining); err != nil {
+		return nil, err
+	}
+	m.startBackground(runCtx, images)
+	m.log.Info("master started", "api", m.apiURL, "raft", m.raft.Addr(), "id", cfg.NodeID)
+	return m, nil
+}
+
+// withDefaults fills in what the operator left out.
+func withDefaults(cfg Config) Config {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.NodeID == "" {
+		cfg.NodeID = "master-" + cfg.RaftAddr
+	}
+	if cfg.ClusterCIDR == "" {
+		cfg.ClusterCIDR = store.DefaultClusterCIDR
+	}
+	return cfg
+}
+
+// listenAndOpenRaft issues this master's certificate, makes the store it
+// replicates into, listens on the API address and opens Raft. It returns
+// the certificate the API serves.
+func (m *Master) listenAndOpenRaft(joining bool) (tls.Certificate, error) {
+	cfg := m.cfg
 	host, _, _ := net.SplitHostPort(cfg.APIAddr)
 	raftHost, _, _ := net.SplitHostPort(cfg.RaftAddr)
 	cert, err := m.ca.IssueMaster(append(serverHosts(host), raftHost))
 	if err != nil {
-		return nil, err
+		return tls.Certificate{}, err
 	}
 	m.store = store.New()
 	m.tokens = auth.NewTokens(m.store, m.readBarrier)
@@ -139,14 +164,22 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 	}
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
-		return nil, fmt.Errorf("master: listen on %s: %w", cfg.APIAddr, err)
+		return tls.Certificate{}, fmt.Errorf("master: listen on %s: %w", cfg.APIAddr, err)
 	}
 	m.listener = ln
 	m.apiURL = "https://" + apiHostPort(ln.Addr().String(), host)
 	if m.raft, err = raftnode.Open(rc, store.NewFSM(m.store, cfg.Logger)); err != nil {
 		ln.Close()
-		return nil, fmt.Errorf("master: open raft: %w", err)
+		return tls.Certificate{}, fmt.Errorf("master: open raft: %w", err)
 	}
+	return cert, nil
+}
+
+// assembleAPI builds the services behind the API (agent channel, control
+// plane, events) and the HTTPS server that forwards to the leader what
+// this master cannot answer itself.
+func (m *Master) assembleAPI(cert tls.Certificate, images *imagestore.Store) {
+	cfg := m.cfg
 	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.raft, CA: m.ca, ClientCert: cert, Logger: cfg.Logger})
 	m.control = controlplane.New(controlplane.Deps{
 		Raft: m.raft, Store: m.store, CA: m.ca, Self: m.self(), ReadBarrier: m.readBarrier, Logger: cfg.Logger,
@@ -183,12 +216,17 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
+}
+
+// serve starts the API server, the leader loop and the events follower,
+// and returns the context that Stop cancels to end them.
+func (m *Master) serve(ctx context.Context) context.Context {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	m.wg.Add(2)
 	go func() {
 		defer m.wg.Done()
-		if err := m.httpServer.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := m.httpServer.ServeTLS(m.listener, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.log.Error("api server stopped", "err", err)
 		}
 	}()
@@ -201,13 +239,21 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		events.Follow(runCtx, m.store, m.events, cfg.Logger)
+		events.Follow(runCtx, m.store, m.events, m.cfg.Logger)
 	}()
+	return runCtx
+}
+
+// enterCluster makes this master a member: it bootstraps a new cluster,
+// or joins an existing one, or (a restarted master) moves credentials
+// from before replicated state into it. On failure it stops the master.
+func (m *Master) enterCluster(ctx context.Context, hasState, joining bool) error {
+	cfg := m.cfg
 	if cfg.Bootstrap && !hasState && !joining {
 		if err := m.bootstrapCredentials(ctx); err != nil {
 			m.cfg.Leave = false
 			m.Stop()
-			return nil, err
+			return err
 		}
 	}
 	if joining {
@@ -217,7 +263,7 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 		if err != nil {
 			m.cfg.Leave = false
 			m.Stop()
-			return nil, fmt.Errorf("master: join: %w", err)
+			return fmt.Errorf("master: join: %w", err)
 		}
 		m.log.Info("joined the cluster", "via", cfg.Join)
 	}
@@ -230,6 +276,12 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 			}
 		}
 	}
+	return nil
+}
+
+// startBackground starts the loops every master runs once it is a member:
+// keeping its own record current and copying loaded images from its peers.
+func (m *Master) startBackground(runCtx context.Context, images *imagestore.Store) {
 	m.wg.Add(2)
 	go func() {
 		defer m.wg.Done()
@@ -239,8 +291,6 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 		defer m.wg.Done()
 		m.runImageSync(runCtx, images)
 	}()
-	m.log.Info("master started", "api", m.apiURL, "raft", m.raft.Addr(), "id", cfg.NodeID)
-	return m, nil
 }
 
 // credentials finds the cluster CA: fetched from the cluster when joining

@@ -151,64 +151,16 @@ func linkExists(name string) bool {
 func TestTwoReplicasTalk(t *testing.T) {
 	n := newTestNetwork(t)
 	ctx := context.Background()
-	gw := n.Gateway()
-
-	a := mustSetup(t, n.Network, "replica-a")
-	b := mustSetup(t, n.Network, "replica-b")
-	if a.IP == b.IP || !n.Subnet().Contains(a.IP) || !n.Subnet().Contains(b.IP) {
-		t.Fatalf("addresses %s and %s (subnet %s)", a.IP, b.IP, n.Subnet())
-	}
-	if a.Gateway != gw || a.IP == gw || b.IP == gw {
-		t.Fatalf("gateway %s, attachments %+v %+v", gw, a, b)
-	}
-	if want := filepath.Join(n.cfg.NetNSDir, n.cfg.NetNSPrefix); !strings.HasPrefix(a.NetNSPath, want) {
-		t.Fatalf("netns path %s does not start with %s", a.NetNSPath, want)
-	}
-	if name := n.hostVethName("replica-a"); len(name) > 15 || !linkExists(name) {
-		t.Fatalf("host veth %q missing or too long", name)
-	}
-	if again := mustSetup(t, n.Network, "replica-a"); again != a {
-		t.Fatalf("re-Setup = %+v, want %+v", again, a)
-	}
-	if got := n.Attached(); !slices.Equal(got, []string{"replica-a", "replica-b"}) {
-		t.Fatalf("Attached = %v", got)
-	}
+	a, b := setUpTwoReplicas(t, n)
 
 	bAddr := netip.AddrPortFrom(b.IP, 8080)
 	serveInNS(t, b.NetNSPath, bAddr, "hello from b")
-	check := func(step string) {
-		t.Helper()
-		for _, from := range []struct{ name, ns string }{{"host", ""}, {"replica-a", a.NetNSPath}} {
-			got, err := greetingFrom(from.ns, bAddr)
-			if err != nil || got != "hello from b" {
-				t.Fatalf("%s: %s -> %s: %q, %v", step, from.name, bAddr, got, err)
-			}
-		}
-	}
-	check("fresh")
+	checkReachesB(t, "fresh", a, bAddr)
 
 	// The replica side: eth0 with the address, default route via the gateway.
 	checkReplicaSide(t, a)
 
-	// Repair: the host end of a's veth vanishes; Setup puts it back.
-	if err := deleteLink(n.hostVethName("replica-a")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := greetingFrom(a.NetNSPath, bAddr); err == nil {
-		t.Fatal("replica-a still reaches b without its veth: the test cannot see breakage")
-	}
-	if again := mustSetup(t, n.Network, "replica-a"); again != a {
-		t.Fatalf("repairing Setup = %+v, want %+v", again, a)
-	}
-	check("after veth repair")
-
-	// Repair: the bridge goes down; Setup brings it up.
-	br, _ := netlink.LinkByName(n.cfg.BridgeName)
-	if err := netlink.LinkSetDown(br); err != nil {
-		t.Fatal(err)
-	}
-	mustSetup(t, n.Network, "replica-a")
-	check("after bridge repair")
+	setupRepairs(t, n, a, bAddr)
 
 	// An agent restart: a new Network over the same state finds the same
 	// addresses.
@@ -219,7 +171,7 @@ func TestTwoReplicasTalk(t *testing.T) {
 	if again := mustSetup(t, n2, "replica-b"); again != b {
 		t.Fatalf("Setup after restart = %+v, want %+v", again, b)
 	}
-	check("after restart")
+	checkReachesB(t, "after restart", a, bAddr)
 
 	// Teardown removes a's pieces and is idempotent.
 	if err := n.Teardown(ctx, "replica-a"); err != nil {
@@ -240,8 +192,74 @@ func TestTwoReplicasTalk(t *testing.T) {
 	if got, err := greetingFrom("", bAddr); err != nil || got != "hello from b" {
 		t.Fatalf("b unreachable after a's Teardown: %q, %v", got, err)
 	}
+	checkCleanupRemovesAll(t, n)
+}
 
-	// Cleanup removes the rest: b, the bridge, the state.
+// setUpTwoReplicas attaches replica-a and replica-b and checks their
+// addresses, namespaces, host veths, and that a second Setup is the same.
+func setUpTwoReplicas(t *testing.T, n *testNet) (a, b Attachment) {
+	gw := n.Gateway()
+	a = mustSetup(t, n.Network, "replica-a")
+	b = mustSetup(t, n.Network, "replica-b")
+	if a.IP == b.IP || !n.Subnet().Contains(a.IP) || !n.Subnet().Contains(b.IP) {
+		t.Fatalf("addresses %s and %s (subnet %s)", a.IP, b.IP, n.Subnet())
+	}
+	if a.Gateway != gw || a.IP == gw || b.IP == gw {
+		t.Fatalf("gateway %s, attachments %+v %+v", gw, a, b)
+	}
+	if want := filepath.Join(n.cfg.NetNSDir, n.cfg.NetNSPrefix); !strings.HasPrefix(a.NetNSPath, want) {
+		t.Fatalf("netns path %s does not start with %s", a.NetNSPath, want)
+	}
+	if name := n.hostVethName("replica-a"); len(name) > 15 || !linkExists(name) {
+		t.Fatalf("host veth %q missing or too long", name)
+	}
+	if again := mustSetup(t, n.Network, "replica-a"); again != a {
+		t.Fatalf("re-Setup = %+v, want %+v", again, a)
+	}
+	if got := n.Attached(); !slices.Equal(got, []string{"replica-a", "replica-b"}) {
+		t.Fatalf("Attached = %v", got)
+	}
+	return a, b
+}
+
+// checkReachesB checks that the host and replica a get b's greeting.
+func checkReachesB(t *testing.T, step string, a Attachment, bAddr netip.AddrPort) {
+	t.Helper()
+	for _, from := range []struct{ name, ns string }{{"host", ""}, {"replica-a", a.NetNSPath}} {
+		got, err := greetingFrom(from.ns, bAddr)
+		if err != nil || got != "hello from b" {
+			t.Fatalf("%s: %s -> %s: %q, %v", step, from.name, bAddr, got, err)
+		}
+	}
+}
+
+// setupRepairs breaks a's host veth, then the bridge, and checks that
+// Setup repairs each.
+func setupRepairs(t *testing.T, n *testNet, a Attachment, bAddr netip.AddrPort) {
+	// Repair: the host end of a's veth vanishes; Setup puts it back.
+	if err := deleteLink(n.hostVethName("replica-a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := greetingFrom(a.NetNSPath, bAddr); err == nil {
+		t.Fatal("replica-a still reaches b without its veth: the test cannot see breakage")
+	}
+	if again := mustSetup(t, n.Network, "replica-a"); again != a {
+		t.Fatalf("repairing Setup = %+v, want %+v", again, a)
+	}
+	checkReachesB(t, "after veth repair", a, bAddr)
+
+	// Repair: the bridge goes down; Setup brings it up.
+	br, _ := netlink.LinkByName(n.cfg.BridgeName)
+	if err := netlink.LinkSetDown(br); err != nil {
+		t.Fatal(err)
+	}
+	mustSetup(t, n.Network, "replica-a")
+	checkReachesB(t, "after bridge repair", a, bAddr)
+}
+
+// checkCleanupRemovesAll runs Cleanup and checks that it removes the
+// rest: the remaining replicas, the bridge, the state.
+func checkCleanupRemovesAll(t *testing.T, n *testNet) {
 	if err := n.Cleanup(); err != nil {
 		t.Fatal(err)
 	}

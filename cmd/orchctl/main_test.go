@@ -62,72 +62,86 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.writeServices(w, r.PathValue("ns"))
 	})
 	mux.HandleFunc("GET /v1/services", func(w http.ResponseWriter, r *http.Request) { f.writeServices(w, "") })
-	mux.HandleFunc("GET /v1/namespaces/{ns}/services/{name}", func(w http.ResponseWriter, r *http.Request) {
-		svc, ok := f.services[r.PathValue("ns")+"/"+r.PathValue("name")]
-		if !ok {
-			api.WriteError(w, &api.Error{Code: api.CodeNotFound, Message: "service not found"})
-			return
-		}
-		b, _ := api.MarshalService(svc)
-		w.Write(b)
-	})
-	mux.HandleFunc("PUT /v1/namespaces/{ns}/services/{name}", func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		spec, err := manifest.ParseOne(body)
-		if err != nil {
-			api.WriteError(w, &api.Error{Code: api.CodeInvalid, Message: err.Error()})
-			return
-		}
-		f.index++
-		key := spec.Namespace + "/" + spec.Name
-		svc, ok := f.services[key]
-		switch {
-		case !ok:
-			svc = &orchpb.Service{Generation: 1, CreateIndex: f.index}
-			f.services[key] = svc
-		case !proto.Equal(svc.Spec, spec):
-			svc.Generation++
-		}
-		svc.Spec, svc.Version = spec, f.index
-		b, _ := api.MarshalService(svc)
-		w.Write(b)
-	})
-	mux.HandleFunc("GET /v1/replicas", func(w http.ResponseWriter, r *http.Request) {
-		reps := []*orchpb.Replica{
-			{Id: "r-2", Namespace: "default", Service: "hello", Slot: 2, Node: "n1", State: orchpb.ReplicaRunning, Ip: "10.244.1.3", Restarts: 1, ExitCode: 137, Generation: 1, Message: "OOM killed"},
-			{Id: "r-1", Namespace: "default", Service: "hello", Slot: 1, Node: "n1", State: orchpb.ReplicaRunning, Ip: "10.244.1.2", Generation: 1},
-			{Id: "r-3", Namespace: "default", Service: "hello", Slot: 3, State: orchpb.ReplicaPending, Message: "no node has 2 CPU free"},
-		}
-		b, _ := api.MarshalList(reps)
-		w.Write(b)
-	})
-	mux.HandleFunc("GET /v1/nodes", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := api.MarshalList([]*orchpb.Node{{Id: "n1", Name: "node-a", State: orchpb.NodeReady, Address: "127.0.0.1",
-			Subnet: "10.244.1.0/24", Capacity: &orchpb.ResourceAmounts{CpuMillis: 2000, MemoryBytes: 4 << 30},
-			Allocated: &orchpb.ResourceAmounts{CpuMillis: 250, MemoryBytes: 96 << 20}}})
-		w.Write(b)
-	})
-	mux.HandleFunc("GET /v1/watch", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("index") != "41" || r.URL.Query().Get("kind") != "service" {
-			api.WriteError(w, &api.Error{Code: api.CodeInvalid, Message: "unexpected watch " + r.URL.RawQuery})
-			return
-		}
-		changed := proto.Clone(f.services["default/hello"]).(*orchpb.Service)
-		changed.Status.Running, changed.Version = 3, 43
-		other, _ := api.NewWatchEvent(43, api.EventPut, api.KindService, f.services["web/api"])
-		put, _ := api.NewWatchEvent(44, api.EventPut, api.KindService, changed)
-		del, _ := api.NewWatchEvent(45, api.EventDelete, api.KindService, changed)
-		enc := json.NewEncoder(w)
-		for _, ev := range []api.WatchEvent{other, put, del} {
-			enc.Encode(ev)
-		}
-		w.(http.Flusher).Flush()
-		// Stay open, as a real watch does; unlock so other requests go on.
-		f.mu.Unlock()
-		<-r.Context().Done()
-		f.mu.Lock()
-	})
+	mux.HandleFunc("GET /v1/namespaces/{ns}/services/{name}", f.getService)
+	mux.HandleFunc("PUT /v1/namespaces/{ns}/services/{name}", f.putService)
+	mux.HandleFunc("GET /v1/replicas", f.listReplicas)
+	mux.HandleFunc("GET /v1/nodes", f.listNodes)
+	mux.HandleFunc("GET /v1/watch", f.watch)
 	mux.ServeHTTP(w, r)
+}
+
+// The handlers below run with f.mu held by ServeHTTP.
+
+func (f *fakeAPI) getService(w http.ResponseWriter, r *http.Request) {
+	svc, ok := f.services[r.PathValue("ns")+"/"+r.PathValue("name")]
+	if !ok {
+		api.WriteError(w, &api.Error{Code: api.CodeNotFound, Message: "service not found"})
+		return
+	}
+	b, _ := api.MarshalService(svc)
+	w.Write(b)
+}
+
+func (f *fakeAPI) putService(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	spec, err := manifest.ParseOne(body)
+	if err != nil {
+		api.WriteError(w, &api.Error{Code: api.CodeInvalid, Message: err.Error()})
+		return
+	}
+	f.index++
+	key := spec.Namespace + "/" + spec.Name
+	svc, ok := f.services[key]
+	switch {
+	case !ok:
+		svc = &orchpb.Service{Generation: 1, CreateIndex: f.index}
+		f.services[key] = svc
+	case !proto.Equal(svc.Spec, spec):
+		svc.Generation++
+	}
+	svc.Spec, svc.Version = spec, f.index
+	b, _ := api.MarshalService(svc)
+	w.Write(b)
+}
+
+func (f *fakeAPI) listReplicas(w http.ResponseWriter, r *http.Request) {
+	reps := []*orchpb.Replica{
+		{Id: "r-2", Namespace: "default", Service: "hello", Slot: 2, Node: "n1", State: orchpb.ReplicaRunning, Ip: "10.244.1.3", Restarts: 1, ExitCode: 137, Generation: 1, Message: "OOM killed"},
+		{Id: "r-1", Namespace: "default", Service: "hello", Slot: 1, Node: "n1", State: orchpb.ReplicaRunning, Ip: "10.244.1.2", Generation: 1},
+		{Id: "r-3", Namespace: "default", Service: "hello", Slot: 3, State: orchpb.ReplicaPending, Message: "no node has 2 CPU free"},
+	}
+	b, _ := api.MarshalList(reps)
+	w.Write(b)
+}
+
+func (f *fakeAPI) listNodes(w http.ResponseWriter, r *http.Request) {
+	b, _ := api.MarshalList([]*orchpb.Node{{Id: "n1", Name: "node-a", State: orchpb.NodeReady, Address: "127.0.0.1",
+		Subnet: "10.244.1.0/24", Capacity: &orchpb.ResourceAmounts{CpuMillis: 2000, MemoryBytes: 4 << 30},
+		Allocated: &orchpb.ResourceAmounts{CpuMillis: 250, MemoryBytes: 96 << 20}}})
+	w.Write(b)
+}
+
+// watch answers the one watch the tests make (services after index 41)
+// with three events, then stays open.
+func (f *fakeAPI) watch(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("index") != "41" || r.URL.Query().Get("kind") != "service" {
+		api.WriteError(w, &api.Error{Code: api.CodeInvalid, Message: "unexpected watch " + r.URL.RawQuery})
+		return
+	}
+	changed := proto.Clone(f.services["default/hello"]).(*orchpb.Service)
+	changed.Status.Running, changed.Version = 3, 43
+	other, _ := api.NewWatchEvent(43, api.EventPut, api.KindService, f.services["web/api"])
+	put, _ := api.NewWatchEvent(44, api.EventPut, api.KindService, changed)
+	del, _ := api.NewWatchEvent(45, api.EventDelete, api.KindService, changed)
+	enc := json.NewEncoder(w)
+	for _, ev := range []api.WatchEvent{other, put, del} {
+		enc.Encode(ev)
+	}
+	w.(http.Flusher).Flush()
+	// Stay open, as a real watch does; unlock so other requests go on.
+	f.mu.Unlock()
+	<-r.Context().Done()
+	f.mu.Lock()
 }
 
 func (f *fakeAPI) writeServices(w http.ResponseWriter, ns string) {

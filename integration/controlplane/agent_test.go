@@ -44,6 +44,42 @@ func TestRestartAllKeepsReplicas(t *testing.T) {
 	if out, err := c.orchctl(c.masters[1].url(), "image", "load", helloTar(t)); err != nil {
 		t.Fatalf("orchctl image load: %v\n%s", err, out)
 	}
+	startAgent(t, c, ctrd.Socket())
+
+	body := []byte(`{"kind":"Service","name":"hello","replicas":1,"image":"orch.local/hello:1","args":["--port=8080"],"resources":{"cpu":"100m","memory":"32Mi"},"stopGracePeriod":"2s"}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	code, out, _, err := c.do(ctx, http.MethodPut, c.masters[2].url(), "/v1/namespaces/default/services/hello", body, nil)
+	cancel()
+	if err != nil || code != http.StatusCreated {
+		t.Fatalf("apply hello: %d %s %v", code, out, err)
+	}
+	before := runningHello(t, c)
+	pidBefore := taskPID(t, ctrd.Socket(), before.ID)
+
+	restartLeaderThenAll(t, c, ctrd.Socket(), before.ID, pidBefore)
+	// Let the agent reconnect and report, and the new leader's node grace
+	// period pass a little: the node must stay ready and the replica be
+	// the same one.
+	time.Sleep(3 * time.Second)
+	after := runningHello(t, c)
+	if after.ID != before.ID || after.Restarts != 0 || fmt.Sprint(after.StartedAt) != fmt.Sprint(before.StartedAt) {
+		t.Fatalf("the replica changed across the masters' restart:\nbefore %+v\nafter  %+v", before, after)
+	}
+	if pid := taskPID(t, ctrd.Socket(), before.ID); pid != pidBefore {
+		t.Fatalf("the replica's task was restarted: pid %d, was %d", pid, pidBefore)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	code, nodes, _, err := c.do(ctx, http.MethodGet, c.masters[0].url(), "/v1/nodes", nil, nil)
+	cancel()
+	if err != nil || code != http.StatusOK || !strings.Contains(string(nodes), `"state":"ready"`) {
+		t.Fatalf("nodes after the restart: %d %s %v", code, nodes, err)
+	}
+}
+
+// startAgent starts an agent that joins all of c's masters and runs its
+// replicas in the containerd at socket; the test's cleanup stops it and
+// removes its network and containers.
+func startAgent(t *testing.T, c *cluster, socket string) {
 	token, err := os.ReadFile(filepath.Join(c.masters[0].dir, "agent.token"))
 	if err != nil {
 		t.Fatal(err)
@@ -56,11 +92,11 @@ func TestRestartAllKeepsReplicas(t *testing.T) {
 	agent := &master{t: t, id: "agent", dir: agentDir, out: &syncBuffer{}}
 	agent.args = []string{"agent", "--data-dir", agentDir, "--name", "cp-node",
 		"--join", strings.Join(urls, ","), "--token", strings.TrimSpace(string(token)),
-		"--containerd", ctrd.Socket(), "--listen-addr", freePort(t), "--advertise-addr", "127.0.0.1",
+		"--containerd", socket, "--listen-addr", freePort(t), "--advertise-addr", "127.0.0.1",
 		"--bridge", agentBridge, "--netns-prefix", agentNetNS, "--capacity-cpu", "4", "--capacity-memory", "4Gi"}
 	t.Cleanup(func() {
 		agent.stop()
-		cmd := exec.Command(orchdBin, "agent", "--cleanup", "--data-dir", agentDir, "--containerd", ctrd.Socket(), "--bridge", agentBridge, "--netns-prefix", agentNetNS)
+		cmd := exec.Command(orchdBin, "agent", "--cleanup", "--data-dir", agentDir, "--containerd", socket, "--bridge", agentBridge, "--netns-prefix", agentNetNS)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("orchd agent --cleanup: %v\n%s", err, out)
 		}
@@ -69,39 +105,36 @@ func TestRestartAllKeepsReplicas(t *testing.T) {
 		}
 	})
 	agent.start()
+}
 
-	body := []byte(`{"kind":"Service","name":"hello","replicas":1,"image":"orch.local/hello:1","args":["--port=8080"],"resources":{"cpu":"100m","memory":"32Mi"},"stopGracePeriod":"2s"}`)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	code, out, _, err := c.do(ctx, http.MethodPut, c.masters[2].url(), "/v1/namespaces/default/services/hello", body, nil)
-	cancel()
-	if err != nil || code != http.StatusCreated {
-		t.Fatalf("apply hello: %d %s %v", code, out, err)
-	}
-	running := func() replicaView {
-		t.Helper()
-		var rep replicaView
-		c.eventually("hello's replica to run", func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			code, body, _, err := c.do(ctx, http.MethodGet, c.live()[0].url(), "/v1/replicas?service=hello&namespace=default", nil, nil)
-			if err != nil || code != http.StatusOK {
-				return fmt.Errorf("%d %s %v", code, body, err)
-			}
-			var reps []replicaView
-			if err := json.Unmarshal(body, &reps); err != nil {
-				return err
-			}
-			if len(reps) != 1 || reps[0].State != "running" {
-				return fmt.Errorf("replicas: %+v", reps)
-			}
-			rep = reps[0]
-			return nil
-		})
-		return rep
-	}
-	before := running()
-	pidBefore := taskPID(t, ctrd.Socket(), before.ID)
+// runningHello waits for hello's one replica to run and returns it.
+func runningHello(t *testing.T, c *cluster) replicaView {
+	t.Helper()
+	var rep replicaView
+	c.eventually("hello's replica to run", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		code, body, _, err := c.do(ctx, http.MethodGet, c.live()[0].url(), "/v1/replicas?service=hello&namespace=default", nil, nil)
+		if err != nil || code != http.StatusOK {
+			return fmt.Errorf("%d %s %v", code, body, err)
+		}
+		var reps []replicaView
+		if err := json.Unmarshal(body, &reps); err != nil {
+			return err
+		}
+		if len(reps) != 1 || reps[0].State != "running" {
+			return fmt.Errorf("replicas: %+v", reps)
+		}
+		rep = reps[0]
+		return nil
+	})
+	return rep
+}
 
+// restartLeaderThenAll kills the leader hard and brings it back, then
+// stops every master and starts them again, checking that the replica's
+// task (pid in the containerd at socket) runs on while they are down.
+func restartLeaderThenAll(t *testing.T, c *cluster, socket, id string, pid uint32) {
 	// First the leader dies hard: the agent (whichever master it talked
 	// to) carries on with the others.
 	leader := c.leader()
@@ -115,30 +148,13 @@ func TestRestartAllKeepsReplicas(t *testing.T) {
 	}
 	// The agent is cut off meanwhile; its replica keeps running.
 	time.Sleep(3 * time.Second)
-	if pid := taskPID(t, ctrd.Socket(), before.ID); pid != pidBefore {
-		t.Fatalf("the replica's task changed while the masters were down: pid %d, was %d", pid, pidBefore)
+	if now := taskPID(t, socket, id); now != pid {
+		t.Fatalf("the replica's task changed while the masters were down: pid %d, was %d", now, pid)
 	}
 	for _, m := range c.masters {
 		m.start()
 	}
 	c.waitHealthy(3)
-	// Let the agent reconnect and report, and the new leader's node grace
-	// period pass a little: the node must stay ready and the replica be
-	// the same one.
-	time.Sleep(3 * time.Second)
-	after := running()
-	if after.ID != before.ID || after.Restarts != 0 || fmt.Sprint(after.StartedAt) != fmt.Sprint(before.StartedAt) {
-		t.Fatalf("the replica changed across the masters' restart:\nbefore %+v\nafter  %+v", before, after)
-	}
-	if pid := taskPID(t, ctrd.Socket(), before.ID); pid != pidBefore {
-		t.Fatalf("the replica's task was restarted: pid %d, was %d", pid, pidBefore)
-	}
-	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
-	code, nodes, _, err := c.do(ctx, http.MethodGet, c.masters[0].url(), "/v1/nodes", nil, nil)
-	cancel()
-	if err != nil || code != http.StatusOK || !strings.Contains(string(nodes), `"state":"ready"`) {
-		t.Fatalf("nodes after the restart: %d %s %v", code, nodes, err)
-	}
 }
 
 // taskPID is the PID of the replica's task in the agent's containerd

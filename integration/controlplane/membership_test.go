@@ -113,6 +113,33 @@ func TestJoinCatchUpRemove(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); c.runSteadyWriter(ctx, urls, w) }()
 
+	m4 := joinFromSnapshot(t, c)
+	removeWithOrchctl(t, c)
+
+	// m4 leaves by itself when stopped gracefully.
+	m4.stop()
+	cl := c.waitHealthy(2)
+	for _, mem := range cl.Members {
+		if mem.ID == "m4" {
+			t.Fatalf("m4 still a member after --leave: %+v", cl.Members)
+		}
+	}
+	stop()
+	<-done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t.Logf("%d writes during join and removals; the slowest took %s", w.written, w.worst.Round(time.Millisecond))
+	if w.written < 10 || w.worst > 15*time.Second {
+		t.Fatalf("the cluster did not keep serving: %d writes, slowest %s", w.written, w.worst)
+	}
+	// The remaining two still agree and serve every write.
+	c.writeServices(c.leader().url(), "after", 5)
+}
+
+// joinFromSnapshot adds a fourth master (that leaves when stopped) and
+// waits for it to catch up with the leader, which it can only do from a
+// snapshot since the log was compacted.
+func joinFromSnapshot(t *testing.T, c *cluster) *master {
 	m4 := c.addMaster("--leave", "--log-level", "debug")
 	cl := c.waitHealthy(4)
 	leaderIndex := uint64(0)
@@ -143,9 +170,13 @@ func TestJoinCatchUpRemove(t *testing.T) {
 	if !strings.Contains(m4.out.String(), "Installed remote snapshot") {
 		t.Fatalf("m4 caught up without installing a snapshot (the log was not compacted?)")
 	}
+	return m4
+}
 
-	// Remove a follower with orchctl, through another master.
-	leader = c.leader()
+// removeWithOrchctl removes a follower among the first three masters with
+// orchctl, through another master, and checks it is a member no more.
+func removeWithOrchctl(t *testing.T, c *cluster) {
+	leader := c.leader()
 	var victim, via *master
 	for _, m := range c.masters[:3] {
 		if m != leader && victim == nil {
@@ -159,29 +190,10 @@ func TestJoinCatchUpRemove(t *testing.T) {
 		t.Fatalf("orchctl cluster remove %s: %v\n%s", victim.id, err, out)
 	}
 	victim.stop()
-	cl = c.waitHealthy(3)
+	cl := c.waitHealthy(3)
 	for _, mem := range cl.Members {
 		if mem.ID == victim.id {
 			t.Fatalf("%s still a member after its removal: %+v", victim.id, cl.Members)
 		}
 	}
-
-	// m4 leaves by itself when stopped gracefully.
-	m4.stop()
-	cl = c.waitHealthy(2)
-	for _, mem := range cl.Members {
-		if mem.ID == "m4" {
-			t.Fatalf("m4 still a member after --leave: %+v", cl.Members)
-		}
-	}
-	stop()
-	<-done
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	t.Logf("%d writes during join and removals; the slowest took %s", w.written, w.worst.Round(time.Millisecond))
-	if w.written < 10 || w.worst > 15*time.Second {
-		t.Fatalf("the cluster did not keep serving: %d writes, slowest %s", w.written, w.worst)
-	}
-	// The remaining two still agree and serve every write.
-	c.writeServices(c.leader().url(), "after", 5)
 }

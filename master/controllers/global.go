@@ -16,27 +16,64 @@ import (
 // placed through the scheduler, which checks that the node has room.
 func reconcileGlobal(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replica, in scheduler.Input, env Env) []*orchpb.Replica {
 	spec := svc.GetSpec()
-	gen := svc.GetGeneration()
-	pol := policyOf(spec)
-	paused := halted(svc)
+	p := &globalPass{
+		ch: ch, svc: svc, env: env,
+		gen: svc.GetGeneration(), pol: policyOf(spec), paused: halted(svc),
+		byNode:   map[string][]*orchpb.Replica{},
+		used:     map[int32]bool{},
+		nodeByID: make(map[string]*orchpb.Node, len(in.Nodes)),
+		stopping: map[string]bool{},
+	}
 	eligible := map[string]bool{}
 	for _, n := range scheduler.EligibleNodes(in, spec) {
 		eligible[n.GetId()] = true
 	}
-	byNode := map[string][]*orchpb.Replica{}
-	used := map[int32]bool{}
-	nodeByID := make(map[string]*orchpb.Node, len(in.Nodes))
 	for _, n := range in.Nodes {
-		nodeByID[n.GetId()] = n
+		p.nodeByID[n.GetId()] = n
 	}
-	// Nodes where a replica told to stop still runs: a stop-first
-	// replacement waits for it (it may hold the host ports).
-	stopping := map[string]bool{}
+	p.sortByNode(reps, eligible)
+	ids := make([]string, 0, len(eligible))
+	for id := range eligible {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	candidates := p.settleNodes(ids)
+	p.replaceOutdated(candidates)
+	return p.unplaced
+}
+
+// globalPass is one reconcileGlobal: the service as it wants to be, its
+// replicas by node, and the counts and results its steps share.
+type globalPass struct {
+	ch     *Changes
+	svc    *orchpb.Service
+	env    Env
+	gen    uint64
+	pol    policy
+	paused bool
+
+	nodeByID map[string]*orchpb.Node
+	byNode   map[string][]*orchpb.Replica
+	// used holds the slots taken; new replicas get the lowest free one.
+	used map[int32]bool
+	slot int32
+	// stopping holds the nodes where a replica told to stop still runs: a
+	// stop-first replacement waits for it (it may hold the host ports).
+	stopping map[string]bool
+	// inflight counts the nodes being replaced, against the policy's limit.
+	inflight int32
+	unplaced []*orchpb.Replica
+}
+
+// sortByNode stops the replicas no eligible node wants (failed for good,
+// unpinned, on a node no longer eligible) and groups the others by node.
+func (p *globalPass) sortByNode(reps []*orchpb.Replica, eligible map[string]bool) {
+	ch := p.ch
 	for _, rep := range reps {
 		if rep.GetDesiredState() != orchpb.DesiredRunning {
-			if stillRunning(rep, nodeByID) {
-				stopping[rep.GetNode()] = true
-				used[rep.GetSlot()] = true
+			if stillRunning(rep, p.nodeByID) {
+				p.stopping[rep.GetNode()] = true
+				p.used[rep.GetSlot()] = true
 			}
 			continue
 		}
@@ -48,86 +85,90 @@ func reconcileGlobal(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replica, i
 		case !eligible[rep.GetNode()]:
 			ch.update(rep, stopped(rep, "node no longer eligible"))
 		default:
-			byNode[rep.GetNode()] = append(byNode[rep.GetNode()], rep)
-			used[rep.GetSlot()] = true
+			p.byNode[rep.GetNode()] = append(p.byNode[rep.GetNode()], rep)
+			p.used[rep.GetSlot()] = true
 		}
 	}
-	ids := make([]string, 0, len(eligible))
-	for id := range eligible {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+}
 
-	slot := int32(0)
-	nextSlot := func() int32 {
-		for slot++; used[slot]; slot++ {
-		}
-		used[slot] = true
-		return slot
+func (p *globalPass) nextSlot() int32 {
+	for p.slot++; p.used[p.slot]; p.slot++ {
 	}
-	pinned := func(node string, s int32) *orchpb.Replica {
-		rep := newReplica(svc, s, env.NewID())
-		rep.Node = node
-		return rep
-	}
-	startFirst := !publishesHostPorts(spec) && pol.surge > 0
-	limit := max(pol.unavailable, 1)
-	if startFirst {
-		limit = pol.surge
-	}
-	var unplaced []*orchpb.Replica
-	inflight := int32(0)
+	p.used[p.slot] = true
+	return p.slot
+}
+
+func (p *globalPass) pinned(node string, s int32) *orchpb.Replica {
+	rep := newReplica(p.svc, s, p.env.NewID())
+	rep.Node = node
+	return rep
+}
+
+// settleNodes places a replica on each empty eligible node and stops the
+// replicas a node's ready current one replaces. It returns the nodes
+// without a current replica: those to replace.
+func (p *globalPass) settleNodes(ids []string) []string {
 	var candidates []string
 	for _, id := range ids {
-		nreps := byNode[id]
+		nreps := p.byNode[id]
 		if len(nreps) == 0 {
-			if !stopping[id] {
-				unplaced = append(unplaced, pinned(id, nextSlot()))
+			if !p.stopping[id] {
+				p.unplaced = append(p.unplaced, p.pinned(id, p.nextSlot()))
 			}
-			if stopping[id] || orchpb.UpdateInProgress(svc.GetUpdate().GetState()) {
+			if p.stopping[id] || orchpb.UpdateInProgress(p.svc.GetUpdate().GetState()) {
 				// During a rollout an empty node is most likely one being
 				// replaced: it counts against the limit.
-				inflight++
+				p.inflight++
 			}
 			continue
 		}
 		var current *orchpb.Replica
 		for _, rep := range nreps {
-			if (rep.GetGeneration() == gen || paused) && (current == nil || rep.GetCreateIndex() > current.GetCreateIndex()) {
+			if (rep.GetGeneration() == p.gen || p.paused) && (current == nil || rep.GetCreateIndex() > current.GetCreateIndex()) {
 				current = rep
 			}
 		}
 		switch {
 		case current == nil:
 			candidates = append(candidates, id)
-		case env.ready(current, pol.minHealthy):
+		case p.env.ready(current, p.pol.minHealthy):
 			for _, rep := range nreps {
 				if rep != current {
-					ch.update(rep, stopped(rep, replacedWhy(rep, current, gen, false, nil)))
+					p.ch.update(rep, stopped(rep, replacedWhy(rep, current, p.gen, false, nil)))
 				}
 			}
-		case orchpb.UpdateInProgress(svc.GetUpdate().GetState()):
-			inflight++
+		case orchpb.UpdateInProgress(p.svc.GetUpdate().GetState()):
+			p.inflight++
 		}
 	}
+	return candidates
+}
+
+// replaceOutdated replaces the candidate nodes' replicas, as many nodes at
+// a time as the update policy allows.
+func (p *globalPass) replaceOutdated(candidates []string) {
+	startFirst := !publishesHostPorts(p.svc.GetSpec()) && p.pol.surge > 0
+	limit := max(p.pol.unavailable, 1)
+	if startFirst {
+		limit = p.pol.surge
+	}
 	for _, id := range candidates {
-		if paused || inflight >= limit {
+		if p.paused || p.inflight >= limit {
 			break
 		}
-		inflight++
+		p.inflight++
 		if !startFirst {
 			running := false
-			for _, rep := range byNode[id] {
-				ch.update(rep, stopped(rep, replacedWhy(rep, nil, gen, false, nil)))
-				running = running || stillRunning(rep, nodeByID)
+			for _, rep := range p.byNode[id] {
+				p.ch.update(rep, stopped(rep, replacedWhy(rep, nil, p.gen, false, nil)))
+				running = running || stillRunning(rep, p.nodeByID)
 			}
 			if running {
 				continue // the replacement follows once it has stopped
 			}
 		}
-		unplaced = append(unplaced, pinned(id, nextSlot()))
+		p.unplaced = append(p.unplaced, p.pinned(id, p.nextSlot()))
 	}
-	return unplaced
 }
 
 func publishesHostPorts(spec *orchpb.ServiceSpec) bool {

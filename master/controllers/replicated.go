@@ -35,51 +35,87 @@ func reconcileReplicated(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replic
 	if spec.Replicas != nil {
 		want = spec.GetReplicas()
 	}
-	gen := svc.GetGeneration()
-	pol := policyOf(spec)
-	paused := halted(svc)
-	draining := func(rep *orchpb.Replica) bool {
-		n := nodes[rep.GetNode()]
-		return rep.GetNode() != "" && n != nil && n.GetState() == orchpb.NodeDraining
+	p := &replicatedPass{
+		ch: ch, svc: svc, nodes: nodes, env: env,
+		want: want, gen: svc.GetGeneration(), pol: policyOf(spec), paused: halted(svc),
 	}
+	bySlot, stopping := p.sortIntoSlots(reps)
+	candidates := p.settleSlots(bySlot, stopping)
+	p.replaceOutdated(candidates)
+	return append(p.unplaced, p.retry...)
+}
 
-	bySlot := map[int32][]*orchpb.Replica{}
-	stopping := map[int32]bool{}
-	live := int32(0)
+// replicatedPass is one reconcileReplicated: the service as it wants to
+// be, and the counts and results its steps share.
+type replicatedPass struct {
+	ch     *Changes
+	svc    *orchpb.Service
+	nodes  map[string]*orchpb.Node
+	env    Env
+	want   int32
+	gen    uint64
+	pol    policy
+	paused bool
+
+	// live counts the replicas that run or are about to: the surge room
+	// they take.
+	live int32
+	// available counts the slots with a running replica.
+	available int32
+	// unplaced are the new replicas; retry the kept ones still without a node.
+	unplaced, retry []*orchpb.Replica
+}
+
+func (p *replicatedPass) draining(rep *orchpb.Replica) bool {
+	n := p.nodes[rep.GetNode()]
+	return rep.GetNode() != "" && n != nil && n.GetState() == orchpb.NodeDraining
+}
+
+// sortIntoSlots stops the replicas no slot wants (scaled down, failed for
+// good) and groups the others by slot. stopping holds the slots where a
+// replica told to stop still runs.
+func (p *replicatedPass) sortIntoSlots(reps []*orchpb.Replica) (bySlot map[int32][]*orchpb.Replica, stopping map[int32]bool) {
+	ch, nodes := p.ch, p.nodes
+	bySlot = map[int32][]*orchpb.Replica{}
+	stopping = map[int32]bool{}
 	for _, rep := range reps {
 		if rep.GetDesiredState() != orchpb.DesiredRunning {
 			if stillRunning(rep, nodes) {
 				// Told to stop but not yet stopped: its container still
 				// runs, so it still takes surge room, and a stop-first
 				// replacement waits for it.
-				live++
+				p.live++
 				stopping[rep.GetSlot()] = true
 			}
 			continue
 		}
 		switch {
-		case rep.GetSlot() > want || rep.GetSlot() < 1:
+		case rep.GetSlot() > p.want || rep.GetSlot() < 1:
 			ch.update(rep, stopped(rep, "scaled down"))
 			if stillRunning(rep, nodes) {
-				live++
+				p.live++
 			}
 		case failedForGood(rep) && !completed(rep):
 			ch.update(rep, stopped(rep, "replaced: "+rep.GetState()))
 		default:
 			bySlot[rep.GetSlot()] = append(bySlot[rep.GetSlot()], rep)
-			live++
+			p.live++
 		}
 	}
+	return bySlot, stopping
+}
 
-	var unplaced, retry []*orchpb.Replica
+// settleSlots fills the empty slots, picks each slot's keeper and stops
+// the extras a slot no longer needs. It returns the slots without a
+// keeper: those to replace.
+func (p *replicatedPass) settleSlots(bySlot map[int32][]*orchpb.Replica, stopping map[int32]bool) []slotState {
 	var candidates []slotState
-	available := int32(0)
-	for slot := int32(1); slot <= want; slot++ {
+	for slot := int32(1); slot <= p.want; slot++ {
 		s := slotState{slot: slot, reps: bySlot[slot]}
 		if len(s.reps) == 0 {
 			if !stopping[slot] {
-				unplaced = append(unplaced, newReplica(svc, slot, env.NewID()))
-				live++
+				p.unplaced = append(p.unplaced, newReplica(p.svc, slot, p.env.NewID()))
+				p.live++
 			}
 			continue
 		}
@@ -87,84 +123,103 @@ func reconcileReplicated(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replic
 			if rep.GetState() == orchpb.ReplicaRunning {
 				s.available = true
 			}
-			if !draining(rep) && (rep.GetGeneration() == gen || paused) && betterKeeper(rep, s.keeper, gen) {
+			if !p.draining(rep) && (rep.GetGeneration() == p.gen || p.paused) && betterKeeper(rep, s.keeper, p.gen) {
 				s.keeper = rep
 			}
 		}
 		if s.available {
-			available++
+			p.available++
 		}
 		switch {
 		case s.keeper == nil && s.available && len(s.reps) > 1:
-			// Outdated replicas that do not even run (the failed new ones
-			// of a rollout being rolled back) only take surge room.
-			kept := s.reps[:0:0]
-			for _, rep := range s.reps {
-				if rep.GetState() == orchpb.ReplicaRunning {
-					kept = append(kept, rep)
-					continue
-				}
-				ch.update(rep, stopped(rep, replacedWhy(rep, nil, gen, draining(rep), nodes)))
-				if !stillRunning(rep, nodes) {
-					live--
-				}
-			}
-			s.reps = kept
+			s.reps = p.stopIdleOutdated(s.reps)
 			candidates = append(candidates, s)
 		case s.keeper == nil:
 			candidates = append(candidates, s)
 		case len(s.reps) > 1:
-			ready := env.ready(s.keeper, pol.minHealthy)
-			for _, rep := range s.reps {
-				// An unplaced extra runs nothing: it can go at once.
-				if rep != s.keeper && (ready || rep.GetNode() == "") {
-					ch.update(rep, stopped(rep, replacedWhy(rep, s.keeper, gen, draining(rep), nodes)))
-					if !stillRunning(rep, nodes) {
-						live--
-					}
-				}
-			}
+			p.stopExtras(s)
 		}
 		if k := s.keeper; k != nil && k.GetNode() == "" && k.GetState() == orchpb.ReplicaPending {
-			retry = append(retry, k)
+			p.retry = append(p.retry, k)
 		}
 	}
+	return candidates
+}
 
+// stopIdleOutdated stops the replicas of a slot without a keeper that do
+// not run and returns those that do. Outdated replicas that do not even
+// run (the failed new ones of a rollout being rolled back) only take
+// surge room.
+func (p *replicatedPass) stopIdleOutdated(reps []*orchpb.Replica) []*orchpb.Replica {
+	kept := reps[:0:0]
+	for _, rep := range reps {
+		if rep.GetState() == orchpb.ReplicaRunning {
+			kept = append(kept, rep)
+			continue
+		}
+		p.ch.update(rep, stopped(rep, replacedWhy(rep, nil, p.gen, p.draining(rep), p.nodes)))
+		if !stillRunning(rep, p.nodes) {
+			p.live--
+		}
+	}
+	return kept
+}
+
+// stopExtras stops a slot's replicas other than its keeper once the keeper
+// is ready.
+func (p *replicatedPass) stopExtras(s slotState) {
+	ready := p.env.ready(s.keeper, p.pol.minHealthy)
+	for _, rep := range s.reps {
+		// An unplaced extra runs nothing: it can go at once.
+		if rep != s.keeper && (ready || rep.GetNode() == "") {
+			p.ch.update(rep, stopped(rep, replacedWhy(rep, s.keeper, p.gen, p.draining(rep), p.nodes)))
+			if !stillRunning(rep, p.nodes) {
+				p.live--
+			}
+		}
+	}
+}
+
+// replaceOutdated replaces the slots without a keeper as the update
+// policy allows: start first within the surge room, else stop first while
+// enough slots stay available.
+func (p *replicatedPass) replaceOutdated(candidates []slotState) {
 	// Slots already unavailable go first: replacing them costs nothing.
 	sort.SliceStable(candidates, func(i, j int) bool { return !candidates[i].available && candidates[j].available })
-	budget := want + pol.surge - live
+	budget := p.want + p.pol.surge - p.live
 	for _, s := range candidates {
-		next := func() *orchpb.Replica {
-			if paused {
-				// Only drains move while a rollout is halted, and a drain
-				// keeps the spec the replica runs.
-				old := newest(s.reps)
-				return replicaOf(old.GetSpec(), old.GetGeneration(), s.slot, env.NewID())
-			}
-			return newReplica(svc, s.slot, env.NewID())
-		}
 		switch {
 		case budget > 0:
-			unplaced = append(unplaced, next())
+			p.unplaced = append(p.unplaced, p.replacement(s))
 			budget--
-		case !s.available, available-1 >= want-pol.unavailable:
+		case !s.available, p.available-1 >= p.want-p.pol.unavailable:
 			// Stop first; the replacement follows once the old replicas
 			// have stopped (the slot is empty then), so that no more than
 			// replicas + maxSurge ever run.
 			running := false
 			for _, rep := range s.reps {
-				ch.update(rep, stopped(rep, replacedWhy(rep, nil, gen, draining(rep), nodes)))
-				running = running || stillRunning(rep, nodes)
+				p.ch.update(rep, stopped(rep, replacedWhy(rep, nil, p.gen, p.draining(rep), p.nodes)))
+				running = running || stillRunning(rep, p.nodes)
 			}
 			if !running {
-				unplaced = append(unplaced, next())
+				p.unplaced = append(p.unplaced, p.replacement(s))
 			}
 			if s.available {
-				available--
+				p.available--
 			}
 		}
 	}
-	return append(unplaced, retry...)
+}
+
+// replacement is the new replica for slot s.
+func (p *replicatedPass) replacement(s slotState) *orchpb.Replica {
+	if p.paused {
+		// Only drains move while a rollout is halted, and a drain
+		// keeps the spec the replica runs.
+		old := newest(s.reps)
+		return replicaOf(old.GetSpec(), old.GetGeneration(), s.slot, p.env.NewID())
+	}
+	return newReplica(p.svc, s.slot, p.env.NewID())
 }
 
 func newest(reps []*orchpb.Replica) *orchpb.Replica {

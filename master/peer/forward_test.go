@@ -94,6 +94,22 @@ func deadAddr(t *testing.T) string {
 	return "https://" + addr
 }
 
+// forwardStep is one request through a Forwarder: where the leader is
+// at the start and, with later, where it is 150ms into the request, and
+// how the request must end.
+type forwardStep struct {
+	name       string
+	method     string
+	header     map[string]string
+	leader     func(v *leaderVar)
+	later      func(v *leaderVar) // runs 150ms into the request
+	wantStatus int
+	wantBody   string
+	wantLocal  bool
+	wantRemote bool
+	maxTime    time.Duration
+}
+
 func TestForwarder(t *testing.T) {
 	ca, _ := pki.NewCA()
 	stranger, _ := pki.NewCA()
@@ -101,19 +117,7 @@ func TestForwarder(t *testing.T) {
 	impostor := newFakeLeader(t, stranger)
 	dead := deadAddr(t)
 
-	type step struct {
-		name       string
-		method     string
-		header     map[string]string
-		leader     func(v *leaderVar)
-		later      func(v *leaderVar) // runs 150ms into the request
-		wantStatus int
-		wantBody   string
-		wantLocal  bool
-		wantRemote bool
-		maxTime    time.Duration
-	}
-	steps := []step{
+	steps := []forwardStep{
 		{name: "read stays local", method: "GET", leader: func(v *leaderVar) { v.set(leader.srv.URL, false, true) }, wantStatus: 200, wantBody: "local", wantLocal: true},
 		{name: "write on the leader stays local", method: "PUT", leader: func(v *leaderVar) { v.set("", true, true) }, wantStatus: 200, wantBody: "local", wantLocal: true},
 		{name: "write on a follower goes to the leader", method: "PUT", leader: func(v *leaderVar) { v.set(leader.srv.URL, false, true) }, wantStatus: 201, wantBody: "from leader", wantRemote: true},
@@ -126,54 +130,59 @@ func TestForwarder(t *testing.T) {
 		{name: "a leader with another CA's certificate is not trusted", method: "POST", leader: func(v *leaderVar) { v.set(impostor.srv.URL, false, true) }, wantStatus: 503, wantBody: "may or may not"},
 	}
 	for _, s := range steps {
-		t.Run(s.name, func(t *testing.T) {
-			v := &leaderVar{}
-			s.leader(v)
-			local := &localAPI{}
-			f := NewForwarder(ForwarderDeps{Local: local, Leader: v.get, CA: ca, Wait: 600 * time.Millisecond})
-			srv := httptest.NewServer(f)
-			defer srv.Close()
-			before := len(leader.requests())
-			if s.later != nil {
-				time.AfterFunc(150*time.Millisecond, func() { s.later(v) })
-			}
-			req, _ := http.NewRequest(s.method, srv.URL+"/v1/things/x?stale=false", strings.NewReader("payload"))
-			req.Header.Set("Authorization", "Bearer user-token")
-			for k, val := range s.header {
-				req.Header.Set(k, val)
-			}
-			start := time.Now()
-			resp, err := srv.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != s.wantStatus || !strings.Contains(string(body), s.wantBody) {
-				t.Fatalf("got %d %q, want %d containing %q", resp.StatusCode, body, s.wantStatus, s.wantBody)
-			}
-			if s.maxTime > 0 && time.Since(start) > s.maxTime {
-				t.Errorf("answered after %s, want at most %s", time.Since(start), s.maxTime)
-			}
-			if got := local.hits.Load() > 0; got != s.wantLocal {
-				t.Errorf("served locally: %v, want %v", got, s.wantLocal)
-			}
-			reqs := leader.requests()[before:]
-			if (len(reqs) > 0) != s.wantRemote {
-				t.Fatalf("leader saw %d requests, want remote %v", len(reqs), s.wantRemote)
-			}
-			if s.wantRemote {
-				got := reqs[0]
-				if got.method != s.method || got.path != "/v1/things/x?stale=false" || got.auth != "Bearer user-token" || got.forwarded != "1" || got.body != "payload" {
-					t.Errorf("leader saw %+v", got)
-				}
-				if got.clientCert {
-					t.Error("the forwarder presented a certificate: the leader would authorize the master, not the caller")
-				}
-				if resp.Header.Get(api.HeaderIndex) != "42" {
-					t.Errorf("index header %q not passed back", resp.Header.Get(api.HeaderIndex))
-				}
-			}
-		})
+		t.Run(s.name, func(t *testing.T) { s.run(t, ca, leader) })
+	}
+}
+
+// run sends the step's request through a new Forwarder in front of a
+// local API, with leader as the real leader, and checks who answered and
+// what the leader saw.
+func (s forwardStep) run(t *testing.T, ca *pki.CA, leader *fakeLeader) {
+	v := &leaderVar{}
+	s.leader(v)
+	local := &localAPI{}
+	f := NewForwarder(ForwarderDeps{Local: local, Leader: v.get, CA: ca, Wait: 600 * time.Millisecond})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	before := len(leader.requests())
+	if s.later != nil {
+		time.AfterFunc(150*time.Millisecond, func() { s.later(v) })
+	}
+	req, _ := http.NewRequest(s.method, srv.URL+"/v1/things/x?stale=false", strings.NewReader("payload"))
+	req.Header.Set("Authorization", "Bearer user-token")
+	for k, val := range s.header {
+		req.Header.Set(k, val)
+	}
+	start := time.Now()
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != s.wantStatus || !strings.Contains(string(body), s.wantBody) {
+		t.Fatalf("got %d %q, want %d containing %q", resp.StatusCode, body, s.wantStatus, s.wantBody)
+	}
+	if s.maxTime > 0 && time.Since(start) > s.maxTime {
+		t.Errorf("answered after %s, want at most %s", time.Since(start), s.maxTime)
+	}
+	if got := local.hits.Load() > 0; got != s.wantLocal {
+		t.Errorf("served locally: %v, want %v", got, s.wantLocal)
+	}
+	reqs := leader.requests()[before:]
+	if (len(reqs) > 0) != s.wantRemote {
+		t.Fatalf("leader saw %d requests, want remote %v", len(reqs), s.wantRemote)
+	}
+	if s.wantRemote {
+		got := reqs[0]
+		if got.method != s.method || got.path != "/v1/things/x?stale=false" || got.auth != "Bearer user-token" || got.forwarded != "1" || got.body != "payload" {
+			t.Errorf("leader saw %+v", got)
+		}
+		if got.clientCert {
+			t.Error("the forwarder presented a certificate: the leader would authorize the master, not the caller")
+		}
+		if resp.Header.Get(api.HeaderIndex) != "42" {
+			t.Errorf("index header %q not passed back", resp.Header.Get(api.HeaderIndex))
+		}
 	}
 }

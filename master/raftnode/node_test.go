@@ -23,7 +23,33 @@ func TestSingleNodeRestart(t *testing.T) {
 	case <-time.After(patience):
 		t.Fatal("no leadership notification")
 	}
+	last := applyAndReadBack(t, m)
+	before := m.store.Snapshot()
+	stopRefusesWork(t, m)
 
+	// Restart with Bootstrap still set: it must resume, not re-bootstrap,
+	// and replay the log into the new (empty) store.
+	m.start(true, nil)
+	leaderOf(t, m)
+	idx, err := m.node.VerifyLeader(ctxT(t))
+	if err != nil || idx != last {
+		// The new term's no-op is the commit index now; the read index is
+		// still the last command.
+		t.Fatalf("VerifyLeader after restart = %d, %v; want %d", idx, err, last)
+	}
+	if err := m.node.WaitApplied(ctxT(t), idx, m.store.Index); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.store.Snapshot(); !equalSnap(got, before) {
+		t.Fatalf("after log replay:\n%v\nwant\n%v", got, before)
+	}
+	restartFromSnapshot(t, m)
+}
+
+// applyAndReadBack applies three commands and a refused one on the single
+// master m, checks that indexes rise and that a linearizable read sees the
+// last one, and returns its index.
+func applyAndReadBack(t *testing.T, m *master) uint64 {
 	var last uint64
 	for _, name := range []string{"a", "b", "c"} {
 		res, err := m.node.Apply(ctxT(t), putService(name, 1))
@@ -49,8 +75,12 @@ func TestSingleNodeRestart(t *testing.T) {
 	if err := m.node.WaitApplied(ctxT(t), idx, m.store.Index); err != nil {
 		t.Fatal(err)
 	}
-	before := m.store.Snapshot()
+	return last
+}
 
+// stopRefusesWork stops m and checks that a second Shutdown is harmless,
+// the leadership channel is closed and Apply says ErrShutdown.
+func stopRefusesWork(t *testing.T, m *master) {
 	m.stop()
 	if err := m.node.Shutdown(); err != nil {
 		t.Fatalf("second shutdown: %v", err)
@@ -60,34 +90,20 @@ func TestSingleNodeRestart(t *testing.T) {
 	if _, err := m.node.Apply(ctxT(t), putService("late", 1)); !errors.Is(err, ErrShutdown) {
 		t.Fatalf("apply after shutdown: %v", err)
 	}
+}
 
-	// Restart with Bootstrap still set: it must resume, not re-bootstrap,
-	// and replay the log into the new (empty) store.
-	m.start(true, nil)
-	leaderOf(t, m)
-	idx, err = m.node.VerifyLeader(ctxT(t))
-	if err != nil || idx != last {
-		// The new term's no-op is the commit index now; the read index is
-		// still the last command.
-		t.Fatalf("VerifyLeader after restart = %d, %v; want %d", idx, err, last)
-	}
-	if err := m.node.WaitApplied(ctxT(t), idx, m.store.Index); err != nil {
-		t.Fatal(err)
-	}
-	if got := m.store.Snapshot(); !equalSnap(got, before) {
-		t.Fatalf("after log replay:\n%v\nwant\n%v", got, before)
-	}
-
-	// User snapshot, more writes, restart: snapshot restore + log replay.
+// restartFromSnapshot takes a user snapshot, writes more and restarts m:
+// its state must come back from the snapshot plus the log after it.
+func restartFromSnapshot(t *testing.T, m *master) {
 	if err := m.node.Snapshot(); err != nil {
 		t.Fatal(err)
 	}
-	res, err = m.node.Apply(ctxT(t), putService("d", 2))
+	res, err := m.node.Apply(ctxT(t), putService("d", 2))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mustOK(t, res, "put d")
-	before = m.store.Snapshot()
+	before := m.store.Snapshot()
 	m.stop()
 	m.start(false, nil)
 	leaderOf(t, m)
@@ -101,6 +117,51 @@ func TestSingleNodeRestart(t *testing.T) {
 }
 
 func TestThreeMasters(t *testing.T) {
+	all := startThreeMasters(t)
+	res, leader := applyOnLeader(t, putService("web", 3), all...)
+	mustOK(t, res, "put web")
+	for _, m := range all {
+		if m == leader {
+			continue
+		}
+		if _, err := m.node.Apply(ctxT(t), putService("x", 1)); !errors.Is(err, ErrNotLeader) {
+			t.Fatalf("apply on follower %s: %v, want ErrNotLeader", m.id, err)
+		}
+		if _, err := m.node.VerifyLeader(ctxT(t)); !errors.Is(err, ErrNotLeader) {
+			t.Fatalf("VerifyLeader on follower %s: %v, want ErrNotLeader", m.id, err)
+		}
+		waitFor(t, m.id+" to apply web", func() bool { return m.store.Index() >= res.Index })
+	}
+	for _, m := range all {
+		sameState(t, leader.store, m.store)
+	}
+
+	// Kill the leader: the other two elect a new one, which can serve a
+	// linearizable read at once (its commit index is a no-op) and write.
+	leader.stop()
+	var rest []*master
+	for _, m := range all {
+		if m != leader {
+			rest = append(rest, m)
+		}
+	}
+	res2 := failOver(t, rest, res.Index)
+
+	// The old leader comes back with its data dir and catches up.
+	leader.start(false, nil)
+	all = append(rest, leader)
+	for _, m := range all {
+		waitFor(t, m.id+" to catch up", func() bool { return m.store.Index() >= res2.Index })
+	}
+	for _, m := range all[1:] {
+		sameState(t, all[0].store, m.store)
+	}
+	leaderRemovesFollower(t, all)
+}
+
+// startThreeMasters bootstraps m1, adds m2 and m3 as voters and waits until
+// every one knows the leader and all members, one leader and two followers.
+func startThreeMasters(t *testing.T) []*master {
 	logger := newTestLogger(t)
 	m1, m2, m3 := newMaster(t, "m1", logger), newMaster(t, "m2", logger), newMaster(t, "m3", logger)
 	m1.start(true, nil)
@@ -129,34 +190,13 @@ func TestThreeMasters(t *testing.T) {
 	if roles["leader"] != 1 || roles["follower"] != 2 {
 		t.Fatalf("servers = %+v", servers)
 	}
+	return all
+}
 
-	res, leader := applyOnLeader(t, putService("web", 3), all...)
-	mustOK(t, res, "put web")
-	for _, m := range all {
-		if m == leader {
-			continue
-		}
-		if _, err := m.node.Apply(ctxT(t), putService("x", 1)); !errors.Is(err, ErrNotLeader) {
-			t.Fatalf("apply on follower %s: %v, want ErrNotLeader", m.id, err)
-		}
-		if _, err := m.node.VerifyLeader(ctxT(t)); !errors.Is(err, ErrNotLeader) {
-			t.Fatalf("VerifyLeader on follower %s: %v, want ErrNotLeader", m.id, err)
-		}
-		waitFor(t, m.id+" to apply web", func() bool { return m.store.Index() >= res.Index })
-	}
-	for _, m := range all {
-		sameState(t, leader.store, m.store)
-	}
-
-	// Kill the leader: the other two elect a new one, which can serve a
-	// linearizable read at once (its commit index is a no-op) and write.
-	leader.stop()
-	var rest []*master
-	for _, m := range all {
-		if m != leader {
-			rest = append(rest, m)
-		}
-	}
+// failOver waits for one of rest to confirm its leadership, checks that its
+// read index is lastIndex and the acknowledged write survived, and writes
+// through it.
+func failOver(t *testing.T, rest []*master, lastIndex uint64) *orchpb.CommandResult {
 	var newLeader *master
 	var idx uint64
 	waitFor(t, "a new leader to confirm its leadership", func() bool {
@@ -167,8 +207,8 @@ func TestThreeMasters(t *testing.T) {
 		idx, err = newLeader.node.VerifyLeader(ctx)
 		return err == nil
 	})
-	if idx != res.Index {
-		t.Fatalf("read index on the new leader = %d, want the last command %d", idx, res.Index)
+	if idx != lastIndex {
+		t.Fatalf("read index on the new leader = %d, want the last command %d", idx, lastIndex)
 	}
 	if err := newLeader.node.WaitApplied(ctxT(t), idx, newLeader.store.Index); err != nil {
 		t.Fatal(err)
@@ -178,18 +218,12 @@ func TestThreeMasters(t *testing.T) {
 	}
 	res2, _ := applyOnLeader(t, putService("api", 1), rest...)
 	mustOK(t, res2, "put api")
+	return res2
+}
 
-	// The old leader comes back with its data dir and catches up.
-	leader.start(false, nil)
-	all = append(rest, leader)
-	for _, m := range all {
-		waitFor(t, m.id+" to catch up", func() bool { return m.store.Index() >= res2.Index })
-	}
-	for _, m := range all[1:] {
-		sameState(t, all[0].store, m.store)
-	}
-
-	// Membership: the leader removes a follower.
+// leaderRemovesFollower has the leader remove a follower, which can then
+// change membership no more.
+func leaderRemovesFollower(t *testing.T, all []*master) {
 	cur := leaderOf(t, all...)
 	var gone *master
 	for _, m := range all {

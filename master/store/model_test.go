@@ -153,64 +153,13 @@ func TestConcurrentReadersDuringApply(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				idx := s.Index()
-				snap := s.Snapshot()
-				if snap.Index < idx {
-					errs <- fmt.Errorf("snapshot at %d older than index read before it (%d)", snap.Index, idx)
-					return
-				}
-				if _, err := proto.Marshal(snap); err != nil {
-					errs <- err
-					return
-				}
-				for _, n := range s.Nodes() {
-					_ = s.Replicas(ReplicaFilter{Node: n.Id})
-					_ = n.GetAllocated().GetCpuMillis()
-				}
-				for _, sv := range s.Services("") {
-					for _, r := range s.Replicas(ReplicaFilter{Namespace: sv.Spec.Namespace, Service: sv.Spec.Name}) {
-						_ = s.ReplicaByName(r.Namespace, r.DisplayName())
-					}
-				}
-			}
+			readUntilDone(s, done, errs)
 		}()
 	}
 	wg.Add(1)
-	go func() { // a watcher that keeps up, re-watching when cut off
+	go func() {
 		defer wg.Done()
-		var last uint64
-		for {
-			ch, err := s.Watch(ctx, last)
-			if errors.Is(err, ErrCompacted) {
-				last = s.Index() // "re-list"
-				continue
-			}
-			if err != nil {
-				errs <- err
-				return
-			}
-			for e := range ch {
-				if e.Index < last {
-					errs <- fmt.Errorf("watch went back from %d to %d", last, e.Index)
-					return
-				}
-				last = e.Index
-				if last == uint64(len(cmds)) {
-					return
-				}
-			}
-			select {
-			case <-done:
-				return
-			default:
-			}
-		}
+		watchUntil(ctx, s, uint64(len(cmds)), done, errs)
 	}()
 	notifyCh, cancel := s.Notify()
 	defer cancel()
@@ -227,5 +176,68 @@ func TestConcurrentReadersDuringApply(t *testing.T) {
 	}
 	if !proto.Equal(s.Snapshot(), gen.Snapshot()) {
 		t.Fatal("state under concurrent reads differs from the same commands applied alone")
+	}
+}
+
+// readUntilDone snapshots s and reads every index of it, again and again
+// until done is closed.
+func readUntilDone(s *Store, done <-chan struct{}, errs chan<- error) {
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		idx := s.Index()
+		snap := s.Snapshot()
+		if snap.Index < idx {
+			errs <- fmt.Errorf("snapshot at %d older than index read before it (%d)", snap.Index, idx)
+			return
+		}
+		if _, err := proto.Marshal(snap); err != nil {
+			errs <- err
+			return
+		}
+		for _, n := range s.Nodes() {
+			_ = s.Replicas(ReplicaFilter{Node: n.Id})
+			_ = n.GetAllocated().GetCpuMillis()
+		}
+		for _, sv := range s.Services("") {
+			for _, r := range s.Replicas(ReplicaFilter{Namespace: sv.Spec.Namespace, Service: sv.Spec.Name}) {
+				_ = s.ReplicaByName(r.Namespace, r.DisplayName())
+			}
+		}
+	}
+}
+
+// watchUntil is a watcher that keeps up, re-watching when cut off, until
+// it has seen index end or done is closed. Events must never go back.
+func watchUntil(ctx context.Context, s *Store, end uint64, done <-chan struct{}, errs chan<- error) {
+	var last uint64
+	for {
+		ch, err := s.Watch(ctx, last)
+		if errors.Is(err, ErrCompacted) {
+			last = s.Index() // "re-list"
+			continue
+		}
+		if err != nil {
+			errs <- err
+			return
+		}
+		for e := range ch {
+			if e.Index < last {
+				errs <- fmt.Errorf("watch went back from %d to %d", last, e.Index)
+				return
+			}
+			last = e.Index
+			if last == end {
+				return
+			}
+		}
+		select {
+		case <-done:
+			return
+		default:
+		}
 	}
 }

@@ -7,110 +7,115 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+// roundTripCase fills one table, then checks what a restored copy rebuilds
+// from it beyond the snapshot itself (indexes, allocation, subnets).
+type roundTripCase struct {
+	name  string
+	build func(t *testing.T, s *Store)
+	check func(t *testing.T, r *Store)
+}
+
+var roundTripCases = []roundTripCase{
+	{name: "empty", build: func(*testing.T, *Store) {}},
+	{
+		name: "services",
+		build: func(t *testing.T, s *Store) {
+			mustApply(t, s, putService("default", "a", 1, "a:1"))
+			mustApply(t, s, putService("default", "a", 1, "a:2"))
+			mustApply(t, s, putService("prod", "b", 3, "b:1"))
+		},
+		check: func(t *testing.T, r *Store) {
+			a := r.Service("default", "a")
+			if a.GetGeneration() != 2 || a.GetPreviousSpec().GetImage() != "a:1" || a.GetCreateIndex() != 1 || a.GetVersion() != 2 {
+				t.Errorf("restored service a = %v", a)
+			}
+			if got := len(r.Services("prod")); got != 1 {
+				t.Errorf("Services(prod) = %d, want 1", got)
+			}
+		},
+	},
+	{
+		name: "nodes",
+		build: func(t *testing.T, s *Store) {
+			mustApply(t, s, registerNode("n1", "one", 1000, 1000))
+			mustApply(t, s, registerNode("n2", "two", 0, 0))
+			mustApply(t, s, registerNode("n3", "three", 0, 0))
+			mustApply(t, s, &orchpb.Command{Op: &orchpb.Command_RemoveNode{RemoveNode: &orchpb.RemoveNode{NodeId: "n2"}}})
+		},
+		check: func(t *testing.T, r *Store) {
+			// The subnet map is rebuilt: the freed subnet is found again.
+			res := mustApply(t, r, registerNode("n4", "four", 0, 0))
+			if res.Node.Subnet != "10.244.1.0/24" {
+				t.Errorf("after restore a new node got %s, want the freed 10.244.1.0/24", res.Node.Subnet)
+			}
+			if r.NodeByName("three").GetId() != "n3" {
+				t.Errorf("name index not rebuilt")
+			}
+		},
+	},
+	{
+		name: "replicas",
+		build: func(t *testing.T, s *Store) {
+			mustApply(t, s, registerNode("n1", "one", 1000, 1000))
+			mustApply(t, s, putService("default", "web", 3, "web:1"))
+			mustApply(t, s, putReplicas(
+				replica("r1", "default", "web", 1, "n1", 300, 100),
+				replica("r2", "default", "web", 2, "n1", 300, 100),
+				replica("r3", "default", "web", 3, "", 300, 100),
+			))
+			mustApply(t, s, reportStatus("n1", &orchpb.ReplicaStatus{Id: "r1", State: orchpb.ReplicaRunning, Ip: "10.244.0.2"}))
+		},
+		check: func(t *testing.T, r *Store) {
+			if a := r.Node("n1").GetAllocated(); a.GetCpuMillis() != 600 || a.GetMemoryBytes() != 200 {
+				t.Errorf("allocation after restore = %v, want 600/200", a)
+			}
+			if got := r.ReplicaByName("default", "web.2").GetId(); got != "r2" {
+				t.Errorf("ReplicaByName(web.2) = %q", got)
+			}
+			if got := len(r.Replicas(ReplicaFilter{Node: "n1"})); got != 2 {
+				t.Errorf("replicas on n1 = %d, want 2", got)
+			}
+			// Allocation keeps working incrementally after a restore.
+			res := mustApply(t, r, putReplicas(replica("r4", "default", "web", 4, "n1", 500, 1)))
+			if res.Rejected["r4"] == "" {
+				t.Errorf("r4 (500m on a node with 400m free) was accepted")
+			}
+		},
+	},
+	{
+		name: "images",
+		build: func(t *testing.T, s *Store) {
+			for _, name := range []string{"b:1", "a:1"} {
+				mustApply(t, s, &orchpb.Command{Op: &orchpb.Command_PutImage{PutImage: &orchpb.PutImage{Image: &orchpb.Image{Name: name, Digest: "sha256:" + name, Size: 42}}}})
+			}
+		},
+		check: func(t *testing.T, r *Store) {
+			if imgs := r.Images(); len(imgs) != 2 || imgs[0].Name != "a:1" || r.Image("b:1").GetSize() != 42 {
+				t.Errorf("images after restore = %v", imgs)
+			}
+		},
+	},
+	{
+		name: "config",
+		build: func(t *testing.T, s *Store) {
+			mustApply(t, s, &orchpb.Command{Op: &orchpb.Command_SetClusterConfig{SetClusterConfig: &orchpb.SetClusterConfig{
+				Config: &orchpb.ClusterConfig{ClusterCidr: "10.50.0.0/16", ClusterId: "abc"}}}})
+		},
+		check: func(t *testing.T, r *Store) {
+			if r.Config().GetClusterId() != "abc" {
+				t.Errorf("config after restore = %v", r.Config())
+			}
+			if res := mustApply(t, r, registerNode("n1", "one", 0, 0)); res.Node.Subnet != "10.50.0.0/24" {
+				t.Errorf("subnet from restored CIDR = %s", res.Node.Subnet)
+			}
+		},
+	},
+}
+
 // TestRoundTripPerTable fills one table at a time and checks that a
 // snapshot restores it exactly, derived state included.
 func TestRoundTripPerTable(t *testing.T) {
-	tests := []struct {
-		name  string
-		build func(t *testing.T, s *Store)
-		check func(t *testing.T, r *Store)
-	}{
-		{name: "empty", build: func(*testing.T, *Store) {}},
-		{
-			name: "services",
-			build: func(t *testing.T, s *Store) {
-				mustApply(t, s, putService("default", "a", 1, "a:1"))
-				mustApply(t, s, putService("default", "a", 1, "a:2"))
-				mustApply(t, s, putService("prod", "b", 3, "b:1"))
-			},
-			check: func(t *testing.T, r *Store) {
-				a := r.Service("default", "a")
-				if a.GetGeneration() != 2 || a.GetPreviousSpec().GetImage() != "a:1" || a.GetCreateIndex() != 1 || a.GetVersion() != 2 {
-					t.Errorf("restored service a = %v", a)
-				}
-				if got := len(r.Services("prod")); got != 1 {
-					t.Errorf("Services(prod) = %d, want 1", got)
-				}
-			},
-		},
-		{
-			name: "nodes",
-			build: func(t *testing.T, s *Store) {
-				mustApply(t, s, registerNode("n1", "one", 1000, 1000))
-				mustApply(t, s, registerNode("n2", "two", 0, 0))
-				mustApply(t, s, registerNode("n3", "three", 0, 0))
-				mustApply(t, s, &orchpb.Command{Op: &orchpb.Command_RemoveNode{RemoveNode: &orchpb.RemoveNode{NodeId: "n2"}}})
-			},
-			check: func(t *testing.T, r *Store) {
-				// The subnet map is rebuilt: the freed subnet is found again.
-				res := mustApply(t, r, registerNode("n4", "four", 0, 0))
-				if res.Node.Subnet != "10.244.1.0/24" {
-					t.Errorf("after restore a new node got %s, want the freed 10.244.1.0/24", res.Node.Subnet)
-				}
-				if r.NodeByName("three").GetId() != "n3" {
-					t.Errorf("name index not rebuilt")
-				}
-			},
-		},
-		{
-			name: "replicas",
-			build: func(t *testing.T, s *Store) {
-				mustApply(t, s, registerNode("n1", "one", 1000, 1000))
-				mustApply(t, s, putService("default", "web", 3, "web:1"))
-				mustApply(t, s, putReplicas(
-					replica("r1", "default", "web", 1, "n1", 300, 100),
-					replica("r2", "default", "web", 2, "n1", 300, 100),
-					replica("r3", "default", "web", 3, "", 300, 100),
-				))
-				mustApply(t, s, reportStatus("n1", &orchpb.ReplicaStatus{Id: "r1", State: orchpb.ReplicaRunning, Ip: "10.244.0.2"}))
-			},
-			check: func(t *testing.T, r *Store) {
-				if a := r.Node("n1").GetAllocated(); a.GetCpuMillis() != 600 || a.GetMemoryBytes() != 200 {
-					t.Errorf("allocation after restore = %v, want 600/200", a)
-				}
-				if got := r.ReplicaByName("default", "web.2").GetId(); got != "r2" {
-					t.Errorf("ReplicaByName(web.2) = %q", got)
-				}
-				if got := len(r.Replicas(ReplicaFilter{Node: "n1"})); got != 2 {
-					t.Errorf("replicas on n1 = %d, want 2", got)
-				}
-				// Allocation keeps working incrementally after a restore.
-				res := mustApply(t, r, putReplicas(replica("r4", "default", "web", 4, "n1", 500, 1)))
-				if res.Rejected["r4"] == "" {
-					t.Errorf("r4 (500m on a node with 400m free) was accepted")
-				}
-			},
-		},
-		{
-			name: "images",
-			build: func(t *testing.T, s *Store) {
-				for _, name := range []string{"b:1", "a:1"} {
-					mustApply(t, s, &orchpb.Command{Op: &orchpb.Command_PutImage{PutImage: &orchpb.PutImage{Image: &orchpb.Image{Name: name, Digest: "sha256:" + name, Size: 42}}}})
-				}
-			},
-			check: func(t *testing.T, r *Store) {
-				if imgs := r.Images(); len(imgs) != 2 || imgs[0].Name != "a:1" || r.Image("b:1").GetSize() != 42 {
-					t.Errorf("images after restore = %v", imgs)
-				}
-			},
-		},
-		{
-			name: "config",
-			build: func(t *testing.T, s *Store) {
-				mustApply(t, s, &orchpb.Command{Op: &orchpb.Command_SetClusterConfig{SetClusterConfig: &orchpb.SetClusterConfig{
-					Config: &orchpb.ClusterConfig{ClusterCidr: "10.50.0.0/16", ClusterId: "abc"}}}})
-			},
-			check: func(t *testing.T, r *Store) {
-				if r.Config().GetClusterId() != "abc" {
-					t.Errorf("config after restore = %v", r.Config())
-				}
-				if res := mustApply(t, r, registerNode("n1", "one", 0, 0)); res.Node.Subnet != "10.50.0.0/24" {
-					t.Errorf("subnet from restored CIDR = %s", res.Node.Subnet)
-				}
-			},
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range roundTripCases {
 		t.Run(tt.name, func(t *testing.T) {
 			s := New()
 			tt.build(t, s)

@@ -215,98 +215,121 @@ func dump(s *Store) []string {
 
 // summary is a one-line, stable rendering of a stored object.
 func summary(m proto.Message) string {
-	var f []string
-	add := func(k string, v any) {
-		switch x := v.(type) {
-		case string:
-			if x == "" {
-				return
-			}
-		case int32:
-			if x == 0 {
-				return
-			}
-		case int64:
-			if x == 0 {
-				return
-			}
-		case uint64:
-			if x == 0 {
-				return
-			}
-		}
-		f = append(f, fmt.Sprintf("%s=%v", k, v))
-	}
+	var f fields
 	switch o := m.(type) {
 	case *orchpb.Service:
-		f = append(f, "service", o.Spec.GetNamespace()+"/"+o.Spec.GetName())
-		add("v", o.Version)
-		add("gen", o.Generation)
-		add("created", o.CreateIndex)
-		if o.Spec.Replicas != nil {
-			f = append(f, fmt.Sprintf("replicas=%d", o.Spec.GetReplicas()))
-		}
-		add("image", o.Spec.GetImage())
-		if o.PreviousSpec != nil {
-			f = append(f, "prev.image="+o.PreviousSpec.GetImage())
-		}
-		if u := o.Update; u != nil {
-			f = append(f, fmt.Sprintf("update=%s/gen%d", u.State, u.Generation))
-			add("update.from", u.FromGeneration)
-			if u.Rollback {
-				f = append(f, "update.rollback")
-			}
-			add("update.started", u.StartedIndex)
-			add("update.finished", u.FinishedIndex)
-			if u.Message != "" {
-				f = append(f, strconv.Quote(u.Message))
-			}
-		}
+		f = serviceFields(o)
 	case *orchpb.Replica:
-		f = append(f, "replica", o.Id, o.Namespace+"/"+o.DisplayName())
-		add("node", o.Node)
-		add("desired", o.DesiredState)
-		add("state", o.State)
-		add("gen", o.Generation)
-		add("v", o.Version)
-		add("created", o.CreateIndex)
-		add("cpu", o.GetResources().GetCpuMillis())
-		add("mem", o.GetResources().GetMemoryBytes())
-		if len(o.HostPorts) > 0 {
-			f = append(f, fmt.Sprintf("ports=%v", o.HostPorts))
-		}
-		add("ip", o.Ip)
-		add("restarts", o.Restarts)
-		add("exit", o.ExitCode)
-		if o.Message != "" {
-			f = append(f, strconv.Quote(o.Message))
-		}
+		f = replicaFields(o)
 	case *orchpb.Node:
-		f = append(f, "node", o.Id)
-		add("name", o.Name)
-		add("state", o.State)
-		add("admin", o.AdminState)
-		add("subnet", o.Subnet)
-		add("addr", o.Address)
-		add("cap", fmt.Sprintf("%d/%d", o.GetCapacity().GetCpuMillis(), o.GetCapacity().GetMemoryBytes()))
-		add("alloc", fmt.Sprintf("%d/%d", o.GetAllocated().GetCpuMillis(), o.GetAllocated().GetMemoryBytes()))
-		add("v", o.Version)
-		add("created", o.CreateIndex)
-		if len(o.Labels) > 0 {
-			keys := sortedKeys(o.Labels)
-			for i, k := range keys {
-				keys[i] = k + "=" + o.Labels[k]
-			}
-			sort.Strings(keys)
-			f = append(f, "labels="+strings.Join(keys, ","))
-		}
+		f = nodeFields(o)
 	case *orchpb.Image:
 		f = append(f, "image", o.Name)
-		add("digest", o.Digest)
-		add("size", o.Size)
-		add("v", o.Version)
+		f.add("digest", o.Digest)
+		f.add("size", o.Size)
+		f.add("v", o.Version)
 	default:
 		f = append(f, fmt.Sprintf("%T", m))
 	}
 	return strings.Join(f, " ")
+}
+
+// fields are the words of a summary.
+type fields []string
+
+// add appends k=v unless v is zero.
+func (f *fields) add(k string, v any) {
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			return
+		}
+	case int32:
+		if x == 0 {
+			return
+		}
+	case int64:
+		if x == 0 {
+			return
+		}
+	case uint64:
+		if x == 0 {
+			return
+		}
+	}
+	*f = append(*f, fmt.Sprintf("%s=%v", k, v))
+}
+
+func serviceFields(o *orchpb.Service) fields {
+	var f fields
+	f = append(f, "service", o.Spec.GetNamespace()+"/"+o.Spec.GetName())
+	f.add("v", o.Version)
+	f.add("gen", o.Generation)
+	f.add("created", o.CreateIndex)
+	if o.Spec.Replicas != nil {
+		f = append(f, fmt.Sprintf("replicas=%d", o.Spec.GetReplicas()))
+	}
+	f.add("image", o.Spec.GetImage())
+	if o.PreviousSpec != nil {
+		f = append(f, "prev.image="+o.PreviousSpec.GetImage())
+	}
+	if u := o.Update; u != nil {
+		f = append(f, fmt.Sprintf("update=%s/gen%d", u.State, u.Generation))
+		f.add("update.from", u.FromGeneration)
+		if u.Rollback {
+			f = append(f, "update.rollback")
+		}
+		f.add("update.started", u.StartedIndex)
+		f.add("update.finished", u.FinishedIndex)
+		if u.Message != "" {
+			f = append(f, strconv.Quote(u.Message))
+		}
+	}
+	return f
+}
+
+func replicaFields(o *orchpb.Replica) fields {
+	var f fields
+	f = append(f, "replica", o.Id, o.Namespace+"/"+o.DisplayName())
+	f.add("node", o.Node)
+	f.add("desired", o.DesiredState)
+	f.add("state", o.State)
+	f.add("gen", o.Generation)
+	f.add("v", o.Version)
+	f.add("created", o.CreateIndex)
+	f.add("cpu", o.GetResources().GetCpuMillis())
+	f.add("mem", o.GetResources().GetMemoryBytes())
+	if len(o.HostPorts) > 0 {
+		f = append(f, fmt.Sprintf("ports=%v", o.HostPorts))
+	}
+	f.add("ip", o.Ip)
+	f.add("restarts", o.Restarts)
+	f.add("exit", o.ExitCode)
+	if o.Message != "" {
+		f = append(f, strconv.Quote(o.Message))
+	}
+	return f
+}
+
+func nodeFields(o *orchpb.Node) fields {
+	var f fields
+	f = append(f, "node", o.Id)
+	f.add("name", o.Name)
+	f.add("state", o.State)
+	f.add("admin", o.AdminState)
+	f.add("subnet", o.Subnet)
+	f.add("addr", o.Address)
+	f.add("cap", fmt.Sprintf("%d/%d", o.GetCapacity().GetCpuMillis(), o.GetCapacity().GetMemoryBytes()))
+	f.add("alloc", fmt.Sprintf("%d/%d", o.GetAllocated().GetCpuMillis(), o.GetAllocated().GetMemoryBytes()))
+	f.add("v", o.Version)
+	f.add("created", o.CreateIndex)
+	if len(o.Labels) > 0 {
+		keys := sortedKeys(o.Labels)
+		for i, k := range keys {
+			keys[i] = k + "=" + o.Labels[k]
+		}
+		sort.Strings(keys)
+		f = append(f, "labels="+strings.Join(keys, ","))
+	}
+	return f
 }

@@ -35,7 +35,24 @@ type Changes struct {
 // local subnet or an earlier peer) are skipped and returned in the error,
 // after every valid peer has been installed.
 func Sync(nh *netlink.Handle, link netlink.Link, local netip.Prefix, peers []Peer) (Changes, error) {
-	var ch Changes
+	want, problems := routable(local, peers)
+	s := &syncer{nh: nh, link: link, idx: link.Attrs().Index, want: want, problems: problems}
+	// FDB and ARP first, so the route never points at a next hop the device
+	// cannot reach yet.
+	for _, step := range []func() error{s.syncFDB, s.syncARP, s.syncRoutes} {
+		if err := step(); err != nil {
+			return s.ch, err
+		}
+	}
+	if err := errors.Join(s.problems...); err != nil {
+		return s.ch, fmt.Errorf("vxlan %s: %w", link.Attrs().Name, err)
+	}
+	return s.ch, nil
+}
+
+// routable keeps the peers that can be routed, by subnet, and says why
+// each of the others cannot.
+func routable(local netip.Prefix, peers []Peer) (map[netip.Prefix]Peer, []error) {
 	var problems []error
 	want := map[netip.Prefix]Peer{}
 	for _, p := range peers {
@@ -59,16 +76,31 @@ func Sync(nh *netlink.Handle, link netlink.Link, local netip.Prefix, peers []Pee
 			want[p.Subnet] = p
 		}
 	}
-	idx := link.Attrs().Index
+	return want, problems
+}
 
-	// FDB and ARP first, so the route never points at a next hop the device
-	// cannot reach yet.
+// syncer is one Sync in progress: the routable peers it installs and what
+// it has done and failed to do so far. Its steps return an error only
+// when they cannot read the link's entries; a failed change of one entry
+// is a problem and the step goes on.
+type syncer struct {
+	nh       *netlink.Handle
+	link     netlink.Link
+	idx      int
+	want     map[netip.Prefix]Peer
+	ch       Changes
+	problems []error
+}
+
+// syncFDB points each peer's MAC at its underlay address.
+func (s *syncer) syncFDB() error {
+	nh, idx := s.nh, s.idx
 	fdb, err := nh.NeighList(idx, unix.AF_BRIDGE)
 	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-		return ch, fmt.Errorf("vxlan %s: list FDB: %w", link.Attrs().Name, err)
+		return fmt.Errorf("vxlan %s: list FDB: %w", s.link.Attrs().Name, err)
 	}
 	wantFDB := map[string]netip.Addr{}
-	for _, p := range want {
+	for _, p := range s.want {
 		wantFDB[MAC(p.Subnet).String()] = p.Underlay
 	}
 	for _, e := range fdb {
@@ -81,10 +113,10 @@ func Sync(nh *netlink.Handle, link netlink.Link, local netip.Prefix, peers []Pee
 			continue
 		}
 		if err := nh.NeighDel(&e); err != nil && !errors.Is(err, unix.ENOENT) {
-			problems = append(problems, fmt.Errorf("remove FDB %s: %w", e.HardwareAddr, err))
+			s.problems = append(s.problems, fmt.Errorf("remove FDB %s: %w", e.HardwareAddr, err))
 			continue
 		}
-		ch.Removed++
+		s.ch.Removed++
 	}
 	for _, mac := range slices.Sorted(maps.Keys(wantFDB)) {
 		hw, _ := net.ParseMAC(mac)
@@ -99,18 +131,24 @@ func Sync(nh *netlink.Handle, link netlink.Link, local netip.Prefix, peers []Pee
 		// Append, not set: the kernel keys VXLAN FDB entries by MAC and
 		// destination, so a replace would keep an old destination too.
 		if err := nh.NeighAppend(e); err != nil && !errors.Is(err, unix.EEXIST) {
-			problems = append(problems, fmt.Errorf("add FDB %s -> %s: %w", mac, wantFDB[mac], err))
+			s.problems = append(s.problems, fmt.Errorf("add FDB %s -> %s: %w", mac, wantFDB[mac], err))
 			continue
 		}
-		ch.Added++
+		s.ch.Added++
 	}
+	return nil
+}
 
+// syncARP resolves the next hop of each peer's route (the base address of
+// its subnet) to the peer's MAC.
+func (s *syncer) syncARP() error {
+	nh, idx := s.nh, s.idx
 	arp, err := nh.NeighList(idx, netlink.FAMILY_V4)
 	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-		return ch, fmt.Errorf("vxlan %s: list ARP: %w", link.Attrs().Name, err)
+		return fmt.Errorf("vxlan %s: list ARP: %w", s.link.Attrs().Name, err)
 	}
 	wantARP := map[netip.Addr]net.HardwareAddr{}
-	for _, p := range want {
+	for _, p := range s.want {
 		wantARP[p.Subnet.Addr()] = MAC(p.Subnet)
 	}
 	for _, e := range arp {
@@ -124,25 +162,31 @@ func Sync(nh *netlink.Handle, link netlink.Link, local netip.Prefix, peers []Pee
 			continue // wrong: replaced below
 		}
 		if err := nh.NeighDel(&e); err != nil && !errors.Is(err, unix.ENOENT) {
-			problems = append(problems, fmt.Errorf("remove ARP %s: %w", ip, err))
+			s.problems = append(s.problems, fmt.Errorf("remove ARP %s: %w", ip, err))
 			continue
 		}
-		ch.Removed++
+		s.ch.Removed++
 	}
 	for ip, mac := range wantARP {
 		e := &netlink.Neigh{LinkIndex: idx, Family: netlink.FAMILY_V4, State: netlink.NUD_PERMANENT, IP: net.IP(ip.AsSlice()), HardwareAddr: mac}
 		if err := nh.NeighSet(e); err != nil {
-			problems = append(problems, fmt.Errorf("add ARP %s -> %s: %w", ip, mac, err))
+			s.problems = append(s.problems, fmt.Errorf("add ARP %s -> %s: %w", ip, mac, err))
 			continue
 		}
-		ch.Added++
+		s.ch.Added++
 	}
+	return nil
+}
 
+// syncRoutes routes each peer's subnet through the link, on-link via the
+// subnet's base address.
+func (s *syncer) syncRoutes() error {
+	nh, idx := s.nh, s.idx
 	routes, err := nh.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{LinkIndex: idx, Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_OIF|netlink.RT_FILTER_TABLE)
 	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-		return ch, fmt.Errorf("vxlan %s: list routes: %w", link.Attrs().Name, err)
+		return fmt.Errorf("vxlan %s: list routes: %w", s.link.Attrs().Name, err)
 	}
-	wantRoutes := routeSet(want)
+	wantRoutes := routeSet(s.want)
 	for _, r := range routes {
 		if r.Dst == nil {
 			continue
@@ -157,10 +201,10 @@ func Sync(nh *netlink.Handle, link netlink.Link, local netip.Prefix, peers []Pee
 			continue // wrong: replaced below
 		}
 		if err := nh.RouteDel(&r); err != nil && !errors.Is(err, unix.ESRCH) {
-			problems = append(problems, fmt.Errorf("remove route %s: %w", dst, err))
+			s.problems = append(s.problems, fmt.Errorf("remove route %s: %w", dst, err))
 			continue
 		}
-		ch.Removed++
+		s.ch.Removed++
 	}
 	for dst := range wantRoutes {
 		r := &netlink.Route{
@@ -170,15 +214,12 @@ func Sync(nh *netlink.Handle, link netlink.Link, local netip.Prefix, peers []Pee
 			Flags:     int(netlink.FLAG_ONLINK),
 		}
 		if err := nh.RouteReplace(r); err != nil {
-			problems = append(problems, fmt.Errorf("add route %s via %s: %w", dst, want[dst].Name, err))
+			s.problems = append(s.problems, fmt.Errorf("add route %s via %s: %w", dst, s.want[dst].Name, err))
 			continue
 		}
-		ch.Added++
+		s.ch.Added++
 	}
-	if err := errors.Join(problems...); err != nil {
-		return ch, fmt.Errorf("vxlan %s: %w", link.Attrs().Name, err)
-	}
-	return ch, nil
+	return nil
 }
 
 func routeSet(want map[netip.Prefix]Peer) map[netip.Prefix]bool {
