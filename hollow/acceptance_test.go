@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/hollow"
 	"github.com/orch-io/orch/api/client"
+	"github.com/orch-io/orch/hollow"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 )

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orch-io/orch/hollow"
 	"github.com/orch-io/orch/api/client"
+	"github.com/orch-io/orch/hollow"
 	"github.com/orch-io/orch/master"
 	"github.com/orch-io/orch/master/manifest"
 	orchpb "github.com/orch-io/orch/proto"
