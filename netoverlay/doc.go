@@ -10,8 +10,11 @@
 //	               MAC 0e:58:<subnet>; per peer node P: route 10.244.P.0/24
 //	               via 10.244.P.0 onlink, ARP 10.244.P.0 -> 0e:58:<P>,
 //	               FDB 0e:58:<P> -> P's underlay address
-//	             iptables chains ORCH-FWD-orch0 (filter), ORCH-MASQ-orch0 and
-//	               ORCH-HP-orch0 (nat), one jump each from the built-ins
+//	             iptables chains ORCH-FWD-orch0 (filter: forwarding through
+//	               orch0 and orchvx0 only), ORCH-VXLAN-orchvx0 (filter INPUT:
+//	               the VXLAN port from peers' underlay addresses only),
+//	               ORCH-MASQ-orch0 and ORCH-HP-orch0 (nat: host ports on the
+//	               advertised address), one jump each from the built-ins
 //	replica netns (/var/run/netns/orch-XXXXXXXXXX):
 //	               eth0 10.244.N.M/24 (MAC 0a:58:<ip>, MTU underlay - 50),
 //	               lo up, default route via 10.244.N.1

@@ -63,6 +63,11 @@ type Config struct {
 	// addresses outside it: what a real node needs for egress, and what a
 	// test in the machine's own network namespace must never install.
 	Masquerade bool
+	// HostPortAddr is the node's advertised address: when set, host ports
+	// are published on it only, not on every local address (a replica's
+	// port would otherwise also answer on the bridge gateway and on any
+	// other network the node is in).
+	HostPortAddr netip.Addr
 	// IPTablesCommand is put before every iptables command (tests run them
 	// under nsenter).
 	IPTablesCommand []string
@@ -171,7 +176,7 @@ func newNetwork(cfg Config) *Network {
 		cfg:    cfg,
 		log:    cfg.Logger.With("bridge", cfg.BridgeName),
 		nh:     &netlink.Handle{},
-		tables: iptables.New(cfg.BridgeName, cfg.IPTablesCommand...),
+		tables: iptables.New(iptables.ChainsFor(cfg.BridgeName, cfg.VXLAN.Name), cfg.IPTablesCommand...),
 		kickCh: make(chan struct{}, 1),
 	}
 }

@@ -1,6 +1,7 @@
 package netoverlay
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -170,21 +171,38 @@ func (n *Network) Sync(ctx context.Context) error {
 		}
 	}
 	if n.rulesEnabled() {
-		rules := iptables.Rules{ClusterCIDR: n.cfg.ClusterCIDR, Subnet: n.ipam.Subnet(), Masquerade: n.cfg.Masquerade}
-		for _, hp := range ports {
-			ip, ok := n.ipam.Lookup(hp.ReplicaID)
-			if !ok {
-				continue
-			}
-			rules.HostPorts = append(rules.HostPorts, iptables.HostPort{Protocol: hp.Protocol, HostPort: hp.HostPort, IP: ip, Port: hp.Port})
-		}
+		rules := n.rules(peers, ports)
 		changed, err := n.tables.Sync(ctx, rules)
 		errs = append(errs, err)
 		if changed {
-			n.log.Info("netoverlay: iptables rules written", "host_ports", len(rules.HostPorts), "masquerade", rules.Masquerade)
+			n.log.Info("netoverlay: iptables rules written", "host_ports", len(rules.HostPorts), "masquerade", rules.Masquerade, "vxlan_peers", len(rules.Peers))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// rules are the iptables rules for the desired peers and host ports. With
+// an overlay, the VXLAN port is open to the peers' underlay addresses only;
+// host ports go to replicas that have an address.
+func (n *Network) rules(peers []Peer, ports []HostPort) iptables.Rules {
+	rules := iptables.Rules{
+		ClusterCIDR: n.cfg.ClusterCIDR, Subnet: n.ipam.Subnet(), Masquerade: n.cfg.Masquerade,
+		HostPortAddr: n.cfg.HostPortAddr,
+	}
+	if n.overlayEnabled() {
+		rules.VXLANPort = cmp.Or(n.cfg.VXLAN.Port, vxlan.DefaultPort)
+		for _, p := range peers {
+			rules.Peers = append(rules.Peers, p.Underlay)
+		}
+	}
+	for _, hp := range ports {
+		ip, ok := n.ipam.Lookup(hp.ReplicaID)
+		if !ok {
+			continue
+		}
+		rules.HostPorts = append(rules.HostPorts, iptables.HostPort{Protocol: hp.Protocol, HostPort: hp.HostPort, IP: ip, Port: hp.Port})
+	}
+	return rules
 }
 
 // cleanupOverlay removes the VXLAN device (with every peer entry on it) and

@@ -83,8 +83,13 @@ func (f *agentFlags) networkConfig(subnet, clusterCIDR netip.Prefix) netoverlay.
 		Logger:      slog.Default(),
 		VXLAN:       vxlan.Config{Port: f.vxlanPort},
 	}
-	if addr, err := netip.ParseAddr(f.advertise); err == nil && !f.singleNode && !addr.IsLoopback() {
-		cfg.Underlay = addr
+	if addr, err := netip.ParseAddr(f.advertise); err == nil && !addr.IsLoopback() {
+		// Host ports answer on the address the node advertises, not on
+		// the bridge gateway or another network the machine is in.
+		cfg.HostPortAddr = addr
+		if !f.singleNode {
+			cfg.Underlay = addr
+		}
 	}
 	if f.enabled("iptables", f.iptables) {
 		cfg.ClusterCIDR = clusterCIDR

@@ -41,6 +41,9 @@ func TestNetworkConfigLoopbackDefaults(t *testing.T) {
 			if got := cfg.Underlay.String(); (tt.underlay == "" && cfg.Underlay.IsValid()) || (tt.underlay != "" && got != tt.underlay) {
 				t.Errorf("underlay = %s, want %q", cfg.Underlay, tt.underlay)
 			}
+			if cfg.HostPortAddr != cfg.Underlay {
+				t.Errorf("host ports published on %s, want the advertised %s", cfg.HostPortAddr, cfg.Underlay)
+			}
 		})
 	}
 }

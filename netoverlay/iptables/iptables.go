@@ -1,15 +1,17 @@
 // Package iptables keeps a node's overlay rules: forwarding of cluster
-// traffic, masquerade of traffic leaving the cluster CIDR, and DNAT of
-// published host ports to replicas.
+// traffic through the bridge and the VXLAN device, the overlay's UDP port
+// open to peer nodes only, masquerade of traffic leaving the cluster CIDR,
+// and DNAT of published host ports to replicas.
 //
 // Every rule lives in chains of its own, named after the node's bridge
-// (ORCH-FWD-orch0, ORCH-MASQ-orch0, ORCH-HP-orch0), reached by one jump
-// each from the built-in chains. A sync rewrites its chains atomically with
-// iptables-restore --noflush and leaves every other chain and rule alone;
-// Delete removes the jumps and the chains and nothing else. It runs the
-// iptables binaries of the machine (nft or legacy, whichever `iptables` is)
-// in the network namespace of the calling process, or under the Command
-// prefix it is given (nsenter, for tests).
+// (ORCH-FWD-orch0, ORCH-MASQ-orch0, ORCH-HP-orch0) and VXLAN device
+// (ORCH-VXLAN-orchvx0), reached by one jump each from the built-in chains.
+// A sync rewrites its chains atomically with iptables-restore --noflush and
+// leaves every other chain and rule alone; Delete removes the jumps and the
+// chains and nothing else. It runs the iptables binaries of the machine
+// (nft or legacy, whichever `iptables` is) in the network namespace of the
+// calling process, or under the Command prefix it is given (nsenter, for
+// tests).
 package iptables
 
 import (
@@ -18,102 +20,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/netip"
 	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 )
-
-// HostPort is one published port: traffic to any local address of the node
-// on HostPort goes to IP:Port.
-type HostPort struct {
-	Protocol string // tcp or udp
-	HostPort int
-	IP       netip.Addr
-	Port     int
-}
-
-// Rules is what the node's chains must hold.
-type Rules struct {
-	// ClusterCIDR is the whole overlay; forwarding to and from it is allowed.
-	ClusterCIDR netip.Prefix
-	// Subnet is this node's part of it (for hairpin of host ports).
-	Subnet netip.Prefix
-	// Masquerade rewrites the source of traffic from the cluster CIDR to
-	// destinations outside it to the node's own address.
-	Masquerade bool
-	HostPorts  []HostPort
-}
-
-// Chains are the names of one node's chains.
-type Chains struct {
-	Forward, Masquerade, HostPorts string
-}
-
-// ChainsFor names the chains of the network whose bridge is bridge.
-func ChainsFor(bridge string) Chains {
-	return Chains{Forward: "ORCH-FWD-" + bridge, Masquerade: "ORCH-MASQ-" + bridge, HostPorts: "ORCH-HP-" + bridge}
-}
-
-// jump is one rule in a built-in chain that sends traffic to ours.
-type jump struct {
-	table, chain string
-	args         []string
-}
-
-func (c Chains) jumps() []jump {
-	return []jump{
-		{"filter", "FORWARD", []string{"-j", c.Forward}},
-		{"nat", "POSTROUTING", []string{"-j", c.Masquerade}},
-		{"nat", "PREROUTING", []string{"-m", "addrtype", "--dst-type", "LOCAL", "-j", c.HostPorts}},
-		// Not loopback: DNAT of 127.0.0.1 would need route_localnet.
-		{"nat", "OUTPUT", []string{"!", "-d", "127.0.0.0/8", "-m", "addrtype", "--dst-type", "LOCAL", "-j", c.HostPorts}},
-	}
-}
-
-// Render returns the iptables-restore input that makes the chains hold
-// exactly r: each chain is declared (which empties it) and refilled.
-func Render(c Chains, r Rules) []byte {
-	var b bytes.Buffer
-	cluster := r.ClusterCIDR.Masked().String()
-	b.WriteString("*filter\n")
-	fmt.Fprintf(&b, ":%s - [0:0]\n", c.Forward)
-	fmt.Fprintf(&b, "-A %s -s %s -j ACCEPT\n", c.Forward, cluster)
-	fmt.Fprintf(&b, "-A %s -d %s -j ACCEPT\n", c.Forward, cluster)
-	b.WriteString("COMMIT\n*nat\n")
-	fmt.Fprintf(&b, ":%s - [0:0]\n", c.Masquerade)
-	fmt.Fprintf(&b, ":%s - [0:0]\n", c.HostPorts)
-	if r.Subnet.IsValid() {
-		// A replica reaching a host port that lands on a replica of the same
-		// bridge: without rewriting the source, the answer would go back
-		// directly, bypassing the DNAT.
-		sub := r.Subnet.Masked().String()
-		fmt.Fprintf(&b, "-A %s -s %s -d %s -m conntrack --ctstate DNAT -j MASQUERADE\n", c.Masquerade, sub, sub)
-	}
-	if r.Masquerade {
-		fmt.Fprintf(&b, "-A %s -s %s -d %s -j RETURN\n", c.Masquerade, cluster, cluster)
-		fmt.Fprintf(&b, "-A %s -s %s -d 224.0.0.0/4 -j RETURN\n", c.Masquerade, cluster)
-		fmt.Fprintf(&b, "-A %s -s %s -j MASQUERADE\n", c.Masquerade, cluster)
-	}
-	hps := slices.Clone(r.HostPorts)
-	slices.SortFunc(hps, func(a, b HostPort) int {
-		if a.Protocol != b.Protocol {
-			return strings.Compare(a.Protocol, b.Protocol)
-		}
-		return a.HostPort - b.HostPort
-	})
-	for _, hp := range hps {
-		proto := strings.ToLower(hp.Protocol)
-		if proto == "" {
-			proto = "tcp"
-		}
-		fmt.Fprintf(&b, "-A %s -p %s -m %s --dport %d -j DNAT --to-destination %s\n",
-			c.HostPorts, proto, proto, hp.HostPort, netip.AddrPortFrom(hp.IP, uint16(hp.Port)))
-	}
-	b.WriteString("COMMIT\n")
-	return b.Bytes()
-}
 
 // Tables runs iptables for one network.
 type Tables struct {
@@ -122,10 +33,10 @@ type Tables struct {
 	command []string
 }
 
-// New returns Tables for the chains of bridge. command, when not empty, is
-// a prefix every iptables command runs under.
-func New(bridge string, command ...string) *Tables {
-	return &Tables{chains: ChainsFor(bridge), command: command}
+// New returns Tables for chains. command, when not empty, is a prefix every
+// iptables command runs under.
+func New(chains Chains, command ...string) *Tables {
+	return &Tables{chains: chains, command: command}
 }
 
 func (t *Tables) run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
@@ -144,10 +55,10 @@ func (t *Tables) run(ctx context.Context, stdin []byte, name string, args ...str
 	return out, nil
 }
 
-// Sync makes the chains hold r and the jumps exist, unless they already do.
-// It reports whether it changed anything. It runs on every sync of the
-// network (every 2 s), so an unchanged state costs one iptables-save per
-// table and nothing else.
+// Sync makes the chains hold r and the jumps r needs exist (and no other
+// jump to them), unless they already do. It reports whether it changed
+// anything. It runs on every sync of the network (every 2 s), so an
+// unchanged state costs one iptables-save per table and nothing else.
 func (t *Tables) Sync(ctx context.Context, r Rules) (bool, error) {
 	want := Render(t.chains, r)
 	saved, err := t.save(ctx)
@@ -162,25 +73,36 @@ func (t *Tables) Sync(ctx context.Context, r Rules) (bool, error) {
 		}
 		changed = true
 	}
-	for _, j := range t.chains.jumps() {
-		if hasRule(saved[j.table], j.rule()) {
-			continue
+	jumps := t.chains.jumps(r)
+	for _, j := range jumps {
+		added, err := t.ensureJump(ctx, saved[j.table], j)
+		if err != nil {
+			return changed, err
 		}
-		// iptables-save may spell a rule differently from us: ask iptables
-		// itself before adding a second copy.
-		check := append([]string{"-w", "-t", j.table, "-C", j.chain}, j.args...)
-		if _, err := t.run(ctx, nil, "iptables", check...); err == nil {
-			continue
-		}
-		// Inserted first: a FORWARD policy of DROP with rules of its own
-		// (docker's) would otherwise decide before ours.
-		insert := append([]string{"-w", "-t", j.table, "-I", j.chain, "1"}, j.args...)
-		if _, err := t.run(ctx, nil, "iptables", insert...); err != nil {
-			return changed, fmt.Errorf("iptables: jump %s/%s: %w", j.table, j.chain, err)
-		}
-		changed = true
+		changed = changed || added
 	}
-	return changed, nil
+	removed, err := t.deleteJumps(ctx, saved, func(j jump) bool { return !slices.ContainsFunc(jumps, j.same) })
+	return changed || removed, err
+}
+
+// ensureJump adds j unless saved (or iptables itself) shows it.
+func (t *Tables) ensureJump(ctx context.Context, saved []byte, j jump) (bool, error) {
+	if hasRule(saved, j.rule()) {
+		return false, nil
+	}
+	// iptables-save may spell a rule differently from us: ask iptables
+	// itself before adding a second copy.
+	check := append([]string{"-w", "-t", j.table, "-C", j.chain}, j.args...)
+	if _, err := t.run(ctx, nil, "iptables", check...); err == nil {
+		return false, nil
+	}
+	// Inserted first: a FORWARD policy of DROP with rules of its own
+	// (docker's) would otherwise decide before ours.
+	insert := append([]string{"-w", "-t", j.table, "-I", j.chain, "1"}, j.args...)
+	if _, err := t.run(ctx, nil, "iptables", insert...); err != nil {
+		return false, fmt.Errorf("iptables: jump %s/%s: %w", j.table, j.chain, err)
+	}
+	return true, nil
 }
 
 // save returns iptables-save's output for each table we keep rules in.
@@ -201,6 +123,65 @@ func (j jump) rule() string {
 	return strings.Join(append([]string{"-A", j.chain}, j.args...), " ")
 }
 
+// same reports whether saved, a jump read back from iptables-save, is j:
+// the same built-in chain and target, and for the VXLAN jump the same port.
+// Spelling aside, so that a jump iptables prints its own way is not taken
+// for a stale one.
+func (j jump) same(saved jump) bool {
+	return j.table == saved.table && j.chain == saved.chain && j.target() == saved.target() &&
+		j.port() == saved.port()
+}
+
+func (j jump) target() string { return argAfter(j.args, "-j") }
+func (j jump) port() string   { return argAfter(j.args, "--dport") }
+
+func argAfter(args []string, flag string) string {
+	if i := slices.Index(args, flag); i >= 0 && i+1 < len(args) {
+		return args[i+1]
+	}
+	return ""
+}
+
+// savedJumps are the rules of built-in (or anyone else's) chains in saved
+// that jump to ours.
+func (c Chains) savedJumps(saved map[string][]byte) []jump {
+	var out []jump
+	for _, table := range []string{"filter", "nat"} {
+		for line := range strings.Lines(string(saved[table])) {
+			f := strings.Fields(line)
+			if len(f) < 2 || f[0] != "-A" || c.owns(f[1]) {
+				continue
+			}
+			if j := (jump{table, f[1], f[2:]}); c.owns(j.target()) {
+				out = append(out, j)
+			}
+		}
+	}
+	return out
+}
+
+// deleteJumps deletes the saved jumps to our chains that stale says must
+// go (every copy: a crash mid-sync may have inserted one twice).
+func (t *Tables) deleteJumps(ctx context.Context, saved map[string][]byte, stale func(jump) bool) (bool, error) {
+	var errs []error
+	deleted := false
+	for _, j := range t.chains.savedJumps(saved) {
+		if !stale(j) {
+			continue
+		}
+		del := append([]string{"-w", "-t", j.table, "-D", j.chain}, j.args...)
+		if _, err := t.run(ctx, nil, "iptables", del...); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		deleted = true
+	}
+	if err := errors.Join(errs...); err != nil {
+		return deleted, fmt.Errorf("iptables: delete jumps to %s: %w", t.chains.Forward, err)
+	}
+	return deleted, nil
+}
+
 // hasRule reports whether iptables-save output holds rule, spacing aside.
 func hasRule(saved []byte, rule string) bool {
 	for line := range strings.Lines(string(saved)) {
@@ -209,10 +190,6 @@ func hasRule(saved []byte, rule string) bool {
 		}
 	}
 	return false
-}
-
-func (c Chains) owns(chain string) bool {
-	return chain == c.Forward || chain == c.Masquerade || chain == c.HostPorts
 }
 
 // rulesByChain returns the "-A CHAIN ..." lines of our chains, by chain, in
@@ -239,18 +216,13 @@ func rulesByChain(text []byte, c Chains) map[string][]string {
 
 // Delete removes the jumps and the chains. Missing ones are not an error.
 func (t *Tables) Delete(ctx context.Context) error {
-	var errs []error
-	for _, j := range t.chains.jumps() {
-		for range 10 { // a jump inserted twice by a crash mid-sync
-			del := append([]string{"-w", "-t", j.table, "-D", j.chain}, j.args...)
-			if _, err := t.run(ctx, nil, "iptables", del...); err != nil {
-				break
-			}
-		}
+	saved, err := t.save(ctx)
+	if err != nil {
+		return fmt.Errorf("iptables: delete chains of %s: %w", t.chains.Forward, err)
 	}
-	for _, c := range []struct{ table, chain string }{
-		{"filter", t.chains.Forward}, {"nat", t.chains.Masquerade}, {"nat", t.chains.HostPorts},
-	} {
+	_, jumpErr := t.deleteJumps(ctx, saved, func(jump) bool { return true })
+	errs := []error{jumpErr}
+	for _, c := range t.chains.ours() {
 		if _, err := t.run(ctx, nil, "iptables", "-w", "-t", c.table, "-L", c.chain, "-n"); err != nil {
 			continue // no such chain
 		}

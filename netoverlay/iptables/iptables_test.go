@@ -19,7 +19,7 @@ var (
 )
 
 func TestRender(t *testing.T) {
-	c := ChainsFor("br9")
+	c := ChainsFor("br9", "vx9")
 	hp := []HostPort{
 		{Protocol: "udp", HostPort: 53, IP: netip.MustParseAddr("10.77.3.4"), Port: 5353},
 		{Protocol: "tcp", HostPort: 18080, IP: netip.MustParseAddr("10.77.3.2"), Port: 8080},
@@ -34,7 +34,8 @@ func TestRender(t *testing.T) {
 			name:  "masquerade on",
 			rules: Rules{ClusterCIDR: cluster, Subnet: subnet, Masquerade: true},
 			want: []string{
-				"-A ORCH-FWD-br9 -s 10.77.0.0/16 -j ACCEPT",
+				"-A ORCH-FWD-br9 -s 10.77.0.0/16 -i br9 -j ACCEPT",
+				"-A ORCH-FWD-br9 -d 10.77.0.0/16 -o br9 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -j ACCEPT",
 				"-A ORCH-MASQ-br9 -s 10.77.0.0/16 -d 10.77.0.0/16 -j RETURN",
 				"-A ORCH-MASQ-br9 -s 10.77.0.0/16 -j MASQUERADE",
 				"-A ORCH-MASQ-br9 -s 10.77.3.0/24 -d 10.77.3.0/24 -m conntrack --ctstate DNAT -j MASQUERADE",
@@ -43,7 +44,22 @@ func TestRender(t *testing.T) {
 		{
 			name:  "masquerade off",
 			rules: Rules{ClusterCIDR: cluster, Subnet: subnet},
-			not:   []string{"-A ORCH-MASQ-br9 -s 10.77.0.0/16 -j MASQUERADE"},
+			not:   []string{"-A ORCH-MASQ-br9 -s 10.77.0.0/16 -j MASQUERADE", "-i vx9", "-A ORCH-VXLAN-vx9"},
+		},
+		{
+			name: "overlay: vxlan from peers only, forwarding through the device",
+			rules: Rules{ClusterCIDR: cluster, VXLANPort: 4789,
+				Peers: []netip.Addr{netip.MustParseAddr("192.0.2.9"), netip.MustParseAddr("192.0.2.3"), netip.MustParseAddr("192.0.2.9")}},
+			want: []string{
+				"-A ORCH-FWD-br9 -s 10.77.0.0/16 -d 10.77.0.0/16 -i vx9 -o br9 -j ACCEPT",
+				"-A ORCH-VXLAN-vx9 -s 192.0.2.3/32 -j ACCEPT\n-A ORCH-VXLAN-vx9 -s 192.0.2.9/32 -j ACCEPT\n-A ORCH-VXLAN-vx9 -j DROP\n",
+			},
+			not: []string{"-s 10.77.0.0/16 -j ACCEPT", "-d 10.77.0.0/16 -j ACCEPT"},
+		},
+		{
+			name:  "host ports on the advertised address",
+			rules: Rules{ClusterCIDR: cluster, HostPortAddr: netip.MustParseAddr("192.0.2.1"), HostPorts: hp[1:2]},
+			want:  []string{"-A ORCH-HP-br9 -d 192.0.2.1/32 -p tcp -m tcp --dport 18080 -j DNAT --to-destination 10.77.3.2:8080"},
 		},
 		{
 			name:  "host ports, sorted, tcp by default",
@@ -86,7 +102,7 @@ func inNamespace(t *testing.T) (*Tables, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New("br9", "nsenter", "--net="+path, "--"), path
+	return New(ChainsFor("br9", "vx9"), "nsenter", "--net="+path, "--"), path
 }
 
 func save(t *testing.T, nsPath string) string {
@@ -101,7 +117,8 @@ func save(t *testing.T, nsPath string) string {
 func TestSyncRepairsAndDeleteRemovesEverything(t *testing.T) {
 	tables, nsPath := inNamespace(t)
 	ctx := context.Background()
-	rules := Rules{ClusterCIDR: cluster, Subnet: subnet, Masquerade: true,
+	rules := Rules{ClusterCIDR: cluster, Subnet: subnet, Masquerade: true, VXLANPort: 4789,
+		Peers:     []netip.Addr{netip.MustParseAddr("192.0.2.3")},
 		HostPorts: []HostPort{{Protocol: "tcp", HostPort: 18080, IP: netip.MustParseAddr("10.77.3.2"), Port: 8080}}}
 
 	changed, err := tables.Sync(ctx, rules)
@@ -111,7 +128,7 @@ func TestSyncRepairsAndDeleteRemovesEverything(t *testing.T) {
 	// Nothing to do costs one iptables-save per table and no other command:
 	// Run does this every 2 s.
 	cmdLog := filepath.Join(t.TempDir(), "commands")
-	logged := New("br9", "sh", "-c", `echo "$*" >>"$0" && exec "$@"`, cmdLog, "nsenter", "--net="+nsPath, "--")
+	logged := New(ChainsFor("br9", "vx9"), "sh", "-c", `echo "$*" >>"$0" && exec "$@"`, cmdLog, "nsenter", "--net="+nsPath, "--")
 	if changed, err := logged.Sync(ctx, rules); err != nil || changed {
 		t.Fatalf("second Sync = %v, %v; want nothing to do", changed, err)
 	}
@@ -123,6 +140,8 @@ func TestSyncRepairsAndDeleteRemovesEverything(t *testing.T) {
 		"-A FORWARD -j ORCH-FWD-br9",
 		"-A POSTROUTING -j ORCH-MASQ-br9",
 		"-A PREROUTING -m addrtype --dst-type LOCAL -j ORCH-HP-br9",
+		"-A INPUT -p udp -m udp --dport 4789 -j ORCH-VXLAN-vx9",
+		"-A ORCH-VXLAN-vx9 -s 192.0.2.3/32 -j ACCEPT",
 		"--to-destination 10.77.3.2:8080",
 	} {
 		if !strings.Contains(got, w) {
