@@ -126,7 +126,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.adopt(ctx); err != nil {
 		return err
 	}
-	a.startOverlay(ctx)
+	a.startOverlay(ctx, subnet)
 	if saved, err := a.loadAssignments(); err != nil {
 		a.log.Warn("ignoring saved assignments", "err", err)
 	} else if saved != nil {

@@ -21,9 +21,10 @@ import (
 
 // startOverlay runs what a node with a full overlay adds to replica
 // networking: the peer routes and iptables rules (Overlay.Run), the DNS
-// server on the bridge gateway, and the endpoint stream feeding it. The
-// goroutines end with ctx and are counted in a.wg.
-func (a *Agent) startOverlay(ctx context.Context) {
+// server on the bridge gateway (answering the replicas of subnet only), and
+// the endpoint stream feeding it. The goroutines end with ctx and are
+// counted in a.wg.
+func (a *Agent) startOverlay(ctx context.Context, subnet netip.Prefix) {
 	if a.overlay == nil {
 		return
 	}
@@ -42,7 +43,7 @@ func (a *Agent) startOverlay(ctx context.Context) {
 	if err != nil {
 		a.log.Warn("dns: no upstream resolvers; names outside the cluster will not resolve", "err", err)
 	}
-	a.dns = dns.NewServer(dns.Config{Upstreams: ups, TTL: a.cfg.DNS.TTL, Table: dns.NewTable(), Logger: a.log})
+	a.dns = dns.NewServer(dns.Config{Upstreams: ups, TTL: a.cfg.DNS.TTL, Clients: subnet, Table: dns.NewTable(), Logger: a.log})
 	if saved, err := a.loadEndpoints(); err != nil {
 		a.log.Warn("ignoring saved endpoints", "err", err)
 	} else if saved != nil {

@@ -34,8 +34,16 @@ type Config struct {
 	// every name outside Domain.
 	Upstreams      []string
 	ForwardTimeout time.Duration
-	Table          *Table
-	Logger         *slog.Logger
+	// Clients, when set, are the addresses queries are answered for (the
+	// node's subnet: its replicas); anyone else is answered REFUSED.
+	Clients netip.Prefix
+	// ForwardRate (queries a second) and ForwardBurst limit what is
+	// forwarded upstream (defaults DefaultForwardRate and
+	// DefaultForwardBurst); a query past the limit is answered REFUSED.
+	ForwardRate  float64
+	ForwardBurst int
+	Table        *Table
+	Logger       *slog.Logger
 }
 
 // Server answers DNS queries from a Table and forwards the rest.
@@ -45,7 +53,9 @@ type Server struct {
 	ttl    uint32
 	log    *slog.Logger
 
-	queries, forwarded, failures atomic.Uint64
+	forwards *bucket
+
+	queries, forwarded, failures, refused atomic.Uint64
 }
 
 // NewServer returns a server for cfg; Serve or ListenAndServe runs it.
@@ -59,6 +69,12 @@ func NewServer(cfg Config) *Server {
 	if cfg.ForwardTimeout <= 0 {
 		cfg.ForwardTimeout = DefaultForwardTimeout
 	}
+	if cfg.ForwardRate <= 0 {
+		cfg.ForwardRate = DefaultForwardRate
+	}
+	if cfg.ForwardBurst <= 0 {
+		cfg.ForwardBurst = DefaultForwardBurst
+	}
 	if cfg.Table == nil {
 		cfg.Table = NewTable()
 	}
@@ -66,22 +82,24 @@ func NewServer(cfg Config) *Server {
 		cfg.Logger = slog.Default()
 	}
 	return &Server{
-		cfg:    cfg,
-		domain: mdns.CanonicalName(cfg.Domain),
-		ttl:    uint32(max(cfg.TTL/time.Second, 1)),
-		log:    cfg.Logger.With("component", "dns"),
+		cfg:      cfg,
+		domain:   mdns.CanonicalName(cfg.Domain),
+		ttl:      uint32(max(cfg.TTL/time.Second, 1)),
+		log:      cfg.Logger.With("component", "dns"),
+		forwards: newBucket(cfg.ForwardRate, cfg.ForwardBurst),
 	}
 }
 
 // Table is the table the server answers from.
 func (s *Server) Table() *Table { return s.cfg.Table }
 
-// Stats are counters since the server started.
-type Stats struct{ Queries, Forwarded, Failures uint64 }
+// Stats are counters since the server started. Refused counts queries
+// from outside Clients and forwards past the rate limit.
+type Stats struct{ Queries, Forwarded, Failures, Refused uint64 }
 
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
-	return Stats{s.queries.Load(), s.forwarded.Load(), s.failures.Load()}
+	return Stats{s.queries.Load(), s.forwarded.Load(), s.failures.Load(), s.refused.Load()}
 }
 
 // ListenAndServe serves UDP and TCP on addr (IP:PORT) until ctx ends.
@@ -131,12 +149,17 @@ func (s *Server) Serve(ctx context.Context, pc net.PacketConn, ln net.Listener) 
 func (s *Server) ServeDNS(w mdns.ResponseWriter, r *mdns.Msg) {
 	s.queries.Add(1)
 	var resp *mdns.Msg
-	if len(r.Question) != 1 || r.Opcode != mdns.OpcodeQuery {
+	switch {
+	case !s.allowed(w.RemoteAddr()):
+		resp = s.refuse(r)
+	case len(r.Question) != 1 || r.Opcode != mdns.OpcodeQuery:
 		resp = new(mdns.Msg)
 		resp.SetRcode(r, mdns.RcodeNotImplemented)
-	} else if q := r.Question[0]; mdns.IsSubDomain(s.domain, mdns.CanonicalName(q.Name)) {
+	case mdns.IsSubDomain(s.domain, mdns.CanonicalName(r.Question[0].Name)):
 		resp = s.answer(r)
-	} else {
+	case !s.forwards.take():
+		resp = s.refuse(r)
+	default:
 		resp = s.forward(r, w.RemoteAddr().Network())
 	}
 	if w.RemoteAddr().Network() == "udp" {
@@ -151,6 +174,13 @@ func (s *Server) ServeDNS(w mdns.ResponseWriter, r *mdns.Msg) {
 	if err := w.WriteMsg(resp); err != nil {
 		s.log.Debug("dns: write answer", "err", err)
 	}
+}
+
+func (s *Server) refuse(r *mdns.Msg) *mdns.Msg {
+	s.refused.Add(1)
+	resp := new(mdns.Msg)
+	resp.SetRcode(r, mdns.RcodeRefused)
+	return resp
 }
 
 // answer is the authoritative answer for a name in the domain.

@@ -4,7 +4,9 @@
 // gateway that answers SERVICE.NAMESPACE.orch with the addresses of the
 // service's healthy replicas, SLOT.SERVICE.NAMESPACE.orch with that one
 // replica, and forwards every other name to the node's own resolvers. It
-// also writes the resolv.conf and hosts files a replica sees.
+// answers only its node's replicas (Config.Clients; others get REFUSED) and
+// forwards at a bounded rate, so it is nobody's open resolver. It also
+// writes the resolv.conf and hosts files a replica sees.
 //
 // It owns its sockets and nothing else: no links, no routes, no rules.
 package dns
