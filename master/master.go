@@ -55,13 +55,17 @@ type Config struct {
 	ClusterCIDR string
 	// NodeTimeout is how long an agent may be silent before its node is down.
 	NodeTimeout time.Duration
-	Raft        raftnode.Config // timeouts and snapshot thresholds; addresses come from above
-	Logger      *slog.Logger
+	// HostPortRange is which host ports services may publish (--host-port-range;
+	// "" is apiserver.DefaultHostPortRange).
+	HostPortRange string
+	Raft          raftnode.Config // timeouts and snapshot thresholds; addresses come from above
+	Logger        *slog.Logger
 }
 
 // Master is a running master.
 type Master struct {
 	cfg        Config
+	hostPorts  apiserver.HostPortPolicy
 	log        *slog.Logger
 	store      *store.Store
 	raft       *raftnode.Node
@@ -97,10 +101,14 @@ const (
 // voter); Stop ends everything.
 func Start(ctx context.Context, cfg Config) (*Master, error) {
 	cfg = withDefaults(cfg)
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	err := os.MkdirAll(cfg.DataDir, 0o700)
+	if err != nil {
 		return nil, fmt.Errorf("master: data dir: %w", err)
 	}
 	m := &Master{cfg: cfg, log: cfg.Logger.With("component", "master")}
+	if m.hostPorts, err = hostPortPolicy(cfg); err != nil {
+		return nil, err
+	}
 	hasState, err := raftnode.HasState(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -197,6 +205,7 @@ func (m *Master) assembleAPI(cert tls.Certificate, images *imagestore.Store) {
 		Exec:        m.dispatcher,
 		ReadBarrier: m.readBarrier,
 		Heartbeats:  m.dispatcher.LastHeartbeat,
+		HostPorts:   m.hostPorts,
 		Logger:      cfg.Logger,
 		Extra:       extraRoutes(m.dispatcher, m.control),
 	})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/master"
+	"github.com/orch-io/orch/master/apiserver"
 	"github.com/orch-io/orch/master/controllers"
 	"github.com/orch-io/orch/master/peer"
 	"github.com/orch-io/orch/master/raftnode"
@@ -28,6 +29,7 @@ type masterFlags struct {
 	snapshotThreshold, trailingLogs    uint64
 	snapshotInterval                   time.Duration
 	pprofAddr                          string
+	hostPortRange                      string
 }
 
 func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
@@ -37,6 +39,7 @@ func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
 	}
 	fl.StringVar(&f.apiAddr, "api-addr", "0.0.0.0:7400", "HOST:PORT of the HTTPS API")
 	fl.StringVar(&f.raftAddr, "raft-addr", "127.0.0.1:7401", "HOST:PORT for Raft; also the address other masters dial")
+	fl.StringVar(&f.hostPortRange, "host-port-range", apiserver.DefaultHostPortRange, "host ports services may publish: PORT or LOW-HIGH, comma-separated; orch's own ports (53, 4789, 7400-7402, this master's API and Raft ports) only when named alone")
 	fl.StringVar(&f.nodeID, "id", "", "Raft server id (default: derived from --raft-addr)")
 	fl.StringVar(&f.clusterCIDR, "cluster-cidr", "10.244.0.0/16", "overlay range, split into one /24 per node (bootstrap only)")
 	fl.DurationVar(&f.nodeTimeout, "node-timeout", controllers.DefaultNodeTimeout, "how long an agent may be silent before its node is down (its agent reports every second)")
@@ -85,17 +88,18 @@ func tuneGC() {
 
 func (f *masterFlags) config() master.Config {
 	return master.Config{
-		DataDir:     f.dataDir,
-		APIAddr:     f.apiAddr,
-		RaftAddr:    f.raftAddr,
-		NodeID:      f.nodeID,
-		Bootstrap:   f.bootstrap,
-		Join:        splitList(f.join),
-		JoinToken:   f.token,
-		Leave:       f.leave,
-		LeaderWait:  f.leaderWait,
-		ClusterCIDR: f.clusterCIDR,
-		NodeTimeout: f.nodeTimeout,
+		DataDir:       f.dataDir,
+		APIAddr:       f.apiAddr,
+		RaftAddr:      f.raftAddr,
+		NodeID:        f.nodeID,
+		Bootstrap:     f.bootstrap,
+		Join:          splitList(f.join),
+		JoinToken:     f.token,
+		Leave:         f.leave,
+		LeaderWait:    f.leaderWait,
+		ClusterCIDR:   f.clusterCIDR,
+		NodeTimeout:   f.nodeTimeout,
+		HostPortRange: f.hostPortRange,
 		Raft: raftnode.Config{
 			HeartbeatTimeout:   f.heartbeatTimeout,
 			ElectionTimeout:    f.electionTimeout,

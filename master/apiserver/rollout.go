@@ -39,6 +39,12 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
 		writeError(w, endpoint.ErrorOf(err))
 		return
 	}
+	for _, spec := range specs {
+		if err := s.hostPorts().Check(spec); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
 	if !s.consistentRead(w, r) {
 		return
 	}

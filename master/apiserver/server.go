@@ -69,6 +69,9 @@ type Deps struct {
 	Heartbeats func(nodeID string) (time.Time, bool)
 	Logger     *slog.Logger
 	Registry   prometheus.Registerer
+	// HostPorts is which host ports services may publish (zero value:
+	// DefaultHostPortRange); checked when a service is put or planned.
+	HostPorts HostPortPolicy
 	// Extra routes, e.g. the agent channel.
 	Extra []endpoint.Route
 }

@@ -66,6 +66,10 @@ func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
 		writeError(w, endpoint.BadRequest("namespace", "namespace: "+strconv.Quote(spec.GetNamespace())+" does not match the path's "+strconv.Quote(ns)))
 		return
 	}
+	if err := s.hostPorts().Check(spec); err != nil {
+		writeError(w, err)
+		return
+	}
 	version, ok := ifMatch(w, r)
 	if !ok {
 		return
