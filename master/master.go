@@ -55,8 +55,13 @@ type Config struct {
 	ClusterCIDR string
 	// NodeTimeout is how long an agent may be silent before its node is down.
 	NodeTimeout time.Duration
-	Raft        raftnode.Config // timeouts and snapshot thresholds; addresses come from above
-	Logger      *slog.Logger
+	// MaxImageSize caps one image upload (default imagestore.DefaultMaxSize).
+	MaxImageSize int64
+	// MaxStreams caps the watch, follow and exec streams one token holds
+	// open on this master (default apiserver.DefaultMaxStreams).
+	MaxStreams int
+	Raft       raftnode.Config // timeouts and snapshot thresholds; addresses come from above
+	Logger     *slog.Logger
 }
 
 // Master is a running master.
@@ -109,7 +114,7 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 	if m.ca, err = m.credentials(ctx, joining, hasState); err != nil {
 		return nil, err
 	}
-	images, err := imagestore.Open(filepath.Join(cfg.DataDir, "images"))
+	images, err := imagestore.Open(filepath.Join(cfg.DataDir, "images"), imagestore.WithMaxSize(cfg.MaxImageSize))
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +142,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.ClusterCIDR == "" {
 		cfg.ClusterCIDR = store.DefaultClusterCIDR
+	}
+	if cfg.MaxImageSize <= 0 {
+		cfg.MaxImageSize = imagestore.DefaultMaxSize
 	}
 	return cfg
 }
@@ -199,6 +207,7 @@ func (m *Master) assembleAPI(cert tls.Certificate, images *imagestore.Store) {
 		Heartbeats:  m.dispatcher.LastHeartbeat,
 		Logger:      cfg.Logger,
 		Extra:       extraRoutes(m.dispatcher, m.control),
+		MaxStreams:  cfg.MaxStreams,
 	})
 	m.forwarder = peer.NewForwarder(peer.ForwarderDeps{
 		Local: server.Handler(), Leader: m.leaderAPI, CA: m.ca, Wait: cfg.LeaderWait, Logger: cfg.Logger,
