@@ -212,19 +212,14 @@ func (m *Master) assembleAPI(cert tls.Certificate, images *imagestore.Store) {
 	m.forwarder = peer.NewForwarder(peer.ForwarderDeps{
 		Local: server.Handler(), Leader: m.leaderAPI, CA: m.ca, Wait: cfg.LeaderWait, Logger: cfg.Logger,
 	})
-	m.httpServer = &http.Server{
-		Handler: m.forwarder,
-		TLSConfig: &tls.Config{
-			Certificates: []tls.Certificate{cert},
-			MinVersion:   tls.VersionTLS12,
-			// Masters calling one another show their certificate; clients
-			// and agents use bearer tokens.
-			ClientAuth: tls.VerifyClientCertIfGiven,
-			ClientCAs:  m.ca.Pool(),
-		},
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
-	}
+	m.httpServer = newAPIServer(m.forwarder, &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		// Masters calling one another show their certificate; clients
+		// and agents use bearer tokens.
+		ClientAuth: tls.VerifyClientCertIfGiven,
+		ClientCAs:  m.ca.Pool(),
+	}, cfg.Logger)
 }
 
 // serve starts the API server, the leader loop and the events follower,
