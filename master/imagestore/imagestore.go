@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // Store is a directory of tarballs named by their SHA-256.
@@ -85,7 +86,11 @@ func (s *Store) Put(r io.Reader, size int64) (*Loaded, error) {
 		return nil, err
 	}
 	digest := "sha256:" + hex.EncodeToString(h.Sum(nil))
-	if err := os.Rename(tmp.Name(), s.path(digest)); err != nil {
+	path, err := s.path(digest)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return nil, fmt.Errorf("imagestore: %w", err)
 	}
 	return &Loaded{Digest: digest, Size: g.n, Names: names}, nil
@@ -93,15 +98,27 @@ func (s *Store) Put(r io.Reader, size int64) (*Loaded, error) {
 
 // Open returns the tarball with the given digest.
 func (s *Store) Open(digest string) (*os.File, error) {
-	f, err := os.Open(s.path(digest))
+	path, err := s.path(digest)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("imagestore: image %s: %w", digest, err)
 	}
 	return f, nil
 }
 
-func (s *Store) path(digest string) string {
-	return filepath.Join(s.dir, filepath.Base(digest)+".tar")
+// ErrBadDigest means a digest is not "sha256:" and 64 lowercase hex
+// digits, the only form Put makes; anything else never names a file.
+var ErrBadDigest = errors.New("imagestore: not a sha256 digest")
+
+func (s *Store) path(digest string) (string, error) {
+	hexPart, ok := strings.CutPrefix(digest, "sha256:")
+	if !ok || len(hexPart) != sha256.Size*2 || strings.Trim(hexPart, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("%w: %q", ErrBadDigest, digest)
+	}
+	return filepath.Join(s.dir, "sha256:"+hexPart+".tar"), nil
 }
 
 // imageNames reads the names a docker-archive or OCI-layout tarball holds.

@@ -119,3 +119,26 @@ func TestFormatSize(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenChecksDigest: a digest that is not sha256:HEX never names a
+// file, so a stored or requested name cannot reach outside the store.
+func TestOpenChecksDigest(t *testing.T) {
+	s, err := Open(t.TempDir(), WithReserve(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := s.Put(bytes.NewReader(tarball(t, 10)), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Open(loaded.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, bad := range []string{"", "sha256:../../etc/passwd", "../" + loaded.Digest, strings.ToUpper(loaded.Digest), loaded.Digest + "/x", "sha256:" + strings.Repeat("0", 63) + "\x00"} {
+		if _, err := s.Open(bad); !errors.Is(err, ErrBadDigest) {
+			t.Errorf("Open(%q): %v, want ErrBadDigest", bad, err)
+		}
+	}
+}
