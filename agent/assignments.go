@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/orch-io/orch/api"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -71,6 +72,11 @@ func (a *Agent) followStream(ctx context.Context, broken string, watch func() er
 func (a *Agent) apply(ctx context.Context, set *orchpb.AssignmentSet) {
 	want := make(map[string]*orchpb.Assignment, len(set.GetAssignments()))
 	for _, asg := range set.GetAssignments() {
+		// The id names the replica's files (state, logs, /etc files).
+		if err := api.CheckPathName("replica id", asg.GetReplica().GetId()); err != nil {
+			a.log.Warn("ignoring an assignment", "err", err)
+			continue
+		}
 		if asg.GetReplica().GetDesiredState() == orchpb.DesiredRunning {
 			want[asg.GetReplica().GetId()] = asg
 		}

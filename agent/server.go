@@ -57,6 +57,10 @@ func (a *Agent) serve(ctx context.Context, ln net.Listener, ca *x509.CertPool) {
 
 func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if err := api.CheckPathName("replica id", id); err != nil {
+		api.WriteError(w, &api.Error{Code: "invalid", Field: "id", Message: err.Error(), Status: http.StatusBadRequest})
+		return
+	}
 	tail := -1
 	if v := r.URL.Query().Get("tail"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -62,7 +62,7 @@ func (m *Master) fetchImage(ctx context.Context, images *imagestore.Store, name,
 		body, err := m.peers.FetchImage(fctx, rec.GetApiAddress(), name)
 		if err == nil {
 			var loaded *imagestore.Loaded
-			loaded, err = images.Put(body)
+			loaded, err = images.Put(body, -1)
 			body.Close()
 			if err == nil && loaded.Digest != digest {
 				m.log.Warn("a master served an image with another digest", "image", name, "from", rec.GetId(), "want", digest, "got", loaded.Digest)

@@ -58,8 +58,13 @@ type Config struct {
 	// HostPortRange is which host ports services may publish (--host-port-range;
 	// "" is apiserver.DefaultHostPortRange).
 	HostPortRange string
-	Raft          raftnode.Config // timeouts and snapshot thresholds; addresses come from above
-	Logger        *slog.Logger
+	// MaxImageSize caps one image upload (default imagestore.DefaultMaxSize).
+	MaxImageSize int64
+	// MaxStreams caps the watch, follow and exec streams one token holds
+	// open on this master (default apiserver.DefaultMaxStreams).
+	MaxStreams int
+	Raft       raftnode.Config // timeouts and snapshot thresholds; addresses come from above
+	Logger     *slog.Logger
 }
 
 // Master is a running master.
@@ -117,7 +122,7 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 	if m.ca, err = m.credentials(ctx, joining, hasState); err != nil {
 		return nil, err
 	}
-	images, err := imagestore.Open(filepath.Join(cfg.DataDir, "images"))
+	images, err := imagestore.Open(filepath.Join(cfg.DataDir, "images"), imagestore.WithMaxSize(cfg.MaxImageSize))
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +150,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.ClusterCIDR == "" {
 		cfg.ClusterCIDR = store.DefaultClusterCIDR
+	}
+	if cfg.MaxImageSize <= 0 {
+		cfg.MaxImageSize = imagestore.DefaultMaxSize
 	}
 	return cfg
 }
@@ -208,23 +216,19 @@ func (m *Master) assembleAPI(cert tls.Certificate, images *imagestore.Store) {
 		HostPorts:   m.hostPorts,
 		Logger:      cfg.Logger,
 		Extra:       extraRoutes(m.dispatcher, m.control),
+		MaxStreams:  cfg.MaxStreams,
 	})
 	m.forwarder = peer.NewForwarder(peer.ForwarderDeps{
 		Local: server.Handler(), Leader: m.leaderAPI, CA: m.ca, Wait: cfg.LeaderWait, Logger: cfg.Logger,
 	})
-	m.httpServer = &http.Server{
-		Handler: m.forwarder,
-		TLSConfig: &tls.Config{
-			Certificates: []tls.Certificate{cert},
-			MinVersion:   tls.VersionTLS12,
-			// Masters calling one another show their certificate; clients
-			// and agents use bearer tokens.
-			ClientAuth: tls.VerifyClientCertIfGiven,
-			ClientCAs:  m.ca.Pool(),
-		},
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
-	}
+	m.httpServer = newAPIServer(m.forwarder, &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		// Masters calling one another show their certificate; clients
+		// and agents use bearer tokens.
+		ClientAuth: tls.VerifyClientCertIfGiven,
+		ClientCAs:  m.ca.Pool(),
+	}, cfg.Logger)
 }
 
 // serve starts the API server, the leader loop and the events follower,

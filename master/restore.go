@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/orch-io/orch/master/backup"
+
 	"github.com/orch-io/orch/pki"
 
 	"github.com/orch-io/orch/api/client"
@@ -17,13 +19,14 @@ import (
 
 // Restore starts a new single-master cluster from a backup (the bytes of
 // GET /v1/snapshot) in an empty data directory: disaster recovery. The
+// backup is checked whole (backup.Decode) before anything is written. The
 // state comes back whole (services, replicas, nodes, images, the CA and
 // every token, so agents and admin.conf files keep working); the old
 // masters do not. It writes a fresh admin credential to DIR/admin.conf.
-func Restore(ctx context.Context, cfg Config, backup []byte) (*Master, error) {
-	snap := &orchpb.StateSnapshot{}
-	if err := proto.Unmarshal(backup, snap); err != nil {
-		return nil, fmt.Errorf("master: restore: not a snapshot: %w", err)
+func Restore(ctx context.Context, cfg Config, data []byte) (*Master, error) {
+	snap, err := backup.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("master: restore: %w", err)
 	}
 	if has, err := raftnode.HasState(cfg.DataDir); err != nil {
 		return nil, err
@@ -38,7 +41,6 @@ func Restore(ctx context.Context, cfg Config, backup []byte) (*Master, error) {
 	}
 	caDir := filepath.Join(cfg.DataDir, pkiDir)
 	var ca *pki.CA
-	var err error
 	if c := snap.GetConfig(); c.GetCaCertPem() != "" {
 		if ca, err = pki.ParseCA([]byte(c.GetCaCertPem()), []byte(c.GetCaKeyPem())); err == nil {
 			err = ca.Save(caDir)
@@ -65,11 +67,11 @@ func Restore(ctx context.Context, cfg Config, backup []byte) (*Master, error) {
 	// The old masters are not members of the new cluster; this one records
 	// itself once it runs.
 	snap.Masters = nil
-	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(snap)
+	state, err := proto.MarshalOptions{Deterministic: true}.Marshal(snap)
 	if err != nil {
 		return nil, err
 	}
-	if err := raftnode.Seed(cfg.DataDir, cfg.NodeID, cfg.RaftAddr, snap.GetIndex(), data, cfg.Logger); err != nil {
+	if err := raftnode.Seed(cfg.DataDir, cfg.NodeID, cfg.RaftAddr, snap.GetIndex(), state, cfg.Logger); err != nil {
 		return nil, fmt.Errorf("master: restore: %w", err)
 	}
 	cfg.Bootstrap, cfg.Join = false, nil

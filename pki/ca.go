@@ -281,14 +281,3 @@ func randomSerial() *big.Int {
 	}
 	return n
 }
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return fmt.Errorf("pki: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("pki: write %s: %w", path, err)
-	}
-	return nil
-}

@@ -30,6 +30,8 @@ type masterFlags struct {
 	snapshotInterval                   time.Duration
 	pprofAddr                          string
 	hostPortRange                      string
+	maxImageSize                       int64
+	maxStreams                         int
 }
 
 func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
@@ -50,6 +52,8 @@ func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
 	fl.Uint64Var(&f.snapshotThreshold, "snapshot-threshold", raftnode.DefaultSnapshotThreshold, "Raft log entries between snapshots")
 	fl.DurationVar(&f.snapshotInterval, "snapshot-interval", 30*time.Second, "how often to check the snapshot threshold")
 	fl.Uint64Var(&f.trailingLogs, "raft-trailing-logs", raftnode.DefaultTrailingLogs, "log entries kept after a snapshot; a master further behind catches up from a snapshot")
+	fl.Var(newSizeFlag(&f.maxImageSize, "2Gi"), "max-image-size", "largest image tarball one upload (orchctl image load) may send: bytes, or with a unit Ki, Mi, Gi, Ti")
+	fl.IntVar(&f.maxStreams, "max-streams-per-token", apiserver.DefaultMaxStreams, "open watch, follow and exec streams one token may hold at once; past it the API answers 429")
 	fl.StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this HOST:PORT, for performance work")
 	_ = fl.MarkHidden("pprof-addr")
 }
@@ -100,6 +104,8 @@ func (f *masterFlags) config() master.Config {
 		ClusterCIDR:   f.clusterCIDR,
 		NodeTimeout:   f.nodeTimeout,
 		HostPortRange: f.hostPortRange,
+		MaxImageSize:  f.maxImageSize,
+		MaxStreams:    f.maxStreams,
 		Raft: raftnode.Config{
 			HeartbeatTimeout:   f.heartbeatTimeout,
 			ElectionTimeout:    f.electionTimeout,

@@ -58,6 +58,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeAny(w, http.StatusOK, evs)
 		return
 	}
+	release, ok := s.openStream(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)

@@ -48,6 +48,11 @@ func (s *Server) replicaExec(w http.ResponseWriter, r *http.Request) {
 		writeError(w, endpoint.NotFound("exec is not available on this master"))
 		return
 	}
+	release, ok := s.openStream(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
 	upstream, err := s.deps.Exec.Exec(ctx, node, rep, req)

@@ -17,12 +17,18 @@ import (
 type ImageStore = imagestore.Store
 
 func (s *Server) loadImage(w http.ResponseWriter, r *http.Request) {
-	loaded, err := s.deps.Images.Put(r.Body)
-	if errors.Is(err, imagestore.ErrNoNames) {
+	loaded, err := s.deps.Images.Put(r.Body, r.ContentLength)
+	switch {
+	case errors.Is(err, imagestore.ErrNoNames):
 		writeError(w, endpoint.BadRequest("", err.Error()))
 		return
-	}
-	if err != nil {
+	case errors.Is(err, imagestore.ErrTooLarge):
+		writeError(w, &api.Error{Code: "too_large", Message: err.Error(), Status: http.StatusRequestEntityTooLarge})
+		return
+	case errors.Is(err, imagestore.ErrNoSpace):
+		writeError(w, &api.Error{Code: "insufficient_storage", Message: err.Error(), Status: http.StatusInsufficientStorage})
+		return
+	case err != nil:
 		writeError(w, endpoint.ErrorOf(err))
 		return
 	}

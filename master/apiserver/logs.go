@@ -42,6 +42,13 @@ func (s *Server) replicaLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, endpoint.NotFound("logs are not available on this master"))
 		return
 	}
+	if follow {
+		release, ok := s.openStream(w, r)
+		if !ok {
+			return
+		}
+		defer release()
+	}
 	body, err := s.deps.Logs.Logs(r.Context(), node, rep, follow, tail)
 	if err != nil {
 		writeError(w, endpoint.ErrorOf(err))

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -26,6 +27,12 @@ func (s *Server) rollbackService(w http.ResponseWriter, r *http.Request) {
 	s.writeService(w, http.StatusOK, ns, name)
 }
 
+// maxPlanDocuments bounds a plan: each document runs the scheduler over
+// every node (and a replicated count can ask for many replicas), so an
+// unbounded list is unbounded leader CPU that any reader token could ask
+// for. Real manifests hold a handful of services.
+const maxPlanDocuments = 100
+
 // plan is the dry run of a manifest (one or several services): the diff
 // and where each new replica would go, or why it cannot. It changes
 // nothing; the planning is the controllers' own, run on a scratch copy.
@@ -37,6 +44,10 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
 	specs, err := manifest.Parse(body)
 	if err != nil {
 		writeError(w, endpoint.ErrorOf(err))
+		return
+	}
+	if len(specs) > maxPlanDocuments {
+		writeError(w, endpoint.BadRequest("", fmt.Sprintf("a plan takes at most %d documents, this one has %d: plan the manifests in parts", maxPlanDocuments, len(specs))))
 		return
 	}
 	for _, spec := range specs {

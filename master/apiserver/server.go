@@ -74,6 +74,9 @@ type Deps struct {
 	HostPorts HostPortPolicy
 	// Extra routes, e.g. the agent channel.
 	Extra []endpoint.Route
+	// MaxStreams caps the watch, follow and exec streams one token holds
+	// open at once (default DefaultMaxStreams).
+	MaxStreams int
 }
 
 // Server serves the API.
@@ -82,6 +85,7 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	metrics *metrics
+	streams *streamLimiter
 	// table is every route registered, Extra included; reference is its
 	// OpenAPI document.
 	table     []endpoint.Route
@@ -93,7 +97,8 @@ func New(deps Deps) *Server {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
-	s := &Server{deps: deps, log: deps.Logger, mux: http.NewServeMux(), metrics: newMetrics(deps.Registry)}
+	s := &Server{deps: deps, log: deps.Logger, mux: http.NewServeMux(), metrics: newMetrics(deps.Registry),
+		streams: newStreamLimiter(deps.MaxStreams)}
 	s.table = append(s.routes(), deps.Extra...)
 	for _, r := range s.table {
 		s.mux.Handle(r.Pattern, s.wrap(r))

@@ -44,6 +44,11 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, endpoint.BadRequest("kind", "kind: want service, replica, node or image"))
 		return
 	}
+	release, ok := s.openStream(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	events, err := s.deps.Store.Watch(r.Context(), from)
 	if errors.Is(err, store.ErrCompacted) {
 		writeError(w, &api.Error{Code: "gone", Message: "watch index " + strconv.FormatUint(from, 10) + " has been compacted; list again and watch from the index of the list", Status: http.StatusGone})

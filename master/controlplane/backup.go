@@ -7,10 +7,10 @@ import (
 	"github.com/orch-io/orch/master/endpoint"
 
 	"github.com/orch-io/orch/api"
-	"google.golang.org/protobuf/proto"
+	"github.com/orch-io/orch/master/backup"
 )
 
-// snapshot streams the whole state as one binary StateSnapshot: a
+// snapshot streams the whole state as one backup (master/backup): a
 // consistent backup (the store's snapshot is one applied index), taken
 // after a read barrier unless ?stale=true. It holds the CA key and token
 // digests, so it is admin-only; `orchd master restore` reads it.
@@ -22,7 +22,7 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	snap := s.deps.Store.Snapshot()
-	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(snap)
+	data, err := backup.Encode(snap)
 	if err != nil {
 		api.WriteError(w, endpoint.ErrorOf(err))
 		return

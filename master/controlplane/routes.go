@@ -86,7 +86,7 @@ func (s *Server) Routes() []endpoint.Route {
 		{Pattern: "GET /v1/snapshot", Role: auth.RoleAdmin, Handler: s.snapshot,
 			Summary: "The whole desired state, for `orchctl snapshot save` and `orchd master restore`",
 			Params:  []endpoint.Param{endpoint.Query("stale", "true answers from this master's copy without asking the leader")},
-			Out:     endpoint.Opaque(api.ContentTypeSnapshot, "a binary orch.v1.StateSnapshot")},
+			Out:     endpoint.Opaque(api.ContentTypeSnapshot, "a backup: the magic ORCHBKP, a format version, a binary orch.v1.StateSnapshot and its SHA-256 (docs/ARCHITECTURE.md)")},
 		{Pattern: "POST /v1/tokens", Role: auth.RoleAdmin, Handler: s.createToken,
 			Summary: "Create a bearer token of a role; its secret is shown once",
 			In:      endpoint.JSON(api.TokenRequest{}),

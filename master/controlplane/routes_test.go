@@ -14,6 +14,7 @@ import (
 
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/auth"
+	"github.com/orch-io/orch/master/backup"
 	"github.com/orch-io/orch/master/peer"
 	"github.com/orch-io/orch/master/raftnode"
 	"github.com/orch-io/orch/master/store"
@@ -217,9 +218,9 @@ func TestCredentialsTokensSnapshot(t *testing.T) {
 	}
 	data, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	snap := &orchpb.StateSnapshot{}
-	if resp.StatusCode != 200 || proto.Unmarshal(data, snap) != nil {
-		t.Fatalf("snapshot: %d %q", resp.StatusCode, data)
+	snap, err := backup.Decode(data)
+	if resp.StatusCode != 200 || err != nil {
+		t.Fatalf("snapshot: %d %v %q", resp.StatusCode, err, data)
 	}
 	if !proto.Equal(snap, f.st.Snapshot()) || len(snap.GetTokens()) != 1 {
 		t.Fatalf("snapshot %v differs from the store", snap)

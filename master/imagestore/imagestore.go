@@ -18,19 +18,27 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // Store is a directory of tarballs named by their SHA-256.
 type Store struct {
-	dir string
+	dir       string
+	maxSize   int64
+	reserve   int64
+	freeSpace func(dir string) (int64, error)
 }
 
 // Open makes the directory if needed.
-func Open(dir string) (*Store, error) {
+func Open(dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("imagestore: %w", err)
 	}
-	return &Store{dir: dir}, nil
+	s := &Store{dir: dir, maxSize: DefaultMaxSize, reserve: DefaultReserve, freeSpace: freeSpace}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // Loaded describes a stored tarball.
@@ -44,7 +52,15 @@ type Loaded struct {
 var ErrNoNames = errors.New("imagestore: the tarball names no image (want a docker-archive manifest.json with RepoTags or an OCI index.json with image name annotations)")
 
 // Put stores a tarball read from r and returns its digest and image names.
-func (s *Store) Put(r io.Reader) (*Loaded, error) {
+// size is the length the sender declared, or negative when unknown. An
+// upload over the maximum size (ErrTooLarge) or one that would eat into
+// the disk's reserve (ErrNoSpace) is refused, before it is read when its
+// declared size tells, else as soon as it crosses the line; either way
+// nothing of it stays on disk.
+func (s *Store) Put(r io.Reader, size int64) (*Loaded, error) {
+	if err := s.admit(size); err != nil {
+		return nil, err
+	}
 	tmp, err := os.CreateTemp(s.dir, "upload-*")
 	if err != nil {
 		return nil, fmt.Errorf("imagestore: %w", err)
@@ -52,8 +68,11 @@ func (s *Store) Put(r io.Reader) (*Loaded, error) {
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	h := sha256.New()
-	size, err := io.Copy(io.MultiWriter(tmp, h), r)
-	if err != nil {
+	g := &guard{s: s, w: io.MultiWriter(tmp, h)}
+	if _, err := io.Copy(g, r); err != nil {
+		if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrNoSpace) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("imagestore: receive tarball: %w", err)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -67,23 +86,39 @@ func (s *Store) Put(r io.Reader) (*Loaded, error) {
 		return nil, err
 	}
 	digest := "sha256:" + hex.EncodeToString(h.Sum(nil))
-	if err := os.Rename(tmp.Name(), s.path(digest)); err != nil {
+	path, err := s.path(digest)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return nil, fmt.Errorf("imagestore: %w", err)
 	}
-	return &Loaded{Digest: digest, Size: size, Names: names}, nil
+	return &Loaded{Digest: digest, Size: g.n, Names: names}, nil
 }
 
 // Open returns the tarball with the given digest.
 func (s *Store) Open(digest string) (*os.File, error) {
-	f, err := os.Open(s.path(digest))
+	path, err := s.path(digest)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("imagestore: image %s: %w", digest, err)
 	}
 	return f, nil
 }
 
-func (s *Store) path(digest string) string {
-	return filepath.Join(s.dir, filepath.Base(digest)+".tar")
+// ErrBadDigest means a digest is not "sha256:" and 64 lowercase hex
+// digits, the only form Put makes; anything else never names a file.
+var ErrBadDigest = errors.New("imagestore: not a sha256 digest")
+
+func (s *Store) path(digest string) (string, error) {
+	hexPart, ok := strings.CutPrefix(digest, "sha256:")
+	if !ok || len(hexPart) != sha256.Size*2 || strings.Trim(hexPart, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("%w: %q", ErrBadDigest, digest)
+	}
+	return filepath.Join(s.dir, "sha256:"+hexPart+".tar"), nil
 }
 
 // imageNames reads the names a docker-archive or OCI-layout tarball holds.

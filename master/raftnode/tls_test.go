@@ -3,10 +3,13 @@ package raftnode
 import (
 	"crypto/tls"
 	"errors"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/orch-io/orch/pki"
 
 	"github.com/orch-io/orch/master/store"
@@ -124,5 +127,65 @@ func TestSeed(t *testing.T) {
 	m.stop()
 	if err := Seed(m.dir, m.id, m.addr, snap.Index, data, logger); !errors.Is(err, ErrExistingState) {
 		t.Fatalf("Seed over existing state: %v", err)
+	}
+}
+
+// TestHandshakeDeadline: a peer that connects and never sends a TLS
+// handshake is dropped after the handshake timeout, and does not hold up
+// a real master connecting meanwhile.
+func TestHandshakeDeadline(t *testing.T) {
+	ca, _ := pki.NewCA()
+	cert, err := ca.IssueMaster([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, err := newTLSStreamLayer("127.0.0.1:0", "", ca.MasterServerTLS(cert), ca.MasterClientTLS(&cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer layer.Close()
+	layer.handshakeTimeout = 300 * time.Millisecond
+
+	silent, err := net.Dial("tcp", layer.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	accepted, err := layer.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readErr := make(chan error, 1)
+	go func() { _, err := accepted.Read(make([]byte, 1)); readErr <- err }()
+
+	// A real peer connects while the silent one is being served.
+	dialed := make(chan error, 1)
+	go func() {
+		c, err := layer.Dial(raft.ServerAddress(layer.Addr().String()), 5*time.Second)
+		if err == nil {
+			c.Close()
+		}
+		dialed <- err
+	}()
+	peerConn, err := layer.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = peerConn.Read(make([]byte, 1)); peerConn.Close() }()
+	if err := <-dialed; err != nil {
+		t.Fatalf("a master could not connect while a silent peer was connected: %v", err)
+	}
+
+	select {
+	case err := <-readErr:
+		if err == nil || !strings.Contains(err.Error(), "handshake") {
+			t.Fatalf("the silent peer's connection: %v, want a handshake error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the silent peer was not dropped after the handshake timeout")
+	}
+	_ = silent.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := silent.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("the silent peer's socket: %v, want it closed by the master", err)
 	}
 }
