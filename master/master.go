@@ -190,7 +190,8 @@ func (m *Master) assembleAPI(cert tls.Certificate, images *imagestore.Store) {
 	cfg := m.cfg
 	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.raft, CA: m.ca, ClientCert: cert, Logger: cfg.Logger})
 	m.control = controlplane.New(controlplane.Deps{
-		Raft: m.raft, Store: m.store, CA: m.ca, Self: m.self(), ReadBarrier: m.readBarrier, Logger: cfg.Logger,
+		Raft: m.raft, Store: m.store, CA: m.ca, Self: m.self(), ReadBarrier: m.readBarrier,
+		LastUsed: m.tokens.LastUsed, Logger: cfg.Logger,
 	})
 	m.events = events.NewLog(0, nil)
 	server := apiserver.New(apiserver.Deps{
@@ -289,12 +290,17 @@ func (m *Master) enterCluster(ctx context.Context, hasState, joining bool) error
 }
 
 // startBackground starts the loops every master runs once it is a member:
-// keeping its own record current and copying loaded images from its peers.
+// keeping its own record current, copying loaded images from its peers
+// and writing the tokens' last-use times.
 func (m *Master) startBackground(runCtx context.Context, images *imagestore.Store) {
-	m.wg.Add(2)
+	m.wg.Add(3)
 	go func() {
 		defer m.wg.Done()
 		m.runUpkeep(runCtx)
+	}()
+	go func() {
+		defer m.wg.Done()
+		m.runTokenUse(runCtx)
 	}()
 	go func() {
 		defer m.wg.Done()
