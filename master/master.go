@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -60,6 +61,9 @@ type Config struct {
 	HostPortRange string
 	Raft          raftnode.Config // timeouts and snapshot thresholds; addresses come from above
 	Logger        *slog.Logger
+	// Out is where bootstrap tells the operator where the credentials are
+	// (default os.Stderr).
+	Out io.Writer
 }
 
 // Master is a running master.
@@ -406,8 +410,10 @@ func (m *Master) bootstrapCredentials(ctx context.Context) error {
 			return fmt.Errorf("master: bootstrap: %w", err)
 		}
 	}
+	paths := map[auth.Role]string{}
 	for file, role := range map[string]auth.Role{AgentTokenFile: auth.RoleAgent, MasterTokenFile: auth.RoleMaster} {
-		if err := os.WriteFile(filepath.Join(m.cfg.DataDir, file), []byte(tokens[role]+"\n"), 0o600); err != nil {
+		paths[role] = filepath.Join(m.cfg.DataDir, file)
+		if err := writeSecret(paths[role], tokens[role]+"\n"); err != nil {
 			return fmt.Errorf("master: write %s: %w", file, err)
 		}
 	}
@@ -415,8 +421,13 @@ func (m *Master) bootstrapCredentials(ctx context.Context) error {
 	if err := client.WriteConfig(confPath, &client.Config{Server: m.apiURL, Token: tokens[auth.RoleAdmin], CA: string(m.ca.CertPEM)}); err != nil {
 		return fmt.Errorf("master: write %s: %w", confPath, err)
 	}
-	fmt.Fprintf(os.Stderr, "orch cluster bootstrapped.\n  admin credentials: %s\n  agent join token:  %s\n  master join token: %s\n",
-		confPath, tokens[auth.RoleAgent], tokens[auth.RoleMaster])
+	// Paths, never the tokens: output ends up in logs and terminals' scrollback.
+	out := m.cfg.Out
+	if out == nil {
+		out = os.Stderr
+	}
+	fmt.Fprintf(out, "orch cluster bootstrapped.\n  admin credentials: %s\n  agent join token:  %s\n  master join token: %s\n",
+		confPath, paths[auth.RoleAgent], paths[auth.RoleMaster])
 	return nil
 }
 

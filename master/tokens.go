@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"errors"
+	"os"
 	"time"
 
 	"github.com/orch-io/orch/master/controlplane"
@@ -55,3 +56,21 @@ func (m *Master) flushTokenUse(ctx context.Context) error {
 }
 
 var errNoLeaderForTokenUse = errors.New("master: no leader to write token use to")
+
+// writeSecret writes a secret to path readable by its owner only, even if
+// the file was there before with a looser mode.
+func writeSecret(path, secret string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.WriteString(secret); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
