@@ -120,8 +120,9 @@ func newMasterCommand() *cobra.Command {
 		Short: "Run a master (Raft member, API server, controllers)",
 		Long: `Run a master. The first master of a new cluster starts with --bootstrap; it
 writes DIR/admin.conf and the join tokens DIR/agent.token and
-DIR/master.token (mode 0600) and prints their paths, never the tokens. More
-masters join with --join https://HOST:PORT --token-file MASTER_TOKEN_FILE. A restarted master needs neither: its data directory says
+DIR/master.token (mode 0600) and prints their paths, never the tokens.
+More masters join with --join https://HOST:PORT --token-file FILE (a copy
+of DIR/master.token). A restarted master needs neither: its data directory says
 which cluster it belongs to.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -150,7 +151,7 @@ which cluster it belongs to.`,
 	f.register(cmd, true)
 	cmd.Flags().BoolVar(&f.bootstrap, "bootstrap", false, "start a new cluster with this master as its first member")
 	cmd.Flags().StringVar(&f.join, "join", "", "https://HOST:PORT of masters of the cluster to join, comma-separated")
-	f.token.register(cmd.Flags(), "master join token (role master)")
+	f.token.register(cmd.Flags(), "master join token")
 	cmd.Flags().BoolVar(&f.leave, "leave", false, "on a graceful stop, remove this master from the cluster")
 	cmd.AddCommand(newRestoreCommand())
 	return cmd
