@@ -399,7 +399,7 @@ func (m *Master) bootstrapCredentials(ctx context.Context) error {
 			return err
 		}
 		tokens[role] = token
-		cmds = append(cmds, &orchpb.Command{Op: &orchpb.Command_PutToken{PutToken: &orchpb.PutToken{Token: &orchpb.Token{Sha256: digest, Role: string(role)}}}})
+		cmds = append(cmds, &orchpb.Command{Op: &orchpb.Command_PutToken{PutToken: &orchpb.PutToken{Token: &orchpb.Token{Sha256: digest, Role: string(role), CreatedAt: time.Now().UnixMilli()}}}})
 	}
 	for _, cmd := range cmds {
 		res, err := m.raft.Apply(ctx, cmd)
