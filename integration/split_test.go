@@ -58,12 +58,8 @@ func startSplitCluster(t testing.TB) *splitCluster {
 	})
 	s.master.start()
 	s.connect()
-	token, err := os.ReadFile(filepath.Join(masterDir, "agent.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	s.agent = newProc(t, dir, "agent", "--data-dir", agentDir, "--name", "split-node",
-		"--join", s.api.Servers()[0], "--token", strings.TrimSpace(string(token)),
+		"--join", s.api.Servers()[0], "--token-file", filepath.Join(masterDir, "agent.token"),
 		"--containerd", ctrd.Socket(), "--listen-addr", freePort(t), "--advertise-addr", "127.0.0.1",
 		"--bridge", testBridge, "--netns-prefix", testNetNS, "--capacity-cpu", "4", "--capacity-memory", "4Gi")
 	s.agent.start()

@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -65,6 +66,9 @@ type Config struct {
 	MaxStreams int
 	Raft       raftnode.Config // timeouts and snapshot thresholds; addresses come from above
 	Logger     *slog.Logger
+	// Out is where bootstrap tells the operator where the credentials are
+	// (default os.Stderr).
+	Out io.Writer
 }
 
 // Master is a running master.
@@ -198,7 +202,8 @@ func (m *Master) assembleAPI(cert tls.Certificate, images *imagestore.Store) {
 	cfg := m.cfg
 	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.raft, CA: m.ca, ClientCert: cert, Logger: cfg.Logger})
 	m.control = controlplane.New(controlplane.Deps{
-		Raft: m.raft, Store: m.store, CA: m.ca, Self: m.self(), ReadBarrier: m.readBarrier, Logger: cfg.Logger,
+		Raft: m.raft, Store: m.store, CA: m.ca, Self: m.self(), ReadBarrier: m.readBarrier,
+		LastUsed: m.tokens.LastUsed, Logger: cfg.Logger,
 	})
 	m.events = events.NewLog(0, nil)
 	server := apiserver.New(apiserver.Deps{
@@ -293,12 +298,17 @@ func (m *Master) enterCluster(ctx context.Context, hasState, joining bool) error
 }
 
 // startBackground starts the loops every master runs once it is a member:
-// keeping its own record current and copying loaded images from its peers.
+// keeping its own record current, copying loaded images from its peers
+// and writing the tokens' last-use times.
 func (m *Master) startBackground(runCtx context.Context, images *imagestore.Store) {
-	m.wg.Add(2)
+	m.wg.Add(3)
 	go func() {
 		defer m.wg.Done()
 		m.runUpkeep(runCtx)
+	}()
+	go func() {
+		defer m.wg.Done()
+		m.runTokenUse(runCtx)
 	}()
 	go func() {
 		defer m.wg.Done()
@@ -393,7 +403,7 @@ func (m *Master) bootstrapCredentials(ctx context.Context) error {
 			return err
 		}
 		tokens[role] = token
-		cmds = append(cmds, &orchpb.Command{Op: &orchpb.Command_PutToken{PutToken: &orchpb.PutToken{Token: &orchpb.Token{Sha256: digest, Role: string(role)}}}})
+		cmds = append(cmds, &orchpb.Command{Op: &orchpb.Command_PutToken{PutToken: &orchpb.PutToken{Token: &orchpb.Token{Sha256: digest, Role: string(role), CreatedAt: time.Now().UnixMilli()}}}})
 	}
 	for _, cmd := range cmds {
 		res, err := m.raft.Apply(ctx, cmd)
@@ -404,8 +414,10 @@ func (m *Master) bootstrapCredentials(ctx context.Context) error {
 			return fmt.Errorf("master: bootstrap: %w", err)
 		}
 	}
+	paths := map[auth.Role]string{}
 	for file, role := range map[string]auth.Role{AgentTokenFile: auth.RoleAgent, MasterTokenFile: auth.RoleMaster} {
-		if err := os.WriteFile(filepath.Join(m.cfg.DataDir, file), []byte(tokens[role]+"\n"), 0o600); err != nil {
+		paths[role] = filepath.Join(m.cfg.DataDir, file)
+		if err := writeSecret(paths[role], tokens[role]+"\n"); err != nil {
 			return fmt.Errorf("master: write %s: %w", file, err)
 		}
 	}
@@ -413,8 +425,13 @@ func (m *Master) bootstrapCredentials(ctx context.Context) error {
 	if err := client.WriteConfig(confPath, &client.Config{Server: m.apiURL, Token: tokens[auth.RoleAdmin], CA: string(m.ca.CertPEM)}); err != nil {
 		return fmt.Errorf("master: write %s: %w", confPath, err)
 	}
-	fmt.Fprintf(os.Stderr, "orch cluster bootstrapped.\n  admin credentials: %s\n  agent join token:  %s\n  master join token: %s\n",
-		confPath, tokens[auth.RoleAgent], tokens[auth.RoleMaster])
+	// Paths, never the tokens: output ends up in logs and terminals' scrollback.
+	out := m.cfg.Out
+	if out == nil {
+		out = os.Stderr
+	}
+	fmt.Fprintf(out, "orch cluster bootstrapped.\n  admin credentials: %s\n  agent join token:  %s\n  master join token: %s\n",
+		confPath, paths[auth.RoleAgent], paths[auth.RoleMaster])
 	return nil
 }
 

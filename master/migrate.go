@@ -51,7 +51,7 @@ func (m *Master) migrateCredentials(ctx context.Context) error {
 		return err
 	}
 	for digest, role := range legacy {
-		if _, ok := m.store.TokenRole(digest); !ok {
+		if m.store.Token(digest) == nil {
 			cmds = append(cmds, &orchpb.Command{Op: &orchpb.Command_PutToken{PutToken: &orchpb.PutToken{Token: &orchpb.Token{Sha256: digest, Role: string(role)}}}})
 		}
 	}

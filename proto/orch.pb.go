@@ -1620,6 +1620,8 @@ type Command struct {
 	//	*Command_PutMaster
 	//	*Command_RemoveMaster
 	//	*Command_PutToken
+	//	*Command_RevokeToken
+	//	*Command_TouchTokens
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1815,6 +1817,24 @@ func (x *Command) GetPutToken() *PutToken {
 	return nil
 }
 
+func (x *Command) GetRevokeToken() *RevokeToken {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RevokeToken); ok {
+			return x.RevokeToken
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetTouchTokens() *TouchTokens {
+	if x != nil {
+		if x, ok := x.Op.(*Command_TouchTokens); ok {
+			return x.TouchTokens
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -1887,6 +1907,14 @@ type Command_PutToken struct {
 	PutToken *PutToken `protobuf:"bytes,22,opt,name=put_token,json=putToken,proto3,oneof"`
 }
 
+type Command_RevokeToken struct {
+	RevokeToken *RevokeToken `protobuf:"bytes,23,opt,name=revoke_token,json=revokeToken,proto3,oneof"`
+}
+
+type Command_TouchTokens struct {
+	TouchTokens *TouchTokens `protobuf:"bytes,24,opt,name=touch_tokens,json=touchTokens,proto3,oneof"`
+}
+
 func (*Command_PutService) isCommand_Op() {}
 
 func (*Command_DeleteService) isCommand_Op() {}
@@ -1920,6 +1948,10 @@ func (*Command_PutMaster) isCommand_Op() {}
 func (*Command_RemoveMaster) isCommand_Op() {}
 
 func (*Command_PutToken) isCommand_Op() {}
+
+func (*Command_RevokeToken) isCommand_Op() {}
+
+func (*Command_TouchTokens) isCommand_Op() {}
 
 // PutService creates or replaces a service. With if_match set, the write
 // succeeds only when the stored version equals it (0 = must not exist).
@@ -3297,9 +3329,18 @@ func (x *Master) GetApiAddress() string {
 // Token is a bearer token the cluster accepts. Only the SHA-256 of the
 // secret is stored.
 type Token struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sha256        string                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	Role          string                 `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Sha256 string                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Role   string                 `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	// id names the token in `orchctl token list|revoke`: the first 12 hex
+	// digits of sha256 (the store fills it in when a command leaves it out).
+	Id string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	// created_at, expires_at (0: never) and last_used_at are unix
+	// milliseconds. last_used_at is coarse: masters record use at most once a
+	// minute per token (TouchTokens).
+	CreatedAt     int64 `protobuf:"varint,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	ExpiresAt     int64 `protobuf:"varint,5,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	LastUsedAt    int64 `protobuf:"varint,6,opt,name=last_used_at,json=lastUsedAt,proto3" json:"last_used_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3346,6 +3387,34 @@ func (x *Token) GetRole() string {
 		return x.Role
 	}
 	return ""
+}
+
+func (x *Token) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Token) GetCreatedAt() int64 {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return 0
+}
+
+func (x *Token) GetExpiresAt() int64 {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return 0
+}
+
+func (x *Token) GetLastUsedAt() int64 {
+	if x != nil {
+		return x.LastUsedAt
+	}
+	return 0
 }
 
 type PutMaster struct {
@@ -3480,6 +3549,149 @@ func (x *PutToken) GetToken() *Token {
 	return nil
 }
 
+// RevokeToken removes a token: every master refuses it once it applied this.
+type RevokeToken struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeToken) Reset() {
+	*x = RevokeToken{}
+	mi := &file_proto_orch_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeToken) ProtoMessage() {}
+
+func (x *RevokeToken) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeToken.ProtoReflect.Descriptor instead.
+func (*RevokeToken) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *RevokeToken) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// TouchTokens records when tokens were last used, as one master saw it.
+// An older time than the stored one changes nothing.
+type TouchTokens struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Uses          []*TokenUse            `protobuf:"bytes,1,rep,name=uses,proto3" json:"uses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TouchTokens) Reset() {
+	*x = TouchTokens{}
+	mi := &file_proto_orch_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TouchTokens) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TouchTokens) ProtoMessage() {}
+
+func (x *TouchTokens) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TouchTokens.ProtoReflect.Descriptor instead.
+func (*TouchTokens) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *TouchTokens) GetUses() []*TokenUse {
+	if x != nil {
+		return x.Uses
+	}
+	return nil
+}
+
+type TokenUse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	At            int64                  `protobuf:"varint,2,opt,name=at,proto3" json:"at,omitempty"` // unix milliseconds
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TokenUse) Reset() {
+	*x = TokenUse{}
+	mi := &file_proto_orch_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokenUse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokenUse) ProtoMessage() {}
+
+func (x *TokenUse) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokenUse.ProtoReflect.Descriptor instead.
+func (*TokenUse) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *TokenUse) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TokenUse) GetAt() int64 {
+	if x != nil {
+		return x.At
+	}
+	return 0
+}
+
 // UpdateStatus is a service's latest rollout.
 type UpdateStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3500,7 +3712,7 @@ type UpdateStatus struct {
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3512,7 +3724,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3525,7 +3737,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -3593,7 +3805,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3605,7 +3817,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3618,7 +3830,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -3662,7 +3874,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3674,7 +3886,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3687,7 +3899,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+	return file_proto_orch_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -3874,7 +4086,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06images\x18\x05 \x03(\v2\x0e.orch.v1.ImageR\x06images\x12.\n" +
 	"\x06config\x18\x06 \x01(\v2\x16.orch.v1.ClusterConfigR\x06config\x12)\n" +
 	"\amasters\x18\x14 \x03(\v2\x0f.orch.v1.MasterR\amasters\x12&\n" +
-	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\"\xe3\b\n" +
+	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\"\xd9\t\n" +
 	"\aCommand\x126\n" +
 	"\vput_service\x18\x01 \x01(\v2\x13.orch.v1.PutServiceH\x00R\n" +
 	"putService\x12?\n" +
@@ -3896,7 +4108,9 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
 	"put_master\x18\x14 \x01(\v2\x12.orch.v1.PutMasterH\x00R\tputMaster\x12<\n" +
 	"\rremove_master\x18\x15 \x01(\v2\x15.orch.v1.RemoveMasterH\x00R\fremoveMaster\x120\n" +
-	"\tput_token\x18\x16 \x01(\v2\x11.orch.v1.PutTokenH\x00R\bputTokenB\x04\n" +
+	"\tput_token\x18\x16 \x01(\v2\x11.orch.v1.PutTokenH\x00R\bputToken\x129\n" +
+	"\frevoke_token\x18\x17 \x01(\v2\x14.orch.v1.RevokeTokenH\x00R\vrevokeToken\x129\n" +
+	"\ftouch_tokens\x18\x18 \x01(\v2\x14.orch.v1.TouchTokensH\x00R\vtouchTokensB\x04\n" +
 	"\x02op\"c\n" +
 	"\n" +
 	"PutService\x12(\n" +
@@ -4006,16 +4220,30 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
 	"\vapi_address\x18\x03 \x01(\tR\n" +
-	"apiAddress\"3\n" +
+	"apiAddress\"\xa3\x01\n" +
 	"\x05Token\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
-	"\x04role\x18\x02 \x01(\tR\x04role\"4\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\x03R\tcreatedAt\x12\x1d\n" +
+	"\n" +
+	"expires_at\x18\x05 \x01(\x03R\texpiresAt\x12 \n" +
+	"\flast_used_at\x18\x06 \x01(\x03R\n" +
+	"lastUsedAt\"4\n" +
 	"\tPutMaster\x12'\n" +
 	"\x06master\x18\x01 \x01(\v2\x0f.orch.v1.MasterR\x06master\"\x1e\n" +
 	"\fRemoveMaster\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"0\n" +
 	"\bPutToken\x12$\n" +
-	"\x05token\x18\x01 \x01(\v2\x0e.orch.v1.TokenR\x05token\"\xef\x01\n" +
+	"\x05token\x18\x01 \x01(\v2\x0e.orch.v1.TokenR\x05token\"\x1d\n" +
+	"\vRevokeToken\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"4\n" +
+	"\vTouchTokens\x12%\n" +
+	"\x04uses\x18\x01 \x03(\v2\x11.orch.v1.TokenUseR\x04uses\"*\n" +
+	"\bTokenUse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x0e\n" +
+	"\x02at\x18\x02 \x01(\x03R\x02at\"\xef\x01\n" +
 	"\fUpdateStatus\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\x04R\n" +
@@ -4048,7 +4276,7 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
 	(*Port)(nil),                     // 1: orch.v1.Port
@@ -4095,35 +4323,38 @@ var file_proto_orch_proto_goTypes = []any{
 	(*PutMaster)(nil),                // 42: orch.v1.PutMaster
 	(*RemoveMaster)(nil),             // 43: orch.v1.RemoveMaster
 	(*PutToken)(nil),                 // 44: orch.v1.PutToken
-	(*UpdateStatus)(nil),             // 45: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 46: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 47: orch.v1.SetUpdateStatus
-	nil,                              // 48: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 49: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 50: orch.v1.Node.LabelsEntry
-	nil,                              // 51: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 52: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 53: orch.v1.NodeRegistration.LabelsEntry
+	(*RevokeToken)(nil),              // 45: orch.v1.RevokeToken
+	(*TouchTokens)(nil),              // 46: orch.v1.TouchTokens
+	(*TokenUse)(nil),                 // 47: orch.v1.TokenUse
+	(*UpdateStatus)(nil),             // 48: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 49: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 50: orch.v1.SetUpdateStatus
+	nil,                              // 51: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 52: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 53: orch.v1.Node.LabelsEntry
+	nil,                              // 54: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 55: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 56: orch.v1.NodeRegistration.LabelsEntry
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	48, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	51, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
 	1,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
 	2,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
 	3,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
 	7,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
 	8,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
 	9,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	49, // 7: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	52, // 7: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
 	4,  // 8: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
 	5,  // 9: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
 	6,  // 10: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
 	0,  // 11: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
 	11, // 12: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
 	0,  // 13: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	45, // 14: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	48, // 14: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
 	12, // 15: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
 	0,  // 16: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	50, // 17: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	53, // 17: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
 	12, // 18: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
 	12, // 19: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
 	10, // 20: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
@@ -4144,39 +4375,42 @@ var file_proto_orch_proto_depIdxs = []int32{
 	30, // 35: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
 	31, // 36: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
 	24, // 37: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	46, // 38: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	47, // 39: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	49, // 38: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	50, // 39: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
 	28, // 40: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
 	42, // 41: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
 	43, // 42: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
 	44, // 43: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	0,  // 44: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	14, // 45: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	13, // 46: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	51, // 47: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	29, // 48: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	27, // 49: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	15, // 50: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	16, // 51: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	52, // 52: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	14, // 53: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	53, // 54: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	12, // 55: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	14, // 56: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	13, // 57: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,  // 58: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	35, // 59: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	14, // 60: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	29, // 61: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	38, // 62: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	40, // 63: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	41, // 64: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	45, // 65: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	66, // [66:66] is the sub-list for method output_type
-	66, // [66:66] is the sub-list for method input_type
-	66, // [66:66] is the sub-list for extension type_name
-	66, // [66:66] is the sub-list for extension extendee
-	0,  // [0:66] is the sub-list for field type_name
+	45, // 44: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	46, // 45: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	0,  // 46: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	14, // 47: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	13, // 48: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	54, // 49: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	29, // 50: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	27, // 51: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	15, // 52: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	16, // 53: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	55, // 54: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	14, // 55: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	56, // 56: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	12, // 57: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	14, // 58: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	13, // 59: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,  // 60: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	35, // 61: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	14, // 62: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	29, // 63: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	38, // 64: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	40, // 65: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	41, // 66: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	47, // 67: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	48, // 68: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	69, // [69:69] is the sub-list for method output_type
+	69, // [69:69] is the sub-list for method input_type
+	69, // [69:69] is the sub-list for extension type_name
+	69, // [69:69] is the sub-list for extension extendee
+	0,  // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -4204,6 +4438,8 @@ func file_proto_orch_proto_init() {
 		(*Command_PutMaster)(nil),
 		(*Command_RemoveMaster)(nil),
 		(*Command_PutToken)(nil),
+		(*Command_RevokeToken)(nil),
+		(*Command_TouchTokens)(nil),
 	}
 	file_proto_orch_proto_msgTypes[19].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[20].OneofWrappers = []any{}
@@ -4213,7 +4449,7 @@ func file_proto_orch_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   54,
+			NumMessages:   57,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -12,10 +12,11 @@ import (
 	"github.com/orch-io/orch/api"
 )
 
-// CreateToken makes a new bearer token for role (admin, master, agent or
-// reader). The token is in this answer only.
-func (c *Client) CreateToken(ctx context.Context, role string) (*api.Token, error) {
-	body, err := json.Marshal(api.TokenRequest{Role: role})
+// CreateToken makes a new bearer token for req.Role (admin, master, agent
+// or reader), expiring after req.TTL if given. The token is in this answer
+// only.
+func (c *Client) CreateToken(ctx context.Context, req api.TokenRequest) (*api.Token, error) {
+	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
 	}
@@ -24,6 +25,21 @@ func (c *Client) CreateToken(ctx context.Context, role string) (*api.Token, erro
 		return nil, err
 	}
 	return &tok, nil
+}
+
+// ListTokens lists the tokens the cluster accepts, without their secrets.
+func (c *Client) ListTokens(ctx context.Context) ([]api.TokenInfo, error) {
+	var list []api.TokenInfo
+	if _, err := c.Do(ctx, http.MethodGet, "/v1/tokens", nil, &list); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+// RevokeToken revokes the token with this id (as ListTokens names it).
+func (c *Client) RevokeToken(ctx context.Context, id string) error {
+	_, err := c.Do(ctx, http.MethodDelete, "/v1/tokens/"+url.PathEscape(id), nil, nil)
+	return err
 }
 
 // RemoveMaster takes the master with this Raft server id out of the cluster.

@@ -67,6 +67,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mux.HandleFunc("GET /v1/replicas", f.listReplicas)
 	mux.HandleFunc("GET /v1/nodes", f.listNodes)
 	mux.HandleFunc("GET /v1/watch", f.watch)
+	tokenRoutes(mux)
 	mux.ServeHTTP(w, r)
 }
 

@@ -23,12 +23,13 @@ import (
 )
 
 type agentFlags struct {
-	dataDir, join, token, name, labels, advertise string
-	listenAddr                                    string
-	containerd, namespace                         string
-	capacityCPU, capacityMemory                   string
-	bridge, netnsPrefix                           string
-	cleanup                                       bool
+	dataDir, join, name, labels, advertise string
+	token                                  secretFlags
+	listenAddr                             string
+	containerd, namespace                  string
+	capacityCPU, capacityMemory            string
+	bridge, netnsPrefix                    string
+	cleanup                                bool
 	// overlay networking
 	iptables, masquerade bool
 	// flags tells which flags were given, for the loopback defaults.
@@ -45,7 +46,7 @@ func (f *agentFlags) register(cmd *cobra.Command, standalone bool) {
 	if standalone {
 		fl.StringVar(&f.dataDir, "data-dir", "/var/lib/orch", "where the agent keeps its identity, saved assignments and logs")
 		fl.StringVar(&f.join, "join", "", "https://HOST:PORT[,https://HOST2:PORT...] of the masters")
-		fl.StringVar(&f.token, "token", "", "agent join token")
+		f.token.register(fl, "agent join token")
 		fl.StringVar(&f.listenAddr, "listen-addr", ":7402", "HOST:PORT of the agent's own endpoint (logs, for the masters)")
 		fl.StringVar(&f.containerd, "containerd", "/run/containerd/containerd.sock", "containerd socket")
 		fl.BoolVar(&f.cleanup, "cleanup", false, "remove every container, network namespace and link this agent made, then exit")
@@ -131,8 +132,12 @@ func newAgentCommand() *cobra.Command {
 			if f.cleanup {
 				return cleanupAgent(ctx, &f, f.containerd)
 			}
+			token, err := f.token.get()
+			if err != nil {
+				return err
+			}
 			tuneAgentGC()
-			return runAgent(ctx, &f, f.containerd, splitList(f.join), f.token)
+			return runAgent(ctx, &f, f.containerd, splitList(f.join), token)
 		},
 	}
 	f.register(cmd, true)
@@ -141,7 +146,7 @@ func newAgentCommand() *cobra.Command {
 
 func (f *agentFlags) agentConfig(masters []string, token string) (agent.Config, error) {
 	if token == "" {
-		return agent.Config{}, errors.New("--token: required (the agent join token printed at bootstrap)")
+		return agent.Config{}, errors.New("--token-file: required (DIR/agent.token, written at bootstrap)")
 	}
 	if len(masters) == 0 {
 		return agent.Config{}, errors.New("--join: at least one master URL is required")

@@ -17,7 +17,8 @@ import (
 func newHollowCommand() *cobra.Command {
 	var (
 		count                       int
-		join, token, prefix, labels string
+		join, prefix, labels        string
+		secret                      secretFlags
 		capacityCPU, capacityMemory string
 		heartbeat                   time.Duration
 	)
@@ -28,8 +29,12 @@ func newHollowCommand() *cobra.Command {
 			"They heartbeat and report every replica they are assigned as running at once; they run nothing.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			masters := splitList(join)
+			token, err := secret.get()
+			if err != nil {
+				return err
+			}
 			if len(masters) == 0 || token == "" {
-				return errors.New("--join and --token are required")
+				return errors.New("--join and --token-file are required")
 			}
 			if prefix == "" {
 				host, err := os.Hostname()
@@ -64,7 +69,7 @@ func newHollowCommand() *cobra.Command {
 	fl := cmd.Flags()
 	fl.IntVar(&count, "count", 1, "how many simulated nodes")
 	fl.StringVar(&join, "join", "", "https://HOST:PORT[,https://HOST2:PORT...] of the masters")
-	fl.StringVar(&token, "token", "", "agent join token")
+	secret.register(fl, "agent join token")
 	fl.StringVar(&prefix, "name", "", "node name prefix (default: the host name)")
 	fl.StringVar(&labels, "labels", "", "labels of every node, k=v,k2=v2")
 	fl.StringVar(&capacityCPU, "capacity-cpu", "", "cpu of each node (default 4)")

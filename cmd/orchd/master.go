@@ -21,7 +21,8 @@ import (
 type masterFlags struct {
 	dataDir, apiAddr, raftAddr, nodeID string
 	bootstrap, leave                   bool
-	join, token                        string
+	join                               string
+	token                              secretFlags
 	clusterCIDR                        string
 	nodeTimeout, leaderWait            time.Duration
 	heartbeatTimeout, electionTimeout  time.Duration
@@ -90,6 +91,8 @@ func tuneGC() {
 	}
 }
 
+// config is the master's configuration from the flags; the join token,
+// read from a file perhaps, is the caller's to add.
 func (f *masterFlags) config() master.Config {
 	return master.Config{
 		DataDir:       f.dataDir,
@@ -98,7 +101,6 @@ func (f *masterFlags) config() master.Config {
 		NodeID:        f.nodeID,
 		Bootstrap:     f.bootstrap,
 		Join:          splitList(f.join),
-		JoinToken:     f.token,
 		Leave:         f.leave,
 		LeaderWait:    f.leaderWait,
 		ClusterCIDR:   f.clusterCIDR,
@@ -123,21 +125,27 @@ func newMasterCommand() *cobra.Command {
 		Use:   "master",
 		Short: "Run a master (Raft member, API server, controllers)",
 		Long: `Run a master. The first master of a new cluster starts with --bootstrap; it
-prints the join tokens and writes DIR/admin.conf, DIR/agent.token and
-DIR/master.token. More masters join with --join https://HOST:PORT --token
-MASTER_TOKEN. A restarted master needs neither: its data directory says
+writes DIR/admin.conf and the join tokens DIR/agent.token and
+DIR/master.token (mode 0600) and prints their paths, never the tokens.
+More masters join with --join https://HOST:PORT --token-file FILE (a copy
+of DIR/master.token). A restarted master needs neither: its data directory says
 which cluster it belongs to.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.join != "" && f.bootstrap {
 				return errors.New("--join and --bootstrap: a master either starts a cluster or joins one")
 			}
-			if f.join != "" && f.token == "" {
-				return errors.New("--join needs --token (a token of role master, e.g. DIR/master.token of the first master)")
+			if f.join != "" && !f.token.given() {
+				return errors.New("--join needs --token-file (a token of role master, e.g. DIR/master.token of the first master)")
+			}
+			cfg := f.config()
+			var err error
+			if cfg.JoinToken, err = f.token.get(); err != nil {
+				return err
 			}
 			f.servePprof()
 			tuneGC()
-			m, err := master.Start(cmd.Context(), f.config())
+			m, err := master.Start(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
@@ -149,7 +157,7 @@ which cluster it belongs to.`,
 	f.register(cmd, true)
 	cmd.Flags().BoolVar(&f.bootstrap, "bootstrap", false, "start a new cluster with this master as its first member")
 	cmd.Flags().StringVar(&f.join, "join", "", "https://HOST:PORT of masters of the cluster to join, comma-separated")
-	cmd.Flags().StringVar(&f.token, "token", "", "master join token (role master)")
+	f.token.register(cmd.Flags(), "master join token")
 	cmd.Flags().BoolVar(&f.leave, "leave", false, "on a graceful stop, remove this master from the cluster")
 	cmd.AddCommand(newRestoreCommand())
 	return cmd

@@ -48,8 +48,8 @@ type Cluster struct {
 	outside    string // namespace path of the outside world
 	containerd *containerdproc.Daemon
 	// API is an admin client of the master, dialing from inside host 1.
-	API   *client.Client
-	token string
+	API       *client.Client
+	tokenFile string
 }
 
 // New builds the hosts, starts containerd, the master and the agents, and
@@ -187,11 +187,13 @@ func (c *Cluster) startMaster() {
 		if _, _, err := api.ListNodes(ctx); err != nil {
 			return err
 		}
-		token, err := os.ReadFile(filepath.Join(dataDir, "agent.token"))
-		if err != nil {
+		// Agents read the join token from the file bootstrap wrote
+		// (--token-file), as an operator's would.
+		c.tokenFile = filepath.Join(dataDir, "agent.token")
+		if _, err := os.Stat(c.tokenFile); err != nil {
 			return err
 		}
-		c.API, c.token = api, strings.TrimSpace(string(token))
+		c.API = api
 		return nil
 	})
 }
@@ -205,7 +207,7 @@ func (c *Cluster) startAgent(h *Host) {
 		c.opts.Orchd, "agent",
 		"--data-dir", filepath.Join(h.Dir, "agent"),
 		"--join", c.masterURL(),
-		"--token", c.token,
+		"--token-file", c.tokenFile,
 		"--name", h.Name,
 		"--labels", "host=" + h.Name,
 		"--advertise-addr", h.Addr.String(),

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -80,10 +79,6 @@ func TestRestartAllKeepsReplicas(t *testing.T) {
 // replicas in the containerd at socket; the test's cleanup stops it and
 // removes its network and containers.
 func startAgent(t *testing.T, c *cluster, socket string) {
-	token, err := os.ReadFile(filepath.Join(c.masters[0].dir, "agent.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var urls []string
 	for _, m := range c.masters {
 		urls = append(urls, m.url())
@@ -91,7 +86,7 @@ func startAgent(t *testing.T, c *cluster, socket string) {
 	agentDir := t.TempDir()
 	agent := &master{t: t, id: "agent", dir: agentDir, out: &syncBuffer{}}
 	agent.args = []string{"agent", "--data-dir", agentDir, "--name", "cp-node",
-		"--join", strings.Join(urls, ","), "--token", strings.TrimSpace(string(token)),
+		"--join", strings.Join(urls, ","), "--token-file", filepath.Join(c.masters[0].dir, "agent.token"),
 		"--containerd", socket, "--listen-addr", freePort(t), "--advertise-addr", "127.0.0.1",
 		"--bridge", agentBridge, "--netns-prefix", agentNetNS, "--capacity-cpu", "4", "--capacity-memory", "4Gi"}
 	t.Cleanup(func() {

@@ -166,7 +166,7 @@ type cluster struct {
 	masters []*master
 	ca      []byte
 	admin   string // admin token
-	join    string // master join token
+	join    string // path of the master join token's file
 	http    *http.Client
 	extra   []string
 }
@@ -184,11 +184,11 @@ func newCluster(t testing.TB, n int, extra ...string) *cluster {
 		if err != nil {
 			return err
 		}
-		join, err := os.ReadFile(filepath.Join(first.dir, "master.token"))
-		if err != nil {
+		join := filepath.Join(first.dir, "master.token")
+		if _, err := os.Stat(join); err != nil {
 			return err
 		}
-		c.ca, c.admin, c.join = []byte(cfg.CA), cfg.Token, strings.TrimSpace(string(join))
+		c.ca, c.admin, c.join = []byte(cfg.CA), cfg.Token, join
 		return nil
 	})
 	pool := x509.NewCertPool()
@@ -239,7 +239,7 @@ func (c *cluster) addMaster(args ...string) *master {
 			urls = append(urls, m.url())
 		}
 	}
-	m := c.newMaster(fmt.Sprintf("m%d", len(c.masters)+1), append([]string{"--join", strings.Join(urls, ","), "--token", c.join}, args...)...)
+	m := c.newMaster(fmt.Sprintf("m%d", len(c.masters)+1), append([]string{"--join", strings.Join(urls, ","), "--token-file", c.join}, args...)...)
 	m.start()
 	return m
 }

@@ -13,6 +13,7 @@ package apiserver
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -136,7 +137,11 @@ func (s *Server) wrap(r endpoint.Route) http.Handler {
 		if r.Role != endpoint.Public {
 			role, err := s.authenticate(req)
 			if err != nil {
-				writeError(rec, &api.Error{Code: "unauthorized", Message: "missing or invalid bearer token", Status: http.StatusUnauthorized})
+				msg := "missing or invalid bearer token"
+				if errors.Is(err, auth.ErrExpired) {
+					msg = "bearer token expired"
+				}
+				writeError(rec, &api.Error{Code: "unauthorized", Message: msg, Status: http.StatusUnauthorized})
 				return
 			}
 			if !role.Allows(r.Role) {

@@ -8,12 +8,19 @@ import (
 	"testing"
 
 	"github.com/orch-io/orch/pki"
+	orchpb "github.com/orch-io/orch/proto"
 )
 
 // table is an in-memory TokenTable (the store in production).
 type table map[string]string
 
-func (t table) TokenRole(digest string) (string, bool) { r, ok := t[digest]; return r, ok }
+func (t table) Token(digest string) *orchpb.Token {
+	r, ok := t[digest]
+	if !ok {
+		return nil
+	}
+	return &orchpb.Token{Sha256: digest, Id: digest[:12], Role: r}
+}
 
 func TestTokens(t *testing.T) {
 	ca, err := pki.NewCA()

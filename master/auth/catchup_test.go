@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/orch-io/orch/pki"
+	orchpb "github.com/orch-io/orch/proto"
 )
 
 // lockedTable is a token table a barrier fills while requests read it.
@@ -15,11 +16,14 @@ type lockedTable struct {
 	roles map[string]string
 }
 
-func (t *lockedTable) TokenRole(digest string) (string, bool) {
+func (t *lockedTable) Token(digest string) *orchpb.Token {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r, ok := t.roles[digest]
-	return r, ok
+	if !ok {
+		return nil
+	}
+	return &orchpb.Token{Sha256: digest, Role: r}
 }
 
 // TestCatchUpsShareBarriersThatBeganAfterTheRequest: requests that arrive

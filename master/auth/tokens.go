@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/pki"
+	orchpb "github.com/orch-io/orch/proto"
 )
 
 // Role is what a bearer token may do.
@@ -54,11 +55,15 @@ func (r Role) Allows(need Role) bool {
 // ErrUnauthenticated is returned for a missing or unknown token.
 var ErrUnauthenticated = errors.New("auth: invalid or missing token")
 
+// ErrExpired is returned for a token past its expiry; it is an
+// ErrUnauthenticated.
+var ErrExpired = fmt.Errorf("%w: token expired", ErrUnauthenticated)
+
 // TokenTable is where the digests of the accepted tokens live: the
 // replicated store, so that every master accepts the same tokens.
 type TokenTable interface {
-	// TokenRole returns the role of the token whose hex SHA-256 is digest.
-	TokenRole(digest string) (role string, ok bool)
+	// Token returns the token whose hex SHA-256 is digest, or nil.
+	Token(digest string) *orchpb.Token
 }
 
 // Tokens authenticates bearer tokens against a TokenTable.
@@ -68,36 +73,57 @@ type Tokens struct {
 	// a token created a moment ago on the leader may not have reached this
 	// master yet.
 	catchUp *catchUps
+	// now is the clock expiry is checked against, at every request: an
+	// expired token needs no write to be refused on every master.
+	now  func() time.Time
+	used usage
 }
 
 // catchUpTimeout bounds the wait for a lagging master to catch up before a
 // token is refused.
 const catchUpTimeout = 2 * time.Second
 
+// Option changes how Tokens works.
+type Option func(*Tokens)
+
+// WithClock makes Tokens read the time from now (tests).
+func WithClock(now func() time.Time) Option {
+	return func(t *Tokens) { t.now = now }
+}
+
 // NewTokens authenticates against table. catchUp, which returns when the
 // table reflects every committed write, may be nil.
-func NewTokens(table TokenTable, catchUp func(ctx context.Context) error) *Tokens {
-	t := &Tokens{table: table}
+func NewTokens(table TokenTable, catchUp func(ctx context.Context) error, opts ...Option) *Tokens {
+	t := &Tokens{table: table, now: time.Now}
 	if catchUp != nil {
 		t.catchUp = &catchUps{barrier: catchUp}
+	}
+	for _, o := range opts {
+		o(t)
 	}
 	return t
 }
 
-// Authenticate returns the role of a token.
+// Authenticate returns the role of a token. A revoked token is unknown to
+// a table that applied the revoke, so it is refused like a wrong one.
 func (t *Tokens) Authenticate(token string) (Role, error) {
 	if token == "" || !strings.HasPrefix(token, pki.TokenPrefix) {
 		return "", ErrUnauthenticated
 	}
 	digest := pki.TokenDigest(token)
-	role, ok := t.table.TokenRole(digest)
-	if !ok && t.catchUp != nil && t.catchUp.wait() == nil {
-		role, ok = t.table.TokenRole(digest)
+	e := t.table.Token(digest)
+	if e == nil && t.catchUp != nil && t.catchUp.wait() == nil {
+		e = t.table.Token(digest)
 	}
-	if !ok {
+	if e == nil {
 		return "", ErrUnauthenticated
 	}
-	return Role(role), nil
+	now := t.now()
+	if ms := e.GetExpiresAt(); ms != 0 && now.UnixMilli() >= ms {
+		return "", ErrExpired
+	}
+	t.used.record(e.GetId(), now)
+	return Role(e.GetRole()), nil
 }
 
 // NewToken makes a new secret token for role, carrying caDigest so that a

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/orch-io/orch/master/endpoint"
 
@@ -44,7 +45,13 @@ type Deps struct {
 	// ReadBarrier linearizes a read (the master's, which works on
 	// followers too).
 	ReadBarrier func(ctx context.Context) error
-	Logger      *slog.Logger
+	// LastUsed is when this master last accepted a token, if it has not
+	// yet written that through Raft (auth.Tokens.LastUsed); may be nil.
+	LastUsed func(id string) (time.Time, bool)
+	// Now is the clock tokens' creation and expiry are read from; nil is
+	// time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Server serves the control-plane routes.
@@ -88,9 +95,20 @@ func (s *Server) Routes() []endpoint.Route {
 			Params:  []endpoint.Param{endpoint.Query("stale", "true answers from this master's copy without asking the leader")},
 			Out:     endpoint.Opaque(api.ContentTypeSnapshot, "a backup: the magic ORCHBKP, a format version, a binary orch.v1.StateSnapshot and its SHA-256 (docs/ARCHITECTURE.md)")},
 		{Pattern: "POST /v1/tokens", Role: auth.RoleAdmin, Handler: s.createToken,
-			Summary: "Create a bearer token of a role; its secret is shown once",
+			Summary: "Create a bearer token of a role, expiring after ttl if given; its secret is shown once",
 			In:      endpoint.JSON(api.TokenRequest{}),
 			Out:     endpoint.Body{Types: []string{api.ContentTypeJSON}, Schema: api.Token{}, Status: http.StatusCreated}},
+		{Pattern: "GET /v1/tokens", Role: auth.RoleAdmin, Handler: s.listTokens,
+			Summary: "The tokens the cluster accepts: id, role, creation, expiry and last use; never a secret or digest",
+			Params:  []endpoint.Param{endpoint.Query("stale", "true answers from this master's copy without asking the leader")},
+			Out:     endpoint.JSONList(api.TokenInfo{})},
+		{Pattern: "DELETE /v1/tokens/{id}", Role: auth.RoleAdmin, Handler: s.revokeToken,
+			Summary: "Revoke a token: every master refuses it once it has applied the revoke",
+			Params:  []endpoint.Param{endpoint.Path("id", "the token's id, as GET /v1/tokens lists it")},
+			Out:     endpoint.JSON(revoked{})},
+		{Pattern: "POST " + peer.PathTokenUse, Role: auth.RoleMaster, Handler: s.reportTokenUse,
+			Summary: "A follower's report of when it last accepted each token, written through Raft at most once a minute per token",
+			In:      endpoint.JSON(peer.TokenUse{}), Out: endpoint.Body{Status: http.StatusNoContent}},
 	}
 }
 

@@ -106,9 +106,17 @@ type fixture struct {
 	st   *store.Store
 	ca   *pki.CA
 	srv  *httptest.Server
+	// server is the routes' server, for what is not a route.
+	server *Server
 }
 
 func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	return newFixtureWith(t, nil)
+}
+
+// newFixtureWith is newFixture with deps changed by change (may be nil).
+func newFixtureWith(t *testing.T, change func(*Deps)) *fixture {
 	t.Helper()
 	ca, err := pki.NewCA()
 	if err != nil {
@@ -116,7 +124,12 @@ func newFixture(t *testing.T) *fixture {
 	}
 	st := store.New()
 	f := &fixture{st: st, ca: ca, raft: &fakeRaft{st: st, leader: true, servers: []raftnode.Server{{ID: "m1", Address: "127.0.0.1:7401", Role: "leader"}}}}
-	s := New(Deps{Raft: f.raft, Store: st, CA: ca, Self: peer.Member{ID: "m1", RaftAddress: "127.0.0.1:7401", APIAddress: "https://127.0.0.1:7400"}})
+	deps := Deps{Raft: f.raft, Store: st, CA: ca, Self: peer.Member{ID: "m1", RaftAddress: "127.0.0.1:7401", APIAddress: "https://127.0.0.1:7400"}}
+	if change != nil {
+		change(&deps)
+	}
+	s := New(deps)
+	f.server = s
 	mux := http.NewServeMux()
 	for _, r := range s.Routes() {
 		mux.HandleFunc(r.Pattern, r.Handler)

@@ -129,6 +129,15 @@ func (c *Client) UpdateMember(ctx context.Context, base string, m Member) error 
 	return nil
 }
 
+// ReportTokenUse tells the leader at base when this master last accepted
+// each token.
+func (c *Client) ReportTokenUse(ctx context.Context, base string, u TokenUse) error {
+	if err := doJSON(ctx, c.http, http.MethodPost, base+PathTokenUse, "", u, nil); err != nil {
+		return fmt.Errorf("peer: report token use to %s: %w", base, err)
+	}
+	return nil
+}
+
 // FetchImage downloads a loaded image's tarball from the master at base,
 // as an agent would.
 func (c *Client) FetchImage(ctx context.Context, base, name string) (io.ReadCloser, error) {

@@ -11,6 +11,8 @@
 // the store: the master and the control-plane routes do that.
 package peer
 
+import "time"
+
 // HeaderForwarded marks a request a master forwarded to the leader. A master
 // never forwards such a request again, so a stale view of who leads cannot
 // make requests loop between masters.
@@ -22,6 +24,7 @@ const (
 	PathMembers     = "/v1/cluster/members"
 	PathReadIndex   = "/v1/cluster/readindex"
 	PathSelf        = "/v1/cluster/self"
+	PathTokenUse    = "/v1/cluster/tokenuse"
 )
 
 // Credentials is what a joining master receives: the cluster CA, key
@@ -39,6 +42,12 @@ type Member struct {
 	ID          string `json:"id"`
 	RaftAddress string `json:"raftAddress"`
 	APIAddress  string `json:"apiAddress"`
+}
+
+// TokenUse is a follower's report to the leader of when it last accepted
+// each token (by id), for the tokens' last-used time.
+type TokenUse struct {
+	LastUsed map[string]time.Time `json:"lastUsed"`
 }
 
 // ReadIndex is the leader's answer to a follower's linearizable read: once

@@ -94,6 +94,10 @@ func (s *Store) apply(index uint64, cmd *orchpb.Command) *orchpb.CommandResult {
 		return s.removeMaster(op.RemoveMaster)
 	case *orchpb.Command_PutToken:
 		return s.putToken(op.PutToken)
+	case *orchpb.Command_RevokeToken:
+		return s.revokeToken(op.RevokeToken)
+	case *orchpb.Command_TouchTokens:
+		return s.touchTokens(op.TouchTokens)
 	case nil:
 		return fail(index, orchpb.ResultInvalid, "empty command")
 	default:

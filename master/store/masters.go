@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/hex"
 	"sort"
 
 	orchpb "github.com/orch-io/orch/proto"
@@ -9,9 +8,9 @@ import (
 )
 
 // The control plane's own records: where each master's API is (Raft's
-// configuration knows only who votes and their Raft address) and the digests
-// of the bearer tokens the cluster accepts. Neither emits watch events: they
-// are not objects users watch, and token digests are credentials.
+// configuration knows only who votes and their Raft address). Like the
+// token table (tokens.go) they emit no watch events: they are not objects
+// users watch.
 
 func (s *Store) putMaster(c *orchpb.PutMaster) *orchpb.CommandResult {
 	m := c.GetMaster()
@@ -27,18 +26,6 @@ func (s *Store) removeMaster(c *orchpb.RemoveMaster) *orchpb.CommandResult {
 		return fail(s.index, orchpb.ResultNotFound, "remove master: %q is not a recorded master", c.GetId())
 	}
 	delete(s.masters, c.GetId())
-	return &orchpb.CommandResult{}
-}
-
-func (s *Store) putToken(c *orchpb.PutToken) *orchpb.CommandResult {
-	t := c.GetToken()
-	if b, err := hex.DecodeString(t.GetSha256()); err != nil || len(b) != 32 {
-		return fail(s.index, orchpb.ResultInvalid, "put token: sha256 must be 64 hex digits")
-	}
-	if t.GetRole() == "" {
-		return fail(s.index, orchpb.ResultInvalid, "put token: role is required")
-	}
-	s.tokens[t.Sha256] = t.Role
 	return &orchpb.CommandResult{}
 }
 
@@ -60,21 +47,4 @@ func (s *Store) Masters() []*orchpb.Master {
 
 func sortMasters(list []*orchpb.Master) {
 	sort.Slice(list, func(i, j int) bool { return list[i].GetId() < list[j].GetId() })
-}
-
-// TokenRole returns the role of the token whose SHA-256 (hex) is sha256.
-func (s *Store) TokenRole(sha256 string) (string, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	role, ok := s.tokens[sha256]
-	return role, ok
-}
-
-// tokenList is the token table in a stable order, for snapshots.
-func (s *Store) tokenList() []*orchpb.Token {
-	out := make([]*orchpb.Token, 0, len(s.tokens))
-	for _, h := range sortedKeys(s.tokens) {
-		out = append(out, &orchpb.Token{Sha256: h, Role: s.tokens[h]})
-	}
-	return out
 }

@@ -56,10 +56,10 @@ func TestControlPlaneTables(t *testing.T) {
 	if s.Master("m2") != nil || len(s.Masters()) != 1 {
 		t.Errorf("masters = %v", s.Masters())
 	}
-	if role, ok := s.TokenRole(hashA); !ok || role != "admin" {
-		t.Errorf("token role = %q, %v", role, ok)
+	if tok := s.Token(hashA); tok.GetRole() != "admin" {
+		t.Errorf("token = %v", tok)
 	}
-	if _, ok := s.TokenRole(strings.Repeat("b", 64)); ok {
+	if s.Token(strings.Repeat("b", 64)) != nil {
 		t.Error("a refused token was stored")
 	}
 	cfg := s.Config()
@@ -71,7 +71,7 @@ func TestControlPlaneTables(t *testing.T) {
 	if r.Master("m1") == nil {
 		t.Error("master lost in the round trip")
 	}
-	if role, _ := r.TokenRole(hashA); role != "admin" {
+	if r.Token(hashA).GetRole() != "admin" {
 		t.Error("token lost in the round trip")
 	}
 	if n := s.ring.next - s.ring.start; n != 0 {

@@ -97,9 +97,7 @@ func (s *Store) Restore(snap *orchpb.StateSnapshot) {
 		}
 	}
 	for _, v := range snap.GetTokens() {
-		if v.GetSha256() != "" {
-			s.tokens[v.Sha256] = v.Role
-		}
+		s.restoreToken(v)
 	}
 	for id, n := range s.nodes {
 		a := s.alloc[id]

@@ -57,9 +57,11 @@ type Store struct {
 
 	images map[string]*orchpb.Image
 	config *orchpb.ClusterConfig
-	// masters by Raft server id; tokens: SHA-256 (hex) -> role.
-	masters map[string]*orchpb.Master
-	tokens  map[string]string
+	// masters by Raft server id; tokens by SHA-256 (hex), tokenIDs:
+	// token id -> SHA-256 (derived state).
+	masters  map[string]*orchpb.Master
+	tokens   map[string]*orchpb.Token
+	tokenIDs map[string]string
 
 	// Per-Apply scratch: events emitted and nodes whose allocation changed.
 	pending    []Event
@@ -133,7 +135,8 @@ func (s *Store) reset() {
 	s.images = map[string]*orchpb.Image{}
 	s.config = nil
 	s.masters = map[string]*orchpb.Master{}
-	s.tokens = map[string]string{}
+	s.tokens = map[string]*orchpb.Token{}
+	s.tokenIDs = map[string]string{}
 	s.dirtyNodes = map[string]struct{}{}
 	s.pending = nil
 }
