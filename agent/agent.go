@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/orch-io/orch/agent/logs"
 	"github.com/orch-io/orch/agent/runtime"
@@ -216,22 +215,3 @@ func (a *Agent) adopt(ctx context.Context) error {
 }
 
 func (a *Agent) logPath(replicaID string) string { return a.logs.Path(replicaID) }
-
-// retry calls fn until it succeeds or ctx ends, backing off up to 5s.
-func retry[T any](ctx context.Context, log *slog.Logger, what string, fn func() (T, error)) (T, error) {
-	delay := 200 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		v, err := fn()
-		if err == nil {
-			return v, nil
-		}
-		log.Warn("retrying", "what", what, "attempt", attempt, "in", delay, "err", err)
-		select {
-		case <-ctx.Done():
-			var zero T
-			return zero, fmt.Errorf("agent: %s: %w (last error: %v)", what, ctx.Err(), err)
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 5*time.Second)
-	}
-}

@@ -7,6 +7,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/orch-io/orch/internal/backoff"
+
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -43,26 +45,21 @@ func sameAssignments(a, b *orchpb.AssignmentSet) bool {
 }
 
 // followStream runs watch, one stream from a master, again whenever it
-// breaks (logging broken), until ctx ends. The retry delay doubles up to
-// 3s and starts over after a stream that lasted.
+// breaks (logging broken), until ctx ends. The retry delay doubles from
+// 100ms up to 3s and starts over after a stream that lasted 10s.
 func (a *Agent) followStream(ctx context.Context, broken string, watch func() error) {
-	delay := 100 * time.Millisecond
+	bo := backoff.New(100*time.Millisecond, 3*time.Second, backoff.WithResetAfter(10*time.Second))
 	for ctx.Err() == nil {
 		start := time.Now()
 		err := watch()
 		if ctx.Err() != nil {
 			return
 		}
-		if time.Since(start) > 10*time.Second {
-			delay = 100 * time.Millisecond
-		}
+		delay := bo.NextAfter(time.Since(start))
 		a.log.Warn(broken, "err", err, "retry_in", delay)
-		select {
-		case <-ctx.Done():
+		if bo.Sleep(ctx, delay) != nil {
 			return
-		case <-time.After(delay):
 		}
-		delay = min(delay*2, 3*time.Second)
 	}
 }
 

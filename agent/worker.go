@@ -137,7 +137,7 @@ func (w *replicaWorker) run(ctx context.Context) {
 	defer close(w.done)
 	spec := w.asg.GetSpec()
 	restart := spec.GetRestart()
-	bo := newBackoff(manifest.Duration(restart.GetBackoffInitial(), time.Second), manifest.Duration(restart.GetBackoffMax(), time.Minute))
+	bo := restartBackoff(manifest.Duration(restart.GetBackoffInitial(), time.Second), manifest.Duration(restart.GetBackoffMax(), time.Minute))
 
 	running := w.adopted != nil && w.adopted.taskStatus == "running"
 	exists := w.adopted != nil
@@ -171,7 +171,7 @@ func (w *replicaWorker) run(ctx context.Context) {
 					w.waitStopOrShutdown(ctx)
 					return
 				}
-				delay := bo.delay(0)
+				delay := bo.Next()
 				w.update(func(st *orchpb.ReplicaStatus) {
 					st.State, st.Message = orchpb.ReplicaStarting, fmt.Sprintf("start failed: %v; retrying in %s", err, delay)
 				})
@@ -230,7 +230,7 @@ func (w *replicaWorker) run(ctx context.Context) {
 			w.waitStopOrShutdown(ctx)
 			return
 		}
-		delay := bo.delay(ranFor)
+		delay := bo.NextAfter(ranFor)
 		w.update(func(st *orchpb.ReplicaStatus) {
 			st.ExitCode, st.State = int32(exit.Code), orchpb.ReplicaStarting
 			st.Message = fmt.Sprintf("%s; restarting in %s", reason, delay)
