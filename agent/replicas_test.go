@@ -90,7 +90,7 @@ func TestReplicaSetFollowsAssignments(t *testing.T) {
 	awaitStatuses(t, s, "r2 forgotten once reported", func(m map[string]*orchpb.ReplicaStatus, fin []string) bool {
 		return m["r2"] == nil && len(fin) == 0 && len(m) == 2
 	})
-	if got := s.env.report.(*countingReporter).changes.Load(); got == 0 {
+	if changes, _ := s.env.report.(*recordingReporter).counts(); changes == 0 {
 		t.Error("no change was announced to the reporter")
 	}
 }

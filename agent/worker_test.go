@@ -89,11 +89,41 @@ func (fakeNet) Setup(context.Context, string) (netoverlay.Attachment, error) {
 }
 func (fakeNet) Teardown(context.Context, string) error { return nil }
 
-// countingReporter counts the changes and flushes workers announce.
-type countingReporter struct{ changes, flushes atomic.Int64 }
+// recordingReporter keeps every status its worker announced, in order,
+// so that a test sees short-lived states too (unhealthy just before the
+// restart), however slowly it looks; it counts changes and flushes.
+type recordingReporter struct {
+	mu sync.Mutex
+	// of is the worker whose statuses are kept (nil: only count).
+	of      func() *orchpb.ReplicaStatus
+	seen    []*orchpb.ReplicaStatus
+	next    int // the first status await has not looked at
+	changes int
+	flushes int
+}
 
-func (r *countingReporter) changed()              { r.changes.Add(1) }
-func (r *countingReporter) flush(context.Context) { r.flushes.Add(1) }
+// changed runs on the worker's goroutine right after each update, so
+// of() is the status that update made.
+func (r *recordingReporter) changed() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.changes++
+	if r.of != nil {
+		r.seen = append(r.seen, r.of())
+	}
+}
+
+func (r *recordingReporter) flush(context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flushes++
+}
+
+func (r *recordingReporter) counts() (changes, flushes int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changes, r.flushes
+}
 
 // testEnv is a worker's node: rt, fakeNet, files in a temporary dir and
 // no DNS.
@@ -104,7 +134,7 @@ func testEnv(t *testing.T, rt runtime.Runtime) *workerEnv {
 		runtime: rt,
 		network: fakeNet{},
 		files:   replicaFiles{dir: dataDir(dir), logs: logs.New(dir + "/logs")},
-		report:  &countingReporter{},
+		report:  &recordingReporter{},
 		log:     slog.New(slog.DiscardHandler),
 		now:     time.Now,
 	}
@@ -142,17 +172,24 @@ func assignment(id, policy string, healthPort int32) *orchpb.Assignment {
 	}
 }
 
-// await polls the worker's status until cond holds.
+// await waits until the worker announces a status that satisfies cond,
+// later than the one the last await returned, and returns it.
 func await(t *testing.T, w *replicaWorker, what string, cond func(*orchpb.ReplicaStatus) bool) *orchpb.ReplicaStatus {
 	t.Helper()
+	rec := w.env.report.(*recordingReporter)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		st := w.status()
-		if cond(st) {
-			return st
+		rec.mu.Lock()
+		for ; rec.next < len(rec.seen); rec.next++ {
+			if st := rec.seen[rec.next]; cond(st) {
+				rec.next++
+				rec.mu.Unlock()
+				return st
+			}
 		}
+		rec.mu.Unlock()
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; status %v", what, st)
+			t.Fatalf("timed out waiting for %s; status %v", what, w.status())
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -179,6 +216,10 @@ func awaitSavedHealthy(t *testing.T, w *replicaWorker, want bool) {
 func runWorker(t *testing.T, env *workerEnv, asg *orchpb.Assignment) *replicaWorker {
 	t.Helper()
 	w := newReplicaWorker(env, asg, nil)
+	rec := env.report.(*recordingReporter)
+	rec.mu.Lock()
+	rec.of = w.status
+	rec.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	go w.run(ctx)
 	t.Cleanup(func() { cancel(); <-w.done })
@@ -222,7 +263,7 @@ func TestWorkerHealthCheckGatesRunningAndRestartsUnhealthy(t *testing.T) {
 	}
 	// The unhealthy state was flushed to the masters before the restart
 	// left it.
-	if env.report.(*countingReporter).flushes.Load() == 0 {
+	if _, flushes := env.report.(*recordingReporter).counts(); flushes == 0 {
 		t.Error("the unhealthy state was not flushed")
 	}
 	if starts, stops := rt.counts("r1"); starts != int(st.Restarts)+1 || stops != int(st.Restarts) {
