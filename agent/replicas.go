@@ -56,6 +56,15 @@ func (s *replicaSet) apply(ctx context.Context, set *orchpb.AssignmentSet) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if ctx.Err() != nil {
+		// The agent is stopping: its workers leave their containers
+		// running for the next agent process, and one that has left is
+		// gone from the map. A set that arrives now must not start a
+		// fresh worker for its replica, which would not adopt the
+		// running container but start it again. Checked under the lock
+		// that workerDone takes, after the worker saw ctx end.
+		return
+	}
 	s.haveSet = true
 	for id, w := range s.workers {
 		if _, ok := want[id]; !ok {

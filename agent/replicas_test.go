@@ -144,3 +144,18 @@ func TestRemoveStrays(t *testing.T) {
 		t.Fatalf("deleted %v, tore down %v; want [old] and [gone]", deleted, nw.torn)
 	}
 }
+
+// TestReplicaSetStartsNothingOnceStopping: a set that arrives while the
+// agent stops (its workers leaving their containers for the next agent
+// process) starts no worker, which would start a running container again.
+func TestReplicaSetStartsNothingOnceStopping(t *testing.T) {
+	rt := newFakeRuntime()
+	s, _ := startReplicaSet(t, rt, nil)
+	stopping, cancel := context.WithCancel(context.Background())
+	cancel()
+	s.apply(stopping, setOf(plainAssignment("r1")))
+	s.wait()
+	if starts, _ := rt.counts("r1"); s.runs("r1") || starts != 0 {
+		t.Errorf("runs(r1) = %v after %d starts; want no worker", s.runs("r1"), starts)
+	}
+}
