@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -37,8 +38,12 @@ type Agent struct {
 	conn *masterConn
 	// id is set by the first registration, which may run alongside Run's
 	// other goroutines.
-	id  atomic.Pointer[identity]
-	net Network
+	id atomic.Pointer[identity]
+	// cert is the agent endpoint's certificate, replaced by each
+	// registration and read at each handshake: the files on disk are a
+	// pair, and a handshake between their two writes would mismatch.
+	cert atomic.Pointer[tls.Certificate]
+	net  Network
 	// overlay is net when it reaches other nodes (nil for a plain Network);
 	// dns is the node's DNS server on its gateway (nil without overlay).
 	overlay  Overlay
@@ -116,7 +121,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.startReplicas(ctx, id); err != nil {
 		return err
 	}
-	srv := &server{logs: a.logs, runtime: a.cfg.Runtime, runs: a.replicas.runs, certificate: a.dir.serverCertificate, log: a.log}
+	srv := &server{logs: a.logs, runtime: a.cfg.Runtime, runs: a.replicas.runs, certificate: a.certificate, log: a.log}
 	a.wg.Add(6)
 	go func() { defer a.wg.Done(); srv.serve(ctx, ln, pool) }()
 	go func() { defer a.wg.Done(); a.runAssignments(ctx, id.NodeID) }()
@@ -163,6 +168,11 @@ func (a *Agent) join(ctx context.Context, agentAddr string) (*identity, error) {
 	register := func() (struct{}, error) { return struct{}{}, a.register(ctx, agentAddr) }
 	if id != nil {
 		a.id.Store(id)
+		if cert, err := a.dir.serverCertificate(); err == nil {
+			a.cert.Store(cert)
+		} else {
+			a.log.Warn("no certificate for the agent endpoint until registered", "err", err)
+		}
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
@@ -175,6 +185,14 @@ func (a *Agent) join(ctx context.Context, agentAddr string) (*identity, error) {
 		return nil, err
 	}
 	return a.id.Load(), nil
+}
+
+// certificate is the agent endpoint's current certificate.
+func (a *Agent) certificate() (*tls.Certificate, error) {
+	if c := a.cert.Load(); c != nil {
+		return c, nil
+	}
+	return nil, errors.New("agent: not registered yet: no certificate")
 }
 
 func (a *Agent) register(ctx context.Context, agentAddr string) error {
@@ -196,6 +214,11 @@ func (a *Agent) register(ctx context.Context, agentAddr string) error {
 	if err := a.dir.saveCertificate(resp.GetCertificatePem()); err != nil {
 		return err
 	}
+	cert, err := a.dir.serverCertificate()
+	if err != nil {
+		return fmt.Errorf("agent: load the new certificate: %w", err)
+	}
+	a.cert.Store(cert)
 	id := &identity{NodeID: resp.GetNode().GetId(), Name: a.cfg.Name, Subnet: resp.GetNode().GetSubnet(), ClusterCIDR: resp.GetClusterCidr()}
 	if cur := a.id.Load(); cur != nil && (cur.NodeID != id.NodeID || cur.Subnet != id.Subnet) {
 		a.log.Warn("the master changed this node's identity; keeping the running one until restart", "old_id", cur.NodeID, "new_id", id.NodeID, "old_subnet", cur.Subnet, "new_subnet", id.Subnet)

@@ -28,7 +28,7 @@ type server struct {
 	runtime runtime.Runtime
 	// runs says whether a replica runs on this node.
 	runs func(replicaID string) bool
-	// certificate is the node's, read again at each handshake so that a
+	// certificate is the node's, asked for at each handshake so that a
 	// re-registration's new certificate takes effect at once.
 	certificate func() (*tls.Certificate, error)
 	log         *slog.Logger
