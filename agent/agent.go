@@ -26,10 +26,9 @@ const (
 	labelNamespace = "orch.namespace"
 )
 
-// Agent is a running agent. Its parts, each with its own lock or none:
-// the data dir (what survives a restart), the master connection, the
-// node's network and DNS, the replica set (a worker per replica, each
-// seeing only its workerEnv), the reporter and the agent's own endpoint.
+// Agent is a running agent: Run builds its parts (see the package doc)
+// once the node has joined, and runs their goroutines until its context
+// ends. The fields set by Run are written before those goroutines start.
 type Agent struct {
 	cfg  Config
 	log  *slog.Logger
