@@ -6,9 +6,10 @@ DATA_DIR ?= /var/lib/orch
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-# Packages whose tests run under the race detector (pure cores and the
-# master); the rest run once without it to keep the suite short.
-RACE_PKGS := ./scheduler/... ./master/... ./proto/... ./agent/logs/... ./agent/health/...
+# Packages whose tests run under the race detector: the pure cores, the
+# master and the agent (whose runtime tests start a private containerd);
+# the rest run once without it to keep the suite short.
+RACE_PKGS := ./scheduler/... ./master/... ./proto/... ./agent/... ./api/... ./pki/... ./internal/...
 # Expanded only when a recipe uses it: `go list` runs for make test alone.
 OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS)),$(shell $(GO) list ./...))
 
@@ -46,7 +47,7 @@ lint:
 # The full suite: lint, unit tests (race for the cores), tests against a
 # private containerd, and a short run of every fuzz target.
 test: images lint
-	$(GO) test -race -count=1 $(RACE_PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 20m $(OTHER_PKGS)
 	$(MAKE) --no-print-directory fuzz
 	# The multi-host suite takes about 30 s: part of the full suite too.

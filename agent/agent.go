@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -11,11 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/orch-io/orch/agent/logs"
-	"github.com/orch-io/orch/agent/runtime"
-	"github.com/orch-io/orch/netoverlay/dns"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -26,27 +26,31 @@ const (
 	labelNamespace = "orch.namespace"
 )
 
-// Agent is a running agent.
+// Agent is a running agent: Run builds its parts (see the package doc)
+// once the node has joined, and runs their goroutines until its context
+// ends. The fields set by Run are written before those goroutines start.
 type Agent struct {
 	cfg  Config
 	log  *slog.Logger
+	dir  dataDir
+	logs *logs.Files
 	conn *masterConn
+	// id is set by the first registration, which may run alongside Run's
+	// other goroutines.
+	id atomic.Pointer[identity]
+	// cert is the agent endpoint's certificate, replaced by each
+	// registration and read at each handshake: the files on disk are a
+	// pair, and a handshake between their two writes would mismatch.
+	cert atomic.Pointer[tls.Certificate]
 	net  Network
-	id   *identity
 	// overlay is net when it reaches other nodes (nil for a plain Network);
 	// dns is the node's DNS server on its gateway (nil without overlay).
-	overlay Overlay
-	dns     *dns.Server
-	logs    *logs.Files
+	overlay  Overlay
+	dns      *nodeDNS
+	replicas *replicaSet
+	reporter *reporter
 
-	mu       sync.Mutex
-	workers  map[string]*replicaWorker
-	finished map[string]*orchpb.ReplicaStatus // stopped replicas not yet reported
-	adopted  map[string]runtime.ContainerInfo // containers found at start, not yet claimed
-	haveSet  bool                             // an assignment set has been applied
-
-	reportNow chan struct{}
-	wg        sync.WaitGroup
+	wg sync.WaitGroup // Run's goroutines
 }
 
 // New checks the configuration; Run does the work.
@@ -70,13 +74,10 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("agent: --advertise-addr: %q is not an IP address", cfg.Address)
 	}
 	return &Agent{
-		cfg:       cfg,
-		log:       cfg.Logger.With("component", "agent", "node", cfg.Name),
-		logs:      logs.New(filepath.Join(cfg.DataDir, "logs"), logs.WithMaxSize(cfg.LogMaxSize), logs.WithMaxFiles(cfg.LogMaxFiles), logs.WithLogger(cfg.Logger)),
-		workers:   map[string]*replicaWorker{},
-		finished:  map[string]*orchpb.ReplicaStatus{},
-		adopted:   map[string]runtime.ContainerInfo{},
-		reportNow: make(chan struct{}, 1),
+		cfg:  cfg,
+		log:  cfg.Logger.With("component", "agent", "node", cfg.Name),
+		dir:  dataDir(cfg.DataDir),
+		logs: logs.New(filepath.Join(cfg.DataDir, "logs"), logs.WithMaxSize(cfg.LogMaxSize), logs.WithMaxFiles(cfg.LogMaxFiles), logs.WithLogger(cfg.Logger)),
 	}, nil
 }
 
@@ -84,10 +85,21 @@ func New(cfg Config) (*Agent, error) {
 // the agent but leaves its containers running, for the next agent process to
 // adopt.
 func (a *Agent) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		// On an early error too: no goroutine outlives Run.
+		cancel()
+		a.wg.Wait()
+		if a.replicas != nil {
+			a.replicas.wait()
+		}
+	}()
 	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("agent: data dir: %w", err)
 	}
-	pool, err := retry(ctx, a.log, "fetch the cluster CA", func() (*x509.CertPool, error) { return a.caPool(ctx) })
+	pool, err := retry(ctx, a.log, "fetch the cluster CA", func() (*x509.CertPool, error) {
+		return a.dir.caPool(ctx, a.cfg.Masters, a.cfg.Token)
+	})
 	if err != nil {
 		return err
 	}
@@ -101,70 +113,89 @@ func (a *Agent) Run(ctx context.Context) error {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	agentAddr := net.JoinHostPort(a.cfg.Address, port)
 
-	if a.id, err = a.loadIdentity(); err != nil {
-		return err
-	}
-	if a.id == nil {
-		// First join: nothing can run before the master assigns a subnet.
-		if _, err := retry(ctx, a.log, "register", func() (struct{}, error) { return struct{}{}, a.register(ctx, agentAddr) }); err != nil {
-			return err
-		}
-	} else {
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
-			_, _ = retry(ctx, a.log, "re-register", func() (struct{}, error) { return struct{}{}, a.register(ctx, agentAddr) })
-		}()
-	}
-	subnet, err := netip.ParsePrefix(a.id.Subnet)
+	id, err := a.join(ctx, agentAddr)
 	if err != nil {
-		return fmt.Errorf("agent: node subnet %q: %w", a.id.Subnet, err)
-	}
-	if err := a.makeNetwork(subnet); err != nil {
 		return err
 	}
-	if err := a.adopt(ctx); err != nil {
+	if err := a.startReplicas(ctx, id); err != nil {
 		return err
 	}
-	a.startOverlay(ctx, subnet)
-	if saved, err := a.loadAssignments(); err != nil {
-		a.log.Warn("ignoring saved assignments", "err", err)
-	} else if saved != nil {
-		a.applyNetwork(saved)
-		a.apply(ctx, saved)
-	}
-
-	a.wg.Add(5)
-	go func() { defer a.wg.Done(); a.serve(ctx, ln, pool) }()
-	go func() { defer a.wg.Done(); a.runAssignments(ctx) }()
-	go func() { defer a.wg.Done(); a.runReporter(ctx) }()
+	srv := &server{logs: a.logs, runtime: a.cfg.Runtime, runs: a.replicas.runs, certificate: a.certificate, log: a.log}
+	a.wg.Add(6)
+	go func() { defer a.wg.Done(); srv.serve(ctx, ln, pool) }()
+	go func() { defer a.wg.Done(); a.runAssignments(ctx, id.NodeID) }()
+	go func() { defer a.wg.Done(); a.reporter.run(ctx) }()
+	go func() { defer a.wg.Done(); a.replicas.runStrayCheck(ctx, a.cfg.Runtime, a.net) }()
 	go func() { defer a.wg.Done(); a.logs.Run(ctx, a.cfg.LogCheckInterval) }()
 	go func() { defer a.wg.Done(); a.runImageGC(ctx) }()
-	a.log.Info("agent running", "id", a.id.NodeID, "subnet", a.id.Subnet, "endpoint", agentAddr)
+	a.log.Info("agent running", "id", id.NodeID, "subnet", id.Subnet, "endpoint", agentAddr)
 	<-ctx.Done()
-	a.wg.Wait()
-	a.mu.Lock()
-	workers := make([]*replicaWorker, 0, len(a.workers))
-	for _, w := range a.workers {
-		workers = append(workers, w)
-	}
-	a.mu.Unlock()
-	for _, w := range workers {
-		<-w.done
-	}
 	return nil
 }
 
 // NodeID is the id the master gave this node ("" before the first join).
 func (a *Agent) NodeID() string {
-	if a.id == nil {
-		return ""
+	if id := a.id.Load(); id != nil {
+		return id.NodeID
 	}
-	return a.id.NodeID
+	return ""
+}
+
+// every calls fn every d, on the caller's goroutine, until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fn()
+	}
+}
+
+// join returns the node's identity: the saved one, or on the first join
+// the one a master gives it. A known node registers again in the
+// background (its address or certificate may have changed) while its
+// replicas run.
+func (a *Agent) join(ctx context.Context, agentAddr string) (*identity, error) {
+	id, err := a.dir.loadIdentity()
+	if err != nil {
+		return nil, err
+	}
+	register := func() (struct{}, error) { return struct{}{}, a.register(ctx, agentAddr) }
+	if id != nil {
+		a.id.Store(id)
+		if cert, err := a.dir.serverCertificate(); err == nil {
+			a.cert.Store(cert)
+		} else {
+			a.log.Warn("no certificate for the agent endpoint until registered", "err", err)
+		}
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			_, _ = retry(ctx, a.log, "re-register", register)
+		}()
+		return id, nil
+	}
+	// First join: nothing can run before the master assigns a subnet.
+	if _, err := retry(ctx, a.log, "register", register); err != nil {
+		return nil, err
+	}
+	return a.id.Load(), nil
+}
+
+// certificate is the agent endpoint's current certificate.
+func (a *Agent) certificate() (*tls.Certificate, error) {
+	if c := a.cert.Load(); c != nil {
+		return c, nil
+	}
+	return nil, errors.New("agent: not registered yet: no certificate")
 }
 
 func (a *Agent) register(ctx context.Context, agentAddr string) error {
-	csr, err := a.newCSR()
+	csr, err := a.dir.newCSR(a.cfg.Name)
 	if err != nil {
 		return err
 	}
@@ -179,59 +210,55 @@ func (a *Agent) register(ctx context.Context, agentAddr string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.saveCertificate(resp.GetCertificatePem()); err != nil {
+	if err := a.dir.saveCertificate(resp.GetCertificatePem()); err != nil {
 		return err
 	}
+	cert, err := a.dir.serverCertificate()
+	if err != nil {
+		return fmt.Errorf("agent: load the new certificate: %w", err)
+	}
+	a.cert.Store(cert)
 	id := &identity{NodeID: resp.GetNode().GetId(), Name: a.cfg.Name, Subnet: resp.GetNode().GetSubnet(), ClusterCIDR: resp.GetClusterCidr()}
-	if a.id != nil && (a.id.NodeID != id.NodeID || a.id.Subnet != id.Subnet) {
-		a.log.Warn("the master changed this node's identity; keeping the running one until restart", "old_id", a.id.NodeID, "new_id", id.NodeID, "old_subnet", a.id.Subnet, "new_subnet", id.Subnet)
+	if cur := a.id.Load(); cur != nil && (cur.NodeID != id.NodeID || cur.Subnet != id.Subnet) {
+		a.log.Warn("the master changed this node's identity; keeping the running one until restart", "old_id", cur.NodeID, "new_id", id.NodeID, "old_subnet", cur.Subnet, "new_subnet", id.Subnet)
 		return nil
 	}
-	if err := a.saveIdentity(id); err != nil {
+	if err := a.dir.saveIdentity(id); err != nil {
 		return err
 	}
-	if a.id == nil {
-		a.id = id
-	}
+	a.id.CompareAndSwap(nil, id)
 	a.log.Info("registered", "id", id.NodeID, "subnet", id.Subnet)
 	return nil
 }
 
-// adopt lists the containers left in our namespace by an earlier agent
-// process; workers claim theirs, and the rest are strays to remove.
-func (a *Agent) adopt(ctx context.Context) error {
-	infos, err := a.cfg.Runtime.List(ctx)
+// startReplicas builds the node's network, finds the containers an earlier
+// agent process left, and resumes the saved assignment set: a node cut off
+// from every master runs what it was last told to.
+func (a *Agent) startReplicas(ctx context.Context, id *identity) error {
+	subnet, err := netip.ParsePrefix(id.Subnet)
+	if err != nil {
+		return fmt.Errorf("agent: node subnet %q: %w", id.Subnet, err)
+	}
+	if err := a.makeNetwork(subnet, id.ClusterCIDR); err != nil {
+		return err
+	}
+	found, err := a.cfg.Runtime.List(ctx)
 	if err != nil {
 		return fmt.Errorf("agent: list containers: %w", err)
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, info := range infos {
-		a.adopted[info.ID] = info
+	a.replicas = newReplicaSet(found, a.log)
+	a.reporter = newReporter(a.conn, id.NodeID, a.replicas, a.cfg.HeartbeatInterval, a.log)
+	a.startOverlay(ctx, id.NodeID, subnet)
+	files := replicaFiles{dir: a.dir, logs: a.logs}
+	if a.dns != nil {
+		files.dnsGateway = a.overlay.Gateway()
 	}
-	if len(infos) > 0 {
-		a.log.Info("found containers from an earlier run", "count", len(infos))
+	a.replicas.env = &workerEnv{runtime: a.cfg.Runtime, network: a.net, files: files, report: a.reporter, log: a.log, now: time.Now}
+	if saved, err := a.dir.loadAssignments(); err != nil {
+		a.log.Warn("ignoring saved assignments", "err", err)
+	} else if saved != nil {
+		a.applyNetwork(saved)
+		a.replicas.apply(ctx, saved)
 	}
 	return nil
-}
-
-func (a *Agent) logPath(replicaID string) string { return a.logs.Path(replicaID) }
-
-// retry calls fn until it succeeds or ctx ends, backing off up to 5s.
-func retry[T any](ctx context.Context, log *slog.Logger, what string, fn func() (T, error)) (T, error) {
-	delay := 200 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		v, err := fn()
-		if err == nil {
-			return v, nil
-		}
-		log.Warn("retrying", "what", what, "attempt", attempt, "in", delay, "err", err)
-		select {
-		case <-ctx.Done():
-			var zero T
-			return zero, fmt.Errorf("agent: %s: %w (last error: %v)", what, ctx.Err(), err)
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 5*time.Second)
-	}
 }

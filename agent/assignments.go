@@ -2,21 +2,23 @@ package agent
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/internal/backoff"
+
 	orchpb "github.com/orch-io/orch/proto"
 )
 
 // runAssignments follows the masters' assignment stream, moving to another
 // master when one fails, until ctx ends. Replicas keep running meanwhile.
-func (a *Agent) runAssignments(ctx context.Context) {
+func (a *Agent) runAssignments(ctx context.Context, nodeID string) {
 	var saved *orchpb.AssignmentSet
-	a.followStream(ctx, "assignment stream broken; replicas keep running", func() error {
-		return a.conn.watchAssignments(ctx, a.id.NodeID, true, func(set *orchpb.AssignmentSet) {
+	followStream(ctx, a.log, "assignment stream broken; replicas keep running", func() error {
+		return a.conn.watchAssignments(ctx, nodeID, true, func(set *orchpb.AssignmentSet) {
 			// The master resends an unchanged set every few seconds as its
 			// keepalive: only a change is worth a synced write and an
 			// overlay resync. Workers are matched to every set, though: a
@@ -24,13 +26,13 @@ func (a *Agent) runAssignments(ctx context.Context) {
 			// a later one.
 			if saved == nil || !sameAssignments(saved, set) {
 				a.applyNetwork(set)
-				if err := a.saveAssignments(set); err != nil {
+				if err := a.dir.saveAssignments(set); err != nil {
 					a.log.Warn("could not save assignments; a restart without masters would not know them", "err", err)
 				} else {
 					saved = set
 				}
 			}
-			a.apply(ctx, set)
+			a.replicas.apply(ctx, set)
 		})
 	})
 }
@@ -44,91 +46,20 @@ func sameAssignments(a, b *orchpb.AssignmentSet) bool {
 }
 
 // followStream runs watch, one stream from a master, again whenever it
-// breaks (logging broken), until ctx ends. The retry delay doubles up to
-// 3s and starts over after a stream that lasted.
-func (a *Agent) followStream(ctx context.Context, broken string, watch func() error) {
-	delay := 100 * time.Millisecond
+// breaks (logging broken), until ctx ends. The retry delay doubles from
+// 100ms up to 3s and starts over after a stream that lasted 10s.
+func followStream(ctx context.Context, log *slog.Logger, broken string, watch func() error) {
+	bo := backoff.New(100*time.Millisecond, 3*time.Second, backoff.WithResetAfter(10*time.Second))
 	for ctx.Err() == nil {
 		start := time.Now()
 		err := watch()
 		if ctx.Err() != nil {
 			return
 		}
-		if time.Since(start) > 10*time.Second {
-			delay = 100 * time.Millisecond
-		}
-		a.log.Warn(broken, "err", err, "retry_in", delay)
-		select {
-		case <-ctx.Done():
+		delay := bo.NextAfter(time.Since(start))
+		log.Warn(broken, "err", err, "retry_in", delay)
+		if bo.Sleep(ctx, delay) != nil {
 			return
-		case <-time.After(delay):
 		}
-		delay = min(delay*2, 3*time.Second)
-	}
-}
-
-// apply makes the running workers match the set: new assignments get a
-// worker, workers whose replica left the set are stopped.
-func (a *Agent) apply(ctx context.Context, set *orchpb.AssignmentSet) {
-	want := make(map[string]*orchpb.Assignment, len(set.GetAssignments()))
-	for _, asg := range set.GetAssignments() {
-		// The id names the replica's files (state, logs, /etc files).
-		if err := api.CheckPathName("replica id", asg.GetReplica().GetId()); err != nil {
-			a.log.Warn("ignoring an assignment", "err", err)
-			continue
-		}
-		if asg.GetReplica().GetDesiredState() == orchpb.DesiredRunning {
-			want[asg.GetReplica().GetId()] = asg
-		}
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.haveSet = true
-	for id, w := range a.workers {
-		if _, ok := want[id]; !ok {
-			w.requestStop()
-		}
-	}
-	for id, asg := range want {
-		if _, ok := a.workers[id]; ok {
-			// Running, or re-assigned while it was being stopped: then
-			// the stop finishes and a later set starts it again.
-			continue
-		}
-		var adopted *containerRef
-		if info, ok := a.adopted[id]; ok {
-			adopted = &containerRef{taskStatus: info.TaskStatus, pid: info.PID}
-			delete(a.adopted, id)
-		}
-		w := newReplicaWorker(a, asg, adopted)
-		a.workers[id] = w
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
-			w.run(ctx)
-			a.workerDone(w)
-		}()
-	}
-}
-
-// workerDone forgets a finished worker; a stopped replica's last status is
-// kept until a report carries it to the master.
-func (a *Agent) workerDone(w *replicaWorker) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.workers[w.id] == w {
-		delete(a.workers, w.id)
-	}
-	if w.stopping() {
-		a.finished[w.id] = w.status()
-	}
-	a.nudge()
-}
-
-// nudge asks the reporter to send now.
-func (a *Agent) nudge() {
-	select {
-	case a.reportNow <- struct{}{}:
-	default:
 	}
 }

@@ -1,38 +1,33 @@
 package agent
 
-import "time"
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
 
-// backoff doubles the restart delay from initial up to max, and starts over
-// once a replica has run cleanly for resetAfter.
-type backoff struct {
-	initial, max, resetAfter time.Duration
-	next                     time.Duration
-}
+	"github.com/orch-io/orch/internal/backoff"
+)
 
-func newBackoff(initial, max time.Duration) *backoff {
+// restartBackoff is a replica's restart policy: the delay doubles from the
+// spec's initial to its max, and starts over once the replica has run for
+// the longer of 10s and max, since a crash after that is a new failure,
+// not the same one again.
+func restartBackoff(initial, maxDelay time.Duration) *backoff.Backoff {
 	if initial <= 0 {
 		initial = time.Second
 	}
-	if max < initial {
-		max = initial
-	}
-	reset := 10 * time.Second
-	if max > reset {
-		reset = max
-	}
-	return &backoff{initial: initial, max: max, resetAfter: reset}
+	return backoff.New(initial, maxDelay, backoff.WithResetAfter(max(10*time.Second, maxDelay)))
 }
 
-// delay returns how long to wait before the next start, given how long the
-// last run lasted.
-func (b *backoff) delay(ran time.Duration) time.Duration {
-	if ran >= b.resetAfter || b.next == 0 {
-		b.next = b.initial
-	} else {
-		b.next *= 2
-		if b.next > b.max {
-			b.next = b.max
-		}
+// retry calls fn until it succeeds or ctx ends, backing off from 200ms up
+// to 5s and logging each failure as about what.
+func retry[T any](ctx context.Context, log *slog.Logger, what string, fn func() (T, error)) (T, error) {
+	v, err := backoff.Retry(ctx, backoff.New(200*time.Millisecond, 5*time.Second), fn, func(attempt int, delay time.Duration, err error) {
+		log.Warn("retrying", "what", what, "attempt", attempt, "in", delay, "err", err)
+	})
+	if err != nil {
+		return v, fmt.Errorf("agent: %s: %w", what, err)
 	}
-	return b.next
+	return v, nil
 }

@@ -5,11 +5,11 @@ import (
 	"time"
 )
 
-func TestBackoffGrowsCapsAndResets(t *testing.T) {
-	b := newBackoff(100*time.Millisecond, time.Second)
+func TestRestartBackoffGrowsCapsAndResets(t *testing.T) {
+	b := restartBackoff(100*time.Millisecond, time.Second)
 	var got []time.Duration
 	for range 6 {
-		got = append(got, b.delay(time.Millisecond))
+		got = append(got, b.NextAfter(time.Millisecond))
 	}
 	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
 	for i := range want {
@@ -17,7 +17,13 @@ func TestBackoffGrowsCapsAndResets(t *testing.T) {
 			t.Fatalf("delays = %v, want %v ms", got, want)
 		}
 	}
-	if d := b.delay(time.Minute); d != 100*time.Millisecond {
-		t.Fatalf("after a long clean run the delay is %v, want it reset to 100ms", d)
+	if d := b.NextAfter(9 * time.Second); d != time.Second {
+		t.Fatalf("after a 9s run the delay is %v, want it still capped at 1s", d)
+	}
+	if d := b.NextAfter(10 * time.Second); d != 100*time.Millisecond {
+		t.Fatalf("after a 10s clean run the delay is %v, want it reset to 100ms", d)
+	}
+	if d := restartBackoff(0, 0).NextAfter(0); d != time.Second {
+		t.Fatalf("without an initial delay: %v, want 1s", d)
 	}
 }

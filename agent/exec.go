@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -15,28 +16,11 @@ import (
 // switching the connection to the exec stream protocol (api.ExecProtocol).
 // Errors found before the switch are ordinary JSON errors; later ones end
 // the stream in its exit frame.
-func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request) {
+func (s *server) serveExec(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	req, err := api.ParseExecRequest(r.URL.Query())
-	var we *api.Error
-	if errors.As(err, &we) {
-		api.WriteError(w, we)
-		return
-	}
-	if r.Header.Get("Upgrade") != api.ExecProtocol {
-		api.WriteError(w, &api.Error{Code: api.CodeInvalid, Message: "exec needs Upgrade: " + api.ExecProtocol, Status: http.StatusBadRequest})
-		return
-	}
-	execer, ok := a.cfg.Runtime.(runtime.Execer)
-	if !ok {
-		api.WriteError(w, &api.Error{Code: api.CodeInvalid, Message: "this node's runtime cannot exec", Status: http.StatusBadRequest})
-		return
-	}
-	a.mu.Lock()
-	_, runs := a.workers[id]
-	a.mu.Unlock()
-	if !runs {
-		api.WriteError(w, &api.Error{Code: api.CodeNotFound, Message: "replica " + id + " does not run on this node", Status: http.StatusNotFound})
+	req, execer, apiErr := s.checkExec(r, id)
+	if apiErr != nil {
+		api.WriteError(w, apiErr)
 		return
 	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
@@ -53,54 +37,87 @@ func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
 	fw := api.NewFrameWriter(conn)
-	cfg := runtime.ExecConfig{Args: req.Command, TTY: req.TTY, Stdout: fw.Stream(api.FrameStdout), Stderr: fw.Stream(api.FrameStderr)}
+	resize := make(chan runtime.TermSize, 1)
+	cfg := runtime.ExecConfig{Args: req.Command, TTY: req.TTY, Stdout: fw.Stream(api.FrameStdout), Stderr: fw.Stream(api.FrameStderr), Resize: resize}
 	stdinR, stdinW := io.Pipe()
 	defer stdinR.Close()
 	if req.Stdin {
 		cfg.Stdin = stdinR
 	}
-	resize := make(chan runtime.TermSize, 1)
-	cfg.Resize = resize
-	// The client's frames: stdin and resizes. Its going away ends the
-	// process (ctx), as a closed terminal would.
+	// The client's going away ends the process (ctx), as a closed
+	// terminal would. Closing conn ends this goroutine.
 	go func() {
 		defer cancel()
-		for {
-			typ, payload, err := api.ReadFrame(brw.Reader)
-			if err != nil {
-				stdinW.CloseWithError(io.ErrUnexpectedEOF)
-				return
-			}
-			switch typ {
-			case api.FrameStdin:
-				if len(payload) == 0 {
-					stdinW.Close()
-					continue
-				}
-				if _, err := stdinW.Write(payload); err != nil && !errors.Is(err, io.ErrClosedPipe) {
-					return
-				}
-			case api.FrameResize:
-				if wd, ht, ok := api.ParseResize(payload); ok {
-					select {
-					case resize <- runtime.TermSize{Width: wd, Height: ht}:
-					default:
-						// A newer size replaces the one not yet applied.
-						select {
-						case <-resize:
-						default:
-						}
-						resize <- runtime.TermSize{Width: wd, Height: ht}
-					}
-				}
-			}
-		}
+		readClientFrames(brw.Reader, stdinW, resize)
 	}()
-	a.log.Info("exec", "replica", id, "command", req.Command[0], "tty", req.TTY)
+	s.log.Info("exec", "replica", id, "command", req.Command[0], "tty", req.TTY)
 	code, err := execer.Exec(ctx, id, cfg)
 	exit := api.ExecExit{Code: code}
 	if err != nil {
 		exit.Error = err.Error()
 	}
 	_ = fw.Exit(exit)
+}
+
+// checkExec checks an exec request before the protocol switch: the
+// command, the upgrade, a runtime that can exec and a replica that runs
+// here.
+func (s *server) checkExec(r *http.Request, id string) (api.ExecRequest, runtime.Execer, *api.Error) {
+	req, err := api.ParseExecRequest(r.URL.Query())
+	var we *api.Error
+	if errors.As(err, &we) {
+		return req, nil, we
+	}
+	if r.Header.Get("Upgrade") != api.ExecProtocol {
+		return req, nil, &api.Error{Code: api.CodeInvalid, Message: "exec needs Upgrade: " + api.ExecProtocol, Status: http.StatusBadRequest}
+	}
+	execer, ok := s.runtime.(runtime.Execer)
+	if !ok {
+		return req, nil, &api.Error{Code: api.CodeInvalid, Message: "this node's runtime cannot exec", Status: http.StatusBadRequest}
+	}
+	if !s.runs(id) {
+		return req, nil, &api.Error{Code: api.CodeNotFound, Message: "replica " + id + " does not run on this node", Status: http.StatusNotFound}
+	}
+	return req, execer, nil
+}
+
+// readClientFrames copies the client's stdin frames to stdin (an empty
+// one is its EOF) and its resize frames to resize, until the connection
+// ends; stdin then ends with io.ErrUnexpectedEOF.
+func readClientFrames(r *bufio.Reader, stdin *io.PipeWriter, resize chan runtime.TermSize) {
+	for {
+		typ, payload, err := api.ReadFrame(r)
+		if err != nil {
+			stdin.CloseWithError(io.ErrUnexpectedEOF)
+			return
+		}
+		switch typ {
+		case api.FrameStdin:
+			if len(payload) == 0 {
+				stdin.Close()
+				continue
+			}
+			if _, err := stdin.Write(payload); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+				return
+			}
+		case api.FrameResize:
+			if wd, ht, ok := api.ParseResize(payload); ok {
+				offerSize(resize, runtime.TermSize{Width: wd, Height: ht})
+			}
+		}
+	}
+}
+
+// offerSize queues sz for the terminal; a newer size replaces one not yet
+// applied. Only one goroutine may offer.
+func offerSize(resize chan runtime.TermSize, sz runtime.TermSize) {
+	select {
+	case resize <- sz:
+	default:
+		select {
+		case <-resize:
+		default:
+		}
+		resize <- sz
+	}
 }

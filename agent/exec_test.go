@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -94,10 +95,9 @@ func execSession(t *testing.T, url string, req api.ExecRequest, stdin string) (s
 
 func TestServeExec(t *testing.T) {
 	rt := &execRuntime{fakeRuntime: newFakeRuntime()}
-	a := testAgent(t, rt)
-	a.workers["r1"] = &replicaWorker{id: "r1"}
+	s := &server{runtime: rt, runs: func(id string) bool { return id == "r1" }, log: slog.New(slog.DiscardHandler)}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/exec/{id}", a.serveExec)
+	mux.HandleFunc("POST /v1/exec/{id}", s.serveExec)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 

@@ -30,7 +30,7 @@ func (w *replicaWorker) hasHealthCheck() bool {
 // looked (adoption), so it stays `running` unless checks fail now.
 func (w *replicaWorker) startHealth(ctx context.Context, startedAt time.Time, healthy bool) *healthWatch {
 	var execFn health.ExecFunc
-	if ex, ok := w.a.cfg.Runtime.(runtime.Execer); ok {
+	if ex, ok := w.env.runtime.(runtime.Execer); ok {
 		execFn = func(ctx context.Context, args []string, out io.Writer) (int, error) {
 			return ex.Exec(ctx, w.id, runtime.ExecConfig{Args: args, Stdout: out, Stderr: out})
 		}
@@ -109,16 +109,4 @@ func (w *replicaWorker) setHealthy(ok bool) {
 	w.mu.Lock()
 	w.saved.Healthy = ok
 	w.mu.Unlock()
-}
-
-// flushReport sends every status now, waiting at most a second, so that a
-// state about to be left (unhealthy, just before the restart) reaches the
-// masters, and their events, instead of being coalesced away.
-func (a *Agent) flushReport(ctx context.Context) {
-	if a.conn == nil || a.id == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	a.report(ctx)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"time"
 
 	"github.com/orch-io/orch/agent/runtime"
 )
@@ -17,32 +16,11 @@ func (a *Agent) runImageGC(ctx context.Context) {
 	if !ok || a.cfg.ImageGCHighPercent <= 0 {
 		return
 	}
-	t := time.NewTicker(a.cfg.ImageGCInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := collectImages(ctx, coll, a.cfg.ImageGCHighPercent, a.cfg.ImageGCLowPercent, a.wantedImages()); err != nil && ctx.Err() == nil {
+	every(ctx, a.cfg.ImageGCInterval, func() {
+		if _, err := collectImages(ctx, coll, a.cfg.ImageGCHighPercent, a.cfg.ImageGCLowPercent, a.replicas.wantedImages()); err != nil && ctx.Err() == nil {
 			a.log.Warn("image garbage collection", "err", err)
 		}
-	}
-}
-
-// wantedImages are the images of every assigned replica, as containerd
-// names them: never collected, even before their container exists.
-func (a *Agent) wantedImages() map[string]bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make(map[string]bool, len(a.workers))
-	for _, w := range a.workers {
-		if name, err := runtime.ImageName(w.asg.GetSpec().GetImage()); err == nil {
-			out[name] = true
-		}
-	}
-	return out
+	})
 }
 
 // collectImages removes images no container uses and no assignment wants,

@@ -55,57 +55,55 @@ func TestHostPortsOf(t *testing.T) {
 	}
 }
 
-func newTestAgentWithDNS(t *testing.T) *Agent {
-	t.Helper()
-	return &Agent{
-		cfg: Config{DataDir: t.TempDir()},
-		log: slog.New(slog.DiscardHandler),
-		dns: dns.NewServer(dns.Config{Logger: slog.New(slog.DiscardHandler)}),
+func newTestDNS(dir dataDir) *nodeDNS {
+	return &nodeDNS{
+		server: dns.NewServer(dns.Config{Logger: slog.New(slog.DiscardHandler)}),
+		dir:    dir,
+		log:    slog.New(slog.DiscardHandler),
 	}
 }
 
 func TestEndpointUpdatesFeedTheTableAndSurviveRestart(t *testing.T) {
-	a := newTestAgentWithDNS(t)
+	a := newTestDNS(dataDir(t.TempDir()))
 	ep := func(id, ip, state string, slot int32) *orchpb.Endpoint {
 		return &orchpb.Endpoint{ReplicaId: id, Namespace: "default", Service: "hello", Slot: slot, Ip: ip, State: state}
 	}
-	a.applyEndpoints(&orchpb.EndpointUpdate{Reset_: true, Put: []*orchpb.Endpoint{
+	a.apply(&orchpb.EndpointUpdate{Reset_: true, Put: []*orchpb.Endpoint{
 		ep("a", "10.244.0.2", orchpb.ReplicaRunning, 1),
 		ep("b", "10.244.1.2", orchpb.ReplicaRunning, 2),
 		ep("c", "10.244.2.2", orchpb.ReplicaUnhealthy, 3),
 	}}, true)
-	a.applyEndpoints(&orchpb.EndpointUpdate{Put: []*orchpb.Endpoint{ep("b", "10.244.1.2", orchpb.ReplicaUnhealthy, 2)}, Deleted: []string{"a"}}, true)
-	a.applyEndpoints(&orchpb.EndpointUpdate{}, true) // keepalive: nothing changes
+	a.apply(&orchpb.EndpointUpdate{Put: []*orchpb.Endpoint{ep("b", "10.244.1.2", orchpb.ReplicaUnhealthy, 2)}, Deleted: []string{"a"}}, true)
+	a.apply(&orchpb.EndpointUpdate{}, true) // keepalive: nothing changes
 
-	ips, _ := a.dns.Table().Service("default", "hello")
+	ips, _ := a.server.Table().Service("default", "hello")
 	if len(ips) != 0 {
 		t.Fatalf("healthy addresses %v, want none (a gone, b and c unhealthy)", ips)
 	}
-	if ip, ok := a.dns.Table().Slot("default", "hello", 3); !ok || ip.String() != "10.244.2.2" {
+	if ip, ok := a.server.Table().Slot("default", "hello", 3); !ok || ip.String() != "10.244.2.2" {
 		t.Fatalf("slot 3 = %v %v", ip, ok)
 	}
 
 	// A restarted agent answers from the saved table before any master.
-	b := newTestAgentWithDNS(t)
-	b.cfg.DataDir = a.cfg.DataDir
-	saved, err := b.loadEndpoints()
+	b := newTestDNS(a.dir)
+	saved, err := b.dir.loadEndpoints()
 	if err != nil || saved == nil {
 		t.Fatalf("loadEndpoints = %v, %v", saved, err)
 	}
-	b.applyEndpoints(saved, false)
-	if got, want := b.dns.Table().Endpoints(), a.dns.Table().Endpoints(); !slices.Equal(got, want) {
+	b.apply(saved, false)
+	if got, want := b.server.Table().Endpoints(), a.server.Table().Endpoints(); !slices.Equal(got, want) {
 		t.Fatalf("restored table %+v, want %+v", got, want)
 	}
 }
 
 func TestReplicaMountsWriteResolvConfAndHosts(t *testing.T) {
-	a := newTestAgentWithDNS(t)
-	if m, err := (&Agent{cfg: a.cfg}).replicaMounts(&orchpb.Replica{Id: "x"}, netip.Addr{}); err != nil || m != nil {
+	files := replicaFiles{dir: dataDir(t.TempDir())}
+	if m, err := files.mounts(&orchpb.Replica{Id: "x"}, netip.Addr{}); err != nil || m != nil {
 		t.Fatalf("without DNS: %v, %v; want no mounts", m, err)
 	}
-	a.overlay = fakeOverlay{gw: netip.MustParseAddr("10.244.3.1")}
+	files.dnsGateway = netip.MustParseAddr("10.244.3.1")
 	rep := &orchpb.Replica{Id: "r1", Namespace: "shop", Service: "web", Slot: 2}
-	mounts, err := a.replicaMounts(rep, netip.MustParseAddr("10.244.3.7"))
+	mounts, err := files.mounts(rep, netip.MustParseAddr("10.244.3.7"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,15 +122,7 @@ func TestReplicaMountsWriteResolvConfAndHosts(t *testing.T) {
 	if !strings.Contains(string(hosts), "10.244.3.7\tweb.2 2.web.shop.orch") {
 		t.Fatalf("hosts:\n%s", hosts)
 	}
-	if filepath.Dir(byDest["/etc/hosts"]) != a.replicaEtcDir("r1") {
-		t.Fatalf("files in %s, want %s", filepath.Dir(byDest["/etc/hosts"]), a.replicaEtcDir("r1"))
+	if filepath.Dir(byDest["/etc/hosts"]) != files.dir.replicaEtc("r1") {
+		t.Fatalf("files in %s, want %s", filepath.Dir(byDest["/etc/hosts"]), files.dir.replicaEtc("r1"))
 	}
 }
-
-// fakeOverlay is only a gateway, for replicaMounts.
-type fakeOverlay struct {
-	Overlay
-	gw netip.Addr
-}
-
-func (f fakeOverlay) Gateway() netip.Addr { return f.gw }

@@ -5,12 +5,15 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"time"
 
+	"github.com/orch-io/orch/agent/logs"
+	"github.com/orch-io/orch/agent/runtime"
 	"github.com/orch-io/orch/api"
 )
 
@@ -18,23 +21,33 @@ import (
 // they may read a replica's output from the agent.
 const masterCommonName = "orch-master"
 
-// serve answers the masters on the agent's own endpoint (logs, exec) with
-// mutual TLS until ctx ends; ca is the cluster CA, which signs the masters'
-// client certificates.
-func (a *Agent) serve(ctx context.Context, ln net.Listener, ca *x509.CertPool) {
+// server is the agent's own endpoint, where masters read a replica's
+// output and exec into it.
+type server struct {
+	logs    *logs.Files
+	runtime runtime.Runtime
+	// runs says whether a replica runs on this node.
+	runs func(replicaID string) bool
+	// certificate is the node's, asked for at each handshake so that a
+	// re-registration's new certificate takes effect at once.
+	certificate func() (*tls.Certificate, error)
+	log         *slog.Logger
+}
+
+// serve answers the masters with mutual TLS until ctx ends; ca is the
+// cluster CA, which signs the masters' client certificates.
+func (s *server) serve(ctx context.Context, ln net.Listener, ca *x509.CertPool) {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/logs/{id}", a.serveLogs)
-	mux.HandleFunc("POST /v1/exec/{id}", a.serveExec)
+	mux.HandleFunc("GET /v1/logs/{id}", s.serveLogs)
+	mux.HandleFunc("POST /v1/exec/{id}", s.serveExec)
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig: &tls.Config{
-			MinVersion: tls.VersionTLS12,
-			ClientCAs:  ca,
-			ClientAuth: tls.RequireAndVerifyClientCert,
-			// The certificate is re-read on each handshake so that a
-			// re-registration's new certificate takes effect at once.
-			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return a.serverCertificate() },
+			MinVersion:     tls.VersionTLS12,
+			ClientCAs:      ca,
+			ClientAuth:     tls.RequireAndVerifyClientCert,
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return s.certificate() },
 			VerifyPeerCertificate: func(_ [][]byte, chains [][]*x509.Certificate) error {
 				if len(chains) == 0 || chains[0][0].Subject.CommonName != masterCommonName {
 					return errors.New("agent: only masters may call the agent")
@@ -51,11 +64,11 @@ func (a *Agent) serve(ctx context.Context, ln net.Listener, ca *x509.CertPool) {
 		_ = srv.Close()
 	}()
 	if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		a.log.Error("agent endpoint stopped", "err", err)
+		s.log.Error("agent endpoint stopped", "err", err)
 	}
 }
 
-func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
+func (s *server) serveLogs(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if err := api.CheckPathName("replica id", id); err != nil {
 		api.WriteError(w, &api.Error{Code: "invalid", Field: "id", Message: err.Error(), Status: http.StatusBadRequest})
@@ -70,7 +83,7 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		tail = n
 	}
-	data, end, err := a.logs.Tail(id, tail)
+	data, end, err := s.logs.Tail(id, tail)
 	if errors.Is(err, os.ErrNotExist) {
 		api.WriteError(w, &api.Error{Code: "not_found", Message: "no output recorded for replica " + id + " on this node", Status: http.StatusNotFound})
 		return
@@ -94,5 +107,5 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 			flusher.Flush()
 		}
 	}
-	_ = a.logs.Follow(r.Context(), id, end, w, flush)
+	_ = s.logs.Follow(r.Context(), id, end, w, flush)
 }

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/orch-io/orch/agent/runtime"
+	"github.com/orch-io/orch/internal/backoff"
 	"github.com/orch-io/orch/master/manifest"
 	orchpb "github.com/orch-io/orch/proto"
 )
@@ -30,8 +30,12 @@ const maxStartFailures = 5
 // replicaWorker moves one replica from what it is toward what it should be:
 // network, image, container, task; restart on exit per policy; stop and
 // remove when told. Restart, adoption and removal share this one path.
+//
+// Threading: run and everything it calls (the steps, update, the health
+// callbacks) belong to the worker's own goroutine; status, requestStop and
+// stopping may be called from any goroutine.
 type replicaWorker struct {
-	a       *Agent
+	env     *workerEnv
 	id      string
 	asg     *orchpb.Assignment
 	adopted *containerRef
@@ -40,6 +44,7 @@ type replicaWorker struct {
 	// latency in the first "container started" log line.
 	assignedAt time.Time
 	started    bool
+	backoff    *backoff.Backoff
 
 	stopOnce sync.Once
 	stopCh   chan struct{}
@@ -64,17 +69,17 @@ type workerState struct {
 	Healthy bool `json:"healthy,omitempty"`
 }
 
-func newReplicaWorker(a *Agent, asg *orchpb.Assignment, adopted *containerRef) *replicaWorker {
+func newReplicaWorker(env *workerEnv, asg *orchpb.Assignment, adopted *containerRef) *replicaWorker {
 	id := asg.GetReplica().GetId()
 	w := &replicaWorker{
-		a:          a,
+		env:        env,
 		id:         id,
 		asg:        asg,
 		adopted:    adopted,
-		log:        a.log.With("replica", asg.GetReplica().DisplayName(), "id", id),
+		log:        env.log.With("replica", asg.GetReplica().DisplayName(), "id", id),
 		stopCh:     make(chan struct{}),
 		done:       make(chan struct{}),
-		assignedAt: time.Now(),
+		assignedAt: env.now(),
 		st:         &orchpb.ReplicaStatus{Id: id, State: orchpb.ReplicaStarting},
 	}
 	w.loadState()
@@ -107,15 +112,11 @@ func (w *replicaWorker) update(fn func(st *orchpb.ReplicaStatus)) {
 	w.saved = workerState{Restarts: w.st.Restarts, StartedAt: w.st.StartedAt, IP: w.st.Ip, ExitCode: w.st.ExitCode, Healthy: w.saved.Healthy}
 	w.mu.Unlock()
 	w.saveState()
-	w.a.nudge()
-}
-
-func (w *replicaWorker) statePath() string {
-	return filepath.Join(w.a.cfg.DataDir, "replicas", w.id+".json")
+	w.env.report.changed()
 }
 
 func (w *replicaWorker) loadState() {
-	data, err := os.ReadFile(w.statePath())
+	data, err := os.ReadFile(w.env.files.statePath(w.id))
 	if err != nil {
 		return
 	}
@@ -126,120 +127,153 @@ func (w *replicaWorker) saveState() {
 	w.mu.Lock()
 	data, _ := json.Marshal(w.saved)
 	w.mu.Unlock()
-	if err := writeAtomic(w.statePath(), data, 0o600); err != nil {
+	if err := writeAtomic(w.env.files.statePath(w.id), data, 0o600); err != nil {
 		w.log.Warn("save replica state", "err", err)
 	}
+}
+
+// observed is what the worker knows of its container between steps.
+type observed struct {
+	exists, running bool
+	// resumeHealthy: an adopted replica that was healthy stays running
+	// while its checks resume; any restart starts the checks over.
+	resumeHealthy bool
+	startFailures int
 }
 
 // run drives the replica until it is stopped (then it removes everything)
 // or ctx ends (agent shutdown: the container is left running for adoption).
 func (w *replicaWorker) run(ctx context.Context) {
 	defer close(w.done)
-	spec := w.asg.GetSpec()
-	restart := spec.GetRestart()
-	bo := newBackoff(manifest.Duration(restart.GetBackoffInitial(), time.Second), manifest.Duration(restart.GetBackoffMax(), time.Minute))
+	restart := w.asg.GetSpec().GetRestart()
+	w.backoff = restartBackoff(manifest.Duration(restart.GetBackoffInitial(), time.Second), manifest.Duration(restart.GetBackoffMax(), time.Minute))
+	o := w.observeAdopted()
+	for w.step(ctx, &o) {
+	}
+}
 
-	running := w.adopted != nil && w.adopted.taskStatus == "running"
-	exists := w.adopted != nil
-	// An adopted replica that was healthy stays running while its checks
-	// resume; any restart starts the checks over.
-	resumeHealthy := running && w.saved.Healthy
-	w.started = exists
-	if running {
+// observeAdopted is where the worker starts from: the container an earlier
+// agent process left, if any.
+func (w *replicaWorker) observeAdopted() observed {
+	o := observed{
+		exists:  w.adopted != nil,
+		running: w.adopted != nil && w.adopted.taskStatus == "running",
+	}
+	o.resumeHealthy = o.running && w.saved.Healthy
+	w.started = o.exists
+	if o.running {
 		w.log.Info("adopted running container", "pid", w.adopted.pid)
-	} else if exists {
+	} else if o.exists {
 		// It exited while no agent watched: that is a restart too.
 		w.update(func(st *orchpb.ReplicaStatus) { st.Restarts++ })
 	}
-	startFailures := 0
-	for {
-		if !running {
-			err := w.prepareAndStart(ctx, exists)
-			if err == nil {
-				exists, running, startFailures = true, true, 0
-			} else {
-				if ctx.Err() != nil {
-					return
-				}
-				startFailures++
-				exists = !errors.Is(err, errNotCreated)
-				w.log.Warn("start failed", "attempt", startFailures, "err", err)
-				if startFailures >= maxStartFailures {
-					w.update(func(st *orchpb.ReplicaStatus) {
-						st.State, st.Message = orchpb.ReplicaFailed, "failed to start: "+err.Error()
-					})
-					w.waitStopOrShutdown(ctx)
-					return
-				}
-				delay := bo.delay(0)
-				w.update(func(st *orchpb.ReplicaStatus) {
-					st.State, st.Message = orchpb.ReplicaStarting, fmt.Sprintf("start failed: %v; retrying in %s", err, delay)
-				})
-				if !w.sleep(ctx, delay) {
-					return
-				}
-				continue
-			}
-		}
-		exitCh, err := w.a.cfg.Runtime.Wait(ctx, w.id)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			w.log.Warn("cannot wait for the container; starting it again", "err", err)
-			running = false
-			continue
-		}
-		if (!w.hasHealthCheck() || resumeHealthy) && w.asgState() != orchpb.ReplicaRunning {
-			w.update(func(st *orchpb.ReplicaStatus) { st.State, st.Message = orchpb.ReplicaRunning, "" })
-		}
-		exit, killedFor, ok := w.waitExit(ctx, exitCh, resumeHealthy)
-		resumeHealthy = false
-		if !ok {
-			return
-		}
-		if exit.Err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			w.log.Warn("lost track of the task; checking again", "err", exit.Err)
-			if !w.sleep(ctx, time.Second) {
-				return
-			}
-			continue
-		}
-		running = false
-		ranFor := time.Since(time.UnixMilli(w.status().GetStartedAt()))
-		reason := fmt.Sprintf("exited %d", exit.Code)
-		switch {
-		case killedFor != "":
-			reason = killedFor
-		case exit.OOMKilled:
-			reason = "OOM killed"
-		}
-		failed := exit.Code != 0 || exit.OOMKilled || killedFor != ""
-		w.log.Info("container exited", "code", exit.Code, "reason", reason, "ran_for", ranFor.Round(time.Millisecond))
-		if !shouldRestart(restart.GetPolicy(), failed) {
-			w.update(func(st *orchpb.ReplicaStatus) {
-				st.ExitCode, st.Message = int32(exit.Code), reason
-				st.State = orchpb.ReplicaStopped
-				if failed {
-					st.State = orchpb.ReplicaFailed
-				}
-			})
-			w.waitStopOrShutdown(ctx)
-			return
-		}
-		delay := bo.delay(ranFor)
-		w.update(func(st *orchpb.ReplicaStatus) {
-			st.ExitCode, st.State = int32(exit.Code), orchpb.ReplicaStarting
-			st.Message = fmt.Sprintf("%s; restarting in %s", reason, delay)
-		})
-		if !w.sleep(ctx, delay) {
-			return
-		}
-		w.update(func(st *orchpb.ReplicaStatus) { st.Restarts++ })
+	return o
+}
+
+// step moves the replica one step toward running: it starts a container
+// that does not run, or watches one that does until it exits. It returns
+// false when the worker is done: the agent is shutting down, or the
+// replica was removed.
+func (w *replicaWorker) step(ctx context.Context, o *observed) bool {
+	if !o.running {
+		return w.start(ctx, o)
 	}
+	return w.watch(ctx, o)
+}
+
+// start makes and starts the container. A failure waits out the backoff;
+// maxStartFailures in a row fail the replica for good.
+func (w *replicaWorker) start(ctx context.Context, o *observed) bool {
+	err := w.prepareAndStart(ctx, o.exists)
+	if err == nil {
+		o.exists, o.running, o.startFailures = true, true, 0
+		return true
+	}
+	if ctx.Err() != nil {
+		return false
+	}
+	o.startFailures++
+	o.exists = !errors.Is(err, errNotCreated)
+	w.log.Warn("start failed", "attempt", o.startFailures, "err", err)
+	if o.startFailures >= maxStartFailures {
+		w.update(func(st *orchpb.ReplicaStatus) {
+			st.State, st.Message = orchpb.ReplicaFailed, "failed to start: "+err.Error()
+		})
+		w.waitStopOrShutdown(ctx)
+		return false
+	}
+	delay := w.backoff.Next()
+	w.update(func(st *orchpb.ReplicaStatus) {
+		st.State, st.Message = orchpb.ReplicaStarting, fmt.Sprintf("start failed: %v; retrying in %s", err, delay)
+	})
+	return w.sleep(ctx, delay)
+}
+
+// watch follows the running task, with its health check, until it exits.
+func (w *replicaWorker) watch(ctx context.Context, o *observed) bool {
+	exitCh, err := w.env.runtime.Wait(ctx, w.id)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		w.log.Warn("cannot wait for the container; starting it again", "err", err)
+		o.running = false
+		return true
+	}
+	if (!w.hasHealthCheck() || o.resumeHealthy) && w.asgState() != orchpb.ReplicaRunning {
+		w.update(func(st *orchpb.ReplicaStatus) { st.State, st.Message = orchpb.ReplicaRunning, "" })
+	}
+	exit, killedFor, ok := w.waitExit(ctx, exitCh, o.resumeHealthy)
+	o.resumeHealthy = false
+	if !ok {
+		return false
+	}
+	if exit.Err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		w.log.Warn("lost track of the task; checking again", "err", exit.Err)
+		return w.sleep(ctx, time.Second)
+	}
+	o.running = false
+	return w.exited(ctx, exit, killedFor)
+}
+
+// exited records how the task ended, then, as the restart policy says,
+// waits out the backoff before the next start, or keeps the finished
+// replica until it is removed.
+func (w *replicaWorker) exited(ctx context.Context, exit runtime.ExitStatus, killedFor string) bool {
+	ranFor := w.env.now().Sub(time.UnixMilli(w.status().GetStartedAt()))
+	reason := fmt.Sprintf("exited %d", exit.Code)
+	switch {
+	case killedFor != "":
+		reason = killedFor
+	case exit.OOMKilled:
+		reason = "OOM killed"
+	}
+	failed := exit.Code != 0 || exit.OOMKilled || killedFor != ""
+	w.log.Info("container exited", "code", exit.Code, "reason", reason, "ran_for", ranFor.Round(time.Millisecond))
+	if !shouldRestart(w.asg.GetSpec().GetRestart().GetPolicy(), failed) {
+		w.update(func(st *orchpb.ReplicaStatus) {
+			st.ExitCode, st.Message = int32(exit.Code), reason
+			st.State = orchpb.ReplicaStopped
+			if failed {
+				st.State = orchpb.ReplicaFailed
+			}
+		})
+		w.waitStopOrShutdown(ctx)
+		return false
+	}
+	delay := w.backoff.NextAfter(ranFor)
+	w.update(func(st *orchpb.ReplicaStatus) {
+		st.ExitCode, st.State = int32(exit.Code), orchpb.ReplicaStarting
+		st.Message = fmt.Sprintf("%s; restarting in %s", reason, delay)
+	})
+	if !w.sleep(ctx, delay) {
+		return false
+	}
+	w.update(func(st *orchpb.ReplicaStatus) { st.Restarts++ })
+	return true
 }
 
 func (w *replicaWorker) asgState() string {
@@ -279,11 +313,11 @@ func (w *replicaWorker) waitExit(ctx context.Context, exitCh <-chan runtime.Exit
 			if reason := w.onHealth(res); reason != "" && killedFor == "" {
 				killedFor = reason
 				hw.stop()
-				w.a.flushReport(ctx)
+				w.env.report.flush(ctx)
 				// Synchronous: the runtime wants Stop sequenced with the
 				// worker's other calls; the exit then arrives on exitCh.
 				grace := manifest.Duration(w.asg.GetSpec().GetStopGracePeriod(), 10*time.Second)
-				if err := w.a.cfg.Runtime.Stop(ctx, w.id, grace); err != nil && ctx.Err() == nil {
+				if err := w.env.runtime.Stop(ctx, w.id, grace); err != nil && ctx.Err() == nil {
 					w.log.Warn("stop unhealthy container", "err", err)
 				}
 			}
@@ -317,114 +351,4 @@ func (w *replicaWorker) waitStopOrShutdown(ctx context.Context) {
 	case <-w.stopCh:
 		w.stopAndRemove()
 	}
-}
-
-var errNotCreated = errors.New("container not created")
-
-// prepareAndStart sets up the network, the image and the container (unless
-// it exists) and starts a task.
-func (w *replicaWorker) prepareAndStart(ctx context.Context, exists bool) error {
-	rt := w.a.cfg.Runtime
-	att, err := w.a.net.Setup(ctx, w.id)
-	if err != nil {
-		return fmt.Errorf("%w: network: %w", errNotCreated, err)
-	}
-	if ip := att.IP.String(); ip != w.status().GetIp() {
-		w.update(func(st *orchpb.ReplicaStatus) { st.Ip = ip })
-	}
-	if !exists {
-		spec := w.asg.GetSpec()
-		if err := rt.EnsureImage(ctx, spec.GetImage()); err != nil {
-			return fmt.Errorf("%w: image %s: %w", errNotCreated, spec.GetImage(), err)
-		}
-		rep := w.asg.GetReplica()
-		cfg := runtime.ContainerConfig{
-			ID:          w.id,
-			Image:       spec.GetImage(),
-			Command:     spec.GetCommand(),
-			Args:        spec.GetArgs(),
-			Env:         spec.GetEnv(),
-			CPUMillis:   rep.GetResources().GetCpuMillis(),
-			MemoryBytes: rep.GetResources().GetMemoryBytes(),
-			NetNSPath:   att.NetNSPath,
-			Hostname:    rep.DisplayName(),
-			LogPath:     w.a.logPath(w.id),
-			Labels: map[string]string{
-				labelReplica:   w.id,
-				labelService:   rep.GetService(),
-				labelNamespace: rep.GetNamespace(),
-			},
-		}
-		if err := os.MkdirAll(filepath.Dir(cfg.LogPath), 0o700); err != nil {
-			return fmt.Errorf("%w: log dir: %w", errNotCreated, err)
-		}
-		if cfg.Mounts, err = w.a.replicaMounts(rep, att.IP); err != nil {
-			return fmt.Errorf("%w: resolv.conf and hosts: %w", errNotCreated, err)
-		}
-		err := rt.Create(ctx, cfg)
-		if errors.Is(err, runtime.ErrAlreadyExists) {
-			// Left by a run that died between create and start: start over.
-			if derr := rt.Delete(ctx, w.id); derr != nil {
-				return fmt.Errorf("%w: replace old container: %w", errNotCreated, derr)
-			}
-			err = rt.Create(ctx, cfg)
-		}
-		if err != nil {
-			return fmt.Errorf("%w: %w", errNotCreated, err)
-		}
-	}
-	pid, err := rt.Start(ctx, w.id)
-	if err != nil {
-		return fmt.Errorf("start task: %w", err)
-	}
-	now := time.Now().UnixMilli()
-	checked := w.hasHealthCheck()
-	if checked {
-		w.setHealthy(false)
-	}
-	w.update(func(st *orchpb.ReplicaStatus) {
-		st.State, st.StartedAt, st.Message = orchpb.ReplicaRunning, now, ""
-		if checked {
-			// Running means healthy: discovery and rollouts count on it.
-			st.State, st.Message = orchpb.ReplicaStarting, "waiting for the first health check"
-		}
-	})
-	if !w.started {
-		w.started = true
-		w.log.Info("container started", "pid", pid, "ip", att.IP, "since_assigned", time.Since(w.assignedAt).Round(time.Microsecond))
-	} else {
-		w.log.Info("container started", "pid", pid, "ip", att.IP)
-	}
-	return nil
-}
-
-// stopAndRemove stops the task within the grace period and removes the
-// container, its snapshot, its network namespace and its saved state.
-func (w *replicaWorker) stopAndRemove() {
-	// The agent may be shutting down too; removal must still finish.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	grace := manifest.Duration(w.asg.GetSpec().GetStopGracePeriod(), 10*time.Second)
-	rt := w.a.cfg.Runtime
-	if err := rt.Stop(ctx, w.id, grace); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-		w.log.Warn("stop", "err", err)
-	}
-	if err := rt.Delete(ctx, w.id); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-		w.log.Warn("delete container", "err", err)
-	}
-	if err := w.a.net.Teardown(ctx, w.id); err != nil {
-		w.log.Warn("remove network", "err", err)
-	}
-	w.update(func(st *orchpb.ReplicaStatus) {
-		// A finished replica keeps its verdict (exit code, reason) to the end.
-		if st.State != orchpb.ReplicaFailed && st.State != orchpb.ReplicaStopped {
-			st.State, st.Message = orchpb.ReplicaStopped, "stopped"
-		}
-	})
-	_ = os.Remove(w.statePath())
-	_ = os.RemoveAll(w.a.replicaEtcDir(w.id))
-	if err := w.a.logs.Remove(w.id); err != nil {
-		w.log.Warn("remove output", "err", err)
-	}
-	w.log.Info("replica stopped and removed")
 }

@@ -82,26 +82,61 @@ func (f *fakeRuntime) counts(id string) (starts, stops int) {
 
 // fakeNet gives every replica 127.0.0.1, where the test's health server
 // listens.
-type fakeNet struct{ Network }
+type fakeNet struct{}
 
 func (fakeNet) Setup(context.Context, string) (netoverlay.Attachment, error) {
 	return netoverlay.Attachment{IP: netip.MustParseAddr("127.0.0.1")}, nil
 }
 func (fakeNet) Teardown(context.Context, string) error { return nil }
-func (fakeNet) Attached() []string                     { return nil }
 
-func testAgent(t *testing.T, rt runtime.Runtime) *Agent {
+// recordingReporter keeps every status its worker announced, in order,
+// so that a test sees short-lived states too (unhealthy just before the
+// restart), however slowly it looks; it counts changes and flushes.
+type recordingReporter struct {
+	mu sync.Mutex
+	// of is the worker whose statuses are kept (nil: only count).
+	of      func() *orchpb.ReplicaStatus
+	seen    []*orchpb.ReplicaStatus
+	next    int // the first status await has not looked at
+	changes int
+	flushes int
+}
+
+// changed runs on the worker's goroutine right after each update, so
+// of() is the status that update made.
+func (r *recordingReporter) changed() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.changes++
+	if r.of != nil {
+		r.seen = append(r.seen, r.of())
+	}
+}
+
+func (r *recordingReporter) flush(context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flushes++
+}
+
+func (r *recordingReporter) counts() (changes, flushes int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changes, r.flushes
+}
+
+// testEnv is a worker's node: rt, fakeNet, files in a temporary dir and
+// no DNS.
+func testEnv(t *testing.T, rt runtime.Runtime) *workerEnv {
 	t.Helper()
 	dir := t.TempDir()
-	return &Agent{
-		cfg:       Config{DataDir: dir, Runtime: rt},
-		log:       slog.New(slog.DiscardHandler),
-		net:       fakeNet{},
-		logs:      logs.New(dir + "/logs"),
-		workers:   map[string]*replicaWorker{},
-		finished:  map[string]*orchpb.ReplicaStatus{},
-		adopted:   map[string]runtime.ContainerInfo{},
-		reportNow: make(chan struct{}, 1),
+	return &workerEnv{
+		runtime: rt,
+		network: fakeNet{},
+		files:   replicaFiles{dir: dataDir(dir), logs: logs.New(dir + "/logs")},
+		report:  &recordingReporter{},
+		log:     slog.New(slog.DiscardHandler),
+		now:     time.Now,
 	}
 }
 
@@ -126,8 +161,10 @@ func assignment(id, policy string, healthPort int32) *orchpb.Assignment {
 		Spec: &orchpb.ServiceSpec{
 			Name: "web", Image: "orch.local/hello:1",
 			Health: &orchpb.HealthCheck{
-				Http:     &orchpb.HTTPCheck{Path: "/healthz", Port: healthPort},
-				Interval: "20ms", Timeout: "20ms", Retries: 2,
+				Http: &orchpb.HTTPCheck{Path: "/healthz", Port: healthPort},
+				// Timeouts as long as the interval allows: a loaded
+				// machine must not fail a check the test meant to pass.
+				Interval: "250ms", Timeout: "250ms", Retries: 2,
 			},
 			Restart:         &orchpb.RestartPolicy{Policy: policy, BackoffInitial: "10ms", BackoffMax: "40ms"},
 			StopGracePeriod: "1s",
@@ -135,17 +172,24 @@ func assignment(id, policy string, healthPort int32) *orchpb.Assignment {
 	}
 }
 
-// await polls the worker's status until cond holds.
+// await waits until the worker announces a status that satisfies cond,
+// later than the one the last await returned, and returns it.
 func await(t *testing.T, w *replicaWorker, what string, cond func(*orchpb.ReplicaStatus) bool) *orchpb.ReplicaStatus {
 	t.Helper()
+	rec := w.env.report.(*recordingReporter)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		st := w.status()
-		if cond(st) {
-			return st
+		rec.mu.Lock()
+		for ; rec.next < len(rec.seen); rec.next++ {
+			if st := rec.seen[rec.next]; cond(st) {
+				rec.next++
+				rec.mu.Unlock()
+				return st
+			}
 		}
+		rec.mu.Unlock()
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; status %v", what, st)
+			t.Fatalf("timed out waiting for %s; status %v", what, w.status())
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -158,7 +202,7 @@ func awaitSavedHealthy(t *testing.T, w *replicaWorker, want bool) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var saved workerState
-		data, err := os.ReadFile(w.statePath())
+		data, err := os.ReadFile(w.env.files.statePath(w.id))
 		if err == nil && json.Unmarshal(data, &saved) == nil && saved.Healthy == want {
 			return
 		}
@@ -169,9 +213,13 @@ func awaitSavedHealthy(t *testing.T, w *replicaWorker, want bool) {
 	}
 }
 
-func runWorker(t *testing.T, a *Agent, asg *orchpb.Assignment) *replicaWorker {
+func runWorker(t *testing.T, env *workerEnv, asg *orchpb.Assignment) *replicaWorker {
 	t.Helper()
-	w := newReplicaWorker(a, asg, nil)
+	w := newReplicaWorker(env, asg, nil)
+	rec := env.report.(*recordingReporter)
+	rec.mu.Lock()
+	rec.of = w.status
+	rec.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	go w.run(ctx)
 	t.Cleanup(func() { cancel(); <-w.done })
@@ -180,10 +228,14 @@ func runWorker(t *testing.T, a *Agent, asg *orchpb.Assignment) *replicaWorker {
 
 func TestWorkerHealthCheckGatesRunningAndRestartsUnhealthy(t *testing.T) {
 	rt := newFakeRuntime()
-	a := testAgent(t, rt)
+	env := testEnv(t, rt)
 	port, failing := healthServer(t)
 	failing.Store(true)
-	w := runWorker(t, a, assignment("r1", orchpb.RestartAlways, port))
+	asg := assignment("r1", orchpb.RestartAlways, port)
+	// Failures before the first success do not count, so the replica
+	// stays starting however slowly this test looks.
+	asg.Spec.Health.StartPeriod = "1h"
+	w := runWorker(t, env, asg)
 
 	// Not running (healthy) before a check has passed.
 	st := await(t, w, "starting", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaStarting && s.StartedAt != 0 })
@@ -209,6 +261,11 @@ func TestWorkerHealthCheckGatesRunningAndRestartsUnhealthy(t *testing.T) {
 	if st.Message != "" {
 		t.Errorf("message %q once healthy again", st.Message)
 	}
+	// The unhealthy state was flushed to the masters before the restart
+	// left it.
+	if _, flushes := env.report.(*recordingReporter).counts(); flushes == 0 {
+		t.Error("the unhealthy state was not flushed")
+	}
 	if starts, stops := rt.counts("r1"); starts != int(st.Restarts)+1 || stops != int(st.Restarts) {
 		t.Errorf("runtime saw %d starts and %d stops for %d restarts, want %d and %d", starts, stops, st.Restarts, st.Restarts+1, st.Restarts)
 	}
@@ -231,11 +288,11 @@ func TestWorkerRestartPolicies(t *testing.T) {
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("%s exit %d oom %v", c.policy, c.exit.Code, c.exit.OOMKilled), func(t *testing.T) {
 			rt := newFakeRuntime()
-			a := testAgent(t, rt)
+			env := testEnv(t, rt)
 			asg := assignment(fmt.Sprintf("p%d", i), c.policy, 0)
 			asg.Spec.Health = nil
 			id := asg.Replica.Id
-			w := runWorker(t, a, asg)
+			w := runWorker(t, env, asg)
 			await(t, w, "running", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaRunning })
 			rt.exitNow(id, c.exit)
 			if c.restarts {
@@ -263,9 +320,9 @@ func TestWorkerRestartPolicies(t *testing.T) {
 // failure like any other.
 func TestWorkerUnhealthyWithRestartNeverFails(t *testing.T) {
 	rt := newFakeRuntime()
-	a := testAgent(t, rt)
+	env := testEnv(t, rt)
 	port, failing := healthServer(t)
-	w := runWorker(t, a, assignment("n1", orchpb.RestartNever, port))
+	w := runWorker(t, env, assignment("n1", orchpb.RestartNever, port))
 	await(t, w, "running", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaRunning })
 	failing.Store(true)
 	st := await(t, w, "failed", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaFailed })

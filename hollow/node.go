@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/agent"
+	"github.com/orch-io/orch/internal/backoff"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -82,19 +83,13 @@ func (n *Node) start(ctx context.Context) error {
 
 func (n *Node) register(ctx context.Context, ch *agent.Channel) (*orchpb.NodeRegistrationResponse, error) {
 	reg := &orchpb.NodeRegistration{Name: n.name, Labels: n.labels, Address: n.cfg.Address, Capacity: n.cfg.Capacity}
-	delay := 100 * time.Millisecond
-	for {
-		resp, err := ch.Register(ctx, reg)
-		if err == nil {
-			return resp, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("hollow: register %s: %w (last error: %v)", n.name, ctx.Err(), err)
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, 2*time.Second)
+	resp, err := backoff.Retry(ctx, backoff.New(100*time.Millisecond, 2*time.Second), func() (*orchpb.NodeRegistrationResponse, error) {
+		return ch.Register(ctx, reg)
+	}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("hollow: register %s: %w", n.name, err)
 	}
+	return resp, nil
 }
 
 // Kill stops the node at once, as kill -9 stops an agent: no goodbye, no
@@ -123,19 +118,18 @@ func (n *Node) Restart(ctx context.Context, labels map[string]string) error {
 }
 
 func (n *Node) runAssignments(ctx context.Context, ch *agent.Channel) {
-	delay := 100 * time.Millisecond
+	// Jittered: a fleet cut off by one master's failure must not come back
+	// in step.
+	bo := backoff.New(100*time.Millisecond, 2*time.Second, backoff.WithJitter())
 	for ctx.Err() == nil {
 		err := ch.WatchAssignments(ctx, n.ID(), n.apply)
 		if ctx.Err() != nil {
 			return
 		}
 		n.cfg.Logger.Debug("hollow: assignment stream broken", "node", n.name, "err", err)
-		select {
-		case <-ctx.Done():
+		if bo.Wait(ctx) != nil {
 			return
-		case <-time.After(delay + time.Duration(rand.Int64N(int64(delay)))):
 		}
-		delay = min(2*delay, 2*time.Second)
 	}
 }
 

@@ -183,15 +183,18 @@ func TestFollowAcrossRotations(t *testing.T) {
 	for i := 1; i <= lines; i++ {
 		fmt.Fprintf(w, "line %d\n", i)
 		if i%50 == 0 {
+			// The follower keeps up only with one rotation per look (a
+			// copy is dropped when two happen between looks, as
+			// maxFiles=2 keeps one): wait until it has copied a line
+			// written after the last rotation, however slow the
+			// machine, and leave it the rest to find in the copy.
+			sinceLast := len(numbered(1, i-49))
+			waitFor(t, func() bool { return len(out.String()) >= sinceLast })
 			if ok, err := f.Rotate("r"); err != nil {
 				t.Fatal(err)
 			} else if ok {
 				rotations++
 			}
-			// Let the follower see some rotations one by one; it keeps
-			// up only with one rotation per look (a copy is dropped when
-			// two happen between looks, as maxFiles=2 keeps one).
-			time.Sleep(3 * f.poll)
 		}
 	}
 	want := numbered(1, lines)

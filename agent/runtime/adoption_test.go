@@ -71,7 +71,7 @@ func TestWaitSeesExitThatHappenedWhileAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	awaitLog(t, cfg.LogPath, "args=")
-	time.Sleep(100 * time.Millisecond)
+	awaitTaskStatus(ctx, t, e.rt, cfg.ID, "stopped")
 	exits, err := e.rt.Wait(ctx, cfg.ID)
 	if err != nil {
 		t.Fatalf("Wait after the exit: %v", err)

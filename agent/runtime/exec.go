@@ -14,6 +14,7 @@ import (
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // ioDrainTimeout bounds how long Exec waits, after the process exited, for
@@ -27,31 +28,10 @@ func (c *Containerd) Exec(ctx context.Context, id string, cfg ExecConfig) (int, 
 		return -1, fmt.Errorf("exec in container %s: no command", id)
 	}
 	ctx = c.ns(ctx)
-	ctr, err := c.client.LoadContainer(ctx, id)
+	task, pspec, err := c.execTarget(ctx, id, cfg)
 	if err != nil {
-		return -1, wrap(err, "exec in container %s", id)
+		return -1, err
 	}
-	task, err := ctr.Task(ctx, nil)
-	if err != nil {
-		return -1, wrap(err, "exec in container %s: no running task", id)
-	}
-	if st, err := task.Status(ctx); err != nil {
-		return -1, wrap(err, "exec in container %s: task status", id)
-	} else if st.Status != client.Running {
-		return -1, fmt.Errorf("exec in container %s: task is %s, not running: %w", id, st.Status, ErrNotRunning)
-	}
-	spec, err := ctr.Spec(ctx)
-	if err != nil {
-		return -1, wrap(err, "exec in container %s: spec", id)
-	}
-	// The exec'd process runs as the container's own process does (user,
-	// cwd, env, capabilities), with other arguments.
-	pspec := *spec.Process
-	pspec.Args = cfg.Args
-	pspec.Terminal = cfg.TTY
-	pspec.Env = append(append([]string(nil), spec.Process.Env...), cfg.Env...)
-	pspec.ConsoleSize = nil
-
 	var stdin io.Reader
 	var closer *stdinCloser
 	if cfg.Stdin != nil {
@@ -63,7 +43,7 @@ func (c *Containerd) Exec(ctx context.Context, id string, cfg ExecConfig) (int, 
 		opts = append(opts, cio.WithTerminal)
 	}
 	execID := newExecID()
-	proc, err := task.Exec(ctx, execID, &pspec, cio.NewCreator(opts...))
+	proc, err := task.Exec(ctx, execID, pspec, cio.NewCreator(opts...))
 	if err != nil {
 		return -1, wrap(err, "exec in container %s", id)
 	}
@@ -88,20 +68,63 @@ func (c *Containerd) Exec(ctx context.Context, id string, cfg ExecConfig) (int, 
 		return -1, wrap(err, "exec in container %s: start %q", id, cfg.Args[0])
 	}
 	if cfg.TTY && cfg.Resize != nil {
-		go func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case sz, ok := <-cfg.Resize:
-					if !ok {
-						return
-					}
-					_ = proc.Resize(ctx, uint32(sz.Width), uint32(sz.Height))
-				}
-			}
-		}()
+		done := make(chan struct{})
+		defer close(done)
+		go forwardResizes(ctx, done, proc, cfg.Resize)
 	}
+	return awaitExec(ctx, cleanup, id, proc, exits)
+}
+
+// execTarget finds the container's running task and the process spec of a
+// command run in it: the container's own process (user, cwd, env,
+// capabilities) with cfg's arguments, terminal and extra env.
+func (c *Containerd) execTarget(ctx context.Context, id string, cfg ExecConfig) (client.Task, *specs.Process, error) {
+	ctr, err := c.client.LoadContainer(ctx, id)
+	if err != nil {
+		return nil, nil, wrap(err, "exec in container %s", id)
+	}
+	task, err := ctr.Task(ctx, nil)
+	if err != nil {
+		return nil, nil, wrap(err, "exec in container %s: no running task", id)
+	}
+	if st, err := task.Status(ctx); err != nil {
+		return nil, nil, wrap(err, "exec in container %s: task status", id)
+	} else if st.Status != client.Running {
+		return nil, nil, fmt.Errorf("exec in container %s: task is %s, not running: %w", id, st.Status, ErrNotRunning)
+	}
+	spec, err := ctr.Spec(ctx)
+	if err != nil {
+		return nil, nil, wrap(err, "exec in container %s: spec", id)
+	}
+	pspec := *spec.Process
+	pspec.Args = cfg.Args
+	pspec.Terminal = cfg.TTY
+	pspec.Env = append(append([]string(nil), spec.Process.Env...), cfg.Env...)
+	pspec.ConsoleSize = nil
+	return task, &pspec, nil
+}
+
+// forwardResizes applies the caller's terminal sizes until ctx ends, the
+// caller closes resize, or Exec returns (done).
+func forwardResizes(ctx context.Context, done <-chan struct{}, proc client.Process, resize <-chan TermSize) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-done:
+			return
+		case sz, ok := <-resize:
+			if !ok {
+				return
+			}
+			_ = proc.Resize(ctx, uint32(sz.Width), uint32(sz.Height))
+		}
+	}
+}
+
+// awaitExec waits for the exec'd process to exit and its output to be
+// copied (at most ioDrainTimeout more), killing it if ctx ends first.
+func awaitExec(ctx, cleanup context.Context, id string, proc client.Process, exits <-chan client.ExitStatus) (int, error) {
 	var status client.ExitStatus
 	select {
 	case status = <-exits:
@@ -121,11 +144,15 @@ func (c *Containerd) Exec(ctx context.Context, id string, cfg ExecConfig) (int, 
 		}
 		return -1, wrap(err, "exec in container %s: wait", id)
 	}
+	// The goroutine ends when the copy does, at the latest when Exec's
+	// deferred Delete closes the process's IO.
 	drained := make(chan struct{})
 	go func() { proc.IO().Wait(); close(drained) }()
+	t := time.NewTimer(ioDrainTimeout)
+	defer t.Stop()
 	select {
 	case <-drained:
-	case <-time.After(ioDrainTimeout):
+	case <-t.C:
 	}
 	return int(status.ExitCode()), nil
 }

@@ -223,6 +223,27 @@ func awaitExit(t testing.TB, exits <-chan ExitStatus, d time.Duration) ExitStatu
 	}
 }
 
+// awaitTaskStatus waits until List shows container id's task in status.
+func awaitTaskStatus(ctx context.Context, t testing.TB, rt *Containerd, id, status string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		infos, err := rt.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range infos {
+			if in.ID == id && in.TaskStatus == status {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("container %s: task not %s after 10s: %+v", id, status, infos)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // awaitLog waits until the log file at path contains want.
 func awaitLog(t testing.TB, path, want string) string {
 	t.Helper()

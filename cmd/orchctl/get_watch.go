@@ -9,6 +9,7 @@ import (
 
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/api/client"
+	"github.com/orch-io/orch/internal/backoff"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -76,11 +77,12 @@ func (a *app) watch(ctx context.Context, c *client.Client, o *getOptions, v view
 			}
 		}
 	}
-	backoff := 100 * time.Millisecond
+	// Reconnects wait 100ms, doubling up to 5s; an event starts over.
+	bo := backoff.New(100*time.Millisecond, 5*time.Second)
 	for {
 		events, errc := c.Watch(ctx, index, o.kind.watchKind)
 		for ev := range events {
-			backoff = 100 * time.Millisecond
+			bo.Reset()
 			index = max(index, ev.Index)
 			m, err := ev.Message()
 			if err != nil {
@@ -112,12 +114,9 @@ func (a *app) watch(ctx context.Context, c *client.Client, o *getOptions, v view
 			return err
 		default:
 			fmt.Fprintf(a.stderr, "watch interrupted (%v); retrying\n", err)
-			select {
-			case <-ctx.Done():
+			if bo.Wait(ctx) != nil {
 				return nil
-			case <-time.After(backoff):
 			}
-			backoff = min(2*backoff, 5*time.Second)
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/orch-io/orch/internal/backoff"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -113,16 +115,13 @@ func (n *Node) lastCommandAtOrBelow(index uint64) (uint64, error) {
 // WaitApplied waits until appliedIndex() (the store's Index) reaches index
 // or ctx is done.
 func (n *Node) WaitApplied(ctx context.Context, index uint64, appliedIndex func() uint64) error {
-	delay := 500 * time.Microsecond
+	// Polled: the index is usually reached within a millisecond, and a
+	// slow one costs a poll every 20ms at most.
+	bo := backoff.New(500*time.Microsecond, 20*time.Millisecond)
 	for appliedIndex() < index {
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("raftnode: waiting for index %d (at %d): %w", index, appliedIndex(), ctx.Err())
-		case <-t.C:
+		if err := bo.Wait(ctx); err != nil {
+			return fmt.Errorf("raftnode: waiting for index %d (at %d): %w", index, appliedIndex(), err)
 		}
-		delay = min(delay*2, 20*time.Millisecond)
 	}
 	return nil
 }

@@ -1,0 +1,217 @@
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/orch-io/orch/pki"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// dataDir is the agent's directory: what it keeps across restarts so that
+// it comes back, and keeps its replicas running, before any master answers.
+//
+//	node.json            identity: node id, name, subnet, cluster CIDR
+//	ca.crt               the cluster CA, pinned at the first join
+//	agent.crt, agent.key the node's certificate (agent.key.new while a
+//	                     registration is under way)
+//	assignments.pb       the last assignment set
+//	endpoints.pb         the DNS table
+//	replicas/ID.json     a replica's restarts, start time, address, verdict
+//	replicas/ID.etc/     its resolv.conf and hosts
+//	logs/                replicas' output (the logs package)
+//
+// Every file is replaced whole (writeAtomic), so a crash leaves the old one
+// or the new one.
+type dataDir string
+
+func (d dataDir) path(name string) string { return filepath.Join(string(d), name) }
+
+// identity is who the masters say this node is.
+type identity struct {
+	NodeID      string `json:"nodeId"`
+	Name        string `json:"name"`
+	Subnet      string `json:"subnet"`
+	ClusterCIDR string `json:"clusterCidr"`
+}
+
+func (d dataDir) loadIdentity() (*identity, error) {
+	data, err := os.ReadFile(d.path("node.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("agent: read identity: %w", err)
+	}
+	var id identity
+	if err := json.Unmarshal(data, &id); err != nil {
+		return nil, fmt.Errorf("agent: parse %s: %w", d.path("node.json"), err)
+	}
+	return &id, nil
+}
+
+func (d dataDir) saveIdentity(id *identity) error {
+	data, err := json.MarshalIndent(id, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(d.path("node.json"), data, 0o600)
+}
+
+// caPool returns the cluster CA, fetching it from the first of masters
+// that answers and pinning it on first join.
+func (d dataDir) caPool(ctx context.Context, masters []string, token string) (*x509.CertPool, error) {
+	pemBytes, err := os.ReadFile(d.path("ca.crt"))
+	if errors.Is(err, os.ErrNotExist) {
+		var lastErr error
+		for _, u := range masters {
+			if pemBytes, lastErr = fetchCA(ctx, u, token); lastErr == nil {
+				break
+			}
+		}
+		if lastErr != nil {
+			return nil, lastErr
+		}
+		if err := writeAtomic(d.path("ca.crt"), pemBytes, 0o644); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("agent: read CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, fmt.Errorf("agent: %s holds no certificate", d.path("ca.crt"))
+	}
+	return pool, nil
+}
+
+// serverCertificate loads the agent's certificate for its own endpoint.
+func (d dataDir) serverCertificate() (*tls.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(d.path("agent.crt"), d.path("agent.key"))
+	if err != nil {
+		return nil, err
+	}
+	return &cert, nil
+}
+
+// newCSR makes a key for node name, kept aside until saveCertificate
+// installs it with the certificate the master signs.
+func (d dataDir) newCSR(name string) ([]byte, error) {
+	csr, key, err := pki.NewCSR("node:" + name)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := pki.EncodeKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeAtomic(d.path("agent.key.new"), keyPEM, 0o600); err != nil {
+		return nil, err
+	}
+	return csr, nil
+}
+
+func (d dataDir) saveCertificate(certPEM string) error {
+	if err := writeAtomic(d.path("agent.crt"), []byte(certPEM), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(d.path("agent.key.new"), d.path("agent.key")); err != nil {
+		return fmt.Errorf("agent: install key: %w", err)
+	}
+	return nil
+}
+
+func (d dataDir) loadAssignments() (*orchpb.AssignmentSet, error) {
+	var set orchpb.AssignmentSet
+	if ok, err := d.loadProto("assignments.pb", "assignments", &set); !ok || err != nil {
+		return nil, err
+	}
+	return &set, nil
+}
+
+func (d dataDir) saveAssignments(set *orchpb.AssignmentSet) error {
+	return d.saveProto("assignments.pb", set)
+}
+
+// loadEndpoints returns the saved DNS table as an update that replaces
+// the whole table (nil when none was saved).
+func (d dataDir) loadEndpoints() (*orchpb.EndpointUpdate, error) {
+	var u orchpb.EndpointUpdate
+	if ok, err := d.loadProto("endpoints.pb", "endpoints", &u); !ok || err != nil {
+		return nil, err
+	}
+	u.Reset_ = true
+	return &u, nil
+}
+
+func (d dataDir) saveEndpoints(all *orchpb.EndpointUpdate) error {
+	return d.saveProto("endpoints.pb", all)
+}
+
+// loadProto reads file name into m; false (and no error) when it was never
+// saved.
+func (d dataDir) loadProto(name, what string, m proto.Message) (bool, error) {
+	data, err := os.ReadFile(d.path(name))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("agent: read saved %s: %w", what, err)
+	}
+	if err := proto.Unmarshal(data, m); err != nil {
+		return false, fmt.Errorf("agent: parse saved %s: %w", what, err)
+	}
+	return true, nil
+}
+
+func (d dataDir) saveProto(name string, m proto.Message) error {
+	data, err := proto.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("agent: encode %s: %w", name, err)
+	}
+	return writeAtomic(d.path(name), data, 0o600)
+}
+
+// replicaState is where a replica's workerState is saved.
+func (d dataDir) replicaState(replicaID string) string {
+	return filepath.Join(string(d), "replicas", replicaID+".json")
+}
+
+// replicaEtc holds a replica's resolv.conf and hosts.
+func (d dataDir) replicaEtc(replicaID string) string {
+	return filepath.Join(string(d), "replicas", replicaID+".etc")
+}
+
+func writeAtomic(path string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		return fmt.Errorf("agent: write %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("agent: write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("agent: write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("agent: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("agent: write %s: %w", path, err)
+	}
+	return nil
+}

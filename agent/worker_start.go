@@ -1,0 +1,133 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/orch-io/orch/agent/runtime"
+	"github.com/orch-io/orch/master/manifest"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+var errNotCreated = errors.New("container not created")
+
+// prepareAndStart sets up the network, the image and the container (unless
+// it exists) and starts a task.
+func (w *replicaWorker) prepareAndStart(ctx context.Context, exists bool) error {
+	att, err := w.env.network.Setup(ctx, w.id)
+	if err != nil {
+		return fmt.Errorf("%w: network: %w", errNotCreated, err)
+	}
+	if ip := att.IP.String(); ip != w.status().GetIp() {
+		w.update(func(st *orchpb.ReplicaStatus) { st.Ip = ip })
+	}
+	if !exists {
+		if err := w.create(ctx, att.IP, att.NetNSPath); err != nil {
+			return err
+		}
+	}
+	pid, err := w.env.runtime.Start(ctx, w.id)
+	if err != nil {
+		return fmt.Errorf("start task: %w", err)
+	}
+	now := w.env.now().UnixMilli()
+	checked := w.hasHealthCheck()
+	if checked {
+		w.setHealthy(false)
+	}
+	w.update(func(st *orchpb.ReplicaStatus) {
+		st.State, st.StartedAt, st.Message = orchpb.ReplicaRunning, now, ""
+		if checked {
+			// Running means healthy: discovery and rollouts count on it.
+			st.State, st.Message = orchpb.ReplicaStarting, "waiting for the first health check"
+		}
+	})
+	if !w.started {
+		w.started = true
+		w.log.Info("container started", "pid", pid, "ip", att.IP, "since_assigned", w.env.now().Sub(w.assignedAt).Round(time.Microsecond))
+	} else {
+		w.log.Info("container started", "pid", pid, "ip", att.IP)
+	}
+	return nil
+}
+
+// create pulls the image and makes the container in the replica's network
+// namespace. Every error wraps errNotCreated.
+func (w *replicaWorker) create(ctx context.Context, ip netip.Addr, netns string) error {
+	rt := w.env.runtime
+	spec := w.asg.GetSpec()
+	if err := rt.EnsureImage(ctx, spec.GetImage()); err != nil {
+		return fmt.Errorf("%w: image %s: %w", errNotCreated, spec.GetImage(), err)
+	}
+	rep := w.asg.GetReplica()
+	cfg := runtime.ContainerConfig{
+		ID:          w.id,
+		Image:       spec.GetImage(),
+		Command:     spec.GetCommand(),
+		Args:        spec.GetArgs(),
+		Env:         spec.GetEnv(),
+		CPUMillis:   rep.GetResources().GetCpuMillis(),
+		MemoryBytes: rep.GetResources().GetMemoryBytes(),
+		NetNSPath:   netns,
+		Hostname:    rep.DisplayName(),
+		LogPath:     w.env.files.logPath(w.id),
+		Labels: map[string]string{
+			labelReplica:   w.id,
+			labelService:   rep.GetService(),
+			labelNamespace: rep.GetNamespace(),
+		},
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.LogPath), 0o700); err != nil {
+		return fmt.Errorf("%w: log dir: %w", errNotCreated, err)
+	}
+	var err error
+	if cfg.Mounts, err = w.env.files.mounts(rep, ip); err != nil {
+		return fmt.Errorf("%w: resolv.conf and hosts: %w", errNotCreated, err)
+	}
+	err = rt.Create(ctx, cfg)
+	if errors.Is(err, runtime.ErrAlreadyExists) {
+		// Left by a run that died between create and start: start over.
+		if derr := rt.Delete(ctx, w.id); derr != nil {
+			return fmt.Errorf("%w: replace old container: %w", errNotCreated, derr)
+		}
+		err = rt.Create(ctx, cfg)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", errNotCreated, err)
+	}
+	return nil
+}
+
+// stopAndRemove stops the task within the grace period and removes the
+// container, its snapshot, its network namespace and its saved state.
+func (w *replicaWorker) stopAndRemove() {
+	// The agent may be shutting down too; removal must still finish.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	grace := manifest.Duration(w.asg.GetSpec().GetStopGracePeriod(), 10*time.Second)
+	rt := w.env.runtime
+	if err := rt.Stop(ctx, w.id, grace); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		w.log.Warn("stop", "err", err)
+	}
+	if err := rt.Delete(ctx, w.id); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		w.log.Warn("delete container", "err", err)
+	}
+	if err := w.env.network.Teardown(ctx, w.id); err != nil {
+		w.log.Warn("remove network", "err", err)
+	}
+	w.update(func(st *orchpb.ReplicaStatus) {
+		// A finished replica keeps its verdict (exit code, reason) to the end.
+		if st.State != orchpb.ReplicaFailed && st.State != orchpb.ReplicaStopped {
+			st.State, st.Message = orchpb.ReplicaStopped, "stopped"
+		}
+	})
+	if err := w.env.files.remove(w.id); err != nil {
+		w.log.Warn("remove output", "err", err)
+	}
+	w.log.Info("replica stopped and removed")
+}
