@@ -1,6 +1,10 @@
 package agent
 
-import "time"
+import (
+	"time"
+
+	orchpb "github.com/orch-io/orch/proto"
+)
 
 // backoff doubles the restart delay from initial up to max, and starts over
 // once a replica has run cleanly for resetAfter.
@@ -11,7 +15,7 @@ type backoff struct {
 
 func newBackoff(initial, max time.Duration) *backoff {
 	if initial <= 0 {
-		initial = time.Second
+		initial = orchpb.DefaultBackoffInitial
 	}
 	if max < initial {
 		max = initial

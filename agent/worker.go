@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/agent/runtime"
-	"github.com/orch-io/orch/master/manifest"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -137,7 +136,7 @@ func (w *replicaWorker) run(ctx context.Context) {
 	defer close(w.done)
 	spec := w.asg.GetSpec()
 	restart := spec.GetRestart()
-	bo := newBackoff(manifest.Duration(restart.GetBackoffInitial(), time.Second), manifest.Duration(restart.GetBackoffMax(), time.Minute))
+	bo := newBackoff(restart.BackoffInitialOrDefault(), restart.BackoffMaxOrDefault())
 
 	running := w.adopted != nil && w.adopted.taskStatus == "running"
 	exists := w.adopted != nil
@@ -219,7 +218,7 @@ func (w *replicaWorker) run(ctx context.Context) {
 		}
 		failed := exit.Code != 0 || exit.OOMKilled || killedFor != ""
 		w.log.Info("container exited", "code", exit.Code, "reason", reason, "ran_for", ranFor.Round(time.Millisecond))
-		if !shouldRestart(restart.GetPolicy(), failed) {
+		if !shouldRestart(restart.PolicyOrDefault(), failed) {
 			w.update(func(st *orchpb.ReplicaStatus) {
 				st.ExitCode, st.Message = int32(exit.Code), reason
 				st.State = orchpb.ReplicaStopped
@@ -282,7 +281,7 @@ func (w *replicaWorker) waitExit(ctx context.Context, exitCh <-chan runtime.Exit
 				w.a.flushReport(ctx)
 				// Synchronous: the runtime wants Stop sequenced with the
 				// worker's other calls; the exit then arrives on exitCh.
-				grace := manifest.Duration(w.asg.GetSpec().GetStopGracePeriod(), 10*time.Second)
+				grace := w.asg.GetSpec().StopGracePeriodOrDefault()
 				if err := w.a.cfg.Runtime.Stop(ctx, w.id, grace); err != nil && ctx.Err() == nil {
 					w.log.Warn("stop unhealthy container", "err", err)
 				}
@@ -404,7 +403,7 @@ func (w *replicaWorker) stopAndRemove() {
 	// The agent may be shutting down too; removal must still finish.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	grace := manifest.Duration(w.asg.GetSpec().GetStopGracePeriod(), 10*time.Second)
+	grace := w.asg.GetSpec().StopGracePeriodOrDefault()
 	rt := w.a.cfg.Runtime
 	if err := rt.Stop(ctx, w.id, grace); err != nil && !errors.Is(err, runtime.ErrNotFound) {
 		w.log.Warn("stop", "err", err)

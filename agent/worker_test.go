@@ -21,6 +21,7 @@ import (
 	"github.com/orch-io/orch/agent/runtime"
 	"github.com/orch-io/orch/netoverlay"
 	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // fakeRuntime runs no processes: a started task "runs" until Stop or
@@ -127,10 +128,10 @@ func assignment(id, policy string, healthPort int32) *orchpb.Assignment {
 			Name: "web", Image: "orch.local/hello:1",
 			Health: &orchpb.HealthCheck{
 				Http:     &orchpb.HTTPCheck{Path: "/healthz", Port: healthPort},
-				Interval: "20ms", Timeout: "20ms", Retries: 2,
+				Interval: durationpb.New(20 * time.Millisecond), Timeout: durationpb.New(20 * time.Millisecond), Retries: 2,
 			},
-			Restart:         &orchpb.RestartPolicy{Policy: policy, BackoffInitial: "10ms", BackoffMax: "40ms"},
-			StopGracePeriod: "1s",
+			Restart:         &orchpb.RestartPolicy{Policy: policy, BackoffInitial: durationpb.New(10 * time.Millisecond), BackoffMax: durationpb.New(40 * time.Millisecond)},
+			StopGracePeriod: durationpb.New(time.Second),
 		},
 	}
 }

@@ -1,7 +1,8 @@
 // The one schema of orch: every stored object, every Raft command and every
 // message on the agent channel. The REST API serves these as JSON through
-// protojson (lowerCamelCase names are the names of CONTRACT.md); the Raft log,
-// snapshots and the agent channel use the binary form.
+// protojson (lowerCamelCase names are the names of CONTRACT.md), with package
+// api writing 64-bit integers as numbers and durations in Go's form ("1m30s");
+// the Raft log, snapshots and the agent channel use the binary form.
 //
 // States and modes are strings, not enums, so that their JSON form is the word
 // users read ("running", not "REPLICA_STATE_RUNNING"). Their allowed values are
@@ -16,12 +17,12 @@
 package orchpb
 
 import (
+	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
+	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
-
-	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
-	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 )
 
 const (
@@ -31,9 +32,10 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// ServiceSpec is the manifest of CONTRACT.md, exactly as the user wrote it
-// (after defaults). Quantities and durations stay in their text form so that a
-// stored spec reads back byte for byte; parsed values live on Replica.
+// ServiceSpec is the manifest of CONTRACT.md as admission left it: defaults
+// filled in, durations parsed once into google.protobuf.Duration (the API
+// writes them back in Go's form, "500ms", "1m30s"). Quantities stay in their
+// text form ("100m", "32Mi"); their parsed values live on Replica.
 type ServiceSpec struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Kind            string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
@@ -51,7 +53,7 @@ type ServiceSpec struct {
 	Restart         *RestartPolicy         `protobuf:"bytes,13,opt,name=restart,proto3" json:"restart,omitempty"`
 	Placement       *Placement             `protobuf:"bytes,14,opt,name=placement,proto3" json:"placement,omitempty"`
 	Update          *UpdatePolicy          `protobuf:"bytes,15,opt,name=update,proto3" json:"update,omitempty"`
-	StopGracePeriod string                 `protobuf:"bytes,16,opt,name=stop_grace_period,json=stopGracePeriod,proto3" json:"stop_grace_period,omitempty"`
+	StopGracePeriod *durationpb.Duration   `protobuf:"bytes,18,opt,name=stop_grace_period,json=stopGracePeriod,proto3" json:"stop_grace_period,omitempty"`
 	Labels          map[string]string      `protobuf:"bytes,17,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
@@ -192,11 +194,11 @@ func (x *ServiceSpec) GetUpdate() *UpdatePolicy {
 	return nil
 }
 
-func (x *ServiceSpec) GetStopGracePeriod() string {
+func (x *ServiceSpec) GetStopGracePeriod() *durationpb.Duration {
 	if x != nil {
 		return x.StopGracePeriod
 	}
-	return ""
+	return nil
 }
 
 func (x *ServiceSpec) GetLabels() map[string]string {
@@ -332,10 +334,10 @@ type HealthCheck struct {
 	Http          *HTTPCheck             `protobuf:"bytes,1,opt,name=http,proto3" json:"http,omitempty"`
 	Tcp           *TCPCheck              `protobuf:"bytes,2,opt,name=tcp,proto3" json:"tcp,omitempty"`
 	Exec          *ExecCheck             `protobuf:"bytes,3,opt,name=exec,proto3" json:"exec,omitempty"`
-	Interval      string                 `protobuf:"bytes,4,opt,name=interval,proto3" json:"interval,omitempty"`
-	Timeout       string                 `protobuf:"bytes,5,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	Interval      *durationpb.Duration   `protobuf:"bytes,8,opt,name=interval,proto3" json:"interval,omitempty"`
+	Timeout       *durationpb.Duration   `protobuf:"bytes,9,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	Retries       int32                  `protobuf:"varint,6,opt,name=retries,proto3" json:"retries,omitempty"`
-	StartPeriod   string                 `protobuf:"bytes,7,opt,name=start_period,json=startPeriod,proto3" json:"start_period,omitempty"`
+	StartPeriod   *durationpb.Duration   `protobuf:"bytes,10,opt,name=start_period,json=startPeriod,proto3" json:"start_period,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -391,18 +393,18 @@ func (x *HealthCheck) GetExec() *ExecCheck {
 	return nil
 }
 
-func (x *HealthCheck) GetInterval() string {
+func (x *HealthCheck) GetInterval() *durationpb.Duration {
 	if x != nil {
 		return x.Interval
 	}
-	return ""
+	return nil
 }
 
-func (x *HealthCheck) GetTimeout() string {
+func (x *HealthCheck) GetTimeout() *durationpb.Duration {
 	if x != nil {
 		return x.Timeout
 	}
-	return ""
+	return nil
 }
 
 func (x *HealthCheck) GetRetries() int32 {
@@ -412,11 +414,11 @@ func (x *HealthCheck) GetRetries() int32 {
 	return 0
 }
 
-func (x *HealthCheck) GetStartPeriod() string {
+func (x *HealthCheck) GetStartPeriod() *durationpb.Duration {
 	if x != nil {
 		return x.StartPeriod
 	}
-	return ""
+	return nil
 }
 
 type HTTPCheck struct {
@@ -562,8 +564,8 @@ func (x *ExecCheck) GetCommand() []string {
 type RestartPolicy struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Policy         string                 `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
-	BackoffInitial string                 `protobuf:"bytes,2,opt,name=backoff_initial,json=backoffInitial,proto3" json:"backoff_initial,omitempty"`
-	BackoffMax     string                 `protobuf:"bytes,3,opt,name=backoff_max,json=backoffMax,proto3" json:"backoff_max,omitempty"`
+	BackoffInitial *durationpb.Duration   `protobuf:"bytes,4,opt,name=backoff_initial,json=backoffInitial,proto3" json:"backoff_initial,omitempty"`
+	BackoffMax     *durationpb.Duration   `protobuf:"bytes,5,opt,name=backoff_max,json=backoffMax,proto3" json:"backoff_max,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -605,18 +607,18 @@ func (x *RestartPolicy) GetPolicy() string {
 	return ""
 }
 
-func (x *RestartPolicy) GetBackoffInitial() string {
+func (x *RestartPolicy) GetBackoffInitial() *durationpb.Duration {
 	if x != nil {
 		return x.BackoffInitial
 	}
-	return ""
+	return nil
 }
 
-func (x *RestartPolicy) GetBackoffMax() string {
+func (x *RestartPolicy) GetBackoffMax() *durationpb.Duration {
 	if x != nil {
 		return x.BackoffMax
 	}
-	return ""
+	return nil
 }
 
 type Placement struct {
@@ -691,8 +693,8 @@ type UpdatePolicy struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	MaxSurge       *int32                 `protobuf:"varint,1,opt,name=max_surge,json=maxSurge,proto3,oneof" json:"max_surge,omitempty"`
 	MaxUnavailable *int32                 `protobuf:"varint,2,opt,name=max_unavailable,json=maxUnavailable,proto3,oneof" json:"max_unavailable,omitempty"`
-	MinHealthy     string                 `protobuf:"bytes,3,opt,name=min_healthy,json=minHealthy,proto3" json:"min_healthy,omitempty"`
-	Deadline       string                 `protobuf:"bytes,4,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	MinHealthy     *durationpb.Duration   `protobuf:"bytes,6,opt,name=min_healthy,json=minHealthy,proto3" json:"min_healthy,omitempty"`
+	Deadline       *durationpb.Duration   `protobuf:"bytes,7,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	OnFailure      string                 `protobuf:"bytes,5,opt,name=on_failure,json=onFailure,proto3" json:"on_failure,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -742,18 +744,18 @@ func (x *UpdatePolicy) GetMaxUnavailable() int32 {
 	return 0
 }
 
-func (x *UpdatePolicy) GetMinHealthy() string {
+func (x *UpdatePolicy) GetMinHealthy() *durationpb.Duration {
 	if x != nil {
 		return x.MinHealthy
 	}
-	return ""
+	return nil
 }
 
-func (x *UpdatePolicy) GetDeadline() string {
+func (x *UpdatePolicy) GetDeadline() *durationpb.Duration {
 	if x != nil {
 		return x.Deadline
 	}
-	return ""
+	return nil
 }
 
 func (x *UpdatePolicy) GetOnFailure() string {
@@ -3715,7 +3717,7 @@ var File_proto_orch_proto protoreflect.FileDescriptor
 
 const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
-	"\x10proto/orch.proto\x12\aorch.v1\"\xfb\x05\n" +
+	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\x9c\x06\n" +
 	"\vServiceSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -3732,8 +3734,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06health\x18\f \x01(\v2\x14.orch.v1.HealthCheckR\x06health\x120\n" +
 	"\arestart\x18\r \x01(\v2\x16.orch.v1.RestartPolicyR\arestart\x120\n" +
 	"\tplacement\x18\x0e \x01(\v2\x12.orch.v1.PlacementR\tplacement\x12-\n" +
-	"\x06update\x18\x0f \x01(\v2\x15.orch.v1.UpdatePolicyR\x06update\x12*\n" +
-	"\x11stop_grace_period\x18\x10 \x01(\tR\x0fstopGracePeriod\x128\n" +
+	"\x06update\x18\x0f \x01(\v2\x15.orch.v1.UpdatePolicyR\x06update\x12E\n" +
+	"\x11stop_grace_period\x18\x12 \x01(\v2\x19.google.protobuf.DurationR\x0fstopGracePeriod\x128\n" +
 	"\x06labels\x18\x11 \x03(\v2 .orch.v1.ServiceSpec.LabelsEntryR\x06labels\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
@@ -3741,7 +3743,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
-	"\t_replicas\"g\n" +
+	"\t_replicasJ\x04\b\x10\x10\x11\"g\n" +
 	"\x04Port\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04port\x18\x02 \x01(\x05R\x04port\x12\x1a\n" +
@@ -3749,44 +3751,45 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\thost_port\x18\x04 \x01(\x05R\bhostPort\"5\n" +
 	"\tResources\x12\x10\n" +
 	"\x03cpu\x18\x01 \x01(\tR\x03cpu\x12\x16\n" +
-	"\x06memory\x18\x02 \x01(\tR\x06memory\"\xf5\x01\n" +
+	"\x06memory\x18\x02 \x01(\tR\x06memory\"\xd8\x02\n" +
 	"\vHealthCheck\x12&\n" +
 	"\x04http\x18\x01 \x01(\v2\x12.orch.v1.HTTPCheckR\x04http\x12#\n" +
 	"\x03tcp\x18\x02 \x01(\v2\x11.orch.v1.TCPCheckR\x03tcp\x12&\n" +
-	"\x04exec\x18\x03 \x01(\v2\x12.orch.v1.ExecCheckR\x04exec\x12\x1a\n" +
-	"\binterval\x18\x04 \x01(\tR\binterval\x12\x18\n" +
-	"\atimeout\x18\x05 \x01(\tR\atimeout\x12\x18\n" +
-	"\aretries\x18\x06 \x01(\x05R\aretries\x12!\n" +
-	"\fstart_period\x18\a \x01(\tR\vstartPeriod\"3\n" +
+	"\x04exec\x18\x03 \x01(\v2\x12.orch.v1.ExecCheckR\x04exec\x125\n" +
+	"\binterval\x18\b \x01(\v2\x19.google.protobuf.DurationR\binterval\x123\n" +
+	"\atimeout\x18\t \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12\x18\n" +
+	"\aretries\x18\x06 \x01(\x05R\aretries\x12<\n" +
+	"\fstart_period\x18\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\vstartPeriodJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06J\x04\b\a\x10\b\"3\n" +
 	"\tHTTPCheck\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n" +
 	"\x04port\x18\x02 \x01(\x05R\x04port\"\x1e\n" +
 	"\bTCPCheck\x12\x12\n" +
 	"\x04port\x18\x01 \x01(\x05R\x04port\"%\n" +
 	"\tExecCheck\x12\x18\n" +
-	"\acommand\x18\x01 \x03(\tR\acommand\"q\n" +
+	"\acommand\x18\x01 \x03(\tR\acommand\"\xb3\x01\n" +
 	"\rRestartPolicy\x12\x16\n" +
-	"\x06policy\x18\x01 \x01(\tR\x06policy\x12'\n" +
-	"\x0fbackoff_initial\x18\x02 \x01(\tR\x0ebackoffInitial\x12\x1f\n" +
-	"\vbackoff_max\x18\x03 \x01(\tR\n" +
-	"backoffMax\"\x88\x01\n" +
+	"\x06policy\x18\x01 \x01(\tR\x06policy\x12B\n" +
+	"\x0fbackoff_initial\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0ebackoffInitial\x12:\n" +
+	"\vbackoff_max\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"backoffMaxJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04\"\x88\x01\n" +
 	"\tPlacement\x12 \n" +
 	"\vconstraints\x18\x01 \x03(\tR\vconstraints\x12\x1b\n" +
 	"\tspread_by\x18\x02 \x01(\tR\bspreadBy\x12\x1a\n" +
 	"\bstrategy\x18\x03 \x01(\tR\bstrategy\x12 \n" +
 	"\fmax_per_node\x18\x04 \x01(\x05R\n" +
-	"maxPerNode\"\xdc\x01\n" +
+	"maxPerNode\"\x9e\x02\n" +
 	"\fUpdatePolicy\x12 \n" +
 	"\tmax_surge\x18\x01 \x01(\x05H\x00R\bmaxSurge\x88\x01\x01\x12,\n" +
-	"\x0fmax_unavailable\x18\x02 \x01(\x05H\x01R\x0emaxUnavailable\x88\x01\x01\x12\x1f\n" +
-	"\vmin_healthy\x18\x03 \x01(\tR\n" +
-	"minHealthy\x12\x1a\n" +
-	"\bdeadline\x18\x04 \x01(\tR\bdeadline\x12\x1d\n" +
+	"\x0fmax_unavailable\x18\x02 \x01(\x05H\x01R\x0emaxUnavailable\x88\x01\x01\x12:\n" +
+	"\vmin_healthy\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"minHealthy\x125\n" +
+	"\bdeadline\x18\a \x01(\v2\x19.google.protobuf.DurationR\bdeadline\x12\x1d\n" +
 	"\n" +
 	"on_failure\x18\x05 \x01(\tR\tonFailureB\f\n" +
 	"\n" +
 	"_max_surgeB\x12\n" +
-	"\x10_max_unavailable\"\xaa\x02\n" +
+	"\x10_max_unavailableJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05\"\xaa\x02\n" +
 	"\aService\x12(\n" +
 	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x1e\n" +
@@ -4104,6 +4107,7 @@ var file_proto_orch_proto_goTypes = []any{
 	nil,                              // 51: orch.v1.PutReplicas.ExpectedVersionsEntry
 	nil,                              // 52: orch.v1.CommandResult.RejectedEntry
 	nil,                              // 53: orch.v1.NodeRegistration.LabelsEntry
+	(*durationpb.Duration)(nil),      // 54: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
 	48, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
@@ -4113,70 +4117,78 @@ var file_proto_orch_proto_depIdxs = []int32{
 	7,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
 	8,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
 	9,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	49, // 7: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
-	4,  // 8: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
-	5,  // 9: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
-	6,  // 10: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	0,  // 11: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
-	11, // 12: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
-	0,  // 13: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	45, // 14: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
-	12, // 15: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,  // 16: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	50, // 17: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	12, // 18: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	12, // 19: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	10, // 20: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	13, // 21: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	14, // 22: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	15, // 23: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	16, // 24: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	40, // 25: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	41, // 26: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	19, // 27: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	20, // 28: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	21, // 29: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	22, // 30: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	23, // 31: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	25, // 32: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	26, // 33: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	27, // 34: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	30, // 35: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	31, // 36: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	24, // 37: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	46, // 38: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	47, // 39: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	28, // 40: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	42, // 41: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	43, // 42: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	44, // 43: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	0,  // 44: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	14, // 45: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	13, // 46: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	51, // 47: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	29, // 48: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	27, // 49: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	15, // 50: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	16, // 51: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	52, // 52: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	14, // 53: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	53, // 54: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	12, // 55: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	14, // 56: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	13, // 57: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,  // 58: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	35, // 59: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	14, // 60: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	29, // 61: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	38, // 62: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	40, // 63: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	41, // 64: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	45, // 65: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	66, // [66:66] is the sub-list for method output_type
-	66, // [66:66] is the sub-list for method input_type
-	66, // [66:66] is the sub-list for extension type_name
-	66, // [66:66] is the sub-list for extension extendee
-	0,  // [0:66] is the sub-list for field type_name
+	54, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	49, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	4,  // 9: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
+	5,  // 10: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
+	6,  // 11: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
+	54, // 12: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	54, // 13: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	54, // 14: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	54, // 15: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	54, // 16: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	54, // 17: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	54, // 18: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	0,  // 19: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
+	11, // 20: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
+	0,  // 21: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
+	45, // 22: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	12, // 23: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,  // 24: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	50, // 25: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	12, // 26: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	12, // 27: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	10, // 28: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	13, // 29: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	14, // 30: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	15, // 31: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	16, // 32: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	40, // 33: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	41, // 34: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	19, // 35: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	20, // 36: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	21, // 37: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	22, // 38: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	23, // 39: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	25, // 40: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	26, // 41: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	27, // 42: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	30, // 43: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	31, // 44: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	24, // 45: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	46, // 46: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	47, // 47: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	28, // 48: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	42, // 49: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	43, // 50: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	44, // 51: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	0,  // 52: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	14, // 53: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	13, // 54: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	51, // 55: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	29, // 56: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	27, // 57: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	15, // 58: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	16, // 59: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	52, // 60: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	14, // 61: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	53, // 62: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	12, // 63: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	14, // 64: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	13, // 65: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,  // 66: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	35, // 67: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	14, // 68: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	29, // 69: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	38, // 70: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	40, // 71: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	41, // 72: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	45, // 73: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	74, // [74:74] is the sub-list for method output_type
+	74, // [74:74] is the sub-list for method input_type
+	74, // [74:74] is the sub-list for extension type_name
+	74, // [74:74] is the sub-list for extension extendee
+	0,  // [0:74] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }

@@ -32,8 +32,11 @@ const (
 	NodeCordoned = "cordoned"
 )
 
-// Service modes, restart policies and placement strategies.
+// The kind a service manifest names, service modes, restart policies,
+// placement strategies and what a failed rollout does (update.onFailure).
 const (
+	KindService = "Service"
+
 	ModeReplicated = "replicated"
 	ModeGlobal     = "global"
 
@@ -43,6 +46,9 @@ const (
 
 	StrategySpread  = "spread"
 	StrategyBinpack = "binpack"
+
+	OnFailureRollback = "rollback"
+	OnFailurePause    = "pause"
 )
 
 // Command result error codes (CommandResult.error_code).

@@ -430,3 +430,28 @@ func TestFormatting(t *testing.T) {
 		}
 	}
 }
+
+// TestGetYAMLAppliesBack: what `get -o yaml` prints is a manifest that
+// `apply` takes back unchanged, durations written as users write them.
+func TestGetYAMLAppliesBack(t *testing.T) {
+	h := newHarness(t)
+	doc := "kind: Service\nname: timed\nimage: orch.local/hello:1\nstopGracePeriod: 90s\n" +
+		"restart: {backoffInitial: 500ms}\nupdate: {deadline: 1h, minHealthy: 1.5s}\n" +
+		"health: {tcp: {port: 8080}, interval: 2s, timeout: 0.25s}\n"
+	if code, _, errOut := h.run(doc, "apply", "-f", "-"); code != 0 {
+		t.Fatalf("apply: exit %d: %s", code, errOut)
+	}
+	code, out, errOut := h.run("", "get", "service", "timed", "-o", "yaml")
+	if code != 0 {
+		t.Fatalf("get: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"stopGracePeriod: 1m30s", "backoffInitial: 500ms", "backoffMax: 1m", "deadline: 1h", "minHealthy: 1.5s", "interval: 2s", "timeout: 250ms"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("get -o yaml does not show %q:\n%s", want, out)
+		}
+	}
+	code, applied, errOut := h.run(out, "apply", "-f", "-")
+	if code != 0 || applied != "service/timed unchanged\n" {
+		t.Errorf("apply of get's output: exit %d, %q, %s", code, applied, errOut)
+	}
+}

@@ -46,7 +46,7 @@ func (s *Server) findReplica(idOrName, namespace string) *orchpb.Replica {
 		return rep
 	}
 	if namespace == "" {
-		namespace = "default"
+		namespace = orchpb.DefaultNamespace
 	}
 	if strings.Contains(idOrName, ".") {
 		return s.deps.Store.ReplicaByName(namespace, idOrName)

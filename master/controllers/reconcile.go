@@ -233,7 +233,7 @@ func completed(rep *orchpb.Replica) bool {
 	if rep.GetStartedAt() == 0 {
 		return false
 	}
-	switch rep.GetSpec().GetRestart().GetPolicy() {
+	switch rep.GetSpec().GetRestart().PolicyOrDefault() {
 	case orchpb.RestartNever:
 		return rep.GetState() == orchpb.ReplicaFailed || rep.GetState() == orchpb.ReplicaStopped
 	case orchpb.RestartOnFailure:
