@@ -71,7 +71,7 @@ func (a *Agent) followStream(ctx context.Context, broken string, watch func() er
 func (a *Agent) apply(ctx context.Context, set *orchpb.AssignmentSet) {
 	want := make(map[string]*orchpb.Assignment, len(set.GetAssignments()))
 	for _, asg := range set.GetAssignments() {
-		if asg.GetReplica().GetDesiredState() == orchpb.DesiredRunning {
+		if asg.GetReplica().Desired() == orchpb.DesiredRunning {
 			want[asg.GetReplica().GetId()] = asg
 		}
 	}

@@ -95,7 +95,7 @@ func peersOf(set *orchpb.AssignmentSet) []netoverlay.Peer {
 func hostPortsOf(set *orchpb.AssignmentSet) []netoverlay.HostPort {
 	var out []netoverlay.HostPort
 	for _, asg := range set.GetAssignments() {
-		if asg.GetReplica().GetDesiredState() != orchpb.DesiredRunning {
+		if asg.GetReplica().Desired() != orchpb.DesiredRunning {
 			continue
 		}
 		for _, p := range asg.GetSpec().GetPorts() {
@@ -141,7 +141,7 @@ func (a *Agent) applyEndpoints(u *orchpb.EndpointUpdate, save bool) {
 			Service:    e.GetService(),
 			Slot:       int(e.GetSlot()),
 			IP:         ip,
-			Healthy:    e.GetState() == orchpb.ReplicaRunning,
+			Healthy:    e.Observed() == orchpb.ReplicaRunning,
 			Generation: e.GetGeneration(),
 		})
 	}
@@ -164,7 +164,7 @@ func (a *Agent) saveEndpoints(eps []dns.Endpoint) error {
 	for _, e := range eps {
 		all.Put = append(all.Put, &orchpb.Endpoint{
 			ReplicaId: e.ID, Namespace: e.Namespace, Service: e.Service, Slot: int32(e.Slot),
-			Ip: e.IP.String(), State: healthState(e.Healthy), Generation: e.Generation,
+			Ip: e.IP.String(), State: string(healthState(e.Healthy)), Generation: e.Generation,
 		})
 	}
 	data, err := proto.Marshal(all)
@@ -174,7 +174,7 @@ func (a *Agent) saveEndpoints(eps []dns.Endpoint) error {
 	return writeAtomic(a.path("endpoints.pb"), data, 0o600)
 }
 
-func healthState(healthy bool) string {
+func healthState(healthy bool) orchpb.ReplicaState {
 	if healthy {
 		return orchpb.ReplicaRunning
 	}

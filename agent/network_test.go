@@ -17,8 +17,8 @@ import (
 func TestPeersOfSkipsSelfAndUnroutable(t *testing.T) {
 	set := &orchpb.AssignmentSet{NodeId: "me", Peers: []*orchpb.Node{
 		{Id: "me", Name: "self", Address: "192.168.0.1", Subnet: "10.244.0.0/24"},
-		{Id: "a", Name: "a", Address: "192.168.0.2", Subnet: "10.244.1.0/24", State: orchpb.NodeReady},
-		{Id: "b", Name: "b", Address: "192.168.0.3", Subnet: "10.244.2.0/24", State: orchpb.NodeDown},
+		{Id: "a", Name: "a", Address: "192.168.0.2", Subnet: "10.244.1.0/24", State: string(orchpb.NodeReady)},
+		{Id: "b", Name: "b", Address: "192.168.0.3", Subnet: "10.244.2.0/24", State: string(orchpb.NodeDown)},
 		{Id: "c", Name: "no-subnet", Address: "192.168.0.4"},
 		{Id: "d", Name: "bad-address", Address: "host.example", Subnet: "10.244.3.0/24"},
 	}}
@@ -37,8 +37,8 @@ func TestPeersOfSkipsSelfAndUnroutable(t *testing.T) {
 }
 
 func TestHostPortsOf(t *testing.T) {
-	asg := func(id, desired string, ports ...*orchpb.Port) *orchpb.Assignment {
-		return &orchpb.Assignment{Replica: &orchpb.Replica{Id: id, DesiredState: desired}, Spec: &orchpb.ServiceSpec{Ports: ports}}
+	asg := func(id string, desired orchpb.DesiredState, ports ...*orchpb.Port) *orchpb.Assignment {
+		return &orchpb.Assignment{Replica: &orchpb.Replica{Id: id, DesiredState: string(desired)}, Spec: &orchpb.ServiceSpec{Ports: ports}}
 	}
 	set := &orchpb.AssignmentSet{Assignments: []*orchpb.Assignment{
 		asg("r1", orchpb.DesiredRunning, &orchpb.Port{Port: 8080, HostPort: 18080, Protocol: "TCP"}, &orchpb.Port{Port: 9090}),
@@ -66,8 +66,8 @@ func newTestAgentWithDNS(t *testing.T) *Agent {
 
 func TestEndpointUpdatesFeedTheTableAndSurviveRestart(t *testing.T) {
 	a := newTestAgentWithDNS(t)
-	ep := func(id, ip, state string, slot int32) *orchpb.Endpoint {
-		return &orchpb.Endpoint{ReplicaId: id, Namespace: "default", Service: "hello", Slot: slot, Ip: ip, State: state}
+	ep := func(id, ip string, state orchpb.ReplicaState, slot int32) *orchpb.Endpoint {
+		return &orchpb.Endpoint{ReplicaId: id, Namespace: "default", Service: "hello", Slot: slot, Ip: ip, State: string(state)}
 	}
 	a.applyEndpoints(&orchpb.EndpointUpdate{Reset_: true, Put: []*orchpb.Endpoint{
 		ep("a", "10.244.0.2", orchpb.ReplicaRunning, 1),

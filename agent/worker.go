@@ -74,7 +74,7 @@ func newReplicaWorker(a *Agent, asg *orchpb.Assignment, adopted *containerRef) *
 		stopCh:     make(chan struct{}),
 		done:       make(chan struct{}),
 		assignedAt: time.Now(),
-		st:         &orchpb.ReplicaStatus{Id: id, State: orchpb.ReplicaStarting},
+		st:         &orchpb.ReplicaStatus{Id: id, State: string(orchpb.ReplicaStarting)},
 	}
 	w.loadState()
 	w.st.Restarts, w.st.StartedAt, w.st.Ip, w.st.ExitCode = w.saved.Restarts, w.saved.StartedAt, w.saved.IP, w.saved.ExitCode
@@ -165,14 +165,16 @@ func (w *replicaWorker) run(ctx context.Context) {
 				w.log.Warn("start failed", "attempt", startFailures, "err", err)
 				if startFailures >= maxStartFailures {
 					w.update(func(st *orchpb.ReplicaStatus) {
-						st.State, st.Message = orchpb.ReplicaFailed, "failed to start: "+err.Error()
+						st.SetObserved(orchpb.ReplicaFailed)
+						st.Message = "failed to start: " + err.Error()
 					})
 					w.waitStopOrShutdown(ctx)
 					return
 				}
 				delay := bo.delay(0)
 				w.update(func(st *orchpb.ReplicaStatus) {
-					st.State, st.Message = orchpb.ReplicaStarting, fmt.Sprintf("start failed: %v; retrying in %s", err, delay)
+					st.SetObserved(orchpb.ReplicaStarting)
+					st.Message = fmt.Sprintf("start failed: %v; retrying in %s", err, delay)
 				})
 				if !w.sleep(ctx, delay) {
 					return
@@ -190,7 +192,7 @@ func (w *replicaWorker) run(ctx context.Context) {
 			continue
 		}
 		if (!w.hasHealthCheck() || resumeHealthy) && w.asgState() != orchpb.ReplicaRunning {
-			w.update(func(st *orchpb.ReplicaStatus) { st.State, st.Message = orchpb.ReplicaRunning, "" })
+			w.update(func(st *orchpb.ReplicaStatus) { st.SetObserved(orchpb.ReplicaRunning); st.Message = "" })
 		}
 		exit, killedFor, ok := w.waitExit(ctx, exitCh, resumeHealthy)
 		resumeHealthy = false
@@ -221,9 +223,9 @@ func (w *replicaWorker) run(ctx context.Context) {
 		if !shouldRestart(restart.PolicyOrDefault(), failed) {
 			w.update(func(st *orchpb.ReplicaStatus) {
 				st.ExitCode, st.Message = int32(exit.Code), reason
-				st.State = orchpb.ReplicaStopped
+				st.SetObserved(orchpb.ReplicaStopped)
 				if failed {
-					st.State = orchpb.ReplicaFailed
+					st.SetObserved(orchpb.ReplicaFailed)
 				}
 			})
 			w.waitStopOrShutdown(ctx)
@@ -231,7 +233,8 @@ func (w *replicaWorker) run(ctx context.Context) {
 		}
 		delay := bo.delay(ranFor)
 		w.update(func(st *orchpb.ReplicaStatus) {
-			st.ExitCode, st.State = int32(exit.Code), orchpb.ReplicaStarting
+			st.ExitCode = int32(exit.Code)
+			st.SetObserved(orchpb.ReplicaStarting)
 			st.Message = fmt.Sprintf("%s; restarting in %s", reason, delay)
 		})
 		if !w.sleep(ctx, delay) {
@@ -241,10 +244,10 @@ func (w *replicaWorker) run(ctx context.Context) {
 	}
 }
 
-func (w *replicaWorker) asgState() string {
+func (w *replicaWorker) asgState() orchpb.ReplicaState {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.st.State
+	return w.st.Observed()
 }
 
 // shouldRestart: failed is a non-zero exit, an OOM kill or a failed health
@@ -382,10 +385,12 @@ func (w *replicaWorker) prepareAndStart(ctx context.Context, exists bool) error 
 		w.setHealthy(false)
 	}
 	w.update(func(st *orchpb.ReplicaStatus) {
-		st.State, st.StartedAt, st.Message = orchpb.ReplicaRunning, now, ""
+		st.SetObserved(orchpb.ReplicaRunning)
+		st.StartedAt, st.Message = now, ""
 		if checked {
 			// Running means healthy: discovery and rollouts count on it.
-			st.State, st.Message = orchpb.ReplicaStarting, "waiting for the first health check"
+			st.SetObserved(orchpb.ReplicaStarting)
+			st.Message = "waiting for the first health check"
 		}
 	})
 	if !w.started {
@@ -416,8 +421,9 @@ func (w *replicaWorker) stopAndRemove() {
 	}
 	w.update(func(st *orchpb.ReplicaStatus) {
 		// A finished replica keeps its verdict (exit code, reason) to the end.
-		if st.State != orchpb.ReplicaFailed && st.State != orchpb.ReplicaStopped {
-			st.State, st.Message = orchpb.ReplicaStopped, "stopped"
+		if st.Observed() != orchpb.ReplicaFailed && st.Observed() != orchpb.ReplicaStopped {
+			st.SetObserved(orchpb.ReplicaStopped)
+			st.Message = "stopped"
 		}
 	})
 	_ = os.Remove(w.statePath())

@@ -123,7 +123,7 @@ func healthServer(t *testing.T) (port int32, failing *atomic.Bool) {
 
 func assignment(id, policy string, healthPort int32) *orchpb.Assignment {
 	return &orchpb.Assignment{
-		Replica: &orchpb.Replica{Id: id, Service: "web", Slot: 1, Namespace: "default", DesiredState: orchpb.DesiredRunning},
+		Replica: &orchpb.Replica{Id: id, Service: "web", Slot: 1, Namespace: "default", DesiredState: string(orchpb.DesiredRunning)},
 		Spec: &orchpb.ServiceSpec{
 			Name: "web", Image: "orch.local/hello:1",
 			Health: &orchpb.HealthCheck{
@@ -187,16 +187,16 @@ func TestWorkerHealthCheckGatesRunningAndRestartsUnhealthy(t *testing.T) {
 	w := runWorker(t, a, assignment("r1", orchpb.RestartAlways, port))
 
 	// Not running (healthy) before a check has passed.
-	st := await(t, w, "starting", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaStarting && s.StartedAt != 0 })
+	st := await(t, w, "starting", func(s *orchpb.ReplicaStatus) bool { return s.Observed() == orchpb.ReplicaStarting && s.StartedAt != 0 })
 	if st.Message != "waiting for the first health check" {
 		t.Errorf("message while starting: %q", st.Message)
 	}
 	failing.Store(false)
-	await(t, w, "running once healthy", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaRunning })
+	await(t, w, "running once healthy", func(s *orchpb.ReplicaStatus) bool { return s.Observed() == orchpb.ReplicaRunning })
 	awaitSavedHealthy(t, w, true)
 
 	failing.Store(true)
-	st = await(t, w, "unhealthy", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaUnhealthy })
+	st = await(t, w, "unhealthy", func(s *orchpb.ReplicaStatus) bool { return s.Observed() == orchpb.ReplicaUnhealthy })
 	if st.Message != "health check failed: GET /healthz: 500" {
 		t.Errorf("unhealthy message %q", st.Message)
 	}
@@ -205,7 +205,7 @@ func TestWorkerHealthCheckGatesRunningAndRestartsUnhealthy(t *testing.T) {
 	// more before the test heals the server, so it may restart more than
 	// once; what must hold is that every restart was a stop and a start.
 	st = await(t, w, "restarted and healthy", func(s *orchpb.ReplicaStatus) bool {
-		return s.State == orchpb.ReplicaRunning && s.Restarts >= 1
+		return s.Observed() == orchpb.ReplicaRunning && s.Restarts >= 1
 	})
 	if st.Message != "" {
 		t.Errorf("message %q once healthy again", st.Message)
@@ -219,7 +219,7 @@ func TestWorkerRestartPolicies(t *testing.T) {
 	cases := []struct {
 		policy    string
 		exit      runtime.ExitStatus
-		wantState string
+		wantState orchpb.ReplicaState
 		wantMsg   string
 		restarts  bool
 	}{
@@ -237,23 +237,23 @@ func TestWorkerRestartPolicies(t *testing.T) {
 			asg.Spec.Health = nil
 			id := asg.Replica.Id
 			w := runWorker(t, a, asg)
-			await(t, w, "running", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaRunning })
+			await(t, w, "running", func(s *orchpb.ReplicaStatus) bool { return s.Observed() == orchpb.ReplicaRunning })
 			rt.exitNow(id, c.exit)
 			if c.restarts {
-				st := await(t, w, "restarted", func(s *orchpb.ReplicaStatus) bool { return s.Restarts == 1 && s.State == orchpb.ReplicaRunning })
+				st := await(t, w, "restarted", func(s *orchpb.ReplicaStatus) bool { return s.Restarts == 1 && s.Observed() == orchpb.ReplicaRunning })
 				if st.ExitCode != int32(c.exit.Code) {
 					t.Errorf("exitCode %d, want %d", st.ExitCode, c.exit.Code)
 				}
 				return
 			}
-			st := await(t, w, c.wantState, func(s *orchpb.ReplicaStatus) bool { return s.State == c.wantState })
+			st := await(t, w, string(c.wantState), func(s *orchpb.ReplicaStatus) bool { return s.Observed() == c.wantState })
 			if st.Message != c.wantMsg || st.ExitCode != int32(c.exit.Code) {
 				t.Errorf("message %q exitCode %d, want %q and %d", st.Message, st.ExitCode, c.wantMsg, c.exit.Code)
 			}
 			// Told to stop, a failed replica keeps its verdict.
 			w.requestStop()
 			<-w.done
-			if got := w.status(); got.State != c.wantState || got.Message != c.wantMsg {
+			if got := w.status(); got.Observed() != c.wantState || got.Message != c.wantMsg {
 				t.Errorf("after removal: %s %q, want %s %q", got.State, got.Message, c.wantState, c.wantMsg)
 			}
 		})
@@ -267,9 +267,9 @@ func TestWorkerUnhealthyWithRestartNeverFails(t *testing.T) {
 	a := testAgent(t, rt)
 	port, failing := healthServer(t)
 	w := runWorker(t, a, assignment("n1", orchpb.RestartNever, port))
-	await(t, w, "running", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaRunning })
+	await(t, w, "running", func(s *orchpb.ReplicaStatus) bool { return s.Observed() == orchpb.ReplicaRunning })
 	failing.Store(true)
-	st := await(t, w, "failed", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaFailed })
+	st := await(t, w, "failed", func(s *orchpb.ReplicaStatus) bool { return s.Observed() == orchpb.ReplicaFailed })
 	if st.Message != "health check failed: GET /healthz: 500" {
 		t.Errorf("message %q", st.Message)
 	}

@@ -47,7 +47,7 @@ func BenchmarkMarshalService(b *testing.B) {
 
 func BenchmarkMarshalReplica(b *testing.B) {
 	r := &orchpb.Replica{
-		Id: "r1", Service: "hello", Slot: 2, State: orchpb.ReplicaRunning,
+		Id: "r1", Service: "hello", Slot: 2, State: string(orchpb.ReplicaRunning),
 		Generation: 7, Version: 1234567, StartedAt: 1700000000000, HostPorts: []int32{8080},
 		Resources: &orchpb.ResourceAmounts{CpuMillis: 100, MemoryBytes: 32 << 20},
 	}

@@ -93,7 +93,7 @@ func TestWalkingSkeleton(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if got.GetState() != orchpb.ReplicaRunning || got.GetRestarts() != 1 {
+			if got.Observed() != orchpb.ReplicaRunning || got.GetRestarts() != 1 {
 				return fmt.Errorf("state %s restarts %d (%s)", got.GetState(), got.GetRestarts(), got.GetMessage())
 			}
 			if newPID := d.tasks()[r.GetId()]; newPID == pid || newPID == 0 {
@@ -120,7 +120,7 @@ func TestWalkingSkeleton(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if got.GetState() != orchpb.ReplicaRunning || got.GetRestarts() != before.GetRestarts()+1 {
+				if got.Observed() != orchpb.ReplicaRunning || got.GetRestarts() != before.GetRestarts()+1 {
 					return fmt.Errorf("state %s restarts %d (%s)", got.GetState(), got.GetRestarts(), got.GetMessage())
 				}
 				after = got
@@ -145,7 +145,7 @@ func TestWalkingSkeleton(t *testing.T) {
 			if services, _, err = d.api.ListServices(ctx, ""); err != nil {
 				return err
 			}
-			if len(services) != 1 || services[0].GetStatus().GetUpdateState() != orchpb.UpdateCompleted {
+			if len(services) != 1 || services[0].GetStatus().RolloutState() != orchpb.UpdateCompleted {
 				return fmt.Errorf("services: %v", services)
 			}
 			return nil

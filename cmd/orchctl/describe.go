@@ -177,7 +177,7 @@ func (d describer) node(name string) error {
 	})
 	rows := make([][]string, 0, len(reps))
 	for _, r := range reps {
-		if r.Terminal() && r.GetDesiredState() == orchpb.DesiredStopped {
+		if r.Terminal() && r.Desired() == orchpb.DesiredStopped {
 			continue
 		}
 		rows = append(rows, []string{r.GetNamespace() + "/" + r.DisplayName(), r.GetId(), r.GetState(),

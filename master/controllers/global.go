@@ -33,7 +33,7 @@ func reconcileGlobal(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replica, i
 	// replacement waits for it (it may hold the host ports).
 	stopping := map[string]bool{}
 	for _, rep := range reps {
-		if rep.GetDesiredState() != orchpb.DesiredRunning {
+		if rep.Desired() != orchpb.DesiredRunning {
 			if stillRunning(rep, nodeByID) {
 				stopping[rep.GetNode()] = true
 				used[rep.GetSlot()] = true
@@ -84,7 +84,7 @@ func reconcileGlobal(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replica, i
 			if !stopping[id] {
 				unplaced = append(unplaced, pinned(id, nextSlot()))
 			}
-			if stopping[id] || orchpb.UpdateInProgress(svc.GetUpdate().GetState()) {
+			if stopping[id] || svc.GetUpdate().RolloutState().InProgress() {
 				// During a rollout an empty node is most likely one being
 				// replaced: it counts against the limit.
 				inflight++
@@ -106,7 +106,7 @@ func reconcileGlobal(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replica, i
 					ch.update(rep, stopped(rep, replacedWhy(rep, current, gen, false, nil)))
 				}
 			}
-		case orchpb.UpdateInProgress(svc.GetUpdate().GetState()):
+		case svc.GetUpdate().RolloutState().InProgress():
 			inflight++
 		}
 	}

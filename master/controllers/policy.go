@@ -35,5 +35,5 @@ func policyOf(spec *orchpb.ServiceSpec) policy {
 // it was paused, or it failed with nothing to roll back to.
 func halted(svc *orchpb.Service) bool {
 	u := svc.GetUpdate()
-	return u.GetGeneration() == svc.GetGeneration() && (u.GetState() == orchpb.UpdatePaused || u.GetState() == orchpb.UpdateFailed)
+	return u.GetGeneration() == svc.GetGeneration() && (u.RolloutState() == orchpb.UpdatePaused || u.RolloutState() == orchpb.UpdateFailed)
 }

@@ -40,14 +40,14 @@ func reconcileReplicated(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replic
 	paused := halted(svc)
 	draining := func(rep *orchpb.Replica) bool {
 		n := nodes[rep.GetNode()]
-		return rep.GetNode() != "" && n != nil && n.GetState() == orchpb.NodeDraining
+		return rep.GetNode() != "" && n != nil && n.Status() == orchpb.NodeDraining
 	}
 
 	bySlot := map[int32][]*orchpb.Replica{}
 	stopping := map[int32]bool{}
 	live := int32(0)
 	for _, rep := range reps {
-		if rep.GetDesiredState() != orchpb.DesiredRunning {
+		if rep.Desired() != orchpb.DesiredRunning {
 			if stillRunning(rep, nodes) {
 				// Told to stop but not yet stopped: its container still
 				// runs, so it still takes surge room, and a stop-first
@@ -84,7 +84,7 @@ func reconcileReplicated(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replic
 			continue
 		}
 		for _, rep := range s.reps {
-			if rep.GetState() == orchpb.ReplicaRunning {
+			if rep.Observed() == orchpb.ReplicaRunning {
 				s.available = true
 			}
 			if !draining(rep) && (rep.GetGeneration() == gen || paused) && betterKeeper(rep, s.keeper, gen) {
@@ -100,7 +100,7 @@ func reconcileReplicated(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replic
 			// of a rollout being rolled back) only take surge room.
 			kept := s.reps[:0:0]
 			for _, rep := range s.reps {
-				if rep.GetState() == orchpb.ReplicaRunning {
+				if rep.Observed() == orchpb.ReplicaRunning {
 					kept = append(kept, rep)
 					continue
 				}
@@ -125,7 +125,7 @@ func reconcileReplicated(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replic
 				}
 			}
 		}
-		if k := s.keeper; k != nil && k.GetNode() == "" && k.GetState() == orchpb.ReplicaPending {
+		if k := s.keeper; k != nil && k.GetNode() == "" && k.Observed() == orchpb.ReplicaPending {
 			retry = append(retry, k)
 		}
 	}
@@ -201,7 +201,7 @@ func betterKeeper(rep, keeper *orchpb.Replica, gen uint64) bool {
 	if a, b := rep.GetGeneration() == gen, keeper.GetGeneration() == gen; a != b {
 		return a
 	}
-	if a, b := rep.GetState() == orchpb.ReplicaRunning, keeper.GetState() == orchpb.ReplicaRunning; a != b {
+	if a, b := rep.Observed() == orchpb.ReplicaRunning, keeper.Observed() == orchpb.ReplicaRunning; a != b {
 		return a
 	}
 	return rep.GetCreateIndex() > keeper.GetCreateIndex()
@@ -210,9 +210,9 @@ func betterKeeper(rep, keeper *orchpb.Replica, gen uint64) bool {
 // stillRunning: a replica told to stop whose agent has not yet said it
 // stopped (and can still say so: its node is not down).
 func stillRunning(rep *orchpb.Replica, nodes map[string]*orchpb.Node) bool {
-	if rep.GetNode() == "" || rep.Terminal() || rep.GetState() == orchpb.ReplicaPending {
+	if rep.GetNode() == "" || rep.Terminal() || rep.Observed() == orchpb.ReplicaPending {
 		return false
 	}
 	n := nodes[rep.GetNode()]
-	return n != nil && n.GetState() != orchpb.NodeDown
+	return n != nil && n.Status() != orchpb.NodeDown
 }
