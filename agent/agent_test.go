@@ -262,7 +262,7 @@ func TestAgentRunsWhatTheMasterAssigns(t *testing.T) {
 	stop := startAgent(t, m, dir, rt)
 	m.assign(plainAssignment("r1"), plainAssignment("r2"))
 	m.awaitReport(t, "r1 and r2 running", func(rep map[string]*orchpb.ReplicaStatus) bool {
-		return rep["r1"].GetState() == orchpb.ReplicaRunning && rep["r2"].GetState() == orchpb.ReplicaRunning
+		return rep["r1"].Observed() == orchpb.ReplicaRunning && rep["r2"].Observed() == orchpb.ReplicaRunning
 	})
 
 	out := filepath.Join(dir, "logs", "r1.log")
@@ -275,10 +275,10 @@ func TestAgentRunsWhatTheMasterAssigns(t *testing.T) {
 
 	m.assign(plainAssignment("r1"))
 	m.awaitReport(t, "r2 stopped", func(rep map[string]*orchpb.ReplicaStatus) bool {
-		return rep["r2"].GetState() == orchpb.ReplicaStopped
+		return rep["r2"].Observed() == orchpb.ReplicaStopped
 	})
 	m.awaitReport(t, "r2 forgotten once reported", func(rep map[string]*orchpb.ReplicaStatus) bool {
-		return rep["r2"] == nil && rep["r1"].GetState() == orchpb.ReplicaRunning
+		return rep["r2"] == nil && rep["r1"].Observed() == orchpb.ReplicaRunning
 	})
 	stop()
 
@@ -287,7 +287,7 @@ func TestAgentRunsWhatTheMasterAssigns(t *testing.T) {
 	m.skipReports()
 	startAgent(t, m, dir, rt)
 	m.awaitReport(t, "r1 running after the restart", func(rep map[string]*orchpb.ReplicaStatus) bool {
-		return rep["r1"].GetState() == orchpb.ReplicaRunning
+		return rep["r1"].Observed() == orchpb.ReplicaRunning
 	})
 	if starts, _ := rt.counts("r1"); starts != 1 {
 		t.Errorf("r1 started %d times, want once (adopted after the restart)", starts)

@@ -16,7 +16,7 @@ func TestSameAssignments(t *testing.T) {
 		Index:       7,
 		NodeId:      "n1",
 		Assignments: []*orchpb.Assignment{assignment("r1", orchpb.RestartAlways, 8080)},
-		Peers:       []*orchpb.Node{{Id: "n2", Address: "192.168.0.2", Subnet: "10.244.1.0/24", State: orchpb.NodeReady}},
+		Peers:       []*orchpb.Node{{Id: "n2", Address: "192.168.0.2", Subnet: "10.244.1.0/24", State: string(orchpb.NodeReady)}},
 	}
 	changed := func(f func(s *orchpb.AssignmentSet)) *orchpb.AssignmentSet {
 		s := proto.Clone(base).(*orchpb.AssignmentSet)
@@ -31,7 +31,7 @@ func TestSameAssignments(t *testing.T) {
 			s.Assignments = append(s.Assignments, assignment("r2", orchpb.RestartAlways, 8080))
 		}),
 		"spec changed": changed(func(s *orchpb.AssignmentSet) { s.Assignments[0].Spec.Image = "orch.local/hello:2" }),
-		"peer is down": changed(func(s *orchpb.AssignmentSet) { s.Peers[0].State = orchpb.NodeDown }),
+		"peer is down": changed(func(s *orchpb.AssignmentSet) { s.Peers[0].SetStatus(orchpb.NodeDown) }),
 		"peer left":    changed(func(s *orchpb.AssignmentSet) { s.Peers = nil }),
 		"another node": changed(func(s *orchpb.AssignmentSet) { s.NodeId = "n3" }),
 	} {

@@ -14,9 +14,6 @@ import (
 // the longer of 10s and max, since a crash after that is a new failure,
 // not the same one again.
 func restartBackoff(initial, maxDelay time.Duration) *backoff.Backoff {
-	if initial <= 0 {
-		initial = time.Second
-	}
 	return backoff.New(initial, maxDelay, backoff.WithResetAfter(max(10*time.Second, maxDelay)))
 }
 

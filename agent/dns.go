@@ -81,7 +81,7 @@ func (d *nodeDNS) apply(u *orchpb.EndpointUpdate, save bool) {
 			Service:    e.GetService(),
 			Slot:       int(e.GetSlot()),
 			IP:         ip,
-			Healthy:    e.GetState() == orchpb.ReplicaRunning,
+			Healthy:    e.Observed() == orchpb.ReplicaRunning,
 			Generation: e.GetGeneration(),
 		})
 	}
@@ -113,7 +113,7 @@ func endpointsUpdate(eps []dns.Endpoint) *orchpb.EndpointUpdate {
 
 func healthState(healthy bool) string {
 	if healthy {
-		return orchpb.ReplicaRunning
+		return string(orchpb.ReplicaRunning)
 	}
-	return orchpb.ReplicaUnhealthy
+	return string(orchpb.ReplicaUnhealthy)
 }

@@ -41,7 +41,8 @@ func (w *replicaWorker) startHealth(ctx context.Context, startedAt time.Time, he
 		// starting for ever; say why it runs unchecked instead.
 		w.log.Warn("health check cannot run", "err", err)
 		w.update(func(st *orchpb.ReplicaStatus) {
-			st.State, st.Message = orchpb.ReplicaRunning, "health check not run: "+err.Error()
+			st.SetObserved(orchpb.ReplicaRunning)
+			st.Message = "health check not run: " + err.Error()
 		})
 		return nil
 	}
@@ -89,14 +90,16 @@ func (w *replicaWorker) onHealth(res health.Result) string {
 		w.log.Info("healthy")
 		w.setHealthy(true)
 		w.update(func(st *orchpb.ReplicaStatus) {
-			st.State, st.Message = orchpb.ReplicaRunning, ""
+			st.SetObserved(orchpb.ReplicaRunning)
+			st.Message = ""
 		})
 	case health.Unhealthy:
 		reason := "health check failed: " + res.Message
 		w.log.Warn("unhealthy", "reason", res.Message, "failures", res.Failures)
 		w.setHealthy(false)
 		w.update(func(st *orchpb.ReplicaStatus) {
-			st.State, st.Message = orchpb.ReplicaUnhealthy, reason
+			st.SetObserved(orchpb.ReplicaUnhealthy)
+			st.Message = reason
 		})
 		return reason
 	}

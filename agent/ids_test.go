@@ -32,7 +32,7 @@ func TestReplicaIDsNeverLeaveTheDataDir(t *testing.T) {
 	}
 
 	s, ctx := startReplicaSet(t, newFakeRuntime(), nil)
-	s.apply(ctx, setOf(&orchpb.Assignment{Replica: &orchpb.Replica{Id: "../../etc", DesiredState: orchpb.DesiredRunning}}))
+	s.apply(ctx, setOf(&orchpb.Assignment{Replica: &orchpb.Replica{Id: "../../etc", DesiredState: string(orchpb.DesiredRunning)}}))
 	if s.runs("../../etc") {
 		t.Fatalf("a worker started for a replica id with a path in it")
 	}

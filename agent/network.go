@@ -67,7 +67,7 @@ func peersOf(set *orchpb.AssignmentSet) []netoverlay.Peer {
 func hostPortsOf(set *orchpb.AssignmentSet) []netoverlay.HostPort {
 	var out []netoverlay.HostPort
 	for _, asg := range set.GetAssignments() {
-		if asg.GetReplica().GetDesiredState() != orchpb.DesiredRunning {
+		if asg.GetReplica().Desired() != orchpb.DesiredRunning {
 			continue
 		}
 		for _, p := range asg.GetSpec().GetPorts() {

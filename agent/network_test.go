@@ -17,8 +17,8 @@ import (
 func TestPeersOfSkipsSelfAndUnroutable(t *testing.T) {
 	set := &orchpb.AssignmentSet{NodeId: "me", Peers: []*orchpb.Node{
 		{Id: "me", Name: "self", Address: "192.168.0.1", Subnet: "10.244.0.0/24"},
-		{Id: "a", Name: "a", Address: "192.168.0.2", Subnet: "10.244.1.0/24", State: orchpb.NodeReady},
-		{Id: "b", Name: "b", Address: "192.168.0.3", Subnet: "10.244.2.0/24", State: orchpb.NodeDown},
+		{Id: "a", Name: "a", Address: "192.168.0.2", Subnet: "10.244.1.0/24", State: string(orchpb.NodeReady)},
+		{Id: "b", Name: "b", Address: "192.168.0.3", Subnet: "10.244.2.0/24", State: string(orchpb.NodeDown)},
 		{Id: "c", Name: "no-subnet", Address: "192.168.0.4"},
 		{Id: "d", Name: "bad-address", Address: "host.example", Subnet: "10.244.3.0/24"},
 	}}
@@ -41,9 +41,9 @@ func TestHostPortsOf(t *testing.T) {
 		return &orchpb.Assignment{Replica: &orchpb.Replica{Id: id, DesiredState: desired}, Spec: &orchpb.ServiceSpec{Ports: ports}}
 	}
 	set := &orchpb.AssignmentSet{Assignments: []*orchpb.Assignment{
-		asg("r1", orchpb.DesiredRunning, &orchpb.Port{Port: 8080, HostPort: 18080, Protocol: "TCP"}, &orchpb.Port{Port: 9090}),
-		asg("r2", orchpb.DesiredRunning, &orchpb.Port{Port: 53, HostPort: 5353, Protocol: "udp"}),
-		asg("r3", orchpb.DesiredStopped, &orchpb.Port{Port: 8080, HostPort: 18081}),
+		asg("r1", string(orchpb.DesiredRunning), &orchpb.Port{Port: 8080, HostPort: 18080, Protocol: "TCP"}, &orchpb.Port{Port: 9090}),
+		asg("r2", string(orchpb.DesiredRunning), &orchpb.Port{Port: 53, HostPort: 5353, Protocol: "udp"}),
+		asg("r3", string(orchpb.DesiredStopped), &orchpb.Port{Port: 8080, HostPort: 18081}),
 	}}
 	got := hostPortsOf(set)
 	want := []netoverlay.HostPort{
@@ -69,11 +69,11 @@ func TestEndpointUpdatesFeedTheTableAndSurviveRestart(t *testing.T) {
 		return &orchpb.Endpoint{ReplicaId: id, Namespace: "default", Service: "hello", Slot: slot, Ip: ip, State: state}
 	}
 	a.apply(&orchpb.EndpointUpdate{Reset_: true, Put: []*orchpb.Endpoint{
-		ep("a", "10.244.0.2", orchpb.ReplicaRunning, 1),
-		ep("b", "10.244.1.2", orchpb.ReplicaRunning, 2),
-		ep("c", "10.244.2.2", orchpb.ReplicaUnhealthy, 3),
+		ep("a", "10.244.0.2", string(orchpb.ReplicaRunning), 1),
+		ep("b", "10.244.1.2", string(orchpb.ReplicaRunning), 2),
+		ep("c", "10.244.2.2", string(orchpb.ReplicaUnhealthy), 3),
 	}}, true)
-	a.apply(&orchpb.EndpointUpdate{Put: []*orchpb.Endpoint{ep("b", "10.244.1.2", orchpb.ReplicaUnhealthy, 2)}, Deleted: []string{"a"}}, true)
+	a.apply(&orchpb.EndpointUpdate{Put: []*orchpb.Endpoint{ep("b", "10.244.1.2", string(orchpb.ReplicaUnhealthy), 2)}, Deleted: []string{"a"}}, true)
 	a.apply(&orchpb.EndpointUpdate{}, true) // keepalive: nothing changes
 
 	ips, _ := a.server.Table().Service("default", "hello")

@@ -57,7 +57,7 @@ func (s *replicaSet) apply(ctx context.Context, set *orchpb.AssignmentSet) {
 			s.log.Warn("ignoring an assignment", "err", err)
 			continue
 		}
-		if asg.GetReplica().GetDesiredState() == orchpb.DesiredRunning {
+		if asg.GetReplica().Desired() == orchpb.DesiredRunning {
 			want[asg.GetReplica().GetId()] = asg
 		}
 	}

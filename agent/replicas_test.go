@@ -60,7 +60,7 @@ func TestReplicaSetFollowsAssignments(t *testing.T) {
 	running := func(ids ...string) func(map[string]*orchpb.ReplicaStatus, []string) bool {
 		return func(m map[string]*orchpb.ReplicaStatus, _ []string) bool {
 			for _, id := range ids {
-				if m[id].GetState() != orchpb.ReplicaRunning {
+				if m[id].Observed() != orchpb.ReplicaRunning {
 					return false
 				}
 			}
@@ -78,7 +78,7 @@ func TestReplicaSetFollowsAssignments(t *testing.T) {
 
 	s.apply(ctx, setOf(plainAssignment("r1"), plainAssignment("r3")))
 	finished := awaitStatuses(t, s, "r2 stopped and finished", func(m map[string]*orchpb.ReplicaStatus, fin []string) bool {
-		return m["r2"].GetState() == orchpb.ReplicaStopped && slices.Contains(fin, "r2")
+		return m["r2"].Observed() == orchpb.ReplicaStopped && slices.Contains(fin, "r2")
 	})
 	if s.runs("r2") {
 		t.Error("a stopped replica still runs")

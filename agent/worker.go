@@ -12,7 +12,6 @@ import (
 
 	"github.com/orch-io/orch/agent/runtime"
 	"github.com/orch-io/orch/internal/backoff"
-	"github.com/orch-io/orch/master/manifest"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -80,7 +79,7 @@ func newReplicaWorker(env *workerEnv, asg *orchpb.Assignment, adopted *container
 		stopCh:     make(chan struct{}),
 		done:       make(chan struct{}),
 		assignedAt: env.now(),
-		st:         &orchpb.ReplicaStatus{Id: id, State: orchpb.ReplicaStarting},
+		st:         &orchpb.ReplicaStatus{Id: id, State: string(orchpb.ReplicaStarting)},
 	}
 	w.loadState()
 	w.st.Restarts, w.st.StartedAt, w.st.Ip, w.st.ExitCode = w.saved.Restarts, w.saved.StartedAt, w.saved.IP, w.saved.ExitCode
@@ -146,7 +145,7 @@ type observed struct {
 func (w *replicaWorker) run(ctx context.Context) {
 	defer close(w.done)
 	restart := w.asg.GetSpec().GetRestart()
-	w.backoff = restartBackoff(manifest.Duration(restart.GetBackoffInitial(), time.Second), manifest.Duration(restart.GetBackoffMax(), time.Minute))
+	w.backoff = restartBackoff(restart.BackoffInitialOrDefault(), restart.BackoffMaxOrDefault())
 	o := w.observeAdopted()
 	for w.step(ctx, &o) {
 	}
@@ -197,14 +196,14 @@ func (w *replicaWorker) start(ctx context.Context, o *observed) bool {
 	w.log.Warn("start failed", "attempt", o.startFailures, "err", err)
 	if o.startFailures >= maxStartFailures {
 		w.update(func(st *orchpb.ReplicaStatus) {
-			st.State, st.Message = orchpb.ReplicaFailed, "failed to start: "+err.Error()
+			st.State, st.Message = string(orchpb.ReplicaFailed), "failed to start: "+err.Error()
 		})
 		w.waitStopOrShutdown(ctx)
 		return false
 	}
 	delay := w.backoff.Next()
 	w.update(func(st *orchpb.ReplicaStatus) {
-		st.State, st.Message = orchpb.ReplicaStarting, fmt.Sprintf("start failed: %v; retrying in %s", err, delay)
+		st.State, st.Message = string(orchpb.ReplicaStarting), fmt.Sprintf("start failed: %v; retrying in %s", err, delay)
 	})
 	return w.sleep(ctx, delay)
 }
@@ -221,7 +220,7 @@ func (w *replicaWorker) watch(ctx context.Context, o *observed) bool {
 		return true
 	}
 	if (!w.hasHealthCheck() || o.resumeHealthy) && w.asgState() != orchpb.ReplicaRunning {
-		w.update(func(st *orchpb.ReplicaStatus) { st.State, st.Message = orchpb.ReplicaRunning, "" })
+		w.update(func(st *orchpb.ReplicaStatus) { st.State, st.Message = string(orchpb.ReplicaRunning), "" })
 	}
 	exit, killedFor, ok := w.waitExit(ctx, exitCh, o.resumeHealthy)
 	o.resumeHealthy = false
@@ -256,9 +255,9 @@ func (w *replicaWorker) exited(ctx context.Context, exit runtime.ExitStatus, kil
 	if !shouldRestart(w.asg.GetSpec().GetRestart().GetPolicy(), failed) {
 		w.update(func(st *orchpb.ReplicaStatus) {
 			st.ExitCode, st.Message = int32(exit.Code), reason
-			st.State = orchpb.ReplicaStopped
+			st.SetObserved(orchpb.ReplicaStopped)
 			if failed {
-				st.State = orchpb.ReplicaFailed
+				st.SetObserved(orchpb.ReplicaFailed)
 			}
 		})
 		w.waitStopOrShutdown(ctx)
@@ -266,7 +265,7 @@ func (w *replicaWorker) exited(ctx context.Context, exit runtime.ExitStatus, kil
 	}
 	delay := w.backoff.NextAfter(ranFor)
 	w.update(func(st *orchpb.ReplicaStatus) {
-		st.ExitCode, st.State = int32(exit.Code), orchpb.ReplicaStarting
+		st.ExitCode, st.State = int32(exit.Code), string(orchpb.ReplicaStarting)
 		st.Message = fmt.Sprintf("%s; restarting in %s", reason, delay)
 	})
 	if !w.sleep(ctx, delay) {
@@ -276,10 +275,10 @@ func (w *replicaWorker) exited(ctx context.Context, exit runtime.ExitStatus, kil
 	return true
 }
 
-func (w *replicaWorker) asgState() string {
+func (w *replicaWorker) asgState() orchpb.ReplicaState {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.st.State
+	return w.st.Observed()
 }
 
 // shouldRestart: failed is a non-zero exit, an OOM kill or a failed health
@@ -316,7 +315,7 @@ func (w *replicaWorker) waitExit(ctx context.Context, exitCh <-chan runtime.Exit
 				w.env.report.flush(ctx)
 				// Synchronous: the runtime wants Stop sequenced with the
 				// worker's other calls; the exit then arrives on exitCh.
-				grace := manifest.Duration(w.asg.GetSpec().GetStopGracePeriod(), 10*time.Second)
+				grace := w.asg.GetSpec().StopGracePeriodOrDefault()
 				if err := w.env.runtime.Stop(ctx, w.id, grace); err != nil && ctx.Err() == nil {
 					w.log.Warn("stop unhealthy container", "err", err)
 				}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/agent/runtime"
-	"github.com/orch-io/orch/master/manifest"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -41,10 +40,10 @@ func (w *replicaWorker) prepareAndStart(ctx context.Context, exists bool) error 
 		w.setHealthy(false)
 	}
 	w.update(func(st *orchpb.ReplicaStatus) {
-		st.State, st.StartedAt, st.Message = orchpb.ReplicaRunning, now, ""
+		st.State, st.StartedAt, st.Message = string(orchpb.ReplicaRunning), now, ""
 		if checked {
 			// Running means healthy: discovery and rollouts count on it.
-			st.State, st.Message = orchpb.ReplicaStarting, "waiting for the first health check"
+			st.State, st.Message = string(orchpb.ReplicaStarting), "waiting for the first health check"
 		}
 	})
 	if !w.started {
@@ -109,7 +108,7 @@ func (w *replicaWorker) stopAndRemove() {
 	// The agent may be shutting down too; removal must still finish.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	grace := manifest.Duration(w.asg.GetSpec().GetStopGracePeriod(), 10*time.Second)
+	grace := w.asg.GetSpec().StopGracePeriodOrDefault()
 	rt := w.env.runtime
 	if err := rt.Stop(ctx, w.id, grace); err != nil && !errors.Is(err, runtime.ErrNotFound) {
 		w.log.Warn("stop", "err", err)
@@ -122,8 +121,8 @@ func (w *replicaWorker) stopAndRemove() {
 	}
 	w.update(func(st *orchpb.ReplicaStatus) {
 		// A finished replica keeps its verdict (exit code, reason) to the end.
-		if st.State != orchpb.ReplicaFailed && st.State != orchpb.ReplicaStopped {
-			st.State, st.Message = orchpb.ReplicaStopped, "stopped"
+		if st.Observed() != orchpb.ReplicaFailed && st.Observed() != orchpb.ReplicaStopped {
+			st.State, st.Message = string(orchpb.ReplicaStopped), "stopped"
 		}
 	})
 	if err := w.env.files.remove(w.id); err != nil {

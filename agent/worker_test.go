@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
+
 	"github.com/orch-io/orch/agent/logs"
 	"github.com/orch-io/orch/agent/runtime"
 	"github.com/orch-io/orch/netoverlay"
@@ -157,17 +159,17 @@ func healthServer(t *testing.T) (port int32, failing *atomic.Bool) {
 
 func assignment(id, policy string, healthPort int32) *orchpb.Assignment {
 	return &orchpb.Assignment{
-		Replica: &orchpb.Replica{Id: id, Service: "web", Slot: 1, Namespace: "default", DesiredState: orchpb.DesiredRunning},
+		Replica: &orchpb.Replica{Id: id, Service: "web", Slot: 1, Namespace: "default", DesiredState: string(orchpb.DesiredRunning)},
 		Spec: &orchpb.ServiceSpec{
 			Name: "web", Image: "orch.local/hello:1",
 			Health: &orchpb.HealthCheck{
 				Http: &orchpb.HTTPCheck{Path: "/healthz", Port: healthPort},
 				// Timeouts as long as the interval allows: a loaded
 				// machine must not fail a check the test meant to pass.
-				Interval: "250ms", Timeout: "250ms", Retries: 2,
+				Interval: durationpb.New(250 * time.Millisecond), Timeout: durationpb.New(250 * time.Millisecond), Retries: 2,
 			},
-			Restart:         &orchpb.RestartPolicy{Policy: policy, BackoffInitial: "10ms", BackoffMax: "40ms"},
-			StopGracePeriod: "1s",
+			Restart:         &orchpb.RestartPolicy{Policy: policy, BackoffInitial: durationpb.New(10 * time.Millisecond), BackoffMax: durationpb.New(40 * time.Millisecond)},
+			StopGracePeriod: durationpb.New(time.Second),
 		},
 	}
 }
@@ -234,20 +236,20 @@ func TestWorkerHealthCheckGatesRunningAndRestartsUnhealthy(t *testing.T) {
 	asg := assignment("r1", orchpb.RestartAlways, port)
 	// Failures before the first success do not count, so the replica
 	// stays starting however slowly this test looks.
-	asg.Spec.Health.StartPeriod = "1h"
+	asg.Spec.Health.StartPeriod = durationpb.New(time.Hour)
 	w := runWorker(t, env, asg)
 
 	// Not running (healthy) before a check has passed.
-	st := await(t, w, "starting", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaStarting && s.StartedAt != 0 })
+	st := await(t, w, "starting", func(s *orchpb.ReplicaStatus) bool { return s.Observed() == orchpb.ReplicaStarting && s.StartedAt != 0 })
 	if st.Message != "waiting for the first health check" {
 		t.Errorf("message while starting: %q", st.Message)
 	}
 	failing.Store(false)
-	await(t, w, "running once healthy", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaRunning })
+	await(t, w, "running once healthy", func(s *orchpb.ReplicaStatus) bool { return s.Observed() == orchpb.ReplicaRunning })
 	awaitSavedHealthy(t, w, true)
 
 	failing.Store(true)
-	st = await(t, w, "unhealthy", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaUnhealthy })
+	st = await(t, w, "unhealthy", func(s *orchpb.ReplicaStatus) bool { return s.Observed() == orchpb.ReplicaUnhealthy })
 	if st.Message != "health check failed: GET /healthz: 500" {
 		t.Errorf("unhealthy message %q", st.Message)
 	}
@@ -256,7 +258,7 @@ func TestWorkerHealthCheckGatesRunningAndRestartsUnhealthy(t *testing.T) {
 	// more before the test heals the server, so it may restart more than
 	// once; what must hold is that every restart was a stop and a start.
 	st = await(t, w, "restarted and healthy", func(s *orchpb.ReplicaStatus) bool {
-		return s.State == orchpb.ReplicaRunning && s.Restarts >= 1
+		return s.Observed() == orchpb.ReplicaRunning && s.Restarts >= 1
 	})
 	if st.Message != "" {
 		t.Errorf("message %q once healthy again", st.Message)
@@ -279,9 +281,9 @@ func TestWorkerRestartPolicies(t *testing.T) {
 		wantMsg   string
 		restarts  bool
 	}{
-		{orchpb.RestartNever, runtime.ExitStatus{Code: 3}, orchpb.ReplicaFailed, "exited 3", false},
-		{orchpb.RestartNever, runtime.ExitStatus{Code: 0}, orchpb.ReplicaStopped, "exited 0", false},
-		{orchpb.RestartOnFailure, runtime.ExitStatus{Code: 0}, orchpb.ReplicaStopped, "exited 0", false},
+		{orchpb.RestartNever, runtime.ExitStatus{Code: 3}, string(orchpb.ReplicaFailed), "exited 3", false},
+		{orchpb.RestartNever, runtime.ExitStatus{Code: 0}, string(orchpb.ReplicaStopped), "exited 0", false},
+		{orchpb.RestartOnFailure, runtime.ExitStatus{Code: 0}, string(orchpb.ReplicaStopped), "exited 0", false},
 		{orchpb.RestartOnFailure, runtime.ExitStatus{Code: 137, OOMKilled: true}, "", "OOM killed", true},
 		{orchpb.RestartAlways, runtime.ExitStatus{Code: 0}, "", "exited 0", true},
 	}
@@ -293,10 +295,10 @@ func TestWorkerRestartPolicies(t *testing.T) {
 			asg.Spec.Health = nil
 			id := asg.Replica.Id
 			w := runWorker(t, env, asg)
-			await(t, w, "running", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaRunning })
+			await(t, w, "running", func(s *orchpb.ReplicaStatus) bool { return s.Observed() == orchpb.ReplicaRunning })
 			rt.exitNow(id, c.exit)
 			if c.restarts {
-				st := await(t, w, "restarted", func(s *orchpb.ReplicaStatus) bool { return s.Restarts == 1 && s.State == orchpb.ReplicaRunning })
+				st := await(t, w, "restarted", func(s *orchpb.ReplicaStatus) bool { return s.Restarts == 1 && s.Observed() == orchpb.ReplicaRunning })
 				if st.ExitCode != int32(c.exit.Code) {
 					t.Errorf("exitCode %d, want %d", st.ExitCode, c.exit.Code)
 				}
@@ -323,9 +325,9 @@ func TestWorkerUnhealthyWithRestartNeverFails(t *testing.T) {
 	env := testEnv(t, rt)
 	port, failing := healthServer(t)
 	w := runWorker(t, env, assignment("n1", orchpb.RestartNever, port))
-	await(t, w, "running", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaRunning })
+	await(t, w, "running", func(s *orchpb.ReplicaStatus) bool { return s.Observed() == orchpb.ReplicaRunning })
 	failing.Store(true)
-	st := await(t, w, "failed", func(s *orchpb.ReplicaStatus) bool { return s.State == orchpb.ReplicaFailed })
+	st := await(t, w, "failed", func(s *orchpb.ReplicaStatus) bool { return s.Observed() == orchpb.ReplicaFailed })
 	if st.Message != "health check failed: GET /healthz: 500" {
 		t.Errorf("message %q", st.Message)
 	}

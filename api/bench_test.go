@@ -2,9 +2,11 @@ package api
 
 import (
 	"testing"
+	"time"
 
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // storedService is what the API answers a PUT of the example manifest of
@@ -20,12 +22,12 @@ func storedService() *orchpb.Service {
 			Resources: &orchpb.Resources{Cpu: "100m", Memory: "32Mi"},
 			Health: &orchpb.HealthCheck{
 				Http:     &orchpb.HTTPCheck{Path: "/healthz", Port: 8080},
-				Interval: "1s", Timeout: "500ms", Retries: 3, StartPeriod: "2s",
+				Interval: durationpb.New(time.Second), Timeout: durationpb.New(500 * time.Millisecond), Retries: 3, StartPeriod: durationpb.New(2 * time.Second),
 			},
-			Restart:         &orchpb.RestartPolicy{Policy: "always", BackoffInitial: "1s", BackoffMax: "60s"},
+			Restart:         &orchpb.RestartPolicy{Policy: "always", BackoffInitial: durationpb.New(time.Second), BackoffMax: durationpb.New(time.Minute)},
 			Placement:       &orchpb.Placement{Constraints: []string{"zone == a", "disk != hdd"}, SpreadBy: "zone", Strategy: "spread"},
-			Update:          &orchpb.UpdatePolicy{MaxSurge: proto.Int32(1), MaxUnavailable: proto.Int32(0), MinHealthy: "5s", Deadline: "2m", OnFailure: "rollback"},
-			StopGracePeriod: "10s",
+			Update:          &orchpb.UpdatePolicy{MaxSurge: proto.Int32(1), MaxUnavailable: proto.Int32(0), MinHealthy: durationpb.New(5 * time.Second), Deadline: durationpb.New(2 * time.Minute), OnFailure: "rollback"},
+			StopGracePeriod: durationpb.New(10 * time.Second),
 			Labels:          map[string]string{"tier": "web"},
 		},
 		Version: 1234567, Generation: 3, CreateIndex: 1200000,
@@ -45,7 +47,7 @@ func BenchmarkMarshalService(b *testing.B) {
 
 func BenchmarkMarshalReplica(b *testing.B) {
 	r := &orchpb.Replica{
-		Id: "r1", Service: "hello", Slot: 2, State: orchpb.ReplicaRunning,
+		Id: "r1", Service: "hello", Slot: 2, State: string(orchpb.ReplicaRunning),
 		Generation: 7, Version: 1234567, StartedAt: 1700000000000, HostPorts: []int32{8080},
 		Resources: &orchpb.ResourceAmounts{CpuMillis: 100, MemoryBytes: 32 << 20},
 	}

@@ -19,17 +19,20 @@ import (
 var marshalOpts = protojson.MarshalOptions{EmitDefaultValues: true}
 
 // Marshal renders m as compact JSON: protojson field names, zero scalars
-// included, and int64/uint64 fields as numbers rather than protojson's
-// strings, because every value we store fits a float64 consumer's needs
-// (indexes, byte counts, milliseconds) and people read these with jq.
+// included, int64/uint64 fields as numbers rather than protojson's strings,
+// because every value we store fits a float64 consumer's needs (indexes,
+// byte counts, milliseconds) and people read these with jq, and durations
+// as users write them ("1m30s", "500ms") rather than protojson's "90s" and
+// "0.500s".
 func Marshal(m proto.Message) ([]byte, error) {
 	return appendMarshal(nil, marshalOpts, m)
 }
 
 // appendMarshal appends the wire form of m to dst (a new slice when dst is
 // nil). protojson writes into a pooled buffer, which is then copied into
-// dst compacted, its 64-bit integer strings turned into numbers on the way:
-// one pass, and no JSON parse of protojson's output.
+// dst compacted, its 64-bit integer strings turned into numbers and its
+// durations into Go's form on the way: one pass, and no JSON parse of
+// protojson's output.
 func appendMarshal(dst []byte, opts protojson.MarshalOptions, m proto.Message) ([]byte, error) {
 	md := m.ProtoReflect().Descriptor()
 	scratch := getScratch()
@@ -66,8 +69,18 @@ func putScratch(b *[]byte) {
 }
 
 // Unmarshal parses JSON written by Marshal (or by hand) into m. Unknown
-// fields are an error; 64-bit integers may be numbers or strings.
+// fields are an error; 64-bit integers may be numbers or strings, durations
+// in Go's form ("1m30s") or protojson's ("90s").
 func Unmarshal(data []byte, m proto.Message) error {
+	if md := m.ProtoReflect().Descriptor(); infoOf(md).in {
+		// protojson reads only its own duration form: the same pass that
+		// writes the wire form turns Go's back into it. Should the pass
+		// fail, the text is not what it follows, and protojson's error
+		// on the original says best what is wrong with it.
+		if rewritten, err := appendRewritten(nil, data, md, true); err == nil {
+			data = rewritten
+		}
+	}
 	if err := protojson.Unmarshal(data, m); err != nil {
 		return fmt.Errorf("api: unmarshal %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
 	}
@@ -77,13 +90,19 @@ func Unmarshal(data []byte, m proto.Message) error {
 // appendWireJSON appends src, protojson's rendering of a message of type md,
 // to dst compacted (protojson randomises its whitespace on purpose) and with
 // the 64-bit integer fields, found through the descriptor, written as
-// numbers rather than strings.
+// numbers rather than strings and the durations in Go's form.
 func appendWireJSON(dst, src []byte, md protoreflect.MessageDescriptor) ([]byte, error) {
-	if !infoOf(md).holds64 {
-		// A ServiceSpec or ServiceStatus, say: nothing to rewrite.
+	return appendRewritten(dst, src, md, false)
+}
+
+// appendRewritten is appendWireJSON (in false) or its inverse (in true:
+// wire form to protojson's, which only the durations need).
+func appendRewritten(dst, src []byte, md protoreflect.MessageDescriptor, in bool) ([]byte, error) {
+	if !infoOf(md).needed(in) {
+		// A ServiceStatus, say: nothing to rewrite.
 		return appendCompact(dst, src), nil
 	}
-	w := jsonRewriter{src: src, dst: dst}
+	w := jsonRewriter{src: src, dst: dst, in: in}
 	w.skipSpace()
 	if err := w.message(md); err != nil {
 		return nil, err
@@ -96,12 +115,33 @@ func appendWireJSON(dst, src []byte, md protoreflect.MessageDescriptor) ([]byte,
 
 // messageInfo is what the rewriter needs of a message type, computed once.
 type messageInfo struct {
-	// holds64 says whether a 64-bit integer (which protojson writes as a
-	// string) is anywhere in the message or below it. Well-known types
-	// have JSON forms of their own and are left as written.
-	holds64 bool
+	// out says whether a 64-bit integer (which protojson writes as a
+	// string) or a duration is anywhere in the message or below it; in,
+	// whether a duration is. Other well-known types have JSON forms of
+	// their own and are left as written.
+	out, in bool
 	// fields by JSON name and, as protojson also accepts it, by proto name.
-	fields map[string]protoreflect.FieldDescriptor
+	fields map[string]fieldInfo
+}
+
+// fieldInfo is a field and whether its values may need rewriting, in each
+// direction.
+type fieldInfo struct {
+	fd      protoreflect.FieldDescriptor
+	out, in bool
+}
+
+func newFieldInfo(fd protoreflect.FieldDescriptor) fieldInfo {
+	found := fieldHolds(fd, map[protoreflect.FullName]bool{})
+	return fieldInfo{fd: fd, out: found.out(), in: found.durations}
+}
+
+// needed reports whether a message needs rewriting in that direction.
+func (info *messageInfo) needed(in bool) bool {
+	if in {
+		return info.in
+	}
+	return info.out
 }
 
 var messageInfos sync.Map // protoreflect.FullName -> *messageInfo
@@ -110,17 +150,18 @@ func infoOf(md protoreflect.MessageDescriptor) *messageInfo {
 	if v, ok := messageInfos.Load(md.FullName()); ok {
 		return v.(*messageInfo)
 	}
-	info := &messageInfo{
-		holds64: !isWellKnown(md) && messageHolds64(md, map[protoreflect.FullName]bool{}),
-		fields:  map[string]protoreflect.FieldDescriptor{},
+	info := &messageInfo{fields: map[string]fieldInfo{}}
+	if !isWellKnown(md) {
+		found := messageHolds(md, map[protoreflect.FullName]bool{})
+		info.out, info.in = found.out(), found.durations
 	}
 	fields := md.Fields()
 	for i := 0; i < fields.Len(); i++ {
-		info.fields[fields.Get(i).JSONName()] = fields.Get(i)
+		info.fields[fields.Get(i).JSONName()] = newFieldInfo(fields.Get(i))
 	}
 	for i := 0; i < fields.Len(); i++ {
 		if _, taken := info.fields[fields.Get(i).TextName()]; !taken {
-			info.fields[fields.Get(i).TextName()] = fields.Get(i)
+			info.fields[fields.Get(i).TextName()] = newFieldInfo(fields.Get(i))
 		}
 	}
 	// Computed for the type asked about only: an answer found inside a
@@ -129,42 +170,44 @@ func infoOf(md protoreflect.MessageDescriptor) *messageInfo {
 	return v.(*messageInfo)
 }
 
-// holds64 reports whether a value of fd may need rewriting.
-func holds64(fd protoreflect.FieldDescriptor) bool {
+// holdings are the kinds of value the rewriter changes.
+type holdings struct{ int64s, durations bool }
+
+// out reports whether the wire form differs from protojson's.
+func (h holdings) out() bool { return h.int64s || h.durations }
+
+func messageHolds(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) holdings {
+	var found holdings
+	if seen[md.FullName()] || isWellKnown(md) {
+		return found // a cycle adds nothing new; well-known types are left as written
+	}
+	seen[md.FullName()] = true
+	fields := md.Fields()
+	for i := 0; i < fields.Len() && !(found.int64s && found.durations); i++ {
+		h := fieldHolds(fields.Get(i), seen)
+		found.int64s = found.int64s || h.int64s
+		found.durations = found.durations || h.durations
+	}
+	return found
+}
+
+// fieldHolds is what a value of fd (or each of its elements or map values)
+// may hold.
+func fieldHolds(fd protoreflect.FieldDescriptor, seen map[protoreflect.FullName]bool) holdings {
 	if fd.IsMap() {
 		fd = fd.MapValue()
 	}
 	switch fd.Kind() {
 	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind,
 		protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		return true
+		return holdings{int64s: true}
 	case protoreflect.MessageKind, protoreflect.GroupKind:
-		return infoOf(fd.Message()).holds64
-	}
-	return false
-}
-
-func messageHolds64(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) bool {
-	if seen[md.FullName()] || isWellKnown(md) {
-		return false // a cycle adds nothing new; well-known types are left as written
-	}
-	seen[md.FullName()] = true
-	found := false
-	fields := md.Fields()
-	for i := 0; i < fields.Len() && !found; i++ {
-		fd := fields.Get(i)
-		if fd.IsMap() {
-			fd = fd.MapValue()
+		if isDuration(fd.Message()) {
+			return holdings{durations: true}
 		}
-		switch fd.Kind() {
-		case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind,
-			protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-			found = true
-		case protoreflect.MessageKind, protoreflect.GroupKind:
-			found = messageHolds64(fd.Message(), seen)
-		}
+		return messageHolds(fd.Message(), seen)
 	}
-	return found
+	return holdings{}
 }
 
 // isWellKnown reports the google.protobuf types whose JSON form is special
@@ -174,12 +217,13 @@ func isWellKnown(md protoreflect.MessageDescriptor) bool {
 }
 
 // jsonRewriter copies protojson output from src to dst, value by value,
-// guided by the message descriptor. src must be valid JSON, as protojson
-// writes it.
+// guided by the message descriptor, or (in) the wire form back into what
+// protojson reads. src must be valid JSON, as protojson writes it.
 type jsonRewriter struct {
 	src []byte
 	pos int
 	dst []byte
+	in  bool
 }
 
 var errTruncated = errors.New("unexpected end of JSON")
@@ -230,26 +274,27 @@ func (w *jsonRewriter) message(md protoreflect.MessageDescriptor) error {
 	}
 	info := infoOf(md)
 	return w.object(func(rawKey []byte) error {
-		fd, err := info.field(rawKey)
+		fi, err := info.field(rawKey)
 		if err != nil {
 			return err
 		}
-		if fd == nil {
+		if fi.fd == nil {
 			return w.copyValue() // an extension or Any's @type
 		}
-		return w.field(fd)
+		return w.field(fi)
 	})
 }
 
-// field looks up a member's field by its quoted key, or returns nil.
-func (info *messageInfo) field(rawKey []byte) (protoreflect.FieldDescriptor, error) {
+// field looks up a member's field by its quoted key; fd is nil when there
+// is none.
+func (info *messageInfo) field(rawKey []byte) (fieldInfo, error) {
 	name := rawKey[1 : len(rawKey)-1]
 	if bytes.IndexByte(name, '\\') < 0 {
 		return info.fields[string(name)], nil
 	}
 	var s string
 	if err := json.Unmarshal(rawKey, &s); err != nil {
-		return nil, fmt.Errorf("key %s: %w", truncate(rawKey), err)
+		return fieldInfo{}, fmt.Errorf("key %s: %w", truncate(rawKey), err)
 	}
 	return info.fields[s], nil
 }
@@ -292,10 +337,11 @@ func (w *jsonRewriter) object(value func(rawKey []byte) error) error {
 	return nil
 }
 
-func (w *jsonRewriter) field(fd protoreflect.FieldDescriptor) error {
-	if !holds64(fd) || bytes.HasPrefix(w.src[w.pos:], []byte("null")) {
+func (w *jsonRewriter) field(fi fieldInfo) error {
+	if (w.in && !fi.in) || (!w.in && !fi.out) || bytes.HasPrefix(w.src[w.pos:], []byte("null")) {
 		return w.copyValue()
 	}
+	fd := fi.fd
 	switch {
 	case fd.IsList():
 		if err := w.expect('['); err != nil {
@@ -337,8 +383,8 @@ func (w *jsonRewriter) singular(fd protoreflect.FieldDescriptor) error {
 	switch fd.Kind() {
 	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind,
 		protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		if w.pos >= len(w.src) || w.src[w.pos] != '"' {
-			return w.copyValue() // already a number
+		if w.in || w.pos >= len(w.src) || w.src[w.pos] != '"' {
+			return w.copyValue() // already a number, or protojson reads it as it is
 		}
 		end, err := stringEnd(w.src, w.pos)
 		if err != nil {
@@ -354,7 +400,10 @@ func (w *jsonRewriter) singular(fd protoreflect.FieldDescriptor) error {
 		w.pos = end
 		return nil
 	case protoreflect.MessageKind, protoreflect.GroupKind:
-		if infoOf(fd.Message()).holds64 {
+		if isDuration(fd.Message()) {
+			return w.duration()
+		}
+		if infoOf(fd.Message()).needed(w.in) {
 			return w.message(fd.Message())
 		}
 	}
@@ -367,7 +416,11 @@ func (w *jsonRewriter) copyValue() error {
 	if err != nil {
 		return err
 	}
-	w.dst = appendCompact(w.dst, w.src[w.pos:end])
+	if c := w.src[w.pos]; c == '{' || c == '[' {
+		w.dst = appendCompact(w.dst, w.src[w.pos:end])
+	} else {
+		w.dst = append(w.dst, w.src[w.pos:end]...) // a scalar holds no space
+	}
 	w.pos = end
 	return nil
 }
@@ -474,7 +527,8 @@ func appendCompact(dst, src []byte) []byte {
 // U+2029 where protojson leaves them as they are. Nothing else differs, so
 // the key is copied unless it holds one of those two.
 func appendKey(dst, rawKey []byte) []byte {
-	if !bytes.Contains(rawKey, []byte("\u2028")) && !bytes.Contains(rawKey, []byte("\u2029")) {
+	// Both begin with the byte 0xE2 in UTF-8, which field names never hold.
+	if bytes.IndexByte(rawKey, 0xE2) < 0 || !bytes.Contains(rawKey, []byte("\u2028")) && !bytes.Contains(rawKey, []byte("\u2029")) {
 		return append(dst, rawKey...)
 	}
 	var s string

@@ -11,7 +11,7 @@ import (
 
 func TestMarshalNumbersAndDefaults(t *testing.T) {
 	r := &orchpb.Replica{
-		Id: "r1", Service: "hello", Slot: 2, State: orchpb.ReplicaRunning,
+		Id: "r1", Service: "hello", Slot: 2, State: string(orchpb.ReplicaRunning),
 		Generation: 7, Version: 18446744073709551615, StartedAt: -5,
 		HostPorts: []int32{8080},
 	}

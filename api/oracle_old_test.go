@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -175,6 +176,9 @@ func oldNumberifyValue(raw json.RawMessage, fd protoreflect.FieldDescriptor) (js
 		}
 		return json.RawMessage(s), nil
 	case protoreflect.MessageKind, protoreflect.GroupKind:
+		if isDuration(fd.Message()) {
+			return oldDuration(raw)
+		}
 		return oldNumberify(raw, fd.Message())
 	}
 	var buf bytes.Buffer
@@ -228,6 +232,9 @@ func oldHolds64(fd protoreflect.FieldDescriptor) bool {
 		return true
 	case protoreflect.MessageKind, protoreflect.GroupKind:
 		md := fd.Message()
+		if isDuration(md) {
+			return true
+		}
 		if v, ok := oldWith64.Load(md.FullName()); ok {
 			return v.(bool)
 		}
@@ -257,7 +264,7 @@ func oldMessageHolds64(md protoreflect.MessageDescriptor, seen map[protoreflect.
 			protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
 			found = true
 		case protoreflect.MessageKind, protoreflect.GroupKind:
-			found = oldMessageHolds64(fd.Message(), seen)
+			found = isDuration(fd.Message()) || oldMessageHolds64(fd.Message(), seen)
 		}
 	}
 	return found
@@ -344,4 +351,18 @@ func oldAppendServiceMeta(spec *orchpb.ServiceSpec, s *orchpb.Service, statusJSO
 	out = append(out, `,"`+keyCreateIndex+`":`...)
 	out = append(out, uintJSON(s.GetCreateIndex())...)
 	return append(out, '}'), nil
+}
+
+// oldDuration rewrites protojson's duration text in Go's form, through
+// encoding/json; text time.ParseDuration refuses is left as it is.
+func oldDuration(raw json.RawMessage) (json.RawMessage, error) {
+	var text string
+	if err := json.Unmarshal(raw, &text); err != nil {
+		return raw, nil
+	}
+	d, err := time.ParseDuration(text)
+	if err != nil {
+		return raw, nil
+	}
+	return json.Marshal(orchpb.FormatDuration(d))
 }

@@ -35,6 +35,7 @@ func oracleMessages() []proto.Message {
 		&orchpb.StateSnapshot{Index: 7, Services: []*orchpb.Service{svc, {}}, Images: []*orchpb.Image{{Name: "a b", Size: 1 << 40}}},
 		&orchpb.CommandResult{Index: 3, Rejected: labels},
 		svc.Status, svc.Spec, &orchpb.ServiceSpec{Env: labels, Labels: labels},
+		storedService(), storedService().Spec, &orchpb.Replica{Spec: storedService().Spec},
 		timestamppb.New(timestamppb.Now().AsTime()),
 		&structpb.Struct{Fields: map[string]*structpb.Value{"a": structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{structpb.NewNullValue(), structpb.NewStringValue(`, "`)}})}},
 	}

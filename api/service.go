@@ -23,6 +23,11 @@ const (
 	keyPreviousSpec = "previousSpec"
 )
 
+// ServiceStateKeys are the keys MarshalService adds to the spec's own: what
+// the cluster made of the spec. A manifest may carry them (the output of
+// `orchctl get service NAME -o yaml`, applied back); admission ignores them.
+var ServiceStateKeys = []string{keyVersion, keyGeneration, keyStatus, keyCreateIndex}
+
 // alwaysShown are the spec fields written even when empty, so that every
 // service reads like a manifest. replicas is not among them: it has
 // presence, so it shows whenever it is set (0 included) and is absent only

@@ -172,7 +172,7 @@ func (s *overlaySuite) unhealthyLeavesDNS(t *testing.T) {
 			r, err := c.Replicas("hello")
 			if err == nil {
 				for _, x := range r {
-					unhealthy = unhealthy || (x.GetId() == target.rep.GetId() && x.GetState() == orchpb.ReplicaUnhealthy)
+					unhealthy = unhealthy || (x.GetId() == target.rep.GetId() && x.Observed() == orchpb.ReplicaUnhealthy)
 				}
 			}
 		}

@@ -19,7 +19,7 @@ import (
 
 // healthSim plays a health check: a replica with one reports "starting"
 // for its first second, then running; an image tagged :bad never passes.
-func healthSim(rep *orchpb.Replica, spec *orchpb.ServiceSpec, age time.Duration) (string, string) {
+func healthSim(rep *orchpb.Replica, spec *orchpb.ServiceSpec, age time.Duration) (orchpb.ReplicaState, string) {
 	if spec.GetHealth() == nil {
 		return orchpb.ReplicaRunning, ""
 	}
@@ -124,11 +124,11 @@ func (tr *tracker) finish(t *testing.T) {
 func containers(reps []*orchpb.Replica, nodes map[string]*orchpb.Node) (running, all int) {
 	for _, r := range reps {
 		n := nodes[r.GetNode()]
-		if r.GetNode() == "" || r.Terminal() || n == nil || n.GetState() == orchpb.NodeDown {
+		if r.GetNode() == "" || r.Terminal() || n == nil || n.Status() == orchpb.NodeDown {
 			continue
 		}
 		all++
-		if r.GetState() == orchpb.ReplicaRunning && r.GetDesiredState() == orchpb.DesiredRunning {
+		if r.Observed() == orchpb.ReplicaRunning && r.Desired() == orchpb.DesiredRunning {
 			running++
 		}
 	}
@@ -166,7 +166,7 @@ func TestNodeLossReplacesAndCleansUp(t *testing.T) {
 			if r.GetNode() == victim.ID() {
 				return fmt.Errorf("%s still on the dead node", r.DisplayName())
 			}
-			if r.GetState() == orchpb.ReplicaRunning {
+			if r.Observed() == orchpb.ReplicaRunning {
 				running++
 			}
 		}
@@ -199,7 +199,7 @@ func TestNodeLossReplacesAndCleansUp(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if n.GetState() != orchpb.NodeReady {
+		if n.Status() != orchpb.NodeReady {
 			return fmt.Errorf("node is %s", n.GetState())
 		}
 		return nil
@@ -253,7 +253,7 @@ update: {maxSurge: 1, maxUnavailable: 1}
 		reps := c.live("web")
 		running := 0
 		for _, r := range reps {
-			if r.GetState() == orchpb.ReplicaRunning {
+			if r.Observed() == orchpb.ReplicaRunning {
 				running++
 			}
 		}
@@ -267,7 +267,7 @@ update: {maxSurge: 1, maxUnavailable: 1}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n.GetState() != orchpb.NodeDraining {
+	if n.Status() != orchpb.NodeDraining {
 		t.Errorf("node is %s after the drain, want draining until uncordoned", n.GetState())
 	}
 	c.eventually(10*time.Second, "a Drained event", func() error {
@@ -316,7 +316,7 @@ update: {maxSurge: 1, maxUnavailable: 0, deadline: 4s, onFailure: rollback}
 	c.eventually(60*time.Second, "generation 2 rolled out", func() error {
 		svc := c.service("web")
 		st := svc.GetStatus()
-		if st.GetUpdateState() != orchpb.UpdateCompleted || st.GetUpdated() != 4 || st.GetUpdating() {
+		if st.RolloutState() != orchpb.UpdateCompleted || st.GetUpdated() != 4 || st.GetUpdating() {
 			return fmt.Errorf("status %v", st)
 		}
 		return nil
@@ -332,7 +332,7 @@ update: {maxSurge: 1, maxUnavailable: 0, deadline: 4s, onFailure: rollback}
 	c.eventually(60*time.Second, "the failed update rolled back", func() error {
 		svc := c.service("web")
 		st := svc.GetStatus()
-		if st.GetLastUpdateResult() != orchpb.UpdateRolledBack || svc.GetSpec().GetImage() != "web:2" {
+		if st.LastRolloutResult() != orchpb.UpdateRolledBack || svc.GetSpec().GetImage() != "web:2" {
 			return fmt.Errorf("generation %d image %s status %v", svc.GetGeneration(), svc.GetSpec().GetImage(), st)
 		}
 		if !strings.Contains(st.GetMessage(), "not running within 4s") {

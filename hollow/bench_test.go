@@ -77,7 +77,7 @@ func (c *cluster) hollowProcess(b *testing.B, count int, heartbeat time.Duration
 	c.eventually(5*time.Minute, fmt.Sprintf("%d hollow nodes ready", count), func() error {
 		ready := 0
 		for _, n := range c.m.Store().Nodes() {
-			if n.GetState() == orchpb.NodeReady {
+			if n.Status() == orchpb.NodeReady {
 				ready++
 			}
 		}
@@ -209,7 +209,7 @@ func timeReplicas(events <-chan store.Event, want int, start time.Time) <-chan r
 					m.assigned = time.Since(start)
 				}
 			}
-			if r.GetState() == orchpb.ReplicaRunning && !running[r.GetId()] {
+			if r.Observed() == orchpb.ReplicaRunning && !running[r.GetId()] {
 				running[r.GetId()] = true
 				if len(running) == want {
 					m.running = time.Since(start)
@@ -271,7 +271,7 @@ func BenchmarkNodeLoss(b *testing.B) {
 			victim := f.Nodes()[i]
 			var lost []string
 			for _, r := range c.m.Store().Replicas(store.ReplicaFilter{Node: victim.ID()}) {
-				if r.GetDesiredState() == orchpb.DesiredRunning && !r.Terminal() {
+				if r.Desired() == orchpb.DesiredRunning && !r.Terminal() {
 					lost = append(lost, r.GetId())
 				}
 			}
@@ -280,7 +280,7 @@ func BenchmarkNodeLoss(b *testing.B) {
 			c.eventually(time.Minute, "the dead node's replicas run elsewhere", func() error {
 				running := 0
 				for _, r := range c.m.Store().Replicas(store.ReplicaFilter{Namespace: "default", Service: "web"}) {
-					if r.GetDesiredState() == orchpb.DesiredRunning && r.GetState() == orchpb.ReplicaRunning && r.GetNode() != victim.ID() {
+					if r.Desired() == orchpb.DesiredRunning && r.Observed() == orchpb.ReplicaRunning && r.GetNode() != victim.ID() {
 						running++
 					}
 				}

@@ -142,7 +142,7 @@ func (c *cluster) live(service string) []*orchpb.Replica {
 	}
 	var out []*orchpb.Replica
 	for _, r := range reps {
-		if r.GetDesiredState() == orchpb.DesiredRunning && !r.Terminal() {
+		if r.Desired() == orchpb.DesiredRunning && !r.Terminal() {
 			out = append(out, r)
 		}
 	}
@@ -158,7 +158,7 @@ func (c *cluster) running(service string, n int, timeout time.Duration) []*orchp
 		reps := c.live(service)
 		running := 0
 		for _, r := range reps {
-			if r.GetState() == orchpb.ReplicaRunning {
+			if r.Observed() == orchpb.ReplicaRunning {
 				running++
 			}
 		}

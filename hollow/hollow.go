@@ -28,10 +28,10 @@ import (
 // Behavior decides what a hollow replica reports: its state and message,
 // given how long ago it was assigned. Tests use it to play health checks
 // that pass late or never.
-type Behavior func(rep *orchpb.Replica, spec *orchpb.ServiceSpec, age time.Duration) (state, message string)
+type Behavior func(rep *orchpb.Replica, spec *orchpb.ServiceSpec, age time.Duration) (state orchpb.ReplicaState, message string)
 
 // Running is the default behavior: running at once.
-func Running(*orchpb.Replica, *orchpb.ServiceSpec, time.Duration) (string, string) {
+func Running(*orchpb.Replica, *orchpb.ServiceSpec, time.Duration) (orchpb.ReplicaState, string) {
 	return orchpb.ReplicaRunning, ""
 }
 

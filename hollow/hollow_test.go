@@ -19,7 +19,7 @@ func TestHollowNodesJoinAndRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(nodes) != 3 || nodes[0].GetName() != "h-1" || nodes[0].GetLabels()["zone"] != "a" || nodes[0].GetState() != orchpb.NodeReady {
+	if len(nodes) != 3 || nodes[0].GetName() != "h-1" || nodes[0].GetLabels()["zone"] != "a" || nodes[0].Status() != orchpb.NodeReady {
 		t.Fatalf("nodes %v, want h-1..h-3 ready with zone=a", nodes)
 	}
 	c.apply("kind: Service\nname: web\nreplicas: 6\nimage: web:1\nresources: {cpu: 100m}\n")

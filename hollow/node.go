@@ -138,7 +138,7 @@ func (n *Node) apply(set *orchpb.AssignmentSet) {
 	now := time.Now()
 	want := map[string]*orchpb.Assignment{}
 	for _, a := range set.GetAssignments() {
-		if a.GetReplica().GetDesiredState() == orchpb.DesiredRunning {
+		if a.GetReplica().Desired() == orchpb.DesiredRunning {
 			want[a.GetReplica().GetId()] = a
 		}
 	}
@@ -147,7 +147,7 @@ func (n *Node) apply(set *orchpb.AssignmentSet) {
 	for id := range n.replicas {
 		if _, ok := want[id]; !ok {
 			delete(n.replicas, id)
-			n.finished[id] = &orchpb.ReplicaStatus{Id: id, State: orchpb.ReplicaStopped}
+			n.finished[id] = &orchpb.ReplicaStatus{Id: id, State: string(orchpb.ReplicaStopped)}
 			changed = true
 		}
 	}
@@ -195,7 +195,7 @@ func (n *Node) report(ctx context.Context, ch *agent.Channel) {
 	report := &orchpb.StatusReport{NodeId: n.id, Statuses: make([]*orchpb.ReplicaStatus, 0, len(n.replicas)+len(n.finished))}
 	for id, r := range n.replicas {
 		state, msg := n.cfg.Behavior(r.rep, r.spec, now.Sub(r.assigned))
-		report.Statuses = append(report.Statuses, &orchpb.ReplicaStatus{Id: id, State: state, Message: msg, StartedAt: r.started})
+		report.Statuses = append(report.Statuses, &orchpb.ReplicaStatus{Id: id, State: string(state), Message: msg, StartedAt: r.started})
 	}
 	var sent []string
 	for id, st := range n.finished {

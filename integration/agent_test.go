@@ -134,13 +134,13 @@ func healthChecksHeal(t *testing.T, d *devCluster, rec *replicaRecorder) {
 			r := d.running(c.svc, 1)[0]
 			// Running means healthy: it was starting until a check passed.
 			if _, ok := rec.first(r.GetId(), time.Time{}, func(x *orchpb.Replica) bool {
-				return x.GetState() == orchpb.ReplicaStarting && x.GetMessage() == "waiting for the first health check"
+				return x.Observed() == orchpb.ReplicaStarting && x.GetMessage() == "waiting for the first health check"
 			}); !ok {
 				t.Errorf("%s was never seen waiting for its first health check:\n%s", r.DisplayName(), rec.describe(r.GetId()))
 			}
 			broken := time.Now()
 			c.breakIt(t, r)
-			bad := rec.await(c.svc+" unhealthy", r.GetId(), broken, func(x *orchpb.Replica) bool { return x.GetState() == orchpb.ReplicaUnhealthy })
+			bad := rec.await(c.svc+" unhealthy", r.GetId(), broken, func(x *orchpb.Replica) bool { return x.Observed() == orchpb.ReplicaUnhealthy })
 			if c.mend != nil {
 				c.mend(t, r)
 			}
@@ -154,7 +154,7 @@ func healthChecksHeal(t *testing.T, d *devCluster, rec *replicaRecorder) {
 				t.Errorf("unhealthy %v after the check started failing, want between %v and %v", took, least, most)
 			}
 			rec.await(c.svc+" restarted and healthy", r.GetId(), bad.at, func(x *orchpb.Replica) bool {
-				return x.GetState() == orchpb.ReplicaRunning && x.GetRestarts() == r.GetRestarts()+1
+				return x.Observed() == orchpb.ReplicaRunning && x.GetRestarts() == r.GetRestarts()+1
 			})
 		})
 	}
@@ -212,7 +212,7 @@ func crashLoopBacksOff(t *testing.T, d *devCluster, rec *replicaRecorder) {
 func restartNeverStaysFailed(t *testing.T, d *devCluster, rec *replicaRecorder) {
 	d.apply(onceYAML)
 	o := rec.awaitAny("a replica of once failed", func(x *orchpb.Replica) bool {
-		return x.GetService() == "once" && x.GetState() == orchpb.ReplicaFailed
+		return x.GetService() == "once" && x.Observed() == orchpb.ReplicaFailed
 	})
 	d.deleteService("once")
 	if o.rep.GetExitCode() != 2 || o.rep.GetMessage() != "exited 2" || o.rep.GetRestarts() != 0 {
@@ -240,7 +240,7 @@ func oomKillIsNamed(t *testing.T, d *devCluster, rec *replicaRecorder) {
 		t.Errorf("exitCode %d after an OOM kill, want 137", o.rep.GetExitCode())
 	}
 	rec.await("oom restarted", r.GetId(), o.at, func(x *orchpb.Replica) bool {
-		return x.GetState() == orchpb.ReplicaRunning && x.GetRestarts() == r.GetRestarts()+1
+		return x.Observed() == orchpb.ReplicaRunning && x.GetRestarts() == r.GetRestarts()+1
 	})
 }
 
@@ -269,7 +269,7 @@ func resourcesEnforced(t *testing.T, d *devCluster, hello []*orchpb.Replica) {
 		}
 		var cpu, mem int64
 		for _, x := range reps {
-			if x.GetNode() == nodes[0].GetId() && x.GetDesiredState() == orchpb.DesiredRunning && !x.Terminal() {
+			if x.GetNode() == nodes[0].GetId() && x.Desired() == orchpb.DesiredRunning && !x.Terminal() {
 				cpu += x.GetResources().GetCpuMillis()
 				mem += x.GetResources().GetMemoryBytes()
 			}
@@ -412,7 +412,7 @@ func agentKill9Adopts(t *testing.T, d *devCluster, hello []*orchpb.Replica) {
 		}
 	}
 	// A healthy replica adopted with its check stays running, as it was.
-	if got, err := d.api.GetReplica(ctx, checked.GetId(), ""); err != nil || got.GetState() != orchpb.ReplicaRunning || got.GetRestarts() != checked.GetRestarts() {
+	if got, err := d.api.GetReplica(ctx, checked.GetId(), ""); err != nil || got.Observed() != orchpb.ReplicaRunning || got.GetRestarts() != checked.GetRestarts() {
 		t.Errorf("hc-http after the restart: %v (%v), want running with restarts %d", got, err, checked.GetRestarts())
 	}
 	after := d.tasks()

@@ -52,7 +52,7 @@ func benchApplyToRunning(b *testing.B) {
 				b.Fatal(err)
 			}
 			rep := msg.(*orchpb.Replica)
-			if rep.GetService() == name && rep.GetState() == orchpb.ReplicaRunning {
+			if rep.GetService() == name && rep.Observed() == orchpb.ReplicaRunning {
 				durations = append(durations, time.Since(start))
 				ran = true
 				break

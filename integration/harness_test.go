@@ -268,7 +268,7 @@ func (d *devCluster) nodeReady() {
 		if err != nil {
 			return err
 		}
-		if len(nodes) != 1 || nodes[0].GetState() != orchpb.NodeReady {
+		if len(nodes) != 1 || nodes[0].Status() != orchpb.NodeReady {
 			return fmt.Errorf("nodes: %v", nodes)
 		}
 		return nil
@@ -324,7 +324,7 @@ func (d *devCluster) running(service string, n int) []*orchpb.Replica {
 		}
 		running := 0
 		for _, r := range reps {
-			if r.GetState() == orchpb.ReplicaRunning && r.GetDesiredState() == orchpb.DesiredRunning {
+			if r.Observed() == orchpb.ReplicaRunning && r.Desired() == orchpb.DesiredRunning {
 				running++
 			}
 		}

@@ -109,7 +109,7 @@ func killedProcessRestartsOnce(t *testing.T, d *devCluster, r *orchpb.Replica) {
 		if err != nil {
 			return err
 		}
-		if got.GetState() != orchpb.ReplicaRunning || got.GetRestarts() != 1 {
+		if got.Observed() != orchpb.ReplicaRunning || got.GetRestarts() != 1 {
 			return fmt.Errorf("state %s restarts %d (%s)", got.GetState(), got.GetRestarts(), got.GetMessage())
 		}
 		if newPID := d.tasks()[r.GetId()]; newPID == pid || newPID == 0 {
@@ -138,7 +138,7 @@ func crashesBackOff(t *testing.T, d *devCluster, r *orchpb.Replica) {
 			if err != nil {
 				return err
 			}
-			if got.GetState() != orchpb.ReplicaRunning || got.GetRestarts() != before.GetRestarts()+1 {
+			if got.Observed() != orchpb.ReplicaRunning || got.GetRestarts() != before.GetRestarts()+1 {
 				return fmt.Errorf("state %s restarts %d (%s)", got.GetState(), got.GetRestarts(), got.GetMessage())
 			}
 			after = got
@@ -166,7 +166,7 @@ func orchdKill9KeepsEverything(t *testing.T, d *devCluster) {
 		if services, _, err = d.api.ListServices(ctx, ""); err != nil {
 			return err
 		}
-		if len(services) != 1 || services[0].GetStatus().GetUpdateState() != orchpb.UpdateCompleted {
+		if len(services) != 1 || services[0].GetStatus().RolloutState() != orchpb.UpdateCompleted {
 			return fmt.Errorf("services: %v", services)
 		}
 		return nil

@@ -116,7 +116,7 @@ func TestAgentCutOffFromMasters(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if got.GetRestarts() != crashed.GetRestarts()+1 || got.GetExitCode() != 3 || got.GetState() != orchpb.ReplicaRunning {
+		if got.GetRestarts() != crashed.GetRestarts()+1 || got.GetExitCode() != 3 || got.Observed() != orchpb.ReplicaRunning {
 			return fmt.Errorf("%s: state %s restarts %d exitCode %d", got.DisplayName(), got.GetState(), got.GetRestarts(), got.GetExitCode())
 		}
 		return nil

@@ -14,7 +14,7 @@ func benchInput() Input {
 	var in Input
 	for i := range 5000 {
 		in.Nodes = append(in.Nodes, &orchpb.Node{
-			Id: fmt.Sprintf("id-%05d", i), Name: fmt.Sprintf("node-%05d", i), State: orchpb.NodeReady,
+			Id: fmt.Sprintf("id-%05d", i), Name: fmt.Sprintf("node-%05d", i), State: string(orchpb.NodeReady),
 			Labels:   map[string]string{"zone": string(rune('a' + i%3)), "disk": []string{"ssd", "hdd"}[i%2]},
 			Capacity: &orchpb.ResourceAmounts{CpuMillis: 8000, MemoryBytes: 32 << 30},
 		})
@@ -74,7 +74,7 @@ func BenchmarkIssueScale(b *testing.B) {
 	var in Input
 	for i := range 5000 {
 		in.Nodes = append(in.Nodes, &orchpb.Node{
-			Id: fmt.Sprintf("id-%05d", i), Name: fmt.Sprintf("node-%05d", i), State: orchpb.NodeReady,
+			Id: fmt.Sprintf("id-%05d", i), Name: fmt.Sprintf("node-%05d", i), State: string(orchpb.NodeReady),
 			Labels:   map[string]string{"zone": fmt.Sprint("z", i%5), "disk": []string{"ssd", "hdd"}[(i/5)%2]},
 			Capacity: &orchpb.ResourceAmounts{CpuMillis: 16000, MemoryBytes: 64 << 30},
 		})

@@ -78,16 +78,16 @@ func verb(n int, one, many string) string {
 // stateFilter rejects nodes in one named state, so the reason can say which.
 type stateFilter struct {
 	v     *view
-	state string
+	state orchpb.NodeState
 }
 
-func (f stateFilter) check(i int32) bool   { return f.v.nodes[i].GetState() != f.state }
+func (f stateFilter) check(i int32) bool   { return f.v.nodes[i].Status() != f.state }
 func (f stateFilter) explain(n int) string { return fmt.Sprintf("%d %s", n, f.state) }
 
 // readyFilter rejects every other state that is not ready (unknown or unset).
 type readyFilter struct{ v *view }
 
-func (f readyFilter) check(i int32) bool   { return f.v.nodes[i].GetState() == orchpb.NodeReady }
+func (f readyFilter) check(i int32) bool   { return f.v.nodes[i].Status() == orchpb.NodeReady }
 func (f readyFilter) explain(n int) string { return fmt.Sprintf("%d not ready", n) }
 
 type constraintFilter struct {

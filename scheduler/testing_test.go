@@ -48,14 +48,14 @@ func labels(kv ...string) nodeOpt {
 	}
 }
 
-func state(s string) nodeOpt   { return func(n *orchpb.Node) { n.State = s } }
-func nodeID(id string) nodeOpt { return func(n *orchpb.Node) { n.Id = id } }
+func state(s orchpb.NodeState) nodeOpt { return func(n *orchpb.Node) { n.SetStatus(s) } }
+func nodeID(id string) nodeOpt         { return func(n *orchpb.Node) { n.Id = id } }
 
 // node adds a ready node with id "id-NAME" and 4 cpu, 8Gi unless opts say
 // otherwise.
 func (c *testCluster) node(name string, opts ...nodeOpt) *testCluster {
 	n := &orchpb.Node{
-		Id: "id-" + name, Name: name, State: orchpb.NodeReady, Labels: map[string]string{},
+		Id: "id-" + name, Name: name, State: string(orchpb.NodeReady), Labels: map[string]string{},
 		Capacity: &orchpb.ResourceAmounts{CpuMillis: 4000, MemoryBytes: 8 * gi},
 	}
 	for _, o := range opts {
@@ -79,7 +79,7 @@ func (c *testCluster) run(svc, node string, cpuMillis, mem int64, ports ...int32
 	id := fmt.Sprintf("%s.existing%d", svc, len(c.in.Replicas))
 	c.in.Replicas = append(c.in.Replicas, &orchpb.Replica{
 		Id: id, Namespace: "default", Service: svc, Node: c.idOf(node),
-		DesiredState: orchpb.DesiredRunning, State: orchpb.ReplicaRunning,
+		DesiredState: string(orchpb.DesiredRunning), State: string(orchpb.ReplicaRunning),
 		Resources: &orchpb.ResourceAmounts{CpuMillis: cpuMillis, MemoryBytes: mem},
 		HostPorts: ports,
 	})
@@ -114,7 +114,7 @@ func req(svc string, count int, opts ...reqOpt) Request {
 	for i := 1; i <= count; i++ {
 		r.Replicas = append(r.Replicas, &orchpb.Replica{
 			Id: fmt.Sprintf("%s.%d", svc, i), Namespace: "default", Service: svc, Slot: int32(i),
-			DesiredState: orchpb.DesiredRunning, State: orchpb.ReplicaPending,
+			DesiredState: string(orchpb.DesiredRunning), State: string(orchpb.ReplicaPending),
 			Resources: &orchpb.ResourceAmounts{CpuMillis: 100, MemoryBytes: 128 * mi},
 		})
 	}
@@ -271,7 +271,7 @@ func (s *refState) add(node, svc string, res *orchpb.ResourceAmounts, ports []in
 
 // refCanRun says why node n cannot take replica rep of spec, or "".
 func (s *refState) refCanRun(n *orchpb.Node, spec *orchpb.ServiceSpec, rep *orchpb.Replica) string {
-	if n.State != orchpb.NodeReady {
+	if n.Status() != orchpb.NodeReady {
 		return "state " + n.State
 	}
 	for _, expr := range spec.GetPlacement().GetConstraints() {

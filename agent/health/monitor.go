@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/orch-io/orch/master/manifest"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -31,20 +30,17 @@ func FromProto(h *orchpb.HealthCheck, ip string, exec ExecFunc) (Spec, bool, err
 		return Spec{}, false, nil
 	}
 	s := Spec{
-		Interval:    manifest.Duration(h.GetInterval(), time.Second),
-		Timeout:     manifest.Duration(h.GetTimeout(), time.Second),
-		Retries:     int(h.GetRetries()),
-		StartPeriod: manifest.Duration(h.GetStartPeriod(), 0),
-	}
-	if s.Retries <= 0 {
-		s.Retries = manifest.DefaultHealthRetries
+		Interval:    h.IntervalOrDefault(),
+		Timeout:     h.TimeoutOrDefault(),
+		Retries:     int(h.RetriesOrDefault()),
+		StartPeriod: h.StartPeriodOrDefault(),
 	}
 	if s.Interval <= 0 {
-		s.Interval = time.Second
+		s.Interval = orchpb.DefaultHealthInterval
 	}
 	if s.Timeout <= 0 || s.Timeout > s.Interval {
 		// A probe never overlaps the next one.
-		s.Timeout = min(max(s.Timeout, time.Second), s.Interval)
+		s.Timeout = min(max(s.Timeout, orchpb.DefaultHealthTimeout), s.Interval)
 	}
 	addr := func(port int32) string { return net.JoinHostPort(ip, strconv.Itoa(int(port))) }
 	switch {

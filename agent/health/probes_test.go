@@ -13,6 +13,7 @@ import (
 	"time"
 
 	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 func TestHTTPProbe(t *testing.T) {
@@ -107,7 +108,7 @@ func TestExecProbe(t *testing.T) {
 
 func TestFromProto(t *testing.T) {
 	exec := func(context.Context, []string, io.Writer) (int, error) { return 0, nil }
-	s, ok, err := FromProto(&orchpb.HealthCheck{Http: &orchpb.HTTPCheck{Path: "/h", Port: 8080}, Interval: "2s", Timeout: "5s", Retries: 4, StartPeriod: "3s"}, "10.0.0.5", exec)
+	s, ok, err := FromProto(&orchpb.HealthCheck{Http: &orchpb.HTTPCheck{Path: "/h", Port: 8080}, Interval: durationpb.New(2 * time.Second), Timeout: durationpb.New(5 * time.Second), Retries: 4, StartPeriod: durationpb.New(3 * time.Second)}, "10.0.0.5", exec)
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}

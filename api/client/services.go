@@ -12,8 +12,9 @@ import (
 	orchpb "github.com/orch-io/orch/proto"
 )
 
-// DefaultNamespace is used when a namespace is left empty.
-const DefaultNamespace = "default"
+// DefaultNamespace is used when a namespace is left empty: the namespace
+// admission gives a spec that names none.
+const DefaultNamespace = orchpb.DefaultNamespace
 
 func servicePath(ns, name string) string {
 	if ns == "" {

@@ -58,7 +58,7 @@ func (a *app) readManifests(files []string, nsFlag bool) ([]*orchpb.ServiceSpec,
 			if nsFlag && s.GetNamespace() != a.namespace {
 				// The parser fills in "default", so a document that says
 				// nothing reads the same as one that says default.
-				if s.GetNamespace() != manifest.DefaultNamespace {
+				if s.GetNamespace() != orchpb.DefaultNamespace {
 					return nil, fmt.Errorf("%s: service %s: namespace %s does not match -n %s", displayFile(f), s.GetName(), s.GetNamespace(), a.namespace)
 				}
 				s.Namespace = a.namespace

@@ -85,7 +85,7 @@ func (d describer) service(name string) error {
 		{"Generation", fmt.Sprintf("%d (version %d)", svc.GetGeneration(), svc.GetVersion())},
 		{"Rollout", dash(st.GetUpdateState()) + messageSuffix(st.GetMessage())},
 		{"Update policy", fmt.Sprintf("maxSurge %d, maxUnavailable %d, minHealthy %s, deadline %s, onFailure %s",
-			u.GetMaxSurge(), u.GetMaxUnavailable(), u.GetMinHealthy(), u.GetDeadline(), u.GetOnFailure())},
+			u.GetMaxSurge(), u.GetMaxUnavailable(), orchpb.FormatDuration(u.MinHealthyOrDefault()), orchpb.FormatDuration(u.DeadlineOrDefault()), u.GetOnFailure())},
 		{"Placement", placementText(spec.GetPlacement())},
 		{"Resources", fmt.Sprintf("cpu %s, memory %s", dash(spec.GetResources().GetCpu()), dash(spec.GetResources().GetMemory()))},
 		{"Ports", portsText(spec.GetPorts())},
@@ -177,7 +177,7 @@ func (d describer) node(name string) error {
 	})
 	rows := make([][]string, 0, len(reps))
 	for _, r := range reps {
-		if r.Terminal() && r.GetDesiredState() == orchpb.DesiredStopped {
+		if r.Terminal() && r.Desired() == orchpb.DesiredStopped {
 			continue
 		}
 		rows = append(rows, []string{r.GetNamespace() + "/" + r.DisplayName(), r.GetId(), r.GetState(),
@@ -282,5 +282,6 @@ func healthText(h *orchpb.HealthCheck) string {
 	case h.GetExec() != nil:
 		check = "exec " + strings.Join(h.GetExec().GetCommand(), " ")
 	}
-	return fmt.Sprintf("%s every %s, timeout %s, %d retries, start period %s", check, h.GetInterval(), h.GetTimeout(), h.GetRetries(), h.GetStartPeriod())
+	return fmt.Sprintf("%s every %s, timeout %s, %d retries, start period %s", check,
+		orchpb.FormatDuration(h.IntervalOrDefault()), orchpb.FormatDuration(h.TimeoutOrDefault()), h.GetRetries(), orchpb.FormatDuration(h.StartPeriodOrDefault()))
 }

@@ -127,7 +127,7 @@ var replicaKind = &kind{
 // replicaState is the observed state, marked when the replica was told to
 // stop and has not yet.
 func replicaState(r *orchpb.Replica) string {
-	if r.GetDesiredState() == orchpb.DesiredStopped && !r.Terminal() {
+	if r.Desired() == orchpb.DesiredStopped && !r.Terminal() {
 		return r.GetState() + " (stopping)"
 	}
 	return r.GetState()

@@ -107,16 +107,16 @@ func (f *fakeAPI) putService(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeAPI) listReplicas(w http.ResponseWriter, r *http.Request) {
 	reps := []*orchpb.Replica{
-		{Id: "r-2", Namespace: "default", Service: "hello", Slot: 2, Node: "n1", State: orchpb.ReplicaRunning, Ip: "10.244.1.3", Restarts: 1, ExitCode: 137, Generation: 1, Message: "OOM killed"},
-		{Id: "r-1", Namespace: "default", Service: "hello", Slot: 1, Node: "n1", State: orchpb.ReplicaRunning, Ip: "10.244.1.2", Generation: 1},
-		{Id: "r-3", Namespace: "default", Service: "hello", Slot: 3, State: orchpb.ReplicaPending, Message: "no node has 2 CPU free"},
+		{Id: "r-2", Namespace: "default", Service: "hello", Slot: 2, Node: "n1", State: string(orchpb.ReplicaRunning), Ip: "10.244.1.3", Restarts: 1, ExitCode: 137, Generation: 1, Message: "OOM killed"},
+		{Id: "r-1", Namespace: "default", Service: "hello", Slot: 1, Node: "n1", State: string(orchpb.ReplicaRunning), Ip: "10.244.1.2", Generation: 1},
+		{Id: "r-3", Namespace: "default", Service: "hello", Slot: 3, State: string(orchpb.ReplicaPending), Message: "no node has 2 CPU free"},
 	}
 	b, _ := api.MarshalList(reps)
 	w.Write(b)
 }
 
 func (f *fakeAPI) listNodes(w http.ResponseWriter, r *http.Request) {
-	b, _ := api.MarshalList([]*orchpb.Node{{Id: "n1", Name: "node-a", State: orchpb.NodeReady, Address: "127.0.0.1",
+	b, _ := api.MarshalList([]*orchpb.Node{{Id: "n1", Name: "node-a", State: string(orchpb.NodeReady), Address: "127.0.0.1",
 		Subnet: "10.244.1.0/24", Capacity: &orchpb.ResourceAmounts{CpuMillis: 2000, MemoryBytes: 4 << 30},
 		Allocated: &orchpb.ResourceAmounts{CpuMillis: 250, MemoryBytes: 96 << 20}}})
 	w.Write(b)

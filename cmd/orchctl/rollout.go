@@ -80,7 +80,7 @@ func (a *app) followRollout(ctx context.Context, c *client.Client, name string) 
 			fmt.Fprintln(a.stdout, line)
 			last = line
 		}
-		switch st.GetUpdateState() {
+		switch st.RolloutState() {
 		case orchpb.UpdateRollingBack:
 			sawRollback = true
 		case orchpb.UpdateUpdating:
@@ -123,7 +123,7 @@ func (a *app) rolloutFailed(name, why string) error {
 func progressLine(svc *orchpb.Service) string {
 	st := svc.GetStatus()
 	name := "service/" + svc.GetSpec().GetName()
-	switch st.GetUpdateState() {
+	switch st.RolloutState() {
 	case orchpb.UpdateCompleted, "":
 		return fmt.Sprintf("%s: generation %d rolled out: %d/%d replicas running", name, svc.GetGeneration(), st.GetRunning(), st.GetDesired())
 	case orchpb.UpdateRolledBack:

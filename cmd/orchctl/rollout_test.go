@@ -27,7 +27,7 @@ type liveCluster struct {
 
 // healthy plays health checks: replicas of an image tagged :bad report
 // unhealthy; others run after half a second.
-func healthy(rep *orchpb.Replica, spec *orchpb.ServiceSpec, age time.Duration) (string, string) {
+func healthy(rep *orchpb.Replica, spec *orchpb.ServiceSpec, age time.Duration) (orchpb.ReplicaState, string) {
 	switch {
 	case strings.HasSuffix(spec.GetImage(), ":bad"):
 		return orchpb.ReplicaUnhealthy, "health check failed: GET /healthz: 500"

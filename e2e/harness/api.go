@@ -68,13 +68,13 @@ func (c *Cluster) Running(service string, n int, timeout time.Duration) []*orchp
 		}
 		var live []*orchpb.Replica
 		for _, r := range reps {
-			if r.GetDesiredState() == orchpb.DesiredRunning && !r.Terminal() {
+			if r.Desired() == orchpb.DesiredRunning && !r.Terminal() {
 				live = append(live, r)
 			}
 		}
 		ok := 0
 		for _, r := range live {
-			if r.GetState() == orchpb.ReplicaRunning && r.GetIp() != "" {
+			if r.Observed() == orchpb.ReplicaRunning && r.GetIp() != "" {
 				ok++
 			}
 		}
@@ -142,16 +142,16 @@ func (c *Cluster) HostOf(r *orchpb.Replica) *Host {
 }
 
 // NodeState waits until the node of host h is in state.
-func (c *Cluster) NodeState(h *Host, state string, timeout time.Duration) {
+func (c *Cluster) NodeState(h *Host, state orchpb.NodeState, timeout time.Duration) {
 	c.t.Helper()
-	c.Eventually(h.Name+" is "+state, timeout, func() error {
+	c.Eventually(h.Name+" is "+string(state), timeout, func() error {
 		nodes, err := c.Nodes()
 		if err != nil {
 			return err
 		}
 		for _, n := range nodes {
 			if n.GetName() == h.Name {
-				if n.GetState() != state {
+				if n.Status() != state {
 					return fmt.Errorf("%s is %s", h.Name, n.GetState())
 				}
 				return nil
@@ -168,7 +168,7 @@ func (c *Cluster) nodesReady(n int) error {
 	}
 	ready := 0
 	for _, node := range nodes {
-		if node.GetState() == orchpb.NodeReady && node.GetSubnet() != "" {
+		if node.Status() == orchpb.NodeReady && node.GetSubnet() != "" {
 			ready++
 		}
 	}

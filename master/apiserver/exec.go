@@ -40,7 +40,7 @@ func (s *Server) replicaExec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	node := s.deps.Store.Node(rep.GetNode())
-	if node == nil || rep.GetState() != orchpb.ReplicaRunning && rep.GetState() != orchpb.ReplicaUnhealthy && rep.GetState() != orchpb.ReplicaStarting {
+	if node == nil || rep.Observed() != orchpb.ReplicaRunning && rep.Observed() != orchpb.ReplicaUnhealthy && rep.Observed() != orchpb.ReplicaStarting {
 		writeError(w, &api.Error{Code: api.CodeConflict, Message: "replica " + rep.DisplayName() + " is " + rep.GetState() + ", not running", Status: http.StatusConflict})
 		return
 	}

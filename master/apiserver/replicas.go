@@ -46,7 +46,7 @@ func (s *Server) findReplica(idOrName, namespace string) *orchpb.Replica {
 		return rep
 	}
 	if namespace == "" {
-		namespace = "default"
+		namespace = orchpb.DefaultNamespace
 	}
 	if strings.Contains(idOrName, ".") {
 		return s.deps.Store.ReplicaByName(namespace, idOrName)
@@ -99,14 +99,14 @@ func (s *Server) getNode(w http.ResponseWriter, r *http.Request) {
 	writeMessage(w, http.StatusOK, s.withHeartbeat(n))
 }
 
-func (s *Server) setNodeState(state string) http.HandlerFunc {
+func (s *Server) setNodeState(state orchpb.NodeState) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		n := s.findNode(r.PathValue("id"))
 		if n == nil {
 			writeError(w, endpoint.NotFound("node "+r.PathValue("id")+" not found"))
 			return
 		}
-		cmd := &orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{NodeId: n.GetId(), State: state}}}
+		cmd := &orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{NodeId: n.GetId(), State: string(state)}}}
 		if _, ok := s.propose(w, r, cmd); !ok {
 			return
 		}

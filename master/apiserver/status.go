@@ -25,7 +25,7 @@ func withStatus(st *store.Store, svc *orchpb.Service) *orchpb.Service {
 	// on one node while a new generation replaces the old).
 	globalNodes := map[string]bool{}
 	for _, rep := range st.Replicas(store.ReplicaFilter{Namespace: spec.GetNamespace(), Service: spec.GetName()}) {
-		if rep.GetDesiredState() != orchpb.DesiredRunning {
+		if rep.Desired() != orchpb.DesiredRunning {
 			continue
 		}
 		current := rep.GetGeneration() == svc.GetGeneration()
@@ -36,11 +36,11 @@ func withStatus(st *store.Store, svc *orchpb.Service) *orchpb.Service {
 		if !current {
 			status.Updating = true
 		}
-		switch rep.GetState() {
+		switch rep.Observed() {
 		case orchpb.ReplicaRunning:
 			status.Running++
 			status.Healthy++
-			if current && st.Node(rep.GetNode()).GetState() != orchpb.NodeDraining {
+			if current && st.Node(rep.GetNode()).Status() != orchpb.NodeDraining {
 				status.Updated++
 			}
 		case orchpb.ReplicaUnhealthy:
@@ -50,7 +50,7 @@ func withStatus(st *store.Store, svc *orchpb.Service) *orchpb.Service {
 	if u := svc.GetUpdate(); u.GetGeneration() == svc.GetGeneration() {
 		status.UpdateState = u.GetState()
 		status.Message = u.GetMessage()
-		if orchpb.UpdateInProgress(u.GetState()) {
+		if u.RolloutState().InProgress() {
 			status.Updating = true
 		} else {
 			status.LastUpdateResult = u.GetState()

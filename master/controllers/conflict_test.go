@@ -22,7 +22,7 @@ func TestConflictingPlansNeverOvercommit(t *testing.T) {
 			rnd := rand.New(rand.NewPCG(seed, 7))
 			c := newCluster(t)
 			for i := range 2 + rnd.IntN(5) {
-				n := &orchpb.Node{Id: fmt.Sprint("n", i), Name: fmt.Sprint("node", i), State: orchpb.NodeReady, Address: "10.0.0.1",
+				n := &orchpb.Node{Id: fmt.Sprint("n", i), Name: fmt.Sprint("node", i), State: string(orchpb.NodeReady), Address: "10.0.0.1",
 					Capacity: &orchpb.ResourceAmounts{CpuMillis: int64(500 + 250*rnd.IntN(15)), MemoryBytes: int64(256+256*rnd.IntN(8)) << 20}}
 				c.apply(&orchpb.Command{Op: &orchpb.Command_RegisterNode{RegisterNode: &orchpb.RegisterNode{Node: n}}})
 			}
@@ -60,7 +60,7 @@ func TestConflictingPlansNeverOvercommit(t *testing.T) {
 			for _, svc := range c.st.Services("") {
 				slots := map[int32]int{}
 				for _, r := range c.st.Replicas(store.ReplicaFilter{Namespace: "default", Service: svc.GetSpec().GetName()}) {
-					if r.GetDesiredState() == orchpb.DesiredRunning {
+					if r.Desired() == orchpb.DesiredRunning {
 						slots[r.GetSlot()]++
 					}
 				}
@@ -89,7 +89,7 @@ func checkNoOvercommit(t *testing.T, st *store.Store) {
 	loads := map[string]load{}
 	ports := map[string]string{}
 	for _, r := range st.Replicas(store.ReplicaFilter{}) {
-		if r.GetNode() == "" || r.GetDesiredState() == orchpb.DesiredStopped || r.Terminal() {
+		if r.GetNode() == "" || r.Desired() == orchpb.DesiredStopped || r.Terminal() {
 			continue
 		}
 		l := loads[r.GetNode()]

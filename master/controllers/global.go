@@ -70,7 +70,7 @@ type globalPass struct {
 func (p *globalPass) sortByNode(reps []*orchpb.Replica, eligible map[string]bool) {
 	ch := p.ch
 	for _, rep := range reps {
-		if rep.GetDesiredState() != orchpb.DesiredRunning {
+		if rep.Desired() != orchpb.DesiredRunning {
 			if stillRunning(rep, p.nodeByID) {
 				p.stopping[rep.GetNode()] = true
 				p.used[rep.GetSlot()] = true
@@ -115,7 +115,7 @@ func (p *globalPass) settleNodes(ids []string) []string {
 			if !p.stopping[id] {
 				p.unplaced = append(p.unplaced, p.pinned(id, p.nextSlot()))
 			}
-			if p.stopping[id] || orchpb.UpdateInProgress(p.svc.GetUpdate().GetState()) {
+			if p.stopping[id] || p.svc.GetUpdate().RolloutState().InProgress() {
 				// During a rollout an empty node is most likely one being
 				// replaced: it counts against the limit.
 				p.inflight++
@@ -137,7 +137,7 @@ func (p *globalPass) settleNodes(ids []string) []string {
 					p.ch.update(rep, stopped(rep, replacedWhy(rep, current, p.gen, false, nil)))
 				}
 			}
-		case orchpb.UpdateInProgress(p.svc.GetUpdate().GetState()):
+		case p.svc.GetUpdate().RolloutState().InProgress():
 			p.inflight++
 		}
 	}

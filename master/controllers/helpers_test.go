@@ -48,24 +48,24 @@ func (c *cluster) withReadiness(clk *clock) *Readiness {
 
 // agents plays every agent once: replicas told to stop are reported
 // stopped, and the others move to what state says (nil: running).
-func (c *cluster) agents(state func(rep *orchpb.Replica) string) {
+func (c *cluster) agents(state func(rep *orchpb.Replica) orchpb.ReplicaState) {
 	c.t.Helper()
 	for _, r := range c.st.Replicas(store.ReplicaFilter{}) {
 		if r.GetNode() == "" || r.Terminal() {
 			continue
 		}
 		n := c.st.Node(r.GetNode())
-		if n == nil || n.GetState() == orchpb.NodeDown {
+		if n == nil || n.Status() == orchpb.NodeDown {
 			continue
 		}
 		want := orchpb.ReplicaRunning
 		switch {
-		case r.GetDesiredState() == orchpb.DesiredStopped:
+		case r.Desired() == orchpb.DesiredStopped:
 			want = orchpb.ReplicaStopped
 		case state != nil:
 			want = state(r)
 		}
-		if want != "" && r.GetState() != want {
+		if want != "" && r.Observed() != want {
 			c.report(r.GetNode(), r.GetId(), want)
 		}
 	}
@@ -88,12 +88,12 @@ func (c *cluster) count(service string) counts {
 		if r.GetNode() != "" && !r.Terminal() {
 			out.containers++
 		}
-		if r.GetDesiredState() != orchpb.DesiredRunning || r.Terminal() {
+		if r.Desired() != orchpb.DesiredRunning || r.Terminal() {
 			continue
 		}
 		out.live++
 		out.images[r.GetSpec().GetImage()]++
-		if r.GetState() == orchpb.ReplicaRunning {
+		if r.Observed() == orchpb.ReplicaRunning {
 			out.running++
 		}
 	}
@@ -104,7 +104,7 @@ func (c *cluster) svc(name string) *orchpb.Service {
 	return c.st.Service("default", name)
 }
 
-func (c *cluster) setNode(id, state string) {
+func (c *cluster) setNode(id string, state orchpb.NodeState) {
 	c.t.Helper()
-	c.apply(&orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{NodeId: id, State: state}}})
+	c.apply(&orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{NodeId: id, State: string(state)}}})
 }

@@ -101,12 +101,12 @@ func randomChange(t *testing.T, c *cluster, rng *rand.Rand, nodes []string) stri
 		return "scale " + name
 	case 4:
 		id := nodes[rng.Intn(len(nodes))]
-		state := []string{orchpb.NodeReady, orchpb.NodeDown, orchpb.NodeDraining, orchpb.NodeCordoned}[rng.Intn(4)]
+		state := []orchpb.NodeState{orchpb.NodeReady, orchpb.NodeDown, orchpb.NodeDraining, orchpb.NodeCordoned}[rng.Intn(4)]
 		c.setNode(id, state)
-		return "node " + id + " " + state
+		return "node " + id + " " + string(state)
 	default:
 		// Agents report: most replicas run, some fail.
-		c.agents(func(*orchpb.Replica) string {
+		c.agents(func(*orchpb.Replica) orchpb.ReplicaState {
 			if rng.Intn(6) == 0 {
 				return orchpb.ReplicaFailed
 			}

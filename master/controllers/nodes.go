@@ -96,7 +96,7 @@ func (c *NodeController) check(ctx context.Context, since time.Time) error {
 		}
 		silent := now.Sub(last)
 		switch {
-		case silent > c.timeout && n.GetState() != orchpb.NodeDown:
+		case silent > c.timeout && n.Status() != orchpb.NodeDown:
 			reason := fmt.Sprintf("no heartbeat for %s", silent.Round(100*time.Millisecond))
 			c.log.Warn("node down", "node", n.GetName(), "reason", reason)
 			// One command marks the node down and its replicas lost, so the
@@ -104,7 +104,7 @@ func (c *NodeController) check(ctx context.Context, since time.Time) error {
 			if err := c.setState(ctx, n, orchpb.NodeDown, reason); err != nil {
 				return err
 			}
-		case silent <= c.timeout && n.GetState() == orchpb.NodeDown:
+		case silent <= c.timeout && n.Status() == orchpb.NodeDown:
 			c.log.Info("node back", "node", n.GetName())
 			if err := c.setState(ctx, n, orchpb.NodeReady, ""); err != nil {
 				return err
@@ -114,9 +114,9 @@ func (c *NodeController) check(ctx context.Context, since time.Time) error {
 	return nil
 }
 
-func (c *NodeController) setState(ctx context.Context, n *orchpb.Node, state, reason string) error {
+func (c *NodeController) setState(ctx context.Context, n *orchpb.Node, state orchpb.NodeState, reason string) error {
 	cmd := &orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{
-		NodeId: n.GetId(), State: state, Availability: true, Reason: reason}}}
+		NodeId: n.GetId(), State: string(state), Availability: true, Reason: reason}}}
 	if _, err := c.proposer.Apply(ctx, cmd); err != nil {
 		return fmt.Errorf("controllers: set node %s %s: %w", n.GetName(), state, err)
 	}

@@ -35,8 +35,8 @@ func TestDrainReplacesBeforeStopping(t *testing.T) {
 	c.setNode(a, orchpb.NodeDraining)
 	// A new replica is "starting" for one round, then running.
 	seen := map[string]int{}
-	slow := func(rep *orchpb.Replica) string {
-		if rep.GetState() == orchpb.ReplicaRunning {
+	slow := func(rep *orchpb.Replica) orchpb.ReplicaState {
+		if rep.Observed() == orchpb.ReplicaRunning {
 			return orchpb.ReplicaRunning
 		}
 		seen[rep.GetId()]++
@@ -61,7 +61,7 @@ func TestDrainReplacesBeforeStopping(t *testing.T) {
 		t.Errorf("%d replicas at once, want at most replicas + maxSurge = 8", maxLive)
 	}
 	for _, r := range c.st.Replicas(store.ReplicaFilter{Node: a}) {
-		if r.GetDesiredState() == orchpb.DesiredRunning {
+		if r.Desired() == orchpb.DesiredRunning {
 			t.Errorf("%s still meant to run on the draining node", r.DisplayName())
 		}
 	}
@@ -133,7 +133,7 @@ func TestNodeLossReplacesAtOnce(t *testing.T) {
 	if err := nc.check(ctx, start); err != nil {
 		t.Fatal(err)
 	}
-	if c.st.Node(a).GetState() != orchpb.NodeReady {
+	if c.st.Node(a).Status() != orchpb.NodeReady {
 		t.Fatal("down before the timeout")
 	}
 	clk.advance(1500 * time.Millisecond)
@@ -145,11 +145,11 @@ func TestNodeLossReplacesAtOnce(t *testing.T) {
 	if c.index != index+1 {
 		t.Errorf("node loss took %d writes, want 1", c.index-index)
 	}
-	if c.st.Node(a).GetState() != orchpb.NodeDown {
+	if c.st.Node(a).Status() != orchpb.NodeDown {
 		t.Fatal("node a not down after 3.5s of silence")
 	}
 	for _, id := range onA {
-		if r := c.st.Replica(id); r.GetState() != orchpb.ReplicaLost {
+		if r := c.st.Replica(id); r.Observed() != orchpb.ReplicaLost {
 			t.Errorf("%s is %s, want lost", r.DisplayName(), r.GetState())
 		}
 	}
@@ -168,12 +168,12 @@ func TestNodeLossReplacesAtOnce(t *testing.T) {
 	if err := nc.check(ctx, start); err != nil {
 		t.Fatal(err)
 	}
-	if c.st.Node(a).GetState() != orchpb.NodeReady {
+	if c.st.Node(a).Status() != orchpb.NodeReady {
 		t.Fatal("node a did not come back")
 	}
 	// What the dispatcher sends a node: replicas meant to run, not lost.
 	for _, r := range c.st.Replicas(store.ReplicaFilter{Node: a}) {
-		if r.GetDesiredState() == orchpb.DesiredRunning && r.GetState() != orchpb.ReplicaLost {
+		if r.Desired() == orchpb.DesiredRunning && r.Observed() != orchpb.ReplicaLost {
 			t.Errorf("node a is still assigned %s", r.DisplayName())
 		}
 	}
@@ -209,12 +209,12 @@ func TestGlobalFollowsNodes(t *testing.T) {
 	if got := nodesOf(c.live("agent")); got != fmt.Sprint([]string{a}) {
 		t.Fatalf("replicas on %s after b's label changed, want only a", got)
 	}
-	c.apply(&orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{NodeId: a, State: orchpb.NodeDown, Availability: true}}})
+	c.apply(&orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{NodeId: a, State: string(orchpb.NodeDown), Availability: true}}})
 	c.reconcile()
 	if n := c.count("agent"); n.live != 0 {
 		t.Fatalf("%+v with a down and b excluded, want none", n)
 	}
-	c.apply(&orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{NodeId: a, State: orchpb.NodeReady, Availability: true}}})
+	c.apply(&orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{NodeId: a, State: string(orchpb.NodeReady), Availability: true}}})
 	c.reconcile()
 	if got := nodesOf(c.live("agent")); got != fmt.Sprint([]string{a}) {
 		t.Fatalf("replicas on %s after a came back", got)

@@ -88,9 +88,9 @@ func Plan(st *store.Store, specs []*orchpb.ServiceSpec) ([]api.Plan, error) {
 func releaseOld(scratch *store.Store, apply func(*orchpb.Command) *orchpb.CommandResult, svc *orchpb.Service) {
 	var stop []*orchpb.Replica
 	for _, rep := range scratch.Replicas(store.ReplicaFilter{Namespace: svc.GetSpec().GetNamespace(), Service: svc.GetSpec().GetName()}) {
-		if rep.GetDesiredState() == orchpb.DesiredRunning && rep.GetGeneration() != svc.GetGeneration() {
+		if rep.Desired() == orchpb.DesiredRunning && rep.GetGeneration() != svc.GetGeneration() {
 			gone := stopped(rep, "plan")
-			gone.State = orchpb.ReplicaStopped
+			gone.SetObserved(orchpb.ReplicaStopped)
 			stop = append(stop, gone)
 		}
 	}

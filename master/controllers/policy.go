@@ -3,11 +3,10 @@ package controllers
 import (
 	"time"
 
-	"github.com/orch-io/orch/master/manifest"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
-// policy is a service's update policy, parsed once per pass.
+// policy is a service's update policy, read once per pass.
 type policy struct {
 	surge, unavailable int32
 	minHealthy         time.Duration
@@ -15,20 +14,14 @@ type policy struct {
 	rollback           bool
 }
 
-// defaultDeadline is update.deadline when a spec leaves it out.
-var defaultDeadline = manifest.Duration(manifest.DefaultUpdateDeadline, 2*time.Minute)
-
 func policyOf(spec *orchpb.ServiceSpec) policy {
 	u := spec.GetUpdate()
 	p := policy{
-		surge:       manifest.DefaultMaxSurge,
-		minHealthy:  manifest.Duration(u.GetMinHealthy(), 0),
-		deadline:    manifest.Duration(u.GetDeadline(), defaultDeadline),
-		rollback:    u.GetOnFailure() == manifest.OnFailureRollback,
-		unavailable: u.GetMaxUnavailable(),
-	}
-	if u.MaxSurge != nil {
-		p.surge = u.GetMaxSurge()
+		surge:       u.MaxSurgeOrDefault(),
+		unavailable: u.MaxUnavailableOrDefault(),
+		minHealthy:  u.MinHealthyOrDefault(),
+		deadline:    u.DeadlineOrDefault(),
+		rollback:    u.OnFailureOrDefault() == orchpb.OnFailureRollback,
 	}
 	if p.surge <= 0 && p.unavailable <= 0 {
 		// Validation refuses this; should it get here, progress beats a
@@ -42,5 +35,5 @@ func policyOf(spec *orchpb.ServiceSpec) policy {
 // it was paused, or it failed with nothing to roll back to.
 func halted(svc *orchpb.Service) bool {
 	u := svc.GetUpdate()
-	return u.GetGeneration() == svc.GetGeneration() && (u.GetState() == orchpb.UpdatePaused || u.GetState() == orchpb.UpdateFailed)
+	return u.GetGeneration() == svc.GetGeneration() && (u.RolloutState() == orchpb.UpdatePaused || u.RolloutState() == orchpb.UpdateFailed)
 }

@@ -81,7 +81,7 @@ func (r *Readiness) observe(now time.Time, reps []*orchpb.Replica) {
 		if _, ok := r.seen[id]; !ok {
 			r.seen[id] = now
 		}
-		if rep.GetState() != orchpb.ReplicaRunning {
+		if rep.Observed() != orchpb.ReplicaRunning {
 			delete(r.since, id)
 			continue
 		}
@@ -95,7 +95,7 @@ func (r *Readiness) observe(now time.Time, reps []*orchpb.Replica) {
 // Ready reports whether rep has been running for at least d. With d = 0 a
 // replica counts the moment it runs, even before Observe has seen it.
 func (r *Readiness) Ready(rep *orchpb.Replica, d time.Duration) bool {
-	if rep.GetState() != orchpb.ReplicaRunning {
+	if rep.Observed() != orchpb.ReplicaRunning {
 		return false
 	}
 	if d <= 0 {

@@ -49,7 +49,7 @@ type Env struct {
 
 func (e Env) ready(rep *orchpb.Replica, d time.Duration) bool {
 	if e.Ready == nil {
-		return rep.GetState() == orchpb.ReplicaRunning
+		return rep.Observed() == orchpb.ReplicaRunning
 	}
 	return e.Ready(rep, d)
 }
@@ -117,7 +117,7 @@ func reconcileGroups(st *store.Store, groups []serviceGroup, all func() []*orchp
 	var pending []*orchpb.Replica
 	for _, g := range groups {
 		for _, rep := range g.reps {
-			if rep.GetDesiredState() == orchpb.DesiredStopped && removable(rep, nodeByID) {
+			if rep.Desired() == orchpb.DesiredStopped && removable(rep, nodeByID) {
 				ch.Delete = append(ch.Delete, rep.GetId())
 			}
 		}
@@ -125,7 +125,7 @@ func reconcileGroups(st *store.Store, groups []serviceGroup, all func() []*orchp
 			// Replicas of a deleted service: the store stops them on
 			// delete; this catches any that slipped through.
 			for _, rep := range g.reps {
-				if rep.GetDesiredState() == orchpb.DesiredRunning {
+				if rep.Desired() == orchpb.DesiredRunning {
 					ch.update(rep, stopped(rep, "service deleted"))
 				}
 			}
@@ -176,19 +176,19 @@ func removable(rep *orchpb.Replica, nodes map[string]*orchpb.Node) bool {
 	if rep.GetNode() == "" {
 		return true
 	}
-	switch rep.GetState() {
+	switch rep.Observed() {
 	case orchpb.ReplicaStopped, orchpb.ReplicaFailed, orchpb.ReplicaLost, orchpb.ReplicaPending:
 		return true
 	}
 	n := nodes[rep.GetNode()]
-	return n == nil || n.GetState() == orchpb.NodeDown
+	return n == nil || n.Status() == orchpb.NodeDown
 }
 
 // holding are the replicas that hold resources on their nodes.
 func holding(all []*orchpb.Replica) []*orchpb.Replica {
 	out := make([]*orchpb.Replica, 0, len(all))
 	for _, rep := range all {
-		if rep.GetNode() != "" && rep.GetDesiredState() == orchpb.DesiredRunning && !rep.Terminal() {
+		if rep.GetNode() != "" && rep.Desired() == orchpb.DesiredRunning && !rep.Terminal() {
 			out = append(out, rep)
 		}
 	}
@@ -205,7 +205,7 @@ func placementReplicas(all []*orchpb.Replica, requests []scheduler.Request) []*o
 	}
 	var out []*orchpb.Replica
 	for _, rep := range all {
-		if rep.GetNode() == "" || rep.GetDesiredState() != orchpb.DesiredRunning || rep.Terminal() {
+		if rep.GetNode() == "" || rep.Desired() != orchpb.DesiredRunning || rep.Terminal() {
 			continue
 		}
 		if len(rep.GetHostPorts()) > 0 || placing[[2]string{rep.GetNamespace(), rep.GetService()}] {
@@ -217,7 +217,7 @@ func placementReplicas(all []*orchpb.Replica, requests []scheduler.Request) []*o
 
 // failedForGood is a replica the agent will not bring back by itself.
 func failedForGood(rep *orchpb.Replica) bool {
-	switch rep.GetState() {
+	switch rep.Observed() {
 	case orchpb.ReplicaFailed, orchpb.ReplicaLost, orchpb.ReplicaStopped:
 		return true
 	}
@@ -233,11 +233,11 @@ func completed(rep *orchpb.Replica) bool {
 	if rep.GetStartedAt() == 0 {
 		return false
 	}
-	switch rep.GetSpec().GetRestart().GetPolicy() {
+	switch rep.GetSpec().GetRestart().PolicyOrDefault() {
 	case orchpb.RestartNever:
-		return rep.GetState() == orchpb.ReplicaFailed || rep.GetState() == orchpb.ReplicaStopped
+		return rep.Observed() == orchpb.ReplicaFailed || rep.Observed() == orchpb.ReplicaStopped
 	case orchpb.RestartOnFailure:
-		return rep.GetState() == orchpb.ReplicaStopped
+		return rep.Observed() == orchpb.ReplicaStopped
 	}
 	return false
 }
@@ -254,8 +254,8 @@ func replicaOf(spec *orchpb.ServiceSpec, gen uint64, slot int32, id string) *orc
 		Service:      spec.GetName(),
 		Slot:         slot,
 		Name:         fmt.Sprintf("%s.%d", spec.GetName(), slot),
-		DesiredState: orchpb.DesiredRunning,
-		State:        orchpb.ReplicaPending,
+		DesiredState: string(orchpb.DesiredRunning),
+		State:        string(orchpb.ReplicaPending),
 		Generation:   gen,
 		Resources:    manifest.Requests(spec),
 		Spec:         spec,
@@ -270,7 +270,7 @@ func replicaOf(spec *orchpb.ServiceSpec, gen uint64, slot int32, id string) *orc
 
 func stopped(rep *orchpb.Replica, why string) *orchpb.Replica {
 	c := proto.Clone(rep).(*orchpb.Replica)
-	c.DesiredState = orchpb.DesiredStopped
+	c.SetDesired(orchpb.DesiredStopped)
 	if c.GetMessage() == "" || !failedForGood(rep) {
 		c.Message = why
 	}
@@ -296,7 +296,7 @@ func place(ch *Changes, in scheduler.Input, requests []scheduler.Request, pendin
 		}
 		c := proto.Clone(rep).(*orchpb.Replica)
 		c.Node = p.NodeID
-		c.State = orchpb.ReplicaAssigned
+		c.SetObserved(orchpb.ReplicaAssigned)
 		c.Message = ""
 		putOrUpdate(ch, rep, c)
 		written[rep.GetId()] = true

@@ -40,7 +40,7 @@ func (c *cluster) apply(cmd *orchpb.Command) *orchpb.CommandResult {
 
 func (c *cluster) node(name string, cpuMillis int64) string {
 	c.t.Helper()
-	n := &orchpb.Node{Id: "id-" + name, Name: name, State: orchpb.NodeReady, Address: "10.0.0.1",
+	n := &orchpb.Node{Id: "id-" + name, Name: name, State: string(orchpb.NodeReady), Address: "10.0.0.1",
 		Capacity: &orchpb.ResourceAmounts{CpuMillis: cpuMillis, MemoryBytes: 1 << 30}}
 	c.apply(&orchpb.Command{Op: &orchpb.Command_RegisterNode{RegisterNode: &orchpb.RegisterNode{Node: n}}})
 	return n.Id
@@ -86,16 +86,16 @@ func (c *cluster) write(ch *Changes) {
 	}
 }
 
-func (c *cluster) report(nodeID, id, state string) {
+func (c *cluster) report(nodeID, id string, state orchpb.ReplicaState) {
 	c.t.Helper()
 	c.apply(&orchpb.Command{Op: &orchpb.Command_ReportReplicaStatus{ReportReplicaStatus: &orchpb.ReportReplicaStatus{
-		NodeId: nodeID, Statuses: []*orchpb.ReplicaStatus{{Id: id, State: state}}}}})
+		NodeId: nodeID, Statuses: []*orchpb.ReplicaStatus{{Id: id, State: string(state)}}}}})
 }
 
 func (c *cluster) live(service string) []*orchpb.Replica {
 	var out []*orchpb.Replica
 	for _, r := range c.st.Replicas(store.ReplicaFilter{Namespace: "default", Service: service}) {
-		if r.GetDesiredState() == orchpb.DesiredRunning {
+		if r.Desired() == orchpb.DesiredRunning {
 			out = append(out, r)
 		}
 	}
@@ -114,7 +114,7 @@ func TestNewServiceIsCreatedAndPlacedInOneWrite(t *testing.T) {
 	}
 	perNode := map[string]int{}
 	for _, r := range c.live("web") {
-		if r.GetState() != orchpb.ReplicaAssigned {
+		if r.Observed() != orchpb.ReplicaAssigned {
 			t.Errorf("%s is %s, want assigned", r.DisplayName(), r.GetState())
 		}
 		perNode[r.GetNode()]++
@@ -133,7 +133,7 @@ func TestUnplaceableReplicaCarriesTheReason(t *testing.T) {
 	c.service("kind: Service\nname: big\nreplicas: 1\nimage: big:1\nresources: {cpu: 2}\n")
 	c.reconcile()
 	reps := c.live("big")
-	if len(reps) != 1 || reps[0].GetNode() != "" || reps[0].GetState() != orchpb.ReplicaPending {
+	if len(reps) != 1 || reps[0].GetNode() != "" || reps[0].Observed() != orchpb.ReplicaPending {
 		t.Fatalf("replicas %v, want one pending", reps)
 	}
 	if want := "0/1 nodes can run it: 1 lacks cpu (need 2)"; reps[0].GetMessage() != want {
@@ -176,8 +176,8 @@ func TestScaleDownStopsHighSlotsThenForgetsThem(t *testing.T) {
 }
 
 func TestFailedAndLostReplicasAreReplacedInTheirSlot(t *testing.T) {
-	for _, state := range []string{orchpb.ReplicaFailed, orchpb.ReplicaLost} {
-		t.Run(state, func(t *testing.T) {
+	for _, state := range []orchpb.ReplicaState{orchpb.ReplicaFailed, orchpb.ReplicaLost} {
+		t.Run(string(state), func(t *testing.T) {
 			c := newCluster(t)
 			a := c.node("a", 4000)
 			c.service(web)
@@ -185,7 +185,7 @@ func TestFailedAndLostReplicasAreReplacedInTheirSlot(t *testing.T) {
 			victim := c.live("web")[0]
 			if state == orchpb.ReplicaLost {
 				lost := proto.Clone(victim).(*orchpb.Replica)
-				lost.State = state
+				lost.SetObserved(state)
 				c.apply(&orchpb.Command{Op: &orchpb.Command_PutReplicas{PutReplicas: &orchpb.PutReplicas{Replicas: []*orchpb.Replica{lost}}}})
 			} else {
 				c.report(a, victim.GetId(), state)
@@ -252,10 +252,10 @@ func TestRestartNeverLeavesAFailedReplicaFailed(t *testing.T) {
 	c.reconcile()
 	rep := c.live("job")[0]
 	c.apply(&orchpb.Command{Op: &orchpb.Command_ReportReplicaStatus{ReportReplicaStatus: &orchpb.ReportReplicaStatus{
-		NodeId: a, Statuses: []*orchpb.ReplicaStatus{{Id: rep.GetId(), State: orchpb.ReplicaFailed, ExitCode: 2, StartedAt: 1000, Message: "exited 2"}}}}})
+		NodeId: a, Statuses: []*orchpb.ReplicaStatus{{Id: rep.GetId(), State: string(orchpb.ReplicaFailed), ExitCode: 2, StartedAt: 1000, Message: "exited 2"}}}}})
 	c.reconcile()
 	live := c.live("job")
-	if len(live) != 1 || live[0].GetId() != rep.GetId() || live[0].GetState() != orchpb.ReplicaFailed || live[0].GetExitCode() != 2 {
+	if len(live) != 1 || live[0].GetId() != rep.GetId() || live[0].Observed() != orchpb.ReplicaFailed || live[0].GetExitCode() != 2 {
 		t.Fatalf("live replicas %v, want the failed one kept with exit code 2", summaryOf(live))
 	}
 }

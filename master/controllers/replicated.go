@@ -68,7 +68,7 @@ type replicatedPass struct {
 
 func (p *replicatedPass) draining(rep *orchpb.Replica) bool {
 	n := p.nodes[rep.GetNode()]
-	return rep.GetNode() != "" && n != nil && n.GetState() == orchpb.NodeDraining
+	return rep.GetNode() != "" && n != nil && n.Status() == orchpb.NodeDraining
 }
 
 // sortIntoSlots stops the replicas no slot wants (scaled down, failed for
@@ -79,7 +79,7 @@ func (p *replicatedPass) sortIntoSlots(reps []*orchpb.Replica) (bySlot map[int32
 	bySlot = map[int32][]*orchpb.Replica{}
 	stopping = map[int32]bool{}
 	for _, rep := range reps {
-		if rep.GetDesiredState() != orchpb.DesiredRunning {
+		if rep.Desired() != orchpb.DesiredRunning {
 			if stillRunning(rep, nodes) {
 				// Told to stop but not yet stopped: its container still
 				// runs, so it still takes surge room, and a stop-first
@@ -120,7 +120,7 @@ func (p *replicatedPass) settleSlots(bySlot map[int32][]*orchpb.Replica, stoppin
 			continue
 		}
 		for _, rep := range s.reps {
-			if rep.GetState() == orchpb.ReplicaRunning {
+			if rep.Observed() == orchpb.ReplicaRunning {
 				s.available = true
 			}
 			if !p.draining(rep) && (rep.GetGeneration() == p.gen || p.paused) && betterKeeper(rep, s.keeper, p.gen) {
@@ -139,7 +139,7 @@ func (p *replicatedPass) settleSlots(bySlot map[int32][]*orchpb.Replica, stoppin
 		case len(s.reps) > 1:
 			p.stopExtras(s)
 		}
-		if k := s.keeper; k != nil && k.GetNode() == "" && k.GetState() == orchpb.ReplicaPending {
+		if k := s.keeper; k != nil && k.GetNode() == "" && k.Observed() == orchpb.ReplicaPending {
 			p.retry = append(p.retry, k)
 		}
 	}
@@ -153,7 +153,7 @@ func (p *replicatedPass) settleSlots(bySlot map[int32][]*orchpb.Replica, stoppin
 func (p *replicatedPass) stopIdleOutdated(reps []*orchpb.Replica) []*orchpb.Replica {
 	kept := reps[:0:0]
 	for _, rep := range reps {
-		if rep.GetState() == orchpb.ReplicaRunning {
+		if rep.Observed() == orchpb.ReplicaRunning {
 			kept = append(kept, rep)
 			continue
 		}
@@ -256,7 +256,7 @@ func betterKeeper(rep, keeper *orchpb.Replica, gen uint64) bool {
 	if a, b := rep.GetGeneration() == gen, keeper.GetGeneration() == gen; a != b {
 		return a
 	}
-	if a, b := rep.GetState() == orchpb.ReplicaRunning, keeper.GetState() == orchpb.ReplicaRunning; a != b {
+	if a, b := rep.Observed() == orchpb.ReplicaRunning, keeper.Observed() == orchpb.ReplicaRunning; a != b {
 		return a
 	}
 	return rep.GetCreateIndex() > keeper.GetCreateIndex()
@@ -265,9 +265,9 @@ func betterKeeper(rep, keeper *orchpb.Replica, gen uint64) bool {
 // stillRunning: a replica told to stop whose agent has not yet said it
 // stopped (and can still say so: its node is not down).
 func stillRunning(rep *orchpb.Replica, nodes map[string]*orchpb.Node) bool {
-	if rep.GetNode() == "" || rep.Terminal() || rep.GetState() == orchpb.ReplicaPending {
+	if rep.GetNode() == "" || rep.Terminal() || rep.Observed() == orchpb.ReplicaPending {
 		return false
 	}
 	n := nodes[rep.GetNode()]
-	return n != nil && n.GetState() != orchpb.NodeDown
+	return n != nil && n.Status() != orchpb.NodeDown
 }

@@ -82,7 +82,7 @@ func TestRolloutWaitsForMinHealthy(t *testing.T) {
 	for _, r := range c.live("web") {
 		if r.GetSpec().GetImage() == "web:2" {
 			c.apply(&orchpb.Command{Op: &orchpb.Command_ReportReplicaStatus{ReportReplicaStatus: &orchpb.ReportReplicaStatus{
-				NodeId: r.GetNode(), Statuses: []*orchpb.ReplicaStatus{{Id: r.GetId(), State: orchpb.ReplicaRunning, Restarts: 1}}}}})
+				NodeId: r.GetNode(), Statuses: []*orchpb.ReplicaStatus{{Id: r.GetId(), State: string(orchpb.ReplicaRunning), Restarts: 1}}}}})
 		}
 	}
 	c.reconcile()
@@ -123,7 +123,7 @@ func newRollout(t *testing.T, nodes int) *rollout {
 
 // step is one round: reconcile, agents, the update controller reacting to
 // the changes, then its timer.
-func (r *rollout) step(state func(*orchpb.Replica) string) {
+func (r *rollout) step(state func(*orchpb.Replica) orchpb.ReplicaState) {
 	r.t.Helper()
 	r.reconcile()
 	r.agents(state)
@@ -138,8 +138,8 @@ func (r *rollout) step(state func(*orchpb.Replica) string) {
 func (r *rollout) update() *orchpb.UpdateStatus { return r.svc("web").GetUpdate() }
 
 // unhealthy plays agents whose new image never passes its health check.
-func unhealthy(image string) func(*orchpb.Replica) string {
-	return func(rep *orchpb.Replica) string {
+func unhealthy(image string) func(*orchpb.Replica) orchpb.ReplicaState {
+	return func(rep *orchpb.Replica) orchpb.ReplicaState {
 		if rep.GetSpec().GetImage() == image {
 			return orchpb.ReplicaUnhealthy
 		}
@@ -152,18 +152,18 @@ func TestRolloutCompletes(t *testing.T) {
 	r.service(webSpec("web:1", 3, ""))
 	r.step(nil)
 	r.step(nil)
-	if u := r.update(); u.GetState() != orchpb.UpdateCompleted || u.GetGeneration() != 1 {
+	if u := r.update(); u.RolloutState() != orchpb.UpdateCompleted || u.GetGeneration() != 1 {
 		t.Fatalf("creation rollout: %v, want completed generation 1", u)
 	}
 	r.service(webSpec("web:2", 3, ""))
-	if u := r.update(); u.GetState() != orchpb.UpdateUpdating || u.GetFromGeneration() != 1 {
+	if u := r.update(); u.RolloutState() != orchpb.UpdateUpdating || u.GetFromGeneration() != 1 {
 		t.Fatalf("after apply: %v, want updating from generation 1", u)
 	}
 	for range 10 {
 		r.step(nil)
 	}
 	u := r.update()
-	if u.GetState() != orchpb.UpdateCompleted || u.GetGeneration() != 2 || !strings.Contains(u.GetMessage(), "3/3") {
+	if u.RolloutState() != orchpb.UpdateCompleted || u.GetGeneration() != 2 || !strings.Contains(u.GetMessage(), "3/3") {
 		t.Fatalf("update: %v, want completed generation 2 with 3/3", u)
 	}
 }
@@ -183,13 +183,13 @@ func TestFailedRolloutRollsBack(t *testing.T) {
 	if svc.GetGeneration() != 3 || svc.GetSpec().GetImage() != "web:1" {
 		t.Fatalf("generation %d image %s, want the rollback as generation 3 running web:1", svc.GetGeneration(), svc.GetSpec().GetImage())
 	}
-	if u := r.update(); u.GetState() != orchpb.UpdateRollingBack || !strings.Contains(u.GetMessage(), "web.1 not running within 30s (unhealthy)") {
+	if u := r.update(); u.RolloutState() != orchpb.UpdateRollingBack || !strings.Contains(u.GetMessage(), "web.1 not running within 30s (unhealthy)") {
 		t.Fatalf("update %v, want rolling_back naming web.1", u)
 	}
 	for range 10 {
 		r.step(bad)
 	}
-	if u := r.update(); u.GetState() != orchpb.UpdateRolledBack {
+	if u := r.update(); u.RolloutState() != orchpb.UpdateRolledBack {
 		t.Fatalf("update %v, want rolled_back", u)
 	}
 	if n := r.count("web"); n.images["web:1"] != 4 || n.live != 4 || n.running != 4 {
@@ -208,7 +208,7 @@ func TestFailedRolloutPauses(t *testing.T) {
 		r.step(bad)
 		r.clk.advance(10 * time.Second)
 	}
-	if u := r.update(); u.GetState() != orchpb.UpdatePaused || u.GetGeneration() != 2 {
+	if u := r.update(); u.RolloutState() != orchpb.UpdatePaused || u.GetGeneration() != 2 {
 		t.Fatalf("update %v, want paused at generation 2", u)
 	}
 	before := r.count("web")
@@ -234,7 +234,7 @@ func TestNewServiceThatCannotRunFails(t *testing.T) {
 		r.clk.advance(10 * time.Second)
 	}
 	u := r.update()
-	if u.GetState() != orchpb.UpdateFailed || !strings.Contains(u.GetMessage(), "1 lacks cpu") {
+	if u.RolloutState() != orchpb.UpdateFailed || !strings.Contains(u.GetMessage(), "1 lacks cpu") {
 		t.Fatalf("update %v, want failed with the scheduler's reason", u)
 	}
 }
@@ -251,7 +251,7 @@ func TestManualRollbackRollsOut(t *testing.T) {
 	for range 6 {
 		r.step(nil)
 	}
-	if u := r.update(); u.GetState() != orchpb.UpdateRolledBack || u.GetGeneration() != 3 {
+	if u := r.update(); u.RolloutState() != orchpb.UpdateRolledBack || u.GetGeneration() != 3 {
 		t.Fatalf("update %v, want rolled_back generation 3", u)
 	}
 	if n := r.count("web"); n.images["web:1"] != 2 || n.live != 2 {
@@ -262,11 +262,11 @@ func TestManualRollbackRollsOut(t *testing.T) {
 func TestReadinessForgetsRemovedReplicas(t *testing.T) {
 	clk := newClock()
 	r := NewReadiness(clk.Now)
-	a := &orchpb.Replica{Id: "a", State: orchpb.ReplicaRunning}
-	b := &orchpb.Replica{Id: "b", State: orchpb.ReplicaRunning}
+	a := &orchpb.Replica{Id: "a", State: string(orchpb.ReplicaRunning)}
+	b := &orchpb.Replica{Id: "b", State: string(orchpb.ReplicaRunning)}
 	r.Observe([]*orchpb.Replica{a, b})
 	clk.advance(10 * time.Second)
-	c := &orchpb.Replica{Id: "c", State: orchpb.ReplicaRunning}
+	c := &orchpb.Replica{Id: "c", State: string(orchpb.ReplicaRunning)}
 	r.Observe([]*orchpb.Replica{b, c}) // a gone, c new: same count
 	if !r.Ready(b, 5*time.Second) || r.Ready(c, 5*time.Second) {
 		t.Fatal("b has run 10s, c just started")

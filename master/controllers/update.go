@@ -196,7 +196,7 @@ func (c *UpdateController) pass(ctx context.Context, every bool) error {
 // progress.
 func rolling(svc *orchpb.Service) bool {
 	u := svc.GetUpdate()
-	return svc != nil && u.GetGeneration() == svc.GetGeneration() && orchpb.UpdateInProgress(u.GetState())
+	return svc != nil && u.GetGeneration() == svc.GetGeneration() && u.RolloutState().InProgress()
 }
 
 func serviceKey(svc *orchpb.Service) store.ServiceKey {
@@ -224,12 +224,12 @@ func (c *UpdateController) judge(svc *orchpb.Service, reps []*orchpb.Replica, no
 		}
 	}
 	for _, rep := range reps {
-		if rep.GetDesiredState() != orchpb.DesiredRunning || rep.Terminal() {
+		if rep.Desired() != orchpb.DesiredRunning || rep.Terminal() {
 			continue
 		}
 		live++
 		n := nodes[rep.GetNode()]
-		if rep.GetGeneration() != gen || (n != nil && n.GetState() == orchpb.NodeDraining) {
+		if rep.GetGeneration() != gen || (n != nil && n.Status() == orchpb.NodeDraining) {
 			continue
 		}
 		k := unitKey{spec.GetNamespace(), spec.GetName(), gen, rep.GetSlot(), ""}
@@ -302,11 +302,11 @@ func notReadyWhy(spec *orchpb.ServiceSpec, k unitKey, rep *orchpb.Replica, nodes
 
 func (c *UpdateController) complete(ctx context.Context, svc *orchpb.Service, v Verdict) error {
 	u := svc.GetUpdate()
-	st := &orchpb.UpdateStatus{Generation: svc.GetGeneration(), State: orchpb.UpdateCompleted, FromGeneration: u.GetFromGeneration(),
+	st := &orchpb.UpdateStatus{Generation: svc.GetGeneration(), State: string(orchpb.UpdateCompleted), FromGeneration: u.GetFromGeneration(),
 		Rollback: u.GetRollback(), StartedIndex: u.GetStartedIndex(),
 		Message: fmt.Sprintf("%d/%d replicas run generation %d", v.Updated, v.Desired, svc.GetGeneration())}
 	if u.GetRollback() {
-		st.State = orchpb.UpdateRolledBack
+		st.SetRolloutState(orchpb.UpdateRolledBack)
 		if u.GetMessage() != "" {
 			st.Message = u.GetMessage() + "; " + st.Message
 		}
@@ -333,11 +333,11 @@ func (c *UpdateController) fail(ctx context.Context, svc *orchpb.Service, why st
 		}
 		return nil
 	}
-	st := &orchpb.UpdateStatus{Generation: gen, State: orchpb.UpdatePaused, FromGeneration: u.GetFromGeneration(),
+	st := &orchpb.UpdateStatus{Generation: gen, State: string(orchpb.UpdatePaused), FromGeneration: u.GetFromGeneration(),
 		Rollback: u.GetRollback(), StartedIndex: u.GetStartedIndex(), Message: why}
 	if pol.rollback || u.GetRollback() {
 		// Nothing (more) to roll back to.
-		st.State = orchpb.UpdateFailed
+		st.SetRolloutState(orchpb.UpdateFailed)
 		if u.GetRollback() {
 			st.Message = "rollback failed: " + why
 		}

@@ -87,7 +87,7 @@ func sameSet(a, b *orchpb.AssignmentSet) bool {
 
 // assigned reports whether rep belongs in its node's assignment set.
 func assigned(rep *orchpb.Replica) bool {
-	return rep.GetNode() != "" && rep.GetDesiredState() == orchpb.DesiredRunning && rep.GetState() != orchpb.ReplicaLost
+	return rep.GetNode() != "" && rep.Desired() == orchpb.DesiredRunning && rep.Observed() != orchpb.ReplicaLost
 }
 
 // assignmentSet is what node must run now: its replicas whose desired

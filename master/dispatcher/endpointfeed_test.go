@@ -81,7 +81,7 @@ func TestEndpointFeedKeepsEveryReaderCurrent(t *testing.T) {
 		}
 	}
 	apply(&orchpb.Command{Op: &orchpb.Command_RegisterNode{RegisterNode: &orchpb.RegisterNode{Node: &orchpb.Node{
-		Id: "n1", Name: "one", State: orchpb.NodeReady, Capacity: &orchpb.ResourceAmounts{CpuMillis: 1 << 20, MemoryBytes: 1 << 40}}}}})
+		Id: "n1", Name: "one", State: string(orchpb.NodeReady), Capacity: &orchpb.ResourceAmounts{CpuMillis: 1 << 20, MemoryBytes: 1 << 40}}}}})
 	apply(&orchpb.Command{Op: &orchpb.Command_PutService{PutService: &orchpb.PutService{Spec: &orchpb.ServiceSpec{
 		Kind: "Service", Namespace: "default", Name: "web", Mode: orchpb.ModeReplicated, Image: "web:1", Replicas: proto.Int32(0)}}}})
 
@@ -99,14 +99,14 @@ func TestEndpointFeedKeepsEveryReaderCurrent(t *testing.T) {
 		case existing == nil:
 			apply(&orchpb.Command{Op: &orchpb.Command_PutReplicas{PutReplicas: &orchpb.PutReplicas{Replicas: []*orchpb.Replica{{
 				Id: id, Namespace: "default", Service: "web", Slot: int32(step), Node: "n1",
-				DesiredState: orchpb.DesiredRunning, State: orchpb.ReplicaAssigned}}}}})
+				DesiredState: string(orchpb.DesiredRunning), State: string(orchpb.ReplicaAssigned)}}}}})
 		case rng.Intn(6) == 0:
 			apply(&orchpb.Command{Op: &orchpb.Command_DeleteReplicas{DeleteReplicas: &orchpb.DeleteReplicas{Ids: []string{id}}}})
 		default:
-			state := []string{orchpb.ReplicaRunning, orchpb.ReplicaUnhealthy, orchpb.ReplicaStarting, orchpb.ReplicaFailed}[rng.Intn(4)]
+			state := []orchpb.ReplicaState{orchpb.ReplicaRunning, orchpb.ReplicaUnhealthy, orchpb.ReplicaStarting, orchpb.ReplicaFailed}[rng.Intn(4)]
 			ip := []string{"", "10.244.1.2", "10.244.1.3"}[rng.Intn(3)]
 			apply(&orchpb.Command{Op: &orchpb.Command_ReportReplicaStatus{ReportReplicaStatus: &orchpb.ReportReplicaStatus{
-				NodeId: "n1", Statuses: []*orchpb.ReplicaStatus{{Id: id, State: state, Ip: ip, Restarts: int32(step)}}}}})
+				NodeId: "n1", Statuses: []*orchpb.ReplicaStatus{{Id: id, State: string(state), Ip: ip, Restarts: int32(step)}}}}})
 		}
 		want := Endpoints(st)
 		eager.catchUp(t, f, want)
@@ -133,7 +133,7 @@ func benchStore(tb testing.TB, n int) (*store.Store, func(*orchpb.Command)) {
 		}
 	}
 	apply(&orchpb.Command{Op: &orchpb.Command_RegisterNode{RegisterNode: &orchpb.RegisterNode{Node: &orchpb.Node{
-		Id: "n1", Name: "one", State: orchpb.NodeReady, Capacity: &orchpb.ResourceAmounts{CpuMillis: 1 << 40, MemoryBytes: 1 << 50}}}}})
+		Id: "n1", Name: "one", State: string(orchpb.NodeReady), Capacity: &orchpb.ResourceAmounts{CpuMillis: 1 << 40, MemoryBytes: 1 << 50}}}}})
 	apply(&orchpb.Command{Op: &orchpb.Command_PutService{PutService: &orchpb.PutService{Spec: &orchpb.ServiceSpec{
 		Kind: "Service", Namespace: "default", Name: "web", Mode: orchpb.ModeReplicated, Image: "web:1", Replicas: proto.Int32(0)}}}})
 	reps := make([]*orchpb.Replica, n)
@@ -141,8 +141,8 @@ func benchStore(tb testing.TB, n int) (*store.Store, func(*orchpb.Command)) {
 	for i := range reps {
 		id := fmt.Sprint("r", i)
 		reps[i] = &orchpb.Replica{Id: id, Namespace: "default", Service: "web", Slot: int32(i), Node: "n1",
-			DesiredState: orchpb.DesiredRunning, State: orchpb.ReplicaAssigned}
-		statuses[i] = &orchpb.ReplicaStatus{Id: id, State: orchpb.ReplicaRunning, Ip: fmt.Sprintf("10.%d.%d.%d", i>>16, i>>8&255, i&255)}
+			DesiredState: string(orchpb.DesiredRunning), State: string(orchpb.ReplicaAssigned)}
+		statuses[i] = &orchpb.ReplicaStatus{Id: id, State: string(orchpb.ReplicaRunning), Ip: fmt.Sprintf("10.%d.%d.%d", i>>16, i>>8&255, i&255)}
 	}
 	apply(&orchpb.Command{Op: &orchpb.Command_PutReplicas{PutReplicas: &orchpb.PutReplicas{Replicas: reps}}})
 	apply(&orchpb.Command{Op: &orchpb.Command_ReportReplicaStatus{ReportReplicaStatus: &orchpb.ReportReplicaStatus{NodeId: "n1", Statuses: statuses}}})
@@ -172,7 +172,7 @@ func BenchmarkEndpointChange(b *testing.B) {
 	for i := range readers {
 		readers[i] = start
 	}
-	state := []string{orchpb.ReplicaUnhealthy, orchpb.ReplicaRunning}
+	state := []string{string(orchpb.ReplicaUnhealthy), string(orchpb.ReplicaRunning)}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		_, _, wait := f.since(readers[0])

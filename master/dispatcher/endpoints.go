@@ -57,10 +57,10 @@ func Endpoints(st *store.Store) map[string]*orchpb.Endpoint {
 
 // endpointOf is rep's endpoint, or nil if it publishes none.
 func endpointOf(rep *orchpb.Replica) *orchpb.Endpoint {
-	if rep.GetDesiredState() != orchpb.DesiredRunning || rep.GetIp() == "" {
+	if rep.Desired() != orchpb.DesiredRunning || rep.GetIp() == "" {
 		return nil
 	}
-	switch rep.GetState() {
+	switch rep.Observed() {
 	case orchpb.ReplicaRunning, orchpb.ReplicaUnhealthy:
 	default:
 		return nil

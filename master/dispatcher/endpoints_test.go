@@ -9,8 +9,8 @@ import (
 )
 
 func TestEndpointsPublishOnlyAddressedLiveReplicas(t *testing.T) {
-	rep := func(id, desired, state, ip string) *orchpb.Replica {
-		return &orchpb.Replica{Id: id, Namespace: "default", Service: "hello", Slot: 1, Node: "n1", DesiredState: desired, State: state, Ip: ip}
+	rep := func(id string, desired orchpb.DesiredState, state orchpb.ReplicaState, ip string) *orchpb.Replica {
+		return &orchpb.Replica{Id: id, Namespace: "default", Service: "hello", Slot: 1, Node: "n1", DesiredState: string(desired), State: string(state), Ip: ip}
 	}
 	st := store.New()
 	st.Restore(&orchpb.StateSnapshot{Index: 7, Replicas: []*orchpb.Replica{
@@ -31,7 +31,7 @@ func TestEndpointsPublishOnlyAddressedLiveReplicas(t *testing.T) {
 	if want := []string{"running", "unhealthy"}; !slices.Equal(ids, want) {
 		t.Fatalf("published %v, want %v", ids, want)
 	}
-	if ep := got["unhealthy"]; ep.GetState() != orchpb.ReplicaUnhealthy || ep.GetIp() != "10.244.1.3" || ep.GetNodeId() != "n1" {
+	if ep := got["unhealthy"]; ep.Observed() != orchpb.ReplicaUnhealthy || ep.GetIp() != "10.244.1.3" || ep.GetNodeId() != "n1" {
 		t.Fatalf("endpoint = %v", ep)
 	}
 }

@@ -38,16 +38,16 @@ func TestFanoutWakesOnlyWhenASetChanges(t *testing.T) {
 	ch, cancel := f.subscribe("a", false)
 	defer cancel()
 	woke(ch) // the wake-up every new watch starts with
-	put := func(id, node, desired, state string) {
+	put := func(id, node string, desired orchpb.DesiredState, state orchpb.ReplicaState) {
 		apply(&orchpb.Command{Op: &orchpb.Command_PutReplicas{PutReplicas: &orchpb.PutReplicas{Replicas: []*orchpb.Replica{{
-			Id: id, Namespace: "default", Service: "web", Slot: 1, Node: node, DesiredState: desired, State: state}}}}})
+			Id: id, Namespace: "default", Service: "web", Slot: 1, Node: node, DesiredState: string(desired), State: string(state)}}}}})
 	}
 	put("r1", "a", orchpb.DesiredRunning, orchpb.ReplicaAssigned)
 	if !woke(ch) {
 		t.Fatal("not woken by a new replica on its node")
 	}
 	apply(&orchpb.Command{Op: &orchpb.Command_ReportReplicaStatus{ReportReplicaStatus: &orchpb.ReportReplicaStatus{
-		NodeId: "a", Statuses: []*orchpb.ReplicaStatus{{Id: "r1", State: orchpb.ReplicaRunning}}}}})
+		NodeId: "a", Statuses: []*orchpb.ReplicaStatus{{Id: "r1", State: string(orchpb.ReplicaRunning)}}}}})
 	put("r2", "b", orchpb.DesiredRunning, orchpb.ReplicaAssigned)
 	if woke(ch) {
 		t.Fatal("woken by a status report or another node's replica")
@@ -140,9 +140,9 @@ func TestFanoutWakesForReplicasFromBeforeItsWatch(t *testing.T) {
 	}
 	apply(&orchpb.Command{Op: &orchpb.Command_RegisterNode{RegisterNode: &orchpb.RegisterNode{Node: &orchpb.Node{Id: "a", Name: "a"}}}})
 	apply(&orchpb.Command{Op: &orchpb.Command_PutService{PutService: &orchpb.PutService{Spec: &orchpb.ServiceSpec{Namespace: "default", Name: "web"}}}})
-	put := func(desired string) {
+	put := func(desired orchpb.DesiredState) {
 		apply(&orchpb.Command{Op: &orchpb.Command_PutReplicas{PutReplicas: &orchpb.PutReplicas{Replicas: []*orchpb.Replica{{
-			Id: "r1", Namespace: "default", Service: "web", Slot: 1, Node: "a", DesiredState: desired, State: orchpb.ReplicaRunning}}}}})
+			Id: "r1", Namespace: "default", Service: "web", Slot: 1, Node: "a", DesiredState: string(desired), State: string(orchpb.ReplicaRunning)}}}}})
 	}
 	put(orchpb.DesiredRunning)
 	f := newFanout(st)

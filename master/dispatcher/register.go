@@ -39,7 +39,7 @@ func (d *Dispatcher) register(w http.ResponseWriter, r *http.Request) {
 		Labels:       reg.GetLabels(),
 		Address:      reg.GetAddress(),
 		Capacity:     reg.GetCapacity(),
-		State:        orchpb.NodeReady,
+		State:        string(orchpb.NodeReady),
 		AgentAddress: reg.GetAgentAddress(),
 	}
 	cmd := &orchpb.Command{Op: &orchpb.Command_RegisterNode{RegisterNode: &orchpb.RegisterNode{Node: node}}}

@@ -12,9 +12,9 @@ import (
 // (the same status, another node's replica, a lost one, an unknown id) is
 // never proposed.
 func TestChangedStatusesKeepsOnlyNews(t *testing.T) {
-	rep := func(id, node, state string) *orchpb.Replica {
+	rep := func(id, node string, state orchpb.ReplicaState) *orchpb.Replica {
 		return &orchpb.Replica{Id: id, Namespace: "default", Service: "web", Node: node,
-			DesiredState: orchpb.DesiredRunning, State: state, Ip: "10.244.1.2"}
+			DesiredState: string(orchpb.DesiredRunning), State: string(state), Ip: "10.244.1.2"}
 	}
 	st := store.New()
 	st.Restore(&orchpb.StateSnapshot{Index: 3, Replicas: []*orchpb.Replica{
@@ -25,7 +25,7 @@ func TestChangedStatusesKeepsOnlyNews(t *testing.T) {
 	}})
 	d := New(Deps{Store: st})
 	running := func(id string) *orchpb.ReplicaStatus {
-		return &orchpb.ReplicaStatus{Id: id, State: orchpb.ReplicaRunning, Ip: "10.244.1.2"}
+		return &orchpb.ReplicaStatus{Id: id, State: string(orchpb.ReplicaRunning), Ip: "10.244.1.2"}
 	}
 	var ids []string
 	for _, s := range d.changedStatuses("n1", []*orchpb.ReplicaStatus{running("same"), running("moved"), running("lost"), running("other"), running("unknown")}) {

@@ -50,8 +50,10 @@ func Follow(ctx context.Context, st *store.Store, log *Log, logger *slog.Logger)
 type replicaSeen struct {
 	namespace, service string
 	slot               int32
-	node, desired      string
-	state, message     string
+	node               string
+	desired            orchpb.DesiredState
+	state              orchpb.ReplicaState
+	message            string
 	restarts           int32
 }
 
@@ -63,7 +65,7 @@ type slotKey struct {
 type serviceSeen struct {
 	generation  uint64
 	replicas    int32
-	updateState string
+	updateState orchpb.UpdateState
 }
 
 // deriver turns store events into human events, remembering just enough
@@ -120,7 +122,7 @@ func (d *deriver) apply(ev store.Event) {
 
 func (d *deriver) remember(r *orchpb.Replica) {
 	d.replicas[r.GetId()] = replicaSeen{namespace: r.GetNamespace(), service: r.GetService(), slot: r.GetSlot(),
-		node: r.GetNode(), desired: r.GetDesiredState(), state: r.GetState(), message: r.GetMessage(), restarts: r.GetRestarts()}
+		node: r.GetNode(), desired: r.Desired(), state: r.Observed(), message: r.GetMessage(), restarts: r.GetRestarts()}
 	k := slotKey{r.GetNamespace(), r.GetService(), r.GetSlot()}
 	if d.bySlot[k] == nil {
 		d.bySlot[k] = map[string]struct{}{}
@@ -160,7 +162,7 @@ func (d *deriver) replica(index uint64, r *orchpb.Replica) {
 	}
 	if !known {
 		prev = replicaSeen{desired: orchpb.DesiredRunning, state: orchpb.ReplicaPending}
-		if r.GetDesiredState() != orchpb.DesiredRunning {
+		if r.Desired() != orchpb.DesiredRunning {
 			return
 		}
 		if r.GetNode() != "" {
@@ -173,11 +175,11 @@ func (d *deriver) replica(index uint64, r *orchpb.Replica) {
 	} else if prev.node == "" && r.GetNode() != "" {
 		emit(api.EventNormal, "Scheduled", "%s scheduled on %s", name, on)
 	}
-	if r.GetNode() == "" && r.GetMessage() != "" && r.GetMessage() != prev.message && r.GetDesiredState() == orchpb.DesiredRunning {
+	if r.GetNode() == "" && r.GetMessage() != "" && r.GetMessage() != prev.message && r.Desired() == orchpb.DesiredRunning {
 		emit(api.EventWarning, "Unplaced", "%s cannot be placed: %s", name, r.GetMessage())
 	}
-	if r.GetState() != prev.state {
-		switch r.GetState() {
+	if r.Observed() != prev.state {
+		switch r.Observed() {
 		case orchpb.ReplicaRunning:
 			if prev.state == orchpb.ReplicaUnhealthy {
 				emit(api.EventNormal, "Healthy", "%s healthy again on %s", name, on)
@@ -196,7 +198,7 @@ func (d *deriver) replica(index uint64, r *orchpb.Replica) {
 	} else if r.GetRestarts() > prev.restarts {
 		emit(api.EventWarning, "Restarted", "%s restarted on %s (%d restarts)%s", name, on, r.GetRestarts(), colon(r.GetMessage()))
 	}
-	if prev.desired == orchpb.DesiredRunning && r.GetDesiredState() == orchpb.DesiredStopped && r.GetNode() != "" && !r.Terminal() {
+	if prev.desired == orchpb.DesiredRunning && r.Desired() == orchpb.DesiredStopped && r.GetNode() != "" && !r.Terminal() {
 		emit(api.EventNormal, "Stopping", "%s on %s stopping%s", name, on, colon(r.GetMessage()))
 		d.drained(index, r.GetNode())
 	}
@@ -221,7 +223,7 @@ func (d *deriver) replacing(r *orchpb.Replica) string {
 // drained notes a draining node that has nothing left to move.
 func (d *deriver) drained(index uint64, nodeID string) {
 	n := d.nodes[nodeID]
-	if n.GetState() != orchpb.NodeDraining {
+	if n.Status() != orchpb.NodeDraining {
 		return
 	}
 	for _, r := range d.replicas {
@@ -250,14 +252,14 @@ func (d *deriver) node(index uint64, typ string, n *orchpb.Node) {
 		emit(api.EventNormal, "Registered", "node %s joined at %s (%s)", n.GetName(), n.GetAddress(), capacityText(n))
 		return
 	}
-	if prev.GetState() == n.GetState() {
+	if prev.Status() == n.Status() {
 		return
 	}
-	switch n.GetState() {
+	switch n.Status() {
 	case orchpb.NodeDown:
 		emit(api.EventWarning, "NodeDown", "node %s down: its agent stopped reporting; its replicas are lost and replaced", n.GetName())
 	case orchpb.NodeReady:
-		if prev.GetState() == orchpb.NodeDown {
+		if prev.Status() == orchpb.NodeDown {
 			emit(api.EventNormal, "NodeReady", "node %s is back", n.GetName())
 		} else {
 			emit(api.EventNormal, "Uncordoned", "node %s takes replicas again", n.GetName())
@@ -314,7 +316,7 @@ func (d *deriver) service(index uint64, typ string, svc *orchpb.Service) {
 }
 
 func seenService(svc *orchpb.Service) serviceSeen {
-	return serviceSeen{generation: svc.GetGeneration(), replicas: svc.GetSpec().GetReplicas(), updateState: svc.GetUpdate().GetState()}
+	return serviceSeen{generation: svc.GetGeneration(), replicas: svc.GetSpec().GetReplicas(), updateState: svc.GetUpdate().RolloutState()}
 }
 
 func svcName(spec *orchpb.ServiceSpec) string { return spec.GetNamespace() + "/" + spec.GetName() }

@@ -187,7 +187,7 @@ func TestEventsCarryTheLogTime(t *testing.T) {
 		// Follow lists before it watches: apply until a change lands after.
 		i := st.Index() + 1
 		st.ApplyAt(i, appended, &orchpb.Command{Op: &orchpb.Command_RegisterNode{RegisterNode: &orchpb.RegisterNode{
-			Node: &orchpb.Node{Id: fmt.Sprint("n", i), Name: fmt.Sprint("node-", i), State: orchpb.NodeReady}}}})
+			Node: &orchpb.Node{Id: fmt.Sprint("n", i), Name: fmt.Sprint("node-", i), State: string(orchpb.NodeReady)}}}})
 		if got, _, _ := log.After(0, Filter{}, 0); len(got) > 0 {
 			if !got[0].Time.Equal(appended) {
 				t.Fatalf("event %q dated %s, want the log's %s", got[0].Message, got[0].Time, appended)

@@ -52,7 +52,8 @@ func buildSpecViaProtojson(norm map[string]any) (*orchpb.ServiceSpec, error) {
 }
 
 // errNotDirect marks a value appendFields leaves to protojson: a kind whose
-// JSON form has rules of its own (enums, bytes, floats, well-known types),
+// JSON form has rules of its own (enums, bytes, floats, well-known types
+// other than Duration, which checkSchema has already parsed),
 // a oneof (protojson refuses two of its fields, the binary form keeps the
 // last), or a map key that is not a string (protojson calls "1" and "01"
 // the same key). A ServiceSpec has none of them today.
@@ -125,6 +126,9 @@ func appendMap(b []byte, fd protoreflect.FieldDescriptor, v any) ([]byte, error)
 func appendValue(b []byte, num protoreflect.FieldNumber, fd protoreflect.FieldDescriptor, v any) ([]byte, error) {
 	switch fd.Kind() {
 	case protoreflect.MessageKind:
+		if d, ok := v.(duration); ok {
+			return appendDuration(b, num, d), nil
+		}
 		obj, ok := v.(map[string]any)
 		if !ok {
 			return nil, errNotDirect

@@ -5,85 +5,51 @@ import (
 
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
-// The defaults Default writes, in the text form a spec stores. Controllers
-// read the stored spec and need not know them.
-const (
-	KindService      = "Service"
-	DefaultNamespace = "default"
-
-	DefaultReplicas       = 1
-	DefaultProtocol       = "tcp"
-	DefaultStopGrace      = "10s"
-	DefaultBackoffInitial = "1s"
-	DefaultBackoffMax     = "60s"
-
-	DefaultHealthPath        = "/"
-	DefaultHealthInterval    = "1s"
-	DefaultHealthTimeout     = "1s"
-	DefaultHealthRetries     = 3
-	DefaultHealthStartPeriod = "0s"
-
-	DefaultMaxSurge       = 1
-	DefaultMinHealthy     = "0s"
-	DefaultUpdateDeadline = "2m"
-	// OnFailure values; pause is the default because a rollback is itself a
-	// change an operator may not want while nobody is watching.
-	OnFailureRollback = "rollback"
-	OnFailurePause    = "pause"
-)
-
-// Default fills every unset field that has a default, in place, so that a
-// stored spec says what the cluster will do. It is idempotent and leaves set
-// fields alone, even invalid ones (Validate reports those).
+// Default fills every unset field that has a default, in place, from the
+// one table of defaults (orchpb's Default constants and OrDefault
+// accessors), so that a stored spec says what the cluster will do. It is
+// idempotent and leaves set fields alone, even invalid ones (Validate
+// reports those).
 func Default(spec *orchpb.ServiceSpec) {
 	if spec == nil {
 		return
 	}
 	if spec.Kind == "" {
-		spec.Kind = KindService
+		spec.Kind = orchpb.KindService
 	}
 	if spec.Namespace == "" {
-		spec.Namespace = DefaultNamespace
+		spec.Namespace = orchpb.DefaultNamespace
 	}
 	if spec.Mode == "" {
 		spec.Mode = orchpb.ModeReplicated
 	}
 	if spec.Mode == orchpb.ModeReplicated && spec.Replicas == nil {
-		spec.Replicas = proto.Int32(DefaultReplicas)
+		spec.Replicas = proto.Int32(orchpb.DefaultReplicas)
 	}
 	for _, p := range spec.Ports {
 		if p != nil && p.Protocol == "" {
-			p.Protocol = DefaultProtocol
+			p.Protocol = orchpb.DefaultProtocol
 		}
 	}
-	defaultHealth(spec)
+	var ds durationDefaults
+	defaultHealth(spec, &ds)
 
 	if spec.Restart == nil {
 		spec.Restart = &orchpb.RestartPolicy{}
 	}
 	r := spec.Restart
-	if r.Policy == "" {
-		r.Policy = orchpb.RestartAlways
-	}
-	if r.BackoffInitial == "" {
-		r.BackoffInitial = DefaultBackoffInitial
-	}
-	if r.BackoffMax == "" {
-		r.BackoffMax = DefaultBackoffMax
-		// An initial backoff above the default maximum is a request for slow
-		// restarts, not a mistake: let the maximum follow it.
-		if d, err := time.ParseDuration(r.BackoffInitial); err == nil && d > Duration(DefaultBackoffMax, 0) {
-			r.BackoffMax = r.BackoffInitial
-		}
-	}
+	r.Policy = r.PolicyOrDefault()
+	ds.set(&r.BackoffInitial, r.BackoffInitialOrDefault())
+	ds.set(&r.BackoffMax, r.BackoffMaxOrDefault())
 
 	if spec.Placement == nil {
 		spec.Placement = &orchpb.Placement{}
 	}
 	if spec.Placement.Strategy == "" {
-		spec.Placement.Strategy = orchpb.StrategySpread
+		spec.Placement.Strategy = orchpb.DefaultStrategy
 	}
 
 	if spec.Update == nil {
@@ -91,33 +57,43 @@ func Default(spec *orchpb.ServiceSpec) {
 	}
 	u := spec.Update
 	if u.MaxUnavailable == nil {
-		// maxSurge: 0 alone means "update in place": without an unavailable
-		// slot that update could never start.
-		if u.MaxSurge != nil && *u.MaxSurge == 0 {
-			u.MaxUnavailable = proto.Int32(1)
-		} else {
-			u.MaxUnavailable = proto.Int32(0)
-		}
+		u.MaxUnavailable = proto.Int32(u.MaxUnavailableOrDefault())
 	}
 	if u.MaxSurge == nil {
-		u.MaxSurge = proto.Int32(DefaultMaxSurge)
+		u.MaxSurge = proto.Int32(u.MaxSurgeOrDefault())
 	}
-	if u.MinHealthy == "" {
-		u.MinHealthy = DefaultMinHealthy
-	}
-	if u.Deadline == "" {
-		u.Deadline = DefaultUpdateDeadline
-	}
-	if u.OnFailure == "" {
-		u.OnFailure = OnFailurePause
-	}
+	ds.set(&u.MinHealthy, u.MinHealthyOrDefault())
+	ds.set(&u.Deadline, u.DeadlineOrDefault())
+	u.OnFailure = u.OnFailureOrDefault()
 
-	if spec.StopGracePeriod == "" {
-		spec.StopGracePeriod = DefaultStopGrace
-	}
+	ds.set(&spec.StopGracePeriod, spec.StopGracePeriodOrDefault())
 }
 
-func defaultHealth(spec *orchpb.ServiceSpec) {
+// durationDefaults hands out the durations Default writes from one
+// allocation: most specs leave all of them out, and an allocation each was
+// a measurable part of admitting one.
+type durationDefaults struct {
+	block []durationpb.Duration
+}
+
+// maxDurationDefaults is how many duration fields a spec has.
+const maxDurationDefaults = 8
+
+// set sets an unset duration field to def.
+func (ds *durationDefaults) set(field **durationpb.Duration, def time.Duration) {
+	if *field != nil {
+		return
+	}
+	if len(ds.block) == 0 {
+		ds.block = make([]durationpb.Duration, maxDurationDefaults)
+	}
+	d := &ds.block[0]
+	ds.block = ds.block[1:]
+	d.Seconds, d.Nanos = int64(def/time.Second), int32(def%time.Second)
+	*field = d
+}
+
+func defaultHealth(spec *orchpb.ServiceSpec, ds *durationDefaults) {
 	h := spec.Health
 	if h == nil {
 		return
@@ -132,7 +108,7 @@ func defaultHealth(spec *orchpb.ServiceSpec) {
 	}
 	if h.Http != nil {
 		if h.Http.Path == "" {
-			h.Http.Path = DefaultHealthPath
+			h.Http.Path = orchpb.DefaultHealthPath
 		}
 		if h.Http.Port == 0 {
 			h.Http.Port = firstTCPPort(spec)
@@ -141,25 +117,19 @@ func defaultHealth(spec *orchpb.ServiceSpec) {
 	if h.Tcp != nil && h.Tcp.Port == 0 {
 		h.Tcp.Port = firstTCPPort(spec)
 	}
-	if h.Interval == "" {
-		h.Interval = DefaultHealthInterval
-	}
-	if h.Timeout == "" {
-		h.Timeout = DefaultHealthTimeout
-	}
+	ds.set(&h.Interval, h.IntervalOrDefault())
+	ds.set(&h.Timeout, h.TimeoutOrDefault())
 	if h.Retries == 0 {
-		h.Retries = DefaultHealthRetries
+		h.Retries = h.RetriesOrDefault()
 	}
-	if h.StartPeriod == "" {
-		h.StartPeriod = DefaultHealthStartPeriod
-	}
+	ds.set(&h.StartPeriod, h.StartPeriodOrDefault())
 }
 
 // firstTCPPort is the port a health check without one probes: the service's
 // first TCP port, or 0 (which Validate refuses) when it has none.
 func firstTCPPort(spec *orchpb.ServiceSpec) int32 {
 	for _, p := range spec.Ports {
-		if p != nil && (p.Protocol == "" || p.Protocol == DefaultProtocol) {
+		if p != nil && (p.Protocol == "" || p.Protocol == orchpb.DefaultProtocol) {
 			return p.Port
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/orch-io/orch/api"
 	orchpb "github.com/orch-io/orch/proto"
 	"sigs.k8s.io/yaml"
 )
@@ -113,10 +114,15 @@ func parseJSON(js []byte, requireKind bool) (*orchpb.ServiceSpec, error) {
 	switch kind, found := obj["kind"]; {
 	case !found && requireKind:
 		return nil, &FieldError{Field: "kind", Message: "required (kind: Service)"}
-	case found && kind != KindService:
-		return nil, &FieldError{Field: "kind", Message: fmt.Sprintf("must be %s, not %s", KindService, jsonText(kind))}
+	case found && kind != orchpb.KindService:
+		return nil, &FieldError{Field: "kind", Message: fmt.Sprintf("must be %s, not %s", orchpb.KindService, jsonText(kind))}
 	}
 
+	// A service as the API shows it is its spec plus what the cluster made
+	// of it; that part is not the user's to write, and reads as nothing.
+	for _, k := range api.ServiceStateKeys {
+		delete(obj, k)
+	}
 	var errs errorList
 	norm := checkSchema(&errs, "", specDescriptor, obj)
 	if !errs.ok() {

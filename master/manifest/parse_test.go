@@ -4,10 +4,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // contractExample is the manifest of CONTRACT.md, verbatim.
@@ -64,17 +66,17 @@ func TestParseContractExample(t *testing.T) {
 		Resources: &orchpb.Resources{Cpu: "100m", Memory: "32Mi"},
 		Health: &orchpb.HealthCheck{
 			Http:     &orchpb.HTTPCheck{Path: "/healthz", Port: 8080},
-			Interval: "1s", Timeout: "500ms", Retries: 3, StartPeriod: "2s",
+			Interval: durationpb.New(time.Second), Timeout: durationpb.New(500 * time.Millisecond), Retries: 3, StartPeriod: durationpb.New(2 * time.Second),
 		},
-		Restart: &orchpb.RestartPolicy{Policy: "always", BackoffInitial: "1s", BackoffMax: "60s"},
+		Restart: &orchpb.RestartPolicy{Policy: "always", BackoffInitial: durationpb.New(time.Second), BackoffMax: durationpb.New(time.Minute)},
 		Placement: &orchpb.Placement{
 			Constraints: []string{"zone == a", "disk != hdd"}, SpreadBy: "zone", Strategy: "spread",
 		},
 		Update: &orchpb.UpdatePolicy{
 			MaxSurge: proto.Int32(1), MaxUnavailable: proto.Int32(0),
-			MinHealthy: "5s", Deadline: "2m", OnFailure: "rollback",
+			MinHealthy: durationpb.New(5 * time.Second), Deadline: durationpb.New(2 * time.Minute), OnFailure: "rollback",
 		},
-		StopGracePeriod: "10s",
+		StopGracePeriod: durationpb.New(10 * time.Second),
 		Labels:          map[string]string{"tier": "web"},
 	}
 	if !proto.Equal(specs[0], want) {
@@ -93,13 +95,13 @@ func TestParseDefaults(t *testing.T) {
 	want := &orchpb.ServiceSpec{
 		Kind: "Service", Name: "web", Namespace: "default", Replicas: proto.Int32(1),
 		Mode: "replicated", Image: "nginx:1.27",
-		Restart:   &orchpb.RestartPolicy{Policy: "always", BackoffInitial: "1s", BackoffMax: "60s"},
+		Restart:   &orchpb.RestartPolicy{Policy: "always", BackoffInitial: durationpb.New(time.Second), BackoffMax: durationpb.New(time.Minute)},
 		Placement: &orchpb.Placement{Strategy: "spread"},
 		Update: &orchpb.UpdatePolicy{
 			MaxSurge: proto.Int32(1), MaxUnavailable: proto.Int32(0),
-			MinHealthy: "0s", Deadline: "2m", OnFailure: "pause",
+			MinHealthy: durationpb.New(0), Deadline: durationpb.New(2 * time.Minute), OnFailure: "pause",
 		},
-		StopGracePeriod: "10s",
+		StopGracePeriod: durationpb.New(10 * time.Second),
 	}
 	if !proto.Equal(specs[0], want) {
 		t.Errorf("got  %v\nwant %v", specs[0], want)
@@ -118,7 +120,7 @@ func TestParseHealthDefaults(t *testing.T) {
 	}
 	want := &orchpb.HealthCheck{
 		Http:     &orchpb.HTTPCheck{Path: "/", Port: 8080},
-		Interval: "1s", Timeout: "1s", Retries: 3, StartPeriod: "0s",
+		Interval: durationpb.New(time.Second), Timeout: durationpb.New(time.Second), Retries: 3, StartPeriod: durationpb.New(0),
 	}
 	if !proto.Equal(spec.Health, want) {
 		t.Errorf("health = %v, want %v", spec.Health, want)
@@ -381,5 +383,21 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if !proto.Equal(again, specs[0]) {
 		t.Errorf("round trip changed the spec:\n%v\n%v", again, specs[0])
+	}
+}
+
+// TestServiceStateIgnored: a service as the API shows it (get -o yaml) is
+// a manifest; what the cluster made of it is not the user's to write.
+func TestServiceStateIgnored(t *testing.T) {
+	plain, err := ParseOne([]byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown, err := ParseOne([]byte(minimal + "version: 12\ngeneration: 3\ncreateIndex: 7\nstatus: {desired: 1, running: 0}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(plain, shown) {
+		t.Errorf("the state keys changed the spec:\n%v\n%v", plain, shown)
 	}
 }

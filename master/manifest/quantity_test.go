@@ -3,7 +3,6 @@ package manifest
 import (
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestParseCPU(t *testing.T) {
@@ -68,18 +67,6 @@ func TestParseMemory(t *testing.T) {
 		if (err != nil) != tt.wantErr || got != tt.want {
 			t.Errorf("ParseMemory(%q) = %d, %v; want %d, err %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
-	}
-}
-
-func TestDuration(t *testing.T) {
-	if d := Duration("", 3*time.Second); d != 3*time.Second {
-		t.Errorf("empty: %v", d)
-	}
-	if d := Duration("500ms", time.Second); d != 500*time.Millisecond {
-		t.Errorf("500ms: %v", d)
-	}
-	if d := Duration("junk", time.Second); d != time.Second {
-		t.Errorf("junk: %v", d)
 	}
 }
 

@@ -155,6 +155,9 @@ func checkValue(errs *errorList, at location, fd protoreflect.FieldDescriptor, v
 	}
 	switch fd.Kind() {
 	case protoreflect.MessageKind, protoreflect.GroupKind:
+		if fd.Message().FullName() == durationName {
+			return checkDuration(errs, at, v)
+		}
 		obj, ok := v.(map[string]any)
 		if !ok {
 			errs.add(at.String(), "must be a mapping")

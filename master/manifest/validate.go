@@ -4,10 +4,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	orchpb "github.com/orch-io/orch/proto"
 	"github.com/orch-io/orch/scheduler"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // MaxReplicas bounds replicas: far above any real service, low enough that
@@ -43,8 +43,8 @@ func Validate(spec *orchpb.ServiceSpec) error {
 }
 
 func validateMeta(l *errorList, s *orchpb.ServiceSpec) {
-	if s.Kind != "" && s.Kind != KindService {
-		l.add("kind", "must be %s, not %q", KindService, s.Kind)
+	if s.Kind != "" && s.Kind != orchpb.KindService {
+		l.add("kind", "must be %s, not %q", orchpb.KindService, s.Kind)
 	}
 	if s.Name == "" {
 		l.add("name", "required")
@@ -108,7 +108,7 @@ func validatePorts(l *errorList, ports []*orchpb.Port) {
 		}
 		protocol := p.Protocol
 		if protocol == "" {
-			protocol = DefaultProtocol
+			protocol = orchpb.DefaultProtocol
 		}
 		if protocol != "tcp" && protocol != "udp" {
 			l.add(child(at, "protocol"), "must be tcp or udp, not %q", p.Protocol)
@@ -210,16 +210,10 @@ func validateRestart(l *errorList, r *orchpb.RestartPolicy) {
 		l.add("restart.policy", "must be %s, %s or %s, not %q",
 			orchpb.RestartAlways, orchpb.RestartOnFailure, orchpb.RestartNever, r.Policy)
 	}
-	initial, okI := l.duration("restart.backoffInitial", r.BackoffInitial, true)
-	maxB, okM := l.duration("restart.backoffMax", r.BackoffMax, true)
-	if r.BackoffInitial == "" {
-		initial = Duration(DefaultBackoffInitial, 0)
-	}
-	if r.BackoffMax == "" {
-		maxB = Duration(DefaultBackoffMax, 0)
-	}
-	if okI && okM && initial > maxB {
-		l.add("restart.backoffInitial", "must be <= restart.backoffMax (%s)", maxB)
+	okI := l.duration("restart.backoffInitial", r.BackoffInitial, true)
+	okM := l.duration("restart.backoffMax", r.BackoffMax, true)
+	if initial, maxB := r.BackoffInitialOrDefault(), r.BackoffMaxOrDefault(); okI && okM && initial > maxB {
+		l.add("restart.backoffInitial", "must be <= restart.backoffMax (%s)", orchpb.FormatDuration(maxB))
 	}
 }
 
@@ -251,15 +245,7 @@ func validateUpdate(l *errorList, u *orchpb.UpdatePolicy) {
 	if u == nil {
 		return
 	}
-	surge, unavailable := int32(DefaultMaxSurge), int32(0)
-	if u.MaxSurge != nil {
-		surge = *u.MaxSurge
-	}
-	if u.MaxUnavailable != nil {
-		unavailable = *u.MaxUnavailable
-	} else if surge == 0 {
-		unavailable = 1 // as Default would write
-	}
+	surge, unavailable := u.MaxSurgeOrDefault(), u.MaxUnavailableOrDefault()
 	switch {
 	case surge < 0:
 		l.add("update.maxSurge", "must be >= 0")
@@ -275,41 +261,38 @@ func validateUpdate(l *errorList, u *orchpb.UpdatePolicy) {
 	if surge == 0 && unavailable == 0 {
 		l.add("update.maxSurge", "must be > 0 when update.maxUnavailable is 0, or no update could start")
 	}
-	minHealthy, okH := l.duration("update.minHealthy", u.MinHealthy, false)
-	deadline, okD := l.duration("update.deadline", u.Deadline, true)
-	if u.Deadline == "" {
-		deadline = Duration(DefaultUpdateDeadline, 0)
-	}
-	if okH && okD && minHealthy >= deadline {
-		l.add("update.deadline", "must be longer than update.minHealthy (%s), or no replica could pass", minHealthy)
+	okH := l.duration("update.minHealthy", u.MinHealthy, false)
+	okD := l.duration("update.deadline", u.Deadline, true)
+	if minHealthy := u.MinHealthyOrDefault(); okH && okD && minHealthy >= u.DeadlineOrDefault() {
+		l.add("update.deadline", "must be longer than update.minHealthy (%s), or no replica could pass", orchpb.FormatDuration(minHealthy))
 	}
 	switch u.OnFailure {
-	case "", OnFailureRollback, OnFailurePause:
+	case "", orchpb.OnFailureRollback, orchpb.OnFailurePause:
 	default:
-		l.add("update.onFailure", "must be %s or %s, not %q", OnFailureRollback, OnFailurePause, u.OnFailure)
+		l.add("update.onFailure", "must be %s or %s, not %q", orchpb.OnFailureRollback, orchpb.OnFailurePause, u.OnFailure)
 	}
 }
 
-// duration checks a duration field and returns its value; ok is false when
-// it was refused. Empty is valid (the default applies) and returns 0.
-func (l *errorList) duration(field, s string, positive bool) (time.Duration, bool) {
-	if s == "" {
-		return 0, true
+// duration checks the sign of a duration field and reports whether it was
+// accepted. Unset is valid (the default applies); the text was parsed at
+// admission (checkSchema), so only the value is left to check.
+func (l *errorList) duration(field string, d *durationpb.Duration, positive bool) bool {
+	if d == nil {
+		return true
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		l.add(field, "%q is not a duration (like 500ms, 1s, 2m)", s)
-		return 0, false
+	if err := d.CheckValid(); err != nil {
+		l.add(field, "%v", err)
+		return false
 	}
-	switch {
-	case positive && d <= 0:
+	switch v := d.AsDuration(); {
+	case positive && v <= 0:
 		l.add(field, "must be > 0")
-		return 0, false
-	case d < 0:
+		return false
+	case v < 0:
 		l.add(field, "must be >= 0")
-		return 0, false
+		return false
 	}
-	return d, true
+	return true
 }
 
 func sortedKeys(m map[string]string) []string {

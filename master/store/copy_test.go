@@ -78,11 +78,12 @@ func TestCopiesKeepEveryField(t *testing.T) {
 }
 
 func TestChangingACopyLeavesTheOriginal(t *testing.T) {
-	orig := &orchpb.Replica{Id: "r1", State: orchpb.ReplicaRunning, HostPorts: []int32{8080},
+	orig := &orchpb.Replica{Id: "r1", State: string(orchpb.ReplicaRunning), HostPorts: []int32{8080},
 		Spec: &orchpb.ServiceSpec{Name: "web", Image: "web:1", Env: map[string]string{"A": "1"}}}
 	was := proto.Clone(orig)
 	cp := CopyReplica(orig)
-	cp.State, cp.Message, cp.Spec, cp.HostPorts = orchpb.ReplicaFailed, "boom", &orchpb.ServiceSpec{Image: "web:2"}, nil
+	cp.SetObserved(orchpb.ReplicaFailed)
+	cp.Message, cp.Spec, cp.HostPorts = "boom", &orchpb.ServiceSpec{Image: "web:2"}, nil
 	if !proto.Equal(orig, was) {
 		t.Errorf("changing the copy's fields changed the original: %v", orig)
 	}

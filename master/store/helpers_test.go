@@ -136,7 +136,7 @@ func registerNode(id, name string, cpu, mem int64) *orchpb.Command {
 func replica(id, ns, svc string, slot int32, node string, cpu, mem int64) *orchpb.Replica {
 	return &orchpb.Replica{
 		Id: id, Namespace: ns, Service: svc, Slot: slot, Node: node,
-		DesiredState: orchpb.DesiredRunning, State: orchpb.ReplicaAssigned,
+		DesiredState: string(orchpb.DesiredRunning), State: string(orchpb.ReplicaAssigned),
 		Resources: &orchpb.ResourceAmounts{CpuMillis: cpu, MemoryBytes: mem},
 	}
 }

@@ -36,7 +36,7 @@ func (g *randomCommands) next() *orchpb.Command {
 		return registerNode(node, "name-"+node, capacity, 1000)
 	case 1:
 		return &orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{NodeId: node,
-			State: []string{orchpb.NodeReady, orchpb.NodeDown, orchpb.NodeDraining, orchpb.NodeCordoned}[pick(4)]}}}
+			State: string([]orchpb.NodeState{orchpb.NodeReady, orchpb.NodeDown, orchpb.NodeDraining, orchpb.NodeCordoned}[pick(4)])}}}
 	case 2:
 		if pick(4) == 0 {
 			return &orchpb.Command{Op: &orchpb.Command_RemoveNode{RemoveNode: &orchpb.RemoveNode{NodeId: node}}}
@@ -60,7 +60,7 @@ func (g *randomCommands) next() *orchpb.Command {
 				rp.Node = ""
 			}
 			if pick(5) == 0 {
-				rp.DesiredState = orchpb.DesiredStopped
+				rp.SetDesired(orchpb.DesiredStopped)
 			}
 			if pick(4) == 0 {
 				rp.HostPorts = []int32{8080}
@@ -82,7 +82,7 @@ func (g *randomCommands) next() *orchpb.Command {
 				continue
 			}
 			sts = append(sts, &orchpb.ReplicaStatus{Id: rp.Id,
-				State: []string{orchpb.ReplicaRunning, orchpb.ReplicaUnhealthy, orchpb.ReplicaFailed, orchpb.ReplicaStopped}[pick(4)],
+				State: string([]orchpb.ReplicaState{orchpb.ReplicaRunning, orchpb.ReplicaUnhealthy, orchpb.ReplicaFailed, orchpb.ReplicaStopped}[pick(4)]),
 				Ip:    "10.244.0." + fmt.Sprint(pick(250))})
 		}
 		if pick(5) == 0 {

@@ -12,7 +12,7 @@ import (
 // cluster config sets none.
 const DefaultClusterCIDR = "10.244.0.0/16"
 
-func validNodeState(state string) bool {
+func validNodeState(state orchpb.NodeState) bool {
 	switch state {
 	case orchpb.NodeReady, orchpb.NodeDown, orchpb.NodeDraining, orchpb.NodeCordoned:
 		return true
@@ -25,7 +25,7 @@ func (s *Store) registerNode(index uint64, c *orchpb.RegisterNode) *orchpb.Comma
 	if in.GetName() == "" {
 		return fail(index, orchpb.ResultInvalid, "register node: name is required")
 	}
-	if in.GetState() != "" && !validNodeState(in.GetState()) {
+	if in.GetState() != "" && !validNodeState(in.Status()) {
 		return fail(index, orchpb.ResultInvalid, "register node %s: unknown state %q", in.GetName(), in.GetState())
 	}
 	// The stored node must share nothing (labels, capacity) with the command.
@@ -43,8 +43,8 @@ func (s *Store) registerNode(index uint64, c *orchpb.RegisterNode) *orchpb.Comma
 		n.Address = in.GetAddress()
 		n.Capacity = in.GetCapacity()
 		n.AgentAddress = in.GetAgentAddress()
-		if n.State == orchpb.NodeDown {
-			n.State = upState(n)
+		if n.Status() == orchpb.NodeDown {
+			n.SetStatus(n.Admin())
 		}
 	} else {
 		id := in.GetId()
@@ -63,7 +63,7 @@ func (s *Store) registerNode(index uint64, c *orchpb.RegisterNode) *orchpb.Comma
 		n.Subnet = subnet
 		n.CreateIndex = index
 		if n.State == "" {
-			n.State = orchpb.NodeReady
+			n.SetStatus(orchpb.NodeReady)
 		}
 	}
 	// Heartbeats live in the leader's memory, never in the replicated state.
@@ -130,30 +130,27 @@ func (s *Store) setNodeState(index uint64, c *orchpb.SetNodeState) *orchpb.Comma
 	if old == nil {
 		return fail(index, orchpb.ResultNotFound, "node %s not found", c.GetNodeId())
 	}
-	if !validNodeState(c.GetState()) {
+	if !validNodeState(c.Target()) {
 		return fail(index, orchpb.ResultInvalid, "node %s: unknown state %q", c.GetNodeId(), c.GetState())
 	}
 	n := proto.Clone(old).(*orchpb.Node)
 	switch {
-	case c.GetState() == orchpb.NodeDown:
-		n.State = orchpb.NodeDown
+	case c.Target() == orchpb.NodeDown:
+		n.SetStatus(orchpb.NodeDown)
 	case c.GetAvailability():
 		// Back from down: as the operator left it.
-		n.State = upState(n)
+		n.SetStatus(n.Admin())
 	default:
 		// The operator's choice; it shows at once unless the node is down.
-		n.AdminState = c.GetState()
-		if n.AdminState == orchpb.NodeReady {
-			n.AdminState = ""
-		}
-		if n.State != orchpb.NodeDown {
-			n.State = upState(n)
+		n.SetAdmin(c.Target())
+		if n.Status() != orchpb.NodeDown {
+			n.SetStatus(n.Admin())
 		}
 	}
 	n.Version = index
 	s.storeNode(n)
 	s.emit(EventPut, KindNode, n)
-	if n.State == orchpb.NodeDown && old.State != orchpb.NodeDown {
+	if n.Status() == orchpb.NodeDown && old.Status() != orchpb.NodeDown {
 		// In the same command, so that a replacement can be scheduled the
 		// moment the node is seen down, and no reader sees a down node
 		// still holding running replicas.
@@ -166,14 +163,6 @@ func (s *Store) setNodeState(index uint64, c *orchpb.SetNodeState) *orchpb.Comma
 	return &orchpb.CommandResult{Node: n}
 }
 
-// upState is the state of a node that is not down: its admin state, or ready.
-func upState(n *orchpb.Node) string {
-	if n.GetAdminState() != "" {
-		return n.GetAdminState()
-	}
-	return orchpb.NodeReady
-}
-
 // loseReplicas marks every replica on the node that could still be running
 // lost: terminal, so it holds nothing and leaves the node's assignment set.
 func (s *Store) loseReplicas(index uint64, nodeID, why string) {
@@ -183,7 +172,7 @@ func (s *Store) loseReplicas(index uint64, nodeID, why string) {
 			continue
 		}
 		nr := CopyReplica(r)
-		nr.State = orchpb.ReplicaLost
+		nr.SetObserved(orchpb.ReplicaLost)
 		nr.Message = why
 		nr.Version = index
 		s.storeReplica(nr)
@@ -210,11 +199,11 @@ func (s *Store) removeNode(index uint64, c *orchpb.RemoveNode) *orchpb.CommandRe
 	// they were; lost is terminal, so they no longer count anywhere.
 	for _, rid := range sortedKeys(s.byNode[id]) {
 		r := s.replicas[rid]
-		if r.GetState() == orchpb.ReplicaLost {
+		if r.Observed() == orchpb.ReplicaLost {
 			continue
 		}
 		nr := CopyReplica(r)
-		nr.State = orchpb.ReplicaLost
+		nr.SetObserved(orchpb.ReplicaLost)
 		nr.Message = "node " + old.Name + " was removed"
 		nr.Version = index
 		s.storeReplica(nr)

@@ -45,7 +45,7 @@ func (s *Store) ReplicaByName(namespace, displayName string) *orchpb.Replica {
 }
 
 func liveFirst(a, b *orchpb.Replica) bool {
-	ar, br := a.GetDesiredState() != orchpb.DesiredStopped, b.GetDesiredState() != orchpb.DesiredStopped
+	ar, br := a.Desired() != orchpb.DesiredStopped, b.Desired() != orchpb.DesiredStopped
 	if ar != br {
 		return ar
 	}
@@ -117,7 +117,7 @@ func sortReplicas(list []*orchpb.Replica) {
 // run and not finished. Anything but an explicit "stopped" desire counts,
 // so a replica written without a desired state can never over-commit.
 func counts(r *orchpb.Replica) bool {
-	return r != nil && r.Node != "" && r.DesiredState != orchpb.DesiredStopped && !r.Terminal()
+	return r != nil && r.Node != "" && r.Desired() != orchpb.DesiredStopped && !r.Terminal()
 }
 
 func contribution(r *orchpb.Replica) amounts {
@@ -225,7 +225,7 @@ func (s *Store) putReplicas(index uint64, c *orchpb.PutReplicas) *orchpb.Command
 			reject(in.Id, "invalid: replica %s needs namespace and service", in.Id)
 			continue
 		}
-		if old == nil && in.DesiredState != orchpb.DesiredStopped && s.services[svcKey{in.Namespace, in.Service}] == nil {
+		if old == nil && in.Desired() != orchpb.DesiredStopped && s.services[svcKey{in.Namespace, in.Service}] == nil {
 			// The plan was made before the service was deleted.
 			reject(in.Id, "service %s/%s not found", in.Namespace, in.Service)
 			continue
@@ -261,7 +261,7 @@ func (s *Store) placementProblem(old, r *orchpb.Replica) string {
 		if node == nil {
 			return fmt.Sprintf("node %s not found", r.Node)
 		}
-		if node.State != orchpb.NodeReady {
+		if node.Status() != orchpb.NodeReady {
 			return fmt.Sprintf("node %s is %s, not ready", node.Name, node.State)
 		}
 	}
@@ -353,12 +353,12 @@ func StatusIsNews(r *orchpb.Replica, node string, st *orchpb.ReplicaStatus) bool
 	switch {
 	case r == nil || r.GetNode() != node:
 		return false // an agent reports only its own replicas
-	case r.GetState() == orchpb.ReplicaLost:
+	case r.Observed() == orchpb.ReplicaLost:
 		// Lost is the masters' verdict and final: the replica may have been
 		// replaced already, so a late report must not revive it. Its agent
 		// stops it, since no assignment set lists it.
 		return false
 	}
-	return r.GetState() != st.GetState() || r.GetIp() != st.GetIp() || r.GetRestarts() != st.GetRestarts() ||
+	return r.Observed() != st.Observed() || r.GetIp() != st.GetIp() || r.GetRestarts() != st.GetRestarts() ||
 		r.GetExitCode() != st.GetExitCode() || r.GetMessage() != st.GetMessage() || r.GetStartedAt() != st.GetStartedAt()
 }

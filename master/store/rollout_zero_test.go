@@ -17,13 +17,13 @@ func TestRevisionOfAServiceAtZeroIsRolledOutAtOnce(t *testing.T) {
 		}
 		return s.Service("default", "w")
 	}
-	if svc := put(1, "a:1", 0); svc.GetUpdate().GetState() != orchpb.UpdateCompleted || svc.GetUpdate().GetFinishedIndex() != 1 {
+	if svc := put(1, "a:1", 0); svc.GetUpdate().RolloutState() != orchpb.UpdateCompleted || svc.GetUpdate().GetFinishedIndex() != 1 {
 		t.Errorf("new service at zero: update %v, want completed at index 1", svc.GetUpdate())
 	}
-	if svc := put(2, "a:2", 0); svc.GetUpdate().GetState() != orchpb.UpdateCompleted || svc.GetGeneration() != 2 {
+	if svc := put(2, "a:2", 0); svc.GetUpdate().RolloutState() != orchpb.UpdateCompleted || svc.GetGeneration() != 2 {
 		t.Errorf("revision at zero: update %v generation %d, want completed, generation 2", svc.GetUpdate(), svc.GetGeneration())
 	}
-	if svc := put(3, "a:3", 2); svc.GetUpdate().GetState() != orchpb.UpdateUpdating {
+	if svc := put(3, "a:3", 2); svc.GetUpdate().RolloutState() != orchpb.UpdateUpdating {
 		t.Errorf("revision with replicas: update %v, want updating (the controller ends it)", svc.GetUpdate())
 	}
 }

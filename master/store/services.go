@@ -24,23 +24,24 @@ func (s *Store) putService(index uint64, c *orchpb.PutService) *orchpb.CommandRe
 	var svc *orchpb.Service
 	if old == nil {
 		svc = &orchpb.Service{Spec: spec, Generation: 1, CreateIndex: index}
-		svc.Update = &orchpb.UpdateStatus{Generation: 1, State: orchpb.UpdateUpdating, StartedIndex: index}
+		svc.Update = &orchpb.UpdateStatus{Generation: 1, State: string(orchpb.UpdateUpdating), StartedIndex: index}
 	} else {
 		svc = CopyService(old)
 		if specRevised(old.GetSpec(), spec) {
 			svc.Generation++
 			svc.PreviousSpec = old.GetSpec()
-			svc.Update = &orchpb.UpdateStatus{Generation: svc.Generation, State: orchpb.UpdateUpdating,
+			svc.Update = &orchpb.UpdateStatus{Generation: svc.Generation, State: string(orchpb.UpdateUpdating),
 				FromGeneration: old.GetGeneration(), StartedIndex: index}
 		}
 		svc.Spec = spec
 	}
-	if u := svc.GetUpdate(); u.GetState() == orchpb.UpdateUpdating && u.GetStartedIndex() == index && s.nothingToRollOut(key, spec) {
+	if u := svc.GetUpdate(); u.RolloutState() == orchpb.UpdateUpdating && u.GetStartedIndex() == index && s.nothingToRollOut(key, spec) {
 		// A revision of a service scaled to zero, with nothing of it left
 		// running, is rolled out the moment it is stored: there is no
 		// replica to replace, and recording the end here spares the update
 		// controller a second Raft write for every such change.
-		u.State, u.FinishedIndex = orchpb.UpdateCompleted, index
+		u.SetRolloutState(orchpb.UpdateCompleted)
+		u.FinishedIndex = index
 		u.Message = fmt.Sprintf("0/0 replicas run generation %d", svc.GetGeneration())
 	}
 	svc.Version = index
@@ -106,9 +107,9 @@ func (s *Store) deleteService(index uint64, c *orchpb.DeleteService) *orchpb.Com
 		switch {
 		case r.GetNode() == "":
 			s.removeReplica(r)
-		case r.GetDesiredState() != orchpb.DesiredStopped:
+		case r.Desired() != orchpb.DesiredStopped:
 			nr := CopyReplica(r)
-			nr.DesiredState = orchpb.DesiredStopped
+			nr.SetDesired(orchpb.DesiredStopped)
 			nr.Version = index
 			s.storeReplica(nr)
 		}
@@ -161,7 +162,7 @@ func (s *Store) rollbackService(index uint64, c *orchpb.RollbackService) *orchpb
 	svc.Spec = spec
 	svc.Generation++
 	svc.Version = index
-	svc.Update = &orchpb.UpdateStatus{Generation: svc.Generation, State: orchpb.UpdateRollingBack, Rollback: true,
+	svc.Update = &orchpb.UpdateStatus{Generation: svc.Generation, State: string(orchpb.UpdateRollingBack), Rollback: true,
 		FromGeneration: old.GetGeneration(), StartedIndex: index, Message: c.GetReason()}
 	s.services[key] = svc
 	s.emit(EventPut, KindService, svc)
@@ -180,7 +181,7 @@ func (s *Store) setUpdateStatus(index uint64, c *orchpb.SetUpdateStatus) *orchpb
 	if st.GetGeneration() != old.GetGeneration() {
 		return fail(index, orchpb.ResultConflict, "service %s: update status for generation %d, but it is at generation %d", key, st.GetGeneration(), old.GetGeneration())
 	}
-	switch st.GetState() {
+	switch st.RolloutState() {
 	case orchpb.UpdateUpdating, orchpb.UpdateCompleted, orchpb.UpdatePaused, orchpb.UpdateFailed,
 		orchpb.UpdateRollingBack, orchpb.UpdateRolledBack:
 	default:
@@ -192,7 +193,7 @@ func (s *Store) setUpdateStatus(index uint64, c *orchpb.SetUpdateStatus) *orchpb
 		u.StartedIndex = prev.GetStartedIndex()
 	}
 	u.FinishedIndex = 0
-	if !orchpb.UpdateInProgress(u.State) {
+	if !u.RolloutState().InProgress() {
 		u.FinishedIndex = index
 	}
 	svc.Update = u

@@ -63,7 +63,7 @@ var roundTripCases = []roundTripCase{
 				replica("r2", "default", "web", 2, "n1", 300, 100),
 				replica("r3", "default", "web", 3, "", 300, 100),
 			))
-			mustApply(t, s, reportStatus("n1", &orchpb.ReplicaStatus{Id: "r1", State: orchpb.ReplicaRunning, Ip: "10.244.0.2"}))
+			mustApply(t, s, reportStatus("n1", &orchpb.ReplicaStatus{Id: "r1", State: string(orchpb.ReplicaRunning), Ip: "10.244.0.2"}))
 		},
 		check: func(t *testing.T, r *Store) {
 			if a := r.Node("n1").GetAllocated(); a.GetCpuMillis() != 600 || a.GetMemoryBytes() != 200 {
@@ -137,7 +137,7 @@ func TestRestoreRecomputesAllocation(t *testing.T) {
 		Nodes: []*orchpb.Node{{Id: "n1", Name: "one", Subnet: "10.244.0.0/24", Allocated: &orchpb.ResourceAmounts{CpuMillis: 999}}},
 		Replicas: []*orchpb.Replica{
 			replica("r1", "default", "web", 1, "n1", 100, 10),
-			{Id: "r2", Namespace: "default", Service: "web", Slot: 2, Node: "n1", DesiredState: orchpb.DesiredStopped, Resources: &orchpb.ResourceAmounts{CpuMillis: 50}},
+			{Id: "r2", Namespace: "default", Service: "web", Slot: 2, Node: "n1", DesiredState: string(orchpb.DesiredStopped), Resources: &orchpb.ResourceAmounts{CpuMillis: 50}},
 		},
 	}
 	s := New()
@@ -156,7 +156,7 @@ func TestReplicaByName(t *testing.T) {
 	mustApply(t, s, registerNode("n1", "one", 0, 0))
 	mustApply(t, s, putService("default", "web", 2, "web:1"))
 	stopped := replica("old", "default", "web", 2, "n1", 0, 0)
-	stopped.DesiredState = orchpb.DesiredStopped
+	stopped.DesiredState = string(orchpb.DesiredStopped)
 	mustApply(t, s, putReplicas(replica("a", "default", "web", 1, "n1", 0, 0), replica("b", "default", "web", 2, "n1", 0, 0)))
 	mustApply(t, s, putReplicas(stopped))                                       // newer but stopped
 	mustApply(t, s, putReplicas(replica("c", "default", "web", 1, "n1", 0, 0))) // newer and running
@@ -245,8 +245,8 @@ func TestReadsAreImmutable(t *testing.T) {
 	mustApply(t, s, putService("default", "web", 1, "web:2"))
 	mustApply(t, s, &orchpb.Command{Op: &orchpb.Command_ScaleService{ScaleService: &orchpb.ScaleService{Namespace: "default", Name: "web", Replicas: 4}}})
 	mustApply(t, s, putReplicas(replica("r2", "default", "web", 2, "n1", 100, 100)))
-	mustApply(t, s, reportStatus("n1", &orchpb.ReplicaStatus{Id: "r1", State: orchpb.ReplicaRunning}))
-	mustApply(t, s, &orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{NodeId: "n1", State: orchpb.NodeDraining}}})
+	mustApply(t, s, reportStatus("n1", &orchpb.ReplicaStatus{Id: "r1", State: string(orchpb.ReplicaRunning)}))
+	mustApply(t, s, &orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{NodeId: "n1", State: string(orchpb.NodeDraining)}}})
 	mustApply(t, s, &orchpb.Command{Op: &orchpb.Command_DeleteService{DeleteService: &orchpb.DeleteService{Namespace: "default", Name: "web"}}})
 
 	for _, c := range []struct{ held, was proto.Message }{{svc, svcCopy}, {node, nodeCopy}, {rep, repCopy}} {
@@ -254,7 +254,7 @@ func TestReadsAreImmutable(t *testing.T) {
 			t.Errorf("a held object changed:\nnow %v\nwas %v", c.held, c.was)
 		}
 	}
-	if got := s.Replica("r1"); got.State != orchpb.ReplicaRunning || got.DesiredState != orchpb.DesiredStopped {
+	if got := s.Replica("r1"); got.Observed() != orchpb.ReplicaRunning || got.Desired() != orchpb.DesiredStopped {
 		t.Errorf("r1 now %v", got)
 	}
 	if a := s.Node("n1").GetAllocated(); a.GetCpuMillis() != 0 {

@@ -15,6 +15,7 @@ import (
 	"github.com/orch-io/orch/master/endpoint"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 func noop(http.ResponseWriter, *http.Request) {}
@@ -95,7 +96,7 @@ func TestSchemasMatchTheWireForm(t *testing.T) {
 		Spec: &orchpb.ServiceSpec{Kind: "Service", Name: "web", Namespace: "default", Replicas: proto.Int32(3),
 			Mode: orchpb.ModeReplicated, Image: "orch.local/hello:1", Env: map[string]string{"A": "b"},
 			Ports:  []*orchpb.Port{{Name: "http", Port: 8080, Protocol: "tcp"}},
-			Health: &orchpb.HealthCheck{Http: &orchpb.HTTPCheck{Path: "/healthz", Port: 8080}, Interval: "1s"}},
+			Health: &orchpb.HealthCheck{Http: &orchpb.HTTPCheck{Path: "/healthz", Port: 8080}, Interval: durationpb.New(time.Second)}},
 		Version: 1 << 40, Generation: 2, CreateIndex: 7,
 		Status: &orchpb.ServiceStatus{Desired: 3, Running: 2, Healthy: 2, Updating: true},
 	}
@@ -106,7 +107,7 @@ func TestSchemasMatchTheWireForm(t *testing.T) {
 	checkValue(t, doc, "Service", flat)
 	checkFlatKeys(t, doc, flat)
 
-	rep, err := api.Marshal(&orchpb.Replica{Id: "r-1", Service: "web", Slot: 2, State: orchpb.ReplicaRunning,
+	rep, err := api.Marshal(&orchpb.Replica{Id: "r-1", Service: "web", Slot: 2, State: string(orchpb.ReplicaRunning),
 		Version: 1 << 40, StartedAt: time.Now().UnixMilli(), HostPorts: []int32{80}})
 	if err != nil {
 		t.Fatal(err)
