@@ -122,18 +122,22 @@ type messageInfo struct {
 	out, in bool
 	// fields by JSON name and, as protojson also accepts it, by proto name.
 	fields map[string]fieldInfo
+	// ordered are the fields in declaration order, the order protojson
+	// writes them in.
+	ordered []fieldInfo
 }
 
 // fieldInfo is a field and whether its values may need rewriting, in each
 // direction.
 type fieldInfo struct {
 	fd      protoreflect.FieldDescriptor
+	name    string // the JSON name
 	out, in bool
 }
 
 func newFieldInfo(fd protoreflect.FieldDescriptor) fieldInfo {
 	found := fieldHolds(fd, map[protoreflect.FullName]bool{})
-	return fieldInfo{fd: fd, out: found.out(), in: found.durations}
+	return fieldInfo{fd: fd, name: fd.JSONName(), out: found.out(), in: found.durations}
 }
 
 // needed reports whether a message needs rewriting in that direction.
@@ -157,7 +161,9 @@ func infoOf(md protoreflect.MessageDescriptor) *messageInfo {
 	}
 	fields := md.Fields()
 	for i := 0; i < fields.Len(); i++ {
-		info.fields[fields.Get(i).JSONName()] = newFieldInfo(fields.Get(i))
+		fi := newFieldInfo(fields.Get(i))
+		info.fields[fi.name] = fi
+		info.ordered = append(info.ordered, fi)
 	}
 	for i := 0; i < fields.Len(); i++ {
 		if _, taken := info.fields[fields.Get(i).TextName()]; !taken {
@@ -273,8 +279,9 @@ func (w *jsonRewriter) message(md protoreflect.MessageDescriptor) error {
 		return fmt.Errorf("want a JSON object, got %s", truncate(w.src[w.pos:]))
 	}
 	info := infoOf(md)
+	next := 0
 	return w.object(func(rawKey []byte) error {
-		fi, err := info.field(rawKey)
+		fi, err := info.field(rawKey, &next)
 		if err != nil {
 			return err
 		}
@@ -286,9 +293,17 @@ func (w *jsonRewriter) message(md protoreflect.MessageDescriptor) error {
 }
 
 // field looks up a member's field by its quoted key; fd is nil when there
-// is none.
-func (info *messageInfo) field(rawKey []byte) (fieldInfo, error) {
+// is none. protojson writes the fields in declaration order, so they are
+// tried from *next, the one after the previous member's, which finds them
+// in a step or two without hashing; other keys go through the map.
+func (info *messageInfo) field(rawKey []byte, next *int) (fieldInfo, error) {
 	name := rawKey[1 : len(rawKey)-1]
+	for i := *next; i < len(info.ordered); i++ {
+		if string(name) == info.ordered[i].name {
+			*next = i + 1
+			return info.ordered[i], nil
+		}
+	}
 	if bytes.IndexByte(name, '\\') < 0 {
 		return info.fields[string(name)], nil
 	}
@@ -469,21 +484,17 @@ func stringEnd(src []byte, start int) (int, error) {
 	if start >= len(src) || src[start] != '"' {
 		return 0, fmt.Errorf("want a JSON string, got %s", truncate(src[min(start, len(src)):]))
 	}
-	for i := start + 1; ; {
-		q := bytes.IndexByte(src[i:], '"')
-		if q < 0 {
-			return 0, errTruncated
-		}
-		i += q
-		backslashes := 0
-		for j := i - 1; j > start && src[j] == '\\'; j-- {
-			backslashes++
-		}
-		i++
-		if backslashes%2 == 0 {
-			return i, nil
+	// A byte loop: the strings here are short (keys, names, durations),
+	// where it beats starting bytes.IndexByte for each.
+	for i := start + 1; i < len(src); i++ {
+		switch src[i] {
+		case '"':
+			return i + 1, nil
+		case '\\':
+			i++ // the escaped byte cannot end the string
 		}
 	}
+	return 0, errTruncated
 }
 
 // appendCompact appends src, valid JSON, to dst without the space outside
