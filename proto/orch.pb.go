@@ -1,6 +1,6 @@
 // The one schema of orch: every stored object, every Raft command and every
 // message on the agent channel. The REST API serves these as JSON through
-// protojson (lowerCamelCase names are the names of CONTRACT.md), with package
+// protojson (lowerCamelCase names are the names of docs/manifest.md and docs/api.md), with package
 // api writing 64-bit integers as numbers and durations in Go's form ("1m30s");
 // the Raft log, snapshots and the agent channel use the binary form.
 //
@@ -35,7 +35,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// ServiceSpec is the manifest of CONTRACT.md as admission left it: defaults
+// ServiceSpec is the manifest (docs/manifest.md) as admission left it: defaults
 // filled in, durations parsed once into google.protobuf.Duration (the API
 // writes them back in Go's form, "500ms", "1m30s"). Quantities stay in their
 // text form ("100m", "32Mi"); their parsed values live on Replica.

@@ -4,7 +4,7 @@
 // table are written in. It also parses the quantities ("100m", "32Mi")
 // that specs keep in text form.
 //
-// Every rejection names the field path in the spelling of CONTRACT.md
+// Every rejection names the field path in the spelling of docs/manifest.md
 // (update.maxSurge, ports[1].port) so that the API can answer 400 with the
 // field and orchctl can point at the line to fix.
 //

@@ -12,7 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
-// contractExample is the manifest of CONTRACT.md, verbatim.
+// contractExample is the example manifest of docs/manifest.md, verbatim.
 const contractExample = `kind: Service
 name: hello                  # DNS label: [a-z0-9-], at most 63
 namespace: default           # optional, default "default"

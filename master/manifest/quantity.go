@@ -10,7 +10,7 @@ import (
 	orchpb "github.com/orch-io/orch/proto"
 )
 
-// ParseCPU parses a CPU quantity in the forms of CONTRACT.md: millicores
+// ParseCPU parses a CPU quantity in the forms of docs/manifest.md: millicores
 // ("100m") or cores with up to three decimals ("0.5", "2"). It returns
 // millicores.
 func ParseCPU(s string) (int64, error) {
@@ -38,7 +38,7 @@ func ParseCPU(s string) (int64, error) {
 	return v, nil
 }
 
-// memoryUnits are the suffixes of CONTRACT.md and kubectl: binary (Ki..Pi)
+// memoryUnits are the suffixes of docs/manifest.md and kubectl: binary (Ki..Pi)
 // and decimal (K..P, k as kubectl writes it). A lowercase m is docker's
 // mebibyte but kubectl's milli, so it is refused rather than guessed.
 var memoryUnits = []struct {
