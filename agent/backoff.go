@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	orchpb "github.com/orch-io/orch/proto"
+
 	"github.com/orch-io/orch/internal/backoff"
 )
 
@@ -14,6 +16,10 @@ import (
 // the longer of 10s and max, since a crash after that is a new failure,
 // not the same one again.
 func restartBackoff(initial, maxDelay time.Duration) *backoff.Backoff {
+	if initial <= 0 {
+		// A zero delay would restart a crashing replica in a tight loop.
+		initial = orchpb.DefaultBackoffInitial
+	}
 	return backoff.New(initial, maxDelay, backoff.WithResetAfter(max(10*time.Second, maxDelay)))
 }
 
