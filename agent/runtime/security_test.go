@@ -101,6 +101,9 @@ func TestSecurityOptions(t *testing.T) {
 	if got := strings.Fields(statusField(t, status, "Gid")); got[0] != "1001" {
 		t.Errorf("Gid = %v, want 1001", got)
 	}
+	if got := statusField(t, status, "CapEff"); got != "0000000000000000" {
+		t.Errorf("CapEff = %s as uid 1000, want none (as docs/manifest.md says)", got)
+	}
 
 	ro := e.config("opt-ro", "/testbin", "write", "/probe")
 	ro.ReadOnlyRootFS = true
