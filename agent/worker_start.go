@@ -72,9 +72,14 @@ func (w *replicaWorker) create(ctx context.Context, ip netip.Addr, netns string)
 		Env:         spec.GetEnv(),
 		CPUMillis:   rep.GetResources().GetCpuMillis(),
 		MemoryBytes: rep.GetResources().GetMemoryBytes(),
+		Pids:        int64(spec.GetResources().PidsOrDefault()),
 		NetNSPath:   netns,
 		Hostname:    rep.DisplayName(),
 		LogPath:     w.env.files.logPath(w.id),
+
+		User:            spec.GetUser(),
+		ReadOnlyRootFS:  spec.GetReadOnlyRootFilesystem(),
+		AddCapabilities: spec.GetCapabilities().GetAdd(),
 		Labels: map[string]string{
 			labelReplica:   w.id,
 			labelService:   rep.GetService(),

@@ -18,6 +18,10 @@ const (
 	DefaultRestart   = RestartAlways
 	DefaultStrategy  = StrategySpread
 
+	// DefaultPids bounds a fork bomb to one replica: far above what a
+	// service runs, far below what would starve the node of pids.
+	DefaultPids = 1024
+
 	DefaultStopGracePeriod = 10 * time.Second
 	DefaultBackoffInitial  = time.Second
 	DefaultBackoffMax      = time.Minute
@@ -47,6 +51,14 @@ func durationOr(d *durationpb.Duration, def time.Duration) time.Duration {
 // StopGracePeriodOrDefault is how long a stop waits before it kills.
 func (s *ServiceSpec) StopGracePeriodOrDefault() time.Duration {
 	return durationOr(s.GetStopGracePeriod(), DefaultStopGracePeriod)
+}
+
+// PidsOrDefault is how many processes and threads one replica may have.
+func (r *Resources) PidsOrDefault() int32 {
+	if p := r.GetPids(); p > 0 {
+		return p
+	}
+	return DefaultPids
 }
 
 // IntervalOrDefault is the time between the starts of two probes.

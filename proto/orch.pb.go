@@ -58,8 +58,13 @@ type ServiceSpec struct {
 	Update          *UpdatePolicy          `protobuf:"bytes,15,opt,name=update,proto3" json:"update,omitempty"`
 	StopGracePeriod *durationpb.Duration   `protobuf:"bytes,18,opt,name=stop_grace_period,json=stopGracePeriod,proto3" json:"stop_grace_period,omitempty"`
 	Labels          map[string]string      `protobuf:"bytes,17,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// user is UID[:GID] or NAME[:GROUP] (names from the image's /etc/passwd and
+	// /etc/group); empty keeps the image's user.
+	User                   string        `protobuf:"bytes,19,opt,name=user,proto3" json:"user,omitempty"`
+	ReadOnlyRootFilesystem bool          `protobuf:"varint,20,opt,name=read_only_root_filesystem,json=readOnlyRootFilesystem,proto3" json:"read_only_root_filesystem,omitempty"`
+	Capabilities           *Capabilities `protobuf:"bytes,21,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *ServiceSpec) Reset() {
@@ -211,6 +216,75 @@ func (x *ServiceSpec) GetLabels() map[string]string {
 	return nil
 }
 
+func (x *ServiceSpec) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *ServiceSpec) GetReadOnlyRootFilesystem() bool {
+	if x != nil {
+		return x.ReadOnlyRootFilesystem
+	}
+	return false
+}
+
+func (x *ServiceSpec) GetCapabilities() *Capabilities {
+	if x != nil {
+		return x.Capabilities
+	}
+	return nil
+}
+
+// Capabilities widen the container's default capability set, only from the
+// allowlist of docs/manifest.md. There is no way to ask for privileged mode,
+// host mounts or the host network: the spec has no field for them.
+type Capabilities struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// add holds names like NET_RAW, without the CAP_ prefix.
+	Add           []string `protobuf:"bytes,1,rep,name=add,proto3" json:"add,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Capabilities) Reset() {
+	*x = Capabilities{}
+	mi := &file_proto_orch_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Capabilities) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Capabilities) ProtoMessage() {}
+
+func (x *Capabilities) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
+func (*Capabilities) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Capabilities) GetAdd() []string {
+	if x != nil {
+		return x.Add
+	}
+	return nil
+}
+
 type Port struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -223,7 +297,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_proto_orch_proto_msgTypes[1]
+	mi := &file_proto_orch_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -235,7 +309,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[1]
+	mi := &file_proto_orch_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -248,7 +322,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{1}
+	return file_proto_orch_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Port) GetName() string {
@@ -281,16 +355,18 @@ func (x *Port) GetHostPort() int32 {
 
 // Resources are requests, enforced as limits: cpu "100m" or "0.5", memory "32Mi".
 type Resources struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Cpu           string                 `protobuf:"bytes,1,opt,name=cpu,proto3" json:"cpu,omitempty"`
-	Memory        string                 `protobuf:"bytes,2,opt,name=memory,proto3" json:"memory,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Cpu    string                 `protobuf:"bytes,1,opt,name=cpu,proto3" json:"cpu,omitempty"`
+	Memory string                 `protobuf:"bytes,2,opt,name=memory,proto3" json:"memory,omitempty"`
+	// pids caps the processes and threads of one replica; 0 takes the default.
+	Pids          int32 `protobuf:"varint,3,opt,name=pids,proto3" json:"pids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -302,7 +378,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -315,7 +391,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{2}
+	return file_proto_orch_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Resources) GetCpu() string {
@@ -330,6 +406,13 @@ func (x *Resources) GetMemory() string {
 		return x.Memory
 	}
 	return ""
+}
+
+func (x *Resources) GetPids() int32 {
+	if x != nil {
+		return x.Pids
+	}
+	return 0
 }
 
 type HealthCheck struct {
@@ -347,7 +430,7 @@ type HealthCheck struct {
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -359,7 +442,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -372,7 +455,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{3}
+	return file_proto_orch_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *HealthCheck) GetHttp() *HTTPCheck {
@@ -434,7 +517,7 @@ type HTTPCheck struct {
 
 func (x *HTTPCheck) Reset() {
 	*x = HTTPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +529,7 @@ func (x *HTTPCheck) String() string {
 func (*HTTPCheck) ProtoMessage() {}
 
 func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +542,7 @@ func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPCheck.ProtoReflect.Descriptor instead.
 func (*HTTPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{4}
+	return file_proto_orch_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *HTTPCheck) GetPath() string {
@@ -485,7 +568,7 @@ type TCPCheck struct {
 
 func (x *TCPCheck) Reset() {
 	*x = TCPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -497,7 +580,7 @@ func (x *TCPCheck) String() string {
 func (*TCPCheck) ProtoMessage() {}
 
 func (x *TCPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -510,7 +593,7 @@ func (x *TCPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPCheck.ProtoReflect.Descriptor instead.
 func (*TCPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{5}
+	return file_proto_orch_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TCPCheck) GetPort() int32 {
@@ -529,7 +612,7 @@ type ExecCheck struct {
 
 func (x *ExecCheck) Reset() {
 	*x = ExecCheck{}
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -541,7 +624,7 @@ func (x *ExecCheck) String() string {
 func (*ExecCheck) ProtoMessage() {}
 
 func (x *ExecCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -554,7 +637,7 @@ func (x *ExecCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecCheck.ProtoReflect.Descriptor instead.
 func (*ExecCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{6}
+	return file_proto_orch_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ExecCheck) GetCommand() []string {
@@ -575,7 +658,7 @@ type RestartPolicy struct {
 
 func (x *RestartPolicy) Reset() {
 	*x = RestartPolicy{}
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +670,7 @@ func (x *RestartPolicy) String() string {
 func (*RestartPolicy) ProtoMessage() {}
 
 func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +683,7 @@ func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartPolicy.ProtoReflect.Descriptor instead.
 func (*RestartPolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{7}
+	return file_proto_orch_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RestartPolicy) GetPolicy() string {
@@ -636,7 +719,7 @@ type Placement struct {
 
 func (x *Placement) Reset() {
 	*x = Placement{}
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -648,7 +731,7 @@ func (x *Placement) String() string {
 func (*Placement) ProtoMessage() {}
 
 func (x *Placement) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -661,7 +744,7 @@ func (x *Placement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Placement.ProtoReflect.Descriptor instead.
 func (*Placement) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{8}
+	return file_proto_orch_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Placement) GetConstraints() []string {
@@ -705,7 +788,7 @@ type UpdatePolicy struct {
 
 func (x *UpdatePolicy) Reset() {
 	*x = UpdatePolicy{}
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -717,7 +800,7 @@ func (x *UpdatePolicy) String() string {
 func (*UpdatePolicy) ProtoMessage() {}
 
 func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -730,7 +813,7 @@ func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicy.ProtoReflect.Descriptor instead.
 func (*UpdatePolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{9}
+	return file_proto_orch_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdatePolicy) GetMaxSurge() int32 {
@@ -790,7 +873,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -802,7 +885,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -815,7 +898,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{10}
+	return file_proto_orch_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Service) GetSpec() *ServiceSpec {
@@ -886,7 +969,7 @@ type ServiceStatus struct {
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +981,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +994,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{11}
+	return file_proto_orch_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ServiceStatus) GetDesired() int32 {
@@ -981,7 +1064,7 @@ type ResourceAmounts struct {
 
 func (x *ResourceAmounts) Reset() {
 	*x = ResourceAmounts{}
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -993,7 +1076,7 @@ func (x *ResourceAmounts) String() string {
 func (*ResourceAmounts) ProtoMessage() {}
 
 func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1006,7 +1089,7 @@ func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceAmounts.ProtoReflect.Descriptor instead.
 func (*ResourceAmounts) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{12}
+	return file_proto_orch_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ResourceAmounts) GetCpuMillis() int64 {
@@ -1056,7 +1139,7 @@ type Replica struct {
 
 func (x *Replica) Reset() {
 	*x = Replica{}
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1151,7 @@ func (x *Replica) String() string {
 func (*Replica) ProtoMessage() {}
 
 func (x *Replica) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1164,7 @@ func (x *Replica) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Replica.ProtoReflect.Descriptor instead.
 func (*Replica) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{13}
+	return file_proto_orch_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Replica) GetId() string {
@@ -1244,7 +1327,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1339,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1352,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{14}
+	return file_proto_orch_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Node) GetId() string {
@@ -1376,7 +1459,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1471,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1484,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{15}
+	return file_proto_orch_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Image) GetName() string {
@@ -1447,7 +1530,7 @@ type ClusterConfig struct {
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1459,7 +1542,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1472,7 +1555,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{16}
+	return file_proto_orch_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ClusterConfig) GetClusterCidr() string {
@@ -1520,7 +1603,7 @@ type StateSnapshot struct {
 
 func (x *StateSnapshot) Reset() {
 	*x = StateSnapshot{}
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1615,7 @@ func (x *StateSnapshot) String() string {
 func (*StateSnapshot) ProtoMessage() {}
 
 func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1628,7 @@ func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateSnapshot.ProtoReflect.Descriptor instead.
 func (*StateSnapshot) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{17}
+	return file_proto_orch_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StateSnapshot) GetIndex() uint64 {
@@ -1634,7 +1717,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1646,7 +1729,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1659,7 +1742,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{18}
+	return file_proto_orch_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -1970,7 +2053,7 @@ type PutService struct {
 
 func (x *PutService) Reset() {
 	*x = PutService{}
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2065,7 @@ func (x *PutService) String() string {
 func (*PutService) ProtoMessage() {}
 
 func (x *PutService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2078,7 @@ func (x *PutService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutService.ProtoReflect.Descriptor instead.
 func (*PutService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{19}
+	return file_proto_orch_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PutService) GetSpec() *ServiceSpec {
@@ -2023,7 +2106,7 @@ type DeleteService struct {
 
 func (x *DeleteService) Reset() {
 	*x = DeleteService{}
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2035,7 +2118,7 @@ func (x *DeleteService) String() string {
 func (*DeleteService) ProtoMessage() {}
 
 func (x *DeleteService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2048,7 +2131,7 @@ func (x *DeleteService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteService.ProtoReflect.Descriptor instead.
 func (*DeleteService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{20}
+	return file_proto_orch_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DeleteService) GetNamespace() string {
@@ -2083,7 +2166,7 @@ type ScaleService struct {
 
 func (x *ScaleService) Reset() {
 	*x = ScaleService{}
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2095,7 +2178,7 @@ func (x *ScaleService) String() string {
 func (*ScaleService) ProtoMessage() {}
 
 func (x *ScaleService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2108,7 +2191,7 @@ func (x *ScaleService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleService.ProtoReflect.Descriptor instead.
 func (*ScaleService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{21}
+	return file_proto_orch_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ScaleService) GetNamespace() string {
@@ -2143,7 +2226,7 @@ type RegisterNode struct {
 
 func (x *RegisterNode) Reset() {
 	*x = RegisterNode{}
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2155,7 +2238,7 @@ func (x *RegisterNode) String() string {
 func (*RegisterNode) ProtoMessage() {}
 
 func (x *RegisterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2168,7 +2251,7 @@ func (x *RegisterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNode.ProtoReflect.Descriptor instead.
 func (*RegisterNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{22}
+	return file_proto_orch_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RegisterNode) GetNode() *Node {
@@ -2195,7 +2278,7 @@ type SetNodeState struct {
 
 func (x *SetNodeState) Reset() {
 	*x = SetNodeState{}
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2207,7 +2290,7 @@ func (x *SetNodeState) String() string {
 func (*SetNodeState) ProtoMessage() {}
 
 func (x *SetNodeState) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2220,7 +2303,7 @@ func (x *SetNodeState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeState.ProtoReflect.Descriptor instead.
 func (*SetNodeState) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{23}
+	return file_proto_orch_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SetNodeState) GetNodeId() string {
@@ -2260,7 +2343,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2272,7 +2355,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2285,7 +2368,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{24}
+	return file_proto_orch_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -2310,7 +2393,7 @@ type PutReplicas struct {
 
 func (x *PutReplicas) Reset() {
 	*x = PutReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2322,7 +2405,7 @@ func (x *PutReplicas) String() string {
 func (*PutReplicas) ProtoMessage() {}
 
 func (x *PutReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2335,7 +2418,7 @@ func (x *PutReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReplicas.ProtoReflect.Descriptor instead.
 func (*PutReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{25}
+	return file_proto_orch_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PutReplicas) GetReplicas() []*Replica {
@@ -2361,7 +2444,7 @@ type DeleteReplicas struct {
 
 func (x *DeleteReplicas) Reset() {
 	*x = DeleteReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2373,7 +2456,7 @@ func (x *DeleteReplicas) String() string {
 func (*DeleteReplicas) ProtoMessage() {}
 
 func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2386,7 +2469,7 @@ func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicas.ProtoReflect.Descriptor instead.
 func (*DeleteReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{26}
+	return file_proto_orch_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteReplicas) GetIds() []string {
@@ -2407,7 +2490,7 @@ type ReportReplicaStatus struct {
 
 func (x *ReportReplicaStatus) Reset() {
 	*x = ReportReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2419,7 +2502,7 @@ func (x *ReportReplicaStatus) String() string {
 func (*ReportReplicaStatus) ProtoMessage() {}
 
 func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2432,7 +2515,7 @@ func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{27}
+	return file_proto_orch_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ReportReplicaStatus) GetNodeId() string {
@@ -2463,7 +2546,7 @@ type ReportReplicaStatusBatch struct {
 
 func (x *ReportReplicaStatusBatch) Reset() {
 	*x = ReportReplicaStatusBatch{}
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2475,7 +2558,7 @@ func (x *ReportReplicaStatusBatch) String() string {
 func (*ReportReplicaStatusBatch) ProtoMessage() {}
 
 func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2488,7 +2571,7 @@ func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatusBatch.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatusBatch) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+	return file_proto_orch_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReportReplicaStatusBatch) GetReports() []*ReportReplicaStatus {
@@ -2513,7 +2596,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2525,7 +2608,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2538,7 +2621,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+	return file_proto_orch_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReplicaStatus) GetId() string {
@@ -2599,7 +2682,7 @@ type PutImage struct {
 
 func (x *PutImage) Reset() {
 	*x = PutImage{}
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2611,7 +2694,7 @@ func (x *PutImage) String() string {
 func (*PutImage) ProtoMessage() {}
 
 func (x *PutImage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2624,7 +2707,7 @@ func (x *PutImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutImage.ProtoReflect.Descriptor instead.
 func (*PutImage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+	return file_proto_orch_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PutImage) GetImage() *Image {
@@ -2643,7 +2726,7 @@ type SetClusterConfig struct {
 
 func (x *SetClusterConfig) Reset() {
 	*x = SetClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2655,7 +2738,7 @@ func (x *SetClusterConfig) String() string {
 func (*SetClusterConfig) ProtoMessage() {}
 
 func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2668,7 +2751,7 @@ func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterConfig.ProtoReflect.Descriptor instead.
 func (*SetClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+	return file_proto_orch_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SetClusterConfig) GetConfig() *ClusterConfig {
@@ -2694,7 +2777,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2706,7 +2789,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2719,7 +2802,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+	return file_proto_orch_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CommandResult) GetIndex() uint64 {
@@ -2773,7 +2856,7 @@ type NodeRegistration struct {
 
 func (x *NodeRegistration) Reset() {
 	*x = NodeRegistration{}
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2785,7 +2868,7 @@ func (x *NodeRegistration) String() string {
 func (*NodeRegistration) ProtoMessage() {}
 
 func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2798,7 +2881,7 @@ func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistration.ProtoReflect.Descriptor instead.
 func (*NodeRegistration) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+	return file_proto_orch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *NodeRegistration) GetName() string {
@@ -2855,7 +2938,7 @@ type NodeRegistrationResponse struct {
 
 func (x *NodeRegistrationResponse) Reset() {
 	*x = NodeRegistrationResponse{}
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2867,7 +2950,7 @@ func (x *NodeRegistrationResponse) String() string {
 func (*NodeRegistrationResponse) ProtoMessage() {}
 
 func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2880,7 +2963,7 @@ func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*NodeRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{34}
+	return file_proto_orch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *NodeRegistrationResponse) GetNode() *Node {
@@ -2922,7 +3005,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2934,7 +3017,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2947,7 +3030,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{35}
+	return file_proto_orch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Assignment) GetReplica() *Replica {
@@ -2980,7 +3063,7 @@ type AssignmentSet struct {
 
 func (x *AssignmentSet) Reset() {
 	*x = AssignmentSet{}
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2992,7 +3075,7 @@ func (x *AssignmentSet) String() string {
 func (*AssignmentSet) ProtoMessage() {}
 
 func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3005,7 +3088,7 @@ func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentSet.ProtoReflect.Descriptor instead.
 func (*AssignmentSet) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{36}
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AssignmentSet) GetIndex() uint64 {
@@ -3047,7 +3130,7 @@ type StatusReport struct {
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3059,7 +3142,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3072,7 +3155,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *StatusReport) GetNodeId() string {
@@ -3110,7 +3193,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3122,7 +3205,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3135,7 +3218,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Endpoint) GetReplicaId() string {
@@ -3211,7 +3294,7 @@ type EndpointUpdate struct {
 
 func (x *EndpointUpdate) Reset() {
 	*x = EndpointUpdate{}
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3223,7 +3306,7 @@ func (x *EndpointUpdate) String() string {
 func (*EndpointUpdate) ProtoMessage() {}
 
 func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3236,7 +3319,7 @@ func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
 func (*EndpointUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *EndpointUpdate) GetIndex() uint64 {
@@ -3282,7 +3365,7 @@ type Master struct {
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3294,7 +3377,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3307,7 +3390,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Master) GetId() string {
@@ -3352,7 +3435,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3364,7 +3447,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3377,7 +3460,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Token) GetSha256() string {
@@ -3431,7 +3514,7 @@ type PutMaster struct {
 
 func (x *PutMaster) Reset() {
 	*x = PutMaster{}
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3443,7 +3526,7 @@ func (x *PutMaster) String() string {
 func (*PutMaster) ProtoMessage() {}
 
 func (x *PutMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3456,7 +3539,7 @@ func (x *PutMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
 func (*PutMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *PutMaster) GetMaster() *Master {
@@ -3475,7 +3558,7 @@ type RemoveMaster struct {
 
 func (x *RemoveMaster) Reset() {
 	*x = RemoveMaster{}
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3487,7 +3570,7 @@ func (x *RemoveMaster) String() string {
 func (*RemoveMaster) ProtoMessage() {}
 
 func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3500,7 +3583,7 @@ func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
 func (*RemoveMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RemoveMaster) GetId() string {
@@ -3519,7 +3602,7 @@ type PutToken struct {
 
 func (x *PutToken) Reset() {
 	*x = PutToken{}
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3531,7 +3614,7 @@ func (x *PutToken) String() string {
 func (*PutToken) ProtoMessage() {}
 
 func (x *PutToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3544,7 +3627,7 @@ func (x *PutToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
 func (*PutToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *PutToken) GetToken() *Token {
@@ -3564,7 +3647,7 @@ type RevokeToken struct {
 
 func (x *RevokeToken) Reset() {
 	*x = RevokeToken{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3576,7 +3659,7 @@ func (x *RevokeToken) String() string {
 func (*RevokeToken) ProtoMessage() {}
 
 func (x *RevokeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3589,7 +3672,7 @@ func (x *RevokeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeToken.ProtoReflect.Descriptor instead.
 func (*RevokeToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RevokeToken) GetId() string {
@@ -3610,7 +3693,7 @@ type TouchTokens struct {
 
 func (x *TouchTokens) Reset() {
 	*x = TouchTokens{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3622,7 +3705,7 @@ func (x *TouchTokens) String() string {
 func (*TouchTokens) ProtoMessage() {}
 
 func (x *TouchTokens) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3635,7 +3718,7 @@ func (x *TouchTokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchTokens.ProtoReflect.Descriptor instead.
 func (*TouchTokens) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *TouchTokens) GetUses() []*TokenUse {
@@ -3655,7 +3738,7 @@ type TokenUse struct {
 
 func (x *TokenUse) Reset() {
 	*x = TokenUse{}
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3667,7 +3750,7 @@ func (x *TokenUse) String() string {
 func (*TokenUse) ProtoMessage() {}
 
 func (x *TokenUse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3680,7 +3763,7 @@ func (x *TokenUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenUse.ProtoReflect.Descriptor instead.
 func (*TokenUse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+	return file_proto_orch_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *TokenUse) GetId() string {
@@ -3717,7 +3800,7 @@ type UpdateStatus struct {
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3729,7 +3812,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3742,7 +3825,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{48}
+	return file_proto_orch_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -3810,7 +3893,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3822,7 +3905,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3835,7 +3918,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{49}
+	return file_proto_orch_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -3879,7 +3962,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3891,7 +3974,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3904,7 +3987,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{50}
+	return file_proto_orch_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -3932,7 +4015,7 @@ var File_proto_orch_proto protoreflect.FileDescriptor
 
 const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
-	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\x9c\x06\n" +
+	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xa6\a\n" +
 	"\vServiceSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -3951,22 +4034,28 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\tplacement\x18\x0e \x01(\v2\x12.orch.v1.PlacementR\tplacement\x12-\n" +
 	"\x06update\x18\x0f \x01(\v2\x15.orch.v1.UpdatePolicyR\x06update\x12E\n" +
 	"\x11stop_grace_period\x18\x12 \x01(\v2\x19.google.protobuf.DurationR\x0fstopGracePeriod\x128\n" +
-	"\x06labels\x18\x11 \x03(\v2 .orch.v1.ServiceSpec.LabelsEntryR\x06labels\x1a6\n" +
+	"\x06labels\x18\x11 \x03(\v2 .orch.v1.ServiceSpec.LabelsEntryR\x06labels\x12\x12\n" +
+	"\x04user\x18\x13 \x01(\tR\x04user\x129\n" +
+	"\x19read_only_root_filesystem\x18\x14 \x01(\bR\x16readOnlyRootFilesystem\x129\n" +
+	"\fcapabilities\x18\x15 \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
-	"\t_replicasJ\x04\b\x10\x10\x11\"g\n" +
+	"\t_replicasJ\x04\b\x10\x10\x11\" \n" +
+	"\fCapabilities\x12\x10\n" +
+	"\x03add\x18\x01 \x03(\tR\x03add\"g\n" +
 	"\x04Port\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04port\x18\x02 \x01(\x05R\x04port\x12\x1a\n" +
 	"\bprotocol\x18\x03 \x01(\tR\bprotocol\x12\x1b\n" +
-	"\thost_port\x18\x04 \x01(\x05R\bhostPort\"5\n" +
+	"\thost_port\x18\x04 \x01(\x05R\bhostPort\"I\n" +
 	"\tResources\x12\x10\n" +
 	"\x03cpu\x18\x01 \x01(\tR\x03cpu\x12\x16\n" +
-	"\x06memory\x18\x02 \x01(\tR\x06memory\"\xd8\x02\n" +
+	"\x06memory\x18\x02 \x01(\tR\x06memory\x12\x12\n" +
+	"\x04pids\x18\x03 \x01(\x05R\x04pids\"\xd8\x02\n" +
 	"\vHealthCheck\x12&\n" +
 	"\x04http\x18\x01 \x01(\v2\x12.orch.v1.HTTPCheckR\x04http\x12#\n" +
 	"\x03tcp\x18\x02 \x01(\v2\x11.orch.v1.TCPCheckR\x03tcp\x12&\n" +
@@ -4282,150 +4371,152 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
-	(*Port)(nil),                     // 1: orch.v1.Port
-	(*Resources)(nil),                // 2: orch.v1.Resources
-	(*HealthCheck)(nil),              // 3: orch.v1.HealthCheck
-	(*HTTPCheck)(nil),                // 4: orch.v1.HTTPCheck
-	(*TCPCheck)(nil),                 // 5: orch.v1.TCPCheck
-	(*ExecCheck)(nil),                // 6: orch.v1.ExecCheck
-	(*RestartPolicy)(nil),            // 7: orch.v1.RestartPolicy
-	(*Placement)(nil),                // 8: orch.v1.Placement
-	(*UpdatePolicy)(nil),             // 9: orch.v1.UpdatePolicy
-	(*Service)(nil),                  // 10: orch.v1.Service
-	(*ServiceStatus)(nil),            // 11: orch.v1.ServiceStatus
-	(*ResourceAmounts)(nil),          // 12: orch.v1.ResourceAmounts
-	(*Replica)(nil),                  // 13: orch.v1.Replica
-	(*Node)(nil),                     // 14: orch.v1.Node
-	(*Image)(nil),                    // 15: orch.v1.Image
-	(*ClusterConfig)(nil),            // 16: orch.v1.ClusterConfig
-	(*StateSnapshot)(nil),            // 17: orch.v1.StateSnapshot
-	(*Command)(nil),                  // 18: orch.v1.Command
-	(*PutService)(nil),               // 19: orch.v1.PutService
-	(*DeleteService)(nil),            // 20: orch.v1.DeleteService
-	(*ScaleService)(nil),             // 21: orch.v1.ScaleService
-	(*RegisterNode)(nil),             // 22: orch.v1.RegisterNode
-	(*SetNodeState)(nil),             // 23: orch.v1.SetNodeState
-	(*RemoveNode)(nil),               // 24: orch.v1.RemoveNode
-	(*PutReplicas)(nil),              // 25: orch.v1.PutReplicas
-	(*DeleteReplicas)(nil),           // 26: orch.v1.DeleteReplicas
-	(*ReportReplicaStatus)(nil),      // 27: orch.v1.ReportReplicaStatus
-	(*ReportReplicaStatusBatch)(nil), // 28: orch.v1.ReportReplicaStatusBatch
-	(*ReplicaStatus)(nil),            // 29: orch.v1.ReplicaStatus
-	(*PutImage)(nil),                 // 30: orch.v1.PutImage
-	(*SetClusterConfig)(nil),         // 31: orch.v1.SetClusterConfig
-	(*CommandResult)(nil),            // 32: orch.v1.CommandResult
-	(*NodeRegistration)(nil),         // 33: orch.v1.NodeRegistration
-	(*NodeRegistrationResponse)(nil), // 34: orch.v1.NodeRegistrationResponse
-	(*Assignment)(nil),               // 35: orch.v1.Assignment
-	(*AssignmentSet)(nil),            // 36: orch.v1.AssignmentSet
-	(*StatusReport)(nil),             // 37: orch.v1.StatusReport
-	(*Endpoint)(nil),                 // 38: orch.v1.Endpoint
-	(*EndpointUpdate)(nil),           // 39: orch.v1.EndpointUpdate
-	(*Master)(nil),                   // 40: orch.v1.Master
-	(*Token)(nil),                    // 41: orch.v1.Token
-	(*PutMaster)(nil),                // 42: orch.v1.PutMaster
-	(*RemoveMaster)(nil),             // 43: orch.v1.RemoveMaster
-	(*PutToken)(nil),                 // 44: orch.v1.PutToken
-	(*RevokeToken)(nil),              // 45: orch.v1.RevokeToken
-	(*TouchTokens)(nil),              // 46: orch.v1.TouchTokens
-	(*TokenUse)(nil),                 // 47: orch.v1.TokenUse
-	(*UpdateStatus)(nil),             // 48: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 49: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 50: orch.v1.SetUpdateStatus
-	nil,                              // 51: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 52: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 53: orch.v1.Node.LabelsEntry
-	nil,                              // 54: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 55: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 56: orch.v1.NodeRegistration.LabelsEntry
-	(*durationpb.Duration)(nil),      // 57: google.protobuf.Duration
+	(*Capabilities)(nil),             // 1: orch.v1.Capabilities
+	(*Port)(nil),                     // 2: orch.v1.Port
+	(*Resources)(nil),                // 3: orch.v1.Resources
+	(*HealthCheck)(nil),              // 4: orch.v1.HealthCheck
+	(*HTTPCheck)(nil),                // 5: orch.v1.HTTPCheck
+	(*TCPCheck)(nil),                 // 6: orch.v1.TCPCheck
+	(*ExecCheck)(nil),                // 7: orch.v1.ExecCheck
+	(*RestartPolicy)(nil),            // 8: orch.v1.RestartPolicy
+	(*Placement)(nil),                // 9: orch.v1.Placement
+	(*UpdatePolicy)(nil),             // 10: orch.v1.UpdatePolicy
+	(*Service)(nil),                  // 11: orch.v1.Service
+	(*ServiceStatus)(nil),            // 12: orch.v1.ServiceStatus
+	(*ResourceAmounts)(nil),          // 13: orch.v1.ResourceAmounts
+	(*Replica)(nil),                  // 14: orch.v1.Replica
+	(*Node)(nil),                     // 15: orch.v1.Node
+	(*Image)(nil),                    // 16: orch.v1.Image
+	(*ClusterConfig)(nil),            // 17: orch.v1.ClusterConfig
+	(*StateSnapshot)(nil),            // 18: orch.v1.StateSnapshot
+	(*Command)(nil),                  // 19: orch.v1.Command
+	(*PutService)(nil),               // 20: orch.v1.PutService
+	(*DeleteService)(nil),            // 21: orch.v1.DeleteService
+	(*ScaleService)(nil),             // 22: orch.v1.ScaleService
+	(*RegisterNode)(nil),             // 23: orch.v1.RegisterNode
+	(*SetNodeState)(nil),             // 24: orch.v1.SetNodeState
+	(*RemoveNode)(nil),               // 25: orch.v1.RemoveNode
+	(*PutReplicas)(nil),              // 26: orch.v1.PutReplicas
+	(*DeleteReplicas)(nil),           // 27: orch.v1.DeleteReplicas
+	(*ReportReplicaStatus)(nil),      // 28: orch.v1.ReportReplicaStatus
+	(*ReportReplicaStatusBatch)(nil), // 29: orch.v1.ReportReplicaStatusBatch
+	(*ReplicaStatus)(nil),            // 30: orch.v1.ReplicaStatus
+	(*PutImage)(nil),                 // 31: orch.v1.PutImage
+	(*SetClusterConfig)(nil),         // 32: orch.v1.SetClusterConfig
+	(*CommandResult)(nil),            // 33: orch.v1.CommandResult
+	(*NodeRegistration)(nil),         // 34: orch.v1.NodeRegistration
+	(*NodeRegistrationResponse)(nil), // 35: orch.v1.NodeRegistrationResponse
+	(*Assignment)(nil),               // 36: orch.v1.Assignment
+	(*AssignmentSet)(nil),            // 37: orch.v1.AssignmentSet
+	(*StatusReport)(nil),             // 38: orch.v1.StatusReport
+	(*Endpoint)(nil),                 // 39: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 40: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 41: orch.v1.Master
+	(*Token)(nil),                    // 42: orch.v1.Token
+	(*PutMaster)(nil),                // 43: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 44: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 45: orch.v1.PutToken
+	(*RevokeToken)(nil),              // 46: orch.v1.RevokeToken
+	(*TouchTokens)(nil),              // 47: orch.v1.TouchTokens
+	(*TokenUse)(nil),                 // 48: orch.v1.TokenUse
+	(*UpdateStatus)(nil),             // 49: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 50: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 51: orch.v1.SetUpdateStatus
+	nil,                              // 52: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 53: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 54: orch.v1.Node.LabelsEntry
+	nil,                              // 55: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 56: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 57: orch.v1.NodeRegistration.LabelsEntry
+	(*durationpb.Duration)(nil),      // 58: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	51, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
-	1,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
-	2,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
-	3,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
-	7,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
-	8,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
-	9,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	57, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
-	52, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
-	4,  // 9: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
-	5,  // 10: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
-	6,  // 11: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	57, // 12: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	57, // 13: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	57, // 14: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
-	57, // 15: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
-	57, // 16: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
-	57, // 17: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
-	57, // 18: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	0,  // 19: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
-	11, // 20: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
-	0,  // 21: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	48, // 22: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
-	12, // 23: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,  // 24: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	53, // 25: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	12, // 26: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	12, // 27: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	10, // 28: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	13, // 29: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	14, // 30: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	15, // 31: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	16, // 32: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	40, // 33: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	41, // 34: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	19, // 35: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	20, // 36: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	21, // 37: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	22, // 38: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	23, // 39: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	25, // 40: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	26, // 41: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	27, // 42: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	30, // 43: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	31, // 44: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	24, // 45: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	49, // 46: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	50, // 47: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	28, // 48: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	42, // 49: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	43, // 50: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	44, // 51: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	45, // 52: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
-	46, // 53: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
-	0,  // 54: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	14, // 55: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	13, // 56: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	54, // 57: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	29, // 58: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	27, // 59: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	15, // 60: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	16, // 61: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	55, // 62: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	14, // 63: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	56, // 64: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	12, // 65: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	14, // 66: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	13, // 67: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,  // 68: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	35, // 69: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	14, // 70: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	29, // 71: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	38, // 72: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	40, // 73: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	41, // 74: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	47, // 75: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	48, // 76: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	77, // [77:77] is the sub-list for method output_type
-	77, // [77:77] is the sub-list for method input_type
-	77, // [77:77] is the sub-list for extension type_name
-	77, // [77:77] is the sub-list for extension extendee
-	0,  // [0:77] is the sub-list for field type_name
+	52, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	2,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
+	3,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
+	4,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
+	8,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
+	9,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
+	10, // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
+	58, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	53, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	1,  // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
+	5,  // 10: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
+	6,  // 11: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
+	7,  // 12: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
+	58, // 13: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	58, // 14: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	58, // 15: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	58, // 16: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	58, // 17: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	58, // 18: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	58, // 19: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	0,  // 20: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
+	12, // 21: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
+	0,  // 22: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
+	49, // 23: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	13, // 24: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,  // 25: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	54, // 26: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	13, // 27: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	13, // 28: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	11, // 29: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	14, // 30: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	15, // 31: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	16, // 32: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	17, // 33: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	41, // 34: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	42, // 35: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	20, // 36: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	21, // 37: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	22, // 38: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	23, // 39: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	24, // 40: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	26, // 41: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	27, // 42: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	28, // 43: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	31, // 44: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	32, // 45: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	25, // 46: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	50, // 47: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	51, // 48: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	29, // 49: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	43, // 50: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	44, // 51: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	45, // 52: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	46, // 53: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	47, // 54: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	0,  // 55: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	15, // 56: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	14, // 57: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	55, // 58: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	30, // 59: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	28, // 60: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	16, // 61: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	17, // 62: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	56, // 63: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	15, // 64: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	57, // 65: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	13, // 66: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	15, // 67: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	14, // 68: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,  // 69: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	36, // 70: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	15, // 71: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	30, // 72: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	39, // 73: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	41, // 74: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	42, // 75: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	48, // 76: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	49, // 77: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	78, // [78:78] is the sub-list for method output_type
+	78, // [78:78] is the sub-list for method input_type
+	78, // [78:78] is the sub-list for extension type_name
+	78, // [78:78] is the sub-list for extension extendee
+	0,  // [0:78] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -4434,8 +4525,8 @@ func file_proto_orch_proto_init() {
 		return
 	}
 	file_proto_orch_proto_msgTypes[0].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[9].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[18].OneofWrappers = []any{
+	file_proto_orch_proto_msgTypes[10].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[19].OneofWrappers = []any{
 		(*Command_PutService)(nil),
 		(*Command_DeleteService)(nil),
 		(*Command_ScaleService)(nil),
@@ -4456,15 +4547,15 @@ func file_proto_orch_proto_init() {
 		(*Command_RevokeToken)(nil),
 		(*Command_TouchTokens)(nil),
 	}
-	file_proto_orch_proto_msgTypes[19].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[20].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[21].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   57,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -75,6 +75,14 @@ func validateConfig(cfg ContainerConfig) error {
 	if cfg.MemoryBytes < 0 {
 		errs = append(errs, fmt.Errorf("memoryBytes: %d is negative", cfg.MemoryBytes))
 	}
+	if cfg.Pids < 0 {
+		errs = append(errs, fmt.Errorf("pids: %d is negative", cfg.Pids))
+	}
+	for i, c := range cfg.AddCapabilities {
+		if !isCapabilityName(c) {
+			errs = append(errs, fmt.Errorf("addCapabilities[%d]: %q is not a capability name like NET_RAW", i, c))
+		}
+	}
 	if cfg.LogPath != "" && !filepath.IsAbs(cfg.LogPath) {
 		errs = append(errs, fmt.Errorf("logPath: %q is not absolute", cfg.LogPath))
 	}
@@ -129,9 +137,13 @@ func specOpts(img client.Image, cfg ContainerConfig) []oci.SpecOpts {
 			opts = append(opts, oci.WithMemorySwap(cfg.MemoryBytes))
 		}
 	}
+	if cfg.Pids > 0 {
+		opts = append(opts, oci.WithPidsLimit(cfg.Pids))
+	}
 	if len(cfg.Mounts) > 0 {
 		opts = append(opts, oci.WithMounts(cfg.Mounts))
 	}
+	opts = append(opts, securityOpts(cfg)...)
 	opts = append(opts, requireArgs)
 	return opts
 }

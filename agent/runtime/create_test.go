@@ -122,6 +122,8 @@ func TestCreateRejectsBadConfig(t *testing.T) {
 		{"negative memory", func(c *ContainerConfig) { c.MemoryBytes = -1 }, "memoryBytes:"},
 		{"reserved label", func(c *ContainerConfig) { c.Labels = map[string]string{labelLogPath: "x"} }, "reserved"},
 		{"no image", func(c *ContainerConfig) { c.Image = "" }, "image:"},
+		{"negative pids", func(c *ContainerConfig) { c.Pids = -1 }, "pids:"},
+		{"capability with CAP_", func(c *ContainerConfig) { c.AddCapabilities = []string{"CAP_NET_RAW"} }, "addCapabilities[0]:"},
 	}
 	for _, tc := range cases {
 		cfg := e.config("bad", "/testbin", "echo")

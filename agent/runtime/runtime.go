@@ -102,6 +102,24 @@ type ContainerConfig struct {
 	// (the container is OOM-killed past it). 0 means unlimited.
 	CPUMillis   int64
 	MemoryBytes int64
+	// Pids caps the processes and threads in the container (the pids
+	// cgroup); 0 means unlimited, as for the other limits.
+	Pids int64
+
+	// Every container runs with containerd's default seccomp profile and
+	// capability set less NET_RAW, no new privileges, and no host
+	// namespace or mount beyond Mounts (security.go). These widen or narrow
+	// that:
+	//
+	// User is UID[:GID] or NAME[:GROUP], names resolved in the image's
+	// /etc/passwd and /etc/group; empty keeps the image's user.
+	User string
+	// ReadOnlyRootFS mounts the image's filesystem read-only; Mounts stay
+	// as they are.
+	ReadOnlyRootFS bool
+	// AddCapabilities are names without CAP_ (NET_RAW). Which ones a
+	// service may ask for is decided at admission, not here.
+	AddCapabilities []string
 
 	// NetNSPath joins an existing network namespace (netoverlay makes one
 	// per replica). Empty gives the container a new, private and empty

@@ -34,6 +34,12 @@ func Default(spec *orchpb.ServiceSpec) {
 			p.Protocol = orchpb.DefaultProtocol
 		}
 	}
+	if spec.Resources == nil {
+		spec.Resources = &orchpb.Resources{}
+	}
+	if spec.Resources.Pids == 0 {
+		spec.Resources.Pids = spec.Resources.PidsOrDefault()
+	}
 	var ds durationDefaults
 	defaultHealth(spec, &ds)
 

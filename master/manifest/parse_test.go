@@ -63,7 +63,7 @@ func TestParseContractExample(t *testing.T) {
 		Command: []string{"/hello"}, Args: []string{"--port=8080"},
 		Env:       map[string]string{"GREETING": "hi"},
 		Ports:     []*orchpb.Port{{Name: "http", Port: 8080, Protocol: "tcp"}},
-		Resources: &orchpb.Resources{Cpu: "100m", Memory: "32Mi"},
+		Resources: &orchpb.Resources{Cpu: "100m", Memory: "32Mi", Pids: 1024},
 		Health: &orchpb.HealthCheck{
 			Http:     &orchpb.HTTPCheck{Path: "/healthz", Port: 8080},
 			Interval: durationpb.New(time.Second), Timeout: durationpb.New(500 * time.Millisecond), Retries: 3, StartPeriod: durationpb.New(2 * time.Second),
@@ -95,6 +95,7 @@ func TestParseDefaults(t *testing.T) {
 	want := &orchpb.ServiceSpec{
 		Kind: "Service", Name: "web", Namespace: "default", Replicas: proto.Int32(1),
 		Mode: "replicated", Image: "nginx:1.27",
+		Resources: &orchpb.Resources{Pids: 1024},
 		Restart:   &orchpb.RestartPolicy{Policy: "always", BackoffInitial: durationpb.New(time.Second), BackoffMax: durationpb.New(time.Minute)},
 		Placement: &orchpb.Placement{Strategy: "spread"},
 		Update: &orchpb.UpdatePolicy{

@@ -39,6 +39,7 @@ func Validate(spec *orchpb.ServiceSpec) error {
 			l.add(p, "%s", msg)
 		}
 	}
+	validateSecurity(&l, spec)
 	return l.err()
 }
 
@@ -153,6 +154,9 @@ func validateResources(l *errorList, r *orchpb.Resources) {
 		} else if v <= 0 {
 			l.add("resources.memory", "must be > 0")
 		}
+	}
+	if r.Pids < 0 || r.Pids > MaxPids {
+		l.add("resources.pids", "must be 1-%d (0 or unset takes the default, %d)", MaxPids, orchpb.DefaultPids)
 	}
 }
 

@@ -68,6 +68,19 @@ func main() {
 	case "tty":
 		_, err := unix.IoctlGetTermios(0, unix.TCGETS)
 		fmt.Printf("stdin is a terminal: %v\n", err == nil)
+	case "show":
+		// Prints a file, e.g. /proc/self/status (uid, capabilities, seccomp).
+		b, err := os.ReadFile(args[0])
+		fmt.Printf("%s%v\n", b, err)
+	case "write":
+		err := os.WriteFile(args[0], []byte("x"), 0o644)
+		fmt.Println("write:", err)
+	case "rawsocket":
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+		if err == nil {
+			unix.Close(fd)
+		}
+		fmt.Println("raw socket:", err)
 	case "netns":
 		ns, err := os.Readlink("/proc/self/ns/net")
 		fmt.Println(ns, err)
