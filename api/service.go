@@ -92,7 +92,7 @@ func appendService(dst []byte, s *orchpb.Service) ([]byte, error) {
 		status = &orchpb.ServiceStatus{}
 	}
 	if spec := s.GetSpec(); spec.GetKind() != "" && spec.GetName() != "" && spec.GetNamespace() != "" && spec.GetMode() != "" && spec.GetImage() != "" {
-		// Every stored spec has its always-shown fields, and protojson
+		// Every stored spec has its always-shown fields, and the encoder
 		// writes fields in declaration order, which is the manifest's: the
 		// spec's own JSON is the flat object's start, no reshuffling needed.
 		return appendServiceFlat(dst, spec, s, status)
