@@ -35,14 +35,16 @@ func storedService() *orchpb.Service {
 	}
 }
 
+// BenchmarkMarshalService is the body of a service answer: fast is
+// MarshalService; standard is the straightforward encoder it replaced
+// (protojson, then its output taken apart with encoding/json to write
+// 64-bit integers as numbers and durations in Go's form), oracle_old_test.go;
+// protojson is protojson alone, the floor of any encoder built on it (its
+// own form: 64-bit integers as strings, durations as "90s", not flat).
 func BenchmarkMarshalService(b *testing.B) {
 	svc := storedService()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := MarshalService(svc); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchFastStandard(b, func() ([]byte, error) { return MarshalService(svc) },
+		func() ([]byte, error) { return oldMarshalService(svc) }, svc)
 }
 
 func BenchmarkMarshalReplica(b *testing.B) {
@@ -51,10 +53,22 @@ func BenchmarkMarshalReplica(b *testing.B) {
 		Generation: 7, Version: 1234567, StartedAt: 1700000000000, HostPorts: []int32{8080},
 		Resources: &orchpb.ResourceAmounts{CpuMillis: 100, MemoryBytes: 32 << 20},
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := Marshal(r); err != nil {
-			b.Fatal(err)
-		}
+	benchFastStandard(b, func() ([]byte, error) { return Marshal(r) },
+		func() ([]byte, error) { return oldMarshalWith(oldMarshalOpts, r) }, r)
+}
+
+func benchFastStandard(b *testing.B, fast, standard func() ([]byte, error), m proto.Message) {
+	for _, impl := range []struct {
+		name    string
+		marshal func() ([]byte, error)
+	}{{"fast", fast}, {"standard", standard}, {"protojson", func() ([]byte, error) { return oldMarshalOpts.Marshal(m) }}} {
+		b.Run(impl.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := impl.marshal(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

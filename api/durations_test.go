@@ -6,6 +6,7 @@ import (
 	"time"
 
 	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
@@ -66,12 +67,17 @@ func TestDurationsReadAsWritten(t *testing.T) {
 
 func TestAppendProtoDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{
-		0: "0s", time.Second: "1s", 90 * time.Second: "90s", 500 * time.Millisecond: "0.5s",
-		-1500 * time.Millisecond: "-1.5s", time.Nanosecond: "0.000000001s",
+		0: "0s", time.Second: "1s", 90 * time.Second: "90s", 500 * time.Millisecond: "0.500s",
+		-1500 * time.Millisecond: "-1.500s", time.Nanosecond: "0.000000001s", -time.Microsecond: "-0.000001s",
 		time.Duration(-1 << 63): "-9223372036.854775808s",
 	} {
-		if got := string(appendProtoDuration(nil, d)); got != want {
+		if got := string(appendProtoDuration(nil, int64(d/time.Second), int64(d%time.Second))); got != want {
 			t.Errorf("appendProtoDuration(%v) = %s, want %s", d, got, want)
+		}
+		// protojson's own rendering, which the wire form keeps beyond a
+		// time.Duration's range.
+		if js, err := protojson.Marshal(durationpb.New(d)); err != nil || string(js) != `"`+want+`"` {
+			t.Errorf("protojson writes %v as %s, %v; want %q", d, js, err, want)
 		}
 	}
 }

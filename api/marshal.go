@@ -14,46 +14,29 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// EmitDefaultValues rather than EmitUnpopulated: "restarts": 0 shows, but an
-// unset sub-message or proto3 optional stays absent instead of null.
-var marshalOpts = protojson.MarshalOptions{EmitDefaultValues: true}
-
 // Marshal renders m as compact JSON: protojson field names, zero scalars
-// included, int64/uint64 fields as numbers rather than protojson's strings,
+// included (but an unset sub-message or proto3 optional absent rather than
+// null), int64/uint64 fields as numbers rather than protojson's strings,
 // because every value we store fits a float64 consumer's needs (indexes,
 // byte counts, milliseconds) and people read these with jq, and durations
 // as users write them ("1m30s", "500ms") rather than protojson's "90s" and
-// "0.500s".
+// "0.500s". docs/json.md has the convention and why it is written this way.
 func Marshal(m proto.Message) ([]byte, error) {
-	return appendMarshal(nil, marshalOpts, m)
+	return appendMarshal(nil, true, m)
 }
 
 // appendMarshal appends the wire form of m to dst (a new slice when dst is
-// nil). protojson writes into a pooled buffer, which is then copied into
-// dst compacted, its 64-bit integer strings turned into numbers and its
-// durations into Go's form on the way: one pass, and no JSON parse of
-// protojson's output.
-func appendMarshal(dst []byte, opts protojson.MarshalOptions, m proto.Message) ([]byte, error) {
-	md := m.ProtoReflect().Descriptor()
-	scratch := getScratch()
-	defer putScratch(scratch)
-	raw, err := opts.MarshalAppend((*scratch)[:0], m)
+// nil): every field when defaults is set, the populated ones otherwise.
+func appendMarshal(dst []byte, defaults bool, m proto.Message) ([]byte, error) {
+	out, err := appendMessage(dst, m.ProtoReflect(), defaults)
 	if err != nil {
-		return nil, fmt.Errorf("api: marshal %s: %w", md.FullName(), err)
-	}
-	*scratch = raw
-	if dst == nil {
-		dst = make([]byte, 0, len(raw))
-	}
-	out, err := appendWireJSON(dst, raw, md)
-	if err != nil {
-		return nil, fmt.Errorf("api: marshal %s: %w", md.FullName(), err)
+		return nil, fmt.Errorf("api: marshal %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
 	}
 	return out, nil
 }
 
-// scratchPool holds the buffers protojson writes into before the output is
-// copied out in its wire form.
+// scratchPool holds the buffers protojson writes a well-known type into
+// before it is copied out compacted.
 var scratchPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // maxPooled keeps the pool from pinning the buffer of a rare huge object (a
@@ -73,11 +56,11 @@ func putScratch(b *[]byte) {
 // in Go's form ("1m30s") or protojson's ("90s").
 func Unmarshal(data []byte, m proto.Message) error {
 	if md := m.ProtoReflect().Descriptor(); infoOf(md).in {
-		// protojson reads only its own duration form: the same pass that
-		// writes the wire form turns Go's back into it. Should the pass
-		// fail, the text is not what it follows, and protojson's error
-		// on the original says best what is wrong with it.
-		if rewritten, err := appendRewritten(nil, data, md, true); err == nil {
+		// protojson reads only its own duration form: a pass over the
+		// text turns Go's into it. Should the pass fail, the text is not
+		// what it follows, and protojson's error on the original says
+		// best what is wrong with it.
+		if rewritten, err := appendRewritten(nil, data, md); err == nil {
 			data = rewritten
 		}
 	}
@@ -87,22 +70,14 @@ func Unmarshal(data []byte, m proto.Message) error {
 	return nil
 }
 
-// appendWireJSON appends src, protojson's rendering of a message of type md,
-// to dst compacted (protojson randomises its whitespace on purpose) and with
-// the 64-bit integer fields, found through the descriptor, written as
-// numbers rather than strings and the durations in Go's form.
-func appendWireJSON(dst, src []byte, md protoreflect.MessageDescriptor) ([]byte, error) {
-	return appendRewritten(dst, src, md, false)
-}
-
-// appendRewritten is appendWireJSON (in false) or its inverse (in true:
-// wire form to protojson's, which only the durations need).
-func appendRewritten(dst, src []byte, md protoreflect.MessageDescriptor, in bool) ([]byte, error) {
-	if !infoOf(md).needed(in) {
+// appendRewritten appends src, JSON for a message of type md, to dst with
+// its durations in protojson's form, the only one protojson reads.
+func appendRewritten(dst, src []byte, md protoreflect.MessageDescriptor) ([]byte, error) {
+	if !infoOf(md).in {
 		// A ServiceStatus, say: nothing to rewrite.
 		return appendCompact(dst, src), nil
 	}
-	w := jsonRewriter{src: src, dst: dst, in: in}
+	w := jsonRewriter{src: src, dst: dst}
 	w.skipSpace()
 	if err := w.message(md); err != nil {
 		return nil, err
@@ -115,11 +90,10 @@ func appendRewritten(dst, src []byte, md protoreflect.MessageDescriptor, in bool
 
 // messageInfo is what the rewriter needs of a message type, computed once.
 type messageInfo struct {
-	// out says whether a 64-bit integer (which protojson writes as a
-	// string) or a duration is anywhere in the message or below it; in,
-	// whether a duration is. Other well-known types have JSON forms of
-	// their own and are left as written.
-	out, in bool
+	// in says whether a duration is anywhere in the message or below it.
+	// Other well-known types have JSON forms of their own and are left as
+	// written.
+	in bool
 	// fields by JSON name and, as protojson also accepts it, by proto name.
 	fields map[string]fieldInfo
 	// ordered are the fields in declaration order, the order protojson
@@ -127,8 +101,9 @@ type messageInfo struct {
 	ordered []fieldInfo
 }
 
-// fieldInfo is a field and whether its values may need rewriting, in each
-// direction.
+// fieldInfo is a field and what its values may hold: a 64-bit integer or
+// a duration (out, where the wire form and protojson's differ), a
+// duration (in, what Unmarshal rewrites).
 type fieldInfo struct {
 	fd      protoreflect.FieldDescriptor
 	name    string // the JSON name
@@ -140,14 +115,6 @@ func newFieldInfo(fd protoreflect.FieldDescriptor) fieldInfo {
 	return fieldInfo{fd: fd, name: fd.JSONName(), out: found.out(), in: found.durations}
 }
 
-// needed reports whether a message needs rewriting in that direction.
-func (info *messageInfo) needed(in bool) bool {
-	if in {
-		return info.in
-	}
-	return info.out
-}
-
 var messageInfos sync.Map // protoreflect.FullName -> *messageInfo
 
 func infoOf(md protoreflect.MessageDescriptor) *messageInfo {
@@ -156,8 +123,7 @@ func infoOf(md protoreflect.MessageDescriptor) *messageInfo {
 	}
 	info := &messageInfo{fields: map[string]fieldInfo{}}
 	if !isWellKnown(md) {
-		found := messageHolds(md, map[protoreflect.FullName]bool{})
-		info.out, info.in = found.out(), found.durations
+		info.in = messageHolds(md, map[protoreflect.FullName]bool{}).durations
 	}
 	fields := md.Fields()
 	for i := 0; i < fields.Len(); i++ {
@@ -222,14 +188,12 @@ func isWellKnown(md protoreflect.MessageDescriptor) bool {
 	return md.ParentFile() != nil && md.ParentFile().Package() == "google.protobuf"
 }
 
-// jsonRewriter copies protojson output from src to dst, value by value,
-// guided by the message descriptor, or (in) the wire form back into what
-// protojson reads. src must be valid JSON, as protojson writes it.
+// jsonRewriter copies JSON in the wire form from src to dst, value by
+// value, guided by the message descriptor, into what protojson reads.
 type jsonRewriter struct {
 	src []byte
 	pos int
 	dst []byte
-	in  bool
 }
 
 var errTruncated = errors.New("unexpected end of JSON")
@@ -353,7 +317,7 @@ func (w *jsonRewriter) object(value func(rawKey []byte) error) error {
 }
 
 func (w *jsonRewriter) field(fi fieldInfo) error {
-	if (w.in && !fi.in) || (!w.in && !fi.out) || bytes.HasPrefix(w.src[w.pos:], []byte("null")) {
+	if !fi.in || bytes.HasPrefix(w.src[w.pos:], []byte("null")) {
 		return w.copyValue()
 	}
 	fd := fi.fd
@@ -396,29 +360,11 @@ func (w *jsonRewriter) field(fi fieldInfo) error {
 // map value.
 func (w *jsonRewriter) singular(fd protoreflect.FieldDescriptor) error {
 	switch fd.Kind() {
-	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind,
-		protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		if w.in || w.pos >= len(w.src) || w.src[w.pos] != '"' {
-			return w.copyValue() // already a number, or protojson reads it as it is
-		}
-		end, err := stringEnd(w.src, w.pos)
-		if err != nil {
-			return err
-		}
-		digits := w.src[w.pos+1 : end-1]
-		if _, err := strconv.ParseInt(string(digits), 10, 64); err != nil {
-			if _, err := strconv.ParseUint(string(digits), 10, 64); err != nil {
-				return fmt.Errorf("64-bit integer %q: %w", digits, err)
-			}
-		}
-		w.dst = append(w.dst, digits...)
-		w.pos = end
-		return nil
 	case protoreflect.MessageKind, protoreflect.GroupKind:
 		if isDuration(fd.Message()) {
 			return w.duration()
 		}
-		if infoOf(fd.Message()).needed(w.in) {
+		if infoOf(fd.Message()).in {
 			return w.message(fd.Message())
 		}
 	}

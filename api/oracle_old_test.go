@@ -18,6 +18,11 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
+// oldMarshalOpts are the options Marshal gave protojson: EmitDefaultValues
+// rather than EmitUnpopulated, so that an unset sub-message or proto3
+// optional stays absent instead of null.
+var oldMarshalOpts = protojson.MarshalOptions{EmitDefaultValues: true}
+
 func oldMarshalWith(opts protojson.MarshalOptions, m proto.Message) ([]byte, error) {
 	raw, err := opts.Marshal(m)
 	if err != nil {
@@ -300,7 +305,7 @@ func oldMarshalService(s *orchpb.Service) ([]byte, error) {
 	if status == nil {
 		status = &orchpb.ServiceStatus{}
 	}
-	statusJSON, err := oldMarshalWith(marshalOpts, status)
+	statusJSON, err := oldMarshalWith(oldMarshalOpts, status)
 	if err != nil {
 		return nil, err
 	}

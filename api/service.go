@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	orchpb "github.com/orch-io/orch/proto"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -50,7 +49,7 @@ func MarshalSpec(spec *orchpb.ServiceSpec) ([]byte, error) {
 }
 
 func specMembers(spec *orchpb.ServiceSpec) ([]member, error) {
-	raw, err := appendMarshal(nil, protojson.MarshalOptions{}, spec)
+	raw, err := appendMarshal(nil, false, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +92,7 @@ func appendService(dst []byte, s *orchpb.Service) ([]byte, error) {
 		status = &orchpb.ServiceStatus{}
 	}
 	if spec := s.GetSpec(); spec.GetKind() != "" && spec.GetName() != "" && spec.GetNamespace() != "" && spec.GetMode() != "" && spec.GetImage() != "" {
-		// Every stored spec has its always-shown fields, and protojson
+		// Every stored spec has its always-shown fields, and the encoder
 		// writes fields in declaration order, which is the manifest's: the
 		// spec's own JSON is the flat object's start, no reshuffling needed.
 		return appendServiceFlat(dst, spec, s, status)
@@ -189,7 +188,7 @@ func appendObject(dst []byte, m proto.Message) ([]byte, error) {
 	if s, ok := m.(*orchpb.Service); ok {
 		return appendService(dst, s)
 	}
-	return appendMarshal(dst, marshalOpts, m)
+	return appendMarshal(dst, true, m)
 }
 
 // UnmarshalObject is the inverse of MarshalObject: m may be a *orchpb.Service
@@ -241,42 +240,22 @@ func UnmarshalList[T proto.Message](data []byte, newT func() T) ([]T, error) {
 
 // appendServiceFlat appends the flat form of a service whose spec has its
 // always-shown fields: the spec's JSON with the metadata after its last
-// field. protojson writes both spec and status into one pooled buffer, and
-// each is copied into dst once.
+// field.
 func appendServiceFlat(dst []byte, spec *orchpb.ServiceSpec, s *orchpb.Service, status *orchpb.ServiceStatus) ([]byte, error) {
-	scratch := getScratch()
-	defer putScratch(scratch)
-	raw, err := marshalOpts.MarshalAppend((*scratch)[:0], status)
-	if err != nil {
-		return nil, fmt.Errorf("api: marshal %s: %w", status.ProtoReflect().Descriptor().FullName(), err)
-	}
-	*scratch = raw
-	inStatus := len(raw)
-	raw, err = protojson.MarshalOptions{}.MarshalAppend(raw, spec)
-	if err != nil {
-		return nil, fmt.Errorf("api: service spec %s/%s: %w", spec.GetNamespace(), spec.GetName(), err)
-	}
-	*scratch = raw
-	statusRaw, specRaw := raw[:inStatus], raw[inStatus:]
-
 	if dst == nil {
-		// The metadata: three keys and numbers of up to 20 digits.
-		dst = make([]byte, 0, len(raw)+len(`,"version":,"generation":,"status":,"createIndex":}`)+3*20)
+		dst = make([]byte, 0, 1024) // a typical service's wire form fits
 	}
-	start := len(dst)
-	if dst, err = appendWireJSON(dst, specRaw, spec.ProtoReflect().Descriptor()); err != nil {
+	dst, err := appendMessage(dst, spec.ProtoReflect(), false)
+	if err != nil {
 		return nil, fmt.Errorf("api: service spec %s/%s: %w", spec.GetNamespace(), spec.GetName(), err)
 	}
-	if len(dst) == start || dst[len(dst)-1] != '}' {
-		return nil, fmt.Errorf("api: service spec %s/%s: not a JSON object: %s", spec.GetNamespace(), spec.GetName(), truncate(dst[start:]))
-	}
-	dst = dst[:len(dst)-1]
+	dst = dst[:len(dst)-1] // the spec's closing brace
 	dst = append(dst, `,"`+keyVersion+`":`...)
 	dst = strconv.AppendUint(dst, s.GetVersion(), 10)
 	dst = append(dst, `,"`+keyGeneration+`":`...)
 	dst = strconv.AppendUint(dst, s.GetGeneration(), 10)
 	dst = append(dst, `,"`+keyStatus+`":`...)
-	if dst, err = appendWireJSON(dst, statusRaw, status.ProtoReflect().Descriptor()); err != nil {
+	if dst, err = appendMessage(dst, status.ProtoReflect(), true); err != nil {
 		return nil, fmt.Errorf("api: marshal %s: %w", status.ProtoReflect().Descriptor().FullName(), err)
 	}
 	dst = append(dst, `,"`+keyCreateIndex+`":`...)

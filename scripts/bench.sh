@@ -18,6 +18,8 @@ runs=(
   "./integration/controlplane/:BenchmarkWrites:1x"
   "./master/raftnode/:BenchmarkApply3:20000x"
   "./master/dispatcher/:BenchmarkEndpoint:20x"
+  "./master/manifest/:BenchmarkParseOneJSON:1s"
+  "./api/:BenchmarkMarshalService|BenchmarkMarshalReplica:1s"
 )
 # The e2e package runs only when asked: it builds hosts in namespaces.
 export ORCH_E2E=1

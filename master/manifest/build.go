@@ -1,12 +1,10 @@
 package manifest
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	orchpb "github.com/orch-io/orch/proto"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -20,60 +18,48 @@ var specDescriptor = (&orchpb.ServiceSpec{}).ProtoReflect().Descriptor()
 // all the checks, and setting the fields through protoreflect is not much
 // cheaper (it boxes every string twice). So the object is encoded in the
 // protobuf binary form, which proto.Unmarshal reads with generated code at
-// a fraction of either cost. What that encoding does not cover (see
-// errNotDirect) still goes through protojson, which also remains the
-// reference: FuzzBuildSpec holds the two to the same result.
+// a fraction of either cost. The encoding covers every kind of value a
+// ServiceSpec holds (TestSpecEncoderCoversServiceSpec); FuzzBuildSpec holds
+// it to the protojson round trip it replaced (build_oracle_test.go).
 func buildSpec(norm map[string]any) (*orchpb.ServiceSpec, error) {
 	b, err := appendFields(nil, specDescriptor, norm)
-	if err == nil {
-		spec := &orchpb.ServiceSpec{}
-		if proto.Unmarshal(b, spec) == nil {
-			return spec, nil
-		}
-		// Some rule of the binary form (UTF-8, say): protojson words it.
-	} else if !errors.Is(err, errNotDirect) {
+	if err != nil {
 		return nil, err
 	}
-	return buildSpecViaProtojson(norm)
-}
-
-func buildSpecViaProtojson(norm map[string]any) (*orchpb.ServiceSpec, error) {
-	js, err := json.Marshal(norm)
-	if err != nil {
-		return nil, fmt.Errorf("manifest: encode checked document: %w", err)
-	}
 	spec := &orchpb.ServiceSpec{}
-	if err := protojson.Unmarshal(js, spec); err != nil {
-		// checkSchema let through something protojson refuses: a gap in
-		// checkSchema, reported as is rather than hidden.
-		return nil, fmt.Errorf("manifest: %w", err)
+	if err := proto.Unmarshal(b, spec); err != nil {
+		// checkSchema let through something the binary form refuses: a gap
+		// in checkSchema, reported as is rather than hidden.
+		return nil, fmt.Errorf("manifest: checked document: %w", err)
 	}
 	return spec, nil
 }
 
-// errNotDirect marks a value appendFields leaves to protojson: a kind whose
-// JSON form has rules of its own (enums, bytes, floats, well-known types
-// other than Duration, which checkSchema has already parsed),
-// a oneof (protojson refuses two of its fields, the binary form keeps the
-// last), or a map key that is not a string (protojson calls "1" and "01"
-// the same key). A ServiceSpec has none of them today.
-var errNotDirect = errors.New("manifest: value not encoded directly")
+// errUnsupported marks a value appendFields has no encoding for: a kind
+// whose JSON form has rules of its own (enums, bytes, floats, well-known
+// types other than Duration), a oneof (protojson refuses two of its
+// fields, the binary form keeps the last), or a map key that is not a
+// string (protojson calls "1" and "01" the same key). A ServiceSpec has
+// none of them; a field that adds one must teach appendFields its rules
+// first, and TestSpecEncoderCoversServiceSpec says so.
+var errUnsupported = errors.New("value the spec encoder does not support")
+
+func unsupported(fd protoreflect.FieldDescriptor) error {
+	return fmt.Errorf("manifest: field %s (%s): %w", fd.FullName(), fd.Kind(), errUnsupported)
+}
 
 // appendFields appends the binary encoding of obj, a checkSchema result for
 // md (keys are field JSON names, nulls are gone, integers are int64 in
 // range), to b.
 func appendFields(b []byte, md protoreflect.MessageDescriptor, obj map[string]any) ([]byte, error) {
-	if md.ParentFile().Package() == "google.protobuf" {
-		return nil, errNotDirect // Timestamp, Duration, Struct...: JSON forms of their own
-	}
 	fields := md.Fields()
 	for name, v := range obj {
 		fd := fields.ByJSONName(name)
 		if fd == nil {
-			return nil, fmt.Errorf("manifest: unknown field %q after checking: %w", name, errNotDirect)
+			return nil, fmt.Errorf("manifest: unknown field %q in %s after checking", name, md.FullName())
 		}
-		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
-			return nil, errNotDirect
+		if !supported(fd) {
+			return nil, unsupported(fd)
 		}
 		var err error
 		switch {
@@ -82,7 +68,7 @@ func appendFields(b []byte, md protoreflect.MessageDescriptor, obj map[string]an
 		case fd.IsList():
 			elems, ok := v.([]any)
 			if !ok {
-				return nil, errNotDirect
+				return nil, fmt.Errorf("manifest: field %s: %T after checking, want a list", fd.FullName(), v)
 			}
 			for _, e := range elems {
 				if b, err = appendValue(b, fd.Number(), fd, e); err != nil {
@@ -103,8 +89,8 @@ func appendFields(b []byte, md protoreflect.MessageDescriptor, obj map[string]an
 // the key as field 1 and the value as field 2.
 func appendMap(b []byte, fd protoreflect.FieldDescriptor, v any) ([]byte, error) {
 	entries, ok := v.(map[string]any)
-	if !ok || fd.MapKey().Kind() != protoreflect.StringKind {
-		return nil, errNotDirect
+	if !ok {
+		return nil, fmt.Errorf("manifest: field %s: %T after checking, want a mapping", fd.FullName(), v)
 	}
 	for k, e := range entries {
 		b = protowire.AppendTag(b, fd.Number(), protowire.BytesType)
@@ -131,7 +117,7 @@ func appendValue(b []byte, num protoreflect.FieldNumber, fd protoreflect.FieldDe
 		}
 		obj, ok := v.(map[string]any)
 		if !ok {
-			return nil, errNotDirect
+			return nil, checkedAs(fd, v)
 		}
 		b = protowire.AppendTag(b, num, protowire.BytesType)
 		start := len(b)
@@ -153,7 +139,7 @@ func appendValue(b []byte, num protoreflect.FieldNumber, fd protoreflect.FieldDe
 	}
 	i, ok := v.(int64)
 	if !ok {
-		return nil, errNotDirect
+		return nil, checkedAs(fd, v)
 	}
 	switch fd.Kind() {
 	case protoreflect.Int32Kind, protoreflect.Int64Kind, protoreflect.Uint32Kind, protoreflect.Uint64Kind:
@@ -171,7 +157,37 @@ func appendValue(b []byte, num protoreflect.FieldNumber, fd protoreflect.FieldDe
 		b = protowire.AppendTag(b, num, protowire.Fixed64Type)
 		return protowire.AppendFixed64(b, uint64(i)), nil
 	}
-	return nil, errNotDirect
+	return nil, unsupported(fd)
+}
+
+// checkedAs reports a value checkSchema should not have let through for fd.
+func checkedAs(fd protoreflect.FieldDescriptor, v any) error {
+	return fmt.Errorf("manifest: field %s (%s): %T after checking", fd.FullName(), fd.Kind(), v)
+}
+
+// supported reports whether appendFields encodes values of fd (its
+// elements, its map entries) itself; see errUnsupported.
+func supported(fd protoreflect.FieldDescriptor) bool {
+	if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+		return false
+	}
+	if fd.IsMap() {
+		if fd.MapKey().Kind() != protoreflect.StringKind {
+			return false
+		}
+		fd = fd.MapValue()
+	}
+	switch fd.Kind() {
+	case protoreflect.MessageKind:
+		md := fd.Message()
+		return md.FullName() == durationName || md.ParentFile().Package() != "google.protobuf"
+	case protoreflect.StringKind, protoreflect.BoolKind,
+		protoreflect.Int32Kind, protoreflect.Int64Kind, protoreflect.Uint32Kind, protoreflect.Uint64Kind,
+		protoreflect.Sint32Kind, protoreflect.Sint64Kind,
+		protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind:
+		return true
+	}
+	return false
 }
 
 // prefixLength puts the length of b[start:] in front of it, as the

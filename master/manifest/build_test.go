@@ -1,9 +1,13 @@
 package manifest
 
 import (
+	"encoding/json"
+	"errors"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/structpb"
 	"sigs.k8s.io/yaml"
 )
 
@@ -76,4 +80,42 @@ func FuzzBuildSpec(f *testing.F) {
 			t.Fatalf("buildSpec(%q) =\n%v\nprotojson gives\n%v", data, got, want)
 		}
 	})
+}
+
+// TestSpecEncoderCoversServiceSpec fails when a field is added to a spec
+// that buildSpec cannot encode: it must learn the new kind's rules first,
+// held to protojson by FuzzBuildSpec.
+func TestSpecEncoderCoversServiceSpec(t *testing.T) {
+	seen := map[protoreflect.FullName]bool{}
+	var walk func(md protoreflect.MessageDescriptor)
+	walk = func(md protoreflect.MessageDescriptor) {
+		if seen[md.FullName()] || md.FullName() == durationName {
+			return
+		}
+		seen[md.FullName()] = true
+		fields := md.Fields()
+		for i := 0; i < fields.Len(); i++ {
+			fd := fields.Get(i)
+			if !supported(fd) {
+				t.Errorf("%v", unsupported(fd))
+				continue
+			}
+			if fd.IsMap() {
+				fd = fd.MapValue()
+			}
+			if fd.Kind() == protoreflect.MessageKind {
+				walk(fd.Message())
+			}
+		}
+	}
+	walk(specDescriptor)
+}
+
+func TestBuildSpecRefusesWhatItCannotEncode(t *testing.T) {
+	// Struct is a well-known type with a JSON form of its own.
+	md := (&structpb.Value{}).ProtoReflect().Descriptor()
+	_, err := appendFields(nil, md, map[string]any{"numberValue": json.Number("1")})
+	if !errors.Is(err, errUnsupported) {
+		t.Fatalf("appendFields(Value.numberValue) = %v, want errUnsupported", err)
+	}
 }

@@ -2,10 +2,8 @@ package manifest
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -58,14 +56,4 @@ func appendDuration(b []byte, num protoreflect.FieldNumber, d duration) []byte {
 	}
 	b = protowire.AppendVarint(b, uint64(len(m)))
 	return append(b, m...)
-}
-
-// MarshalJSON writes d as protojson reads a Duration ("1.500s"), for the
-// protojson path of buildSpec.
-func (d duration) MarshalJSON() ([]byte, error) {
-	b, err := protojson.Marshal(durationpb.New(time.Duration(d)))
-	if err != nil {
-		return nil, fmt.Errorf("manifest: duration %v: %w", time.Duration(d), err)
-	}
-	return b, nil
 }
