@@ -16,6 +16,7 @@ runs=(
   "./e2e/:BenchmarkOverlay:1x"
   "./integration/controlplane/:BenchmarkLeaderKill:1x"
   "./integration/controlplane/:BenchmarkWrites:1x"
+  "./integration/controlplane/:BenchmarkTokenRevoke:1x"
   "./master/raftnode/:BenchmarkApply3:20000x"
   "./master/dispatcher/:BenchmarkEndpoint:20x"
   "./master/manifest/:BenchmarkParseOneJSON:1s"
