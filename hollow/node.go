@@ -21,6 +21,9 @@ type Node struct {
 	labels  map[string]string
 	cfg     Config
 	channel func() *agent.Channel
+	// ch is the node's channel, made at its first start; it keeps the
+	// node's certificate for the next.
+	ch *agent.Channel
 
 	mu       sync.Mutex
 	id       string
@@ -64,7 +67,12 @@ func (n *Node) Replicas() []string {
 
 // start registers the node and runs it until ctx ends or Kill.
 func (n *Node) start(ctx context.Context) error {
-	ch := n.channel()
+	n.mu.Lock()
+	if n.ch == nil {
+		n.ch = n.channel()
+	}
+	ch := n.ch
+	n.mu.Unlock()
 	resp, err := n.register(ctx, ch)
 	if err != nil {
 		return err
