@@ -6,13 +6,18 @@ import (
 	"errors"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/api/client"
+	"github.com/orch-io/orch/master/peer"
 )
 
 // TestNodeCannotImpersonateAMaster: a node's certificates, signed by the
@@ -80,5 +85,44 @@ func TestRemovedNodeCertificateIsDead(t *testing.T) {
 	}
 	if code, text := s.call(s.base, old, http.MethodGet, "/v1/agent/nodes/"+fresh.id+"/assignments", "", nil, nil); code != http.StatusForbidden {
 		t.Errorf("the removed node's certificate reading the new node-a's assignments: %d %s, want 403", code, text)
+	}
+}
+
+// TestFollowerVouchesForTheNode: a node's write reaching a follower is
+// forwarded to the leader with the node named by the follower, so the
+// node's own calls work through any master, and a node still acts only as
+// itself there.
+func TestFollowerVouchesForTheNode(t *testing.T) {
+	s := setupAttack(t)
+	token, err := os.ReadFile(filepath.Join(s.dir, MasterTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	follower, err := Start(context.Background(), Config{DataDir: t.TempDir(), APIAddr: "127.0.0.1:0", RaftAddr: freeTCPAddr(t),
+		Join: []string{s.m.URL()}, JoinToken: strings.TrimSpace(string(token)), NodeTimeout: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(follower.Stop)
+	nodeA := credential{name: "node-a's certificate", cert: &s.a.client}
+	report := statusReport(s.a.id, s.repA, ipIn(s.a.subnet, 6))
+	if code, text := s.call(follower.URL(), nodeA, http.MethodPost, "/v1/agent/nodes/"+s.a.id+"/status", "application/x-protobuf", report, nil); code != http.StatusNoContent {
+		t.Errorf("node-a reporting through the follower: %d %s", code, text)
+	}
+	if code, text, _ := s.register(follower.URL(), nodeA, "node-a", "127.0.0.1"); code != http.StatusOK {
+		t.Errorf("node-a registering again through the follower: %d %s", code, text)
+	}
+	before := s.snapshot()
+	spoof := http.Header{peer.HeaderNode: {s.b.name}, peer.HeaderNodeID: {s.b.id}}
+	forB := statusReport(s.b.id, s.repB, ipIn(s.b.subnet, 6))
+	if code, text := s.call(follower.URL(), nodeA, http.MethodPost, "/v1/agent/nodes/"+s.b.id+"/status", "application/x-protobuf", forB, spoof); code != http.StatusForbidden {
+		t.Errorf("node-a reporting for node-b through the follower, naming node-b in the headers: %d %s, want 403", code, text)
+	}
+	if code, text, _ := s.register(follower.URL(), nodeA, "node-b", "127.0.0.1"); code != http.StatusConflict {
+		t.Errorf("node-a registering as node-b through the follower: %d %s, want 409", code, text)
+	}
+	if after := s.snapshot(); after != before {
+		t.Errorf("the attacks through the follower changed the cluster's state:\n%s", lineDiff(before, after))
 	}
 }

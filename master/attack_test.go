@@ -50,6 +50,7 @@ type attackNode struct {
 
 type attackCluster struct {
 	t     *testing.T
+	dir   string
 	m     *Master
 	pool  *x509.CertPool
 	admin *client.Client
@@ -77,7 +78,7 @@ func startAttackCluster(t *testing.T) *attackCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &attackCluster{t: t, m: m, pool: m.CA().Pool(), admin: admin, join: strings.TrimSpace(string(join))}
+	return &attackCluster{t: t, dir: dir, m: m, pool: m.CA().Pool(), admin: admin, join: strings.TrimSpace(string(join))}
 }
 
 func freeTCPAddr(t *testing.T) string {
