@@ -35,11 +35,12 @@ type masterConn struct {
 	token string
 	cert  atomic.Pointer[tls.Certificate]
 
-	mu        sync.Mutex
-	current   int
-	http      *http.Client
-	stream    *http.Client
-	transport *http.Transport
+	mu       sync.Mutex
+	current  int
+	http     *http.Client
+	stream   *http.Client
+	requests *http.Transport
+	streams  *http.Transport
 }
 
 func newMasterConn(urls []string, token string, ca *x509.CertPool) *masterConn {
@@ -57,11 +58,10 @@ func newMasterConn(urls []string, token string, ca *x509.CertPool) *masterConn {
 			return &tls.Certificate{}, nil
 		},
 	}
-	// One transport (HTTP/2) for requests and streams: one connection per
-	// master carries the node's whole channel.
-	c.transport = &http.Transport{TLSClientConfig: tlsConf, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 4, ResponseHeaderTimeout: 10 * time.Second}
-	c.http = &http.Client{Timeout: 10 * time.Second, Transport: c.transport}
-	c.stream = &http.Client{Transport: c.transport}
+	c.requests = &http.Transport{TLSClientConfig: tlsConf, MaxIdleConnsPerHost: 4}
+	c.streams = &http.Transport{TLSClientConfig: tlsConf, ResponseHeaderTimeout: 10 * time.Second}
+	c.http = &http.Client{Timeout: 10 * time.Second, Transport: c.requests}
+	c.stream = &http.Client{Transport: c.streams}
 	return c
 }
 
@@ -69,7 +69,8 @@ func newMasterConn(urls []string, token string, ca *x509.CertPool) *masterConn {
 // every later call; connections made without it are closed.
 func (c *masterConn) setCertificate(cert *tls.Certificate) {
 	c.cert.Store(cert)
-	c.transport.CloseIdleConnections()
+	c.requests.CloseIdleConnections()
+	c.streams.CloseIdleConnections()
 }
 
 func (c *masterConn) base() string {
