@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/orch-io/orch/agent/runtime"
@@ -62,4 +64,35 @@ func masterServer(t *testing.T, ca *pki.CA, h http.HandlerFunc) *httptest.Server
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// TestAgentRefusesANodeAsMaster: a server with a certificate of the
+// cluster CA that is not a master's (a node's) gets neither the join token
+// nor the node's calls.
+func TestAgentRefusesANodeAsMaster(t *testing.T) {
+	ca, err := pki.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.IssueServer(pki.NodePrefix+"evil", []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawToken atomic.Bool
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sawToken.Store(r.Header.Get("Authorization") != "")
+		_, _ = io.WriteString(w, "tarball")
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	conn := newMasterConn([]string{srv.URL}, "t", ca.Pool())
+	if rc, err := conn.fetchImage(context.Background(), "orch.local/hello:1"); err == nil {
+		rc.Close()
+		t.Error("the agent took a node's certificate for a master's")
+	}
+	if sawToken.Load() {
+		t.Error("the join token reached a server that is not a master")
+	}
 }

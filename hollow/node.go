@@ -21,11 +21,11 @@ type Node struct {
 	labels  map[string]string
 	cfg     Config
 	channel func() *agent.Channel
+
+	mu sync.Mutex
 	// ch is the node's channel, made at its first start; it keeps the
 	// node's certificate for the next.
-	ch *agent.Channel
-
-	mu       sync.Mutex
+	ch       *agent.Channel
 	id       string
 	replicas map[string]*replica
 	// finished are stopped replicas not yet reported.
