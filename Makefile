@@ -60,7 +60,8 @@ FUZZTIME ?= 4s
 FUZZ_TARGETS := ./master/manifest/:FuzzParse ./master/manifest/:FuzzNameChecks \
 	./master/manifest/:FuzzDecimal ./master/manifest/:FuzzBuildSpec \
 	./master/manifest/:FuzzDecodeJSON ./api/:FuzzMarshalMatchesOldEncoder \
-	./api/:FuzzReadObjectMatchesDecoder
+	./api/:FuzzReadObjectMatchesDecoder ./master/dispatcher/:FuzzDecodeRegistration \
+	./master/dispatcher/:FuzzDecodeStatusReport
 
 fuzz:
 	@set -e; log=$$(mktemp); trap 'rm -f $$log' EXIT; for t in $(FUZZ_TARGETS); do \

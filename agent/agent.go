@@ -167,6 +167,11 @@ func (a *Agent) join(ctx context.Context, agentAddr string) (*identity, error) {
 	register := func() (struct{}, error) { return struct{}{}, a.register(ctx, agentAddr) }
 	if id != nil {
 		a.id.Store(id)
+		if cert, err := a.dir.clientCertificate(); err == nil {
+			a.conn.setCertificate(cert)
+		} else {
+			a.log.Warn("no client certificate: registering with the join token", "err", err)
+		}
 		if cert, err := a.dir.serverCertificate(); err == nil {
 			a.cert.Store(cert)
 		} else {
@@ -210,14 +215,19 @@ func (a *Agent) register(ctx context.Context, agentAddr string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.dir.saveCertificate(resp.GetCertificatePem()); err != nil {
+	if err := a.dir.saveCertificates(resp.GetCertificatePem(), resp.GetServerCertificatePem()); err != nil {
 		return err
 	}
 	cert, err := a.dir.serverCertificate()
 	if err != nil {
-		return fmt.Errorf("agent: load the new certificate: %w", err)
+		return fmt.Errorf("agent: load the new server certificate: %w", err)
+	}
+	client, err := a.dir.clientCertificate()
+	if err != nil {
+		return fmt.Errorf("agent: load the new client certificate: %w", err)
 	}
 	a.cert.Store(cert)
+	a.conn.setCertificate(client)
 	id := &identity{NodeID: resp.GetNode().GetId(), Name: a.cfg.Name, Subnet: resp.GetNode().GetSubnet(), ClusterCIDR: resp.GetClusterCidr()}
 	if cur := a.id.Load(); cur != nil && (cur.NodeID != id.NodeID || cur.Subnet != id.Subnet) {
 		a.log.Warn("the master changed this node's identity; keeping the running one until restart", "old_id", cur.NodeID, "new_id", id.NodeID, "old_subnet", cur.Subnet, "new_subnet", id.Subnet)

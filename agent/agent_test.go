@@ -52,10 +52,10 @@ func newFakeMaster(t *testing.T) *fakeMaster {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/ca", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(ca.CertPEM) })
 	mux.HandleFunc("POST /v1/agent/register", m.register)
-	mux.HandleFunc("GET /v1/agent/nodes/n1/assignments", m.assignments)
-	mux.HandleFunc("POST /v1/agent/nodes/n1/status", m.status)
+	mux.HandleFunc("GET /v1/agent/nodes/n1/assignments", asNode(m.assignments))
+	mux.HandleFunc("POST /v1/agent/nodes/n1/status", asNode(m.status))
 	m.srv = httptest.NewUnstartedServer(mux)
-	m.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	m.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: ca.Pool()}
 	m.srv.StartTLS()
 	t.Cleanup(m.srv.Close)
 	return m
@@ -68,7 +68,13 @@ func (m *fakeMaster) register(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	certPEM, err := m.ca.SignCSR([]byte(reg.GetCsrPem()), "node:"+reg.GetName(), []string{reg.GetAddress()})
+	id := pki.NodeIdentity{Name: reg.GetName(), ID: "n1"}
+	certPEM, err := m.ca.SignNodeClient([]byte(reg.GetCsrPem()), id)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	serverPEM, err := m.ca.SignNodeServer([]byte(reg.GetCsrPem()), id, []string{reg.GetAddress()})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -77,11 +83,24 @@ func (m *fakeMaster) register(w http.ResponseWriter, r *http.Request) {
 	m.agentAddr = reg.GetAgentAddress()
 	m.mu.Unlock()
 	out, _ := protojson.Marshal(&orchpb.NodeRegistrationResponse{
-		Node:           &orchpb.Node{Id: "n1", Name: reg.GetName(), Subnet: "10.244.1.0/24"},
-		CertificatePem: string(certPEM),
-		ClusterCidr:    "10.244.0.0/16",
+		Node:                 &orchpb.Node{Id: "n1", Name: reg.GetName(), Subnet: "10.244.1.0/24"},
+		CertificatePem:       string(certPEM),
+		ServerCertificatePem: string(serverPEM),
+		ClusterCidr:          "10.244.0.0/16",
 	})
 	_, _ = w.Write(out)
+}
+
+// asNode lets through only calls that present node n1's client
+// certificate and no bearer token, as the masters' node authorizer wants.
+func asNode(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := pki.PeerNode(r.TLS); !ok || id.ID != "n1" || r.Header.Get("Authorization") != "" {
+			http.Error(w, "want node n1's certificate and no token", http.StatusForbidden)
+			return
+		}
+		h(w, r)
+	}
 }
 
 // assignments sends the current set every 20ms, as keepalive and news.
@@ -238,7 +257,11 @@ func readOutput(t *testing.T, m *fakeMaster, id string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: m.ca.Pool(), Certificates: []tls.Certificate{cert}}}}
+	// The master checks that the agent's certificate names the node it
+	// meant to call.
+	tc := &tls.Config{RootCAs: m.ca.Pool(), Certificates: []tls.Certificate{cert},
+		VerifyConnection: pki.CheckServerIsNode(pki.NodeIdentity{Name: "node1", ID: "n1"})}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
 	defer c.CloseIdleConnections()
 	m.mu.Lock()
 	addr := m.agentAddr

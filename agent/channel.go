@@ -2,10 +2,13 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
-	"net/http"
+	"fmt"
 
+	"github.com/orch-io/orch/pki"
 	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/proto"
 )
 
 // Channel is the agent's end of the agent channel (join, register, the
@@ -17,19 +20,10 @@ type Channel struct {
 }
 
 // NewChannel talks to masters (API URLs, tried in turn) with token,
-// trusting ca. httpClient carries requests, stream the long-lived
-// assignment stream; nil builds the agent's own. Many channels may share
-// two clients, so that thousands of simulated nodes multiplex a few
-// connections.
-func NewChannel(masters []string, token string, ca *x509.CertPool, httpClient, stream *http.Client) *Channel {
-	c := newMasterConn(masters, token, ca)
-	if httpClient != nil {
-		c.http = httpClient
-	}
-	if stream != nil {
-		c.stream = stream
-	}
-	return &Channel{conn: c}
+// trusting ca. Each channel is one node: after Register it calls as that
+// node, with the client certificate the masters signed.
+func NewChannel(masters []string, token string, ca *x509.CertPool) *Channel {
+	return &Channel{conn: newMasterConn(masters, token, ca)}
 }
 
 // FetchCA downloads the cluster CA from masterURL and checks it against
@@ -38,9 +32,30 @@ func FetchCA(ctx context.Context, masterURL, token string) ([]byte, error) {
 	return fetchCA(ctx, masterURL, token)
 }
 
-// Register adds or refreshes the node.
+// Register adds or refreshes the node, with a key made for it (kept in
+// memory only), and takes the client certificate the masters sign for
+// every later call.
 func (ch *Channel) Register(ctx context.Context, reg *orchpb.NodeRegistration) (*orchpb.NodeRegistrationResponse, error) {
-	return ch.conn.register(ctx, reg)
+	csr, key, err := pki.NewCSR(pki.NodePrefix + reg.GetName())
+	if err != nil {
+		return nil, err
+	}
+	reg = proto.Clone(reg).(*orchpb.NodeRegistration)
+	reg.CsrPem = string(csr)
+	resp, err := ch.conn.register(ctx, reg)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := pki.EncodeKey(key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tls.X509KeyPair([]byte(resp.GetCertificatePem()), keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("agent: the certificate of node %s: %w", reg.GetName(), err)
+	}
+	ch.conn.setCertificate(&cert)
+	return resp, nil
 }
 
 // ReportStatus sends a batch of observations; it is also the heartbeat.

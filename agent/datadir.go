@@ -21,8 +21,10 @@ import (
 //
 //	node.json            identity: node id, name, subnet, cluster CIDR
 //	ca.crt               the cluster CA, pinned at the first join
-//	agent.crt, agent.key the node's certificate (agent.key.new while a
+//	agent.key            the node's key (agent.key.new while a
 //	                     registration is under way)
+//	node.crt             its client certificate (node:NAME), for the masters
+//	agent.crt            its server certificate, for its own endpoint
 //	assignments.pb       the last assignment set
 //	endpoints.pb         the DNS table
 //	replicas/ID.json     a replica's restarts, start time, address, verdict
@@ -119,8 +121,23 @@ func (d dataDir) newCSR(name string) ([]byte, error) {
 	return csr, nil
 }
 
-func (d dataDir) saveCertificate(certPEM string) error {
-	if err := writeAtomic(d.path("agent.crt"), []byte(certPEM), 0o644); err != nil {
+// clientCertificate loads the node's client certificate, with which it
+// calls the masters once registered.
+func (d dataDir) clientCertificate() (*tls.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(d.path("node.crt"), d.path("agent.key"))
+	if err != nil {
+		return nil, err
+	}
+	return &cert, nil
+}
+
+// saveCertificates installs the certificates a registration answered with
+// the key newCSR made.
+func (d dataDir) saveCertificates(clientPEM, serverPEM string) error {
+	if err := writeAtomic(d.path("node.crt"), []byte(clientPEM), 0o644); err != nil {
+		return err
+	}
+	if err := writeAtomic(d.path("agent.crt"), []byte(serverPEM), 0o644); err != nil {
 		return err
 	}
 	if err := os.Rename(d.path("agent.key.new"), d.path("agent.key")); err != nil {

@@ -2,38 +2,40 @@ package agent
 
 import (
 	"context"
-	"crypto/x509"
+	"crypto/tls"
 	"errors"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/orch-io/orch/agent/runtime"
 	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/pki"
 )
 
 // TestFetchImageMovesOnFromAMasterWithoutTheTarball: 503 (this master has
 // not copied the tarball yet) sends the agent to the next master; 404 (not
 // loaded in the cluster) is final and lets the runtime try a registry.
 func TestFetchImageMovesOnFromAMasterWithoutTheTarball(t *testing.T) {
-	lacking := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ca, err := pki.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lacking := masterServer(t, ca, func(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, &api.Error{Code: "unavailable", Message: "not copied yet", Status: http.StatusServiceUnavailable})
-	}))
-	defer lacking.Close()
-	holding := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	})
+	holding := masterServer(t, ca, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("name") != "orch.local/hello:1" {
 			api.WriteError(w, &api.Error{Code: api.CodeNotFound, Message: "not loaded", Status: http.StatusNotFound})
 			return
 		}
 		_, _ = io.WriteString(w, "tarball")
-	}))
-	defer holding.Close()
-	pool := x509.NewCertPool()
-	pool.AddCert(lacking.Certificate())
-	pool.AddCert(holding.Certificate())
+	})
 	masters := []string{lacking.URL, holding.URL}
-	a := &Agent{cfg: Config{Masters: masters}, conn: newMasterConn(masters, "t", pool)}
+	a := &Agent{cfg: Config{Masters: masters}, conn: newMasterConn(masters, "t", ca.Pool())}
 
 	rc, err := a.FetchImage(context.Background(), "orch.local/hello:1")
 	if err != nil {
@@ -46,5 +48,51 @@ func TestFetchImageMovesOnFromAMasterWithoutTheTarball(t *testing.T) {
 	}
 	if _, err := a.FetchImage(context.Background(), "docker.io/library/nginx:1"); !errors.Is(err, runtime.ErrNotFound) {
 		t.Errorf("image not loaded in the cluster: %v, want ErrNotFound", err)
+	}
+}
+
+// masterServer is a test server with a master's certificate of ca: the
+// agent accepts no other.
+func masterServer(t *testing.T, ca *pki.CA, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	cert, err := ca.IssueMaster([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestAgentRefusesANodeAsMaster: a server with a certificate of the
+// cluster CA that is not a master's (a node's) gets neither the join token
+// nor the node's calls.
+func TestAgentRefusesANodeAsMaster(t *testing.T) {
+	ca, err := pki.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.IssueServer(pki.NodePrefix+"evil", []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawToken atomic.Bool
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sawToken.Store(r.Header.Get("Authorization") != "")
+		_, _ = io.WriteString(w, "tarball")
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	conn := newMasterConn([]string{srv.URL}, "t", ca.Pool())
+	if rc, err := conn.fetchImage(context.Background(), "orch.local/hello:1"); err == nil {
+		rc.Close()
+		t.Error("the agent took a node's certificate for a master's")
+	}
+	if sawToken.Load() {
+		t.Error("the join token reached a server that is not a master")
 	}
 }

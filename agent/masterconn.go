@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/orch-io/orch/pki"
@@ -25,25 +26,51 @@ import (
 )
 
 // masterConn is the agent's side of the agent channel. It talks to one
-// master at a time and moves to the next on failure.
+// master at a time and moves to the next on failure. Until the node is
+// registered it holds only the join token; from then on it presents the
+// node's client certificate and never sends the token again, except to
+// register anew a node the masters no longer know.
 type masterConn struct {
 	urls  []string
 	token string
+	cert  atomic.Pointer[tls.Certificate]
 
-	mu      sync.Mutex
-	current int
-	http    *http.Client
-	stream  *http.Client
+	mu       sync.Mutex
+	current  int
+	http     *http.Client
+	stream   *http.Client
+	requests *http.Transport
+	streams  *http.Transport
 }
 
 func newMasterConn(urls []string, token string, ca *x509.CertPool) *masterConn {
-	tlsConf := &tls.Config{RootCAs: ca, MinVersion: tls.VersionTLS12}
-	return &masterConn{
-		urls:   urls,
-		token:  token,
-		http:   &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConf, MaxIdleConnsPerHost: 4}},
-		stream: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConf, ResponseHeaderTimeout: 10 * time.Second}},
+	c := &masterConn{urls: urls, token: token}
+	tlsConf := &tls.Config{
+		RootCAs:    ca,
+		MinVersion: tls.VersionTLS12,
+		// A certificate the CA signed is not enough: every node holds
+		// one. Only a master's may receive the token and the reports.
+		VerifyConnection: pki.CheckServerIsMaster,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			if cert := c.cert.Load(); cert != nil {
+				return cert, nil
+			}
+			return &tls.Certificate{}, nil
+		},
 	}
+	c.requests = &http.Transport{TLSClientConfig: tlsConf, MaxIdleConnsPerHost: 4}
+	c.streams = &http.Transport{TLSClientConfig: tlsConf, ResponseHeaderTimeout: 10 * time.Second}
+	c.http = &http.Client{Timeout: 10 * time.Second, Transport: c.requests}
+	c.stream = &http.Client{Transport: c.streams}
+	return c
+}
+
+// setCertificate makes the node's client certificate the credential of
+// every later call; connections made without it are closed.
+func (c *masterConn) setCertificate(cert *tls.Certificate) {
+	c.cert.Store(cert)
+	c.requests.CloseIdleConnections()
+	c.streams.CloseIdleConnections()
 }
 
 func (c *masterConn) base() string {
@@ -60,11 +87,18 @@ func (c *masterConn) next() {
 }
 
 func (c *masterConn) do(ctx context.Context, client *http.Client, method, path, contentType string, body []byte) (*http.Response, error) {
+	return c.send(ctx, client, method, path, contentType, body, c.cert.Load() == nil)
+}
+
+// send is do with the join token sent or not.
+func (c *masterConn) send(ctx context.Context, client *http.Client, method, path, contentType string, body []byte, withToken bool) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base()+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	if withToken {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
@@ -93,6 +127,12 @@ func (c *masterConn) register(ctx context.Context, reg *orchpb.NodeRegistration)
 		return nil, err
 	}
 	resp, err := c.do(ctx, c.http, http.MethodPost, "/v1/agent/register", "application/json", body)
+	var refused *api.Error
+	if errors.As(err, &refused) && refused.HTTPStatus() == http.StatusForbidden && c.cert.Load() != nil && c.token != "" {
+		// The masters no longer know this node (it was removed): only
+		// the join token admits it again, as a new node.
+		resp, err = c.send(ctx, c.http, http.MethodPost, "/v1/agent/register", "application/json", body, true)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("agent: register %s: %w", reg.GetName(), err)
 	}

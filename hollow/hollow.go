@@ -12,12 +12,10 @@ package hollow
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
@@ -112,14 +110,9 @@ func Start(ctx context.Context, cfg Config) (*Fleet, error) {
 	if !pool.AppendCertsFromPEM(caPEM) {
 		return nil, errors.New("hollow: the cluster CA holds no certificate")
 	}
-	// Two shared clients for the whole fleet: HTTP/2 multiplexes thousands
-	// of nodes' streams and reports over a few connections.
-	tlsConf := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	httpClient := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: tlsConf, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}}
-	stream := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConf, ForceAttemptHTTP2: true,
-		ResponseHeaderTimeout: 10 * time.Second}}
-	f := &Fleet{cfg: cfg, ch: func() *agent.Channel { return agent.NewChannel(cfg.Masters, cfg.Token, pool, httpClient, stream) }}
+	// One channel per node, kept across restarts: each node calls with
+	// its own client certificate, which it re-registers with.
+	f := &Fleet{cfg: cfg, ch: func() *agent.Channel { return agent.NewChannel(cfg.Masters, cfg.Token, pool) }}
 	for i := range cfg.Count {
 		f.nodes = append(f.nodes, f.newNode(cfg.First+i))
 	}

@@ -22,7 +22,10 @@ type Node struct {
 	cfg     Config
 	channel func() *agent.Channel
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// ch is the node's channel, made at its first start; it keeps the
+	// node's certificate for the next.
+	ch       *agent.Channel
 	id       string
 	replicas map[string]*replica
 	// finished are stopped replicas not yet reported.
@@ -64,7 +67,12 @@ func (n *Node) Replicas() []string {
 
 // start registers the node and runs it until ctx ends or Kill.
 func (n *Node) start(ctx context.Context) error {
-	ch := n.channel()
+	n.mu.Lock()
+	if n.ch == nil {
+		n.ch = n.channel()
+	}
+	ch := n.ch
+	n.mu.Unlock()
 	resp, err := n.register(ctx, ch)
 	if err != nil {
 		return err

@@ -86,10 +86,12 @@ func noLeaderForRead(wait time.Duration) error {
 		Message: fmt.Sprintf("no leader: a linearizable read needs one (waited %s for one to be elected); add ?stale=true to read this master's possibly stale state", wait)}
 }
 
-// authenticator prefers the caller's bearer token; without one, a master's
-// client certificate makes the caller a master. Forwarded requests carry
-// the original token and no certificate, so a follower never lends its
-// own authority to a caller.
+// authenticator prefers the caller's bearer token; without one, a node's
+// client certificate (or a master vouching for one it forwards) makes the
+// caller that node, and a master's certificate makes it a master.
+// Forwarded requests carry the original token, and a certificate only to
+// vouch for a node, so a follower never lends its own authority to a
+// caller.
 type authenticator struct{ tokens *auth.Tokens }
 
 func (a authenticator) Authenticate(token string) (auth.Role, error) {
@@ -100,7 +102,10 @@ func (a authenticator) AuthenticateRequest(r *http.Request) (auth.Role, error) {
 	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		return a.tokens.Authenticate(strings.TrimSpace(token))
 	}
-	if pki.PeerIsMaster(r.TLS) {
+	if _, ok := peer.CallerNode(r); ok {
+		return auth.RoleNode, nil
+	}
+	if pki.PeerIsMaster(r.TLS) && r.Header.Get(peer.HeaderNode) == "" {
 		return auth.RoleMaster, nil
 	}
 	return "", auth.ErrUnauthenticated

@@ -224,13 +224,13 @@ func (m *Master) assembleAPI(cert tls.Certificate, images *imagestore.Store) {
 		MaxStreams:  cfg.MaxStreams,
 	})
 	m.forwarder = peer.NewForwarder(peer.ForwarderDeps{
-		Local: server.Handler(), Leader: m.leaderAPI, CA: m.ca, Wait: cfg.LeaderWait, Logger: cfg.Logger,
+		Local: server.Handler(), Leader: m.leaderAPI, CA: m.ca, Cert: &cert, Wait: cfg.LeaderWait, Logger: cfg.Logger,
 	})
 	m.httpServer = newAPIServer(m.forwarder, &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12,
-		// Masters calling one another show their certificate; clients
-		// and agents use bearer tokens.
+		// Masters calling one another and registered nodes show their
+		// certificate; clients (and a node joining) use bearer tokens.
 		ClientAuth: tls.VerifyClientCertIfGiven,
 		ClientCAs:  m.ca.Pool(),
 	}, cfg.Logger)

@@ -171,10 +171,23 @@ func (ca *CA) IssueServer(commonName string, hosts []string) (tls.Certificate, e
 	return tls.Certificate{Certificate: [][]byte{der, ca.Cert.Raw}, PrivateKey: key}, nil
 }
 
-// SignCSR signs a PEM certificate request, for an agent's own endpoint. The
-// names come from the caller (what the master registered), not from the CSR,
-// so an agent cannot ask for a name it does not own.
+// SignCSR signs a PEM certificate request. The names come from the caller,
+// not from the CSR, so a requester cannot ask for a name it does not own.
 func (ca *CA) SignCSR(csrPEM []byte, commonName string, hosts []string) ([]byte, error) {
+	pub, err := csrPublicKey(csrPEM)
+	if err != nil {
+		return nil, err
+	}
+	der, err := ca.sign(commonName, hosts, pub)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+}
+
+// csrPublicKey is the key of a PEM certificate request whose signature
+// proves its sender holds the private key.
+func csrPublicKey(csrPEM []byte) (crypto.PublicKey, error) {
 	block, _ := pem.Decode(csrPEM)
 	if block == nil || block.Type != "CERTIFICATE REQUEST" {
 		return nil, errors.New("pki: csr: not a PEM certificate request")
@@ -186,24 +199,24 @@ func (ca *CA) SignCSR(csrPEM []byte, commonName string, hosts []string) ([]byte,
 	if err := csr.CheckSignature(); err != nil {
 		return nil, fmt.Errorf("pki: csr signature: %w", err)
 	}
-	der, err := ca.sign(commonName, hosts, csr.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+	return csr.PublicKey, nil
 }
 
 func (ca *CA) sign(commonName string, hosts []string, pub crypto.PublicKey) ([]byte, error) {
-	if ca.key == nil {
-		return nil, errors.New("pki: this CA has no key (certificate only): it cannot sign")
-	}
+	tmpl := leafTemplate(commonName, hosts)
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	return ca.signTemplate(tmpl, pub)
+}
+
+// leafTemplate is a one-year leaf certificate for commonName, valid for
+// the host names and IPs in hosts.
+func leafTemplate(commonName string, hosts []string) *x509.Certificate {
 	tmpl := &x509.Certificate{
 		SerialNumber: randomSerial(),
 		Subject:      pkix.Name{CommonName: commonName},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().AddDate(1, 0, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -212,9 +225,16 @@ func (ca *CA) sign(commonName string, hosts []string, pub crypto.PublicKey) ([]b
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
+	return tmpl
+}
+
+func (ca *CA) signTemplate(tmpl *x509.Certificate, pub crypto.PublicKey) ([]byte, error) {
+	if ca.key == nil {
+		return nil, errors.New("pki: this CA has no key (certificate only): it cannot sign")
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.key)
 	if err != nil {
-		return nil, fmt.Errorf("pki: sign certificate for %s: %w", commonName, err)
+		return nil, fmt.Errorf("pki: sign certificate for %s: %w", tmpl.Subject.CommonName, err)
 	}
 	return der, nil
 }

@@ -2848,7 +2848,9 @@ type NodeRegistration struct {
 	Address      string                 `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
 	Capacity     *ResourceAmounts       `protobuf:"bytes,4,opt,name=capacity,proto3" json:"capacity,omitempty"`
 	AgentAddress string                 `protobuf:"bytes,5,opt,name=agent_address,json=agentAddress,proto3" json:"agent_address,omitempty"`
-	// csr_pem is a certificate request for the agent's own HTTPS endpoint.
+	// csr_pem is a certificate request for the node's key: the master signs
+	// it as the node's client certificate and as its agent endpoint's server
+	// certificate.
 	CsrPem        string `protobuf:"bytes,6,opt,name=csr_pem,json=csrPem,proto3" json:"csr_pem,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2927,13 +2929,18 @@ func (x *NodeRegistration) GetCsrPem() string {
 }
 
 type NodeRegistrationResponse struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Node           *Node                  `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
-	CertificatePem string                 `protobuf:"bytes,2,opt,name=certificate_pem,json=certificatePem,proto3" json:"certificate_pem,omitempty"`
-	CaPem          string                 `protobuf:"bytes,3,opt,name=ca_pem,json=caPem,proto3" json:"ca_pem,omitempty"`
-	ClusterCidr    string                 `protobuf:"bytes,4,opt,name=cluster_cidr,json=clusterCidr,proto3" json:"cluster_cidr,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Node  *Node                  `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// certificate_pem is the node's client certificate (node:NAME, TLS client
+	// only): every later call of the agent channel presents it.
+	CertificatePem string `protobuf:"bytes,2,opt,name=certificate_pem,json=certificatePem,proto3" json:"certificate_pem,omitempty"`
+	CaPem          string `protobuf:"bytes,3,opt,name=ca_pem,json=caPem,proto3" json:"ca_pem,omitempty"`
+	ClusterCidr    string `protobuf:"bytes,4,opt,name=cluster_cidr,json=clusterCidr,proto3" json:"cluster_cidr,omitempty"`
+	// server_certificate_pem serves the agent's endpoint (logs, exec) at the
+	// addresses the master registered; TLS server only.
+	ServerCertificatePem string `protobuf:"bytes,5,opt,name=server_certificate_pem,json=serverCertificatePem,proto3" json:"server_certificate_pem,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *NodeRegistrationResponse) Reset() {
@@ -2990,6 +2997,13 @@ func (x *NodeRegistrationResponse) GetCaPem() string {
 func (x *NodeRegistrationResponse) GetClusterCidr() string {
 	if x != nil {
 		return x.ClusterCidr
+	}
+	return ""
+}
+
+func (x *NodeRegistrationResponse) GetServerCertificatePem() string {
+	if x != nil {
+		return x.ServerCertificatePem
 	}
 	return ""
 }
@@ -4276,12 +4290,13 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\acsr_pem\x18\x06 \x01(\tR\x06csrPem\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa0\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd6\x01\n" +
 	"\x18NodeRegistrationResponse\x12!\n" +
 	"\x04node\x18\x01 \x01(\v2\r.orch.v1.NodeR\x04node\x12'\n" +
 	"\x0fcertificate_pem\x18\x02 \x01(\tR\x0ecertificatePem\x12\x15\n" +
 	"\x06ca_pem\x18\x03 \x01(\tR\x05caPem\x12!\n" +
-	"\fcluster_cidr\x18\x04 \x01(\tR\vclusterCidr\"b\n" +
+	"\fcluster_cidr\x18\x04 \x01(\tR\vclusterCidr\x124\n" +
+	"\x16server_certificate_pem\x18\x05 \x01(\tR\x14serverCertificatePem\"b\n" +
 	"\n" +
 	"Assignment\x12*\n" +
 	"\areplica\x18\x01 \x01(\v2\x10.orch.v1.ReplicaR\areplica\x12(\n" +

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/pki"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -119,6 +120,11 @@ func tlsConfig(ca string, base *tls.Config) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if base != nil {
 		tc = base.Clone()
+	}
+	if tc.VerifyConnection == nil {
+		// Every node holds a certificate of the cluster CA: only a
+		// master's may receive the token.
+		tc.VerifyConnection = pki.CheckServerIsMaster
 	}
 	if ca == "" || tc.RootCAs != nil {
 		return tc, nil

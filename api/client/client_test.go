@@ -2,8 +2,8 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -12,11 +12,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/pki"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -36,11 +38,23 @@ func newServer(t *testing.T, h http.HandlerFunc) (*httptest.Server, *Config) {
 	}))
 	// TestUntrustedServerFails provokes handshake errors on purpose.
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	// The client accepts only a master's certificate; every test server
+	// is a master of one cluster, as httptest's servers share a certificate.
+	clusterCA, err := testCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := clusterCA.IssueMaster([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	return srv, &Config{Server: srv.URL, Token: testToken, CA: string(ca)}
+	return srv, &Config{Server: srv.URL, Token: testToken, CA: string(clusterCA.CertPEM)}
 }
+
+var testCA = sync.OnceValues(pki.NewCA)
 
 func mustNew(t *testing.T, cfg *Config, opts ...Option) *Client {
 	t.Helper()

@@ -37,3 +37,14 @@ func (c *Client) Healthz(ctx context.Context) error {
 	_, err := c.Do(ctx, http.MethodGet, "/healthz", nil, nil)
 	return err
 }
+
+// RemoveNode removes a node, freeing its name and subnet; force removes a
+// live node that still holds replicas.
+func (c *Client) RemoveNode(ctx context.Context, idOrName string, force bool) error {
+	path := "/v1/nodes/" + url.PathEscape(idOrName)
+	if force {
+		path += "?force=true"
+	}
+	_, err := c.Do(ctx, http.MethodDelete, path, nil, nil)
+	return err
+}

@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +19,7 @@ import (
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/api/client"
 	"github.com/orch-io/orch/master/manifest"
+	"github.com/orch-io/orch/pki"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
 	"sigs.k8s.io/yaml"
@@ -179,11 +180,21 @@ func newHarness(t *testing.T) *harness {
 	t.Setenv("HOME", t.TempDir()) // never read the user's real config
 	t.Setenv(client.EnvConfig, "")
 	api := newFakeAPI()
-	srv := httptest.NewTLSServer(api)
+	srv := httptest.NewUnstartedServer(api)
+	// orchctl accepts only a master's certificate.
+	clusterCA, err := pki.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := clusterCA.IssueMaster([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	path := filepath.Join(t.TempDir(), "config")
-	if err := client.WriteConfig(path, &client.Config{Server: srv.URL, Token: "tok", CA: string(ca)}); err != nil {
+	if err := client.WriteConfig(path, &client.Config{Server: srv.URL, Token: "tok", CA: string(clusterCA.CertPEM)}); err != nil {
 		t.Fatal(err)
 	}
 	return &harness{t: t, api: api, config: path}

@@ -9,8 +9,8 @@ import (
 
 func (a *app) nodeCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "node drain|cordon|uncordon NAME",
-		Short: "Take a node out of scheduling, move its replicas off, or bring it back",
+		Use:   "node drain|cordon|uncordon|remove NAME",
+		Short: "Take a node out of scheduling, move its replicas off, bring it back, or remove it",
 	}
 	for _, v := range []struct{ verb, short, done string }{
 		{"drain", "Stop scheduling on the node and move its replicas elsewhere, each replacement running before the old replica stops", "draining"},
@@ -38,5 +38,33 @@ func (a *app) nodeCommand() *cobra.Command {
 			},
 		})
 	}
+	cmd.AddCommand(a.nodeRemoveCommand())
+	return cmd
+}
+
+// nodeRemoveCommand removes a node: a join token admits only a name no
+// node holds, so this is how a name goes to another machine.
+func (a *app) nodeRemoveCommand() *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "remove NAME",
+		Short: "Remove a node and free its name and subnet, so that another machine may register under the name",
+		Long: "Remove a node and free its name and subnet. A node that is not down and still holds replicas\n" +
+			"is refused: drain it first, or pass --force (its replicas are then marked lost and replaced).\n" +
+			"The removed node's certificate no longer admits it; it registers again only with the join token.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			if err := c.RemoveNode(cmd.Context(), args[0], force); err != nil {
+				return fmt.Errorf("node/%s: %w", args[0], err)
+			}
+			fmt.Fprintf(a.stdout, "node/%s removed\n", args[0])
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "remove a live node that still holds replicas")
 	return cmd
 }

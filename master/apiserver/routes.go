@@ -156,6 +156,10 @@ func (s *Server) nodeRoutes() []endpoint.Route {
 		{Pattern: "POST /v1/nodes/{id}/drain", Role: auth.RoleAdmin, Handler: s.setNodeState(orchpb.NodeDraining),
 			Summary: "Drain a node: its replicas move to other nodes and no new one is placed on it",
 			Params:  []endpoint.Param{nodeParam}, Out: nodeBody},
+		{Pattern: "DELETE /v1/nodes/{id}", Role: auth.RoleAdmin, Handler: s.removeNode,
+			Summary: "Remove a node and free its name and subnet, so that another machine may register under the name; refused (409) for a node that is not down and holds replicas, unless force",
+			Params:  []endpoint.Param{nodeParam, endpoint.Query("force", "true removes a live node with replicas: they are marked lost and replaced elsewhere")},
+			Out:     endpoint.JSON(removedNode{})},
 	}
 }
 

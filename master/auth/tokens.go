@@ -19,13 +19,17 @@ import (
 // Role is what a bearer token may do.
 type Role string
 
-// Roles, from most to least powerful. An agent may only touch its own node
-// and replicas; a reader may only read.
+// Roles, from most to least powerful. An agent token (the join token) only
+// registers a new node and fetches images; a reader may only read.
+// RoleNode is no token's: it is the caller that presented a node's client
+// certificate, and the agent channel's handlers then check that the node
+// it names is the one the request is about.
 const (
 	RoleAdmin  Role = "admin"
 	RoleMaster Role = "master"
 	RoleAgent  Role = "agent"
 	RoleReader Role = "reader"
+	RoleNode   Role = "node"
 )
 
 // ParseRole accepts the role names of `orchctl token create --role`.
@@ -47,6 +51,10 @@ func (r Role) Allows(need Role) bool {
 		return r == RoleMaster
 	case r == RoleMaster:
 		// Masters act for agents when they forward their calls.
+		return need == RoleAgent
+	case r == RoleNode:
+		// A registered node does what its join token did (register
+		// again, fetch images) and its own node's calls.
 		return need == RoleAgent
 	}
 	return false

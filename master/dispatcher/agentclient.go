@@ -16,10 +16,10 @@ import (
 )
 
 // agentClient calls agents' own HTTPS endpoints with mutual TLS: the agent's
-// certificate must be signed by the cluster CA, and the master presents its
-// own.
+// certificate must be signed by the cluster CA and name the node the master
+// meant to call, and the master presents its own.
 type agentClient struct {
-	http *http.Client
+	tls *tls.Config
 }
 
 func newAgentClient(ca *pki.CA, cert tls.Certificate) *agentClient {
@@ -30,7 +30,16 @@ func newAgentClient(ca *pki.CA, cert tls.Certificate) *agentClient {
 	if len(cert.Certificate) > 0 {
 		tlsConf.Certificates = []tls.Certificate{cert}
 	}
-	return &agentClient{http: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConf}}}
+	return &agentClient{tls: tlsConf}
+}
+
+// client is an HTTP client that accepts only node's agent. Connections are
+// not pooled: logs and exec are rare, and a pooled connection verified for
+// one node must never carry a call meant for another at the same address.
+func (c *agentClient) client(node *orchpb.Node) *http.Client {
+	tc := c.tls.Clone()
+	tc.VerifyConnection = pki.CheckServerIsNode(pki.NodeIdentity{Name: node.GetName(), ID: node.GetId()})
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}
 }
 
 func (c *agentClient) logs(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, follow bool, tail int) (io.ReadCloser, error) {
@@ -45,7 +54,7 @@ func (c *agentClient) logs(ctx context.Context, node *orchpb.Node, replica *orch
 	if err != nil {
 		return nil, fmt.Errorf("dispatcher: logs of %s: %w", replica.GetId(), err)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.client(node).Do(req)
 	if err != nil {
 		return nil, &api.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + " did not answer: " + err.Error(), Status: http.StatusBadGateway}
 	}
@@ -73,7 +82,7 @@ func (c *agentClient) exec(ctx context.Context, node *orchpb.Node, replica *orch
 	}
 	hreq.Header.Set("Connection", "Upgrade")
 	hreq.Header.Set("Upgrade", api.ExecProtocol)
-	resp, err := c.http.Do(hreq)
+	resp, err := c.client(node).Do(hreq)
 	if err != nil {
 		return nil, &api.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + " did not answer: " + err.Error(), Status: http.StatusBadGateway}
 	}

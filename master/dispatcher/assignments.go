@@ -16,10 +16,11 @@ const resendInterval = 5 * time.Second
 // assignments streams the node's assignment set: once at connect, then each
 // time it changes, as length-delimited binary protobuf messages.
 func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
-	nodeID := r.PathValue("id")
-	if !d.registered(w, nodeID) {
+	node, ok := d.pathNode(w, r)
+	if !ok {
 		return
 	}
+	nodeID := node.GetId()
 	// ?peers=false leaves the other nodes out of the set: an agent without
 	// an overlay (the hollow agent) does not need them, and at thousands of
 	// nodes they make every set, and every node change, O(nodes).

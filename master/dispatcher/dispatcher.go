@@ -82,21 +82,21 @@ func New(deps Deps) *Dispatcher {
 // streams and reports are binary protobuf: JSON would cost every agent a
 // parse of its whole assignment set each time it changes.
 func (d *Dispatcher) Routes() []endpoint.Route {
-	node := endpoint.Path("id", "the node's id, as registration answered it")
+	node := endpoint.Path("id", "the node's id, as registration answered it; the caller's client certificate must name that node")
 	return []endpoint.Route{
 		{Pattern: "POST /v1/agent/register", Role: auth.RoleAgent, Handler: d.register,
-			Summary: "Register an agent's node (again, after a restart: the name keeps its id) and sign its certificate request",
+			Summary: "Register a new node with the join token, or an existing one again with its own client certificate (the name keeps its id), and sign its certificate request",
 			In:      endpoint.Body{Types: []string{api.ContentTypeJSON}, Schema: &orchpb.NodeRegistration{}, Doc: "protojson (64-bit integers as strings)"},
 			Out:     endpoint.Body{Types: []string{api.ContentTypeJSON}, Schema: &orchpb.NodeRegistrationResponse{}, Doc: "protojson (64-bit integers as strings)"}},
-		{Pattern: "GET /v1/agent/nodes/{id}/assignments", Role: auth.RoleAgent, Handler: d.assignments,
+		{Pattern: "GET /v1/agent/nodes/{id}/assignments", Role: auth.RoleNode, Handler: d.assignments,
 			Summary: "The node's assignment set, streamed: at connect, at every change, and unchanged every 5 s as a keepalive",
 			Params:  []endpoint.Param{node, endpoint.Query("peers", "false leaves the other nodes out of the set (an agent without an overlay)")},
 			Out:     endpoint.Opaque(contentTypeDelimited, "length-delimited binary orch.v1.AssignmentSet messages")},
-		{Pattern: "GET /v1/agent/nodes/{id}/endpoints", Role: auth.RoleAgent, Handler: d.endpoints,
+		{Pattern: "GET /v1/agent/nodes/{id}/endpoints", Role: auth.RoleNode, Handler: d.endpoints,
 			Summary: "The cluster's service endpoints for the node's DNS server, streamed: the whole set, then each change",
 			Params:  []endpoint.Param{node},
 			Out:     endpoint.Opaque(contentTypeDelimited, "length-delimited binary orch.v1.EndpointUpdate messages")},
-		{Pattern: "POST /v1/agent/nodes/{id}/status", Role: auth.RoleAgent, Handler: d.status,
+		{Pattern: "POST /v1/agent/nodes/{id}/status", Role: auth.RoleNode, Handler: d.status,
 			Summary: "The node's batched replica statuses; also its heartbeat",
 			Params:  []endpoint.Param{node},
 			In:      endpoint.Opaque("application/x-protobuf", "a binary orch.v1.StatusReport"),
@@ -134,16 +134,6 @@ func newNodeID() string {
 		panic("dispatcher: crypto/rand failed: " + err.Error())
 	}
 	return "n-" + hex.EncodeToString(b[:])
-}
-
-// registered answers 404 unless nodeID is a registered node: an agent
-// told so registers again.
-func (d *Dispatcher) registered(w http.ResponseWriter, nodeID string) bool {
-	if d.deps.Store.Node(nodeID) == nil {
-		api.WriteError(w, &api.Error{Code: "not_found", Message: "node " + nodeID + " is not registered", Status: http.StatusNotFound})
-		return false
-	}
-	return true
 }
 
 // contentTypeDelimited is a stream of length-delimited binary protobuf

@@ -14,7 +14,7 @@ import (
 // replica sends one record to each agent instead of everything. An empty
 // update every resendInterval is the keepalive.
 func (d *Dispatcher) endpoints(w http.ResponseWriter, r *http.Request) {
-	if !d.registered(w, r.PathValue("id")) {
+	if _, ok := d.pathNode(w, r); !ok {
 		return
 	}
 	release := d.endpointFeed.runner.acquire()

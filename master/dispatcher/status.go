@@ -14,22 +14,23 @@ import (
 // heartbeat; only statuses that differ from the store go through Raft, so a
 // cluster at rest writes nothing.
 func (d *Dispatcher) status(w http.ResponseWriter, r *http.Request) {
-	nodeID := r.PathValue("id")
+	node, ok := d.pathNode(w, r)
+	if !ok {
+		return
+	}
+	nodeID := node.GetId()
 	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
 	if err != nil {
 		api.WriteError(w, &api.Error{Code: "invalid", Message: "read body: " + err.Error(), Status: http.StatusBadRequest})
 		return
 	}
-	var report orchpb.StatusReport
-	if err := proto.Unmarshal(body, &report); err != nil {
-		api.WriteError(w, &api.Error{Code: "invalid", Message: "status report: " + err.Error(), Status: http.StatusBadRequest})
+	report, e := decodeStatusReport(body, nodeID)
+	if e != nil {
+		api.WriteError(w, e)
 		return
 	}
-	if report.GetNodeId() != nodeID {
-		api.WriteError(w, &api.Error{Code: "invalid", Field: "nodeId", Message: "nodeId: the report is for " + report.GetNodeId() + " but was sent to " + nodeID, Status: http.StatusBadRequest})
-		return
-	}
-	if !d.registered(w, nodeID) {
+	if msg := d.checkStatuses(node, report.GetStatuses()); msg != "" {
+		forbid(w, msg)
 		return
 	}
 	d.beat(nodeID)
@@ -53,4 +54,17 @@ func (d *Dispatcher) changedStatuses(nodeID string, statuses []*orchpb.ReplicaSt
 		}
 	}
 	return changed
+}
+
+// decodeStatusReport parses a node's status report, which must be for
+// nodeID, the node that sent it.
+func decodeStatusReport(body []byte, nodeID string) (*orchpb.StatusReport, *api.Error) {
+	var report orchpb.StatusReport
+	if err := proto.Unmarshal(body, &report); err != nil {
+		return nil, &api.Error{Code: "invalid", Message: "status report: " + err.Error(), Status: http.StatusBadRequest}
+	}
+	if report.GetNodeId() != nodeID {
+		return nil, &api.Error{Code: "invalid", Field: "nodeId", Message: "nodeId: the report is for " + report.GetNodeId() + " but was sent to " + nodeID, Status: http.StatusBadRequest}
+	}
+	return &report, nil
 }

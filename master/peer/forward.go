@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,9 @@ type ForwarderDeps struct {
 	Leader LeaderFunc
 	// CA verifies the leader's certificate.
 	CA *pki.CA
+	// Cert is this master's certificate, presented only with a node's
+	// forwarded call, to vouch for the node its certificate named.
+	Cert *tls.Certificate
 	// Wait is how long to wait for a leader; 0 means DefaultLeaderWait.
 	Wait   time.Duration
 	Logger *slog.Logger
@@ -65,13 +69,21 @@ func NewForwarder(deps ForwarderDeps) *Forwarder {
 	}
 	f := &Forwarder{next: deps.Local, leader: deps.Leader, wait: deps.Wait, log: deps.Logger.With("component", "forwarder")}
 	// No client certificate on forwarded requests: the leader must
-	// authorize the caller's own token, not this master.
-	tr := &leaderTransport{f: f, base: newTransport(deps.CA.MasterClientTLS(nil))}
+	// authorize the caller's own token, not this master. A node's call is
+	// the exception: the leader cannot see the node's certificate, so this
+	// master names the node and shows its own certificate to be believed.
+	tr := &leaderTransport{f: f, base: newTransport(deps.CA.MasterClientTLS(nil)), vouching: newTransport(deps.CA.MasterClientTLS(deps.Cert))}
 	f.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			// The transport picks the leader per attempt.
 			pr.Out.URL.Scheme, pr.Out.URL.Host = "https", "leader.invalid"
 			pr.Out.Header.Set(HeaderForwarded, "1")
+			pr.Out.Header.Del(HeaderNode)
+			pr.Out.Header.Del(HeaderNodeID)
+			if id, ok := pki.PeerNode(pr.In.TLS); ok && deps.Cert != nil {
+				pr.Out.Header.Set(HeaderNode, id.Name)
+				pr.Out.Header.Set(HeaderNodeID, id.ID)
+			}
 		},
 		Transport:     tr,
 		FlushInterval: -1, // streamed answers (logs, exec) pass through as they come
@@ -145,6 +157,9 @@ func (f *Forwarder) proxyError(w http.ResponseWriter, r *http.Request, err error
 type leaderTransport struct {
 	f    *Forwarder
 	base http.RoundTripper
+	// vouching presents this master's certificate: only for a request
+	// that names the node it forwards for.
+	vouching http.RoundTripper
 }
 
 func (t *leaderTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -168,7 +183,11 @@ func (t *leaderTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if body != nil {
 			out.Body = body
 		}
-		resp, err := t.base.RoundTrip(out)
+		rt := t.base
+		if out.Header.Get(HeaderNode) != "" {
+			rt = t.vouching
+		}
+		resp, err := rt.RoundTrip(out)
 		if err == nil {
 			return resp, nil
 		}

@@ -1,0 +1,67 @@
+package dispatcher
+
+import (
+	"net/http"
+	"net/netip"
+
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/master/peer"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// pathNode authorizes a call about the path's node (the node authorizer):
+// the caller must present that node's client certificate, by the node's
+// id and name, so that a certificate of a removed node does not act for a
+// later node of the same name. The path is a claim; the certificate is the
+// proof. It answers 403 (or 404 for a node that is not registered, which
+// tells the agent to register again) and returns false otherwise.
+func (d *Dispatcher) pathNode(w http.ResponseWriter, r *http.Request) (*orchpb.Node, bool) {
+	pathID := r.PathValue("id")
+	caller, ok := peer.CallerNode(r)
+	if !ok {
+		forbid(w, "the calls of node "+pathID+" need its client certificate (a bearer token only registers a new node)")
+		return nil, false
+	}
+	if caller.ID != pathID {
+		forbid(w, "node "+caller.Name+" ("+caller.ID+") may not act for node "+pathID)
+		return nil, false
+	}
+	node := d.deps.Store.Node(pathID)
+	if node == nil {
+		api.WriteError(w, &api.Error{Code: api.CodeNotFound, Message: "node " + pathID + " is not registered", Status: http.StatusNotFound})
+		return nil, false
+	}
+	if node.GetName() != caller.Name {
+		forbid(w, "the certificate of node "+caller.Name+" does not name node "+node.GetName()+" ("+pathID+")")
+		return nil, false
+	}
+	return node, true
+}
+
+// checkStatuses refuses a report that speaks for a replica another node
+// holds, or gives an address outside the node's own subnet (which the node
+// DNS would then serve). Replicas the store no longer has are let through:
+// an agent reports a deleted replica until it has stopped it, and the
+// store ignores those.
+func (d *Dispatcher) checkStatuses(node *orchpb.Node, statuses []*orchpb.ReplicaStatus) string {
+	subnet, err := netip.ParsePrefix(node.GetSubnet())
+	if err != nil {
+		return "node " + node.GetName() + " has no subnet"
+	}
+	for _, st := range statuses {
+		if rep := d.deps.Store.Replica(st.GetId()); rep != nil && rep.GetNode() != node.GetId() {
+			return "replica " + st.GetId() + " is not assigned to node " + node.GetName()
+		}
+		if st.GetIp() == "" {
+			continue
+		}
+		if ip, err := netip.ParseAddr(st.GetIp()); err != nil || !subnet.Contains(ip) {
+			return "replica " + st.GetId() + ": address " + st.GetIp() + " is outside node " + node.GetName() + "'s subnet " + node.GetSubnet()
+		}
+	}
+	return ""
+}
+
+func forbid(w http.ResponseWriter, msg string) {
+	api.WriteError(w, &api.Error{Code: api.CodeForbidden, Message: msg, Status: http.StatusForbidden})
+}
