@@ -36,6 +36,9 @@ import (
 // healthYAML is one replica of the sample image checked by kind (http,
 // tcp or exec) on the given interval; the start period leaves the test time
 // to undo what made it unhealthy before the restarted replica is judged.
+// The CPU is enough for an exec check to finish within its timeout: the
+// exec'd process starts inside the container's CPU quota, and runc loads
+// the seccomp profile there, which at 20m takes over a second.
 func healthYAML(svc, check, interval, timeout string) string {
 	return fmt.Sprintf(`
 kind: Service
@@ -43,7 +46,7 @@ name: %s
 replicas: 1
 image: orch.local/hello:1
 args: ["--port=8080"]
-resources: {cpu: 20m, memory: 32Mi}
+resources: {cpu: 250m, memory: 32Mi}
 health: {%s, interval: %s, timeout: %s, retries: 2, startPeriod: 2s}
 restart: {policy: always, backoffInitial: 100ms, backoffMax: 1s}
 stopGracePeriod: 2s
