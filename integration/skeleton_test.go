@@ -130,8 +130,7 @@ func crashesBackOff(t *testing.T, d *devCluster, r *orchpb.Replica) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		crashedAt := time.Now()
-		_, _ = httpGet("http://" + r.GetIp() + ":8080/crash?code=3")
+		crashedAt := crash(t, r)
 		var after *orchpb.Replica
 		d.eventually("the replica runs again after crash "+fmt.Sprint(i+1), func() error {
 			got, err := d.api.GetReplica(ctx, r.GetId(), "")
@@ -151,6 +150,26 @@ func crashesBackOff(t *testing.T, d *devCluster, r *orchpb.Replica) {
 		if after.GetExitCode() != 3 {
 			t.Errorf("exitCode = %d, want 3", after.GetExitCode())
 		}
+	}
+}
+
+// crash asks r to exit with code 3 and returns when it was asked. A
+// restarted replica is running as soon as its process started, before it
+// listens: a refused connection is retried, anything else (the answer, or
+// the connection dropped as the process exits) means the request arrived.
+func crash(t *testing.T, r *orchpb.Replica) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sent := time.Now()
+		_, err := httpGet("http://" + r.GetIp() + ":8080/crash?code=3")
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			return sent
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s refused connections for 10s: %v", r.DisplayName(), err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
