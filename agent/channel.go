@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"time"
 
 	"github.com/orch-io/orch/pki"
 	orchpb "github.com/orch-io/orch/proto"
@@ -68,4 +69,14 @@ func (ch *Channel) ReportStatus(ctx context.Context, report *orchpb.StatusReport
 // until the stream breaks or ctx ends.
 func (ch *Channel) WatchAssignments(ctx context.Context, nodeID string, handle func(*orchpb.AssignmentSet)) error {
 	return ch.conn.watchAssignments(ctx, nodeID, false, handle)
+}
+
+// RenewAt is when the node's client certificate is due for renewal (by
+// Register again), or ok false before the first registration.
+func (ch *Channel) RenewAt() (at time.Time, ok bool) {
+	leaf, err := pki.LeafOf(ch.conn.cert.Load())
+	if err != nil {
+		return time.Time{}, false
+	}
+	return pki.RenewAt(leaf.NotBefore, leaf.NotAfter), true
 }
