@@ -71,12 +71,9 @@ func (ch *Channel) WatchAssignments(ctx context.Context, nodeID string, handle f
 	return ch.conn.watchAssignments(ctx, nodeID, false, handle)
 }
 
-// RenewAt is when the node's client certificate is due for renewal (by
-// Register again), or ok false before the first registration.
-func (ch *Channel) RenewAt() (at time.Time, ok bool) {
-	leaf, err := pki.LeafOf(ch.conn.cert.Load())
-	if err != nil {
-		return time.Time{}, false
-	}
-	return pki.RenewAt(leaf.NotBefore, leaf.NotAfter), true
+// WaitRenewal waits until the node's client certificate is due for
+// renewal (by Register again), or for retry before the first registration.
+// It returns ctx's error when ctx ends first.
+func (ch *Channel) WaitRenewal(ctx context.Context, retry time.Duration) error {
+	return pki.WaitRenewal(ctx, ch.conn.cert.Load(), retry)
 }

@@ -16,18 +16,7 @@ const renewPoll = time.Second
 // answer carries fresh certificates, which register saves and swaps in
 // without a restart. Until ctx ends.
 func (a *Agent) runCertRenewal(ctx context.Context, agentAddr string) {
-	for {
-		wait := renewPoll
-		if leaf, err := pki.LeafOf(a.conn.cert.Load()); err == nil {
-			wait = time.Until(pki.RenewAt(leaf.NotBefore, leaf.NotAfter))
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	for pki.WaitRenewal(ctx, a.conn.cert.Load(), renewPoll) == nil {
 		if a.conn.cert.Load() == nil {
 			continue
 		}

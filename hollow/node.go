@@ -104,18 +104,7 @@ func (n *Node) register(ctx context.Context, ch *agent.Channel) (*orchpb.NodeReg
 // runCertRenewal registers the node again when its certificate is due,
 // as an agent does, so a fleet outlives short --cert-lifetime settings.
 func (n *Node) runCertRenewal(ctx context.Context, ch *agent.Channel) {
-	for {
-		at, ok := ch.RenewAt()
-		if !ok {
-			return // started only after a registration: not reached
-		}
-		t := time.NewTimer(time.Until(at))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	for ch.WaitRenewal(ctx, time.Second) == nil {
 		if _, err := n.register(ctx, ch); err != nil {
 			return // ctx ended: register retries until then
 		}

@@ -16,32 +16,16 @@ const renewRetry = 10 * time.Second
 // certificate at each handshake (pki.LiveCert), so new connections get the
 // new one and established connections keep the one they negotiated.
 func (m *Master) runCertRenewal(ctx context.Context) {
-	wait := renewWait(m.cert)
-	for {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	due := m.cert.Load()
+	for pki.WaitRenewal(ctx, due, renewRetry) == nil {
 		cert, err := m.ca.IssueMaster(m.certHosts)
 		if err != nil {
 			m.log.Error("could not renew this master's certificate", "err", err)
-			wait = renewRetry
+			due = nil // try again after renewRetry
 			continue
 		}
 		m.cert.Store(cert)
-		wait = renewWait(m.cert)
-		m.log.Info("renewed this master's certificate", "expires", m.cert.Load().Leaf.NotAfter)
+		due = m.cert.Load()
+		m.log.Info("renewed this master's certificate", "expires", due.Leaf.NotAfter)
 	}
-}
-
-// renewWait is how long until cert is due for renewal.
-func renewWait(cert *pki.LiveCert) time.Duration {
-	leaf, err := pki.LeafOf(cert.Load())
-	if err != nil {
-		return renewRetry
-	}
-	return time.Until(pki.RenewAt(leaf.NotBefore, leaf.NotAfter))
 }

@@ -5,14 +5,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/orch-io/orch/api/client"
 )
 
 // TestMasterRenewsItsCertificate: with certificates valid for a few
@@ -21,21 +17,7 @@ import (
 // certificate keeps serving requests.
 func TestMasterRenewsItsCertificate(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	m, err := Start(ctx, Config{DataDir: dir, APIAddr: "127.0.0.1:0", RaftAddr: "127.0.0.1:0", Bootstrap: true,
-		CertLifetime: 3 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Stop()
-	cfg, _, err := client.LoadConfig(filepath.Join(dir, AdminConfigFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := client.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, admin := startTestMaster(t, Config{CertLifetime: 3 * time.Second})
 	served := func() *x509.Certificate {
 		t.Helper()
 		conn, err := tls.Dial("tcp", strings.TrimPrefix(m.URL(), "https://"), &tls.Config{RootCAs: m.CA().Pool(), MinVersion: tls.VersionTLS12})

@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -95,4 +96,22 @@ func (l *LiveCert) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error
 // GetClientCertificate is a tls.Config.GetClientCertificate.
 func (l *LiveCert) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 	return l.Load(), nil
+}
+
+// WaitRenewal waits until cert is due for renewal (RenewAt), or for retry
+// when there is no certificate to read a date from. It returns ctx's
+// error when ctx ends first.
+func WaitRenewal(ctx context.Context, cert *tls.Certificate, retry time.Duration) error {
+	wait := retry
+	if leaf, err := LeafOf(cert); err == nil {
+		wait = time.Until(RenewAt(leaf.NotBefore, leaf.NotAfter))
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
