@@ -175,6 +175,7 @@ func (a *Agent) join(ctx context.Context, agentAddr string) (*identity, error) {
 	if id != nil {
 		a.id.Store(id)
 		if cert, err := a.dir.clientCertificate(); err == nil {
+			a.warnIfExpired(cert)
 			a.conn.setCertificate(cert)
 		} else {
 			a.log.Warn("no client certificate: registering with the join token", "err", err)
