@@ -17,7 +17,7 @@ import (
 // certificate keeps serving requests.
 func TestMasterRenewsItsCertificate(t *testing.T) {
 	ctx := context.Background()
-	m, admin := startTestMaster(t, Config{CertLifetime: 3 * time.Second})
+	m, admin := startTestMaster(t, Config{CertLifetime: 6 * time.Second})
 	served := func() *x509.Certificate {
 		t.Helper()
 		conn, err := tls.Dial("tcp", strings.TrimPrefix(m.URL(), "https://"), &tls.Config{RootCAs: m.CA().Pool(), MinVersion: tls.VersionTLS12})

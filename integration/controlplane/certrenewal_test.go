@@ -9,13 +9,13 @@ import (
 	"time"
 )
 
-// TestMastersRenewTheirCertificates: masters whose certificates last 4 s
+// TestMastersRenewTheirCertificates: masters whose certificates last 6 s
 // keep serving past several renewals. Every new connection meets a valid
 // certificate: a client's, at every moment, and the Raft connections of an
 // election held after the first certificates expired (the two followers
 // never dialled each other before it).
 func TestMastersRenewTheirCertificates(t *testing.T) {
-	c := newCluster(t, 3, "--cert-lifetime", "4s")
+	c := newCluster(t, 3, "--cert-lifetime", "6s")
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(c.ca)
 	served := func(m *master) (*x509.Certificate, error) {
