@@ -42,7 +42,10 @@ type Agent struct {
 	// registration and read at each handshake: the files on disk are a
 	// pair, and a handshake between their two writes would mismatch.
 	cert atomic.Pointer[tls.Certificate]
-	net  Network
+	// registering serializes registrations: the first (or the one at
+	// start) and the renewals share the staged key file.
+	registering sync.Mutex
+	net         Network
 	// overlay is net when it reaches other nodes (nil for a plain Network);
 	// dns is the node's DNS server on its gateway (nil without overlay).
 	overlay  Overlay
@@ -121,8 +124,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	srv := &server{logs: a.logs, runtime: a.cfg.Runtime, runs: a.replicas.runs, certificate: a.certificate, log: a.log}
-	a.wg.Add(6)
+	a.wg.Add(7)
 	go func() { defer a.wg.Done(); srv.serve(ctx, ln, pool) }()
+	go func() { defer a.wg.Done(); a.runCertRenewal(ctx, agentAddr) }()
 	go func() { defer a.wg.Done(); a.runAssignments(ctx, id.NodeID) }()
 	go func() { defer a.wg.Done(); a.reporter.run(ctx) }()
 	go func() { defer a.wg.Done(); a.replicas.runStrayCheck(ctx, a.cfg.Runtime, a.net) }()
@@ -164,10 +168,14 @@ func (a *Agent) join(ctx context.Context, agentAddr string) (*identity, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.dir.finishSave(); err != nil {
+		return nil, err
+	}
 	register := func() (struct{}, error) { return struct{}{}, a.register(ctx, agentAddr) }
 	if id != nil {
 		a.id.Store(id)
 		if cert, err := a.dir.clientCertificate(); err == nil {
+			a.warnIfExpired(cert)
 			a.conn.setCertificate(cert)
 		} else {
 			a.log.Warn("no client certificate: registering with the join token", "err", err)
@@ -200,6 +208,8 @@ func (a *Agent) certificate() (*tls.Certificate, error) {
 }
 
 func (a *Agent) register(ctx context.Context, agentAddr string) error {
+	a.registering.Lock()
+	defer a.registering.Unlock()
 	csr, err := a.dir.newCSR(a.cfg.Name)
 	if err != nil {
 		return err

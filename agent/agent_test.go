@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net/http"
@@ -36,14 +37,23 @@ type fakeMaster struct {
 	reports   []map[string]*orchpb.ReplicaStatus
 	next      int // the first report awaitReport has not looked at
 	agentAddr string
+	// renewals counts registrations made with the node's certificate and
+	// no token; reportCert is the client certificate of the last report.
+	renewals   int
+	reportCert *x509.Certificate
 }
 
-func newFakeMaster(t *testing.T) *fakeMaster {
+func newFakeMaster(t *testing.T) *fakeMaster { return newFakeMasterLifetime(t, 0) }
+
+// newFakeMasterLifetime is a fake master whose CA signs node certificates
+// valid for life (0: the default).
+func newFakeMasterLifetime(t *testing.T, life time.Duration) *fakeMaster {
 	t.Helper()
 	ca, err := pki.NewCA()
 	if err != nil {
 		t.Fatal(err)
 	}
+	ca.SetLeafLifetime(life)
 	cert, err := ca.IssueMaster([]string{"127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +91,9 @@ func (m *fakeMaster) register(w http.ResponseWriter, r *http.Request) {
 	}
 	m.mu.Lock()
 	m.agentAddr = reg.GetAgentAddress()
+	if _, ok := pki.PeerNode(r.TLS); ok && r.Header.Get("Authorization") == "" {
+		m.renewals++
+	}
 	m.mu.Unlock()
 	out, _ := protojson.Marshal(&orchpb.NodeRegistrationResponse{
 		Node:                 &orchpb.Node{Id: "n1", Name: reg.GetName(), Subnet: "10.244.1.0/24"},
@@ -135,6 +148,7 @@ func (m *fakeMaster) status(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.reports = append(m.reports, byID)
+	m.reportCert = r.TLS.PeerCertificates[0]
 }
 
 func (m *fakeMaster) assign(asgs ...*orchpb.Assignment) {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"time"
 
 	"github.com/orch-io/orch/pki"
 	orchpb "github.com/orch-io/orch/proto"
@@ -68,4 +69,11 @@ func (ch *Channel) ReportStatus(ctx context.Context, report *orchpb.StatusReport
 // until the stream breaks or ctx ends.
 func (ch *Channel) WatchAssignments(ctx context.Context, nodeID string, handle func(*orchpb.AssignmentSet)) error {
 	return ch.conn.watchAssignments(ctx, nodeID, false, handle)
+}
+
+// WaitRenewal waits until the node's client certificate is due for
+// renewal (by Register again), or for retry before the first registration.
+// It returns ctx's error when ctx ends first.
+func (ch *Channel) WaitRenewal(ctx context.Context, retry time.Duration) error {
+	return pki.WaitRenewal(ctx, ch.conn.cert.Load(), retry)
 }

@@ -132,16 +132,31 @@ func (d dataDir) clientCertificate() (*tls.Certificate, error) {
 }
 
 // saveCertificates installs the certificates a registration answered with
-// the key newCSR made.
+// the key newCSR made. The three files must change together (both
+// certificates are for that key), so all are staged first; node.crt.new,
+// written last, marks the set complete, and is installed last, so that
+// finishSave can complete a save a crash interrupted.
 func (d dataDir) saveCertificates(clientPEM, serverPEM string) error {
-	if err := writeAtomic(d.path("node.crt"), []byte(clientPEM), 0o644); err != nil {
+	if err := writeAtomic(d.path("agent.crt.new"), []byte(serverPEM), 0o644); err != nil {
 		return err
 	}
-	if err := writeAtomic(d.path("agent.crt"), []byte(serverPEM), 0o644); err != nil {
+	if err := writeAtomic(d.path("node.crt.new"), []byte(clientPEM), 0o644); err != nil {
 		return err
 	}
-	if err := os.Rename(d.path("agent.key.new"), d.path("agent.key")); err != nil {
-		return fmt.Errorf("agent: install key: %w", err)
+	return d.finishSave()
+}
+
+// finishSave installs a staged, complete set of certificates, if any: the
+// key, then the endpoint's certificate, then the client certificate.
+func (d dataDir) finishSave() error {
+	if _, err := os.Stat(d.path("node.crt.new")); errors.Is(err, os.ErrNotExist) {
+		return nil // nothing staged, or only a request that was never answered
+	}
+	for _, name := range []string{"agent.key", "agent.crt", "node.crt"} {
+		err := os.Rename(d.path(name+".new"), d.path(name))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("agent: install %s: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -83,7 +83,8 @@ func (n *Node) start(ctx context.Context) error {
 	n.cancel = cancel
 	n.nudge = make(chan struct{}, 1)
 	n.mu.Unlock()
-	n.wg.Add(2)
+	n.wg.Add(3)
+	go func() { defer n.wg.Done(); n.runCertRenewal(ctx, ch) }()
 	go func() { defer n.wg.Done(); n.runAssignments(ctx, ch) }()
 	go func() { defer n.wg.Done(); n.runReporter(ctx, ch) }()
 	return nil
@@ -98,6 +99,16 @@ func (n *Node) register(ctx context.Context, ch *agent.Channel) (*orchpb.NodeReg
 		return nil, fmt.Errorf("hollow: register %s: %w", n.name, err)
 	}
 	return resp, nil
+}
+
+// runCertRenewal registers the node again when its certificate is due,
+// as an agent does, so a fleet outlives short --cert-lifetime settings.
+func (n *Node) runCertRenewal(ctx context.Context, ch *agent.Channel) {
+	for ch.WaitRenewal(ctx, time.Second) == nil {
+		if _, err := n.register(ctx, ch); err != nil {
+			return // ctx ended: register retries until then
+		}
+	}
 }
 
 // Kill stops the node at once, as kill -9 stops an agent: no goodbye, no

@@ -13,7 +13,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -60,20 +59,7 @@ type attackCluster struct {
 func startAttackCluster(t *testing.T) *attackCluster {
 	t.Helper()
 	dir := t.TempDir()
-	m, err := Start(context.Background(), Config{DataDir: dir, APIAddr: "127.0.0.1:0", RaftAddr: freeTCPAddr(t), Bootstrap: true,
-		NodeTimeout: time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Stop)
-	cfg, _, err := client.LoadConfig(filepath.Join(dir, AdminConfigFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := client.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, admin := startTestMaster(t, Config{DataDir: dir, RaftAddr: freeTCPAddr(t), NodeTimeout: time.Hour})
 	join, err := os.ReadFile(filepath.Join(dir, AgentTokenFile))
 	if err != nil {
 		t.Fatal(err)

@@ -61,6 +61,10 @@ type Config struct {
 	HostPortRange string
 	// MaxImageSize caps one image upload (default imagestore.DefaultMaxSize).
 	MaxImageSize int64
+	// CertLifetime is how long the certificates this master signs (its
+	// own, nodes') are valid (--cert-lifetime; default
+	// pki.DefaultLeafLifetime). Each renews itself at two thirds of it.
+	CertLifetime time.Duration
 	// MaxStreams caps the watch, follow and exec streams one token holds
 	// open on this master (default apiserver.DefaultMaxStreams).
 	MaxStreams int
@@ -79,6 +83,8 @@ type Master struct {
 	store      *store.Store
 	raft       *raftnode.Node
 	ca         *pki.CA
+	cert       *pki.LiveCert // this master's own, renewed by runCertRenewal
+	certHosts  []string
 	tokens     *auth.Tokens
 	dispatcher *dispatcher.Dispatcher
 	events     *events.Log
@@ -126,15 +132,15 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 	if m.ca, err = m.credentials(ctx, joining, hasState); err != nil {
 		return nil, err
 	}
+	m.ca.SetLeafLifetime(cfg.CertLifetime)
 	images, err := imagestore.Open(filepath.Join(cfg.DataDir, "images"), imagestore.WithMaxSize(cfg.MaxImageSize))
 	if err != nil {
 		return nil, err
 	}
-	cert, err := m.listenAndOpenRaft(joining)
-	if err != nil {
+	if err := m.listenAndOpenRaft(joining); err != nil {
 		return nil, err
 	}
-	m.assembleAPI(cert, images)
+	m.assembleAPI(images)
 	runCtx := m.serve(ctx)
 	if err := m.enterCluster(ctx, hasState, joining); err != nil {
 		return nil, err
@@ -162,45 +168,46 @@ func withDefaults(cfg Config) Config {
 }
 
 // listenAndOpenRaft issues this master's certificate, makes the store it
-// replicates into, listens on the API address and opens Raft. It returns
-// the certificate the API serves.
-func (m *Master) listenAndOpenRaft(joining bool) (tls.Certificate, error) {
+// replicates into, listens on the API address and opens Raft.
+func (m *Master) listenAndOpenRaft(joining bool) error {
 	cfg := m.cfg
 	host, _, _ := net.SplitHostPort(cfg.APIAddr)
 	raftHost, _, _ := net.SplitHostPort(cfg.RaftAddr)
-	cert, err := m.ca.IssueMaster(append(serverHosts(host), raftHost))
+	m.certHosts = append(serverHosts(host), raftHost)
+	cert, err := m.ca.IssueMaster(m.certHosts)
 	if err != nil {
-		return tls.Certificate{}, err
+		return err
 	}
+	m.cert = pki.NewLiveCert(cert)
 	m.store = store.New()
 	m.tokens = auth.NewTokens(m.store, m.readBarrier)
-	m.peers = peer.NewClient(m.ca, cert)
+	m.peers = peer.NewClient(m.ca, m.cert)
 	rc := cfg.Raft
 	rc.DataDir, rc.BindAddr, rc.AdvertiseAddr, rc.NodeID = cfg.DataDir, cfg.RaftAddr, cfg.RaftAddr, cfg.NodeID
 	rc.Bootstrap = cfg.Bootstrap && !joining
-	rc.ServerTLS, rc.ClientTLS = m.ca.MasterServerTLS(cert), m.ca.MasterClientTLS(&cert)
+	rc.ServerTLS, rc.ClientTLS = m.ca.MasterServerTLS(m.cert), m.ca.MasterClientTLS(m.cert)
 	if rc.Logger == nil {
 		rc.Logger = cfg.Logger
 	}
 	ln, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("master: listen on %s: %w", cfg.APIAddr, err)
+		return fmt.Errorf("master: listen on %s: %w", cfg.APIAddr, err)
 	}
 	m.listener = ln
 	m.apiURL = "https://" + apiHostPort(ln.Addr().String(), host)
 	if m.raft, err = raftnode.Open(rc, store.NewFSM(m.store, cfg.Logger)); err != nil {
 		ln.Close()
-		return tls.Certificate{}, fmt.Errorf("master: open raft: %w", err)
+		return fmt.Errorf("master: open raft: %w", err)
 	}
-	return cert, nil
+	return nil
 }
 
 // assembleAPI builds the services behind the API (agent channel, control
 // plane, events) and the HTTPS server that forwards to the leader what
 // this master cannot answer itself.
-func (m *Master) assembleAPI(cert tls.Certificate, images *imagestore.Store) {
+func (m *Master) assembleAPI(images *imagestore.Store) {
 	cfg := m.cfg
-	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.raft, CA: m.ca, ClientCert: cert, Logger: cfg.Logger})
+	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.raft, CA: m.ca, ClientCert: m.cert, Logger: cfg.Logger})
 	m.control = controlplane.New(controlplane.Deps{
 		Raft: m.raft, Store: m.store, CA: m.ca, Self: m.self(), ReadBarrier: m.readBarrier,
 		LastUsed: m.tokens.LastUsed, Logger: cfg.Logger,
@@ -224,11 +231,11 @@ func (m *Master) assembleAPI(cert tls.Certificate, images *imagestore.Store) {
 		MaxStreams:  cfg.MaxStreams,
 	})
 	m.forwarder = peer.NewForwarder(peer.ForwarderDeps{
-		Local: server.Handler(), Leader: m.leaderAPI, CA: m.ca, Cert: &cert, Wait: cfg.LeaderWait, Logger: cfg.Logger,
+		Local: server.Handler(), Leader: m.leaderAPI, CA: m.ca, Cert: m.cert, Wait: cfg.LeaderWait, Logger: cfg.Logger,
 	})
 	m.httpServer = newAPIServer(m.forwarder, &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
+		GetCertificate: m.cert.GetCertificate,
+		MinVersion:     tls.VersionTLS12,
 		// Masters calling one another and registered nodes show their
 		// certificate; clients (and a node joining) use bearer tokens.
 		ClientAuth: tls.VerifyClientCertIfGiven,
@@ -301,10 +308,14 @@ func (m *Master) enterCluster(ctx context.Context, hasState, joining bool) error
 // keeping its own record current, copying loaded images from its peers
 // and writing the tokens' last-use times.
 func (m *Master) startBackground(runCtx context.Context, images *imagestore.Store) {
-	m.wg.Add(3)
+	m.wg.Add(4)
 	go func() {
 		defer m.wg.Done()
 		m.runUpkeep(runCtx)
+	}()
+	go func() {
+		defer m.wg.Done()
+		m.runCertRenewal(runCtx)
 	}()
 	go func() {
 		defer m.wg.Done()

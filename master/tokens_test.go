@@ -2,8 +2,6 @@ package master
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"testing"
 
@@ -16,17 +14,8 @@ import (
 func TestTokenUseReachesRaft(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	m, err := Start(ctx, Config{DataDir: dir, APIAddr: "127.0.0.1:0", RaftAddr: "127.0.0.1:0", Bootstrap: true,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Stop()
+	m, c := startTestMaster(t, Config{DataDir: dir})
 	cfg, _, err := client.LoadConfig(filepath.Join(dir, AdminConfigFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

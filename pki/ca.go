@@ -26,6 +26,9 @@ type CA struct {
 	CertPEM []byte
 	keyPEM  []byte
 	key     crypto.Signer
+	// leafLifetime is how long the leaves it signs are valid (see
+	// SetLeafLifetime).
+	leafLifetime time.Duration
 }
 
 const (
@@ -203,19 +206,20 @@ func csrPublicKey(csrPEM []byte) (crypto.PublicKey, error) {
 }
 
 func (ca *CA) sign(commonName string, hosts []string, pub crypto.PublicKey) ([]byte, error) {
-	tmpl := leafTemplate(commonName, hosts)
+	tmpl := ca.leafTemplate(commonName, hosts)
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
 	return ca.signTemplate(tmpl, pub)
 }
 
-// leafTemplate is a one-year leaf certificate for commonName, valid for
-// the host names and IPs in hosts.
-func leafTemplate(commonName string, hosts []string) *x509.Certificate {
+// leafTemplate is a leaf certificate for commonName, valid for the CA's
+// leaf lifetime and for the host names and IPs in hosts.
+func (ca *CA) leafTemplate(commonName string, hosts []string) *x509.Certificate {
+	notBefore, notAfter := ca.validity()
 	tmpl := &x509.Certificate{
 		SerialNumber: randomSerial(),
 		Subject:      pkix.Name{CommonName: commonName},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().AddDate(1, 0, 0),
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 	}
 	for _, h := range hosts {

@@ -48,12 +48,13 @@ func (ca *CA) VerifyMaster(rawCerts [][]byte) error {
 }
 
 // MasterServerTLS is the TLS config of a listener only masters may use
-// (Raft): it presents cert and requires a master's certificate back.
-func (ca *CA) MasterServerTLS(cert tls.Certificate) *tls.Config {
+// (Raft): it presents cert (as it is at each handshake) and requires a
+// master's certificate back.
+func (ca *CA) MasterServerTLS(cert *LiveCert) *tls.Config {
 	return &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{cert},
-		ClientAuth:   tls.RequireAnyClientCert,
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: cert.GetCertificate,
+		ClientAuth:     tls.RequireAnyClientCert,
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			return ca.VerifyMaster(raw)
 		},
@@ -62,7 +63,7 @@ func (ca *CA) MasterServerTLS(cert tls.Certificate) *tls.Config {
 
 // MasterClientTLS is the TLS config for calling another master: it accepts
 // only a master's certificate and presents cert when it is not nil.
-func (ca *CA) MasterClientTLS(cert *tls.Certificate) *tls.Config {
+func (ca *CA) MasterClientTLS(cert *LiveCert) *tls.Config {
 	tc := &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		// VerifyPeerCertificate does the whole check (chain and subject);
@@ -73,7 +74,7 @@ func (ca *CA) MasterClientTLS(cert *tls.Certificate) *tls.Config {
 		},
 	}
 	if cert != nil {
-		tc.Certificates = []tls.Certificate{*cert}
+		tc.GetClientCertificate = cert.GetClientCertificate
 	}
 	return tc
 }

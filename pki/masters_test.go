@@ -46,7 +46,7 @@ func TestMasterTLS(t *testing.T) {
 	serverCert, _ := ca.IssueMaster([]string{"127.0.0.1"})
 	clientCert, _ := ca.IssueMaster([]string{"10.9.9.9"}) // another host: names are not checked
 	agentCert, _ := ca.IssueServer("node:a", []string{"127.0.0.1"})
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", ca.MasterServerTLS(serverCert))
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", ca.MasterServerTLS(NewLiveCert(serverCert)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,11 @@ func TestMasterTLS(t *testing.T) {
 		}
 	}()
 	dial := func(cert *tls.Certificate) error {
-		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", ln.Addr().String(), ca.MasterClientTLS(cert))
+		var live *LiveCert
+		if cert != nil {
+			live = NewLiveCert(*cert)
+		}
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", ln.Addr().String(), ca.MasterClientTLS(live))
 		if err != nil {
 			return err
 		}

@@ -44,7 +44,7 @@ func (ca *CA) signNode(csrPEM []byte, id NodeIdentity, hosts []string, usage x50
 	if err != nil {
 		return nil, err
 	}
-	tmpl := leafTemplate(NodePrefix+id.Name, hosts)
+	tmpl := ca.leafTemplate(NodePrefix+id.Name, hosts)
 	tmpl.Subject.OrganizationalUnit = []string{id.ID}
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{usage}
 	der, err := ca.signTemplate(tmpl, pub)

@@ -15,6 +15,7 @@ import (
 	"github.com/orch-io/orch/master/controllers"
 	"github.com/orch-io/orch/master/peer"
 	"github.com/orch-io/orch/master/raftnode"
+	"github.com/orch-io/orch/pki"
 	"github.com/spf13/cobra"
 )
 
@@ -33,6 +34,7 @@ type masterFlags struct {
 	hostPortRange                      string
 	maxImageSize                       int64
 	maxStreams                         int
+	certLifetime                       time.Duration
 }
 
 func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
@@ -55,6 +57,7 @@ func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
 	fl.Uint64Var(&f.trailingLogs, "raft-trailing-logs", raftnode.DefaultTrailingLogs, "log entries kept after a snapshot; a master further behind catches up from a snapshot")
 	fl.Var(newSizeFlag(&f.maxImageSize, "2Gi"), "max-image-size", "largest image tarball one upload (orchctl image load) may send: bytes, or with a unit Ki, Mi, Gi, Ti")
 	fl.IntVar(&f.maxStreams, "max-streams-per-token", apiserver.DefaultMaxStreams, "open watch, follow and exec streams one token may hold at once; past it the API answers 429")
+	fl.DurationVar(&f.certLifetime, "cert-lifetime", pki.DefaultLeafLifetime, "how long the certificates this master signs (masters' and nodes') are valid; each renews itself at two thirds of it")
 	fl.StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this HOST:PORT, for performance work")
 	_ = fl.MarkHidden("pprof-addr")
 }
@@ -108,6 +111,7 @@ func (f *masterFlags) config() master.Config {
 		HostPortRange: f.hostPortRange,
 		MaxImageSize:  f.maxImageSize,
 		MaxStreams:    f.maxStreams,
+		CertLifetime:  f.certLifetime,
 		Raft: raftnode.Config{
 			HeartbeatTimeout:   f.heartbeatTimeout,
 			ElectionTimeout:    f.electionTimeout,

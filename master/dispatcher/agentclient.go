@@ -22,13 +22,13 @@ type agentClient struct {
 	tls *tls.Config
 }
 
-func newAgentClient(ca *pki.CA, cert tls.Certificate) *agentClient {
+func newAgentClient(ca *pki.CA, cert *pki.LiveCert) *agentClient {
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if ca != nil {
 		tlsConf.RootCAs = ca.Pool()
 	}
-	if len(cert.Certificate) > 0 {
-		tlsConf.Certificates = []tls.Certificate{cert}
+	if cert != nil {
+		tlsConf.GetClientCertificate = cert.GetClientCertificate
 	}
 	return &agentClient{tls: tlsConf}
 }

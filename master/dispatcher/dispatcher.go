@@ -12,7 +12,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"io"
 	"log/slog"
@@ -39,7 +38,7 @@ type Deps struct {
 	CA       *pki.CA
 	// ClientCert is the master's certificate, presented to agents when the
 	// master calls them (logs), so agents accept only masters.
-	ClientCert tls.Certificate
+	ClientCert *pki.LiveCert
 	Logger     *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time

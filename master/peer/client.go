@@ -24,9 +24,9 @@ type Client struct {
 	http *http.Client
 }
 
-// NewClient builds a client presenting cert.
-func NewClient(ca *pki.CA, cert tls.Certificate) *Client {
-	return &Client{http: &http.Client{Transport: newTransport(ca.MasterClientTLS(&cert))}}
+// NewClient builds a client presenting cert as it is at each handshake.
+func NewClient(ca *pki.CA, cert *pki.LiveCert) *Client {
+	return &Client{http: &http.Client{Transport: newTransport(ca.MasterClientTLS(cert))}}
 }
 
 // newTransport is for calls between masters: HTTP/2 (many concurrent calls

@@ -2,7 +2,6 @@ package peer
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -53,7 +52,7 @@ type ForwarderDeps struct {
 	CA *pki.CA
 	// Cert is this master's certificate, presented only with a node's
 	// forwarded call, to vouch for the node its certificate named.
-	Cert *tls.Certificate
+	Cert *pki.LiveCert
 	// Wait is how long to wait for a leader; 0 means DefaultLeaderWait.
 	Wait   time.Duration
 	Logger *slog.Logger

@@ -18,8 +18,8 @@ import (
 
 func withTLS(ca *pki.CA, cert tls.Certificate) func(*Config) {
 	return func(c *Config) {
-		c.ServerTLS = ca.MasterServerTLS(cert)
-		c.ClientTLS = ca.MasterClientTLS(&cert)
+		c.ServerTLS = ca.MasterServerTLS(pki.NewLiveCert(cert))
+		c.ClientTLS = ca.MasterClientTLS(pki.NewLiveCert(cert))
 	}
 }
 
@@ -65,12 +65,12 @@ func TestMutualTLS(t *testing.T) {
 func TestTLSConfigErrors(t *testing.T) {
 	ca, _ := pki.NewCA()
 	cert, _ := ca.IssueMaster([]string{"127.0.0.1"})
-	cfg := Config{DataDir: t.TempDir(), NodeID: "x", BindAddr: "127.0.0.1:0", ServerTLS: ca.MasterServerTLS(cert)}
+	cfg := Config{DataDir: t.TempDir(), NodeID: "x", BindAddr: "127.0.0.1:0", ServerTLS: ca.MasterServerTLS(pki.NewLiveCert(cert))}
 	if n, err := Open(cfg, store.NewFSM(store.New(), nil)); err == nil {
 		n.Shutdown()
 		t.Fatal("Open accepted a server TLS config without a client one")
 	}
-	cfg.ClientTLS = ca.MasterClientTLS(&cert)
+	cfg.ClientTLS = ca.MasterClientTLS(pki.NewLiveCert(cert))
 	cfg.BindAddr = "0.0.0.0:0"
 	if n, err := Open(cfg, store.NewFSM(store.New(), nil)); err == nil || !strings.Contains(err.Error(), "advertise") {
 		if n != nil {
@@ -139,7 +139,7 @@ func TestHandshakeDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	layer, err := newTLSStreamLayer("127.0.0.1:0", "", ca.MasterServerTLS(cert), ca.MasterClientTLS(&cert))
+	layer, err := newTLSStreamLayer("127.0.0.1:0", "", ca.MasterServerTLS(pki.NewLiveCert(cert)), ca.MasterClientTLS(pki.NewLiveCert(cert)))
 	if err != nil {
 		t.Fatal(err)
 	}
