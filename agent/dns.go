@@ -105,15 +105,17 @@ func endpointsUpdate(eps []dns.Endpoint) *orchpb.EndpointUpdate {
 	for _, e := range eps {
 		all.Put = append(all.Put, &orchpb.Endpoint{
 			ReplicaId: e.ID, Namespace: e.Namespace, Service: e.Service, Slot: int32(e.Slot),
-			Ip: e.IP.String(), State: healthState(e.Healthy), Generation: e.Generation,
+			Ip: e.IP.String(), State: string(healthState(e.Healthy)), Generation: e.Generation,
 		})
 	}
 	return all
 }
 
-func healthState(healthy bool) string {
+// healthState is the state a saved endpoint stands for: DNS serves only
+// healthy replicas, so running or unhealthy is all it kept.
+func healthState(healthy bool) orchpb.ReplicaState {
 	if healthy {
-		return string(orchpb.ReplicaRunning)
+		return orchpb.ReplicaRunning
 	}
-	return string(orchpb.ReplicaUnhealthy)
+	return orchpb.ReplicaUnhealthy
 }

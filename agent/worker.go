@@ -196,14 +196,16 @@ func (w *replicaWorker) start(ctx context.Context, o *observed) bool {
 	w.log.Warn("start failed", "attempt", o.startFailures, "err", err)
 	if o.startFailures >= maxStartFailures {
 		w.update(func(st *orchpb.ReplicaStatus) {
-			st.State, st.Message = string(orchpb.ReplicaFailed), "failed to start: "+err.Error()
+			st.SetObserved(orchpb.ReplicaFailed)
+			st.Message = "failed to start: " + err.Error()
 		})
 		w.waitStopOrShutdown(ctx)
 		return false
 	}
 	delay := w.backoff.Next()
 	w.update(func(st *orchpb.ReplicaStatus) {
-		st.State, st.Message = string(orchpb.ReplicaStarting), fmt.Sprintf("start failed: %v; retrying in %s", err, delay)
+		st.SetObserved(orchpb.ReplicaStarting)
+		st.Message = fmt.Sprintf("start failed: %v; retrying in %s", err, delay)
 	})
 	return w.sleep(ctx, delay)
 }
@@ -220,7 +222,7 @@ func (w *replicaWorker) watch(ctx context.Context, o *observed) bool {
 		return true
 	}
 	if (!w.hasHealthCheck() || o.resumeHealthy) && w.asgState() != orchpb.ReplicaRunning {
-		w.update(func(st *orchpb.ReplicaStatus) { st.State, st.Message = string(orchpb.ReplicaRunning), "" })
+		w.update(func(st *orchpb.ReplicaStatus) { st.SetObserved(orchpb.ReplicaRunning); st.Message = "" })
 	}
 	exit, killedFor, ok := w.waitExit(ctx, exitCh, o.resumeHealthy)
 	o.resumeHealthy = false
@@ -265,7 +267,8 @@ func (w *replicaWorker) exited(ctx context.Context, exit runtime.ExitStatus, kil
 	}
 	delay := w.backoff.NextAfter(ranFor)
 	w.update(func(st *orchpb.ReplicaStatus) {
-		st.ExitCode, st.State = int32(exit.Code), string(orchpb.ReplicaStarting)
+		st.ExitCode = int32(exit.Code)
+		st.SetObserved(orchpb.ReplicaStarting)
 		st.Message = fmt.Sprintf("%s; restarting in %s", reason, delay)
 	})
 	if !w.sleep(ctx, delay) {

@@ -40,10 +40,12 @@ func (w *replicaWorker) prepareAndStart(ctx context.Context, exists bool) error 
 		w.setHealthy(false)
 	}
 	w.update(func(st *orchpb.ReplicaStatus) {
-		st.State, st.StartedAt, st.Message = string(orchpb.ReplicaRunning), now, ""
+		st.SetObserved(orchpb.ReplicaRunning)
+		st.StartedAt, st.Message = now, ""
 		if checked {
 			// Running means healthy: discovery and rollouts count on it.
-			st.State, st.Message = string(orchpb.ReplicaStarting), "waiting for the first health check"
+			st.SetObserved(orchpb.ReplicaStarting)
+			st.Message = "waiting for the first health check"
 		}
 	})
 	if !w.started {
@@ -127,7 +129,8 @@ func (w *replicaWorker) stopAndRemove() {
 	w.update(func(st *orchpb.ReplicaStatus) {
 		// A finished replica keeps its verdict (exit code, reason) to the end.
 		if st.Observed() != orchpb.ReplicaFailed && st.Observed() != orchpb.ReplicaStopped {
-			st.State, st.Message = string(orchpb.ReplicaStopped), "stopped"
+			st.SetObserved(orchpb.ReplicaStopped)
+			st.Message = "stopped"
 		}
 	})
 	if err := w.env.files.remove(w.id); err != nil {
