@@ -38,26 +38,20 @@ func (d *Dispatcher) pathNode(w http.ResponseWriter, r *http.Request) (*orchpb.N
 	return node, true
 }
 
-// checkStatuses refuses a report that speaks for a replica another node
+// checkStatus refuses a status that speaks for a replica another node
 // holds, or gives an address outside the node's own subnet (which the node
-// DNS would then serve). Replicas the store no longer has are let through:
-// an agent reports a deleted replica until it has stopped it, and the
-// store ignores those.
-func (d *Dispatcher) checkStatuses(node *orchpb.Node, statuses []*orchpb.ReplicaStatus) string {
-	subnet, err := netip.ParsePrefix(node.GetSubnet())
-	if err != nil {
-		return "node " + node.GetName() + " has no subnet"
+// DNS would then serve). rep is the store's replica, nil for one the store
+// no longer has: an agent reports a deleted replica until it has stopped
+// it, and the store ignores those.
+func checkStatus(node *orchpb.Node, subnet netip.Prefix, rep *orchpb.Replica, st *orchpb.ReplicaStatus) string {
+	if rep != nil && rep.GetNode() != node.GetId() {
+		return "replica " + st.GetId() + " is not assigned to node " + node.GetName()
 	}
-	for _, st := range statuses {
-		if rep := d.deps.Store.Replica(st.GetId()); rep != nil && rep.GetNode() != node.GetId() {
-			return "replica " + st.GetId() + " is not assigned to node " + node.GetName()
-		}
-		if st.GetIp() == "" {
-			continue
-		}
-		if ip, err := netip.ParseAddr(st.GetIp()); err != nil || !subnet.Contains(ip) {
-			return "replica " + st.GetId() + ": address " + st.GetIp() + " is outside node " + node.GetName() + "'s subnet " + node.GetSubnet()
-		}
+	if st.GetIp() == "" {
+		return ""
+	}
+	if ip, err := netip.ParseAddr(st.GetIp()); err != nil || !subnet.Contains(ip) {
+		return "replica " + st.GetId() + ": address " + st.GetIp() + " is outside node " + node.GetName() + "'s subnet " + node.GetSubnet()
 	}
 	return ""
 }

@@ -3,6 +3,7 @@ package dispatcher
 import (
 	"io"
 	"net/http"
+	"net/netip"
 
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/store"
@@ -29,12 +30,12 @@ func (d *Dispatcher) status(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, e)
 		return
 	}
-	if msg := d.checkStatuses(node, report.GetStatuses()); msg != "" {
+	changed, msg := d.changedStatuses(node, report.GetStatuses())
+	if msg != "" {
 		forbid(w, msg)
 		return
 	}
 	d.beat(nodeID)
-	changed := d.changedStatuses(nodeID, report.GetStatuses())
 	if len(changed) == 0 {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -46,14 +47,25 @@ func (d *Dispatcher) status(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (d *Dispatcher) changedStatuses(nodeID string, statuses []*orchpb.ReplicaStatus) []*orchpb.ReplicaStatus {
+// changedStatuses returns the statuses of a report that change the store,
+// or why the node may not send the report at all (checkStatus): one pass,
+// one store lookup per replica, since every heartbeat carries them all.
+func (d *Dispatcher) changedStatuses(node *orchpb.Node, statuses []*orchpb.ReplicaStatus) ([]*orchpb.ReplicaStatus, string) {
+	subnet, err := netip.ParsePrefix(node.GetSubnet())
+	if err != nil {
+		return nil, "node " + node.GetName() + " has no subnet"
+	}
 	var changed []*orchpb.ReplicaStatus
 	for _, st := range statuses {
-		if store.StatusIsNews(d.deps.Store.Replica(st.GetId()), nodeID, st) {
+		rep := d.deps.Store.Replica(st.GetId())
+		if msg := checkStatus(node, subnet, rep, st); msg != "" {
+			return nil, msg
+		}
+		if store.StatusIsNews(rep, node.GetId(), st) {
 			changed = append(changed, st)
 		}
 	}
-	return changed
+	return changed, ""
 }
 
 // decodeStatusReport parses a node's status report, which must be for

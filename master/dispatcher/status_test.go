@@ -27,11 +27,18 @@ func TestChangedStatusesKeepsOnlyNews(t *testing.T) {
 	running := func(id string) *orchpb.ReplicaStatus {
 		return &orchpb.ReplicaStatus{Id: id, State: string(orchpb.ReplicaRunning), Ip: "10.244.1.2"}
 	}
+	n1 := &orchpb.Node{Id: "n1", Name: "node-1", Subnet: "10.244.1.0/24"}
 	var ids []string
-	for _, s := range d.changedStatuses("n1", []*orchpb.ReplicaStatus{running("same"), running("moved"), running("lost"), running("other"), running("unknown")}) {
+	changed, refused := d.changedStatuses(n1, []*orchpb.ReplicaStatus{running("same"), running("moved"), running("lost"), running("unknown")})
+	for _, s := range changed {
 		ids = append(ids, s.GetId())
 	}
-	if want := []string{"moved"}; !slices.Equal(ids, want) {
-		t.Fatalf("proposed %v, want %v", ids, want)
+	if want := []string{"moved"}; refused != "" || !slices.Equal(ids, want) {
+		t.Fatalf("proposed %v (refused %q), want %v", ids, refused, want)
+	}
+	// Another node's replica is never proposed: the whole report is refused.
+	changed, refused = d.changedStatuses(n1, []*orchpb.ReplicaStatus{running("moved"), running("other")})
+	if len(changed) != 0 || refused == "" {
+		t.Fatalf("a report naming another node's replica proposed %v (refused %q)", changed, refused)
 	}
 }
