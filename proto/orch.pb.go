@@ -63,8 +63,14 @@ type ServiceSpec struct {
 	User                   string        `protobuf:"bytes,19,opt,name=user,proto3" json:"user,omitempty"`
 	ReadOnlyRootFilesystem bool          `protobuf:"varint,20,opt,name=read_only_root_filesystem,json=readOnlyRootFilesystem,proto3" json:"read_only_root_filesystem,omitempty"`
 	Capabilities           *Capabilities `protobuf:"bytes,21,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// disruption bounds the voluntary moves (drain, updates) of the service's
+	// replicas; nil is no budget beyond the update policy's own limits.
+	Disruption *DisruptionPolicy `protobuf:"bytes,55,opt,name=disruption,proto3" json:"disruption,omitempty"`
+	// priority orders services when nothing fits: a pending replica may
+	// preempt replicas of strictly lower priority (default 0).
+	Priority      int32 `protobuf:"varint,65,opt,name=priority,proto3" json:"priority,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceSpec) Reset() {
@@ -237,6 +243,66 @@ func (x *ServiceSpec) GetCapabilities() *Capabilities {
 	return nil
 }
 
+func (x *ServiceSpec) GetDisruption() *DisruptionPolicy {
+	if x != nil {
+		return x.Disruption
+	}
+	return nil
+}
+
+func (x *ServiceSpec) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+// DisruptionPolicy is a service's disruption budget: how many of its
+// replicas voluntary moves may have unavailable at once.
+type DisruptionPolicy struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	MaxUnavailable *int32                 `protobuf:"varint,1,opt,name=max_unavailable,json=maxUnavailable,proto3,oneof" json:"max_unavailable,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *DisruptionPolicy) Reset() {
+	*x = DisruptionPolicy{}
+	mi := &file_proto_orch_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisruptionPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisruptionPolicy) ProtoMessage() {}
+
+func (x *DisruptionPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisruptionPolicy.ProtoReflect.Descriptor instead.
+func (*DisruptionPolicy) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DisruptionPolicy) GetMaxUnavailable() int32 {
+	if x != nil && x.MaxUnavailable != nil {
+		return *x.MaxUnavailable
+	}
+	return 0
+}
+
 // Capabilities widen the container's default capability set, only from the
 // allowlist of docs/manifest.md. There is no way to ask for privileged mode,
 // host mounts or the host network: the spec has no field for them.
@@ -250,7 +316,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_proto_orch_proto_msgTypes[1]
+	mi := &file_proto_orch_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -262,7 +328,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[1]
+	mi := &file_proto_orch_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -275,7 +341,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{1}
+	return file_proto_orch_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Capabilities) GetAdd() []string {
@@ -297,7 +363,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -309,7 +375,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -322,7 +388,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{2}
+	return file_proto_orch_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Port) GetName() string {
@@ -366,7 +432,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -378,7 +444,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -391,7 +457,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{3}
+	return file_proto_orch_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Resources) GetCpu() string {
@@ -430,7 +496,7 @@ type HealthCheck struct {
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +508,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +521,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{4}
+	return file_proto_orch_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *HealthCheck) GetHttp() *HTTPCheck {
@@ -517,7 +583,7 @@ type HTTPCheck struct {
 
 func (x *HTTPCheck) Reset() {
 	*x = HTTPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -529,7 +595,7 @@ func (x *HTTPCheck) String() string {
 func (*HTTPCheck) ProtoMessage() {}
 
 func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -542,7 +608,7 @@ func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPCheck.ProtoReflect.Descriptor instead.
 func (*HTTPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{5}
+	return file_proto_orch_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *HTTPCheck) GetPath() string {
@@ -568,7 +634,7 @@ type TCPCheck struct {
 
 func (x *TCPCheck) Reset() {
 	*x = TCPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +646,7 @@ func (x *TCPCheck) String() string {
 func (*TCPCheck) ProtoMessage() {}
 
 func (x *TCPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +659,7 @@ func (x *TCPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPCheck.ProtoReflect.Descriptor instead.
 func (*TCPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{6}
+	return file_proto_orch_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TCPCheck) GetPort() int32 {
@@ -612,7 +678,7 @@ type ExecCheck struct {
 
 func (x *ExecCheck) Reset() {
 	*x = ExecCheck{}
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -624,7 +690,7 @@ func (x *ExecCheck) String() string {
 func (*ExecCheck) ProtoMessage() {}
 
 func (x *ExecCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -637,7 +703,7 @@ func (x *ExecCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecCheck.ProtoReflect.Descriptor instead.
 func (*ExecCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{7}
+	return file_proto_orch_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ExecCheck) GetCommand() []string {
@@ -658,7 +724,7 @@ type RestartPolicy struct {
 
 func (x *RestartPolicy) Reset() {
 	*x = RestartPolicy{}
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +736,7 @@ func (x *RestartPolicy) String() string {
 func (*RestartPolicy) ProtoMessage() {}
 
 func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +749,7 @@ func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartPolicy.ProtoReflect.Descriptor instead.
 func (*RestartPolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{8}
+	return file_proto_orch_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RestartPolicy) GetPolicy() string {
@@ -708,18 +774,26 @@ func (x *RestartPolicy) GetBackoffMax() *durationpb.Duration {
 }
 
 type Placement struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Constraints   []string               `protobuf:"bytes,1,rep,name=constraints,proto3" json:"constraints,omitempty"`
-	SpreadBy      string                 `protobuf:"bytes,2,opt,name=spread_by,json=spreadBy,proto3" json:"spread_by,omitempty"`
-	Strategy      string                 `protobuf:"bytes,3,opt,name=strategy,proto3" json:"strategy,omitempty"`
-	MaxPerNode    int32                  `protobuf:"varint,4,opt,name=max_per_node,json=maxPerNode,proto3" json:"max_per_node,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Constraints []string               `protobuf:"bytes,1,rep,name=constraints,proto3" json:"constraints,omitempty"`
+	SpreadBy    string                 `protobuf:"bytes,2,opt,name=spread_by,json=spreadBy,proto3" json:"spread_by,omitempty"`
+	Strategy    string                 `protobuf:"bytes,3,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	MaxPerNode  int32                  `protobuf:"varint,4,opt,name=max_per_node,json=maxPerNode,proto3" json:"max_per_node,omitempty"`
+	// affinity: only on nodes running a replica of each named service (of the
+	// same namespace); anti_affinity: never on a node running one of any
+	// named service (naming itself: one per node).
+	Affinity     []*ServiceAffinity `protobuf:"bytes,65,rep,name=affinity,proto3" json:"affinity,omitempty"`
+	AntiAffinity []*ServiceAffinity `protobuf:"bytes,66,rep,name=anti_affinity,json=antiAffinity,proto3" json:"anti_affinity,omitempty"`
+	// devices asks for whole devices by name, e.g. {gpu: 1}: that many of
+	// the node's advertised paths of that name, held by this replica alone.
+	Devices       map[string]int32 `protobuf:"bytes,67,rep,name=devices,proto3" json:"devices,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Placement) Reset() {
 	*x = Placement{}
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +805,7 @@ func (x *Placement) String() string {
 func (*Placement) ProtoMessage() {}
 
 func (x *Placement) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +818,7 @@ func (x *Placement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Placement.ProtoReflect.Descriptor instead.
 func (*Placement) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{9}
+	return file_proto_orch_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Placement) GetConstraints() []string {
@@ -775,6 +849,128 @@ func (x *Placement) GetMaxPerNode() int32 {
 	return 0
 }
 
+func (x *Placement) GetAffinity() []*ServiceAffinity {
+	if x != nil {
+		return x.Affinity
+	}
+	return nil
+}
+
+func (x *Placement) GetAntiAffinity() []*ServiceAffinity {
+	if x != nil {
+		return x.AntiAffinity
+	}
+	return nil
+}
+
+func (x *Placement) GetDevices() map[string]int32 {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+// ServiceAffinity names another service for placement.affinity and
+// placement.antiAffinity.
+type ServiceAffinity struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Service       string                 `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceAffinity) Reset() {
+	*x = ServiceAffinity{}
+	mi := &file_proto_orch_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceAffinity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceAffinity) ProtoMessage() {}
+
+func (x *ServiceAffinity) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceAffinity.ProtoReflect.Descriptor instead.
+func (*ServiceAffinity) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ServiceAffinity) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+// DeviceGroup is a set of device paths under one name: what a node
+// advertises (--device gpu=/dev/nvidia0,/dev/nvidia1) and what the
+// scheduler gave a replica.
+type DeviceGroup struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Paths         []string               `protobuf:"bytes,2,rep,name=paths,proto3" json:"paths,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceGroup) Reset() {
+	*x = DeviceGroup{}
+	mi := &file_proto_orch_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceGroup) ProtoMessage() {}
+
+func (x *DeviceGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceGroup.ProtoReflect.Descriptor instead.
+func (*DeviceGroup) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DeviceGroup) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeviceGroup) GetPaths() []string {
+	if x != nil {
+		return x.Paths
+	}
+	return nil
+}
+
 type UpdatePolicy struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	MaxSurge       *int32                 `protobuf:"varint,1,opt,name=max_surge,json=maxSurge,proto3,oneof" json:"max_surge,omitempty"`
@@ -788,7 +984,7 @@ type UpdatePolicy struct {
 
 func (x *UpdatePolicy) Reset() {
 	*x = UpdatePolicy{}
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -800,7 +996,7 @@ func (x *UpdatePolicy) String() string {
 func (*UpdatePolicy) ProtoMessage() {}
 
 func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -813,7 +1009,7 @@ func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicy.ProtoReflect.Descriptor instead.
 func (*UpdatePolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{10}
+	return file_proto_orch_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdatePolicy) GetMaxSurge() int32 {
@@ -873,7 +1069,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +1081,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +1094,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{11}
+	return file_proto_orch_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Service) GetSpec() *ServiceSpec {
@@ -969,7 +1165,7 @@ type ServiceStatus struct {
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1177,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1190,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{12}
+	return file_proto_orch_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ServiceStatus) GetDesired() int32 {
@@ -1064,7 +1260,7 @@ type ResourceAmounts struct {
 
 func (x *ResourceAmounts) Reset() {
 	*x = ResourceAmounts{}
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1272,7 @@ func (x *ResourceAmounts) String() string {
 func (*ResourceAmounts) ProtoMessage() {}
 
 func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1285,7 @@ func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceAmounts.ProtoReflect.Descriptor instead.
 func (*ResourceAmounts) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{13}
+	return file_proto_orch_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ResourceAmounts) GetCpuMillis() int64 {
@@ -1132,14 +1328,21 @@ type Replica struct {
 	HostPorts []int32 `protobuf:"varint,18,rep,packed,name=host_ports,json=hostPorts,proto3" json:"host_ports,omitempty"`
 	// spec is the service spec of `generation`: a replica keeps running what it
 	// was created with while a rolling update replaces its siblings.
-	Spec          *ServiceSpec `protobuf:"bytes,19,opt,name=spec,proto3" json:"spec,omitempty"`
+	Spec *ServiceSpec `protobuf:"bytes,19,opt,name=spec,proto3" json:"spec,omitempty"`
+	// devices are the node's device paths the scheduler gave this replica,
+	// one group per name its spec's placement.devices asks for.
+	Devices []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
+	// moving marks a replica the rebalancer moves: its slot gets a
+	// replacement placed anew (started first), and it stops once that one
+	// is ready.
+	Moving        bool `protobuf:"varint,66,opt,name=moving,proto3" json:"moving,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Replica) Reset() {
 	*x = Replica{}
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1151,7 +1354,7 @@ func (x *Replica) String() string {
 func (*Replica) ProtoMessage() {}
 
 func (x *Replica) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1164,7 +1367,7 @@ func (x *Replica) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Replica.ProtoReflect.Descriptor instead.
 func (*Replica) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{14}
+	return file_proto_orch_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Replica) GetId() string {
@@ -1300,6 +1503,20 @@ func (x *Replica) GetSpec() *ServiceSpec {
 	return nil
 }
 
+func (x *Replica) GetDevices() []*DeviceGroup {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+func (x *Replica) GetMoving() bool {
+	if x != nil {
+		return x.Moving
+	}
+	return false
+}
+
 type Node struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1320,14 +1537,16 @@ type Node struct {
 	// admin_state is the operator's choice, "" (schedulable), "cordoned" or
 	// "draining"; it outlives the node being down, so a node that returns
 	// comes back as the operator left it.
-	AdminState    string `protobuf:"bytes,13,opt,name=admin_state,json=adminState,proto3" json:"admin_state,omitempty"`
+	AdminState string `protobuf:"bytes,13,opt,name=admin_state,json=adminState,proto3" json:"admin_state,omitempty"`
+	// devices the agent advertises (orchd agent --device NAME=PATH,...).
+	Devices       []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1558,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1571,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{15}
+	return file_proto_orch_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Node) GetId() string {
@@ -1446,6 +1665,13 @@ func (x *Node) GetAdminState() string {
 	return ""
 }
 
+func (x *Node) GetDevices() []*DeviceGroup {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
 // Image is an OCI tarball stored on the masters for clusters without a registry.
 type Image struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1459,7 +1685,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1471,7 +1697,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1484,7 +1710,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{16}
+	return file_proto_orch_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Image) GetName() string {
@@ -1530,7 +1756,7 @@ type ClusterConfig struct {
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1542,7 +1768,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1555,7 +1781,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{17}
+	return file_proto_orch_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ClusterConfig) GetClusterCidr() string {
@@ -1603,7 +1829,7 @@ type StateSnapshot struct {
 
 func (x *StateSnapshot) Reset() {
 	*x = StateSnapshot{}
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1615,7 +1841,7 @@ func (x *StateSnapshot) String() string {
 func (*StateSnapshot) ProtoMessage() {}
 
 func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1628,7 +1854,7 @@ func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateSnapshot.ProtoReflect.Descriptor instead.
 func (*StateSnapshot) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{18}
+	return file_proto_orch_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StateSnapshot) GetIndex() uint64 {
@@ -1710,6 +1936,7 @@ type Command struct {
 	//	*Command_PutToken
 	//	*Command_RevokeToken
 	//	*Command_TouchTokens
+	//	*Command_MoveReplicas
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1717,7 +1944,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1729,7 +1956,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1742,7 +1969,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{19}
+	return file_proto_orch_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -1923,6 +2150,15 @@ func (x *Command) GetTouchTokens() *TouchTokens {
 	return nil
 }
 
+func (x *Command) GetMoveReplicas() *MoveReplicas {
+	if x != nil {
+		if x, ok := x.Op.(*Command_MoveReplicas); ok {
+			return x.MoveReplicas
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -2003,6 +2239,10 @@ type Command_TouchTokens struct {
 	TouchTokens *TouchTokens `protobuf:"bytes,24,opt,name=touch_tokens,json=touchTokens,proto3,oneof"`
 }
 
+type Command_MoveReplicas struct {
+	MoveReplicas *MoveReplicas `protobuf:"bytes,65,opt,name=move_replicas,json=moveReplicas,proto3,oneof"`
+}
+
 func (*Command_PutService) isCommand_Op() {}
 
 func (*Command_DeleteService) isCommand_Op() {}
@@ -2041,6 +2281,55 @@ func (*Command_RevokeToken) isCommand_Op() {}
 
 func (*Command_TouchTokens) isCommand_Op() {}
 
+func (*Command_MoveReplicas) isCommand_Op() {}
+
+// MoveReplicas marks replicas for the rebalancer (Replica.moving), each
+// only if still at the version the plan saw, desired running and not
+// already moving; the others are reported in CommandResult.rejected.
+type MoveReplicas struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ExpectedVersions map[string]uint64      `protobuf:"bytes,1,rep,name=expected_versions,json=expectedVersions,proto3" json:"expected_versions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *MoveReplicas) Reset() {
+	*x = MoveReplicas{}
+	mi := &file_proto_orch_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveReplicas) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveReplicas) ProtoMessage() {}
+
+func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveReplicas.ProtoReflect.Descriptor instead.
+func (*MoveReplicas) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *MoveReplicas) GetExpectedVersions() map[string]uint64 {
+	if x != nil {
+		return x.ExpectedVersions
+	}
+	return nil
+}
+
 // PutService creates or replaces a service. With if_match set, the write
 // succeeds only when the stored version equals it (0 = must not exist).
 type PutService struct {
@@ -2053,7 +2342,7 @@ type PutService struct {
 
 func (x *PutService) Reset() {
 	*x = PutService{}
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2065,7 +2354,7 @@ func (x *PutService) String() string {
 func (*PutService) ProtoMessage() {}
 
 func (x *PutService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2078,7 +2367,7 @@ func (x *PutService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutService.ProtoReflect.Descriptor instead.
 func (*PutService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{20}
+	return file_proto_orch_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PutService) GetSpec() *ServiceSpec {
@@ -2106,7 +2395,7 @@ type DeleteService struct {
 
 func (x *DeleteService) Reset() {
 	*x = DeleteService{}
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2118,7 +2407,7 @@ func (x *DeleteService) String() string {
 func (*DeleteService) ProtoMessage() {}
 
 func (x *DeleteService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2131,7 +2420,7 @@ func (x *DeleteService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteService.ProtoReflect.Descriptor instead.
 func (*DeleteService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{21}
+	return file_proto_orch_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteService) GetNamespace() string {
@@ -2166,7 +2455,7 @@ type ScaleService struct {
 
 func (x *ScaleService) Reset() {
 	*x = ScaleService{}
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2178,7 +2467,7 @@ func (x *ScaleService) String() string {
 func (*ScaleService) ProtoMessage() {}
 
 func (x *ScaleService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2191,7 +2480,7 @@ func (x *ScaleService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleService.ProtoReflect.Descriptor instead.
 func (*ScaleService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{22}
+	return file_proto_orch_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ScaleService) GetNamespace() string {
@@ -2226,7 +2515,7 @@ type RegisterNode struct {
 
 func (x *RegisterNode) Reset() {
 	*x = RegisterNode{}
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2238,7 +2527,7 @@ func (x *RegisterNode) String() string {
 func (*RegisterNode) ProtoMessage() {}
 
 func (x *RegisterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2251,7 +2540,7 @@ func (x *RegisterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNode.ProtoReflect.Descriptor instead.
 func (*RegisterNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{23}
+	return file_proto_orch_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RegisterNode) GetNode() *Node {
@@ -2278,7 +2567,7 @@ type SetNodeState struct {
 
 func (x *SetNodeState) Reset() {
 	*x = SetNodeState{}
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2290,7 +2579,7 @@ func (x *SetNodeState) String() string {
 func (*SetNodeState) ProtoMessage() {}
 
 func (x *SetNodeState) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2303,7 +2592,7 @@ func (x *SetNodeState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeState.ProtoReflect.Descriptor instead.
 func (*SetNodeState) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{24}
+	return file_proto_orch_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SetNodeState) GetNodeId() string {
@@ -2343,7 +2632,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2355,7 +2644,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2368,7 +2657,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{25}
+	return file_proto_orch_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -2393,7 +2682,7 @@ type PutReplicas struct {
 
 func (x *PutReplicas) Reset() {
 	*x = PutReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2405,7 +2694,7 @@ func (x *PutReplicas) String() string {
 func (*PutReplicas) ProtoMessage() {}
 
 func (x *PutReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2418,7 +2707,7 @@ func (x *PutReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReplicas.ProtoReflect.Descriptor instead.
 func (*PutReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{26}
+	return file_proto_orch_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PutReplicas) GetReplicas() []*Replica {
@@ -2444,7 +2733,7 @@ type DeleteReplicas struct {
 
 func (x *DeleteReplicas) Reset() {
 	*x = DeleteReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2456,7 +2745,7 @@ func (x *DeleteReplicas) String() string {
 func (*DeleteReplicas) ProtoMessage() {}
 
 func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2469,7 +2758,7 @@ func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicas.ProtoReflect.Descriptor instead.
 func (*DeleteReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{27}
+	return file_proto_orch_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DeleteReplicas) GetIds() []string {
@@ -2490,7 +2779,7 @@ type ReportReplicaStatus struct {
 
 func (x *ReportReplicaStatus) Reset() {
 	*x = ReportReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2502,7 +2791,7 @@ func (x *ReportReplicaStatus) String() string {
 func (*ReportReplicaStatus) ProtoMessage() {}
 
 func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2515,7 +2804,7 @@ func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+	return file_proto_orch_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ReportReplicaStatus) GetNodeId() string {
@@ -2546,7 +2835,7 @@ type ReportReplicaStatusBatch struct {
 
 func (x *ReportReplicaStatusBatch) Reset() {
 	*x = ReportReplicaStatusBatch{}
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2558,7 +2847,7 @@ func (x *ReportReplicaStatusBatch) String() string {
 func (*ReportReplicaStatusBatch) ProtoMessage() {}
 
 func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2571,7 +2860,7 @@ func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatusBatch.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatusBatch) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+	return file_proto_orch_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ReportReplicaStatusBatch) GetReports() []*ReportReplicaStatus {
@@ -2596,7 +2885,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2608,7 +2897,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2621,7 +2910,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+	return file_proto_orch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReplicaStatus) GetId() string {
@@ -2682,7 +2971,7 @@ type PutImage struct {
 
 func (x *PutImage) Reset() {
 	*x = PutImage{}
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2694,7 +2983,7 @@ func (x *PutImage) String() string {
 func (*PutImage) ProtoMessage() {}
 
 func (x *PutImage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2707,7 +2996,7 @@ func (x *PutImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutImage.ProtoReflect.Descriptor instead.
 func (*PutImage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+	return file_proto_orch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PutImage) GetImage() *Image {
@@ -2726,7 +3015,7 @@ type SetClusterConfig struct {
 
 func (x *SetClusterConfig) Reset() {
 	*x = SetClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2738,7 +3027,7 @@ func (x *SetClusterConfig) String() string {
 func (*SetClusterConfig) ProtoMessage() {}
 
 func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2751,7 +3040,7 @@ func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterConfig.ProtoReflect.Descriptor instead.
 func (*SetClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+	return file_proto_orch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SetClusterConfig) GetConfig() *ClusterConfig {
@@ -2777,7 +3066,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2789,7 +3078,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2802,7 +3091,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CommandResult) GetIndex() uint64 {
@@ -2851,14 +3140,15 @@ type NodeRegistration struct {
 	// csr_pem is a certificate request for the node's key: the master signs
 	// it as the node's client certificate and as its agent endpoint's server
 	// certificate.
-	CsrPem        string `protobuf:"bytes,6,opt,name=csr_pem,json=csrPem,proto3" json:"csr_pem,omitempty"`
+	CsrPem        string         `protobuf:"bytes,6,opt,name=csr_pem,json=csrPem,proto3" json:"csr_pem,omitempty"`
+	Devices       []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NodeRegistration) Reset() {
 	*x = NodeRegistration{}
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2870,7 +3160,7 @@ func (x *NodeRegistration) String() string {
 func (*NodeRegistration) ProtoMessage() {}
 
 func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2883,7 +3173,7 @@ func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistration.ProtoReflect.Descriptor instead.
 func (*NodeRegistration) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{34}
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *NodeRegistration) GetName() string {
@@ -2928,6 +3218,13 @@ func (x *NodeRegistration) GetCsrPem() string {
 	return ""
 }
 
+func (x *NodeRegistration) GetDevices() []*DeviceGroup {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
 type NodeRegistrationResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Node  *Node                  `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
@@ -2945,7 +3242,7 @@ type NodeRegistrationResponse struct {
 
 func (x *NodeRegistrationResponse) Reset() {
 	*x = NodeRegistrationResponse{}
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2957,7 +3254,7 @@ func (x *NodeRegistrationResponse) String() string {
 func (*NodeRegistrationResponse) ProtoMessage() {}
 
 func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2970,7 +3267,7 @@ func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*NodeRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{35}
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *NodeRegistrationResponse) GetNode() *Node {
@@ -3019,7 +3316,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3328,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3341,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{36}
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Assignment) GetReplica() *Replica {
@@ -3077,7 +3374,7 @@ type AssignmentSet struct {
 
 func (x *AssignmentSet) Reset() {
 	*x = AssignmentSet{}
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3089,7 +3386,7 @@ func (x *AssignmentSet) String() string {
 func (*AssignmentSet) ProtoMessage() {}
 
 func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3102,7 +3399,7 @@ func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentSet.ProtoReflect.Descriptor instead.
 func (*AssignmentSet) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AssignmentSet) GetIndex() uint64 {
@@ -3144,7 +3441,7 @@ type StatusReport struct {
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3156,7 +3453,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3169,7 +3466,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *StatusReport) GetNodeId() string {
@@ -3207,7 +3504,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3219,7 +3516,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3232,7 +3529,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Endpoint) GetReplicaId() string {
@@ -3308,7 +3605,7 @@ type EndpointUpdate struct {
 
 func (x *EndpointUpdate) Reset() {
 	*x = EndpointUpdate{}
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3320,7 +3617,7 @@ func (x *EndpointUpdate) String() string {
 func (*EndpointUpdate) ProtoMessage() {}
 
 func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3333,7 +3630,7 @@ func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
 func (*EndpointUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *EndpointUpdate) GetIndex() uint64 {
@@ -3379,7 +3676,7 @@ type Master struct {
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3391,7 +3688,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3404,7 +3701,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Master) GetId() string {
@@ -3449,7 +3746,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3461,7 +3758,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3474,7 +3771,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Token) GetSha256() string {
@@ -3528,7 +3825,7 @@ type PutMaster struct {
 
 func (x *PutMaster) Reset() {
 	*x = PutMaster{}
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3540,7 +3837,7 @@ func (x *PutMaster) String() string {
 func (*PutMaster) ProtoMessage() {}
 
 func (x *PutMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3553,7 +3850,7 @@ func (x *PutMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
 func (*PutMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *PutMaster) GetMaster() *Master {
@@ -3572,7 +3869,7 @@ type RemoveMaster struct {
 
 func (x *RemoveMaster) Reset() {
 	*x = RemoveMaster{}
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3584,7 +3881,7 @@ func (x *RemoveMaster) String() string {
 func (*RemoveMaster) ProtoMessage() {}
 
 func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3597,7 +3894,7 @@ func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
 func (*RemoveMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+	return file_proto_orch_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RemoveMaster) GetId() string {
@@ -3616,7 +3913,7 @@ type PutToken struct {
 
 func (x *PutToken) Reset() {
 	*x = PutToken{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3628,7 +3925,7 @@ func (x *PutToken) String() string {
 func (*PutToken) ProtoMessage() {}
 
 func (x *PutToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3641,7 +3938,7 @@ func (x *PutToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
 func (*PutToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *PutToken) GetToken() *Token {
@@ -3661,7 +3958,7 @@ type RevokeToken struct {
 
 func (x *RevokeToken) Reset() {
 	*x = RevokeToken{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3673,7 +3970,7 @@ func (x *RevokeToken) String() string {
 func (*RevokeToken) ProtoMessage() {}
 
 func (x *RevokeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3686,7 +3983,7 @@ func (x *RevokeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeToken.ProtoReflect.Descriptor instead.
 func (*RevokeToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RevokeToken) GetId() string {
@@ -3707,7 +4004,7 @@ type TouchTokens struct {
 
 func (x *TouchTokens) Reset() {
 	*x = TouchTokens{}
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3719,7 +4016,7 @@ func (x *TouchTokens) String() string {
 func (*TouchTokens) ProtoMessage() {}
 
 func (x *TouchTokens) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3732,7 +4029,7 @@ func (x *TouchTokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchTokens.ProtoReflect.Descriptor instead.
 func (*TouchTokens) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+	return file_proto_orch_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *TouchTokens) GetUses() []*TokenUse {
@@ -3752,7 +4049,7 @@ type TokenUse struct {
 
 func (x *TokenUse) Reset() {
 	*x = TokenUse{}
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3764,7 +4061,7 @@ func (x *TokenUse) String() string {
 func (*TokenUse) ProtoMessage() {}
 
 func (x *TokenUse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3777,7 +4074,7 @@ func (x *TokenUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenUse.ProtoReflect.Descriptor instead.
 func (*TokenUse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{48}
+	return file_proto_orch_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *TokenUse) GetId() string {
@@ -3814,7 +4111,7 @@ type UpdateStatus struct {
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3826,7 +4123,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3839,7 +4136,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{49}
+	return file_proto_orch_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -3907,7 +4204,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3919,7 +4216,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3932,7 +4229,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{50}
+	return file_proto_orch_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -3976,7 +4273,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3988,7 +4285,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4001,7 +4298,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{51}
+	return file_proto_orch_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -4029,7 +4326,7 @@ var File_proto_orch_proto protoreflect.FileDescriptor
 
 const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
-	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xa6\a\n" +
+	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xfd\a\n" +
 	"\vServiceSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -4051,14 +4348,21 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06labels\x18\x11 \x03(\v2 .orch.v1.ServiceSpec.LabelsEntryR\x06labels\x12\x12\n" +
 	"\x04user\x18\x13 \x01(\tR\x04user\x129\n" +
 	"\x19read_only_root_filesystem\x18\x14 \x01(\bR\x16readOnlyRootFilesystem\x129\n" +
-	"\fcapabilities\x18\x15 \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x1a6\n" +
+	"\fcapabilities\x18\x15 \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x129\n" +
+	"\n" +
+	"disruption\x187 \x01(\v2\x19.orch.v1.DisruptionPolicyR\n" +
+	"disruption\x12\x1a\n" +
+	"\bpriority\x18A \x01(\x05R\bpriority\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
-	"\t_replicasJ\x04\b\x10\x10\x11\" \n" +
+	"\t_replicasJ\x04\b\x10\x10\x11\"T\n" +
+	"\x10DisruptionPolicy\x12,\n" +
+	"\x0fmax_unavailable\x18\x01 \x01(\x05H\x00R\x0emaxUnavailable\x88\x01\x01B\x12\n" +
+	"\x10_max_unavailable\" \n" +
 	"\fCapabilities\x12\x10\n" +
 	"\x03add\x18\x01 \x03(\tR\x03add\"g\n" +
 	"\x04Port\x12\x12\n" +
@@ -4090,13 +4394,24 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06policy\x18\x01 \x01(\tR\x06policy\x12B\n" +
 	"\x0fbackoff_initial\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0ebackoffInitial\x12:\n" +
 	"\vbackoff_max\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\n" +
-	"backoffMaxJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04\"\x88\x01\n" +
+	"backoffMaxJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04\"\xf4\x02\n" +
 	"\tPlacement\x12 \n" +
 	"\vconstraints\x18\x01 \x03(\tR\vconstraints\x12\x1b\n" +
 	"\tspread_by\x18\x02 \x01(\tR\bspreadBy\x12\x1a\n" +
 	"\bstrategy\x18\x03 \x01(\tR\bstrategy\x12 \n" +
 	"\fmax_per_node\x18\x04 \x01(\x05R\n" +
-	"maxPerNode\"\x9e\x02\n" +
+	"maxPerNode\x124\n" +
+	"\baffinity\x18A \x03(\v2\x18.orch.v1.ServiceAffinityR\baffinity\x12=\n" +
+	"\ranti_affinity\x18B \x03(\v2\x18.orch.v1.ServiceAffinityR\fantiAffinity\x129\n" +
+	"\adevices\x18C \x03(\v2\x1f.orch.v1.Placement.DevicesEntryR\adevices\x1a:\n" +
+	"\fDevicesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"+\n" +
+	"\x0fServiceAffinity\x12\x18\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\"7\n" +
+	"\vDeviceGroup\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05paths\x18\x02 \x03(\tR\x05paths\"\x9e\x02\n" +
 	"\fUpdatePolicy\x12 \n" +
 	"\tmax_surge\x18\x01 \x01(\x05H\x00R\bmaxSurge\x88\x01\x01\x12,\n" +
 	"\x0fmax_unavailable\x18\x02 \x01(\x05H\x01R\x0emaxUnavailable\x88\x01\x01\x12:\n" +
@@ -4130,7 +4445,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0fResourceAmounts\x12\x1d\n" +
 	"\n" +
 	"cpu_millis\x18\x01 \x01(\x03R\tcpuMillis\x12!\n" +
-	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\"\xa8\x04\n" +
+	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\"\xf0\x04\n" +
 	"\aReplica\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x18\n" +
@@ -4155,7 +4470,9 @@ const file_proto_orch_proto_rawDesc = "" +
 	"started_at\x18\x11 \x01(\x03R\tstartedAt\x12\x1d\n" +
 	"\n" +
 	"host_ports\x18\x12 \x03(\x05R\thostPorts\x12(\n" +
-	"\x04spec\x18\x13 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\"\xf8\x03\n" +
+	"\x04spec\x18\x13 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12.\n" +
+	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x12\x16\n" +
+	"\x06moving\x18B \x01(\bR\x06moving\"\xa8\x04\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
@@ -4171,7 +4488,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\fcreate_index\x18\v \x01(\x04R\vcreateIndex\x12#\n" +
 	"\ragent_address\x18\f \x01(\tR\fagentAddress\x12\x1f\n" +
 	"\vadmin_state\x18\r \x01(\tR\n" +
-	"adminState\x1a9\n" +
+	"adminState\x12.\n" +
+	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
@@ -4195,7 +4513,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06images\x18\x05 \x03(\v2\x0e.orch.v1.ImageR\x06images\x12.\n" +
 	"\x06config\x18\x06 \x01(\v2\x16.orch.v1.ClusterConfigR\x06config\x12)\n" +
 	"\amasters\x18\x14 \x03(\v2\x0f.orch.v1.MasterR\amasters\x12&\n" +
-	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\"\xd9\t\n" +
+	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\"\x97\n" +
+	"\n" +
 	"\aCommand\x126\n" +
 	"\vput_service\x18\x01 \x01(\v2\x13.orch.v1.PutServiceH\x00R\n" +
 	"putService\x12?\n" +
@@ -4219,8 +4538,14 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\rremove_master\x18\x15 \x01(\v2\x15.orch.v1.RemoveMasterH\x00R\fremoveMaster\x120\n" +
 	"\tput_token\x18\x16 \x01(\v2\x11.orch.v1.PutTokenH\x00R\bputToken\x129\n" +
 	"\frevoke_token\x18\x17 \x01(\v2\x14.orch.v1.RevokeTokenH\x00R\vrevokeToken\x129\n" +
-	"\ftouch_tokens\x18\x18 \x01(\v2\x14.orch.v1.TouchTokensH\x00R\vtouchTokensB\x04\n" +
-	"\x02op\"c\n" +
+	"\ftouch_tokens\x18\x18 \x01(\v2\x14.orch.v1.TouchTokensH\x00R\vtouchTokens\x12<\n" +
+	"\rmove_replicas\x18A \x01(\v2\x15.orch.v1.MoveReplicasH\x00R\fmoveReplicasB\x04\n" +
+	"\x02op\"\xad\x01\n" +
+	"\fMoveReplicas\x12X\n" +
+	"\x11expected_versions\x18\x01 \x03(\v2+.orch.v1.MoveReplicas.ExpectedVersionsEntryR\x10expectedVersions\x1aC\n" +
+	"\x15ExpectedVersionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"c\n" +
 	"\n" +
 	"PutService\x12(\n" +
 	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x1e\n" +
@@ -4280,14 +4605,15 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x04node\x18\x05 \x01(\v2\r.orch.v1.NodeR\x04node\x1a;\n" +
 	"\rRejectedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xde\x02\n" +
 	"\x10NodeRegistration\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12=\n" +
 	"\x06labels\x18\x02 \x03(\v2%.orch.v1.NodeRegistration.LabelsEntryR\x06labels\x12\x18\n" +
 	"\aaddress\x18\x03 \x01(\tR\aaddress\x124\n" +
 	"\bcapacity\x18\x04 \x01(\v2\x18.orch.v1.ResourceAmountsR\bcapacity\x12#\n" +
 	"\ragent_address\x18\x05 \x01(\tR\fagentAddress\x12\x17\n" +
-	"\acsr_pem\x18\x06 \x01(\tR\x06csrPem\x1a9\n" +
+	"\acsr_pem\x18\x06 \x01(\tR\x06csrPem\x12.\n" +
+	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd6\x01\n" +
@@ -4386,152 +4712,167 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
-	(*Capabilities)(nil),             // 1: orch.v1.Capabilities
-	(*Port)(nil),                     // 2: orch.v1.Port
-	(*Resources)(nil),                // 3: orch.v1.Resources
-	(*HealthCheck)(nil),              // 4: orch.v1.HealthCheck
-	(*HTTPCheck)(nil),                // 5: orch.v1.HTTPCheck
-	(*TCPCheck)(nil),                 // 6: orch.v1.TCPCheck
-	(*ExecCheck)(nil),                // 7: orch.v1.ExecCheck
-	(*RestartPolicy)(nil),            // 8: orch.v1.RestartPolicy
-	(*Placement)(nil),                // 9: orch.v1.Placement
-	(*UpdatePolicy)(nil),             // 10: orch.v1.UpdatePolicy
-	(*Service)(nil),                  // 11: orch.v1.Service
-	(*ServiceStatus)(nil),            // 12: orch.v1.ServiceStatus
-	(*ResourceAmounts)(nil),          // 13: orch.v1.ResourceAmounts
-	(*Replica)(nil),                  // 14: orch.v1.Replica
-	(*Node)(nil),                     // 15: orch.v1.Node
-	(*Image)(nil),                    // 16: orch.v1.Image
-	(*ClusterConfig)(nil),            // 17: orch.v1.ClusterConfig
-	(*StateSnapshot)(nil),            // 18: orch.v1.StateSnapshot
-	(*Command)(nil),                  // 19: orch.v1.Command
-	(*PutService)(nil),               // 20: orch.v1.PutService
-	(*DeleteService)(nil),            // 21: orch.v1.DeleteService
-	(*ScaleService)(nil),             // 22: orch.v1.ScaleService
-	(*RegisterNode)(nil),             // 23: orch.v1.RegisterNode
-	(*SetNodeState)(nil),             // 24: orch.v1.SetNodeState
-	(*RemoveNode)(nil),               // 25: orch.v1.RemoveNode
-	(*PutReplicas)(nil),              // 26: orch.v1.PutReplicas
-	(*DeleteReplicas)(nil),           // 27: orch.v1.DeleteReplicas
-	(*ReportReplicaStatus)(nil),      // 28: orch.v1.ReportReplicaStatus
-	(*ReportReplicaStatusBatch)(nil), // 29: orch.v1.ReportReplicaStatusBatch
-	(*ReplicaStatus)(nil),            // 30: orch.v1.ReplicaStatus
-	(*PutImage)(nil),                 // 31: orch.v1.PutImage
-	(*SetClusterConfig)(nil),         // 32: orch.v1.SetClusterConfig
-	(*CommandResult)(nil),            // 33: orch.v1.CommandResult
-	(*NodeRegistration)(nil),         // 34: orch.v1.NodeRegistration
-	(*NodeRegistrationResponse)(nil), // 35: orch.v1.NodeRegistrationResponse
-	(*Assignment)(nil),               // 36: orch.v1.Assignment
-	(*AssignmentSet)(nil),            // 37: orch.v1.AssignmentSet
-	(*StatusReport)(nil),             // 38: orch.v1.StatusReport
-	(*Endpoint)(nil),                 // 39: orch.v1.Endpoint
-	(*EndpointUpdate)(nil),           // 40: orch.v1.EndpointUpdate
-	(*Master)(nil),                   // 41: orch.v1.Master
-	(*Token)(nil),                    // 42: orch.v1.Token
-	(*PutMaster)(nil),                // 43: orch.v1.PutMaster
-	(*RemoveMaster)(nil),             // 44: orch.v1.RemoveMaster
-	(*PutToken)(nil),                 // 45: orch.v1.PutToken
-	(*RevokeToken)(nil),              // 46: orch.v1.RevokeToken
-	(*TouchTokens)(nil),              // 47: orch.v1.TouchTokens
-	(*TokenUse)(nil),                 // 48: orch.v1.TokenUse
-	(*UpdateStatus)(nil),             // 49: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 50: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 51: orch.v1.SetUpdateStatus
-	nil,                              // 52: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 53: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 54: orch.v1.Node.LabelsEntry
-	nil,                              // 55: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 56: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 57: orch.v1.NodeRegistration.LabelsEntry
-	(*durationpb.Duration)(nil),      // 58: google.protobuf.Duration
+	(*DisruptionPolicy)(nil),         // 1: orch.v1.DisruptionPolicy
+	(*Capabilities)(nil),             // 2: orch.v1.Capabilities
+	(*Port)(nil),                     // 3: orch.v1.Port
+	(*Resources)(nil),                // 4: orch.v1.Resources
+	(*HealthCheck)(nil),              // 5: orch.v1.HealthCheck
+	(*HTTPCheck)(nil),                // 6: orch.v1.HTTPCheck
+	(*TCPCheck)(nil),                 // 7: orch.v1.TCPCheck
+	(*ExecCheck)(nil),                // 8: orch.v1.ExecCheck
+	(*RestartPolicy)(nil),            // 9: orch.v1.RestartPolicy
+	(*Placement)(nil),                // 10: orch.v1.Placement
+	(*ServiceAffinity)(nil),          // 11: orch.v1.ServiceAffinity
+	(*DeviceGroup)(nil),              // 12: orch.v1.DeviceGroup
+	(*UpdatePolicy)(nil),             // 13: orch.v1.UpdatePolicy
+	(*Service)(nil),                  // 14: orch.v1.Service
+	(*ServiceStatus)(nil),            // 15: orch.v1.ServiceStatus
+	(*ResourceAmounts)(nil),          // 16: orch.v1.ResourceAmounts
+	(*Replica)(nil),                  // 17: orch.v1.Replica
+	(*Node)(nil),                     // 18: orch.v1.Node
+	(*Image)(nil),                    // 19: orch.v1.Image
+	(*ClusterConfig)(nil),            // 20: orch.v1.ClusterConfig
+	(*StateSnapshot)(nil),            // 21: orch.v1.StateSnapshot
+	(*Command)(nil),                  // 22: orch.v1.Command
+	(*MoveReplicas)(nil),             // 23: orch.v1.MoveReplicas
+	(*PutService)(nil),               // 24: orch.v1.PutService
+	(*DeleteService)(nil),            // 25: orch.v1.DeleteService
+	(*ScaleService)(nil),             // 26: orch.v1.ScaleService
+	(*RegisterNode)(nil),             // 27: orch.v1.RegisterNode
+	(*SetNodeState)(nil),             // 28: orch.v1.SetNodeState
+	(*RemoveNode)(nil),               // 29: orch.v1.RemoveNode
+	(*PutReplicas)(nil),              // 30: orch.v1.PutReplicas
+	(*DeleteReplicas)(nil),           // 31: orch.v1.DeleteReplicas
+	(*ReportReplicaStatus)(nil),      // 32: orch.v1.ReportReplicaStatus
+	(*ReportReplicaStatusBatch)(nil), // 33: orch.v1.ReportReplicaStatusBatch
+	(*ReplicaStatus)(nil),            // 34: orch.v1.ReplicaStatus
+	(*PutImage)(nil),                 // 35: orch.v1.PutImage
+	(*SetClusterConfig)(nil),         // 36: orch.v1.SetClusterConfig
+	(*CommandResult)(nil),            // 37: orch.v1.CommandResult
+	(*NodeRegistration)(nil),         // 38: orch.v1.NodeRegistration
+	(*NodeRegistrationResponse)(nil), // 39: orch.v1.NodeRegistrationResponse
+	(*Assignment)(nil),               // 40: orch.v1.Assignment
+	(*AssignmentSet)(nil),            // 41: orch.v1.AssignmentSet
+	(*StatusReport)(nil),             // 42: orch.v1.StatusReport
+	(*Endpoint)(nil),                 // 43: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 44: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 45: orch.v1.Master
+	(*Token)(nil),                    // 46: orch.v1.Token
+	(*PutMaster)(nil),                // 47: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 48: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 49: orch.v1.PutToken
+	(*RevokeToken)(nil),              // 50: orch.v1.RevokeToken
+	(*TouchTokens)(nil),              // 51: orch.v1.TouchTokens
+	(*TokenUse)(nil),                 // 52: orch.v1.TokenUse
+	(*UpdateStatus)(nil),             // 53: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 54: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 55: orch.v1.SetUpdateStatus
+	nil,                              // 56: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 57: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 58: orch.v1.Placement.DevicesEntry
+	nil,                              // 59: orch.v1.Node.LabelsEntry
+	nil,                              // 60: orch.v1.MoveReplicas.ExpectedVersionsEntry
+	nil,                              // 61: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 62: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 63: orch.v1.NodeRegistration.LabelsEntry
+	(*durationpb.Duration)(nil),      // 64: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	52, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
-	2,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
-	3,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
-	4,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
-	8,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
-	9,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
-	10, // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	58, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
-	53, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
-	1,  // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
-	5,  // 10: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
-	6,  // 11: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
-	7,  // 12: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	58, // 13: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	58, // 14: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	58, // 15: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
-	58, // 16: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
-	58, // 17: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
-	58, // 18: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
-	58, // 19: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	0,  // 20: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
-	12, // 21: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
-	0,  // 22: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	49, // 23: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
-	13, // 24: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,  // 25: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	54, // 26: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	13, // 27: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	13, // 28: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	11, // 29: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	14, // 30: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	15, // 31: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	16, // 32: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	17, // 33: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	41, // 34: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	42, // 35: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	20, // 36: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	21, // 37: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	22, // 38: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	23, // 39: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	24, // 40: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	26, // 41: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	27, // 42: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	28, // 43: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	31, // 44: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	32, // 45: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	25, // 46: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	50, // 47: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	51, // 48: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	29, // 49: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	43, // 50: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	44, // 51: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	45, // 52: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	46, // 53: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
-	47, // 54: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
-	0,  // 55: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	15, // 56: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	14, // 57: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	55, // 58: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	30, // 59: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	28, // 60: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	16, // 61: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	17, // 62: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	56, // 63: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	15, // 64: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	57, // 65: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	13, // 66: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	15, // 67: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	14, // 68: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,  // 69: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	36, // 70: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	15, // 71: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	30, // 72: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	39, // 73: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	41, // 74: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	42, // 75: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	48, // 76: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	49, // 77: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	78, // [78:78] is the sub-list for method output_type
-	78, // [78:78] is the sub-list for method input_type
-	78, // [78:78] is the sub-list for extension type_name
-	78, // [78:78] is the sub-list for extension extendee
-	0,  // [0:78] is the sub-list for field type_name
+	56, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	3,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
+	4,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
+	5,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
+	9,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
+	10, // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
+	13, // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
+	64, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	57, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	2,  // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
+	1,  // 10: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
+	6,  // 11: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
+	7,  // 12: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
+	8,  // 13: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
+	64, // 14: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	64, // 15: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	64, // 16: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	64, // 17: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	64, // 18: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	11, // 19: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
+	11, // 20: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
+	58, // 21: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
+	64, // 22: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	64, // 23: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	0,  // 24: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
+	15, // 25: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
+	0,  // 26: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
+	53, // 27: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	16, // 28: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,  // 29: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	12, // 30: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
+	59, // 31: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	16, // 32: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	16, // 33: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	12, // 34: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
+	14, // 35: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	17, // 36: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	18, // 37: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	19, // 38: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	20, // 39: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	45, // 40: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	46, // 41: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	24, // 42: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	25, // 43: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	26, // 44: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	27, // 45: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	28, // 46: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	30, // 47: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	31, // 48: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	32, // 49: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	35, // 50: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	36, // 51: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	29, // 52: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	54, // 53: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	55, // 54: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	33, // 55: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	47, // 56: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	48, // 57: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	49, // 58: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	50, // 59: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	51, // 60: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	23, // 61: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
+	60, // 62: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
+	0,  // 63: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	18, // 64: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	17, // 65: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	61, // 66: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	34, // 67: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	32, // 68: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	19, // 69: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	20, // 70: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	62, // 71: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	18, // 72: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	63, // 73: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	16, // 74: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	12, // 75: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
+	18, // 76: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	17, // 77: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,  // 78: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	40, // 79: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	18, // 80: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	34, // 81: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	43, // 82: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	45, // 83: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	46, // 84: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	52, // 85: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	53, // 86: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	87, // [87:87] is the sub-list for method output_type
+	87, // [87:87] is the sub-list for method input_type
+	87, // [87:87] is the sub-list for extension type_name
+	87, // [87:87] is the sub-list for extension extendee
+	0,  // [0:87] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -4540,8 +4881,9 @@ func file_proto_orch_proto_init() {
 		return
 	}
 	file_proto_orch_proto_msgTypes[0].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[10].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[19].OneofWrappers = []any{
+	file_proto_orch_proto_msgTypes[1].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[13].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[22].OneofWrappers = []any{
 		(*Command_PutService)(nil),
 		(*Command_DeleteService)(nil),
 		(*Command_ScaleService)(nil),
@@ -4561,16 +4903,17 @@ func file_proto_orch_proto_init() {
 		(*Command_PutToken)(nil),
 		(*Command_RevokeToken)(nil),
 		(*Command_TouchTokens)(nil),
+		(*Command_MoveReplicas)(nil),
 	}
-	file_proto_orch_proto_msgTypes[20].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[21].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[24].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[25].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   58,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
