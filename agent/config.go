@@ -70,8 +70,8 @@ type Config struct {
 	// Devices are the device paths the node advertises by name (--device);
 	// a container gets only those of them the scheduler gave its replica.
 	Devices []*orchpb.DeviceGroup
-	Runtime    runtime.Runtime
-	Network    NetworkFactory
+	Runtime runtime.Runtime
+	Network NetworkFactory
 	// Overlay, when set, is used instead of Network.
 	Overlay OverlayFactory
 	DNS     DNSConfig
