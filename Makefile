@@ -3,7 +3,9 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 GO ?= go
 DATA_DIR ?= /var/lib/orch
-VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# The release this tree becomes; `git describe` adds where it stands.
+RELEASE := v0.2.0-dev
+VERSION ?= $(RELEASE)+$(shell git describe --always --dirty 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION)
 
 # Packages whose tests run under the race detector: the pure cores, the

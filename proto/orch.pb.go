@@ -63,8 +63,11 @@ type ServiceSpec struct {
 	User                   string        `protobuf:"bytes,19,opt,name=user,proto3" json:"user,omitempty"`
 	ReadOnlyRootFilesystem bool          `protobuf:"varint,20,opt,name=read_only_root_filesystem,json=readOnlyRootFilesystem,proto3" json:"read_only_root_filesystem,omitempty"`
 	Capabilities           *Capabilities `protobuf:"bytes,21,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// disruption bounds the voluntary moves (drain, updates) of the service's
+	// replicas; nil is no budget beyond the update policy's own limits.
+	Disruption    *DisruptionPolicy `protobuf:"bytes,55,opt,name=disruption,proto3" json:"disruption,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceSpec) Reset() {
@@ -237,6 +240,59 @@ func (x *ServiceSpec) GetCapabilities() *Capabilities {
 	return nil
 }
 
+func (x *ServiceSpec) GetDisruption() *DisruptionPolicy {
+	if x != nil {
+		return x.Disruption
+	}
+	return nil
+}
+
+// DisruptionPolicy is a service's disruption budget: how many of its
+// replicas voluntary moves may have unavailable at once.
+type DisruptionPolicy struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	MaxUnavailable *int32                 `protobuf:"varint,1,opt,name=max_unavailable,json=maxUnavailable,proto3,oneof" json:"max_unavailable,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *DisruptionPolicy) Reset() {
+	*x = DisruptionPolicy{}
+	mi := &file_proto_orch_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisruptionPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisruptionPolicy) ProtoMessage() {}
+
+func (x *DisruptionPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisruptionPolicy.ProtoReflect.Descriptor instead.
+func (*DisruptionPolicy) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DisruptionPolicy) GetMaxUnavailable() int32 {
+	if x != nil && x.MaxUnavailable != nil {
+		return *x.MaxUnavailable
+	}
+	return 0
+}
+
 // Capabilities widen the container's default capability set, only from the
 // allowlist of docs/manifest.md. There is no way to ask for privileged mode,
 // host mounts or the host network: the spec has no field for them.
@@ -250,7 +306,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_proto_orch_proto_msgTypes[1]
+	mi := &file_proto_orch_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -262,7 +318,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[1]
+	mi := &file_proto_orch_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -275,7 +331,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{1}
+	return file_proto_orch_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Capabilities) GetAdd() []string {
@@ -297,7 +353,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -309,7 +365,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -322,7 +378,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{2}
+	return file_proto_orch_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Port) GetName() string {
@@ -366,7 +422,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -378,7 +434,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -391,7 +447,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{3}
+	return file_proto_orch_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Resources) GetCpu() string {
@@ -430,7 +486,7 @@ type HealthCheck struct {
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +498,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +511,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{4}
+	return file_proto_orch_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *HealthCheck) GetHttp() *HTTPCheck {
@@ -517,7 +573,7 @@ type HTTPCheck struct {
 
 func (x *HTTPCheck) Reset() {
 	*x = HTTPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -529,7 +585,7 @@ func (x *HTTPCheck) String() string {
 func (*HTTPCheck) ProtoMessage() {}
 
 func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -542,7 +598,7 @@ func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPCheck.ProtoReflect.Descriptor instead.
 func (*HTTPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{5}
+	return file_proto_orch_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *HTTPCheck) GetPath() string {
@@ -568,7 +624,7 @@ type TCPCheck struct {
 
 func (x *TCPCheck) Reset() {
 	*x = TCPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +636,7 @@ func (x *TCPCheck) String() string {
 func (*TCPCheck) ProtoMessage() {}
 
 func (x *TCPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +649,7 @@ func (x *TCPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPCheck.ProtoReflect.Descriptor instead.
 func (*TCPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{6}
+	return file_proto_orch_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TCPCheck) GetPort() int32 {
@@ -612,7 +668,7 @@ type ExecCheck struct {
 
 func (x *ExecCheck) Reset() {
 	*x = ExecCheck{}
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -624,7 +680,7 @@ func (x *ExecCheck) String() string {
 func (*ExecCheck) ProtoMessage() {}
 
 func (x *ExecCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -637,7 +693,7 @@ func (x *ExecCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecCheck.ProtoReflect.Descriptor instead.
 func (*ExecCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{7}
+	return file_proto_orch_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ExecCheck) GetCommand() []string {
@@ -658,7 +714,7 @@ type RestartPolicy struct {
 
 func (x *RestartPolicy) Reset() {
 	*x = RestartPolicy{}
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +726,7 @@ func (x *RestartPolicy) String() string {
 func (*RestartPolicy) ProtoMessage() {}
 
 func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +739,7 @@ func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartPolicy.ProtoReflect.Descriptor instead.
 func (*RestartPolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{8}
+	return file_proto_orch_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RestartPolicy) GetPolicy() string {
@@ -719,7 +775,7 @@ type Placement struct {
 
 func (x *Placement) Reset() {
 	*x = Placement{}
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +787,7 @@ func (x *Placement) String() string {
 func (*Placement) ProtoMessage() {}
 
 func (x *Placement) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +800,7 @@ func (x *Placement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Placement.ProtoReflect.Descriptor instead.
 func (*Placement) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{9}
+	return file_proto_orch_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Placement) GetConstraints() []string {
@@ -782,13 +838,19 @@ type UpdatePolicy struct {
 	MinHealthy     *durationpb.Duration   `protobuf:"bytes,6,opt,name=min_healthy,json=minHealthy,proto3" json:"min_healthy,omitempty"`
 	Deadline       *durationpb.Duration   `protobuf:"bytes,7,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	OnFailure      string                 `protobuf:"bytes,5,opt,name=on_failure,json=onFailure,proto3" json:"on_failure,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// canary: a spec change first replaces this many slots (the lowest), then
+	// waits for `rollout promote` (or auto_promote) before the rest.
+	Canary int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
+	// auto_promote promotes the canaries once all of them have been healthy
+	// this long; unset waits for an operator.
+	AutoPromote   *durationpb.Duration `protobuf:"bytes,56,opt,name=auto_promote,json=autoPromote,proto3" json:"auto_promote,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdatePolicy) Reset() {
 	*x = UpdatePolicy{}
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -800,7 +862,7 @@ func (x *UpdatePolicy) String() string {
 func (*UpdatePolicy) ProtoMessage() {}
 
 func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -813,7 +875,7 @@ func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicy.ProtoReflect.Descriptor instead.
 func (*UpdatePolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{10}
+	return file_proto_orch_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdatePolicy) GetMaxSurge() int32 {
@@ -851,6 +913,20 @@ func (x *UpdatePolicy) GetOnFailure() string {
 	return ""
 }
 
+func (x *UpdatePolicy) GetCanary() int32 {
+	if x != nil {
+		return x.Canary
+	}
+	return 0
+}
+
+func (x *UpdatePolicy) GetAutoPromote() *durationpb.Duration {
+	if x != nil {
+		return x.AutoPromote
+	}
+	return nil
+}
+
 // Service is a spec plus what the cluster made of it.
 type Service struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -866,14 +942,17 @@ type Service struct {
 	// update is the latest rollout of the spec: set by the FSM when the spec
 	// changes, ended by the leader's update controller (or by the FSM itself
 	// when the revision has no replica to roll out).
-	Update        *UpdateStatus `protobuf:"bytes,7,opt,name=update,proto3" json:"update,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Update *UpdateStatus `protobuf:"bytes,7,opt,name=update,proto3" json:"update,omitempty"`
+	// previous_generation is the generation previous_spec was current in:
+	// a rollback keeps that generation's replicas instead of replacing them.
+	PreviousGeneration uint64 `protobuf:"varint,55,opt,name=previous_generation,json=previousGeneration,proto3" json:"previous_generation,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +964,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +977,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{11}
+	return file_proto_orch_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Service) GetSpec() *ServiceSpec {
@@ -950,6 +1029,13 @@ func (x *Service) GetUpdate() *UpdateStatus {
 	return nil
 }
 
+func (x *Service) GetPreviousGeneration() uint64 {
+	if x != nil {
+		return x.PreviousGeneration
+	}
+	return 0
+}
+
 type ServiceStatus struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Desired          int32                  `protobuf:"varint,1,opt,name=desired,proto3" json:"desired,omitempty"`
@@ -962,14 +1048,17 @@ type ServiceStatus struct {
 	// healthy for update.minHealthy: the rollout's progress.
 	Updated int32 `protobuf:"varint,7,opt,name=updated,proto3" json:"updated,omitempty"`
 	// update_state is the rollout's state (UpdateStatus.state).
-	UpdateState   string `protobuf:"bytes,8,opt,name=update_state,json=updateState,proto3" json:"update_state,omitempty"`
+	UpdateState string `protobuf:"bytes,8,opt,name=update_state,json=updateState,proto3" json:"update_state,omitempty"`
+	// canary is the number of canary slots while the rollout is in its canary
+	// stage (UpdateStatus.canary).
+	Canary        int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1070,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1083,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{12}
+	return file_proto_orch_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ServiceStatus) GetDesired() int32 {
@@ -1053,6 +1142,13 @@ func (x *ServiceStatus) GetUpdateState() string {
 	return ""
 }
 
+func (x *ServiceStatus) GetCanary() int32 {
+	if x != nil {
+		return x.Canary
+	}
+	return 0
+}
+
 // ResourceAmounts are parsed quantities: what the scheduler adds and compares.
 type ResourceAmounts struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1064,7 +1160,7 @@ type ResourceAmounts struct {
 
 func (x *ResourceAmounts) Reset() {
 	*x = ResourceAmounts{}
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1172,7 @@ func (x *ResourceAmounts) String() string {
 func (*ResourceAmounts) ProtoMessage() {}
 
 func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1185,7 @@ func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceAmounts.ProtoReflect.Descriptor instead.
 func (*ResourceAmounts) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{13}
+	return file_proto_orch_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ResourceAmounts) GetCpuMillis() int64 {
@@ -1139,7 +1235,7 @@ type Replica struct {
 
 func (x *Replica) Reset() {
 	*x = Replica{}
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1151,7 +1247,7 @@ func (x *Replica) String() string {
 func (*Replica) ProtoMessage() {}
 
 func (x *Replica) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1164,7 +1260,7 @@ func (x *Replica) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Replica.ProtoReflect.Descriptor instead.
 func (*Replica) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{14}
+	return file_proto_orch_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Replica) GetId() string {
@@ -1327,7 +1423,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1435,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1448,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{15}
+	return file_proto_orch_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Node) GetId() string {
@@ -1459,7 +1555,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1471,7 +1567,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1484,7 +1580,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{16}
+	return file_proto_orch_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Image) GetName() string {
@@ -1530,7 +1626,7 @@ type ClusterConfig struct {
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1542,7 +1638,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1555,7 +1651,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{17}
+	return file_proto_orch_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ClusterConfig) GetClusterCidr() string {
@@ -1603,7 +1699,7 @@ type StateSnapshot struct {
 
 func (x *StateSnapshot) Reset() {
 	*x = StateSnapshot{}
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1615,7 +1711,7 @@ func (x *StateSnapshot) String() string {
 func (*StateSnapshot) ProtoMessage() {}
 
 func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1628,7 +1724,7 @@ func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateSnapshot.ProtoReflect.Descriptor instead.
 func (*StateSnapshot) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{18}
+	return file_proto_orch_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StateSnapshot) GetIndex() uint64 {
@@ -1717,7 +1813,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1729,7 +1825,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1742,7 +1838,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{19}
+	return file_proto_orch_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -2053,7 +2149,7 @@ type PutService struct {
 
 func (x *PutService) Reset() {
 	*x = PutService{}
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2065,7 +2161,7 @@ func (x *PutService) String() string {
 func (*PutService) ProtoMessage() {}
 
 func (x *PutService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2078,7 +2174,7 @@ func (x *PutService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutService.ProtoReflect.Descriptor instead.
 func (*PutService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{20}
+	return file_proto_orch_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PutService) GetSpec() *ServiceSpec {
@@ -2106,7 +2202,7 @@ type DeleteService struct {
 
 func (x *DeleteService) Reset() {
 	*x = DeleteService{}
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2118,7 +2214,7 @@ func (x *DeleteService) String() string {
 func (*DeleteService) ProtoMessage() {}
 
 func (x *DeleteService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2131,7 +2227,7 @@ func (x *DeleteService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteService.ProtoReflect.Descriptor instead.
 func (*DeleteService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{21}
+	return file_proto_orch_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DeleteService) GetNamespace() string {
@@ -2166,7 +2262,7 @@ type ScaleService struct {
 
 func (x *ScaleService) Reset() {
 	*x = ScaleService{}
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2178,7 +2274,7 @@ func (x *ScaleService) String() string {
 func (*ScaleService) ProtoMessage() {}
 
 func (x *ScaleService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2191,7 +2287,7 @@ func (x *ScaleService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleService.ProtoReflect.Descriptor instead.
 func (*ScaleService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{22}
+	return file_proto_orch_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ScaleService) GetNamespace() string {
@@ -2226,7 +2322,7 @@ type RegisterNode struct {
 
 func (x *RegisterNode) Reset() {
 	*x = RegisterNode{}
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2238,7 +2334,7 @@ func (x *RegisterNode) String() string {
 func (*RegisterNode) ProtoMessage() {}
 
 func (x *RegisterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2251,7 +2347,7 @@ func (x *RegisterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNode.ProtoReflect.Descriptor instead.
 func (*RegisterNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{23}
+	return file_proto_orch_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RegisterNode) GetNode() *Node {
@@ -2278,7 +2374,7 @@ type SetNodeState struct {
 
 func (x *SetNodeState) Reset() {
 	*x = SetNodeState{}
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2290,7 +2386,7 @@ func (x *SetNodeState) String() string {
 func (*SetNodeState) ProtoMessage() {}
 
 func (x *SetNodeState) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2303,7 +2399,7 @@ func (x *SetNodeState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeState.ProtoReflect.Descriptor instead.
 func (*SetNodeState) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{24}
+	return file_proto_orch_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SetNodeState) GetNodeId() string {
@@ -2343,7 +2439,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2355,7 +2451,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2368,7 +2464,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{25}
+	return file_proto_orch_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -2393,7 +2489,7 @@ type PutReplicas struct {
 
 func (x *PutReplicas) Reset() {
 	*x = PutReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2405,7 +2501,7 @@ func (x *PutReplicas) String() string {
 func (*PutReplicas) ProtoMessage() {}
 
 func (x *PutReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2418,7 +2514,7 @@ func (x *PutReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReplicas.ProtoReflect.Descriptor instead.
 func (*PutReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{26}
+	return file_proto_orch_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PutReplicas) GetReplicas() []*Replica {
@@ -2444,7 +2540,7 @@ type DeleteReplicas struct {
 
 func (x *DeleteReplicas) Reset() {
 	*x = DeleteReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2456,7 +2552,7 @@ func (x *DeleteReplicas) String() string {
 func (*DeleteReplicas) ProtoMessage() {}
 
 func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2469,7 +2565,7 @@ func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicas.ProtoReflect.Descriptor instead.
 func (*DeleteReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{27}
+	return file_proto_orch_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteReplicas) GetIds() []string {
@@ -2490,7 +2586,7 @@ type ReportReplicaStatus struct {
 
 func (x *ReportReplicaStatus) Reset() {
 	*x = ReportReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2502,7 +2598,7 @@ func (x *ReportReplicaStatus) String() string {
 func (*ReportReplicaStatus) ProtoMessage() {}
 
 func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2515,7 +2611,7 @@ func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+	return file_proto_orch_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReportReplicaStatus) GetNodeId() string {
@@ -2546,7 +2642,7 @@ type ReportReplicaStatusBatch struct {
 
 func (x *ReportReplicaStatusBatch) Reset() {
 	*x = ReportReplicaStatusBatch{}
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2558,7 +2654,7 @@ func (x *ReportReplicaStatusBatch) String() string {
 func (*ReportReplicaStatusBatch) ProtoMessage() {}
 
 func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2571,7 +2667,7 @@ func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatusBatch.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatusBatch) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+	return file_proto_orch_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReportReplicaStatusBatch) GetReports() []*ReportReplicaStatus {
@@ -2596,7 +2692,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2608,7 +2704,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2621,7 +2717,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+	return file_proto_orch_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ReplicaStatus) GetId() string {
@@ -2682,7 +2778,7 @@ type PutImage struct {
 
 func (x *PutImage) Reset() {
 	*x = PutImage{}
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2694,7 +2790,7 @@ func (x *PutImage) String() string {
 func (*PutImage) ProtoMessage() {}
 
 func (x *PutImage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2707,7 +2803,7 @@ func (x *PutImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutImage.ProtoReflect.Descriptor instead.
 func (*PutImage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+	return file_proto_orch_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PutImage) GetImage() *Image {
@@ -2726,7 +2822,7 @@ type SetClusterConfig struct {
 
 func (x *SetClusterConfig) Reset() {
 	*x = SetClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2738,7 +2834,7 @@ func (x *SetClusterConfig) String() string {
 func (*SetClusterConfig) ProtoMessage() {}
 
 func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2751,7 +2847,7 @@ func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterConfig.ProtoReflect.Descriptor instead.
 func (*SetClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+	return file_proto_orch_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SetClusterConfig) GetConfig() *ClusterConfig {
@@ -2777,7 +2873,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2789,7 +2885,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2802,7 +2898,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+	return file_proto_orch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CommandResult) GetIndex() uint64 {
@@ -2858,7 +2954,7 @@ type NodeRegistration struct {
 
 func (x *NodeRegistration) Reset() {
 	*x = NodeRegistration{}
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2870,7 +2966,7 @@ func (x *NodeRegistration) String() string {
 func (*NodeRegistration) ProtoMessage() {}
 
 func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2883,7 +2979,7 @@ func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistration.ProtoReflect.Descriptor instead.
 func (*NodeRegistration) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{34}
+	return file_proto_orch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *NodeRegistration) GetName() string {
@@ -2945,7 +3041,7 @@ type NodeRegistrationResponse struct {
 
 func (x *NodeRegistrationResponse) Reset() {
 	*x = NodeRegistrationResponse{}
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2957,7 +3053,7 @@ func (x *NodeRegistrationResponse) String() string {
 func (*NodeRegistrationResponse) ProtoMessage() {}
 
 func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2970,7 +3066,7 @@ func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*NodeRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{35}
+	return file_proto_orch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *NodeRegistrationResponse) GetNode() *Node {
@@ -3019,7 +3115,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3127,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3140,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{36}
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Assignment) GetReplica() *Replica {
@@ -3077,7 +3173,7 @@ type AssignmentSet struct {
 
 func (x *AssignmentSet) Reset() {
 	*x = AssignmentSet{}
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3089,7 +3185,7 @@ func (x *AssignmentSet) String() string {
 func (*AssignmentSet) ProtoMessage() {}
 
 func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3102,7 +3198,7 @@ func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentSet.ProtoReflect.Descriptor instead.
 func (*AssignmentSet) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AssignmentSet) GetIndex() uint64 {
@@ -3144,7 +3240,7 @@ type StatusReport struct {
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3156,7 +3252,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3169,7 +3265,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *StatusReport) GetNodeId() string {
@@ -3207,7 +3303,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3219,7 +3315,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3232,7 +3328,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Endpoint) GetReplicaId() string {
@@ -3308,7 +3404,7 @@ type EndpointUpdate struct {
 
 func (x *EndpointUpdate) Reset() {
 	*x = EndpointUpdate{}
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3320,7 +3416,7 @@ func (x *EndpointUpdate) String() string {
 func (*EndpointUpdate) ProtoMessage() {}
 
 func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3333,7 +3429,7 @@ func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
 func (*EndpointUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *EndpointUpdate) GetIndex() uint64 {
@@ -3372,14 +3468,18 @@ type Master struct {
 	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	RaftAddress string                 `protobuf:"bytes,2,opt,name=raft_address,json=raftAddress,proto3" json:"raft_address,omitempty"`
 	// api_address is the URL clients and other masters use, https://HOST:PORT.
-	ApiAddress    string `protobuf:"bytes,3,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
+	ApiAddress string `protobuf:"bytes,3,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
+	// protocol is the protocol version the master speaks ("0.2"); empty is a
+	// master of v0.1.0. The FSM takes up new behaviour only once every master
+	// speaks it (docs/upgrading.md).
+	Protocol      string `protobuf:"bytes,55,opt,name=protocol,proto3" json:"protocol,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3391,7 +3491,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3404,7 +3504,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Master) GetId() string {
@@ -3424,6 +3524,13 @@ func (x *Master) GetRaftAddress() string {
 func (x *Master) GetApiAddress() string {
 	if x != nil {
 		return x.ApiAddress
+	}
+	return ""
+}
+
+func (x *Master) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
 	}
 	return ""
 }
@@ -3449,7 +3556,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3461,7 +3568,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3474,7 +3581,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Token) GetSha256() string {
@@ -3528,7 +3635,7 @@ type PutMaster struct {
 
 func (x *PutMaster) Reset() {
 	*x = PutMaster{}
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3540,7 +3647,7 @@ func (x *PutMaster) String() string {
 func (*PutMaster) ProtoMessage() {}
 
 func (x *PutMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3553,7 +3660,7 @@ func (x *PutMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
 func (*PutMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PutMaster) GetMaster() *Master {
@@ -3572,7 +3679,7 @@ type RemoveMaster struct {
 
 func (x *RemoveMaster) Reset() {
 	*x = RemoveMaster{}
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3584,7 +3691,7 @@ func (x *RemoveMaster) String() string {
 func (*RemoveMaster) ProtoMessage() {}
 
 func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3597,7 +3704,7 @@ func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
 func (*RemoveMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RemoveMaster) GetId() string {
@@ -3616,7 +3723,7 @@ type PutToken struct {
 
 func (x *PutToken) Reset() {
 	*x = PutToken{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3628,7 +3735,7 @@ func (x *PutToken) String() string {
 func (*PutToken) ProtoMessage() {}
 
 func (x *PutToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3641,7 +3748,7 @@ func (x *PutToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
 func (*PutToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *PutToken) GetToken() *Token {
@@ -3661,7 +3768,7 @@ type RevokeToken struct {
 
 func (x *RevokeToken) Reset() {
 	*x = RevokeToken{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3673,7 +3780,7 @@ func (x *RevokeToken) String() string {
 func (*RevokeToken) ProtoMessage() {}
 
 func (x *RevokeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3686,7 +3793,7 @@ func (x *RevokeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeToken.ProtoReflect.Descriptor instead.
 func (*RevokeToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RevokeToken) GetId() string {
@@ -3707,7 +3814,7 @@ type TouchTokens struct {
 
 func (x *TouchTokens) Reset() {
 	*x = TouchTokens{}
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3719,7 +3826,7 @@ func (x *TouchTokens) String() string {
 func (*TouchTokens) ProtoMessage() {}
 
 func (x *TouchTokens) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3732,7 +3839,7 @@ func (x *TouchTokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchTokens.ProtoReflect.Descriptor instead.
 func (*TouchTokens) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+	return file_proto_orch_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *TouchTokens) GetUses() []*TokenUse {
@@ -3752,7 +3859,7 @@ type TokenUse struct {
 
 func (x *TokenUse) Reset() {
 	*x = TokenUse{}
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3764,7 +3871,7 @@ func (x *TokenUse) String() string {
 func (*TokenUse) ProtoMessage() {}
 
 func (x *TokenUse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3777,7 +3884,7 @@ func (x *TokenUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenUse.ProtoReflect.Descriptor instead.
 func (*TokenUse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{48}
+	return file_proto_orch_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *TokenUse) GetId() string {
@@ -3808,13 +3915,20 @@ type UpdateStatus struct {
 	Rollback      bool   `protobuf:"varint,5,opt,name=rollback,proto3" json:"rollback,omitempty"`
 	StartedIndex  uint64 `protobuf:"varint,6,opt,name=started_index,json=startedIndex,proto3" json:"started_index,omitempty"`
 	FinishedIndex uint64 `protobuf:"varint,7,opt,name=finished_index,json=finishedIndex,proto3" json:"finished_index,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// canary is the number of canary slots while the rollout is in its canary
+	// stage (only slots 1..canary run the new generation); 0 once promoted or
+	// for a rollout without canaries.
+	Canary int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
+	// kept_generation: replicas of this generation run the current spec too
+	// (a rollback's target), so they are kept instead of replaced.
+	KeptGeneration uint64 `protobuf:"varint,56,opt,name=kept_generation,json=keptGeneration,proto3" json:"kept_generation,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3826,7 +3940,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3839,7 +3953,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{49}
+	return file_proto_orch_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -3891,6 +4005,20 @@ func (x *UpdateStatus) GetFinishedIndex() uint64 {
 	return 0
 }
 
+func (x *UpdateStatus) GetCanary() int32 {
+	if x != nil {
+		return x.Canary
+	}
+	return 0
+}
+
+func (x *UpdateStatus) GetKeptGeneration() uint64 {
+	if x != nil {
+		return x.KeptGeneration
+	}
+	return 0
+}
+
 // RollbackService makes the previous spec current again, as a new
 // generation that keeps the current replica count.
 type RollbackService struct {
@@ -3907,7 +4035,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3919,7 +4047,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3932,7 +4060,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{50}
+	return file_proto_orch_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -3976,7 +4104,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3988,7 +4116,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4001,7 +4129,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{51}
+	return file_proto_orch_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -4029,7 +4157,7 @@ var File_proto_orch_proto protoreflect.FileDescriptor
 
 const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
-	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xa6\a\n" +
+	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xe1\a\n" +
 	"\vServiceSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -4051,14 +4179,20 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06labels\x18\x11 \x03(\v2 .orch.v1.ServiceSpec.LabelsEntryR\x06labels\x12\x12\n" +
 	"\x04user\x18\x13 \x01(\tR\x04user\x129\n" +
 	"\x19read_only_root_filesystem\x18\x14 \x01(\bR\x16readOnlyRootFilesystem\x129\n" +
-	"\fcapabilities\x18\x15 \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x1a6\n" +
+	"\fcapabilities\x18\x15 \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x129\n" +
+	"\n" +
+	"disruption\x187 \x01(\v2\x19.orch.v1.DisruptionPolicyR\n" +
+	"disruption\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
-	"\t_replicasJ\x04\b\x10\x10\x11\" \n" +
+	"\t_replicasJ\x04\b\x10\x10\x11\"T\n" +
+	"\x10DisruptionPolicy\x12,\n" +
+	"\x0fmax_unavailable\x18\x01 \x01(\x05H\x00R\x0emaxUnavailable\x88\x01\x01B\x12\n" +
+	"\x10_max_unavailable\" \n" +
 	"\fCapabilities\x12\x10\n" +
 	"\x03add\x18\x01 \x03(\tR\x03add\"g\n" +
 	"\x04Port\x12\x12\n" +
@@ -4096,7 +4230,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\tspread_by\x18\x02 \x01(\tR\bspreadBy\x12\x1a\n" +
 	"\bstrategy\x18\x03 \x01(\tR\bstrategy\x12 \n" +
 	"\fmax_per_node\x18\x04 \x01(\x05R\n" +
-	"maxPerNode\"\x9e\x02\n" +
+	"maxPerNode\"\xf4\x02\n" +
 	"\fUpdatePolicy\x12 \n" +
 	"\tmax_surge\x18\x01 \x01(\x05H\x00R\bmaxSurge\x88\x01\x01\x12,\n" +
 	"\x0fmax_unavailable\x18\x02 \x01(\x05H\x01R\x0emaxUnavailable\x88\x01\x01\x12:\n" +
@@ -4104,10 +4238,12 @@ const file_proto_orch_proto_rawDesc = "" +
 	"minHealthy\x125\n" +
 	"\bdeadline\x18\a \x01(\v2\x19.google.protobuf.DurationR\bdeadline\x12\x1d\n" +
 	"\n" +
-	"on_failure\x18\x05 \x01(\tR\tonFailureB\f\n" +
+	"on_failure\x18\x05 \x01(\tR\tonFailure\x12\x16\n" +
+	"\x06canary\x187 \x01(\x05R\x06canary\x12<\n" +
+	"\fauto_promote\x188 \x01(\v2\x19.google.protobuf.DurationR\vautoPromoteB\f\n" +
 	"\n" +
 	"_max_surgeB\x12\n" +
-	"\x10_max_unavailableJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05\"\xaa\x02\n" +
+	"\x10_max_unavailableJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05\"\xdb\x02\n" +
 	"\aService\x12(\n" +
 	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x1e\n" +
@@ -4117,7 +4253,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x01(\v2\x16.orch.v1.ServiceStatusR\x06status\x129\n" +
 	"\rprevious_spec\x18\x05 \x01(\v2\x14.orch.v1.ServiceSpecR\fpreviousSpec\x12!\n" +
 	"\fcreate_index\x18\x06 \x01(\x04R\vcreateIndex\x12-\n" +
-	"\x06update\x18\a \x01(\v2\x15.orch.v1.UpdateStatusR\x06update\"\xfe\x01\n" +
+	"\x06update\x18\a \x01(\v2\x15.orch.v1.UpdateStatusR\x06update\x12/\n" +
+	"\x13previous_generation\x187 \x01(\x04R\x12previousGeneration\"\x96\x02\n" +
 	"\rServiceStatus\x12\x18\n" +
 	"\adesired\x18\x01 \x01(\x05R\adesired\x12\x18\n" +
 	"\arunning\x18\x02 \x01(\x05R\arunning\x12\x18\n" +
@@ -4126,7 +4263,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x12last_update_result\x18\x05 \x01(\tR\x10lastUpdateResult\x12\x18\n" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12\x18\n" +
 	"\aupdated\x18\a \x01(\x05R\aupdated\x12!\n" +
-	"\fupdate_state\x18\b \x01(\tR\vupdateState\"S\n" +
+	"\fupdate_state\x18\b \x01(\tR\vupdateState\x12\x16\n" +
+	"\x06canary\x187 \x01(\x05R\x06canary\"S\n" +
 	"\x0fResourceAmounts\x12\x1d\n" +
 	"\n" +
 	"cpu_millis\x18\x01 \x01(\x03R\tcpuMillis\x12!\n" +
@@ -4325,12 +4463,13 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x14\n" +
 	"\x05reset\x18\x02 \x01(\bR\x05reset\x12#\n" +
 	"\x03put\x18\x03 \x03(\v2\x11.orch.v1.EndpointR\x03put\x12\x18\n" +
-	"\adeleted\x18\x04 \x03(\tR\adeleted\"\\\n" +
+	"\adeleted\x18\x04 \x03(\tR\adeleted\"x\n" +
 	"\x06Master\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
 	"\vapi_address\x18\x03 \x01(\tR\n" +
-	"apiAddress\"\xa3\x01\n" +
+	"apiAddress\x12\x1a\n" +
+	"\bprotocol\x187 \x01(\tR\bprotocol\"\xa3\x01\n" +
 	"\x05Token\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x0e\n" +
@@ -4353,7 +4492,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x04uses\x18\x01 \x03(\v2\x11.orch.v1.TokenUseR\x04uses\"*\n" +
 	"\bTokenUse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x0e\n" +
-	"\x02at\x18\x02 \x01(\x03R\x02at\"\xef\x01\n" +
+	"\x02at\x18\x02 \x01(\x03R\x02at\"\xb0\x02\n" +
 	"\fUpdateStatus\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\x04R\n" +
@@ -4363,7 +4502,9 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0ffrom_generation\x18\x04 \x01(\x04R\x0efromGeneration\x12\x1a\n" +
 	"\brollback\x18\x05 \x01(\bR\brollback\x12#\n" +
 	"\rstarted_index\x18\x06 \x01(\x04R\fstartedIndex\x12%\n" +
-	"\x0efinished_index\x18\a \x01(\x04R\rfinishedIndex\"\x80\x01\n" +
+	"\x0efinished_index\x18\a \x01(\x04R\rfinishedIndex\x12\x16\n" +
+	"\x06canary\x187 \x01(\x05R\x06canary\x12'\n" +
+	"\x0fkept_generation\x188 \x01(\x04R\x0ekeptGeneration\"\x80\x01\n" +
 	"\x0fRollbackService\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12#\n" +
@@ -4386,152 +4527,155 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
-	(*Capabilities)(nil),             // 1: orch.v1.Capabilities
-	(*Port)(nil),                     // 2: orch.v1.Port
-	(*Resources)(nil),                // 3: orch.v1.Resources
-	(*HealthCheck)(nil),              // 4: orch.v1.HealthCheck
-	(*HTTPCheck)(nil),                // 5: orch.v1.HTTPCheck
-	(*TCPCheck)(nil),                 // 6: orch.v1.TCPCheck
-	(*ExecCheck)(nil),                // 7: orch.v1.ExecCheck
-	(*RestartPolicy)(nil),            // 8: orch.v1.RestartPolicy
-	(*Placement)(nil),                // 9: orch.v1.Placement
-	(*UpdatePolicy)(nil),             // 10: orch.v1.UpdatePolicy
-	(*Service)(nil),                  // 11: orch.v1.Service
-	(*ServiceStatus)(nil),            // 12: orch.v1.ServiceStatus
-	(*ResourceAmounts)(nil),          // 13: orch.v1.ResourceAmounts
-	(*Replica)(nil),                  // 14: orch.v1.Replica
-	(*Node)(nil),                     // 15: orch.v1.Node
-	(*Image)(nil),                    // 16: orch.v1.Image
-	(*ClusterConfig)(nil),            // 17: orch.v1.ClusterConfig
-	(*StateSnapshot)(nil),            // 18: orch.v1.StateSnapshot
-	(*Command)(nil),                  // 19: orch.v1.Command
-	(*PutService)(nil),               // 20: orch.v1.PutService
-	(*DeleteService)(nil),            // 21: orch.v1.DeleteService
-	(*ScaleService)(nil),             // 22: orch.v1.ScaleService
-	(*RegisterNode)(nil),             // 23: orch.v1.RegisterNode
-	(*SetNodeState)(nil),             // 24: orch.v1.SetNodeState
-	(*RemoveNode)(nil),               // 25: orch.v1.RemoveNode
-	(*PutReplicas)(nil),              // 26: orch.v1.PutReplicas
-	(*DeleteReplicas)(nil),           // 27: orch.v1.DeleteReplicas
-	(*ReportReplicaStatus)(nil),      // 28: orch.v1.ReportReplicaStatus
-	(*ReportReplicaStatusBatch)(nil), // 29: orch.v1.ReportReplicaStatusBatch
-	(*ReplicaStatus)(nil),            // 30: orch.v1.ReplicaStatus
-	(*PutImage)(nil),                 // 31: orch.v1.PutImage
-	(*SetClusterConfig)(nil),         // 32: orch.v1.SetClusterConfig
-	(*CommandResult)(nil),            // 33: orch.v1.CommandResult
-	(*NodeRegistration)(nil),         // 34: orch.v1.NodeRegistration
-	(*NodeRegistrationResponse)(nil), // 35: orch.v1.NodeRegistrationResponse
-	(*Assignment)(nil),               // 36: orch.v1.Assignment
-	(*AssignmentSet)(nil),            // 37: orch.v1.AssignmentSet
-	(*StatusReport)(nil),             // 38: orch.v1.StatusReport
-	(*Endpoint)(nil),                 // 39: orch.v1.Endpoint
-	(*EndpointUpdate)(nil),           // 40: orch.v1.EndpointUpdate
-	(*Master)(nil),                   // 41: orch.v1.Master
-	(*Token)(nil),                    // 42: orch.v1.Token
-	(*PutMaster)(nil),                // 43: orch.v1.PutMaster
-	(*RemoveMaster)(nil),             // 44: orch.v1.RemoveMaster
-	(*PutToken)(nil),                 // 45: orch.v1.PutToken
-	(*RevokeToken)(nil),              // 46: orch.v1.RevokeToken
-	(*TouchTokens)(nil),              // 47: orch.v1.TouchTokens
-	(*TokenUse)(nil),                 // 48: orch.v1.TokenUse
-	(*UpdateStatus)(nil),             // 49: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 50: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 51: orch.v1.SetUpdateStatus
-	nil,                              // 52: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 53: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 54: orch.v1.Node.LabelsEntry
-	nil,                              // 55: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 56: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 57: orch.v1.NodeRegistration.LabelsEntry
-	(*durationpb.Duration)(nil),      // 58: google.protobuf.Duration
+	(*DisruptionPolicy)(nil),         // 1: orch.v1.DisruptionPolicy
+	(*Capabilities)(nil),             // 2: orch.v1.Capabilities
+	(*Port)(nil),                     // 3: orch.v1.Port
+	(*Resources)(nil),                // 4: orch.v1.Resources
+	(*HealthCheck)(nil),              // 5: orch.v1.HealthCheck
+	(*HTTPCheck)(nil),                // 6: orch.v1.HTTPCheck
+	(*TCPCheck)(nil),                 // 7: orch.v1.TCPCheck
+	(*ExecCheck)(nil),                // 8: orch.v1.ExecCheck
+	(*RestartPolicy)(nil),            // 9: orch.v1.RestartPolicy
+	(*Placement)(nil),                // 10: orch.v1.Placement
+	(*UpdatePolicy)(nil),             // 11: orch.v1.UpdatePolicy
+	(*Service)(nil),                  // 12: orch.v1.Service
+	(*ServiceStatus)(nil),            // 13: orch.v1.ServiceStatus
+	(*ResourceAmounts)(nil),          // 14: orch.v1.ResourceAmounts
+	(*Replica)(nil),                  // 15: orch.v1.Replica
+	(*Node)(nil),                     // 16: orch.v1.Node
+	(*Image)(nil),                    // 17: orch.v1.Image
+	(*ClusterConfig)(nil),            // 18: orch.v1.ClusterConfig
+	(*StateSnapshot)(nil),            // 19: orch.v1.StateSnapshot
+	(*Command)(nil),                  // 20: orch.v1.Command
+	(*PutService)(nil),               // 21: orch.v1.PutService
+	(*DeleteService)(nil),            // 22: orch.v1.DeleteService
+	(*ScaleService)(nil),             // 23: orch.v1.ScaleService
+	(*RegisterNode)(nil),             // 24: orch.v1.RegisterNode
+	(*SetNodeState)(nil),             // 25: orch.v1.SetNodeState
+	(*RemoveNode)(nil),               // 26: orch.v1.RemoveNode
+	(*PutReplicas)(nil),              // 27: orch.v1.PutReplicas
+	(*DeleteReplicas)(nil),           // 28: orch.v1.DeleteReplicas
+	(*ReportReplicaStatus)(nil),      // 29: orch.v1.ReportReplicaStatus
+	(*ReportReplicaStatusBatch)(nil), // 30: orch.v1.ReportReplicaStatusBatch
+	(*ReplicaStatus)(nil),            // 31: orch.v1.ReplicaStatus
+	(*PutImage)(nil),                 // 32: orch.v1.PutImage
+	(*SetClusterConfig)(nil),         // 33: orch.v1.SetClusterConfig
+	(*CommandResult)(nil),            // 34: orch.v1.CommandResult
+	(*NodeRegistration)(nil),         // 35: orch.v1.NodeRegistration
+	(*NodeRegistrationResponse)(nil), // 36: orch.v1.NodeRegistrationResponse
+	(*Assignment)(nil),               // 37: orch.v1.Assignment
+	(*AssignmentSet)(nil),            // 38: orch.v1.AssignmentSet
+	(*StatusReport)(nil),             // 39: orch.v1.StatusReport
+	(*Endpoint)(nil),                 // 40: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 41: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 42: orch.v1.Master
+	(*Token)(nil),                    // 43: orch.v1.Token
+	(*PutMaster)(nil),                // 44: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 45: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 46: orch.v1.PutToken
+	(*RevokeToken)(nil),              // 47: orch.v1.RevokeToken
+	(*TouchTokens)(nil),              // 48: orch.v1.TouchTokens
+	(*TokenUse)(nil),                 // 49: orch.v1.TokenUse
+	(*UpdateStatus)(nil),             // 50: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 51: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 52: orch.v1.SetUpdateStatus
+	nil,                              // 53: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 54: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 55: orch.v1.Node.LabelsEntry
+	nil,                              // 56: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 57: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 58: orch.v1.NodeRegistration.LabelsEntry
+	(*durationpb.Duration)(nil),      // 59: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	52, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
-	2,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
-	3,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
-	4,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
-	8,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
-	9,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
-	10, // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	58, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
-	53, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
-	1,  // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
-	5,  // 10: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
-	6,  // 11: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
-	7,  // 12: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	58, // 13: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	58, // 14: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	58, // 15: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
-	58, // 16: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
-	58, // 17: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
-	58, // 18: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
-	58, // 19: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	0,  // 20: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
-	12, // 21: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
-	0,  // 22: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	49, // 23: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
-	13, // 24: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,  // 25: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	54, // 26: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	13, // 27: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	13, // 28: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	11, // 29: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	14, // 30: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	15, // 31: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	16, // 32: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	17, // 33: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	41, // 34: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	42, // 35: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	20, // 36: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	21, // 37: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	22, // 38: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	23, // 39: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	24, // 40: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	26, // 41: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	27, // 42: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	28, // 43: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	31, // 44: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	32, // 45: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	25, // 46: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	50, // 47: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	51, // 48: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	29, // 49: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	43, // 50: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	44, // 51: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	45, // 52: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	46, // 53: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
-	47, // 54: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
-	0,  // 55: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	15, // 56: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	14, // 57: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	55, // 58: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	30, // 59: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	28, // 60: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	16, // 61: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	17, // 62: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	56, // 63: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	15, // 64: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	57, // 65: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	13, // 66: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	15, // 67: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	14, // 68: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,  // 69: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	36, // 70: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	15, // 71: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	30, // 72: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	39, // 73: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	41, // 74: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	42, // 75: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	48, // 76: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	49, // 77: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	78, // [78:78] is the sub-list for method output_type
-	78, // [78:78] is the sub-list for method input_type
-	78, // [78:78] is the sub-list for extension type_name
-	78, // [78:78] is the sub-list for extension extendee
-	0,  // [0:78] is the sub-list for field type_name
+	53, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	3,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
+	4,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
+	5,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
+	9,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
+	10, // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
+	11, // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
+	59, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	54, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	2,  // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
+	1,  // 10: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
+	6,  // 11: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
+	7,  // 12: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
+	8,  // 13: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
+	59, // 14: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	59, // 15: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	59, // 16: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	59, // 17: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	59, // 18: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	59, // 19: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	59, // 20: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	59, // 21: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
+	0,  // 22: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
+	13, // 23: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
+	0,  // 24: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
+	50, // 25: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	14, // 26: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,  // 27: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	55, // 28: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	14, // 29: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	14, // 30: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	12, // 31: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	15, // 32: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	16, // 33: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	17, // 34: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	18, // 35: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	42, // 36: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	43, // 37: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	21, // 38: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	22, // 39: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	23, // 40: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	24, // 41: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	25, // 42: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	27, // 43: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	28, // 44: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	29, // 45: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	32, // 46: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	33, // 47: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	26, // 48: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	51, // 49: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	52, // 50: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	30, // 51: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	44, // 52: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	45, // 53: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	46, // 54: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	47, // 55: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	48, // 56: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	0,  // 57: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	16, // 58: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	15, // 59: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	56, // 60: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	31, // 61: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	29, // 62: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	17, // 63: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	18, // 64: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	57, // 65: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	16, // 66: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	58, // 67: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	14, // 68: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	16, // 69: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	15, // 70: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,  // 71: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	37, // 72: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	16, // 73: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	31, // 74: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	40, // 75: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	42, // 76: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	43, // 77: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	49, // 78: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	50, // 79: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	80, // [80:80] is the sub-list for method output_type
+	80, // [80:80] is the sub-list for method input_type
+	80, // [80:80] is the sub-list for extension type_name
+	80, // [80:80] is the sub-list for extension extendee
+	0,  // [0:80] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -4540,8 +4684,9 @@ func file_proto_orch_proto_init() {
 		return
 	}
 	file_proto_orch_proto_msgTypes[0].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[10].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[19].OneofWrappers = []any{
+	file_proto_orch_proto_msgTypes[1].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[11].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[20].OneofWrappers = []any{
 		(*Command_PutService)(nil),
 		(*Command_DeleteService)(nil),
 		(*Command_ScaleService)(nil),
@@ -4562,15 +4707,15 @@ func file_proto_orch_proto_init() {
 		(*Command_RevokeToken)(nil),
 		(*Command_TouchTokens)(nil),
 	}
-	file_proto_orch_proto_msgTypes[20].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[21].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[22].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   58,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -109,7 +109,7 @@ func New(cfg *Config, opts ...Option) (*Client, error) {
 		}
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = tc
-		c.http = &http.Client{Transport: tr}
+		c.http = &http.Client{Transport: api.VersionTransport{Base: tr}}
 	}
 	return c, nil
 }
