@@ -5,7 +5,7 @@ GO ?= go
 DATA_DIR ?= /var/lib/orch
 # The release this tree becomes; `git describe` adds where it stands.
 RELEASE := v0.2.0-dev
-VERSION ?= $(RELEASE)+$(shell git describe --always --dirty 2>/dev/null || echo unknown)
+VERSION ?= $(RELEASE)+$(shell git describe --always --dirty --exclude "*" 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION)
 
 # Packages whose tests run under the race detector: the pure cores, the

@@ -3106,9 +3106,14 @@ func (x *NodeRegistrationResponse) GetServerCertificatePem() string {
 
 // Assignment is one replica the node must run, with the spec it runs.
 type Assignment struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Replica       *Replica               `protobuf:"bytes,1,opt,name=replica,proto3" json:"replica,omitempty"`
-	Spec          *ServiceSpec           `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Replica *Replica               `protobuf:"bytes,1,opt,name=replica,proto3" json:"replica,omitempty"`
+	Spec    *ServiceSpec           `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	// started: the master has heard this replica's container start. An agent
+	// that finds no container for a started replica counts the new one as a
+	// restart, even when its own state was wiped. It changes once in a
+	// replica's life, so status reports do not make the set look changed.
+	Started       bool `protobuf:"varint,55,opt,name=started,proto3" json:"started,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3155,6 +3160,13 @@ func (x *Assignment) GetSpec() *ServiceSpec {
 		return x.Spec
 	}
 	return nil
+}
+
+func (x *Assignment) GetStarted() bool {
+	if x != nil {
+		return x.Started
+	}
+	return false
 }
 
 // AssignmentSet is the complete set of replicas a node must run. The master
@@ -4434,11 +4446,12 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0fcertificate_pem\x18\x02 \x01(\tR\x0ecertificatePem\x12\x15\n" +
 	"\x06ca_pem\x18\x03 \x01(\tR\x05caPem\x12!\n" +
 	"\fcluster_cidr\x18\x04 \x01(\tR\vclusterCidr\x124\n" +
-	"\x16server_certificate_pem\x18\x05 \x01(\tR\x14serverCertificatePem\"b\n" +
+	"\x16server_certificate_pem\x18\x05 \x01(\tR\x14serverCertificatePem\"|\n" +
 	"\n" +
 	"Assignment\x12*\n" +
 	"\areplica\x18\x01 \x01(\v2\x10.orch.v1.ReplicaR\areplica\x12(\n" +
-	"\x04spec\x18\x02 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\"\x9a\x01\n" +
+	"\x04spec\x18\x02 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x18\n" +
+	"\astarted\x187 \x01(\bR\astarted\"\x9a\x01\n" +
 	"\rAssignmentSet\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x125\n" +
