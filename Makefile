@@ -87,6 +87,7 @@ e2e: images
 	ORCH_E2E=1 $(GO) test -count=1 -timeout 20m -v ./e2e/...
 
 bench: images
+	@scripts/deps.sh bench
 	./scripts/bench.sh
 
 clean:

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install, from Debian's packages, what is missing for `make run` (the
-# runtime: containerd, runc, iptables, iproute2) or, with "test", for
-# `make test` too (chromium, for the web page's browser test).
+# runtime: containerd, runc, iptables, iproute2); with "test", for `make test`
+# too (chromium, for the web page's browser test); with "bench", for
+# `make bench` too (etcd-server, the peer the write benchmark compares with).
 set -euo pipefail
 want=(containerd:containerd runc:runc iptables:iptables ip:iproute2)
-if [ "${1:-run}" = test ]; then
-  want+=(chromium:chromium)
-fi
+case "${1:-run}" in
+  test) want+=(chromium:chromium) ;;
+  bench) want+=(chromium:chromium etcd:etcd-server) ;;
+esac
 missing=()
 for pkg in "${want[@]}"; do
   command -v "${pkg%%:*}" >/dev/null 2>&1 || missing+=("${pkg##*:}")
