@@ -15,13 +15,18 @@ RACE_PKGS := ./scheduler/... ./master/... ./proto/... ./agent/... ./api/... ./pk
 # Expanded only when a recipe uses it: `go list` runs for make test alone.
 OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS)),$(shell $(GO) list ./...))
 
-.PHONY: all build images proto lint test fuzz run stop e2e bench clean docs
+.PHONY: all build deps images proto lint test fuzz run stop e2e bench clean docs
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/orchd ./cmd/orchd
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/orchctl ./cmd/orchctl
+
+# What make test needs from Debian (containerd, runc, iptables, iproute2,
+# chromium), installed when missing.
+deps:
+	@scripts/deps.sh test
 
 images: images/hello.tar
 
@@ -48,7 +53,7 @@ lint:
 
 # The full suite: lint, unit tests (race for the cores), tests against a
 # private containerd, and a short run of every fuzz target.
-test: images lint
+test: deps images lint
 	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 20m $(OTHER_PKGS)
 	$(MAKE) --no-print-directory fuzz
@@ -84,6 +89,7 @@ e2e: images
 	ORCH_E2E=1 $(GO) test -count=1 -timeout 20m -v ./e2e/...
 
 bench: images
+	@scripts/deps.sh bench
 	./scripts/bench.sh
 
 clean:
