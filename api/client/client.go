@@ -109,7 +109,7 @@ func New(cfg *Config, opts ...Option) (*Client, error) {
 		}
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = tc
-		c.http = &http.Client{Transport: api.VersionTransport{Base: tr}}
+		c.http = &http.Client{Transport: tr}
 	}
 	return c, nil
 }
@@ -275,6 +275,9 @@ func (c *Client) send(ctx context.Context, req request) (*http.Response, error) 
 			hreq.Header.Set("Authorization", "Bearer "+c.token)
 		}
 		hreq.Header.Set("User-Agent", c.userAgent)
+		// Set here rather than by a transport, so that a caller's own
+		// HTTP client (WithHTTPClient) speaks the version too.
+		hreq.Header.Set(api.HeaderProtocol, api.ProtocolVersion.String())
 		resp, err := hc.Do(hreq)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -282,6 +285,10 @@ func (c *Client) send(ctx context.Context, req request) (*http.Response, error) 
 			}
 			lastErr = fmt.Errorf("client: %s %s: %w", req.method, u.Redacted(), err)
 			continue
+		}
+		if err := api.CheckHeader(resp.Header, "the master at "+u.Host); err != nil {
+			resp.Body.Close()
+			return nil, err
 		}
 		if success(resp.StatusCode) {
 			c.preferred.Store(int32(idx))
