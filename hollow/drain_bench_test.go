@@ -47,7 +47,9 @@ func BenchmarkDrain(b *testing.B) {
 			b.Fatal(err)
 		}
 		lowest := make(chan int32, 1)
-		go func() { lowest <- lowestAvailable(events, st.Replicas(store.ReplicaFilter{Namespace: "default", Service: "web"}), desired) }()
+		go func() {
+			lowest <- lowestAvailable(events, st.Replicas(store.ReplicaFilter{Namespace: "default", Service: "web"}), desired)
+		}()
 
 		b.ResetTimer()
 		start := time.Now()
