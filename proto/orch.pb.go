@@ -978,8 +978,14 @@ type UpdatePolicy struct {
 	MinHealthy     *durationpb.Duration   `protobuf:"bytes,6,opt,name=min_healthy,json=minHealthy,proto3" json:"min_healthy,omitempty"`
 	Deadline       *durationpb.Duration   `protobuf:"bytes,7,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	OnFailure      string                 `protobuf:"bytes,5,opt,name=on_failure,json=onFailure,proto3" json:"on_failure,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// canary: a spec change first replaces this many slots (the lowest), then
+	// waits for `rollout promote` (or auto_promote) before the rest.
+	Canary int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
+	// auto_promote promotes the canaries once all of them have been healthy
+	// this long; unset waits for an operator.
+	AutoPromote   *durationpb.Duration `protobuf:"bytes,56,opt,name=auto_promote,json=autoPromote,proto3" json:"auto_promote,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdatePolicy) Reset() {
@@ -1047,6 +1053,20 @@ func (x *UpdatePolicy) GetOnFailure() string {
 	return ""
 }
 
+func (x *UpdatePolicy) GetCanary() int32 {
+	if x != nil {
+		return x.Canary
+	}
+	return 0
+}
+
+func (x *UpdatePolicy) GetAutoPromote() *durationpb.Duration {
+	if x != nil {
+		return x.AutoPromote
+	}
+	return nil
+}
+
 // Service is a spec plus what the cluster made of it.
 type Service struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1062,9 +1082,12 @@ type Service struct {
 	// update is the latest rollout of the spec: set by the FSM when the spec
 	// changes, ended by the leader's update controller (or by the FSM itself
 	// when the revision has no replica to roll out).
-	Update        *UpdateStatus `protobuf:"bytes,7,opt,name=update,proto3" json:"update,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Update *UpdateStatus `protobuf:"bytes,7,opt,name=update,proto3" json:"update,omitempty"`
+	// previous_generation is the generation previous_spec was current in:
+	// a rollback keeps that generation's replicas instead of replacing them.
+	PreviousGeneration uint64 `protobuf:"varint,55,opt,name=previous_generation,json=previousGeneration,proto3" json:"previous_generation,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Service) Reset() {
@@ -1146,6 +1169,13 @@ func (x *Service) GetUpdate() *UpdateStatus {
 	return nil
 }
 
+func (x *Service) GetPreviousGeneration() uint64 {
+	if x != nil {
+		return x.PreviousGeneration
+	}
+	return 0
+}
+
 type ServiceStatus struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Desired          int32                  `protobuf:"varint,1,opt,name=desired,proto3" json:"desired,omitempty"`
@@ -1158,7 +1188,10 @@ type ServiceStatus struct {
 	// healthy for update.minHealthy: the rollout's progress.
 	Updated int32 `protobuf:"varint,7,opt,name=updated,proto3" json:"updated,omitempty"`
 	// update_state is the rollout's state (UpdateStatus.state).
-	UpdateState   string `protobuf:"bytes,8,opt,name=update_state,json=updateState,proto3" json:"update_state,omitempty"`
+	UpdateState string `protobuf:"bytes,8,opt,name=update_state,json=updateState,proto3" json:"update_state,omitempty"`
+	// canary is the number of canary slots while the rollout is in its canary
+	// stage (UpdateStatus.canary).
+	Canary        int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1247,6 +1280,13 @@ func (x *ServiceStatus) GetUpdateState() string {
 		return x.UpdateState
 	}
 	return ""
+}
+
+func (x *ServiceStatus) GetCanary() int32 {
+	if x != nil {
+		return x.Canary
+	}
+	return 0
 }
 
 // ResourceAmounts are parsed quantities: what the scheduler adds and compares.
@@ -3307,9 +3347,14 @@ func (x *NodeRegistrationResponse) GetServerCertificatePem() string {
 
 // Assignment is one replica the node must run, with the spec it runs.
 type Assignment struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Replica       *Replica               `protobuf:"bytes,1,opt,name=replica,proto3" json:"replica,omitempty"`
-	Spec          *ServiceSpec           `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Replica *Replica               `protobuf:"bytes,1,opt,name=replica,proto3" json:"replica,omitempty"`
+	Spec    *ServiceSpec           `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	// started: the master has heard this replica's container start. An agent
+	// that finds no container for a started replica counts the new one as a
+	// restart, even when its own state was wiped. It changes once in a
+	// replica's life, so status reports do not make the set look changed.
+	Started       bool `protobuf:"varint,55,opt,name=started,proto3" json:"started,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3356,6 +3401,13 @@ func (x *Assignment) GetSpec() *ServiceSpec {
 		return x.Spec
 	}
 	return nil
+}
+
+func (x *Assignment) GetStarted() bool {
+	if x != nil {
+		return x.Started
+	}
+	return false
 }
 
 // AssignmentSet is the complete set of replicas a node must run. The master
@@ -3669,7 +3721,11 @@ type Master struct {
 	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	RaftAddress string                 `protobuf:"bytes,2,opt,name=raft_address,json=raftAddress,proto3" json:"raft_address,omitempty"`
 	// api_address is the URL clients and other masters use, https://HOST:PORT.
-	ApiAddress    string `protobuf:"bytes,3,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
+	ApiAddress string `protobuf:"bytes,3,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
+	// protocol is the protocol version the master speaks ("0.2"); empty is a
+	// master of v0.1.0. The FSM takes up new behaviour only once every master
+	// speaks it (docs/upgrading.md).
+	Protocol      string `protobuf:"bytes,55,opt,name=protocol,proto3" json:"protocol,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3721,6 +3777,13 @@ func (x *Master) GetRaftAddress() string {
 func (x *Master) GetApiAddress() string {
 	if x != nil {
 		return x.ApiAddress
+	}
+	return ""
+}
+
+func (x *Master) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
 	}
 	return ""
 }
@@ -4105,8 +4168,15 @@ type UpdateStatus struct {
 	Rollback      bool   `protobuf:"varint,5,opt,name=rollback,proto3" json:"rollback,omitempty"`
 	StartedIndex  uint64 `protobuf:"varint,6,opt,name=started_index,json=startedIndex,proto3" json:"started_index,omitempty"`
 	FinishedIndex uint64 `protobuf:"varint,7,opt,name=finished_index,json=finishedIndex,proto3" json:"finished_index,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// canary is the number of canary slots while the rollout is in its canary
+	// stage (only slots 1..canary run the new generation); 0 once promoted or
+	// for a rollout without canaries.
+	Canary int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
+	// kept_generation: replicas of this generation run the current spec too
+	// (a rollback's target), so they are kept instead of replaced.
+	KeptGeneration uint64 `protobuf:"varint,56,opt,name=kept_generation,json=keptGeneration,proto3" json:"kept_generation,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateStatus) Reset() {
@@ -4184,6 +4254,20 @@ func (x *UpdateStatus) GetStartedIndex() uint64 {
 func (x *UpdateStatus) GetFinishedIndex() uint64 {
 	if x != nil {
 		return x.FinishedIndex
+	}
+	return 0
+}
+
+func (x *UpdateStatus) GetCanary() int32 {
+	if x != nil {
+		return x.Canary
+	}
+	return 0
+}
+
+func (x *UpdateStatus) GetKeptGeneration() uint64 {
+	if x != nil {
+		return x.KeptGeneration
 	}
 	return 0
 }
@@ -4411,7 +4495,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\aservice\x18\x01 \x01(\tR\aservice\"7\n" +
 	"\vDeviceGroup\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05paths\x18\x02 \x03(\tR\x05paths\"\x9e\x02\n" +
+	"\x05paths\x18\x02 \x03(\tR\x05paths\"\xf4\x02\n" +
 	"\fUpdatePolicy\x12 \n" +
 	"\tmax_surge\x18\x01 \x01(\x05H\x00R\bmaxSurge\x88\x01\x01\x12,\n" +
 	"\x0fmax_unavailable\x18\x02 \x01(\x05H\x01R\x0emaxUnavailable\x88\x01\x01\x12:\n" +
@@ -4419,10 +4503,12 @@ const file_proto_orch_proto_rawDesc = "" +
 	"minHealthy\x125\n" +
 	"\bdeadline\x18\a \x01(\v2\x19.google.protobuf.DurationR\bdeadline\x12\x1d\n" +
 	"\n" +
-	"on_failure\x18\x05 \x01(\tR\tonFailureB\f\n" +
+	"on_failure\x18\x05 \x01(\tR\tonFailure\x12\x16\n" +
+	"\x06canary\x187 \x01(\x05R\x06canary\x12<\n" +
+	"\fauto_promote\x188 \x01(\v2\x19.google.protobuf.DurationR\vautoPromoteB\f\n" +
 	"\n" +
 	"_max_surgeB\x12\n" +
-	"\x10_max_unavailableJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05\"\xaa\x02\n" +
+	"\x10_max_unavailableJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05\"\xdb\x02\n" +
 	"\aService\x12(\n" +
 	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x1e\n" +
@@ -4432,7 +4518,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x01(\v2\x16.orch.v1.ServiceStatusR\x06status\x129\n" +
 	"\rprevious_spec\x18\x05 \x01(\v2\x14.orch.v1.ServiceSpecR\fpreviousSpec\x12!\n" +
 	"\fcreate_index\x18\x06 \x01(\x04R\vcreateIndex\x12-\n" +
-	"\x06update\x18\a \x01(\v2\x15.orch.v1.UpdateStatusR\x06update\"\xfe\x01\n" +
+	"\x06update\x18\a \x01(\v2\x15.orch.v1.UpdateStatusR\x06update\x12/\n" +
+	"\x13previous_generation\x187 \x01(\x04R\x12previousGeneration\"\x96\x02\n" +
 	"\rServiceStatus\x12\x18\n" +
 	"\adesired\x18\x01 \x01(\x05R\adesired\x12\x18\n" +
 	"\arunning\x18\x02 \x01(\x05R\arunning\x12\x18\n" +
@@ -4441,7 +4528,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x12last_update_result\x18\x05 \x01(\tR\x10lastUpdateResult\x12\x18\n" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12\x18\n" +
 	"\aupdated\x18\a \x01(\x05R\aupdated\x12!\n" +
-	"\fupdate_state\x18\b \x01(\tR\vupdateState\"S\n" +
+	"\fupdate_state\x18\b \x01(\tR\vupdateState\x12\x16\n" +
+	"\x06canary\x187 \x01(\x05R\x06canary\"S\n" +
 	"\x0fResourceAmounts\x12\x1d\n" +
 	"\n" +
 	"cpu_millis\x18\x01 \x01(\x03R\tcpuMillis\x12!\n" +
@@ -4622,11 +4710,12 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0fcertificate_pem\x18\x02 \x01(\tR\x0ecertificatePem\x12\x15\n" +
 	"\x06ca_pem\x18\x03 \x01(\tR\x05caPem\x12!\n" +
 	"\fcluster_cidr\x18\x04 \x01(\tR\vclusterCidr\x124\n" +
-	"\x16server_certificate_pem\x18\x05 \x01(\tR\x14serverCertificatePem\"b\n" +
+	"\x16server_certificate_pem\x18\x05 \x01(\tR\x14serverCertificatePem\"|\n" +
 	"\n" +
 	"Assignment\x12*\n" +
 	"\areplica\x18\x01 \x01(\v2\x10.orch.v1.ReplicaR\areplica\x12(\n" +
-	"\x04spec\x18\x02 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\"\x9a\x01\n" +
+	"\x04spec\x18\x02 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x18\n" +
+	"\astarted\x187 \x01(\bR\astarted\"\x9a\x01\n" +
 	"\rAssignmentSet\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x125\n" +
@@ -4651,12 +4740,13 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x14\n" +
 	"\x05reset\x18\x02 \x01(\bR\x05reset\x12#\n" +
 	"\x03put\x18\x03 \x03(\v2\x11.orch.v1.EndpointR\x03put\x12\x18\n" +
-	"\adeleted\x18\x04 \x03(\tR\adeleted\"\\\n" +
+	"\adeleted\x18\x04 \x03(\tR\adeleted\"x\n" +
 	"\x06Master\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
 	"\vapi_address\x18\x03 \x01(\tR\n" +
-	"apiAddress\"\xa3\x01\n" +
+	"apiAddress\x12\x1a\n" +
+	"\bprotocol\x187 \x01(\tR\bprotocol\"\xa3\x01\n" +
 	"\x05Token\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x0e\n" +
@@ -4679,7 +4769,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x04uses\x18\x01 \x03(\v2\x11.orch.v1.TokenUseR\x04uses\"*\n" +
 	"\bTokenUse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x0e\n" +
-	"\x02at\x18\x02 \x01(\x03R\x02at\"\xef\x01\n" +
+	"\x02at\x18\x02 \x01(\x03R\x02at\"\xb0\x02\n" +
 	"\fUpdateStatus\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\x04R\n" +
@@ -4689,7 +4779,9 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0ffrom_generation\x18\x04 \x01(\x04R\x0efromGeneration\x12\x1a\n" +
 	"\brollback\x18\x05 \x01(\bR\brollback\x12#\n" +
 	"\rstarted_index\x18\x06 \x01(\x04R\fstartedIndex\x12%\n" +
-	"\x0efinished_index\x18\a \x01(\x04R\rfinishedIndex\"\x80\x01\n" +
+	"\x0efinished_index\x18\a \x01(\x04R\rfinishedIndex\x12\x16\n" +
+	"\x06canary\x187 \x01(\x05R\x06canary\x12'\n" +
+	"\x0fkept_generation\x188 \x01(\x04R\x0ekeptGeneration\"\x80\x01\n" +
 	"\x0fRollbackService\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12#\n" +
@@ -4805,74 +4897,75 @@ var file_proto_orch_proto_depIdxs = []int32{
 	58, // 21: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
 	64, // 22: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
 	64, // 23: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	0,  // 24: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
-	15, // 25: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
-	0,  // 26: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	53, // 27: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
-	16, // 28: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,  // 29: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	12, // 30: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
-	59, // 31: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	16, // 32: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	16, // 33: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	12, // 34: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
-	14, // 35: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	17, // 36: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	18, // 37: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	19, // 38: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	20, // 39: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	45, // 40: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	46, // 41: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	24, // 42: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	25, // 43: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	26, // 44: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	27, // 45: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	28, // 46: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	30, // 47: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	31, // 48: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	32, // 49: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	35, // 50: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	36, // 51: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	29, // 52: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	54, // 53: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	55, // 54: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	33, // 55: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	47, // 56: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	48, // 57: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	49, // 58: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	50, // 59: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
-	51, // 60: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
-	23, // 61: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
-	60, // 62: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
-	0,  // 63: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	18, // 64: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	17, // 65: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	61, // 66: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	34, // 67: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	32, // 68: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	19, // 69: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	20, // 70: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	62, // 71: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	18, // 72: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	63, // 73: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	16, // 74: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	12, // 75: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
-	18, // 76: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	17, // 77: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,  // 78: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	40, // 79: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	18, // 80: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	34, // 81: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	43, // 82: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	45, // 83: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	46, // 84: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	52, // 85: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	53, // 86: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	87, // [87:87] is the sub-list for method output_type
-	87, // [87:87] is the sub-list for method input_type
-	87, // [87:87] is the sub-list for extension type_name
-	87, // [87:87] is the sub-list for extension extendee
-	0,  // [0:87] is the sub-list for field type_name
+	64, // 24: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
+	0,  // 25: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
+	15, // 26: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
+	0,  // 27: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
+	53, // 28: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	16, // 29: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,  // 30: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	12, // 31: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
+	59, // 32: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	16, // 33: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	16, // 34: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	12, // 35: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
+	14, // 36: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	17, // 37: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	18, // 38: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	19, // 39: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	20, // 40: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	45, // 41: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	46, // 42: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	24, // 43: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	25, // 44: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	26, // 45: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	27, // 46: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	28, // 47: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	30, // 48: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	31, // 49: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	32, // 50: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	35, // 51: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	36, // 52: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	29, // 53: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	54, // 54: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	55, // 55: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	33, // 56: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	47, // 57: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	48, // 58: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	49, // 59: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	50, // 60: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	51, // 61: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	23, // 62: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
+	60, // 63: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
+	0,  // 64: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	18, // 65: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	17, // 66: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	61, // 67: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	34, // 68: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	32, // 69: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	19, // 70: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	20, // 71: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	62, // 72: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	18, // 73: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	63, // 74: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	16, // 75: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	12, // 76: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
+	18, // 77: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	17, // 78: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,  // 79: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	40, // 80: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	18, // 81: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	34, // 82: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	43, // 83: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	45, // 84: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	46, // 85: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	52, // 86: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	53, // 87: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	88, // [88:88] is the sub-list for method output_type
+	88, // [88:88] is the sub-list for method input_type
+	88, // [88:88] is the sub-list for extension type_name
+	88, // [88:88] is the sub-list for extension extendee
+	0,  // [0:88] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }

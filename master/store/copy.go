@@ -26,6 +26,8 @@ func CopyService(s *orchpb.Service) *orchpb.Service {
 		PreviousSpec: s.PreviousSpec,
 		CreateIndex:  s.CreateIndex,
 		Update:       s.Update,
+
+		PreviousGeneration: s.PreviousGeneration,
 	}
 	keepUnknown(out, s)
 	return out
