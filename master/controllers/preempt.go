@@ -3,6 +3,7 @@ package controllers
 import (
 	"slices"
 
+	"github.com/orch-io/orch/master/disruption"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 	"github.com/orch-io/orch/scheduler"
@@ -84,40 +85,38 @@ func preemptInput(ch *Changes, st *store.Store, nodes []*orchpb.Node, all []*orc
 }
 
 // budgets are how many more replicas of each service with a disruption
-// budget may be taken down now.
+// budget may be taken down now (the slots of a replicated service, the
+// live replicas of a global one).
 func budgets(st *store.Store, all []*orchpb.Replica) map[scheduler.ServiceID]int32 {
 	out := map[scheduler.ServiceID]int32{}
-	running := map[scheduler.ServiceID]int32{}
-	live := map[scheduler.ServiceID]int32{}
+	byService := map[scheduler.ServiceID][]*orchpb.Replica{}
 	for _, rep := range all {
-		if rep.Desired() != orchpb.DesiredRunning || rep.Terminal() {
-			continue
-		}
-		id := scheduler.ServiceID{Namespace: rep.GetNamespace(), Name: rep.GetService()}
-		live[id]++
-		if rep.Observed() == orchpb.ReplicaRunning {
-			running[id]++
+		if rep.Desired() == orchpb.DesiredRunning && !rep.Terminal() {
+			id := scheduler.ServiceID{Namespace: rep.GetNamespace(), Name: rep.GetService()}
+			byService[id] = append(byService[id], rep)
 		}
 	}
 	for _, svc := range st.Services("") {
 		spec := svc.GetSpec()
-		if spec.GetDisruption() == nil || spec.GetDisruption().MaxUnavailable == nil {
+		budget, ok := disruption.Budget(spec)
+		if !ok {
 			continue
 		}
 		id := scheduler.ServiceID{Namespace: spec.GetNamespace(), Name: spec.GetName()}
-		desired := live[id]
-		if spec.GetMode() != orchpb.ModeGlobal {
-			desired = spec.GetReplicas()
+		reps := byService[id]
+		desired := spec.GetReplicas()
+		available := disruption.AvailableSlots(reps, desired)
+		if spec.GetMode() == orchpb.ModeGlobal {
+			desired, available = int32(len(reps)), 0
+			for _, rep := range reps {
+				if rep.Observed() == orchpb.ReplicaRunning {
+					available++
+				}
+			}
 		}
-		out[id] = allowance(desired, running[id], spec.GetDisruption().GetMaxUnavailable())
+		out[id] = disruption.Allowance(desired, available, budget)
 	}
 	return out
-}
-
-// allowance is how many more of desired replicas, of which available
-// run, may go down under a budget of maxUnavailable; never negative.
-func allowance(desired, available, maxUnavailable int32) int32 {
-	return max(0, available-(desired-max(0, maxUnavailable)))
 }
 
 // replacePut swaps the write of old in the pass's changes for updated, or
