@@ -109,11 +109,20 @@ func (c *RebalanceController) once(ctx context.Context) error {
 	if cmd == nil {
 		return nil
 	}
-	if _, err := c.proposer.Apply(ctx, cmd); err != nil {
-		return fmt.Errorf("controllers: mark %d moves: %w", len(moves), err)
-	}
+	// The moves are logged before they are asked for, as orchctl
+	// rebalance shows them.
 	for _, m := range moves {
 		c.log.Info("moving replica", "replica", m.Replica, "namespace", m.Namespace, "from", m.From, "to", m.To)
+	}
+	res, err := c.proposer.Apply(ctx, cmd)
+	if err != nil {
+		return fmt.Errorf("controllers: mark %d moves: %w", len(moves), err)
+	}
+	for id, why := range res.GetRejected() {
+		c.log.Info("move refused", "replica", id, "reason", why)
+	}
+	if e := res.GetError(); e != "" {
+		return fmt.Errorf("controllers: mark %d moves: %s", len(moves), e)
 	}
 	return nil
 }

@@ -1,7 +1,10 @@
 package controllers
 
 import (
+	"context"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
@@ -82,5 +85,33 @@ func TestRebalanceMovesWithinBudget(t *testing.T) {
 	}
 	if moves, _ := RebalancePlan(c.st); len(moves) != 0 {
 		t.Errorf("balanced, yet moves %+v", moves)
+	}
+}
+
+// TestRebalanceControllerMarksMoves: the opt-in controller finds the move
+// by itself and marks it through the proposer.
+func TestRebalanceControllerMarksMoves(t *testing.T) {
+	c := crowded(t, "kind: Service\nname: web\nreplicas: 4\nimage: web:1\nresources: {cpu: 500m}\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	rc := NewRebalanceController(RebalanceDeps{Store: c.st, Proposer: proposer{c}, Interval: 10 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler)})
+	done := make(chan error, 1)
+	go func() { done <- rc.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	marked := 0
+	for marked == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		for _, r := range c.st.Replicas(store.ReplicaFilter{Namespace: "default", Service: "web"}) {
+			if r.GetMoving() {
+				marked++
+			}
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if marked != 1 {
+		t.Errorf("%d replicas marked moving, want 1 (no budget: one at a time)", marked)
 	}
 }
