@@ -17,7 +17,9 @@ type class struct {
 	pinned   string  // node id, or "" for any node
 	// devices is the spec's placement.devices, the same for every class
 	// of a request.
-	devices  map[string]int32
+	devices map[string]int32
+	// repels are the other services the spec's antiAffinity names.
+	repels   []serviceKey
 	replicas []*orchpb.Replica
 }
 
@@ -37,6 +39,7 @@ func classesOf(r Request) []*class {
 			ports:   hostPorts(rep, r.Spec),
 			pinned:  rep.GetNode(),
 			devices: r.Spec.GetPlacement().GetDevices(),
+			repels:  repelled(r.Spec, serviceOf(r)),
 		}
 		key := c.key()
 		if prev, ok := byKey[key]; ok {

@@ -224,6 +224,10 @@ func fitsAfter(n *orchpb.Node, held []*orchpb.Replica, evicted map[string]bool, 
 		if h.GetNamespace() == spec.GetNamespace() {
 			perService[h.GetService()]++
 		}
+		if h.GetNamespace() == spec.GetNamespace() && h.GetService() != spec.GetName() &&
+			slices.ContainsFunc(h.GetSpec().GetPlacement().GetAntiAffinity(), func(a *orchpb.ServiceAffinity) bool { return a.GetService() == spec.GetName() }) {
+			return false // it keeps spec's service away (evicting it would lift that)
+		}
 	}
 	if c := rep.GetResources().GetCpuMillis(); c > 0 && cpu+c > n.GetCapacity().GetCpuMillis() {
 		return false

@@ -105,6 +105,7 @@ func (v *view) checkPinned(c *class, fs []filter) (int32, string) {
 // returns the devices it takes there.
 func (v *view) place(i int32, svc serviceKey, c *class, count []int32) []*orchpb.DeviceGroup {
 	v.hold(i, svc, c.cpu, c.mem, c.ports)
+	v.holdRepels(i, c.repels)
 	count[i]++
 	return v.takeDevices(i, c.devices)
 }
