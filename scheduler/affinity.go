@@ -78,9 +78,13 @@ func repelled(spec *orchpb.ServiceSpec, svc serviceKey) []serviceKey {
 // services keys, for those being placed.
 func (v *view) holdRepels(i int32, keys []serviceKey) {
 	for _, k := range keys {
-		if m, ok := v.repel[k]; ok {
-			m[i]++
+		if !v.placing[k] {
+			continue
 		}
+		if v.repel[k] == nil {
+			v.repel[k] = make(map[int32]int32)
+		}
+		v.repel[k][i]++
 	}
 }
 

@@ -124,7 +124,7 @@ func TestScheduleDevicesAreExact(t *testing.T) {
 	if len(r.Placements) != 1 {
 		t.Fatalf("placements %+v, unplaced %v", r.Placements, r.reasons())
 	}
-	got := r.Placements[0].Devices
+	got := r.Devices[r.Placements[0].ReplicaID]
 	if len(got) != 2 || got[0].Name != "fpga" || len(got[0].Paths) != 1 || got[1].Name != "gpu" ||
 		len(got[1].Paths) != 2 || got[1].Paths[0] != "/dev/g0" || got[1].Paths[1] != "/dev/g1" {
 		t.Errorf("devices %v, want fpga [/dev/f0] and gpu [/dev/g0 /dev/g1]", got)

@@ -478,11 +478,11 @@ func checkPlan(in Input, reqs []Request, p Plan) error {
 		if why := s.refCanRun(n, pr.spec, pr.rep); why != "" {
 			return fmt.Errorf("%s placed on %s which fails %s", pl.ReplicaID, n.Name, why)
 		}
-		if err := s.checkDevices(n, pr.spec, pl.Devices); err != nil {
+		if err := s.checkDevices(n, pr.spec, p.Devices[pl.ReplicaID]); err != nil {
 			return fmt.Errorf("%s: %w", pl.ReplicaID, err)
 		}
 		s.add(n.Id, pr.spec.Namespace+"/"+pr.spec.Name, pr.rep.Resources, pr.rep.HostPorts)
-		s.addDevices(n.Id, pl.Devices)
+		s.addDevices(n.Id, p.Devices[pl.ReplicaID])
 		s.addRepels(n.Id, pr.spec, pr.spec.Name)
 	}
 	for _, pl := range p.Placements {

@@ -32,6 +32,8 @@ type view struct {
 	// other services whose antiAffinity names it: anti-affinity binds both
 	// ways, so a service never lands beside one that avoids it.
 	repel map[serviceKey]map[int32]int32
+	// placing are the services of the requests.
+	placing map[serviceKey]bool
 
 	// Node state and labels do not change during a plan, so what depends
 	// only on them is computed once per plan and shared by every request
@@ -74,7 +76,8 @@ func newView(in Input, reqs []Request) *view {
 		capMem:  make([]int64, len(nodes)),
 		ports:   make([]map[int32]struct{}, len(nodes)),
 		perNode: make(map[serviceKey]map[int32]int32, len(reqs)),
-		repel:   make(map[serviceKey]map[int32]int32, len(reqs)),
+		repel:   make(map[serviceKey]map[int32]int32),
+		placing: make(map[serviceKey]bool, len(reqs)),
 
 		freeShare:  make([]float64, len(nodes)),
 		staticFail: make(map[string][]int),
@@ -94,7 +97,7 @@ func newView(in Input, reqs []Request) *view {
 	placing := make(map[string]bool)
 	for _, r := range reqs {
 		v.perNode[serviceOf(r)] = make(map[int32]int32)
-		v.repel[serviceOf(r)] = make(map[int32]int32)
+		v.placing[serviceOf(r)] = true
 		v.trackRelated(r)
 		for _, rep := range r.Replicas {
 			if rep.GetId() != "" {

@@ -309,7 +309,7 @@ func place(ch *Changes, in scheduler.Input, requests []scheduler.Request, pendin
 		}
 		c := proto.Clone(rep).(*orchpb.Replica)
 		c.Node = p.NodeID
-		c.Devices = p.Devices
+		c.Devices = plan.Devices[p.ReplicaID]
 		c.SetObserved(orchpb.ReplicaAssigned)
 		c.Message = ""
 		putOrUpdate(ch, rep, c)
