@@ -65,7 +65,10 @@ type ServiceSpec struct {
 	Capabilities           *Capabilities `protobuf:"bytes,21,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
 	// disruption bounds the voluntary moves (drain, updates) of the service's
 	// replicas; nil is no budget beyond the update policy's own limits.
-	Disruption    *DisruptionPolicy `protobuf:"bytes,55,opt,name=disruption,proto3" json:"disruption,omitempty"`
+	Disruption *DisruptionPolicy `protobuf:"bytes,55,opt,name=disruption,proto3" json:"disruption,omitempty"`
+	// priority orders services when nothing fits: a pending replica may
+	// preempt replicas of strictly lower priority (default 0).
+	Priority      int32 `protobuf:"varint,65,opt,name=priority,proto3" json:"priority,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -245,6 +248,13 @@ func (x *ServiceSpec) GetDisruption() *DisruptionPolicy {
 		return x.Disruption
 	}
 	return nil
+}
+
+func (x *ServiceSpec) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
 }
 
 // DisruptionPolicy is a service's disruption budget: how many of its
@@ -764,11 +774,19 @@ func (x *RestartPolicy) GetBackoffMax() *durationpb.Duration {
 }
 
 type Placement struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Constraints   []string               `protobuf:"bytes,1,rep,name=constraints,proto3" json:"constraints,omitempty"`
-	SpreadBy      string                 `protobuf:"bytes,2,opt,name=spread_by,json=spreadBy,proto3" json:"spread_by,omitempty"`
-	Strategy      string                 `protobuf:"bytes,3,opt,name=strategy,proto3" json:"strategy,omitempty"`
-	MaxPerNode    int32                  `protobuf:"varint,4,opt,name=max_per_node,json=maxPerNode,proto3" json:"max_per_node,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Constraints []string               `protobuf:"bytes,1,rep,name=constraints,proto3" json:"constraints,omitempty"`
+	SpreadBy    string                 `protobuf:"bytes,2,opt,name=spread_by,json=spreadBy,proto3" json:"spread_by,omitempty"`
+	Strategy    string                 `protobuf:"bytes,3,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	MaxPerNode  int32                  `protobuf:"varint,4,opt,name=max_per_node,json=maxPerNode,proto3" json:"max_per_node,omitempty"`
+	// affinity: only on nodes running a replica of each named service (of the
+	// same namespace); anti_affinity: never on a node running one of any
+	// named service (naming itself: one per node).
+	Affinity     []*ServiceAffinity `protobuf:"bytes,65,rep,name=affinity,proto3" json:"affinity,omitempty"`
+	AntiAffinity []*ServiceAffinity `protobuf:"bytes,66,rep,name=anti_affinity,json=antiAffinity,proto3" json:"anti_affinity,omitempty"`
+	// devices asks for whole devices by name, e.g. {gpu: 1}: that many of
+	// the node's advertised paths of that name, held by this replica alone.
+	Devices       map[string]int32 `protobuf:"bytes,67,rep,name=devices,proto3" json:"devices,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -831,6 +849,128 @@ func (x *Placement) GetMaxPerNode() int32 {
 	return 0
 }
 
+func (x *Placement) GetAffinity() []*ServiceAffinity {
+	if x != nil {
+		return x.Affinity
+	}
+	return nil
+}
+
+func (x *Placement) GetAntiAffinity() []*ServiceAffinity {
+	if x != nil {
+		return x.AntiAffinity
+	}
+	return nil
+}
+
+func (x *Placement) GetDevices() map[string]int32 {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+// ServiceAffinity names another service for placement.affinity and
+// placement.antiAffinity.
+type ServiceAffinity struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Service       string                 `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceAffinity) Reset() {
+	*x = ServiceAffinity{}
+	mi := &file_proto_orch_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceAffinity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceAffinity) ProtoMessage() {}
+
+func (x *ServiceAffinity) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceAffinity.ProtoReflect.Descriptor instead.
+func (*ServiceAffinity) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ServiceAffinity) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+// DeviceGroup is a set of device paths under one name: what a node
+// advertises (--device gpu=/dev/nvidia0,/dev/nvidia1) and what the
+// scheduler gave a replica.
+type DeviceGroup struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Paths         []string               `protobuf:"bytes,2,rep,name=paths,proto3" json:"paths,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceGroup) Reset() {
+	*x = DeviceGroup{}
+	mi := &file_proto_orch_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceGroup) ProtoMessage() {}
+
+func (x *DeviceGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceGroup.ProtoReflect.Descriptor instead.
+func (*DeviceGroup) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DeviceGroup) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeviceGroup) GetPaths() []string {
+	if x != nil {
+		return x.Paths
+	}
+	return nil
+}
+
 type UpdatePolicy struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	MaxSurge       *int32                 `protobuf:"varint,1,opt,name=max_surge,json=maxSurge,proto3,oneof" json:"max_surge,omitempty"`
@@ -850,7 +990,7 @@ type UpdatePolicy struct {
 
 func (x *UpdatePolicy) Reset() {
 	*x = UpdatePolicy{}
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -862,7 +1002,7 @@ func (x *UpdatePolicy) String() string {
 func (*UpdatePolicy) ProtoMessage() {}
 
 func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -875,7 +1015,7 @@ func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicy.ProtoReflect.Descriptor instead.
 func (*UpdatePolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{11}
+	return file_proto_orch_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdatePolicy) GetMaxSurge() int32 {
@@ -952,7 +1092,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +1104,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +1117,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{12}
+	return file_proto_orch_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Service) GetSpec() *ServiceSpec {
@@ -1058,7 +1198,7 @@ type ServiceStatus struct {
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1070,7 +1210,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1083,7 +1223,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{13}
+	return file_proto_orch_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ServiceStatus) GetDesired() int32 {
@@ -1160,7 +1300,7 @@ type ResourceAmounts struct {
 
 func (x *ResourceAmounts) Reset() {
 	*x = ResourceAmounts{}
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1172,7 +1312,7 @@ func (x *ResourceAmounts) String() string {
 func (*ResourceAmounts) ProtoMessage() {}
 
 func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1185,7 +1325,7 @@ func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceAmounts.ProtoReflect.Descriptor instead.
 func (*ResourceAmounts) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{14}
+	return file_proto_orch_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ResourceAmounts) GetCpuMillis() int64 {
@@ -1228,14 +1368,21 @@ type Replica struct {
 	HostPorts []int32 `protobuf:"varint,18,rep,packed,name=host_ports,json=hostPorts,proto3" json:"host_ports,omitempty"`
 	// spec is the service spec of `generation`: a replica keeps running what it
 	// was created with while a rolling update replaces its siblings.
-	Spec          *ServiceSpec `protobuf:"bytes,19,opt,name=spec,proto3" json:"spec,omitempty"`
+	Spec *ServiceSpec `protobuf:"bytes,19,opt,name=spec,proto3" json:"spec,omitempty"`
+	// devices are the node's device paths the scheduler gave this replica,
+	// one group per name its spec's placement.devices asks for.
+	Devices []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
+	// moving marks a replica the rebalancer moves: its slot gets a
+	// replacement placed anew (started first), and it stops once that one
+	// is ready.
+	Moving        bool `protobuf:"varint,66,opt,name=moving,proto3" json:"moving,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Replica) Reset() {
 	*x = Replica{}
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1247,7 +1394,7 @@ func (x *Replica) String() string {
 func (*Replica) ProtoMessage() {}
 
 func (x *Replica) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1260,7 +1407,7 @@ func (x *Replica) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Replica.ProtoReflect.Descriptor instead.
 func (*Replica) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{15}
+	return file_proto_orch_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Replica) GetId() string {
@@ -1396,6 +1543,20 @@ func (x *Replica) GetSpec() *ServiceSpec {
 	return nil
 }
 
+func (x *Replica) GetDevices() []*DeviceGroup {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+func (x *Replica) GetMoving() bool {
+	if x != nil {
+		return x.Moving
+	}
+	return false
+}
+
 type Node struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1416,14 +1577,16 @@ type Node struct {
 	// admin_state is the operator's choice, "" (schedulable), "cordoned" or
 	// "draining"; it outlives the node being down, so a node that returns
 	// comes back as the operator left it.
-	AdminState    string `protobuf:"bytes,13,opt,name=admin_state,json=adminState,proto3" json:"admin_state,omitempty"`
+	AdminState string `protobuf:"bytes,13,opt,name=admin_state,json=adminState,proto3" json:"admin_state,omitempty"`
+	// devices the agent advertises (orchd agent --device NAME=PATH,...).
+	Devices       []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1435,7 +1598,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1448,7 +1611,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{16}
+	return file_proto_orch_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Node) GetId() string {
@@ -1542,6 +1705,13 @@ func (x *Node) GetAdminState() string {
 	return ""
 }
 
+func (x *Node) GetDevices() []*DeviceGroup {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
 // Image is an OCI tarball stored on the masters for clusters without a registry.
 type Image struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1555,7 +1725,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1567,7 +1737,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1580,7 +1750,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{17}
+	return file_proto_orch_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Image) GetName() string {
@@ -1626,7 +1796,7 @@ type ClusterConfig struct {
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1638,7 +1808,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1651,7 +1821,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{18}
+	return file_proto_orch_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ClusterConfig) GetClusterCidr() string {
@@ -1699,7 +1869,7 @@ type StateSnapshot struct {
 
 func (x *StateSnapshot) Reset() {
 	*x = StateSnapshot{}
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1711,7 +1881,7 @@ func (x *StateSnapshot) String() string {
 func (*StateSnapshot) ProtoMessage() {}
 
 func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1724,7 +1894,7 @@ func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateSnapshot.ProtoReflect.Descriptor instead.
 func (*StateSnapshot) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{19}
+	return file_proto_orch_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StateSnapshot) GetIndex() uint64 {
@@ -1806,6 +1976,7 @@ type Command struct {
 	//	*Command_PutToken
 	//	*Command_RevokeToken
 	//	*Command_TouchTokens
+	//	*Command_MoveReplicas
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1813,7 +1984,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +1996,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1838,7 +2009,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{20}
+	return file_proto_orch_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -2019,6 +2190,15 @@ func (x *Command) GetTouchTokens() *TouchTokens {
 	return nil
 }
 
+func (x *Command) GetMoveReplicas() *MoveReplicas {
+	if x != nil {
+		if x, ok := x.Op.(*Command_MoveReplicas); ok {
+			return x.MoveReplicas
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -2099,6 +2279,10 @@ type Command_TouchTokens struct {
 	TouchTokens *TouchTokens `protobuf:"bytes,24,opt,name=touch_tokens,json=touchTokens,proto3,oneof"`
 }
 
+type Command_MoveReplicas struct {
+	MoveReplicas *MoveReplicas `protobuf:"bytes,65,opt,name=move_replicas,json=moveReplicas,proto3,oneof"`
+}
+
 func (*Command_PutService) isCommand_Op() {}
 
 func (*Command_DeleteService) isCommand_Op() {}
@@ -2137,6 +2321,55 @@ func (*Command_RevokeToken) isCommand_Op() {}
 
 func (*Command_TouchTokens) isCommand_Op() {}
 
+func (*Command_MoveReplicas) isCommand_Op() {}
+
+// MoveReplicas marks replicas for the rebalancer (Replica.moving), each
+// only if still at the version the plan saw, desired running and not
+// already moving; the others are reported in CommandResult.rejected.
+type MoveReplicas struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ExpectedVersions map[string]uint64      `protobuf:"bytes,1,rep,name=expected_versions,json=expectedVersions,proto3" json:"expected_versions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *MoveReplicas) Reset() {
+	*x = MoveReplicas{}
+	mi := &file_proto_orch_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveReplicas) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveReplicas) ProtoMessage() {}
+
+func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveReplicas.ProtoReflect.Descriptor instead.
+func (*MoveReplicas) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *MoveReplicas) GetExpectedVersions() map[string]uint64 {
+	if x != nil {
+		return x.ExpectedVersions
+	}
+	return nil
+}
+
 // PutService creates or replaces a service. With if_match set, the write
 // succeeds only when the stored version equals it (0 = must not exist).
 type PutService struct {
@@ -2149,7 +2382,7 @@ type PutService struct {
 
 func (x *PutService) Reset() {
 	*x = PutService{}
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2161,7 +2394,7 @@ func (x *PutService) String() string {
 func (*PutService) ProtoMessage() {}
 
 func (x *PutService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2174,7 +2407,7 @@ func (x *PutService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutService.ProtoReflect.Descriptor instead.
 func (*PutService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{21}
+	return file_proto_orch_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PutService) GetSpec() *ServiceSpec {
@@ -2202,7 +2435,7 @@ type DeleteService struct {
 
 func (x *DeleteService) Reset() {
 	*x = DeleteService{}
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2214,7 +2447,7 @@ func (x *DeleteService) String() string {
 func (*DeleteService) ProtoMessage() {}
 
 func (x *DeleteService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2227,7 +2460,7 @@ func (x *DeleteService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteService.ProtoReflect.Descriptor instead.
 func (*DeleteService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{22}
+	return file_proto_orch_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteService) GetNamespace() string {
@@ -2262,7 +2495,7 @@ type ScaleService struct {
 
 func (x *ScaleService) Reset() {
 	*x = ScaleService{}
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2274,7 +2507,7 @@ func (x *ScaleService) String() string {
 func (*ScaleService) ProtoMessage() {}
 
 func (x *ScaleService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2287,7 +2520,7 @@ func (x *ScaleService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleService.ProtoReflect.Descriptor instead.
 func (*ScaleService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{23}
+	return file_proto_orch_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ScaleService) GetNamespace() string {
@@ -2322,7 +2555,7 @@ type RegisterNode struct {
 
 func (x *RegisterNode) Reset() {
 	*x = RegisterNode{}
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2334,7 +2567,7 @@ func (x *RegisterNode) String() string {
 func (*RegisterNode) ProtoMessage() {}
 
 func (x *RegisterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2347,7 +2580,7 @@ func (x *RegisterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNode.ProtoReflect.Descriptor instead.
 func (*RegisterNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{24}
+	return file_proto_orch_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RegisterNode) GetNode() *Node {
@@ -2374,7 +2607,7 @@ type SetNodeState struct {
 
 func (x *SetNodeState) Reset() {
 	*x = SetNodeState{}
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2386,7 +2619,7 @@ func (x *SetNodeState) String() string {
 func (*SetNodeState) ProtoMessage() {}
 
 func (x *SetNodeState) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2399,7 +2632,7 @@ func (x *SetNodeState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeState.ProtoReflect.Descriptor instead.
 func (*SetNodeState) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{25}
+	return file_proto_orch_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SetNodeState) GetNodeId() string {
@@ -2439,7 +2672,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2451,7 +2684,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2464,7 +2697,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{26}
+	return file_proto_orch_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -2489,7 +2722,7 @@ type PutReplicas struct {
 
 func (x *PutReplicas) Reset() {
 	*x = PutReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2501,7 +2734,7 @@ func (x *PutReplicas) String() string {
 func (*PutReplicas) ProtoMessage() {}
 
 func (x *PutReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2514,7 +2747,7 @@ func (x *PutReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReplicas.ProtoReflect.Descriptor instead.
 func (*PutReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{27}
+	return file_proto_orch_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PutReplicas) GetReplicas() []*Replica {
@@ -2540,7 +2773,7 @@ type DeleteReplicas struct {
 
 func (x *DeleteReplicas) Reset() {
 	*x = DeleteReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2552,7 +2785,7 @@ func (x *DeleteReplicas) String() string {
 func (*DeleteReplicas) ProtoMessage() {}
 
 func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2565,7 +2798,7 @@ func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicas.ProtoReflect.Descriptor instead.
 func (*DeleteReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+	return file_proto_orch_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DeleteReplicas) GetIds() []string {
@@ -2586,7 +2819,7 @@ type ReportReplicaStatus struct {
 
 func (x *ReportReplicaStatus) Reset() {
 	*x = ReportReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2598,7 +2831,7 @@ func (x *ReportReplicaStatus) String() string {
 func (*ReportReplicaStatus) ProtoMessage() {}
 
 func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2611,7 +2844,7 @@ func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+	return file_proto_orch_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ReportReplicaStatus) GetNodeId() string {
@@ -2642,7 +2875,7 @@ type ReportReplicaStatusBatch struct {
 
 func (x *ReportReplicaStatusBatch) Reset() {
 	*x = ReportReplicaStatusBatch{}
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2654,7 +2887,7 @@ func (x *ReportReplicaStatusBatch) String() string {
 func (*ReportReplicaStatusBatch) ProtoMessage() {}
 
 func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2667,7 +2900,7 @@ func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatusBatch.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatusBatch) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+	return file_proto_orch_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ReportReplicaStatusBatch) GetReports() []*ReportReplicaStatus {
@@ -2692,7 +2925,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2704,7 +2937,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2717,7 +2950,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+	return file_proto_orch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReplicaStatus) GetId() string {
@@ -2778,7 +3011,7 @@ type PutImage struct {
 
 func (x *PutImage) Reset() {
 	*x = PutImage{}
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2790,7 +3023,7 @@ func (x *PutImage) String() string {
 func (*PutImage) ProtoMessage() {}
 
 func (x *PutImage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2803,7 +3036,7 @@ func (x *PutImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutImage.ProtoReflect.Descriptor instead.
 func (*PutImage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+	return file_proto_orch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PutImage) GetImage() *Image {
@@ -2822,7 +3055,7 @@ type SetClusterConfig struct {
 
 func (x *SetClusterConfig) Reset() {
 	*x = SetClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2834,7 +3067,7 @@ func (x *SetClusterConfig) String() string {
 func (*SetClusterConfig) ProtoMessage() {}
 
 func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2847,7 +3080,7 @@ func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterConfig.ProtoReflect.Descriptor instead.
 func (*SetClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+	return file_proto_orch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SetClusterConfig) GetConfig() *ClusterConfig {
@@ -2873,7 +3106,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2885,7 +3118,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2898,7 +3131,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{34}
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CommandResult) GetIndex() uint64 {
@@ -2947,14 +3180,15 @@ type NodeRegistration struct {
 	// csr_pem is a certificate request for the node's key: the master signs
 	// it as the node's client certificate and as its agent endpoint's server
 	// certificate.
-	CsrPem        string `protobuf:"bytes,6,opt,name=csr_pem,json=csrPem,proto3" json:"csr_pem,omitempty"`
+	CsrPem        string         `protobuf:"bytes,6,opt,name=csr_pem,json=csrPem,proto3" json:"csr_pem,omitempty"`
+	Devices       []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NodeRegistration) Reset() {
 	*x = NodeRegistration{}
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2966,7 +3200,7 @@ func (x *NodeRegistration) String() string {
 func (*NodeRegistration) ProtoMessage() {}
 
 func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2979,7 +3213,7 @@ func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistration.ProtoReflect.Descriptor instead.
 func (*NodeRegistration) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{35}
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *NodeRegistration) GetName() string {
@@ -3024,6 +3258,13 @@ func (x *NodeRegistration) GetCsrPem() string {
 	return ""
 }
 
+func (x *NodeRegistration) GetDevices() []*DeviceGroup {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
 type NodeRegistrationResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Node  *Node                  `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
@@ -3041,7 +3282,7 @@ type NodeRegistrationResponse struct {
 
 func (x *NodeRegistrationResponse) Reset() {
 	*x = NodeRegistrationResponse{}
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3053,7 +3294,7 @@ func (x *NodeRegistrationResponse) String() string {
 func (*NodeRegistrationResponse) ProtoMessage() {}
 
 func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3066,7 +3307,7 @@ func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*NodeRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{36}
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *NodeRegistrationResponse) GetNode() *Node {
@@ -3120,7 +3361,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3132,7 +3373,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3145,7 +3386,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Assignment) GetReplica() *Replica {
@@ -3185,7 +3426,7 @@ type AssignmentSet struct {
 
 func (x *AssignmentSet) Reset() {
 	*x = AssignmentSet{}
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3197,7 +3438,7 @@ func (x *AssignmentSet) String() string {
 func (*AssignmentSet) ProtoMessage() {}
 
 func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3210,7 +3451,7 @@ func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentSet.ProtoReflect.Descriptor instead.
 func (*AssignmentSet) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AssignmentSet) GetIndex() uint64 {
@@ -3252,7 +3493,7 @@ type StatusReport struct {
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3264,7 +3505,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3277,7 +3518,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *StatusReport) GetNodeId() string {
@@ -3315,7 +3556,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3327,7 +3568,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3340,7 +3581,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Endpoint) GetReplicaId() string {
@@ -3416,7 +3657,7 @@ type EndpointUpdate struct {
 
 func (x *EndpointUpdate) Reset() {
 	*x = EndpointUpdate{}
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3428,7 +3669,7 @@ func (x *EndpointUpdate) String() string {
 func (*EndpointUpdate) ProtoMessage() {}
 
 func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3441,7 +3682,7 @@ func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
 func (*EndpointUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *EndpointUpdate) GetIndex() uint64 {
@@ -3491,7 +3732,7 @@ type Master struct {
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3503,7 +3744,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3516,7 +3757,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Master) GetId() string {
@@ -3568,7 +3809,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3580,7 +3821,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3593,7 +3834,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Token) GetSha256() string {
@@ -3647,7 +3888,7 @@ type PutMaster struct {
 
 func (x *PutMaster) Reset() {
 	*x = PutMaster{}
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3659,7 +3900,7 @@ func (x *PutMaster) String() string {
 func (*PutMaster) ProtoMessage() {}
 
 func (x *PutMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3672,7 +3913,7 @@ func (x *PutMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
 func (*PutMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *PutMaster) GetMaster() *Master {
@@ -3691,7 +3932,7 @@ type RemoveMaster struct {
 
 func (x *RemoveMaster) Reset() {
 	*x = RemoveMaster{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3703,7 +3944,7 @@ func (x *RemoveMaster) String() string {
 func (*RemoveMaster) ProtoMessage() {}
 
 func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3716,7 +3957,7 @@ func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
 func (*RemoveMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RemoveMaster) GetId() string {
@@ -3735,7 +3976,7 @@ type PutToken struct {
 
 func (x *PutToken) Reset() {
 	*x = PutToken{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3747,7 +3988,7 @@ func (x *PutToken) String() string {
 func (*PutToken) ProtoMessage() {}
 
 func (x *PutToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3760,7 +4001,7 @@ func (x *PutToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
 func (*PutToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *PutToken) GetToken() *Token {
@@ -3780,7 +4021,7 @@ type RevokeToken struct {
 
 func (x *RevokeToken) Reset() {
 	*x = RevokeToken{}
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3792,7 +4033,7 @@ func (x *RevokeToken) String() string {
 func (*RevokeToken) ProtoMessage() {}
 
 func (x *RevokeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3805,7 +4046,7 @@ func (x *RevokeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeToken.ProtoReflect.Descriptor instead.
 func (*RevokeToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+	return file_proto_orch_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RevokeToken) GetId() string {
@@ -3826,7 +4067,7 @@ type TouchTokens struct {
 
 func (x *TouchTokens) Reset() {
 	*x = TouchTokens{}
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3838,7 +4079,7 @@ func (x *TouchTokens) String() string {
 func (*TouchTokens) ProtoMessage() {}
 
 func (x *TouchTokens) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3851,7 +4092,7 @@ func (x *TouchTokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchTokens.ProtoReflect.Descriptor instead.
 func (*TouchTokens) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{48}
+	return file_proto_orch_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *TouchTokens) GetUses() []*TokenUse {
@@ -3871,7 +4112,7 @@ type TokenUse struct {
 
 func (x *TokenUse) Reset() {
 	*x = TokenUse{}
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3883,7 +4124,7 @@ func (x *TokenUse) String() string {
 func (*TokenUse) ProtoMessage() {}
 
 func (x *TokenUse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3896,7 +4137,7 @@ func (x *TokenUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenUse.ProtoReflect.Descriptor instead.
 func (*TokenUse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{49}
+	return file_proto_orch_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *TokenUse) GetId() string {
@@ -3940,7 +4181,7 @@ type UpdateStatus struct {
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3952,7 +4193,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3965,7 +4206,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{50}
+	return file_proto_orch_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -4047,7 +4288,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4059,7 +4300,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4072,7 +4313,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{51}
+	return file_proto_orch_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -4116,7 +4357,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4128,7 +4369,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4141,7 +4382,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{52}
+	return file_proto_orch_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -4169,7 +4410,7 @@ var File_proto_orch_proto protoreflect.FileDescriptor
 
 const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
-	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xe1\a\n" +
+	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xfd\a\n" +
 	"\vServiceSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -4194,7 +4435,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\fcapabilities\x18\x15 \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x129\n" +
 	"\n" +
 	"disruption\x187 \x01(\v2\x19.orch.v1.DisruptionPolicyR\n" +
-	"disruption\x1a6\n" +
+	"disruption\x12\x1a\n" +
+	"\bpriority\x18A \x01(\x05R\bpriority\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -4236,13 +4478,24 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06policy\x18\x01 \x01(\tR\x06policy\x12B\n" +
 	"\x0fbackoff_initial\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0ebackoffInitial\x12:\n" +
 	"\vbackoff_max\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\n" +
-	"backoffMaxJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04\"\x88\x01\n" +
+	"backoffMaxJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04\"\xf4\x02\n" +
 	"\tPlacement\x12 \n" +
 	"\vconstraints\x18\x01 \x03(\tR\vconstraints\x12\x1b\n" +
 	"\tspread_by\x18\x02 \x01(\tR\bspreadBy\x12\x1a\n" +
 	"\bstrategy\x18\x03 \x01(\tR\bstrategy\x12 \n" +
 	"\fmax_per_node\x18\x04 \x01(\x05R\n" +
-	"maxPerNode\"\xf4\x02\n" +
+	"maxPerNode\x124\n" +
+	"\baffinity\x18A \x03(\v2\x18.orch.v1.ServiceAffinityR\baffinity\x12=\n" +
+	"\ranti_affinity\x18B \x03(\v2\x18.orch.v1.ServiceAffinityR\fantiAffinity\x129\n" +
+	"\adevices\x18C \x03(\v2\x1f.orch.v1.Placement.DevicesEntryR\adevices\x1a:\n" +
+	"\fDevicesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"+\n" +
+	"\x0fServiceAffinity\x12\x18\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\"7\n" +
+	"\vDeviceGroup\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05paths\x18\x02 \x03(\tR\x05paths\"\xf4\x02\n" +
 	"\fUpdatePolicy\x12 \n" +
 	"\tmax_surge\x18\x01 \x01(\x05H\x00R\bmaxSurge\x88\x01\x01\x12,\n" +
 	"\x0fmax_unavailable\x18\x02 \x01(\x05H\x01R\x0emaxUnavailable\x88\x01\x01\x12:\n" +
@@ -4280,7 +4533,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0fResourceAmounts\x12\x1d\n" +
 	"\n" +
 	"cpu_millis\x18\x01 \x01(\x03R\tcpuMillis\x12!\n" +
-	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\"\xa8\x04\n" +
+	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\"\xf0\x04\n" +
 	"\aReplica\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x18\n" +
@@ -4305,7 +4558,9 @@ const file_proto_orch_proto_rawDesc = "" +
 	"started_at\x18\x11 \x01(\x03R\tstartedAt\x12\x1d\n" +
 	"\n" +
 	"host_ports\x18\x12 \x03(\x05R\thostPorts\x12(\n" +
-	"\x04spec\x18\x13 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\"\xf8\x03\n" +
+	"\x04spec\x18\x13 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12.\n" +
+	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x12\x16\n" +
+	"\x06moving\x18B \x01(\bR\x06moving\"\xa8\x04\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
@@ -4321,7 +4576,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\fcreate_index\x18\v \x01(\x04R\vcreateIndex\x12#\n" +
 	"\ragent_address\x18\f \x01(\tR\fagentAddress\x12\x1f\n" +
 	"\vadmin_state\x18\r \x01(\tR\n" +
-	"adminState\x1a9\n" +
+	"adminState\x12.\n" +
+	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
@@ -4345,7 +4601,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06images\x18\x05 \x03(\v2\x0e.orch.v1.ImageR\x06images\x12.\n" +
 	"\x06config\x18\x06 \x01(\v2\x16.orch.v1.ClusterConfigR\x06config\x12)\n" +
 	"\amasters\x18\x14 \x03(\v2\x0f.orch.v1.MasterR\amasters\x12&\n" +
-	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\"\xd9\t\n" +
+	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\"\x97\n" +
+	"\n" +
 	"\aCommand\x126\n" +
 	"\vput_service\x18\x01 \x01(\v2\x13.orch.v1.PutServiceH\x00R\n" +
 	"putService\x12?\n" +
@@ -4369,8 +4626,14 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\rremove_master\x18\x15 \x01(\v2\x15.orch.v1.RemoveMasterH\x00R\fremoveMaster\x120\n" +
 	"\tput_token\x18\x16 \x01(\v2\x11.orch.v1.PutTokenH\x00R\bputToken\x129\n" +
 	"\frevoke_token\x18\x17 \x01(\v2\x14.orch.v1.RevokeTokenH\x00R\vrevokeToken\x129\n" +
-	"\ftouch_tokens\x18\x18 \x01(\v2\x14.orch.v1.TouchTokensH\x00R\vtouchTokensB\x04\n" +
-	"\x02op\"c\n" +
+	"\ftouch_tokens\x18\x18 \x01(\v2\x14.orch.v1.TouchTokensH\x00R\vtouchTokens\x12<\n" +
+	"\rmove_replicas\x18A \x01(\v2\x15.orch.v1.MoveReplicasH\x00R\fmoveReplicasB\x04\n" +
+	"\x02op\"\xad\x01\n" +
+	"\fMoveReplicas\x12X\n" +
+	"\x11expected_versions\x18\x01 \x03(\v2+.orch.v1.MoveReplicas.ExpectedVersionsEntryR\x10expectedVersions\x1aC\n" +
+	"\x15ExpectedVersionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"c\n" +
 	"\n" +
 	"PutService\x12(\n" +
 	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x1e\n" +
@@ -4430,14 +4693,15 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x04node\x18\x05 \x01(\v2\r.orch.v1.NodeR\x04node\x1a;\n" +
 	"\rRejectedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xde\x02\n" +
 	"\x10NodeRegistration\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12=\n" +
 	"\x06labels\x18\x02 \x03(\v2%.orch.v1.NodeRegistration.LabelsEntryR\x06labels\x12\x18\n" +
 	"\aaddress\x18\x03 \x01(\tR\aaddress\x124\n" +
 	"\bcapacity\x18\x04 \x01(\v2\x18.orch.v1.ResourceAmountsR\bcapacity\x12#\n" +
 	"\ragent_address\x18\x05 \x01(\tR\fagentAddress\x12\x17\n" +
-	"\acsr_pem\x18\x06 \x01(\tR\x06csrPem\x1a9\n" +
+	"\acsr_pem\x18\x06 \x01(\tR\x06csrPem\x12.\n" +
+	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd6\x01\n" +
@@ -4540,7 +4804,7 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
 	(*DisruptionPolicy)(nil),         // 1: orch.v1.DisruptionPolicy
@@ -4553,142 +4817,155 @@ var file_proto_orch_proto_goTypes = []any{
 	(*ExecCheck)(nil),                // 8: orch.v1.ExecCheck
 	(*RestartPolicy)(nil),            // 9: orch.v1.RestartPolicy
 	(*Placement)(nil),                // 10: orch.v1.Placement
-	(*UpdatePolicy)(nil),             // 11: orch.v1.UpdatePolicy
-	(*Service)(nil),                  // 12: orch.v1.Service
-	(*ServiceStatus)(nil),            // 13: orch.v1.ServiceStatus
-	(*ResourceAmounts)(nil),          // 14: orch.v1.ResourceAmounts
-	(*Replica)(nil),                  // 15: orch.v1.Replica
-	(*Node)(nil),                     // 16: orch.v1.Node
-	(*Image)(nil),                    // 17: orch.v1.Image
-	(*ClusterConfig)(nil),            // 18: orch.v1.ClusterConfig
-	(*StateSnapshot)(nil),            // 19: orch.v1.StateSnapshot
-	(*Command)(nil),                  // 20: orch.v1.Command
-	(*PutService)(nil),               // 21: orch.v1.PutService
-	(*DeleteService)(nil),            // 22: orch.v1.DeleteService
-	(*ScaleService)(nil),             // 23: orch.v1.ScaleService
-	(*RegisterNode)(nil),             // 24: orch.v1.RegisterNode
-	(*SetNodeState)(nil),             // 25: orch.v1.SetNodeState
-	(*RemoveNode)(nil),               // 26: orch.v1.RemoveNode
-	(*PutReplicas)(nil),              // 27: orch.v1.PutReplicas
-	(*DeleteReplicas)(nil),           // 28: orch.v1.DeleteReplicas
-	(*ReportReplicaStatus)(nil),      // 29: orch.v1.ReportReplicaStatus
-	(*ReportReplicaStatusBatch)(nil), // 30: orch.v1.ReportReplicaStatusBatch
-	(*ReplicaStatus)(nil),            // 31: orch.v1.ReplicaStatus
-	(*PutImage)(nil),                 // 32: orch.v1.PutImage
-	(*SetClusterConfig)(nil),         // 33: orch.v1.SetClusterConfig
-	(*CommandResult)(nil),            // 34: orch.v1.CommandResult
-	(*NodeRegistration)(nil),         // 35: orch.v1.NodeRegistration
-	(*NodeRegistrationResponse)(nil), // 36: orch.v1.NodeRegistrationResponse
-	(*Assignment)(nil),               // 37: orch.v1.Assignment
-	(*AssignmentSet)(nil),            // 38: orch.v1.AssignmentSet
-	(*StatusReport)(nil),             // 39: orch.v1.StatusReport
-	(*Endpoint)(nil),                 // 40: orch.v1.Endpoint
-	(*EndpointUpdate)(nil),           // 41: orch.v1.EndpointUpdate
-	(*Master)(nil),                   // 42: orch.v1.Master
-	(*Token)(nil),                    // 43: orch.v1.Token
-	(*PutMaster)(nil),                // 44: orch.v1.PutMaster
-	(*RemoveMaster)(nil),             // 45: orch.v1.RemoveMaster
-	(*PutToken)(nil),                 // 46: orch.v1.PutToken
-	(*RevokeToken)(nil),              // 47: orch.v1.RevokeToken
-	(*TouchTokens)(nil),              // 48: orch.v1.TouchTokens
-	(*TokenUse)(nil),                 // 49: orch.v1.TokenUse
-	(*UpdateStatus)(nil),             // 50: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 51: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 52: orch.v1.SetUpdateStatus
-	nil,                              // 53: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 54: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 55: orch.v1.Node.LabelsEntry
-	nil,                              // 56: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 57: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 58: orch.v1.NodeRegistration.LabelsEntry
-	(*durationpb.Duration)(nil),      // 59: google.protobuf.Duration
+	(*ServiceAffinity)(nil),          // 11: orch.v1.ServiceAffinity
+	(*DeviceGroup)(nil),              // 12: orch.v1.DeviceGroup
+	(*UpdatePolicy)(nil),             // 13: orch.v1.UpdatePolicy
+	(*Service)(nil),                  // 14: orch.v1.Service
+	(*ServiceStatus)(nil),            // 15: orch.v1.ServiceStatus
+	(*ResourceAmounts)(nil),          // 16: orch.v1.ResourceAmounts
+	(*Replica)(nil),                  // 17: orch.v1.Replica
+	(*Node)(nil),                     // 18: orch.v1.Node
+	(*Image)(nil),                    // 19: orch.v1.Image
+	(*ClusterConfig)(nil),            // 20: orch.v1.ClusterConfig
+	(*StateSnapshot)(nil),            // 21: orch.v1.StateSnapshot
+	(*Command)(nil),                  // 22: orch.v1.Command
+	(*MoveReplicas)(nil),             // 23: orch.v1.MoveReplicas
+	(*PutService)(nil),               // 24: orch.v1.PutService
+	(*DeleteService)(nil),            // 25: orch.v1.DeleteService
+	(*ScaleService)(nil),             // 26: orch.v1.ScaleService
+	(*RegisterNode)(nil),             // 27: orch.v1.RegisterNode
+	(*SetNodeState)(nil),             // 28: orch.v1.SetNodeState
+	(*RemoveNode)(nil),               // 29: orch.v1.RemoveNode
+	(*PutReplicas)(nil),              // 30: orch.v1.PutReplicas
+	(*DeleteReplicas)(nil),           // 31: orch.v1.DeleteReplicas
+	(*ReportReplicaStatus)(nil),      // 32: orch.v1.ReportReplicaStatus
+	(*ReportReplicaStatusBatch)(nil), // 33: orch.v1.ReportReplicaStatusBatch
+	(*ReplicaStatus)(nil),            // 34: orch.v1.ReplicaStatus
+	(*PutImage)(nil),                 // 35: orch.v1.PutImage
+	(*SetClusterConfig)(nil),         // 36: orch.v1.SetClusterConfig
+	(*CommandResult)(nil),            // 37: orch.v1.CommandResult
+	(*NodeRegistration)(nil),         // 38: orch.v1.NodeRegistration
+	(*NodeRegistrationResponse)(nil), // 39: orch.v1.NodeRegistrationResponse
+	(*Assignment)(nil),               // 40: orch.v1.Assignment
+	(*AssignmentSet)(nil),            // 41: orch.v1.AssignmentSet
+	(*StatusReport)(nil),             // 42: orch.v1.StatusReport
+	(*Endpoint)(nil),                 // 43: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 44: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 45: orch.v1.Master
+	(*Token)(nil),                    // 46: orch.v1.Token
+	(*PutMaster)(nil),                // 47: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 48: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 49: orch.v1.PutToken
+	(*RevokeToken)(nil),              // 50: orch.v1.RevokeToken
+	(*TouchTokens)(nil),              // 51: orch.v1.TouchTokens
+	(*TokenUse)(nil),                 // 52: orch.v1.TokenUse
+	(*UpdateStatus)(nil),             // 53: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 54: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 55: orch.v1.SetUpdateStatus
+	nil,                              // 56: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 57: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 58: orch.v1.Placement.DevicesEntry
+	nil,                              // 59: orch.v1.Node.LabelsEntry
+	nil,                              // 60: orch.v1.MoveReplicas.ExpectedVersionsEntry
+	nil,                              // 61: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 62: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 63: orch.v1.NodeRegistration.LabelsEntry
+	(*durationpb.Duration)(nil),      // 64: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	53, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	56, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
 	3,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
 	4,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
 	5,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
 	9,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
 	10, // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
-	11, // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	59, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
-	54, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	13, // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
+	64, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	57, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
 	2,  // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
 	1,  // 10: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
 	6,  // 11: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
 	7,  // 12: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
 	8,  // 13: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	59, // 14: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	59, // 15: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	59, // 16: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
-	59, // 17: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
-	59, // 18: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
-	59, // 19: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
-	59, // 20: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	59, // 21: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
-	0,  // 22: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
-	13, // 23: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
-	0,  // 24: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	50, // 25: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
-	14, // 26: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,  // 27: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	55, // 28: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	14, // 29: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	14, // 30: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	12, // 31: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	15, // 32: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	16, // 33: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	17, // 34: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	18, // 35: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	42, // 36: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	43, // 37: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	21, // 38: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	22, // 39: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	23, // 40: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	24, // 41: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	25, // 42: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	27, // 43: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	28, // 44: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	29, // 45: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	32, // 46: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	33, // 47: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	26, // 48: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	51, // 49: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	52, // 50: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	30, // 51: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	44, // 52: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	45, // 53: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	46, // 54: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	47, // 55: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
-	48, // 56: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
-	0,  // 57: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	16, // 58: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	15, // 59: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	56, // 60: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	31, // 61: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	29, // 62: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	17, // 63: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	18, // 64: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	57, // 65: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	16, // 66: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	58, // 67: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	14, // 68: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	16, // 69: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	15, // 70: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,  // 71: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	37, // 72: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	16, // 73: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	31, // 74: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	40, // 75: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	42, // 76: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	43, // 77: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	49, // 78: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	50, // 79: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	80, // [80:80] is the sub-list for method output_type
-	80, // [80:80] is the sub-list for method input_type
-	80, // [80:80] is the sub-list for extension type_name
-	80, // [80:80] is the sub-list for extension extendee
-	0,  // [0:80] is the sub-list for field type_name
+	64, // 14: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	64, // 15: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	64, // 16: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	64, // 17: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	64, // 18: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	11, // 19: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
+	11, // 20: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
+	58, // 21: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
+	64, // 22: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	64, // 23: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	64, // 24: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
+	0,  // 25: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
+	15, // 26: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
+	0,  // 27: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
+	53, // 28: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	16, // 29: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,  // 30: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	12, // 31: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
+	59, // 32: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	16, // 33: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	16, // 34: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	12, // 35: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
+	14, // 36: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	17, // 37: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	18, // 38: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	19, // 39: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	20, // 40: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	45, // 41: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	46, // 42: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	24, // 43: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	25, // 44: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	26, // 45: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	27, // 46: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	28, // 47: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	30, // 48: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	31, // 49: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	32, // 50: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	35, // 51: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	36, // 52: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	29, // 53: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	54, // 54: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	55, // 55: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	33, // 56: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	47, // 57: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	48, // 58: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	49, // 59: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	50, // 60: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	51, // 61: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	23, // 62: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
+	60, // 63: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
+	0,  // 64: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	18, // 65: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	17, // 66: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	61, // 67: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	34, // 68: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	32, // 69: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	19, // 70: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	20, // 71: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	62, // 72: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	18, // 73: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	63, // 74: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	16, // 75: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	12, // 76: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
+	18, // 77: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	17, // 78: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,  // 79: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	40, // 80: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	18, // 81: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	34, // 82: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	43, // 83: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	45, // 84: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	46, // 85: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	52, // 86: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	53, // 87: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	88, // [88:88] is the sub-list for method output_type
+	88, // [88:88] is the sub-list for method input_type
+	88, // [88:88] is the sub-list for extension type_name
+	88, // [88:88] is the sub-list for extension extendee
+	0,  // [0:88] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -4698,8 +4975,8 @@ func file_proto_orch_proto_init() {
 	}
 	file_proto_orch_proto_msgTypes[0].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[1].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[11].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[20].OneofWrappers = []any{
+	file_proto_orch_proto_msgTypes[13].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[22].OneofWrappers = []any{
 		(*Command_PutService)(nil),
 		(*Command_DeleteService)(nil),
 		(*Command_ScaleService)(nil),
@@ -4719,16 +4996,17 @@ func file_proto_orch_proto_init() {
 		(*Command_PutToken)(nil),
 		(*Command_RevokeToken)(nil),
 		(*Command_TouchTokens)(nil),
+		(*Command_MoveReplicas)(nil),
 	}
-	file_proto_orch_proto_msgTypes[21].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[22].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[24].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[25].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   59,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -29,6 +29,7 @@ func Validate(spec *orchpb.ServiceSpec) error {
 	validateHealth(&l, spec.Health)
 	validateRestart(&l, spec.Restart)
 	validatePlacement(&l, spec.Placement)
+	validateScheduling(&l, spec)
 	validateUpdate(&l, spec.Update)
 	validateCanary(&l, spec)
 	if d := spec.GetDisruption(); d != nil && d.MaxUnavailable != nil {
@@ -308,7 +309,7 @@ func (l *errorList) duration(field string, d *durationpb.Duration, positive bool
 	return true
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

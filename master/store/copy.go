@@ -54,6 +54,8 @@ func CopyReplica(r *orchpb.Replica) *orchpb.Replica {
 		StartedAt:    r.StartedAt,
 		HostPorts:    r.HostPorts,
 		Spec:         r.Spec,
+		Devices:      r.Devices,
+		Moving:       r.Moving,
 	}
 	keepUnknown(out, r)
 	return out
