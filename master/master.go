@@ -208,7 +208,7 @@ func (m *Master) listenAndOpenRaft(joining bool) error {
 // this master cannot answer itself.
 func (m *Master) assembleAPI(images *imagestore.Store) {
 	cfg := m.cfg
-	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.raft, CA: m.ca, ClientCert: m.cert, Logger: cfg.Logger})
+	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.proposer(), CA: m.ca, ClientCert: m.cert, Logger: cfg.Logger})
 	m.control = controlplane.New(controlplane.Deps{
 		Raft: m.raft, Store: m.store, CA: m.ca, Self: m.self(), ReadBarrier: m.readBarrier,
 		LastUsed: m.tokens.LastUsed, Logger: cfg.Logger,
@@ -217,7 +217,7 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 	server := apiserver.New(apiserver.Deps{
 		Events:      m.events,
 		Store:       m.store,
-		Proposer:    m.raft,
+		Proposer:    m.proposer(),
 		Auth:        authenticator{m.tokens},
 		Cluster:     m,
 		Images:      images,
