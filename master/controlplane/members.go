@@ -221,9 +221,8 @@ func (s *Server) Status() api.Member {
 // senderProtocol is the protocol the calling master speaks, as its request
 // says ("" for v0.1.0, which says nothing). api.VersionHandler has checked it.
 func senderProtocol(r *http.Request) string {
-	p, err := api.ParseProtocol(r.Header.Get(api.HeaderProtocol))
-	if err != nil || p == api.ProtocolUnversioned {
-		return ""
+	if p := api.SenderProtocol(r.Header); p != api.ProtocolUnversioned {
+		return p.String()
 	}
-	return p.String()
+	return ""
 }
