@@ -66,9 +66,10 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 
 // sameSet compares two sets of one node without copying them (thousands of
 // streams compare on every change that concerns them). The fields an
-// assignment carries are fixed when its replica is created and placed;
-// only membership changes, so comparing replica ids in their stored order
-// is enough. Peers, when carried, are compared whole.
+// assignment carries are fixed when its replica is created and placed,
+// but for `started`, which flips once and may wait for the next resend;
+// so comparing replica ids in their stored order is enough. Peers, when
+// carried, are compared whole.
 func sameSet(a, b *orchpb.AssignmentSet) bool {
 	if len(a.GetAssignments()) != len(b.GetAssignments()) || len(a.GetPeers()) != len(b.GetPeers()) {
 		return false
