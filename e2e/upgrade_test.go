@@ -63,7 +63,9 @@ func TestUpgradeFromV010(t *testing.T) {
 	for _, e := range r.errors {
 		t.Logf("failed request: %s", e)
 	}
-	if r.sent["hostPort"] < 100 || r.sent["dns"] < 100 {
+	// About ten a second each; far fewer means the client stalled, and a
+	// count of failures over a handful of requests would prove nothing.
+	if r.sent["hostPort"] < 20 || r.sent["dns"] < 20 {
 		t.Errorf("only %d and %d requests sent: the client did not keep up", r.sent["hostPort"], r.sent["dns"])
 	}
 	// The goal is none; a stray failure on a loaded machine (a request in
