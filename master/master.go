@@ -57,6 +57,9 @@ type Config struct {
 	ClusterCIDR string
 	// NodeTimeout is how long an agent may be silent before its node is down.
 	NodeTimeout time.Duration
+	// Rebalance starts the rebalance controller on the leader: replicas
+	// move by themselves to restore spread after nodes join or return.
+	Rebalance bool
 	// HostPortRange is which host ports services may publish (--host-port-range;
 	// "" is apiserver.DefaultHostPortRange).
 	HostPortRange string

@@ -96,6 +96,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.snapshotCommand(),
 		a.tokenCommand(),
 		a.planCommand(),
+		a.rebalanceCommand(),
 		a.describeCommand(),
 		a.rolloutCommand(),
 		a.rollbackCommand(),

@@ -35,6 +35,7 @@ type masterFlags struct {
 	maxImageSize                       int64
 	maxStreams                         int
 	certLifetime                       time.Duration
+	rebalance                          bool
 }
 
 func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
@@ -47,6 +48,7 @@ func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
 	fl.StringVar(&f.hostPortRange, "host-port-range", apiserver.DefaultHostPortRange, "host ports services may publish: PORT or LOW-HIGH, comma-separated; orch's own ports (53, 4789, 7400-7402, this master's API and Raft ports) only when named alone")
 	fl.StringVar(&f.nodeID, "id", "", "Raft server id (default: derived from --raft-addr)")
 	fl.StringVar(&f.clusterCIDR, "cluster-cidr", "10.244.0.0/16", "overlay range, split into one /24 per node (bootstrap only)")
+	fl.BoolVar(&f.rebalance, "rebalance", false, "while leader, move replicas by themselves to restore spread after nodes join or come back (as orchctl rebalance does, replacement first, within disruption budgets)")
 	fl.DurationVar(&f.nodeTimeout, "node-timeout", controllers.DefaultNodeTimeout, "how long an agent may be silent before its node is down (its agent reports every second)")
 	fl.DurationVar(&f.leaderWait, "leader-wait", peer.DefaultLeaderWait, "how long a request waits for a leader before the API answers 503")
 	fl.DurationVar(&f.heartbeatTimeout, "raft-heartbeat-timeout", raftnode.DefaultHeartbeatTimeout, "Raft follower heartbeat timeout")
@@ -108,6 +110,7 @@ func (f *masterFlags) config() master.Config {
 		LeaderWait:    f.leaderWait,
 		ClusterCIDR:   f.clusterCIDR,
 		NodeTimeout:   f.nodeTimeout,
+		Rebalance:     f.rebalance,
 		HostPortRange: f.hostPortRange,
 		MaxImageSize:  f.maxImageSize,
 		MaxStreams:    f.maxStreams,

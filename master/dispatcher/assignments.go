@@ -114,6 +114,7 @@ func assignmentSet(st *store.Store, nodeID string, withPeers bool) *orchpb.Assig
 				Generation:   rep.GetGeneration(),
 				Resources:    rep.GetResources(),
 				HostPorts:    rep.GetHostPorts(),
+				Devices:      rep.GetDevices(),
 			},
 			Spec:    rep.GetSpec(),
 			Started: rep.GetStartedAt() != 0,
