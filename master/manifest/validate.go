@@ -40,6 +40,7 @@ func Validate(spec *orchpb.ServiceSpec) error {
 		}
 	}
 	validateSecurity(&l, spec)
+	validateDataRefs(&l, spec)
 	return l.err()
 }
 
@@ -299,7 +300,7 @@ func (l *errorList) duration(field string, d *durationpb.Duration, positive bool
 	return true
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -114,6 +114,13 @@ func (k *Key) Open(context string, sealed []byte) ([]byte, error) {
 	return plain, nil
 }
 
+// SecretContext is what a secret's value is bound to when sealed: its
+// namespace, name and key, so a sealed value copied to another secret or
+// key does not open.
+func SecretContext(namespace, name, key string) string {
+	return namespace + "/" + name + "/" + key
+}
+
 // KeyIDOf returns the id of the key a value was sealed with, or "".
 func KeyIDOf(sealed []byte) string {
 	if len(sealed) < 1+idLen || sealed[0] != formatV1 {

@@ -14,7 +14,7 @@ func sealedSecret(t *testing.T, k *seal.Key, ns, name string, data map[string]st
 	sec := &orchpb.Secret{Namespace: ns, Name: name, Data: map[string][]byte{}}
 	plain := map[string][]byte{}
 	for key, v := range data {
-		b, err := k.Seal(ns+"/"+name+"/"+key, []byte(v))
+		b, err := k.Seal(seal.SecretContext(ns, name, key), []byte(v))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,4 +116,6 @@ func TestConfigRollsItsUsers(t *testing.T) {
 	assertRoundTrip(t, s)
 }
 
-func cloneSpec(s *orchpb.ServiceSpec) *orchpb.ServiceSpec { return proto.Clone(s).(*orchpb.ServiceSpec) }
+func cloneSpec(s *orchpb.ServiceSpec) *orchpb.ServiceSpec {
+	return proto.Clone(s).(*orchpb.ServiceSpec)
+}
