@@ -101,6 +101,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.rollbackCommand(),
 		a.nodeCommand(),
 		a.eventsCommand(),
+		a.secretCommand(),
+		a.configCommand(),
 	)
 	return root
 }

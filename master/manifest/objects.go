@@ -78,7 +78,10 @@ func ParseAll(data []byte) ([]Object, error) {
 	return out, nil
 }
 
-func namespaceOf(o Object) string {
+func namespaceOf(o Object) string { return o.Namespace() }
+
+// Namespace is the document's namespace (default when it says none).
+func (o Object) Namespace() string {
 	switch {
 	case o.Secret != nil:
 		return o.Secret.Namespace
@@ -86,6 +89,18 @@ func namespaceOf(o Object) string {
 		return o.Config.Namespace
 	}
 	return o.Service.GetNamespace()
+}
+
+// SetNamespace moves the document's object to ns (orchctl -n).
+func (o Object) SetNamespace(ns string) {
+	switch {
+	case o.Secret != nil:
+		o.Secret.Namespace = ns
+	case o.Config != nil:
+		o.Config.Namespace = ns
+	default:
+		o.Service.Namespace = ns
+	}
 }
 
 func parseAnyDocument(doc []byte) (*Object, error) {
