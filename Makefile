@@ -3,7 +3,9 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 GO ?= go
 DATA_DIR ?= /var/lib/orch
-VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# The release this tree becomes; `git describe` adds where it stands.
+RELEASE := v0.2.0-dev
+VERSION ?= $(RELEASE)+$(shell git describe --always --dirty --exclude "*" 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION)
 
 # Packages whose tests run under the race detector: the pure cores, the
@@ -13,13 +15,18 @@ RACE_PKGS := ./scheduler/... ./master/... ./proto/... ./agent/... ./api/... ./pk
 # Expanded only when a recipe uses it: `go list` runs for make test alone.
 OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS)),$(shell $(GO) list ./...))
 
-.PHONY: all build images proto lint test fuzz run stop e2e bench clean docs
+.PHONY: all build deps images proto lint test fuzz run stop e2e bench clean docs
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/orchd ./cmd/orchd
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/orchctl ./cmd/orchctl
+
+# What make test needs from Debian (containerd, runc, iptables, iproute2,
+# chromium), installed when missing.
+deps:
+	@scripts/deps.sh test
 
 images: images/hello.tar
 
@@ -46,11 +53,12 @@ lint:
 
 # The full suite: lint, unit tests (race for the cores), tests against a
 # private containerd, and a short run of every fuzz target.
-test: images lint
+test: deps images lint
 	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 20m $(OTHER_PKGS)
 	$(MAKE) --no-print-directory fuzz
-	# The multi-host suite takes about 30 s: part of the full suite too.
+	# The multi-host suite takes about a minute (the upgrade test builds v0.1.0
+	# from git history and upgrades a 3-master cluster): part of the full suite too.
 	ORCH_E2E=1 $(GO) test -count=1 -timeout 10m ./e2e/...
 
 # Every fuzz target, briefly: the JSON fast paths (manifest decoding, spec
@@ -82,6 +90,7 @@ e2e: images
 	ORCH_E2E=1 $(GO) test -count=1 -timeout 20m -v ./e2e/...
 
 bench: images
+	@scripts/deps.sh bench
 	./scripts/bench.sh
 
 clean:

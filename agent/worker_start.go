@@ -92,6 +92,9 @@ func (w *replicaWorker) create(ctx context.Context, ip netip.Addr, netns string)
 		return fmt.Errorf("%w: log dir: %w", errNotCreated, err)
 	}
 	var err error
+	if cfg.Devices, cfg.Env, err = deviceConfig(rep, spec.GetEnv(), w.env.devices); err != nil {
+		return fmt.Errorf("%w: %w", errNotCreated, err)
+	}
 	if cfg.Mounts, err = w.env.files.mounts(rep, ip); err != nil {
 		return fmt.Errorf("%w: resolv.conf and hosts: %w", errNotCreated, err)
 	}

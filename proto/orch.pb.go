@@ -65,9 +65,15 @@ type ServiceSpec struct {
 	Capabilities           *Capabilities `protobuf:"bytes,21,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
 	// secrets and configs are mounted as one file per key; env_from sets
 	// environment variables from single keys (docs/secrets.md).
-	Secrets       []*SecretMount            `protobuf:"bytes,30,rep,name=secrets,proto3" json:"secrets,omitempty"`
-	Configs       []*ConfigMount            `protobuf:"bytes,31,rep,name=configs,proto3" json:"configs,omitempty"`
-	EnvFrom       map[string]*EnvFromSource `protobuf:"bytes,32,rep,name=env_from,json=envFrom,proto3" json:"env_from,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Secrets []*SecretMount            `protobuf:"bytes,30,rep,name=secrets,proto3" json:"secrets,omitempty"`
+	Configs []*ConfigMount            `protobuf:"bytes,31,rep,name=configs,proto3" json:"configs,omitempty"`
+	EnvFrom map[string]*EnvFromSource `protobuf:"bytes,32,rep,name=env_from,json=envFrom,proto3" json:"env_from,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// disruption bounds the voluntary moves (drain, updates) of the service's
+	// replicas; nil is no budget beyond the update policy's own limits.
+	Disruption *DisruptionPolicy `protobuf:"bytes,55,opt,name=disruption,proto3" json:"disruption,omitempty"`
+	// priority orders services when nothing fits: a pending replica may
+	// preempt replicas of strictly lower priority (default 0).
+	Priority      int32 `protobuf:"varint,65,opt,name=priority,proto3" json:"priority,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -261,6 +267,20 @@ func (x *ServiceSpec) GetEnvFrom() map[string]*EnvFromSource {
 		return x.EnvFrom
 	}
 	return nil
+}
+
+func (x *ServiceSpec) GetDisruption() *DisruptionPolicy {
+	if x != nil {
+		return x.Disruption
+	}
+	return nil
+}
+
+func (x *ServiceSpec) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
 }
 
 // SecretMount puts every key of a secret in a file under mount_path, on a
@@ -460,6 +480,52 @@ func (x *EnvFromSource) GetVersion() uint64 {
 	return 0
 }
 
+// DisruptionPolicy is a service's disruption budget: how many of its
+// replicas voluntary moves may have unavailable at once.
+type DisruptionPolicy struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	MaxUnavailable *int32                 `protobuf:"varint,1,opt,name=max_unavailable,json=maxUnavailable,proto3,oneof" json:"max_unavailable,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *DisruptionPolicy) Reset() {
+	*x = DisruptionPolicy{}
+	mi := &file_proto_orch_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisruptionPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisruptionPolicy) ProtoMessage() {}
+
+func (x *DisruptionPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisruptionPolicy.ProtoReflect.Descriptor instead.
+func (*DisruptionPolicy) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *DisruptionPolicy) GetMaxUnavailable() int32 {
+	if x != nil && x.MaxUnavailable != nil {
+		return *x.MaxUnavailable
+	}
+	return 0
+}
+
 // Capabilities widen the container's default capability set, only from the
 // allowlist of docs/manifest.md. There is no way to ask for privileged mode,
 // host mounts or the host network: the spec has no field for them.
@@ -473,7 +539,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -485,7 +551,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -498,7 +564,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{4}
+	return file_proto_orch_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Capabilities) GetAdd() []string {
@@ -520,7 +586,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -532,7 +598,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -545,7 +611,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{5}
+	return file_proto_orch_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Port) GetName() string {
@@ -589,7 +655,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -601,7 +667,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -614,7 +680,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{6}
+	return file_proto_orch_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Resources) GetCpu() string {
@@ -653,7 +719,7 @@ type HealthCheck struct {
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -665,7 +731,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -678,7 +744,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{7}
+	return file_proto_orch_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *HealthCheck) GetHttp() *HTTPCheck {
@@ -740,7 +806,7 @@ type HTTPCheck struct {
 
 func (x *HTTPCheck) Reset() {
 	*x = HTTPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -752,7 +818,7 @@ func (x *HTTPCheck) String() string {
 func (*HTTPCheck) ProtoMessage() {}
 
 func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -765,7 +831,7 @@ func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPCheck.ProtoReflect.Descriptor instead.
 func (*HTTPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{8}
+	return file_proto_orch_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *HTTPCheck) GetPath() string {
@@ -791,7 +857,7 @@ type TCPCheck struct {
 
 func (x *TCPCheck) Reset() {
 	*x = TCPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -803,7 +869,7 @@ func (x *TCPCheck) String() string {
 func (*TCPCheck) ProtoMessage() {}
 
 func (x *TCPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -816,7 +882,7 @@ func (x *TCPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPCheck.ProtoReflect.Descriptor instead.
 func (*TCPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{9}
+	return file_proto_orch_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TCPCheck) GetPort() int32 {
@@ -835,7 +901,7 @@ type ExecCheck struct {
 
 func (x *ExecCheck) Reset() {
 	*x = ExecCheck{}
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +913,7 @@ func (x *ExecCheck) String() string {
 func (*ExecCheck) ProtoMessage() {}
 
 func (x *ExecCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +926,7 @@ func (x *ExecCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecCheck.ProtoReflect.Descriptor instead.
 func (*ExecCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{10}
+	return file_proto_orch_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ExecCheck) GetCommand() []string {
@@ -881,7 +947,7 @@ type RestartPolicy struct {
 
 func (x *RestartPolicy) Reset() {
 	*x = RestartPolicy{}
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +959,7 @@ func (x *RestartPolicy) String() string {
 func (*RestartPolicy) ProtoMessage() {}
 
 func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +972,7 @@ func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartPolicy.ProtoReflect.Descriptor instead.
 func (*RestartPolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{11}
+	return file_proto_orch_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RestartPolicy) GetPolicy() string {
@@ -931,18 +997,26 @@ func (x *RestartPolicy) GetBackoffMax() *durationpb.Duration {
 }
 
 type Placement struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Constraints   []string               `protobuf:"bytes,1,rep,name=constraints,proto3" json:"constraints,omitempty"`
-	SpreadBy      string                 `protobuf:"bytes,2,opt,name=spread_by,json=spreadBy,proto3" json:"spread_by,omitempty"`
-	Strategy      string                 `protobuf:"bytes,3,opt,name=strategy,proto3" json:"strategy,omitempty"`
-	MaxPerNode    int32                  `protobuf:"varint,4,opt,name=max_per_node,json=maxPerNode,proto3" json:"max_per_node,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Constraints []string               `protobuf:"bytes,1,rep,name=constraints,proto3" json:"constraints,omitempty"`
+	SpreadBy    string                 `protobuf:"bytes,2,opt,name=spread_by,json=spreadBy,proto3" json:"spread_by,omitempty"`
+	Strategy    string                 `protobuf:"bytes,3,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	MaxPerNode  int32                  `protobuf:"varint,4,opt,name=max_per_node,json=maxPerNode,proto3" json:"max_per_node,omitempty"`
+	// affinity: only on nodes running a replica of each named service (of the
+	// same namespace); anti_affinity: never on a node running one of any
+	// named service (naming itself: one per node).
+	Affinity     []*ServiceAffinity `protobuf:"bytes,65,rep,name=affinity,proto3" json:"affinity,omitempty"`
+	AntiAffinity []*ServiceAffinity `protobuf:"bytes,66,rep,name=anti_affinity,json=antiAffinity,proto3" json:"anti_affinity,omitempty"`
+	// devices asks for whole devices by name, e.g. {gpu: 1}: that many of
+	// the node's advertised paths of that name, held by this replica alone.
+	Devices       map[string]int32 `protobuf:"bytes,67,rep,name=devices,proto3" json:"devices,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Placement) Reset() {
 	*x = Placement{}
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -954,7 +1028,7 @@ func (x *Placement) String() string {
 func (*Placement) ProtoMessage() {}
 
 func (x *Placement) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -967,7 +1041,7 @@ func (x *Placement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Placement.ProtoReflect.Descriptor instead.
 func (*Placement) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{12}
+	return file_proto_orch_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Placement) GetConstraints() []string {
@@ -998,6 +1072,128 @@ func (x *Placement) GetMaxPerNode() int32 {
 	return 0
 }
 
+func (x *Placement) GetAffinity() []*ServiceAffinity {
+	if x != nil {
+		return x.Affinity
+	}
+	return nil
+}
+
+func (x *Placement) GetAntiAffinity() []*ServiceAffinity {
+	if x != nil {
+		return x.AntiAffinity
+	}
+	return nil
+}
+
+func (x *Placement) GetDevices() map[string]int32 {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+// ServiceAffinity names another service for placement.affinity and
+// placement.antiAffinity.
+type ServiceAffinity struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Service       string                 `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceAffinity) Reset() {
+	*x = ServiceAffinity{}
+	mi := &file_proto_orch_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceAffinity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceAffinity) ProtoMessage() {}
+
+func (x *ServiceAffinity) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceAffinity.ProtoReflect.Descriptor instead.
+func (*ServiceAffinity) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ServiceAffinity) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+// DeviceGroup is a set of device paths under one name: what a node
+// advertises (--device gpu=/dev/nvidia0,/dev/nvidia1) and what the
+// scheduler gave a replica.
+type DeviceGroup struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Paths         []string               `protobuf:"bytes,2,rep,name=paths,proto3" json:"paths,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceGroup) Reset() {
+	*x = DeviceGroup{}
+	mi := &file_proto_orch_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceGroup) ProtoMessage() {}
+
+func (x *DeviceGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceGroup.ProtoReflect.Descriptor instead.
+func (*DeviceGroup) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *DeviceGroup) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeviceGroup) GetPaths() []string {
+	if x != nil {
+		return x.Paths
+	}
+	return nil
+}
+
 type UpdatePolicy struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	MaxSurge       *int32                 `protobuf:"varint,1,opt,name=max_surge,json=maxSurge,proto3,oneof" json:"max_surge,omitempty"`
@@ -1005,13 +1201,19 @@ type UpdatePolicy struct {
 	MinHealthy     *durationpb.Duration   `protobuf:"bytes,6,opt,name=min_healthy,json=minHealthy,proto3" json:"min_healthy,omitempty"`
 	Deadline       *durationpb.Duration   `protobuf:"bytes,7,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	OnFailure      string                 `protobuf:"bytes,5,opt,name=on_failure,json=onFailure,proto3" json:"on_failure,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// canary: a spec change first replaces this many slots (the lowest), then
+	// waits for `rollout promote` (or auto_promote) before the rest.
+	Canary int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
+	// auto_promote promotes the canaries once all of them have been healthy
+	// this long; unset waits for an operator.
+	AutoPromote   *durationpb.Duration `protobuf:"bytes,56,opt,name=auto_promote,json=autoPromote,proto3" json:"auto_promote,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdatePolicy) Reset() {
 	*x = UpdatePolicy{}
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1023,7 +1225,7 @@ func (x *UpdatePolicy) String() string {
 func (*UpdatePolicy) ProtoMessage() {}
 
 func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1036,7 +1238,7 @@ func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicy.ProtoReflect.Descriptor instead.
 func (*UpdatePolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{13}
+	return file_proto_orch_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdatePolicy) GetMaxSurge() int32 {
@@ -1074,6 +1276,20 @@ func (x *UpdatePolicy) GetOnFailure() string {
 	return ""
 }
 
+func (x *UpdatePolicy) GetCanary() int32 {
+	if x != nil {
+		return x.Canary
+	}
+	return 0
+}
+
+func (x *UpdatePolicy) GetAutoPromote() *durationpb.Duration {
+	if x != nil {
+		return x.AutoPromote
+	}
+	return nil
+}
+
 // Service is a spec plus what the cluster made of it.
 type Service struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1089,14 +1305,17 @@ type Service struct {
 	// update is the latest rollout of the spec: set by the FSM when the spec
 	// changes, ended by the leader's update controller (or by the FSM itself
 	// when the revision has no replica to roll out).
-	Update        *UpdateStatus `protobuf:"bytes,7,opt,name=update,proto3" json:"update,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Update *UpdateStatus `protobuf:"bytes,7,opt,name=update,proto3" json:"update,omitempty"`
+	// previous_generation is the generation previous_spec was current in:
+	// a rollback keeps that generation's replicas instead of replacing them.
+	PreviousGeneration uint64 `protobuf:"varint,55,opt,name=previous_generation,json=previousGeneration,proto3" json:"previous_generation,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1108,7 +1327,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1121,7 +1340,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{14}
+	return file_proto_orch_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Service) GetSpec() *ServiceSpec {
@@ -1173,6 +1392,13 @@ func (x *Service) GetUpdate() *UpdateStatus {
 	return nil
 }
 
+func (x *Service) GetPreviousGeneration() uint64 {
+	if x != nil {
+		return x.PreviousGeneration
+	}
+	return 0
+}
+
 type ServiceStatus struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Desired          int32                  `protobuf:"varint,1,opt,name=desired,proto3" json:"desired,omitempty"`
@@ -1185,14 +1411,17 @@ type ServiceStatus struct {
 	// healthy for update.minHealthy: the rollout's progress.
 	Updated int32 `protobuf:"varint,7,opt,name=updated,proto3" json:"updated,omitempty"`
 	// update_state is the rollout's state (UpdateStatus.state).
-	UpdateState   string `protobuf:"bytes,8,opt,name=update_state,json=updateState,proto3" json:"update_state,omitempty"`
+	UpdateState string `protobuf:"bytes,8,opt,name=update_state,json=updateState,proto3" json:"update_state,omitempty"`
+	// canary is the number of canary slots while the rollout is in its canary
+	// stage (UpdateStatus.canary).
+	Canary        int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1204,7 +1433,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1217,7 +1446,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{15}
+	return file_proto_orch_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ServiceStatus) GetDesired() int32 {
@@ -1276,6 +1505,13 @@ func (x *ServiceStatus) GetUpdateState() string {
 	return ""
 }
 
+func (x *ServiceStatus) GetCanary() int32 {
+	if x != nil {
+		return x.Canary
+	}
+	return 0
+}
+
 // ResourceAmounts are parsed quantities: what the scheduler adds and compares.
 type ResourceAmounts struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1287,7 +1523,7 @@ type ResourceAmounts struct {
 
 func (x *ResourceAmounts) Reset() {
 	*x = ResourceAmounts{}
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1299,7 +1535,7 @@ func (x *ResourceAmounts) String() string {
 func (*ResourceAmounts) ProtoMessage() {}
 
 func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1312,7 +1548,7 @@ func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceAmounts.ProtoReflect.Descriptor instead.
 func (*ResourceAmounts) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{16}
+	return file_proto_orch_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ResourceAmounts) GetCpuMillis() int64 {
@@ -1355,14 +1591,21 @@ type Replica struct {
 	HostPorts []int32 `protobuf:"varint,18,rep,packed,name=host_ports,json=hostPorts,proto3" json:"host_ports,omitempty"`
 	// spec is the service spec of `generation`: a replica keeps running what it
 	// was created with while a rolling update replaces its siblings.
-	Spec          *ServiceSpec `protobuf:"bytes,19,opt,name=spec,proto3" json:"spec,omitempty"`
+	Spec *ServiceSpec `protobuf:"bytes,19,opt,name=spec,proto3" json:"spec,omitempty"`
+	// devices are the node's device paths the scheduler gave this replica,
+	// one group per name its spec's placement.devices asks for.
+	Devices []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
+	// moving marks a replica the rebalancer moves: its slot gets a
+	// replacement placed anew (started first), and it stops once that one
+	// is ready.
+	Moving        bool `protobuf:"varint,66,opt,name=moving,proto3" json:"moving,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Replica) Reset() {
 	*x = Replica{}
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1374,7 +1617,7 @@ func (x *Replica) String() string {
 func (*Replica) ProtoMessage() {}
 
 func (x *Replica) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1387,7 +1630,7 @@ func (x *Replica) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Replica.ProtoReflect.Descriptor instead.
 func (*Replica) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{17}
+	return file_proto_orch_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Replica) GetId() string {
@@ -1523,6 +1766,20 @@ func (x *Replica) GetSpec() *ServiceSpec {
 	return nil
 }
 
+func (x *Replica) GetDevices() []*DeviceGroup {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+func (x *Replica) GetMoving() bool {
+	if x != nil {
+		return x.Moving
+	}
+	return false
+}
+
 type Node struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1543,14 +1800,16 @@ type Node struct {
 	// admin_state is the operator's choice, "" (schedulable), "cordoned" or
 	// "draining"; it outlives the node being down, so a node that returns
 	// comes back as the operator left it.
-	AdminState    string `protobuf:"bytes,13,opt,name=admin_state,json=adminState,proto3" json:"admin_state,omitempty"`
+	AdminState string `protobuf:"bytes,13,opt,name=admin_state,json=adminState,proto3" json:"admin_state,omitempty"`
+	// devices the agent advertises (orchd agent --device NAME=PATH,...).
+	Devices       []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1562,7 +1821,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1575,7 +1834,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{18}
+	return file_proto_orch_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Node) GetId() string {
@@ -1669,6 +1928,13 @@ func (x *Node) GetAdminState() string {
 	return ""
 }
 
+func (x *Node) GetDevices() []*DeviceGroup {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
 // Image is an OCI tarball stored on the masters for clusters without a registry.
 type Image struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1682,7 +1948,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1694,7 +1960,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1707,7 +1973,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{19}
+	return file_proto_orch_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Image) GetName() string {
@@ -1753,7 +2019,7 @@ type ClusterConfig struct {
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1765,7 +2031,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1778,7 +2044,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{20}
+	return file_proto_orch_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ClusterConfig) GetClusterCidr() string {
@@ -1828,7 +2094,7 @@ type StateSnapshot struct {
 
 func (x *StateSnapshot) Reset() {
 	*x = StateSnapshot{}
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1840,7 +2106,7 @@ func (x *StateSnapshot) String() string {
 func (*StateSnapshot) ProtoMessage() {}
 
 func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1853,7 +2119,7 @@ func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateSnapshot.ProtoReflect.Descriptor instead.
 func (*StateSnapshot) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{21}
+	return file_proto_orch_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StateSnapshot) GetIndex() uint64 {
@@ -1953,6 +2219,7 @@ type Command struct {
 	//	*Command_DeleteSecret
 	//	*Command_PutConfig
 	//	*Command_DeleteConfig
+	//	*Command_MoveReplicas
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1960,7 +2227,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1972,7 +2239,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1985,7 +2252,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{22}
+	return file_proto_orch_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -2202,6 +2469,15 @@ func (x *Command) GetDeleteConfig() *DeleteConfig {
 	return nil
 }
 
+func (x *Command) GetMoveReplicas() *MoveReplicas {
+	if x != nil {
+		if x, ok := x.Op.(*Command_MoveReplicas); ok {
+			return x.MoveReplicas
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -2298,6 +2574,10 @@ type Command_DeleteConfig struct {
 	DeleteConfig *DeleteConfig `protobuf:"bytes,33,opt,name=delete_config,json=deleteConfig,proto3,oneof"`
 }
 
+type Command_MoveReplicas struct {
+	MoveReplicas *MoveReplicas `protobuf:"bytes,65,opt,name=move_replicas,json=moveReplicas,proto3,oneof"`
+}
+
 func (*Command_PutService) isCommand_Op() {}
 
 func (*Command_DeleteService) isCommand_Op() {}
@@ -2344,6 +2624,55 @@ func (*Command_PutConfig) isCommand_Op() {}
 
 func (*Command_DeleteConfig) isCommand_Op() {}
 
+func (*Command_MoveReplicas) isCommand_Op() {}
+
+// MoveReplicas marks replicas for the rebalancer (Replica.moving), each
+// only if still at the version the plan saw, desired running and not
+// already moving; the others are reported in CommandResult.rejected.
+type MoveReplicas struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ExpectedVersions map[string]uint64      `protobuf:"bytes,1,rep,name=expected_versions,json=expectedVersions,proto3" json:"expected_versions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *MoveReplicas) Reset() {
+	*x = MoveReplicas{}
+	mi := &file_proto_orch_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveReplicas) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveReplicas) ProtoMessage() {}
+
+func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveReplicas.ProtoReflect.Descriptor instead.
+func (*MoveReplicas) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *MoveReplicas) GetExpectedVersions() map[string]uint64 {
+	if x != nil {
+		return x.ExpectedVersions
+	}
+	return nil
+}
+
 // PutService creates or replaces a service. With if_match set, the write
 // succeeds only when the stored version equals it (0 = must not exist).
 type PutService struct {
@@ -2356,7 +2685,7 @@ type PutService struct {
 
 func (x *PutService) Reset() {
 	*x = PutService{}
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2368,7 +2697,7 @@ func (x *PutService) String() string {
 func (*PutService) ProtoMessage() {}
 
 func (x *PutService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2381,7 +2710,7 @@ func (x *PutService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutService.ProtoReflect.Descriptor instead.
 func (*PutService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{23}
+	return file_proto_orch_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PutService) GetSpec() *ServiceSpec {
@@ -2409,7 +2738,7 @@ type DeleteService struct {
 
 func (x *DeleteService) Reset() {
 	*x = DeleteService{}
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2421,7 +2750,7 @@ func (x *DeleteService) String() string {
 func (*DeleteService) ProtoMessage() {}
 
 func (x *DeleteService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2434,7 +2763,7 @@ func (x *DeleteService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteService.ProtoReflect.Descriptor instead.
 func (*DeleteService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{24}
+	return file_proto_orch_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteService) GetNamespace() string {
@@ -2469,7 +2798,7 @@ type ScaleService struct {
 
 func (x *ScaleService) Reset() {
 	*x = ScaleService{}
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2481,7 +2810,7 @@ func (x *ScaleService) String() string {
 func (*ScaleService) ProtoMessage() {}
 
 func (x *ScaleService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2494,7 +2823,7 @@ func (x *ScaleService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleService.ProtoReflect.Descriptor instead.
 func (*ScaleService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{25}
+	return file_proto_orch_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ScaleService) GetNamespace() string {
@@ -2529,7 +2858,7 @@ type RegisterNode struct {
 
 func (x *RegisterNode) Reset() {
 	*x = RegisterNode{}
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2541,7 +2870,7 @@ func (x *RegisterNode) String() string {
 func (*RegisterNode) ProtoMessage() {}
 
 func (x *RegisterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2554,7 +2883,7 @@ func (x *RegisterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNode.ProtoReflect.Descriptor instead.
 func (*RegisterNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{26}
+	return file_proto_orch_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RegisterNode) GetNode() *Node {
@@ -2581,7 +2910,7 @@ type SetNodeState struct {
 
 func (x *SetNodeState) Reset() {
 	*x = SetNodeState{}
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2593,7 +2922,7 @@ func (x *SetNodeState) String() string {
 func (*SetNodeState) ProtoMessage() {}
 
 func (x *SetNodeState) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2606,7 +2935,7 @@ func (x *SetNodeState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeState.ProtoReflect.Descriptor instead.
 func (*SetNodeState) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{27}
+	return file_proto_orch_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SetNodeState) GetNodeId() string {
@@ -2646,7 +2975,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2658,7 +2987,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2671,7 +3000,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+	return file_proto_orch_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -2696,7 +3025,7 @@ type PutReplicas struct {
 
 func (x *PutReplicas) Reset() {
 	*x = PutReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2708,7 +3037,7 @@ func (x *PutReplicas) String() string {
 func (*PutReplicas) ProtoMessage() {}
 
 func (x *PutReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2721,7 +3050,7 @@ func (x *PutReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReplicas.ProtoReflect.Descriptor instead.
 func (*PutReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+	return file_proto_orch_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PutReplicas) GetReplicas() []*Replica {
@@ -2747,7 +3076,7 @@ type DeleteReplicas struct {
 
 func (x *DeleteReplicas) Reset() {
 	*x = DeleteReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2759,7 +3088,7 @@ func (x *DeleteReplicas) String() string {
 func (*DeleteReplicas) ProtoMessage() {}
 
 func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2772,7 +3101,7 @@ func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicas.ProtoReflect.Descriptor instead.
 func (*DeleteReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+	return file_proto_orch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DeleteReplicas) GetIds() []string {
@@ -2793,7 +3122,7 @@ type ReportReplicaStatus struct {
 
 func (x *ReportReplicaStatus) Reset() {
 	*x = ReportReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2805,7 +3134,7 @@ func (x *ReportReplicaStatus) String() string {
 func (*ReportReplicaStatus) ProtoMessage() {}
 
 func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2818,7 +3147,7 @@ func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+	return file_proto_orch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ReportReplicaStatus) GetNodeId() string {
@@ -2849,7 +3178,7 @@ type ReportReplicaStatusBatch struct {
 
 func (x *ReportReplicaStatusBatch) Reset() {
 	*x = ReportReplicaStatusBatch{}
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2861,7 +3190,7 @@ func (x *ReportReplicaStatusBatch) String() string {
 func (*ReportReplicaStatusBatch) ProtoMessage() {}
 
 func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2874,7 +3203,7 @@ func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatusBatch.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatusBatch) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+	return file_proto_orch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ReportReplicaStatusBatch) GetReports() []*ReportReplicaStatus {
@@ -2899,7 +3228,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2911,7 +3240,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2924,7 +3253,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReplicaStatus) GetId() string {
@@ -2985,7 +3314,7 @@ type PutImage struct {
 
 func (x *PutImage) Reset() {
 	*x = PutImage{}
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2997,7 +3326,7 @@ func (x *PutImage) String() string {
 func (*PutImage) ProtoMessage() {}
 
 func (x *PutImage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3010,7 +3339,7 @@ func (x *PutImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutImage.ProtoReflect.Descriptor instead.
 func (*PutImage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{34}
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PutImage) GetImage() *Image {
@@ -3029,7 +3358,7 @@ type SetClusterConfig struct {
 
 func (x *SetClusterConfig) Reset() {
 	*x = SetClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3041,7 +3370,7 @@ func (x *SetClusterConfig) String() string {
 func (*SetClusterConfig) ProtoMessage() {}
 
 func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3054,7 +3383,7 @@ func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterConfig.ProtoReflect.Descriptor instead.
 func (*SetClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{35}
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SetClusterConfig) GetConfig() *ClusterConfig {
@@ -3080,7 +3409,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3092,7 +3421,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3105,7 +3434,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{36}
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CommandResult) GetIndex() uint64 {
@@ -3154,14 +3483,15 @@ type NodeRegistration struct {
 	// csr_pem is a certificate request for the node's key: the master signs
 	// it as the node's client certificate and as its agent endpoint's server
 	// certificate.
-	CsrPem        string `protobuf:"bytes,6,opt,name=csr_pem,json=csrPem,proto3" json:"csr_pem,omitempty"`
+	CsrPem        string         `protobuf:"bytes,6,opt,name=csr_pem,json=csrPem,proto3" json:"csr_pem,omitempty"`
+	Devices       []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NodeRegistration) Reset() {
 	*x = NodeRegistration{}
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3173,7 +3503,7 @@ func (x *NodeRegistration) String() string {
 func (*NodeRegistration) ProtoMessage() {}
 
 func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3186,7 +3516,7 @@ func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistration.ProtoReflect.Descriptor instead.
 func (*NodeRegistration) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *NodeRegistration) GetName() string {
@@ -3231,6 +3561,13 @@ func (x *NodeRegistration) GetCsrPem() string {
 	return ""
 }
 
+func (x *NodeRegistration) GetDevices() []*DeviceGroup {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
 type NodeRegistrationResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Node  *Node                  `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
@@ -3248,7 +3585,7 @@ type NodeRegistrationResponse struct {
 
 func (x *NodeRegistrationResponse) Reset() {
 	*x = NodeRegistrationResponse{}
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3260,7 +3597,7 @@ func (x *NodeRegistrationResponse) String() string {
 func (*NodeRegistrationResponse) ProtoMessage() {}
 
 func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3273,7 +3610,7 @@ func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*NodeRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *NodeRegistrationResponse) GetNode() *Node {
@@ -3320,14 +3657,19 @@ type Assignment struct {
 	// uses, at the versions it names. Only the stream of the node that runs
 	// the replica carries them; the agent keeps them in memory and on tmpfs
 	// and never saves them with the set.
-	SecretData    []*SecretData `protobuf:"bytes,30,rep,name=secret_data,json=secretData,proto3" json:"secret_data,omitempty"`
+	SecretData []*SecretData `protobuf:"bytes,30,rep,name=secret_data,json=secretData,proto3" json:"secret_data,omitempty"`
+	// started: the master has heard this replica's container start. An agent
+	// that finds no container for a started replica counts the new one as a
+	// restart, even when its own state was wiped. It changes once in a
+	// replica's life, so status reports do not make the set look changed.
+	Started       bool `protobuf:"varint,55,opt,name=started,proto3" json:"started,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3339,7 +3681,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3352,7 +3694,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Assignment) GetReplica() *Replica {
@@ -3376,6 +3718,13 @@ func (x *Assignment) GetSecretData() []*SecretData {
 	return nil
 }
 
+func (x *Assignment) GetStarted() bool {
+	if x != nil {
+		return x.Started
+	}
+	return false
+}
+
 // SecretData is one secret's or config's keys and values, for an agent.
 type SecretData struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3390,7 +3739,7 @@ type SecretData struct {
 
 func (x *SecretData) Reset() {
 	*x = SecretData{}
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3402,7 +3751,7 @@ func (x *SecretData) String() string {
 func (*SecretData) ProtoMessage() {}
 
 func (x *SecretData) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3415,7 +3764,7 @@ func (x *SecretData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretData.ProtoReflect.Descriptor instead.
 func (*SecretData) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SecretData) GetKind() string {
@@ -3462,7 +3811,7 @@ type AssignmentSet struct {
 
 func (x *AssignmentSet) Reset() {
 	*x = AssignmentSet{}
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3474,7 +3823,7 @@ func (x *AssignmentSet) String() string {
 func (*AssignmentSet) ProtoMessage() {}
 
 func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3487,7 +3836,7 @@ func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentSet.ProtoReflect.Descriptor instead.
 func (*AssignmentSet) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AssignmentSet) GetIndex() uint64 {
@@ -3529,7 +3878,7 @@ type StatusReport struct {
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3541,7 +3890,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3554,7 +3903,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *StatusReport) GetNodeId() string {
@@ -3592,7 +3941,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3604,7 +3953,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3617,7 +3966,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Endpoint) GetReplicaId() string {
@@ -3693,7 +4042,7 @@ type EndpointUpdate struct {
 
 func (x *EndpointUpdate) Reset() {
 	*x = EndpointUpdate{}
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3705,7 +4054,7 @@ func (x *EndpointUpdate) String() string {
 func (*EndpointUpdate) ProtoMessage() {}
 
 func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3718,7 +4067,7 @@ func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
 func (*EndpointUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+	return file_proto_orch_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *EndpointUpdate) GetIndex() uint64 {
@@ -3757,14 +4106,18 @@ type Master struct {
 	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	RaftAddress string                 `protobuf:"bytes,2,opt,name=raft_address,json=raftAddress,proto3" json:"raft_address,omitempty"`
 	// api_address is the URL clients and other masters use, https://HOST:PORT.
-	ApiAddress    string `protobuf:"bytes,3,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
+	ApiAddress string `protobuf:"bytes,3,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
+	// protocol is the protocol version the master speaks ("0.2"); empty is a
+	// master of v0.1.0. The FSM takes up new behaviour only once every master
+	// speaks it (docs/upgrading.md).
+	Protocol      string `protobuf:"bytes,55,opt,name=protocol,proto3" json:"protocol,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3776,7 +4129,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3789,7 +4142,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Master) GetId() string {
@@ -3809,6 +4162,13 @@ func (x *Master) GetRaftAddress() string {
 func (x *Master) GetApiAddress() string {
 	if x != nil {
 		return x.ApiAddress
+	}
+	return ""
+}
+
+func (x *Master) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
 	}
 	return ""
 }
@@ -3834,7 +4194,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3846,7 +4206,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3859,7 +4219,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Token) GetSha256() string {
@@ -3913,7 +4273,7 @@ type PutMaster struct {
 
 func (x *PutMaster) Reset() {
 	*x = PutMaster{}
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3925,7 +4285,7 @@ func (x *PutMaster) String() string {
 func (*PutMaster) ProtoMessage() {}
 
 func (x *PutMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3938,7 +4298,7 @@ func (x *PutMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
 func (*PutMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+	return file_proto_orch_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PutMaster) GetMaster() *Master {
@@ -3957,7 +4317,7 @@ type RemoveMaster struct {
 
 func (x *RemoveMaster) Reset() {
 	*x = RemoveMaster{}
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3969,7 +4329,7 @@ func (x *RemoveMaster) String() string {
 func (*RemoveMaster) ProtoMessage() {}
 
 func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3982,7 +4342,7 @@ func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
 func (*RemoveMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{48}
+	return file_proto_orch_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RemoveMaster) GetId() string {
@@ -4001,7 +4361,7 @@ type PutToken struct {
 
 func (x *PutToken) Reset() {
 	*x = PutToken{}
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4013,7 +4373,7 @@ func (x *PutToken) String() string {
 func (*PutToken) ProtoMessage() {}
 
 func (x *PutToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4026,7 +4386,7 @@ func (x *PutToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
 func (*PutToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{49}
+	return file_proto_orch_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *PutToken) GetToken() *Token {
@@ -4046,7 +4406,7 @@ type RevokeToken struct {
 
 func (x *RevokeToken) Reset() {
 	*x = RevokeToken{}
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4058,7 +4418,7 @@ func (x *RevokeToken) String() string {
 func (*RevokeToken) ProtoMessage() {}
 
 func (x *RevokeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4071,7 +4431,7 @@ func (x *RevokeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeToken.ProtoReflect.Descriptor instead.
 func (*RevokeToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{50}
+	return file_proto_orch_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RevokeToken) GetId() string {
@@ -4092,7 +4452,7 @@ type TouchTokens struct {
 
 func (x *TouchTokens) Reset() {
 	*x = TouchTokens{}
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4104,7 +4464,7 @@ func (x *TouchTokens) String() string {
 func (*TouchTokens) ProtoMessage() {}
 
 func (x *TouchTokens) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4117,7 +4477,7 @@ func (x *TouchTokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchTokens.ProtoReflect.Descriptor instead.
 func (*TouchTokens) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{51}
+	return file_proto_orch_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *TouchTokens) GetUses() []*TokenUse {
@@ -4137,7 +4497,7 @@ type TokenUse struct {
 
 func (x *TokenUse) Reset() {
 	*x = TokenUse{}
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4149,7 +4509,7 @@ func (x *TokenUse) String() string {
 func (*TokenUse) ProtoMessage() {}
 
 func (x *TokenUse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4162,7 +4522,7 @@ func (x *TokenUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenUse.ProtoReflect.Descriptor instead.
 func (*TokenUse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{52}
+	return file_proto_orch_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *TokenUse) GetId() string {
@@ -4193,13 +4553,20 @@ type UpdateStatus struct {
 	Rollback      bool   `protobuf:"varint,5,opt,name=rollback,proto3" json:"rollback,omitempty"`
 	StartedIndex  uint64 `protobuf:"varint,6,opt,name=started_index,json=startedIndex,proto3" json:"started_index,omitempty"`
 	FinishedIndex uint64 `protobuf:"varint,7,opt,name=finished_index,json=finishedIndex,proto3" json:"finished_index,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// canary is the number of canary slots while the rollout is in its canary
+	// stage (only slots 1..canary run the new generation); 0 once promoted or
+	// for a rollout without canaries.
+	Canary int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
+	// kept_generation: replicas of this generation run the current spec too
+	// (a rollback's target), so they are kept instead of replaced.
+	KeptGeneration uint64 `protobuf:"varint,56,opt,name=kept_generation,json=keptGeneration,proto3" json:"kept_generation,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4211,7 +4578,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4224,7 +4591,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{53}
+	return file_proto_orch_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -4276,6 +4643,20 @@ func (x *UpdateStatus) GetFinishedIndex() uint64 {
 	return 0
 }
 
+func (x *UpdateStatus) GetCanary() int32 {
+	if x != nil {
+		return x.Canary
+	}
+	return 0
+}
+
+func (x *UpdateStatus) GetKeptGeneration() uint64 {
+	if x != nil {
+		return x.KeptGeneration
+	}
+	return 0
+}
+
 // RollbackService makes the previous spec current again, as a new
 // generation that keeps the current replica count.
 type RollbackService struct {
@@ -4292,7 +4673,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4304,7 +4685,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4317,7 +4698,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{54}
+	return file_proto_orch_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -4361,7 +4742,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4373,7 +4754,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4386,7 +4767,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{55}
+	return file_proto_orch_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -4435,7 +4816,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_proto_orch_proto_msgTypes[56]
+	mi := &file_proto_orch_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4447,7 +4828,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[56]
+	mi := &file_proto_orch_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4460,7 +4841,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{56}
+	return file_proto_orch_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *Secret) GetNamespace() string {
@@ -4538,7 +4919,7 @@ type Config struct {
 
 func (x *Config) Reset() {
 	*x = Config{}
-	mi := &file_proto_orch_proto_msgTypes[57]
+	mi := &file_proto_orch_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4550,7 +4931,7 @@ func (x *Config) String() string {
 func (*Config) ProtoMessage() {}
 
 func (x *Config) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[57]
+	mi := &file_proto_orch_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4563,7 +4944,7 @@ func (x *Config) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Config.ProtoReflect.Descriptor instead.
 func (*Config) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{57}
+	return file_proto_orch_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *Config) GetNamespace() string {
@@ -4627,7 +5008,7 @@ type PutSecret struct {
 
 func (x *PutSecret) Reset() {
 	*x = PutSecret{}
-	mi := &file_proto_orch_proto_msgTypes[58]
+	mi := &file_proto_orch_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4639,7 +5020,7 @@ func (x *PutSecret) String() string {
 func (*PutSecret) ProtoMessage() {}
 
 func (x *PutSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[58]
+	mi := &file_proto_orch_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4652,7 +5033,7 @@ func (x *PutSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSecret.ProtoReflect.Descriptor instead.
 func (*PutSecret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{58}
+	return file_proto_orch_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *PutSecret) GetSecret() *Secret {
@@ -4680,7 +5061,7 @@ type DeleteSecret struct {
 
 func (x *DeleteSecret) Reset() {
 	*x = DeleteSecret{}
-	mi := &file_proto_orch_proto_msgTypes[59]
+	mi := &file_proto_orch_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4692,7 +5073,7 @@ func (x *DeleteSecret) String() string {
 func (*DeleteSecret) ProtoMessage() {}
 
 func (x *DeleteSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[59]
+	mi := &file_proto_orch_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4705,7 +5086,7 @@ func (x *DeleteSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecret.ProtoReflect.Descriptor instead.
 func (*DeleteSecret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{59}
+	return file_proto_orch_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *DeleteSecret) GetNamespace() string {
@@ -4732,7 +5113,7 @@ type PutConfig struct {
 
 func (x *PutConfig) Reset() {
 	*x = PutConfig{}
-	mi := &file_proto_orch_proto_msgTypes[60]
+	mi := &file_proto_orch_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4744,7 +5125,7 @@ func (x *PutConfig) String() string {
 func (*PutConfig) ProtoMessage() {}
 
 func (x *PutConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[60]
+	mi := &file_proto_orch_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4757,7 +5138,7 @@ func (x *PutConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConfig.ProtoReflect.Descriptor instead.
 func (*PutConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{60}
+	return file_proto_orch_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *PutConfig) GetConfig() *Config {
@@ -4784,7 +5165,7 @@ type DeleteConfig struct {
 
 func (x *DeleteConfig) Reset() {
 	*x = DeleteConfig{}
-	mi := &file_proto_orch_proto_msgTypes[61]
+	mi := &file_proto_orch_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4796,7 +5177,7 @@ func (x *DeleteConfig) String() string {
 func (*DeleteConfig) ProtoMessage() {}
 
 func (x *DeleteConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[61]
+	mi := &file_proto_orch_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4809,7 +5190,7 @@ func (x *DeleteConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConfig.ProtoReflect.Descriptor instead.
 func (*DeleteConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{61}
+	return file_proto_orch_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *DeleteConfig) GetNamespace() string {
@@ -4830,7 +5211,7 @@ var File_proto_orch_proto protoreflect.FileDescriptor
 
 const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
-	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\x98\t\n" +
+	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xef\t\n" +
 	"\vServiceSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -4855,7 +5236,11 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\fcapabilities\x18\x15 \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x12.\n" +
 	"\asecrets\x18\x1e \x03(\v2\x14.orch.v1.SecretMountR\asecrets\x12.\n" +
 	"\aconfigs\x18\x1f \x03(\v2\x14.orch.v1.ConfigMountR\aconfigs\x12<\n" +
-	"\benv_from\x18  \x03(\v2!.orch.v1.ServiceSpec.EnvFromEntryR\aenvFrom\x1a6\n" +
+	"\benv_from\x18  \x03(\v2!.orch.v1.ServiceSpec.EnvFromEntryR\aenvFrom\x129\n" +
+	"\n" +
+	"disruption\x187 \x01(\v2\x19.orch.v1.DisruptionPolicyR\n" +
+	"disruption\x12\x1a\n" +
+	"\bpriority\x18A \x01(\x05R\bpriority\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -4880,7 +5265,10 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06secret\x18\x01 \x01(\tR\x06secret\x12\x16\n" +
 	"\x06config\x18\x02 \x01(\tR\x06config\x12\x10\n" +
 	"\x03key\x18\x03 \x01(\tR\x03key\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\x04R\aversion\" \n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\"T\n" +
+	"\x10DisruptionPolicy\x12,\n" +
+	"\x0fmax_unavailable\x18\x01 \x01(\x05H\x00R\x0emaxUnavailable\x88\x01\x01B\x12\n" +
+	"\x10_max_unavailable\" \n" +
 	"\fCapabilities\x12\x10\n" +
 	"\x03add\x18\x01 \x03(\tR\x03add\"g\n" +
 	"\x04Port\x12\x12\n" +
@@ -4912,13 +5300,24 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06policy\x18\x01 \x01(\tR\x06policy\x12B\n" +
 	"\x0fbackoff_initial\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0ebackoffInitial\x12:\n" +
 	"\vbackoff_max\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\n" +
-	"backoffMaxJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04\"\x88\x01\n" +
+	"backoffMaxJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04\"\xf4\x02\n" +
 	"\tPlacement\x12 \n" +
 	"\vconstraints\x18\x01 \x03(\tR\vconstraints\x12\x1b\n" +
 	"\tspread_by\x18\x02 \x01(\tR\bspreadBy\x12\x1a\n" +
 	"\bstrategy\x18\x03 \x01(\tR\bstrategy\x12 \n" +
 	"\fmax_per_node\x18\x04 \x01(\x05R\n" +
-	"maxPerNode\"\x9e\x02\n" +
+	"maxPerNode\x124\n" +
+	"\baffinity\x18A \x03(\v2\x18.orch.v1.ServiceAffinityR\baffinity\x12=\n" +
+	"\ranti_affinity\x18B \x03(\v2\x18.orch.v1.ServiceAffinityR\fantiAffinity\x129\n" +
+	"\adevices\x18C \x03(\v2\x1f.orch.v1.Placement.DevicesEntryR\adevices\x1a:\n" +
+	"\fDevicesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"+\n" +
+	"\x0fServiceAffinity\x12\x18\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\"7\n" +
+	"\vDeviceGroup\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05paths\x18\x02 \x03(\tR\x05paths\"\xf4\x02\n" +
 	"\fUpdatePolicy\x12 \n" +
 	"\tmax_surge\x18\x01 \x01(\x05H\x00R\bmaxSurge\x88\x01\x01\x12,\n" +
 	"\x0fmax_unavailable\x18\x02 \x01(\x05H\x01R\x0emaxUnavailable\x88\x01\x01\x12:\n" +
@@ -4926,10 +5325,12 @@ const file_proto_orch_proto_rawDesc = "" +
 	"minHealthy\x125\n" +
 	"\bdeadline\x18\a \x01(\v2\x19.google.protobuf.DurationR\bdeadline\x12\x1d\n" +
 	"\n" +
-	"on_failure\x18\x05 \x01(\tR\tonFailureB\f\n" +
+	"on_failure\x18\x05 \x01(\tR\tonFailure\x12\x16\n" +
+	"\x06canary\x187 \x01(\x05R\x06canary\x12<\n" +
+	"\fauto_promote\x188 \x01(\v2\x19.google.protobuf.DurationR\vautoPromoteB\f\n" +
 	"\n" +
 	"_max_surgeB\x12\n" +
-	"\x10_max_unavailableJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05\"\xaa\x02\n" +
+	"\x10_max_unavailableJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05\"\xdb\x02\n" +
 	"\aService\x12(\n" +
 	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x1e\n" +
@@ -4939,7 +5340,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x01(\v2\x16.orch.v1.ServiceStatusR\x06status\x129\n" +
 	"\rprevious_spec\x18\x05 \x01(\v2\x14.orch.v1.ServiceSpecR\fpreviousSpec\x12!\n" +
 	"\fcreate_index\x18\x06 \x01(\x04R\vcreateIndex\x12-\n" +
-	"\x06update\x18\a \x01(\v2\x15.orch.v1.UpdateStatusR\x06update\"\xfe\x01\n" +
+	"\x06update\x18\a \x01(\v2\x15.orch.v1.UpdateStatusR\x06update\x12/\n" +
+	"\x13previous_generation\x187 \x01(\x04R\x12previousGeneration\"\x96\x02\n" +
 	"\rServiceStatus\x12\x18\n" +
 	"\adesired\x18\x01 \x01(\x05R\adesired\x12\x18\n" +
 	"\arunning\x18\x02 \x01(\x05R\arunning\x12\x18\n" +
@@ -4948,11 +5350,12 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x12last_update_result\x18\x05 \x01(\tR\x10lastUpdateResult\x12\x18\n" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12\x18\n" +
 	"\aupdated\x18\a \x01(\x05R\aupdated\x12!\n" +
-	"\fupdate_state\x18\b \x01(\tR\vupdateState\"S\n" +
+	"\fupdate_state\x18\b \x01(\tR\vupdateState\x12\x16\n" +
+	"\x06canary\x187 \x01(\x05R\x06canary\"S\n" +
 	"\x0fResourceAmounts\x12\x1d\n" +
 	"\n" +
 	"cpu_millis\x18\x01 \x01(\x03R\tcpuMillis\x12!\n" +
-	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\"\xa8\x04\n" +
+	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\"\xf0\x04\n" +
 	"\aReplica\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x18\n" +
@@ -4977,7 +5380,9 @@ const file_proto_orch_proto_rawDesc = "" +
 	"started_at\x18\x11 \x01(\x03R\tstartedAt\x12\x1d\n" +
 	"\n" +
 	"host_ports\x18\x12 \x03(\x05R\thostPorts\x12(\n" +
-	"\x04spec\x18\x13 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\"\xf8\x03\n" +
+	"\x04spec\x18\x13 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12.\n" +
+	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x12\x16\n" +
+	"\x06moving\x18B \x01(\bR\x06moving\"\xa8\x04\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
@@ -4993,7 +5398,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\fcreate_index\x18\v \x01(\x04R\vcreateIndex\x12#\n" +
 	"\ragent_address\x18\f \x01(\tR\fagentAddress\x12\x1f\n" +
 	"\vadmin_state\x18\r \x01(\tR\n" +
-	"adminState\x1a9\n" +
+	"adminState\x12.\n" +
+	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
@@ -5019,7 +5425,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\amasters\x18\x14 \x03(\v2\x0f.orch.v1.MasterR\amasters\x12&\n" +
 	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\x12)\n" +
 	"\asecrets\x18\x1e \x03(\v2\x0f.orch.v1.SecretR\asecrets\x12)\n" +
-	"\aconfigs\x18\x1f \x03(\v2\x0f.orch.v1.ConfigR\aconfigs\"\xbf\v\n" +
+	"\aconfigs\x18\x1f \x03(\v2\x0f.orch.v1.ConfigR\aconfigs\"\xfd\v\n" +
 	"\aCommand\x126\n" +
 	"\vput_service\x18\x01 \x01(\v2\x13.orch.v1.PutServiceH\x00R\n" +
 	"putService\x12?\n" +
@@ -5049,8 +5455,14 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\rdelete_secret\x18\x1f \x01(\v2\x15.orch.v1.DeleteSecretH\x00R\fdeleteSecret\x123\n" +
 	"\n" +
 	"put_config\x18  \x01(\v2\x12.orch.v1.PutConfigH\x00R\tputConfig\x12<\n" +
-	"\rdelete_config\x18! \x01(\v2\x15.orch.v1.DeleteConfigH\x00R\fdeleteConfigB\x04\n" +
-	"\x02op\"c\n" +
+	"\rdelete_config\x18! \x01(\v2\x15.orch.v1.DeleteConfigH\x00R\fdeleteConfig\x12<\n" +
+	"\rmove_replicas\x18A \x01(\v2\x15.orch.v1.MoveReplicasH\x00R\fmoveReplicasB\x04\n" +
+	"\x02op\"\xad\x01\n" +
+	"\fMoveReplicas\x12X\n" +
+	"\x11expected_versions\x18\x01 \x03(\v2+.orch.v1.MoveReplicas.ExpectedVersionsEntryR\x10expectedVersions\x1aC\n" +
+	"\x15ExpectedVersionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"c\n" +
 	"\n" +
 	"PutService\x12(\n" +
 	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x1e\n" +
@@ -5110,14 +5522,15 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x04node\x18\x05 \x01(\v2\r.orch.v1.NodeR\x04node\x1a;\n" +
 	"\rRejectedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xde\x02\n" +
 	"\x10NodeRegistration\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12=\n" +
 	"\x06labels\x18\x02 \x03(\v2%.orch.v1.NodeRegistration.LabelsEntryR\x06labels\x12\x18\n" +
 	"\aaddress\x18\x03 \x01(\tR\aaddress\x124\n" +
 	"\bcapacity\x18\x04 \x01(\v2\x18.orch.v1.ResourceAmountsR\bcapacity\x12#\n" +
 	"\ragent_address\x18\x05 \x01(\tR\fagentAddress\x12\x17\n" +
-	"\acsr_pem\x18\x06 \x01(\tR\x06csrPem\x1a9\n" +
+	"\acsr_pem\x18\x06 \x01(\tR\x06csrPem\x12.\n" +
+	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd6\x01\n" +
@@ -5126,13 +5539,14 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0fcertificate_pem\x18\x02 \x01(\tR\x0ecertificatePem\x12\x15\n" +
 	"\x06ca_pem\x18\x03 \x01(\tR\x05caPem\x12!\n" +
 	"\fcluster_cidr\x18\x04 \x01(\tR\vclusterCidr\x124\n" +
-	"\x16server_certificate_pem\x18\x05 \x01(\tR\x14serverCertificatePem\"\x98\x01\n" +
+	"\x16server_certificate_pem\x18\x05 \x01(\tR\x14serverCertificatePem\"\xb2\x01\n" +
 	"\n" +
 	"Assignment\x12*\n" +
 	"\areplica\x18\x01 \x01(\v2\x10.orch.v1.ReplicaR\areplica\x12(\n" +
 	"\x04spec\x18\x02 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x124\n" +
 	"\vsecret_data\x18\x1e \x03(\v2\x13.orch.v1.SecretDataR\n" +
-	"secretData\"\xba\x01\n" +
+	"secretData\x12\x18\n" +
+	"\astarted\x187 \x01(\bR\astarted\"\xba\x01\n" +
 	"\n" +
 	"SecretData\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
@@ -5166,12 +5580,13 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x14\n" +
 	"\x05reset\x18\x02 \x01(\bR\x05reset\x12#\n" +
 	"\x03put\x18\x03 \x03(\v2\x11.orch.v1.EndpointR\x03put\x12\x18\n" +
-	"\adeleted\x18\x04 \x03(\tR\adeleted\"\\\n" +
+	"\adeleted\x18\x04 \x03(\tR\adeleted\"x\n" +
 	"\x06Master\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
 	"\vapi_address\x18\x03 \x01(\tR\n" +
-	"apiAddress\"\xa3\x01\n" +
+	"apiAddress\x12\x1a\n" +
+	"\bprotocol\x187 \x01(\tR\bprotocol\"\xa3\x01\n" +
 	"\x05Token\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x0e\n" +
@@ -5194,7 +5609,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x04uses\x18\x01 \x03(\v2\x11.orch.v1.TokenUseR\x04uses\"*\n" +
 	"\bTokenUse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x0e\n" +
-	"\x02at\x18\x02 \x01(\x03R\x02at\"\xef\x01\n" +
+	"\x02at\x18\x02 \x01(\x03R\x02at\"\xb0\x02\n" +
 	"\fUpdateStatus\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\x04R\n" +
@@ -5204,7 +5619,9 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0ffrom_generation\x18\x04 \x01(\x04R\x0efromGeneration\x12\x1a\n" +
 	"\brollback\x18\x05 \x01(\bR\brollback\x12#\n" +
 	"\rstarted_index\x18\x06 \x01(\x04R\fstartedIndex\x12%\n" +
-	"\x0efinished_index\x18\a \x01(\x04R\rfinishedIndex\"\x80\x01\n" +
+	"\x0efinished_index\x18\a \x01(\x04R\rfinishedIndex\x12\x16\n" +
+	"\x06canary\x187 \x01(\x05R\x06canary\x12'\n" +
+	"\x0fkept_generation\x188 \x01(\x04R\x0ekeptGeneration\"\x80\x01\n" +
 	"\x0fRollbackService\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12#\n" +
@@ -5271,187 +5688,203 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 74)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
 	(*SecretMount)(nil),              // 1: orch.v1.SecretMount
 	(*ConfigMount)(nil),              // 2: orch.v1.ConfigMount
 	(*EnvFromSource)(nil),            // 3: orch.v1.EnvFromSource
-	(*Capabilities)(nil),             // 4: orch.v1.Capabilities
-	(*Port)(nil),                     // 5: orch.v1.Port
-	(*Resources)(nil),                // 6: orch.v1.Resources
-	(*HealthCheck)(nil),              // 7: orch.v1.HealthCheck
-	(*HTTPCheck)(nil),                // 8: orch.v1.HTTPCheck
-	(*TCPCheck)(nil),                 // 9: orch.v1.TCPCheck
-	(*ExecCheck)(nil),                // 10: orch.v1.ExecCheck
-	(*RestartPolicy)(nil),            // 11: orch.v1.RestartPolicy
-	(*Placement)(nil),                // 12: orch.v1.Placement
-	(*UpdatePolicy)(nil),             // 13: orch.v1.UpdatePolicy
-	(*Service)(nil),                  // 14: orch.v1.Service
-	(*ServiceStatus)(nil),            // 15: orch.v1.ServiceStatus
-	(*ResourceAmounts)(nil),          // 16: orch.v1.ResourceAmounts
-	(*Replica)(nil),                  // 17: orch.v1.Replica
-	(*Node)(nil),                     // 18: orch.v1.Node
-	(*Image)(nil),                    // 19: orch.v1.Image
-	(*ClusterConfig)(nil),            // 20: orch.v1.ClusterConfig
-	(*StateSnapshot)(nil),            // 21: orch.v1.StateSnapshot
-	(*Command)(nil),                  // 22: orch.v1.Command
-	(*PutService)(nil),               // 23: orch.v1.PutService
-	(*DeleteService)(nil),            // 24: orch.v1.DeleteService
-	(*ScaleService)(nil),             // 25: orch.v1.ScaleService
-	(*RegisterNode)(nil),             // 26: orch.v1.RegisterNode
-	(*SetNodeState)(nil),             // 27: orch.v1.SetNodeState
-	(*RemoveNode)(nil),               // 28: orch.v1.RemoveNode
-	(*PutReplicas)(nil),              // 29: orch.v1.PutReplicas
-	(*DeleteReplicas)(nil),           // 30: orch.v1.DeleteReplicas
-	(*ReportReplicaStatus)(nil),      // 31: orch.v1.ReportReplicaStatus
-	(*ReportReplicaStatusBatch)(nil), // 32: orch.v1.ReportReplicaStatusBatch
-	(*ReplicaStatus)(nil),            // 33: orch.v1.ReplicaStatus
-	(*PutImage)(nil),                 // 34: orch.v1.PutImage
-	(*SetClusterConfig)(nil),         // 35: orch.v1.SetClusterConfig
-	(*CommandResult)(nil),            // 36: orch.v1.CommandResult
-	(*NodeRegistration)(nil),         // 37: orch.v1.NodeRegistration
-	(*NodeRegistrationResponse)(nil), // 38: orch.v1.NodeRegistrationResponse
-	(*Assignment)(nil),               // 39: orch.v1.Assignment
-	(*SecretData)(nil),               // 40: orch.v1.SecretData
-	(*AssignmentSet)(nil),            // 41: orch.v1.AssignmentSet
-	(*StatusReport)(nil),             // 42: orch.v1.StatusReport
-	(*Endpoint)(nil),                 // 43: orch.v1.Endpoint
-	(*EndpointUpdate)(nil),           // 44: orch.v1.EndpointUpdate
-	(*Master)(nil),                   // 45: orch.v1.Master
-	(*Token)(nil),                    // 46: orch.v1.Token
-	(*PutMaster)(nil),                // 47: orch.v1.PutMaster
-	(*RemoveMaster)(nil),             // 48: orch.v1.RemoveMaster
-	(*PutToken)(nil),                 // 49: orch.v1.PutToken
-	(*RevokeToken)(nil),              // 50: orch.v1.RevokeToken
-	(*TouchTokens)(nil),              // 51: orch.v1.TouchTokens
-	(*TokenUse)(nil),                 // 52: orch.v1.TokenUse
-	(*UpdateStatus)(nil),             // 53: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 54: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 55: orch.v1.SetUpdateStatus
-	(*Secret)(nil),                   // 56: orch.v1.Secret
-	(*Config)(nil),                   // 57: orch.v1.Config
-	(*PutSecret)(nil),                // 58: orch.v1.PutSecret
-	(*DeleteSecret)(nil),             // 59: orch.v1.DeleteSecret
-	(*PutConfig)(nil),                // 60: orch.v1.PutConfig
-	(*DeleteConfig)(nil),             // 61: orch.v1.DeleteConfig
-	nil,                              // 62: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 63: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 64: orch.v1.ServiceSpec.EnvFromEntry
-	nil,                              // 65: orch.v1.Node.LabelsEntry
-	nil,                              // 66: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 67: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 68: orch.v1.NodeRegistration.LabelsEntry
-	nil,                              // 69: orch.v1.SecretData.DataEntry
-	nil,                              // 70: orch.v1.Secret.DataEntry
-	nil,                              // 71: orch.v1.Secret.PreviousDataEntry
-	nil,                              // 72: orch.v1.Config.DataEntry
-	nil,                              // 73: orch.v1.Config.BinaryDataEntry
-	(*durationpb.Duration)(nil),      // 74: google.protobuf.Duration
+	(*DisruptionPolicy)(nil),         // 4: orch.v1.DisruptionPolicy
+	(*Capabilities)(nil),             // 5: orch.v1.Capabilities
+	(*Port)(nil),                     // 6: orch.v1.Port
+	(*Resources)(nil),                // 7: orch.v1.Resources
+	(*HealthCheck)(nil),              // 8: orch.v1.HealthCheck
+	(*HTTPCheck)(nil),                // 9: orch.v1.HTTPCheck
+	(*TCPCheck)(nil),                 // 10: orch.v1.TCPCheck
+	(*ExecCheck)(nil),                // 11: orch.v1.ExecCheck
+	(*RestartPolicy)(nil),            // 12: orch.v1.RestartPolicy
+	(*Placement)(nil),                // 13: orch.v1.Placement
+	(*ServiceAffinity)(nil),          // 14: orch.v1.ServiceAffinity
+	(*DeviceGroup)(nil),              // 15: orch.v1.DeviceGroup
+	(*UpdatePolicy)(nil),             // 16: orch.v1.UpdatePolicy
+	(*Service)(nil),                  // 17: orch.v1.Service
+	(*ServiceStatus)(nil),            // 18: orch.v1.ServiceStatus
+	(*ResourceAmounts)(nil),          // 19: orch.v1.ResourceAmounts
+	(*Replica)(nil),                  // 20: orch.v1.Replica
+	(*Node)(nil),                     // 21: orch.v1.Node
+	(*Image)(nil),                    // 22: orch.v1.Image
+	(*ClusterConfig)(nil),            // 23: orch.v1.ClusterConfig
+	(*StateSnapshot)(nil),            // 24: orch.v1.StateSnapshot
+	(*Command)(nil),                  // 25: orch.v1.Command
+	(*MoveReplicas)(nil),             // 26: orch.v1.MoveReplicas
+	(*PutService)(nil),               // 27: orch.v1.PutService
+	(*DeleteService)(nil),            // 28: orch.v1.DeleteService
+	(*ScaleService)(nil),             // 29: orch.v1.ScaleService
+	(*RegisterNode)(nil),             // 30: orch.v1.RegisterNode
+	(*SetNodeState)(nil),             // 31: orch.v1.SetNodeState
+	(*RemoveNode)(nil),               // 32: orch.v1.RemoveNode
+	(*PutReplicas)(nil),              // 33: orch.v1.PutReplicas
+	(*DeleteReplicas)(nil),           // 34: orch.v1.DeleteReplicas
+	(*ReportReplicaStatus)(nil),      // 35: orch.v1.ReportReplicaStatus
+	(*ReportReplicaStatusBatch)(nil), // 36: orch.v1.ReportReplicaStatusBatch
+	(*ReplicaStatus)(nil),            // 37: orch.v1.ReplicaStatus
+	(*PutImage)(nil),                 // 38: orch.v1.PutImage
+	(*SetClusterConfig)(nil),         // 39: orch.v1.SetClusterConfig
+	(*CommandResult)(nil),            // 40: orch.v1.CommandResult
+	(*NodeRegistration)(nil),         // 41: orch.v1.NodeRegistration
+	(*NodeRegistrationResponse)(nil), // 42: orch.v1.NodeRegistrationResponse
+	(*Assignment)(nil),               // 43: orch.v1.Assignment
+	(*SecretData)(nil),               // 44: orch.v1.SecretData
+	(*AssignmentSet)(nil),            // 45: orch.v1.AssignmentSet
+	(*StatusReport)(nil),             // 46: orch.v1.StatusReport
+	(*Endpoint)(nil),                 // 47: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 48: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 49: orch.v1.Master
+	(*Token)(nil),                    // 50: orch.v1.Token
+	(*PutMaster)(nil),                // 51: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 52: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 53: orch.v1.PutToken
+	(*RevokeToken)(nil),              // 54: orch.v1.RevokeToken
+	(*TouchTokens)(nil),              // 55: orch.v1.TouchTokens
+	(*TokenUse)(nil),                 // 56: orch.v1.TokenUse
+	(*UpdateStatus)(nil),             // 57: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 58: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 59: orch.v1.SetUpdateStatus
+	(*Secret)(nil),                   // 60: orch.v1.Secret
+	(*Config)(nil),                   // 61: orch.v1.Config
+	(*PutSecret)(nil),                // 62: orch.v1.PutSecret
+	(*DeleteSecret)(nil),             // 63: orch.v1.DeleteSecret
+	(*PutConfig)(nil),                // 64: orch.v1.PutConfig
+	(*DeleteConfig)(nil),             // 65: orch.v1.DeleteConfig
+	nil,                              // 66: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 67: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 68: orch.v1.ServiceSpec.EnvFromEntry
+	nil,                              // 69: orch.v1.Placement.DevicesEntry
+	nil,                              // 70: orch.v1.Node.LabelsEntry
+	nil,                              // 71: orch.v1.MoveReplicas.ExpectedVersionsEntry
+	nil,                              // 72: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 73: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 74: orch.v1.NodeRegistration.LabelsEntry
+	nil,                              // 75: orch.v1.SecretData.DataEntry
+	nil,                              // 76: orch.v1.Secret.DataEntry
+	nil,                              // 77: orch.v1.Secret.PreviousDataEntry
+	nil,                              // 78: orch.v1.Config.DataEntry
+	nil,                              // 79: orch.v1.Config.BinaryDataEntry
+	(*durationpb.Duration)(nil),      // 80: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	62, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
-	5,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
-	6,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
-	7,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
-	11, // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
-	12, // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
-	13, // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	74, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
-	63, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
-	4,  // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
-	1,  // 10: orch.v1.ServiceSpec.secrets:type_name -> orch.v1.SecretMount
-	2,  // 11: orch.v1.ServiceSpec.configs:type_name -> orch.v1.ConfigMount
-	64, // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
-	8,  // 13: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
-	9,  // 14: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
-	10, // 15: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	74, // 16: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	74, // 17: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	74, // 18: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
-	74, // 19: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
-	74, // 20: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
-	74, // 21: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
-	74, // 22: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	0,  // 23: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
-	15, // 24: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
-	0,  // 25: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	53, // 26: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
-	16, // 27: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,  // 28: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	65, // 29: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	16, // 30: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	16, // 31: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	14, // 32: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	17, // 33: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	18, // 34: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	19, // 35: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	20, // 36: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	45, // 37: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	46, // 38: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	56, // 39: orch.v1.StateSnapshot.secrets:type_name -> orch.v1.Secret
-	57, // 40: orch.v1.StateSnapshot.configs:type_name -> orch.v1.Config
-	23, // 41: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	24, // 42: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	25, // 43: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	26, // 44: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	27, // 45: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	29, // 46: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	30, // 47: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	31, // 48: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	34, // 49: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	35, // 50: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	28, // 51: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	54, // 52: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	55, // 53: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	32, // 54: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	47, // 55: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	48, // 56: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	49, // 57: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	50, // 58: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
-	51, // 59: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
-	58, // 60: orch.v1.Command.put_secret:type_name -> orch.v1.PutSecret
-	59, // 61: orch.v1.Command.delete_secret:type_name -> orch.v1.DeleteSecret
-	60, // 62: orch.v1.Command.put_config:type_name -> orch.v1.PutConfig
-	61, // 63: orch.v1.Command.delete_config:type_name -> orch.v1.DeleteConfig
-	0,  // 64: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	18, // 65: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	17, // 66: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	66, // 67: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	33, // 68: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	31, // 69: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	19, // 70: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	20, // 71: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	67, // 72: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	18, // 73: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	68, // 74: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	16, // 75: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	18, // 76: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	17, // 77: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,  // 78: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	40, // 79: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
-	69, // 80: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
-	39, // 81: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	18, // 82: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	33, // 83: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	43, // 84: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	45, // 85: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	46, // 86: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	52, // 87: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	53, // 88: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	70, // 89: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
-	71, // 90: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
-	72, // 91: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
-	73, // 92: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
-	57, // 93: orch.v1.Config.previous:type_name -> orch.v1.Config
-	56, // 94: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
-	57, // 95: orch.v1.PutConfig.config:type_name -> orch.v1.Config
-	3,  // 96: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
-	97, // [97:97] is the sub-list for method output_type
-	97, // [97:97] is the sub-list for method input_type
-	97, // [97:97] is the sub-list for extension type_name
-	97, // [97:97] is the sub-list for extension extendee
-	0,  // [0:97] is the sub-list for field type_name
+	66,  // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	6,   // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
+	7,   // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
+	8,   // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
+	12,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
+	13,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
+	16,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
+	80,  // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	67,  // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	5,   // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
+	1,   // 10: orch.v1.ServiceSpec.secrets:type_name -> orch.v1.SecretMount
+	2,   // 11: orch.v1.ServiceSpec.configs:type_name -> orch.v1.ConfigMount
+	68,  // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
+	4,   // 13: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
+	9,   // 14: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
+	10,  // 15: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
+	11,  // 16: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
+	80,  // 17: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	80,  // 18: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	80,  // 19: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	80,  // 20: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	80,  // 21: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	14,  // 22: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
+	14,  // 23: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
+	69,  // 24: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
+	80,  // 25: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	80,  // 26: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	80,  // 27: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
+	0,   // 28: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
+	18,  // 29: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
+	0,   // 30: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
+	57,  // 31: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	19,  // 32: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,   // 33: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	15,  // 34: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
+	70,  // 35: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	19,  // 36: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	19,  // 37: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	15,  // 38: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
+	17,  // 39: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	20,  // 40: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	21,  // 41: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	22,  // 42: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	23,  // 43: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	49,  // 44: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	50,  // 45: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	60,  // 46: orch.v1.StateSnapshot.secrets:type_name -> orch.v1.Secret
+	61,  // 47: orch.v1.StateSnapshot.configs:type_name -> orch.v1.Config
+	27,  // 48: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	28,  // 49: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	29,  // 50: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	30,  // 51: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	31,  // 52: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	33,  // 53: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	34,  // 54: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	35,  // 55: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	38,  // 56: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	39,  // 57: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	32,  // 58: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	58,  // 59: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	59,  // 60: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	36,  // 61: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	51,  // 62: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	52,  // 63: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	53,  // 64: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	54,  // 65: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	55,  // 66: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	62,  // 67: orch.v1.Command.put_secret:type_name -> orch.v1.PutSecret
+	63,  // 68: orch.v1.Command.delete_secret:type_name -> orch.v1.DeleteSecret
+	64,  // 69: orch.v1.Command.put_config:type_name -> orch.v1.PutConfig
+	65,  // 70: orch.v1.Command.delete_config:type_name -> orch.v1.DeleteConfig
+	26,  // 71: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
+	71,  // 72: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
+	0,   // 73: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	21,  // 74: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	20,  // 75: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	72,  // 76: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	37,  // 77: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	35,  // 78: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	22,  // 79: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	23,  // 80: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	73,  // 81: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	21,  // 82: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	74,  // 83: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	19,  // 84: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	15,  // 85: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
+	21,  // 86: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	20,  // 87: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,   // 88: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	44,  // 89: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
+	75,  // 90: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
+	43,  // 91: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	21,  // 92: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	37,  // 93: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	47,  // 94: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	49,  // 95: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	50,  // 96: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	56,  // 97: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	57,  // 98: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	76,  // 99: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
+	77,  // 100: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
+	78,  // 101: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
+	79,  // 102: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
+	61,  // 103: orch.v1.Config.previous:type_name -> orch.v1.Config
+	60,  // 104: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
+	61,  // 105: orch.v1.PutConfig.config:type_name -> orch.v1.Config
+	3,   // 106: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
+	107, // [107:107] is the sub-list for method output_type
+	107, // [107:107] is the sub-list for method input_type
+	107, // [107:107] is the sub-list for extension type_name
+	107, // [107:107] is the sub-list for extension extendee
+	0,   // [0:107] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -5460,8 +5893,9 @@ func file_proto_orch_proto_init() {
 		return
 	}
 	file_proto_orch_proto_msgTypes[0].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[13].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[22].OneofWrappers = []any{
+	file_proto_orch_proto_msgTypes[4].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[16].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[25].OneofWrappers = []any{
 		(*Command_PutService)(nil),
 		(*Command_DeleteService)(nil),
 		(*Command_ScaleService)(nil),
@@ -5485,18 +5919,19 @@ func file_proto_orch_proto_init() {
 		(*Command_DeleteSecret)(nil),
 		(*Command_PutConfig)(nil),
 		(*Command_DeleteConfig)(nil),
+		(*Command_MoveReplicas)(nil),
 	}
-	file_proto_orch_proto_msgTypes[23].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[24].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[58].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[60].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[27].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[28].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[62].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[64].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   74,
+			NumMessages:   80,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

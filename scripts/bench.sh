@@ -14,8 +14,11 @@ runs=(
   "./integration/:BenchmarkApplyToRunning:1x"
   "./integration/:BenchmarkAgentFootprint:1x"
   "./e2e/:BenchmarkOverlay:1x"
+  "./e2e/:BenchmarkUpgrade:1x"
+  "./hollow/:BenchmarkDrain:1x"
   "./integration/controlplane/:BenchmarkLeaderKill:1x"
-  "./integration/controlplane/:BenchmarkWrites:1x"
+  "./integration/controlplane/:BenchmarkWrites$:1x"
+  "./integration/controlplane/:BenchmarkWritesVsEtcd:1x"
   "./integration/controlplane/:BenchmarkTokenRevoke:1x"
   "./master/raftnode/:BenchmarkApply3:20000x"
   "./master/dispatcher/:BenchmarkEndpoint:20x"
@@ -33,7 +36,7 @@ for run in "${runs[@]}"; do
   if [ -n "${BENCH_ONLY:-}" ] && ! [[ "$pkg:$re" =~ $BENCH_ONLY ]]; then continue; fi
   name=$(echo "$pkg" | tr -c 'a-zA-Z0-9\n' '_' | sed 's/^_*//; s/_*$//')
   # Several runs of one package each get their own file.
-  if [ "$re" != "." ]; then name="${name}_$(echo "$re" | tr -c 'a-zA-Z0-9\n' '_')"; fi
+  if [ "$re" != "." ]; then name="${name}_$(echo "$re" | tr -c 'a-zA-Z0-9\n' '_' | sed 's/_*$//')"; fi
   raw=$(go test -run '^$' -bench "$re" -benchtime "$benchtime" -count 1 "$pkg" 2>&1) || { echo "$raw" >&2; exit 1; }
   echo "$raw" | awk -v stamp="$stamp" -v rev="$rev" -v pkg="$pkg" '
     BEGIN { printf "{\"time\":\"%s\",\"revision\":\"%s\",\"package\":\"%s\",\"results\":[", stamp, rev, pkg; n=0 }

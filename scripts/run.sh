@@ -11,15 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "make run needs root (containers, network namespaces)" >&2
   exit 1
 fi
-missing=()
-for pkg in containerd:containerd runc:runc iptables:iptables ip:iproute2; do
-  command -v "${pkg%%:*}" >/dev/null 2>&1 || missing+=("${pkg##*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "==> installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+scripts/deps.sh run
 command -v go >/dev/null || { echo "Go is missing: install it to /usr/local/go" >&2; exit 1; }
 
 echo "==> building"

@@ -103,6 +103,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.eventsCommand(),
 		a.secretCommand(),
 		a.configCommand(),
+		a.versionCommand(),
 	)
 	return root
 }

@@ -3,7 +3,8 @@
 // whose health, crashes, memory use and DNS look-ups can be driven from
 // outside, so tests and demos can exercise health checks, restarts, OOM kills
 // and service discovery. The same static binary is a tiny client for exec and
-// exec health checks (`hello version`, `hello get URL`).
+// exec health checks (`hello version`, `hello get URL`), and the
+// process of jobs and init containers (`hello exit CODE`, `hello cat PATH`).
 //
 // It owns nothing outside its own process and must stay free of cgo and of
 // any dependency beyond the standard library, so it runs in an image that
@@ -45,6 +46,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 				return 2
 			}
 			return get(args[1], stdout, stderr)
+		case "exit":
+			return exitCommand(args[1:], stdout, stderr, time.Sleep)
+		case "cat":
+			return catCommand(args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("hello", flag.ContinueOnError)
@@ -54,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "hello: unknown command %q (want version, get URL, or flags)\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "hello: unknown command %q (want version, get URL, exit CODE, cat PATH, or flags)\n", fs.Arg(0))
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stdout, nil))

@@ -54,6 +54,9 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("/alloc", s.handleAlloc)
 	mux.HandleFunc("GET /resolve", s.handleResolve)
 	mux.HandleFunc("GET /fetch", s.handleFetch)
+	mux.HandleFunc("GET /file", s.handleFile)
+	mux.HandleFunc("/write", s.handleWrite)
+	mux.HandleFunc("GET /env", s.handleEnv)
 	return s.logRequests(mux)
 }
 

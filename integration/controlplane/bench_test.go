@@ -105,18 +105,30 @@ func BenchmarkWrites(b *testing.B) {
 					}
 				}
 				writes, p50, p99 := c.writeLoad(b, urls, clients, writeLoadDuration(b))
-				b.ReportMetric(writes, "writes/s")
-				b.ReportMetric(float64(p50.Microseconds())/1000, "p50_ms")
-				b.ReportMetric(float64(p99.Microseconds())/1000, "p99_ms")
+				reportFigures(b, writes, p50, p99)
 			})
 		}
 	}
 }
 
-// writeLoad runs clients writers for d and returns the throughput and the
-// latency percentiles of acknowledged writes. Any failed write fails the
-// benchmark: nothing is being killed here.
+// writeLoad runs clients writers of services for d through the masters at
+// urls and returns the throughput and the latency percentiles of
+// acknowledged writes.
 func (c *cluster) writeLoad(b *testing.B, urls []string, clients int, d time.Duration) (float64, time.Duration, time.Duration) {
+	return runWriteLoad(b, clients, d, func(ctx context.Context, rng *rand.Rand, name, value string) error {
+		code, _, _, err := c.do(ctx, http.MethodPut, urls[rng.Intn(len(urls))], "/v1/namespaces/default/services/"+name, serviceJSON(name, value), nil)
+		if err == nil && code != http.StatusOK && code != http.StatusCreated {
+			err = fmt.Errorf("PUT service %s: status %d", name, code)
+		}
+		return err
+	})
+}
+
+// runWriteLoad runs clients writers in a loop for d, each writing one of 512
+// keys at random, and returns the throughput and the latency percentiles of
+// acknowledged writes. Any failed write fails the benchmark: nothing is being
+// killed here.
+func runWriteLoad(b *testing.B, clients int, d time.Duration, write func(ctx context.Context, rng *rand.Rand, name, value string) error) (float64, time.Duration, time.Duration) {
 	ctx, stop := context.WithTimeout(context.Background(), d)
 	defer stop()
 	var mu sync.Mutex
@@ -133,10 +145,10 @@ func (c *cluster) writeLoad(b *testing.B, urls []string, clients int, d time.Dur
 			for n := 0; ctx.Err() == nil; n++ {
 				name := fmt.Sprintf("w-%d", rng.Intn(512))
 				t0 := time.Now()
-				rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				code, _, _, err := c.do(rctx, http.MethodPut, urls[rng.Intn(len(urls))], "/v1/namespaces/default/services/"+name, serviceJSON(name, fmt.Sprintf("%d-%d", i, n)), nil)
+				wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				err := write(wctx, rng, name, fmt.Sprintf("%d-%d", i, n))
 				cancel()
-				if err != nil || (code != http.StatusOK && code != http.StatusCreated) {
+				if err != nil {
 					mu.Lock()
 					failures++
 					mu.Unlock()

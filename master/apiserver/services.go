@@ -75,6 +75,10 @@ func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
 		writeError(w, endpoint.BadRequest(strings.TrimPrefix(field, "spec."), strings.TrimPrefix(field, "spec.")+": "+msg))
 		return
 	}
+	if e := s.mastersSpeakCanary(spec); e != nil {
+		writeError(w, e)
+		return
+	}
 	version, ok := ifMatch(w, r)
 	if !ok {
 		return

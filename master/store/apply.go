@@ -106,6 +106,8 @@ func (s *Store) apply(index uint64, cmd *orchpb.Command) *orchpb.CommandResult {
 		return s.putConfig(index, op.PutConfig)
 	case *orchpb.Command_DeleteConfig:
 		return s.deleteConfig(index, op.DeleteConfig)
+	case *orchpb.Command_MoveReplicas:
+		return s.moveReplicas(index, op.MoveReplicas)
 	case nil:
 		return fail(index, orchpb.ResultInvalid, "empty command")
 	default:

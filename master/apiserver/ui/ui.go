@@ -25,7 +25,9 @@ const Prefix = "/ui/"
 // from the host's mime tables so they never vary by machine.
 var contentTypes = map[string]string{
 	"index.html": "text/html; charset=utf-8",
+	"api.js":     "text/javascript; charset=utf-8",
 	"app.js":     "text/javascript; charset=utf-8",
+	"actions.js": "text/javascript; charset=utf-8",
 	"style.css":  "text/css; charset=utf-8",
 }
 

@@ -53,8 +53,10 @@ func TestPage(t *testing.T) {
 func TestAssets(t *testing.T) {
 	srv := newServer(t)
 	for path, want := range map[string]string{
-		"/ui/app.js":    "text/javascript",
-		"/ui/style.css": "text/css",
+		"/ui/api.js":     "text/javascript",
+		"/ui/app.js":     "text/javascript",
+		"/ui/actions.js": "text/javascript",
+		"/ui/style.css":  "text/css",
 	} {
 		resp, body := get(t, srv, path)
 		if resp.StatusCode != http.StatusOK {
@@ -66,6 +68,20 @@ func TestAssets(t *testing.T) {
 		}
 		if len(body) == 0 {
 			t.Errorf("GET %s: empty body", path)
+		}
+	}
+}
+
+// TestEveryFileServed catches a file added to static/ without a content type,
+// which the page would then fail to load.
+func TestEveryFileServed(t *testing.T) {
+	entries, err := static.ReadDir("static")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if _, ok := contentTypes[e.Name()]; !ok {
+			t.Errorf("static/%s has no content type in contentTypes: it would answer 404", e.Name())
 		}
 	}
 }

@@ -1,66 +1,21 @@
-// orch web page: reads the JSON API with the bearer token kept in
-// localStorage. Plain DOM, no frameworks; data is written with textContent
-// only, never as HTML.
+// orch web page: the tables, kept current by polling and by the watch
+// stream. Plain DOM, no frameworks; data is written with textContent only,
+// never as HTML. Buttons carry data-action attributes that actions.js acts on.
 (function () {
   "use strict";
 
-  var TOKEN_KEY = "orch.token";
+  var api = window.orchApi;
   var REFRESH_MS = 2000;
+  // A burst of watch events (a rollout moves many replicas) becomes one
+  // refresh, at most this often.
+  var LIVE_DEBOUNCE_MS = 300;
   var EVENTS_SHOWN = 50;
   var timer = null;
   var generation = 0; // bumped on connect/forget so stale answers are dropped
+  var refreshing = false, again = false;
+  var watchAbort = null;
 
   function $(id) { return document.getElementById(id); }
-
-  function token() {
-    try { return localStorage.getItem(TOKEN_KEY) || ""; } catch (e) { return ""; }
-  }
-
-  function setToken(t) {
-    try {
-      if (t) { localStorage.setItem(TOKEN_KEY, t); } else { localStorage.removeItem(TOKEN_KEY); }
-    } catch (e) { /* storage disabled: the token lives only in this page */ }
-    memoryToken = t;
-  }
-  var memoryToken = token();
-
-  // ApiError carries what the API said: {"error":{"code","message"}}.
-  function ApiError(path, status, code, message) {
-    this.path = path;
-    this.status = status;
-    this.code = code;
-    this.message = message;
-  }
-  ApiError.prototype.toString = function () {
-    var s = "GET " + this.path + ": ";
-    if (this.status) { s += "HTTP " + this.status + " "; }
-    if (this.code) { s += this.code + ": "; }
-    return s + this.message;
-  };
-
-  function get(path) {
-    return fetch(path, {
-      headers: { "Authorization": "Bearer " + memoryToken, "Accept": "application/json" },
-      cache: "no-store",
-      credentials: "omit"
-    }).then(function (resp) {
-      return resp.text().then(function (body) {
-        if (!resp.ok) {
-          var code = "", msg = body.trim() || resp.statusText;
-          try {
-            var e = JSON.parse(body).error;
-            if (e) { code = e.code || ""; msg = e.message || msg; }
-          } catch (ignored) { /* not our error body */ }
-          throw new ApiError(path, resp.status, code, msg);
-        }
-        try { return JSON.parse(body); } catch (e) {
-          throw new ApiError(path, resp.status, "", "answer is not JSON: " + e.message);
-        }
-      });
-    }, function (err) {
-      throw new ApiError(path, 0, "", "request failed: " + err.message);
-    });
-  }
 
   // ---- formatting ----
 
@@ -91,9 +46,24 @@
 
   // ---- rendering ----
 
-  function cell(tr, text, cls) {
+  // button makes an action button; attrs become data-* attributes.
+  function button(label, action, attrs) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    b.dataset.action = action;
+    Object.keys(attrs).forEach(function (k) { b.dataset[k] = attrs[k]; });
+    return b;
+  }
+
+  // cell appends a td holding text, or the buttons of an array of elements.
+  function cell(tr, value, cls) {
     var td = document.createElement("td");
-    td.textContent = text === undefined || text === null ? "" : String(text);
+    if (Array.isArray(value) && value.length && value[0] instanceof Element) {
+      value.forEach(function (el) { td.appendChild(el); td.appendChild(document.createTextNode(" ")); });
+    } else {
+      td.textContent = value === undefined || value === null ? "" : String(value);
+    }
     if (cls) { td.className = cls; }
     tr.appendChild(td);
   }
@@ -114,19 +84,28 @@
       var tr = document.createElement("tr");
       if (rowClass && rowClass(it)) { tr.className = "bad"; }
       columns(it).forEach(function (c) {
-        if (Array.isArray(c)) { cell(tr, c[0], c[1]); } else { cell(tr, c); }
+        if (c && c.cls) { cell(tr, c.value, c.cls); } else { cell(tr, c); }
       });
       rows.push(tr);
     });
     tbody.replaceChildren.apply(tbody, rows);
   }
 
+  function num(v) { return { value: v, cls: "num" }; }
+
   function svcKey(ns, name) { return (ns || "default") + "/" + name; }
 
-  function rollout(st) {
-    if (st.updateState) { return st.updateState; }
-    if (st.updating) { return "updating"; }
-    return st.lastUpdateResult || "-";
+  // rolloutText says where the service's latest rollout stands, with its
+  // progress when one is under way.
+  function rolloutText(s) {
+    var st = s.status || {};
+    var state = st.updateState || (st.updating ? "updating" : (st.lastUpdateResult || "-"));
+    var desired = st.desired || 0;
+    if (st.updating || state === "updating" || state === "paused" || state === "rolling_back") {
+      state += ": " + (st.updated || 0) + " of " + desired + " updated";
+    }
+    if (st.canary) { state += " (canary " + st.canary + ")"; }
+    return state;
   }
 
   function renderCluster(c) {
@@ -134,41 +113,50 @@
     $("cluster-summary").textContent = "Leader: " + leader + ". Raft index: " + (c.index || 0) +
       ". Masters: " + (c.members || []).length + ".";
     fill("members", c.members || [], function (m) {
-      return [m.id, m.role, m.apiAddress, m.raftAddress, [m.appliedIndex || 0, "num"], m.healthy ? "yes" : "NO"];
+      return [m.id, m.role, m.apiAddress, m.raftAddress, num(m.appliedIndex || 0), m.healthy ? "yes" : "NO"];
     }, "No members reported.", function (m) { return !m.healthy; });
   }
 
+  var lastServices = [];
+
   function renderServices(services) {
+    lastServices = services;
     fill("services", services, function (s) {
       var st = s.status || {};
       var desired = st.desired !== undefined ? st.desired : (s.replicas || 0);
-      return [s.name, s.namespace || "default", [(st.running || 0) + " / " + desired, "num"], s.image, rollout(st)];
+      var key = svcKey(s.namespace, s.name);
+      return [s.name, s.namespace || "default", num((st.running || 0) + " / " + desired), s.image, rolloutText(s),
+        [button("Manage", "manage", { service: key })]];
     }, "No services.", function (s) {
       var st = s.status || {};
       return (st.running || 0) < (st.desired || 0);
     });
-    // Keep the filter's choices in step with the services, keeping the choice.
+    syncFilter(services.map(function (s) { return svcKey(s.namespace, s.name); }).sort());
+    document.dispatchEvent(new CustomEvent("orch:services", { detail: services }));
+  }
+
+  // syncFilter keeps the replica filter's choices in step with the services,
+  // keeping the choice.
+  function syncFilter(keys) {
     var sel = $("service-filter");
     var chosen = sel.value;
-    var keys = services.map(function (s) { return svcKey(s.namespace, s.name); }).sort();
     var current = Array.prototype.slice.call(sel.options, 1).map(function (o) { return o.value; });
-    if (keys.join("\n") !== current.join("\n")) {
-      var opts = [sel.options[0]];
-      keys.forEach(function (k) {
-        var o = document.createElement("option");
-        o.value = k;
-        o.textContent = k;
-        opts.push(o);
-      });
-      if (chosen && keys.indexOf(chosen) < 0) {
-        var gone = document.createElement("option");
-        gone.value = chosen;
-        gone.textContent = chosen + " (gone)";
-        opts.push(gone);
-      }
-      sel.replaceChildren.apply(sel, opts);
-      sel.value = chosen;
+    if (keys.join("\n") === current.join("\n")) { return; }
+    var opts = [sel.options[0]];
+    keys.forEach(function (k) {
+      var o = document.createElement("option");
+      o.value = k;
+      o.textContent = k;
+      opts.push(o);
+    });
+    if (chosen && keys.indexOf(chosen) < 0) {
+      var gone = document.createElement("option");
+      gone.value = chosen;
+      gone.textContent = chosen + " (gone)";
+      opts.push(gone);
     }
+    sel.replaceChildren.apply(sel, opts);
+    sel.value = chosen;
   }
 
   var lastReplicas = [], nodeNames = {};
@@ -179,10 +167,23 @@
       return !want || svcKey(r.namespace, r.service) === want;
     });
     fill("replicas", reps, function (r) {
-      return [r.name || r.id, nodeNames[r.node] || r.node || "-", r.state, r.ip, [r.restarts || 0, "num"], r.message];
+      var name = r.name || r.id;
+      return [name, nodeNames[r.node] || r.node || "-", r.state, r.ip, num(r.restarts || 0), r.message,
+        [button("Logs", "logs", { replica: name, namespace: r.namespace || "default" }),
+          button("Events", "events", { kind: "replica", object: name })]];
     }, want ? "No replicas of " + want + "." : "No replicas.", function (r) {
       return r.state === "failed" || r.state === "unhealthy" || r.state === "lost";
     });
+  }
+
+  // nodeButtons offers what makes sense from the node's admin state.
+  function nodeButtons(n) {
+    var b = [];
+    if (!n.adminState) { b.push(button("Cordon", "cordon", { node: n.name })); }
+    if (n.adminState !== "draining") { b.push(button("Drain", "drain", { node: n.name })); }
+    if (n.adminState) { b.push(button("Uncordon", "uncordon", { node: n.name })); }
+    b.push(button("Events", "events", { kind: "node", object: n.name }));
+    return b;
   }
 
   function renderNodes(nodes) {
@@ -190,64 +191,109 @@
       var cap = n.capacity || {}, al = n.allocated || {};
       var state = n.state + (n.adminState ? " (" + n.adminState + ")" : "");
       return [n.name, state, pair(al.cpuMillis || 0, cap.cpuMillis || 0, cpu),
-        pair(al.memoryBytes || 0, cap.memoryBytes || 0, mem), n.address, n.subnet];
+        pair(al.memoryBytes || 0, cap.memoryBytes || 0, mem), n.address, n.subnet, nodeButtons(n)];
     }, "No nodes.", function (n) { return n.state !== "ready"; });
+  }
+
+  function eventObject(e) {
+    if (e.kind === "service") { return "service " + svcKey(e.namespace, e.service); }
+    if (e.kind === "replica") { return "replica " + (e.replica || e.replicaId); }
+    if (e.kind === "node") { return "node " + e.node; }
+    return e.kind;
   }
 
   function renderEvents(evs) {
     evs = evs.slice(-EVENTS_SHOWN).reverse();
     fill("events", evs, function (e) {
-      var obj = e.kind;
-      if (e.kind === "service") { obj = "service " + svcKey(e.namespace, e.service); }
-      if (e.kind === "replica") { obj = "replica " + (e.replica || e.replicaId); }
-      if (e.kind === "node") { obj = "node " + e.node; }
-      return [when(e.time), e.type, e.reason, obj, e.message];
-    }, "No events yet.", function (e) { return e.type === "warning"; });
+      return [when(e.time), e.type, e.reason, eventObject(e), e.message];
+    }, eventFilter.kind ? "No events of " + eventFilter.kind + " " + eventFilter.object + " yet." : "No events yet.",
+    function (e) { return e.type === "warning"; });
+  }
+
+  // ---- the events filter ----
+
+  var eventFilter = { kind: "", object: "" };
+
+  function eventsPath() {
+    var p = { limit: EVENTS_SHOWN };
+    if (eventFilter.kind && eventFilter.object) {
+      p.kind = eventFilter.kind;
+      var name = eventFilter.object;
+      if (eventFilter.kind === "service" && name.indexOf("/") > 0) {
+        p.namespace = name.slice(0, name.indexOf("/"));
+        name = name.slice(name.indexOf("/") + 1);
+      }
+      p[eventFilter.kind] = name;
+    }
+    return "/v1/events" + api.query(p);
+  }
+
+  function setEventFilter(kind, object) {
+    eventFilter = { kind: object ? kind : "", object: object ? object : "" };
+    $("event-kind").value = eventFilter.kind;
+    $("event-object").value = eventFilter.object;
+    $("events-shown").textContent = eventFilter.kind ?
+      "Showing events of " + eventFilter.kind + " " + eventFilter.object + "." : "Showing all events.";
+    refreshSoon();
   }
 
   // ---- refresh loop ----
 
-  function showError(errs) {
+  function showError(errs, hint) {
     var box = $("error");
     if (!errs.length) { box.hidden = true; box.textContent = ""; return; }
     var text = errs.map(String).join("\n");
     if (errs.some(function (e) { return e.status === 401; })) {
       text += "\nThe token was refused. Press \"Forget token\" and enter another one.";
     } else if (errs.some(function (e) { return e.status === 403; })) {
-      text += "\nThis token's role may not read this; a reader or admin token is needed.";
+      text += "\n" + (hint || "This token's role may not read this; a reader or admin token is needed.");
     }
     box.textContent = text;
     box.hidden = false;
   }
 
   function refresh() {
+    if (refreshing) { again = true; return; }
+    refreshing = true;
+    if (timer) { clearTimeout(timer); timer = null; }
     var gen = generation;
     var errs = [];
     function guard(p, fn) {
       return p.then(function (v) { if (gen === generation) { fn(v); } }, function (e) { errs.push(e); });
     }
-    var nodesP = get("/v1/nodes");
+    var nodesP = api.get("/v1/nodes");
     Promise.all([
-      guard(get("/v1/cluster"), renderCluster),
-      guard(get("/v1/services"), renderServices),
+      guard(api.get("/v1/cluster"), renderCluster),
+      guard(api.get("/v1/services"), renderServices),
       guard(nodesP, function (nodes) {
         nodeNames = {};
         nodes.forEach(function (n) { nodeNames[n.id] = n.name; });
         renderNodes(nodes);
       }),
-      guard(Promise.all([get("/v1/replicas"), nodesP.catch(function () { return null; })]), function (v) {
+      guard(Promise.all([api.get("/v1/replicas"), nodesP.catch(function () { return null; })]), function (v) {
         lastReplicas = v[0];
         renderReplicas();
       }),
-      guard(get("/v1/events?limit=" + EVENTS_SHOWN), renderEvents)
+      guard(api.get(eventsPath()), renderEvents)
     ]).then(function () {
+      refreshing = false;
       if (gen !== generation) { return; }
-      showError(errs);
+      if (!actionFailed) { showError(errs); }
       $("status").textContent = errs.length ?
         "Last refresh " + new Date().toLocaleTimeString() + ": " + errs.length + " request(s) failed." :
-        "Updated " + new Date().toLocaleTimeString() + "; refreshing every 2 s.";
+        "Updated " + new Date().toLocaleTimeString() + (watchAbort ? "; live." : "; refreshing every 2 s.");
+      if (again) { again = false; refreshSoon(); return; }
       timer = setTimeout(tick, REFRESH_MS);
     });
+  }
+
+  var soon = null;
+
+  // refreshSoon coalesces the reasons to refresh (watch events, actions)
+  // into one refresh shortly after the first.
+  function refreshSoon() {
+    if (soon) { return; }
+    soon = setTimeout(function () { soon = null; refresh(); }, LIVE_DEBOUNCE_MS);
   }
 
   function tick() {
@@ -256,9 +302,27 @@
     refresh();
   }
 
+  // live follows the watch stream: every change refreshes the tables, so a
+  // rollout's progress shows as it happens. It reconnects after a pause when
+  // the stream ends; polling goes on meanwhile.
+  function live(gen) {
+    var ctl = new AbortController();
+    watchAbort = ctl;
+    api.stream("/v1/watch", ctl.signal, function (line) {
+      if (line.trim() && gen === generation) { refreshSoon(); }
+    }).catch(function () { /* polling carries on; try again below */ }).then(function () {
+      if (watchAbort === ctl) { watchAbort = null; }
+      if (gen === generation && !ctl.signal.aborted) {
+        setTimeout(function () { if (gen === generation) { live(gen); } }, 5000);
+      }
+    });
+  }
+
   function stop() {
     generation++;
     if (timer) { clearTimeout(timer); timer = null; }
+    if (watchAbort) { watchAbort.abort(); watchAbort = null; }
+    document.dispatchEvent(new CustomEvent("orch:stop"));
   }
 
   function showLogin() {
@@ -277,25 +341,47 @@
     $("forget").hidden = false;
     $("status").textContent = "Loading...";
     refresh();
+    live(generation);
   }
+
+  // actionFailed keeps an action's error on screen until the next action,
+  // rather than letting the next refresh clear it.
+  var actionFailed = false;
+
+  window.orchPage = {
+    services: function () { return lastServices; },
+    refreshSoon: refreshSoon,
+    setEventFilter: setEventFilter,
+    actionDone: function (err) {
+      actionFailed = !!err;
+      showError(err ? [err] : [], "This action needs an admin token.");
+      refreshSoon();
+    }
+  };
 
   $("login").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var t = $("token").value.trim();
     if (!t) { return; }
     $("token").value = "";
-    setToken(t);
+    api.setToken(t);
     showError([]);
     connect();
   });
 
   $("forget").addEventListener("click", function () {
-    setToken("");
+    api.setToken("");
     showError([]);
     showLogin();
   });
 
   $("service-filter").addEventListener("change", renderReplicas);
 
-  if (memoryToken) { connect(); } else { showLogin(); }
+  $("event-filter").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    setEventFilter($("event-kind").value, $("event-object").value.trim());
+  });
+  $("event-clear").addEventListener("click", function () { setEventFilter("", ""); });
+
+  if (api.token()) { connect(); } else { showLogin(); }
 })();
