@@ -221,3 +221,24 @@ func savedSet(set *orchpb.AssignmentSet) *orchpb.AssignmentSet {
 	}
 	return out
 }
+
+// CleanupSecretMounts unmounts and removes the secrets' tmpfs of every
+// replica under the agent's data dir: for `orchd dev --cleanup` and an
+// operator taking a node apart, after the containers are gone.
+func CleanupSecretMounts(dataDir string) error {
+	dirs, err := filepath.Glob(filepath.Join(dataDir, "replicas", "*.secrets"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, root := range dirs {
+		entries, _ := os.ReadDir(root)
+		for _, e := range entries {
+			unmountAll(filepath.Join(root, e.Name()))
+		}
+		if err := os.RemoveAll(root); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/manifest"
@@ -95,7 +96,23 @@ func (a *app) createData(ctx context.Context, kind, name string, data map[string
 		fmt.Fprintf(a.stdout, "secret/%s version %d (keys %s)\n", name, info.Version, strings.Join(info.Keys, ", "))
 		return nil
 	}
-	info, err := c.PutConfig(ctx, &api.ConfigManifest{Kind: api.KindConfigManifest, Name: name, Namespace: a.namespace, BinaryData: data})
+	m := &api.ConfigManifest{Kind: api.KindConfigManifest, Name: name, Namespace: a.namespace}
+	for k, v := range data {
+		// Text stays text (readable in `get config -o yaml`); other bytes
+		// go as binaryData.
+		if utf8.Valid(v) {
+			if m.Data == nil {
+				m.Data = map[string]string{}
+			}
+			m.Data[k] = string(v)
+		} else {
+			if m.BinaryData == nil {
+				m.BinaryData = map[string][]byte{}
+			}
+			m.BinaryData[k] = v
+		}
+	}
+	info, err := c.PutConfig(ctx, m)
 	if err != nil {
 		return fmt.Errorf("config/%s: %w", name, err)
 	}
