@@ -71,7 +71,7 @@ func (m *Master) startLeaderWork(parent context.Context, wg *sync.WaitGroup) fun
 		var inner sync.WaitGroup
 		runs := []func(context.Context) error{services.Run, nodes.Run, updates.Run}
 		if m.cfg.Rebalance {
-			runs = append(runs, controllers.NewRebalanceController(controllers.RebalanceDeps{Store: m.store, Proposer: m.raft, Logger: m.cfg.Logger}).Run)
+			runs = append(runs, controllers.NewRebalanceController(controllers.RebalanceDeps{Store: m.store, Proposer: m.proposer(), Logger: m.cfg.Logger}).Run)
 		}
 		for _, run := range runs {
 			inner.Add(1)
