@@ -69,7 +69,11 @@ func (m *Master) startLeaderWork(parent context.Context, wg *sync.WaitGroup) fun
 		}
 		m.log.Info("leader work started", "index", m.store.Index())
 		var inner sync.WaitGroup
-		for _, run := range []func(context.Context) error{services.Run, nodes.Run, updates.Run} {
+		runs := []func(context.Context) error{services.Run, nodes.Run, updates.Run}
+		if m.cfg.Rebalance {
+			runs = append(runs, controllers.NewRebalanceController(controllers.RebalanceDeps{Store: m.store, Proposer: m.proposer(), Logger: m.cfg.Logger}).Run)
+		}
+		for _, run := range runs {
 			inner.Add(1)
 			go func() {
 				defer inner.Done()

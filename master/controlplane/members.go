@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -19,6 +20,9 @@ import (
 // answer: they all hold it.
 func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
 	creds := peer.Credentials{CACertPEM: string(s.deps.CA.CertPEM), CAKeyPEM: string(s.deps.CA.KeyPEM())}
+	if s.deps.DataKey != nil {
+		creds.DataKey = hex.EncodeToString(s.deps.DataKey.Bytes())
+	}
 	if cfg := s.deps.Store.Config(); cfg != nil {
 		creds.ClusterID = cfg.GetClusterId()
 	}

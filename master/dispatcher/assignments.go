@@ -34,6 +34,7 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 	var last *orchpb.AssignmentSet
 	send := func(force bool) bool {
 		set := assignmentSet(d.deps.Store, nodeID, withPeers)
+		d.addSecretData(set)
 		if !force && last != nil && sameSet(set, last) {
 			return true
 		}
@@ -87,6 +88,22 @@ func sameSet(a, b *orchpb.AssignmentSet) bool {
 	return true
 }
 
+// addSecretData puts into each assignment the values its spec uses. Only
+// this node's stream calls it for this node's set.
+func (d *Dispatcher) addSecretData(set *orchpb.AssignmentSet) {
+	for _, a := range set.GetAssignments() {
+		if len(a.GetSpec().GetSecrets()) == 0 && len(a.GetSpec().GetConfigs()) == 0 && len(a.GetSpec().GetEnvFrom()) == 0 {
+			continue
+		}
+		data, err := secretData(d.deps.Store, d.deps.DataKey, a.GetSpec())
+		if err != nil {
+			// The error names objects and keys, never values.
+			d.log.Warn("a replica's secrets or configs are not available", "replica", a.GetReplica().GetId(), "err", err)
+		}
+		a.SecretData = data
+	}
+}
+
 // assigned reports whether rep belongs in its node's assignment set.
 func assigned(rep *orchpb.Replica) bool {
 	return rep.GetNode() != "" && rep.Desired() == orchpb.DesiredRunning && rep.Observed() != orchpb.ReplicaLost
@@ -114,6 +131,7 @@ func assignmentSet(st *store.Store, nodeID string, withPeers bool) *orchpb.Assig
 				Generation:   rep.GetGeneration(),
 				Resources:    rep.GetResources(),
 				HostPorts:    rep.GetHostPorts(),
+				Devices:      rep.GetDevices(),
 			},
 			Spec:    rep.GetSpec(),
 			Started: rep.GetStartedAt() != 0,
