@@ -96,5 +96,8 @@ func (f replicaFiles) mounts(rep *orchpb.Replica, ip netip.Addr) ([]specs.Mount,
 func (f replicaFiles) remove(replicaID string) error {
 	_ = os.Remove(f.statePath(replicaID))
 	_ = os.RemoveAll(f.dir.replicaEtc(replicaID))
+	if err := f.removeDataMounts(replicaID); err != nil {
+		return err
+	}
 	return f.logs.Remove(replicaID)
 }

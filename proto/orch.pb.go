@@ -63,6 +63,11 @@ type ServiceSpec struct {
 	User                   string        `protobuf:"bytes,19,opt,name=user,proto3" json:"user,omitempty"`
 	ReadOnlyRootFilesystem bool          `protobuf:"varint,20,opt,name=read_only_root_filesystem,json=readOnlyRootFilesystem,proto3" json:"read_only_root_filesystem,omitempty"`
 	Capabilities           *Capabilities `protobuf:"bytes,21,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
+	// secrets and configs are mounted as one file per key; env_from sets
+	// environment variables from single keys (docs/secrets.md).
+	Secrets []*SecretMount            `protobuf:"bytes,30,rep,name=secrets,proto3" json:"secrets,omitempty"`
+	Configs []*ConfigMount            `protobuf:"bytes,31,rep,name=configs,proto3" json:"configs,omitempty"`
+	EnvFrom map[string]*EnvFromSource `protobuf:"bytes,32,rep,name=env_from,json=envFrom,proto3" json:"env_from,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// disruption bounds the voluntary moves (drain, updates) of the service's
 	// replicas; nil is no budget beyond the update policy's own limits.
 	Disruption *DisruptionPolicy `protobuf:"bytes,55,opt,name=disruption,proto3" json:"disruption,omitempty"`
@@ -243,6 +248,27 @@ func (x *ServiceSpec) GetCapabilities() *Capabilities {
 	return nil
 }
 
+func (x *ServiceSpec) GetSecrets() []*SecretMount {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
+func (x *ServiceSpec) GetConfigs() []*ConfigMount {
+	if x != nil {
+		return x.Configs
+	}
+	return nil
+}
+
+func (x *ServiceSpec) GetEnvFrom() map[string]*EnvFromSource {
+	if x != nil {
+		return x.EnvFrom
+	}
+	return nil
+}
+
 func (x *ServiceSpec) GetDisruption() *DisruptionPolicy {
 	if x != nil {
 		return x.Disruption
@@ -253,6 +279,203 @@ func (x *ServiceSpec) GetDisruption() *DisruptionPolicy {
 func (x *ServiceSpec) GetPriority() int32 {
 	if x != nil {
 		return x.Priority
+	}
+	return 0
+}
+
+// SecretMount puts every key of a secret in a file under mount_path, on a
+// tmpfs, mode 0400.
+type SecretMount struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Name      string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	MountPath string                 `protobuf:"bytes,2,opt,name=mount_path,json=mountPath,proto3" json:"mount_path,omitempty"`
+	// version is the secret's version this revision of the spec runs. The
+	// store fills it in (a manifest leaves it out): a changed secret makes a
+	// new revision, which rolls the service out and can be rolled back.
+	Version       uint64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretMount) Reset() {
+	*x = SecretMount{}
+	mi := &file_proto_orch_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretMount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretMount) ProtoMessage() {}
+
+func (x *SecretMount) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretMount.ProtoReflect.Descriptor instead.
+func (*SecretMount) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SecretMount) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecretMount) GetMountPath() string {
+	if x != nil {
+		return x.MountPath
+	}
+	return ""
+}
+
+func (x *SecretMount) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// ConfigMount puts every key of a config in a read-only file under mount_path.
+type ConfigMount struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Name      string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	MountPath string                 `protobuf:"bytes,2,opt,name=mount_path,json=mountPath,proto3" json:"mount_path,omitempty"`
+	// version: as SecretMount.version.
+	Version       uint64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigMount) Reset() {
+	*x = ConfigMount{}
+	mi := &file_proto_orch_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigMount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigMount) ProtoMessage() {}
+
+func (x *ConfigMount) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigMount.ProtoReflect.Descriptor instead.
+func (*ConfigMount) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ConfigMount) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ConfigMount) GetMountPath() string {
+	if x != nil {
+		return x.MountPath
+	}
+	return ""
+}
+
+func (x *ConfigMount) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// EnvFromSource names one key of a secret or of a config (exactly one of
+// the two). The versions are filled in by the store, as SecretMount.version.
+type EnvFromSource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Secret        string                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	Config        string                 `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
+	Key           string                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	Version       uint64                 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnvFromSource) Reset() {
+	*x = EnvFromSource{}
+	mi := &file_proto_orch_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnvFromSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnvFromSource) ProtoMessage() {}
+
+func (x *EnvFromSource) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnvFromSource.ProtoReflect.Descriptor instead.
+func (*EnvFromSource) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *EnvFromSource) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *EnvFromSource) GetConfig() string {
+	if x != nil {
+		return x.Config
+	}
+	return ""
+}
+
+func (x *EnvFromSource) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *EnvFromSource) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
 	}
 	return 0
 }
@@ -268,7 +491,7 @@ type DisruptionPolicy struct {
 
 func (x *DisruptionPolicy) Reset() {
 	*x = DisruptionPolicy{}
-	mi := &file_proto_orch_proto_msgTypes[1]
+	mi := &file_proto_orch_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -280,7 +503,7 @@ func (x *DisruptionPolicy) String() string {
 func (*DisruptionPolicy) ProtoMessage() {}
 
 func (x *DisruptionPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[1]
+	mi := &file_proto_orch_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -293,7 +516,7 @@ func (x *DisruptionPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisruptionPolicy.ProtoReflect.Descriptor instead.
 func (*DisruptionPolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{1}
+	return file_proto_orch_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DisruptionPolicy) GetMaxUnavailable() int32 {
@@ -316,7 +539,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -328,7 +551,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -341,7 +564,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{2}
+	return file_proto_orch_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Capabilities) GetAdd() []string {
@@ -363,7 +586,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -375,7 +598,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -388,7 +611,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{3}
+	return file_proto_orch_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Port) GetName() string {
@@ -432,7 +655,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -444,7 +667,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -457,7 +680,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{4}
+	return file_proto_orch_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Resources) GetCpu() string {
@@ -496,7 +719,7 @@ type HealthCheck struct {
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -508,7 +731,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -521,7 +744,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{5}
+	return file_proto_orch_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *HealthCheck) GetHttp() *HTTPCheck {
@@ -583,7 +806,7 @@ type HTTPCheck struct {
 
 func (x *HTTPCheck) Reset() {
 	*x = HTTPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -595,7 +818,7 @@ func (x *HTTPCheck) String() string {
 func (*HTTPCheck) ProtoMessage() {}
 
 func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -608,7 +831,7 @@ func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPCheck.ProtoReflect.Descriptor instead.
 func (*HTTPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{6}
+	return file_proto_orch_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *HTTPCheck) GetPath() string {
@@ -634,7 +857,7 @@ type TCPCheck struct {
 
 func (x *TCPCheck) Reset() {
 	*x = TCPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +869,7 @@ func (x *TCPCheck) String() string {
 func (*TCPCheck) ProtoMessage() {}
 
 func (x *TCPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +882,7 @@ func (x *TCPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPCheck.ProtoReflect.Descriptor instead.
 func (*TCPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{7}
+	return file_proto_orch_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TCPCheck) GetPort() int32 {
@@ -678,7 +901,7 @@ type ExecCheck struct {
 
 func (x *ExecCheck) Reset() {
 	*x = ExecCheck{}
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -690,7 +913,7 @@ func (x *ExecCheck) String() string {
 func (*ExecCheck) ProtoMessage() {}
 
 func (x *ExecCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -703,7 +926,7 @@ func (x *ExecCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecCheck.ProtoReflect.Descriptor instead.
 func (*ExecCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{8}
+	return file_proto_orch_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ExecCheck) GetCommand() []string {
@@ -724,7 +947,7 @@ type RestartPolicy struct {
 
 func (x *RestartPolicy) Reset() {
 	*x = RestartPolicy{}
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -736,7 +959,7 @@ func (x *RestartPolicy) String() string {
 func (*RestartPolicy) ProtoMessage() {}
 
 func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -749,7 +972,7 @@ func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartPolicy.ProtoReflect.Descriptor instead.
 func (*RestartPolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{9}
+	return file_proto_orch_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RestartPolicy) GetPolicy() string {
@@ -793,7 +1016,7 @@ type Placement struct {
 
 func (x *Placement) Reset() {
 	*x = Placement{}
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +1028,7 @@ func (x *Placement) String() string {
 func (*Placement) ProtoMessage() {}
 
 func (x *Placement) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +1041,7 @@ func (x *Placement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Placement.ProtoReflect.Descriptor instead.
 func (*Placement) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{10}
+	return file_proto_orch_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Placement) GetConstraints() []string {
@@ -881,7 +1104,7 @@ type ServiceAffinity struct {
 
 func (x *ServiceAffinity) Reset() {
 	*x = ServiceAffinity{}
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +1116,7 @@ func (x *ServiceAffinity) String() string {
 func (*ServiceAffinity) ProtoMessage() {}
 
 func (x *ServiceAffinity) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +1129,7 @@ func (x *ServiceAffinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceAffinity.ProtoReflect.Descriptor instead.
 func (*ServiceAffinity) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{11}
+	return file_proto_orch_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ServiceAffinity) GetService() string {
@@ -929,7 +1152,7 @@ type DeviceGroup struct {
 
 func (x *DeviceGroup) Reset() {
 	*x = DeviceGroup{}
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -941,7 +1164,7 @@ func (x *DeviceGroup) String() string {
 func (*DeviceGroup) ProtoMessage() {}
 
 func (x *DeviceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -954,7 +1177,7 @@ func (x *DeviceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceGroup.ProtoReflect.Descriptor instead.
 func (*DeviceGroup) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{12}
+	return file_proto_orch_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeviceGroup) GetName() string {
@@ -990,7 +1213,7 @@ type UpdatePolicy struct {
 
 func (x *UpdatePolicy) Reset() {
 	*x = UpdatePolicy{}
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1002,7 +1225,7 @@ func (x *UpdatePolicy) String() string {
 func (*UpdatePolicy) ProtoMessage() {}
 
 func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1015,7 +1238,7 @@ func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicy.ProtoReflect.Descriptor instead.
 func (*UpdatePolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{13}
+	return file_proto_orch_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdatePolicy) GetMaxSurge() int32 {
@@ -1092,7 +1315,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1104,7 +1327,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1117,7 +1340,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{14}
+	return file_proto_orch_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Service) GetSpec() *ServiceSpec {
@@ -1198,7 +1421,7 @@ type ServiceStatus struct {
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1433,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1446,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{15}
+	return file_proto_orch_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ServiceStatus) GetDesired() int32 {
@@ -1300,7 +1523,7 @@ type ResourceAmounts struct {
 
 func (x *ResourceAmounts) Reset() {
 	*x = ResourceAmounts{}
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1312,7 +1535,7 @@ func (x *ResourceAmounts) String() string {
 func (*ResourceAmounts) ProtoMessage() {}
 
 func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1325,7 +1548,7 @@ func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceAmounts.ProtoReflect.Descriptor instead.
 func (*ResourceAmounts) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{16}
+	return file_proto_orch_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ResourceAmounts) GetCpuMillis() int64 {
@@ -1382,7 +1605,7 @@ type Replica struct {
 
 func (x *Replica) Reset() {
 	*x = Replica{}
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1394,7 +1617,7 @@ func (x *Replica) String() string {
 func (*Replica) ProtoMessage() {}
 
 func (x *Replica) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1407,7 +1630,7 @@ func (x *Replica) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Replica.ProtoReflect.Descriptor instead.
 func (*Replica) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{17}
+	return file_proto_orch_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Replica) GetId() string {
@@ -1586,7 +1809,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1598,7 +1821,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1611,7 +1834,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{18}
+	return file_proto_orch_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Node) GetId() string {
@@ -1725,7 +1948,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1737,7 +1960,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1750,7 +1973,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{19}
+	return file_proto_orch_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Image) GetName() string {
@@ -1796,7 +2019,7 @@ type ClusterConfig struct {
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1808,7 +2031,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1821,7 +2044,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{20}
+	return file_proto_orch_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ClusterConfig) GetClusterCidr() string {
@@ -1863,13 +2086,15 @@ type StateSnapshot struct {
 	Config        *ClusterConfig         `protobuf:"bytes,6,opt,name=config,proto3" json:"config,omitempty"`
 	Masters       []*Master              `protobuf:"bytes,20,rep,name=masters,proto3" json:"masters,omitempty"`
 	Tokens        []*Token               `protobuf:"bytes,21,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	Secrets       []*Secret              `protobuf:"bytes,30,rep,name=secrets,proto3" json:"secrets,omitempty"`
+	Configs       []*Config              `protobuf:"bytes,31,rep,name=configs,proto3" json:"configs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StateSnapshot) Reset() {
 	*x = StateSnapshot{}
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1881,7 +2106,7 @@ func (x *StateSnapshot) String() string {
 func (*StateSnapshot) ProtoMessage() {}
 
 func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1894,7 +2119,7 @@ func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateSnapshot.ProtoReflect.Descriptor instead.
 func (*StateSnapshot) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{21}
+	return file_proto_orch_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StateSnapshot) GetIndex() uint64 {
@@ -1953,6 +2178,20 @@ func (x *StateSnapshot) GetTokens() []*Token {
 	return nil
 }
 
+func (x *StateSnapshot) GetSecrets() []*Secret {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
+func (x *StateSnapshot) GetConfigs() []*Config {
+	if x != nil {
+		return x.Configs
+	}
+	return nil
+}
+
 type Command struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Op:
@@ -1976,6 +2215,10 @@ type Command struct {
 	//	*Command_PutToken
 	//	*Command_RevokeToken
 	//	*Command_TouchTokens
+	//	*Command_PutSecret
+	//	*Command_DeleteSecret
+	//	*Command_PutConfig
+	//	*Command_DeleteConfig
 	//	*Command_MoveReplicas
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
@@ -1984,7 +2227,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1996,7 +2239,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2009,7 +2252,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{22}
+	return file_proto_orch_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -2190,6 +2433,42 @@ func (x *Command) GetTouchTokens() *TouchTokens {
 	return nil
 }
 
+func (x *Command) GetPutSecret() *PutSecret {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PutSecret); ok {
+			return x.PutSecret
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteSecret() *DeleteSecret {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteSecret); ok {
+			return x.DeleteSecret
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPutConfig() *PutConfig {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PutConfig); ok {
+			return x.PutConfig
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteConfig() *DeleteConfig {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteConfig); ok {
+			return x.DeleteConfig
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetMoveReplicas() *MoveReplicas {
 	if x != nil {
 		if x, ok := x.Op.(*Command_MoveReplicas); ok {
@@ -2279,6 +2558,22 @@ type Command_TouchTokens struct {
 	TouchTokens *TouchTokens `protobuf:"bytes,24,opt,name=touch_tokens,json=touchTokens,proto3,oneof"`
 }
 
+type Command_PutSecret struct {
+	PutSecret *PutSecret `protobuf:"bytes,30,opt,name=put_secret,json=putSecret,proto3,oneof"`
+}
+
+type Command_DeleteSecret struct {
+	DeleteSecret *DeleteSecret `protobuf:"bytes,31,opt,name=delete_secret,json=deleteSecret,proto3,oneof"`
+}
+
+type Command_PutConfig struct {
+	PutConfig *PutConfig `protobuf:"bytes,32,opt,name=put_config,json=putConfig,proto3,oneof"`
+}
+
+type Command_DeleteConfig struct {
+	DeleteConfig *DeleteConfig `protobuf:"bytes,33,opt,name=delete_config,json=deleteConfig,proto3,oneof"`
+}
+
 type Command_MoveReplicas struct {
 	MoveReplicas *MoveReplicas `protobuf:"bytes,65,opt,name=move_replicas,json=moveReplicas,proto3,oneof"`
 }
@@ -2321,6 +2616,14 @@ func (*Command_RevokeToken) isCommand_Op() {}
 
 func (*Command_TouchTokens) isCommand_Op() {}
 
+func (*Command_PutSecret) isCommand_Op() {}
+
+func (*Command_DeleteSecret) isCommand_Op() {}
+
+func (*Command_PutConfig) isCommand_Op() {}
+
+func (*Command_DeleteConfig) isCommand_Op() {}
+
 func (*Command_MoveReplicas) isCommand_Op() {}
 
 // MoveReplicas marks replicas for the rebalancer (Replica.moving), each
@@ -2335,7 +2638,7 @@ type MoveReplicas struct {
 
 func (x *MoveReplicas) Reset() {
 	*x = MoveReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2347,7 +2650,7 @@ func (x *MoveReplicas) String() string {
 func (*MoveReplicas) ProtoMessage() {}
 
 func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2360,7 +2663,7 @@ func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveReplicas.ProtoReflect.Descriptor instead.
 func (*MoveReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{23}
+	return file_proto_orch_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MoveReplicas) GetExpectedVersions() map[string]uint64 {
@@ -2382,7 +2685,7 @@ type PutService struct {
 
 func (x *PutService) Reset() {
 	*x = PutService{}
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2394,7 +2697,7 @@ func (x *PutService) String() string {
 func (*PutService) ProtoMessage() {}
 
 func (x *PutService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2407,7 +2710,7 @@ func (x *PutService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutService.ProtoReflect.Descriptor instead.
 func (*PutService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{24}
+	return file_proto_orch_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PutService) GetSpec() *ServiceSpec {
@@ -2435,7 +2738,7 @@ type DeleteService struct {
 
 func (x *DeleteService) Reset() {
 	*x = DeleteService{}
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2447,7 +2750,7 @@ func (x *DeleteService) String() string {
 func (*DeleteService) ProtoMessage() {}
 
 func (x *DeleteService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2460,7 +2763,7 @@ func (x *DeleteService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteService.ProtoReflect.Descriptor instead.
 func (*DeleteService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{25}
+	return file_proto_orch_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteService) GetNamespace() string {
@@ -2495,7 +2798,7 @@ type ScaleService struct {
 
 func (x *ScaleService) Reset() {
 	*x = ScaleService{}
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2507,7 +2810,7 @@ func (x *ScaleService) String() string {
 func (*ScaleService) ProtoMessage() {}
 
 func (x *ScaleService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2520,7 +2823,7 @@ func (x *ScaleService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleService.ProtoReflect.Descriptor instead.
 func (*ScaleService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{26}
+	return file_proto_orch_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ScaleService) GetNamespace() string {
@@ -2555,7 +2858,7 @@ type RegisterNode struct {
 
 func (x *RegisterNode) Reset() {
 	*x = RegisterNode{}
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2567,7 +2870,7 @@ func (x *RegisterNode) String() string {
 func (*RegisterNode) ProtoMessage() {}
 
 func (x *RegisterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2580,7 +2883,7 @@ func (x *RegisterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNode.ProtoReflect.Descriptor instead.
 func (*RegisterNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{27}
+	return file_proto_orch_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RegisterNode) GetNode() *Node {
@@ -2607,7 +2910,7 @@ type SetNodeState struct {
 
 func (x *SetNodeState) Reset() {
 	*x = SetNodeState{}
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2619,7 +2922,7 @@ func (x *SetNodeState) String() string {
 func (*SetNodeState) ProtoMessage() {}
 
 func (x *SetNodeState) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2632,7 +2935,7 @@ func (x *SetNodeState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeState.ProtoReflect.Descriptor instead.
 func (*SetNodeState) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+	return file_proto_orch_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SetNodeState) GetNodeId() string {
@@ -2672,7 +2975,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2684,7 +2987,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2697,7 +3000,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+	return file_proto_orch_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -2722,7 +3025,7 @@ type PutReplicas struct {
 
 func (x *PutReplicas) Reset() {
 	*x = PutReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2734,7 +3037,7 @@ func (x *PutReplicas) String() string {
 func (*PutReplicas) ProtoMessage() {}
 
 func (x *PutReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2747,7 +3050,7 @@ func (x *PutReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReplicas.ProtoReflect.Descriptor instead.
 func (*PutReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+	return file_proto_orch_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PutReplicas) GetReplicas() []*Replica {
@@ -2773,7 +3076,7 @@ type DeleteReplicas struct {
 
 func (x *DeleteReplicas) Reset() {
 	*x = DeleteReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2785,7 +3088,7 @@ func (x *DeleteReplicas) String() string {
 func (*DeleteReplicas) ProtoMessage() {}
 
 func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2798,7 +3101,7 @@ func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicas.ProtoReflect.Descriptor instead.
 func (*DeleteReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+	return file_proto_orch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DeleteReplicas) GetIds() []string {
@@ -2819,7 +3122,7 @@ type ReportReplicaStatus struct {
 
 func (x *ReportReplicaStatus) Reset() {
 	*x = ReportReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2831,7 +3134,7 @@ func (x *ReportReplicaStatus) String() string {
 func (*ReportReplicaStatus) ProtoMessage() {}
 
 func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2844,7 +3147,7 @@ func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+	return file_proto_orch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ReportReplicaStatus) GetNodeId() string {
@@ -2875,7 +3178,7 @@ type ReportReplicaStatusBatch struct {
 
 func (x *ReportReplicaStatusBatch) Reset() {
 	*x = ReportReplicaStatusBatch{}
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2887,7 +3190,7 @@ func (x *ReportReplicaStatusBatch) String() string {
 func (*ReportReplicaStatusBatch) ProtoMessage() {}
 
 func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2900,7 +3203,7 @@ func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatusBatch.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatusBatch) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+	return file_proto_orch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ReportReplicaStatusBatch) GetReports() []*ReportReplicaStatus {
@@ -2925,7 +3228,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2937,7 +3240,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2950,7 +3253,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{34}
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReplicaStatus) GetId() string {
@@ -3011,7 +3314,7 @@ type PutImage struct {
 
 func (x *PutImage) Reset() {
 	*x = PutImage{}
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3023,7 +3326,7 @@ func (x *PutImage) String() string {
 func (*PutImage) ProtoMessage() {}
 
 func (x *PutImage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3036,7 +3339,7 @@ func (x *PutImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutImage.ProtoReflect.Descriptor instead.
 func (*PutImage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{35}
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PutImage) GetImage() *Image {
@@ -3055,7 +3358,7 @@ type SetClusterConfig struct {
 
 func (x *SetClusterConfig) Reset() {
 	*x = SetClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3067,7 +3370,7 @@ func (x *SetClusterConfig) String() string {
 func (*SetClusterConfig) ProtoMessage() {}
 
 func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3080,7 +3383,7 @@ func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterConfig.ProtoReflect.Descriptor instead.
 func (*SetClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{36}
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SetClusterConfig) GetConfig() *ClusterConfig {
@@ -3106,7 +3409,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3118,7 +3421,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3131,7 +3434,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CommandResult) GetIndex() uint64 {
@@ -3188,7 +3491,7 @@ type NodeRegistration struct {
 
 func (x *NodeRegistration) Reset() {
 	*x = NodeRegistration{}
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3200,7 +3503,7 @@ func (x *NodeRegistration) String() string {
 func (*NodeRegistration) ProtoMessage() {}
 
 func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3213,7 +3516,7 @@ func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistration.ProtoReflect.Descriptor instead.
 func (*NodeRegistration) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *NodeRegistration) GetName() string {
@@ -3282,7 +3585,7 @@ type NodeRegistrationResponse struct {
 
 func (x *NodeRegistrationResponse) Reset() {
 	*x = NodeRegistrationResponse{}
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3294,7 +3597,7 @@ func (x *NodeRegistrationResponse) String() string {
 func (*NodeRegistrationResponse) ProtoMessage() {}
 
 func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3307,7 +3610,7 @@ func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*NodeRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *NodeRegistrationResponse) GetNode() *Node {
@@ -3350,6 +3653,11 @@ type Assignment struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Replica *Replica               `protobuf:"bytes,1,opt,name=replica,proto3" json:"replica,omitempty"`
 	Spec    *ServiceSpec           `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	// secret_data holds the plain values of the secrets and configs the spec
+	// uses, at the versions it names. Only the stream of the node that runs
+	// the replica carries them; the agent keeps them in memory and on tmpfs
+	// and never saves them with the set.
+	SecretData []*SecretData `protobuf:"bytes,30,rep,name=secret_data,json=secretData,proto3" json:"secret_data,omitempty"`
 	// started: the master has heard this replica's container start. An agent
 	// that finds no container for a started replica counts the new one as a
 	// restart, even when its own state was wiped. It changes once in a
@@ -3361,7 +3669,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3373,7 +3681,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3386,7 +3694,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Assignment) GetReplica() *Replica {
@@ -3403,11 +3711,88 @@ func (x *Assignment) GetSpec() *ServiceSpec {
 	return nil
 }
 
+func (x *Assignment) GetSecretData() []*SecretData {
+	if x != nil {
+		return x.SecretData
+	}
+	return nil
+}
+
 func (x *Assignment) GetStarted() bool {
 	if x != nil {
 		return x.Started
 	}
 	return false
+}
+
+// SecretData is one secret's or config's keys and values, for an agent.
+type SecretData struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind is "secret" or "config".
+	Kind          string            `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Name          string            `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Version       uint64            `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	Data          map[string][]byte `protobuf:"bytes,4,rep,name=data,proto3" json:"data,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretData) Reset() {
+	*x = SecretData{}
+	mi := &file_proto_orch_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretData) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretData) ProtoMessage() {}
+
+func (x *SecretData) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretData.ProtoReflect.Descriptor instead.
+func (*SecretData) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *SecretData) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *SecretData) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecretData) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SecretData) GetData() map[string][]byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
 }
 
 // AssignmentSet is the complete set of replicas a node must run. The master
@@ -3426,7 +3811,7 @@ type AssignmentSet struct {
 
 func (x *AssignmentSet) Reset() {
 	*x = AssignmentSet{}
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3438,7 +3823,7 @@ func (x *AssignmentSet) String() string {
 func (*AssignmentSet) ProtoMessage() {}
 
 func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3451,7 +3836,7 @@ func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentSet.ProtoReflect.Descriptor instead.
 func (*AssignmentSet) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AssignmentSet) GetIndex() uint64 {
@@ -3493,7 +3878,7 @@ type StatusReport struct {
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3505,7 +3890,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3518,7 +3903,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *StatusReport) GetNodeId() string {
@@ -3556,7 +3941,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3568,7 +3953,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3581,7 +3966,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Endpoint) GetReplicaId() string {
@@ -3657,7 +4042,7 @@ type EndpointUpdate struct {
 
 func (x *EndpointUpdate) Reset() {
 	*x = EndpointUpdate{}
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3669,7 +4054,7 @@ func (x *EndpointUpdate) String() string {
 func (*EndpointUpdate) ProtoMessage() {}
 
 func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3682,7 +4067,7 @@ func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
 func (*EndpointUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+	return file_proto_orch_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *EndpointUpdate) GetIndex() uint64 {
@@ -3732,7 +4117,7 @@ type Master struct {
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3744,7 +4129,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3757,7 +4142,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Master) GetId() string {
@@ -3809,7 +4194,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3821,7 +4206,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3834,7 +4219,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Token) GetSha256() string {
@@ -3888,7 +4273,7 @@ type PutMaster struct {
 
 func (x *PutMaster) Reset() {
 	*x = PutMaster{}
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3900,7 +4285,7 @@ func (x *PutMaster) String() string {
 func (*PutMaster) ProtoMessage() {}
 
 func (x *PutMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3913,7 +4298,7 @@ func (x *PutMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
 func (*PutMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+	return file_proto_orch_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PutMaster) GetMaster() *Master {
@@ -3932,7 +4317,7 @@ type RemoveMaster struct {
 
 func (x *RemoveMaster) Reset() {
 	*x = RemoveMaster{}
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3944,7 +4329,7 @@ func (x *RemoveMaster) String() string {
 func (*RemoveMaster) ProtoMessage() {}
 
 func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3957,7 +4342,7 @@ func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
 func (*RemoveMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{48}
+	return file_proto_orch_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RemoveMaster) GetId() string {
@@ -3976,7 +4361,7 @@ type PutToken struct {
 
 func (x *PutToken) Reset() {
 	*x = PutToken{}
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3988,7 +4373,7 @@ func (x *PutToken) String() string {
 func (*PutToken) ProtoMessage() {}
 
 func (x *PutToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4001,7 +4386,7 @@ func (x *PutToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
 func (*PutToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{49}
+	return file_proto_orch_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *PutToken) GetToken() *Token {
@@ -4021,7 +4406,7 @@ type RevokeToken struct {
 
 func (x *RevokeToken) Reset() {
 	*x = RevokeToken{}
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4033,7 +4418,7 @@ func (x *RevokeToken) String() string {
 func (*RevokeToken) ProtoMessage() {}
 
 func (x *RevokeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4046,7 +4431,7 @@ func (x *RevokeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeToken.ProtoReflect.Descriptor instead.
 func (*RevokeToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{50}
+	return file_proto_orch_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RevokeToken) GetId() string {
@@ -4067,7 +4452,7 @@ type TouchTokens struct {
 
 func (x *TouchTokens) Reset() {
 	*x = TouchTokens{}
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4079,7 +4464,7 @@ func (x *TouchTokens) String() string {
 func (*TouchTokens) ProtoMessage() {}
 
 func (x *TouchTokens) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4092,7 +4477,7 @@ func (x *TouchTokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchTokens.ProtoReflect.Descriptor instead.
 func (*TouchTokens) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{51}
+	return file_proto_orch_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *TouchTokens) GetUses() []*TokenUse {
@@ -4112,7 +4497,7 @@ type TokenUse struct {
 
 func (x *TokenUse) Reset() {
 	*x = TokenUse{}
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4124,7 +4509,7 @@ func (x *TokenUse) String() string {
 func (*TokenUse) ProtoMessage() {}
 
 func (x *TokenUse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4137,7 +4522,7 @@ func (x *TokenUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenUse.ProtoReflect.Descriptor instead.
 func (*TokenUse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{52}
+	return file_proto_orch_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *TokenUse) GetId() string {
@@ -4181,7 +4566,7 @@ type UpdateStatus struct {
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4193,7 +4578,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4206,7 +4591,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{53}
+	return file_proto_orch_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -4288,7 +4673,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4300,7 +4685,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4313,7 +4698,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{54}
+	return file_proto_orch_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -4357,7 +4742,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4369,7 +4754,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4382,7 +4767,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{55}
+	return file_proto_orch_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -4406,11 +4791,427 @@ func (x *SetUpdateStatus) GetStatus() *UpdateStatus {
 	return nil
 }
 
+// Secret is a named set of secret values. The store holds only sealed
+// values: AES-256-GCM under the masters' data key (docs/secrets.md), which
+// is not replicated state, so the Raft log, snapshots and backups hold
+// ciphertext only.
+type Secret struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// data maps each key to its sealed value.
+	Data        map[string][]byte `protobuf:"bytes,3,rep,name=data,proto3" json:"data,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Version     uint64            `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	CreateIndex uint64            `protobuf:"varint,5,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
+	// digest is an HMAC of the plain values under the data key: equal values
+	// give an equal digest, so a write of the same values changes nothing.
+	Digest string `protobuf:"bytes,6,opt,name=digest,proto3" json:"digest,omitempty"`
+	// previous_data and previous_version are the values before the last
+	// change, kept so that a rollback of a service finds them.
+	PreviousData    map[string][]byte `protobuf:"bytes,7,rep,name=previous_data,json=previousData,proto3" json:"previous_data,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	PreviousVersion uint64            `protobuf:"varint,8,opt,name=previous_version,json=previousVersion,proto3" json:"previous_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Secret) Reset() {
+	*x = Secret{}
+	mi := &file_proto_orch_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Secret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Secret) ProtoMessage() {}
+
+func (x *Secret) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Secret.ProtoReflect.Descriptor instead.
+func (*Secret) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *Secret) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *Secret) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Secret) GetData() map[string][]byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *Secret) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Secret) GetCreateIndex() uint64 {
+	if x != nil {
+		return x.CreateIndex
+	}
+	return 0
+}
+
+func (x *Secret) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *Secret) GetPreviousData() map[string][]byte {
+	if x != nil {
+		return x.PreviousData
+	}
+	return nil
+}
+
+func (x *Secret) GetPreviousVersion() uint64 {
+	if x != nil {
+		return x.PreviousVersion
+	}
+	return 0
+}
+
+// Config is a named set of plain values, readable with a reader token.
+type Config struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// data holds text values, binary_data any bytes.
+	Data        map[string]string `protobuf:"bytes,3,rep,name=data,proto3" json:"data,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	BinaryData  map[string][]byte `protobuf:"bytes,4,rep,name=binary_data,json=binaryData,proto3" json:"binary_data,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Version     uint64            `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	CreateIndex uint64            `protobuf:"varint,6,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
+	// previous is the config before the last change (without its own
+	// previous), kept so that a rollback of a service finds it.
+	Previous      *Config `protobuf:"bytes,7,opt,name=previous,proto3" json:"previous,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Config) Reset() {
+	*x = Config{}
+	mi := &file_proto_orch_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Config) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Config) ProtoMessage() {}
+
+func (x *Config) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Config.ProtoReflect.Descriptor instead.
+func (*Config) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *Config) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *Config) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Config) GetData() map[string]string {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *Config) GetBinaryData() map[string][]byte {
+	if x != nil {
+		return x.BinaryData
+	}
+	return nil
+}
+
+func (x *Config) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Config) GetCreateIndex() uint64 {
+	if x != nil {
+		return x.CreateIndex
+	}
+	return 0
+}
+
+func (x *Config) GetPrevious() *Config {
+	if x != nil {
+		return x.Previous
+	}
+	return nil
+}
+
+// PutSecret creates or replaces a secret; with if_match, only while the
+// stored version equals it (0 = must not exist).
+type PutSecret struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Secret        *Secret                `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	IfMatch       *uint64                `protobuf:"varint,2,opt,name=if_match,json=ifMatch,proto3,oneof" json:"if_match,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutSecret) Reset() {
+	*x = PutSecret{}
+	mi := &file_proto_orch_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutSecret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutSecret) ProtoMessage() {}
+
+func (x *PutSecret) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutSecret.ProtoReflect.Descriptor instead.
+func (*PutSecret) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *PutSecret) GetSecret() *Secret {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+func (x *PutSecret) GetIfMatch() uint64 {
+	if x != nil && x.IfMatch != nil {
+		return *x.IfMatch
+	}
+	return 0
+}
+
+// DeleteSecret removes a secret no service uses.
+type DeleteSecret struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteSecret) Reset() {
+	*x = DeleteSecret{}
+	mi := &file_proto_orch_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteSecret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteSecret) ProtoMessage() {}
+
+func (x *DeleteSecret) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteSecret.ProtoReflect.Descriptor instead.
+func (*DeleteSecret) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *DeleteSecret) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteSecret) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type PutConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Config        *Config                `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	IfMatch       *uint64                `protobuf:"varint,2,opt,name=if_match,json=ifMatch,proto3,oneof" json:"if_match,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutConfig) Reset() {
+	*x = PutConfig{}
+	mi := &file_proto_orch_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutConfig) ProtoMessage() {}
+
+func (x *PutConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutConfig.ProtoReflect.Descriptor instead.
+func (*PutConfig) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *PutConfig) GetConfig() *Config {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *PutConfig) GetIfMatch() uint64 {
+	if x != nil && x.IfMatch != nil {
+		return *x.IfMatch
+	}
+	return 0
+}
+
+type DeleteConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteConfig) Reset() {
+	*x = DeleteConfig{}
+	mi := &file_proto_orch_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteConfig) ProtoMessage() {}
+
+func (x *DeleteConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteConfig.ProtoReflect.Descriptor instead.
+func (*DeleteConfig) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *DeleteConfig) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteConfig) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_proto_orch_proto protoreflect.FileDescriptor
 
 const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
-	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xfd\a\n" +
+	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xef\t\n" +
 	"\vServiceSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -4432,7 +5233,10 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06labels\x18\x11 \x03(\v2 .orch.v1.ServiceSpec.LabelsEntryR\x06labels\x12\x12\n" +
 	"\x04user\x18\x13 \x01(\tR\x04user\x129\n" +
 	"\x19read_only_root_filesystem\x18\x14 \x01(\bR\x16readOnlyRootFilesystem\x129\n" +
-	"\fcapabilities\x18\x15 \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x129\n" +
+	"\fcapabilities\x18\x15 \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x12.\n" +
+	"\asecrets\x18\x1e \x03(\v2\x14.orch.v1.SecretMountR\asecrets\x12.\n" +
+	"\aconfigs\x18\x1f \x03(\v2\x14.orch.v1.ConfigMountR\aconfigs\x12<\n" +
+	"\benv_from\x18  \x03(\v2!.orch.v1.ServiceSpec.EnvFromEntryR\aenvFrom\x129\n" +
 	"\n" +
 	"disruption\x187 \x01(\v2\x19.orch.v1.DisruptionPolicyR\n" +
 	"disruption\x12\x1a\n" +
@@ -4442,8 +5246,26 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
-	"\t_replicasJ\x04\b\x10\x10\x11\"T\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aR\n" +
+	"\fEnvFromEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.orch.v1.EnvFromSourceR\x05value:\x028\x01B\v\n" +
+	"\t_replicasJ\x04\b\x10\x10\x11\"Z\n" +
+	"\vSecretMount\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"mount_path\x18\x02 \x01(\tR\tmountPath\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\"Z\n" +
+	"\vConfigMount\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"mount_path\x18\x02 \x01(\tR\tmountPath\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\"k\n" +
+	"\rEnvFromSource\x12\x16\n" +
+	"\x06secret\x18\x01 \x01(\tR\x06secret\x12\x16\n" +
+	"\x06config\x18\x02 \x01(\tR\x06config\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\"T\n" +
 	"\x10DisruptionPolicy\x12,\n" +
 	"\x0fmax_unavailable\x18\x01 \x01(\x05H\x00R\x0emaxUnavailable\x88\x01\x01B\x12\n" +
 	"\x10_max_unavailable\" \n" +
@@ -4592,7 +5414,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"cluster_id\x18\x02 \x01(\tR\tclusterId\x12\x1e\n" +
 	"\vca_cert_pem\x18\x03 \x01(\tR\tcaCertPem\x12\x1c\n" +
 	"\n" +
-	"ca_key_pem\x18\x04 \x01(\tR\bcaKeyPem\"\xd1\x02\n" +
+	"ca_key_pem\x18\x04 \x01(\tR\bcaKeyPem\"\xa7\x03\n" +
 	"\rStateSnapshot\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12,\n" +
 	"\bservices\x18\x02 \x03(\v2\x10.orch.v1.ServiceR\bservices\x12,\n" +
@@ -4601,8 +5423,9 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06images\x18\x05 \x03(\v2\x0e.orch.v1.ImageR\x06images\x12.\n" +
 	"\x06config\x18\x06 \x01(\v2\x16.orch.v1.ClusterConfigR\x06config\x12)\n" +
 	"\amasters\x18\x14 \x03(\v2\x0f.orch.v1.MasterR\amasters\x12&\n" +
-	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\"\x97\n" +
-	"\n" +
+	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\x12)\n" +
+	"\asecrets\x18\x1e \x03(\v2\x0f.orch.v1.SecretR\asecrets\x12)\n" +
+	"\aconfigs\x18\x1f \x03(\v2\x0f.orch.v1.ConfigR\aconfigs\"\xfd\v\n" +
 	"\aCommand\x126\n" +
 	"\vput_service\x18\x01 \x01(\v2\x13.orch.v1.PutServiceH\x00R\n" +
 	"putService\x12?\n" +
@@ -4626,7 +5449,13 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\rremove_master\x18\x15 \x01(\v2\x15.orch.v1.RemoveMasterH\x00R\fremoveMaster\x120\n" +
 	"\tput_token\x18\x16 \x01(\v2\x11.orch.v1.PutTokenH\x00R\bputToken\x129\n" +
 	"\frevoke_token\x18\x17 \x01(\v2\x14.orch.v1.RevokeTokenH\x00R\vrevokeToken\x129\n" +
-	"\ftouch_tokens\x18\x18 \x01(\v2\x14.orch.v1.TouchTokensH\x00R\vtouchTokens\x12<\n" +
+	"\ftouch_tokens\x18\x18 \x01(\v2\x14.orch.v1.TouchTokensH\x00R\vtouchTokens\x123\n" +
+	"\n" +
+	"put_secret\x18\x1e \x01(\v2\x12.orch.v1.PutSecretH\x00R\tputSecret\x12<\n" +
+	"\rdelete_secret\x18\x1f \x01(\v2\x15.orch.v1.DeleteSecretH\x00R\fdeleteSecret\x123\n" +
+	"\n" +
+	"put_config\x18  \x01(\v2\x12.orch.v1.PutConfigH\x00R\tputConfig\x12<\n" +
+	"\rdelete_config\x18! \x01(\v2\x15.orch.v1.DeleteConfigH\x00R\fdeleteConfig\x12<\n" +
 	"\rmove_replicas\x18A \x01(\v2\x15.orch.v1.MoveReplicasH\x00R\fmoveReplicasB\x04\n" +
 	"\x02op\"\xad\x01\n" +
 	"\fMoveReplicas\x12X\n" +
@@ -4710,12 +5539,23 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0fcertificate_pem\x18\x02 \x01(\tR\x0ecertificatePem\x12\x15\n" +
 	"\x06ca_pem\x18\x03 \x01(\tR\x05caPem\x12!\n" +
 	"\fcluster_cidr\x18\x04 \x01(\tR\vclusterCidr\x124\n" +
-	"\x16server_certificate_pem\x18\x05 \x01(\tR\x14serverCertificatePem\"|\n" +
+	"\x16server_certificate_pem\x18\x05 \x01(\tR\x14serverCertificatePem\"\xb2\x01\n" +
 	"\n" +
 	"Assignment\x12*\n" +
 	"\areplica\x18\x01 \x01(\v2\x10.orch.v1.ReplicaR\areplica\x12(\n" +
-	"\x04spec\x18\x02 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x18\n" +
-	"\astarted\x187 \x01(\bR\astarted\"\x9a\x01\n" +
+	"\x04spec\x18\x02 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x124\n" +
+	"\vsecret_data\x18\x1e \x03(\v2\x13.orch.v1.SecretDataR\n" +
+	"secretData\x12\x18\n" +
+	"\astarted\x187 \x01(\bR\astarted\"\xba\x01\n" +
+	"\n" +
+	"SecretData\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\x121\n" +
+	"\x04data\x18\x04 \x03(\v2\x1d.orch.v1.SecretData.DataEntryR\x04data\x1a7\n" +
+	"\tDataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x9a\x01\n" +
 	"\rAssignmentSet\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x125\n" +
@@ -4790,7 +5630,51 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0fSetUpdateStatus\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
-	"\x06status\x18\x03 \x01(\v2\x15.orch.v1.UpdateStatusR\x06statusB&Z$github.com/orch-io/orch/proto;orchpbb\x06proto3"
+	"\x06status\x18\x03 \x01(\v2\x15.orch.v1.UpdateStatusR\x06status\"\xab\x03\n" +
+	"\x06Secret\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
+	"\x04data\x18\x03 \x03(\v2\x19.orch.v1.Secret.DataEntryR\x04data\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\x12!\n" +
+	"\fcreate_index\x18\x05 \x01(\x04R\vcreateIndex\x12\x16\n" +
+	"\x06digest\x18\x06 \x01(\tR\x06digest\x12F\n" +
+	"\rprevious_data\x18\a \x03(\v2!.orch.v1.Secret.PreviousDataEntryR\fpreviousData\x12)\n" +
+	"\x10previous_version\x18\b \x01(\x04R\x0fpreviousVersion\x1a7\n" +
+	"\tDataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\x1a?\n" +
+	"\x11PreviousDataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x8d\x03\n" +
+	"\x06Config\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
+	"\x04data\x18\x03 \x03(\v2\x19.orch.v1.Config.DataEntryR\x04data\x12@\n" +
+	"\vbinary_data\x18\x04 \x03(\v2\x1f.orch.v1.Config.BinaryDataEntryR\n" +
+	"binaryData\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\x12!\n" +
+	"\fcreate_index\x18\x06 \x01(\x04R\vcreateIndex\x12+\n" +
+	"\bprevious\x18\a \x01(\v2\x0f.orch.v1.ConfigR\bprevious\x1a7\n" +
+	"\tDataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
+	"\x0fBinaryDataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"a\n" +
+	"\tPutSecret\x12'\n" +
+	"\x06secret\x18\x01 \x01(\v2\x0f.orch.v1.SecretR\x06secret\x12\x1e\n" +
+	"\bif_match\x18\x02 \x01(\x04H\x00R\aifMatch\x88\x01\x01B\v\n" +
+	"\t_if_match\"@\n" +
+	"\fDeleteSecret\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"a\n" +
+	"\tPutConfig\x12'\n" +
+	"\x06config\x18\x01 \x01(\v2\x0f.orch.v1.ConfigR\x06config\x12\x1e\n" +
+	"\bif_match\x18\x02 \x01(\x04H\x00R\aifMatch\x88\x01\x01B\v\n" +
+	"\t_if_match\"@\n" +
+	"\fDeleteConfig\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04nameB&Z$github.com/orch-io/orch/proto;orchpbb\x06proto3"
 
 var (
 	file_proto_orch_proto_rawDescOnce sync.Once
@@ -4804,168 +5688,203 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
-	(*DisruptionPolicy)(nil),         // 1: orch.v1.DisruptionPolicy
-	(*Capabilities)(nil),             // 2: orch.v1.Capabilities
-	(*Port)(nil),                     // 3: orch.v1.Port
-	(*Resources)(nil),                // 4: orch.v1.Resources
-	(*HealthCheck)(nil),              // 5: orch.v1.HealthCheck
-	(*HTTPCheck)(nil),                // 6: orch.v1.HTTPCheck
-	(*TCPCheck)(nil),                 // 7: orch.v1.TCPCheck
-	(*ExecCheck)(nil),                // 8: orch.v1.ExecCheck
-	(*RestartPolicy)(nil),            // 9: orch.v1.RestartPolicy
-	(*Placement)(nil),                // 10: orch.v1.Placement
-	(*ServiceAffinity)(nil),          // 11: orch.v1.ServiceAffinity
-	(*DeviceGroup)(nil),              // 12: orch.v1.DeviceGroup
-	(*UpdatePolicy)(nil),             // 13: orch.v1.UpdatePolicy
-	(*Service)(nil),                  // 14: orch.v1.Service
-	(*ServiceStatus)(nil),            // 15: orch.v1.ServiceStatus
-	(*ResourceAmounts)(nil),          // 16: orch.v1.ResourceAmounts
-	(*Replica)(nil),                  // 17: orch.v1.Replica
-	(*Node)(nil),                     // 18: orch.v1.Node
-	(*Image)(nil),                    // 19: orch.v1.Image
-	(*ClusterConfig)(nil),            // 20: orch.v1.ClusterConfig
-	(*StateSnapshot)(nil),            // 21: orch.v1.StateSnapshot
-	(*Command)(nil),                  // 22: orch.v1.Command
-	(*MoveReplicas)(nil),             // 23: orch.v1.MoveReplicas
-	(*PutService)(nil),               // 24: orch.v1.PutService
-	(*DeleteService)(nil),            // 25: orch.v1.DeleteService
-	(*ScaleService)(nil),             // 26: orch.v1.ScaleService
-	(*RegisterNode)(nil),             // 27: orch.v1.RegisterNode
-	(*SetNodeState)(nil),             // 28: orch.v1.SetNodeState
-	(*RemoveNode)(nil),               // 29: orch.v1.RemoveNode
-	(*PutReplicas)(nil),              // 30: orch.v1.PutReplicas
-	(*DeleteReplicas)(nil),           // 31: orch.v1.DeleteReplicas
-	(*ReportReplicaStatus)(nil),      // 32: orch.v1.ReportReplicaStatus
-	(*ReportReplicaStatusBatch)(nil), // 33: orch.v1.ReportReplicaStatusBatch
-	(*ReplicaStatus)(nil),            // 34: orch.v1.ReplicaStatus
-	(*PutImage)(nil),                 // 35: orch.v1.PutImage
-	(*SetClusterConfig)(nil),         // 36: orch.v1.SetClusterConfig
-	(*CommandResult)(nil),            // 37: orch.v1.CommandResult
-	(*NodeRegistration)(nil),         // 38: orch.v1.NodeRegistration
-	(*NodeRegistrationResponse)(nil), // 39: orch.v1.NodeRegistrationResponse
-	(*Assignment)(nil),               // 40: orch.v1.Assignment
-	(*AssignmentSet)(nil),            // 41: orch.v1.AssignmentSet
-	(*StatusReport)(nil),             // 42: orch.v1.StatusReport
-	(*Endpoint)(nil),                 // 43: orch.v1.Endpoint
-	(*EndpointUpdate)(nil),           // 44: orch.v1.EndpointUpdate
-	(*Master)(nil),                   // 45: orch.v1.Master
-	(*Token)(nil),                    // 46: orch.v1.Token
-	(*PutMaster)(nil),                // 47: orch.v1.PutMaster
-	(*RemoveMaster)(nil),             // 48: orch.v1.RemoveMaster
-	(*PutToken)(nil),                 // 49: orch.v1.PutToken
-	(*RevokeToken)(nil),              // 50: orch.v1.RevokeToken
-	(*TouchTokens)(nil),              // 51: orch.v1.TouchTokens
-	(*TokenUse)(nil),                 // 52: orch.v1.TokenUse
-	(*UpdateStatus)(nil),             // 53: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 54: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 55: orch.v1.SetUpdateStatus
-	nil,                              // 56: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 57: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 58: orch.v1.Placement.DevicesEntry
-	nil,                              // 59: orch.v1.Node.LabelsEntry
-	nil,                              // 60: orch.v1.MoveReplicas.ExpectedVersionsEntry
-	nil,                              // 61: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 62: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 63: orch.v1.NodeRegistration.LabelsEntry
-	(*durationpb.Duration)(nil),      // 64: google.protobuf.Duration
+	(*SecretMount)(nil),              // 1: orch.v1.SecretMount
+	(*ConfigMount)(nil),              // 2: orch.v1.ConfigMount
+	(*EnvFromSource)(nil),            // 3: orch.v1.EnvFromSource
+	(*DisruptionPolicy)(nil),         // 4: orch.v1.DisruptionPolicy
+	(*Capabilities)(nil),             // 5: orch.v1.Capabilities
+	(*Port)(nil),                     // 6: orch.v1.Port
+	(*Resources)(nil),                // 7: orch.v1.Resources
+	(*HealthCheck)(nil),              // 8: orch.v1.HealthCheck
+	(*HTTPCheck)(nil),                // 9: orch.v1.HTTPCheck
+	(*TCPCheck)(nil),                 // 10: orch.v1.TCPCheck
+	(*ExecCheck)(nil),                // 11: orch.v1.ExecCheck
+	(*RestartPolicy)(nil),            // 12: orch.v1.RestartPolicy
+	(*Placement)(nil),                // 13: orch.v1.Placement
+	(*ServiceAffinity)(nil),          // 14: orch.v1.ServiceAffinity
+	(*DeviceGroup)(nil),              // 15: orch.v1.DeviceGroup
+	(*UpdatePolicy)(nil),             // 16: orch.v1.UpdatePolicy
+	(*Service)(nil),                  // 17: orch.v1.Service
+	(*ServiceStatus)(nil),            // 18: orch.v1.ServiceStatus
+	(*ResourceAmounts)(nil),          // 19: orch.v1.ResourceAmounts
+	(*Replica)(nil),                  // 20: orch.v1.Replica
+	(*Node)(nil),                     // 21: orch.v1.Node
+	(*Image)(nil),                    // 22: orch.v1.Image
+	(*ClusterConfig)(nil),            // 23: orch.v1.ClusterConfig
+	(*StateSnapshot)(nil),            // 24: orch.v1.StateSnapshot
+	(*Command)(nil),                  // 25: orch.v1.Command
+	(*MoveReplicas)(nil),             // 26: orch.v1.MoveReplicas
+	(*PutService)(nil),               // 27: orch.v1.PutService
+	(*DeleteService)(nil),            // 28: orch.v1.DeleteService
+	(*ScaleService)(nil),             // 29: orch.v1.ScaleService
+	(*RegisterNode)(nil),             // 30: orch.v1.RegisterNode
+	(*SetNodeState)(nil),             // 31: orch.v1.SetNodeState
+	(*RemoveNode)(nil),               // 32: orch.v1.RemoveNode
+	(*PutReplicas)(nil),              // 33: orch.v1.PutReplicas
+	(*DeleteReplicas)(nil),           // 34: orch.v1.DeleteReplicas
+	(*ReportReplicaStatus)(nil),      // 35: orch.v1.ReportReplicaStatus
+	(*ReportReplicaStatusBatch)(nil), // 36: orch.v1.ReportReplicaStatusBatch
+	(*ReplicaStatus)(nil),            // 37: orch.v1.ReplicaStatus
+	(*PutImage)(nil),                 // 38: orch.v1.PutImage
+	(*SetClusterConfig)(nil),         // 39: orch.v1.SetClusterConfig
+	(*CommandResult)(nil),            // 40: orch.v1.CommandResult
+	(*NodeRegistration)(nil),         // 41: orch.v1.NodeRegistration
+	(*NodeRegistrationResponse)(nil), // 42: orch.v1.NodeRegistrationResponse
+	(*Assignment)(nil),               // 43: orch.v1.Assignment
+	(*SecretData)(nil),               // 44: orch.v1.SecretData
+	(*AssignmentSet)(nil),            // 45: orch.v1.AssignmentSet
+	(*StatusReport)(nil),             // 46: orch.v1.StatusReport
+	(*Endpoint)(nil),                 // 47: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 48: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 49: orch.v1.Master
+	(*Token)(nil),                    // 50: orch.v1.Token
+	(*PutMaster)(nil),                // 51: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 52: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 53: orch.v1.PutToken
+	(*RevokeToken)(nil),              // 54: orch.v1.RevokeToken
+	(*TouchTokens)(nil),              // 55: orch.v1.TouchTokens
+	(*TokenUse)(nil),                 // 56: orch.v1.TokenUse
+	(*UpdateStatus)(nil),             // 57: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 58: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 59: orch.v1.SetUpdateStatus
+	(*Secret)(nil),                   // 60: orch.v1.Secret
+	(*Config)(nil),                   // 61: orch.v1.Config
+	(*PutSecret)(nil),                // 62: orch.v1.PutSecret
+	(*DeleteSecret)(nil),             // 63: orch.v1.DeleteSecret
+	(*PutConfig)(nil),                // 64: orch.v1.PutConfig
+	(*DeleteConfig)(nil),             // 65: orch.v1.DeleteConfig
+	nil,                              // 66: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 67: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 68: orch.v1.ServiceSpec.EnvFromEntry
+	nil,                              // 69: orch.v1.Placement.DevicesEntry
+	nil,                              // 70: orch.v1.Node.LabelsEntry
+	nil,                              // 71: orch.v1.MoveReplicas.ExpectedVersionsEntry
+	nil,                              // 72: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 73: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 74: orch.v1.NodeRegistration.LabelsEntry
+	nil,                              // 75: orch.v1.SecretData.DataEntry
+	nil,                              // 76: orch.v1.Secret.DataEntry
+	nil,                              // 77: orch.v1.Secret.PreviousDataEntry
+	nil,                              // 78: orch.v1.Config.DataEntry
+	nil,                              // 79: orch.v1.Config.BinaryDataEntry
+	(*durationpb.Duration)(nil),      // 80: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	56, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
-	3,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
-	4,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
-	5,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
-	9,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
-	10, // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
-	13, // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	64, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
-	57, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
-	2,  // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
-	1,  // 10: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
-	6,  // 11: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
-	7,  // 12: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
-	8,  // 13: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	64, // 14: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	64, // 15: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	64, // 16: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
-	64, // 17: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
-	64, // 18: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
-	11, // 19: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
-	11, // 20: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
-	58, // 21: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
-	64, // 22: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
-	64, // 23: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	64, // 24: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
-	0,  // 25: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
-	15, // 26: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
-	0,  // 27: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	53, // 28: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
-	16, // 29: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,  // 30: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	12, // 31: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
-	59, // 32: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	16, // 33: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	16, // 34: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	12, // 35: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
-	14, // 36: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	17, // 37: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	18, // 38: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	19, // 39: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	20, // 40: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	45, // 41: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	46, // 42: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	24, // 43: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	25, // 44: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	26, // 45: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	27, // 46: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	28, // 47: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	30, // 48: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	31, // 49: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	32, // 50: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	35, // 51: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	36, // 52: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	29, // 53: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	54, // 54: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	55, // 55: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	33, // 56: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	47, // 57: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	48, // 58: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	49, // 59: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	50, // 60: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
-	51, // 61: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
-	23, // 62: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
-	60, // 63: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
-	0,  // 64: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	18, // 65: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	17, // 66: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	61, // 67: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	34, // 68: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	32, // 69: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	19, // 70: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	20, // 71: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	62, // 72: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	18, // 73: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	63, // 74: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	16, // 75: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	12, // 76: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
-	18, // 77: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	17, // 78: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,  // 79: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	40, // 80: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	18, // 81: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	34, // 82: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	43, // 83: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	45, // 84: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	46, // 85: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	52, // 86: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	53, // 87: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	88, // [88:88] is the sub-list for method output_type
-	88, // [88:88] is the sub-list for method input_type
-	88, // [88:88] is the sub-list for extension type_name
-	88, // [88:88] is the sub-list for extension extendee
-	0,  // [0:88] is the sub-list for field type_name
+	66,  // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	6,   // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
+	7,   // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
+	8,   // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
+	12,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
+	13,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
+	16,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
+	80,  // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	67,  // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	5,   // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
+	1,   // 10: orch.v1.ServiceSpec.secrets:type_name -> orch.v1.SecretMount
+	2,   // 11: orch.v1.ServiceSpec.configs:type_name -> orch.v1.ConfigMount
+	68,  // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
+	4,   // 13: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
+	9,   // 14: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
+	10,  // 15: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
+	11,  // 16: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
+	80,  // 17: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	80,  // 18: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	80,  // 19: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	80,  // 20: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	80,  // 21: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	14,  // 22: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
+	14,  // 23: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
+	69,  // 24: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
+	80,  // 25: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	80,  // 26: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	80,  // 27: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
+	0,   // 28: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
+	18,  // 29: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
+	0,   // 30: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
+	57,  // 31: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	19,  // 32: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,   // 33: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	15,  // 34: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
+	70,  // 35: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	19,  // 36: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	19,  // 37: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	15,  // 38: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
+	17,  // 39: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	20,  // 40: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	21,  // 41: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	22,  // 42: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	23,  // 43: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	49,  // 44: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	50,  // 45: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	60,  // 46: orch.v1.StateSnapshot.secrets:type_name -> orch.v1.Secret
+	61,  // 47: orch.v1.StateSnapshot.configs:type_name -> orch.v1.Config
+	27,  // 48: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	28,  // 49: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	29,  // 50: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	30,  // 51: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	31,  // 52: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	33,  // 53: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	34,  // 54: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	35,  // 55: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	38,  // 56: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	39,  // 57: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	32,  // 58: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	58,  // 59: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	59,  // 60: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	36,  // 61: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	51,  // 62: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	52,  // 63: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	53,  // 64: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	54,  // 65: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	55,  // 66: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	62,  // 67: orch.v1.Command.put_secret:type_name -> orch.v1.PutSecret
+	63,  // 68: orch.v1.Command.delete_secret:type_name -> orch.v1.DeleteSecret
+	64,  // 69: orch.v1.Command.put_config:type_name -> orch.v1.PutConfig
+	65,  // 70: orch.v1.Command.delete_config:type_name -> orch.v1.DeleteConfig
+	26,  // 71: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
+	71,  // 72: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
+	0,   // 73: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	21,  // 74: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	20,  // 75: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	72,  // 76: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	37,  // 77: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	35,  // 78: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	22,  // 79: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	23,  // 80: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	73,  // 81: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	21,  // 82: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	74,  // 83: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	19,  // 84: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	15,  // 85: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
+	21,  // 86: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	20,  // 87: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,   // 88: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	44,  // 89: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
+	75,  // 90: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
+	43,  // 91: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	21,  // 92: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	37,  // 93: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	47,  // 94: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	49,  // 95: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	50,  // 96: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	56,  // 97: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	57,  // 98: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	76,  // 99: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
+	77,  // 100: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
+	78,  // 101: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
+	79,  // 102: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
+	61,  // 103: orch.v1.Config.previous:type_name -> orch.v1.Config
+	60,  // 104: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
+	61,  // 105: orch.v1.PutConfig.config:type_name -> orch.v1.Config
+	3,   // 106: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
+	107, // [107:107] is the sub-list for method output_type
+	107, // [107:107] is the sub-list for method input_type
+	107, // [107:107] is the sub-list for extension type_name
+	107, // [107:107] is the sub-list for extension extendee
+	0,   // [0:107] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -4974,9 +5893,9 @@ func file_proto_orch_proto_init() {
 		return
 	}
 	file_proto_orch_proto_msgTypes[0].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[1].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[13].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[22].OneofWrappers = []any{
+	file_proto_orch_proto_msgTypes[4].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[16].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[25].OneofWrappers = []any{
 		(*Command_PutService)(nil),
 		(*Command_DeleteService)(nil),
 		(*Command_ScaleService)(nil),
@@ -4996,17 +5915,23 @@ func file_proto_orch_proto_init() {
 		(*Command_PutToken)(nil),
 		(*Command_RevokeToken)(nil),
 		(*Command_TouchTokens)(nil),
+		(*Command_PutSecret)(nil),
+		(*Command_DeleteSecret)(nil),
+		(*Command_PutConfig)(nil),
+		(*Command_DeleteConfig)(nil),
 		(*Command_MoveReplicas)(nil),
 	}
-	file_proto_orch_proto_msgTypes[24].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[25].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[27].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[28].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[62].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[64].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   64,
+			NumMessages:   80,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

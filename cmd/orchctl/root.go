@@ -102,6 +102,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.rollbackCommand(),
 		a.nodeCommand(),
 		a.eventsCommand(),
+		a.secretCommand(),
+		a.configCommand(),
 		a.versionCommand(),
 	)
 	return root

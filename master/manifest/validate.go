@@ -50,6 +50,7 @@ func Validate(spec *orchpb.ServiceSpec) error {
 		}
 	}
 	validateSecurity(&l, spec)
+	validateDataRefs(&l, spec)
 	return l.err()
 }
 

@@ -21,6 +21,12 @@ func filled(m protoreflect.Message, depth int) {
 			l.Append(scalarOf(fd, m, depth))
 		case fd.IsMap():
 			mp := m.Mutable(fd).Map()
+			if fd.MapValue().Kind() == protoreflect.MessageKind {
+				v := mp.NewValue()
+				filled(v.Message(), depth-1)
+				mp.Set(protoreflect.ValueOfString("k").MapKey(), v)
+				continue
+			}
 			mp.Set(protoreflect.ValueOfString("k").MapKey(), scalarOf(fd.MapValue(), m, depth))
 		case fd.Kind() == protoreflect.MessageKind:
 			if depth > 0 {
