@@ -100,3 +100,35 @@ func replicaIDs(out string) string {
 	}
 	return strings.Join(ids, " ")
 }
+
+// TestDevicesOnHollowNodes: a hollow node advertising two devices (as
+// orchd hollow --device does) takes two replicas asking for one each; the
+// third waits with its reason, and describe shows the node's devices.
+func TestDevicesOnHollowNodes(t *testing.T) {
+	c := startLiveCluster(t, 1) // node-1, without devices
+	token, err := os.ReadFile(filepath.Join(c.dir, master.AgentTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	fleet, err := hollow.Start(ctx, hollow.Config{Masters: []string{c.url}, Token: strings.TrimSpace(string(token)),
+		Count: 1, Prefix: "gpu", Behavior: healthy, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Capacity: &orchpb.ResourceAmounts{CpuMillis: 2000, MemoryBytes: 4 << 30},
+		Devices:  []*orchpb.DeviceGroup{{Name: "gpu", Paths: []string{"/dev/nvidia0", "/dev/nvidia1"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fleet.Stop)
+	c.awaitNodes(2)
+	c.mustRun("kind: Service\nname: train\nreplicas: 3\nimage: t:1\nplacement: {devices: {gpu: 1}}\n", "apply", "-f", "-")
+	c.awaitReplicas(func(out string) bool {
+		return strings.Count(out, "running") == 2 && strings.Contains(out, "0/2 nodes can run it: 2 lack device gpu (need 1)")
+	})
+	if out := c.mustRun("", "describe", "node", "gpu-1"); !strings.Contains(out, "gpu /dev/nvidia0 /dev/nvidia1") {
+		t.Errorf("describe node:\n%s", out)
+	}
+	if out := c.mustRun("", "describe", "service", "train"); !strings.Contains(out, "devices gpu 1") {
+		t.Errorf("describe service:\n%s", out)
+	}
+}
