@@ -20,6 +20,9 @@ type Plan struct {
 	// update: once the rollout has replaced every replica).
 	Placements []PlanPlacement `json:"placements,omitempty"`
 	Unplaced   []PlanUnplaced  `json:"unplaced,omitempty"`
+	// Preempts are the replicas of lower priority the placements would
+	// stop to make room (docs/manifest.md, priorities), on their nodes.
+	Preempts []PlanPlacement `json:"preempts,omitempty"`
 	// Summary is how many nodes could take one replica, and why the others
 	// cannot: "4/6 nodes can run it: 2 lack memory (need 2Gi)".
 	Summary string `json:"summary"`

@@ -102,6 +102,9 @@ func (a *app) printPlan(p api.Plan) {
 		for _, u := range p.Unplaced {
 			rows = append(rows, []string{u.Replica, "-", "cannot be placed: " + u.Reason})
 		}
+		for _, v := range p.Preempts {
+			rows = append(rows, []string{v.Replica, v.Node, "stopped: preempted by service " + p.Name})
+		}
 		indent(w, []string{"REPLICA", "NODE", "REASON"}, rows)
 	}
 	fmt.Fprintf(w, "  %s\n", p.Summary)

@@ -56,8 +56,12 @@ func Plan(st *store.Store, specs []*orchpb.ServiceSpec) ([]api.Plan, error) {
 			p.Action = api.PlanUnchanged
 		}
 		ch := Reconcile(scratch, env)
-		var mine []*orchpb.Replica
+		var mine, victims []*orchpb.Replica
 		for _, rep := range ch.Put {
+			if rep.GetVersion() != 0 && rep.GetMessage() == orchpb.PreemptedBy+name && rep.Desired() == orchpb.DesiredStopped {
+				victims = append(victims, rep)
+				p.Preempts = append(p.Preempts, api.PlanPlacement{Replica: rep.DisplayName(), Node: nodeName(scratch, rep.GetNode())})
+			}
 			if rep.GetNamespace() != ns || rep.GetService() != name || rep.GetVersion() != 0 {
 				continue
 			}
@@ -74,7 +78,9 @@ func Plan(st *store.Store, specs []*orchpb.ServiceSpec) ([]api.Plan, error) {
 			}
 		}
 		if len(mine) > 0 {
-			apply(&orchpb.Command{Op: &orchpb.Command_PutReplicas{PutReplicas: &orchpb.PutReplicas{Replicas: mine}}})
+			// The victims first, as the controller writes them, so that
+			// the room they free is there for the next spec too.
+			apply(&orchpb.Command{Op: &orchpb.Command_PutReplicas{PutReplicas: &orchpb.PutReplicas{Replicas: append(victims, mine...)}}})
 		}
 		in := scheduler.Input{Nodes: scratch.Nodes(), Replicas: holding(scratch.Replicas(store.ReplicaFilter{}))}
 		p.Summary = scheduler.Explain(in, scheduler.Request{Spec: spec, Replicas: []*orchpb.Replica{newReplica(svc, 0, "plan-probe")}})

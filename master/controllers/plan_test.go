@@ -109,3 +109,20 @@ func TestPlanExplainsAffinity(t *testing.T) {
 		t.Errorf("affinity: %s, summary %q", placementsText(p), p.Summary)
 	}
 }
+
+// TestPlanShowsPreemption: plan names the replicas a higher priority
+// would stop, and places the preemptor where they were.
+func TestPlanShowsPreemption(t *testing.T) {
+	c := newCluster(t)
+	c.node("a", 2000)
+	c.service(lowPriority)
+	c.settle()
+	p := c.plan(highPriority)[0]
+	if len(p.Placements) != 1 || p.Placements[0].Node != "a" || len(p.Preempts) != 1 ||
+		!strings.HasPrefix(p.Preempts[0].Replica, "batch.") || p.Preempts[0].Node != "a" {
+		t.Fatalf("plan %+v, want api on a preempting one batch replica", p)
+	}
+	if got := c.count("batch"); got.running != 2 {
+		t.Errorf("planning stopped batch replicas: %d running", got.running)
+	}
+}
