@@ -47,8 +47,9 @@ func RelatedServices(spec *orchpb.ServiceSpec) [][2]string {
 	return out
 }
 
-// relationFilters are spec's affinity, anti-affinity and device tests,
-// in that order of blame.
+// relationFilters are spec's affinity and anti-affinity tests, the test
+// that no replica there keeps this service away, and the device tests, in
+// that order of blame.
 func relationFilters(v *view, spec *orchpb.ServiceSpec, svc serviceKey, c *class) []filter {
 	var fs []filter
 	for _, a := range spec.GetPlacement().GetAffinity() {
