@@ -132,3 +132,29 @@ func TestDevicesOnHollowNodes(t *testing.T) {
 		t.Errorf("describe service:\n%s", out)
 	}
 }
+
+// TestPreemptionFromTheCommandLine: a service of higher priority takes the
+// room of a lower one on a full node; the victim's message and a
+// Preempted event name it; nothing preempts back.
+func TestPreemptionFromTheCommandLine(t *testing.T) {
+	c := startLiveCluster(t, 1) // node-1: 2 cpu
+	c.mustRun("kind: Service\nname: batch\nreplicas: 2\nimage: b:1\nresources: {cpu: 1}\n", "apply", "-f", "-")
+	c.awaitReplicas(func(out string) bool { return strings.Count(out, "running") == 2 })
+	c.mustRun("kind: Service\nname: api\nreplicas: 1\npriority: 100\nimage: a:1\nresources: {cpu: 1}\n", "apply", "-f", "-")
+	c.awaitReplicas(func(out string) bool {
+		return strings.Count(out, "running") == 2 && strings.Contains(out, "api.1") && strings.Contains(out, "lacks cpu")
+	})
+	var events string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if events = c.mustRun("", "events"); strings.Contains(events, "Preempted") {
+			break
+		}
+	}
+	if !regexp.MustCompile(`warning\s+Preempted\s+replica batch\.\d\s+batch\.\d on node-1 stopping: preempted by service api`).MatchString(events) {
+		t.Errorf("events:\n%s", events)
+	}
+	time.Sleep(2 * time.Second) // a few controller passes: nothing may move back
+	if out := c.mustRun("", "get", "replicas"); strings.Count(out, "running") != 2 || !regexp.MustCompile(`api\.1\s+\S+\s+node-1\s+running`).MatchString(out) {
+		t.Errorf("after a while:\n%s", out)
+	}
+}
