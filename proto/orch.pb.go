@@ -63,8 +63,14 @@ type ServiceSpec struct {
 	User                   string        `protobuf:"bytes,19,opt,name=user,proto3" json:"user,omitempty"`
 	ReadOnlyRootFilesystem bool          `protobuf:"varint,20,opt,name=read_only_root_filesystem,json=readOnlyRootFilesystem,proto3" json:"read_only_root_filesystem,omitempty"`
 	Capabilities           *Capabilities `protobuf:"bytes,21,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// sidecars run beside the main container in the replica's network
+	// namespace, each restarted on its own (docs/manifest.md).
+	Sidecars []*ReplicaContainerSpec `protobuf:"bytes,40,rep,name=sidecars,proto3" json:"sidecars,omitempty"`
+	// init containers run to completion, in order, before the main container
+	// and the sidecars start.
+	Init          []*ReplicaContainerSpec `protobuf:"bytes,41,rep,name=init,proto3" json:"init,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceSpec) Reset() {
@@ -237,6 +243,131 @@ func (x *ServiceSpec) GetCapabilities() *Capabilities {
 	return nil
 }
 
+func (x *ServiceSpec) GetSidecars() []*ReplicaContainerSpec {
+	if x != nil {
+		return x.Sidecars
+	}
+	return nil
+}
+
+func (x *ServiceSpec) GetInit() []*ReplicaContainerSpec {
+	if x != nil {
+		return x.Init
+	}
+	return nil
+}
+
+// ReplicaContainerSpec is a container of a replica other than the main one:
+// a sidecar or an init container. Its name is unique in the replica and is
+// never the service's, which names the main container.
+type ReplicaContainerSpec struct {
+	state                  protoimpl.MessageState `protogen:"open.v1"`
+	Name                   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Image                  string                 `protobuf:"bytes,2,opt,name=image,proto3" json:"image,omitempty"`
+	Command                []string               `protobuf:"bytes,3,rep,name=command,proto3" json:"command,omitempty"`
+	Args                   []string               `protobuf:"bytes,4,rep,name=args,proto3" json:"args,omitempty"`
+	Env                    map[string]string      `protobuf:"bytes,5,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Resources              *Resources             `protobuf:"bytes,6,opt,name=resources,proto3" json:"resources,omitempty"`
+	User                   string                 `protobuf:"bytes,7,opt,name=user,proto3" json:"user,omitempty"`
+	ReadOnlyRootFilesystem bool                   `protobuf:"varint,8,opt,name=read_only_root_filesystem,json=readOnlyRootFilesystem,proto3" json:"read_only_root_filesystem,omitempty"`
+	Capabilities           *Capabilities          `protobuf:"bytes,9,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *ReplicaContainerSpec) Reset() {
+	*x = ReplicaContainerSpec{}
+	mi := &file_proto_orch_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicaContainerSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicaContainerSpec) ProtoMessage() {}
+
+func (x *ReplicaContainerSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicaContainerSpec.ProtoReflect.Descriptor instead.
+func (*ReplicaContainerSpec) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ReplicaContainerSpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ReplicaContainerSpec) GetImage() string {
+	if x != nil {
+		return x.Image
+	}
+	return ""
+}
+
+func (x *ReplicaContainerSpec) GetCommand() []string {
+	if x != nil {
+		return x.Command
+	}
+	return nil
+}
+
+func (x *ReplicaContainerSpec) GetArgs() []string {
+	if x != nil {
+		return x.Args
+	}
+	return nil
+}
+
+func (x *ReplicaContainerSpec) GetEnv() map[string]string {
+	if x != nil {
+		return x.Env
+	}
+	return nil
+}
+
+func (x *ReplicaContainerSpec) GetResources() *Resources {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+func (x *ReplicaContainerSpec) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *ReplicaContainerSpec) GetReadOnlyRootFilesystem() bool {
+	if x != nil {
+		return x.ReadOnlyRootFilesystem
+	}
+	return false
+}
+
+func (x *ReplicaContainerSpec) GetCapabilities() *Capabilities {
+	if x != nil {
+		return x.Capabilities
+	}
+	return nil
+}
+
 // Capabilities widen the container's default capability set, only from the
 // allowlist of docs/manifest.md. There is no way to ask for privileged mode,
 // host mounts or the host network: the spec has no field for them.
@@ -250,7 +381,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_proto_orch_proto_msgTypes[1]
+	mi := &file_proto_orch_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -262,7 +393,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[1]
+	mi := &file_proto_orch_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -275,7 +406,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{1}
+	return file_proto_orch_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Capabilities) GetAdd() []string {
@@ -297,7 +428,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -309,7 +440,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -322,7 +453,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{2}
+	return file_proto_orch_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Port) GetName() string {
@@ -366,7 +497,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -378,7 +509,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -391,7 +522,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{3}
+	return file_proto_orch_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Resources) GetCpu() string {
@@ -430,7 +561,7 @@ type HealthCheck struct {
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +573,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +586,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{4}
+	return file_proto_orch_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *HealthCheck) GetHttp() *HTTPCheck {
@@ -517,7 +648,7 @@ type HTTPCheck struct {
 
 func (x *HTTPCheck) Reset() {
 	*x = HTTPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -529,7 +660,7 @@ func (x *HTTPCheck) String() string {
 func (*HTTPCheck) ProtoMessage() {}
 
 func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -542,7 +673,7 @@ func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPCheck.ProtoReflect.Descriptor instead.
 func (*HTTPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{5}
+	return file_proto_orch_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *HTTPCheck) GetPath() string {
@@ -568,7 +699,7 @@ type TCPCheck struct {
 
 func (x *TCPCheck) Reset() {
 	*x = TCPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +711,7 @@ func (x *TCPCheck) String() string {
 func (*TCPCheck) ProtoMessage() {}
 
 func (x *TCPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +724,7 @@ func (x *TCPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPCheck.ProtoReflect.Descriptor instead.
 func (*TCPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{6}
+	return file_proto_orch_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TCPCheck) GetPort() int32 {
@@ -612,7 +743,7 @@ type ExecCheck struct {
 
 func (x *ExecCheck) Reset() {
 	*x = ExecCheck{}
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -624,7 +755,7 @@ func (x *ExecCheck) String() string {
 func (*ExecCheck) ProtoMessage() {}
 
 func (x *ExecCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -637,7 +768,7 @@ func (x *ExecCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecCheck.ProtoReflect.Descriptor instead.
 func (*ExecCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{7}
+	return file_proto_orch_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ExecCheck) GetCommand() []string {
@@ -658,7 +789,7 @@ type RestartPolicy struct {
 
 func (x *RestartPolicy) Reset() {
 	*x = RestartPolicy{}
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +801,7 @@ func (x *RestartPolicy) String() string {
 func (*RestartPolicy) ProtoMessage() {}
 
 func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +814,7 @@ func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartPolicy.ProtoReflect.Descriptor instead.
 func (*RestartPolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{8}
+	return file_proto_orch_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RestartPolicy) GetPolicy() string {
@@ -719,7 +850,7 @@ type Placement struct {
 
 func (x *Placement) Reset() {
 	*x = Placement{}
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +862,7 @@ func (x *Placement) String() string {
 func (*Placement) ProtoMessage() {}
 
 func (x *Placement) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +875,7 @@ func (x *Placement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Placement.ProtoReflect.Descriptor instead.
 func (*Placement) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{9}
+	return file_proto_orch_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Placement) GetConstraints() []string {
@@ -788,7 +919,7 @@ type UpdatePolicy struct {
 
 func (x *UpdatePolicy) Reset() {
 	*x = UpdatePolicy{}
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -800,7 +931,7 @@ func (x *UpdatePolicy) String() string {
 func (*UpdatePolicy) ProtoMessage() {}
 
 func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -813,7 +944,7 @@ func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicy.ProtoReflect.Descriptor instead.
 func (*UpdatePolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{10}
+	return file_proto_orch_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdatePolicy) GetMaxSurge() int32 {
@@ -873,7 +1004,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +1016,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +1029,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{11}
+	return file_proto_orch_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Service) GetSpec() *ServiceSpec {
@@ -969,7 +1100,7 @@ type ServiceStatus struct {
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1112,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1125,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{12}
+	return file_proto_orch_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ServiceStatus) GetDesired() int32 {
@@ -1064,7 +1195,7 @@ type ResourceAmounts struct {
 
 func (x *ResourceAmounts) Reset() {
 	*x = ResourceAmounts{}
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1207,7 @@ func (x *ResourceAmounts) String() string {
 func (*ResourceAmounts) ProtoMessage() {}
 
 func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1220,7 @@ func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceAmounts.ProtoReflect.Descriptor instead.
 func (*ResourceAmounts) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{13}
+	return file_proto_orch_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ResourceAmounts) GetCpuMillis() int64 {
@@ -1132,14 +1263,22 @@ type Replica struct {
 	HostPorts []int32 `protobuf:"varint,18,rep,packed,name=host_ports,json=hostPorts,proto3" json:"host_ports,omitempty"`
 	// spec is the service spec of `generation`: a replica keeps running what it
 	// was created with while a rolling update replaces its siblings.
-	Spec          *ServiceSpec `protobuf:"bytes,19,opt,name=spec,proto3" json:"spec,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Spec *ServiceSpec `protobuf:"bytes,19,opt,name=spec,proto3" json:"spec,omitempty"`
+	// containers are the sidecars' and init containers' states, as the agent
+	// last reported them (empty for a replica of one container).
+	Containers []*ContainerStatus `protobuf:"bytes,40,rep,name=containers,proto3" json:"containers,omitempty"`
+	// container_resources are the parsed resources of each container, by
+	// name (the main one under the service's name), for the agent to enforce
+	// one by one; resources holds what the scheduler reserves for them all.
+	// Empty for a replica of one container.
+	ContainerResources map[string]*ResourceAmounts `protobuf:"bytes,41,rep,name=container_resources,json=containerResources,proto3" json:"container_resources,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Replica) Reset() {
 	*x = Replica{}
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1151,7 +1290,7 @@ func (x *Replica) String() string {
 func (*Replica) ProtoMessage() {}
 
 func (x *Replica) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1164,7 +1303,7 @@ func (x *Replica) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Replica.ProtoReflect.Descriptor instead.
 func (*Replica) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{14}
+	return file_proto_orch_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Replica) GetId() string {
@@ -1300,6 +1439,20 @@ func (x *Replica) GetSpec() *ServiceSpec {
 	return nil
 }
 
+func (x *Replica) GetContainers() []*ContainerStatus {
+	if x != nil {
+		return x.Containers
+	}
+	return nil
+}
+
+func (x *Replica) GetContainerResources() map[string]*ResourceAmounts {
+	if x != nil {
+		return x.ContainerResources
+	}
+	return nil
+}
+
 type Node struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1327,7 +1480,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1492,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1505,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{15}
+	return file_proto_orch_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Node) GetId() string {
@@ -1459,7 +1612,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1471,7 +1624,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1484,7 +1637,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{16}
+	return file_proto_orch_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Image) GetName() string {
@@ -1530,7 +1683,7 @@ type ClusterConfig struct {
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1542,7 +1695,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1555,7 +1708,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{17}
+	return file_proto_orch_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ClusterConfig) GetClusterCidr() string {
@@ -1603,7 +1756,7 @@ type StateSnapshot struct {
 
 func (x *StateSnapshot) Reset() {
 	*x = StateSnapshot{}
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1615,7 +1768,7 @@ func (x *StateSnapshot) String() string {
 func (*StateSnapshot) ProtoMessage() {}
 
 func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1628,7 +1781,7 @@ func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateSnapshot.ProtoReflect.Descriptor instead.
 func (*StateSnapshot) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{18}
+	return file_proto_orch_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StateSnapshot) GetIndex() uint64 {
@@ -1717,7 +1870,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1729,7 +1882,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1742,7 +1895,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{19}
+	return file_proto_orch_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -2053,7 +2206,7 @@ type PutService struct {
 
 func (x *PutService) Reset() {
 	*x = PutService{}
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2065,7 +2218,7 @@ func (x *PutService) String() string {
 func (*PutService) ProtoMessage() {}
 
 func (x *PutService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2078,7 +2231,7 @@ func (x *PutService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutService.ProtoReflect.Descriptor instead.
 func (*PutService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{20}
+	return file_proto_orch_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PutService) GetSpec() *ServiceSpec {
@@ -2106,7 +2259,7 @@ type DeleteService struct {
 
 func (x *DeleteService) Reset() {
 	*x = DeleteService{}
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2118,7 +2271,7 @@ func (x *DeleteService) String() string {
 func (*DeleteService) ProtoMessage() {}
 
 func (x *DeleteService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2131,7 +2284,7 @@ func (x *DeleteService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteService.ProtoReflect.Descriptor instead.
 func (*DeleteService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{21}
+	return file_proto_orch_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DeleteService) GetNamespace() string {
@@ -2166,7 +2319,7 @@ type ScaleService struct {
 
 func (x *ScaleService) Reset() {
 	*x = ScaleService{}
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2178,7 +2331,7 @@ func (x *ScaleService) String() string {
 func (*ScaleService) ProtoMessage() {}
 
 func (x *ScaleService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2191,7 +2344,7 @@ func (x *ScaleService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleService.ProtoReflect.Descriptor instead.
 func (*ScaleService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{22}
+	return file_proto_orch_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ScaleService) GetNamespace() string {
@@ -2226,7 +2379,7 @@ type RegisterNode struct {
 
 func (x *RegisterNode) Reset() {
 	*x = RegisterNode{}
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2238,7 +2391,7 @@ func (x *RegisterNode) String() string {
 func (*RegisterNode) ProtoMessage() {}
 
 func (x *RegisterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2251,7 +2404,7 @@ func (x *RegisterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNode.ProtoReflect.Descriptor instead.
 func (*RegisterNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{23}
+	return file_proto_orch_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RegisterNode) GetNode() *Node {
@@ -2278,7 +2431,7 @@ type SetNodeState struct {
 
 func (x *SetNodeState) Reset() {
 	*x = SetNodeState{}
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2290,7 +2443,7 @@ func (x *SetNodeState) String() string {
 func (*SetNodeState) ProtoMessage() {}
 
 func (x *SetNodeState) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2303,7 +2456,7 @@ func (x *SetNodeState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeState.ProtoReflect.Descriptor instead.
 func (*SetNodeState) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{24}
+	return file_proto_orch_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SetNodeState) GetNodeId() string {
@@ -2343,7 +2496,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2355,7 +2508,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2368,7 +2521,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{25}
+	return file_proto_orch_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -2393,7 +2546,7 @@ type PutReplicas struct {
 
 func (x *PutReplicas) Reset() {
 	*x = PutReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2405,7 +2558,7 @@ func (x *PutReplicas) String() string {
 func (*PutReplicas) ProtoMessage() {}
 
 func (x *PutReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2418,7 +2571,7 @@ func (x *PutReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReplicas.ProtoReflect.Descriptor instead.
 func (*PutReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{26}
+	return file_proto_orch_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PutReplicas) GetReplicas() []*Replica {
@@ -2444,7 +2597,7 @@ type DeleteReplicas struct {
 
 func (x *DeleteReplicas) Reset() {
 	*x = DeleteReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2456,7 +2609,7 @@ func (x *DeleteReplicas) String() string {
 func (*DeleteReplicas) ProtoMessage() {}
 
 func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2469,7 +2622,7 @@ func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicas.ProtoReflect.Descriptor instead.
 func (*DeleteReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{27}
+	return file_proto_orch_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteReplicas) GetIds() []string {
@@ -2490,7 +2643,7 @@ type ReportReplicaStatus struct {
 
 func (x *ReportReplicaStatus) Reset() {
 	*x = ReportReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2502,7 +2655,7 @@ func (x *ReportReplicaStatus) String() string {
 func (*ReportReplicaStatus) ProtoMessage() {}
 
 func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2515,7 +2668,7 @@ func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+	return file_proto_orch_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReportReplicaStatus) GetNodeId() string {
@@ -2546,7 +2699,7 @@ type ReportReplicaStatusBatch struct {
 
 func (x *ReportReplicaStatusBatch) Reset() {
 	*x = ReportReplicaStatusBatch{}
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2558,7 +2711,7 @@ func (x *ReportReplicaStatusBatch) String() string {
 func (*ReportReplicaStatusBatch) ProtoMessage() {}
 
 func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2571,7 +2724,7 @@ func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatusBatch.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatusBatch) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+	return file_proto_orch_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReportReplicaStatusBatch) GetReports() []*ReportReplicaStatus {
@@ -2590,13 +2743,14 @@ type ReplicaStatus struct {
 	ExitCode      int32                  `protobuf:"varint,5,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
 	Message       string                 `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
 	StartedAt     int64                  `protobuf:"varint,7,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	Containers    []*ContainerStatus     `protobuf:"bytes,40,rep,name=containers,proto3" json:"containers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2608,7 +2762,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2621,7 +2775,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+	return file_proto_orch_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ReplicaStatus) GetId() string {
@@ -2673,6 +2827,109 @@ func (x *ReplicaStatus) GetStartedAt() int64 {
 	return 0
 }
 
+func (x *ReplicaStatus) GetContainers() []*ContainerStatus {
+	if x != nil {
+		return x.Containers
+	}
+	return nil
+}
+
+// ContainerStatus is one sidecar or init container of a replica.
+type ContainerStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// kind is "init" or "sidecar".
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// state: waiting, running, completed (an init container that exited 0),
+	// failed (one that exited otherwise) or stopped.
+	State         string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	Restarts      int32  `protobuf:"varint,4,opt,name=restarts,proto3" json:"restarts,omitempty"`
+	ExitCode      int32  `protobuf:"varint,5,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	Message       string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	StartedAt     int64  `protobuf:"varint,7,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContainerStatus) Reset() {
+	*x = ContainerStatus{}
+	mi := &file_proto_orch_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerStatus) ProtoMessage() {}
+
+func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
+func (*ContainerStatus) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ContainerStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ContainerStatus) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ContainerStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *ContainerStatus) GetRestarts() int32 {
+	if x != nil {
+		return x.Restarts
+	}
+	return 0
+}
+
+func (x *ContainerStatus) GetExitCode() int32 {
+	if x != nil {
+		return x.ExitCode
+	}
+	return 0
+}
+
+func (x *ContainerStatus) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ContainerStatus) GetStartedAt() int64 {
+	if x != nil {
+		return x.StartedAt
+	}
+	return 0
+}
+
 type PutImage struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Image         *Image                 `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
@@ -2682,7 +2939,7 @@ type PutImage struct {
 
 func (x *PutImage) Reset() {
 	*x = PutImage{}
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2694,7 +2951,7 @@ func (x *PutImage) String() string {
 func (*PutImage) ProtoMessage() {}
 
 func (x *PutImage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2707,7 +2964,7 @@ func (x *PutImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutImage.ProtoReflect.Descriptor instead.
 func (*PutImage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+	return file_proto_orch_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PutImage) GetImage() *Image {
@@ -2726,7 +2983,7 @@ type SetClusterConfig struct {
 
 func (x *SetClusterConfig) Reset() {
 	*x = SetClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2738,7 +2995,7 @@ func (x *SetClusterConfig) String() string {
 func (*SetClusterConfig) ProtoMessage() {}
 
 func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2751,7 +3008,7 @@ func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterConfig.ProtoReflect.Descriptor instead.
 func (*SetClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+	return file_proto_orch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SetClusterConfig) GetConfig() *ClusterConfig {
@@ -2777,7 +3034,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2789,7 +3046,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2802,7 +3059,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+	return file_proto_orch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CommandResult) GetIndex() uint64 {
@@ -2858,7 +3115,7 @@ type NodeRegistration struct {
 
 func (x *NodeRegistration) Reset() {
 	*x = NodeRegistration{}
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2870,7 +3127,7 @@ func (x *NodeRegistration) String() string {
 func (*NodeRegistration) ProtoMessage() {}
 
 func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2883,7 +3140,7 @@ func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistration.ProtoReflect.Descriptor instead.
 func (*NodeRegistration) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{34}
+	return file_proto_orch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *NodeRegistration) GetName() string {
@@ -2945,7 +3202,7 @@ type NodeRegistrationResponse struct {
 
 func (x *NodeRegistrationResponse) Reset() {
 	*x = NodeRegistrationResponse{}
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2957,7 +3214,7 @@ func (x *NodeRegistrationResponse) String() string {
 func (*NodeRegistrationResponse) ProtoMessage() {}
 
 func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2970,7 +3227,7 @@ func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*NodeRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{35}
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *NodeRegistrationResponse) GetNode() *Node {
@@ -3019,7 +3276,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3288,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3301,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{36}
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Assignment) GetReplica() *Replica {
@@ -3077,7 +3334,7 @@ type AssignmentSet struct {
 
 func (x *AssignmentSet) Reset() {
 	*x = AssignmentSet{}
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3089,7 +3346,7 @@ func (x *AssignmentSet) String() string {
 func (*AssignmentSet) ProtoMessage() {}
 
 func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3102,7 +3359,7 @@ func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentSet.ProtoReflect.Descriptor instead.
 func (*AssignmentSet) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AssignmentSet) GetIndex() uint64 {
@@ -3144,7 +3401,7 @@ type StatusReport struct {
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3156,7 +3413,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3169,7 +3426,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *StatusReport) GetNodeId() string {
@@ -3207,7 +3464,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3219,7 +3476,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3232,7 +3489,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Endpoint) GetReplicaId() string {
@@ -3308,7 +3565,7 @@ type EndpointUpdate struct {
 
 func (x *EndpointUpdate) Reset() {
 	*x = EndpointUpdate{}
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3320,7 +3577,7 @@ func (x *EndpointUpdate) String() string {
 func (*EndpointUpdate) ProtoMessage() {}
 
 func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3333,7 +3590,7 @@ func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
 func (*EndpointUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *EndpointUpdate) GetIndex() uint64 {
@@ -3379,7 +3636,7 @@ type Master struct {
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3391,7 +3648,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3404,7 +3661,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Master) GetId() string {
@@ -3449,7 +3706,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3461,7 +3718,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3474,7 +3731,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Token) GetSha256() string {
@@ -3528,7 +3785,7 @@ type PutMaster struct {
 
 func (x *PutMaster) Reset() {
 	*x = PutMaster{}
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3540,7 +3797,7 @@ func (x *PutMaster) String() string {
 func (*PutMaster) ProtoMessage() {}
 
 func (x *PutMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3553,7 +3810,7 @@ func (x *PutMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
 func (*PutMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *PutMaster) GetMaster() *Master {
@@ -3572,7 +3829,7 @@ type RemoveMaster struct {
 
 func (x *RemoveMaster) Reset() {
 	*x = RemoveMaster{}
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3584,7 +3841,7 @@ func (x *RemoveMaster) String() string {
 func (*RemoveMaster) ProtoMessage() {}
 
 func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3597,7 +3854,7 @@ func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
 func (*RemoveMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RemoveMaster) GetId() string {
@@ -3616,7 +3873,7 @@ type PutToken struct {
 
 func (x *PutToken) Reset() {
 	*x = PutToken{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3628,7 +3885,7 @@ func (x *PutToken) String() string {
 func (*PutToken) ProtoMessage() {}
 
 func (x *PutToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3641,7 +3898,7 @@ func (x *PutToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
 func (*PutToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *PutToken) GetToken() *Token {
@@ -3661,7 +3918,7 @@ type RevokeToken struct {
 
 func (x *RevokeToken) Reset() {
 	*x = RevokeToken{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3673,7 +3930,7 @@ func (x *RevokeToken) String() string {
 func (*RevokeToken) ProtoMessage() {}
 
 func (x *RevokeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3686,7 +3943,7 @@ func (x *RevokeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeToken.ProtoReflect.Descriptor instead.
 func (*RevokeToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RevokeToken) GetId() string {
@@ -3707,7 +3964,7 @@ type TouchTokens struct {
 
 func (x *TouchTokens) Reset() {
 	*x = TouchTokens{}
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3719,7 +3976,7 @@ func (x *TouchTokens) String() string {
 func (*TouchTokens) ProtoMessage() {}
 
 func (x *TouchTokens) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3732,7 +3989,7 @@ func (x *TouchTokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchTokens.ProtoReflect.Descriptor instead.
 func (*TouchTokens) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+	return file_proto_orch_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *TouchTokens) GetUses() []*TokenUse {
@@ -3752,7 +4009,7 @@ type TokenUse struct {
 
 func (x *TokenUse) Reset() {
 	*x = TokenUse{}
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3764,7 +4021,7 @@ func (x *TokenUse) String() string {
 func (*TokenUse) ProtoMessage() {}
 
 func (x *TokenUse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3777,7 +4034,7 @@ func (x *TokenUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenUse.ProtoReflect.Descriptor instead.
 func (*TokenUse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{48}
+	return file_proto_orch_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *TokenUse) GetId() string {
@@ -3814,7 +4071,7 @@ type UpdateStatus struct {
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3826,7 +4083,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3839,7 +4096,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{49}
+	return file_proto_orch_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -3907,7 +4164,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3919,7 +4176,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3932,7 +4189,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{50}
+	return file_proto_orch_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -3976,7 +4233,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3988,7 +4245,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4001,7 +4258,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{51}
+	return file_proto_orch_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -4029,7 +4286,7 @@ var File_proto_orch_proto protoreflect.FileDescriptor
 
 const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
-	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xa6\a\n" +
+	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\x94\b\n" +
 	"\vServiceSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -4051,14 +4308,29 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06labels\x18\x11 \x03(\v2 .orch.v1.ServiceSpec.LabelsEntryR\x06labels\x12\x12\n" +
 	"\x04user\x18\x13 \x01(\tR\x04user\x129\n" +
 	"\x19read_only_root_filesystem\x18\x14 \x01(\bR\x16readOnlyRootFilesystem\x129\n" +
-	"\fcapabilities\x18\x15 \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x1a6\n" +
+	"\fcapabilities\x18\x15 \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x129\n" +
+	"\bsidecars\x18( \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\bsidecars\x121\n" +
+	"\x04init\x18) \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\x04init\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
-	"\t_replicasJ\x04\b\x10\x10\x11\" \n" +
+	"\t_replicasJ\x04\b\x10\x10\x11\"\x9c\x03\n" +
+	"\x14ReplicaContainerSpec\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05image\x18\x02 \x01(\tR\x05image\x12\x18\n" +
+	"\acommand\x18\x03 \x03(\tR\acommand\x12\x12\n" +
+	"\x04args\x18\x04 \x03(\tR\x04args\x128\n" +
+	"\x03env\x18\x05 \x03(\v2&.orch.v1.ReplicaContainerSpec.EnvEntryR\x03env\x120\n" +
+	"\tresources\x18\x06 \x01(\v2\x12.orch.v1.ResourcesR\tresources\x12\x12\n" +
+	"\x04user\x18\a \x01(\tR\x04user\x129\n" +
+	"\x19read_only_root_filesystem\x18\b \x01(\bR\x16readOnlyRootFilesystem\x129\n" +
+	"\fcapabilities\x18\t \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x1a6\n" +
+	"\bEnvEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\" \n" +
 	"\fCapabilities\x12\x10\n" +
 	"\x03add\x18\x01 \x03(\tR\x03add\"g\n" +
 	"\x04Port\x12\x12\n" +
@@ -4130,7 +4402,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0fResourceAmounts\x12\x1d\n" +
 	"\n" +
 	"cpu_millis\x18\x01 \x01(\x03R\tcpuMillis\x12!\n" +
-	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\"\xa8\x04\n" +
+	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\"\x9e\x06\n" +
 	"\aReplica\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x18\n" +
@@ -4155,7 +4427,14 @@ const file_proto_orch_proto_rawDesc = "" +
 	"started_at\x18\x11 \x01(\x03R\tstartedAt\x12\x1d\n" +
 	"\n" +
 	"host_ports\x18\x12 \x03(\x05R\thostPorts\x12(\n" +
-	"\x04spec\x18\x13 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\"\xf8\x03\n" +
+	"\x04spec\x18\x13 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x128\n" +
+	"\n" +
+	"containers\x18( \x03(\v2\x18.orch.v1.ContainerStatusR\n" +
+	"containers\x12Y\n" +
+	"\x13container_resources\x18) \x03(\v2(.orch.v1.Replica.ContainerResourcesEntryR\x12containerResources\x1a_\n" +
+	"\x17ContainerResourcesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12.\n" +
+	"\x05value\x18\x02 \x01(\v2\x18.orch.v1.ResourceAmountsR\x05value:\x028\x01\"\xf8\x03\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
@@ -4257,11 +4536,23 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x122\n" +
 	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\"R\n" +
 	"\x18ReportReplicaStatusBatch\x126\n" +
-	"\areports\x18\x01 \x03(\v2\x1c.orch.v1.ReportReplicaStatusR\areports\"\xb7\x01\n" +
+	"\areports\x18\x01 \x03(\v2\x1c.orch.v1.ReportReplicaStatusR\areports\"\xf1\x01\n" +
 	"\rReplicaStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x0e\n" +
 	"\x02ip\x18\x03 \x01(\tR\x02ip\x12\x1a\n" +
+	"\brestarts\x18\x04 \x01(\x05R\brestarts\x12\x1b\n" +
+	"\texit_code\x18\x05 \x01(\x05R\bexitCode\x12\x18\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x12\x1d\n" +
+	"\n" +
+	"started_at\x18\a \x01(\x03R\tstartedAt\x128\n" +
+	"\n" +
+	"containers\x18( \x03(\v2\x18.orch.v1.ContainerStatusR\n" +
+	"containers\"\xc1\x01\n" +
+	"\x0fContainerStatus\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x1a\n" +
 	"\brestarts\x18\x04 \x01(\x05R\brestarts\x12\x1b\n" +
 	"\texit_code\x18\x05 \x01(\x05R\bexitCode\x12\x18\n" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12\x1d\n" +
@@ -4386,152 +4677,165 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
-	(*Capabilities)(nil),             // 1: orch.v1.Capabilities
-	(*Port)(nil),                     // 2: orch.v1.Port
-	(*Resources)(nil),                // 3: orch.v1.Resources
-	(*HealthCheck)(nil),              // 4: orch.v1.HealthCheck
-	(*HTTPCheck)(nil),                // 5: orch.v1.HTTPCheck
-	(*TCPCheck)(nil),                 // 6: orch.v1.TCPCheck
-	(*ExecCheck)(nil),                // 7: orch.v1.ExecCheck
-	(*RestartPolicy)(nil),            // 8: orch.v1.RestartPolicy
-	(*Placement)(nil),                // 9: orch.v1.Placement
-	(*UpdatePolicy)(nil),             // 10: orch.v1.UpdatePolicy
-	(*Service)(nil),                  // 11: orch.v1.Service
-	(*ServiceStatus)(nil),            // 12: orch.v1.ServiceStatus
-	(*ResourceAmounts)(nil),          // 13: orch.v1.ResourceAmounts
-	(*Replica)(nil),                  // 14: orch.v1.Replica
-	(*Node)(nil),                     // 15: orch.v1.Node
-	(*Image)(nil),                    // 16: orch.v1.Image
-	(*ClusterConfig)(nil),            // 17: orch.v1.ClusterConfig
-	(*StateSnapshot)(nil),            // 18: orch.v1.StateSnapshot
-	(*Command)(nil),                  // 19: orch.v1.Command
-	(*PutService)(nil),               // 20: orch.v1.PutService
-	(*DeleteService)(nil),            // 21: orch.v1.DeleteService
-	(*ScaleService)(nil),             // 22: orch.v1.ScaleService
-	(*RegisterNode)(nil),             // 23: orch.v1.RegisterNode
-	(*SetNodeState)(nil),             // 24: orch.v1.SetNodeState
-	(*RemoveNode)(nil),               // 25: orch.v1.RemoveNode
-	(*PutReplicas)(nil),              // 26: orch.v1.PutReplicas
-	(*DeleteReplicas)(nil),           // 27: orch.v1.DeleteReplicas
-	(*ReportReplicaStatus)(nil),      // 28: orch.v1.ReportReplicaStatus
-	(*ReportReplicaStatusBatch)(nil), // 29: orch.v1.ReportReplicaStatusBatch
-	(*ReplicaStatus)(nil),            // 30: orch.v1.ReplicaStatus
-	(*PutImage)(nil),                 // 31: orch.v1.PutImage
-	(*SetClusterConfig)(nil),         // 32: orch.v1.SetClusterConfig
-	(*CommandResult)(nil),            // 33: orch.v1.CommandResult
-	(*NodeRegistration)(nil),         // 34: orch.v1.NodeRegistration
-	(*NodeRegistrationResponse)(nil), // 35: orch.v1.NodeRegistrationResponse
-	(*Assignment)(nil),               // 36: orch.v1.Assignment
-	(*AssignmentSet)(nil),            // 37: orch.v1.AssignmentSet
-	(*StatusReport)(nil),             // 38: orch.v1.StatusReport
-	(*Endpoint)(nil),                 // 39: orch.v1.Endpoint
-	(*EndpointUpdate)(nil),           // 40: orch.v1.EndpointUpdate
-	(*Master)(nil),                   // 41: orch.v1.Master
-	(*Token)(nil),                    // 42: orch.v1.Token
-	(*PutMaster)(nil),                // 43: orch.v1.PutMaster
-	(*RemoveMaster)(nil),             // 44: orch.v1.RemoveMaster
-	(*PutToken)(nil),                 // 45: orch.v1.PutToken
-	(*RevokeToken)(nil),              // 46: orch.v1.RevokeToken
-	(*TouchTokens)(nil),              // 47: orch.v1.TouchTokens
-	(*TokenUse)(nil),                 // 48: orch.v1.TokenUse
-	(*UpdateStatus)(nil),             // 49: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 50: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 51: orch.v1.SetUpdateStatus
-	nil,                              // 52: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 53: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 54: orch.v1.Node.LabelsEntry
-	nil,                              // 55: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 56: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 57: orch.v1.NodeRegistration.LabelsEntry
-	(*durationpb.Duration)(nil),      // 58: google.protobuf.Duration
+	(*ReplicaContainerSpec)(nil),     // 1: orch.v1.ReplicaContainerSpec
+	(*Capabilities)(nil),             // 2: orch.v1.Capabilities
+	(*Port)(nil),                     // 3: orch.v1.Port
+	(*Resources)(nil),                // 4: orch.v1.Resources
+	(*HealthCheck)(nil),              // 5: orch.v1.HealthCheck
+	(*HTTPCheck)(nil),                // 6: orch.v1.HTTPCheck
+	(*TCPCheck)(nil),                 // 7: orch.v1.TCPCheck
+	(*ExecCheck)(nil),                // 8: orch.v1.ExecCheck
+	(*RestartPolicy)(nil),            // 9: orch.v1.RestartPolicy
+	(*Placement)(nil),                // 10: orch.v1.Placement
+	(*UpdatePolicy)(nil),             // 11: orch.v1.UpdatePolicy
+	(*Service)(nil),                  // 12: orch.v1.Service
+	(*ServiceStatus)(nil),            // 13: orch.v1.ServiceStatus
+	(*ResourceAmounts)(nil),          // 14: orch.v1.ResourceAmounts
+	(*Replica)(nil),                  // 15: orch.v1.Replica
+	(*Node)(nil),                     // 16: orch.v1.Node
+	(*Image)(nil),                    // 17: orch.v1.Image
+	(*ClusterConfig)(nil),            // 18: orch.v1.ClusterConfig
+	(*StateSnapshot)(nil),            // 19: orch.v1.StateSnapshot
+	(*Command)(nil),                  // 20: orch.v1.Command
+	(*PutService)(nil),               // 21: orch.v1.PutService
+	(*DeleteService)(nil),            // 22: orch.v1.DeleteService
+	(*ScaleService)(nil),             // 23: orch.v1.ScaleService
+	(*RegisterNode)(nil),             // 24: orch.v1.RegisterNode
+	(*SetNodeState)(nil),             // 25: orch.v1.SetNodeState
+	(*RemoveNode)(nil),               // 26: orch.v1.RemoveNode
+	(*PutReplicas)(nil),              // 27: orch.v1.PutReplicas
+	(*DeleteReplicas)(nil),           // 28: orch.v1.DeleteReplicas
+	(*ReportReplicaStatus)(nil),      // 29: orch.v1.ReportReplicaStatus
+	(*ReportReplicaStatusBatch)(nil), // 30: orch.v1.ReportReplicaStatusBatch
+	(*ReplicaStatus)(nil),            // 31: orch.v1.ReplicaStatus
+	(*ContainerStatus)(nil),          // 32: orch.v1.ContainerStatus
+	(*PutImage)(nil),                 // 33: orch.v1.PutImage
+	(*SetClusterConfig)(nil),         // 34: orch.v1.SetClusterConfig
+	(*CommandResult)(nil),            // 35: orch.v1.CommandResult
+	(*NodeRegistration)(nil),         // 36: orch.v1.NodeRegistration
+	(*NodeRegistrationResponse)(nil), // 37: orch.v1.NodeRegistrationResponse
+	(*Assignment)(nil),               // 38: orch.v1.Assignment
+	(*AssignmentSet)(nil),            // 39: orch.v1.AssignmentSet
+	(*StatusReport)(nil),             // 40: orch.v1.StatusReport
+	(*Endpoint)(nil),                 // 41: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 42: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 43: orch.v1.Master
+	(*Token)(nil),                    // 44: orch.v1.Token
+	(*PutMaster)(nil),                // 45: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 46: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 47: orch.v1.PutToken
+	(*RevokeToken)(nil),              // 48: orch.v1.RevokeToken
+	(*TouchTokens)(nil),              // 49: orch.v1.TouchTokens
+	(*TokenUse)(nil),                 // 50: orch.v1.TokenUse
+	(*UpdateStatus)(nil),             // 51: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 52: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 53: orch.v1.SetUpdateStatus
+	nil,                              // 54: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 55: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 56: orch.v1.ReplicaContainerSpec.EnvEntry
+	nil,                              // 57: orch.v1.Replica.ContainerResourcesEntry
+	nil,                              // 58: orch.v1.Node.LabelsEntry
+	nil,                              // 59: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 60: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 61: orch.v1.NodeRegistration.LabelsEntry
+	(*durationpb.Duration)(nil),      // 62: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	52, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
-	2,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
-	3,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
-	4,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
-	8,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
-	9,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
-	10, // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	58, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
-	53, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
-	1,  // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
-	5,  // 10: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
-	6,  // 11: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
-	7,  // 12: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	58, // 13: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	58, // 14: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	58, // 15: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
-	58, // 16: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
-	58, // 17: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
-	58, // 18: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
-	58, // 19: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	0,  // 20: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
-	12, // 21: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
-	0,  // 22: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	49, // 23: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
-	13, // 24: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,  // 25: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	54, // 26: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	13, // 27: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	13, // 28: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	11, // 29: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	14, // 30: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	15, // 31: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	16, // 32: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	17, // 33: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	41, // 34: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	42, // 35: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	20, // 36: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	21, // 37: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	22, // 38: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	23, // 39: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	24, // 40: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	26, // 41: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	27, // 42: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	28, // 43: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	31, // 44: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	32, // 45: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	25, // 46: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	50, // 47: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	51, // 48: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	29, // 49: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	43, // 50: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	44, // 51: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	45, // 52: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	46, // 53: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
-	47, // 54: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
-	0,  // 55: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	15, // 56: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	14, // 57: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	55, // 58: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	30, // 59: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	28, // 60: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	16, // 61: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	17, // 62: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	56, // 63: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	15, // 64: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	57, // 65: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	13, // 66: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	15, // 67: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	14, // 68: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,  // 69: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	36, // 70: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	15, // 71: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	30, // 72: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	39, // 73: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	41, // 74: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	42, // 75: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	48, // 76: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	49, // 77: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	78, // [78:78] is the sub-list for method output_type
-	78, // [78:78] is the sub-list for method input_type
-	78, // [78:78] is the sub-list for extension type_name
-	78, // [78:78] is the sub-list for extension extendee
-	0,  // [0:78] is the sub-list for field type_name
+	54, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	3,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
+	4,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
+	5,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
+	9,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
+	10, // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
+	11, // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
+	62, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	55, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	2,  // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
+	1,  // 10: orch.v1.ServiceSpec.sidecars:type_name -> orch.v1.ReplicaContainerSpec
+	1,  // 11: orch.v1.ServiceSpec.init:type_name -> orch.v1.ReplicaContainerSpec
+	56, // 12: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
+	4,  // 13: orch.v1.ReplicaContainerSpec.resources:type_name -> orch.v1.Resources
+	2,  // 14: orch.v1.ReplicaContainerSpec.capabilities:type_name -> orch.v1.Capabilities
+	6,  // 15: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
+	7,  // 16: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
+	8,  // 17: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
+	62, // 18: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	62, // 19: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	62, // 20: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	62, // 21: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	62, // 22: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	62, // 23: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	62, // 24: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	0,  // 25: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
+	13, // 26: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
+	0,  // 27: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
+	51, // 28: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	14, // 29: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,  // 30: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	32, // 31: orch.v1.Replica.containers:type_name -> orch.v1.ContainerStatus
+	57, // 32: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
+	58, // 33: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	14, // 34: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	14, // 35: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	12, // 36: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	15, // 37: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	16, // 38: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	17, // 39: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	18, // 40: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	43, // 41: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	44, // 42: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	21, // 43: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	22, // 44: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	23, // 45: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	24, // 46: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	25, // 47: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	27, // 48: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	28, // 49: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	29, // 50: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	33, // 51: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	34, // 52: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	26, // 53: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	52, // 54: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	53, // 55: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	30, // 56: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	45, // 57: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	46, // 58: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	47, // 59: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	48, // 60: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	49, // 61: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	0,  // 62: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	16, // 63: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	15, // 64: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	59, // 65: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	31, // 66: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	29, // 67: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	32, // 68: orch.v1.ReplicaStatus.containers:type_name -> orch.v1.ContainerStatus
+	17, // 69: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	18, // 70: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	60, // 71: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	16, // 72: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	61, // 73: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	14, // 74: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	16, // 75: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	15, // 76: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,  // 77: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	38, // 78: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	16, // 79: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	31, // 80: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	41, // 81: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	43, // 82: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	44, // 83: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	50, // 84: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	51, // 85: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	14, // 86: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
+	87, // [87:87] is the sub-list for method output_type
+	87, // [87:87] is the sub-list for method input_type
+	87, // [87:87] is the sub-list for extension type_name
+	87, // [87:87] is the sub-list for extension extendee
+	0,  // [0:87] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -4540,8 +4844,8 @@ func file_proto_orch_proto_init() {
 		return
 	}
 	file_proto_orch_proto_msgTypes[0].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[10].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[19].OneofWrappers = []any{
+	file_proto_orch_proto_msgTypes[11].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[20].OneofWrappers = []any{
 		(*Command_PutService)(nil),
 		(*Command_DeleteService)(nil),
 		(*Command_ScaleService)(nil),
@@ -4562,15 +4866,15 @@ func file_proto_orch_proto_init() {
 		(*Command_RevokeToken)(nil),
 		(*Command_TouchTokens)(nil),
 	}
-	file_proto_orch_proto_msgTypes[20].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[21].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[22].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   58,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

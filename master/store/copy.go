@@ -52,6 +52,9 @@ func CopyReplica(r *orchpb.Replica) *orchpb.Replica {
 		StartedAt:    r.StartedAt,
 		HostPorts:    r.HostPorts,
 		Spec:         r.Spec,
+
+		Containers:         r.Containers,
+		ContainerResources: r.ContainerResources,
 	}
 	keepUnknown(out, r)
 	return out

@@ -21,7 +21,13 @@ func filled(m protoreflect.Message, depth int) {
 			l.Append(scalarOf(fd, m, depth))
 		case fd.IsMap():
 			mp := m.Mutable(fd).Map()
-			mp.Set(protoreflect.ValueOfString("k").MapKey(), scalarOf(fd.MapValue(), m, depth))
+			v := mp.NewValue()
+			if fd.MapValue().Kind() == protoreflect.MessageKind {
+				filled(v.Message(), depth-1)
+			} else {
+				v = scalarOf(fd.MapValue(), m, depth)
+			}
+			mp.Set(protoreflect.ValueOfString("k").MapKey(), v)
 		case fd.Kind() == protoreflect.MessageKind:
 			if depth > 0 {
 				filled(m.Mutable(fd).Message(), depth-1)
@@ -50,9 +56,6 @@ func scalarOf(fd protoreflect.FieldDescriptor, parent protoreflect.Message, dept
 		v := parent.NewField(fd)
 		if fd.IsList() {
 			v = protoreflect.ValueOfMessage(v.List().NewElement().Message())
-		}
-		if fd.IsMap() {
-			v = protoreflect.ValueOfMessage(v.Map().NewValue().Message())
 		}
 		filled(v.Message(), depth-1)
 		return v
