@@ -51,6 +51,7 @@ func TestSidecarsAndInitContainers(t *testing.T) {
 	pod := d.running("pod", 1)[0]
 
 	t.Run("init containers ran in order, each to completion, before the main one", func(t *testing.T) { initRanInOrder(t, pod) })
+	t.Run("describe shows the containers and init progress", func(t *testing.T) { describeShowsContainers(t, d, pod) })
 	t.Run("a failing init container keeps the replica from starting", func(t *testing.T) { failingInitBlocks(t, d) })
 	t.Run("the sidecar answers the main container on 127.0.0.1, and back", func(t *testing.T) { sidecarShareLoopback(t, d, pod) })
 	t.Run("logs -c and exec -c reach the sidecar", func(t *testing.T) { logsAndExecPickContainer(t, d, pod) })
@@ -200,5 +201,18 @@ func agentRestartAdoptsPod(t *testing.T, d *devCluster, pod *orchpb.Replica) {
 	}
 	if containerOf(r, "migrate").GetState() != "completed" {
 		t.Errorf("init ran again after adoption: %v", containerOf(r, "migrate"))
+	}
+}
+
+func describeShowsContainers(t *testing.T, d *devCluster, pod *orchpb.Replica) {
+	out, errOut, code := d.orchctl(t, "describe", "replica", pod.DisplayName())
+	for _, want := range []string{"Init:", "2 of 2 completed", "Containers:", "proxy", "sidecar", "migrate", "completed"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("describe replica lacks %q (exit %d, %s):\n%s", want, code, errOut, out)
+		}
+	}
+	out, _, _ = d.orchctl(t, "describe", "service", "pod")
+	if !strings.Contains(out, "pod (main); proxy (sidecar); init: migrate, then seed") {
+		t.Errorf("describe service lacks the containers:\n%s", out)
 	}
 }
