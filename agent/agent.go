@@ -219,6 +219,7 @@ func (a *Agent) register(ctx context.Context, agentAddr string) error {
 		Labels:       a.cfg.Labels,
 		Address:      a.cfg.Address,
 		Capacity:     a.cfg.Capacity,
+		Devices:      a.cfg.Devices,
 		AgentAddress: agentAddr,
 		CsrPem:       string(csr),
 	})
@@ -273,7 +274,7 @@ func (a *Agent) startReplicas(ctx context.Context, id *identity) error {
 	if a.dns != nil {
 		files.dnsGateway = a.overlay.Gateway()
 	}
-	a.replicas.env = &workerEnv{runtime: a.cfg.Runtime, network: a.net, files: files, report: a.reporter, log: a.log, now: time.Now}
+	a.replicas.env = &workerEnv{runtime: a.cfg.Runtime, network: a.net, files: files, report: a.reporter, log: a.log, now: time.Now, devices: a.cfg.Devices}
 	if saved, err := a.dir.loadAssignments(); err != nil {
 		a.log.Warn("ignoring saved assignments", "err", err)
 	} else if saved != nil {

@@ -67,8 +67,11 @@ type Config struct {
 	// port 0 picks one).
 	ListenAddr string
 	Capacity   *orchpb.ResourceAmounts
-	Runtime    runtime.Runtime
-	Network    NetworkFactory
+	// Devices are the device paths the node advertises by name (--device);
+	// a container gets only those of them the scheduler gave its replica.
+	Devices []*orchpb.DeviceGroup
+	Runtime runtime.Runtime
+	Network NetworkFactory
 	// Overlay, when set, is used instead of Network.
 	Overlay OverlayFactory
 	DNS     DNSConfig

@@ -30,6 +30,9 @@ type workerEnv struct {
 	log     *slog.Logger
 	// now stamps starts and measures runs (for the restart backoff).
 	now func() time.Time
+	// devices are the paths this node advertised: the only ones a
+	// container may be given, whatever an assignment says.
+	devices []*orchpb.DeviceGroup
 }
 
 // replicaNetwork gives a replica its network namespace and address, and

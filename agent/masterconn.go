@@ -60,8 +60,8 @@ func newMasterConn(urls []string, token string, ca *x509.CertPool) *masterConn {
 	}
 	c.requests = &http.Transport{TLSClientConfig: tlsConf, MaxIdleConnsPerHost: 4}
 	c.streams = &http.Transport{TLSClientConfig: tlsConf, ResponseHeaderTimeout: 10 * time.Second}
-	c.http = &http.Client{Timeout: 10 * time.Second, Transport: c.requests}
-	c.stream = &http.Client{Transport: c.streams}
+	c.http = &http.Client{Timeout: 10 * time.Second, Transport: api.VersionTransport{Base: c.requests}}
+	c.stream = &http.Client{Transport: api.VersionTransport{Base: c.streams}}
 	return c
 }
 

@@ -44,7 +44,7 @@ func (s *server) serve(ctx context.Context, ln net.Listener, ca *x509.CertPool) 
 	mux.HandleFunc("GET /v1/logs/{id}", s.serveLogs)
 	mux.HandleFunc("POST /v1/exec/{id}", s.serveExec)
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           api.VersionHandler(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig: &tls.Config{
 			MinVersion:     tls.VersionTLS12,

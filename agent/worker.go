@@ -175,13 +175,30 @@ func (w *replicaWorker) observeAdopted() observed {
 	}
 	o.resumeHealthy = o.running && w.saved.Healthy
 	w.started = o.exists
-	if o.running {
+	switch {
+	case o.running:
 		w.log.Info("adopted running container", "pid", w.adopted.pid)
-	} else if o.exists {
+	case o.exists:
 		// It exited while no agent watched: that is a restart too.
 		w.update(func(st *orchpb.ReplicaStatus) { st.Restarts++ })
+	case w.ranBefore():
+		// Its container is gone (removed by `orchd dev --cleanup`, by hand,
+		// or with containerd's state): the one about to be created is a
+		// restart like any other, counted and reported (an event).
+		w.log.Info("container gone; creating it again", "restarts", w.saved.Restarts+1)
+		w.update(func(st *orchpb.ReplicaStatus) {
+			st.Restarts++
+			st.Message = "container was gone; created again"
+		})
 	}
 	return o
+}
+
+// ranBefore: this replica's container has been started before, by this
+// agent (its saved state) or by an earlier one (what the master last
+// heard, which survives a wiped data dir).
+func (w *replicaWorker) ranBefore() bool {
+	return w.saved.StartedAt != 0 || w.asg.GetStarted()
 }
 
 // step moves the replica one step toward running: it starts a container

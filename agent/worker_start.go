@@ -74,6 +74,11 @@ func (w *replicaWorker) create(ctx context.Context, ip netip.Addr, netns string)
 		// is held to its own share.
 		cfg.CPUMillis, cfg.MemoryBytes = own.GetCpuMillis(), own.GetMemoryBytes()
 	}
+	// The replica's devices are the main container's.
+	var err error
+	if cfg.Devices, cfg.Env, err = deviceConfig(rep, spec.GetEnv(), w.env.devices); err != nil {
+		return fmt.Errorf("%w: %w", errNotCreated, err)
+	}
 	return w.createContainer(ctx, cfg, ip)
 }
 

@@ -20,6 +20,9 @@ type Member struct {
 	Role         string `json:"role"`
 	AppliedIndex uint64 `json:"appliedIndex"`
 	Healthy      bool   `json:"healthy"`
+	// Protocol is the protocol version the master recorded for itself
+	// ("0.1" for a master of v0.1.0, which records none).
+	Protocol string `json:"protocol,omitempty"`
 }
 
 // Event is a human event of GET /v1/events: "scheduled", "started",

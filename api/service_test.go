@@ -38,7 +38,7 @@ func TestServiceFlatRoundTrip(t *testing.T) {
 	}
 	for _, want := range []string{
 		`"version":42`, `"generation":2`, `"createIndex":10`,
-		`"status":{"desired":3,"running":2,"healthy":0,"updating":false,"lastUpdateResult":"","message":"","updated":0,"updateState":""}`,
+		`"status":{"desired":3,"running":2,"healthy":0,"updating":false,"lastUpdateResult":"","message":"","updated":0,"updateState":"","canary":0}`,
 		`"update":{"maxSurge":1,"maxUnavailable":0,"onFailure":"rollback"}`,
 	} {
 		if !strings.Contains(s, want) {

@@ -46,6 +46,9 @@ type Config struct {
 	First    int
 	Labels   map[string]string
 	Capacity *orchpb.ResourceAmounts
+	// Devices every node advertises, as orchd agent --device does; the
+	// paths are names only, nothing is opened.
+	Devices []*orchpb.DeviceGroup
 	// LabelsFor, when set, adds labels per node (zones, say).
 	LabelsFor func(i int) map[string]string
 	// Address is the underlay address every node reports (default 127.0.0.1).

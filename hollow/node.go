@@ -91,7 +91,7 @@ func (n *Node) start(ctx context.Context) error {
 }
 
 func (n *Node) register(ctx context.Context, ch *agent.Channel) (*orchpb.NodeRegistrationResponse, error) {
-	reg := &orchpb.NodeRegistration{Name: n.name, Labels: n.labels, Address: n.cfg.Address, Capacity: n.cfg.Capacity}
+	reg := &orchpb.NodeRegistration{Name: n.name, Labels: n.labels, Address: n.cfg.Address, Capacity: n.cfg.Capacity, Devices: n.cfg.Devices}
 	resp, err := backoff.Retry(ctx, backoff.New(100*time.Millisecond, 2*time.Second), func() (*orchpb.NodeRegistrationResponse, error) {
 		return ch.Register(ctx, reg)
 	}, nil)

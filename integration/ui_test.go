@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/api/client"
+	orchpb "github.com/orch-io/orch/proto"
 )
 
 // webYAML rolls out slowly enough (each new replica must stay healthy for
@@ -25,7 +26,7 @@ args: ["--port=8080"]
 env: {GREETING: "%s"}
 resources: {cpu: 20m, memory: 32Mi}
 health: {http: {path: /healthz, port: 8080}, interval: 500ms, timeout: 400ms}
-update: {maxSurge: 0, maxUnavailable: 1, minHealthy: 2s}
+update: {maxSurge: 0, maxUnavailable: 1, minHealthy: 2s%s}
 `
 
 // TestWebPageActs drives the web page in headless Chromium against a real
@@ -36,7 +37,7 @@ func TestWebPageActs(t *testing.T) {
 	chromium := findChromium(t)
 	d := startDevCluster(t)
 	d.loadHello()
-	d.apply(fmt.Sprintf(webYAML, 2, "one"))
+	d.apply(fmt.Sprintf(webYAML, 2, "one", ""))
 	d.running("web", 2)
 	cfg, _, err := client.LoadConfig(d.adminConf())
 	if err != nil {
@@ -49,6 +50,7 @@ func TestWebPageActs(t *testing.T) {
 
 	t.Run("scale", func(t *testing.T) { pageScales(t, d, b) })
 	t.Run("rollout progress, live, then roll back", func(t *testing.T) { pageShowsRolloutAndRollsBack(t, d, b) })
+	t.Run("a canary is promoted", func(t *testing.T) { pagePromotesCanary(t, d, b) })
 	t.Run("logs follow", func(t *testing.T) { pageFollowsLogs(t, d, b) })
 	t.Run("events filtered by object", func(t *testing.T) { pageFiltersEvents(t, d, b) })
 	t.Run("drain and uncordon", func(t *testing.T) { pageDrainsAndUncordons(t, d, b) })
@@ -76,7 +78,7 @@ func (b *browser) scaleWeb(n int) {
 
 func pageShowsRolloutAndRollsBack(t *testing.T, d *devCluster, b *browser) {
 	b = b.on(t)
-	d.apply(fmt.Sprintf(webYAML, 3, "two"))
+	d.apply(fmt.Sprintf(webYAML, 3, "two", ""))
 	// The page must show the rollout under way, without a reload: the watch
 	// stream (or the poll) redraws it while replicas are replaced.
 	b.awaitContains("the panel shows the rollout under way", "#svc-rollout", "Rollout: updating")
@@ -101,6 +103,37 @@ func pageShowsRolloutAndRollsBack(t *testing.T, d *devCluster, b *browser) {
 		return nil
 	})
 	b.awaitContains("the panel shows the rollback done", "#svc-rollout", "3 of 3 replicas on the current spec")
+}
+
+func pagePromotesCanary(t *testing.T, d *devCluster, b *browser) {
+	b = b.on(t)
+	d.apply(fmt.Sprintf(webYAML, 3, "three", ", canary: 1"))
+	// The rollout stops after one slot and waits for a decision, which the
+	// panel offers.
+	b.awaitContains("the panel shows the canary waiting", "#svc-rollout", "1 of 3 replicas on the current spec")
+	b.click("promote the canary", "#svc-promote")
+	b.awaitContains("the promotion is accepted", "#action-result", "Promote the canary of default/web: done.")
+	d.eventually("every replica runs the promoted spec", func() error {
+		reps, _, err := d.api.ListReplicas(context.Background(), client.ReplicaFilter{Namespace: "default", Service: "web"})
+		if err != nil {
+			return err
+		}
+		svc, err := d.api.GetService(context.Background(), "default", "web")
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, r := range reps {
+			if r.GetGeneration() == svc.GetGeneration() && r.Observed() == orchpb.ReplicaRunning {
+				n++
+			}
+		}
+		if n != 3 || svc.GetStatus().RolloutState().InProgress() {
+			return fmt.Errorf("%d replicas run generation %d; rollout %s", n, svc.GetGeneration(), svc.GetStatus().GetUpdateState())
+		}
+		return nil
+	})
+	b.await("the promote button is gone", "#service-panel", func(s string) bool { return !strings.Contains(s, "Promote canary") })
 }
 
 func pageFollowsLogs(t *testing.T, d *devCluster, b *browser) {

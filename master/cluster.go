@@ -31,11 +31,16 @@ func (m *Master) Cluster(ctx context.Context) (*api.Cluster, error) {
 		member := api.Member{ID: s.ID, RaftAddress: s.Address, Role: s.Role}
 		if rec := m.store.Master(s.ID); rec != nil {
 			member.APIAddress = rec.GetApiAddress()
+			member.Protocol = api.ProtocolUnversioned.String()
+			if rec.GetProtocol() != "" {
+				member.Protocol = rec.GetProtocol()
+			}
 		}
 		c.Members[i] = member
 		if s.ID == m.cfg.NodeID {
 			c.Members[i] = m.control.Status()
 			c.Members[i].RaftAddress = s.Address
+			c.Members[i].Protocol = member.Protocol
 			continue
 		}
 		if member.APIAddress == "" {

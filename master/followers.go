@@ -165,7 +165,7 @@ func (m *Master) upkeep(ctx context.Context) error {
 	}
 	self := m.self()
 	rec := m.store.Master(self.ID)
-	if rec.GetApiAddress() == self.APIAddress && rec.GetRaftAddress() == self.RaftAddress {
+	if rec.GetApiAddress() == self.APIAddress && rec.GetRaftAddress() == self.RaftAddress && rec.GetProtocol() == self.Protocol {
 		return nil
 	}
 	if m.raft.IsLeader() {
@@ -174,6 +174,14 @@ func (m *Master) upkeep(ctx context.Context) error {
 	url, _, ok := m.leaderAPI()
 	if !ok {
 		return nil
+	}
+	if rec.GetApiAddress() == self.APIAddress && rec.GetRaftAddress() == self.RaftAddress {
+		// Only the protocol is new: a leader of v0.1.0 would record the
+		// address again without it, every second. Wait for a leader that
+		// records protocols.
+		if id, _ := m.raft.Leader(); m.store.Master(string(id)).GetProtocol() == "" {
+			return nil
+		}
 	}
 	return m.peers.UpdateMember(ctx, url, self)
 }

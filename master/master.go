@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/pki"
 
 	"github.com/orch-io/orch/api/client"
@@ -233,7 +234,7 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 	m.forwarder = peer.NewForwarder(peer.ForwarderDeps{
 		Local: server.Handler(), Leader: m.leaderAPI, CA: m.ca, Cert: m.cert, Wait: cfg.LeaderWait, Logger: cfg.Logger,
 	})
-	m.httpServer = newAPIServer(m.forwarder, &tls.Config{
+	m.httpServer = newAPIServer(api.VersionHandler(m.forwarder), &tls.Config{
 		GetCertificate: m.cert.GetCertificate,
 		MinVersion:     tls.VersionTLS12,
 		// Masters calling one another and registered nodes show their
@@ -359,7 +360,7 @@ func (m *Master) credentials(ctx context.Context, joining, hasState bool) (*pki.
 
 // self is this master as the others reach it.
 func (m *Master) self() peer.Member {
-	return peer.Member{ID: m.cfg.NodeID, RaftAddress: m.raft.Addr(), APIAddress: m.apiURL}
+	return peer.Member{ID: m.cfg.NodeID, RaftAddress: m.raft.Addr(), APIAddress: m.apiURL, Protocol: api.ProtocolVersion.String()}
 }
 
 // URL is the API's address.

@@ -68,7 +68,13 @@ type ServiceSpec struct {
 	Sidecars []*ReplicaContainerSpec `protobuf:"bytes,40,rep,name=sidecars,proto3" json:"sidecars,omitempty"`
 	// init containers run to completion, in order, before the main container
 	// and the sidecars start.
-	Init          []*ReplicaContainerSpec `protobuf:"bytes,41,rep,name=init,proto3" json:"init,omitempty"`
+	Init []*ReplicaContainerSpec `protobuf:"bytes,41,rep,name=init,proto3" json:"init,omitempty"`
+	// disruption bounds the voluntary moves (drain, updates) of the service's
+	// replicas; nil is no budget beyond the update policy's own limits.
+	Disruption *DisruptionPolicy `protobuf:"bytes,55,opt,name=disruption,proto3" json:"disruption,omitempty"`
+	// priority orders services when nothing fits: a pending replica may
+	// preempt replicas of strictly lower priority (default 0).
+	Priority      int32 `protobuf:"varint,65,opt,name=priority,proto3" json:"priority,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -257,6 +263,20 @@ func (x *ServiceSpec) GetInit() []*ReplicaContainerSpec {
 	return nil
 }
 
+func (x *ServiceSpec) GetDisruption() *DisruptionPolicy {
+	if x != nil {
+		return x.Disruption
+	}
+	return nil
+}
+
+func (x *ServiceSpec) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
 // ReplicaContainerSpec is a container of a replica other than the main one:
 // a sidecar or an init container. Its name is unique in the replica and is
 // never the service's, which names the main container.
@@ -368,6 +388,52 @@ func (x *ReplicaContainerSpec) GetCapabilities() *Capabilities {
 	return nil
 }
 
+// DisruptionPolicy is a service's disruption budget: how many of its
+// replicas voluntary moves may have unavailable at once.
+type DisruptionPolicy struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	MaxUnavailable *int32                 `protobuf:"varint,1,opt,name=max_unavailable,json=maxUnavailable,proto3,oneof" json:"max_unavailable,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *DisruptionPolicy) Reset() {
+	*x = DisruptionPolicy{}
+	mi := &file_proto_orch_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisruptionPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisruptionPolicy) ProtoMessage() {}
+
+func (x *DisruptionPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisruptionPolicy.ProtoReflect.Descriptor instead.
+func (*DisruptionPolicy) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DisruptionPolicy) GetMaxUnavailable() int32 {
+	if x != nil && x.MaxUnavailable != nil {
+		return *x.MaxUnavailable
+	}
+	return 0
+}
+
 // Capabilities widen the container's default capability set, only from the
 // allowlist of docs/manifest.md. There is no way to ask for privileged mode,
 // host mounts or the host network: the spec has no field for them.
@@ -381,7 +447,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -393,7 +459,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -406,7 +472,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{2}
+	return file_proto_orch_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Capabilities) GetAdd() []string {
@@ -428,7 +494,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -440,7 +506,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -453,7 +519,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{3}
+	return file_proto_orch_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Port) GetName() string {
@@ -497,7 +563,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +575,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +588,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{4}
+	return file_proto_orch_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Resources) GetCpu() string {
@@ -561,7 +627,7 @@ type HealthCheck struct {
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +639,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +652,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{5}
+	return file_proto_orch_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *HealthCheck) GetHttp() *HTTPCheck {
@@ -648,7 +714,7 @@ type HTTPCheck struct {
 
 func (x *HTTPCheck) Reset() {
 	*x = HTTPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -660,7 +726,7 @@ func (x *HTTPCheck) String() string {
 func (*HTTPCheck) ProtoMessage() {}
 
 func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -673,7 +739,7 @@ func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPCheck.ProtoReflect.Descriptor instead.
 func (*HTTPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{6}
+	return file_proto_orch_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *HTTPCheck) GetPath() string {
@@ -699,7 +765,7 @@ type TCPCheck struct {
 
 func (x *TCPCheck) Reset() {
 	*x = TCPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -711,7 +777,7 @@ func (x *TCPCheck) String() string {
 func (*TCPCheck) ProtoMessage() {}
 
 func (x *TCPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -724,7 +790,7 @@ func (x *TCPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPCheck.ProtoReflect.Descriptor instead.
 func (*TCPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{7}
+	return file_proto_orch_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TCPCheck) GetPort() int32 {
@@ -743,7 +809,7 @@ type ExecCheck struct {
 
 func (x *ExecCheck) Reset() {
 	*x = ExecCheck{}
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -755,7 +821,7 @@ func (x *ExecCheck) String() string {
 func (*ExecCheck) ProtoMessage() {}
 
 func (x *ExecCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -768,7 +834,7 @@ func (x *ExecCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecCheck.ProtoReflect.Descriptor instead.
 func (*ExecCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{8}
+	return file_proto_orch_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ExecCheck) GetCommand() []string {
@@ -789,7 +855,7 @@ type RestartPolicy struct {
 
 func (x *RestartPolicy) Reset() {
 	*x = RestartPolicy{}
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -801,7 +867,7 @@ func (x *RestartPolicy) String() string {
 func (*RestartPolicy) ProtoMessage() {}
 
 func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -814,7 +880,7 @@ func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartPolicy.ProtoReflect.Descriptor instead.
 func (*RestartPolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{9}
+	return file_proto_orch_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RestartPolicy) GetPolicy() string {
@@ -839,18 +905,26 @@ func (x *RestartPolicy) GetBackoffMax() *durationpb.Duration {
 }
 
 type Placement struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Constraints   []string               `protobuf:"bytes,1,rep,name=constraints,proto3" json:"constraints,omitempty"`
-	SpreadBy      string                 `protobuf:"bytes,2,opt,name=spread_by,json=spreadBy,proto3" json:"spread_by,omitempty"`
-	Strategy      string                 `protobuf:"bytes,3,opt,name=strategy,proto3" json:"strategy,omitempty"`
-	MaxPerNode    int32                  `protobuf:"varint,4,opt,name=max_per_node,json=maxPerNode,proto3" json:"max_per_node,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Constraints []string               `protobuf:"bytes,1,rep,name=constraints,proto3" json:"constraints,omitempty"`
+	SpreadBy    string                 `protobuf:"bytes,2,opt,name=spread_by,json=spreadBy,proto3" json:"spread_by,omitempty"`
+	Strategy    string                 `protobuf:"bytes,3,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	MaxPerNode  int32                  `protobuf:"varint,4,opt,name=max_per_node,json=maxPerNode,proto3" json:"max_per_node,omitempty"`
+	// affinity: only on nodes running a replica of each named service (of the
+	// same namespace); anti_affinity: never on a node running one of any
+	// named service (naming itself: one per node).
+	Affinity     []*ServiceAffinity `protobuf:"bytes,65,rep,name=affinity,proto3" json:"affinity,omitempty"`
+	AntiAffinity []*ServiceAffinity `protobuf:"bytes,66,rep,name=anti_affinity,json=antiAffinity,proto3" json:"anti_affinity,omitempty"`
+	// devices asks for whole devices by name, e.g. {gpu: 1}: that many of
+	// the node's advertised paths of that name, held by this replica alone.
+	Devices       map[string]int32 `protobuf:"bytes,67,rep,name=devices,proto3" json:"devices,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Placement) Reset() {
 	*x = Placement{}
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -862,7 +936,7 @@ func (x *Placement) String() string {
 func (*Placement) ProtoMessage() {}
 
 func (x *Placement) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -875,7 +949,7 @@ func (x *Placement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Placement.ProtoReflect.Descriptor instead.
 func (*Placement) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{10}
+	return file_proto_orch_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Placement) GetConstraints() []string {
@@ -906,6 +980,128 @@ func (x *Placement) GetMaxPerNode() int32 {
 	return 0
 }
 
+func (x *Placement) GetAffinity() []*ServiceAffinity {
+	if x != nil {
+		return x.Affinity
+	}
+	return nil
+}
+
+func (x *Placement) GetAntiAffinity() []*ServiceAffinity {
+	if x != nil {
+		return x.AntiAffinity
+	}
+	return nil
+}
+
+func (x *Placement) GetDevices() map[string]int32 {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+// ServiceAffinity names another service for placement.affinity and
+// placement.antiAffinity.
+type ServiceAffinity struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Service       string                 `protobuf:"bytes,1,opt,name=service,proto3" json:"service,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceAffinity) Reset() {
+	*x = ServiceAffinity{}
+	mi := &file_proto_orch_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceAffinity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceAffinity) ProtoMessage() {}
+
+func (x *ServiceAffinity) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceAffinity.ProtoReflect.Descriptor instead.
+func (*ServiceAffinity) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ServiceAffinity) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+// DeviceGroup is a set of device paths under one name: what a node
+// advertises (--device gpu=/dev/nvidia0,/dev/nvidia1) and what the
+// scheduler gave a replica.
+type DeviceGroup struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Paths         []string               `protobuf:"bytes,2,rep,name=paths,proto3" json:"paths,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceGroup) Reset() {
+	*x = DeviceGroup{}
+	mi := &file_proto_orch_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceGroup) ProtoMessage() {}
+
+func (x *DeviceGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceGroup.ProtoReflect.Descriptor instead.
+func (*DeviceGroup) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DeviceGroup) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeviceGroup) GetPaths() []string {
+	if x != nil {
+		return x.Paths
+	}
+	return nil
+}
+
 type UpdatePolicy struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	MaxSurge       *int32                 `protobuf:"varint,1,opt,name=max_surge,json=maxSurge,proto3,oneof" json:"max_surge,omitempty"`
@@ -913,13 +1109,19 @@ type UpdatePolicy struct {
 	MinHealthy     *durationpb.Duration   `protobuf:"bytes,6,opt,name=min_healthy,json=minHealthy,proto3" json:"min_healthy,omitempty"`
 	Deadline       *durationpb.Duration   `protobuf:"bytes,7,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	OnFailure      string                 `protobuf:"bytes,5,opt,name=on_failure,json=onFailure,proto3" json:"on_failure,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// canary: a spec change first replaces this many slots (the lowest), then
+	// waits for `rollout promote` (or auto_promote) before the rest.
+	Canary int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
+	// auto_promote promotes the canaries once all of them have been healthy
+	// this long; unset waits for an operator.
+	AutoPromote   *durationpb.Duration `protobuf:"bytes,56,opt,name=auto_promote,json=autoPromote,proto3" json:"auto_promote,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdatePolicy) Reset() {
 	*x = UpdatePolicy{}
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -931,7 +1133,7 @@ func (x *UpdatePolicy) String() string {
 func (*UpdatePolicy) ProtoMessage() {}
 
 func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -944,7 +1146,7 @@ func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicy.ProtoReflect.Descriptor instead.
 func (*UpdatePolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{11}
+	return file_proto_orch_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdatePolicy) GetMaxSurge() int32 {
@@ -982,6 +1184,20 @@ func (x *UpdatePolicy) GetOnFailure() string {
 	return ""
 }
 
+func (x *UpdatePolicy) GetCanary() int32 {
+	if x != nil {
+		return x.Canary
+	}
+	return 0
+}
+
+func (x *UpdatePolicy) GetAutoPromote() *durationpb.Duration {
+	if x != nil {
+		return x.AutoPromote
+	}
+	return nil
+}
+
 // Service is a spec plus what the cluster made of it.
 type Service struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -997,14 +1213,17 @@ type Service struct {
 	// update is the latest rollout of the spec: set by the FSM when the spec
 	// changes, ended by the leader's update controller (or by the FSM itself
 	// when the revision has no replica to roll out).
-	Update        *UpdateStatus `protobuf:"bytes,7,opt,name=update,proto3" json:"update,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Update *UpdateStatus `protobuf:"bytes,7,opt,name=update,proto3" json:"update,omitempty"`
+	// previous_generation is the generation previous_spec was current in:
+	// a rollback keeps that generation's replicas instead of replacing them.
+	PreviousGeneration uint64 `protobuf:"varint,55,opt,name=previous_generation,json=previousGeneration,proto3" json:"previous_generation,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1235,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1248,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{12}
+	return file_proto_orch_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Service) GetSpec() *ServiceSpec {
@@ -1081,6 +1300,13 @@ func (x *Service) GetUpdate() *UpdateStatus {
 	return nil
 }
 
+func (x *Service) GetPreviousGeneration() uint64 {
+	if x != nil {
+		return x.PreviousGeneration
+	}
+	return 0
+}
+
 type ServiceStatus struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Desired          int32                  `protobuf:"varint,1,opt,name=desired,proto3" json:"desired,omitempty"`
@@ -1093,14 +1319,17 @@ type ServiceStatus struct {
 	// healthy for update.minHealthy: the rollout's progress.
 	Updated int32 `protobuf:"varint,7,opt,name=updated,proto3" json:"updated,omitempty"`
 	// update_state is the rollout's state (UpdateStatus.state).
-	UpdateState   string `protobuf:"bytes,8,opt,name=update_state,json=updateState,proto3" json:"update_state,omitempty"`
+	UpdateState string `protobuf:"bytes,8,opt,name=update_state,json=updateState,proto3" json:"update_state,omitempty"`
+	// canary is the number of canary slots while the rollout is in its canary
+	// stage (UpdateStatus.canary).
+	Canary        int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1341,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1354,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{13}
+	return file_proto_orch_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ServiceStatus) GetDesired() int32 {
@@ -1184,6 +1413,13 @@ func (x *ServiceStatus) GetUpdateState() string {
 	return ""
 }
 
+func (x *ServiceStatus) GetCanary() int32 {
+	if x != nil {
+		return x.Canary
+	}
+	return 0
+}
+
 // ResourceAmounts are parsed quantities: what the scheduler adds and compares.
 type ResourceAmounts struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1195,7 +1431,7 @@ type ResourceAmounts struct {
 
 func (x *ResourceAmounts) Reset() {
 	*x = ResourceAmounts{}
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1443,7 @@ func (x *ResourceAmounts) String() string {
 func (*ResourceAmounts) ProtoMessage() {}
 
 func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1456,7 @@ func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceAmounts.ProtoReflect.Descriptor instead.
 func (*ResourceAmounts) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{14}
+	return file_proto_orch_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ResourceAmounts) GetCpuMillis() int64 {
@@ -1272,13 +1508,20 @@ type Replica struct {
 	// one by one; resources holds what the scheduler reserves for them all.
 	// Empty for a replica of one container.
 	ContainerResources map[string]*ResourceAmounts `protobuf:"bytes,41,rep,name=container_resources,json=containerResources,proto3" json:"container_resources,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// devices are the node's device paths the scheduler gave this replica,
+	// one group per name its spec's placement.devices asks for.
+	Devices []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
+	// moving marks a replica the rebalancer moves: its slot gets a
+	// replacement placed anew (started first), and it stops once that one
+	// is ready.
+	Moving        bool `protobuf:"varint,66,opt,name=moving,proto3" json:"moving,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Replica) Reset() {
 	*x = Replica{}
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1290,7 +1533,7 @@ func (x *Replica) String() string {
 func (*Replica) ProtoMessage() {}
 
 func (x *Replica) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1303,7 +1546,7 @@ func (x *Replica) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Replica.ProtoReflect.Descriptor instead.
 func (*Replica) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{15}
+	return file_proto_orch_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Replica) GetId() string {
@@ -1453,6 +1696,20 @@ func (x *Replica) GetContainerResources() map[string]*ResourceAmounts {
 	return nil
 }
 
+func (x *Replica) GetDevices() []*DeviceGroup {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+func (x *Replica) GetMoving() bool {
+	if x != nil {
+		return x.Moving
+	}
+	return false
+}
+
 type Node struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1473,14 +1730,16 @@ type Node struct {
 	// admin_state is the operator's choice, "" (schedulable), "cordoned" or
 	// "draining"; it outlives the node being down, so a node that returns
 	// comes back as the operator left it.
-	AdminState    string `protobuf:"bytes,13,opt,name=admin_state,json=adminState,proto3" json:"admin_state,omitempty"`
+	AdminState string `protobuf:"bytes,13,opt,name=admin_state,json=adminState,proto3" json:"admin_state,omitempty"`
+	// devices the agent advertises (orchd agent --device NAME=PATH,...).
+	Devices       []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1492,7 +1751,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1505,7 +1764,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{16}
+	return file_proto_orch_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Node) GetId() string {
@@ -1599,6 +1858,13 @@ func (x *Node) GetAdminState() string {
 	return ""
 }
 
+func (x *Node) GetDevices() []*DeviceGroup {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
 // Image is an OCI tarball stored on the masters for clusters without a registry.
 type Image struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1612,7 +1878,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +1890,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +1903,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{17}
+	return file_proto_orch_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Image) GetName() string {
@@ -1683,7 +1949,7 @@ type ClusterConfig struct {
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1695,7 +1961,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1708,7 +1974,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{18}
+	return file_proto_orch_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ClusterConfig) GetClusterCidr() string {
@@ -1756,7 +2022,7 @@ type StateSnapshot struct {
 
 func (x *StateSnapshot) Reset() {
 	*x = StateSnapshot{}
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1768,7 +2034,7 @@ func (x *StateSnapshot) String() string {
 func (*StateSnapshot) ProtoMessage() {}
 
 func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1781,7 +2047,7 @@ func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateSnapshot.ProtoReflect.Descriptor instead.
 func (*StateSnapshot) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{19}
+	return file_proto_orch_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StateSnapshot) GetIndex() uint64 {
@@ -1863,6 +2129,7 @@ type Command struct {
 	//	*Command_PutToken
 	//	*Command_RevokeToken
 	//	*Command_TouchTokens
+	//	*Command_MoveReplicas
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1870,7 +2137,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1882,7 +2149,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1895,7 +2162,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{20}
+	return file_proto_orch_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -2076,6 +2343,15 @@ func (x *Command) GetTouchTokens() *TouchTokens {
 	return nil
 }
 
+func (x *Command) GetMoveReplicas() *MoveReplicas {
+	if x != nil {
+		if x, ok := x.Op.(*Command_MoveReplicas); ok {
+			return x.MoveReplicas
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -2156,6 +2432,10 @@ type Command_TouchTokens struct {
 	TouchTokens *TouchTokens `protobuf:"bytes,24,opt,name=touch_tokens,json=touchTokens,proto3,oneof"`
 }
 
+type Command_MoveReplicas struct {
+	MoveReplicas *MoveReplicas `protobuf:"bytes,65,opt,name=move_replicas,json=moveReplicas,proto3,oneof"`
+}
+
 func (*Command_PutService) isCommand_Op() {}
 
 func (*Command_DeleteService) isCommand_Op() {}
@@ -2194,6 +2474,55 @@ func (*Command_RevokeToken) isCommand_Op() {}
 
 func (*Command_TouchTokens) isCommand_Op() {}
 
+func (*Command_MoveReplicas) isCommand_Op() {}
+
+// MoveReplicas marks replicas for the rebalancer (Replica.moving), each
+// only if still at the version the plan saw, desired running and not
+// already moving; the others are reported in CommandResult.rejected.
+type MoveReplicas struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ExpectedVersions map[string]uint64      `protobuf:"bytes,1,rep,name=expected_versions,json=expectedVersions,proto3" json:"expected_versions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *MoveReplicas) Reset() {
+	*x = MoveReplicas{}
+	mi := &file_proto_orch_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveReplicas) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveReplicas) ProtoMessage() {}
+
+func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveReplicas.ProtoReflect.Descriptor instead.
+func (*MoveReplicas) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *MoveReplicas) GetExpectedVersions() map[string]uint64 {
+	if x != nil {
+		return x.ExpectedVersions
+	}
+	return nil
+}
+
 // PutService creates or replaces a service. With if_match set, the write
 // succeeds only when the stored version equals it (0 = must not exist).
 type PutService struct {
@@ -2206,7 +2535,7 @@ type PutService struct {
 
 func (x *PutService) Reset() {
 	*x = PutService{}
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2218,7 +2547,7 @@ func (x *PutService) String() string {
 func (*PutService) ProtoMessage() {}
 
 func (x *PutService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2231,7 +2560,7 @@ func (x *PutService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutService.ProtoReflect.Descriptor instead.
 func (*PutService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{21}
+	return file_proto_orch_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PutService) GetSpec() *ServiceSpec {
@@ -2259,7 +2588,7 @@ type DeleteService struct {
 
 func (x *DeleteService) Reset() {
 	*x = DeleteService{}
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2271,7 +2600,7 @@ func (x *DeleteService) String() string {
 func (*DeleteService) ProtoMessage() {}
 
 func (x *DeleteService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2284,7 +2613,7 @@ func (x *DeleteService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteService.ProtoReflect.Descriptor instead.
 func (*DeleteService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{22}
+	return file_proto_orch_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DeleteService) GetNamespace() string {
@@ -2319,7 +2648,7 @@ type ScaleService struct {
 
 func (x *ScaleService) Reset() {
 	*x = ScaleService{}
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2331,7 +2660,7 @@ func (x *ScaleService) String() string {
 func (*ScaleService) ProtoMessage() {}
 
 func (x *ScaleService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2344,7 +2673,7 @@ func (x *ScaleService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleService.ProtoReflect.Descriptor instead.
 func (*ScaleService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{23}
+	return file_proto_orch_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ScaleService) GetNamespace() string {
@@ -2379,7 +2708,7 @@ type RegisterNode struct {
 
 func (x *RegisterNode) Reset() {
 	*x = RegisterNode{}
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2391,7 +2720,7 @@ func (x *RegisterNode) String() string {
 func (*RegisterNode) ProtoMessage() {}
 
 func (x *RegisterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2404,7 +2733,7 @@ func (x *RegisterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNode.ProtoReflect.Descriptor instead.
 func (*RegisterNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{24}
+	return file_proto_orch_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RegisterNode) GetNode() *Node {
@@ -2431,7 +2760,7 @@ type SetNodeState struct {
 
 func (x *SetNodeState) Reset() {
 	*x = SetNodeState{}
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2443,7 +2772,7 @@ func (x *SetNodeState) String() string {
 func (*SetNodeState) ProtoMessage() {}
 
 func (x *SetNodeState) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2456,7 +2785,7 @@ func (x *SetNodeState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeState.ProtoReflect.Descriptor instead.
 func (*SetNodeState) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{25}
+	return file_proto_orch_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SetNodeState) GetNodeId() string {
@@ -2496,7 +2825,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2508,7 +2837,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2521,7 +2850,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{26}
+	return file_proto_orch_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -2546,7 +2875,7 @@ type PutReplicas struct {
 
 func (x *PutReplicas) Reset() {
 	*x = PutReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2558,7 +2887,7 @@ func (x *PutReplicas) String() string {
 func (*PutReplicas) ProtoMessage() {}
 
 func (x *PutReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2571,7 +2900,7 @@ func (x *PutReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReplicas.ProtoReflect.Descriptor instead.
 func (*PutReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{27}
+	return file_proto_orch_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PutReplicas) GetReplicas() []*Replica {
@@ -2597,7 +2926,7 @@ type DeleteReplicas struct {
 
 func (x *DeleteReplicas) Reset() {
 	*x = DeleteReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2609,7 +2938,7 @@ func (x *DeleteReplicas) String() string {
 func (*DeleteReplicas) ProtoMessage() {}
 
 func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2622,7 +2951,7 @@ func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicas.ProtoReflect.Descriptor instead.
 func (*DeleteReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+	return file_proto_orch_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DeleteReplicas) GetIds() []string {
@@ -2643,7 +2972,7 @@ type ReportReplicaStatus struct {
 
 func (x *ReportReplicaStatus) Reset() {
 	*x = ReportReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2655,7 +2984,7 @@ func (x *ReportReplicaStatus) String() string {
 func (*ReportReplicaStatus) ProtoMessage() {}
 
 func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2668,7 +2997,7 @@ func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+	return file_proto_orch_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ReportReplicaStatus) GetNodeId() string {
@@ -2699,7 +3028,7 @@ type ReportReplicaStatusBatch struct {
 
 func (x *ReportReplicaStatusBatch) Reset() {
 	*x = ReportReplicaStatusBatch{}
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2711,7 +3040,7 @@ func (x *ReportReplicaStatusBatch) String() string {
 func (*ReportReplicaStatusBatch) ProtoMessage() {}
 
 func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2724,7 +3053,7 @@ func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatusBatch.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatusBatch) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+	return file_proto_orch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReportReplicaStatusBatch) GetReports() []*ReportReplicaStatus {
@@ -2750,7 +3079,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2762,7 +3091,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2775,7 +3104,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+	return file_proto_orch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ReplicaStatus) GetId() string {
@@ -2853,7 +3182,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2865,7 +3194,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2878,7 +3207,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+	return file_proto_orch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ContainerStatus) GetName() string {
@@ -2939,7 +3268,7 @@ type PutImage struct {
 
 func (x *PutImage) Reset() {
 	*x = PutImage{}
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2951,7 +3280,7 @@ func (x *PutImage) String() string {
 func (*PutImage) ProtoMessage() {}
 
 func (x *PutImage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2964,7 +3293,7 @@ func (x *PutImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutImage.ProtoReflect.Descriptor instead.
 func (*PutImage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PutImage) GetImage() *Image {
@@ -2983,7 +3312,7 @@ type SetClusterConfig struct {
 
 func (x *SetClusterConfig) Reset() {
 	*x = SetClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2995,7 +3324,7 @@ func (x *SetClusterConfig) String() string {
 func (*SetClusterConfig) ProtoMessage() {}
 
 func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3008,7 +3337,7 @@ func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterConfig.ProtoReflect.Descriptor instead.
 func (*SetClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{34}
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SetClusterConfig) GetConfig() *ClusterConfig {
@@ -3034,7 +3363,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3046,7 +3375,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3059,7 +3388,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{35}
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CommandResult) GetIndex() uint64 {
@@ -3108,14 +3437,15 @@ type NodeRegistration struct {
 	// csr_pem is a certificate request for the node's key: the master signs
 	// it as the node's client certificate and as its agent endpoint's server
 	// certificate.
-	CsrPem        string `protobuf:"bytes,6,opt,name=csr_pem,json=csrPem,proto3" json:"csr_pem,omitempty"`
+	CsrPem        string         `protobuf:"bytes,6,opt,name=csr_pem,json=csrPem,proto3" json:"csr_pem,omitempty"`
+	Devices       []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NodeRegistration) Reset() {
 	*x = NodeRegistration{}
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3127,7 +3457,7 @@ func (x *NodeRegistration) String() string {
 func (*NodeRegistration) ProtoMessage() {}
 
 func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3140,7 +3470,7 @@ func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistration.ProtoReflect.Descriptor instead.
 func (*NodeRegistration) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{36}
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *NodeRegistration) GetName() string {
@@ -3185,6 +3515,13 @@ func (x *NodeRegistration) GetCsrPem() string {
 	return ""
 }
 
+func (x *NodeRegistration) GetDevices() []*DeviceGroup {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
 type NodeRegistrationResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Node  *Node                  `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
@@ -3202,7 +3539,7 @@ type NodeRegistrationResponse struct {
 
 func (x *NodeRegistrationResponse) Reset() {
 	*x = NodeRegistrationResponse{}
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3214,7 +3551,7 @@ func (x *NodeRegistrationResponse) String() string {
 func (*NodeRegistrationResponse) ProtoMessage() {}
 
 func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3227,7 +3564,7 @@ func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*NodeRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *NodeRegistrationResponse) GetNode() *Node {
@@ -3267,16 +3604,21 @@ func (x *NodeRegistrationResponse) GetServerCertificatePem() string {
 
 // Assignment is one replica the node must run, with the spec it runs.
 type Assignment struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Replica       *Replica               `protobuf:"bytes,1,opt,name=replica,proto3" json:"replica,omitempty"`
-	Spec          *ServiceSpec           `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Replica *Replica               `protobuf:"bytes,1,opt,name=replica,proto3" json:"replica,omitempty"`
+	Spec    *ServiceSpec           `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	// started: the master has heard this replica's container start. An agent
+	// that finds no container for a started replica counts the new one as a
+	// restart, even when its own state was wiped. It changes once in a
+	// replica's life, so status reports do not make the set look changed.
+	Started       bool `protobuf:"varint,55,opt,name=started,proto3" json:"started,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3288,7 +3630,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3301,7 +3643,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Assignment) GetReplica() *Replica {
@@ -3316,6 +3658,13 @@ func (x *Assignment) GetSpec() *ServiceSpec {
 		return x.Spec
 	}
 	return nil
+}
+
+func (x *Assignment) GetStarted() bool {
+	if x != nil {
+		return x.Started
+	}
+	return false
 }
 
 // AssignmentSet is the complete set of replicas a node must run. The master
@@ -3334,7 +3683,7 @@ type AssignmentSet struct {
 
 func (x *AssignmentSet) Reset() {
 	*x = AssignmentSet{}
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3346,7 +3695,7 @@ func (x *AssignmentSet) String() string {
 func (*AssignmentSet) ProtoMessage() {}
 
 func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3359,7 +3708,7 @@ func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentSet.ProtoReflect.Descriptor instead.
 func (*AssignmentSet) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *AssignmentSet) GetIndex() uint64 {
@@ -3401,7 +3750,7 @@ type StatusReport struct {
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3413,7 +3762,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3426,7 +3775,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StatusReport) GetNodeId() string {
@@ -3464,7 +3813,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3476,7 +3825,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3489,7 +3838,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Endpoint) GetReplicaId() string {
@@ -3565,7 +3914,7 @@ type EndpointUpdate struct {
 
 func (x *EndpointUpdate) Reset() {
 	*x = EndpointUpdate{}
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3577,7 +3926,7 @@ func (x *EndpointUpdate) String() string {
 func (*EndpointUpdate) ProtoMessage() {}
 
 func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3590,7 +3939,7 @@ func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
 func (*EndpointUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *EndpointUpdate) GetIndex() uint64 {
@@ -3629,14 +3978,18 @@ type Master struct {
 	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	RaftAddress string                 `protobuf:"bytes,2,opt,name=raft_address,json=raftAddress,proto3" json:"raft_address,omitempty"`
 	// api_address is the URL clients and other masters use, https://HOST:PORT.
-	ApiAddress    string `protobuf:"bytes,3,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
+	ApiAddress string `protobuf:"bytes,3,opt,name=api_address,json=apiAddress,proto3" json:"api_address,omitempty"`
+	// protocol is the protocol version the master speaks ("0.2"); empty is a
+	// master of v0.1.0. The FSM takes up new behaviour only once every master
+	// speaks it (docs/upgrading.md).
+	Protocol      string `protobuf:"bytes,55,opt,name=protocol,proto3" json:"protocol,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3648,7 +4001,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3661,7 +4014,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Master) GetId() string {
@@ -3681,6 +4034,13 @@ func (x *Master) GetRaftAddress() string {
 func (x *Master) GetApiAddress() string {
 	if x != nil {
 		return x.ApiAddress
+	}
+	return ""
+}
+
+func (x *Master) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
 	}
 	return ""
 }
@@ -3706,7 +4066,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3718,7 +4078,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3731,7 +4091,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+	return file_proto_orch_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Token) GetSha256() string {
@@ -3785,7 +4145,7 @@ type PutMaster struct {
 
 func (x *PutMaster) Reset() {
 	*x = PutMaster{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3797,7 +4157,7 @@ func (x *PutMaster) String() string {
 func (*PutMaster) ProtoMessage() {}
 
 func (x *PutMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3810,7 +4170,7 @@ func (x *PutMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
 func (*PutMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *PutMaster) GetMaster() *Master {
@@ -3829,7 +4189,7 @@ type RemoveMaster struct {
 
 func (x *RemoveMaster) Reset() {
 	*x = RemoveMaster{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3841,7 +4201,7 @@ func (x *RemoveMaster) String() string {
 func (*RemoveMaster) ProtoMessage() {}
 
 func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3854,7 +4214,7 @@ func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
 func (*RemoveMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RemoveMaster) GetId() string {
@@ -3873,7 +4233,7 @@ type PutToken struct {
 
 func (x *PutToken) Reset() {
 	*x = PutToken{}
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3885,7 +4245,7 @@ func (x *PutToken) String() string {
 func (*PutToken) ProtoMessage() {}
 
 func (x *PutToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3898,7 +4258,7 @@ func (x *PutToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
 func (*PutToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+	return file_proto_orch_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PutToken) GetToken() *Token {
@@ -3918,7 +4278,7 @@ type RevokeToken struct {
 
 func (x *RevokeToken) Reset() {
 	*x = RevokeToken{}
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3930,7 +4290,7 @@ func (x *RevokeToken) String() string {
 func (*RevokeToken) ProtoMessage() {}
 
 func (x *RevokeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3943,7 +4303,7 @@ func (x *RevokeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeToken.ProtoReflect.Descriptor instead.
 func (*RevokeToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{48}
+	return file_proto_orch_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RevokeToken) GetId() string {
@@ -3964,7 +4324,7 @@ type TouchTokens struct {
 
 func (x *TouchTokens) Reset() {
 	*x = TouchTokens{}
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3976,7 +4336,7 @@ func (x *TouchTokens) String() string {
 func (*TouchTokens) ProtoMessage() {}
 
 func (x *TouchTokens) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3989,7 +4349,7 @@ func (x *TouchTokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchTokens.ProtoReflect.Descriptor instead.
 func (*TouchTokens) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{49}
+	return file_proto_orch_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *TouchTokens) GetUses() []*TokenUse {
@@ -4009,7 +4369,7 @@ type TokenUse struct {
 
 func (x *TokenUse) Reset() {
 	*x = TokenUse{}
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4021,7 +4381,7 @@ func (x *TokenUse) String() string {
 func (*TokenUse) ProtoMessage() {}
 
 func (x *TokenUse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4034,7 +4394,7 @@ func (x *TokenUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenUse.ProtoReflect.Descriptor instead.
 func (*TokenUse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{50}
+	return file_proto_orch_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *TokenUse) GetId() string {
@@ -4065,13 +4425,20 @@ type UpdateStatus struct {
 	Rollback      bool   `protobuf:"varint,5,opt,name=rollback,proto3" json:"rollback,omitempty"`
 	StartedIndex  uint64 `protobuf:"varint,6,opt,name=started_index,json=startedIndex,proto3" json:"started_index,omitempty"`
 	FinishedIndex uint64 `protobuf:"varint,7,opt,name=finished_index,json=finishedIndex,proto3" json:"finished_index,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// canary is the number of canary slots while the rollout is in its canary
+	// stage (only slots 1..canary run the new generation); 0 once promoted or
+	// for a rollout without canaries.
+	Canary int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
+	// kept_generation: replicas of this generation run the current spec too
+	// (a rollback's target), so they are kept instead of replaced.
+	KeptGeneration uint64 `protobuf:"varint,56,opt,name=kept_generation,json=keptGeneration,proto3" json:"kept_generation,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4083,7 +4450,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4096,7 +4463,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{51}
+	return file_proto_orch_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -4148,6 +4515,20 @@ func (x *UpdateStatus) GetFinishedIndex() uint64 {
 	return 0
 }
 
+func (x *UpdateStatus) GetCanary() int32 {
+	if x != nil {
+		return x.Canary
+	}
+	return 0
+}
+
+func (x *UpdateStatus) GetKeptGeneration() uint64 {
+	if x != nil {
+		return x.KeptGeneration
+	}
+	return 0
+}
+
 // RollbackService makes the previous spec current again, as a new
 // generation that keeps the current replica count.
 type RollbackService struct {
@@ -4164,7 +4545,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4176,7 +4557,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4189,7 +4570,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{52}
+	return file_proto_orch_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -4233,7 +4614,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4245,7 +4626,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4258,7 +4639,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{53}
+	return file_proto_orch_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -4286,7 +4667,7 @@ var File_proto_orch_proto protoreflect.FileDescriptor
 
 const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
-	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\x94\b\n" +
+	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xeb\b\n" +
 	"\vServiceSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -4310,7 +4691,11 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x19read_only_root_filesystem\x18\x14 \x01(\bR\x16readOnlyRootFilesystem\x129\n" +
 	"\fcapabilities\x18\x15 \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x129\n" +
 	"\bsidecars\x18( \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\bsidecars\x121\n" +
-	"\x04init\x18) \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\x04init\x1a6\n" +
+	"\x04init\x18) \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\x04init\x129\n" +
+	"\n" +
+	"disruption\x187 \x01(\v2\x19.orch.v1.DisruptionPolicyR\n" +
+	"disruption\x12\x1a\n" +
+	"\bpriority\x18A \x01(\x05R\bpriority\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -4330,7 +4715,10 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\fcapabilities\x18\t \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\" \n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"T\n" +
+	"\x10DisruptionPolicy\x12,\n" +
+	"\x0fmax_unavailable\x18\x01 \x01(\x05H\x00R\x0emaxUnavailable\x88\x01\x01B\x12\n" +
+	"\x10_max_unavailable\" \n" +
 	"\fCapabilities\x12\x10\n" +
 	"\x03add\x18\x01 \x03(\tR\x03add\"g\n" +
 	"\x04Port\x12\x12\n" +
@@ -4362,13 +4750,24 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06policy\x18\x01 \x01(\tR\x06policy\x12B\n" +
 	"\x0fbackoff_initial\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0ebackoffInitial\x12:\n" +
 	"\vbackoff_max\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\n" +
-	"backoffMaxJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04\"\x88\x01\n" +
+	"backoffMaxJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04\"\xf4\x02\n" +
 	"\tPlacement\x12 \n" +
 	"\vconstraints\x18\x01 \x03(\tR\vconstraints\x12\x1b\n" +
 	"\tspread_by\x18\x02 \x01(\tR\bspreadBy\x12\x1a\n" +
 	"\bstrategy\x18\x03 \x01(\tR\bstrategy\x12 \n" +
 	"\fmax_per_node\x18\x04 \x01(\x05R\n" +
-	"maxPerNode\"\x9e\x02\n" +
+	"maxPerNode\x124\n" +
+	"\baffinity\x18A \x03(\v2\x18.orch.v1.ServiceAffinityR\baffinity\x12=\n" +
+	"\ranti_affinity\x18B \x03(\v2\x18.orch.v1.ServiceAffinityR\fantiAffinity\x129\n" +
+	"\adevices\x18C \x03(\v2\x1f.orch.v1.Placement.DevicesEntryR\adevices\x1a:\n" +
+	"\fDevicesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"+\n" +
+	"\x0fServiceAffinity\x12\x18\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\"7\n" +
+	"\vDeviceGroup\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05paths\x18\x02 \x03(\tR\x05paths\"\xf4\x02\n" +
 	"\fUpdatePolicy\x12 \n" +
 	"\tmax_surge\x18\x01 \x01(\x05H\x00R\bmaxSurge\x88\x01\x01\x12,\n" +
 	"\x0fmax_unavailable\x18\x02 \x01(\x05H\x01R\x0emaxUnavailable\x88\x01\x01\x12:\n" +
@@ -4376,10 +4775,12 @@ const file_proto_orch_proto_rawDesc = "" +
 	"minHealthy\x125\n" +
 	"\bdeadline\x18\a \x01(\v2\x19.google.protobuf.DurationR\bdeadline\x12\x1d\n" +
 	"\n" +
-	"on_failure\x18\x05 \x01(\tR\tonFailureB\f\n" +
+	"on_failure\x18\x05 \x01(\tR\tonFailure\x12\x16\n" +
+	"\x06canary\x187 \x01(\x05R\x06canary\x12<\n" +
+	"\fauto_promote\x188 \x01(\v2\x19.google.protobuf.DurationR\vautoPromoteB\f\n" +
 	"\n" +
 	"_max_surgeB\x12\n" +
-	"\x10_max_unavailableJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05\"\xaa\x02\n" +
+	"\x10_max_unavailableJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05\"\xdb\x02\n" +
 	"\aService\x12(\n" +
 	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x1e\n" +
@@ -4389,7 +4790,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x01(\v2\x16.orch.v1.ServiceStatusR\x06status\x129\n" +
 	"\rprevious_spec\x18\x05 \x01(\v2\x14.orch.v1.ServiceSpecR\fpreviousSpec\x12!\n" +
 	"\fcreate_index\x18\x06 \x01(\x04R\vcreateIndex\x12-\n" +
-	"\x06update\x18\a \x01(\v2\x15.orch.v1.UpdateStatusR\x06update\"\xfe\x01\n" +
+	"\x06update\x18\a \x01(\v2\x15.orch.v1.UpdateStatusR\x06update\x12/\n" +
+	"\x13previous_generation\x187 \x01(\x04R\x12previousGeneration\"\x96\x02\n" +
 	"\rServiceStatus\x12\x18\n" +
 	"\adesired\x18\x01 \x01(\x05R\adesired\x12\x18\n" +
 	"\arunning\x18\x02 \x01(\x05R\arunning\x12\x18\n" +
@@ -4398,11 +4800,12 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x12last_update_result\x18\x05 \x01(\tR\x10lastUpdateResult\x12\x18\n" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12\x18\n" +
 	"\aupdated\x18\a \x01(\x05R\aupdated\x12!\n" +
-	"\fupdate_state\x18\b \x01(\tR\vupdateState\"S\n" +
+	"\fupdate_state\x18\b \x01(\tR\vupdateState\x12\x16\n" +
+	"\x06canary\x187 \x01(\x05R\x06canary\"S\n" +
 	"\x0fResourceAmounts\x12\x1d\n" +
 	"\n" +
 	"cpu_millis\x18\x01 \x01(\x03R\tcpuMillis\x12!\n" +
-	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\"\x9e\x06\n" +
+	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\"\xe6\x06\n" +
 	"\aReplica\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x18\n" +
@@ -4431,10 +4834,12 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
 	"containers\x18( \x03(\v2\x18.orch.v1.ContainerStatusR\n" +
 	"containers\x12Y\n" +
-	"\x13container_resources\x18) \x03(\v2(.orch.v1.Replica.ContainerResourcesEntryR\x12containerResources\x1a_\n" +
+	"\x13container_resources\x18) \x03(\v2(.orch.v1.Replica.ContainerResourcesEntryR\x12containerResources\x12.\n" +
+	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x12\x16\n" +
+	"\x06moving\x18B \x01(\bR\x06moving\x1a_\n" +
 	"\x17ContainerResourcesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12.\n" +
-	"\x05value\x18\x02 \x01(\v2\x18.orch.v1.ResourceAmountsR\x05value:\x028\x01\"\xf8\x03\n" +
+	"\x05value\x18\x02 \x01(\v2\x18.orch.v1.ResourceAmountsR\x05value:\x028\x01\"\xa8\x04\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
@@ -4450,7 +4855,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\fcreate_index\x18\v \x01(\x04R\vcreateIndex\x12#\n" +
 	"\ragent_address\x18\f \x01(\tR\fagentAddress\x12\x1f\n" +
 	"\vadmin_state\x18\r \x01(\tR\n" +
-	"adminState\x1a9\n" +
+	"adminState\x12.\n" +
+	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
@@ -4474,7 +4880,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06images\x18\x05 \x03(\v2\x0e.orch.v1.ImageR\x06images\x12.\n" +
 	"\x06config\x18\x06 \x01(\v2\x16.orch.v1.ClusterConfigR\x06config\x12)\n" +
 	"\amasters\x18\x14 \x03(\v2\x0f.orch.v1.MasterR\amasters\x12&\n" +
-	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\"\xd9\t\n" +
+	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\"\x97\n" +
+	"\n" +
 	"\aCommand\x126\n" +
 	"\vput_service\x18\x01 \x01(\v2\x13.orch.v1.PutServiceH\x00R\n" +
 	"putService\x12?\n" +
@@ -4498,8 +4905,14 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\rremove_master\x18\x15 \x01(\v2\x15.orch.v1.RemoveMasterH\x00R\fremoveMaster\x120\n" +
 	"\tput_token\x18\x16 \x01(\v2\x11.orch.v1.PutTokenH\x00R\bputToken\x129\n" +
 	"\frevoke_token\x18\x17 \x01(\v2\x14.orch.v1.RevokeTokenH\x00R\vrevokeToken\x129\n" +
-	"\ftouch_tokens\x18\x18 \x01(\v2\x14.orch.v1.TouchTokensH\x00R\vtouchTokensB\x04\n" +
-	"\x02op\"c\n" +
+	"\ftouch_tokens\x18\x18 \x01(\v2\x14.orch.v1.TouchTokensH\x00R\vtouchTokens\x12<\n" +
+	"\rmove_replicas\x18A \x01(\v2\x15.orch.v1.MoveReplicasH\x00R\fmoveReplicasB\x04\n" +
+	"\x02op\"\xad\x01\n" +
+	"\fMoveReplicas\x12X\n" +
+	"\x11expected_versions\x18\x01 \x03(\v2+.orch.v1.MoveReplicas.ExpectedVersionsEntryR\x10expectedVersions\x1aC\n" +
+	"\x15ExpectedVersionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"c\n" +
 	"\n" +
 	"PutService\x12(\n" +
 	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x1e\n" +
@@ -4571,14 +4984,15 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x04node\x18\x05 \x01(\v2\r.orch.v1.NodeR\x04node\x1a;\n" +
 	"\rRejectedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xde\x02\n" +
 	"\x10NodeRegistration\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12=\n" +
 	"\x06labels\x18\x02 \x03(\v2%.orch.v1.NodeRegistration.LabelsEntryR\x06labels\x12\x18\n" +
 	"\aaddress\x18\x03 \x01(\tR\aaddress\x124\n" +
 	"\bcapacity\x18\x04 \x01(\v2\x18.orch.v1.ResourceAmountsR\bcapacity\x12#\n" +
 	"\ragent_address\x18\x05 \x01(\tR\fagentAddress\x12\x17\n" +
-	"\acsr_pem\x18\x06 \x01(\tR\x06csrPem\x1a9\n" +
+	"\acsr_pem\x18\x06 \x01(\tR\x06csrPem\x12.\n" +
+	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd6\x01\n" +
@@ -4587,11 +5001,12 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0fcertificate_pem\x18\x02 \x01(\tR\x0ecertificatePem\x12\x15\n" +
 	"\x06ca_pem\x18\x03 \x01(\tR\x05caPem\x12!\n" +
 	"\fcluster_cidr\x18\x04 \x01(\tR\vclusterCidr\x124\n" +
-	"\x16server_certificate_pem\x18\x05 \x01(\tR\x14serverCertificatePem\"b\n" +
+	"\x16server_certificate_pem\x18\x05 \x01(\tR\x14serverCertificatePem\"|\n" +
 	"\n" +
 	"Assignment\x12*\n" +
 	"\areplica\x18\x01 \x01(\v2\x10.orch.v1.ReplicaR\areplica\x12(\n" +
-	"\x04spec\x18\x02 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\"\x9a\x01\n" +
+	"\x04spec\x18\x02 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x18\n" +
+	"\astarted\x187 \x01(\bR\astarted\"\x9a\x01\n" +
 	"\rAssignmentSet\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x125\n" +
@@ -4616,12 +5031,13 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x14\n" +
 	"\x05reset\x18\x02 \x01(\bR\x05reset\x12#\n" +
 	"\x03put\x18\x03 \x03(\v2\x11.orch.v1.EndpointR\x03put\x12\x18\n" +
-	"\adeleted\x18\x04 \x03(\tR\adeleted\"\\\n" +
+	"\adeleted\x18\x04 \x03(\tR\adeleted\"x\n" +
 	"\x06Master\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
 	"\vapi_address\x18\x03 \x01(\tR\n" +
-	"apiAddress\"\xa3\x01\n" +
+	"apiAddress\x12\x1a\n" +
+	"\bprotocol\x187 \x01(\tR\bprotocol\"\xa3\x01\n" +
 	"\x05Token\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x0e\n" +
@@ -4644,7 +5060,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x04uses\x18\x01 \x03(\v2\x11.orch.v1.TokenUseR\x04uses\"*\n" +
 	"\bTokenUse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x0e\n" +
-	"\x02at\x18\x02 \x01(\x03R\x02at\"\xef\x01\n" +
+	"\x02at\x18\x02 \x01(\x03R\x02at\"\xb0\x02\n" +
 	"\fUpdateStatus\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\x04R\n" +
@@ -4654,7 +5070,9 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0ffrom_generation\x18\x04 \x01(\x04R\x0efromGeneration\x12\x1a\n" +
 	"\brollback\x18\x05 \x01(\bR\brollback\x12#\n" +
 	"\rstarted_index\x18\x06 \x01(\x04R\fstartedIndex\x12%\n" +
-	"\x0efinished_index\x18\a \x01(\x04R\rfinishedIndex\"\x80\x01\n" +
+	"\x0efinished_index\x18\a \x01(\x04R\rfinishedIndex\x12\x16\n" +
+	"\x06canary\x187 \x01(\x05R\x06canary\x12'\n" +
+	"\x0fkept_generation\x188 \x01(\x04R\x0ekeptGeneration\"\x80\x01\n" +
 	"\x0fRollbackService\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12#\n" +
@@ -4677,165 +5095,181 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
 	(*ReplicaContainerSpec)(nil),     // 1: orch.v1.ReplicaContainerSpec
-	(*Capabilities)(nil),             // 2: orch.v1.Capabilities
-	(*Port)(nil),                     // 3: orch.v1.Port
-	(*Resources)(nil),                // 4: orch.v1.Resources
-	(*HealthCheck)(nil),              // 5: orch.v1.HealthCheck
-	(*HTTPCheck)(nil),                // 6: orch.v1.HTTPCheck
-	(*TCPCheck)(nil),                 // 7: orch.v1.TCPCheck
-	(*ExecCheck)(nil),                // 8: orch.v1.ExecCheck
-	(*RestartPolicy)(nil),            // 9: orch.v1.RestartPolicy
-	(*Placement)(nil),                // 10: orch.v1.Placement
-	(*UpdatePolicy)(nil),             // 11: orch.v1.UpdatePolicy
-	(*Service)(nil),                  // 12: orch.v1.Service
-	(*ServiceStatus)(nil),            // 13: orch.v1.ServiceStatus
-	(*ResourceAmounts)(nil),          // 14: orch.v1.ResourceAmounts
-	(*Replica)(nil),                  // 15: orch.v1.Replica
-	(*Node)(nil),                     // 16: orch.v1.Node
-	(*Image)(nil),                    // 17: orch.v1.Image
-	(*ClusterConfig)(nil),            // 18: orch.v1.ClusterConfig
-	(*StateSnapshot)(nil),            // 19: orch.v1.StateSnapshot
-	(*Command)(nil),                  // 20: orch.v1.Command
-	(*PutService)(nil),               // 21: orch.v1.PutService
-	(*DeleteService)(nil),            // 22: orch.v1.DeleteService
-	(*ScaleService)(nil),             // 23: orch.v1.ScaleService
-	(*RegisterNode)(nil),             // 24: orch.v1.RegisterNode
-	(*SetNodeState)(nil),             // 25: orch.v1.SetNodeState
-	(*RemoveNode)(nil),               // 26: orch.v1.RemoveNode
-	(*PutReplicas)(nil),              // 27: orch.v1.PutReplicas
-	(*DeleteReplicas)(nil),           // 28: orch.v1.DeleteReplicas
-	(*ReportReplicaStatus)(nil),      // 29: orch.v1.ReportReplicaStatus
-	(*ReportReplicaStatusBatch)(nil), // 30: orch.v1.ReportReplicaStatusBatch
-	(*ReplicaStatus)(nil),            // 31: orch.v1.ReplicaStatus
-	(*ContainerStatus)(nil),          // 32: orch.v1.ContainerStatus
-	(*PutImage)(nil),                 // 33: orch.v1.PutImage
-	(*SetClusterConfig)(nil),         // 34: orch.v1.SetClusterConfig
-	(*CommandResult)(nil),            // 35: orch.v1.CommandResult
-	(*NodeRegistration)(nil),         // 36: orch.v1.NodeRegistration
-	(*NodeRegistrationResponse)(nil), // 37: orch.v1.NodeRegistrationResponse
-	(*Assignment)(nil),               // 38: orch.v1.Assignment
-	(*AssignmentSet)(nil),            // 39: orch.v1.AssignmentSet
-	(*StatusReport)(nil),             // 40: orch.v1.StatusReport
-	(*Endpoint)(nil),                 // 41: orch.v1.Endpoint
-	(*EndpointUpdate)(nil),           // 42: orch.v1.EndpointUpdate
-	(*Master)(nil),                   // 43: orch.v1.Master
-	(*Token)(nil),                    // 44: orch.v1.Token
-	(*PutMaster)(nil),                // 45: orch.v1.PutMaster
-	(*RemoveMaster)(nil),             // 46: orch.v1.RemoveMaster
-	(*PutToken)(nil),                 // 47: orch.v1.PutToken
-	(*RevokeToken)(nil),              // 48: orch.v1.RevokeToken
-	(*TouchTokens)(nil),              // 49: orch.v1.TouchTokens
-	(*TokenUse)(nil),                 // 50: orch.v1.TokenUse
-	(*UpdateStatus)(nil),             // 51: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 52: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 53: orch.v1.SetUpdateStatus
-	nil,                              // 54: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 55: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 56: orch.v1.ReplicaContainerSpec.EnvEntry
-	nil,                              // 57: orch.v1.Replica.ContainerResourcesEntry
-	nil,                              // 58: orch.v1.Node.LabelsEntry
-	nil,                              // 59: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 60: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 61: orch.v1.NodeRegistration.LabelsEntry
-	(*durationpb.Duration)(nil),      // 62: google.protobuf.Duration
+	(*DisruptionPolicy)(nil),         // 2: orch.v1.DisruptionPolicy
+	(*Capabilities)(nil),             // 3: orch.v1.Capabilities
+	(*Port)(nil),                     // 4: orch.v1.Port
+	(*Resources)(nil),                // 5: orch.v1.Resources
+	(*HealthCheck)(nil),              // 6: orch.v1.HealthCheck
+	(*HTTPCheck)(nil),                // 7: orch.v1.HTTPCheck
+	(*TCPCheck)(nil),                 // 8: orch.v1.TCPCheck
+	(*ExecCheck)(nil),                // 9: orch.v1.ExecCheck
+	(*RestartPolicy)(nil),            // 10: orch.v1.RestartPolicy
+	(*Placement)(nil),                // 11: orch.v1.Placement
+	(*ServiceAffinity)(nil),          // 12: orch.v1.ServiceAffinity
+	(*DeviceGroup)(nil),              // 13: orch.v1.DeviceGroup
+	(*UpdatePolicy)(nil),             // 14: orch.v1.UpdatePolicy
+	(*Service)(nil),                  // 15: orch.v1.Service
+	(*ServiceStatus)(nil),            // 16: orch.v1.ServiceStatus
+	(*ResourceAmounts)(nil),          // 17: orch.v1.ResourceAmounts
+	(*Replica)(nil),                  // 18: orch.v1.Replica
+	(*Node)(nil),                     // 19: orch.v1.Node
+	(*Image)(nil),                    // 20: orch.v1.Image
+	(*ClusterConfig)(nil),            // 21: orch.v1.ClusterConfig
+	(*StateSnapshot)(nil),            // 22: orch.v1.StateSnapshot
+	(*Command)(nil),                  // 23: orch.v1.Command
+	(*MoveReplicas)(nil),             // 24: orch.v1.MoveReplicas
+	(*PutService)(nil),               // 25: orch.v1.PutService
+	(*DeleteService)(nil),            // 26: orch.v1.DeleteService
+	(*ScaleService)(nil),             // 27: orch.v1.ScaleService
+	(*RegisterNode)(nil),             // 28: orch.v1.RegisterNode
+	(*SetNodeState)(nil),             // 29: orch.v1.SetNodeState
+	(*RemoveNode)(nil),               // 30: orch.v1.RemoveNode
+	(*PutReplicas)(nil),              // 31: orch.v1.PutReplicas
+	(*DeleteReplicas)(nil),           // 32: orch.v1.DeleteReplicas
+	(*ReportReplicaStatus)(nil),      // 33: orch.v1.ReportReplicaStatus
+	(*ReportReplicaStatusBatch)(nil), // 34: orch.v1.ReportReplicaStatusBatch
+	(*ReplicaStatus)(nil),            // 35: orch.v1.ReplicaStatus
+	(*ContainerStatus)(nil),          // 36: orch.v1.ContainerStatus
+	(*PutImage)(nil),                 // 37: orch.v1.PutImage
+	(*SetClusterConfig)(nil),         // 38: orch.v1.SetClusterConfig
+	(*CommandResult)(nil),            // 39: orch.v1.CommandResult
+	(*NodeRegistration)(nil),         // 40: orch.v1.NodeRegistration
+	(*NodeRegistrationResponse)(nil), // 41: orch.v1.NodeRegistrationResponse
+	(*Assignment)(nil),               // 42: orch.v1.Assignment
+	(*AssignmentSet)(nil),            // 43: orch.v1.AssignmentSet
+	(*StatusReport)(nil),             // 44: orch.v1.StatusReport
+	(*Endpoint)(nil),                 // 45: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 46: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 47: orch.v1.Master
+	(*Token)(nil),                    // 48: orch.v1.Token
+	(*PutMaster)(nil),                // 49: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 50: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 51: orch.v1.PutToken
+	(*RevokeToken)(nil),              // 52: orch.v1.RevokeToken
+	(*TouchTokens)(nil),              // 53: orch.v1.TouchTokens
+	(*TokenUse)(nil),                 // 54: orch.v1.TokenUse
+	(*UpdateStatus)(nil),             // 55: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 56: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 57: orch.v1.SetUpdateStatus
+	nil,                              // 58: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 59: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 60: orch.v1.ReplicaContainerSpec.EnvEntry
+	nil,                              // 61: orch.v1.Placement.DevicesEntry
+	nil,                              // 62: orch.v1.Replica.ContainerResourcesEntry
+	nil,                              // 63: orch.v1.Node.LabelsEntry
+	nil,                              // 64: orch.v1.MoveReplicas.ExpectedVersionsEntry
+	nil,                              // 65: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 66: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 67: orch.v1.NodeRegistration.LabelsEntry
+	(*durationpb.Duration)(nil),      // 68: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	54, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
-	3,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
-	4,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
-	5,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
-	9,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
-	10, // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
-	11, // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	62, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
-	55, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
-	2,  // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
+	58, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	4,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
+	5,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
+	6,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
+	10, // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
+	11, // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
+	14, // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
+	68, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	59, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	3,  // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
 	1,  // 10: orch.v1.ServiceSpec.sidecars:type_name -> orch.v1.ReplicaContainerSpec
 	1,  // 11: orch.v1.ServiceSpec.init:type_name -> orch.v1.ReplicaContainerSpec
-	56, // 12: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
-	4,  // 13: orch.v1.ReplicaContainerSpec.resources:type_name -> orch.v1.Resources
-	2,  // 14: orch.v1.ReplicaContainerSpec.capabilities:type_name -> orch.v1.Capabilities
-	6,  // 15: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
-	7,  // 16: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
-	8,  // 17: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	62, // 18: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	62, // 19: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	62, // 20: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
-	62, // 21: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
-	62, // 22: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
-	62, // 23: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
-	62, // 24: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	0,  // 25: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
-	13, // 26: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
-	0,  // 27: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	51, // 28: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
-	14, // 29: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,  // 30: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	32, // 31: orch.v1.Replica.containers:type_name -> orch.v1.ContainerStatus
-	57, // 32: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
-	58, // 33: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	14, // 34: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	14, // 35: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	12, // 36: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	15, // 37: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	16, // 38: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	17, // 39: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	18, // 40: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	43, // 41: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	44, // 42: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	21, // 43: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	22, // 44: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	23, // 45: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	24, // 46: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	25, // 47: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	27, // 48: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	28, // 49: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	29, // 50: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	33, // 51: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	34, // 52: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	26, // 53: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	52, // 54: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	53, // 55: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	30, // 56: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	45, // 57: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	46, // 58: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	47, // 59: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	48, // 60: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
-	49, // 61: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
-	0,  // 62: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	16, // 63: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	15, // 64: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	59, // 65: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	31, // 66: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	29, // 67: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	32, // 68: orch.v1.ReplicaStatus.containers:type_name -> orch.v1.ContainerStatus
-	17, // 69: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	18, // 70: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	60, // 71: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	16, // 72: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	61, // 73: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	14, // 74: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	16, // 75: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	15, // 76: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,  // 77: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	38, // 78: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	16, // 79: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	31, // 80: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	41, // 81: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	43, // 82: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	44, // 83: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	50, // 84: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	51, // 85: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	14, // 86: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
-	87, // [87:87] is the sub-list for method output_type
-	87, // [87:87] is the sub-list for method input_type
-	87, // [87:87] is the sub-list for extension type_name
-	87, // [87:87] is the sub-list for extension extendee
-	0,  // [0:87] is the sub-list for field type_name
+	2,  // 12: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
+	60, // 13: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
+	5,  // 14: orch.v1.ReplicaContainerSpec.resources:type_name -> orch.v1.Resources
+	3,  // 15: orch.v1.ReplicaContainerSpec.capabilities:type_name -> orch.v1.Capabilities
+	7,  // 16: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
+	8,  // 17: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
+	9,  // 18: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
+	68, // 19: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	68, // 20: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	68, // 21: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	68, // 22: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	68, // 23: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	12, // 24: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
+	12, // 25: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
+	61, // 26: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
+	68, // 27: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	68, // 28: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	68, // 29: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
+	0,  // 30: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
+	16, // 31: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
+	0,  // 32: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
+	55, // 33: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	17, // 34: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,  // 35: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	36, // 36: orch.v1.Replica.containers:type_name -> orch.v1.ContainerStatus
+	62, // 37: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
+	13, // 38: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
+	63, // 39: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	17, // 40: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	17, // 41: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	13, // 42: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
+	15, // 43: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	18, // 44: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	19, // 45: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	20, // 46: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	21, // 47: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	47, // 48: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	48, // 49: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	25, // 50: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	26, // 51: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	27, // 52: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	28, // 53: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	29, // 54: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	31, // 55: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	32, // 56: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	33, // 57: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	37, // 58: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	38, // 59: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	30, // 60: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	56, // 61: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	57, // 62: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	34, // 63: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	49, // 64: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	50, // 65: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	51, // 66: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	52, // 67: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	53, // 68: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	24, // 69: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
+	64, // 70: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
+	0,  // 71: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	19, // 72: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	18, // 73: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	65, // 74: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	35, // 75: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	33, // 76: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	36, // 77: orch.v1.ReplicaStatus.containers:type_name -> orch.v1.ContainerStatus
+	20, // 78: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	21, // 79: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	66, // 80: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	19, // 81: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	67, // 82: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	17, // 83: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	13, // 84: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
+	19, // 85: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	18, // 86: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,  // 87: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	42, // 88: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	19, // 89: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	35, // 90: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	45, // 91: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	47, // 92: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	48, // 93: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	54, // 94: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	55, // 95: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	17, // 96: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
+	97, // [97:97] is the sub-list for method output_type
+	97, // [97:97] is the sub-list for method input_type
+	97, // [97:97] is the sub-list for extension type_name
+	97, // [97:97] is the sub-list for extension extendee
+	0,  // [0:97] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -4844,8 +5278,9 @@ func file_proto_orch_proto_init() {
 		return
 	}
 	file_proto_orch_proto_msgTypes[0].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[11].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[20].OneofWrappers = []any{
+	file_proto_orch_proto_msgTypes[2].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[14].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[23].OneofWrappers = []any{
 		(*Command_PutService)(nil),
 		(*Command_DeleteService)(nil),
 		(*Command_ScaleService)(nil),
@@ -4865,16 +5300,17 @@ func file_proto_orch_proto_init() {
 		(*Command_PutToken)(nil),
 		(*Command_RevokeToken)(nil),
 		(*Command_TouchTokens)(nil),
+		(*Command_MoveReplicas)(nil),
 	}
-	file_proto_orch_proto_msgTypes[21].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[22].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[25].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[26].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   62,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -15,6 +15,9 @@ type class struct {
 	cpu, mem int64
 	ports    []int32 // sorted, unique, > 0
 	pinned   string  // node id, or "" for any node
+	// devices is the spec's placement.devices, the same for every class
+	// of a request.
+	devices  map[string]int32
 	replicas []*orchpb.Replica
 }
 
@@ -29,10 +32,11 @@ func classesOf(r Request) []*class {
 			continue
 		}
 		c := &class{
-			cpu:    rep.GetResources().GetCpuMillis(),
-			mem:    rep.GetResources().GetMemoryBytes(),
-			ports:  hostPorts(rep, r.Spec),
-			pinned: rep.GetNode(),
+			cpu:     rep.GetResources().GetCpuMillis(),
+			mem:     rep.GetResources().GetMemoryBytes(),
+			ports:   hostPorts(rep, r.Spec),
+			pinned:  rep.GetNode(),
+			devices: r.Spec.GetPlacement().GetDevices(),
 		}
 		key := c.key()
 		if prev, ok := byKey[key]; ok {
@@ -50,7 +54,7 @@ func classesOf(r Request) []*class {
 // request without replicas: no resources (the spec holds them as text),
 // the spec's host ports.
 func specClass(spec *orchpb.ServiceSpec) *class {
-	return &class{ports: hostPorts(nil, spec)}
+	return &class{ports: hostPorts(nil, spec), devices: spec.GetPlacement().GetDevices()}
 }
 
 // hostPorts are the replica's host ports or, if it lists none, the spec's.

@@ -18,8 +18,10 @@ func Explain(in Input, req Request) string {
 	if cs := classesOf(req); len(cs) > 0 {
 		c = cs[0]
 	}
-	count := v.counts(serviceOf(req))
+	svc := serviceOf(req)
+	count := v.counts(svc)
 	fs := append(staticFilters(v, req.Spec), dynamicFilters(v, c, req.Spec.GetPlacement().GetMaxPerNode(), count)...)
+	fs = append(fs, relationFilters(v, req.Spec, svc, c)...)
 	if c.pinned != "" {
 		if _, reason := v.checkPinned(c, fs); reason != "" {
 			return reason

@@ -9,15 +9,17 @@ type Input struct {
 	// draining, cordoned. Only ready nodes receive replicas.
 	Nodes []*orchpb.Node
 	// Replicas are the replicas that hold resources (desired running,
-	// non-terminal) with Node set to a node id. The caller decides what
+	// non-terminal) with Node set to a node id, and the devices they hold. The caller decides what
 	// holds resources; Schedule counts every one listed here, except those
 	// whose id is also in a Request (the request supersedes them).
 	Replicas []*orchpb.Replica
 	// FromAllocated takes the resources held on each node from the node's
 	// Allocated (kept current by the store) instead of summing Replicas.
 	// Replicas must then list only what Allocated cannot tell: the
-	// replicas that publish host ports and those of the requested services
-	// (for spread and maxPerNode), none of them also counted elsewhere.
+	// replicas that publish host ports or hold devices, those of the
+	// requested services (for spread and maxPerNode) and those of the
+	// services their affinity or antiAffinity names, none of them also
+	// counted elsewhere.
 	// It saves a pass over every replica of the cluster on each plan.
 	FromAllocated bool
 }
@@ -25,7 +27,8 @@ type Input struct {
 // Request asks to place the pending replicas of one service.
 type Request struct {
 	// Spec supplies placement (constraints, spreadBy, strategy,
-	// maxPerNode) and the service identity (namespace, name).
+	// maxPerNode, affinity, antiAffinity, devices) and the service
+	// identity (namespace, name).
 	Spec *orchpb.ServiceSpec
 	// Replicas are the replicas to place, with Resources and HostPorts set.
 	// A replica whose Node is already set is pinned: it is checked against
@@ -33,10 +36,12 @@ type Request struct {
 	Replicas []*orchpb.Replica
 }
 
-// Placement puts one replica on one node.
+// Placement puts one replica on one node. Devices are the node's device
+// paths the replica holds, one group per name its spec asks for.
 type Placement struct {
 	ReplicaID string
 	NodeID    string
+	Devices   []*orchpb.DeviceGroup
 }
 
 // Unplaced is a replica no node could take, with the reason in the words

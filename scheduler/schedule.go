@@ -40,7 +40,7 @@ func (v *view) schedule(r Request, p *Plan) {
 	maxPerNode := r.Spec.GetPlacement().GetMaxPerNode()
 	var staticFail []int // built on first need: pinned classes do not need it
 	for _, c := range classesOf(r) {
-		dyn := dynamicFilters(v, c, maxPerNode, count)
+		dyn := append(dynamicFilters(v, c, maxPerNode, count), relationFilters(v, r.Spec, svc, c)...)
 		fs := append(statics[:len(statics):len(statics)], dyn...)
 		if c.pinned != "" {
 			v.schedulePinned(c, svc, count, fs, p)
@@ -67,8 +67,8 @@ func (v *view) schedule(r Request, p *Plan) {
 				p.Unplaced = append(p.Unplaced, Unplaced{ReplicaID: rep.GetId(), Reason: reason})
 				continue
 			}
-			v.place(i, svc, c, count)
-			p.Placements = append(p.Placements, Placement{ReplicaID: rep.GetId(), NodeID: v.nodes[i].GetId()})
+			devs := v.place(i, svc, c, count)
+			p.Placements = append(p.Placements, Placement{ReplicaID: rep.GetId(), NodeID: v.nodes[i].GetId(), Devices: devs})
 			fail[i] = firstFail(dyn, i, len(statics))
 			sel.placed(g, fail[i] < 0)
 		}
@@ -83,8 +83,8 @@ func (v *view) schedulePinned(c *class, svc serviceKey, count []int32, fs []filt
 			p.Unplaced = append(p.Unplaced, Unplaced{ReplicaID: rep.GetId(), Reason: reason})
 			continue
 		}
-		v.place(i, svc, c, count)
-		p.Placements = append(p.Placements, Placement{ReplicaID: rep.GetId(), NodeID: c.pinned})
+		devs := v.place(i, svc, c, count)
+		p.Placements = append(p.Placements, Placement{ReplicaID: rep.GetId(), NodeID: c.pinned, Devices: devs})
 	}
 }
 
@@ -101,8 +101,10 @@ func (v *view) checkPinned(c *class, fs []filter) (int32, string) {
 	return i, ""
 }
 
-// place holds a replica of class c on node i for the rest of the plan.
-func (v *view) place(i int32, svc serviceKey, c *class, count []int32) {
+// place holds a replica of class c on node i for the rest of the plan and
+// returns the devices it takes there.
+func (v *view) place(i int32, svc serviceKey, c *class, count []int32) []*orchpb.DeviceGroup {
 	v.hold(i, svc, c.cpu, c.mem, c.ports)
 	count[i]++
+	return v.takeDevices(i, c.devices)
 }

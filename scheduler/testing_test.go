@@ -152,6 +152,43 @@ func hostPort(port int32) reqOpt {
 }
 
 // pin sets Node on every replica of the request, as the global controller does.
+func affinity(svcs ...string) reqOpt {
+	return func(r *Request) {
+		for _, s := range svcs {
+			r.Spec.Placement.Affinity = append(r.Spec.Placement.Affinity, &orchpb.ServiceAffinity{Service: s})
+		}
+	}
+}
+
+func antiAffinity(svcs ...string) reqOpt {
+	return func(r *Request) {
+		for _, s := range svcs {
+			r.Spec.Placement.AntiAffinity = append(r.Spec.Placement.AntiAffinity, &orchpb.ServiceAffinity{Service: s})
+		}
+	}
+}
+
+func devices(name string, count int32) reqOpt {
+	return func(r *Request) {
+		if r.Spec.Placement.Devices == nil {
+			r.Spec.Placement.Devices = map[string]int32{}
+		}
+		r.Spec.Placement.Devices[name] = count
+	}
+}
+
+// advertise gives a node device paths under name.
+func advertise(name string, paths ...string) nodeOpt {
+	return func(n *orchpb.Node) { n.Devices = append(n.Devices, &orchpb.DeviceGroup{Name: name, Paths: paths}) }
+}
+
+// runDevices is run holding device paths.
+func (c *testCluster) runDevices(svc, node, name string, paths ...string) *testCluster {
+	c.run(svc, node, 0, 0)
+	c.in.Replicas[len(c.in.Replicas)-1].Devices = []*orchpb.DeviceGroup{{Name: name, Paths: paths}}
+	return c
+}
+
 func pin(nodeID string) reqOpt {
 	return func(r *Request) {
 		for _, rep := range r.Replicas {
@@ -237,11 +274,13 @@ func (r result) reasons() []string {
 type refState struct {
 	cpu, mem map[string]int64
 	ports    map[string]map[int32]bool
+	devices  map[string]map[string]bool  // node id -> device paths held
 	count    map[string]map[string]int32 // namespace/service -> node id -> replicas
 }
 
 func newRefState(in Input, placing map[string]bool) *refState {
-	s := &refState{cpu: map[string]int64{}, mem: map[string]int64{}, ports: map[string]map[int32]bool{}, count: map[string]map[string]int32{}}
+	s := &refState{cpu: map[string]int64{}, mem: map[string]int64{}, ports: map[string]map[int32]bool{},
+		devices: map[string]map[string]bool{}, count: map[string]map[string]int32{}}
 	known := map[string]bool{}
 	for _, n := range in.Nodes {
 		known[n.Id] = true
@@ -249,6 +288,7 @@ func newRefState(in Input, placing map[string]bool) *refState {
 	for _, r := range in.Replicas {
 		if r.Node != "" && known[r.Node] && !placing[r.Id] {
 			s.add(r.Node, r.Namespace+"/"+r.Service, r.GetResources(), r.HostPorts)
+			s.addDevices(r.Node, r.GetDevices())
 		}
 	}
 	return s
@@ -293,7 +333,67 @@ func (s *refState) refCanRun(n *orchpb.Node, spec *orchpb.ServiceSpec, rep *orch
 	if m := spec.GetPlacement().GetMaxPerNode(); m > 0 && s.count[spec.Namespace+"/"+spec.Name][n.Id] >= m {
 		return "maxPerNode"
 	}
+	for _, a := range spec.GetPlacement().GetAffinity() {
+		if s.count[spec.Namespace+"/"+a.Service][n.Id] == 0 {
+			return "affinity " + a.Service
+		}
+	}
+	for _, a := range spec.GetPlacement().GetAntiAffinity() {
+		if s.count[spec.Namespace+"/"+a.Service][n.Id] > 0 {
+			return "antiAffinity " + a.Service
+		}
+	}
+	for name, want := range spec.GetPlacement().GetDevices() {
+		if free := len(s.freeDevices(n, name)); int32(free) < want {
+			return "device " + name
+		}
+	}
 	return ""
+}
+
+func (s *refState) addDevices(node string, groups []*orchpb.DeviceGroup) {
+	for _, g := range groups {
+		for _, p := range g.Paths {
+			if s.devices[node] == nil {
+				s.devices[node] = map[string]bool{}
+			}
+			s.devices[node][p] = true
+		}
+	}
+}
+
+func (s *refState) freeDevices(n *orchpb.Node, name string) []string {
+	var out []string
+	for _, g := range n.GetDevices() {
+		for _, p := range g.Paths {
+			if g.Name == name && !s.devices[n.Id][p] {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// checkDevices: a placement holds exactly the devices its spec asks for,
+// each advertised by its node and free.
+func (s *refState) checkDevices(n *orchpb.Node, spec *orchpb.ServiceSpec, got []*orchpb.DeviceGroup) error {
+	want := spec.GetPlacement().GetDevices()
+	held := map[string]int32{}
+	for _, g := range got {
+		free := s.freeDevices(n, g.Name)
+		for _, p := range g.Paths {
+			if !slices.Contains(free, p) {
+				return fmt.Errorf("device %s path %s is not free on %s", g.Name, p, n.Name)
+			}
+			held[g.Name]++
+		}
+	}
+	for name, count := range want {
+		if count > 0 && held[name] != count {
+			return fmt.Errorf("holds %d of device %s, want %d", held[name], name, count)
+		}
+	}
+	return nil
 }
 
 func refConstraint(n *orchpb.Node, expr string) bool {
@@ -359,7 +459,11 @@ func checkPlan(in Input, reqs []Request, p Plan) error {
 		if why := s.refCanRun(n, pr.spec, pr.rep); why != "" {
 			return fmt.Errorf("%s placed on %s which fails %s", pl.ReplicaID, n.Name, why)
 		}
+		if err := s.checkDevices(n, pr.spec, pl.Devices); err != nil {
+			return fmt.Errorf("%s: %w", pl.ReplicaID, err)
+		}
 		s.add(n.Id, pr.spec.Namespace+"/"+pr.spec.Name, pr.rep.Resources, pr.rep.HostPorts)
+		s.addDevices(n.Id, pl.Devices)
 	}
 	for _, pl := range p.Placements {
 		capa := nodes[pl.NodeID].GetCapacity()

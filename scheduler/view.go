@@ -20,6 +20,8 @@ type view struct {
 	capCPU, capMem []int64
 	// ports holds the host ports in use per node; nil for nodes with none.
 	ports []map[int32]struct{}
+	// devUsed holds the device paths in use per node; nil for nodes with none.
+	devUsed []map[string]struct{}
 	// freeShare caches free(i), which scoring reads on every comparison.
 	freeShare []float64
 	// perNode counts replicas per node, only for the services being placed
@@ -66,6 +68,7 @@ func newView(in Input, reqs []Request) *view {
 		capCPU:  make([]int64, len(nodes)),
 		capMem:  make([]int64, len(nodes)),
 		ports:   make([]map[int32]struct{}, len(nodes)),
+		devUsed: make([]map[string]struct{}, len(nodes)),
 		perNode: make(map[serviceKey]map[int32]int32, len(reqs)),
 
 		freeShare:  make([]float64, len(nodes)),
@@ -86,6 +89,7 @@ func newView(in Input, reqs []Request) *view {
 	placing := make(map[string]bool)
 	for _, r := range reqs {
 		v.perNode[serviceOf(r)] = make(map[int32]int32)
+		v.trackRelated(r)
 		for _, rep := range r.Replicas {
 			if rep.GetId() != "" {
 				placing[rep.GetId()] = true
@@ -105,6 +109,7 @@ func newView(in Input, reqs []Request) *view {
 			cpu, mem = 0, 0 // already in the node's Allocated
 		}
 		v.hold(i, serviceKey{r.GetNamespace(), r.GetService()}, cpu, mem, r.GetHostPorts())
+		v.holdDevices(i, r.GetDevices())
 	}
 	for i := range v.freeShare {
 		v.freeShare[i] = v.computeFree(int32(i))

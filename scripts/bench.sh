@@ -14,6 +14,8 @@ runs=(
   "./integration/:BenchmarkApplyToRunning:1x"
   "./integration/:BenchmarkAgentFootprint:1x"
   "./e2e/:BenchmarkOverlay:1x"
+  "./e2e/:BenchmarkUpgrade:1x"
+  "./hollow/:BenchmarkDrain:1x"
   "./integration/controlplane/:BenchmarkLeaderKill:1x"
   "./integration/controlplane/:BenchmarkWrites$:1x"
   "./integration/controlplane/:BenchmarkWritesVsEtcd:1x"

@@ -89,6 +89,11 @@ func validateConfig(cfg ContainerConfig) error {
 	if cfg.NetNSPath != "" && !filepath.IsAbs(cfg.NetNSPath) {
 		errs = append(errs, fmt.Errorf("netNSPath: %q is not absolute", cfg.NetNSPath))
 	}
+	for i, d := range cfg.Devices {
+		if !filepath.IsAbs(d) {
+			errs = append(errs, fmt.Errorf("devices[%d]: %q is not absolute", i, d))
+		}
+	}
 	for k := range cfg.Labels {
 		if isReservedLabel(k) {
 			errs = append(errs, fmt.Errorf("labels: key %q is reserved", k))
@@ -142,6 +147,9 @@ func specOpts(img client.Image, cfg ContainerConfig) []oci.SpecOpts {
 	}
 	if len(cfg.Mounts) > 0 {
 		opts = append(opts, oci.WithMounts(cfg.Mounts))
+	}
+	for _, path := range cfg.Devices {
+		opts = append(opts, oci.WithLinuxDevice(path, "rwm"))
 	}
 	opts = append(opts, securityOpts(cfg)...)
 	opts = append(opts, requireArgs)

@@ -134,6 +134,10 @@ type ContainerConfig struct {
 	// LabelPrefix are reserved.
 	Labels map[string]string
 	Mounts []specs.Mount // extra mounts, e.g. /etc/resolv.conf
+	// Devices are host device nodes the container gets at the same path,
+	// with a cgroup rule allowing read, write and mknod on each: exactly
+	// these, beyond containerd's default set (null, zero, tty, ...).
+	Devices []string
 }
 
 // ContainerInfo is one container as List sees it.

@@ -264,17 +264,7 @@ func (c *Client) send(ctx context.Context, req request) (*http.Response, error) 
 			return nil, fmt.Errorf("client: %s %s: %w", req.method, req.path, err)
 		}
 		hreq.ContentLength = length
-		for k, vs := range req.header {
-			hreq.Header[k] = vs
-		}
-		if req.upgrade != "" {
-			hreq.Header.Set("Connection", "Upgrade")
-			hreq.Header.Set("Upgrade", req.upgrade)
-		}
-		if c.token != "" {
-			hreq.Header.Set("Authorization", "Bearer "+c.token)
-		}
-		hreq.Header.Set("User-Agent", c.userAgent)
+		c.setHeaders(hreq, req)
 		resp, err := hc.Do(hreq)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -282,6 +272,10 @@ func (c *Client) send(ctx context.Context, req request) (*http.Response, error) 
 			}
 			lastErr = fmt.Errorf("client: %s %s: %w", req.method, u.Redacted(), err)
 			continue
+		}
+		if err := api.CheckHeader(resp.Header, "the master at "+u.Host); err != nil {
+			resp.Body.Close()
+			return nil, err
 		}
 		if success(resp.StatusCode) {
 			c.preferred.Store(int32(idx))
@@ -302,6 +296,25 @@ func (c *Client) send(ctx context.Context, req request) (*http.Response, error) 
 		return nil, lastErr
 	}
 	return nil, fmt.Errorf("client: none of %s answered; last: %w", c.cfgServers, lastErr)
+}
+
+// setHeaders sets what every request carries: the caller's headers, the
+// upgrade, the token, the user agent and the protocol version.
+func (c *Client) setHeaders(hreq *http.Request, req request) {
+	for k, vs := range req.header {
+		hreq.Header[k] = vs
+	}
+	if req.upgrade != "" {
+		hreq.Header.Set("Connection", "Upgrade")
+		hreq.Header.Set("Upgrade", req.upgrade)
+	}
+	if c.token != "" {
+		hreq.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	hreq.Header.Set("User-Agent", c.userAgent)
+	// Set here rather than by a transport, so that a caller's own
+	// HTTP client (WithHTTPClient) speaks the version too.
+	hreq.Header.Set(api.HeaderProtocol, api.ProtocolVersion.String())
 }
 
 // replayable returns a function that yields the body afresh for each

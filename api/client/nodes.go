@@ -48,3 +48,14 @@ func (c *Client) RemoveNode(ctx context.Context, idOrName string, force bool) er
 	_, err := c.Do(ctx, http.MethodDelete, path, nil, nil)
 	return err
 }
+
+// ServerProtocol asks a master which protocol version it speaks (the
+// answer's api.HeaderProtocol; none is a v0.1.0 master). It needs no token.
+func (c *Client) ServerProtocol(ctx context.Context) (api.Protocol, error) {
+	resp, err := c.send(ctx, request{method: http.MethodGet, path: "/healthz"})
+	if err != nil {
+		return api.Protocol{}, err
+	}
+	resp.Body.Close()
+	return api.ParseProtocol(resp.Header.Get(api.HeaderProtocol))
+}

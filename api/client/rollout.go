@@ -42,3 +42,21 @@ func (c *Client) SetNodeState(ctx context.Context, idOrName, action string) (*or
 	}
 	return n, nil
 }
+
+// PromoteService promotes a canary rollout: the other slots follow.
+func (c *Client) PromoteService(ctx context.Context, ns, name string) (*orchpb.Service, error) {
+	svc := &orchpb.Service{}
+	if _, err := c.Do(ctx, http.MethodPost, servicePath(ns, name)+"/promote", nil, svc); err != nil {
+		return nil, err
+	}
+	return svc, nil
+}
+
+// AbortService aborts a canary rollout: back to the previous spec.
+func (c *Client) AbortService(ctx context.Context, ns, name string) (*orchpb.Service, error) {
+	svc := &orchpb.Service{}
+	if _, err := c.Do(ctx, http.MethodPost, servicePath(ns, name)+"/abort", nil, svc); err != nil {
+		return nil, err
+	}
+	return svc, nil
+}

@@ -43,9 +43,9 @@ func (a *app) clusterCommand() *cobra.Command {
 				if !m.Healthy {
 					healthy = "no"
 				}
-				rows[i] = []string{m.ID, dash(m.Role), dash(m.APIAddress), dash(m.RaftAddress), strconv.FormatUint(m.AppliedIndex, 10), healthy}
+				rows[i] = []string{m.ID, dash(m.Role), dash(m.APIAddress), dash(m.RaftAddress), strconv.FormatUint(m.AppliedIndex, 10), healthy, dash(m.Protocol)}
 			}
-			return writeTable(a.stdout, []string{"ID", "ROLE", "API", "RAFT", "APPLIED", "HEALTHY"}, rows)
+			return writeTable(a.stdout, []string{"ID", "ROLE", "API", "RAFT", "APPLIED", "HEALTHY", "PROTOCOL"}, rows)
 		},
 	})
 	cmd.AddCommand(&cobra.Command{

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/proto"
@@ -17,7 +19,9 @@ func (a *app) nodeCommand() *cobra.Command {
 		{"cordon", "Stop scheduling new replicas on the node; its replicas stay", "cordoned"},
 		{"uncordon", "Let the node take replicas again", "uncordoned"},
 	} {
-		cmd.AddCommand(&cobra.Command{
+		var wait bool
+		var timeout time.Duration
+		sub := &cobra.Command{
 			Use:   v.verb + " NAME",
 			Short: v.short,
 			Args:  cobra.ExactArgs(1),
@@ -34,9 +38,26 @@ func (a *app) nodeCommand() *cobra.Command {
 					return a.printObjects([]proto.Message{n}, true)
 				}
 				fmt.Fprintf(a.stdout, "node/%s %s (state %s)\n", n.GetName(), v.done, n.GetState())
-				return nil
+				if v.verb != "drain" || !wait {
+					return nil
+				}
+				ctx := cmd.Context()
+				if timeout > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, timeout)
+					defer cancel()
+				}
+				return a.waitDrained(ctx, c, n)
 			},
-		})
+		}
+		if v.verb == "drain" {
+			sub.Long = "Stop scheduling on the node and move its replicas elsewhere, each replacement running before the\n" +
+				"old replica stops. It waits until nothing runs on the node, and says which services' disruption\n" +
+				"budgets hold moves back: a drain never takes more of a service down than its budget allows."
+			sub.Flags().BoolVar(&wait, "wait", true, "wait until the node holds no replica (--wait=false returns at once)")
+			sub.Flags().DurationVar(&timeout, "timeout", 0, "give up waiting after this long; the node stays draining (0: no limit)")
+		}
+		cmd.AddCommand(sub)
 	}
 	cmd.AddCommand(a.nodeRemoveCommand())
 	return cmd

@@ -101,6 +101,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.rollbackCommand(),
 		a.nodeCommand(),
 		a.eventsCommand(),
+		a.versionCommand(),
 	)
 	return root
 }

@@ -39,6 +39,7 @@ type agentFlags struct {
 	// singleNode is set by orchd dev: no VXLAN, there are no peers.
 	singleNode bool
 	ops        agentOpsFlags
+	devices    []string
 }
 
 func (f *agentFlags) register(cmd *cobra.Command, standalone bool) {
@@ -57,6 +58,7 @@ func (f *agentFlags) register(cmd *cobra.Command, standalone bool) {
 	fl.StringVar(&f.namespace, "containerd-namespace", "orch", "containerd namespace the agent keeps its containers in")
 	fl.StringVar(&f.capacityCPU, "capacity-cpu", "", "schedulable cpu, e.g. 4 or 3500m (default: the machine's)")
 	fl.StringVar(&f.capacityMemory, "capacity-memory", "", "schedulable memory, e.g. 8Gi (default: the machine's)")
+	fl.StringArrayVar(&f.devices, "device", nil, "device nodes to advertise under a name, NAME=PATH[,PATH...] (repeatable); a replica asking for placement.devices gets whole ones")
 	fl.StringVar(&f.bridge, "bridge", netoverlay.DefaultBridgeName, "name of the replicas' bridge")
 	fl.StringVar(&f.netnsPrefix, "netns-prefix", netoverlay.DefaultNetNSPrefix, "prefix of the replicas' network namespace names")
 	f.flags = fl
@@ -171,6 +173,13 @@ func (f *agentFlags) agentConfig(masters []string, token string) (agent.Config, 
 	if err != nil {
 		return agent.Config{}, err
 	}
+	devices, err := parseDevices(f.devices)
+	if err != nil {
+		return agent.Config{}, err
+	}
+	if err := checkDeviceNodes(devices); err != nil {
+		return agent.Config{}, err
+	}
 	return agent.Config{
 		DataDir:    f.dataDir,
 		Masters:    masters,
@@ -180,6 +189,7 @@ func (f *agentFlags) agentConfig(masters []string, token string) (agent.Config, 
 		Address:    addr,
 		ListenAddr: f.listenAddr,
 		Capacity:   capacity,
+		Devices:    devices,
 		Overlay: func(subnet, clusterCIDR netip.Prefix) (agent.Overlay, error) {
 			return netoverlay.New(f.networkConfig(subnet, clusterCIDR))
 		},

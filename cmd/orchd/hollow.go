@@ -21,6 +21,7 @@ func newHollowCommand() *cobra.Command {
 		secret                      secretFlags
 		capacityCPU, capacityMemory string
 		heartbeat                   time.Duration
+		deviceFlags                 []string
 	)
 	cmd := &cobra.Command{
 		Use:   "hollow",
@@ -47,6 +48,10 @@ func newHollowCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			devices, err := parseDevices(deviceFlags)
+			if err != nil {
+				return err
+			}
 			// Hollow nodes are not this machine: without flags each gets a
 			// typical small server, not the host's capacity.
 			capacity, err := capacityFromFlags(orDefault(capacityCPU, "4"), orDefault(capacityMemory, "8Gi"))
@@ -55,7 +60,7 @@ func newHollowCommand() *cobra.Command {
 			}
 			fleet, err := hollow.Start(cmd.Context(), hollow.Config{
 				Masters: masters, Token: token, Count: count, Prefix: prefix, Labels: lbls,
-				Capacity: capacity, HeartbeatInterval: heartbeat, Logger: slog.Default(),
+				Capacity: capacity, Devices: devices, HeartbeatInterval: heartbeat, Logger: slog.Default(),
 			})
 			if err != nil {
 				return err
@@ -74,6 +79,7 @@ func newHollowCommand() *cobra.Command {
 	fl.StringVar(&labels, "labels", "", "labels of every node, k=v,k2=v2")
 	fl.StringVar(&capacityCPU, "capacity-cpu", "", "cpu of each node (default 4)")
 	fl.StringVar(&capacityMemory, "capacity-memory", "", "memory of each node (default 8Gi)")
+	fl.StringArrayVar(&deviceFlags, "device", nil, "devices every node advertises, NAME=PATH[,PATH...] (repeatable; one device per path, nothing is opened)")
 	fl.DurationVar(&heartbeat, "heartbeat-interval", time.Second, "how often each node reports when nothing changed")
 	return cmd
 }

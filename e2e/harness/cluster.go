@@ -22,9 +22,12 @@ import (
 
 // Options shape a cluster.
 type Options struct {
-	// Hosts is how many hosts to make (default 3). The first runs the
-	// master; every host runs an agent.
+	// Hosts is how many hosts to make (default 3). The first Masters run
+	// a master; every host runs an agent.
 	Hosts int
+	// Masters is how many masters (default 1): the first host bootstraps
+	// the cluster, the next ones join it.
+	Masters int
 	// Orchd is the orchd binary (required; see Build).
 	Orchd string
 	// ClusterCIDR of the overlay (default 10.244.0.0/16; it exists only
@@ -67,6 +70,12 @@ func New(t testing.TB, opts Options) *Cluster {
 	if opts.Hosts == 0 {
 		opts.Hosts = 3
 	}
+	if opts.Masters == 0 {
+		opts.Masters = 1
+	}
+	if opts.Masters > opts.Hosts {
+		t.Fatalf("harness: %d masters on %d hosts", opts.Masters, opts.Hosts)
+	}
 	if opts.ClusterCIDR == "" {
 		opts.ClusterCIDR = "10.244.0.0/16"
 	}
@@ -98,6 +107,9 @@ func New(t testing.TB, opts Options) *Cluster {
 	c.buildNetwork()
 	c.startContainerd()
 	c.startMaster()
+	for _, h := range c.Hosts[1:c.opts.Masters] {
+		c.joinMaster(h)
+	}
 	for _, h := range c.Hosts {
 		c.startAgent(h)
 	}
@@ -159,6 +171,52 @@ func (c *Cluster) masterURL() string {
 	return "https://" + c.Hosts[0].Addr.String() + ":7400"
 }
 
+// masterURLs are every master's API, comma-separated.
+func (c *Cluster) masterURLs() string {
+	urls := make([]string, c.opts.Masters)
+	for i, h := range c.Hosts[:c.opts.Masters] {
+		urls[i] = "https://" + h.Addr.String() + ":7400"
+	}
+	return strings.Join(urls, ",")
+}
+
+// joinMaster starts a master on h that joins the cluster of the first
+// host's, and waits until the cluster lists it healthy.
+func (c *Cluster) joinMaster(h *Host) {
+	h.Master = newProc(h.Name+"-master", h.NSPath, c.RunDir, []string{
+		c.opts.Orchd, "master",
+		"--join", c.masterURL(),
+		"--token-file", filepath.Join(c.Hosts[0].Dir, "master", "master.token"),
+		"--data-dir", filepath.Join(h.Dir, "master"),
+		"--api-addr", h.Addr.String() + ":7400",
+		"--raft-addr", h.Addr.String() + ":7401",
+		"--log-level", c.opts.LogLevel,
+	})
+	c.startProc(h.Master)
+	c.Eventually(h.Name+"'s master joins", 60*time.Second, func() error { return c.MastersHealthy(h.Index + 1) })
+}
+
+// MastersHealthy checks that the cluster has n members, all healthy, and a
+// leader.
+func (c *Cluster) MastersHealthy(n int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cl, err := c.API.Cluster(ctx)
+	if err != nil {
+		return err
+	}
+	healthy := 0
+	for _, m := range cl.Members {
+		if m.Healthy {
+			healthy++
+		}
+	}
+	if len(cl.Members) != n || healthy != n || cl.LeaderID == "" {
+		return fmt.Errorf("%d members, %d healthy, leader %q", len(cl.Members), healthy, cl.LeaderID)
+	}
+	return nil
+}
+
 func (c *Cluster) startMaster() {
 	h := c.Hosts[0]
 	dataDir := filepath.Join(h.Dir, "master")
@@ -193,6 +251,12 @@ func (c *Cluster) startMaster() {
 		if _, err := os.Stat(c.tokenFile); err != nil {
 			return err
 		}
+		// The client fails over across every master, as an operator's
+		// would during an upgrade.
+		cfg.Server = c.masterURLs()
+		if api, err = client.New(cfg, client.WithHTTPClient(h.tlsHTTPClient(cfg.CA))); err != nil {
+			return err
+		}
 		c.API = api
 		return nil
 	})
@@ -206,7 +270,7 @@ func (c *Cluster) startAgent(h *Host) {
 	h.Agent = newProc(h.Name+"-agent", h.NSPath, c.RunDir, []string{
 		c.opts.Orchd, "agent",
 		"--data-dir", filepath.Join(h.Dir, "agent"),
-		"--join", c.masterURL(),
+		"--join", c.masterURLs(),
 		"--token-file", c.tokenFile,
 		"--name", h.Name,
 		"--labels", "host=" + h.Name,

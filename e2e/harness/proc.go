@@ -112,6 +112,14 @@ func (p *Proc) stop(sig syscall.Signal, grace time.Duration) error {
 	return nil
 }
 
+// SetBinary makes the next Start run bin instead (an upgrade); the
+// arguments stay.
+func (p *Proc) SetBinary(bin string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.args = append([]string{bin}, p.args[1:]...)
+}
+
 // Restart stops (SIGTERM) and starts the process again.
 func (p *Proc) Restart(grace time.Duration) error {
 	if err := p.Stop(grace); err != nil {

@@ -70,6 +70,10 @@ func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if e := s.mastersSpeakCanary(spec); e != nil {
+		writeError(w, e)
+		return
+	}
 	version, ok := ifMatch(w, r)
 	if !ok {
 		return

@@ -28,7 +28,8 @@ func withStatus(st *store.Store, svc *orchpb.Service) *orchpb.Service {
 		if rep.Desired() != orchpb.DesiredRunning {
 			continue
 		}
-		current := rep.GetGeneration() == svc.GetGeneration()
+		current := rep.GetGeneration() == svc.GetGeneration() ||
+			(svc.GetUpdate().GetKeptGeneration() != 0 && rep.GetGeneration() == svc.GetUpdate().GetKeptGeneration())
 		if spec.GetMode() == orchpb.ModeGlobal && rep.GetNode() != "" && !rep.Terminal() && !globalNodes[rep.GetNode()] {
 			globalNodes[rep.GetNode()] = true
 			status.Desired++
@@ -50,6 +51,7 @@ func withStatus(st *store.Store, svc *orchpb.Service) *orchpb.Service {
 	if u := svc.GetUpdate(); u.GetGeneration() == svc.GetGeneration() {
 		status.UpdateState = u.GetState()
 		status.Message = u.GetMessage()
+		status.Canary = u.GetCanary()
 		if u.RolloutState().InProgress() {
 			status.Updating = true
 		} else {

@@ -108,3 +108,19 @@ func (c *cluster) setNode(id string, state orchpb.NodeState) {
 	c.t.Helper()
 	c.apply(&orchpb.Command{Op: &orchpb.Command_SetNodeState{SetNodeState: &orchpb.SetNodeState{NodeId: id, State: string(state)}}})
 }
+
+// startsSlowly plays agents whose new replicas are "starting" for one
+// round, then running.
+func startsSlowly() func(*orchpb.Replica) orchpb.ReplicaState {
+	seen := map[string]int{}
+	return func(rep *orchpb.Replica) orchpb.ReplicaState {
+		if rep.Observed() == orchpb.ReplicaRunning {
+			return orchpb.ReplicaRunning
+		}
+		seen[rep.GetId()]++
+		if seen[rep.GetId()] < 2 {
+			return orchpb.ReplicaStarting
+		}
+		return orchpb.ReplicaRunning
+	}
+}

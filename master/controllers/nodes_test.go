@@ -33,18 +33,7 @@ func TestDrainReplacesBeforeStopping(t *testing.T) {
 		t.Fatal("nothing runs on node a; the test needs some")
 	}
 	c.setNode(a, orchpb.NodeDraining)
-	// A new replica is "starting" for one round, then running.
-	seen := map[string]int{}
-	slow := func(rep *orchpb.Replica) orchpb.ReplicaState {
-		if rep.Observed() == orchpb.ReplicaRunning {
-			return orchpb.ReplicaRunning
-		}
-		seen[rep.GetId()]++
-		if seen[rep.GetId()] < 2 {
-			return orchpb.ReplicaStarting
-		}
-		return orchpb.ReplicaRunning
-	}
+	slow := startsSlowly()
 	minRunning, maxLive := 6, 0
 	for i := 0; i < 30; i++ {
 		c.reconcile()

@@ -37,3 +37,37 @@ func halted(svc *orchpb.Service) bool {
 	u := svc.GetUpdate()
 	return u.GetGeneration() == svc.GetGeneration() && (u.RolloutState() == orchpb.UpdatePaused || u.RolloutState() == orchpb.UpdateFailed)
 }
+
+// rollout is what a service's current rollout lets through in a pass.
+type rolloutView struct {
+	gen uint64
+	// kept is a generation whose replicas run the current spec too (the
+	// target of a rollback); 0 if none.
+	kept uint64
+	// canary is the number of canary slots while the rollout waits for a
+	// promotion: only slots 1..canary move to the new generation.
+	canary int32
+}
+
+func rolloutOf(svc *orchpb.Service) rolloutView {
+	r := rolloutView{gen: svc.GetGeneration()}
+	if u := svc.GetUpdate(); u.GetGeneration() == r.gen {
+		r.kept = u.GetKeptGeneration()
+		if u.RolloutState().InProgress() || u.RolloutState() == orchpb.UpdatePaused {
+			r.canary = u.GetCanary()
+		}
+	}
+	return r
+}
+
+// current: rep runs the spec the service wants now.
+func (r rolloutView) current(rep *orchpb.Replica) bool {
+	g := rep.GetGeneration()
+	return g == r.gen || (r.kept != 0 && g == r.kept)
+}
+
+// waitsForPromotion: slot stays on what it runs until the canaries are
+// promoted.
+func (r rolloutView) waitsForPromotion(slot int32) bool {
+	return r.canary > 0 && slot > r.canary
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/orch-io/orch/master/disruption"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -37,8 +38,10 @@ func reconcileReplicated(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replic
 	}
 	p := &replicatedPass{
 		ch: ch, svc: svc, nodes: nodes, env: env,
-		want: want, gen: svc.GetGeneration(), pol: policyOf(spec), paused: halted(svc),
+		want: want, gen: svc.GetGeneration(), pol: policyOf(spec), paused: halted(svc), ro: rolloutOf(svc),
 	}
+	// A disruption budget bounds stop-first moves like maxUnavailable does.
+	p.pol.unavailable = disruption.Limit(spec, p.pol.unavailable)
 	bySlot, stopping := p.sortIntoSlots(reps)
 	candidates := p.settleSlots(bySlot, stopping)
 	p.replaceOutdated(candidates)
@@ -56,6 +59,7 @@ type replicatedPass struct {
 	gen    uint64
 	pol    policy
 	paused bool
+	ro     rolloutView
 
 	// live counts the replicas that run or are about to: the surge room
 	// they take.
@@ -123,7 +127,7 @@ func (p *replicatedPass) settleSlots(bySlot map[int32][]*orchpb.Replica, stoppin
 			if rep.Observed() == orchpb.ReplicaRunning {
 				s.available = true
 			}
-			if !p.draining(rep) && (rep.GetGeneration() == p.gen || p.paused) && betterKeeper(rep, s.keeper, p.gen) {
+			if !p.draining(rep) && (p.ro.current(rep) || p.paused || p.ro.waitsForPromotion(slot)) && betterKeeper(rep, s.keeper, p.ro) {
 				s.keeper = rep
 			}
 		}
@@ -213,9 +217,10 @@ func (p *replicatedPass) replaceOutdated(candidates []slotState) {
 
 // replacement is the new replica for slot s.
 func (p *replicatedPass) replacement(s slotState) *orchpb.Replica {
-	if p.paused {
-		// Only drains move while a rollout is halted, and a drain
-		// keeps the spec the replica runs.
+	if (p.paused || p.ro.waitsForPromotion(s.slot)) && len(s.reps) > 0 {
+		// Only drains move while a rollout is halted (or its slot waits
+		// for the canaries' promotion), and a drain keeps the spec the
+		// replica runs.
 		old := newest(s.reps)
 		return replicaOf(old.GetSpec(), old.GetGeneration(), s.slot, p.env.NewID())
 	}
@@ -249,11 +254,11 @@ func replacedWhy(rep, by *orchpb.Replica, gen uint64, onDraining bool, nodes map
 // what it started), then a running replica, then the newest: two plans
 // racing may leave a slot with a running replica and a newer one that never
 // found room, and the slot must keep the one that runs.
-func betterKeeper(rep, keeper *orchpb.Replica, gen uint64) bool {
+func betterKeeper(rep, keeper *orchpb.Replica, ro rolloutView) bool {
 	if keeper == nil {
 		return true
 	}
-	if a, b := rep.GetGeneration() == gen, keeper.GetGeneration() == gen; a != b {
+	if a, b := ro.current(rep), ro.current(keeper); a != b {
 		return a
 	}
 	if a, b := rep.Observed() == orchpb.ReplicaRunning, keeper.Observed() == orchpb.ReplicaRunning; a != b {

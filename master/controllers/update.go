@@ -115,6 +115,9 @@ type Verdict struct {
 	Failed string
 	// Updated and Desired are the rollout's progress.
 	Updated, Desired int32
+	// CanariesReady: every canary slot runs the new generation, ready
+	// (only in a canary stage).
+	CanariesReady bool
 }
 
 // pass judges the rollouts in progress that changed since the last pass,
@@ -133,14 +136,14 @@ func (c *UpdateController) pass(ctx context.Context, every bool) error {
 	if all {
 		c.active = map[store.ServiceKey]uint64{}
 		for _, svc := range c.store.Services("") {
-			if rolling(svc) {
+			if rolling(svc) || autoPromoting(svc) {
 				c.active[serviceKey(svc)] = svc.GetGeneration()
 			}
 		}
 		every = true
 	} else {
 		for _, k := range keys {
-			if svc := c.store.Service(k.Namespace, k.Name); rolling(svc) {
+			if svc := c.store.Service(k.Namespace, k.Name); rolling(svc) || autoPromoting(svc) {
 				c.active[k] = svc.GetGeneration()
 			} else {
 				delete(c.active, k)
@@ -166,7 +169,7 @@ func (c *UpdateController) pass(ctx context.Context, every bool) error {
 			continue
 		}
 		svc := c.store.Service(k.Namespace, k.Name)
-		if !rolling(svc) {
+		if !rolling(svc) && !autoPromoting(svc) {
 			continue // changed since it was listed; the next pass sees why
 		}
 		if nodes == nil {
@@ -177,8 +180,18 @@ func (c *UpdateController) pass(ctx context.Context, every bool) error {
 			}
 		}
 		reps := c.store.Replicas(store.ReplicaFilter{Namespace: k.Namespace, Service: k.Name})
+		if autoPromoting(svc) {
+			if err := c.maybePromote(ctx, svc, reps); err != nil {
+				return err
+			}
+			continue
+		}
 		v := c.judge(svc, reps, nodeByID, scheduler.Input{Nodes: nodes})
 		switch {
+		case v.CanariesReady:
+			if err := c.pauseForPromotion(ctx, svc); err != nil {
+				return err
+			}
 		case v.Done:
 			if err := c.complete(ctx, svc, v); err != nil {
 				return err
@@ -223,13 +236,14 @@ func (c *UpdateController) judge(svc *orchpb.Service, reps []*orchpb.Replica, no
 			units[unitKey{spec.GetNamespace(), spec.GetName(), gen, slot, ""}] = nil
 		}
 	}
+	ro := rolloutOf(svc)
 	for _, rep := range reps {
 		if rep.Desired() != orchpb.DesiredRunning || rep.Terminal() {
 			continue
 		}
 		live++
 		n := nodes[rep.GetNode()]
-		if rep.GetGeneration() != gen || (n != nil && n.Status() == orchpb.NodeDraining) {
+		if !ro.current(rep) || (n != nil && n.Status() == orchpb.NodeDraining) {
 			continue
 		}
 		k := unitKey{spec.GetNamespace(), spec.GetName(), gen, rep.GetSlot(), ""}
@@ -252,10 +266,14 @@ func (c *UpdateController) judge(svc *orchpb.Service, reps []*orchpb.Replica, no
 		}
 		return keys[i].node < keys[j].node
 	})
+	canariesReady := int32(0)
 	for _, k := range keys {
 		rep := units[k]
 		if rep != nil && c.ready.Ready(rep, pol.minHealthy) {
 			v.Updated++
+			if k.slot <= ro.canary {
+				canariesReady++
+			}
 			delete(c.waiting, k)
 			continue
 		}
@@ -275,7 +293,8 @@ func (c *UpdateController) judge(svc *orchpb.Service, reps []*orchpb.Replica, no
 			v.Failed = notReadyWhy(spec, k, rep, nodes, pol)
 		}
 	}
-	v.Done = v.Updated == v.Desired && live == v.Updated
+	v.Done = v.Updated == v.Desired && live == v.Updated && ro.canary == 0
+	v.CanariesReady = ro.canary > 0 && canariesReady >= min(ro.canary, v.Desired)
 	return v
 }
 

@@ -44,7 +44,7 @@ func validateMember(m peer.Member) *api.Error {
 // Record is the command that records where master m is reached.
 func Record(m peer.Member) *orchpb.Command {
 	return &orchpb.Command{Op: &orchpb.Command_PutMaster{PutMaster: &orchpb.PutMaster{
-		Master: &orchpb.Master{Id: m.ID, RaftAddress: m.RaftAddress, ApiAddress: m.APIAddress},
+		Master: &orchpb.Master{Id: m.ID, RaftAddress: m.RaftAddress, ApiAddress: m.APIAddress, Protocol: m.Protocol},
 	}}}
 }
 
@@ -62,6 +62,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, e)
 		return
 	}
+	m.Protocol = senderProtocol(r)
 	res, err := s.apply(r.Context(), Record(m))
 	if err != nil {
 		api.WriteError(w, endpoint.ErrorOf(err))
@@ -120,6 +121,7 @@ func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, e)
 		return
 	}
+	m.Protocol = senderProtocol(r)
 	if err := s.UpdateRecord(r.Context(), m); err != nil {
 		api.WriteError(w, endpoint.ErrorOf(err))
 		return
@@ -214,4 +216,14 @@ func (s *Server) Status() api.Member {
 		AppliedIndex: s.deps.Store.Index(),
 		Healthy:      leaderID != "",
 	}
+}
+
+// senderProtocol is the protocol the calling master speaks, as its request
+// says ("" for v0.1.0, which says nothing). api.VersionHandler has checked it.
+func senderProtocol(r *http.Request) string {
+	p, err := api.ParseProtocol(r.Header.Get(api.HeaderProtocol))
+	if err != nil || p == api.ProtocolUnversioned {
+		return ""
+	}
+	return p.String()
 }

@@ -39,7 +39,7 @@ func newAgentClient(ca *pki.CA, cert *pki.LiveCert) *agentClient {
 func (c *agentClient) client(node *orchpb.Node) *http.Client {
 	tc := c.tls.Clone()
 	tc.VerifyConnection = pki.CheckServerIsNode(pki.NodeIdentity{Name: node.GetName(), ID: node.GetId()})
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}
+	return &http.Client{Transport: api.VersionTransport{Base: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}}
 }
 
 func (c *agentClient) logs(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, container string, follow bool, tail int) (io.ReadCloser, error) {

@@ -114,7 +114,8 @@ func assignmentSet(st *store.Store, nodeID string, withPeers bool) *orchpb.Assig
 				Resources:    rep.GetResources(),
 				HostPorts:    rep.GetHostPorts(),
 			},
-			Spec: rep.GetSpec(),
+			Spec:    rep.GetSpec(),
+			Started: rep.GetStartedAt() != 0,
 		})
 	}
 	if !withPeers {

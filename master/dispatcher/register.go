@@ -43,6 +43,7 @@ func (d *Dispatcher) register(w http.ResponseWriter, r *http.Request) {
 		Capacity:     reg.GetCapacity(),
 		State:        string(orchpb.NodeReady),
 		AgentAddress: reg.GetAgentAddress(),
+		Devices:      reg.GetDevices(),
 	}
 	// Signed before anything is written: a bad request changes nothing.
 	resp, e := d.registrationResponse(node, []byte(reg.GetCsrPem()))
@@ -149,5 +150,5 @@ func validateRegistration(reg *orchpb.NodeRegistration) (field, msg string) {
 			return "agentAddress", "want HOST:PORT: " + err.Error()
 		}
 	}
-	return "", ""
+	return api.CheckDeviceGroups(reg.GetDevices())
 }

@@ -29,7 +29,17 @@ func Validate(spec *orchpb.ServiceSpec) error {
 	validateHealth(&l, spec.Health)
 	validateRestart(&l, spec.Restart)
 	validatePlacement(&l, spec.Placement)
+	validateScheduling(&l, spec)
 	validateUpdate(&l, spec.Update)
+	validateCanary(&l, spec)
+	if d := spec.GetDisruption(); d != nil && d.MaxUnavailable != nil {
+		switch {
+		case d.GetMaxUnavailable() < 0:
+			l.add("disruption.maxUnavailable", "must be >= 0")
+		case d.GetMaxUnavailable() > MaxReplicas:
+			l.add("disruption.maxUnavailable", "must be at most %d", MaxReplicas)
+		}
+	}
 	l.duration("stopGracePeriod", spec.StopGracePeriod, false)
 	for _, k := range sortedKeys(spec.Labels) {
 		p := key("labels", k)
@@ -308,11 +318,28 @@ func (l *errorList) duration(field string, d *durationpb.Duration, positive bool
 	return true
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// validateCanary checks update.canary and update.autoPromote: a canary
+// stage needs slots, so global services have none.
+func validateCanary(l *errorList, spec *orchpb.ServiceSpec) {
+	u := spec.GetUpdate()
+	switch {
+	case u.GetCanary() < 0:
+		l.add("update.canary", "must be >= 0")
+	case u.GetCanary() > 0 && spec.GetMode() == orchpb.ModeGlobal:
+		l.add("update.canary", "a global service has no slots to try first: only replicated services have canaries")
+	case u.GetCanary() > MaxReplicas:
+		l.add("update.canary", "must be at most %d", MaxReplicas)
+	}
+	if l.duration("update.autoPromote", u.GetAutoPromote(), true) && u.GetAutoPromote() != nil && u.GetCanary() == 0 {
+		l.add("update.autoPromote", "needs update.canary: there is nothing to promote without canaries")
+	}
 }

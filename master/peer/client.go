@@ -26,7 +26,7 @@ type Client struct {
 
 // NewClient builds a client presenting cert as it is at each handshake.
 func NewClient(ca *pki.CA, cert *pki.LiveCert) *Client {
-	return &Client{http: &http.Client{Transport: newTransport(ca.MasterClientTLS(cert))}}
+	return &Client{http: &http.Client{Transport: api.VersionTransport{Base: newTransport(ca.MasterClientTLS(cert))}}}
 }
 
 // newTransport is for calls between masters: HTTP/2 (many concurrent calls

@@ -42,6 +42,10 @@ type Member struct {
 	ID          string `json:"id"`
 	RaftAddress string `json:"raftAddress"`
 	APIAddress  string `json:"apiAddress"`
+	// Protocol is the version the master speaks. It does not travel in the
+	// body (a v0.1.0 leader refuses fields it does not know): the leader
+	// takes it from the request's api.HeaderProtocol.
+	Protocol string `json:"-"`
 }
 
 // TokenUse is a follower's report to the leader of when it last accepted

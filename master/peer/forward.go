@@ -71,7 +71,8 @@ func NewForwarder(deps ForwarderDeps) *Forwarder {
 	// authorize the caller's own token, not this master. A node's call is
 	// the exception: the leader cannot see the node's certificate, so this
 	// master names the node and shows its own certificate to be believed.
-	tr := &leaderTransport{f: f, base: newTransport(deps.CA.MasterClientTLS(nil)), vouching: newTransport(deps.CA.MasterClientTLS(deps.Cert))}
+	tr := &leaderTransport{f: f, base: api.VersionTransport{Base: newTransport(deps.CA.MasterClientTLS(nil))},
+		vouching: api.VersionTransport{Base: newTransport(deps.CA.MasterClientTLS(deps.Cert))}}
 	f.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			// The transport picks the leader per attempt.

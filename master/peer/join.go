@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/pki"
 )
 
@@ -91,7 +92,7 @@ func (j *Joiner) client(caPEM []byte) *http.Client {
 	if ca, err := pki.ParseCACert(caPEM); err == nil {
 		tc = ca.MasterClientTLS(nil)
 	}
-	return &http.Client{Timeout: 30 * time.Second, Transport: newTransport(tc)}
+	return &http.Client{Timeout: 30 * time.Second, Transport: api.VersionTransport{Base: newTransport(tc)}}
 }
 
 // FetchCA downloads a master's CA certificate and checks it against the

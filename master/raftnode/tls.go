@@ -53,7 +53,7 @@ func newTLSStreamLayer(bind, advertise string, server, client *tls.Config) (*tls
 		ln.Close()
 		return nil, fmt.Errorf("raftnode: %s is not an address other masters can dial; set the advertise address", adv)
 	}
-	return &tlsStreamLayer{Listener: ln, server: server, advertise: adv, client: client, handshakeTimeout: handshakeTimeout}, nil
+	return &tlsStreamLayer{Listener: ln, server: versionedServer(server), advertise: adv, client: versionedClient(client), handshakeTimeout: handshakeTimeout}, nil
 }
 
 func (l *tlsStreamLayer) Addr() net.Addr { return l.advertise }

@@ -134,15 +134,7 @@ func TestSeed(t *testing.T) {
 // handshake is dropped after the handshake timeout, and does not hold up
 // a real master connecting meanwhile.
 func TestHandshakeDeadline(t *testing.T) {
-	ca, _ := pki.NewCA()
-	cert, err := ca.IssueMaster([]string{"127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	layer, err := newTLSStreamLayer("127.0.0.1:0", "", ca.MasterServerTLS(pki.NewLiveCert(cert)), ca.MasterClientTLS(pki.NewLiveCert(cert)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	layer, _, _ := newTestLayer(t)
 	defer layer.Close()
 	layer.handshakeTimeout = 300 * time.Millisecond
 

@@ -98,6 +98,8 @@ func (s *Store) apply(index uint64, cmd *orchpb.Command) *orchpb.CommandResult {
 		return s.revokeToken(op.RevokeToken)
 	case *orchpb.Command_TouchTokens:
 		return s.touchTokens(op.TouchTokens)
+	case *orchpb.Command_MoveReplicas:
+		return s.moveReplicas(index, op.MoveReplicas)
 	case nil:
 		return fail(index, orchpb.ResultInvalid, "empty command")
 	default:

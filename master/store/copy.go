@@ -26,6 +26,8 @@ func CopyService(s *orchpb.Service) *orchpb.Service {
 		PreviousSpec: s.PreviousSpec,
 		CreateIndex:  s.CreateIndex,
 		Update:       s.Update,
+
+		PreviousGeneration: s.PreviousGeneration,
 	}
 	keepUnknown(out, s)
 	return out
@@ -52,6 +54,8 @@ func CopyReplica(r *orchpb.Replica) *orchpb.Replica {
 		StartedAt:    r.StartedAt,
 		HostPorts:    r.HostPorts,
 		Spec:         r.Spec,
+		Devices:      r.Devices,
+		Moving:       r.Moving,
 
 		Containers:         r.Containers,
 		ContainerResources: r.ContainerResources,

@@ -43,6 +43,7 @@ func (s *Store) registerNode(index uint64, c *orchpb.RegisterNode) *orchpb.Comma
 		n.Address = in.GetAddress()
 		n.Capacity = in.GetCapacity()
 		n.AgentAddress = in.GetAgentAddress()
+		n.Devices = in.GetDevices()
 		if n.Status() == orchpb.NodeDown {
 			n.SetStatus(n.Admin())
 		}

@@ -287,6 +287,11 @@ func (s *Store) placementProblem(old, r *orchpb.Replica) string {
 				node.Name, bytesText(s.alloc[r.Node].mem-before.mem), bytesText(after.mem), bytesText(c))
 		}
 	}
+	if counts(r) && len(r.Devices) > 0 {
+		if why := s.deviceProblem(r); why != "" {
+			return why
+		}
+	}
 	if counts(r) && len(r.HostPorts) > 0 {
 		for _, id := range sortedKeys(s.byNode[r.Node]) {
 			other := s.replicas[id]

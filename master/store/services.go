@@ -32,6 +32,10 @@ func (s *Store) putService(index uint64, c *orchpb.PutService) *orchpb.CommandRe
 			svc.PreviousSpec = old.GetSpec()
 			svc.Update = &orchpb.UpdateStatus{Generation: svc.Generation, State: string(orchpb.UpdateUpdating),
 				FromGeneration: old.GetGeneration(), StartedIndex: index}
+			if s.speaks(ProtocolCanary) {
+				svc.PreviousGeneration = old.GetGeneration()
+				svc.Update.Canary = canaryStage(spec)
+			}
 		}
 		svc.Spec = spec
 	}
@@ -164,6 +168,13 @@ func (s *Store) rollbackService(index uint64, c *orchpb.RollbackService) *orchpb
 	svc.Version = index
 	svc.Update = &orchpb.UpdateStatus{Generation: svc.Generation, State: string(orchpb.UpdateRollingBack), Rollback: true,
 		FromGeneration: old.GetGeneration(), StartedIndex: index, Message: c.GetReason()}
+	if s.speaks(ProtocolCanary) {
+		// The replicas still on the generation rolled back to run this
+		// spec already (an aborted canary leaves all but the canaries so):
+		// they stay.
+		svc.Update.KeptGeneration = old.GetPreviousGeneration()
+		svc.PreviousGeneration = old.GetGeneration()
+	}
 	s.services[key] = svc
 	s.emit(EventPut, KindService, svc)
 	return &orchpb.CommandResult{}
@@ -192,6 +203,16 @@ func (s *Store) setUpdateStatus(index uint64, c *orchpb.SetUpdateStatus) *orchpb
 	if prev := old.GetUpdate(); prev.GetGeneration() == u.Generation && u.StartedIndex == 0 {
 		u.StartedIndex = prev.GetStartedIndex()
 	}
+	if prev := old.GetUpdate(); prev.GetGeneration() == u.Generation && u.GetCanary() > prev.GetCanary() {
+		// A canary stage only ever ends: a controller's pause decided
+		// before a promotion must not bring it back.
+		return fail(index, orchpb.ResultConflict, "service %s: the canaries of generation %d were promoted", key, u.Generation)
+	}
+	if prev := old.GetUpdate(); prev.GetGeneration() == u.Generation && s.speaks(ProtocolCanary) {
+		// Which replicas a rollback keeps is the rollback's, not the
+		// status writer's, to say.
+		u.KeptGeneration = prev.GetKeptGeneration()
+	}
 	u.FinishedIndex = 0
 	if !u.RolloutState().InProgress() {
 		u.FinishedIndex = index
@@ -201,4 +222,14 @@ func (s *Store) setUpdateStatus(index uint64, c *orchpb.SetUpdateStatus) *orchpb
 	s.services[key] = svc
 	s.emit(EventPut, KindService, svc)
 	return &orchpb.CommandResult{}
+}
+
+// canaryStage is the number of canary slots a new revision of spec starts
+// with: update.canary, when it leaves slots that wait for the promotion.
+func canaryStage(spec *orchpb.ServiceSpec) int32 {
+	n := spec.GetUpdate().GetCanary()
+	if n <= 0 || spec.GetMode() == orchpb.ModeGlobal {
+		return 0
+	}
+	return min(n, max(spec.GetReplicas(), 1))
 }
