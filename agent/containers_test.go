@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +135,41 @@ func TestContainerIDResolvesNames(t *testing.T) {
 	}
 	if _, ok := containerID(asg, "nope"); ok {
 		t.Error("an unknown name resolved")
+	}
+}
+
+func TestAdoptedSidecarKeepsRunning(t *testing.T) {
+	rt := newFakeRuntime()
+	asg := podAssignment("r5", orchpb.RestartAlways)
+	env := testEnv(t, rt)
+	proxy := extraContainerID("r5", "proxy")
+	// What an earlier agent process left: init done, main and sidecar
+	// running (the fake's tasks "run" once started).
+	for _, id := range []string{"r5", proxy} {
+		if _, err := rt.Start(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := newReplicaWorker(env, asg, &containerRef{taskStatus: "running", pid: 101},
+		map[string]*containerRef{"proxy": {taskStatus: "running", pid: 102}})
+	rec := env.report.(*recordingReporter)
+	rec.mu.Lock()
+	rec.of = w.status
+	rec.mu.Unlock()
+	ctx, cancel := context.WithCancel(t.Context())
+	go w.run(ctx)
+	t.Cleanup(func() { cancel(); <-w.done })
+	await(t, w, "running with the sidecar", func(st *orchpb.ReplicaStatus) bool {
+		return st.State == "running" && containerState(st, "proxy").GetState() == "running" &&
+			containerState(st, "migrate").GetState() == "completed"
+	})
+	for _, id := range []string{"r5", proxy, extraContainerID("r5", "migrate")} {
+		want := 0
+		if id != extraContainerID("r5", "migrate") {
+			want = 1 // the test's own start
+		}
+		if starts, _ := rt.counts(id); starts != want {
+			t.Errorf("%s started %d times, want %d", id, starts, want)
+		}
 	}
 }

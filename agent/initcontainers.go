@@ -26,8 +26,13 @@ var errStopped = errors.New("replica stopped")
 // main container existing already means init was done.
 func (w *replicaWorker) runInit(ctx context.Context, mainExists bool) bool {
 	inits := w.asg.GetSpec().GetInit()
-	if mainExists {
+	if mainExists && w.initDone() < len(inits) {
+		// Saved state from before init containers were counted, or lost:
+		// the main container exists, so init had completed.
 		w.setInitDone(len(inits))
+		for _, c := range inits {
+			w.setContainer(c.GetName(), func(cs *orchpb.ContainerStatus) { cs.SetObserved(orchpb.ContainerCompleted) })
+		}
 	}
 	restart := w.asg.GetSpec().GetRestart()
 	bo := restartBackoff(restart.BackoffInitialOrDefault(), restart.BackoffMaxOrDefault())

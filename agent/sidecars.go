@@ -102,9 +102,13 @@ type sidecar struct {
 func (s *sidecar) run(ctx context.Context) {
 	exists := s.adopted != nil
 	running := exists && s.adopted.taskStatus == "running"
-	if running {
+	switch {
+	case running:
 		s.log.Info("adopted running sidecar", "pid", s.adopted.pid)
 		s.set(func(c *orchpb.ContainerStatus) { c.SetObserved(orchpb.ContainerRunning) })
+	case exists:
+		// It exited while no agent watched: that is a restart too.
+		s.set(func(c *orchpb.ContainerStatus) { c.Restarts++ })
 	}
 	failures := 0
 	for ctx.Err() == nil {
