@@ -3,6 +3,9 @@ package integration
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -56,6 +59,7 @@ func TestSidecarsAndInitContainers(t *testing.T) {
 	t.Run("the sidecar answers the main container on 127.0.0.1, and back", func(t *testing.T) { sidecarShareLoopback(t, d, pod) })
 	t.Run("logs -c and exec -c reach the sidecar", func(t *testing.T) { logsAndExecPickContainer(t, d, pod) })
 	t.Run("a crash of the sidecar restarts only the sidecar", func(t *testing.T) { sidecarCrashRestartsOnlyIt(t, d, pod) })
+	t.Run("resources add up for the scheduler and hold per container", func(t *testing.T) { podResources(t, pod) })
 	t.Run("kill -9 of the agent adopts every container", func(t *testing.T) { agentRestartAdoptsPod(t, d, pod) })
 }
 
@@ -214,5 +218,26 @@ func describeShowsContainers(t *testing.T, d *devCluster, pod *orchpb.Replica) {
 	out, _, _ = d.orchctl(t, "describe", "service", "pod")
 	if !strings.Contains(out, "pod (main); proxy (sidecar); init: migrate, then seed") {
 		t.Errorf("describe service lacks the containers:\n%s", out)
+	}
+}
+
+func podResources(t *testing.T, pod *orchpb.Replica) {
+	// cpu: 100m + 50m (sidecar) is more than 50m (an init container);
+	// memory: 32Mi + 16Mi.
+	if got := pod.GetResources(); got.GetCpuMillis() != 150 || got.GetMemoryBytes() != 48<<20 {
+		t.Errorf("replica resources %v, want 150m and 48Mi", got)
+	}
+	for file, want := range map[string]string{
+		"memory/orch/" + pod.GetId() + "/memory.limit_in_bytes":       strconv.Itoa(32 << 20),
+		"memory/orch/" + pod.GetId() + ".proxy/memory.limit_in_bytes": strconv.Itoa(16 << 20),
+		"cpu/orch/" + pod.GetId() + ".proxy/cpu.cfs_quota_us":         "5000",
+	} {
+		b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", file))
+		if os.IsNotExist(err) && !strings.Contains(file, ".proxy") {
+			t.Skipf("no cgroup v1 file %s (cgroup v2 host?)", file)
+		}
+		if err != nil || strings.TrimSpace(string(b)) != want {
+			t.Errorf("%s = %q (%v), want %s", file, strings.TrimSpace(string(b)), err, want)
+		}
 	}
 }

@@ -113,6 +113,8 @@ func assignmentSet(st *store.Store, nodeID string, withPeers bool) *orchpb.Assig
 				Generation:   rep.GetGeneration(),
 				Resources:    rep.GetResources(),
 				HostPorts:    rep.GetHostPorts(),
+				// Each container's own limits, which the agent enforces.
+				ContainerResources: rep.GetContainerResources(),
 			},
 			Spec:    rep.GetSpec(),
 			Started: rep.GetStartedAt() != 0,
