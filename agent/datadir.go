@@ -29,6 +29,8 @@ import (
 //	endpoints.pb         the DNS table
 //	replicas/ID.json     a replica's restarts, start time, address, verdict
 //	replicas/ID.etc/     its resolv.conf and hosts
+//	replicas/ID.secrets/ a tmpfs per secret it mounts (secretmounts.go)
+//	replicas/ID.configs/ the configs it mounts
 //	logs/                replicas' output (the logs package)
 //
 // Every file is replaced whole (writeAtomic), so a crash leaves the old one
@@ -170,7 +172,7 @@ func (d dataDir) loadAssignments() (*orchpb.AssignmentSet, error) {
 }
 
 func (d dataDir) saveAssignments(set *orchpb.AssignmentSet) error {
-	return d.saveProto("assignments.pb", set)
+	return d.saveProto("assignments.pb", savedSet(set))
 }
 
 // loadEndpoints returns the saved DNS table as an update that replaces

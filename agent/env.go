@@ -98,6 +98,9 @@ func (f replicaFiles) mounts(rep *orchpb.Replica, ip netip.Addr) ([]specs.Mount,
 func (f replicaFiles) remove(replicaID string, others []string) error {
 	_ = os.Remove(f.statePath(replicaID))
 	_ = os.RemoveAll(f.dir.replicaEtc(replicaID))
+	if err := f.removeDataMounts(replicaID); err != nil {
+		return err
+	}
 	errs := []error{f.logs.Remove(replicaID)}
 	for _, id := range others {
 		errs = append(errs, f.logs.Remove(id))

@@ -79,9 +79,10 @@ func (s *replicaSet) apply(ctx context.Context, set *orchpb.AssignmentSet) {
 		}
 	}
 	for id, asg := range want {
-		if _, ok := s.workers[id]; ok {
+		if w, ok := s.workers[id]; ok {
 			// Running, or re-assigned while it was being stopped: then
 			// the stop finishes and a later set starts it again.
+			w.setSecretData(asg.GetSecretData())
 			continue
 		}
 		w := newReplicaWorker(s.env, asg, s.claim(id), s.claimExtra(asg))

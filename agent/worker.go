@@ -53,6 +53,10 @@ type replicaWorker struct {
 
 	mu sync.Mutex
 	st *orchpb.ReplicaStatus
+	// secretData are the latest values of the secrets and configs the
+	// spec uses: a worker started from the saved set (which has none)
+	// gets them with the masters' next set.
+	secretData []*orchpb.SecretData
 	// persisted across agent restarts
 	saved workerState
 }
@@ -87,11 +91,29 @@ func newReplicaWorker(env *workerEnv, asg *orchpb.Assignment, adopted *container
 		assignedAt: env.now(),
 		st:         &orchpb.ReplicaStatus{Id: id, State: string(orchpb.ReplicaStarting)},
 	}
+	w.secretData = asg.GetSecretData()
 	w.loadState()
 	w.st.Restarts, w.st.StartedAt, w.st.Ip, w.st.ExitCode = w.saved.Restarts, w.saved.StartedAt, w.saved.IP, w.saved.ExitCode
 	w.st.Containers = initialContainers(asg.GetSpec(), w.saved.Containers)
 	w.sidecars.adopted = adoptedExtra
 	return w
+}
+
+// setSecretData keeps the values of a newer set that lists this replica.
+func (w *replicaWorker) setSecretData(d []*orchpb.SecretData) {
+	if len(d) == 0 {
+		return
+	}
+	w.mu.Lock()
+	w.secretData = d
+	w.mu.Unlock()
+}
+
+// assignment is the replica's assignment with the latest secret values.
+func (w *replicaWorker) assignment() *orchpb.Assignment {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return &orchpb.Assignment{Replica: w.asg.GetReplica(), Spec: w.asg.GetSpec(), SecretData: w.secretData}
 }
 
 func (w *replicaWorker) requestStop() { w.stopOnce.Do(func() { close(w.stopCh) }) }

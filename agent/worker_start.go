@@ -132,6 +132,12 @@ func (w *replicaWorker) createContainer(ctx context.Context, cfg runtime.Contain
 	if cfg.Mounts, err = w.env.files.mounts(w.asg.GetReplica(), ip); err != nil {
 		return fmt.Errorf("%w: resolv.conf and hosts: %w", errNotCreated, err)
 	}
+	dataMounts, env, err := w.env.files.dataMounts(w.assignment())
+	if err != nil {
+		return fmt.Errorf("%w: %w", errNotCreated, err)
+	}
+	cfg.Mounts = append(cfg.Mounts, dataMounts...)
+	cfg.Env = withEnv(cfg.Env, env)
 	err = rt.Create(ctx, cfg)
 	if errors.Is(err, runtime.ErrAlreadyExists) {
 		// Left by a run that died between create and start: start over.

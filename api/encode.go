@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -139,6 +140,11 @@ func appendSingular(dst []byte, fd protoreflect.FieldDescriptor, v protoreflect.
 		return strconv.AppendUint(dst, v.Uint(), 10), nil
 	case protoreflect.StringKind:
 		return appendString(dst, v.String(), false)
+	case protoreflect.BytesKind:
+		// protojson's form: standard base64 with padding.
+		dst = append(dst, '"')
+		dst = base64.StdEncoding.AppendEncode(dst, v.Bytes())
+		return append(dst, '"'), nil
 	case protoreflect.MessageKind, protoreflect.GroupKind:
 		if isDuration(fd.Message()) {
 			return appendDuration(dst, v.Message())

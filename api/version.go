@@ -150,3 +150,16 @@ func (p Protocol) Prev() Protocol {
 	}
 	return p
 }
+
+// SenderProtocol is the protocol the sender of a request (or answer) with
+// headers h speaks: what a server consults to talk to an older peer in the
+// older way (a delta stream only to agents that read deltas, say).
+// VersionHandler has refused unreadable and out-of-window versions before a
+// handler sees them; an unreadable one reads as ProtocolUnversioned here.
+func SenderProtocol(h http.Header) Protocol {
+	p, err := ParseProtocol(h.Get(HeaderProtocol))
+	if err != nil {
+		return ProtocolUnversioned
+	}
+	return p
+}

@@ -101,3 +101,18 @@ func TestVersionHandlerAndTransport(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+func TestSenderProtocol(t *testing.T) {
+	h := http.Header{}
+	if SenderProtocol(h) != ProtocolUnversioned {
+		t.Error("no header: v0.1.0")
+	}
+	h.Set(HeaderProtocol, "0.3")
+	if SenderProtocol(h) != (Protocol{0, 3}) {
+		t.Error("0.3 misread")
+	}
+	h.Set(HeaderProtocol, "x")
+	if SenderProtocol(h) != ProtocolUnversioned {
+		t.Error("unreadable: v0.1.0")
+	}
+}

@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,7 +54,7 @@ stopGracePeriod: 2s
 // client requests the service through its host port and its DNS name. It
 // reports the failed requests (the goal is none) and each step's time.
 func TestUpgradeFromV010(t *testing.T) {
-	r := runUpgrade(t)
+	r, c := runUpgrade(t)
 	for _, s := range r.steps {
 		t.Logf("step %-28s %6.1fs", s.name, s.took.Seconds())
 	}
@@ -60,7 +63,9 @@ func TestUpgradeFromV010(t *testing.T) {
 	for _, e := range r.errors {
 		t.Logf("failed request: %s", e)
 	}
-	if r.sent["hostPort"] < 100 || r.sent["dns"] < 100 {
+	// About ten a second each; far fewer means the client stalled, and a
+	// count of failures over a handful of requests would prove nothing.
+	if r.sent["hostPort"] < 20 || r.sent["dns"] < 20 {
 		t.Errorf("only %d and %d requests sent: the client did not keep up", r.sent["hostPort"], r.sent["dns"])
 	}
 	// The goal is none; a stray failure on a loaded machine (a request in
@@ -68,13 +73,39 @@ func TestUpgradeFromV010(t *testing.T) {
 	if f := r.failed["hostPort"] + r.failed["dns"]; f*100 > r.sent["hostPort"]+r.sent["dns"] {
 		t.Errorf("%d requests failed, more than 1%%", f)
 	}
+	refusesFarVersions(t, c)
+}
+
+// refusesFarVersions: an upgraded master refuses a client two minor
+// versions behind it, with the sentence, and answers one a minor behind.
+func refusesFarVersions(t *testing.T, c *harness.Cluster) {
+	h := c.Hosts[1]
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: h.DialContext,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // only the version check is under test
+	ask := func(protocol string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, "https://"+h.Addr.String()+":7400/healthz", nil)
+		req.Header.Set(api.HeaderProtocol, protocol)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := ask(api.ProtocolUnversioned.String()); code != http.StatusOK {
+		t.Errorf("a client of protocol 0.1: %d %s", code, body)
+	}
+	if code, body := ask("0.0"); code != http.StatusBadRequest || !strings.Contains(body, "speaks protocol 0.0, more than one minor version older") {
+		t.Errorf("a client of protocol 0.0: %d %s", code, body)
+	}
 }
 
 // BenchmarkUpgrade measures the same upgrade (run with -benchtime 1x):
 // total time, the slowest master and node steps, and failed requests.
 func BenchmarkUpgrade(b *testing.B) {
 	for range b.N {
-		r := runUpgrade(b)
+		r, _ := runUpgrade(b)
 		var master, node time.Duration
 		for _, s := range r.steps {
 			if strings.HasPrefix(s.name, "master") {
@@ -103,7 +134,7 @@ type upgradeReport struct {
 	errors       []string
 }
 
-func runUpgrade(tb testing.TB) upgradeReport {
+func runUpgrade(tb testing.TB) (upgradeReport, *harness.Cluster) {
 	oldBin := buildRelease(tb)
 	c := harness.New(tb, harness.Options{Orchd: oldBin, Masters: 3, LogLevel: "info"})
 	c.LoadImage(helloTar)
@@ -130,7 +161,7 @@ func runUpgrade(tb testing.TB) upgradeReport {
 	rep.total = time.Since(start)
 	stop()
 	rep.sent, rep.failed, rep.errors = tr.results()
-	return rep
+	return rep, c
 }
 
 // buildRelease builds orchd of the first release from a git worktree of

@@ -1,15 +1,10 @@
 package integration
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"testing"
 	"time"
-
-	"github.com/orch-io/orch/api/client"
-	"github.com/orch-io/orch/master/manifest"
-	orchpb "github.com/orch-io/orch/proto"
 )
 
 // BenchmarkApplyToRunning measures, 20 times, the time from the API call of
@@ -26,45 +21,11 @@ func BenchmarkApplyToRunning(b *testing.B) {
 func benchApplyToRunning(b *testing.B) {
 	d := startDevCluster(b)
 	d.loadHello()
-	ctx := context.Background()
 	const samples = 20
 	var durations []time.Duration
 	for i := range samples {
-		name := fmt.Sprintf("bench-%d", i)
-		spec, err := manifest.ParseOne([]byte(fmt.Sprintf("kind: Service\nname: %s\nreplicas: 1\nimage: orch.local/hello:1\nstopGracePeriod: 1s\n", name)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, index, err := d.api.ListReplicas(ctx, client.ReplicaFilter{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		watchCtx, cancel := context.WithCancel(ctx)
-		events, errc := d.api.Watch(watchCtx, index, "replica")
-		start := time.Now()
-		if _, err := d.api.ApplyService(ctx, spec, nil); err != nil {
-			b.Fatal(err)
-		}
-		ran := false
-		for ev := range events {
-			msg, err := ev.Message()
-			if err != nil {
-				b.Fatal(err)
-			}
-			rep := msg.(*orchpb.Replica)
-			if rep.GetService() == name && rep.Observed() == orchpb.ReplicaRunning {
-				durations = append(durations, time.Since(start))
-				ran = true
-				break
-			}
-		}
-		cancel()
-		if !ran {
-			b.Fatalf("the watch ended before %s ran: %v", name, <-errc)
-		}
-		if _, err := d.api.DeleteService(ctx, "default", name); err != nil {
-			b.Fatal(err)
-		}
+		durations = append(durations, d.applyToRunning(b, fmt.Sprintf("bench-%d", i),
+			"kind: Service\nname: %s\nreplicas: 1\nimage: orch.local/hello:1\nstopGracePeriod: 1s\n"))
 	}
 	sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
 	median := durations[len(durations)/2]

@@ -172,7 +172,9 @@ func freePort(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-func startDevCluster(t testing.TB) *devCluster {
+// startDevCluster starts orchd dev on a private containerd; extra are
+// more orchd dev flags (--device ...).
+func startDevCluster(t testing.TB, extra ...string) *devCluster {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the dev cluster needs root")
@@ -195,6 +197,7 @@ func startDevCluster(t testing.TB) *devCluster {
 		"--node-timeout", "10s",
 		"--log-level", "debug",
 	)
+	d.orchd.args = append(d.orchd.args, extra...)
 	ctr, err := containerd.New(ctrd.Socket())
 	if err != nil {
 		t.Fatal(err)

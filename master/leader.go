@@ -47,10 +47,10 @@ func (m *Master) startLeaderWork(parent context.Context, wg *sync.WaitGroup) fun
 	// One readiness clock, in this leader's memory, for the service
 	// controller (rollout steps) and the update controller (deadlines).
 	readiness := controllers.NewReadiness(nil)
-	services := controllers.NewServiceController(controllers.ServiceDeps{Store: m.store, Proposer: m.raft, Logger: m.cfg.Logger, Readiness: readiness})
-	updates := controllers.NewUpdateController(controllers.UpdateDeps{Store: m.store, Proposer: m.raft, Logger: m.cfg.Logger, Readiness: readiness})
+	services := controllers.NewServiceController(controllers.ServiceDeps{Store: m.store, Proposer: m.proposer(), Logger: m.cfg.Logger, Readiness: readiness})
+	updates := controllers.NewUpdateController(controllers.UpdateDeps{Store: m.store, Proposer: m.proposer(), Logger: m.cfg.Logger, Readiness: readiness})
 	nodes := controllers.NewNodeController(controllers.NodeDeps{
-		Store: m.store, Proposer: m.raft, Heartbeats: m.dispatcher, Timeout: m.cfg.NodeTimeout, Logger: m.cfg.Logger,
+		Store: m.store, Proposer: m.proposer(), Heartbeats: m.dispatcher, Timeout: m.cfg.NodeTimeout, Logger: m.cfg.Logger,
 	})
 	wg.Add(1)
 	go func() {
@@ -69,7 +69,11 @@ func (m *Master) startLeaderWork(parent context.Context, wg *sync.WaitGroup) fun
 		}
 		m.log.Info("leader work started", "index", m.store.Index())
 		var inner sync.WaitGroup
-		for _, run := range []func(context.Context) error{services.Run, nodes.Run, updates.Run} {
+		runs := []func(context.Context) error{services.Run, nodes.Run, updates.Run}
+		if m.cfg.Rebalance {
+			runs = append(runs, controllers.NewRebalanceController(controllers.RebalanceDeps{Store: m.store, Proposer: m.proposer(), Logger: m.cfg.Logger}).Run)
+		}
+		for _, run := range runs {
 			inner.Add(1)
 			go func() {
 				defer inner.Done()

@@ -32,6 +32,7 @@ import (
 	"github.com/orch-io/orch/master/imagestore"
 	"github.com/orch-io/orch/master/peer"
 	"github.com/orch-io/orch/master/raftnode"
+	"github.com/orch-io/orch/master/seal"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 )
@@ -57,6 +58,9 @@ type Config struct {
 	ClusterCIDR string
 	// NodeTimeout is how long an agent may be silent before its node is down.
 	NodeTimeout time.Duration
+	// Rebalance starts the rebalance controller on the leader: replicas
+	// move by themselves to restore spread after nodes join or return.
+	Rebalance bool
 	// HostPortRange is which host ports services may publish (--host-port-range;
 	// "" is apiserver.DefaultHostPortRange).
 	HostPortRange string
@@ -69,8 +73,12 @@ type Config struct {
 	// MaxStreams caps the watch, follow and exec streams one token holds
 	// open on this master (default apiserver.DefaultMaxStreams).
 	MaxStreams int
-	Raft       raftnode.Config // timeouts and snapshot thresholds; addresses come from above
-	Logger     *slog.Logger
+	// EncryptionKeyFile is a data key to install (a restore needs the
+	// key of the backup's cluster); "" keeps DATA/data.key, or fetches it
+	// from the cluster when joining, or makes one at bootstrap.
+	EncryptionKeyFile string
+	Raft              raftnode.Config // timeouts and snapshot thresholds; addresses come from above
+	Logger            *slog.Logger
 	// Out is where bootstrap tells the operator where the credentials are
 	// (default os.Stderr).
 	Out io.Writer
@@ -78,12 +86,14 @@ type Config struct {
 
 // Master is a running master.
 type Master struct {
-	cfg        Config
-	hostPorts  apiserver.HostPortPolicy
-	log        *slog.Logger
-	store      *store.Store
-	raft       *raftnode.Node
-	ca         *pki.CA
+	cfg       Config
+	hostPorts apiserver.HostPortPolicy
+	log       *slog.Logger
+	store     *store.Store
+	raft      *raftnode.Node
+	ca        *pki.CA
+	// dataKey seals secret values (DATA/data.key, never replicated).
+	dataKey    *seal.Key
 	cert       *pki.LiveCert // this master's own, renewed by runCertRenewal
 	certHosts  []string
 	tokens     *auth.Tokens
@@ -131,6 +141,9 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 	}
 	joining := len(cfg.Join) > 0 && !hasState
 	if m.ca, err = m.credentials(ctx, joining, hasState); err != nil {
+		return nil, err
+	}
+	if m.dataKey, err = m.loadDataKey(); err != nil {
 		return nil, err
 	}
 	m.ca.SetLeafLifetime(cfg.CertLifetime)
@@ -208,16 +221,17 @@ func (m *Master) listenAndOpenRaft(joining bool) error {
 // this master cannot answer itself.
 func (m *Master) assembleAPI(images *imagestore.Store) {
 	cfg := m.cfg
-	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.raft, CA: m.ca, ClientCert: m.cert, Logger: cfg.Logger})
+	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.proposer(), CA: m.ca, ClientCert: m.cert, DataKey: m.dataKey, Logger: cfg.Logger})
 	m.control = controlplane.New(controlplane.Deps{
-		Raft: m.raft, Store: m.store, CA: m.ca, Self: m.self(), ReadBarrier: m.readBarrier,
+		Raft: m.raft, Store: m.store, CA: m.ca, DataKey: m.dataKey, Self: m.self(), ReadBarrier: m.readBarrier,
 		LastUsed: m.tokens.LastUsed, Logger: cfg.Logger,
 	})
 	m.events = events.NewLog(0, nil)
 	server := apiserver.New(apiserver.Deps{
 		Events:      m.events,
 		Store:       m.store,
-		Proposer:    m.raft,
+		DataKey:     m.dataKey,
+		Proposer:    m.proposer(),
 		Auth:        authenticator{m.tokens},
 		Cluster:     m,
 		Images:      images,
@@ -342,6 +356,9 @@ func (m *Master) credentials(ctx context.Context, joining, hasState bool) (*pki.
 		}
 		ca, err := pki.ParseCA([]byte(creds.CACertPEM), []byte(creds.CAKeyPEM))
 		if err != nil {
+			return nil, fmt.Errorf("master: join: %w", err)
+		}
+		if err := m.saveJoinedDataKey(creds.DataKey); err != nil {
 			return nil, fmt.Errorf("master: join: %w", err)
 		}
 		return ca, ca.Save(dir)

@@ -22,11 +22,15 @@ import (
 // backup is checked whole (backup.Decode) before anything is written. The
 // state comes back whole (services, replicas, nodes, images, the CA and
 // every token, so agents and admin.conf files keep working); the old
-// masters do not. It writes a fresh admin credential to DIR/admin.conf.
+// masters do not. Sealed secrets need the old cluster's data key
+// (Config.EncryptionKeyFile), checked before anything is written. It writes a fresh admin credential to DIR/admin.conf.
 func Restore(ctx context.Context, cfg Config, data []byte) (*Master, error) {
 	snap, err := backup.Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("master: restore: %w", err)
+	}
+	if err := checkBackupKey(snap, cfg.EncryptionKeyFile); err != nil {
+		return nil, err
 	}
 	if has, err := raftnode.HasState(cfg.DataDir); err != nil {
 		return nil, err

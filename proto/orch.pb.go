@@ -63,6 +63,11 @@ type ServiceSpec struct {
 	User                   string        `protobuf:"bytes,19,opt,name=user,proto3" json:"user,omitempty"`
 	ReadOnlyRootFilesystem bool          `protobuf:"varint,20,opt,name=read_only_root_filesystem,json=readOnlyRootFilesystem,proto3" json:"read_only_root_filesystem,omitempty"`
 	Capabilities           *Capabilities `protobuf:"bytes,21,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
+	// secrets and configs are mounted as one file per key; env_from sets
+	// environment variables from single keys (docs/secrets.md).
+	Secrets []*SecretMount            `protobuf:"bytes,30,rep,name=secrets,proto3" json:"secrets,omitempty"`
+	Configs []*ConfigMount            `protobuf:"bytes,31,rep,name=configs,proto3" json:"configs,omitempty"`
+	EnvFrom map[string]*EnvFromSource `protobuf:"bytes,32,rep,name=env_from,json=envFrom,proto3" json:"env_from,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// sidecars run beside the main container in the replica's network
 	// namespace, each restarted on its own (docs/manifest.md).
 	Sidecars []*ReplicaContainerSpec `protobuf:"bytes,40,rep,name=sidecars,proto3" json:"sidecars,omitempty"`
@@ -249,6 +254,27 @@ func (x *ServiceSpec) GetCapabilities() *Capabilities {
 	return nil
 }
 
+func (x *ServiceSpec) GetSecrets() []*SecretMount {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
+func (x *ServiceSpec) GetConfigs() []*ConfigMount {
+	if x != nil {
+		return x.Configs
+	}
+	return nil
+}
+
+func (x *ServiceSpec) GetEnvFrom() map[string]*EnvFromSource {
+	if x != nil {
+		return x.EnvFrom
+	}
+	return nil
+}
+
 func (x *ServiceSpec) GetSidecars() []*ReplicaContainerSpec {
 	if x != nil {
 		return x.Sidecars
@@ -388,6 +414,203 @@ func (x *ReplicaContainerSpec) GetCapabilities() *Capabilities {
 	return nil
 }
 
+// SecretMount puts every key of a secret in a file under mount_path, on a
+// tmpfs, mode 0400.
+type SecretMount struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Name      string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	MountPath string                 `protobuf:"bytes,2,opt,name=mount_path,json=mountPath,proto3" json:"mount_path,omitempty"`
+	// version is the secret's version this revision of the spec runs. The
+	// store fills it in (a manifest leaves it out): a changed secret makes a
+	// new revision, which rolls the service out and can be rolled back.
+	Version       uint64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretMount) Reset() {
+	*x = SecretMount{}
+	mi := &file_proto_orch_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretMount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretMount) ProtoMessage() {}
+
+func (x *SecretMount) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretMount.ProtoReflect.Descriptor instead.
+func (*SecretMount) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SecretMount) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecretMount) GetMountPath() string {
+	if x != nil {
+		return x.MountPath
+	}
+	return ""
+}
+
+func (x *SecretMount) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// ConfigMount puts every key of a config in a read-only file under mount_path.
+type ConfigMount struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Name      string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	MountPath string                 `protobuf:"bytes,2,opt,name=mount_path,json=mountPath,proto3" json:"mount_path,omitempty"`
+	// version: as SecretMount.version.
+	Version       uint64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigMount) Reset() {
+	*x = ConfigMount{}
+	mi := &file_proto_orch_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigMount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigMount) ProtoMessage() {}
+
+func (x *ConfigMount) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigMount.ProtoReflect.Descriptor instead.
+func (*ConfigMount) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ConfigMount) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ConfigMount) GetMountPath() string {
+	if x != nil {
+		return x.MountPath
+	}
+	return ""
+}
+
+func (x *ConfigMount) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// EnvFromSource names one key of a secret or of a config (exactly one of
+// the two). The versions are filled in by the store, as SecretMount.version.
+type EnvFromSource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Secret        string                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	Config        string                 `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
+	Key           string                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	Version       uint64                 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnvFromSource) Reset() {
+	*x = EnvFromSource{}
+	mi := &file_proto_orch_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnvFromSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnvFromSource) ProtoMessage() {}
+
+func (x *EnvFromSource) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnvFromSource.ProtoReflect.Descriptor instead.
+func (*EnvFromSource) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *EnvFromSource) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *EnvFromSource) GetConfig() string {
+	if x != nil {
+		return x.Config
+	}
+	return ""
+}
+
+func (x *EnvFromSource) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *EnvFromSource) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 // DisruptionPolicy is a service's disruption budget: how many of its
 // replicas voluntary moves may have unavailable at once.
 type DisruptionPolicy struct {
@@ -399,7 +622,7 @@ type DisruptionPolicy struct {
 
 func (x *DisruptionPolicy) Reset() {
 	*x = DisruptionPolicy{}
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -411,7 +634,7 @@ func (x *DisruptionPolicy) String() string {
 func (*DisruptionPolicy) ProtoMessage() {}
 
 func (x *DisruptionPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -424,7 +647,7 @@ func (x *DisruptionPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisruptionPolicy.ProtoReflect.Descriptor instead.
 func (*DisruptionPolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{2}
+	return file_proto_orch_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DisruptionPolicy) GetMaxUnavailable() int32 {
@@ -447,7 +670,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +682,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +695,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{3}
+	return file_proto_orch_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Capabilities) GetAdd() []string {
@@ -494,7 +717,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -506,7 +729,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -519,7 +742,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{4}
+	return file_proto_orch_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Port) GetName() string {
@@ -563,7 +786,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -575,7 +798,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -588,7 +811,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{5}
+	return file_proto_orch_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Resources) GetCpu() string {
@@ -627,7 +850,7 @@ type HealthCheck struct {
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -639,7 +862,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -652,7 +875,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{6}
+	return file_proto_orch_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *HealthCheck) GetHttp() *HTTPCheck {
@@ -714,7 +937,7 @@ type HTTPCheck struct {
 
 func (x *HTTPCheck) Reset() {
 	*x = HTTPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -726,7 +949,7 @@ func (x *HTTPCheck) String() string {
 func (*HTTPCheck) ProtoMessage() {}
 
 func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -739,7 +962,7 @@ func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPCheck.ProtoReflect.Descriptor instead.
 func (*HTTPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{7}
+	return file_proto_orch_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *HTTPCheck) GetPath() string {
@@ -765,7 +988,7 @@ type TCPCheck struct {
 
 func (x *TCPCheck) Reset() {
 	*x = TCPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -777,7 +1000,7 @@ func (x *TCPCheck) String() string {
 func (*TCPCheck) ProtoMessage() {}
 
 func (x *TCPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -790,7 +1013,7 @@ func (x *TCPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPCheck.ProtoReflect.Descriptor instead.
 func (*TCPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{8}
+	return file_proto_orch_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TCPCheck) GetPort() int32 {
@@ -809,7 +1032,7 @@ type ExecCheck struct {
 
 func (x *ExecCheck) Reset() {
 	*x = ExecCheck{}
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -821,7 +1044,7 @@ func (x *ExecCheck) String() string {
 func (*ExecCheck) ProtoMessage() {}
 
 func (x *ExecCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -834,7 +1057,7 @@ func (x *ExecCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecCheck.ProtoReflect.Descriptor instead.
 func (*ExecCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{9}
+	return file_proto_orch_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ExecCheck) GetCommand() []string {
@@ -855,7 +1078,7 @@ type RestartPolicy struct {
 
 func (x *RestartPolicy) Reset() {
 	*x = RestartPolicy{}
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -867,7 +1090,7 @@ func (x *RestartPolicy) String() string {
 func (*RestartPolicy) ProtoMessage() {}
 
 func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -880,7 +1103,7 @@ func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartPolicy.ProtoReflect.Descriptor instead.
 func (*RestartPolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{10}
+	return file_proto_orch_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RestartPolicy) GetPolicy() string {
@@ -924,7 +1147,7 @@ type Placement struct {
 
 func (x *Placement) Reset() {
 	*x = Placement{}
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -936,7 +1159,7 @@ func (x *Placement) String() string {
 func (*Placement) ProtoMessage() {}
 
 func (x *Placement) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -949,7 +1172,7 @@ func (x *Placement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Placement.ProtoReflect.Descriptor instead.
 func (*Placement) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{11}
+	return file_proto_orch_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Placement) GetConstraints() []string {
@@ -1012,7 +1235,7 @@ type ServiceAffinity struct {
 
 func (x *ServiceAffinity) Reset() {
 	*x = ServiceAffinity{}
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1024,7 +1247,7 @@ func (x *ServiceAffinity) String() string {
 func (*ServiceAffinity) ProtoMessage() {}
 
 func (x *ServiceAffinity) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1037,7 +1260,7 @@ func (x *ServiceAffinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceAffinity.ProtoReflect.Descriptor instead.
 func (*ServiceAffinity) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{12}
+	return file_proto_orch_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ServiceAffinity) GetService() string {
@@ -1060,7 +1283,7 @@ type DeviceGroup struct {
 
 func (x *DeviceGroup) Reset() {
 	*x = DeviceGroup{}
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1072,7 +1295,7 @@ func (x *DeviceGroup) String() string {
 func (*DeviceGroup) ProtoMessage() {}
 
 func (x *DeviceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1085,7 +1308,7 @@ func (x *DeviceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceGroup.ProtoReflect.Descriptor instead.
 func (*DeviceGroup) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{13}
+	return file_proto_orch_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeviceGroup) GetName() string {
@@ -1121,7 +1344,7 @@ type UpdatePolicy struct {
 
 func (x *UpdatePolicy) Reset() {
 	*x = UpdatePolicy{}
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1356,7 @@ func (x *UpdatePolicy) String() string {
 func (*UpdatePolicy) ProtoMessage() {}
 
 func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1369,7 @@ func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicy.ProtoReflect.Descriptor instead.
 func (*UpdatePolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{14}
+	return file_proto_orch_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdatePolicy) GetMaxSurge() int32 {
@@ -1223,7 +1446,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1235,7 +1458,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1248,7 +1471,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{15}
+	return file_proto_orch_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Service) GetSpec() *ServiceSpec {
@@ -1329,7 +1552,7 @@ type ServiceStatus struct {
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1341,7 +1564,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1354,7 +1577,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{16}
+	return file_proto_orch_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ServiceStatus) GetDesired() int32 {
@@ -1431,7 +1654,7 @@ type ResourceAmounts struct {
 
 func (x *ResourceAmounts) Reset() {
 	*x = ResourceAmounts{}
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1443,7 +1666,7 @@ func (x *ResourceAmounts) String() string {
 func (*ResourceAmounts) ProtoMessage() {}
 
 func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1456,7 +1679,7 @@ func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceAmounts.ProtoReflect.Descriptor instead.
 func (*ResourceAmounts) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{17}
+	return file_proto_orch_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ResourceAmounts) GetCpuMillis() int64 {
@@ -1521,7 +1744,7 @@ type Replica struct {
 
 func (x *Replica) Reset() {
 	*x = Replica{}
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +1756,7 @@ func (x *Replica) String() string {
 func (*Replica) ProtoMessage() {}
 
 func (x *Replica) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +1769,7 @@ func (x *Replica) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Replica.ProtoReflect.Descriptor instead.
 func (*Replica) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{18}
+	return file_proto_orch_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Replica) GetId() string {
@@ -1739,7 +1962,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1751,7 +1974,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1764,7 +1987,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{19}
+	return file_proto_orch_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Node) GetId() string {
@@ -1878,7 +2101,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +2113,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +2126,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{20}
+	return file_proto_orch_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Image) GetName() string {
@@ -1949,7 +2172,7 @@ type ClusterConfig struct {
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1961,7 +2184,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1974,7 +2197,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{21}
+	return file_proto_orch_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ClusterConfig) GetClusterCidr() string {
@@ -2016,13 +2239,15 @@ type StateSnapshot struct {
 	Config        *ClusterConfig         `protobuf:"bytes,6,opt,name=config,proto3" json:"config,omitempty"`
 	Masters       []*Master              `protobuf:"bytes,20,rep,name=masters,proto3" json:"masters,omitempty"`
 	Tokens        []*Token               `protobuf:"bytes,21,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	Secrets       []*Secret              `protobuf:"bytes,30,rep,name=secrets,proto3" json:"secrets,omitempty"`
+	Configs       []*Config              `protobuf:"bytes,31,rep,name=configs,proto3" json:"configs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StateSnapshot) Reset() {
 	*x = StateSnapshot{}
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2034,7 +2259,7 @@ func (x *StateSnapshot) String() string {
 func (*StateSnapshot) ProtoMessage() {}
 
 func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2047,7 +2272,7 @@ func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateSnapshot.ProtoReflect.Descriptor instead.
 func (*StateSnapshot) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{22}
+	return file_proto_orch_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StateSnapshot) GetIndex() uint64 {
@@ -2106,6 +2331,20 @@ func (x *StateSnapshot) GetTokens() []*Token {
 	return nil
 }
 
+func (x *StateSnapshot) GetSecrets() []*Secret {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
+func (x *StateSnapshot) GetConfigs() []*Config {
+	if x != nil {
+		return x.Configs
+	}
+	return nil
+}
+
 type Command struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Op:
@@ -2129,6 +2368,10 @@ type Command struct {
 	//	*Command_PutToken
 	//	*Command_RevokeToken
 	//	*Command_TouchTokens
+	//	*Command_PutSecret
+	//	*Command_DeleteSecret
+	//	*Command_PutConfig
+	//	*Command_DeleteConfig
 	//	*Command_MoveReplicas
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
@@ -2137,7 +2380,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2149,7 +2392,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2162,7 +2405,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{23}
+	return file_proto_orch_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -2343,6 +2586,42 @@ func (x *Command) GetTouchTokens() *TouchTokens {
 	return nil
 }
 
+func (x *Command) GetPutSecret() *PutSecret {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PutSecret); ok {
+			return x.PutSecret
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteSecret() *DeleteSecret {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteSecret); ok {
+			return x.DeleteSecret
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPutConfig() *PutConfig {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PutConfig); ok {
+			return x.PutConfig
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteConfig() *DeleteConfig {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteConfig); ok {
+			return x.DeleteConfig
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetMoveReplicas() *MoveReplicas {
 	if x != nil {
 		if x, ok := x.Op.(*Command_MoveReplicas); ok {
@@ -2432,6 +2711,22 @@ type Command_TouchTokens struct {
 	TouchTokens *TouchTokens `protobuf:"bytes,24,opt,name=touch_tokens,json=touchTokens,proto3,oneof"`
 }
 
+type Command_PutSecret struct {
+	PutSecret *PutSecret `protobuf:"bytes,30,opt,name=put_secret,json=putSecret,proto3,oneof"`
+}
+
+type Command_DeleteSecret struct {
+	DeleteSecret *DeleteSecret `protobuf:"bytes,31,opt,name=delete_secret,json=deleteSecret,proto3,oneof"`
+}
+
+type Command_PutConfig struct {
+	PutConfig *PutConfig `protobuf:"bytes,32,opt,name=put_config,json=putConfig,proto3,oneof"`
+}
+
+type Command_DeleteConfig struct {
+	DeleteConfig *DeleteConfig `protobuf:"bytes,33,opt,name=delete_config,json=deleteConfig,proto3,oneof"`
+}
+
 type Command_MoveReplicas struct {
 	MoveReplicas *MoveReplicas `protobuf:"bytes,65,opt,name=move_replicas,json=moveReplicas,proto3,oneof"`
 }
@@ -2474,6 +2769,14 @@ func (*Command_RevokeToken) isCommand_Op() {}
 
 func (*Command_TouchTokens) isCommand_Op() {}
 
+func (*Command_PutSecret) isCommand_Op() {}
+
+func (*Command_DeleteSecret) isCommand_Op() {}
+
+func (*Command_PutConfig) isCommand_Op() {}
+
+func (*Command_DeleteConfig) isCommand_Op() {}
+
 func (*Command_MoveReplicas) isCommand_Op() {}
 
 // MoveReplicas marks replicas for the rebalancer (Replica.moving), each
@@ -2488,7 +2791,7 @@ type MoveReplicas struct {
 
 func (x *MoveReplicas) Reset() {
 	*x = MoveReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2500,7 +2803,7 @@ func (x *MoveReplicas) String() string {
 func (*MoveReplicas) ProtoMessage() {}
 
 func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2513,7 +2816,7 @@ func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveReplicas.ProtoReflect.Descriptor instead.
 func (*MoveReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{24}
+	return file_proto_orch_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MoveReplicas) GetExpectedVersions() map[string]uint64 {
@@ -2535,7 +2838,7 @@ type PutService struct {
 
 func (x *PutService) Reset() {
 	*x = PutService{}
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2547,7 +2850,7 @@ func (x *PutService) String() string {
 func (*PutService) ProtoMessage() {}
 
 func (x *PutService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2560,7 +2863,7 @@ func (x *PutService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutService.ProtoReflect.Descriptor instead.
 func (*PutService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{25}
+	return file_proto_orch_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PutService) GetSpec() *ServiceSpec {
@@ -2588,7 +2891,7 @@ type DeleteService struct {
 
 func (x *DeleteService) Reset() {
 	*x = DeleteService{}
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2600,7 +2903,7 @@ func (x *DeleteService) String() string {
 func (*DeleteService) ProtoMessage() {}
 
 func (x *DeleteService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2613,7 +2916,7 @@ func (x *DeleteService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteService.ProtoReflect.Descriptor instead.
 func (*DeleteService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{26}
+	return file_proto_orch_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DeleteService) GetNamespace() string {
@@ -2648,7 +2951,7 @@ type ScaleService struct {
 
 func (x *ScaleService) Reset() {
 	*x = ScaleService{}
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2660,7 +2963,7 @@ func (x *ScaleService) String() string {
 func (*ScaleService) ProtoMessage() {}
 
 func (x *ScaleService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2673,7 +2976,7 @@ func (x *ScaleService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleService.ProtoReflect.Descriptor instead.
 func (*ScaleService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{27}
+	return file_proto_orch_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ScaleService) GetNamespace() string {
@@ -2708,7 +3011,7 @@ type RegisterNode struct {
 
 func (x *RegisterNode) Reset() {
 	*x = RegisterNode{}
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2720,7 +3023,7 @@ func (x *RegisterNode) String() string {
 func (*RegisterNode) ProtoMessage() {}
 
 func (x *RegisterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2733,7 +3036,7 @@ func (x *RegisterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNode.ProtoReflect.Descriptor instead.
 func (*RegisterNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+	return file_proto_orch_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RegisterNode) GetNode() *Node {
@@ -2760,7 +3063,7 @@ type SetNodeState struct {
 
 func (x *SetNodeState) Reset() {
 	*x = SetNodeState{}
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2772,7 +3075,7 @@ func (x *SetNodeState) String() string {
 func (*SetNodeState) ProtoMessage() {}
 
 func (x *SetNodeState) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2785,7 +3088,7 @@ func (x *SetNodeState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeState.ProtoReflect.Descriptor instead.
 func (*SetNodeState) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+	return file_proto_orch_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SetNodeState) GetNodeId() string {
@@ -2825,7 +3128,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2837,7 +3140,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2850,7 +3153,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+	return file_proto_orch_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -2875,7 +3178,7 @@ type PutReplicas struct {
 
 func (x *PutReplicas) Reset() {
 	*x = PutReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2887,7 +3190,7 @@ func (x *PutReplicas) String() string {
 func (*PutReplicas) ProtoMessage() {}
 
 func (x *PutReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2900,7 +3203,7 @@ func (x *PutReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReplicas.ProtoReflect.Descriptor instead.
 func (*PutReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+	return file_proto_orch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutReplicas) GetReplicas() []*Replica {
@@ -2926,7 +3229,7 @@ type DeleteReplicas struct {
 
 func (x *DeleteReplicas) Reset() {
 	*x = DeleteReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2938,7 +3241,7 @@ func (x *DeleteReplicas) String() string {
 func (*DeleteReplicas) ProtoMessage() {}
 
 func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2951,7 +3254,7 @@ func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicas.ProtoReflect.Descriptor instead.
 func (*DeleteReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+	return file_proto_orch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DeleteReplicas) GetIds() []string {
@@ -2972,7 +3275,7 @@ type ReportReplicaStatus struct {
 
 func (x *ReportReplicaStatus) Reset() {
 	*x = ReportReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2984,7 +3287,7 @@ func (x *ReportReplicaStatus) String() string {
 func (*ReportReplicaStatus) ProtoMessage() {}
 
 func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2997,7 +3300,7 @@ func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+	return file_proto_orch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ReportReplicaStatus) GetNodeId() string {
@@ -3028,7 +3331,7 @@ type ReportReplicaStatusBatch struct {
 
 func (x *ReportReplicaStatusBatch) Reset() {
 	*x = ReportReplicaStatusBatch{}
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3040,7 +3343,7 @@ func (x *ReportReplicaStatusBatch) String() string {
 func (*ReportReplicaStatusBatch) ProtoMessage() {}
 
 func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3053,7 +3356,7 @@ func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatusBatch.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatusBatch) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{34}
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReportReplicaStatusBatch) GetReports() []*ReportReplicaStatus {
@@ -3079,7 +3382,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3091,7 +3394,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3104,7 +3407,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{35}
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ReplicaStatus) GetId() string {
@@ -3182,7 +3485,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3194,7 +3497,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3207,7 +3510,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{36}
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ContainerStatus) GetName() string {
@@ -3268,7 +3571,7 @@ type PutImage struct {
 
 func (x *PutImage) Reset() {
 	*x = PutImage{}
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3280,7 +3583,7 @@ func (x *PutImage) String() string {
 func (*PutImage) ProtoMessage() {}
 
 func (x *PutImage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3293,7 +3596,7 @@ func (x *PutImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutImage.ProtoReflect.Descriptor instead.
 func (*PutImage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PutImage) GetImage() *Image {
@@ -3312,7 +3615,7 @@ type SetClusterConfig struct {
 
 func (x *SetClusterConfig) Reset() {
 	*x = SetClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3324,7 +3627,7 @@ func (x *SetClusterConfig) String() string {
 func (*SetClusterConfig) ProtoMessage() {}
 
 func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3337,7 +3640,7 @@ func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterConfig.ProtoReflect.Descriptor instead.
 func (*SetClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SetClusterConfig) GetConfig() *ClusterConfig {
@@ -3363,7 +3666,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3375,7 +3678,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3388,7 +3691,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CommandResult) GetIndex() uint64 {
@@ -3445,7 +3748,7 @@ type NodeRegistration struct {
 
 func (x *NodeRegistration) Reset() {
 	*x = NodeRegistration{}
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3457,7 +3760,7 @@ func (x *NodeRegistration) String() string {
 func (*NodeRegistration) ProtoMessage() {}
 
 func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3470,7 +3773,7 @@ func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistration.ProtoReflect.Descriptor instead.
 func (*NodeRegistration) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *NodeRegistration) GetName() string {
@@ -3539,7 +3842,7 @@ type NodeRegistrationResponse struct {
 
 func (x *NodeRegistrationResponse) Reset() {
 	*x = NodeRegistrationResponse{}
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3551,7 +3854,7 @@ func (x *NodeRegistrationResponse) String() string {
 func (*NodeRegistrationResponse) ProtoMessage() {}
 
 func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3564,7 +3867,7 @@ func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*NodeRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *NodeRegistrationResponse) GetNode() *Node {
@@ -3607,6 +3910,11 @@ type Assignment struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Replica *Replica               `protobuf:"bytes,1,opt,name=replica,proto3" json:"replica,omitempty"`
 	Spec    *ServiceSpec           `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	// secret_data holds the plain values of the secrets and configs the spec
+	// uses, at the versions it names. Only the stream of the node that runs
+	// the replica carries them; the agent keeps them in memory and on tmpfs
+	// and never saves them with the set.
+	SecretData []*SecretData `protobuf:"bytes,30,rep,name=secret_data,json=secretData,proto3" json:"secret_data,omitempty"`
 	// started: the master has heard this replica's container start. An agent
 	// that finds no container for a started replica counts the new one as a
 	// restart, even when its own state was wiped. It changes once in a
@@ -3618,7 +3926,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3630,7 +3938,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3643,7 +3951,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Assignment) GetReplica() *Replica {
@@ -3660,11 +3968,88 @@ func (x *Assignment) GetSpec() *ServiceSpec {
 	return nil
 }
 
+func (x *Assignment) GetSecretData() []*SecretData {
+	if x != nil {
+		return x.SecretData
+	}
+	return nil
+}
+
 func (x *Assignment) GetStarted() bool {
 	if x != nil {
 		return x.Started
 	}
 	return false
+}
+
+// SecretData is one secret's or config's keys and values, for an agent.
+type SecretData struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind is "secret" or "config".
+	Kind          string            `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Name          string            `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Version       uint64            `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	Data          map[string][]byte `protobuf:"bytes,4,rep,name=data,proto3" json:"data,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretData) Reset() {
+	*x = SecretData{}
+	mi := &file_proto_orch_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretData) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretData) ProtoMessage() {}
+
+func (x *SecretData) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretData.ProtoReflect.Descriptor instead.
+func (*SecretData) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *SecretData) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *SecretData) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecretData) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SecretData) GetData() map[string][]byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
 }
 
 // AssignmentSet is the complete set of replicas a node must run. The master
@@ -3683,7 +4068,7 @@ type AssignmentSet struct {
 
 func (x *AssignmentSet) Reset() {
 	*x = AssignmentSet{}
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3695,7 +4080,7 @@ func (x *AssignmentSet) String() string {
 func (*AssignmentSet) ProtoMessage() {}
 
 func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3708,7 +4093,7 @@ func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentSet.ProtoReflect.Descriptor instead.
 func (*AssignmentSet) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *AssignmentSet) GetIndex() uint64 {
@@ -3750,7 +4135,7 @@ type StatusReport struct {
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3762,7 +4147,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3775,7 +4160,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+	return file_proto_orch_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *StatusReport) GetNodeId() string {
@@ -3813,7 +4198,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3825,7 +4210,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3838,7 +4223,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Endpoint) GetReplicaId() string {
@@ -3914,7 +4299,7 @@ type EndpointUpdate struct {
 
 func (x *EndpointUpdate) Reset() {
 	*x = EndpointUpdate{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3926,7 +4311,7 @@ func (x *EndpointUpdate) String() string {
 func (*EndpointUpdate) ProtoMessage() {}
 
 func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3939,7 +4324,7 @@ func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
 func (*EndpointUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *EndpointUpdate) GetIndex() uint64 {
@@ -3989,7 +4374,7 @@ type Master struct {
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4001,7 +4386,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4014,7 +4399,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+	return file_proto_orch_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Master) GetId() string {
@@ -4066,7 +4451,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4078,7 +4463,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4091,7 +4476,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{48}
+	return file_proto_orch_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Token) GetSha256() string {
@@ -4145,7 +4530,7 @@ type PutMaster struct {
 
 func (x *PutMaster) Reset() {
 	*x = PutMaster{}
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4157,7 +4542,7 @@ func (x *PutMaster) String() string {
 func (*PutMaster) ProtoMessage() {}
 
 func (x *PutMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4170,7 +4555,7 @@ func (x *PutMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
 func (*PutMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{49}
+	return file_proto_orch_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *PutMaster) GetMaster() *Master {
@@ -4189,7 +4574,7 @@ type RemoveMaster struct {
 
 func (x *RemoveMaster) Reset() {
 	*x = RemoveMaster{}
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4201,7 +4586,7 @@ func (x *RemoveMaster) String() string {
 func (*RemoveMaster) ProtoMessage() {}
 
 func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4214,7 +4599,7 @@ func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
 func (*RemoveMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{50}
+	return file_proto_orch_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RemoveMaster) GetId() string {
@@ -4233,7 +4618,7 @@ type PutToken struct {
 
 func (x *PutToken) Reset() {
 	*x = PutToken{}
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4245,7 +4630,7 @@ func (x *PutToken) String() string {
 func (*PutToken) ProtoMessage() {}
 
 func (x *PutToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4258,7 +4643,7 @@ func (x *PutToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
 func (*PutToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{51}
+	return file_proto_orch_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *PutToken) GetToken() *Token {
@@ -4278,7 +4663,7 @@ type RevokeToken struct {
 
 func (x *RevokeToken) Reset() {
 	*x = RevokeToken{}
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4290,7 +4675,7 @@ func (x *RevokeToken) String() string {
 func (*RevokeToken) ProtoMessage() {}
 
 func (x *RevokeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4303,7 +4688,7 @@ func (x *RevokeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeToken.ProtoReflect.Descriptor instead.
 func (*RevokeToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{52}
+	return file_proto_orch_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RevokeToken) GetId() string {
@@ -4324,7 +4709,7 @@ type TouchTokens struct {
 
 func (x *TouchTokens) Reset() {
 	*x = TouchTokens{}
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4336,7 +4721,7 @@ func (x *TouchTokens) String() string {
 func (*TouchTokens) ProtoMessage() {}
 
 func (x *TouchTokens) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4349,7 +4734,7 @@ func (x *TouchTokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchTokens.ProtoReflect.Descriptor instead.
 func (*TouchTokens) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{53}
+	return file_proto_orch_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *TouchTokens) GetUses() []*TokenUse {
@@ -4369,7 +4754,7 @@ type TokenUse struct {
 
 func (x *TokenUse) Reset() {
 	*x = TokenUse{}
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4381,7 +4766,7 @@ func (x *TokenUse) String() string {
 func (*TokenUse) ProtoMessage() {}
 
 func (x *TokenUse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4394,7 +4779,7 @@ func (x *TokenUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenUse.ProtoReflect.Descriptor instead.
 func (*TokenUse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{54}
+	return file_proto_orch_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *TokenUse) GetId() string {
@@ -4438,7 +4823,7 @@ type UpdateStatus struct {
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4450,7 +4835,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4463,7 +4848,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{55}
+	return file_proto_orch_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -4545,7 +4930,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[56]
+	mi := &file_proto_orch_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4557,7 +4942,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[56]
+	mi := &file_proto_orch_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4570,7 +4955,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{56}
+	return file_proto_orch_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -4614,7 +4999,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[57]
+	mi := &file_proto_orch_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4626,7 +5011,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[57]
+	mi := &file_proto_orch_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4639,7 +5024,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{57}
+	return file_proto_orch_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -4663,11 +5048,428 @@ func (x *SetUpdateStatus) GetStatus() *UpdateStatus {
 	return nil
 }
 
+// Secret is a named set of secret values. The store holds only sealed
+// values: AES-256-GCM under the masters' data key (docs/secrets.md), which
+// is not replicated state, so the Raft log, snapshots and backups hold
+// ciphertext only.
+type Secret struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// data maps each key to its sealed value.
+	Data        map[string][]byte `protobuf:"bytes,3,rep,name=data,proto3" json:"data,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Version     uint64            `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	CreateIndex uint64            `protobuf:"varint,5,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
+	// digest is an HMAC of the plain values under the data key: equal values
+	// give an equal digest, so a write of the same values changes nothing.
+	Digest string `protobuf:"bytes,6,opt,name=digest,proto3" json:"digest,omitempty"`
+	// previous_data and previous_version are the values before the last
+	// change, kept so that a rollback of a service finds them.
+	PreviousData    map[string][]byte `protobuf:"bytes,7,rep,name=previous_data,json=previousData,proto3" json:"previous_data,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	PreviousVersion uint64            `protobuf:"varint,8,opt,name=previous_version,json=previousVersion,proto3" json:"previous_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Secret) Reset() {
+	*x = Secret{}
+	mi := &file_proto_orch_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Secret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Secret) ProtoMessage() {}
+
+func (x *Secret) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Secret.ProtoReflect.Descriptor instead.
+func (*Secret) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *Secret) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *Secret) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Secret) GetData() map[string][]byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *Secret) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Secret) GetCreateIndex() uint64 {
+	if x != nil {
+		return x.CreateIndex
+	}
+	return 0
+}
+
+func (x *Secret) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *Secret) GetPreviousData() map[string][]byte {
+	if x != nil {
+		return x.PreviousData
+	}
+	return nil
+}
+
+func (x *Secret) GetPreviousVersion() uint64 {
+	if x != nil {
+		return x.PreviousVersion
+	}
+	return 0
+}
+
+// Config is a named set of plain values, readable with a reader token.
+type Config struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// data holds text values, binary_data any bytes.
+	Data        map[string]string `protobuf:"bytes,3,rep,name=data,proto3" json:"data,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	BinaryData  map[string][]byte `protobuf:"bytes,4,rep,name=binary_data,json=binaryData,proto3" json:"binary_data,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Version     uint64            `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	CreateIndex uint64            `protobuf:"varint,6,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
+	// previous is the config before the last change (without its own
+	// previous), kept so that a rollback of a service finds it.
+	Previous      *Config `protobuf:"bytes,7,opt,name=previous,proto3" json:"previous,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Config) Reset() {
+	*x = Config{}
+	mi := &file_proto_orch_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Config) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Config) ProtoMessage() {}
+
+func (x *Config) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Config.ProtoReflect.Descriptor instead.
+func (*Config) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *Config) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *Config) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Config) GetData() map[string]string {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *Config) GetBinaryData() map[string][]byte {
+	if x != nil {
+		return x.BinaryData
+	}
+	return nil
+}
+
+func (x *Config) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Config) GetCreateIndex() uint64 {
+	if x != nil {
+		return x.CreateIndex
+	}
+	return 0
+}
+
+func (x *Config) GetPrevious() *Config {
+	if x != nil {
+		return x.Previous
+	}
+	return nil
+}
+
+// PutSecret creates or replaces a secret; with if_match, only while the
+// stored version equals it (0 = must not exist).
+type PutSecret struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Secret        *Secret                `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	IfMatch       *uint64                `protobuf:"varint,2,opt,name=if_match,json=ifMatch,proto3,oneof" json:"if_match,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutSecret) Reset() {
+	*x = PutSecret{}
+	mi := &file_proto_orch_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutSecret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutSecret) ProtoMessage() {}
+
+func (x *PutSecret) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutSecret.ProtoReflect.Descriptor instead.
+func (*PutSecret) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *PutSecret) GetSecret() *Secret {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+func (x *PutSecret) GetIfMatch() uint64 {
+	if x != nil && x.IfMatch != nil {
+		return *x.IfMatch
+	}
+	return 0
+}
+
+// DeleteSecret removes a secret no service uses.
+type DeleteSecret struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteSecret) Reset() {
+	*x = DeleteSecret{}
+	mi := &file_proto_orch_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteSecret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteSecret) ProtoMessage() {}
+
+func (x *DeleteSecret) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteSecret.ProtoReflect.Descriptor instead.
+func (*DeleteSecret) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *DeleteSecret) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteSecret) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type PutConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Config        *Config                `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	IfMatch       *uint64                `protobuf:"varint,2,opt,name=if_match,json=ifMatch,proto3,oneof" json:"if_match,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutConfig) Reset() {
+	*x = PutConfig{}
+	mi := &file_proto_orch_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutConfig) ProtoMessage() {}
+
+func (x *PutConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutConfig.ProtoReflect.Descriptor instead.
+func (*PutConfig) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *PutConfig) GetConfig() *Config {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *PutConfig) GetIfMatch() uint64 {
+	if x != nil && x.IfMatch != nil {
+		return *x.IfMatch
+	}
+	return 0
+}
+
+type DeleteConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteConfig) Reset() {
+	*x = DeleteConfig{}
+	mi := &file_proto_orch_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteConfig) ProtoMessage() {}
+
+func (x *DeleteConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteConfig.ProtoReflect.Descriptor instead.
+func (*DeleteConfig) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *DeleteConfig) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteConfig) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_proto_orch_proto protoreflect.FileDescriptor
 
 const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
-	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xeb\b\n" +
+	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xdd\n" +
+	"\n" +
 	"\vServiceSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -4689,7 +5491,10 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06labels\x18\x11 \x03(\v2 .orch.v1.ServiceSpec.LabelsEntryR\x06labels\x12\x12\n" +
 	"\x04user\x18\x13 \x01(\tR\x04user\x129\n" +
 	"\x19read_only_root_filesystem\x18\x14 \x01(\bR\x16readOnlyRootFilesystem\x129\n" +
-	"\fcapabilities\x18\x15 \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x129\n" +
+	"\fcapabilities\x18\x15 \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x12.\n" +
+	"\asecrets\x18\x1e \x03(\v2\x14.orch.v1.SecretMountR\asecrets\x12.\n" +
+	"\aconfigs\x18\x1f \x03(\v2\x14.orch.v1.ConfigMountR\aconfigs\x12<\n" +
+	"\benv_from\x18  \x03(\v2!.orch.v1.ServiceSpec.EnvFromEntryR\aenvFrom\x129\n" +
 	"\bsidecars\x18( \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\bsidecars\x121\n" +
 	"\x04init\x18) \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\x04init\x129\n" +
 	"\n" +
@@ -4701,7 +5506,10 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aR\n" +
+	"\fEnvFromEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.orch.v1.EnvFromSourceR\x05value:\x028\x01B\v\n" +
 	"\t_replicasJ\x04\b\x10\x10\x11\"\x9c\x03\n" +
 	"\x14ReplicaContainerSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
@@ -4715,7 +5523,22 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\fcapabilities\x18\t \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"T\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"Z\n" +
+	"\vSecretMount\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"mount_path\x18\x02 \x01(\tR\tmountPath\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\"Z\n" +
+	"\vConfigMount\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"mount_path\x18\x02 \x01(\tR\tmountPath\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\"k\n" +
+	"\rEnvFromSource\x12\x16\n" +
+	"\x06secret\x18\x01 \x01(\tR\x06secret\x12\x16\n" +
+	"\x06config\x18\x02 \x01(\tR\x06config\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\"T\n" +
 	"\x10DisruptionPolicy\x12,\n" +
 	"\x0fmax_unavailable\x18\x01 \x01(\x05H\x00R\x0emaxUnavailable\x88\x01\x01B\x12\n" +
 	"\x10_max_unavailable\" \n" +
@@ -4871,7 +5694,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"cluster_id\x18\x02 \x01(\tR\tclusterId\x12\x1e\n" +
 	"\vca_cert_pem\x18\x03 \x01(\tR\tcaCertPem\x12\x1c\n" +
 	"\n" +
-	"ca_key_pem\x18\x04 \x01(\tR\bcaKeyPem\"\xd1\x02\n" +
+	"ca_key_pem\x18\x04 \x01(\tR\bcaKeyPem\"\xa7\x03\n" +
 	"\rStateSnapshot\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12,\n" +
 	"\bservices\x18\x02 \x03(\v2\x10.orch.v1.ServiceR\bservices\x12,\n" +
@@ -4880,8 +5703,9 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06images\x18\x05 \x03(\v2\x0e.orch.v1.ImageR\x06images\x12.\n" +
 	"\x06config\x18\x06 \x01(\v2\x16.orch.v1.ClusterConfigR\x06config\x12)\n" +
 	"\amasters\x18\x14 \x03(\v2\x0f.orch.v1.MasterR\amasters\x12&\n" +
-	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\"\x97\n" +
-	"\n" +
+	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\x12)\n" +
+	"\asecrets\x18\x1e \x03(\v2\x0f.orch.v1.SecretR\asecrets\x12)\n" +
+	"\aconfigs\x18\x1f \x03(\v2\x0f.orch.v1.ConfigR\aconfigs\"\xfd\v\n" +
 	"\aCommand\x126\n" +
 	"\vput_service\x18\x01 \x01(\v2\x13.orch.v1.PutServiceH\x00R\n" +
 	"putService\x12?\n" +
@@ -4905,7 +5729,13 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\rremove_master\x18\x15 \x01(\v2\x15.orch.v1.RemoveMasterH\x00R\fremoveMaster\x120\n" +
 	"\tput_token\x18\x16 \x01(\v2\x11.orch.v1.PutTokenH\x00R\bputToken\x129\n" +
 	"\frevoke_token\x18\x17 \x01(\v2\x14.orch.v1.RevokeTokenH\x00R\vrevokeToken\x129\n" +
-	"\ftouch_tokens\x18\x18 \x01(\v2\x14.orch.v1.TouchTokensH\x00R\vtouchTokens\x12<\n" +
+	"\ftouch_tokens\x18\x18 \x01(\v2\x14.orch.v1.TouchTokensH\x00R\vtouchTokens\x123\n" +
+	"\n" +
+	"put_secret\x18\x1e \x01(\v2\x12.orch.v1.PutSecretH\x00R\tputSecret\x12<\n" +
+	"\rdelete_secret\x18\x1f \x01(\v2\x15.orch.v1.DeleteSecretH\x00R\fdeleteSecret\x123\n" +
+	"\n" +
+	"put_config\x18  \x01(\v2\x12.orch.v1.PutConfigH\x00R\tputConfig\x12<\n" +
+	"\rdelete_config\x18! \x01(\v2\x15.orch.v1.DeleteConfigH\x00R\fdeleteConfig\x12<\n" +
 	"\rmove_replicas\x18A \x01(\v2\x15.orch.v1.MoveReplicasH\x00R\fmoveReplicasB\x04\n" +
 	"\x02op\"\xad\x01\n" +
 	"\fMoveReplicas\x12X\n" +
@@ -5001,12 +5831,23 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0fcertificate_pem\x18\x02 \x01(\tR\x0ecertificatePem\x12\x15\n" +
 	"\x06ca_pem\x18\x03 \x01(\tR\x05caPem\x12!\n" +
 	"\fcluster_cidr\x18\x04 \x01(\tR\vclusterCidr\x124\n" +
-	"\x16server_certificate_pem\x18\x05 \x01(\tR\x14serverCertificatePem\"|\n" +
+	"\x16server_certificate_pem\x18\x05 \x01(\tR\x14serverCertificatePem\"\xb2\x01\n" +
 	"\n" +
 	"Assignment\x12*\n" +
 	"\areplica\x18\x01 \x01(\v2\x10.orch.v1.ReplicaR\areplica\x12(\n" +
-	"\x04spec\x18\x02 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x18\n" +
-	"\astarted\x187 \x01(\bR\astarted\"\x9a\x01\n" +
+	"\x04spec\x18\x02 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x124\n" +
+	"\vsecret_data\x18\x1e \x03(\v2\x13.orch.v1.SecretDataR\n" +
+	"secretData\x12\x18\n" +
+	"\astarted\x187 \x01(\bR\astarted\"\xba\x01\n" +
+	"\n" +
+	"SecretData\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\x121\n" +
+	"\x04data\x18\x04 \x03(\v2\x1d.orch.v1.SecretData.DataEntryR\x04data\x1a7\n" +
+	"\tDataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x9a\x01\n" +
 	"\rAssignmentSet\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x125\n" +
@@ -5081,7 +5922,51 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0fSetUpdateStatus\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
-	"\x06status\x18\x03 \x01(\v2\x15.orch.v1.UpdateStatusR\x06statusB&Z$github.com/orch-io/orch/proto;orchpbb\x06proto3"
+	"\x06status\x18\x03 \x01(\v2\x15.orch.v1.UpdateStatusR\x06status\"\xab\x03\n" +
+	"\x06Secret\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
+	"\x04data\x18\x03 \x03(\v2\x19.orch.v1.Secret.DataEntryR\x04data\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\x12!\n" +
+	"\fcreate_index\x18\x05 \x01(\x04R\vcreateIndex\x12\x16\n" +
+	"\x06digest\x18\x06 \x01(\tR\x06digest\x12F\n" +
+	"\rprevious_data\x18\a \x03(\v2!.orch.v1.Secret.PreviousDataEntryR\fpreviousData\x12)\n" +
+	"\x10previous_version\x18\b \x01(\x04R\x0fpreviousVersion\x1a7\n" +
+	"\tDataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\x1a?\n" +
+	"\x11PreviousDataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x8d\x03\n" +
+	"\x06Config\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
+	"\x04data\x18\x03 \x03(\v2\x19.orch.v1.Config.DataEntryR\x04data\x12@\n" +
+	"\vbinary_data\x18\x04 \x03(\v2\x1f.orch.v1.Config.BinaryDataEntryR\n" +
+	"binaryData\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\x12!\n" +
+	"\fcreate_index\x18\x06 \x01(\x04R\vcreateIndex\x12+\n" +
+	"\bprevious\x18\a \x01(\v2\x0f.orch.v1.ConfigR\bprevious\x1a7\n" +
+	"\tDataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
+	"\x0fBinaryDataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"a\n" +
+	"\tPutSecret\x12'\n" +
+	"\x06secret\x18\x01 \x01(\v2\x0f.orch.v1.SecretR\x06secret\x12\x1e\n" +
+	"\bif_match\x18\x02 \x01(\x04H\x00R\aifMatch\x88\x01\x01B\v\n" +
+	"\t_if_match\"@\n" +
+	"\fDeleteSecret\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"a\n" +
+	"\tPutConfig\x12'\n" +
+	"\x06config\x18\x01 \x01(\v2\x0f.orch.v1.ConfigR\x06config\x12\x1e\n" +
+	"\bif_match\x18\x02 \x01(\x04H\x00R\aifMatch\x88\x01\x01B\v\n" +
+	"\t_if_match\"@\n" +
+	"\fDeleteConfig\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04nameB&Z$github.com/orch-io/orch/proto;orchpbb\x06proto3"
 
 var (
 	file_proto_orch_proto_rawDescOnce sync.Once
@@ -5095,181 +5980,216 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 84)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
 	(*ReplicaContainerSpec)(nil),     // 1: orch.v1.ReplicaContainerSpec
-	(*DisruptionPolicy)(nil),         // 2: orch.v1.DisruptionPolicy
-	(*Capabilities)(nil),             // 3: orch.v1.Capabilities
-	(*Port)(nil),                     // 4: orch.v1.Port
-	(*Resources)(nil),                // 5: orch.v1.Resources
-	(*HealthCheck)(nil),              // 6: orch.v1.HealthCheck
-	(*HTTPCheck)(nil),                // 7: orch.v1.HTTPCheck
-	(*TCPCheck)(nil),                 // 8: orch.v1.TCPCheck
-	(*ExecCheck)(nil),                // 9: orch.v1.ExecCheck
-	(*RestartPolicy)(nil),            // 10: orch.v1.RestartPolicy
-	(*Placement)(nil),                // 11: orch.v1.Placement
-	(*ServiceAffinity)(nil),          // 12: orch.v1.ServiceAffinity
-	(*DeviceGroup)(nil),              // 13: orch.v1.DeviceGroup
-	(*UpdatePolicy)(nil),             // 14: orch.v1.UpdatePolicy
-	(*Service)(nil),                  // 15: orch.v1.Service
-	(*ServiceStatus)(nil),            // 16: orch.v1.ServiceStatus
-	(*ResourceAmounts)(nil),          // 17: orch.v1.ResourceAmounts
-	(*Replica)(nil),                  // 18: orch.v1.Replica
-	(*Node)(nil),                     // 19: orch.v1.Node
-	(*Image)(nil),                    // 20: orch.v1.Image
-	(*ClusterConfig)(nil),            // 21: orch.v1.ClusterConfig
-	(*StateSnapshot)(nil),            // 22: orch.v1.StateSnapshot
-	(*Command)(nil),                  // 23: orch.v1.Command
-	(*MoveReplicas)(nil),             // 24: orch.v1.MoveReplicas
-	(*PutService)(nil),               // 25: orch.v1.PutService
-	(*DeleteService)(nil),            // 26: orch.v1.DeleteService
-	(*ScaleService)(nil),             // 27: orch.v1.ScaleService
-	(*RegisterNode)(nil),             // 28: orch.v1.RegisterNode
-	(*SetNodeState)(nil),             // 29: orch.v1.SetNodeState
-	(*RemoveNode)(nil),               // 30: orch.v1.RemoveNode
-	(*PutReplicas)(nil),              // 31: orch.v1.PutReplicas
-	(*DeleteReplicas)(nil),           // 32: orch.v1.DeleteReplicas
-	(*ReportReplicaStatus)(nil),      // 33: orch.v1.ReportReplicaStatus
-	(*ReportReplicaStatusBatch)(nil), // 34: orch.v1.ReportReplicaStatusBatch
-	(*ReplicaStatus)(nil),            // 35: orch.v1.ReplicaStatus
-	(*ContainerStatus)(nil),          // 36: orch.v1.ContainerStatus
-	(*PutImage)(nil),                 // 37: orch.v1.PutImage
-	(*SetClusterConfig)(nil),         // 38: orch.v1.SetClusterConfig
-	(*CommandResult)(nil),            // 39: orch.v1.CommandResult
-	(*NodeRegistration)(nil),         // 40: orch.v1.NodeRegistration
-	(*NodeRegistrationResponse)(nil), // 41: orch.v1.NodeRegistrationResponse
-	(*Assignment)(nil),               // 42: orch.v1.Assignment
-	(*AssignmentSet)(nil),            // 43: orch.v1.AssignmentSet
-	(*StatusReport)(nil),             // 44: orch.v1.StatusReport
-	(*Endpoint)(nil),                 // 45: orch.v1.Endpoint
-	(*EndpointUpdate)(nil),           // 46: orch.v1.EndpointUpdate
-	(*Master)(nil),                   // 47: orch.v1.Master
-	(*Token)(nil),                    // 48: orch.v1.Token
-	(*PutMaster)(nil),                // 49: orch.v1.PutMaster
-	(*RemoveMaster)(nil),             // 50: orch.v1.RemoveMaster
-	(*PutToken)(nil),                 // 51: orch.v1.PutToken
-	(*RevokeToken)(nil),              // 52: orch.v1.RevokeToken
-	(*TouchTokens)(nil),              // 53: orch.v1.TouchTokens
-	(*TokenUse)(nil),                 // 54: orch.v1.TokenUse
-	(*UpdateStatus)(nil),             // 55: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 56: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 57: orch.v1.SetUpdateStatus
-	nil,                              // 58: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 59: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 60: orch.v1.ReplicaContainerSpec.EnvEntry
-	nil,                              // 61: orch.v1.Placement.DevicesEntry
-	nil,                              // 62: orch.v1.Replica.ContainerResourcesEntry
-	nil,                              // 63: orch.v1.Node.LabelsEntry
-	nil,                              // 64: orch.v1.MoveReplicas.ExpectedVersionsEntry
-	nil,                              // 65: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 66: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 67: orch.v1.NodeRegistration.LabelsEntry
-	(*durationpb.Duration)(nil),      // 68: google.protobuf.Duration
+	(*SecretMount)(nil),              // 2: orch.v1.SecretMount
+	(*ConfigMount)(nil),              // 3: orch.v1.ConfigMount
+	(*EnvFromSource)(nil),            // 4: orch.v1.EnvFromSource
+	(*DisruptionPolicy)(nil),         // 5: orch.v1.DisruptionPolicy
+	(*Capabilities)(nil),             // 6: orch.v1.Capabilities
+	(*Port)(nil),                     // 7: orch.v1.Port
+	(*Resources)(nil),                // 8: orch.v1.Resources
+	(*HealthCheck)(nil),              // 9: orch.v1.HealthCheck
+	(*HTTPCheck)(nil),                // 10: orch.v1.HTTPCheck
+	(*TCPCheck)(nil),                 // 11: orch.v1.TCPCheck
+	(*ExecCheck)(nil),                // 12: orch.v1.ExecCheck
+	(*RestartPolicy)(nil),            // 13: orch.v1.RestartPolicy
+	(*Placement)(nil),                // 14: orch.v1.Placement
+	(*ServiceAffinity)(nil),          // 15: orch.v1.ServiceAffinity
+	(*DeviceGroup)(nil),              // 16: orch.v1.DeviceGroup
+	(*UpdatePolicy)(nil),             // 17: orch.v1.UpdatePolicy
+	(*Service)(nil),                  // 18: orch.v1.Service
+	(*ServiceStatus)(nil),            // 19: orch.v1.ServiceStatus
+	(*ResourceAmounts)(nil),          // 20: orch.v1.ResourceAmounts
+	(*Replica)(nil),                  // 21: orch.v1.Replica
+	(*Node)(nil),                     // 22: orch.v1.Node
+	(*Image)(nil),                    // 23: orch.v1.Image
+	(*ClusterConfig)(nil),            // 24: orch.v1.ClusterConfig
+	(*StateSnapshot)(nil),            // 25: orch.v1.StateSnapshot
+	(*Command)(nil),                  // 26: orch.v1.Command
+	(*MoveReplicas)(nil),             // 27: orch.v1.MoveReplicas
+	(*PutService)(nil),               // 28: orch.v1.PutService
+	(*DeleteService)(nil),            // 29: orch.v1.DeleteService
+	(*ScaleService)(nil),             // 30: orch.v1.ScaleService
+	(*RegisterNode)(nil),             // 31: orch.v1.RegisterNode
+	(*SetNodeState)(nil),             // 32: orch.v1.SetNodeState
+	(*RemoveNode)(nil),               // 33: orch.v1.RemoveNode
+	(*PutReplicas)(nil),              // 34: orch.v1.PutReplicas
+	(*DeleteReplicas)(nil),           // 35: orch.v1.DeleteReplicas
+	(*ReportReplicaStatus)(nil),      // 36: orch.v1.ReportReplicaStatus
+	(*ReportReplicaStatusBatch)(nil), // 37: orch.v1.ReportReplicaStatusBatch
+	(*ReplicaStatus)(nil),            // 38: orch.v1.ReplicaStatus
+	(*ContainerStatus)(nil),          // 39: orch.v1.ContainerStatus
+	(*PutImage)(nil),                 // 40: orch.v1.PutImage
+	(*SetClusterConfig)(nil),         // 41: orch.v1.SetClusterConfig
+	(*CommandResult)(nil),            // 42: orch.v1.CommandResult
+	(*NodeRegistration)(nil),         // 43: orch.v1.NodeRegistration
+	(*NodeRegistrationResponse)(nil), // 44: orch.v1.NodeRegistrationResponse
+	(*Assignment)(nil),               // 45: orch.v1.Assignment
+	(*SecretData)(nil),               // 46: orch.v1.SecretData
+	(*AssignmentSet)(nil),            // 47: orch.v1.AssignmentSet
+	(*StatusReport)(nil),             // 48: orch.v1.StatusReport
+	(*Endpoint)(nil),                 // 49: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 50: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 51: orch.v1.Master
+	(*Token)(nil),                    // 52: orch.v1.Token
+	(*PutMaster)(nil),                // 53: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 54: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 55: orch.v1.PutToken
+	(*RevokeToken)(nil),              // 56: orch.v1.RevokeToken
+	(*TouchTokens)(nil),              // 57: orch.v1.TouchTokens
+	(*TokenUse)(nil),                 // 58: orch.v1.TokenUse
+	(*UpdateStatus)(nil),             // 59: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 60: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 61: orch.v1.SetUpdateStatus
+	(*Secret)(nil),                   // 62: orch.v1.Secret
+	(*Config)(nil),                   // 63: orch.v1.Config
+	(*PutSecret)(nil),                // 64: orch.v1.PutSecret
+	(*DeleteSecret)(nil),             // 65: orch.v1.DeleteSecret
+	(*PutConfig)(nil),                // 66: orch.v1.PutConfig
+	(*DeleteConfig)(nil),             // 67: orch.v1.DeleteConfig
+	nil,                              // 68: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 69: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 70: orch.v1.ServiceSpec.EnvFromEntry
+	nil,                              // 71: orch.v1.ReplicaContainerSpec.EnvEntry
+	nil,                              // 72: orch.v1.Placement.DevicesEntry
+	nil,                              // 73: orch.v1.Replica.ContainerResourcesEntry
+	nil,                              // 74: orch.v1.Node.LabelsEntry
+	nil,                              // 75: orch.v1.MoveReplicas.ExpectedVersionsEntry
+	nil,                              // 76: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 77: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 78: orch.v1.NodeRegistration.LabelsEntry
+	nil,                              // 79: orch.v1.SecretData.DataEntry
+	nil,                              // 80: orch.v1.Secret.DataEntry
+	nil,                              // 81: orch.v1.Secret.PreviousDataEntry
+	nil,                              // 82: orch.v1.Config.DataEntry
+	nil,                              // 83: orch.v1.Config.BinaryDataEntry
+	(*durationpb.Duration)(nil),      // 84: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	58, // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
-	4,  // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
-	5,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
-	6,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
-	10, // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
-	11, // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
-	14, // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	68, // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
-	59, // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
-	3,  // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
-	1,  // 10: orch.v1.ServiceSpec.sidecars:type_name -> orch.v1.ReplicaContainerSpec
-	1,  // 11: orch.v1.ServiceSpec.init:type_name -> orch.v1.ReplicaContainerSpec
-	2,  // 12: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
-	60, // 13: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
-	5,  // 14: orch.v1.ReplicaContainerSpec.resources:type_name -> orch.v1.Resources
-	3,  // 15: orch.v1.ReplicaContainerSpec.capabilities:type_name -> orch.v1.Capabilities
-	7,  // 16: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
-	8,  // 17: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
-	9,  // 18: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	68, // 19: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	68, // 20: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	68, // 21: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
-	68, // 22: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
-	68, // 23: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
-	12, // 24: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
-	12, // 25: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
-	61, // 26: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
-	68, // 27: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
-	68, // 28: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	68, // 29: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
-	0,  // 30: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
-	16, // 31: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
-	0,  // 32: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	55, // 33: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
-	17, // 34: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,  // 35: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	36, // 36: orch.v1.Replica.containers:type_name -> orch.v1.ContainerStatus
-	62, // 37: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
-	13, // 38: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
-	63, // 39: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	17, // 40: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	17, // 41: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	13, // 42: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
-	15, // 43: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	18, // 44: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	19, // 45: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	20, // 46: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	21, // 47: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	47, // 48: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	48, // 49: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	25, // 50: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	26, // 51: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	27, // 52: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	28, // 53: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	29, // 54: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	31, // 55: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	32, // 56: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	33, // 57: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	37, // 58: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	38, // 59: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	30, // 60: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	56, // 61: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	57, // 62: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	34, // 63: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	49, // 64: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	50, // 65: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	51, // 66: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	52, // 67: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
-	53, // 68: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
-	24, // 69: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
-	64, // 70: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
-	0,  // 71: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	19, // 72: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	18, // 73: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	65, // 74: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	35, // 75: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	33, // 76: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	36, // 77: orch.v1.ReplicaStatus.containers:type_name -> orch.v1.ContainerStatus
-	20, // 78: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	21, // 79: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	66, // 80: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	19, // 81: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	67, // 82: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	17, // 83: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	13, // 84: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
-	19, // 85: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	18, // 86: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,  // 87: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	42, // 88: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	19, // 89: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	35, // 90: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	45, // 91: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	47, // 92: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	48, // 93: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	54, // 94: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	55, // 95: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	17, // 96: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
-	97, // [97:97] is the sub-list for method output_type
-	97, // [97:97] is the sub-list for method input_type
-	97, // [97:97] is the sub-list for extension type_name
-	97, // [97:97] is the sub-list for extension extendee
-	0,  // [0:97] is the sub-list for field type_name
+	68,  // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	7,   // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
+	8,   // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
+	9,   // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
+	13,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
+	14,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
+	17,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
+	84,  // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	69,  // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	6,   // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
+	2,   // 10: orch.v1.ServiceSpec.secrets:type_name -> orch.v1.SecretMount
+	3,   // 11: orch.v1.ServiceSpec.configs:type_name -> orch.v1.ConfigMount
+	70,  // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
+	1,   // 13: orch.v1.ServiceSpec.sidecars:type_name -> orch.v1.ReplicaContainerSpec
+	1,   // 14: orch.v1.ServiceSpec.init:type_name -> orch.v1.ReplicaContainerSpec
+	5,   // 15: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
+	71,  // 16: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
+	8,   // 17: orch.v1.ReplicaContainerSpec.resources:type_name -> orch.v1.Resources
+	6,   // 18: orch.v1.ReplicaContainerSpec.capabilities:type_name -> orch.v1.Capabilities
+	10,  // 19: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
+	11,  // 20: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
+	12,  // 21: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
+	84,  // 22: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	84,  // 23: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	84,  // 24: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	84,  // 25: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	84,  // 26: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	15,  // 27: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
+	15,  // 28: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
+	72,  // 29: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
+	84,  // 30: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	84,  // 31: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	84,  // 32: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
+	0,   // 33: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
+	19,  // 34: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
+	0,   // 35: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
+	59,  // 36: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	20,  // 37: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,   // 38: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	39,  // 39: orch.v1.Replica.containers:type_name -> orch.v1.ContainerStatus
+	73,  // 40: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
+	16,  // 41: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
+	74,  // 42: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	20,  // 43: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	20,  // 44: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	16,  // 45: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
+	18,  // 46: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	21,  // 47: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	22,  // 48: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	23,  // 49: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	24,  // 50: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	51,  // 51: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	52,  // 52: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	62,  // 53: orch.v1.StateSnapshot.secrets:type_name -> orch.v1.Secret
+	63,  // 54: orch.v1.StateSnapshot.configs:type_name -> orch.v1.Config
+	28,  // 55: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	29,  // 56: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	30,  // 57: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	31,  // 58: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	32,  // 59: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	34,  // 60: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	35,  // 61: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	36,  // 62: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	40,  // 63: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	41,  // 64: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	33,  // 65: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	60,  // 66: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	61,  // 67: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	37,  // 68: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	53,  // 69: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	54,  // 70: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	55,  // 71: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	56,  // 72: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	57,  // 73: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	64,  // 74: orch.v1.Command.put_secret:type_name -> orch.v1.PutSecret
+	65,  // 75: orch.v1.Command.delete_secret:type_name -> orch.v1.DeleteSecret
+	66,  // 76: orch.v1.Command.put_config:type_name -> orch.v1.PutConfig
+	67,  // 77: orch.v1.Command.delete_config:type_name -> orch.v1.DeleteConfig
+	27,  // 78: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
+	75,  // 79: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
+	0,   // 80: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	22,  // 81: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	21,  // 82: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	76,  // 83: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	38,  // 84: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	36,  // 85: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	39,  // 86: orch.v1.ReplicaStatus.containers:type_name -> orch.v1.ContainerStatus
+	23,  // 87: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	24,  // 88: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	77,  // 89: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	22,  // 90: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	78,  // 91: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	20,  // 92: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	16,  // 93: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
+	22,  // 94: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	21,  // 95: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,   // 96: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	46,  // 97: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
+	79,  // 98: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
+	45,  // 99: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	22,  // 100: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	38,  // 101: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	49,  // 102: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	51,  // 103: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	52,  // 104: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	58,  // 105: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	59,  // 106: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	80,  // 107: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
+	81,  // 108: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
+	82,  // 109: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
+	83,  // 110: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
+	63,  // 111: orch.v1.Config.previous:type_name -> orch.v1.Config
+	62,  // 112: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
+	63,  // 113: orch.v1.PutConfig.config:type_name -> orch.v1.Config
+	4,   // 114: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
+	20,  // 115: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
+	116, // [116:116] is the sub-list for method output_type
+	116, // [116:116] is the sub-list for method input_type
+	116, // [116:116] is the sub-list for extension type_name
+	116, // [116:116] is the sub-list for extension extendee
+	0,   // [0:116] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -5278,9 +6198,9 @@ func file_proto_orch_proto_init() {
 		return
 	}
 	file_proto_orch_proto_msgTypes[0].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[2].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[14].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[23].OneofWrappers = []any{
+	file_proto_orch_proto_msgTypes[5].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[17].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[26].OneofWrappers = []any{
 		(*Command_PutService)(nil),
 		(*Command_DeleteService)(nil),
 		(*Command_ScaleService)(nil),
@@ -5300,17 +6220,23 @@ func file_proto_orch_proto_init() {
 		(*Command_PutToken)(nil),
 		(*Command_RevokeToken)(nil),
 		(*Command_TouchTokens)(nil),
+		(*Command_PutSecret)(nil),
+		(*Command_DeleteSecret)(nil),
+		(*Command_PutConfig)(nil),
+		(*Command_DeleteConfig)(nil),
 		(*Command_MoveReplicas)(nil),
 	}
-	file_proto_orch_proto_msgTypes[25].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[26].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[28].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[29].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[64].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[66].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   68,
+			NumMessages:   84,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -168,3 +168,8 @@ func (r *Replica) Terminal() bool {
 	}
 	return false
 }
+
+// PreemptedBy starts the message of a replica stopped to make room for a
+// replica of higher priority; the preemptor's service name follows. The
+// events derived from it are reasoned Preempted.
+const PreemptedBy = "preempted by service "

@@ -14,6 +14,9 @@ import (
 
 // holdDevices records the device paths a replica holds on node i.
 func (v *view) holdDevices(i int32, groups []*orchpb.DeviceGroup) {
+	if len(groups) > 0 && v.devUsed == nil {
+		v.devUsed = make([]map[string]struct{}, len(v.nodes))
+	}
 	for _, g := range groups {
 		for _, p := range g.GetPaths() {
 			if v.devUsed[i] == nil {
@@ -35,7 +38,9 @@ func (v *view) freeDevices(i int32, name string, limit int32) []string {
 			if int32(len(out)) == limit {
 				return out
 			}
-			if _, used := v.devUsed[i][p]; !used {
+			if v.devUsed == nil {
+				out = append(out, p)
+			} else if _, used := v.devUsed[i][p]; !used {
 				out = append(out, p)
 			}
 		}

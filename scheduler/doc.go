@@ -15,4 +15,10 @@
 // Replicas of one service with the same requirements form an equivalence
 // class (Borg): feasibility is computed once per node per class and then
 // updated only for the node a placement changed.
+//
+// Affinity and anti-affinity between services (affinity.go) and whole
+// devices (devices.go) are dynamic filters like resources. Preempt
+// (preempt.go) chooses which lower-priority replicas to stop when Schedule
+// found no room, and Rebalance (rebalance.go) which replicas to move to
+// restore spread; both are pure like Schedule.
 package scheduler

@@ -20,7 +20,8 @@ type view struct {
 	capCPU, capMem []int64
 	// ports holds the host ports in use per node; nil for nodes with none.
 	ports []map[int32]struct{}
-	// devUsed holds the device paths in use per node; nil for nodes with none.
+	// devUsed holds the device paths in use per node; nil for nodes with
+	// none, and as a whole until some replica holds a device.
 	devUsed []map[string]struct{}
 	// freeShare caches free(i), which scoring reads on every comparison.
 	freeShare []float64
@@ -68,7 +69,6 @@ func newView(in Input, reqs []Request) *view {
 		capCPU:  make([]int64, len(nodes)),
 		capMem:  make([]int64, len(nodes)),
 		ports:   make([]map[int32]struct{}, len(nodes)),
-		devUsed: make([]map[string]struct{}, len(nodes)),
 		perNode: make(map[serviceKey]map[int32]int32, len(reqs)),
 
 		freeShare:  make([]float64, len(nodes)),

@@ -13,6 +13,7 @@ runs=(
   "./agent/runtime/:BenchmarkCreateStart:20x"
   "./integration/:BenchmarkApplyToRunning:1x"
   "./integration/:BenchmarkAgentFootprint:1x"
+  "./integration/:BenchmarkSecret:1x"
   "./e2e/:BenchmarkOverlay:1x"
   "./e2e/:BenchmarkUpgrade:1x"
   "./hollow/:BenchmarkDrain:1x"

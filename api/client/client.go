@@ -298,8 +298,10 @@ func (c *Client) send(ctx context.Context, req request) (*http.Response, error) 
 	return nil, fmt.Errorf("client: none of %s answered; last: %w", c.cfgServers, lastErr)
 }
 
-// setHeaders sets what every request carries: the caller's headers, the
-// upgrade, the token, the user agent and the protocol version.
+// setHeaders writes the request's own headers and the client's: upgrade,
+// token, user agent and protocol version (set here rather than by a
+// transport, so that a caller's own HTTP client, WithHTTPClient, speaks the
+// version too).
 func (c *Client) setHeaders(hreq *http.Request, req request) {
 	for k, vs := range req.header {
 		hreq.Header[k] = vs
@@ -312,8 +314,6 @@ func (c *Client) setHeaders(hreq *http.Request, req request) {
 		hreq.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	hreq.Header.Set("User-Agent", c.userAgent)
-	// Set here rather than by a transport, so that a caller's own
-	// HTTP client (WithHTTPClient) speaks the version too.
 	hreq.Header.Set(api.HeaderProtocol, api.ProtocolVersion.String())
 }
 

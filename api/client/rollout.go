@@ -60,3 +60,17 @@ func (c *Client) AbortService(ctx context.Context, ns, name string) (*orchpb.Ser
 	}
 	return svc, nil
 }
+
+// Rebalance plans the moves that restore spread and, unless dryRun, has
+// the cluster make them (replacement first, within disruption budgets).
+func (c *Client) Rebalance(ctx context.Context, dryRun bool) (*api.Rebalance, error) {
+	path := "/v1/rebalance"
+	if dryRun {
+		path += "?dryRun=true"
+	}
+	out := &api.Rebalance{}
+	if _, err := c.Do(ctx, http.MethodPost, path, nil, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

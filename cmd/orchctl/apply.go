@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/api/client"
@@ -19,19 +20,31 @@ func (a *app) applyCommand() *cobra.Command {
 	var files []string
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE",
-		Short: "Create or update services from manifests",
-		Long: `Create or update the services of one or more manifest files (YAML or JSON,
-several documents per file separated by ---). Every document is checked
-before anything is sent: one invalid field and nothing is applied.`,
+		Short: "Create or update services, secrets and configs from manifests",
+		Long: `Create or update the services, secrets and configs of one or more manifest
+files (YAML or JSON, several documents per file separated by ---). Every
+document is checked before anything is sent: one invalid field and nothing
+is applied. Secrets and configs are sent before services.`,
 		Example: `  orchctl apply -f hello.yaml
   cat hello.yaml | orchctl apply -f -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			specs, err := a.readManifests(files, cmd.Flags().Changed("namespace"))
+			objs, specs, err := a.readObjects(files, cmd.Flags().Changed("namespace"))
 			if err != nil {
 				return err
 			}
-			return a.apply(cmd.Context(), specs)
+			// Secrets and configs first: the services may use them.
+			failed, err := a.applyData(cmd.Context(), objs)
+			if err != nil {
+				return err
+			}
+			if len(specs) > 0 {
+				err = a.apply(cmd.Context(), specs)
+			}
+			if err == nil && failed > 0 {
+				err = errAlreadyReported{failed}
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "manifest file, - for stdin (repeatable)")
@@ -67,6 +80,38 @@ func (a *app) readManifests(files []string, nsFlag bool) ([]*orchpb.ServiceSpec,
 		specs = append(specs, parsed...)
 	}
 	return specs, nil
+}
+
+// readObjects is readManifests for every kind: the secrets and configs,
+// and the service specs, of the files.
+func (a *app) readObjects(files []string, nsFlag bool) ([]manifest.Object, []*orchpb.ServiceSpec, error) {
+	var objs []manifest.Object
+	var specs []*orchpb.ServiceSpec
+	for _, f := range files {
+		data, err := a.readFile(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		parsed, err := manifest.ParseAll(data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", displayFile(f), err)
+		}
+		for _, o := range parsed {
+			ns := o.Namespace()
+			if nsFlag && ns != a.namespace {
+				if ns != orchpb.DefaultNamespace {
+					return nil, nil, fmt.Errorf("%s: %s %s: namespace %s does not match -n %s", displayFile(f), strings.ToLower(o.Kind()), o.Name(), ns, a.namespace)
+				}
+				o.SetNamespace(a.namespace)
+			}
+			if o.Service != nil {
+				specs = append(specs, o.Service)
+			} else {
+				objs = append(objs, o)
+			}
+		}
+	}
+	return objs, specs, nil
 }
 
 func (a *app) readFile(f string) ([]byte, error) {

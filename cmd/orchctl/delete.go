@@ -8,11 +8,14 @@ import (
 
 func (a *app) deleteCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:     "delete service NAME...",
-		Short:   "Stop and remove services",
-		Example: "  orchctl delete service hello",
+		Use:     "delete service|secret|config NAME...",
+		Short:   "Stop and remove services; delete secrets and configs no service uses",
+		Example: "  orchctl delete service hello\n  orchctl delete secret db",
 		Args:    cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if dk, ok := isDataKind(args[0]); ok {
+				return a.deleteData(cmd.Context(), dk, args[1:])
+			}
 			k, err := lookupKind(args[0])
 			if err != nil {
 				return err

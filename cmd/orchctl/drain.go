@@ -70,15 +70,22 @@ func (a *app) drainProgress(ctx context.Context, c *client.Client, left map[stri
 		if err != nil {
 			return "", fmt.Errorf("service/%s: %w", name, err)
 		}
+		all, _, err := c.ListReplicas(ctx, client.ReplicaFilter{Namespace: ns, Service: name})
+		if err != nil {
+			return "", fmt.Errorf("service/%s: %w", name, err)
+		}
 		if budget, ok := disruption.Budget(svc.GetSpec()); ok {
-			all, _, err := c.ListReplicas(ctx, client.ReplicaFilter{Namespace: ns, Service: name})
-			if err != nil {
-				return "", fmt.Errorf("service/%s: %w", name, err)
-			}
 			desired := svc.GetSpec().GetReplicas()
 			available := disruption.AvailableSlots(all, desired)
 			if disruption.Allowance(desired, available, budget) == 0 {
 				part += fmt.Sprintf(": blocked by its disruption budget (maxUnavailable %d, %d of %d available): waits for replacements", budget, available, desired)
+			}
+		}
+		for _, r := range all {
+			// A replacement with nowhere to go says why.
+			if r.GetNode() == "" && r.Desired() == orchpb.DesiredRunning && r.GetMessage() != "" {
+				part += fmt.Sprintf("; replacement %s pending: %s", r.DisplayName(), r.GetMessage())
+				break
 			}
 		}
 		parts = append(parts, part)

@@ -27,15 +27,22 @@ type getOptions struct {
 func (a *app) getCommand() *cobra.Command {
 	var o getOptions
 	cmd := &cobra.Command{
-		Use:   "get services|replicas|nodes|images [NAME]",
+		Use:   "get services|replicas|nodes|images|secrets|configs [NAME]",
 		Short: "List objects, or show one",
 		Example: `  orchctl get services
   orchctl get replicas --service hello -o wide
   orchctl get replica hello.2 -o yaml
   orchctl get nodes -w`,
 		Args:      cobra.RangeArgs(1, 2),
-		ValidArgs: []string{"services", "replicas", "nodes", "images"},
+		ValidArgs: []string{"services", "replicas", "nodes", "images", "secrets", "configs"},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if dk, ok := isDataKind(args[0]); ok {
+				name := ""
+				if len(args) == 2 {
+					name = args[1]
+				}
+				return a.getData(cmd.Context(), dk, name, o.allNamespaces)
+			}
 			k, err := lookupKind(args[0])
 			if err != nil {
 				return err

@@ -96,11 +96,14 @@ func (a *app) rootCommand() *cobra.Command {
 		a.snapshotCommand(),
 		a.tokenCommand(),
 		a.planCommand(),
+		a.rebalanceCommand(),
 		a.describeCommand(),
 		a.rolloutCommand(),
 		a.rollbackCommand(),
 		a.nodeCommand(),
 		a.eventsCommand(),
+		a.secretCommand(),
+		a.configCommand(),
 		a.versionCommand(),
 	)
 	return root

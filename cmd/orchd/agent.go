@@ -255,6 +255,7 @@ func cleanupAgent(ctx context.Context, f *agentFlags, socket string) error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, agent.CleanupSecretMounts(f.dataDir))
 	errs = append(errs, netoverlay.Cleanup(f.cleanupNetworkConfig()))
 	fmt.Fprintf(os.Stderr, "removed %d containers and the agent's network (bridge, VXLAN device, iptables chains)\n", len(infos))
 	return errors.Join(errs...)

@@ -23,6 +23,7 @@ type masterFlags struct {
 	dataDir, apiAddr, raftAddr, nodeID string
 	bootstrap, leave                   bool
 	join                               string
+	encryptionKeyFile                  string
 	token                              secretFlags
 	clusterCIDR                        string
 	nodeTimeout, leaderWait            time.Duration
@@ -35,6 +36,7 @@ type masterFlags struct {
 	maxImageSize                       int64
 	maxStreams                         int
 	certLifetime                       time.Duration
+	rebalance                          bool
 }
 
 func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
@@ -47,6 +49,7 @@ func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
 	fl.StringVar(&f.hostPortRange, "host-port-range", apiserver.DefaultHostPortRange, "host ports services may publish: PORT or LOW-HIGH, comma-separated; orch's own ports (53, 4789, 7400-7402, this master's API and Raft ports) only when named alone")
 	fl.StringVar(&f.nodeID, "id", "", "Raft server id (default: derived from --raft-addr)")
 	fl.StringVar(&f.clusterCIDR, "cluster-cidr", "10.244.0.0/16", "overlay range, split into one /24 per node (bootstrap only)")
+	fl.BoolVar(&f.rebalance, "rebalance", false, "while leader, move replicas by themselves to restore spread after nodes join or come back (as orchctl rebalance does, replacement first, within disruption budgets)")
 	fl.DurationVar(&f.nodeTimeout, "node-timeout", controllers.DefaultNodeTimeout, "how long an agent may be silent before its node is down (its agent reports every second)")
 	fl.DurationVar(&f.leaderWait, "leader-wait", peer.DefaultLeaderWait, "how long a request waits for a leader before the API answers 503")
 	fl.DurationVar(&f.heartbeatTimeout, "raft-heartbeat-timeout", raftnode.DefaultHeartbeatTimeout, "Raft follower heartbeat timeout")
@@ -58,6 +61,7 @@ func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
 	fl.Var(newSizeFlag(&f.maxImageSize, "2Gi"), "max-image-size", "largest image tarball one upload (orchctl image load) may send: bytes, or with a unit Ki, Mi, Gi, Ti")
 	fl.IntVar(&f.maxStreams, "max-streams-per-token", apiserver.DefaultMaxStreams, "open watch, follow and exec streams one token may hold at once; past it the API answers 429")
 	fl.DurationVar(&f.certLifetime, "cert-lifetime", pki.DefaultLeafLifetime, "how long the certificates this master signs (masters' and nodes') are valid; each renews itself at two thirds of it")
+	fl.StringVar(&f.encryptionKeyFile, "encryption-key-file", "", "the data key that seals secrets (DATA/data.key of a master of the cluster, mode 0600): installed as this master's; a restore of a backup holding secrets needs it")
 	fl.StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this HOST:PORT, for performance work")
 	_ = fl.MarkHidden("pprof-addr")
 }
@@ -108,10 +112,13 @@ func (f *masterFlags) config() master.Config {
 		LeaderWait:    f.leaderWait,
 		ClusterCIDR:   f.clusterCIDR,
 		NodeTimeout:   f.nodeTimeout,
+		Rebalance:     f.rebalance,
 		HostPortRange: f.hostPortRange,
 		MaxImageSize:  f.maxImageSize,
 		MaxStreams:    f.maxStreams,
 		CertLifetime:  f.certLifetime,
+
+		EncryptionKeyFile: f.encryptionKeyFile,
 		Raft: raftnode.Config{
 			HeartbeatTimeout:   f.heartbeatTimeout,
 			ElectionTimeout:    f.electionTimeout,
@@ -176,7 +183,9 @@ func newRestoreCommand() *cobra.Command {
 orchctl snapshot save, in an empty --data-dir, and keep serving it. The
 services, replicas, nodes, CA and tokens come back; the old masters do not
 (add masters with orchd master --join). A new admin credential is written
-to DIR/admin.conf. Later starts use plain orchd master --data-dir DIR.`,
+to DIR/admin.conf. Later starts use plain orchd master --data-dir DIR.
+A backup holding secrets needs the old cluster's data key
+(--encryption-key-file OLD_DATA/data.key): backups hold only ciphertext.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			backup, err := os.ReadFile(args[0])

@@ -34,7 +34,7 @@ var (
 // add theirs through Deps.Extra.
 func (s *Server) routes() []endpoint.Route {
 	var all []endpoint.Route
-	for _, group := range [][]endpoint.Route{s.baseRoutes(), s.serviceRoutes(), s.replicaRoutes(), s.nodeRoutes(), s.clusterRoutes(), s.imageRoutes()} {
+	for _, group := range [][]endpoint.Route{s.baseRoutes(), s.serviceRoutes(), s.replicaRoutes(), s.nodeRoutes(), s.clusterRoutes(), s.imageRoutes(), s.secretRoutes()} {
 		all = append(all, group...)
 	}
 	return all
@@ -103,6 +103,9 @@ func (s *Server) serviceRoutes() []endpoint.Route {
 			In: endpoint.Body{Types: manifestBody.Types, Schema: manifestBody.Schema, List: true,
 				Doc: "service manifests: one or more YAML documents, or JSON"},
 			Out: endpoint.JSONList(api.Plan{})},
+		{Pattern: "POST /v1/rebalance", Role: auth.RoleAdmin, Handler: s.rebalance,
+			Summary: "Move replicas to restore spread after nodes joined or came back: replacement first, within disruption budgets",
+			Params:  []endpoint.Param{dryRunParam}, Out: endpoint.JSON(api.Rebalance{})},
 	}
 }
 

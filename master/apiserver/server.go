@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/master/endpoint"
+	"github.com/orch-io/orch/master/seal"
 
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/apiserver/openapi"
@@ -50,7 +51,10 @@ type ClusterInfo interface {
 
 // Deps are what the API needs from the rest of the master.
 type Deps struct {
-	Store    *store.Store
+	Store *store.Store
+	// DataKey seals secret values before they are proposed; nil refuses
+	// writes of secrets.
+	DataKey  *seal.Key
 	Proposer endpoint.Proposer
 	Auth     Authenticator
 	Cluster  ClusterInfo

@@ -70,6 +70,11 @@ func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if field, msg := s.deps.Store.RefProblem(spec); msg != "" {
+		// The FSM checks again when it applies: this answer names the field.
+		writeError(w, endpoint.BadRequest(strings.TrimPrefix(field, "spec."), strings.TrimPrefix(field, "spec.")+": "+msg))
+		return
+	}
 	if e := s.mastersSpeakCanary(spec); e != nil {
 		writeError(w, e)
 		return

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/orch-io/orch/master/store"
@@ -62,5 +63,40 @@ func TestDrainBlockedByBudgetZero(t *testing.T) {
 	}
 	if left == 0 {
 		t.Error("the drain finished although every move would break the budget")
+	}
+}
+
+// TestGlobalUpdateHonoursDisruptionBudget: a global service publishing a
+// host port rolls stop-first; its update policy would let three nodes go
+// at once, its budget one.
+func TestGlobalUpdateHonoursDisruptionBudget(t *testing.T) {
+	for _, tc := range []struct {
+		budget     string
+		minRunning int
+	}{{"disruption: {maxUnavailable: 1}\n", 3}, {"", 1}} {
+		c := newCluster(t)
+		for i := range 4 {
+			c.node(fmt.Sprint("n", i), 4000)
+		}
+		spec := "kind: Service\nname: agent\nmode: global\nimage: %s\nports: [{port: 80, hostPort: 80}]\n" +
+			"update: {maxSurge: 0, maxUnavailable: 3}\n" + tc.budget
+		c.service(fmt.Sprintf(spec, "agent:1"))
+		c.reconcile()
+		c.agents(nil)
+		c.service(fmt.Sprintf(spec, "agent:2"))
+		slow := startsSlowly()
+		minRunning := 4
+		for range 30 {
+			c.reconcile()
+			minRunning = min(minRunning, c.count("agent").running)
+			c.agents(slow)
+			minRunning = min(minRunning, c.count("agent").running)
+		}
+		if n := c.count("agent"); n.images["agent:2"] != 4 || n.running != 4 {
+			t.Fatalf("budget %q: %+v, want agent:2 running on all 4 nodes", tc.budget, n)
+		}
+		if minRunning != tc.minRunning {
+			t.Errorf("budget %q: at least %d ran throughout, want %d", tc.budget, minRunning, tc.minRunning)
+		}
 	}
 }

@@ -6,8 +6,11 @@
 // global service on every eligible node; the update controller judges each
 // rollout (completed, or failed past update.deadline: rolled back or
 // paused); the node controller turns missed heartbeats into `down` nodes
-// and lost replicas. Plan is the dry run of the same decisions on a scratch
-// copy of the store.
+// and lost replicas. The service pass also preempts lower-priority
+// replicas for higher ones it cannot place and makes the moves the
+// rebalancer marked (replacement first); RebalancePlan and the opt-in
+// rebalance controller choose them. Plan is the dry run of the same
+// decisions on a scratch copy of the store.
 //
 // Each is New(deps) + Run(ctx): level-triggered, it reads the store,
 // decides, and writes only through Raft; a new leader simply starts them and

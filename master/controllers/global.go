@@ -3,6 +3,7 @@ package controllers
 import (
 	"sort"
 
+	"github.com/orch-io/orch/master/disruption"
 	orchpb "github.com/orch-io/orch/proto"
 	"github.com/orch-io/orch/scheduler"
 )
@@ -38,7 +39,7 @@ func reconcileGlobal(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replica, i
 	}
 	sort.Strings(ids)
 	candidates := p.settleNodes(ids)
-	p.replaceOutdated(candidates)
+	p.replaceOutdated(candidates, int32(len(ids)))
 	return p.unplaced
 }
 
@@ -145,16 +146,26 @@ func (p *globalPass) settleNodes(ids []string) []string {
 }
 
 // replaceOutdated replaces the candidate nodes' replicas, as many nodes at
-// a time as the update policy allows.
-func (p *globalPass) replaceOutdated(candidates []string) {
+// a time as the update policy allows and, stopping first, as the
+// disruption budget allows among the desired nodes.
+func (p *globalPass) replaceOutdated(candidates []string, desired int32) {
 	startFirst := !publishesHostPorts(p.svc.GetSpec()) && p.pol.surge > 0
 	limit := max(p.pol.unavailable, 1)
 	if startFirst {
 		limit = p.pol.surge
 	}
+	budget, budgeted := disruption.Budget(p.svc.GetSpec())
+	available := p.availableNodes()
 	for _, id := range candidates {
 		if p.paused || p.inflight >= limit {
 			break
+		}
+		if budgeted && !startFirst && p.runningOn(id) {
+			// Stopping a replica that runs is a voluntary disruption.
+			if disruption.Allowance(desired, available, budget) == 0 {
+				break
+			}
+			available--
 		}
 		p.inflight++
 		if !startFirst {
@@ -174,6 +185,27 @@ func (p *globalPass) replaceOutdated(candidates []string) {
 func publishesHostPorts(spec *orchpb.ServiceSpec) bool {
 	for _, p := range spec.GetPorts() {
 		if p.GetHostPort() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// availableNodes counts the nodes where a replica of the service, meant to
+// run, runs.
+func (p *globalPass) availableNodes() int32 {
+	n := int32(0)
+	for id := range p.byNode {
+		if p.runningOn(id) {
+			n++
+		}
+	}
+	return n
+}
+
+func (p *globalPass) runningOn(id string) bool {
+	for _, rep := range p.byNode[id] {
+		if rep.Observed() == orchpb.ReplicaRunning {
 			return true
 		}
 	}

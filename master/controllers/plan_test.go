@@ -90,3 +90,22 @@ func TestPlanGlobalNamesNodesWithoutRoom(t *testing.T) {
 		t.Fatalf("global plan %q", placementsText(p))
 	}
 }
+
+// TestPlanExplainsAffinity: plan says why a replica cannot go anywhere
+// when the cause is another service (or the service itself).
+func TestPlanExplainsAffinity(t *testing.T) {
+	c := newCluster(t)
+	c.node("a", 4000)
+	c.node("b", 4000)
+	c.service("kind: Service\nname: db\nreplicas: 1\nimage: db:1\n")
+	c.settle()
+	p := c.plan("kind: Service\nname: web\nreplicas: 3\nimage: web:1\nplacement: {antiAffinity: [{service: web}]}\n")[0]
+	want := "0/2 nodes can run it: 2 run a replica of web (antiAffinity)"
+	if len(p.Placements) != 2 || len(p.Unplaced) != 1 || p.Unplaced[0].Reason != want {
+		t.Errorf("one per node: %s, want 2 placed and %q", placementsText(p), want)
+	}
+	p = c.plan("kind: Service\nname: api\nreplicas: 2\nimage: api:1\nplacement: {affinity: [{service: db}]}\n")[0]
+	if placementsText(p) != "api.1@a api.2@a" || p.Summary != "1/2 nodes can run it: 1 runs no replica of db (affinity)" {
+		t.Errorf("affinity: %s, summary %q", placementsText(p), p.Summary)
+	}
+}

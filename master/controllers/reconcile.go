@@ -1,7 +1,9 @@
 package controllers
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/orch-io/orch/master/manifest"
@@ -147,10 +149,18 @@ func reconcileGroups(st *store.Store, groups []serviceGroup, all func() []*orchp
 			ch.Placing = append(ch.Placing, g.key)
 		}
 	}
-	if len(requests) > 0 {
-		in.Replicas = placementReplicas(all(), requests)
+	if len(requests) == 0 {
+		return ch
 	}
-	place(ch, in, requests, pending)
+	// Higher priorities are placed first: room freed for one (preemption
+	// included) must not go to a lower one in the same plan.
+	slices.SortStableFunc(requests, func(a, b scheduler.Request) int {
+		return cmp.Compare(b.Spec.GetPriority(), a.Spec.GetPriority())
+	})
+	everything := all()
+	in.Replicas = placementReplicas(everything, requests)
+	plan := place(ch, in, requests, pending)
+	preempt(ch, st, nodes, everything, plan, requests, pending)
 	return ch
 }
 
@@ -284,10 +294,7 @@ func stopped(rep *orchpb.Replica, why string) *orchpb.Replica {
 
 // place runs the scheduler over the pending replicas and records the plan:
 // placements become `assigned`, the rest carry the scheduler's reason.
-func place(ch *Changes, in scheduler.Input, requests []scheduler.Request, pending []*orchpb.Replica) {
-	if len(requests) == 0 {
-		return
-	}
+func place(ch *Changes, in scheduler.Input, requests []scheduler.Request, pending []*orchpb.Replica) scheduler.Plan {
 	plan := scheduler.Schedule(in, requests)
 	byID := make(map[string]*orchpb.Replica, len(pending))
 	for _, rep := range pending {
@@ -334,6 +341,7 @@ func place(ch *Changes, in scheduler.Input, requests []scheduler.Request, pendin
 			ch.Put = append(ch.Put, rep)
 		}
 	}
+	return plan
 }
 
 func putOrUpdate(ch *Changes, old, updated *orchpb.Replica) {

@@ -127,7 +127,7 @@ func (p *replicatedPass) settleSlots(bySlot map[int32][]*orchpb.Replica, stoppin
 			if rep.Observed() == orchpb.ReplicaRunning {
 				s.available = true
 			}
-			if !p.draining(rep) && (p.ro.current(rep) || p.paused || p.ro.waitsForPromotion(slot)) && betterKeeper(rep, s.keeper, p.ro) {
+			if !p.draining(rep) && !rep.GetMoving() && (p.ro.current(rep) || p.paused || p.ro.waitsForPromotion(slot)) && betterKeeper(rep, s.keeper, p.ro) {
 				s.keeper = rep
 			}
 		}
@@ -193,7 +193,9 @@ func (p *replicatedPass) replaceOutdated(candidates []slotState) {
 	budget := p.want + p.pol.surge - p.live
 	for _, s := range candidates {
 		switch {
-		case budget > 0:
+		case budget > 0 || p.onlyMoving(s):
+			// A rebalance move always starts its replacement first: the
+			// rebalancer marked no more than the budget allows.
 			p.unplaced = append(p.unplaced, p.replacement(s))
 			budget--
 		case !s.available, p.available-1 >= p.want-p.pol.unavailable:
@@ -213,6 +215,16 @@ func (p *replicatedPass) replaceOutdated(candidates []slotState) {
 			}
 		}
 	}
+}
+
+// onlyMoving: the slot is replaced only because the rebalancer moves it.
+func (p *replicatedPass) onlyMoving(s slotState) bool {
+	for _, rep := range s.reps {
+		if !rep.GetMoving() || p.draining(rep) || !p.ro.current(rep) {
+			return false
+		}
+	}
+	return len(s.reps) > 0
 }
 
 // replacement is the new replica for slot s.
@@ -242,6 +254,8 @@ func replacedWhy(rep, by *orchpb.Replica, gen uint64, onDraining bool, nodes map
 	switch {
 	case onDraining:
 		return "moved off draining node " + nodes[rep.GetNode()].GetName()
+	case rep.GetMoving():
+		return "moved by rebalance"
 	case rep.GetGeneration() != gen:
 		return fmt.Sprintf("replaced by generation %d", gen)
 	case by != nil:

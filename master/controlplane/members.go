@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -19,6 +20,9 @@ import (
 // answer: they all hold it.
 func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
 	creds := peer.Credentials{CACertPEM: string(s.deps.CA.CertPEM), CAKeyPEM: string(s.deps.CA.KeyPEM())}
+	if s.deps.DataKey != nil {
+		creds.DataKey = hex.EncodeToString(s.deps.DataKey.Bytes())
+	}
 	if cfg := s.deps.Store.Config(); cfg != nil {
 		creds.ClusterID = cfg.GetClusterId()
 	}
@@ -221,9 +225,8 @@ func (s *Server) Status() api.Member {
 // senderProtocol is the protocol the calling master speaks, as its request
 // says ("" for v0.1.0, which says nothing). api.VersionHandler has checked it.
 func senderProtocol(r *http.Request) string {
-	p, err := api.ParseProtocol(r.Header.Get(api.HeaderProtocol))
-	if err != nil || p == api.ProtocolUnversioned {
-		return ""
+	if p := api.SenderProtocol(r.Header); p != api.ProtocolUnversioned {
+		return p.String()
 	}
-	return p.String()
+	return ""
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/orch-io/orch/master/seal"
+
 	"github.com/orch-io/orch/master/endpoint"
 
 	"github.com/orch-io/orch/pki"
@@ -40,6 +42,8 @@ type Deps struct {
 	Raft  Raft
 	Store *store.Store
 	CA    *pki.CA
+	// DataKey seals secret values; a joining master gets it with the CA.
+	DataKey *seal.Key
 	// Self is this master as others reach it.
 	Self peer.Member
 	// ReadBarrier linearizes a read (the master's, which works on

@@ -34,6 +34,7 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 	var last *orchpb.AssignmentSet
 	send := func(force bool) bool {
 		set := assignmentSet(d.deps.Store, nodeID, withPeers)
+		d.addSecretData(set)
 		if !force && last != nil && sameSet(set, last) {
 			return true
 		}
@@ -66,9 +67,10 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 
 // sameSet compares two sets of one node without copying them (thousands of
 // streams compare on every change that concerns them). The fields an
-// assignment carries are fixed when its replica is created and placed;
-// only membership changes, so comparing replica ids in their stored order
-// is enough. Peers, when carried, are compared whole.
+// assignment carries are fixed when its replica is created and placed,
+// but for `started`, which flips once and may wait for the next resend;
+// so comparing replica ids in their stored order is enough. Peers, when
+// carried, are compared whole.
 func sameSet(a, b *orchpb.AssignmentSet) bool {
 	if len(a.GetAssignments()) != len(b.GetAssignments()) || len(a.GetPeers()) != len(b.GetPeers()) {
 		return false
@@ -84,6 +86,22 @@ func sameSet(a, b *orchpb.AssignmentSet) bool {
 		}
 	}
 	return true
+}
+
+// addSecretData puts into each assignment the values its spec uses. Only
+// this node's stream calls it for this node's set.
+func (d *Dispatcher) addSecretData(set *orchpb.AssignmentSet) {
+	for _, a := range set.GetAssignments() {
+		if len(a.GetSpec().GetSecrets()) == 0 && len(a.GetSpec().GetConfigs()) == 0 && len(a.GetSpec().GetEnvFrom()) == 0 {
+			continue
+		}
+		data, err := secretData(d.deps.Store, d.deps.DataKey, a.GetSpec())
+		if err != nil {
+			// The error names objects and keys, never values.
+			d.log.Warn("a replica's secrets or configs are not available", "replica", a.GetReplica().GetId(), "err", err)
+		}
+		a.SecretData = data
+	}
 }
 
 // assigned reports whether rep belongs in its node's assignment set.
@@ -113,6 +131,7 @@ func assignmentSet(st *store.Store, nodeID string, withPeers bool) *orchpb.Assig
 				Generation:   rep.GetGeneration(),
 				Resources:    rep.GetResources(),
 				HostPorts:    rep.GetHostPorts(),
+				Devices:      rep.GetDevices(),
 				// Each container's own limits, which the agent enforces.
 				ContainerResources: rep.GetContainerResources(),
 			},

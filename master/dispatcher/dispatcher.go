@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/master/endpoint"
+	"github.com/orch-io/orch/master/seal"
 
 	"github.com/orch-io/orch/pki"
 
@@ -39,7 +40,10 @@ type Deps struct {
 	// ClientCert is the master's certificate, presented to agents when the
 	// master calls them (logs), so agents accept only masters.
 	ClientCert *pki.LiveCert
-	Logger     *slog.Logger
+	// DataKey opens the secret values a node's replicas use; nil leaves
+	// them out (replicas that use secrets then cannot start).
+	DataKey *seal.Key
+	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/orch-io/orch/api"
@@ -206,7 +207,11 @@ func (d *deriver) replica(index uint64, r *orchpb.Replica) {
 		emit(api.EventWarning, "ContainerRestarted", "%s: "+format+" on %s", append(append([]any{name}, args...), on)...)
 	})
 	if prev.desired == orchpb.DesiredRunning && r.Desired() == orchpb.DesiredStopped && r.GetNode() != "" && !r.Terminal() {
-		emit(api.EventNormal, "Stopping", "%s on %s stopping%s", name, on, colon(r.GetMessage()))
+		if strings.HasPrefix(r.GetMessage(), orchpb.PreemptedBy) {
+			emit(api.EventWarning, "Preempted", "%s on %s stopping: %s", name, on, r.GetMessage())
+		} else {
+			emit(api.EventNormal, "Stopping", "%s on %s stopping%s", name, on, colon(r.GetMessage()))
+		}
 		d.drained(index, r.GetNode())
 	}
 }

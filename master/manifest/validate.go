@@ -51,6 +51,7 @@ func Validate(spec *orchpb.ServiceSpec) error {
 	}
 	validateSecurity(&l, "", spec.User, spec.GetCapabilities())
 	validateContainers(&l, spec)
+	validateDataRefs(&l, spec)
 	return l.err()
 }
 

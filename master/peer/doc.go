@@ -34,6 +34,10 @@ type Credentials struct {
 	ClusterID string `json:"clusterId"`
 	CACertPEM string `json:"caCertPem"`
 	CAKeyPEM  string `json:"caKeyPem"`
+	// DataKey is the masters' data key (hex), which seals secret values;
+	// it is not replicated state, so a new master gets it here, over the
+	// same authenticated call as the CA key (docs/secrets.md).
+	DataKey string `json:"dataKey,omitempty"`
 }
 
 // Member is a master's request to become a voter: its Raft server id and

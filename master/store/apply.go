@@ -98,6 +98,14 @@ func (s *Store) apply(index uint64, cmd *orchpb.Command) *orchpb.CommandResult {
 		return s.revokeToken(op.RevokeToken)
 	case *orchpb.Command_TouchTokens:
 		return s.touchTokens(op.TouchTokens)
+	case *orchpb.Command_PutSecret:
+		return s.putSecret(index, op.PutSecret)
+	case *orchpb.Command_DeleteSecret:
+		return s.deleteSecret(index, op.DeleteSecret)
+	case *orchpb.Command_PutConfig:
+		return s.putConfig(index, op.PutConfig)
+	case *orchpb.Command_DeleteConfig:
+		return s.deleteConfig(index, op.DeleteConfig)
 	case *orchpb.Command_MoveReplicas:
 		return s.moveReplicas(index, op.MoveReplicas)
 	case nil:

@@ -21,13 +21,13 @@ func filled(m protoreflect.Message, depth int) {
 			l.Append(scalarOf(fd, m, depth))
 		case fd.IsMap():
 			mp := m.Mutable(fd).Map()
-			v := mp.NewValue()
 			if fd.MapValue().Kind() == protoreflect.MessageKind {
+				v := mp.NewValue()
 				filled(v.Message(), depth-1)
-			} else {
-				v = scalarOf(fd.MapValue(), m, depth)
+				mp.Set(protoreflect.ValueOfString("k").MapKey(), v)
+				continue
 			}
-			mp.Set(protoreflect.ValueOfString("k").MapKey(), v)
+			mp.Set(protoreflect.ValueOfString("k").MapKey(), scalarOf(fd.MapValue(), m, depth))
 		case fd.Kind() == protoreflect.MessageKind:
 			if depth > 0 {
 				filled(m.Mutable(fd).Message(), depth-1)

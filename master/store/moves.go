@@ -6,11 +6,21 @@ import (
 	orchpb "github.com/orch-io/orch/proto"
 )
 
+// ProtocolScheduling is the protocol that brought the rebalance mark
+// (MoveReplicas) and the FSM's check of device placements; it came with
+// canaries.
+var ProtocolScheduling = ProtocolCanary
+
 // moveReplicas marks the replicas a rebalance plan chose (Replica.moving).
 // The mark is the operator's request, like a node's draining state: the
 // service controller does the move (a replacement first, then the stop),
 // so nothing here changes placement or desired state.
 func (s *Store) moveReplicas(index uint64, c *orchpb.MoveReplicas) *orchpb.CommandResult {
+	if !s.speaks(ProtocolScheduling) {
+		// A master of v0.1.0 fails the unknown command: so must we, or
+		// the states would drift apart.
+		return fail(index, orchpb.ResultInvalid, "rebalance needs every master at protocol %s or later: finish the upgrade first", ProtocolScheduling)
+	}
 	res := &orchpb.CommandResult{}
 	reject := func(id, format string, args ...any) {
 		if res.Rejected == nil {

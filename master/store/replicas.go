@@ -287,7 +287,7 @@ func (s *Store) placementProblem(old, r *orchpb.Replica) string {
 				node.Name, bytesText(s.alloc[r.Node].mem-before.mem), bytesText(after.mem), bytesText(c))
 		}
 	}
-	if counts(r) && len(r.Devices) > 0 {
+	if counts(r) && len(r.Devices) > 0 && s.speaks(ProtocolScheduling) {
 		if why := s.deviceProblem(r); why != "" {
 			return why
 		}

@@ -20,6 +20,9 @@ func (s *Store) putService(index uint64, c *orchpb.PutService) *orchpb.CommandRe
 	if c.IfMatch != nil && c.GetIfMatch() != old.GetVersion() {
 		return conflict(index, "service", key.String(), c.GetIfMatch(), old.GetVersion())
 	}
+	if msg := s.pinRefs(spec); msg != "" {
+		return fail(index, orchpb.ResultInvalid, "%s", msg)
+	}
 	// The store owns the command (see Apply), so its spec is stored as is.
 	var svc *orchpb.Service
 	if old == nil {

@@ -23,6 +23,8 @@ func (s *Store) Snapshot() *orchpb.StateSnapshot {
 		Config:   s.config,
 		Masters:  make([]*orchpb.Master, 0, len(s.masters)),
 		Tokens:   s.tokenList(),
+		Secrets:  values(s.secrets),
+		Configs:  values(s.configs),
 	}
 	for _, v := range s.services {
 		snap.Services = append(snap.Services, v)
@@ -40,6 +42,8 @@ func (s *Store) Snapshot() *orchpb.StateSnapshot {
 		snap.Masters = append(snap.Masters, v)
 	}
 	s.mu.RUnlock()
+	sortSecrets(snap.Secrets)
+	sortConfigs(snap.Configs)
 	sortMasters(snap.Masters)
 	sortServices(snap.Services)
 	sortReplicas(snap.Replicas)
@@ -98,6 +102,16 @@ func (s *Store) Restore(snap *orchpb.StateSnapshot) {
 	}
 	for _, v := range snap.GetTokens() {
 		s.restoreToken(v)
+	}
+	for _, v := range snap.GetSecrets() {
+		if v.GetNamespace() != "" && v.GetName() != "" {
+			s.secrets[svcKey{v.Namespace, v.Name}] = v
+		}
+	}
+	for _, v := range snap.GetConfigs() {
+		if v.GetNamespace() != "" && v.GetName() != "" {
+			s.configs[svcKey{v.Namespace, v.Name}] = v
+		}
 	}
 	for id, n := range s.nodes {
 		a := s.alloc[id]

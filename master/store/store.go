@@ -62,6 +62,9 @@ type Store struct {
 	masters  map[string]*orchpb.Master
 	tokens   map[string]*orchpb.Token
 	tokenIDs map[string]string
+	// secrets hold sealed values only (see package seal); configs plain.
+	secrets map[svcKey]*orchpb.Secret
+	configs map[svcKey]*orchpb.Config
 
 	// Per-Apply scratch: events emitted and nodes whose allocation changed.
 	pending    []Event
@@ -137,6 +140,8 @@ func (s *Store) reset() {
 	s.masters = map[string]*orchpb.Master{}
 	s.tokens = map[string]*orchpb.Token{}
 	s.tokenIDs = map[string]string{}
+	s.secrets = map[svcKey]*orchpb.Secret{}
+	s.configs = map[svcKey]*orchpb.Config{}
 	s.dirtyNodes = map[string]struct{}{}
 	s.pending = nil
 }
