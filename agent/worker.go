@@ -249,6 +249,7 @@ func (w *replicaWorker) start(ctx context.Context, o *observed) bool {
 	o.exists = !errors.Is(err, errNotCreated)
 	w.log.Warn("start failed", "attempt", o.startFailures, "err", err)
 	if o.startFailures >= maxStartFailures {
+		w.stopSidecars(ctx)
 		w.update(func(st *orchpb.ReplicaStatus) {
 			st.SetObserved(orchpb.ReplicaFailed)
 			st.Message = "failed to start: " + err.Error()
