@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"math"
 	"strings"
 
 	orchpb "github.com/orch-io/orch/proto"
@@ -32,6 +33,23 @@ func validateContainers(l *errorList, spec *orchpb.ServiceSpec) {
 	}
 	check("init", spec.Init)
 	check("sidecars", spec.Sidecars)
+	if len(spec.Sidecars) > 0 && !sumFits(spec) {
+		l.add("sidecars", "the main container's and the sidecars' resources add up to more than any node can hold")
+	}
+}
+
+// sumFits says whether the requests Requests adds up fit an int64.
+func sumFits(spec *orchpb.ServiceSpec) bool {
+	total := amounts(spec.GetResources())
+	for _, c := range spec.GetSidecars() {
+		a := amounts(c.GetResources())
+		if a.CpuMillis > math.MaxInt64-total.CpuMillis || a.MemoryBytes > math.MaxInt64-total.MemoryBytes {
+			return false
+		}
+		total.CpuMillis += a.CpuMillis
+		total.MemoryBytes += a.MemoryBytes
+	}
+	return true
 }
 
 func validateContainerName(l *errorList, at, name string, seen map[string]string) {

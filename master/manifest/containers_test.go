@@ -82,6 +82,7 @@ func TestContainerErrors(t *testing.T) {
 		{"cpu", minimal + "sidecars: [{name: p, image: x:1, resources: {cpu: lots}}]\n", "sidecars[0].resources.cpu", "cpu"},
 		{"capability", minimal + "sidecars: [{name: p, image: x:1, capabilities: {add: [SYS_ADMIN]}}]\n", "sidecars[0].capabilities.add[0]", "not allowed"},
 		{"user", minimal + "init: [{name: m, image: x:1, user: 'a b'}]\n", "init[0].user", "not a name"},
+		{"sum too large", minimal + "resources: {memory: 8000P}\nsidecars: [{name: p, image: x:1, resources: {memory: 8000P}}]\n", "sidecars", "add up"},
 		{"unknown field", minimal + "sidecars: [{name: p, image: x:1, ports: []}]\n", "sidecars[0].ports", "unknown field"},
 	}
 	for _, tt := range tests {
