@@ -52,6 +52,17 @@ func TestSidecarsAndInitContainers(t *testing.T) {
 	d.apply(podYAML)
 	d.apply(badInitYAML)
 	pod := d.running("pod", 1)[0]
+	// Running means the processes started, not that they listen yet.
+	d.eventually("both containers answer", func() error {
+		for _, port := range []string{"8080", "9090"} {
+			if _, err := httpGet("http://" + pod.GetIp() + ":" + port + "/healthz"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// The statuses of the sidecar now, for the restart counts.
+	pod = d.running("pod", 1)[0]
 
 	t.Run("init containers ran in order, each to completion, before the main one", func(t *testing.T) { initRanInOrder(t, pod) })
 	t.Run("describe shows the containers and init progress", func(t *testing.T) { describeShowsContainers(t, d, pod) })
