@@ -46,6 +46,31 @@ var affinityCases = []scheduleCase{
 		reasons: []string{"0/1 nodes can run it: 1 runs a replica of web (antiAffinity)"},
 	},
 	{
+		name: "antiAffinity binds both ways: web avoids nodes whose batch avoids web",
+		cluster: func(c *testCluster) {
+			c.nodes(3, "n").run("batch", "n1", 0, 0)
+			c.in.Replicas[0].Spec = req("batch", 0, antiAffinity("web")).Spec
+		},
+		reqs: []Request{req("web", 2, maxPerNode(1))},
+		want: map[string]int{"n2": 1, "n3": 1},
+	},
+	{
+		name:    "antiAffinity binds both ways inside one plan",
+		cluster: func(c *testCluster) { c.nodes(2, "n") },
+		reqs:    []Request{req("batch", 1, antiAffinity("web")), req("web", 2)},
+		want:    map[string]int{"n1": 1, "n2": 2},
+	},
+	{
+		name: "a node kept away by another's antiAffinity explains itself",
+		cluster: func(c *testCluster) {
+			c.nodes(1, "n").run("batch", "n1", 0, 0)
+			c.in.Replicas[0].Spec = req("batch", 0, antiAffinity("web")).Spec
+		},
+		reqs:    []Request{req("web", 1)},
+		want:    map[string]int{},
+		reasons: []string{"0/1 nodes can run it: 1 runs a replica whose antiAffinity names web"},
+	},
+	{
 		name: "affinity and antiAffinity together",
 		cluster: func(c *testCluster) {
 			c.nodes(3, "n").run("db", "n1", 0, 0).run("db", "n2", 0, 0).run("cache", "n2", 0, 0)
@@ -99,7 +124,7 @@ func TestScheduleDevicesAreExact(t *testing.T) {
 	if len(r.Placements) != 1 {
 		t.Fatalf("placements %+v, unplaced %v", r.Placements, r.reasons())
 	}
-	got := r.Placements[0].Devices
+	got := r.Devices[r.Placements[0].ReplicaID]
 	if len(got) != 2 || got[0].Name != "fpga" || len(got[0].Paths) != 1 || got[1].Name != "gpu" ||
 		len(got[1].Paths) != 2 || got[1].Paths[0] != "/dev/g0" || got[1].Paths[1] != "/dev/g1" {
 		t.Errorf("devices %v, want fpga [/dev/f0] and gpu [/dev/g0 /dev/g1]", got)

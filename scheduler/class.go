@@ -12,13 +12,20 @@ import (
 // tell apart: same resources, same host ports, same pin. Feasibility is
 // computed once per class, not once per replica.
 type class struct {
+	requirements
+	// devices is the spec's placement.devices, the same for every class
+	// of a request.
+	devices map[string]int32
+	// repels are the other services the spec's antiAffinity names.
+	repels   []serviceKey
+	replicas []*orchpb.Replica
+}
+
+// requirements are what tells classes apart.
+type requirements struct {
 	cpu, mem int64
 	ports    []int32 // sorted, unique, > 0
 	pinned   string  // node id, or "" for any node
-	// devices is the spec's placement.devices, the same for every class
-	// of a request.
-	devices  map[string]int32
-	replicas []*orchpb.Replica
 }
 
 // classesOf groups a request's replicas into classes, in the order each
@@ -27,23 +34,25 @@ type class struct {
 func classesOf(r Request) []*class {
 	var out []*class
 	byKey := make(map[string]*class)
+	devices, repels := r.Spec.GetPlacement().GetDevices(), repelled(r.Spec, serviceOf(r))
 	for _, rep := range r.Replicas {
 		if rep == nil {
 			continue
 		}
-		c := &class{
-			cpu:     rep.GetResources().GetCpuMillis(),
-			mem:     rep.GetResources().GetMemoryBytes(),
-			ports:   hostPorts(rep, r.Spec),
-			pinned:  rep.GetNode(),
-			devices: r.Spec.GetPlacement().GetDevices(),
+		// The requirements alone make the key: a class is allocated only
+		// for the first replica of each (most replicas join one).
+		req := requirements{
+			cpu:    rep.GetResources().GetCpuMillis(),
+			mem:    rep.GetResources().GetMemoryBytes(),
+			ports:  hostPorts(rep, r.Spec),
+			pinned: rep.GetNode(),
 		}
-		key := c.key()
+		key := req.key()
 		if prev, ok := byKey[key]; ok {
 			prev.replicas = append(prev.replicas, rep)
 			continue
 		}
-		c.replicas = []*orchpb.Replica{rep}
+		c := &class{requirements: req, devices: devices, repels: repels, replicas: []*orchpb.Replica{rep}}
 		byKey[key] = c
 		out = append(out, c)
 	}
@@ -54,7 +63,7 @@ func classesOf(r Request) []*class {
 // request without replicas: no resources (the spec holds them as text),
 // the spec's host ports.
 func specClass(spec *orchpb.ServiceSpec) *class {
-	return &class{ports: hostPorts(nil, spec), devices: spec.GetPlacement().GetDevices()}
+	return &class{requirements: requirements{ports: hostPorts(nil, spec)}, devices: spec.GetPlacement().GetDevices()}
 }
 
 // hostPorts are the replica's host ports or, if it lists none, the spec's.
@@ -70,7 +79,7 @@ func hostPorts(rep *orchpb.Replica, spec *orchpb.ServiceSpec) []int32 {
 	return slices.Compact(ps)
 }
 
-func (c *class) key() string {
+func (c *requirements) key() string {
 	var b strings.Builder
 	b.WriteString(strconv.FormatInt(c.cpu, 10))
 	b.WriteByte('/')

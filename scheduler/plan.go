@@ -36,12 +36,10 @@ type Request struct {
 	Replicas []*orchpb.Replica
 }
 
-// Placement puts one replica on one node. Devices are the node's device
-// paths the replica holds, one group per name its spec asks for.
+// Placement puts one replica on one node.
 type Placement struct {
 	ReplicaID string
 	NodeID    string
-	Devices   []*orchpb.DeviceGroup
 }
 
 // Unplaced is a replica no node could take, with the reason in the words
@@ -57,4 +55,20 @@ type Unplaced struct {
 type Plan struct {
 	Placements []Placement
 	Unplaced   []Unplaced
+	// Devices are the node's device paths each placed replica holds, by
+	// replica id, one group per name its spec asks for; only replicas
+	// that ask for devices have an entry (kept apart so that a plan of
+	// 150,000 placements stays small).
+	Devices map[string][]*orchpb.DeviceGroup
+}
+
+// addDevices records the devices a placement took.
+func (p *Plan) addDevices(replicaID string, devs []*orchpb.DeviceGroup) {
+	if len(devs) == 0 {
+		return
+	}
+	if p.Devices == nil {
+		p.Devices = map[string][]*orchpb.DeviceGroup{}
+	}
+	p.Devices[replicaID] = devs
 }

@@ -62,7 +62,7 @@ func Preempt(in PreemptInput, reqs []Request) []Preemption {
 	for k, v := range in.Budgets {
 		budgets[k] = v
 	}
-	p := &preempter{nodes: nodes, held: held, budgets: budgets}
+	p := &preempter{nodes: nodes, held: held, budgets: budgets, floor: lowestPriority(in.Replicas)}
 	var out []Preemption
 	for _, r := range reqs {
 		if r.Spec.GetPriority() <= 0 {
@@ -83,6 +83,21 @@ type preempter struct {
 	nodes   []*orchpb.Node
 	held    [][]*orchpb.Replica // per node, what holds resources there
 	budgets map[ServiceID]int32
+	// floor is the lowest priority held anywhere: an option of one victim
+	// at the floor breaking no budget cannot be beaten (Schedule found no
+	// node needing none), so the search stops at the first.
+	floor int32
+}
+
+func lowestPriority(reps []*orchpb.Replica) int32 {
+	if len(reps) == 0 {
+		return 0
+	}
+	m := reps[0].GetSpec().GetPriority()
+	for _, r := range reps {
+		m = min(m, r.GetSpec().GetPriority())
+	}
+	return m
 }
 
 // option is one node's way of making room.
@@ -110,6 +125,7 @@ func (o option) worse(b option) bool {
 
 func (p *preempter) place(r Request, rep *orchpb.Replica, statics []filter) (Preemption, bool) {
 	best := option{node: -1}
+	w := wantOf(r.Spec, rep)
 	for i := range p.nodes {
 		if rep.GetNode() != "" && rep.GetNode() != p.nodes[i].GetId() {
 			continue // pinned elsewhere
@@ -117,9 +133,12 @@ func (p *preempter) place(r Request, rep *orchpb.Replica, statics []filter) (Pre
 		if firstFail(statics, int32(i), 0) >= 0 {
 			continue
 		}
-		o, ok := p.optionOn(i, r.Spec, rep)
+		o, ok := p.optionOn(i, w)
 		if ok && (best.node < 0 || best.worse(o)) {
 			best = o
+			if o.breaks == 0 && len(o.victims) == 1 && o.victims[0].GetSpec().GetPriority() == p.floor {
+				break
+			}
 		}
 	}
 	if best.node < 0 {
@@ -144,7 +163,8 @@ func (p *preempter) place(r Request, rep *orchpb.Replica, statics []filter) (Pre
 
 // optionOn evicts, in order, the node's replicas of lower priority until
 // rep fits, then keeps back every victim the fit does not need.
-func (p *preempter) optionOn(i int, spec *orchpb.ServiceSpec, rep *orchpb.Replica) (option, bool) {
+func (p *preempter) optionOn(i int, w want) (option, bool) {
+	spec := w.spec
 	prio := spec.GetPriority()
 	var cands []*orchpb.Replica
 	for _, h := range p.held[i] {
@@ -162,9 +182,12 @@ func (p *preempter) optionOn(i int, spec *orchpb.ServiceSpec, rep *orchpb.Replic
 			cmp.Compare(b.GetCreateIndex(), a.GetCreateIndex()), // the newest has lost least
 			cmp.Compare(a.GetId(), b.GetId()))
 	})
+	if !w.roomAfterAll(p.nodes[i], p.held[i], cands) {
+		return option{}, false
+	}
 	evicted := map[string]bool{}
 	n := 0
-	for ; !fitsAfter(p.nodes[i], p.held[i], evicted, spec, rep); n++ {
+	for ; !w.fitsAfter(p.nodes[i], p.held[i], evicted); n++ {
 		if n == len(cands) {
 			return option{}, false
 		}
@@ -174,7 +197,7 @@ func (p *preempter) optionOn(i int, spec *orchpb.ServiceSpec, rep *orchpb.Replic
 	// back each that is not, the most valuable first.
 	for k := n - 1; k >= 0; k-- {
 		delete(evicted, cands[k].GetId())
-		if !fitsAfter(p.nodes[i], p.held[i], evicted, spec, rep) {
+		if !w.fitsAfter(p.nodes[i], p.held[i], evicted) {
 			evicted[cands[k].GetId()] = true
 		}
 	}
@@ -194,6 +217,21 @@ func (p *preempter) optionOn(i int, spec *orchpb.ServiceSpec, rep *orchpb.Replic
 	return o, true
 }
 
+// roomAfterAll: evicting every candidate would free cpu and memory
+// enough, the cheap test that rules most nodes out without allocating.
+func (w want) roomAfterAll(n *orchpb.Node, held, cands []*orchpb.Replica) bool {
+	var cpu, mem int64
+	for _, h := range held {
+		cpu += h.GetResources().GetCpuMillis()
+		mem += h.GetResources().GetMemoryBytes()
+	}
+	for _, c := range cands {
+		cpu -= c.GetResources().GetCpuMillis()
+		mem -= c.GetResources().GetMemoryBytes()
+	}
+	return (w.cpu <= 0 || cpu+w.cpu <= n.GetCapacity().GetCpuMillis()) && (w.mem <= 0 || mem+w.mem <= n.GetCapacity().GetMemoryBytes())
+}
+
 // breaksIfStopped is 1 when stopping one more replica of r's service
 // would break its budget.
 func (p *preempter) breaksIfStopped(r *orchpb.Replica) int {
@@ -203,59 +241,95 @@ func (p *preempter) breaksIfStopped(r *orchpb.Replica) int {
 	return 0
 }
 
-// fitsAfter reports whether rep of spec fits node n once the replicas in
-// evicted are gone from held: resources, host ports, devices, maxPerNode,
-// affinity and antiAffinity.
-func fitsAfter(n *orchpb.Node, held []*orchpb.Replica, evicted map[string]bool, spec *orchpb.ServiceSpec, rep *orchpb.Replica) bool {
+// want is what one pending replica needs of a node, worked out once for
+// all the nodes and eviction sets it is tried against.
+type want struct {
+	spec     *orchpb.ServiceSpec
+	cpu, mem int64
+	ports    []int32
+	// perService: maxPerNode, affinity or antiAffinity make the replicas
+	// per service on the node matter.
+	perService bool
+}
+
+func wantOf(spec *orchpb.ServiceSpec, rep *orchpb.Replica) want {
+	pl := spec.GetPlacement()
+	return want{spec: spec, cpu: rep.GetResources().GetCpuMillis(), mem: rep.GetResources().GetMemoryBytes(),
+		ports:      hostPorts(rep, spec),
+		perService: pl.GetMaxPerNode() > 0 || len(pl.GetAffinity()) > 0 || len(pl.GetAntiAffinity()) > 0}
+}
+
+// fitsAfter reports whether w fits node n once the replicas in evicted are
+// gone from held: resources, anti-affinity naming it, host ports,
+// maxPerNode, affinity and antiAffinity, devices. It allocates only for
+// the tests the spec asks for.
+func (w want) fitsAfter(n *orchpb.Node, held []*orchpb.Replica, evicted map[string]bool) bool {
 	var cpu, mem int64
-	ports := map[int32]bool{}
-	perService := map[string]int32{}
-	var kept []*orchpb.Replica
 	for _, h := range held {
 		if evicted[h.GetId()] {
 			continue
 		}
-		kept = append(kept, h)
 		cpu += h.GetResources().GetCpuMillis()
 		mem += h.GetResources().GetMemoryBytes()
-		for _, port := range h.GetHostPorts() {
-			ports[port] = true
+		if keepsAway(h, w.spec) {
+			return false // evicting it would lift that
 		}
-		if h.GetNamespace() == spec.GetNamespace() {
-			perService[h.GetService()]++
+		for _, port := range w.ports {
+			if slices.Contains(h.GetHostPorts(), port) {
+				return false
+			}
 		}
 	}
-	if c := rep.GetResources().GetCpuMillis(); c > 0 && cpu+c > n.GetCapacity().GetCpuMillis() {
+	if w.cpu > 0 && cpu+w.cpu > n.GetCapacity().GetCpuMillis() {
 		return false
 	}
-	if m := rep.GetResources().GetMemoryBytes(); m > 0 && mem+m > n.GetCapacity().GetMemoryBytes() {
+	if w.mem > 0 && mem+w.mem > n.GetCapacity().GetMemoryBytes() {
 		return false
 	}
-	for _, port := range hostPorts(rep, spec) {
-		if ports[port] {
+	pl := w.spec.GetPlacement()
+	if w.perService {
+		perService := map[string]int32{}
+		for _, h := range held {
+			if !evicted[h.GetId()] && h.GetNamespace() == w.spec.GetNamespace() {
+				perService[h.GetService()]++
+			}
+		}
+		if m := pl.GetMaxPerNode(); m > 0 && perService[w.spec.GetName()] >= m {
 			return false
 		}
-	}
-	pl := spec.GetPlacement()
-	if m := pl.GetMaxPerNode(); m > 0 && perService[spec.GetName()] >= m {
-		return false
-	}
-	for _, a := range pl.GetAffinity() {
-		if perService[a.GetService()] == 0 {
-			return false
+		for _, a := range pl.GetAffinity() {
+			if perService[a.GetService()] == 0 {
+				return false
+			}
+		}
+		for _, a := range pl.GetAntiAffinity() {
+			if perService[a.GetService()] > 0 {
+				return false
+			}
 		}
 	}
-	for _, a := range pl.GetAntiAffinity() {
-		if perService[a.GetService()] > 0 {
-			return false
-		}
-	}
-	for name, want := range pl.GetDevices() {
-		if int32(len(freePaths(n, kept, name))) < want {
-			return false
+	if len(pl.GetDevices()) > 0 {
+		kept := slices.DeleteFunc(slices.Clone(held), func(h *orchpb.Replica) bool { return evicted[h.GetId()] })
+		for name, count := range pl.GetDevices() {
+			if int32(len(freePaths(n, kept, name))) < count {
+				return false
+			}
 		}
 	}
 	return true
+}
+
+// keepsAway: h, of another service, has an antiAffinity naming spec's.
+func keepsAway(h *orchpb.Replica, spec *orchpb.ServiceSpec) bool {
+	if h.GetNamespace() != spec.GetNamespace() || h.GetService() == spec.GetName() {
+		return false
+	}
+	for _, a := range h.GetSpec().GetPlacement().GetAntiAffinity() {
+		if a.GetService() == spec.GetName() {
+			return true
+		}
+	}
+	return false
 }
 
 // freePaths are node n's paths of device name that no replica of held holds.

@@ -123,3 +123,19 @@ func TestPreemptDevicesAndPorts(t *testing.T) {
 		t.Fatalf("got %+v, want only the port holder preempted", got)
 	}
 }
+
+func TestPreemptLiftsAntiAffinity(t *testing.T) {
+	p := newPreemptCluster(t)
+	p.c.node("n1")
+	p.held("batch", "batch", "n1", 0, 0).Spec.Placement = &orchpb.Placement{AntiAffinity: []*orchpb.ServiceAffinity{{Service: "web"}}}
+	p.held("db", "db", "n1", 0, 0)
+	got := p.preempt(req("web", 1, priority(5)))
+	if len(got) != 1 || !reflect.DeepEqual(got[0].Victims, []string{"batch"}) {
+		t.Fatalf("got %+v, want batch (whose antiAffinity names web) preempted, db kept", got)
+	}
+	// Its own antiAffinity too: web avoids db.
+	got = p.preempt(req("web", 1, priority(5), antiAffinity("db")))
+	if len(got) != 1 || len(got[0].Victims) != 2 {
+		t.Fatalf("got %+v, want batch and db preempted", got)
+	}
+}

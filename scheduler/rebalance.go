@@ -111,7 +111,7 @@ func rebalanceStep(nodes []*orchpb.Node, reps []*orchpb.Replica, spec *orchpb.Se
 	moving := proto.Clone(from).(*orchpb.Replica)
 	moving.Moving = true
 	placed := proto.Clone(probe).(*orchpb.Replica)
-	placed.Id, placed.Node, placed.Devices = from.GetId()+"-replacement", to, plan.Placements[0].Devices
+	placed.Id, placed.Node, placed.Devices = from.GetId()+"-replacement", to, plan.Devices[probe.GetId()]
 	placed.SetObserved(orchpb.ReplicaAssigned) // not a candidate to move again
 	next := make([]*orchpb.Replica, 0, len(reps)+1)
 	for _, r := range reps {

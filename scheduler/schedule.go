@@ -67,8 +67,8 @@ func (v *view) schedule(r Request, p *Plan) {
 				p.Unplaced = append(p.Unplaced, Unplaced{ReplicaID: rep.GetId(), Reason: reason})
 				continue
 			}
-			devs := v.place(i, svc, c, count)
-			p.Placements = append(p.Placements, Placement{ReplicaID: rep.GetId(), NodeID: v.nodes[i].GetId(), Devices: devs})
+			p.addDevices(rep.GetId(), v.place(i, svc, c, count))
+			p.Placements = append(p.Placements, Placement{ReplicaID: rep.GetId(), NodeID: v.nodes[i].GetId()})
 			fail[i] = firstFail(dyn, i, len(statics))
 			sel.placed(g, fail[i] < 0)
 		}
@@ -83,8 +83,8 @@ func (v *view) schedulePinned(c *class, svc serviceKey, count []int32, fs []filt
 			p.Unplaced = append(p.Unplaced, Unplaced{ReplicaID: rep.GetId(), Reason: reason})
 			continue
 		}
-		devs := v.place(i, svc, c, count)
-		p.Placements = append(p.Placements, Placement{ReplicaID: rep.GetId(), NodeID: c.pinned, Devices: devs})
+		p.addDevices(rep.GetId(), v.place(i, svc, c, count))
+		p.Placements = append(p.Placements, Placement{ReplicaID: rep.GetId(), NodeID: c.pinned})
 	}
 }
 
@@ -105,6 +105,7 @@ func (v *view) checkPinned(c *class, fs []filter) (int32, string) {
 // returns the devices it takes there.
 func (v *view) place(i int32, svc serviceKey, c *class, count []int32) []*orchpb.DeviceGroup {
 	v.hold(i, svc, c.cpu, c.mem, c.ports)
+	v.holdRepels(i, c.repels)
 	count[i]++
 	return v.takeDevices(i, c.devices)
 }

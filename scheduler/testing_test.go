@@ -275,12 +275,13 @@ type refState struct {
 	cpu, mem map[string]int64
 	ports    map[string]map[int32]bool
 	devices  map[string]map[string]bool  // node id -> device paths held
+	repels   map[string]map[string]bool  // node id -> namespace/service an antiAffinity there names
 	count    map[string]map[string]int32 // namespace/service -> node id -> replicas
 }
 
 func newRefState(in Input, placing map[string]bool) *refState {
 	s := &refState{cpu: map[string]int64{}, mem: map[string]int64{}, ports: map[string]map[int32]bool{},
-		devices: map[string]map[string]bool{}, count: map[string]map[string]int32{}}
+		devices: map[string]map[string]bool{}, repels: map[string]map[string]bool{}, count: map[string]map[string]int32{}}
 	known := map[string]bool{}
 	for _, n := range in.Nodes {
 		known[n.Id] = true
@@ -289,6 +290,7 @@ func newRefState(in Input, placing map[string]bool) *refState {
 		if r.Node != "" && known[r.Node] && !placing[r.Id] {
 			s.add(r.Node, r.Namespace+"/"+r.Service, r.GetResources(), r.HostPorts)
 			s.addDevices(r.Node, r.GetDevices())
+			s.addRepels(r.Node, r.GetSpec(), r.Service)
 		}
 	}
 	return s
@@ -348,7 +350,24 @@ func (s *refState) refCanRun(n *orchpb.Node, spec *orchpb.ServiceSpec, rep *orch
 			return "device " + name
 		}
 	}
+	if s.repels[n.Id][spec.Namespace+"/"+spec.Name] {
+		return "repelled"
+	}
 	return ""
+}
+
+// addRepels records the services other than self that spec's
+// antiAffinity keeps off node.
+func (s *refState) addRepels(node string, spec *orchpb.ServiceSpec, self string) {
+	for _, a := range spec.GetPlacement().GetAntiAffinity() {
+		if a.Service == self {
+			continue
+		}
+		if s.repels[node] == nil {
+			s.repels[node] = map[string]bool{}
+		}
+		s.repels[node][spec.GetNamespace()+"/"+a.Service] = true
+	}
 }
 
 func (s *refState) addDevices(node string, groups []*orchpb.DeviceGroup) {
@@ -459,11 +478,12 @@ func checkPlan(in Input, reqs []Request, p Plan) error {
 		if why := s.refCanRun(n, pr.spec, pr.rep); why != "" {
 			return fmt.Errorf("%s placed on %s which fails %s", pl.ReplicaID, n.Name, why)
 		}
-		if err := s.checkDevices(n, pr.spec, pl.Devices); err != nil {
+		if err := s.checkDevices(n, pr.spec, p.Devices[pl.ReplicaID]); err != nil {
 			return fmt.Errorf("%s: %w", pl.ReplicaID, err)
 		}
 		s.add(n.Id, pr.spec.Namespace+"/"+pr.spec.Name, pr.rep.Resources, pr.rep.HostPorts)
-		s.addDevices(n.Id, pl.Devices)
+		s.addDevices(n.Id, p.Devices[pl.ReplicaID])
+		s.addRepels(n.Id, pr.spec, pr.spec.Name)
 	}
 	for _, pl := range p.Placements {
 		capa := nodes[pl.NodeID].GetCapacity()

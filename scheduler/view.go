@@ -28,6 +28,12 @@ type view struct {
 	// perNode counts replicas per node, only for the services being placed
 	// (sparse: most nodes run none of a given service).
 	perNode map[serviceKey]map[int32]int32
+	// repel counts, per service being placed and node, the replicas of
+	// other services whose antiAffinity names it: anti-affinity binds both
+	// ways, so a service never lands beside one that avoids it.
+	repel map[serviceKey]map[int32]int32
+	// placing are the services of the requests.
+	placing map[serviceKey]bool
 
 	// Node state and labels do not change during a plan, so what depends
 	// only on them is computed once per plan and shared by every request
@@ -70,6 +76,8 @@ func newView(in Input, reqs []Request) *view {
 		capMem:  make([]int64, len(nodes)),
 		ports:   make([]map[int32]struct{}, len(nodes)),
 		perNode: make(map[serviceKey]map[int32]int32, len(reqs)),
+		repel:   make(map[serviceKey]map[int32]int32),
+		placing: make(map[serviceKey]bool, len(reqs)),
 
 		freeShare:  make([]float64, len(nodes)),
 		staticFail: make(map[string][]int),
@@ -89,6 +97,7 @@ func newView(in Input, reqs []Request) *view {
 	placing := make(map[string]bool)
 	for _, r := range reqs {
 		v.perNode[serviceOf(r)] = make(map[int32]int32)
+		v.placing[serviceOf(r)] = true
 		v.trackRelated(r)
 		for _, rep := range r.Replicas {
 			if rep.GetId() != "" {
@@ -110,6 +119,7 @@ func newView(in Input, reqs []Request) *view {
 		}
 		v.hold(i, serviceKey{r.GetNamespace(), r.GetService()}, cpu, mem, r.GetHostPorts())
 		v.holdDevices(i, r.GetDevices())
+		v.holdRepels(i, repelled(r.GetSpec(), serviceKey{r.GetNamespace(), r.GetService()}))
 	}
 	for i := range v.freeShare {
 		v.freeShare[i] = v.computeFree(int32(i))

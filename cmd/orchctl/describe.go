@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,6 +88,7 @@ func (d describer) service(name string) error {
 		{"Update policy", fmt.Sprintf("maxSurge %d, maxUnavailable %d, minHealthy %s, deadline %s, onFailure %s",
 			u.GetMaxSurge(), u.GetMaxUnavailable(), orchpb.FormatDuration(u.MinHealthyOrDefault()), orchpb.FormatDuration(u.DeadlineOrDefault()), u.GetOnFailure())},
 		{"Placement", placementText(spec.GetPlacement())},
+		{"Priority", fmt.Sprint(spec.GetPriority())},
 		{"Resources", fmt.Sprintf("cpu %s, memory %s", dash(spec.GetResources().GetCpu()), dash(spec.GetResources().GetMemory()))},
 		{"Ports", portsText(spec.GetPorts())},
 		{"Health", healthText(spec.GetHealth())},
@@ -181,6 +183,7 @@ func (d describer) node(name string) error {
 		{"Labels", formatLabels(n.GetLabels())},
 		{"Capacity", fmt.Sprintf("cpu %s, memory %s", formatCPU(c.GetCpuMillis()), formatBytes(c.GetMemoryBytes()))},
 		{"Allocated", fmt.Sprintf("cpu %s, memory %s", formatCPU(al.GetCpuMillis()), formatBytes(al.GetMemoryBytes()))},
+		{"Devices", devicesText(n.GetDevices())},
 		{"Last heartbeat", heartbeat},
 	})
 	rows := make([][]string, 0, len(reps))
@@ -256,7 +259,36 @@ func placementText(p *orchpb.Placement) string {
 	if p.GetMaxPerNode() > 0 {
 		parts = append(parts, fmt.Sprintf("maxPerNode %d", p.GetMaxPerNode()))
 	}
+	for _, rel := range []struct {
+		name string
+		list []*orchpb.ServiceAffinity
+	}{{"affinity", p.GetAffinity()}, {"antiAffinity", p.GetAntiAffinity()}} {
+		var names []string
+		for _, a := range rel.list {
+			names = append(names, a.GetService())
+		}
+		if len(names) > 0 {
+			parts = append(parts, rel.name+" "+strings.Join(names, ", "))
+		}
+	}
+	if len(p.GetDevices()) > 0 {
+		var devs []string
+		for name, n := range p.GetDevices() {
+			devs = append(devs, fmt.Sprintf("%s %d", name, n))
+		}
+		slices.Sort(devs)
+		parts = append(parts, "devices "+strings.Join(devs, ", "))
+	}
 	return strings.Join(parts, "; ")
+}
+
+// devicesText lists a node's advertised devices: gpu /dev/g0 /dev/g1; fpga /dev/f0.
+func devicesText(groups []*orchpb.DeviceGroup) string {
+	var parts []string
+	for _, g := range groups {
+		parts = append(parts, g.GetName()+" "+strings.Join(g.GetPaths(), " "))
+	}
+	return dash(strings.Join(parts, "; "))
 }
 
 func portsText(ports []*orchpb.Port) string {

@@ -23,6 +23,7 @@ type liveCluster struct {
 	t      *testing.T
 	config string
 	dir    string
+	url    string // the master's API, for more hollow nodes
 }
 
 // healthy plays health checks: replicas of an image tagged :bad report
@@ -62,7 +63,7 @@ func startLiveCluster(t *testing.T, nodes int) *liveCluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(f.Stop)
-	return &liveCluster{t: t, config: filepath.Join(dir, master.AdminConfigFile), dir: dir}
+	return &liveCluster{t: t, config: filepath.Join(dir, master.AdminConfigFile), dir: dir, url: m.URL()}
 }
 
 func (c *liveCluster) run(stdin string, args ...string) (int, string, string) {

@@ -77,7 +77,7 @@ func preemptInput(ch *Changes, st *store.Store, nodes []*orchpb.Node, all []*orc
 	for _, p := range plan.Placements {
 		if rep := byID[p.ReplicaID]; rep != nil {
 			placed := proto.Clone(rep).(*orchpb.Replica)
-			placed.Node, placed.Devices = p.NodeID, p.Devices
+			placed.Node, placed.Devices = p.NodeID, plan.Devices[p.ReplicaID]
 			in.Replicas = append(in.Replicas, placed)
 		}
 	}

@@ -207,11 +207,13 @@ func holding(all []*orchpb.Replica) []*orchpb.Replica {
 
 // placementReplicas are the replicas a plan from Allocated still needs:
 // those holding host ports or devices, those of the services being placed
-// (for spread and maxPerNode) and of the services their affinity and
-// antiAffinity name.
+// (for spread and maxPerNode), of the services their affinity and
+// antiAffinity name, and those whose antiAffinity names them.
 func placementReplicas(all []*orchpb.Replica, requests []scheduler.Request) []*orchpb.Replica {
 	placing := make(map[[2]string]bool, len(requests))
+	own := make(map[[2]string]bool, len(requests))
 	for _, r := range requests {
+		own[[2]string{r.Spec.GetNamespace(), r.Spec.GetName()}] = true
 		placing[[2]string{r.Spec.GetNamespace(), r.Spec.GetName()}] = true
 		for _, k := range scheduler.RelatedServices(r.Spec) {
 			placing[k] = true
@@ -222,7 +224,7 @@ func placementReplicas(all []*orchpb.Replica, requests []scheduler.Request) []*o
 		if rep.GetNode() == "" || rep.Desired() != orchpb.DesiredRunning || rep.Terminal() {
 			continue
 		}
-		if len(rep.GetHostPorts()) > 0 || len(rep.GetDevices()) > 0 || placing[[2]string{rep.GetNamespace(), rep.GetService()}] {
+		if len(rep.GetHostPorts()) > 0 || len(rep.GetDevices()) > 0 || scheduler.Repels(rep, own) || placing[[2]string{rep.GetNamespace(), rep.GetService()}] {
 			out = append(out, rep)
 		}
 	}
@@ -308,7 +310,7 @@ func place(ch *Changes, in scheduler.Input, requests []scheduler.Request, pendin
 		}
 		c := proto.Clone(rep).(*orchpb.Replica)
 		c.Node = p.NodeID
-		c.Devices = p.Devices
+		c.Devices = plan.Devices[p.ReplicaID]
 		c.SetObserved(orchpb.ReplicaAssigned)
 		c.Message = ""
 		putOrUpdate(ch, rep, c)
