@@ -123,7 +123,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.startReplicas(ctx, id); err != nil {
 		return err
 	}
-	srv := &server{logs: a.logs, runtime: a.cfg.Runtime, runs: a.replicas.runs, certificate: a.certificate, log: a.log}
+	srv := &server{logs: a.logs, runtime: a.cfg.Runtime, container: a.replicas.container, certificate: a.certificate, log: a.log}
 	a.wg.Add(7)
 	go func() { defer a.wg.Done(); srv.serve(ctx, ln, pool) }()
 	go func() { defer a.wg.Done(); a.runCertRenewal(ctx, agentAddr) }()

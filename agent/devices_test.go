@@ -22,7 +22,7 @@ func TestWorkerCreateGivesDevices(t *testing.T) {
 	asg := assignment("r1", orchpb.RestartAlways, 8080)
 	asg.Spec.Env = map[string]string{"A": "1"}
 	asg.Replica.Devices = []*orchpb.DeviceGroup{{Name: "gpu", Paths: []string{"/dev/g1"}}, {Name: "fpga-x", Paths: []string{"/dev/f0"}}}
-	if err := newReplicaWorker(env, asg, nil).create(context.Background(), ip, ""); err != nil {
+	if err := newReplicaWorker(env, asg, nil, nil).create(context.Background(), ip, ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := rt.cfg.Devices; !slices.Equal(got, []string{"/dev/g1", "/dev/f0"}) {
@@ -40,7 +40,7 @@ func TestWorkerCreateGivesDevices(t *testing.T) {
 	rt2 := &configRuntime{fakeRuntime: newFakeRuntime()}
 	env2 := testEnv(t, rt2)
 	env2.devices = advertised
-	err := newReplicaWorker(env2, asg2, nil).create(context.Background(), ip, "")
+	err := newReplicaWorker(env2, asg2, nil, nil).create(context.Background(), ip, "")
 	if !errors.Is(err, errNotCreated) || rt2.cfg.ID != "" {
 		t.Errorf("unadvertised device: err %v, created %q; want errNotCreated and nothing created", err, rt2.cfg.ID)
 	}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -92,12 +93,17 @@ func (f replicaFiles) mounts(rep *orchpb.Replica, ip netip.Addr) ([]specs.Mount,
 	return mounts, nil
 }
 
-// remove deletes all of the replica's files.
-func (f replicaFiles) remove(replicaID string) error {
+// remove deletes the replica's files, and the output of its other
+// containers (by container id).
+func (f replicaFiles) remove(replicaID string, others []string) error {
 	_ = os.Remove(f.statePath(replicaID))
 	_ = os.RemoveAll(f.dir.replicaEtc(replicaID))
 	if err := f.removeDataMounts(replicaID); err != nil {
 		return err
 	}
-	return f.logs.Remove(replicaID)
+	errs := []error{f.logs.Remove(replicaID)}
+	for _, id := range others {
+		errs = append(errs, f.logs.Remove(id))
+	}
+	return errors.Join(errs...)
 }

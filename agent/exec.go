@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/orch-io/orch/agent/runtime"
@@ -17,8 +18,7 @@ import (
 // Errors found before the switch are ordinary JSON errors; later ones end
 // the stream in its exit frame.
 func (s *server) serveExec(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	req, execer, apiErr := s.checkExec(r, id)
+	req, id, execer, apiErr := s.checkExec(r, r.PathValue("id"))
 	if apiErr != nil {
 		api.WriteError(w, apiErr)
 		return
@@ -50,7 +50,7 @@ func (s *server) serveExec(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		readClientFrames(brw.Reader, stdinW, resize)
 	}()
-	s.log.Info("exec", "replica", id, "command", req.Command[0], "tty", req.TTY)
+	s.log.Info("exec", "replica", r.PathValue("id"), "container", id, "command", req.Command[0], "tty", req.TTY)
 	code, err := execer.Exec(ctx, id, cfg)
 	exit := api.ExecExit{Code: code}
 	if err != nil {
@@ -61,24 +61,29 @@ func (s *server) serveExec(w http.ResponseWriter, r *http.Request) {
 
 // checkExec checks an exec request before the protocol switch: the
 // command, the upgrade, a runtime that can exec and a replica that runs
-// here.
-func (s *server) checkExec(r *http.Request, id string) (api.ExecRequest, runtime.Execer, *api.Error) {
+// here with the container asked for, whose id it returns.
+func (s *server) checkExec(r *http.Request, replicaID string) (api.ExecRequest, string, runtime.Execer, *api.Error) {
 	req, err := api.ParseExecRequest(r.URL.Query())
 	var we *api.Error
 	if errors.As(err, &we) {
-		return req, nil, we
+		return req, "", nil, we
 	}
 	if r.Header.Get("Upgrade") != api.ExecProtocol {
-		return req, nil, &api.Error{Code: api.CodeInvalid, Message: "exec needs Upgrade: " + api.ExecProtocol, Status: http.StatusBadRequest}
+		return req, "", nil, &api.Error{Code: api.CodeInvalid, Message: "exec needs Upgrade: " + api.ExecProtocol, Status: http.StatusBadRequest}
 	}
 	execer, ok := s.runtime.(runtime.Execer)
 	if !ok {
-		return req, nil, &api.Error{Code: api.CodeInvalid, Message: "this node's runtime cannot exec", Status: http.StatusBadRequest}
+		return req, "", nil, &api.Error{Code: api.CodeInvalid, Message: "this node's runtime cannot exec", Status: http.StatusBadRequest}
 	}
-	if !s.runs(id) {
-		return req, nil, &api.Error{Code: api.CodeNotFound, Message: "replica " + id + " does not run on this node", Status: http.StatusNotFound}
+	id, ok := s.container(replicaID, req.Container)
+	if !ok {
+		msg := "replica " + replicaID + " does not run on this node"
+		if _, runs := s.container(replicaID, ""); runs {
+			msg = "replica " + replicaID + " has no container " + strconv.Quote(req.Container)
+		}
+		return req, "", nil, &api.Error{Code: api.CodeNotFound, Message: msg, Status: http.StatusNotFound}
 	}
-	return req, execer, nil
+	return req, id, execer, nil
 }
 
 // readClientFrames copies the client's stdin frames to stdin (an empty

@@ -95,7 +95,7 @@ func execSession(t *testing.T, url string, req api.ExecRequest, stdin string) (s
 
 func TestServeExec(t *testing.T) {
 	rt := &execRuntime{fakeRuntime: newFakeRuntime()}
-	s := &server{runtime: rt, runs: func(id string) bool { return id == "r1" }, log: slog.New(slog.DiscardHandler)}
+	s := &server{runtime: rt, container: func(id, name string) (string, bool) { return id, id == "r1" && name == "" }, log: slog.New(slog.DiscardHandler)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/exec/{id}", s.serveExec)
 	srv := httptest.NewServer(mux)

@@ -85,12 +85,7 @@ func (s *replicaSet) apply(ctx context.Context, set *orchpb.AssignmentSet) {
 			w.setSecretData(asg.GetSecretData())
 			continue
 		}
-		var adopted *containerRef
-		if info, ok := s.adopted[id]; ok {
-			adopted = &containerRef{taskStatus: info.TaskStatus, pid: info.PID}
-			delete(s.adopted, id)
-		}
-		w := newReplicaWorker(s.env, asg, adopted)
+		w := newReplicaWorker(s.env, asg, s.claim(id), s.claimExtra(asg))
 		s.workers[id] = w
 		s.wg.Add(1)
 		go func() {
@@ -99,6 +94,35 @@ func (s *replicaSet) apply(ctx context.Context, set *orchpb.AssignmentSet) {
 			s.workerDone(w)
 		}()
 	}
+}
+
+// claim takes the container an earlier agent process left under id, if
+// any. The caller holds s.mu.
+func (s *replicaSet) claim(id string) *containerRef {
+	info, ok := s.adopted[id]
+	if !ok {
+		return nil
+	}
+	delete(s.adopted, id)
+	return &containerRef{taskStatus: info.TaskStatus, pid: info.PID}
+}
+
+// claimExtra takes the sidecars and init containers of asg's replica an
+// earlier agent process left, by name. The caller holds s.mu.
+func (s *replicaSet) claimExtra(asg *orchpb.Assignment) map[string]*containerRef {
+	spec := asg.GetSpec()
+	if !spec.HasExtraContainers() {
+		return nil
+	}
+	out := map[string]*containerRef{}
+	for _, list := range [][]*orchpb.ReplicaContainerSpec{spec.GetInit(), spec.GetSidecars()} {
+		for _, c := range list {
+			if ref := s.claim(extraContainerID(asg.GetReplica().GetId(), c.GetName())); ref != nil {
+				out[c.GetName()] = ref
+			}
+		}
+	}
+	return out
 }
 
 // workerDone forgets a finished worker; a stopped replica's last status is
@@ -125,6 +149,18 @@ func (s *replicaSet) runs(id string) bool {
 	defer s.mu.Unlock()
 	_, ok := s.workers[id]
 	return ok
+}
+
+// container resolves a container of a replica that has a worker here
+// (containerID); ok is false when there is none.
+func (s *replicaSet) container(replicaID, name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, ok := s.workers[replicaID]
+	if !ok {
+		return "", false
+	}
+	return containerID(w.asg, name)
 }
 
 // statuses returns every replica's status for a report, and the ids of the
@@ -160,8 +196,10 @@ func (s *replicaSet) wantedImages() map[string]bool {
 	defer s.mu.Unlock()
 	out := make(map[string]bool, len(s.workers))
 	for _, w := range s.workers {
-		if name, err := runtime.ImageName(w.asg.GetSpec().GetImage()); err == nil {
-			out[name] = true
+		for _, ref := range containerImages(w.asg.GetSpec()) {
+			if name, err := runtime.ImageName(ref); err == nil {
+				out[name] = true
+			}
 		}
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/orch-io/orch/agent/logs"
@@ -26,8 +27,10 @@ const masterCommonName = "orch-master"
 type server struct {
 	logs    *logs.Files
 	runtime runtime.Runtime
-	// runs says whether a replica runs on this node.
-	runs func(replicaID string) bool
+	// container resolves a container of a replica that runs on this node
+	// (name "" is the main one); ok is false for no such replica or
+	// container.
+	container func(replicaID, name string) (id string, ok bool)
 	// certificate is the node's, asked for at each handshake so that a
 	// re-registration's new certificate takes effect at once.
 	certificate func() (*tls.Certificate, error)
@@ -83,9 +86,14 @@ func (s *server) serveLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		tail = n
 	}
+	id, apiErr := s.logID(id, r.URL.Query().Get("container"))
+	if apiErr != nil {
+		api.WriteError(w, apiErr)
+		return
+	}
 	data, end, err := s.logs.Tail(id, tail)
 	if errors.Is(err, os.ErrNotExist) {
-		api.WriteError(w, &api.Error{Code: "not_found", Message: "no output recorded for replica " + id + " on this node", Status: http.StatusNotFound})
+		api.WriteError(w, &api.Error{Code: "not_found", Message: "no output recorded for " + id + " on this node", Status: http.StatusNotFound})
 		return
 	}
 	if err != nil {
@@ -108,4 +116,20 @@ func (s *server) serveLogs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	_ = s.logs.Follow(r.Context(), id, end, w, flush)
+}
+
+// logID is the log file's key of a replica's container: the replica's id
+// for the main container, else the container's id, also after the replica
+// stopped (its output is kept until it is removed).
+func (s *server) logID(replicaID, name string) (string, *api.Error) {
+	if name == "" {
+		return replicaID, nil
+	}
+	if id, ok := s.container(replicaID, name); ok {
+		return id, nil
+	}
+	if err := api.CheckPathName("container", name); err != nil || strings.Contains(name, ".") {
+		return "", &api.Error{Code: "invalid", Field: "container", Message: "container: " + strconv.Quote(name) + " is not a container name", Status: http.StatusBadRequest}
+	}
+	return extraContainerID(replicaID, name), nil
 }

@@ -36,7 +36,7 @@ func (s *replicaSet) removeStrays(ctx context.Context, rt runtime.Runtime, net N
 	var strays []runtime.ContainerInfo
 	s.mu.Lock()
 	for _, info := range infos {
-		if _, ok := s.workers[info.ID]; !ok {
+		if _, ok := s.workers[ownerOf(info)]; !ok {
 			strays = append(strays, info)
 		}
 		delete(s.adopted, info.ID)
@@ -57,4 +57,13 @@ func (s *replicaSet) removeStrays(ctx context.Context, rt runtime.Runtime, net N
 			}
 		}
 	}
+}
+
+// ownerOf is the replica a container belongs to: the one its label names
+// (a sidecar's or init container's id is not the replica's), else its id.
+func ownerOf(info runtime.ContainerInfo) string {
+	if id := info.Labels[labelReplica]; id != "" {
+		return id
+	}
+	return info.ID
 }

@@ -44,6 +44,8 @@ type replicaWorker struct {
 	assignedAt time.Time
 	started    bool
 	backoff    *backoff.Backoff
+	// sidecars run beside the main container once init is done.
+	sidecars sidecarSet
 
 	stopOnce sync.Once
 	stopCh   chan struct{}
@@ -70,9 +72,13 @@ type workerState struct {
 	// Healthy: the health check passed last time it ran, so an adopted
 	// replica stays `running` until checks say otherwise.
 	Healthy bool `json:"healthy,omitempty"`
+	// InitDone counts the init containers that completed, in order.
+	InitDone int `json:"initDone,omitempty"`
+	// Containers are the sidecars' and init containers' statuses.
+	Containers []savedContainer `json:"containers,omitempty"`
 }
 
-func newReplicaWorker(env *workerEnv, asg *orchpb.Assignment, adopted *containerRef) *replicaWorker {
+func newReplicaWorker(env *workerEnv, asg *orchpb.Assignment, adopted *containerRef, adoptedExtra map[string]*containerRef) *replicaWorker {
 	id := asg.GetReplica().GetId()
 	w := &replicaWorker{
 		env:        env,
@@ -88,6 +94,8 @@ func newReplicaWorker(env *workerEnv, asg *orchpb.Assignment, adopted *container
 	w.secretData = asg.GetSecretData()
 	w.loadState()
 	w.st.Restarts, w.st.StartedAt, w.st.Ip, w.st.ExitCode = w.saved.Restarts, w.saved.StartedAt, w.saved.IP, w.saved.ExitCode
+	w.st.Containers = initialContainers(asg.GetSpec(), w.saved.Containers)
+	w.sidecars.adopted = adoptedExtra
 	return w
 }
 
@@ -123,14 +131,16 @@ func (w *replicaWorker) status() *orchpb.ReplicaStatus {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := w.st
-	return &orchpb.ReplicaStatus{Id: s.Id, State: s.State, Ip: s.Ip, Restarts: s.Restarts, ExitCode: s.ExitCode, Message: s.Message, StartedAt: s.StartedAt}
+	return &orchpb.ReplicaStatus{Id: s.Id, State: s.State, Ip: s.Ip, Restarts: s.Restarts, ExitCode: s.ExitCode, Message: s.Message, StartedAt: s.StartedAt,
+		Containers: cloneContainers(s.Containers)}
 }
 
 // update changes the status under the lock and tells the reporter.
 func (w *replicaWorker) update(fn func(st *orchpb.ReplicaStatus)) {
 	w.mu.Lock()
 	fn(w.st)
-	w.saved = workerState{Restarts: w.st.Restarts, StartedAt: w.st.StartedAt, IP: w.st.Ip, ExitCode: w.st.ExitCode, Healthy: w.saved.Healthy}
+	w.saved = workerState{Restarts: w.st.Restarts, StartedAt: w.st.StartedAt, IP: w.st.Ip, ExitCode: w.st.ExitCode, Healthy: w.saved.Healthy,
+		InitDone: w.saved.InitDone, Containers: saveContainers(w.st.Containers)}
 	w.mu.Unlock()
 	w.saveState()
 	w.env.report.changed()
@@ -169,6 +179,11 @@ func (w *replicaWorker) run(ctx context.Context) {
 	restart := w.asg.GetSpec().GetRestart()
 	w.backoff = restartBackoff(restart.BackoffInitialOrDefault(), restart.BackoffMaxOrDefault())
 	o := w.observeAdopted()
+	defer w.sidecars.wait()
+	if !w.runInit(ctx, o.exists) {
+		return
+	}
+	w.startSidecars(ctx)
 	for w.step(ctx, &o) {
 	}
 }
@@ -234,6 +249,7 @@ func (w *replicaWorker) start(ctx context.Context, o *observed) bool {
 	o.exists = !errors.Is(err, errNotCreated)
 	w.log.Warn("start failed", "attempt", o.startFailures, "err", err)
 	if o.startFailures >= maxStartFailures {
+		w.stopSidecars(ctx)
 		w.update(func(st *orchpb.ReplicaStatus) {
 			st.SetObserved(orchpb.ReplicaFailed)
 			st.Message = "failed to start: " + err.Error()
@@ -294,6 +310,8 @@ func (w *replicaWorker) exited(ctx context.Context, exit runtime.ExitStatus, kil
 	failed := exit.Code != 0 || exit.OOMKilled || killedFor != ""
 	w.log.Info("container exited", "code", exit.Code, "reason", reason, "ran_for", ranFor.Round(time.Millisecond))
 	if !shouldRestart(w.asg.GetSpec().GetRestart().GetPolicy(), failed) {
+		// The replica is finished: its sidecars end with it.
+		w.stopSidecars(ctx)
 		w.update(func(st *orchpb.ReplicaStatus) {
 			st.ExitCode, st.Message = int32(exit.Code), reason
 			st.SetObserved(orchpb.ReplicaStopped)

@@ -41,7 +41,7 @@ func TestWorkerCreatePassesContainerOptions(t *testing.T) {
 			rt := &configRuntime{fakeRuntime: newFakeRuntime()}
 			asg := assignment("r1", orchpb.RestartAlways, 8080)
 			tc.edit(asg.Spec)
-			w := newReplicaWorker(testEnv(t, rt), asg, nil)
+			w := newReplicaWorker(testEnv(t, rt), asg, nil, nil)
 			if err := w.create(context.Background(), ip, ""); err != nil {
 				t.Fatal(err)
 			}

@@ -57,45 +57,79 @@ func (w *replicaWorker) prepareAndStart(ctx context.Context, exists bool) error 
 	return nil
 }
 
-// create pulls the image and makes the container in the replica's network
-// namespace. Every error wraps errNotCreated.
+// create pulls the image and makes the main container in the replica's
+// network namespace. Every error wraps errNotCreated.
 func (w *replicaWorker) create(ctx context.Context, ip netip.Addr, netns string) error {
-	rt := w.env.runtime
 	spec := w.asg.GetSpec()
-	if err := rt.EnsureImage(ctx, spec.GetImage()); err != nil {
-		return fmt.Errorf("%w: image %s: %w", errNotCreated, spec.GetImage(), err)
-	}
 	rep := w.asg.GetReplica()
-	cfg := runtime.ContainerConfig{
-		ID:          w.id,
-		Image:       spec.GetImage(),
-		Command:     spec.GetCommand(),
-		Args:        spec.GetArgs(),
-		Env:         spec.GetEnv(),
-		CPUMillis:   rep.GetResources().GetCpuMillis(),
-		MemoryBytes: rep.GetResources().GetMemoryBytes(),
-		Pids:        int64(spec.GetResources().PidsOrDefault()),
-		NetNSPath:   netns,
-		Hostname:    rep.DisplayName(),
-		LogPath:     w.env.files.logPath(w.id),
+	cfg := w.containerConfig(w.id, netns, processSpec{
+		Image: spec.GetImage(), Command: spec.GetCommand(), Args: spec.GetArgs(), Env: spec.GetEnv(),
+		User: spec.GetUser(), ReadOnlyRootFS: spec.GetReadOnlyRootFilesystem(), Capabilities: spec.GetCapabilities(),
+	})
+	cfg.CPUMillis = rep.GetResources().GetCpuMillis()
+	cfg.MemoryBytes = rep.GetResources().GetMemoryBytes()
+	cfg.Pids = int64(spec.GetResources().PidsOrDefault())
+	if own, ok := rep.GetContainerResources()[spec.MainContainerName()]; ok {
+		// The replica's resources are its containers' sum; each container
+		// is held to its own share.
+		cfg.CPUMillis, cfg.MemoryBytes = own.GetCpuMillis(), own.GetMemoryBytes()
+	}
+	// The replica's devices are the main container's.
+	var err error
+	if cfg.Devices, cfg.Env, err = deviceConfig(rep, spec.GetEnv(), w.env.devices); err != nil {
+		return fmt.Errorf("%w: %w", errNotCreated, err)
+	}
+	return w.createContainer(ctx, cfg, ip)
+}
 
-		User:            spec.GetUser(),
-		ReadOnlyRootFS:  spec.GetReadOnlyRootFilesystem(),
-		AddCapabilities: spec.GetCapabilities().GetAdd(),
+// processSpec is what a container runs: the main one's fields of the spec,
+// or a sidecar's or init container's.
+type processSpec struct {
+	Image          string
+	Command, Args  []string
+	Env            map[string]string
+	User           string
+	ReadOnlyRootFS bool
+	Capabilities   *orchpb.Capabilities
+}
+
+// containerConfig is the runtime's description of one container of the
+// replica, with its own id and log file, without limits.
+func (w *replicaWorker) containerConfig(id, netns string, p processSpec) runtime.ContainerConfig {
+	rep := w.asg.GetReplica()
+	return runtime.ContainerConfig{
+		ID:        id,
+		Image:     p.Image,
+		Command:   p.Command,
+		Args:      p.Args,
+		Env:       p.Env,
+		NetNSPath: netns,
+		Hostname:  rep.DisplayName(),
+		LogPath:   w.env.files.logPath(id),
+
+		User:            p.User,
+		ReadOnlyRootFS:  p.ReadOnlyRootFS,
+		AddCapabilities: p.Capabilities.GetAdd(),
 		Labels: map[string]string{
 			labelReplica:   w.id,
 			labelService:   rep.GetService(),
 			labelNamespace: rep.GetNamespace(),
 		},
 	}
+}
+
+// createContainer pulls cfg's image and makes the container, replacing one
+// left with its id. Every error wraps errNotCreated.
+func (w *replicaWorker) createContainer(ctx context.Context, cfg runtime.ContainerConfig, ip netip.Addr) error {
+	rt := w.env.runtime
+	if err := rt.EnsureImage(ctx, cfg.Image); err != nil {
+		return fmt.Errorf("%w: image %s: %w", errNotCreated, cfg.Image, err)
+	}
 	if err := os.MkdirAll(filepath.Dir(cfg.LogPath), 0o700); err != nil {
 		return fmt.Errorf("%w: log dir: %w", errNotCreated, err)
 	}
 	var err error
-	if cfg.Devices, cfg.Env, err = deviceConfig(rep, spec.GetEnv(), w.env.devices); err != nil {
-		return fmt.Errorf("%w: %w", errNotCreated, err)
-	}
-	if cfg.Mounts, err = w.env.files.mounts(rep, ip); err != nil {
+	if cfg.Mounts, err = w.env.files.mounts(w.asg.GetReplica(), ip); err != nil {
 		return fmt.Errorf("%w: resolv.conf and hosts: %w", errNotCreated, err)
 	}
 	dataMounts, env, err := w.env.files.dataMounts(w.assignment())
@@ -107,7 +141,7 @@ func (w *replicaWorker) create(ctx context.Context, ip netip.Addr, netns string)
 	err = rt.Create(ctx, cfg)
 	if errors.Is(err, runtime.ErrAlreadyExists) {
 		// Left by a run that died between create and start: start over.
-		if derr := rt.Delete(ctx, w.id); derr != nil {
+		if derr := rt.Delete(ctx, cfg.ID); derr != nil {
 			return fmt.Errorf("%w: replace old container: %w", errNotCreated, derr)
 		}
 		err = rt.Create(ctx, cfg)
@@ -124,13 +158,16 @@ func (w *replicaWorker) stopAndRemove() {
 	// The agent may be shutting down too; removal must still finish.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	w.sidecars.stop()
 	grace := w.asg.GetSpec().StopGracePeriodOrDefault()
 	rt := w.env.runtime
-	if err := rt.Stop(ctx, w.id, grace); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-		w.log.Warn("stop", "err", err)
-	}
-	if err := rt.Delete(ctx, w.id); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-		w.log.Warn("delete container", "err", err)
+	for _, id := range w.containerIDs() {
+		if err := rt.Stop(ctx, id, grace); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			w.log.Warn("stop", "container", id, "err", err)
+		}
+		if err := rt.Delete(ctx, id); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			w.log.Warn("delete container", "container", id, "err", err)
+		}
 	}
 	if err := w.env.network.Teardown(ctx, w.id); err != nil {
 		w.log.Warn("remove network", "err", err)
@@ -142,7 +179,7 @@ func (w *replicaWorker) stopAndRemove() {
 			st.Message = "stopped"
 		}
 	})
-	if err := w.env.files.remove(w.id); err != nil {
+	if err := w.env.files.remove(w.id, w.containerIDs()[1:]); err != nil {
 		w.log.Warn("remove output", "err", err)
 	}
 	w.log.Info("replica stopped and removed")

@@ -217,7 +217,7 @@ func awaitSavedHealthy(t *testing.T, w *replicaWorker, want bool) {
 
 func runWorker(t *testing.T, env *workerEnv, asg *orchpb.Assignment) *replicaWorker {
 	t.Helper()
-	w := newReplicaWorker(env, asg, nil)
+	w := newReplicaWorker(env, asg, nil, nil)
 	rec := env.report.(*recordingReporter)
 	rec.mu.Lock()
 	rec.of = w.status

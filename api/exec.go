@@ -36,6 +36,9 @@ type ExecRequest struct {
 	Command []string
 	Stdin   bool // the client sends stdin frames
 	TTY     bool
+	// Container names the replica's container to run in (a sidecar, an
+	// init container); empty picks the main one.
+	Container string
 }
 
 // Query encodes r for the URL.
@@ -44,12 +47,15 @@ func (r ExecRequest) Query() url.Values {
 	q["command"] = r.Command
 	q.Set("stdin", strconv.FormatBool(r.Stdin))
 	q.Set("tty", strconv.FormatBool(r.TTY))
+	if r.Container != "" {
+		q.Set("container", r.Container)
+	}
 	return q
 }
 
 // ParseExecRequest decodes the query of an exec request.
 func ParseExecRequest(q url.Values) (ExecRequest, error) {
-	r := ExecRequest{Command: q["command"], Stdin: q.Get("stdin") == "true", TTY: q.Get("tty") == "true"}
+	r := ExecRequest{Command: q["command"], Stdin: q.Get("stdin") == "true", TTY: q.Get("tty") == "true", Container: q.Get("container")}
 	if len(r.Command) == 0 || r.Command[0] == "" {
 		return r, &Error{Code: CodeInvalid, Field: "command", Message: "command: want the program to run"}
 	}

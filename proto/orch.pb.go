@@ -68,6 +68,12 @@ type ServiceSpec struct {
 	Secrets []*SecretMount            `protobuf:"bytes,30,rep,name=secrets,proto3" json:"secrets,omitempty"`
 	Configs []*ConfigMount            `protobuf:"bytes,31,rep,name=configs,proto3" json:"configs,omitempty"`
 	EnvFrom map[string]*EnvFromSource `protobuf:"bytes,32,rep,name=env_from,json=envFrom,proto3" json:"env_from,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// sidecars run beside the main container in the replica's network
+	// namespace, each restarted on its own (docs/manifest.md).
+	Sidecars []*ReplicaContainerSpec `protobuf:"bytes,40,rep,name=sidecars,proto3" json:"sidecars,omitempty"`
+	// init containers run to completion, in order, before the main container
+	// and the sidecars start.
+	Init []*ReplicaContainerSpec `protobuf:"bytes,41,rep,name=init,proto3" json:"init,omitempty"`
 	// disruption bounds the voluntary moves (drain, updates) of the service's
 	// replicas; nil is no budget beyond the update policy's own limits.
 	Disruption *DisruptionPolicy `protobuf:"bytes,55,opt,name=disruption,proto3" json:"disruption,omitempty"`
@@ -269,6 +275,20 @@ func (x *ServiceSpec) GetEnvFrom() map[string]*EnvFromSource {
 	return nil
 }
 
+func (x *ServiceSpec) GetSidecars() []*ReplicaContainerSpec {
+	if x != nil {
+		return x.Sidecars
+	}
+	return nil
+}
+
+func (x *ServiceSpec) GetInit() []*ReplicaContainerSpec {
+	if x != nil {
+		return x.Init
+	}
+	return nil
+}
+
 func (x *ServiceSpec) GetDisruption() *DisruptionPolicy {
 	if x != nil {
 		return x.Disruption
@@ -281,6 +301,117 @@ func (x *ServiceSpec) GetPriority() int32 {
 		return x.Priority
 	}
 	return 0
+}
+
+// ReplicaContainerSpec is a container of a replica other than the main one:
+// a sidecar or an init container. Its name is unique in the replica and is
+// never the service's, which names the main container.
+type ReplicaContainerSpec struct {
+	state                  protoimpl.MessageState `protogen:"open.v1"`
+	Name                   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Image                  string                 `protobuf:"bytes,2,opt,name=image,proto3" json:"image,omitempty"`
+	Command                []string               `protobuf:"bytes,3,rep,name=command,proto3" json:"command,omitempty"`
+	Args                   []string               `protobuf:"bytes,4,rep,name=args,proto3" json:"args,omitempty"`
+	Env                    map[string]string      `protobuf:"bytes,5,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Resources              *Resources             `protobuf:"bytes,6,opt,name=resources,proto3" json:"resources,omitempty"`
+	User                   string                 `protobuf:"bytes,7,opt,name=user,proto3" json:"user,omitempty"`
+	ReadOnlyRootFilesystem bool                   `protobuf:"varint,8,opt,name=read_only_root_filesystem,json=readOnlyRootFilesystem,proto3" json:"read_only_root_filesystem,omitempty"`
+	Capabilities           *Capabilities          `protobuf:"bytes,9,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *ReplicaContainerSpec) Reset() {
+	*x = ReplicaContainerSpec{}
+	mi := &file_proto_orch_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicaContainerSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicaContainerSpec) ProtoMessage() {}
+
+func (x *ReplicaContainerSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicaContainerSpec.ProtoReflect.Descriptor instead.
+func (*ReplicaContainerSpec) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ReplicaContainerSpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ReplicaContainerSpec) GetImage() string {
+	if x != nil {
+		return x.Image
+	}
+	return ""
+}
+
+func (x *ReplicaContainerSpec) GetCommand() []string {
+	if x != nil {
+		return x.Command
+	}
+	return nil
+}
+
+func (x *ReplicaContainerSpec) GetArgs() []string {
+	if x != nil {
+		return x.Args
+	}
+	return nil
+}
+
+func (x *ReplicaContainerSpec) GetEnv() map[string]string {
+	if x != nil {
+		return x.Env
+	}
+	return nil
+}
+
+func (x *ReplicaContainerSpec) GetResources() *Resources {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+func (x *ReplicaContainerSpec) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *ReplicaContainerSpec) GetReadOnlyRootFilesystem() bool {
+	if x != nil {
+		return x.ReadOnlyRootFilesystem
+	}
+	return false
+}
+
+func (x *ReplicaContainerSpec) GetCapabilities() *Capabilities {
+	if x != nil {
+		return x.Capabilities
+	}
+	return nil
 }
 
 // SecretMount puts every key of a secret in a file under mount_path, on a
@@ -299,7 +430,7 @@ type SecretMount struct {
 
 func (x *SecretMount) Reset() {
 	*x = SecretMount{}
-	mi := &file_proto_orch_proto_msgTypes[1]
+	mi := &file_proto_orch_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -311,7 +442,7 @@ func (x *SecretMount) String() string {
 func (*SecretMount) ProtoMessage() {}
 
 func (x *SecretMount) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[1]
+	mi := &file_proto_orch_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -324,7 +455,7 @@ func (x *SecretMount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretMount.ProtoReflect.Descriptor instead.
 func (*SecretMount) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{1}
+	return file_proto_orch_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *SecretMount) GetName() string {
@@ -361,7 +492,7 @@ type ConfigMount struct {
 
 func (x *ConfigMount) Reset() {
 	*x = ConfigMount{}
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -373,7 +504,7 @@ func (x *ConfigMount) String() string {
 func (*ConfigMount) ProtoMessage() {}
 
 func (x *ConfigMount) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[2]
+	mi := &file_proto_orch_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -386,7 +517,7 @@ func (x *ConfigMount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMount.ProtoReflect.Descriptor instead.
 func (*ConfigMount) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{2}
+	return file_proto_orch_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ConfigMount) GetName() string {
@@ -424,7 +555,7 @@ type EnvFromSource struct {
 
 func (x *EnvFromSource) Reset() {
 	*x = EnvFromSource{}
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -436,7 +567,7 @@ func (x *EnvFromSource) String() string {
 func (*EnvFromSource) ProtoMessage() {}
 
 func (x *EnvFromSource) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[3]
+	mi := &file_proto_orch_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -449,7 +580,7 @@ func (x *EnvFromSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvFromSource.ProtoReflect.Descriptor instead.
 func (*EnvFromSource) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{3}
+	return file_proto_orch_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EnvFromSource) GetSecret() string {
@@ -491,7 +622,7 @@ type DisruptionPolicy struct {
 
 func (x *DisruptionPolicy) Reset() {
 	*x = DisruptionPolicy{}
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -503,7 +634,7 @@ func (x *DisruptionPolicy) String() string {
 func (*DisruptionPolicy) ProtoMessage() {}
 
 func (x *DisruptionPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[4]
+	mi := &file_proto_orch_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -516,7 +647,7 @@ func (x *DisruptionPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisruptionPolicy.ProtoReflect.Descriptor instead.
 func (*DisruptionPolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{4}
+	return file_proto_orch_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DisruptionPolicy) GetMaxUnavailable() int32 {
@@ -539,7 +670,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -551,7 +682,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -564,7 +695,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{5}
+	return file_proto_orch_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Capabilities) GetAdd() []string {
@@ -586,7 +717,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +729,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +742,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{6}
+	return file_proto_orch_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Port) GetName() string {
@@ -655,7 +786,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -667,7 +798,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -680,7 +811,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{7}
+	return file_proto_orch_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Resources) GetCpu() string {
@@ -719,7 +850,7 @@ type HealthCheck struct {
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +862,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +875,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{8}
+	return file_proto_orch_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *HealthCheck) GetHttp() *HTTPCheck {
@@ -806,7 +937,7 @@ type HTTPCheck struct {
 
 func (x *HTTPCheck) Reset() {
 	*x = HTTPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -818,7 +949,7 @@ func (x *HTTPCheck) String() string {
 func (*HTTPCheck) ProtoMessage() {}
 
 func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -831,7 +962,7 @@ func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPCheck.ProtoReflect.Descriptor instead.
 func (*HTTPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{9}
+	return file_proto_orch_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *HTTPCheck) GetPath() string {
@@ -857,7 +988,7 @@ type TCPCheck struct {
 
 func (x *TCPCheck) Reset() {
 	*x = TCPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -869,7 +1000,7 @@ func (x *TCPCheck) String() string {
 func (*TCPCheck) ProtoMessage() {}
 
 func (x *TCPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -882,7 +1013,7 @@ func (x *TCPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPCheck.ProtoReflect.Descriptor instead.
 func (*TCPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{10}
+	return file_proto_orch_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TCPCheck) GetPort() int32 {
@@ -901,7 +1032,7 @@ type ExecCheck struct {
 
 func (x *ExecCheck) Reset() {
 	*x = ExecCheck{}
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -913,7 +1044,7 @@ func (x *ExecCheck) String() string {
 func (*ExecCheck) ProtoMessage() {}
 
 func (x *ExecCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -926,7 +1057,7 @@ func (x *ExecCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecCheck.ProtoReflect.Descriptor instead.
 func (*ExecCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{11}
+	return file_proto_orch_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ExecCheck) GetCommand() []string {
@@ -947,7 +1078,7 @@ type RestartPolicy struct {
 
 func (x *RestartPolicy) Reset() {
 	*x = RestartPolicy{}
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1090,7 @@ func (x *RestartPolicy) String() string {
 func (*RestartPolicy) ProtoMessage() {}
 
 func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1103,7 @@ func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartPolicy.ProtoReflect.Descriptor instead.
 func (*RestartPolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{12}
+	return file_proto_orch_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RestartPolicy) GetPolicy() string {
@@ -1016,7 +1147,7 @@ type Placement struct {
 
 func (x *Placement) Reset() {
 	*x = Placement{}
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1028,7 +1159,7 @@ func (x *Placement) String() string {
 func (*Placement) ProtoMessage() {}
 
 func (x *Placement) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1041,7 +1172,7 @@ func (x *Placement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Placement.ProtoReflect.Descriptor instead.
 func (*Placement) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{13}
+	return file_proto_orch_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Placement) GetConstraints() []string {
@@ -1104,7 +1235,7 @@ type ServiceAffinity struct {
 
 func (x *ServiceAffinity) Reset() {
 	*x = ServiceAffinity{}
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1116,7 +1247,7 @@ func (x *ServiceAffinity) String() string {
 func (*ServiceAffinity) ProtoMessage() {}
 
 func (x *ServiceAffinity) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1129,7 +1260,7 @@ func (x *ServiceAffinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceAffinity.ProtoReflect.Descriptor instead.
 func (*ServiceAffinity) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{14}
+	return file_proto_orch_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ServiceAffinity) GetService() string {
@@ -1152,7 +1283,7 @@ type DeviceGroup struct {
 
 func (x *DeviceGroup) Reset() {
 	*x = DeviceGroup{}
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1164,7 +1295,7 @@ func (x *DeviceGroup) String() string {
 func (*DeviceGroup) ProtoMessage() {}
 
 func (x *DeviceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1177,7 +1308,7 @@ func (x *DeviceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceGroup.ProtoReflect.Descriptor instead.
 func (*DeviceGroup) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{15}
+	return file_proto_orch_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeviceGroup) GetName() string {
@@ -1213,7 +1344,7 @@ type UpdatePolicy struct {
 
 func (x *UpdatePolicy) Reset() {
 	*x = UpdatePolicy{}
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1225,7 +1356,7 @@ func (x *UpdatePolicy) String() string {
 func (*UpdatePolicy) ProtoMessage() {}
 
 func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1238,7 +1369,7 @@ func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicy.ProtoReflect.Descriptor instead.
 func (*UpdatePolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{16}
+	return file_proto_orch_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdatePolicy) GetMaxSurge() int32 {
@@ -1315,7 +1446,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1327,7 +1458,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1340,7 +1471,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{17}
+	return file_proto_orch_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Service) GetSpec() *ServiceSpec {
@@ -1421,7 +1552,7 @@ type ServiceStatus struct {
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1433,7 +1564,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1446,7 +1577,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{18}
+	return file_proto_orch_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ServiceStatus) GetDesired() int32 {
@@ -1523,7 +1654,7 @@ type ResourceAmounts struct {
 
 func (x *ResourceAmounts) Reset() {
 	*x = ResourceAmounts{}
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1666,7 @@ func (x *ResourceAmounts) String() string {
 func (*ResourceAmounts) ProtoMessage() {}
 
 func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1679,7 @@ func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceAmounts.ProtoReflect.Descriptor instead.
 func (*ResourceAmounts) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{19}
+	return file_proto_orch_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ResourceAmounts) GetCpuMillis() int64 {
@@ -1592,6 +1723,14 @@ type Replica struct {
 	// spec is the service spec of `generation`: a replica keeps running what it
 	// was created with while a rolling update replaces its siblings.
 	Spec *ServiceSpec `protobuf:"bytes,19,opt,name=spec,proto3" json:"spec,omitempty"`
+	// containers are the sidecars' and init containers' states, as the agent
+	// last reported them (empty for a replica of one container).
+	Containers []*ContainerStatus `protobuf:"bytes,40,rep,name=containers,proto3" json:"containers,omitempty"`
+	// container_resources are the parsed resources of each container, by
+	// name (the main one under the service's name), for the agent to enforce
+	// one by one; resources holds what the scheduler reserves for them all.
+	// Empty for a replica of one container.
+	ContainerResources map[string]*ResourceAmounts `protobuf:"bytes,41,rep,name=container_resources,json=containerResources,proto3" json:"container_resources,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// devices are the node's device paths the scheduler gave this replica,
 	// one group per name its spec's placement.devices asks for.
 	Devices []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
@@ -1605,7 +1744,7 @@ type Replica struct {
 
 func (x *Replica) Reset() {
 	*x = Replica{}
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1617,7 +1756,7 @@ func (x *Replica) String() string {
 func (*Replica) ProtoMessage() {}
 
 func (x *Replica) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1630,7 +1769,7 @@ func (x *Replica) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Replica.ProtoReflect.Descriptor instead.
 func (*Replica) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{20}
+	return file_proto_orch_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Replica) GetId() string {
@@ -1766,6 +1905,20 @@ func (x *Replica) GetSpec() *ServiceSpec {
 	return nil
 }
 
+func (x *Replica) GetContainers() []*ContainerStatus {
+	if x != nil {
+		return x.Containers
+	}
+	return nil
+}
+
+func (x *Replica) GetContainerResources() map[string]*ResourceAmounts {
+	if x != nil {
+		return x.ContainerResources
+	}
+	return nil
+}
+
 func (x *Replica) GetDevices() []*DeviceGroup {
 	if x != nil {
 		return x.Devices
@@ -1809,7 +1962,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1821,7 +1974,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1834,7 +1987,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{21}
+	return file_proto_orch_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Node) GetId() string {
@@ -1948,7 +2101,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1960,7 +2113,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1973,7 +2126,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{22}
+	return file_proto_orch_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Image) GetName() string {
@@ -2019,7 +2172,7 @@ type ClusterConfig struct {
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2031,7 +2184,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2044,7 +2197,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{23}
+	return file_proto_orch_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ClusterConfig) GetClusterCidr() string {
@@ -2094,7 +2247,7 @@ type StateSnapshot struct {
 
 func (x *StateSnapshot) Reset() {
 	*x = StateSnapshot{}
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2106,7 +2259,7 @@ func (x *StateSnapshot) String() string {
 func (*StateSnapshot) ProtoMessage() {}
 
 func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2119,7 +2272,7 @@ func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateSnapshot.ProtoReflect.Descriptor instead.
 func (*StateSnapshot) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{24}
+	return file_proto_orch_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StateSnapshot) GetIndex() uint64 {
@@ -2227,7 +2380,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2239,7 +2392,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2252,7 +2405,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{25}
+	return file_proto_orch_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -2638,7 +2791,7 @@ type MoveReplicas struct {
 
 func (x *MoveReplicas) Reset() {
 	*x = MoveReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2650,7 +2803,7 @@ func (x *MoveReplicas) String() string {
 func (*MoveReplicas) ProtoMessage() {}
 
 func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2663,7 +2816,7 @@ func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveReplicas.ProtoReflect.Descriptor instead.
 func (*MoveReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{26}
+	return file_proto_orch_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MoveReplicas) GetExpectedVersions() map[string]uint64 {
@@ -2685,7 +2838,7 @@ type PutService struct {
 
 func (x *PutService) Reset() {
 	*x = PutService{}
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2697,7 +2850,7 @@ func (x *PutService) String() string {
 func (*PutService) ProtoMessage() {}
 
 func (x *PutService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2710,7 +2863,7 @@ func (x *PutService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutService.ProtoReflect.Descriptor instead.
 func (*PutService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{27}
+	return file_proto_orch_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PutService) GetSpec() *ServiceSpec {
@@ -2738,7 +2891,7 @@ type DeleteService struct {
 
 func (x *DeleteService) Reset() {
 	*x = DeleteService{}
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2750,7 +2903,7 @@ func (x *DeleteService) String() string {
 func (*DeleteService) ProtoMessage() {}
 
 func (x *DeleteService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2763,7 +2916,7 @@ func (x *DeleteService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteService.ProtoReflect.Descriptor instead.
 func (*DeleteService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+	return file_proto_orch_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DeleteService) GetNamespace() string {
@@ -2798,7 +2951,7 @@ type ScaleService struct {
 
 func (x *ScaleService) Reset() {
 	*x = ScaleService{}
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2810,7 +2963,7 @@ func (x *ScaleService) String() string {
 func (*ScaleService) ProtoMessage() {}
 
 func (x *ScaleService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2823,7 +2976,7 @@ func (x *ScaleService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleService.ProtoReflect.Descriptor instead.
 func (*ScaleService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+	return file_proto_orch_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ScaleService) GetNamespace() string {
@@ -2858,7 +3011,7 @@ type RegisterNode struct {
 
 func (x *RegisterNode) Reset() {
 	*x = RegisterNode{}
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2870,7 +3023,7 @@ func (x *RegisterNode) String() string {
 func (*RegisterNode) ProtoMessage() {}
 
 func (x *RegisterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2883,7 +3036,7 @@ func (x *RegisterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNode.ProtoReflect.Descriptor instead.
 func (*RegisterNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+	return file_proto_orch_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RegisterNode) GetNode() *Node {
@@ -2910,7 +3063,7 @@ type SetNodeState struct {
 
 func (x *SetNodeState) Reset() {
 	*x = SetNodeState{}
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2922,7 +3075,7 @@ func (x *SetNodeState) String() string {
 func (*SetNodeState) ProtoMessage() {}
 
 func (x *SetNodeState) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2935,7 +3088,7 @@ func (x *SetNodeState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeState.ProtoReflect.Descriptor instead.
 func (*SetNodeState) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+	return file_proto_orch_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SetNodeState) GetNodeId() string {
@@ -2975,7 +3128,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2987,7 +3140,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3000,7 +3153,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+	return file_proto_orch_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -3025,7 +3178,7 @@ type PutReplicas struct {
 
 func (x *PutReplicas) Reset() {
 	*x = PutReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3037,7 +3190,7 @@ func (x *PutReplicas) String() string {
 func (*PutReplicas) ProtoMessage() {}
 
 func (x *PutReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3050,7 +3203,7 @@ func (x *PutReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReplicas.ProtoReflect.Descriptor instead.
 func (*PutReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+	return file_proto_orch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutReplicas) GetReplicas() []*Replica {
@@ -3076,7 +3229,7 @@ type DeleteReplicas struct {
 
 func (x *DeleteReplicas) Reset() {
 	*x = DeleteReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3088,7 +3241,7 @@ func (x *DeleteReplicas) String() string {
 func (*DeleteReplicas) ProtoMessage() {}
 
 func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3101,7 +3254,7 @@ func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicas.ProtoReflect.Descriptor instead.
 func (*DeleteReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{34}
+	return file_proto_orch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DeleteReplicas) GetIds() []string {
@@ -3122,7 +3275,7 @@ type ReportReplicaStatus struct {
 
 func (x *ReportReplicaStatus) Reset() {
 	*x = ReportReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3134,7 +3287,7 @@ func (x *ReportReplicaStatus) String() string {
 func (*ReportReplicaStatus) ProtoMessage() {}
 
 func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3147,7 +3300,7 @@ func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{35}
+	return file_proto_orch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ReportReplicaStatus) GetNodeId() string {
@@ -3178,7 +3331,7 @@ type ReportReplicaStatusBatch struct {
 
 func (x *ReportReplicaStatusBatch) Reset() {
 	*x = ReportReplicaStatusBatch{}
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3190,7 +3343,7 @@ func (x *ReportReplicaStatusBatch) String() string {
 func (*ReportReplicaStatusBatch) ProtoMessage() {}
 
 func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3203,7 +3356,7 @@ func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatusBatch.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatusBatch) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{36}
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReportReplicaStatusBatch) GetReports() []*ReportReplicaStatus {
@@ -3222,13 +3375,14 @@ type ReplicaStatus struct {
 	ExitCode      int32                  `protobuf:"varint,5,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
 	Message       string                 `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
 	StartedAt     int64                  `protobuf:"varint,7,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	Containers    []*ContainerStatus     `protobuf:"bytes,40,rep,name=containers,proto3" json:"containers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3240,7 +3394,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3253,7 +3407,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ReplicaStatus) GetId() string {
@@ -3305,6 +3459,109 @@ func (x *ReplicaStatus) GetStartedAt() int64 {
 	return 0
 }
 
+func (x *ReplicaStatus) GetContainers() []*ContainerStatus {
+	if x != nil {
+		return x.Containers
+	}
+	return nil
+}
+
+// ContainerStatus is one sidecar or init container of a replica.
+type ContainerStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// kind is "init" or "sidecar".
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// state: waiting, running, completed (an init container that exited 0),
+	// failed (one that exited otherwise) or stopped.
+	State         string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	Restarts      int32  `protobuf:"varint,4,opt,name=restarts,proto3" json:"restarts,omitempty"`
+	ExitCode      int32  `protobuf:"varint,5,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	Message       string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	StartedAt     int64  `protobuf:"varint,7,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContainerStatus) Reset() {
+	*x = ContainerStatus{}
+	mi := &file_proto_orch_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerStatus) ProtoMessage() {}
+
+func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
+func (*ContainerStatus) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ContainerStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ContainerStatus) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ContainerStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *ContainerStatus) GetRestarts() int32 {
+	if x != nil {
+		return x.Restarts
+	}
+	return 0
+}
+
+func (x *ContainerStatus) GetExitCode() int32 {
+	if x != nil {
+		return x.ExitCode
+	}
+	return 0
+}
+
+func (x *ContainerStatus) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ContainerStatus) GetStartedAt() int64 {
+	if x != nil {
+		return x.StartedAt
+	}
+	return 0
+}
+
 type PutImage struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Image         *Image                 `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
@@ -3314,7 +3571,7 @@ type PutImage struct {
 
 func (x *PutImage) Reset() {
 	*x = PutImage{}
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3326,7 +3583,7 @@ func (x *PutImage) String() string {
 func (*PutImage) ProtoMessage() {}
 
 func (x *PutImage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3339,7 +3596,7 @@ func (x *PutImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutImage.ProtoReflect.Descriptor instead.
 func (*PutImage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PutImage) GetImage() *Image {
@@ -3358,7 +3615,7 @@ type SetClusterConfig struct {
 
 func (x *SetClusterConfig) Reset() {
 	*x = SetClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3370,7 +3627,7 @@ func (x *SetClusterConfig) String() string {
 func (*SetClusterConfig) ProtoMessage() {}
 
 func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3383,7 +3640,7 @@ func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterConfig.ProtoReflect.Descriptor instead.
 func (*SetClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SetClusterConfig) GetConfig() *ClusterConfig {
@@ -3409,7 +3666,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3421,7 +3678,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3434,7 +3691,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CommandResult) GetIndex() uint64 {
@@ -3491,7 +3748,7 @@ type NodeRegistration struct {
 
 func (x *NodeRegistration) Reset() {
 	*x = NodeRegistration{}
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3503,7 +3760,7 @@ func (x *NodeRegistration) String() string {
 func (*NodeRegistration) ProtoMessage() {}
 
 func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3516,7 +3773,7 @@ func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistration.ProtoReflect.Descriptor instead.
 func (*NodeRegistration) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *NodeRegistration) GetName() string {
@@ -3585,7 +3842,7 @@ type NodeRegistrationResponse struct {
 
 func (x *NodeRegistrationResponse) Reset() {
 	*x = NodeRegistrationResponse{}
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3597,7 +3854,7 @@ func (x *NodeRegistrationResponse) String() string {
 func (*NodeRegistrationResponse) ProtoMessage() {}
 
 func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3610,7 +3867,7 @@ func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*NodeRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *NodeRegistrationResponse) GetNode() *Node {
@@ -3669,7 +3926,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3681,7 +3938,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3694,7 +3951,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Assignment) GetReplica() *Replica {
@@ -3739,7 +3996,7 @@ type SecretData struct {
 
 func (x *SecretData) Reset() {
 	*x = SecretData{}
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3751,7 +4008,7 @@ func (x *SecretData) String() string {
 func (*SecretData) ProtoMessage() {}
 
 func (x *SecretData) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3764,7 +4021,7 @@ func (x *SecretData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretData.ProtoReflect.Descriptor instead.
 func (*SecretData) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *SecretData) GetKind() string {
@@ -3811,7 +4068,7 @@ type AssignmentSet struct {
 
 func (x *AssignmentSet) Reset() {
 	*x = AssignmentSet{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3823,7 +4080,7 @@ func (x *AssignmentSet) String() string {
 func (*AssignmentSet) ProtoMessage() {}
 
 func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3836,7 +4093,7 @@ func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentSet.ProtoReflect.Descriptor instead.
 func (*AssignmentSet) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *AssignmentSet) GetIndex() uint64 {
@@ -3878,7 +4135,7 @@ type StatusReport struct {
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3890,7 +4147,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3903,7 +4160,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *StatusReport) GetNodeId() string {
@@ -3941,7 +4198,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3953,7 +4210,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3966,7 +4223,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+	return file_proto_orch_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Endpoint) GetReplicaId() string {
@@ -4042,7 +4299,7 @@ type EndpointUpdate struct {
 
 func (x *EndpointUpdate) Reset() {
 	*x = EndpointUpdate{}
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4054,7 +4311,7 @@ func (x *EndpointUpdate) String() string {
 func (*EndpointUpdate) ProtoMessage() {}
 
 func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4067,7 +4324,7 @@ func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
 func (*EndpointUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{48}
+	return file_proto_orch_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *EndpointUpdate) GetIndex() uint64 {
@@ -4117,7 +4374,7 @@ type Master struct {
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4129,7 +4386,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4142,7 +4399,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{49}
+	return file_proto_orch_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Master) GetId() string {
@@ -4194,7 +4451,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4206,7 +4463,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4219,7 +4476,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{50}
+	return file_proto_orch_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Token) GetSha256() string {
@@ -4273,7 +4530,7 @@ type PutMaster struct {
 
 func (x *PutMaster) Reset() {
 	*x = PutMaster{}
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4285,7 +4542,7 @@ func (x *PutMaster) String() string {
 func (*PutMaster) ProtoMessage() {}
 
 func (x *PutMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4298,7 +4555,7 @@ func (x *PutMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
 func (*PutMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{51}
+	return file_proto_orch_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *PutMaster) GetMaster() *Master {
@@ -4317,7 +4574,7 @@ type RemoveMaster struct {
 
 func (x *RemoveMaster) Reset() {
 	*x = RemoveMaster{}
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4329,7 +4586,7 @@ func (x *RemoveMaster) String() string {
 func (*RemoveMaster) ProtoMessage() {}
 
 func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4342,7 +4599,7 @@ func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
 func (*RemoveMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{52}
+	return file_proto_orch_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RemoveMaster) GetId() string {
@@ -4361,7 +4618,7 @@ type PutToken struct {
 
 func (x *PutToken) Reset() {
 	*x = PutToken{}
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4373,7 +4630,7 @@ func (x *PutToken) String() string {
 func (*PutToken) ProtoMessage() {}
 
 func (x *PutToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4386,7 +4643,7 @@ func (x *PutToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
 func (*PutToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{53}
+	return file_proto_orch_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *PutToken) GetToken() *Token {
@@ -4406,7 +4663,7 @@ type RevokeToken struct {
 
 func (x *RevokeToken) Reset() {
 	*x = RevokeToken{}
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4418,7 +4675,7 @@ func (x *RevokeToken) String() string {
 func (*RevokeToken) ProtoMessage() {}
 
 func (x *RevokeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4431,7 +4688,7 @@ func (x *RevokeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeToken.ProtoReflect.Descriptor instead.
 func (*RevokeToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{54}
+	return file_proto_orch_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RevokeToken) GetId() string {
@@ -4452,7 +4709,7 @@ type TouchTokens struct {
 
 func (x *TouchTokens) Reset() {
 	*x = TouchTokens{}
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4464,7 +4721,7 @@ func (x *TouchTokens) String() string {
 func (*TouchTokens) ProtoMessage() {}
 
 func (x *TouchTokens) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4477,7 +4734,7 @@ func (x *TouchTokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchTokens.ProtoReflect.Descriptor instead.
 func (*TouchTokens) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{55}
+	return file_proto_orch_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *TouchTokens) GetUses() []*TokenUse {
@@ -4497,7 +4754,7 @@ type TokenUse struct {
 
 func (x *TokenUse) Reset() {
 	*x = TokenUse{}
-	mi := &file_proto_orch_proto_msgTypes[56]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4509,7 +4766,7 @@ func (x *TokenUse) String() string {
 func (*TokenUse) ProtoMessage() {}
 
 func (x *TokenUse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[56]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4522,7 +4779,7 @@ func (x *TokenUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenUse.ProtoReflect.Descriptor instead.
 func (*TokenUse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{56}
+	return file_proto_orch_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *TokenUse) GetId() string {
@@ -4566,7 +4823,7 @@ type UpdateStatus struct {
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[57]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4578,7 +4835,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[57]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4591,7 +4848,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{57}
+	return file_proto_orch_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -4673,7 +4930,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[58]
+	mi := &file_proto_orch_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4685,7 +4942,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[58]
+	mi := &file_proto_orch_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4698,7 +4955,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{58}
+	return file_proto_orch_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -4742,7 +4999,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[59]
+	mi := &file_proto_orch_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4754,7 +5011,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[59]
+	mi := &file_proto_orch_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4767,7 +5024,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{59}
+	return file_proto_orch_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -4816,7 +5073,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_proto_orch_proto_msgTypes[60]
+	mi := &file_proto_orch_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4828,7 +5085,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[60]
+	mi := &file_proto_orch_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4841,7 +5098,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{60}
+	return file_proto_orch_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *Secret) GetNamespace() string {
@@ -4919,7 +5176,7 @@ type Config struct {
 
 func (x *Config) Reset() {
 	*x = Config{}
-	mi := &file_proto_orch_proto_msgTypes[61]
+	mi := &file_proto_orch_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4931,7 +5188,7 @@ func (x *Config) String() string {
 func (*Config) ProtoMessage() {}
 
 func (x *Config) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[61]
+	mi := &file_proto_orch_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4944,7 +5201,7 @@ func (x *Config) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Config.ProtoReflect.Descriptor instead.
 func (*Config) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{61}
+	return file_proto_orch_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *Config) GetNamespace() string {
@@ -5008,7 +5265,7 @@ type PutSecret struct {
 
 func (x *PutSecret) Reset() {
 	*x = PutSecret{}
-	mi := &file_proto_orch_proto_msgTypes[62]
+	mi := &file_proto_orch_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5020,7 +5277,7 @@ func (x *PutSecret) String() string {
 func (*PutSecret) ProtoMessage() {}
 
 func (x *PutSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[62]
+	mi := &file_proto_orch_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5033,7 +5290,7 @@ func (x *PutSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSecret.ProtoReflect.Descriptor instead.
 func (*PutSecret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{62}
+	return file_proto_orch_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *PutSecret) GetSecret() *Secret {
@@ -5061,7 +5318,7 @@ type DeleteSecret struct {
 
 func (x *DeleteSecret) Reset() {
 	*x = DeleteSecret{}
-	mi := &file_proto_orch_proto_msgTypes[63]
+	mi := &file_proto_orch_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5073,7 +5330,7 @@ func (x *DeleteSecret) String() string {
 func (*DeleteSecret) ProtoMessage() {}
 
 func (x *DeleteSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[63]
+	mi := &file_proto_orch_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5086,7 +5343,7 @@ func (x *DeleteSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecret.ProtoReflect.Descriptor instead.
 func (*DeleteSecret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{63}
+	return file_proto_orch_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *DeleteSecret) GetNamespace() string {
@@ -5113,7 +5370,7 @@ type PutConfig struct {
 
 func (x *PutConfig) Reset() {
 	*x = PutConfig{}
-	mi := &file_proto_orch_proto_msgTypes[64]
+	mi := &file_proto_orch_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5125,7 +5382,7 @@ func (x *PutConfig) String() string {
 func (*PutConfig) ProtoMessage() {}
 
 func (x *PutConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[64]
+	mi := &file_proto_orch_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5138,7 +5395,7 @@ func (x *PutConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConfig.ProtoReflect.Descriptor instead.
 func (*PutConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{64}
+	return file_proto_orch_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *PutConfig) GetConfig() *Config {
@@ -5165,7 +5422,7 @@ type DeleteConfig struct {
 
 func (x *DeleteConfig) Reset() {
 	*x = DeleteConfig{}
-	mi := &file_proto_orch_proto_msgTypes[65]
+	mi := &file_proto_orch_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5177,7 +5434,7 @@ func (x *DeleteConfig) String() string {
 func (*DeleteConfig) ProtoMessage() {}
 
 func (x *DeleteConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[65]
+	mi := &file_proto_orch_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5190,7 +5447,7 @@ func (x *DeleteConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConfig.ProtoReflect.Descriptor instead.
 func (*DeleteConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{65}
+	return file_proto_orch_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *DeleteConfig) GetNamespace() string {
@@ -5211,7 +5468,8 @@ var File_proto_orch_proto protoreflect.FileDescriptor
 
 const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
-	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xef\t\n" +
+	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xdd\n" +
+	"\n" +
 	"\vServiceSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -5237,6 +5495,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\asecrets\x18\x1e \x03(\v2\x14.orch.v1.SecretMountR\asecrets\x12.\n" +
 	"\aconfigs\x18\x1f \x03(\v2\x14.orch.v1.ConfigMountR\aconfigs\x12<\n" +
 	"\benv_from\x18  \x03(\v2!.orch.v1.ServiceSpec.EnvFromEntryR\aenvFrom\x129\n" +
+	"\bsidecars\x18( \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\bsidecars\x121\n" +
+	"\x04init\x18) \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\x04init\x129\n" +
 	"\n" +
 	"disruption\x187 \x01(\v2\x19.orch.v1.DisruptionPolicyR\n" +
 	"disruption\x12\x1a\n" +
@@ -5250,7 +5510,20 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\fEnvFromEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
 	"\x05value\x18\x02 \x01(\v2\x16.orch.v1.EnvFromSourceR\x05value:\x028\x01B\v\n" +
-	"\t_replicasJ\x04\b\x10\x10\x11\"Z\n" +
+	"\t_replicasJ\x04\b\x10\x10\x11\"\x9c\x03\n" +
+	"\x14ReplicaContainerSpec\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05image\x18\x02 \x01(\tR\x05image\x12\x18\n" +
+	"\acommand\x18\x03 \x03(\tR\acommand\x12\x12\n" +
+	"\x04args\x18\x04 \x03(\tR\x04args\x128\n" +
+	"\x03env\x18\x05 \x03(\v2&.orch.v1.ReplicaContainerSpec.EnvEntryR\x03env\x120\n" +
+	"\tresources\x18\x06 \x01(\v2\x12.orch.v1.ResourcesR\tresources\x12\x12\n" +
+	"\x04user\x18\a \x01(\tR\x04user\x129\n" +
+	"\x19read_only_root_filesystem\x18\b \x01(\bR\x16readOnlyRootFilesystem\x129\n" +
+	"\fcapabilities\x18\t \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x1a6\n" +
+	"\bEnvEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"Z\n" +
 	"\vSecretMount\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
@@ -5355,7 +5628,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0fResourceAmounts\x12\x1d\n" +
 	"\n" +
 	"cpu_millis\x18\x01 \x01(\x03R\tcpuMillis\x12!\n" +
-	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\"\xf0\x04\n" +
+	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\"\xe6\x06\n" +
 	"\aReplica\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x18\n" +
@@ -5380,9 +5653,16 @@ const file_proto_orch_proto_rawDesc = "" +
 	"started_at\x18\x11 \x01(\x03R\tstartedAt\x12\x1d\n" +
 	"\n" +
 	"host_ports\x18\x12 \x03(\x05R\thostPorts\x12(\n" +
-	"\x04spec\x18\x13 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12.\n" +
+	"\x04spec\x18\x13 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x128\n" +
+	"\n" +
+	"containers\x18( \x03(\v2\x18.orch.v1.ContainerStatusR\n" +
+	"containers\x12Y\n" +
+	"\x13container_resources\x18) \x03(\v2(.orch.v1.Replica.ContainerResourcesEntryR\x12containerResources\x12.\n" +
 	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x12\x16\n" +
-	"\x06moving\x18B \x01(\bR\x06moving\"\xa8\x04\n" +
+	"\x06moving\x18B \x01(\bR\x06moving\x1a_\n" +
+	"\x17ContainerResourcesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12.\n" +
+	"\x05value\x18\x02 \x01(\v2\x18.orch.v1.ResourceAmountsR\x05value:\x028\x01\"\xa8\x04\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
@@ -5499,11 +5779,23 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x122\n" +
 	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\"R\n" +
 	"\x18ReportReplicaStatusBatch\x126\n" +
-	"\areports\x18\x01 \x03(\v2\x1c.orch.v1.ReportReplicaStatusR\areports\"\xb7\x01\n" +
+	"\areports\x18\x01 \x03(\v2\x1c.orch.v1.ReportReplicaStatusR\areports\"\xf1\x01\n" +
 	"\rReplicaStatus\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x0e\n" +
 	"\x02ip\x18\x03 \x01(\tR\x02ip\x12\x1a\n" +
+	"\brestarts\x18\x04 \x01(\x05R\brestarts\x12\x1b\n" +
+	"\texit_code\x18\x05 \x01(\x05R\bexitCode\x12\x18\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x12\x1d\n" +
+	"\n" +
+	"started_at\x18\a \x01(\x03R\tstartedAt\x128\n" +
+	"\n" +
+	"containers\x18( \x03(\v2\x18.orch.v1.ContainerStatusR\n" +
+	"containers\"\xc1\x01\n" +
+	"\x0fContainerStatus\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x1a\n" +
 	"\brestarts\x18\x04 \x01(\x05R\brestarts\x12\x1b\n" +
 	"\texit_code\x18\x05 \x01(\x05R\bexitCode\x12\x18\n" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12\x1d\n" +
@@ -5688,203 +5980,216 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 84)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
-	(*SecretMount)(nil),              // 1: orch.v1.SecretMount
-	(*ConfigMount)(nil),              // 2: orch.v1.ConfigMount
-	(*EnvFromSource)(nil),            // 3: orch.v1.EnvFromSource
-	(*DisruptionPolicy)(nil),         // 4: orch.v1.DisruptionPolicy
-	(*Capabilities)(nil),             // 5: orch.v1.Capabilities
-	(*Port)(nil),                     // 6: orch.v1.Port
-	(*Resources)(nil),                // 7: orch.v1.Resources
-	(*HealthCheck)(nil),              // 8: orch.v1.HealthCheck
-	(*HTTPCheck)(nil),                // 9: orch.v1.HTTPCheck
-	(*TCPCheck)(nil),                 // 10: orch.v1.TCPCheck
-	(*ExecCheck)(nil),                // 11: orch.v1.ExecCheck
-	(*RestartPolicy)(nil),            // 12: orch.v1.RestartPolicy
-	(*Placement)(nil),                // 13: orch.v1.Placement
-	(*ServiceAffinity)(nil),          // 14: orch.v1.ServiceAffinity
-	(*DeviceGroup)(nil),              // 15: orch.v1.DeviceGroup
-	(*UpdatePolicy)(nil),             // 16: orch.v1.UpdatePolicy
-	(*Service)(nil),                  // 17: orch.v1.Service
-	(*ServiceStatus)(nil),            // 18: orch.v1.ServiceStatus
-	(*ResourceAmounts)(nil),          // 19: orch.v1.ResourceAmounts
-	(*Replica)(nil),                  // 20: orch.v1.Replica
-	(*Node)(nil),                     // 21: orch.v1.Node
-	(*Image)(nil),                    // 22: orch.v1.Image
-	(*ClusterConfig)(nil),            // 23: orch.v1.ClusterConfig
-	(*StateSnapshot)(nil),            // 24: orch.v1.StateSnapshot
-	(*Command)(nil),                  // 25: orch.v1.Command
-	(*MoveReplicas)(nil),             // 26: orch.v1.MoveReplicas
-	(*PutService)(nil),               // 27: orch.v1.PutService
-	(*DeleteService)(nil),            // 28: orch.v1.DeleteService
-	(*ScaleService)(nil),             // 29: orch.v1.ScaleService
-	(*RegisterNode)(nil),             // 30: orch.v1.RegisterNode
-	(*SetNodeState)(nil),             // 31: orch.v1.SetNodeState
-	(*RemoveNode)(nil),               // 32: orch.v1.RemoveNode
-	(*PutReplicas)(nil),              // 33: orch.v1.PutReplicas
-	(*DeleteReplicas)(nil),           // 34: orch.v1.DeleteReplicas
-	(*ReportReplicaStatus)(nil),      // 35: orch.v1.ReportReplicaStatus
-	(*ReportReplicaStatusBatch)(nil), // 36: orch.v1.ReportReplicaStatusBatch
-	(*ReplicaStatus)(nil),            // 37: orch.v1.ReplicaStatus
-	(*PutImage)(nil),                 // 38: orch.v1.PutImage
-	(*SetClusterConfig)(nil),         // 39: orch.v1.SetClusterConfig
-	(*CommandResult)(nil),            // 40: orch.v1.CommandResult
-	(*NodeRegistration)(nil),         // 41: orch.v1.NodeRegistration
-	(*NodeRegistrationResponse)(nil), // 42: orch.v1.NodeRegistrationResponse
-	(*Assignment)(nil),               // 43: orch.v1.Assignment
-	(*SecretData)(nil),               // 44: orch.v1.SecretData
-	(*AssignmentSet)(nil),            // 45: orch.v1.AssignmentSet
-	(*StatusReport)(nil),             // 46: orch.v1.StatusReport
-	(*Endpoint)(nil),                 // 47: orch.v1.Endpoint
-	(*EndpointUpdate)(nil),           // 48: orch.v1.EndpointUpdate
-	(*Master)(nil),                   // 49: orch.v1.Master
-	(*Token)(nil),                    // 50: orch.v1.Token
-	(*PutMaster)(nil),                // 51: orch.v1.PutMaster
-	(*RemoveMaster)(nil),             // 52: orch.v1.RemoveMaster
-	(*PutToken)(nil),                 // 53: orch.v1.PutToken
-	(*RevokeToken)(nil),              // 54: orch.v1.RevokeToken
-	(*TouchTokens)(nil),              // 55: orch.v1.TouchTokens
-	(*TokenUse)(nil),                 // 56: orch.v1.TokenUse
-	(*UpdateStatus)(nil),             // 57: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 58: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 59: orch.v1.SetUpdateStatus
-	(*Secret)(nil),                   // 60: orch.v1.Secret
-	(*Config)(nil),                   // 61: orch.v1.Config
-	(*PutSecret)(nil),                // 62: orch.v1.PutSecret
-	(*DeleteSecret)(nil),             // 63: orch.v1.DeleteSecret
-	(*PutConfig)(nil),                // 64: orch.v1.PutConfig
-	(*DeleteConfig)(nil),             // 65: orch.v1.DeleteConfig
-	nil,                              // 66: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 67: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 68: orch.v1.ServiceSpec.EnvFromEntry
-	nil,                              // 69: orch.v1.Placement.DevicesEntry
-	nil,                              // 70: orch.v1.Node.LabelsEntry
-	nil,                              // 71: orch.v1.MoveReplicas.ExpectedVersionsEntry
-	nil,                              // 72: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 73: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 74: orch.v1.NodeRegistration.LabelsEntry
-	nil,                              // 75: orch.v1.SecretData.DataEntry
-	nil,                              // 76: orch.v1.Secret.DataEntry
-	nil,                              // 77: orch.v1.Secret.PreviousDataEntry
-	nil,                              // 78: orch.v1.Config.DataEntry
-	nil,                              // 79: orch.v1.Config.BinaryDataEntry
-	(*durationpb.Duration)(nil),      // 80: google.protobuf.Duration
+	(*ReplicaContainerSpec)(nil),     // 1: orch.v1.ReplicaContainerSpec
+	(*SecretMount)(nil),              // 2: orch.v1.SecretMount
+	(*ConfigMount)(nil),              // 3: orch.v1.ConfigMount
+	(*EnvFromSource)(nil),            // 4: orch.v1.EnvFromSource
+	(*DisruptionPolicy)(nil),         // 5: orch.v1.DisruptionPolicy
+	(*Capabilities)(nil),             // 6: orch.v1.Capabilities
+	(*Port)(nil),                     // 7: orch.v1.Port
+	(*Resources)(nil),                // 8: orch.v1.Resources
+	(*HealthCheck)(nil),              // 9: orch.v1.HealthCheck
+	(*HTTPCheck)(nil),                // 10: orch.v1.HTTPCheck
+	(*TCPCheck)(nil),                 // 11: orch.v1.TCPCheck
+	(*ExecCheck)(nil),                // 12: orch.v1.ExecCheck
+	(*RestartPolicy)(nil),            // 13: orch.v1.RestartPolicy
+	(*Placement)(nil),                // 14: orch.v1.Placement
+	(*ServiceAffinity)(nil),          // 15: orch.v1.ServiceAffinity
+	(*DeviceGroup)(nil),              // 16: orch.v1.DeviceGroup
+	(*UpdatePolicy)(nil),             // 17: orch.v1.UpdatePolicy
+	(*Service)(nil),                  // 18: orch.v1.Service
+	(*ServiceStatus)(nil),            // 19: orch.v1.ServiceStatus
+	(*ResourceAmounts)(nil),          // 20: orch.v1.ResourceAmounts
+	(*Replica)(nil),                  // 21: orch.v1.Replica
+	(*Node)(nil),                     // 22: orch.v1.Node
+	(*Image)(nil),                    // 23: orch.v1.Image
+	(*ClusterConfig)(nil),            // 24: orch.v1.ClusterConfig
+	(*StateSnapshot)(nil),            // 25: orch.v1.StateSnapshot
+	(*Command)(nil),                  // 26: orch.v1.Command
+	(*MoveReplicas)(nil),             // 27: orch.v1.MoveReplicas
+	(*PutService)(nil),               // 28: orch.v1.PutService
+	(*DeleteService)(nil),            // 29: orch.v1.DeleteService
+	(*ScaleService)(nil),             // 30: orch.v1.ScaleService
+	(*RegisterNode)(nil),             // 31: orch.v1.RegisterNode
+	(*SetNodeState)(nil),             // 32: orch.v1.SetNodeState
+	(*RemoveNode)(nil),               // 33: orch.v1.RemoveNode
+	(*PutReplicas)(nil),              // 34: orch.v1.PutReplicas
+	(*DeleteReplicas)(nil),           // 35: orch.v1.DeleteReplicas
+	(*ReportReplicaStatus)(nil),      // 36: orch.v1.ReportReplicaStatus
+	(*ReportReplicaStatusBatch)(nil), // 37: orch.v1.ReportReplicaStatusBatch
+	(*ReplicaStatus)(nil),            // 38: orch.v1.ReplicaStatus
+	(*ContainerStatus)(nil),          // 39: orch.v1.ContainerStatus
+	(*PutImage)(nil),                 // 40: orch.v1.PutImage
+	(*SetClusterConfig)(nil),         // 41: orch.v1.SetClusterConfig
+	(*CommandResult)(nil),            // 42: orch.v1.CommandResult
+	(*NodeRegistration)(nil),         // 43: orch.v1.NodeRegistration
+	(*NodeRegistrationResponse)(nil), // 44: orch.v1.NodeRegistrationResponse
+	(*Assignment)(nil),               // 45: orch.v1.Assignment
+	(*SecretData)(nil),               // 46: orch.v1.SecretData
+	(*AssignmentSet)(nil),            // 47: orch.v1.AssignmentSet
+	(*StatusReport)(nil),             // 48: orch.v1.StatusReport
+	(*Endpoint)(nil),                 // 49: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 50: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 51: orch.v1.Master
+	(*Token)(nil),                    // 52: orch.v1.Token
+	(*PutMaster)(nil),                // 53: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 54: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 55: orch.v1.PutToken
+	(*RevokeToken)(nil),              // 56: orch.v1.RevokeToken
+	(*TouchTokens)(nil),              // 57: orch.v1.TouchTokens
+	(*TokenUse)(nil),                 // 58: orch.v1.TokenUse
+	(*UpdateStatus)(nil),             // 59: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 60: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 61: orch.v1.SetUpdateStatus
+	(*Secret)(nil),                   // 62: orch.v1.Secret
+	(*Config)(nil),                   // 63: orch.v1.Config
+	(*PutSecret)(nil),                // 64: orch.v1.PutSecret
+	(*DeleteSecret)(nil),             // 65: orch.v1.DeleteSecret
+	(*PutConfig)(nil),                // 66: orch.v1.PutConfig
+	(*DeleteConfig)(nil),             // 67: orch.v1.DeleteConfig
+	nil,                              // 68: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 69: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 70: orch.v1.ServiceSpec.EnvFromEntry
+	nil,                              // 71: orch.v1.ReplicaContainerSpec.EnvEntry
+	nil,                              // 72: orch.v1.Placement.DevicesEntry
+	nil,                              // 73: orch.v1.Replica.ContainerResourcesEntry
+	nil,                              // 74: orch.v1.Node.LabelsEntry
+	nil,                              // 75: orch.v1.MoveReplicas.ExpectedVersionsEntry
+	nil,                              // 76: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 77: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 78: orch.v1.NodeRegistration.LabelsEntry
+	nil,                              // 79: orch.v1.SecretData.DataEntry
+	nil,                              // 80: orch.v1.Secret.DataEntry
+	nil,                              // 81: orch.v1.Secret.PreviousDataEntry
+	nil,                              // 82: orch.v1.Config.DataEntry
+	nil,                              // 83: orch.v1.Config.BinaryDataEntry
+	(*durationpb.Duration)(nil),      // 84: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	66,  // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
-	6,   // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
-	7,   // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
-	8,   // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
-	12,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
-	13,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
-	16,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	80,  // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
-	67,  // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
-	5,   // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
-	1,   // 10: orch.v1.ServiceSpec.secrets:type_name -> orch.v1.SecretMount
-	2,   // 11: orch.v1.ServiceSpec.configs:type_name -> orch.v1.ConfigMount
-	68,  // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
-	4,   // 13: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
-	9,   // 14: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
-	10,  // 15: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
-	11,  // 16: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	80,  // 17: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	80,  // 18: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	80,  // 19: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
-	80,  // 20: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
-	80,  // 21: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
-	14,  // 22: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
-	14,  // 23: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
-	69,  // 24: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
-	80,  // 25: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
-	80,  // 26: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	80,  // 27: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
-	0,   // 28: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
-	18,  // 29: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
-	0,   // 30: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	57,  // 31: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
-	19,  // 32: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,   // 33: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	15,  // 34: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
-	70,  // 35: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	19,  // 36: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	19,  // 37: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	15,  // 38: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
-	17,  // 39: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	20,  // 40: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	21,  // 41: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	22,  // 42: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	23,  // 43: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	49,  // 44: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	50,  // 45: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	60,  // 46: orch.v1.StateSnapshot.secrets:type_name -> orch.v1.Secret
-	61,  // 47: orch.v1.StateSnapshot.configs:type_name -> orch.v1.Config
-	27,  // 48: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	28,  // 49: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	29,  // 50: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	30,  // 51: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	31,  // 52: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	33,  // 53: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	34,  // 54: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	35,  // 55: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	38,  // 56: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	39,  // 57: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	32,  // 58: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	58,  // 59: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	59,  // 60: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	36,  // 61: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	51,  // 62: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	52,  // 63: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	53,  // 64: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	54,  // 65: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
-	55,  // 66: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
-	62,  // 67: orch.v1.Command.put_secret:type_name -> orch.v1.PutSecret
-	63,  // 68: orch.v1.Command.delete_secret:type_name -> orch.v1.DeleteSecret
-	64,  // 69: orch.v1.Command.put_config:type_name -> orch.v1.PutConfig
-	65,  // 70: orch.v1.Command.delete_config:type_name -> orch.v1.DeleteConfig
-	26,  // 71: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
-	71,  // 72: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
-	0,   // 73: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	21,  // 74: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	20,  // 75: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	72,  // 76: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	37,  // 77: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	35,  // 78: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	22,  // 79: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	23,  // 80: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	73,  // 81: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	21,  // 82: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	74,  // 83: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	19,  // 84: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	15,  // 85: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
-	21,  // 86: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	20,  // 87: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,   // 88: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	44,  // 89: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
-	75,  // 90: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
-	43,  // 91: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	21,  // 92: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	37,  // 93: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	47,  // 94: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	49,  // 95: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	50,  // 96: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	56,  // 97: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	57,  // 98: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	76,  // 99: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
-	77,  // 100: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
-	78,  // 101: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
-	79,  // 102: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
-	61,  // 103: orch.v1.Config.previous:type_name -> orch.v1.Config
-	60,  // 104: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
-	61,  // 105: orch.v1.PutConfig.config:type_name -> orch.v1.Config
-	3,   // 106: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
-	107, // [107:107] is the sub-list for method output_type
-	107, // [107:107] is the sub-list for method input_type
-	107, // [107:107] is the sub-list for extension type_name
-	107, // [107:107] is the sub-list for extension extendee
-	0,   // [0:107] is the sub-list for field type_name
+	68,  // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	7,   // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
+	8,   // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
+	9,   // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
+	13,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
+	14,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
+	17,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
+	84,  // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	69,  // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	6,   // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
+	2,   // 10: orch.v1.ServiceSpec.secrets:type_name -> orch.v1.SecretMount
+	3,   // 11: orch.v1.ServiceSpec.configs:type_name -> orch.v1.ConfigMount
+	70,  // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
+	1,   // 13: orch.v1.ServiceSpec.sidecars:type_name -> orch.v1.ReplicaContainerSpec
+	1,   // 14: orch.v1.ServiceSpec.init:type_name -> orch.v1.ReplicaContainerSpec
+	5,   // 15: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
+	71,  // 16: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
+	8,   // 17: orch.v1.ReplicaContainerSpec.resources:type_name -> orch.v1.Resources
+	6,   // 18: orch.v1.ReplicaContainerSpec.capabilities:type_name -> orch.v1.Capabilities
+	10,  // 19: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
+	11,  // 20: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
+	12,  // 21: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
+	84,  // 22: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	84,  // 23: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	84,  // 24: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	84,  // 25: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	84,  // 26: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	15,  // 27: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
+	15,  // 28: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
+	72,  // 29: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
+	84,  // 30: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	84,  // 31: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	84,  // 32: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
+	0,   // 33: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
+	19,  // 34: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
+	0,   // 35: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
+	59,  // 36: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	20,  // 37: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,   // 38: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	39,  // 39: orch.v1.Replica.containers:type_name -> orch.v1.ContainerStatus
+	73,  // 40: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
+	16,  // 41: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
+	74,  // 42: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	20,  // 43: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	20,  // 44: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	16,  // 45: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
+	18,  // 46: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	21,  // 47: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	22,  // 48: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	23,  // 49: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	24,  // 50: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	51,  // 51: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	52,  // 52: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	62,  // 53: orch.v1.StateSnapshot.secrets:type_name -> orch.v1.Secret
+	63,  // 54: orch.v1.StateSnapshot.configs:type_name -> orch.v1.Config
+	28,  // 55: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	29,  // 56: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	30,  // 57: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	31,  // 58: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	32,  // 59: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	34,  // 60: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	35,  // 61: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	36,  // 62: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	40,  // 63: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	41,  // 64: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	33,  // 65: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	60,  // 66: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	61,  // 67: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	37,  // 68: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	53,  // 69: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	54,  // 70: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	55,  // 71: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	56,  // 72: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	57,  // 73: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	64,  // 74: orch.v1.Command.put_secret:type_name -> orch.v1.PutSecret
+	65,  // 75: orch.v1.Command.delete_secret:type_name -> orch.v1.DeleteSecret
+	66,  // 76: orch.v1.Command.put_config:type_name -> orch.v1.PutConfig
+	67,  // 77: orch.v1.Command.delete_config:type_name -> orch.v1.DeleteConfig
+	27,  // 78: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
+	75,  // 79: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
+	0,   // 80: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	22,  // 81: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	21,  // 82: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	76,  // 83: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	38,  // 84: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	36,  // 85: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	39,  // 86: orch.v1.ReplicaStatus.containers:type_name -> orch.v1.ContainerStatus
+	23,  // 87: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	24,  // 88: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	77,  // 89: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	22,  // 90: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	78,  // 91: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	20,  // 92: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	16,  // 93: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
+	22,  // 94: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	21,  // 95: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,   // 96: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	46,  // 97: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
+	79,  // 98: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
+	45,  // 99: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	22,  // 100: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	38,  // 101: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	49,  // 102: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	51,  // 103: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	52,  // 104: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	58,  // 105: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	59,  // 106: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	80,  // 107: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
+	81,  // 108: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
+	82,  // 109: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
+	83,  // 110: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
+	63,  // 111: orch.v1.Config.previous:type_name -> orch.v1.Config
+	62,  // 112: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
+	63,  // 113: orch.v1.PutConfig.config:type_name -> orch.v1.Config
+	4,   // 114: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
+	20,  // 115: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
+	116, // [116:116] is the sub-list for method output_type
+	116, // [116:116] is the sub-list for method input_type
+	116, // [116:116] is the sub-list for extension type_name
+	116, // [116:116] is the sub-list for extension extendee
+	0,   // [0:116] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -5893,9 +6198,9 @@ func file_proto_orch_proto_init() {
 		return
 	}
 	file_proto_orch_proto_msgTypes[0].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[4].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[16].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[25].OneofWrappers = []any{
+	file_proto_orch_proto_msgTypes[5].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[17].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[26].OneofWrappers = []any{
 		(*Command_PutService)(nil),
 		(*Command_DeleteService)(nil),
 		(*Command_ScaleService)(nil),
@@ -5921,17 +6226,17 @@ func file_proto_orch_proto_init() {
 		(*Command_DeleteConfig)(nil),
 		(*Command_MoveReplicas)(nil),
 	}
-	file_proto_orch_proto_msgTypes[27].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[28].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[62].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[29].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[64].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[66].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   80,
+			NumMessages:   84,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

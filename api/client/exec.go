@@ -23,6 +23,9 @@ type ExecOptions struct {
 	TTY            bool
 	// Resize, with TTY, carries terminal sizes to the process.
 	Resize <-chan [2]uint16
+	// Container picks a sidecar or init container by name; empty is the
+	// main one.
+	Container string
 }
 
 // Exec runs command in a running replica (its display name or id) and
@@ -30,7 +33,7 @@ type ExecOptions struct {
 // been copied. Ending ctx ends the session, and the process with it.
 func (c *Client) Exec(ctx context.Context, idOrName, ns string, command []string, opts ExecOptions) (int, error) {
 	what := fmt.Sprintf("exec in %s", idOrName)
-	q := api.ExecRequest{Command: command, Stdin: opts.Stdin != nil, TTY: opts.TTY}.Query()
+	q := api.ExecRequest{Command: command, Stdin: opts.Stdin != nil, TTY: opts.TTY, Container: opts.Container}.Query()
 	for k, v := range nsQuery(ns) {
 		q[k] = v
 	}

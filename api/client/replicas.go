@@ -50,7 +50,16 @@ func (c *Client) GetReplica(ctx context.Context, idOrName, ns string) (*orchpb.R
 // Logs streams a replica's output. tail < 0 means all that is kept; follow
 // keeps the stream open for new output until ctx ends or the body is closed.
 func (c *Client) Logs(ctx context.Context, idOrName, ns string, follow bool, tail int) (io.ReadCloser, error) {
+	return c.ContainerLogs(ctx, idOrName, ns, "", follow, tail)
+}
+
+// ContainerLogs streams the output of one container of a replica: a
+// sidecar or init container by name, the main one when container is "".
+func (c *Client) ContainerLogs(ctx context.Context, idOrName, ns, container string, follow bool, tail int) (io.ReadCloser, error) {
 	q := nsQuery(ns)
+	if container != "" {
+		q.Set("container", container)
+	}
 	if follow {
 		q.Set("follow", "true")
 	}

@@ -94,6 +94,9 @@ func (d describer) service(name string) error {
 		{"Health", healthText(spec.GetHealth())},
 		{"Labels", formatLabels(spec.GetLabels())},
 	}
+	if spec.HasExtraContainers() {
+		fields = append(fields, field{"Containers", containersText(spec)})
+	}
 	d.printFields(fields)
 	names := nodeNames(d.ctx, d.c)
 	rows := make([][]string, 0, len(reps))
@@ -124,7 +127,7 @@ func (d describer) replica(name string) error {
 		t := time.UnixMilli(r.GetStartedAt())
 		started = fmt.Sprintf("%s (%s ago)", t.Local().Format(time.RFC3339), formatAge(d.now.Sub(t)))
 	}
-	d.printFields([]field{
+	fields := []field{
 		{"Name", r.DisplayName()},
 		{"ID", r.GetId()},
 		{"Namespace", r.GetNamespace()},
@@ -140,7 +143,12 @@ func (d describer) replica(name string) error {
 		{"Exit code", fmt.Sprint(r.GetExitCode())},
 		{"Resources", fmt.Sprintf("cpu %s, memory %s", formatCPU(r.GetResources().GetCpuMillis()), formatBytes(r.GetResources().GetMemoryBytes()))},
 		{"Message", dash(r.GetMessage())},
-	})
+	}
+	if len(r.GetSpec().GetInit()) > 0 {
+		fields = append(fields, field{"Init", initProgress(r)})
+	}
+	d.printFields(fields)
+	d.containers(r)
 	d.events(evs)
 	return nil
 }

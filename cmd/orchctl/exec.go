@@ -18,7 +18,10 @@ type exitCodeError struct{ code int }
 func (e exitCodeError) Error() string { return fmt.Sprintf("command exited %d", e.code) }
 
 func (a *app) execCommand() *cobra.Command {
-	var stdin, tty bool
+	var (
+		stdin, tty bool
+		container  string
+	)
 	cmd := &cobra.Command{
 		Use:   "exec REPLICA -- COMMAND [ARG...]",
 		Short: "Run a command in a running replica",
@@ -28,7 +31,8 @@ command's exit code. -i sends orchctl's stdin to the command; -t gives it a
 terminal (use both, -it, for a shell).`,
 		Example: `  orchctl exec hello.1 -- /hello version
   orchctl exec hello.1 -- /hello get http://127.0.0.1:8080/healthz
-  orchctl exec -it hello.1 -- /bin/sh`,
+  orchctl exec -it hello.1 -- /bin/sh
+  orchctl exec hello.1 -c proxy -- /hello get http://127.0.0.1:8080/`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if cmd.ArgsLenAtDash() != 1 || len(args) < 2 {
 				return errors.New("want REPLICA -- COMMAND [ARG...]")
@@ -40,7 +44,7 @@ terminal (use both, -it, for a shell).`,
 			if err != nil {
 				return err
 			}
-			opts := client.ExecOptions{Stdout: a.stdout, Stderr: a.stderr, TTY: tty}
+			opts := client.ExecOptions{Stdout: a.stdout, Stderr: a.stderr, TTY: tty, Container: container}
 			if stdin {
 				opts.Stdin = a.stdin
 			}
@@ -64,6 +68,7 @@ terminal (use both, -it, for a shell).`,
 	}
 	cmd.Flags().BoolVarP(&stdin, "stdin", "i", false, "send stdin to the command")
 	cmd.Flags().BoolVarP(&tty, "tty", "t", false, "give the command a terminal")
+	cmd.Flags().StringVarP(&container, "container", "c", "", "run in this sidecar or init container (default: the main container)")
 	return cmd
 }
 

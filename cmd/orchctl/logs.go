@@ -17,8 +17,9 @@ import (
 
 func (a *app) logsCommand() *cobra.Command {
 	var (
-		follow bool
-		tail   int
+		follow    bool
+		tail      int
+		container string
 	)
 	cmd := &cobra.Command{
 		Use:   "logs REPLICA|service/NAME",
@@ -27,7 +28,8 @@ func (a *app) logsCommand() *cobra.Command {
 every replica of a service (service/NAME), each line prefixed with the
 replica's name.`,
 		Example: `  orchctl logs hello.1 --tail 20
-  orchctl logs service/hello -f`,
+  orchctl logs service/hello -f
+  orchctl logs hello.1 -c proxy`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
@@ -43,18 +45,22 @@ replica's name.`,
 				if k != serviceKind {
 					return fmt.Errorf("logs %s: want REPLICA or service/NAME", args[0])
 				}
+				if container != "" {
+					return fmt.Errorf("logs %s: -c picks a container of one replica; name the replica", args[0])
+				}
 				return a.serviceLogs(ctx, c, name, follow, tail)
 			}
-			return a.replicaLogs(ctx, c, args[0], follow, tail)
+			return a.replicaLogs(ctx, c, args[0], container, follow, tail)
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new output")
 	cmd.Flags().IntVar(&tail, "tail", -1, "print only the last N lines (-1: all that is kept)")
+	cmd.Flags().StringVarP(&container, "container", "c", "", "print this sidecar's or init container's output (default: the main container's)")
 	return cmd
 }
 
-func (a *app) replicaLogs(ctx context.Context, c *client.Client, replica string, follow bool, tail int) error {
-	rc, err := c.Logs(ctx, replica, a.namespace, follow, tail)
+func (a *app) replicaLogs(ctx context.Context, c *client.Client, replica, container string, follow bool, tail int) error {
+	rc, err := c.ContainerLogs(ctx, replica, a.namespace, container, follow, tail)
 	if err != nil {
 		return fmt.Errorf("logs %s: %w", replica, err)
 	}

@@ -44,6 +44,12 @@ func (s *Server) replicaExec(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &api.Error{Code: api.CodeConflict, Message: "replica " + rep.DisplayName() + " is " + rep.GetState() + ", not running", Status: http.StatusConflict})
 		return
 	}
+	container, apiErr := containerOf(rep, req.Container)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	req.Container = container
 	if s.deps.Exec == nil {
 		writeError(w, endpoint.NotFound("exec is not available on this master"))
 		return

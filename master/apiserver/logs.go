@@ -13,7 +13,8 @@ import (
 
 // LogSource fetches a replica's output from the agent that runs it.
 type LogSource interface {
-	Logs(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, follow bool, tail int) (io.ReadCloser, error)
+	// container names one of the replica's containers; "" is the main one.
+	Logs(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, container string, follow bool, tail int) (io.ReadCloser, error)
 }
 
 func (s *Server) replicaLogs(w http.ResponseWriter, r *http.Request) {
@@ -49,7 +50,12 @@ func (s *Server) replicaLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		defer release()
 	}
-	body, err := s.deps.Logs.Logs(r.Context(), node, rep, follow, tail)
+	container, apiErr := containerOf(rep, q.Get("container"))
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	body, err := s.deps.Logs.Logs(r.Context(), node, rep, container, follow, tail)
 	if err != nil {
 		writeError(w, endpoint.ErrorOf(err))
 		return

@@ -265,16 +265,17 @@ func newReplica(svc *orchpb.Service, slot int32, id string) *orchpb.Replica {
 // replicaOf is a new, unplaced replica of one generation's spec.
 func replicaOf(spec *orchpb.ServiceSpec, gen uint64, slot int32, id string) *orchpb.Replica {
 	rep := &orchpb.Replica{
-		Id:           id,
-		Namespace:    spec.GetNamespace(),
-		Service:      spec.GetName(),
-		Slot:         slot,
-		Name:         fmt.Sprintf("%s.%d", spec.GetName(), slot),
-		DesiredState: string(orchpb.DesiredRunning),
-		State:        string(orchpb.ReplicaPending),
-		Generation:   gen,
-		Resources:    manifest.Requests(spec),
-		Spec:         spec,
+		Id:                 id,
+		Namespace:          spec.GetNamespace(),
+		Service:            spec.GetName(),
+		Slot:               slot,
+		Name:               fmt.Sprintf("%s.%d", spec.GetName(), slot),
+		DesiredState:       string(orchpb.DesiredRunning),
+		State:              string(orchpb.ReplicaPending),
+		Generation:         gen,
+		Resources:          manifest.Requests(spec),
+		ContainerResources: manifest.ContainerRequests(spec),
+		Spec:               spec,
 	}
 	for _, p := range spec.GetPorts() {
 		if p.GetHostPort() > 0 {

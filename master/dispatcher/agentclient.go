@@ -42,13 +42,16 @@ func (c *agentClient) client(node *orchpb.Node) *http.Client {
 	return &http.Client{Transport: api.VersionTransport{Base: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}}
 }
 
-func (c *agentClient) logs(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, follow bool, tail int) (io.ReadCloser, error) {
+func (c *agentClient) logs(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, container string, follow bool, tail int) (io.ReadCloser, error) {
 	if node.GetAgentAddress() == "" {
 		return nil, &api.Error{Code: "not_found", Message: "node " + node.GetName() + " has no agent endpoint for logs", Status: http.StatusNotFound}
 	}
 	q := url.Values{}
 	q.Set("follow", strconv.FormatBool(follow))
 	q.Set("tail", strconv.Itoa(tail))
+	if container != "" {
+		q.Set("container", container)
+	}
 	u := "https://" + node.GetAgentAddress() + "/v1/logs/" + url.PathEscape(replica.GetId()) + "?" + q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {

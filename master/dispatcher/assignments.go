@@ -132,6 +132,8 @@ func assignmentSet(st *store.Store, nodeID string, withPeers bool) *orchpb.Assig
 				Resources:    rep.GetResources(),
 				HostPorts:    rep.GetHostPorts(),
 				Devices:      rep.GetDevices(),
+				// Each container's own limits, which the agent enforces.
+				ContainerResources: rep.GetContainerResources(),
 			},
 			Spec:    rep.GetSpec(),
 			Started: rep.GetStartedAt() != 0,

@@ -127,8 +127,8 @@ func (d *Dispatcher) Exec(ctx context.Context, node *orchpb.Node, replica *orchp
 }
 
 // Logs implements apiserver.LogSource by asking the node's agent.
-func (d *Dispatcher) Logs(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, follow bool, tail int) (io.ReadCloser, error) {
-	return d.agentClient.logs(ctx, node, replica, follow, tail)
+func (d *Dispatcher) Logs(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, container string, follow bool, tail int) (io.ReadCloser, error) {
+	return d.agentClient.logs(ctx, node, replica, container, follow, tail)
 }
 
 func newNodeID() string {

@@ -56,6 +56,9 @@ type replicaSeen struct {
 	state              orchpb.ReplicaState
 	message            string
 	restarts           int32
+	// containers are the sidecars' and init containers' restarts, by name
+	// (nil for a replica of one container).
+	containers map[string]int32
 }
 
 type slotKey struct {
@@ -123,7 +126,8 @@ func (d *deriver) apply(ev store.Event) {
 
 func (d *deriver) remember(r *orchpb.Replica) {
 	d.replicas[r.GetId()] = replicaSeen{namespace: r.GetNamespace(), service: r.GetService(), slot: r.GetSlot(),
-		node: r.GetNode(), desired: r.Desired(), state: r.Observed(), message: r.GetMessage(), restarts: r.GetRestarts()}
+		node: r.GetNode(), desired: r.Desired(), state: r.Observed(), message: r.GetMessage(), restarts: r.GetRestarts(),
+		containers: containerRestarts(r)}
 	k := slotKey{r.GetNamespace(), r.GetService(), r.GetSlot()}
 	if d.bySlot[k] == nil {
 		d.bySlot[k] = map[string]struct{}{}
@@ -199,6 +203,9 @@ func (d *deriver) replica(index uint64, r *orchpb.Replica) {
 	} else if r.GetRestarts() > prev.restarts {
 		emit(api.EventWarning, "Restarted", "%s restarted on %s (%d restarts)%s", name, on, r.GetRestarts(), colon(r.GetMessage()))
 	}
+	containerEvents(r, prev.containers, func(format string, args ...any) {
+		emit(api.EventWarning, "ContainerRestarted", "%s: "+format+" on %s", append(append([]any{name}, args...), on)...)
+	})
 	if prev.desired == orchpb.DesiredRunning && r.Desired() == orchpb.DesiredStopped && r.GetNode() != "" && !r.Terminal() {
 		if strings.HasPrefix(r.GetMessage(), orchpb.PreemptedBy) {
 			emit(api.EventWarning, "Preempted", "%s on %s stopping: %s", name, on, r.GetMessage())

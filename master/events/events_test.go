@@ -102,18 +102,20 @@ func TestDerivedEvents(t *testing.T) {
 	apply(`{"putService": {"spec": {"kind": "Service", "namespace": "default", "name": "web", "replicas": 1, "image": "web:1"}}}`)
 	apply(`{"putReplicas": {"replicas": [{"id": "r1", "namespace": "default", "service": "web", "slot": 1, "node": "n1", "desiredState": "running", "state": "assigned", "generation": "1"}]}}`)
 	apply(`{"reportReplicaStatus": {"nodeId": "n1", "statuses": [{"id": "r1", "state": "running"}]}}`)
+	apply(`{"reportReplicaStatus": {"nodeId": "n1", "statuses": [{"id": "r1", "state": "running", "containers": [{"name": "proxy", "kind": "sidecar", "state": "running", "restarts": 1, "exitCode": 7}]}]}}`)
 	apply(`{"setNodeState": {"nodeId": "n1", "state": "down", "availability": true, "reason": "no heartbeat for 3s"}}`)
 	apply(`{"putReplicas": {"replicas": [{"id": "r2", "namespace": "default", "service": "web", "slot": 1, "node": "n2", "desiredState": "running", "state": "assigned", "generation": "1"}]}}`)
 	apply(`{"putService": {"spec": {"kind": "Service", "namespace": "default", "name": "web", "replicas": 1, "image": "web:2"}}}`)
 	apply(`{"rollbackService": {"namespace": "default", "name": "web", "reason": "web.1 not running within 2m"}}`)
 	apply(`{"setNodeState": {"nodeId": "n2", "state": "draining"}}`)
-	got := waitFor(11)
+	got := waitFor(12)
 	want := []string{
 		"node one Registered node one joined at 10.0.0.1 (2cpu, 1024Mi)",
 		"node two Registered node two joined at  (0cpu, 0Mi)",
 		"service default/web Created service default/web created (generation 1)",
 		"replica web.1 Scheduled web.1 scheduled on one",
 		"replica web.1 Started web.1 started on one",
+		"replica web.1 ContainerRestarted web.1: sidecar proxy restarted after exit 7 (1 restarts) on one",
 		"node one NodeDown node one down: its agent stopped reporting; its replicas are lost and replaced",
 		"replica web.1 Lost web.1 lost: node one down: no heartbeat for 3s",
 		"replica web.1 Rescheduled web.1 rescheduled on two (r1 on one was lost)",
@@ -128,8 +130,8 @@ func TestDerivedEvents(t *testing.T) {
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
-	if got[6].Type != api.EventWarning || got[6].Index != 7 || got[6].Node != "one" {
-		t.Errorf("lost event %+v: want a warning at index 7 on node one", got[6])
+	if got[7].Type != api.EventWarning || got[7].Index != 8 || got[7].Node != "one" {
+		t.Errorf("lost event %+v: want a warning at index 8 on node one", got[7])
 	}
 }
 

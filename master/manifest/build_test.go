@@ -60,7 +60,7 @@ func TestBuildSpecMatchesProtojson(t *testing.T) {
 
 // FuzzBuildSpec holds buildSpec to the protojson round trip it replaced.
 func FuzzBuildSpec(f *testing.F) {
-	for _, s := range []string{contractExample, minimal, fullJSON, harnessJSON,
+	for _, s := range []string{contractExample, minimal, fullJSON, harnessJSON, podExample,
 		`{"name":"a","image":"x","command":[],"env":{},"health":{},"ports":[{}],"replicas":0}`,
 		`{"name":"a","image":"x","env":{"\u00e9":"1","b":2},"update":{"maxSurge":0}}`,
 	} {

@@ -40,6 +40,7 @@ func Default(spec *orchpb.ServiceSpec) {
 	if spec.Resources.Pids == 0 {
 		spec.Resources.Pids = spec.Resources.PidsOrDefault()
 	}
+	defaultContainers(spec)
 	var ds durationDefaults
 	defaultHealth(spec, &ds)
 

@@ -14,6 +14,7 @@ import (
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(contractExample))
 	f.Add([]byte(minimal))
+	f.Add([]byte(podExample))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		specs, err := Parse(data)
 		if err != nil {

@@ -6,8 +6,6 @@ import (
 	"math/big"
 	"math/bits"
 	"strings"
-
-	orchpb "github.com/orch-io/orch/proto"
 )
 
 // ParseCPU parses a CPU quantity in the forms of docs/manifest.md: millicores
@@ -143,21 +141,4 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-// Requests returns the parsed resources of a validated spec: what the
-// scheduler reserves for each replica. An unset or unparsable quantity is 0.
-func Requests(spec *orchpb.ServiceSpec) *orchpb.ResourceAmounts {
-	out := &orchpb.ResourceAmounts{}
-	res := spec.GetResources()
-	if res == nil {
-		return out
-	}
-	if res.Cpu != "" {
-		out.CpuMillis, _ = ParseCPU(res.Cpu)
-	}
-	if res.Memory != "" {
-		out.MemoryBytes, _ = ParseMemory(res.Memory)
-	}
-	return out
 }

@@ -28,19 +28,21 @@ var AllowedCapabilities = []string{
 	"NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
 }
 
-func validateSecurity(l *errorList, s *orchpb.ServiceSpec) {
-	if s.User != "" {
-		if msg := userProblem(s.User); msg != "" {
-			l.add("user", "%s", msg)
+// validateSecurity checks a container's user and capabilities; prefix is
+// "" for the main container, like "sidecars[0]" for another.
+func validateSecurity(l *errorList, prefix, user string, caps *orchpb.Capabilities) {
+	if user != "" {
+		if msg := userProblem(user); msg != "" {
+			l.add(child(prefix, "user"), "%s", msg)
 		}
 	}
 	seen := map[string]int{}
-	for i, c := range s.GetCapabilities().GetAdd() {
-		at := index("capabilities.add", i)
+	for i, c := range caps.GetAdd() {
+		at := index(child(prefix, "capabilities.add"), i)
 		if msg := capabilityProblem(c); msg != "" {
 			l.add(at, "%s", msg)
 		} else if j, dup := seen[c]; dup {
-			l.add(at, "%s is already capabilities.add[%d]", c, j)
+			l.add(at, "%s is already %s[%d]", c, child(prefix, "capabilities.add"), j)
 		} else {
 			seen[c] = i
 		}

@@ -25,7 +25,7 @@ func Validate(spec *orchpb.ServiceSpec) error {
 	var l errorList
 	validateMeta(&l, spec)
 	validatePorts(&l, spec.Ports)
-	validateResources(&l, spec.Resources)
+	validateResources(&l, "resources", spec.Resources)
 	validateHealth(&l, spec.Health)
 	validateRestart(&l, spec.Restart)
 	validatePlacement(&l, spec.Placement)
@@ -49,7 +49,8 @@ func Validate(spec *orchpb.ServiceSpec) error {
 			l.add(p, "%s", msg)
 		}
 	}
-	validateSecurity(&l, spec)
+	validateSecurity(&l, "", spec.User, spec.GetCapabilities())
+	validateContainers(&l, spec)
 	validateDataRefs(&l, spec)
 	return l.err()
 }
@@ -81,19 +82,25 @@ func validateMeta(l *errorList, s *orchpb.ServiceSpec) {
 	default:
 		l.add("mode", "must be %s or %s, not %q", orchpb.ModeReplicated, orchpb.ModeGlobal, s.Mode)
 	}
-	if s.Image == "" {
-		l.add("image", "required")
-	} else if !validImage(s.Image) {
-		l.add("image", "%q is not an image reference (like orch.local/hello:1 or docker.io/library/nginx:1.27)", s.Image)
+	validateProcess(l, "", s.Image, s.Command, s.Env)
+}
+
+// validateProcess checks what every container has, the main one (prefix
+// "") or another (prefix "sidecars[0]").
+func validateProcess(l *errorList, prefix, image string, command []string, env map[string]string) {
+	if image == "" {
+		l.add(child(prefix, "image"), "required")
+	} else if !validImage(image) {
+		l.add(child(prefix, "image"), "%q is not an image reference (like orch.local/hello:1 or docker.io/library/nginx:1.27)", image)
 	}
-	if len(s.Command) > 0 && s.Command[0] == "" {
-		l.add("command[0]", "must not be empty")
+	if len(command) > 0 && command[0] == "" {
+		l.add(child(prefix, "command[0]"), "must not be empty")
 	}
-	for _, k := range sortedKeys(s.Env) {
-		p := key("env", k)
+	for _, k := range sortedKeys(env) {
+		p := key(child(prefix, "env"), k)
 		if !isEnvName(k) {
 			l.add(p, "must be a variable name: letters, digits, '_', '-' and '.', not starting with a digit")
-		} else if strings.IndexByte(s.Env[k], 0) >= 0 {
+		} else if strings.IndexByte(env[k], 0) >= 0 {
 			l.add(p, "must not contain a NUL byte")
 		}
 	}
@@ -148,26 +155,28 @@ func validatePorts(l *errorList, ports []*orchpb.Port) {
 	}
 }
 
-func validateResources(l *errorList, r *orchpb.Resources) {
+// validateResources checks the resources at path (resources, or
+// sidecars[0].resources).
+func validateResources(l *errorList, path string, r *orchpb.Resources) {
 	if r == nil {
 		return
 	}
 	if r.Cpu != "" {
 		if v, err := ParseCPU(r.Cpu); err != nil {
-			l.add("resources.cpu", "%v", err)
+			l.add(child(path, "cpu"), "%v", err)
 		} else if v <= 0 {
-			l.add("resources.cpu", "must be > 0")
+			l.add(child(path, "cpu"), "must be > 0")
 		}
 	}
 	if r.Memory != "" {
 		if v, err := ParseMemory(r.Memory); err != nil {
-			l.add("resources.memory", "%v", err)
+			l.add(child(path, "memory"), "%v", err)
 		} else if v <= 0 {
-			l.add("resources.memory", "must be > 0")
+			l.add(child(path, "memory"), "must be > 0")
 		}
 	}
 	if r.Pids < 0 || r.Pids > MaxPids {
-		l.add("resources.pids", "must be 1-%d (0 or unset takes the default, %d)", MaxPids, orchpb.DefaultPids)
+		l.add(child(path, "pids"), "must be 1-%d (0 or unset takes the default, %d)", MaxPids, orchpb.DefaultPids)
 	}
 }
 

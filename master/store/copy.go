@@ -56,6 +56,9 @@ func CopyReplica(r *orchpb.Replica) *orchpb.Replica {
 		Spec:         r.Spec,
 		Devices:      r.Devices,
 		Moving:       r.Moving,
+
+		Containers:         r.Containers,
+		ContainerResources: r.ContainerResources,
 	}
 	keepUnknown(out, r)
 	return out

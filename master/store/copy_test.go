@@ -57,9 +57,6 @@ func scalarOf(fd protoreflect.FieldDescriptor, parent protoreflect.Message, dept
 		if fd.IsList() {
 			v = protoreflect.ValueOfMessage(v.List().NewElement().Message())
 		}
-		if fd.IsMap() {
-			v = protoreflect.ValueOfMessage(v.Map().NewValue().Message())
-		}
 		filled(v.Message(), depth-1)
 		return v
 	}

@@ -2,11 +2,13 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/proto"
 )
 
 // ReplicaFilter selects replicas; empty fields match everything.
@@ -345,6 +347,7 @@ func (s *Store) reportReplicaStatus(index uint64, c *orchpb.ReportReplicaStatus)
 		nr.ExitCode = st.ExitCode
 		nr.Message = st.Message
 		nr.StartedAt = st.StartedAt
+		nr.Containers = st.Containers
 		nr.Version = index
 		s.storeReplica(nr)
 	}
@@ -365,5 +368,11 @@ func StatusIsNews(r *orchpb.Replica, node string, st *orchpb.ReplicaStatus) bool
 		return false
 	}
 	return r.Observed() != st.Observed() || r.GetIp() != st.GetIp() || r.GetRestarts() != st.GetRestarts() ||
-		r.GetExitCode() != st.GetExitCode() || r.GetMessage() != st.GetMessage() || r.GetStartedAt() != st.GetStartedAt()
+		r.GetExitCode() != st.GetExitCode() || r.GetMessage() != st.GetMessage() || r.GetStartedAt() != st.GetStartedAt() ||
+		!containersEqual(r.GetContainers(), st.GetContainers())
+}
+
+// containersEqual compares the sidecars' and init containers' statuses.
+func containersEqual(a, b []*orchpb.ContainerStatus) bool {
+	return slices.EqualFunc(a, b, func(x, y *orchpb.ContainerStatus) bool { return proto.Equal(x, y) })
 }

@@ -168,12 +168,21 @@
     });
     fill("replicas", reps, function (r) {
       var name = r.name || r.id;
-      return [name, nodeNames[r.node] || r.node || "-", r.state, r.ip, num(r.restarts || 0), r.message,
+      var msg = [r.message, containersText(r)].filter(Boolean).join(" | ");
+      return [name, nodeNames[r.node] || r.node || "-", r.state, r.ip, num(r.restarts || 0), msg,
         [button("Logs", "logs", { replica: name, namespace: r.namespace || "default" }),
           button("Events", "events", { kind: "replica", object: name })]];
     }, want ? "No replicas of " + want + "." : "No replicas.", function (r) {
       return r.state === "failed" || r.state === "unhealthy" || r.state === "lost";
     });
+  }
+
+  // containersText sums up a replica's sidecars and init containers (init
+  // progress included), for the message column.
+  function containersText(r) {
+    return (r.containers || []).map(function (c) {
+      return c.kind + " " + c.name + ": " + c.state + (c.restarts ? " (" + c.restarts + " restarts)" : "");
+    }).join(", ");
   }
 
   // nodeButtons offers what makes sense from the node's admin state.
