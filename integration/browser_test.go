@@ -43,6 +43,10 @@ func newBrowser(t *testing.T, execPath string) *browser {
 		chromedp.NoSandbox,
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.WindowSize(1280, 2000),
+		// Chromium leaves files under TMPDIR when it is killed: keep them in
+		// the test's own directory, which the test removes.
+		chromedp.Env("TMPDIR="+t.TempDir()),
+		chromedp.UserDataDir(t.TempDir()),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
