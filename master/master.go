@@ -127,6 +127,9 @@ const (
 // voter); Stop ends everything.
 func Start(ctx context.Context, cfg Config) (*Master, error) {
 	cfg = withDefaults(cfg)
+	if _, err := store.NodeSubnets(cfg.ClusterCIDR); cfg.Bootstrap && err != nil {
+		return nil, fmt.Errorf("master: --cluster-cidr: %w", err)
+	}
 	err := os.MkdirAll(cfg.DataDir, 0o700)
 	if err != nil {
 		return nil, fmt.Errorf("master: data dir: %w", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/orch-io/orch/master/controllers"
 	"github.com/orch-io/orch/master/peer"
 	"github.com/orch-io/orch/master/raftnode"
+	"github.com/orch-io/orch/master/store"
 	"github.com/orch-io/orch/pki"
 	"github.com/spf13/cobra"
 )
@@ -48,7 +49,7 @@ func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
 	fl.StringVar(&f.raftAddr, "raft-addr", "127.0.0.1:7401", "HOST:PORT for Raft; also the address other masters dial")
 	fl.StringVar(&f.hostPortRange, "host-port-range", apiserver.DefaultHostPortRange, "host ports services may publish: PORT or LOW-HIGH, comma-separated; orch's own ports (53, 4789, 7400-7402, this master's API and Raft ports) only when named alone")
 	fl.StringVar(&f.nodeID, "id", "", "Raft server id (default: derived from --raft-addr)")
-	fl.StringVar(&f.clusterCIDR, "cluster-cidr", "10.244.0.0/16", "overlay range, split into one /24 per node (bootstrap only)")
+	fl.StringVar(&f.clusterCIDR, "cluster-cidr", store.DefaultClusterCIDR, "overlay range, split into one /24 per node: a /11 holds 8,192 nodes (bootstrap only)")
 	fl.BoolVar(&f.rebalance, "rebalance", false, "while leader, move replicas by themselves to restore spread after nodes join or come back (as orchctl rebalance does, replacement first, within disruption budgets)")
 	fl.DurationVar(&f.nodeTimeout, "node-timeout", controllers.DefaultNodeTimeout, "how long an agent may be silent before its node is down (its agent reports every second)")
 	fl.DurationVar(&f.leaderWait, "leader-wait", peer.DefaultLeaderWait, "how long a request waits for a leader before the API answers 503")

@@ -10,7 +10,6 @@ import (
 	"github.com/orch-io/orch/pki"
 
 	"github.com/orch-io/orch/api"
-	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -111,10 +110,7 @@ func (d *Dispatcher) admit(r *http.Request, name string) (string, *api.Error) {
 // client certificate naming the node, and a server certificate for its
 // agent endpoint at the addresses the master registered.
 func (d *Dispatcher) registrationResponse(stored *orchpb.Node, csrPEM []byte) (*orchpb.NodeRegistrationResponse, *api.Error) {
-	resp := &orchpb.NodeRegistrationResponse{CaPem: string(d.deps.CA.CertPEM), ClusterCidr: store.DefaultClusterCIDR}
-	if cfg := d.deps.Store.Config(); cfg.GetClusterCidr() != "" {
-		resp.ClusterCidr = cfg.GetClusterCidr()
-	}
+	resp := &orchpb.NodeRegistrationResponse{CaPem: string(d.deps.CA.CertPEM), ClusterCidr: d.deps.Store.ClusterCIDR()}
 	id := pki.NodeIdentity{Name: stored.GetName(), ID: stored.GetId()}
 	client, err := d.deps.CA.SignNodeClient(csrPEM, id)
 	if err != nil {

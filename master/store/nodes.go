@@ -8,9 +8,39 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// DefaultClusterCIDR is the overlay range node subnets come from when the
-// cluster config sets none.
-const DefaultClusterCIDR = "10.244.0.0/16"
+// DefaultClusterCIDR is the overlay range a new cluster takes when its
+// bootstrap names none: 8,192 node subnets of /24 (docs/orchd.md).
+const DefaultClusterCIDR = "10.224.0.0/11"
+
+// legacyClusterCIDR is the range of a cluster whose config records none
+// (one bootstrapped before the range was recorded). It is not
+// DefaultClusterCIDR: replaying such a cluster's log must give its nodes
+// the subnets they had, whatever this build's default.
+const legacyClusterCIDR = "10.244.0.0/16"
+
+// ClusterCIDR is the cluster's overlay range.
+func (s *Store) ClusterCIDR() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.clusterCIDR()
+}
+
+func (s *Store) clusterCIDR() string {
+	if cidr := s.config.GetClusterCidr(); cidr != "" {
+		return cidr
+	}
+	return legacyClusterCIDR
+}
+
+// NodeSubnets answers how many node subnets (/24) the range cidr holds: the
+// most nodes a cluster with that range can have.
+func NodeSubnets(cidr string) (int, error) {
+	prefix, err := netip.ParsePrefix(cidr)
+	if err != nil || !prefix.Addr().Is4() || prefix.Bits() > 24 || prefix.Bits() < 8 {
+		return 0, fmt.Errorf("cluster CIDR %q: want an IPv4 range from /8 to /24 (each node takes a /24)", cidr)
+	}
+	return 1 << (24 - prefix.Bits()), nil
+}
 
 func validNodeState(state orchpb.NodeState) bool {
 	switch state {
@@ -103,17 +133,14 @@ func (s *Store) refreshAllocated(id string) {
 
 // freeSubnet returns the lowest /24 of the cluster CIDR no node holds.
 func (s *Store) freeSubnet() (string, error) {
-	cidr := s.config.GetClusterCidr()
-	if cidr == "" {
-		cidr = DefaultClusterCIDR
+	cidr := s.clusterCIDR()
+	n, err := NodeSubnets(cidr)
+	if err != nil {
+		return "", err
 	}
-	prefix, err := netip.ParsePrefix(cidr)
-	if err != nil || !prefix.Addr().Is4() || prefix.Bits() > 24 {
-		return "", fmt.Errorf("cluster CIDR %q is not an IPv4 range of /24 or larger", cidr)
-	}
-	base := prefix.Masked().Addr().As4()
+	base := netip.MustParsePrefix(cidr).Masked().Addr().As4()
 	start := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8
-	count := uint32(1) << (24 - prefix.Bits())
+	count := uint32(n)
 	for i := s.subnetHint; i < count; i++ {
 		v := start + i<<8
 		subnet := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), 0}), 24).String()
@@ -123,7 +150,8 @@ func (s *Store) freeSubnet() (string, error) {
 			return subnet, nil
 		}
 	}
-	return "", fmt.Errorf("no free /24 left in cluster CIDR %s", cidr)
+	return "", fmt.Errorf("the cluster range %s is full: all %d node subnets (/24) are taken; "+
+		"remove nodes that are gone (orchctl node remove NAME) to free theirs (the range is fixed at bootstrap, orchd master --cluster-cidr)", cidr, n)
 }
 
 func (s *Store) setNodeState(index uint64, c *orchpb.SetNodeState) *orchpb.CommandResult {
