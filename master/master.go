@@ -22,6 +22,7 @@ import (
 
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/pki"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orch-io/orch/api/client"
 	"github.com/orch-io/orch/master/apiserver"
@@ -93,7 +94,9 @@ type Master struct {
 	raft      *raftnode.Node
 	ca        *pki.CA
 	// dataKey seals secret values (DATA/data.key, never replicated).
-	dataKey    *seal.Key
+	dataKey *seal.Key
+	// registry holds this master's metrics (GET /metrics).
+	registry   *prometheus.Registry
 	cert       *pki.LiveCert // this master's own, renewed by runCertRenewal
 	certHosts  []string
 	tokens     *auth.Tokens
@@ -224,7 +227,9 @@ func (m *Master) listenAndOpenRaft(joining bool) error {
 // this master cannot answer itself.
 func (m *Master) assembleAPI(images *imagestore.Store) {
 	cfg := m.cfg
+	m.registry = m.newRegistry()
 	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.proposer(), CA: m.ca, ClientCert: m.cert, DataKey: m.dataKey, Logger: cfg.Logger})
+	m.registry.MustRegister(m.dispatcher.Collector())
 	m.control = controlplane.New(controlplane.Deps{
 		Raft: m.raft, Store: m.store, CA: m.ca, DataKey: m.dataKey, Self: m.self(), ReadBarrier: m.readBarrier,
 		LastUsed: m.tokens.LastUsed, Logger: cfg.Logger,
@@ -247,6 +252,7 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 		Logger:      cfg.Logger,
 		Extra:       extraRoutes(m.dispatcher, m.control),
 		MaxStreams:  cfg.MaxStreams,
+		Registry:    m.registry,
 	})
 	m.forwarder = peer.NewForwarder(peer.ForwarderDeps{
 		Local: server.Handler(), Leader: m.leaderAPI, CA: m.ca, Cert: m.cert, Wait: cfg.LeaderWait, Logger: cfg.Logger,

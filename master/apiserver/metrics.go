@@ -17,7 +17,7 @@ type metrics struct {
 
 // newMetrics registers the API's metrics on reg; a nil reg gets a private
 // registry (tests start many servers in one process).
-func newMetrics(reg prometheus.Registerer) *metrics {
+func newMetrics(reg prometheus.Registerer, streams func() int) *metrics {
 	var gatherer prometheus.Gatherer = prometheus.DefaultGatherer
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -34,7 +34,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "code"}),
 	}
-	reg.MustRegister(m.requests)
+	reg.MustRegister(m.requests, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "orch_api_streams",
+		Help: "Open watch, log-follow and exec streams on this master's API.",
+	}, func() float64 { return float64(streams()) }))
 	return m
 }
 

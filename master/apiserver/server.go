@@ -102,8 +102,8 @@ func New(deps Deps) *Server {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
-	s := &Server{deps: deps, log: deps.Logger, mux: http.NewServeMux(), metrics: newMetrics(deps.Registry),
-		streams: newStreamLimiter(deps.MaxStreams)}
+	s := &Server{deps: deps, log: deps.Logger, mux: http.NewServeMux(), streams: newStreamLimiter(deps.MaxStreams)}
+	s.metrics = newMetrics(deps.Registry, s.streams.inFlight)
 	s.table = append(s.routes(), deps.Extra...)
 	for _, r := range s.table {
 		s.mux.Handle(r.Pattern, s.wrap(r))

@@ -19,9 +19,17 @@ const DefaultMaxStreams = 64
 // their digest, as the store keeps them. The agent channel's streams do
 // not pass here: they are bounded by the nodes that exist.
 type streamLimiter struct {
-	max  int
-	mu   sync.Mutex
-	open map[[sha256.Size]byte]int
+	max   int
+	mu    sync.Mutex
+	open  map[[sha256.Size]byte]int
+	total int // open streams of every token, for metrics
+}
+
+// inFlight answers how many streams are open.
+func (l *streamLimiter) inFlight() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total
 }
 
 func newStreamLimiter(limit int) *streamLimiter {
@@ -41,11 +49,13 @@ func (l *streamLimiter) acquire(token string) (release func(), ok bool) {
 		return nil, false
 	}
 	l.open[key]++
+	l.total++
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			l.mu.Lock()
 			defer l.mu.Unlock()
+			l.total--
 			if l.open[key]--; l.open[key] == 0 {
 				delete(l.open, key)
 			}

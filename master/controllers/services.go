@@ -124,6 +124,7 @@ func (c *ServiceController) reconcileOnce(ctx context.Context, everything bool) 
 	if !everything {
 		keys, all, next = c.store.ChangedServices(c.cursor)
 	}
+	start := time.Now()
 	if all {
 		reps := c.store.AllReplicas()
 		c.ready.Observe(reps)
@@ -144,6 +145,7 @@ func (c *ServiceController) reconcileOnce(ctx context.Context, everything bool) 
 		}
 		ch = reconcileGroups(c.store, groups, c.store.AllReplicas, env)
 	}
+	observePass(all, start, ch)
 	// Changes made from here on (this pass's own writes included) are the
 	// next pass's to look at.
 	c.cursor = next

@@ -55,6 +55,7 @@ type Dispatcher struct {
 
 	mu         sync.Mutex
 	heartbeats map[string]time.Time
+	beats      uint64 // heartbeats received, for metrics
 
 	agentClient  *agentClient
 	streams      *fanout
@@ -118,6 +119,7 @@ func (d *Dispatcher) LastHeartbeat(nodeID string) (time.Time, bool) {
 func (d *Dispatcher) beat(nodeID string) {
 	d.mu.Lock()
 	d.heartbeats[nodeID] = d.deps.Now()
+	d.beats++
 	d.mu.Unlock()
 }
 

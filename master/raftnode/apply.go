@@ -32,10 +32,12 @@ func (n *Node) Apply(ctx context.Context, cmd *orchpb.Command) (*orchpb.CommandR
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	f := n.raft.Apply(data, timeout)
 	if err := wait(ctx, f); err != nil {
 		return nil, n.mapErr("apply", err, true)
 	}
+	n.metrics.commit.Observe(time.Since(start).Seconds())
 	switch res := f.Response().(type) {
 	case *orchpb.CommandResult:
 		return res, nil

@@ -41,6 +41,7 @@ type Node struct {
 	transport *raft.NetworkTransport
 
 	leadership *leadershipQueue
+	metrics    *raftMetrics
 	// readyTerm is the last term in which this node, as leader, committed
 	// an entry (see commitInTerm).
 	readyTerm atomic.Uint64
@@ -65,7 +66,7 @@ func Open(cfg Config, fsm raft.FSM) (n *Node, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("raftnode: create %s: %w", dir, err)
 	}
-	n = &Node{cfg: cfg, logger: cfg.Logger.With("component", "raftnode", "node", cfg.NodeID)}
+	n = &Node{cfg: cfg, logger: cfg.Logger.With("component", "raftnode", "node", cfg.NodeID), metrics: newRaftMetrics()}
 	var closers []func() error
 	defer func() {
 		if err != nil {
@@ -108,6 +109,7 @@ func Open(cfg Config, fsm raft.FSM) (n *Node, err error) {
 		return nil, fmt.Errorf("raftnode: start raft in %s: %w", dir, err)
 	}
 	closers = append(closers, func() error { return n.raft.Shutdown().Error() })
+	n.countLeaderChanges()
 
 	if cfg.Bootstrap && !existing {
 		conf := raft.Configuration{Servers: []raft.Server{{
