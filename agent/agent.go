@@ -17,6 +17,7 @@ import (
 
 	"github.com/orch-io/orch/agent/logs"
 	orchpb "github.com/orch-io/orch/proto"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Label keys the agent puts on its containers.
@@ -123,7 +124,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.startReplicas(ctx, id); err != nil {
 		return err
 	}
-	srv := &server{logs: a.logs, runtime: a.cfg.Runtime, container: a.replicas.container, certificate: a.certificate, log: a.log}
+	srv := &server{logs: a.logs, runtime: a.cfg.Runtime, container: a.replicas.container, certificate: a.certificate, log: a.log,
+		metrics: promhttp.HandlerFor(a.newRegistry(), promhttp.HandlerOpts{})}
 	a.wg.Add(7)
 	go func() { defer a.wg.Done(); srv.serve(ctx, ln, pool) }()
 	go func() { defer a.wg.Done(); a.runCertRenewal(ctx, agentAddr) }()
@@ -274,7 +276,7 @@ func (a *Agent) startReplicas(ctx context.Context, id *identity) error {
 	if a.dns != nil {
 		files.dnsGateway = a.overlay.Gateway()
 	}
-	a.replicas.env = &workerEnv{runtime: a.cfg.Runtime, network: a.net, files: files, report: a.reporter, log: a.log, now: time.Now, devices: a.cfg.Devices}
+	a.replicas.env = &workerEnv{runtime: measured(a.cfg.Runtime), network: a.net, files: files, report: a.reporter, log: a.log, now: time.Now, devices: a.cfg.Devices}
 	if saved, err := a.dir.loadAssignments(); err != nil {
 		a.log.Warn("ignoring saved assignments", "err", err)
 	} else if saved != nil {

@@ -88,6 +88,7 @@ func (w *replicaWorker) onHealth(res health.Result) string {
 	switch res.State {
 	case health.Healthy:
 		w.log.Info("healthy")
+		healthTransitions.WithLabelValues("healthy").Inc()
 		w.setHealthy(true)
 		w.update(func(st *orchpb.ReplicaStatus) {
 			st.SetObserved(orchpb.ReplicaRunning)
@@ -96,6 +97,7 @@ func (w *replicaWorker) onHealth(res health.Result) string {
 	case health.Unhealthy:
 		reason := "health check failed: " + res.Message
 		w.log.Warn("unhealthy", "reason", res.Message, "failures", res.Failures)
+		healthTransitions.WithLabelValues("unhealthy").Inc()
 		w.setHealthy(false)
 		w.update(func(st *orchpb.ReplicaStatus) {
 			st.SetObserved(orchpb.ReplicaUnhealthy)

@@ -101,6 +101,7 @@ func (w *replicaWorker) initRetry(ctx context.Context, name, reason string, dela
 		return false
 	}
 	w.setContainer(name, func(cs *orchpb.ContainerStatus) { cs.Restarts++ })
+	countRestart("init")
 	return true
 }
 

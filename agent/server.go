@@ -34,7 +34,9 @@ type server struct {
 	// certificate is the node's, asked for at each handshake so that a
 	// re-registration's new certificate takes effect at once.
 	certificate func() (*tls.Certificate, error)
-	log         *slog.Logger
+	// metrics serves the agent's Prometheus registry (docs/metrics.md).
+	metrics http.Handler
+	log     *slog.Logger
 }
 
 // serve answers the masters with mutual TLS until ctx ends; ca is the
@@ -43,6 +45,9 @@ func (s *server) serve(ctx context.Context, ln net.Listener, ca *x509.CertPool) 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/logs/{id}", s.serveLogs)
 	mux.HandleFunc("POST /v1/exec/{id}", s.serveExec)
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", s.metrics)
+	}
 	srv := &http.Server{
 		Handler:           api.VersionHandler(mux),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -109,6 +109,7 @@ func (s *sidecar) run(ctx context.Context) {
 	case exists:
 		// It exited while no agent watched: that is a restart too.
 		s.set(func(c *orchpb.ContainerStatus) { c.Restarts++ })
+		countRestart("sidecar")
 	}
 	failures := 0
 	for ctx.Err() == nil {
@@ -242,6 +243,7 @@ func (s *sidecar) exited(ctx context.Context, exit runtime.ExitStatus) bool {
 		return false
 	}
 	s.set(func(c *orchpb.ContainerStatus) { c.Restarts++ })
+	countRestart("sidecar")
 	return true
 }
 

@@ -203,6 +203,7 @@ func (w *replicaWorker) observeAdopted() observed {
 	case o.exists:
 		// It exited while no agent watched: that is a restart too.
 		w.update(func(st *orchpb.ReplicaStatus) { st.Restarts++ })
+		countRestart("main")
 	case w.ranBefore():
 		// Its container is gone (removed by `orchd dev --cleanup`, by hand,
 		// or with containerd's state): the one about to be created is a
@@ -212,6 +213,7 @@ func (w *replicaWorker) observeAdopted() observed {
 			st.Restarts++
 			st.Message = "container was gone; created again"
 		})
+		countRestart("main")
 	}
 	return o
 }
@@ -332,6 +334,7 @@ func (w *replicaWorker) exited(ctx context.Context, exit runtime.ExitStatus, kil
 		return false
 	}
 	w.update(func(st *orchpb.ReplicaStatus) { st.Restarts++ })
+	countRestart("main")
 	return true
 }
 

@@ -245,6 +245,7 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 		Images:      images,
 		CAPEM:       m.ca.CertPEM,
 		Logs:        m.dispatcher,
+		NodeMetrics: m.dispatcher,
 		Exec:        m.dispatcher,
 		ReadBarrier: m.readBarrier,
 		Heartbeats:  m.dispatcher.LastHeartbeat,

@@ -62,6 +62,8 @@ type Deps struct {
 	// CAPEM is served at /v1/ca so joiners can check it against their token.
 	CAPEM []byte
 	Logs  LogSource
+	// NodeMetrics fetches a node's agent metrics (GET /v1/nodes/{id}/metrics).
+	NodeMetrics NodeMetricsSource
 	// Exec runs commands in replicas (orchctl exec); nil disables it.
 	Exec ExecSource
 	// Events is this master's human event stream (GET /v1/events).

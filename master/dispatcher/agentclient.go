@@ -72,6 +72,26 @@ func (c *agentClient) logs(ctx context.Context, node *orchpb.Node, replica *orch
 	return resp.Body, nil
 }
 
+// metrics reads the agent's Prometheus metrics.
+func (c *agentClient) metrics(ctx context.Context, node *orchpb.Node) (io.ReadCloser, error) {
+	if node.GetAgentAddress() == "" {
+		return nil, &api.Error{Code: api.CodeNotFound, Message: "node " + node.GetName() + " has no agent endpoint for metrics", Status: http.StatusNotFound}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+node.GetAgentAddress()+"/metrics", nil)
+	if err != nil {
+		return nil, fmt.Errorf("dispatcher: metrics of node %s: %w", node.GetName(), err)
+	}
+	resp, err := c.client(node).Do(req)
+	if err != nil {
+		return nil, &api.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + " did not answer: " + err.Error(), Status: http.StatusBadGateway}
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, &api.Error{Code: "unavailable", Message: "agent of node " + node.GetName() + ": metrics: " + resp.Status, Status: http.StatusBadGateway}
+	}
+	return resp.Body, nil
+}
+
 // exec opens an exec session on the node's agent and returns the upgraded
 // connection, over which the master only copies bytes.
 func (c *agentClient) exec(ctx context.Context, node *orchpb.Node, replica *orchpb.Replica, req api.ExecRequest) (io.ReadWriteCloser, error) {

@@ -133,6 +133,12 @@ func (d *Dispatcher) Logs(ctx context.Context, node *orchpb.Node, replica *orchp
 	return d.agentClient.logs(ctx, node, replica, container, follow, tail)
 }
 
+// NodeMetrics implements apiserver.NodeMetricsSource by asking the node's
+// agent.
+func (d *Dispatcher) NodeMetrics(ctx context.Context, node *orchpb.Node) (io.ReadCloser, error) {
+	return d.agentClient.metrics(ctx, node)
+}
+
 func newNodeID() string {
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
