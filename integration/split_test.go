@@ -77,6 +77,12 @@ func TestAgentCutOffFromMasters(t *testing.T) {
 	s.apply(helloYAML)
 	reps := s.running("hello", 3)
 	crashed := reps[0]
+	// Running is a started task, not yet a listening server: the crash
+	// request below must reach it.
+	s.eventually(crashed.DisplayName()+" answers", func() error {
+		_, err := httpGet("http://" + crashed.GetIp() + ":8080/")
+		return err
+	})
 	before := s.tasks()
 
 	if err := s.master.stop(true); err != nil {
