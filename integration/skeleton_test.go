@@ -69,8 +69,11 @@ func replicasAnswerHTTP(t *testing.T, reps []*orchpb.Replica) {
 		if r.GetIp() == "" {
 			t.Fatalf("%s has no IP", r.DisplayName())
 		}
-		body, err := httpGet("http://" + r.GetIp() + ":8080/")
-		if err != nil {
+		// Without a health check, running is a started task: its server
+		// may need a moment to listen on a loaded machine.
+		var body string
+		var err error
+		if !waitFor(defaultTimeout, func() bool { body, err = httpGet("http://" + r.GetIp() + ":8080/"); return err == nil }) {
 			t.Fatalf("%s: %v", r.DisplayName(), err)
 		}
 		if !strings.Contains(body, r.DisplayName()) {
