@@ -68,6 +68,10 @@ type ServiceSpec struct {
 	Secrets []*SecretMount            `protobuf:"bytes,30,rep,name=secrets,proto3" json:"secrets,omitempty"`
 	Configs []*ConfigMount            `protobuf:"bytes,31,rep,name=configs,proto3" json:"configs,omitempty"`
 	EnvFrom map[string]*EnvFromSource `protobuf:"bytes,32,rep,name=env_from,json=envFrom,proto3" json:"env_from,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// volumes are mounted read-write into the main container: persistent
+	// ones belong to the slot and live on the node where it first ran,
+	// scratch ones are empty per replica (docs/stateful.md).
+	Volumes []*VolumeMount `protobuf:"bytes,35,rep,name=volumes,proto3" json:"volumes,omitempty"`
 	// sidecars run beside the main container in the replica's network
 	// namespace, each restarted on its own (docs/manifest.md).
 	Sidecars []*ReplicaContainerSpec `protobuf:"bytes,40,rep,name=sidecars,proto3" json:"sidecars,omitempty"`
@@ -271,6 +275,13 @@ func (x *ServiceSpec) GetConfigs() []*ConfigMount {
 func (x *ServiceSpec) GetEnvFrom() map[string]*EnvFromSource {
 	if x != nil {
 		return x.EnvFrom
+	}
+	return nil
+}
+
+func (x *ServiceSpec) GetVolumes() []*VolumeMount {
+	if x != nil {
+		return x.Volumes
 	}
 	return nil
 }
@@ -611,6 +622,186 @@ func (x *EnvFromSource) GetVersion() uint64 {
 	return 0
 }
 
+// VolumeMount is one volume of a service's spec.
+type VolumeMount struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Name      string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	MountPath string                 `protobuf:"bytes,2,opt,name=mount_path,json=mountPath,proto3" json:"mount_path,omitempty"`
+	// type is "persistent" (the default, written in by admission) or "scratch".
+	Type          string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VolumeMount) Reset() {
+	*x = VolumeMount{}
+	mi := &file_proto_orch_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VolumeMount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VolumeMount) ProtoMessage() {}
+
+func (x *VolumeMount) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VolumeMount.ProtoReflect.Descriptor instead.
+func (*VolumeMount) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *VolumeMount) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *VolumeMount) GetMountPath() string {
+	if x != nil {
+		return x.MountPath
+	}
+	return ""
+}
+
+func (x *VolumeMount) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+// Volume is the binding of one slot's persistent volume to the node that
+// holds its data (docs/stateful.md). The FSM creates it when the slot is
+// first placed; only `orchctl volume forget` and `delete service --volumes`
+// remove it.
+type Volume struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Service   string                 `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	Slot      int32                  `protobuf:"varint,3,opt,name=slot,proto3" json:"slot,omitempty"`
+	Name      string                 `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	// node is the id of the node that holds the data.
+	Node string `protobuf:"bytes,5,opt,name=node,proto3" json:"node,omitempty"`
+	// state is derived when the object is served (in-use, idle, node-down),
+	// never stored.
+	State   string `protobuf:"bytes,6,opt,name=state,proto3" json:"state,omitempty"`
+	Version uint64 `protobuf:"varint,7,opt,name=version,proto3" json:"version,omitempty"`
+	// create_index is the binding's identity: it names the directory on the
+	// node, so a slot bound again after a forget starts empty.
+	CreateIndex uint64 `protobuf:"varint,8,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
+	// size_bytes is what the node last reported using (du), 0 until then.
+	SizeBytes     int64 `protobuf:"varint,9,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Volume) Reset() {
+	*x = Volume{}
+	mi := &file_proto_orch_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Volume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Volume) ProtoMessage() {}
+
+func (x *Volume) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Volume.ProtoReflect.Descriptor instead.
+func (*Volume) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Volume) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *Volume) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *Volume) GetSlot() int32 {
+	if x != nil {
+		return x.Slot
+	}
+	return 0
+}
+
+func (x *Volume) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Volume) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *Volume) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *Volume) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Volume) GetCreateIndex() uint64 {
+	if x != nil {
+		return x.CreateIndex
+	}
+	return 0
+}
+
+func (x *Volume) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
 // DisruptionPolicy is a service's disruption budget: how many of its
 // replicas voluntary moves may have unavailable at once.
 type DisruptionPolicy struct {
@@ -622,7 +813,7 @@ type DisruptionPolicy struct {
 
 func (x *DisruptionPolicy) Reset() {
 	*x = DisruptionPolicy{}
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +825,7 @@ func (x *DisruptionPolicy) String() string {
 func (*DisruptionPolicy) ProtoMessage() {}
 
 func (x *DisruptionPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[5]
+	mi := &file_proto_orch_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +838,7 @@ func (x *DisruptionPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisruptionPolicy.ProtoReflect.Descriptor instead.
 func (*DisruptionPolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{5}
+	return file_proto_orch_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DisruptionPolicy) GetMaxUnavailable() int32 {
@@ -670,7 +861,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -682,7 +873,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[6]
+	mi := &file_proto_orch_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -695,7 +886,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{6}
+	return file_proto_orch_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Capabilities) GetAdd() []string {
@@ -717,7 +908,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -729,7 +920,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[7]
+	mi := &file_proto_orch_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -742,7 +933,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{7}
+	return file_proto_orch_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Port) GetName() string {
@@ -786,7 +977,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -798,7 +989,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[8]
+	mi := &file_proto_orch_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -811,7 +1002,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{8}
+	return file_proto_orch_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Resources) GetCpu() string {
@@ -850,7 +1041,7 @@ type HealthCheck struct {
 
 func (x *HealthCheck) Reset() {
 	*x = HealthCheck{}
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -862,7 +1053,7 @@ func (x *HealthCheck) String() string {
 func (*HealthCheck) ProtoMessage() {}
 
 func (x *HealthCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[9]
+	mi := &file_proto_orch_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -875,7 +1066,7 @@ func (x *HealthCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
 func (*HealthCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{9}
+	return file_proto_orch_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *HealthCheck) GetHttp() *HTTPCheck {
@@ -937,7 +1128,7 @@ type HTTPCheck struct {
 
 func (x *HTTPCheck) Reset() {
 	*x = HTTPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -949,7 +1140,7 @@ func (x *HTTPCheck) String() string {
 func (*HTTPCheck) ProtoMessage() {}
 
 func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[10]
+	mi := &file_proto_orch_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -962,7 +1153,7 @@ func (x *HTTPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPCheck.ProtoReflect.Descriptor instead.
 func (*HTTPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{10}
+	return file_proto_orch_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *HTTPCheck) GetPath() string {
@@ -988,7 +1179,7 @@ type TCPCheck struct {
 
 func (x *TCPCheck) Reset() {
 	*x = TCPCheck{}
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1000,7 +1191,7 @@ func (x *TCPCheck) String() string {
 func (*TCPCheck) ProtoMessage() {}
 
 func (x *TCPCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[11]
+	mi := &file_proto_orch_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1013,7 +1204,7 @@ func (x *TCPCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPCheck.ProtoReflect.Descriptor instead.
 func (*TCPCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{11}
+	return file_proto_orch_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TCPCheck) GetPort() int32 {
@@ -1032,7 +1223,7 @@ type ExecCheck struct {
 
 func (x *ExecCheck) Reset() {
 	*x = ExecCheck{}
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1044,7 +1235,7 @@ func (x *ExecCheck) String() string {
 func (*ExecCheck) ProtoMessage() {}
 
 func (x *ExecCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[12]
+	mi := &file_proto_orch_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1057,7 +1248,7 @@ func (x *ExecCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecCheck.ProtoReflect.Descriptor instead.
 func (*ExecCheck) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{12}
+	return file_proto_orch_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ExecCheck) GetCommand() []string {
@@ -1078,7 +1269,7 @@ type RestartPolicy struct {
 
 func (x *RestartPolicy) Reset() {
 	*x = RestartPolicy{}
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1090,7 +1281,7 @@ func (x *RestartPolicy) String() string {
 func (*RestartPolicy) ProtoMessage() {}
 
 func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[13]
+	mi := &file_proto_orch_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1103,7 +1294,7 @@ func (x *RestartPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartPolicy.ProtoReflect.Descriptor instead.
 func (*RestartPolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{13}
+	return file_proto_orch_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RestartPolicy) GetPolicy() string {
@@ -1147,7 +1338,7 @@ type Placement struct {
 
 func (x *Placement) Reset() {
 	*x = Placement{}
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1159,7 +1350,7 @@ func (x *Placement) String() string {
 func (*Placement) ProtoMessage() {}
 
 func (x *Placement) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[14]
+	mi := &file_proto_orch_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1172,7 +1363,7 @@ func (x *Placement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Placement.ProtoReflect.Descriptor instead.
 func (*Placement) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{14}
+	return file_proto_orch_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Placement) GetConstraints() []string {
@@ -1235,7 +1426,7 @@ type ServiceAffinity struct {
 
 func (x *ServiceAffinity) Reset() {
 	*x = ServiceAffinity{}
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1247,7 +1438,7 @@ func (x *ServiceAffinity) String() string {
 func (*ServiceAffinity) ProtoMessage() {}
 
 func (x *ServiceAffinity) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[15]
+	mi := &file_proto_orch_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1260,7 +1451,7 @@ func (x *ServiceAffinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceAffinity.ProtoReflect.Descriptor instead.
 func (*ServiceAffinity) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{15}
+	return file_proto_orch_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ServiceAffinity) GetService() string {
@@ -1283,7 +1474,7 @@ type DeviceGroup struct {
 
 func (x *DeviceGroup) Reset() {
 	*x = DeviceGroup{}
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1295,7 +1486,7 @@ func (x *DeviceGroup) String() string {
 func (*DeviceGroup) ProtoMessage() {}
 
 func (x *DeviceGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[16]
+	mi := &file_proto_orch_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1308,7 +1499,7 @@ func (x *DeviceGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceGroup.ProtoReflect.Descriptor instead.
 func (*DeviceGroup) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{16}
+	return file_proto_orch_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeviceGroup) GetName() string {
@@ -1344,7 +1535,7 @@ type UpdatePolicy struct {
 
 func (x *UpdatePolicy) Reset() {
 	*x = UpdatePolicy{}
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1356,7 +1547,7 @@ func (x *UpdatePolicy) String() string {
 func (*UpdatePolicy) ProtoMessage() {}
 
 func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[17]
+	mi := &file_proto_orch_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1369,7 +1560,7 @@ func (x *UpdatePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicy.ProtoReflect.Descriptor instead.
 func (*UpdatePolicy) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{17}
+	return file_proto_orch_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *UpdatePolicy) GetMaxSurge() int32 {
@@ -1446,7 +1637,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1458,7 +1649,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[18]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1471,7 +1662,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{18}
+	return file_proto_orch_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Service) GetSpec() *ServiceSpec {
@@ -1552,7 +1743,7 @@ type ServiceStatus struct {
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1564,7 +1755,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1577,7 +1768,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{19}
+	return file_proto_orch_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ServiceStatus) GetDesired() int32 {
@@ -1654,7 +1845,7 @@ type ResourceAmounts struct {
 
 func (x *ResourceAmounts) Reset() {
 	*x = ResourceAmounts{}
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +1857,7 @@ func (x *ResourceAmounts) String() string {
 func (*ResourceAmounts) ProtoMessage() {}
 
 func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1679,7 +1870,7 @@ func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceAmounts.ProtoReflect.Descriptor instead.
 func (*ResourceAmounts) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{20}
+	return file_proto_orch_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ResourceAmounts) GetCpuMillis() int64 {
@@ -1744,7 +1935,7 @@ type Replica struct {
 
 func (x *Replica) Reset() {
 	*x = Replica{}
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1756,7 +1947,7 @@ func (x *Replica) String() string {
 func (*Replica) ProtoMessage() {}
 
 func (x *Replica) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1769,7 +1960,7 @@ func (x *Replica) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Replica.ProtoReflect.Descriptor instead.
 func (*Replica) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{21}
+	return file_proto_orch_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Replica) GetId() string {
@@ -1962,7 +2153,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1974,7 +2165,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1987,7 +2178,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{22}
+	return file_proto_orch_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Node) GetId() string {
@@ -2101,7 +2292,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2113,7 +2304,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2317,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{23}
+	return file_proto_orch_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Image) GetName() string {
@@ -2172,7 +2363,7 @@ type ClusterConfig struct {
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2184,7 +2375,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2197,7 +2388,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{24}
+	return file_proto_orch_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ClusterConfig) GetClusterCidr() string {
@@ -2241,13 +2432,14 @@ type StateSnapshot struct {
 	Tokens        []*Token               `protobuf:"bytes,21,rep,name=tokens,proto3" json:"tokens,omitempty"`
 	Secrets       []*Secret              `protobuf:"bytes,30,rep,name=secrets,proto3" json:"secrets,omitempty"`
 	Configs       []*Config              `protobuf:"bytes,31,rep,name=configs,proto3" json:"configs,omitempty"`
+	Volumes       []*Volume              `protobuf:"bytes,35,rep,name=volumes,proto3" json:"volumes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StateSnapshot) Reset() {
 	*x = StateSnapshot{}
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2259,7 +2451,7 @@ func (x *StateSnapshot) String() string {
 func (*StateSnapshot) ProtoMessage() {}
 
 func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2272,7 +2464,7 @@ func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateSnapshot.ProtoReflect.Descriptor instead.
 func (*StateSnapshot) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{25}
+	return file_proto_orch_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StateSnapshot) GetIndex() uint64 {
@@ -2345,6 +2537,13 @@ func (x *StateSnapshot) GetConfigs() []*Config {
 	return nil
 }
 
+func (x *StateSnapshot) GetVolumes() []*Volume {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
 type Command struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Op:
@@ -2372,6 +2571,8 @@ type Command struct {
 	//	*Command_DeleteSecret
 	//	*Command_PutConfig
 	//	*Command_DeleteConfig
+	//	*Command_DeleteVolumes
+	//	*Command_ReportVolumeUsage
 	//	*Command_MoveReplicas
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
@@ -2380,7 +2581,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2392,7 +2593,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2405,7 +2606,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{26}
+	return file_proto_orch_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -2622,6 +2823,24 @@ func (x *Command) GetDeleteConfig() *DeleteConfig {
 	return nil
 }
 
+func (x *Command) GetDeleteVolumes() *DeleteVolumes {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteVolumes); ok {
+			return x.DeleteVolumes
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetReportVolumeUsage() *ReportVolumeUsage {
+	if x != nil {
+		if x, ok := x.Op.(*Command_ReportVolumeUsage); ok {
+			return x.ReportVolumeUsage
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetMoveReplicas() *MoveReplicas {
 	if x != nil {
 		if x, ok := x.Op.(*Command_MoveReplicas); ok {
@@ -2727,6 +2946,14 @@ type Command_DeleteConfig struct {
 	DeleteConfig *DeleteConfig `protobuf:"bytes,33,opt,name=delete_config,json=deleteConfig,proto3,oneof"`
 }
 
+type Command_DeleteVolumes struct {
+	DeleteVolumes *DeleteVolumes `protobuf:"bytes,35,opt,name=delete_volumes,json=deleteVolumes,proto3,oneof"`
+}
+
+type Command_ReportVolumeUsage struct {
+	ReportVolumeUsage *ReportVolumeUsage `protobuf:"bytes,36,opt,name=report_volume_usage,json=reportVolumeUsage,proto3,oneof"`
+}
+
 type Command_MoveReplicas struct {
 	MoveReplicas *MoveReplicas `protobuf:"bytes,65,opt,name=move_replicas,json=moveReplicas,proto3,oneof"`
 }
@@ -2777,6 +3004,10 @@ func (*Command_PutConfig) isCommand_Op() {}
 
 func (*Command_DeleteConfig) isCommand_Op() {}
 
+func (*Command_DeleteVolumes) isCommand_Op() {}
+
+func (*Command_ReportVolumeUsage) isCommand_Op() {}
+
 func (*Command_MoveReplicas) isCommand_Op() {}
 
 // MoveReplicas marks replicas for the rebalancer (Replica.moving), each
@@ -2791,7 +3022,7 @@ type MoveReplicas struct {
 
 func (x *MoveReplicas) Reset() {
 	*x = MoveReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2803,7 +3034,7 @@ func (x *MoveReplicas) String() string {
 func (*MoveReplicas) ProtoMessage() {}
 
 func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2816,7 +3047,7 @@ func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveReplicas.ProtoReflect.Descriptor instead.
 func (*MoveReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{27}
+	return file_proto_orch_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *MoveReplicas) GetExpectedVersions() map[string]uint64 {
@@ -2838,7 +3069,7 @@ type PutService struct {
 
 func (x *PutService) Reset() {
 	*x = PutService{}
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2850,7 +3081,7 @@ func (x *PutService) String() string {
 func (*PutService) ProtoMessage() {}
 
 func (x *PutService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2863,7 +3094,7 @@ func (x *PutService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutService.ProtoReflect.Descriptor instead.
 func (*PutService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+	return file_proto_orch_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PutService) GetSpec() *ServiceSpec {
@@ -2891,7 +3122,7 @@ type DeleteService struct {
 
 func (x *DeleteService) Reset() {
 	*x = DeleteService{}
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2903,7 +3134,7 @@ func (x *DeleteService) String() string {
 func (*DeleteService) ProtoMessage() {}
 
 func (x *DeleteService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2916,7 +3147,7 @@ func (x *DeleteService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteService.ProtoReflect.Descriptor instead.
 func (*DeleteService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+	return file_proto_orch_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DeleteService) GetNamespace() string {
@@ -2951,7 +3182,7 @@ type ScaleService struct {
 
 func (x *ScaleService) Reset() {
 	*x = ScaleService{}
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2963,7 +3194,7 @@ func (x *ScaleService) String() string {
 func (*ScaleService) ProtoMessage() {}
 
 func (x *ScaleService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2976,7 +3207,7 @@ func (x *ScaleService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleService.ProtoReflect.Descriptor instead.
 func (*ScaleService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+	return file_proto_orch_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ScaleService) GetNamespace() string {
@@ -3011,7 +3242,7 @@ type RegisterNode struct {
 
 func (x *RegisterNode) Reset() {
 	*x = RegisterNode{}
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3023,7 +3254,7 @@ func (x *RegisterNode) String() string {
 func (*RegisterNode) ProtoMessage() {}
 
 func (x *RegisterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3036,7 +3267,7 @@ func (x *RegisterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNode.ProtoReflect.Descriptor instead.
 func (*RegisterNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+	return file_proto_orch_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RegisterNode) GetNode() *Node {
@@ -3063,7 +3294,7 @@ type SetNodeState struct {
 
 func (x *SetNodeState) Reset() {
 	*x = SetNodeState{}
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3075,7 +3306,7 @@ func (x *SetNodeState) String() string {
 func (*SetNodeState) ProtoMessage() {}
 
 func (x *SetNodeState) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3088,7 +3319,7 @@ func (x *SetNodeState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeState.ProtoReflect.Descriptor instead.
 func (*SetNodeState) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+	return file_proto_orch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SetNodeState) GetNodeId() string {
@@ -3128,7 +3359,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3140,7 +3371,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3153,7 +3384,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+	return file_proto_orch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -3178,7 +3409,7 @@ type PutReplicas struct {
 
 func (x *PutReplicas) Reset() {
 	*x = PutReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3190,7 +3421,7 @@ func (x *PutReplicas) String() string {
 func (*PutReplicas) ProtoMessage() {}
 
 func (x *PutReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3203,7 +3434,7 @@ func (x *PutReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReplicas.ProtoReflect.Descriptor instead.
 func (*PutReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{34}
+	return file_proto_orch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PutReplicas) GetReplicas() []*Replica {
@@ -3229,7 +3460,7 @@ type DeleteReplicas struct {
 
 func (x *DeleteReplicas) Reset() {
 	*x = DeleteReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3241,7 +3472,7 @@ func (x *DeleteReplicas) String() string {
 func (*DeleteReplicas) ProtoMessage() {}
 
 func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3254,7 +3485,7 @@ func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicas.ProtoReflect.Descriptor instead.
 func (*DeleteReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{35}
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeleteReplicas) GetIds() []string {
@@ -3275,7 +3506,7 @@ type ReportReplicaStatus struct {
 
 func (x *ReportReplicaStatus) Reset() {
 	*x = ReportReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3287,7 +3518,7 @@ func (x *ReportReplicaStatus) String() string {
 func (*ReportReplicaStatus) ProtoMessage() {}
 
 func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3300,7 +3531,7 @@ func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{36}
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ReportReplicaStatus) GetNodeId() string {
@@ -3331,7 +3562,7 @@ type ReportReplicaStatusBatch struct {
 
 func (x *ReportReplicaStatusBatch) Reset() {
 	*x = ReportReplicaStatusBatch{}
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3343,7 +3574,7 @@ func (x *ReportReplicaStatusBatch) String() string {
 func (*ReportReplicaStatusBatch) ProtoMessage() {}
 
 func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3356,7 +3587,7 @@ func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatusBatch.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatusBatch) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ReportReplicaStatusBatch) GetReports() []*ReportReplicaStatus {
@@ -3382,7 +3613,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3394,7 +3625,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3407,7 +3638,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ReplicaStatus) GetId() string {
@@ -3485,7 +3716,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3497,7 +3728,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3510,7 +3741,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ContainerStatus) GetName() string {
@@ -3571,7 +3802,7 @@ type PutImage struct {
 
 func (x *PutImage) Reset() {
 	*x = PutImage{}
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3583,7 +3814,7 @@ func (x *PutImage) String() string {
 func (*PutImage) ProtoMessage() {}
 
 func (x *PutImage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3596,7 +3827,7 @@ func (x *PutImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutImage.ProtoReflect.Descriptor instead.
 func (*PutImage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PutImage) GetImage() *Image {
@@ -3615,7 +3846,7 @@ type SetClusterConfig struct {
 
 func (x *SetClusterConfig) Reset() {
 	*x = SetClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3627,7 +3858,7 @@ func (x *SetClusterConfig) String() string {
 func (*SetClusterConfig) ProtoMessage() {}
 
 func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3640,7 +3871,7 @@ func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterConfig.ProtoReflect.Descriptor instead.
 func (*SetClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SetClusterConfig) GetConfig() *ClusterConfig {
@@ -3666,7 +3897,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3678,7 +3909,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3691,7 +3922,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CommandResult) GetIndex() uint64 {
@@ -3748,7 +3979,7 @@ type NodeRegistration struct {
 
 func (x *NodeRegistration) Reset() {
 	*x = NodeRegistration{}
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3760,7 +3991,7 @@ func (x *NodeRegistration) String() string {
 func (*NodeRegistration) ProtoMessage() {}
 
 func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3773,7 +4004,7 @@ func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistration.ProtoReflect.Descriptor instead.
 func (*NodeRegistration) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *NodeRegistration) GetName() string {
@@ -3842,7 +4073,7 @@ type NodeRegistrationResponse struct {
 
 func (x *NodeRegistrationResponse) Reset() {
 	*x = NodeRegistrationResponse{}
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3854,7 +4085,7 @@ func (x *NodeRegistrationResponse) String() string {
 func (*NodeRegistrationResponse) ProtoMessage() {}
 
 func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3867,7 +4098,7 @@ func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*NodeRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *NodeRegistrationResponse) GetNode() *Node {
@@ -3926,7 +4157,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3938,7 +4169,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3951,7 +4182,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Assignment) GetReplica() *Replica {
@@ -3996,7 +4227,7 @@ type SecretData struct {
 
 func (x *SecretData) Reset() {
 	*x = SecretData{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4008,7 +4239,7 @@ func (x *SecretData) String() string {
 func (*SecretData) ProtoMessage() {}
 
 func (x *SecretData) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4021,7 +4252,7 @@ func (x *SecretData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretData.ProtoReflect.Descriptor instead.
 func (*SecretData) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *SecretData) GetKind() string {
@@ -4061,14 +4292,18 @@ type AssignmentSet struct {
 	NodeId      string                 `protobuf:"bytes,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
 	Assignments []*Assignment          `protobuf:"bytes,3,rep,name=assignments,proto3" json:"assignments,omitempty"`
 	// peers are the other nodes, for the overlay.
-	Peers         []*Node `protobuf:"bytes,4,rep,name=peers,proto3" json:"peers,omitempty"`
+	Peers []*Node `protobuf:"bytes,4,rep,name=peers,proto3" json:"peers,omitempty"`
+	// volumes are the persistent volumes bound to this node; with
+	// volumes_listed, the agent deletes the data of any other it holds.
+	Volumes       []*Volume `protobuf:"bytes,35,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	VolumesListed bool      `protobuf:"varint,36,opt,name=volumes_listed,json=volumesListed,proto3" json:"volumes_listed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AssignmentSet) Reset() {
 	*x = AssignmentSet{}
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4080,7 +4315,7 @@ func (x *AssignmentSet) String() string {
 func (*AssignmentSet) ProtoMessage() {}
 
 func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4093,7 +4328,7 @@ func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentSet.ProtoReflect.Descriptor instead.
 func (*AssignmentSet) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+	return file_proto_orch_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *AssignmentSet) GetIndex() uint64 {
@@ -4124,18 +4359,35 @@ func (x *AssignmentSet) GetPeers() []*Node {
 	return nil
 }
 
+func (x *AssignmentSet) GetVolumes() []*Volume {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
+func (x *AssignmentSet) GetVolumesListed() bool {
+	if x != nil {
+		return x.VolumesListed
+	}
+	return false
+}
+
 // StatusReport is the agent's batch of observations; it doubles as heartbeat.
 type StatusReport struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	Statuses      []*ReplicaStatus       `protobuf:"bytes,2,rep,name=statuses,proto3" json:"statuses,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	NodeId   string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Statuses []*ReplicaStatus       `protobuf:"bytes,2,rep,name=statuses,proto3" json:"statuses,omitempty"`
+	// volume_usage is the du of each volume the node holds, by create_index;
+	// the agent measures at most every 30 s.
+	VolumeUsage   map[uint64]int64 `protobuf:"bytes,35,rep,name=volume_usage,json=volumeUsage,proto3" json:"volume_usage,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4147,7 +4399,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4160,7 +4412,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{48}
+	return file_proto_orch_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *StatusReport) GetNodeId() string {
@@ -4173,6 +4425,13 @@ func (x *StatusReport) GetNodeId() string {
 func (x *StatusReport) GetStatuses() []*ReplicaStatus {
 	if x != nil {
 		return x.Statuses
+	}
+	return nil
+}
+
+func (x *StatusReport) GetVolumeUsage() map[uint64]int64 {
+	if x != nil {
+		return x.VolumeUsage
 	}
 	return nil
 }
@@ -4198,7 +4457,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4210,7 +4469,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4223,7 +4482,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{49}
+	return file_proto_orch_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Endpoint) GetReplicaId() string {
@@ -4299,7 +4558,7 @@ type EndpointUpdate struct {
 
 func (x *EndpointUpdate) Reset() {
 	*x = EndpointUpdate{}
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4311,7 +4570,7 @@ func (x *EndpointUpdate) String() string {
 func (*EndpointUpdate) ProtoMessage() {}
 
 func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4324,7 +4583,7 @@ func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
 func (*EndpointUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{50}
+	return file_proto_orch_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *EndpointUpdate) GetIndex() uint64 {
@@ -4374,7 +4633,7 @@ type Master struct {
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4386,7 +4645,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4399,7 +4658,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{51}
+	return file_proto_orch_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Master) GetId() string {
@@ -4451,7 +4710,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4463,7 +4722,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4476,7 +4735,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{52}
+	return file_proto_orch_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *Token) GetSha256() string {
@@ -4530,7 +4789,7 @@ type PutMaster struct {
 
 func (x *PutMaster) Reset() {
 	*x = PutMaster{}
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4542,7 +4801,7 @@ func (x *PutMaster) String() string {
 func (*PutMaster) ProtoMessage() {}
 
 func (x *PutMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4555,7 +4814,7 @@ func (x *PutMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
 func (*PutMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{53}
+	return file_proto_orch_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *PutMaster) GetMaster() *Master {
@@ -4574,7 +4833,7 @@ type RemoveMaster struct {
 
 func (x *RemoveMaster) Reset() {
 	*x = RemoveMaster{}
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4586,7 +4845,7 @@ func (x *RemoveMaster) String() string {
 func (*RemoveMaster) ProtoMessage() {}
 
 func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4599,7 +4858,7 @@ func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
 func (*RemoveMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{54}
+	return file_proto_orch_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RemoveMaster) GetId() string {
@@ -4618,7 +4877,7 @@ type PutToken struct {
 
 func (x *PutToken) Reset() {
 	*x = PutToken{}
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4630,7 +4889,7 @@ func (x *PutToken) String() string {
 func (*PutToken) ProtoMessage() {}
 
 func (x *PutToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4643,7 +4902,7 @@ func (x *PutToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
 func (*PutToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{55}
+	return file_proto_orch_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *PutToken) GetToken() *Token {
@@ -4663,7 +4922,7 @@ type RevokeToken struct {
 
 func (x *RevokeToken) Reset() {
 	*x = RevokeToken{}
-	mi := &file_proto_orch_proto_msgTypes[56]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4675,7 +4934,7 @@ func (x *RevokeToken) String() string {
 func (*RevokeToken) ProtoMessage() {}
 
 func (x *RevokeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[56]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4688,7 +4947,7 @@ func (x *RevokeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeToken.ProtoReflect.Descriptor instead.
 func (*RevokeToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{56}
+	return file_proto_orch_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *RevokeToken) GetId() string {
@@ -4709,7 +4968,7 @@ type TouchTokens struct {
 
 func (x *TouchTokens) Reset() {
 	*x = TouchTokens{}
-	mi := &file_proto_orch_proto_msgTypes[57]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4721,7 +4980,7 @@ func (x *TouchTokens) String() string {
 func (*TouchTokens) ProtoMessage() {}
 
 func (x *TouchTokens) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[57]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4734,7 +4993,7 @@ func (x *TouchTokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchTokens.ProtoReflect.Descriptor instead.
 func (*TouchTokens) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{57}
+	return file_proto_orch_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *TouchTokens) GetUses() []*TokenUse {
@@ -4754,7 +5013,7 @@ type TokenUse struct {
 
 func (x *TokenUse) Reset() {
 	*x = TokenUse{}
-	mi := &file_proto_orch_proto_msgTypes[58]
+	mi := &file_proto_orch_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4766,7 +5025,7 @@ func (x *TokenUse) String() string {
 func (*TokenUse) ProtoMessage() {}
 
 func (x *TokenUse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[58]
+	mi := &file_proto_orch_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4779,7 +5038,7 @@ func (x *TokenUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenUse.ProtoReflect.Descriptor instead.
 func (*TokenUse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{58}
+	return file_proto_orch_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *TokenUse) GetId() string {
@@ -4823,7 +5082,7 @@ type UpdateStatus struct {
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[59]
+	mi := &file_proto_orch_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4835,7 +5094,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[59]
+	mi := &file_proto_orch_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4848,7 +5107,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{59}
+	return file_proto_orch_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -4930,7 +5189,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[60]
+	mi := &file_proto_orch_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4942,7 +5201,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[60]
+	mi := &file_proto_orch_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4955,7 +5214,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{60}
+	return file_proto_orch_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -4999,7 +5258,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[61]
+	mi := &file_proto_orch_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5011,7 +5270,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[61]
+	mi := &file_proto_orch_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5024,7 +5283,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{61}
+	return file_proto_orch_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -5073,7 +5332,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_proto_orch_proto_msgTypes[62]
+	mi := &file_proto_orch_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5085,7 +5344,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[62]
+	mi := &file_proto_orch_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5098,7 +5357,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{62}
+	return file_proto_orch_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *Secret) GetNamespace() string {
@@ -5176,7 +5435,7 @@ type Config struct {
 
 func (x *Config) Reset() {
 	*x = Config{}
-	mi := &file_proto_orch_proto_msgTypes[63]
+	mi := &file_proto_orch_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5188,7 +5447,7 @@ func (x *Config) String() string {
 func (*Config) ProtoMessage() {}
 
 func (x *Config) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[63]
+	mi := &file_proto_orch_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5201,7 +5460,7 @@ func (x *Config) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Config.ProtoReflect.Descriptor instead.
 func (*Config) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{63}
+	return file_proto_orch_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *Config) GetNamespace() string {
@@ -5265,7 +5524,7 @@ type PutSecret struct {
 
 func (x *PutSecret) Reset() {
 	*x = PutSecret{}
-	mi := &file_proto_orch_proto_msgTypes[64]
+	mi := &file_proto_orch_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5277,7 +5536,7 @@ func (x *PutSecret) String() string {
 func (*PutSecret) ProtoMessage() {}
 
 func (x *PutSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[64]
+	mi := &file_proto_orch_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5290,7 +5549,7 @@ func (x *PutSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSecret.ProtoReflect.Descriptor instead.
 func (*PutSecret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{64}
+	return file_proto_orch_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *PutSecret) GetSecret() *Secret {
@@ -5318,7 +5577,7 @@ type DeleteSecret struct {
 
 func (x *DeleteSecret) Reset() {
 	*x = DeleteSecret{}
-	mi := &file_proto_orch_proto_msgTypes[65]
+	mi := &file_proto_orch_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5330,7 +5589,7 @@ func (x *DeleteSecret) String() string {
 func (*DeleteSecret) ProtoMessage() {}
 
 func (x *DeleteSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[65]
+	mi := &file_proto_orch_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5343,7 +5602,7 @@ func (x *DeleteSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecret.ProtoReflect.Descriptor instead.
 func (*DeleteSecret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{65}
+	return file_proto_orch_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *DeleteSecret) GetNamespace() string {
@@ -5370,7 +5629,7 @@ type PutConfig struct {
 
 func (x *PutConfig) Reset() {
 	*x = PutConfig{}
-	mi := &file_proto_orch_proto_msgTypes[66]
+	mi := &file_proto_orch_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5382,7 +5641,7 @@ func (x *PutConfig) String() string {
 func (*PutConfig) ProtoMessage() {}
 
 func (x *PutConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[66]
+	mi := &file_proto_orch_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5395,7 +5654,7 @@ func (x *PutConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConfig.ProtoReflect.Descriptor instead.
 func (*PutConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{66}
+	return file_proto_orch_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *PutConfig) GetConfig() *Config {
@@ -5422,7 +5681,7 @@ type DeleteConfig struct {
 
 func (x *DeleteConfig) Reset() {
 	*x = DeleteConfig{}
-	mi := &file_proto_orch_proto_msgTypes[67]
+	mi := &file_proto_orch_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5434,7 +5693,7 @@ func (x *DeleteConfig) String() string {
 func (*DeleteConfig) ProtoMessage() {}
 
 func (x *DeleteConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[67]
+	mi := &file_proto_orch_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5447,7 +5706,7 @@ func (x *DeleteConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConfig.ProtoReflect.Descriptor instead.
 func (*DeleteConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{67}
+	return file_proto_orch_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *DeleteConfig) GetNamespace() string {
@@ -5464,12 +5723,146 @@ func (x *DeleteConfig) GetName() string {
 	return ""
 }
 
+// DeleteVolumes releases volume bindings: one (slot and name set, `volume
+// forget`) or all of a service's (`delete service --volumes`). The nodes'
+// agents delete the data once their assignment set no longer lists it.
+type DeleteVolumes struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Service   string                 `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	// slot and name pick one volume; with name empty, all of the service's.
+	Slot int32  `protobuf:"varint,3,opt,name=slot,proto3" json:"slot,omitempty"`
+	Name string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	// if_node: only while the volume is still bound to this node (forget).
+	IfNode        string `protobuf:"bytes,5,opt,name=if_node,json=ifNode,proto3" json:"if_node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteVolumes) Reset() {
+	*x = DeleteVolumes{}
+	mi := &file_proto_orch_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteVolumes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteVolumes) ProtoMessage() {}
+
+func (x *DeleteVolumes) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteVolumes.ProtoReflect.Descriptor instead.
+func (*DeleteVolumes) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *DeleteVolumes) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteVolumes) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *DeleteVolumes) GetSlot() int32 {
+	if x != nil {
+		return x.Slot
+	}
+	return 0
+}
+
+func (x *DeleteVolumes) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteVolumes) GetIfNode() string {
+	if x != nil {
+		return x.IfNode
+	}
+	return ""
+}
+
+// ReportVolumeUsage is what a node's volumes use on disk, by the volumes'
+// create_index; only changed sizes are proposed.
+type ReportVolumeUsage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	SizeBytes     map[uint64]int64       `protobuf:"bytes,2,rep,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportVolumeUsage) Reset() {
+	*x = ReportVolumeUsage{}
+	mi := &file_proto_orch_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportVolumeUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportVolumeUsage) ProtoMessage() {}
+
+func (x *ReportVolumeUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportVolumeUsage.ProtoReflect.Descriptor instead.
+func (*ReportVolumeUsage) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *ReportVolumeUsage) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *ReportVolumeUsage) GetSizeBytes() map[uint64]int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return nil
+}
+
 var File_proto_orch_proto protoreflect.FileDescriptor
 
 const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
-	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xdd\n" +
-	"\n" +
+	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\x8d\v\n" +
 	"\vServiceSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -5494,7 +5887,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\fcapabilities\x18\x15 \x01(\v2\x15.orch.v1.CapabilitiesR\fcapabilities\x12.\n" +
 	"\asecrets\x18\x1e \x03(\v2\x14.orch.v1.SecretMountR\asecrets\x12.\n" +
 	"\aconfigs\x18\x1f \x03(\v2\x14.orch.v1.ConfigMountR\aconfigs\x12<\n" +
-	"\benv_from\x18  \x03(\v2!.orch.v1.ServiceSpec.EnvFromEntryR\aenvFrom\x129\n" +
+	"\benv_from\x18  \x03(\v2!.orch.v1.ServiceSpec.EnvFromEntryR\aenvFrom\x12.\n" +
+	"\avolumes\x18# \x03(\v2\x14.orch.v1.VolumeMountR\avolumes\x129\n" +
 	"\bsidecars\x18( \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\bsidecars\x121\n" +
 	"\x04init\x18) \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\x04init\x129\n" +
 	"\n" +
@@ -5539,6 +5933,22 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06config\x18\x02 \x01(\tR\x06config\x12\x10\n" +
 	"\x03key\x18\x03 \x01(\tR\x03key\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\x04R\aversion\"T\n" +
+	"\vVolumeMount\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"mount_path\x18\x02 \x01(\tR\tmountPath\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\"\xee\x01\n" +
+	"\x06Volume\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x18\n" +
+	"\aservice\x18\x02 \x01(\tR\aservice\x12\x12\n" +
+	"\x04slot\x18\x03 \x01(\x05R\x04slot\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\x12\x12\n" +
+	"\x04node\x18\x05 \x01(\tR\x04node\x12\x14\n" +
+	"\x05state\x18\x06 \x01(\tR\x05state\x12\x18\n" +
+	"\aversion\x18\a \x01(\x04R\aversion\x12!\n" +
+	"\fcreate_index\x18\b \x01(\x04R\vcreateIndex\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\t \x01(\x03R\tsizeBytes\"T\n" +
 	"\x10DisruptionPolicy\x12,\n" +
 	"\x0fmax_unavailable\x18\x01 \x01(\x05H\x00R\x0emaxUnavailable\x88\x01\x01B\x12\n" +
 	"\x10_max_unavailable\" \n" +
@@ -5694,7 +6104,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"cluster_id\x18\x02 \x01(\tR\tclusterId\x12\x1e\n" +
 	"\vca_cert_pem\x18\x03 \x01(\tR\tcaCertPem\x12\x1c\n" +
 	"\n" +
-	"ca_key_pem\x18\x04 \x01(\tR\bcaKeyPem\"\xa7\x03\n" +
+	"ca_key_pem\x18\x04 \x01(\tR\bcaKeyPem\"\xd2\x03\n" +
 	"\rStateSnapshot\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12,\n" +
 	"\bservices\x18\x02 \x03(\v2\x10.orch.v1.ServiceR\bservices\x12,\n" +
@@ -5705,7 +6115,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\amasters\x18\x14 \x03(\v2\x0f.orch.v1.MasterR\amasters\x12&\n" +
 	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\x12)\n" +
 	"\asecrets\x18\x1e \x03(\v2\x0f.orch.v1.SecretR\asecrets\x12)\n" +
-	"\aconfigs\x18\x1f \x03(\v2\x0f.orch.v1.ConfigR\aconfigs\"\xfd\v\n" +
+	"\aconfigs\x18\x1f \x03(\v2\x0f.orch.v1.ConfigR\aconfigs\x12)\n" +
+	"\avolumes\x18# \x03(\v2\x0f.orch.v1.VolumeR\avolumes\"\x8c\r\n" +
 	"\aCommand\x126\n" +
 	"\vput_service\x18\x01 \x01(\v2\x13.orch.v1.PutServiceH\x00R\n" +
 	"putService\x12?\n" +
@@ -5735,7 +6146,9 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\rdelete_secret\x18\x1f \x01(\v2\x15.orch.v1.DeleteSecretH\x00R\fdeleteSecret\x123\n" +
 	"\n" +
 	"put_config\x18  \x01(\v2\x12.orch.v1.PutConfigH\x00R\tputConfig\x12<\n" +
-	"\rdelete_config\x18! \x01(\v2\x15.orch.v1.DeleteConfigH\x00R\fdeleteConfig\x12<\n" +
+	"\rdelete_config\x18! \x01(\v2\x15.orch.v1.DeleteConfigH\x00R\fdeleteConfig\x12?\n" +
+	"\x0edelete_volumes\x18# \x01(\v2\x16.orch.v1.DeleteVolumesH\x00R\rdeleteVolumes\x12L\n" +
+	"\x13report_volume_usage\x18$ \x01(\v2\x1a.orch.v1.ReportVolumeUsageH\x00R\x11reportVolumeUsage\x12<\n" +
 	"\rmove_replicas\x18A \x01(\v2\x15.orch.v1.MoveReplicasH\x00R\fmoveReplicasB\x04\n" +
 	"\x02op\"\xad\x01\n" +
 	"\fMoveReplicas\x12X\n" +
@@ -5847,15 +6260,21 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x04data\x18\x04 \x03(\v2\x1d.orch.v1.SecretData.DataEntryR\x04data\x1a7\n" +
 	"\tDataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x9a\x01\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xec\x01\n" +
 	"\rAssignmentSet\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x125\n" +
 	"\vassignments\x18\x03 \x03(\v2\x13.orch.v1.AssignmentR\vassignments\x12#\n" +
-	"\x05peers\x18\x04 \x03(\v2\r.orch.v1.NodeR\x05peers\"[\n" +
+	"\x05peers\x18\x04 \x03(\v2\r.orch.v1.NodeR\x05peers\x12)\n" +
+	"\avolumes\x18# \x03(\v2\x0f.orch.v1.VolumeR\avolumes\x12%\n" +
+	"\x0evolumes_listed\x18$ \x01(\bR\rvolumesListed\"\xe6\x01\n" +
 	"\fStatusReport\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x122\n" +
-	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\"\xd4\x01\n" +
+	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\x12I\n" +
+	"\fvolume_usage\x18# \x03(\v2&.orch.v1.StatusReport.VolumeUsageEntryR\vvolumeUsage\x1a>\n" +
+	"\x10VolumeUsageEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xd4\x01\n" +
 	"\bEndpoint\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x01 \x01(\tR\treplicaId\x12\x1c\n" +
@@ -5966,7 +6385,20 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\t_if_match\"@\n" +
 	"\fDeleteConfig\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04nameB&Z$github.com/orch-io/orch/proto;orchpbb\x06proto3"
+	"\x04name\x18\x02 \x01(\tR\x04name\"\x88\x01\n" +
+	"\rDeleteVolumes\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x18\n" +
+	"\aservice\x18\x02 \x01(\tR\aservice\x12\x12\n" +
+	"\x04slot\x18\x03 \x01(\x05R\x04slot\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\x12\x17\n" +
+	"\aif_node\x18\x05 \x01(\tR\x06ifNode\"\xb4\x01\n" +
+	"\x11ReportVolumeUsage\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12H\n" +
+	"\n" +
+	"size_bytes\x18\x02 \x03(\v2).orch.v1.ReportVolumeUsage.SizeBytesEntryR\tsizeBytes\x1a<\n" +
+	"\x0eSizeBytesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01B&Z$github.com/orch-io/orch/proto;orchpbb\x06proto3"
 
 var (
 	file_proto_orch_proto_rawDescOnce sync.Once
@@ -5980,216 +6412,229 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 84)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 90)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
 	(*ReplicaContainerSpec)(nil),     // 1: orch.v1.ReplicaContainerSpec
 	(*SecretMount)(nil),              // 2: orch.v1.SecretMount
 	(*ConfigMount)(nil),              // 3: orch.v1.ConfigMount
 	(*EnvFromSource)(nil),            // 4: orch.v1.EnvFromSource
-	(*DisruptionPolicy)(nil),         // 5: orch.v1.DisruptionPolicy
-	(*Capabilities)(nil),             // 6: orch.v1.Capabilities
-	(*Port)(nil),                     // 7: orch.v1.Port
-	(*Resources)(nil),                // 8: orch.v1.Resources
-	(*HealthCheck)(nil),              // 9: orch.v1.HealthCheck
-	(*HTTPCheck)(nil),                // 10: orch.v1.HTTPCheck
-	(*TCPCheck)(nil),                 // 11: orch.v1.TCPCheck
-	(*ExecCheck)(nil),                // 12: orch.v1.ExecCheck
-	(*RestartPolicy)(nil),            // 13: orch.v1.RestartPolicy
-	(*Placement)(nil),                // 14: orch.v1.Placement
-	(*ServiceAffinity)(nil),          // 15: orch.v1.ServiceAffinity
-	(*DeviceGroup)(nil),              // 16: orch.v1.DeviceGroup
-	(*UpdatePolicy)(nil),             // 17: orch.v1.UpdatePolicy
-	(*Service)(nil),                  // 18: orch.v1.Service
-	(*ServiceStatus)(nil),            // 19: orch.v1.ServiceStatus
-	(*ResourceAmounts)(nil),          // 20: orch.v1.ResourceAmounts
-	(*Replica)(nil),                  // 21: orch.v1.Replica
-	(*Node)(nil),                     // 22: orch.v1.Node
-	(*Image)(nil),                    // 23: orch.v1.Image
-	(*ClusterConfig)(nil),            // 24: orch.v1.ClusterConfig
-	(*StateSnapshot)(nil),            // 25: orch.v1.StateSnapshot
-	(*Command)(nil),                  // 26: orch.v1.Command
-	(*MoveReplicas)(nil),             // 27: orch.v1.MoveReplicas
-	(*PutService)(nil),               // 28: orch.v1.PutService
-	(*DeleteService)(nil),            // 29: orch.v1.DeleteService
-	(*ScaleService)(nil),             // 30: orch.v1.ScaleService
-	(*RegisterNode)(nil),             // 31: orch.v1.RegisterNode
-	(*SetNodeState)(nil),             // 32: orch.v1.SetNodeState
-	(*RemoveNode)(nil),               // 33: orch.v1.RemoveNode
-	(*PutReplicas)(nil),              // 34: orch.v1.PutReplicas
-	(*DeleteReplicas)(nil),           // 35: orch.v1.DeleteReplicas
-	(*ReportReplicaStatus)(nil),      // 36: orch.v1.ReportReplicaStatus
-	(*ReportReplicaStatusBatch)(nil), // 37: orch.v1.ReportReplicaStatusBatch
-	(*ReplicaStatus)(nil),            // 38: orch.v1.ReplicaStatus
-	(*ContainerStatus)(nil),          // 39: orch.v1.ContainerStatus
-	(*PutImage)(nil),                 // 40: orch.v1.PutImage
-	(*SetClusterConfig)(nil),         // 41: orch.v1.SetClusterConfig
-	(*CommandResult)(nil),            // 42: orch.v1.CommandResult
-	(*NodeRegistration)(nil),         // 43: orch.v1.NodeRegistration
-	(*NodeRegistrationResponse)(nil), // 44: orch.v1.NodeRegistrationResponse
-	(*Assignment)(nil),               // 45: orch.v1.Assignment
-	(*SecretData)(nil),               // 46: orch.v1.SecretData
-	(*AssignmentSet)(nil),            // 47: orch.v1.AssignmentSet
-	(*StatusReport)(nil),             // 48: orch.v1.StatusReport
-	(*Endpoint)(nil),                 // 49: orch.v1.Endpoint
-	(*EndpointUpdate)(nil),           // 50: orch.v1.EndpointUpdate
-	(*Master)(nil),                   // 51: orch.v1.Master
-	(*Token)(nil),                    // 52: orch.v1.Token
-	(*PutMaster)(nil),                // 53: orch.v1.PutMaster
-	(*RemoveMaster)(nil),             // 54: orch.v1.RemoveMaster
-	(*PutToken)(nil),                 // 55: orch.v1.PutToken
-	(*RevokeToken)(nil),              // 56: orch.v1.RevokeToken
-	(*TouchTokens)(nil),              // 57: orch.v1.TouchTokens
-	(*TokenUse)(nil),                 // 58: orch.v1.TokenUse
-	(*UpdateStatus)(nil),             // 59: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 60: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 61: orch.v1.SetUpdateStatus
-	(*Secret)(nil),                   // 62: orch.v1.Secret
-	(*Config)(nil),                   // 63: orch.v1.Config
-	(*PutSecret)(nil),                // 64: orch.v1.PutSecret
-	(*DeleteSecret)(nil),             // 65: orch.v1.DeleteSecret
-	(*PutConfig)(nil),                // 66: orch.v1.PutConfig
-	(*DeleteConfig)(nil),             // 67: orch.v1.DeleteConfig
-	nil,                              // 68: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 69: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 70: orch.v1.ServiceSpec.EnvFromEntry
-	nil,                              // 71: orch.v1.ReplicaContainerSpec.EnvEntry
-	nil,                              // 72: orch.v1.Placement.DevicesEntry
-	nil,                              // 73: orch.v1.Replica.ContainerResourcesEntry
-	nil,                              // 74: orch.v1.Node.LabelsEntry
-	nil,                              // 75: orch.v1.MoveReplicas.ExpectedVersionsEntry
-	nil,                              // 76: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 77: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 78: orch.v1.NodeRegistration.LabelsEntry
-	nil,                              // 79: orch.v1.SecretData.DataEntry
-	nil,                              // 80: orch.v1.Secret.DataEntry
-	nil,                              // 81: orch.v1.Secret.PreviousDataEntry
-	nil,                              // 82: orch.v1.Config.DataEntry
-	nil,                              // 83: orch.v1.Config.BinaryDataEntry
-	(*durationpb.Duration)(nil),      // 84: google.protobuf.Duration
+	(*VolumeMount)(nil),              // 5: orch.v1.VolumeMount
+	(*Volume)(nil),                   // 6: orch.v1.Volume
+	(*DisruptionPolicy)(nil),         // 7: orch.v1.DisruptionPolicy
+	(*Capabilities)(nil),             // 8: orch.v1.Capabilities
+	(*Port)(nil),                     // 9: orch.v1.Port
+	(*Resources)(nil),                // 10: orch.v1.Resources
+	(*HealthCheck)(nil),              // 11: orch.v1.HealthCheck
+	(*HTTPCheck)(nil),                // 12: orch.v1.HTTPCheck
+	(*TCPCheck)(nil),                 // 13: orch.v1.TCPCheck
+	(*ExecCheck)(nil),                // 14: orch.v1.ExecCheck
+	(*RestartPolicy)(nil),            // 15: orch.v1.RestartPolicy
+	(*Placement)(nil),                // 16: orch.v1.Placement
+	(*ServiceAffinity)(nil),          // 17: orch.v1.ServiceAffinity
+	(*DeviceGroup)(nil),              // 18: orch.v1.DeviceGroup
+	(*UpdatePolicy)(nil),             // 19: orch.v1.UpdatePolicy
+	(*Service)(nil),                  // 20: orch.v1.Service
+	(*ServiceStatus)(nil),            // 21: orch.v1.ServiceStatus
+	(*ResourceAmounts)(nil),          // 22: orch.v1.ResourceAmounts
+	(*Replica)(nil),                  // 23: orch.v1.Replica
+	(*Node)(nil),                     // 24: orch.v1.Node
+	(*Image)(nil),                    // 25: orch.v1.Image
+	(*ClusterConfig)(nil),            // 26: orch.v1.ClusterConfig
+	(*StateSnapshot)(nil),            // 27: orch.v1.StateSnapshot
+	(*Command)(nil),                  // 28: orch.v1.Command
+	(*MoveReplicas)(nil),             // 29: orch.v1.MoveReplicas
+	(*PutService)(nil),               // 30: orch.v1.PutService
+	(*DeleteService)(nil),            // 31: orch.v1.DeleteService
+	(*ScaleService)(nil),             // 32: orch.v1.ScaleService
+	(*RegisterNode)(nil),             // 33: orch.v1.RegisterNode
+	(*SetNodeState)(nil),             // 34: orch.v1.SetNodeState
+	(*RemoveNode)(nil),               // 35: orch.v1.RemoveNode
+	(*PutReplicas)(nil),              // 36: orch.v1.PutReplicas
+	(*DeleteReplicas)(nil),           // 37: orch.v1.DeleteReplicas
+	(*ReportReplicaStatus)(nil),      // 38: orch.v1.ReportReplicaStatus
+	(*ReportReplicaStatusBatch)(nil), // 39: orch.v1.ReportReplicaStatusBatch
+	(*ReplicaStatus)(nil),            // 40: orch.v1.ReplicaStatus
+	(*ContainerStatus)(nil),          // 41: orch.v1.ContainerStatus
+	(*PutImage)(nil),                 // 42: orch.v1.PutImage
+	(*SetClusterConfig)(nil),         // 43: orch.v1.SetClusterConfig
+	(*CommandResult)(nil),            // 44: orch.v1.CommandResult
+	(*NodeRegistration)(nil),         // 45: orch.v1.NodeRegistration
+	(*NodeRegistrationResponse)(nil), // 46: orch.v1.NodeRegistrationResponse
+	(*Assignment)(nil),               // 47: orch.v1.Assignment
+	(*SecretData)(nil),               // 48: orch.v1.SecretData
+	(*AssignmentSet)(nil),            // 49: orch.v1.AssignmentSet
+	(*StatusReport)(nil),             // 50: orch.v1.StatusReport
+	(*Endpoint)(nil),                 // 51: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 52: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 53: orch.v1.Master
+	(*Token)(nil),                    // 54: orch.v1.Token
+	(*PutMaster)(nil),                // 55: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 56: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 57: orch.v1.PutToken
+	(*RevokeToken)(nil),              // 58: orch.v1.RevokeToken
+	(*TouchTokens)(nil),              // 59: orch.v1.TouchTokens
+	(*TokenUse)(nil),                 // 60: orch.v1.TokenUse
+	(*UpdateStatus)(nil),             // 61: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 62: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 63: orch.v1.SetUpdateStatus
+	(*Secret)(nil),                   // 64: orch.v1.Secret
+	(*Config)(nil),                   // 65: orch.v1.Config
+	(*PutSecret)(nil),                // 66: orch.v1.PutSecret
+	(*DeleteSecret)(nil),             // 67: orch.v1.DeleteSecret
+	(*PutConfig)(nil),                // 68: orch.v1.PutConfig
+	(*DeleteConfig)(nil),             // 69: orch.v1.DeleteConfig
+	(*DeleteVolumes)(nil),            // 70: orch.v1.DeleteVolumes
+	(*ReportVolumeUsage)(nil),        // 71: orch.v1.ReportVolumeUsage
+	nil,                              // 72: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 73: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 74: orch.v1.ServiceSpec.EnvFromEntry
+	nil,                              // 75: orch.v1.ReplicaContainerSpec.EnvEntry
+	nil,                              // 76: orch.v1.Placement.DevicesEntry
+	nil,                              // 77: orch.v1.Replica.ContainerResourcesEntry
+	nil,                              // 78: orch.v1.Node.LabelsEntry
+	nil,                              // 79: orch.v1.MoveReplicas.ExpectedVersionsEntry
+	nil,                              // 80: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 81: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 82: orch.v1.NodeRegistration.LabelsEntry
+	nil,                              // 83: orch.v1.SecretData.DataEntry
+	nil,                              // 84: orch.v1.StatusReport.VolumeUsageEntry
+	nil,                              // 85: orch.v1.Secret.DataEntry
+	nil,                              // 86: orch.v1.Secret.PreviousDataEntry
+	nil,                              // 87: orch.v1.Config.DataEntry
+	nil,                              // 88: orch.v1.Config.BinaryDataEntry
+	nil,                              // 89: orch.v1.ReportVolumeUsage.SizeBytesEntry
+	(*durationpb.Duration)(nil),      // 90: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	68,  // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
-	7,   // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
-	8,   // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
-	9,   // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
-	13,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
-	14,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
-	17,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	84,  // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
-	69,  // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
-	6,   // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
+	72,  // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	9,   // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
+	10,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
+	11,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
+	15,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
+	16,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
+	19,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
+	90,  // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	73,  // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	8,   // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
 	2,   // 10: orch.v1.ServiceSpec.secrets:type_name -> orch.v1.SecretMount
 	3,   // 11: orch.v1.ServiceSpec.configs:type_name -> orch.v1.ConfigMount
-	70,  // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
-	1,   // 13: orch.v1.ServiceSpec.sidecars:type_name -> orch.v1.ReplicaContainerSpec
-	1,   // 14: orch.v1.ServiceSpec.init:type_name -> orch.v1.ReplicaContainerSpec
-	5,   // 15: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
-	71,  // 16: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
-	8,   // 17: orch.v1.ReplicaContainerSpec.resources:type_name -> orch.v1.Resources
-	6,   // 18: orch.v1.ReplicaContainerSpec.capabilities:type_name -> orch.v1.Capabilities
-	10,  // 19: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
-	11,  // 20: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
-	12,  // 21: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	84,  // 22: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	84,  // 23: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	84,  // 24: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
-	84,  // 25: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
-	84,  // 26: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
-	15,  // 27: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
-	15,  // 28: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
-	72,  // 29: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
-	84,  // 30: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
-	84,  // 31: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	84,  // 32: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
-	0,   // 33: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
-	19,  // 34: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
-	0,   // 35: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	59,  // 36: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
-	20,  // 37: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,   // 38: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	39,  // 39: orch.v1.Replica.containers:type_name -> orch.v1.ContainerStatus
-	73,  // 40: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
-	16,  // 41: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
-	74,  // 42: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	20,  // 43: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	20,  // 44: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	16,  // 45: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
-	18,  // 46: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	21,  // 47: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	22,  // 48: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	23,  // 49: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	24,  // 50: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	51,  // 51: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	52,  // 52: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	62,  // 53: orch.v1.StateSnapshot.secrets:type_name -> orch.v1.Secret
-	63,  // 54: orch.v1.StateSnapshot.configs:type_name -> orch.v1.Config
-	28,  // 55: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	29,  // 56: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	30,  // 57: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	31,  // 58: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	32,  // 59: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	34,  // 60: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	35,  // 61: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	36,  // 62: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	40,  // 63: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	41,  // 64: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	33,  // 65: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	60,  // 66: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	61,  // 67: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	37,  // 68: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	53,  // 69: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	54,  // 70: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	55,  // 71: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	56,  // 72: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
-	57,  // 73: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
-	64,  // 74: orch.v1.Command.put_secret:type_name -> orch.v1.PutSecret
-	65,  // 75: orch.v1.Command.delete_secret:type_name -> orch.v1.DeleteSecret
-	66,  // 76: orch.v1.Command.put_config:type_name -> orch.v1.PutConfig
-	67,  // 77: orch.v1.Command.delete_config:type_name -> orch.v1.DeleteConfig
-	27,  // 78: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
-	75,  // 79: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
-	0,   // 80: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	22,  // 81: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	21,  // 82: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	76,  // 83: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	38,  // 84: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	36,  // 85: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	39,  // 86: orch.v1.ReplicaStatus.containers:type_name -> orch.v1.ContainerStatus
-	23,  // 87: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	24,  // 88: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	77,  // 89: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	22,  // 90: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	78,  // 91: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	20,  // 92: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	16,  // 93: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
-	22,  // 94: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	21,  // 95: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,   // 96: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	46,  // 97: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
-	79,  // 98: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
-	45,  // 99: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	22,  // 100: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	38,  // 101: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	49,  // 102: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	51,  // 103: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	52,  // 104: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	58,  // 105: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	59,  // 106: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	80,  // 107: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
-	81,  // 108: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
-	82,  // 109: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
-	83,  // 110: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
-	63,  // 111: orch.v1.Config.previous:type_name -> orch.v1.Config
-	62,  // 112: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
-	63,  // 113: orch.v1.PutConfig.config:type_name -> orch.v1.Config
-	4,   // 114: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
-	20,  // 115: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
-	116, // [116:116] is the sub-list for method output_type
-	116, // [116:116] is the sub-list for method input_type
-	116, // [116:116] is the sub-list for extension type_name
-	116, // [116:116] is the sub-list for extension extendee
-	0,   // [0:116] is the sub-list for field type_name
+	74,  // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
+	5,   // 13: orch.v1.ServiceSpec.volumes:type_name -> orch.v1.VolumeMount
+	1,   // 14: orch.v1.ServiceSpec.sidecars:type_name -> orch.v1.ReplicaContainerSpec
+	1,   // 15: orch.v1.ServiceSpec.init:type_name -> orch.v1.ReplicaContainerSpec
+	7,   // 16: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
+	75,  // 17: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
+	10,  // 18: orch.v1.ReplicaContainerSpec.resources:type_name -> orch.v1.Resources
+	8,   // 19: orch.v1.ReplicaContainerSpec.capabilities:type_name -> orch.v1.Capabilities
+	12,  // 20: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
+	13,  // 21: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
+	14,  // 22: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
+	90,  // 23: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	90,  // 24: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	90,  // 25: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	90,  // 26: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	90,  // 27: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	17,  // 28: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
+	17,  // 29: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
+	76,  // 30: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
+	90,  // 31: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	90,  // 32: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	90,  // 33: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
+	0,   // 34: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
+	21,  // 35: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
+	0,   // 36: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
+	61,  // 37: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	22,  // 38: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,   // 39: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	41,  // 40: orch.v1.Replica.containers:type_name -> orch.v1.ContainerStatus
+	77,  // 41: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
+	18,  // 42: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
+	78,  // 43: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	22,  // 44: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	22,  // 45: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	18,  // 46: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
+	20,  // 47: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	23,  // 48: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	24,  // 49: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	25,  // 50: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	26,  // 51: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	53,  // 52: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	54,  // 53: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	64,  // 54: orch.v1.StateSnapshot.secrets:type_name -> orch.v1.Secret
+	65,  // 55: orch.v1.StateSnapshot.configs:type_name -> orch.v1.Config
+	6,   // 56: orch.v1.StateSnapshot.volumes:type_name -> orch.v1.Volume
+	30,  // 57: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	31,  // 58: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	32,  // 59: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	33,  // 60: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	34,  // 61: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	36,  // 62: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	37,  // 63: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	38,  // 64: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	42,  // 65: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	43,  // 66: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	35,  // 67: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	62,  // 68: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	63,  // 69: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	39,  // 70: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	55,  // 71: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	56,  // 72: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	57,  // 73: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	58,  // 74: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	59,  // 75: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	66,  // 76: orch.v1.Command.put_secret:type_name -> orch.v1.PutSecret
+	67,  // 77: orch.v1.Command.delete_secret:type_name -> orch.v1.DeleteSecret
+	68,  // 78: orch.v1.Command.put_config:type_name -> orch.v1.PutConfig
+	69,  // 79: orch.v1.Command.delete_config:type_name -> orch.v1.DeleteConfig
+	70,  // 80: orch.v1.Command.delete_volumes:type_name -> orch.v1.DeleteVolumes
+	71,  // 81: orch.v1.Command.report_volume_usage:type_name -> orch.v1.ReportVolumeUsage
+	29,  // 82: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
+	79,  // 83: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
+	0,   // 84: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	24,  // 85: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	23,  // 86: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	80,  // 87: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	40,  // 88: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	38,  // 89: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	41,  // 90: orch.v1.ReplicaStatus.containers:type_name -> orch.v1.ContainerStatus
+	25,  // 91: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	26,  // 92: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	81,  // 93: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	24,  // 94: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	82,  // 95: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	22,  // 96: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	18,  // 97: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
+	24,  // 98: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	23,  // 99: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,   // 100: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	48,  // 101: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
+	83,  // 102: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
+	47,  // 103: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	24,  // 104: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	6,   // 105: orch.v1.AssignmentSet.volumes:type_name -> orch.v1.Volume
+	40,  // 106: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	84,  // 107: orch.v1.StatusReport.volume_usage:type_name -> orch.v1.StatusReport.VolumeUsageEntry
+	51,  // 108: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	53,  // 109: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	54,  // 110: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	60,  // 111: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	61,  // 112: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	85,  // 113: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
+	86,  // 114: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
+	87,  // 115: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
+	88,  // 116: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
+	65,  // 117: orch.v1.Config.previous:type_name -> orch.v1.Config
+	64,  // 118: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
+	65,  // 119: orch.v1.PutConfig.config:type_name -> orch.v1.Config
+	89,  // 120: orch.v1.ReportVolumeUsage.size_bytes:type_name -> orch.v1.ReportVolumeUsage.SizeBytesEntry
+	4,   // 121: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
+	22,  // 122: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
+	123, // [123:123] is the sub-list for method output_type
+	123, // [123:123] is the sub-list for method input_type
+	123, // [123:123] is the sub-list for extension type_name
+	123, // [123:123] is the sub-list for extension extendee
+	0,   // [0:123] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -6198,9 +6643,9 @@ func file_proto_orch_proto_init() {
 		return
 	}
 	file_proto_orch_proto_msgTypes[0].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[5].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[17].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[26].OneofWrappers = []any{
+	file_proto_orch_proto_msgTypes[7].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[19].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[28].OneofWrappers = []any{
 		(*Command_PutService)(nil),
 		(*Command_DeleteService)(nil),
 		(*Command_ScaleService)(nil),
@@ -6224,19 +6669,21 @@ func file_proto_orch_proto_init() {
 		(*Command_DeleteSecret)(nil),
 		(*Command_PutConfig)(nil),
 		(*Command_DeleteConfig)(nil),
+		(*Command_DeleteVolumes)(nil),
+		(*Command_ReportVolumeUsage)(nil),
 		(*Command_MoveReplicas)(nil),
 	}
-	file_proto_orch_proto_msgTypes[28].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[29].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[64].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[30].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[31].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[66].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[68].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   84,
+			NumMessages:   90,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -7,8 +7,8 @@ import (
 	orchpb "github.com/orch-io/orch/proto"
 )
 
-// validateDataRefs checks the spec's uses of secrets and configs: names,
-// mount paths and environment variables. Whether the objects and keys
+// validateDataRefs checks the spec's uses of secrets, configs and volumes:
+// names, mount paths (one namespace for all three) and environment variables. Whether the objects and keys
 // exist is the store's to say (at the moment of the write).
 func validateDataRefs(l *errorList, s *orchpb.ServiceSpec) {
 	paths := map[string]string{}
@@ -37,6 +37,20 @@ func validateDataRefs(l *errorList, s *orchpb.ServiceSpec) {
 	}
 	for i, m := range s.GetConfigs() {
 		mount(index("configs", i), m.GetName(), m.GetMountPath())
+	}
+	names := map[string]string{}
+	for i, m := range s.GetVolumes() {
+		field := index("volumes", i)
+		mount(field, m.GetName(), m.GetMountPath())
+		if prev := names[m.GetName()]; prev != "" && m.GetName() != "" {
+			l.add(child(field, "name"), "volume %s is already declared by %s", m.GetName(), prev)
+		}
+		names[m.GetName()] = field
+		switch m.GetType() {
+		case "", orchpb.VolumePersistent, orchpb.VolumeScratch:
+		default:
+			l.add(child(field, "type"), "must be %s or %s, not %q", orchpb.VolumePersistent, orchpb.VolumeScratch, m.GetType())
+		}
 	}
 	for _, name := range sortedKeys(s.GetEnvFrom()) {
 		src := s.EnvFrom[name]

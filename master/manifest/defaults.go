@@ -41,6 +41,11 @@ func Default(spec *orchpb.ServiceSpec) {
 		spec.Resources.Pids = spec.Resources.PidsOrDefault()
 	}
 	defaultContainers(spec)
+	for _, v := range spec.Volumes {
+		if v != nil && v.Type == "" {
+			v.Type = orchpb.VolumePersistent
+		}
+	}
 	var ds durationDefaults
 	defaultHealth(spec, &ds)
 

@@ -75,7 +75,7 @@ func TestParseSecurityErrors(t *testing.T) {
 		{"privileged", "privileged: true", "privileged", "unknown field"},
 		{"host network", "hostNetwork: true", "hostNetwork", "unknown field"},
 		{"host pid", "hostPID: true", "hostPID", "unknown field"},
-		{"volumes", "volumes: [{hostPath: /}]", "volumes", "unknown field"},
+		{"host path volume", "volumes: [{name: root, mountPath: /host, hostPath: /}]", "volumes[0].hostPath", "unknown field"},
 		{"mounts", "mounts: [{source: /, target: /host}]", "mounts", "unknown field"},
 		{"security context", "securityContext: {privileged: true}", "securityContext", "unknown field"},
 	}

@@ -106,6 +106,10 @@ func (s *Store) apply(index uint64, cmd *orchpb.Command) *orchpb.CommandResult {
 		return s.putConfig(index, op.PutConfig)
 	case *orchpb.Command_DeleteConfig:
 		return s.deleteConfig(index, op.DeleteConfig)
+	case *orchpb.Command_DeleteVolumes:
+		return s.deleteVolumes(index, op.DeleteVolumes)
+	case *orchpb.Command_ReportVolumeUsage:
+		return s.reportVolumeUsage(index, op.ReportVolumeUsage)
 	case *orchpb.Command_MoveReplicas:
 		return s.moveReplicas(index, op.MoveReplicas)
 	case nil:

@@ -246,6 +246,7 @@ func (s *Store) putReplicas(index uint64, c *orchpb.PutReplicas) *orchpb.Command
 			r.CreateIndex = old.CreateIndex
 		}
 		s.storeReplica(r)
+		s.bindVolumes(index, r)
 	}
 	return res
 }
@@ -265,6 +266,9 @@ func (s *Store) placementProblem(old, r *orchpb.Replica) string {
 		}
 		if node.Status() != orchpb.NodeReady {
 			return fmt.Sprintf("node %s is %s, not ready", node.Name, node.State)
+		}
+		if why := s.volumeProblem(r); why != "" && counts(r) {
+			return why
 		}
 	}
 	var before amounts

@@ -25,6 +25,7 @@ func (s *Store) Snapshot() *orchpb.StateSnapshot {
 		Tokens:   s.tokenList(),
 		Secrets:  values(s.secrets),
 		Configs:  values(s.configs),
+		Volumes:  values(s.volumes),
 	}
 	for _, v := range s.services {
 		snap.Services = append(snap.Services, v)
@@ -44,6 +45,7 @@ func (s *Store) Snapshot() *orchpb.StateSnapshot {
 	s.mu.RUnlock()
 	sortSecrets(snap.Secrets)
 	sortConfigs(snap.Configs)
+	sortVolumes(snap.Volumes)
 	sortMasters(snap.Masters)
 	sortServices(snap.Services)
 	sortReplicas(snap.Replicas)
@@ -111,6 +113,11 @@ func (s *Store) Restore(snap *orchpb.StateSnapshot) {
 	for _, v := range snap.GetConfigs() {
 		if v.GetNamespace() != "" && v.GetName() != "" {
 			s.configs[svcKey{v.Namespace, v.Name}] = v
+		}
+	}
+	for _, v := range snap.GetVolumes() {
+		if v.GetNamespace() != "" && v.GetService() != "" && v.GetName() != "" {
+			s.volumes[keyOfVolume(v)] = v
 		}
 	}
 	for id, n := range s.nodes {

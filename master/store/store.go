@@ -65,6 +65,8 @@ type Store struct {
 	// secrets hold sealed values only (see package seal); configs plain.
 	secrets map[svcKey]*orchpb.Secret
 	configs map[svcKey]*orchpb.Config
+	// volumes are the slots' persistent volume bindings (volumes.go).
+	volumes map[volKey]*orchpb.Volume
 
 	// Per-Apply scratch: events emitted and nodes whose allocation changed.
 	pending    []Event
@@ -142,6 +144,7 @@ func (s *Store) reset() {
 	s.tokenIDs = map[string]string{}
 	s.secrets = map[svcKey]*orchpb.Secret{}
 	s.configs = map[svcKey]*orchpb.Config{}
+	s.volumes = map[volKey]*orchpb.Volume{}
 	s.dirtyNodes = map[string]struct{}{}
 	s.pending = nil
 }
