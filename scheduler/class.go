@@ -26,6 +26,7 @@ type requirements struct {
 	cpu, mem int64
 	ports    []int32 // sorted, unique, > 0
 	pinned   string  // node id, or "" for any node
+	volume   string  // the volume that pins it, "" if pinned by its replica
 }
 
 // classesOf groups a request's replicas into classes, in the order each
@@ -42,11 +43,11 @@ func classesOf(r Request) []*class {
 		// The requirements alone make the key: a class is allocated only
 		// for the first replica of each (most replicas join one).
 		req := requirements{
-			cpu:    rep.GetResources().GetCpuMillis(),
-			mem:    rep.GetResources().GetMemoryBytes(),
-			ports:  hostPorts(rep, r.Spec),
-			pinned: rep.GetNode(),
+			cpu:   rep.GetResources().GetCpuMillis(),
+			mem:   rep.GetResources().GetMemoryBytes(),
+			ports: hostPorts(rep, r.Spec),
 		}
+		req.pinned, req.volume = nodeFor(r, rep)
 		key := req.key()
 		if prev, ok := byKey[key]; ok {
 			prev.replicas = append(prev.replicas, rep)
@@ -90,5 +91,7 @@ func (c *requirements) key() string {
 	}
 	b.WriteByte('@')
 	b.WriteString(c.pinned)
+	b.WriteByte('/')
+	b.WriteString(c.volume)
 	return b.String()
 }

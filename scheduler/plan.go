@@ -34,6 +34,9 @@ type Request struct {
 	// A replica whose Node is already set is pinned: it is checked against
 	// that node only (how the global controller places one per node).
 	Replicas []*orchpb.Replica
+	// Volumes pin slots, by slot number, to the node holding their
+	// persistent volume (volumes.go).
+	Volumes map[int32]VolumePin
 }
 
 // Placement puts one replica on one node.

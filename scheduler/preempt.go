@@ -127,7 +127,7 @@ func (p *preempter) place(r Request, rep *orchpb.Replica, statics []filter) (Pre
 	best := option{node: -1}
 	w := wantOf(r.Spec, rep)
 	for i := range p.nodes {
-		if rep.GetNode() != "" && rep.GetNode() != p.nodes[i].GetId() {
+		if pin, _ := nodeFor(r, rep); pin != "" && pin != p.nodes[i].GetId() {
 			continue // pinned elsewhere
 		}
 		if firstFail(statics, int32(i), 0) >= 0 {

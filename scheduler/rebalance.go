@@ -31,8 +31,9 @@ type RebalanceInput struct {
 	// HostPorts and Devices set; those marked Moving hold resources but
 	// no longer count for spread.
 	Replicas []*orchpb.Replica
-	// Specs are the services to rebalance, in order; global services and
-	// those placed by binpack are skipped.
+	// Specs are the services to rebalance, in order; global services,
+	// those placed by binpack and those with persistent volumes (whose
+	// slots stay with their data) are skipped.
 	Specs []*orchpb.ServiceSpec
 	// Allowance is how many replicas of each service may move now (its
 	// disruption budget's allowance less the moves in flight); absent
@@ -48,7 +49,8 @@ func Rebalance(in RebalanceInput) []Move {
 	reps := slices.Clone(in.Replicas)
 	var out []Move
 	for _, spec := range in.Specs {
-		if spec.GetMode() == orchpb.ModeGlobal || spec.GetPlacement().GetStrategy() == orchpb.StrategyBinpack {
+		if spec.GetMode() == orchpb.ModeGlobal || spec.GetPlacement().GetStrategy() == orchpb.StrategyBinpack ||
+			len(spec.PersistentVolumes()) > 0 { // its slots stay with their volumes' nodes
 			continue
 		}
 		svc := ServiceID{spec.GetNamespace(), spec.GetName()}

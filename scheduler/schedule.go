@@ -91,6 +91,9 @@ func (v *view) schedulePinned(c *class, svc serviceKey, count []int32, fs []filt
 // checkPinned returns the pinned node's index, or why it cannot take one
 // more replica of c, counting only that node.
 func (v *view) checkPinned(c *class, fs []filter) (int32, string) {
+	if c.volume != "" {
+		return v.volumeReason(c, fs)
+	}
 	i, ok := v.byID[c.pinned]
 	if !ok {
 		return 0, fmt.Sprintf("0/0 nodes can run it: pinned node %q not found", c.pinned)

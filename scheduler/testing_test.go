@@ -447,12 +447,17 @@ func checkPlan(in Input, reqs []Request, p Plan) error {
 	type pending struct {
 		spec *orchpb.ServiceSpec
 		rep  *orchpb.Replica
+		pin  string // the only node it may go to: its own, or its volume's
 	}
 	byReplica := map[string]pending{}
 	placing := map[string]bool{}
 	for _, r := range reqs {
 		for _, rep := range r.Replicas {
-			byReplica[rep.Id] = pending{r.Spec, rep}
+			pin := rep.Node
+			if v, ok := r.Volumes[rep.Slot]; ok && pin == "" {
+				pin = v.Node
+			}
+			byReplica[rep.Id] = pending{r.Spec, rep, pin}
 			placing[rep.Id] = true
 		}
 	}
@@ -472,8 +477,8 @@ func checkPlan(in Input, reqs []Request, p Plan) error {
 		if !ok {
 			return fmt.Errorf("%s placed on unknown node %q", pl.ReplicaID, pl.NodeID)
 		}
-		if pr.rep.Node != "" && pr.rep.Node != pl.NodeID {
-			return fmt.Errorf("%s pinned to %s placed on %s", pl.ReplicaID, pr.rep.Node, pl.NodeID)
+		if pr.pin != "" && pr.pin != pl.NodeID {
+			return fmt.Errorf("%s pinned to %s placed on %s", pl.ReplicaID, pr.pin, pl.NodeID)
 		}
 		if why := s.refCanRun(n, pr.spec, pr.rep); why != "" {
 			return fmt.Errorf("%s placed on %s which fails %s", pl.ReplicaID, n.Name, why)
@@ -497,11 +502,12 @@ func checkPlan(in Input, reqs []Request, p Plan) error {
 			return fmt.Errorf("unplaced unknown or repeated replica %q", u.ReplicaID)
 		}
 		seen[u.ReplicaID] = true
-		if !strings.Contains(u.Reason, " nodes can run it") {
+		// A slot pinned by its volume says which node it waits for.
+		if !strings.Contains(u.Reason, " nodes can run it") && !strings.HasPrefix(u.Reason, "waiting for node ") {
 			return fmt.Errorf("%s: reason %q is not in the reason style", u.ReplicaID, u.Reason)
 		}
 		for _, n := range in.Nodes {
-			if pr.rep.Node != "" && pr.rep.Node != n.Id {
+			if pr.pin != "" && pr.pin != n.Id {
 				continue
 			}
 			if why := s.refCanRun(n, pr.spec, pr.rep); why == "" {

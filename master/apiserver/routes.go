@@ -34,7 +34,7 @@ var (
 // add theirs through Deps.Extra.
 func (s *Server) routes() []endpoint.Route {
 	var all []endpoint.Route
-	for _, group := range [][]endpoint.Route{s.baseRoutes(), s.serviceRoutes(), s.replicaRoutes(), s.nodeRoutes(), s.clusterRoutes(), s.imageRoutes(), s.secretRoutes()} {
+	for _, group := range [][]endpoint.Route{s.baseRoutes(), s.serviceRoutes(), s.replicaRoutes(), s.nodeRoutes(), s.clusterRoutes(), s.imageRoutes(), s.secretRoutes(), s.volumeRoutes()} {
 		all = append(all, group...)
 	}
 	return all
@@ -82,8 +82,8 @@ func (s *Server) serviceRoutes() []endpoint.Route {
 			Summary: "List the services of every namespace",
 			Params:  []endpoint.Param{staleParam}, Out: endpoint.JSONList(&orchpb.Service{})},
 		{Pattern: "DELETE /v1/namespaces/{ns}/services/{name}", Role: auth.RoleAdmin, Handler: s.deleteService,
-			Summary: "Delete a service: its replicas are stopped and removed",
-			Params:  []endpoint.Param{nsParam, serviceParam, ifMatchParam},
+			Summary: "Delete a service: its replicas are stopped and removed; its slots' volumes are kept unless volumes=true",
+			Params:  []endpoint.Param{nsParam, serviceParam, ifMatchParam, deleteVolumesParam},
 			Out:     endpoint.JSON(deleted{})},
 		{Pattern: "POST /v1/namespaces/{ns}/services/{name}/scale", Role: auth.RoleAdmin, Handler: s.scaleService,
 			Summary: "Set a replicated service's replica count",

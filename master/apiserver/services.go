@@ -133,10 +133,25 @@ func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	withVolumes := r.URL.Query().Get("volumes") == "true"
+	if withVolumes && s.deps.Store.Service(ns, name) == nil && len(s.deps.Store.ServiceVolumes(ns, name)) > 0 {
+		// Deleted earlier without --volumes: only the volumes are left.
+		res, ok := s.deleteServiceVolumes(w, r, ns, name)
+		if ok {
+			w.Header().Set(api.HeaderIndex, strconv.FormatUint(res.GetIndex(), 10))
+			writeAny(w, http.StatusOK, deleted{Deleted: ns + "/" + name})
+		}
+		return
+	}
 	del := &orchpb.DeleteService{Namespace: ns, Name: name, IfMatch: version}
 	res, ok := s.propose(w, r, &orchpb.Command{Op: &orchpb.Command_DeleteService{DeleteService: del}})
 	if !ok {
 		return
+	}
+	if withVolumes && len(s.deps.Store.ServiceVolumes(ns, name)) > 0 {
+		if res, ok = s.deleteServiceVolumes(w, r, ns, name); !ok {
+			return
+		}
 	}
 	w.Header().Set(api.HeaderIndex, strconv.FormatUint(res.GetIndex(), 10))
 	writeAny(w, http.StatusOK, deleted{Deleted: ns + "/" + name})

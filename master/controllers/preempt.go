@@ -29,7 +29,7 @@ func preempt(ch *Changes, st *store.Store, nodes []*orchpb.Node, all []*orchpb.R
 		}
 		left := slices.DeleteFunc(slices.Clone(r.Replicas), func(rep *orchpb.Replica) bool { return !unplaced[rep.GetId()] })
 		if len(left) > 0 {
-			wants = append(wants, scheduler.Request{Spec: r.Spec, Replicas: left})
+			wants = append(wants, scheduler.Request{Spec: r.Spec, Replicas: left, Volumes: r.Volumes})
 		}
 	}
 	if len(wants) == 0 {

@@ -137,12 +137,12 @@ func reconcileGroups(st *store.Store, groups []serviceGroup, all func() []*orchp
 		if g.svc.GetSpec().GetMode() == orchpb.ModeGlobal {
 			unplaced = reconcileGlobal(ch, g.svc, g.reps, in, env)
 		} else {
-			unplaced = reconcileReplicated(ch, g.svc, g.reps, nodeByID, env)
+			unplaced = reconcileReplicated(ch, g.svc, g.reps, nodeByID, volumePins(st, g.svc.GetSpec()), env)
 		}
 		// One request per spec: a drain replacement keeps the spec of the
 		// replica it replaces, which a rollout may have left behind.
 		for _, group := range bySpec(unplaced) {
-			requests = append(requests, scheduler.Request{Spec: group[0].GetSpec(), Replicas: group})
+			requests = append(requests, scheduler.Request{Spec: group[0].GetSpec(), Replicas: group, Volumes: volumePins(st, group[0].GetSpec())})
 			pending = append(pending, group...)
 		}
 		if len(unplaced) > 0 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/orch-io/orch/master/disruption"
 	orchpb "github.com/orch-io/orch/proto"
+	"github.com/orch-io/orch/scheduler"
 )
 
 // slotState is one slot of a replicated service during a pass.
@@ -30,14 +31,15 @@ type slotState struct {
 // drain is therefore the service's own rolling replacement, with its
 // limits, and never stops a replica before its replacement is ready
 // unless maxUnavailable allows it.
-func reconcileReplicated(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replica, nodes map[string]*orchpb.Node, env Env) []*orchpb.Replica {
+func reconcileReplicated(ch *Changes, svc *orchpb.Service, reps []*orchpb.Replica, nodes map[string]*orchpb.Node,
+	pins map[int32]scheduler.VolumePin, env Env) []*orchpb.Replica {
 	spec := svc.GetSpec()
 	want := int32(1)
 	if spec.Replicas != nil {
 		want = spec.GetReplicas()
 	}
 	p := &replicatedPass{
-		ch: ch, svc: svc, nodes: nodes, env: env,
+		ch: ch, svc: svc, nodes: nodes, pins: pins, env: env,
 		want: want, gen: svc.GetGeneration(), pol: policyOf(spec), paused: halted(svc), ro: rolloutOf(svc),
 	}
 	// A disruption budget bounds stop-first moves like maxUnavailable does.
@@ -54,6 +56,7 @@ type replicatedPass struct {
 	ch     *Changes
 	svc    *orchpb.Service
 	nodes  map[string]*orchpb.Node
+	pins   map[int32]scheduler.VolumePin
 	env    Env
 	want   int32
 	gen    uint64
@@ -70,9 +73,11 @@ type replicatedPass struct {
 	unplaced, retry []*orchpb.Replica
 }
 
+// draining: rep is on a draining node and can move. A slot held there by
+// its volume cannot: it keeps its replica, and `orchctl node drain` names it.
 func (p *replicatedPass) draining(rep *orchpb.Replica) bool {
 	n := p.nodes[rep.GetNode()]
-	return rep.GetNode() != "" && n != nil && n.Status() == orchpb.NodeDraining
+	return rep.GetNode() != "" && n != nil && n.Status() == orchpb.NodeDraining && !pinnedTo(p.pins, rep)
 }
 
 // sortIntoSlots stops the replicas no slot wants (scaled down, failed for
