@@ -53,6 +53,7 @@ type Agent struct {
 	dns      *nodeDNS
 	replicas *replicaSet
 	reporter *reporter
+	volumes  *volumeKeeper
 
 	wg sync.WaitGroup // Run's goroutines
 }
@@ -126,7 +127,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	srv := &server{logs: a.logs, runtime: a.cfg.Runtime, container: a.replicas.container, certificate: a.certificate, log: a.log,
 		metrics: promhttp.HandlerFor(a.newRegistry(), promhttp.HandlerOpts{})}
-	a.wg.Add(7)
+	a.wg.Add(8)
 	go func() { defer a.wg.Done(); srv.serve(ctx, ln, pool) }()
 	go func() { defer a.wg.Done(); a.runCertRenewal(ctx, agentAddr) }()
 	go func() { defer a.wg.Done(); a.runAssignments(ctx, id.NodeID) }()
@@ -134,6 +135,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { defer a.wg.Done(); a.replicas.runStrayCheck(ctx, a.cfg.Runtime, a.net) }()
 	go func() { defer a.wg.Done(); a.logs.Run(ctx, a.cfg.LogCheckInterval) }()
 	go func() { defer a.wg.Done(); a.runImageGC(ctx) }()
+	go func() { defer a.wg.Done(); a.volumes.run(ctx) }()
 	a.log.Info("agent running", "id", id.NodeID, "subnet", id.Subnet, "endpoint", agentAddr)
 	<-ctx.Done()
 	return nil
@@ -272,7 +274,13 @@ func (a *Agent) startReplicas(ctx context.Context, id *identity) error {
 	a.replicas = newReplicaSet(found, a.log)
 	a.reporter = newReporter(a.conn, id.NodeID, a.replicas, a.cfg.HeartbeatInterval, a.log)
 	a.startOverlay(ctx, id.NodeID, subnet)
-	files := replicaFiles{dir: a.dir, logs: a.logs}
+	volumeDir := a.cfg.VolumeDir
+	if volumeDir == "" {
+		volumeDir = filepath.Join(a.cfg.DataDir, "volumes")
+	}
+	a.volumes = newVolumeKeeper(volumeDir, a.replicas, a.log)
+	a.reporter.volumeUsage = a.volumes.usage
+	files := replicaFiles{dir: a.dir, logs: a.logs, volumes: volumeDir}
 	if a.dns != nil {
 		files.dnsGateway = a.overlay.Gateway()
 	}
@@ -282,6 +290,7 @@ func (a *Agent) startReplicas(ctx context.Context, id *identity) error {
 	} else if saved != nil {
 		a.applyNetwork(saved)
 		a.replicas.apply(ctx, saved)
+		a.volumes.setListed(saved)
 	}
 	return nil
 }

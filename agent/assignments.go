@@ -33,6 +33,7 @@ func (a *Agent) runAssignments(ctx context.Context, nodeID string) {
 				}
 			}
 			a.replicas.apply(ctx, set)
+			a.volumes.setListed(set)
 		})
 	})
 }
@@ -42,7 +43,9 @@ func (a *Agent) runAssignments(ctx context.Context, nodeID string) {
 func sameAssignments(a, b *orchpb.AssignmentSet) bool {
 	return a.GetNodeId() == b.GetNodeId() &&
 		slices.EqualFunc(a.GetAssignments(), b.GetAssignments(), func(x, y *orchpb.Assignment) bool { return proto.Equal(x, y) }) &&
-		slices.EqualFunc(a.GetPeers(), b.GetPeers(), func(x, y *orchpb.Node) bool { return proto.Equal(x, y) })
+		slices.EqualFunc(a.GetPeers(), b.GetPeers(), func(x, y *orchpb.Node) bool { return proto.Equal(x, y) }) &&
+		a.GetVolumesListed() == b.GetVolumesListed() &&
+		slices.EqualFunc(a.GetVolumes(), b.GetVolumes(), func(x, y *orchpb.Volume) bool { return proto.Equal(x, y) })
 }
 
 // followStream runs watch, one stream from a master, again whenever it

@@ -55,6 +55,8 @@ type DNSConfig struct {
 // Config configures an agent.
 type Config struct {
 	DataDir string
+	// VolumeDir holds the persistent volumes' data (default DATA/volumes).
+	VolumeDir string
 	// Masters are the API URLs to join through; the agent follows them in
 	// turn when one stops answering.
 	Masters []string

@@ -59,6 +59,8 @@ type statusReporter interface {
 type replicaFiles struct {
 	dir  dataDir
 	logs *logs.Files
+	// volumes is the root of the persistent volumes' directories.
+	volumes string
 	// dnsGateway is the address of the node's DNS server, which replicas'
 	// resolv.conf names; without one (no overlay, or DNS disabled) it is
 	// invalid and replicas keep their image's own files.
@@ -98,6 +100,7 @@ func (f replicaFiles) mounts(rep *orchpb.Replica, ip netip.Addr) ([]specs.Mount,
 func (f replicaFiles) remove(replicaID string, others []string) error {
 	_ = os.Remove(f.statePath(replicaID))
 	_ = os.RemoveAll(f.dir.replicaEtc(replicaID))
+	_ = os.RemoveAll(f.dir.replicaScratch(replicaID))
 	if err := f.removeDataMounts(replicaID); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"sync"
 
 	"github.com/orch-io/orch/api"
@@ -187,6 +188,20 @@ func (s *replicaSet) reported(finished []string) {
 	for _, id := range finished {
 		delete(s.finished, id)
 	}
+}
+
+// volumesInUse are the persistent volumes (by RelDir) that a replica of
+// this node mounts, stopping ones included.
+func (s *replicaSet) volumesInUse() map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]bool{}
+	for _, w := range s.workers {
+		for _, v := range w.asg.GetVolumes() {
+			out[filepath.FromSlash(v.RelDir())] = true
+		}
+	}
+	return out
 }
 
 // wantedImages are the images of every assigned replica, as containerd

@@ -18,6 +18,8 @@ type reporter struct {
 	heartbeat time.Duration
 	log       *slog.Logger
 	now       chan struct{}
+	// volumeUsage, when set, gives the last measured volume sizes.
+	volumeUsage func() map[uint64]int64
 }
 
 func newReporter(conn *masterConn, nodeID string, replicas *replicaSet, heartbeat time.Duration, log *slog.Logger) *reporter {
@@ -58,6 +60,9 @@ func (r *reporter) flush(ctx context.Context) {
 func (r *reporter) send(ctx context.Context) {
 	statuses, finished := r.replicas.statuses()
 	report := &orchpb.StatusReport{NodeId: r.nodeID, Statuses: statuses}
+	if r.volumeUsage != nil {
+		report.VolumeUsage = r.volumeUsage()
+	}
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := r.conn.reportStatus(rctx, report); err != nil {

@@ -215,9 +215,9 @@ func savedSet(set *orchpb.AssignmentSet) *orchpb.AssignmentSet {
 	if !has {
 		return set
 	}
-	out := &orchpb.AssignmentSet{Index: set.Index, NodeId: set.NodeId, Peers: set.Peers}
+	out := &orchpb.AssignmentSet{Index: set.Index, NodeId: set.NodeId, Peers: set.Peers, Volumes: set.Volumes, VolumesListed: set.VolumesListed}
 	for _, a := range set.GetAssignments() {
-		out.Assignments = append(out.Assignments, &orchpb.Assignment{Replica: a.Replica, Spec: a.Spec})
+		out.Assignments = append(out.Assignments, &orchpb.Assignment{Replica: a.Replica, Spec: a.Spec, Volumes: a.Volumes, Started: a.Started})
 	}
 	return out
 }

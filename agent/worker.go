@@ -113,7 +113,7 @@ func (w *replicaWorker) setSecretData(d []*orchpb.SecretData) {
 func (w *replicaWorker) assignment() *orchpb.Assignment {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return &orchpb.Assignment{Replica: w.asg.GetReplica(), Spec: w.asg.GetSpec(), SecretData: w.secretData}
+	return &orchpb.Assignment{Replica: w.asg.GetReplica(), Spec: w.asg.GetSpec(), SecretData: w.secretData, Volumes: w.asg.GetVolumes()}
 }
 
 func (w *replicaWorker) requestStop() { w.stopOnce.Do(func() { close(w.stopCh) }) }

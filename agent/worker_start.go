@@ -138,6 +138,13 @@ func (w *replicaWorker) createContainer(ctx context.Context, cfg runtime.Contain
 	}
 	cfg.Mounts = append(cfg.Mounts, dataMounts...)
 	cfg.Env = withEnv(cfg.Env, env)
+	if cfg.ID == w.id { // volumes go into the main container only
+		volumes, err := w.env.files.volumeMounts(w.assignment())
+		if err != nil {
+			return fmt.Errorf("%w: %w", errNotCreated, err)
+		}
+		cfg.Mounts = append(cfg.Mounts, volumes...)
+	}
 	err = rt.Create(ctx, cfg)
 	if errors.Is(err, runtime.ErrAlreadyExists) {
 		// Left by a run that died between create and start: start over.

@@ -4146,6 +4146,9 @@ type Assignment struct {
 	// the replica carries them; the agent keeps them in memory and on tmpfs
 	// and never saves them with the set.
 	SecretData []*SecretData `protobuf:"bytes,30,rep,name=secret_data,json=secretData,proto3" json:"secret_data,omitempty"`
+	// volumes are the bindings of this replica's slot's persistent volumes
+	// (all on this node): where its data lives.
+	Volumes []*Volume `protobuf:"bytes,35,rep,name=volumes,proto3" json:"volumes,omitempty"`
 	// started: the master has heard this replica's container start. An agent
 	// that finds no container for a started replica counts the new one as a
 	// restart, even when its own state was wiped. It changes once in a
@@ -4202,6 +4205,13 @@ func (x *Assignment) GetSpec() *ServiceSpec {
 func (x *Assignment) GetSecretData() []*SecretData {
 	if x != nil {
 		return x.SecretData
+	}
+	return nil
+}
+
+func (x *Assignment) GetVolumes() []*Volume {
+	if x != nil {
+		return x.Volumes
 	}
 	return nil
 }
@@ -6244,13 +6254,14 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x0fcertificate_pem\x18\x02 \x01(\tR\x0ecertificatePem\x12\x15\n" +
 	"\x06ca_pem\x18\x03 \x01(\tR\x05caPem\x12!\n" +
 	"\fcluster_cidr\x18\x04 \x01(\tR\vclusterCidr\x124\n" +
-	"\x16server_certificate_pem\x18\x05 \x01(\tR\x14serverCertificatePem\"\xb2\x01\n" +
+	"\x16server_certificate_pem\x18\x05 \x01(\tR\x14serverCertificatePem\"\xdd\x01\n" +
 	"\n" +
 	"Assignment\x12*\n" +
 	"\areplica\x18\x01 \x01(\v2\x10.orch.v1.ReplicaR\areplica\x12(\n" +
 	"\x04spec\x18\x02 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x124\n" +
 	"\vsecret_data\x18\x1e \x03(\v2\x13.orch.v1.SecretDataR\n" +
-	"secretData\x12\x18\n" +
+	"secretData\x12)\n" +
+	"\avolumes\x18# \x03(\v2\x0f.orch.v1.VolumeR\avolumes\x12\x18\n" +
 	"\astarted\x187 \x01(\bR\astarted\"\xba\x01\n" +
 	"\n" +
 	"SecretData\x12\x12\n" +
@@ -6609,32 +6620,33 @@ var file_proto_orch_proto_depIdxs = []int32{
 	23,  // 99: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
 	0,   // 100: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
 	48,  // 101: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
-	83,  // 102: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
-	47,  // 103: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	24,  // 104: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	6,   // 105: orch.v1.AssignmentSet.volumes:type_name -> orch.v1.Volume
-	40,  // 106: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	84,  // 107: orch.v1.StatusReport.volume_usage:type_name -> orch.v1.StatusReport.VolumeUsageEntry
-	51,  // 108: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	53,  // 109: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	54,  // 110: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	60,  // 111: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	61,  // 112: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	85,  // 113: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
-	86,  // 114: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
-	87,  // 115: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
-	88,  // 116: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
-	65,  // 117: orch.v1.Config.previous:type_name -> orch.v1.Config
-	64,  // 118: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
-	65,  // 119: orch.v1.PutConfig.config:type_name -> orch.v1.Config
-	89,  // 120: orch.v1.ReportVolumeUsage.size_bytes:type_name -> orch.v1.ReportVolumeUsage.SizeBytesEntry
-	4,   // 121: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
-	22,  // 122: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
-	123, // [123:123] is the sub-list for method output_type
-	123, // [123:123] is the sub-list for method input_type
-	123, // [123:123] is the sub-list for extension type_name
-	123, // [123:123] is the sub-list for extension extendee
-	0,   // [0:123] is the sub-list for field type_name
+	6,   // 102: orch.v1.Assignment.volumes:type_name -> orch.v1.Volume
+	83,  // 103: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
+	47,  // 104: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	24,  // 105: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	6,   // 106: orch.v1.AssignmentSet.volumes:type_name -> orch.v1.Volume
+	40,  // 107: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	84,  // 108: orch.v1.StatusReport.volume_usage:type_name -> orch.v1.StatusReport.VolumeUsageEntry
+	51,  // 109: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	53,  // 110: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	54,  // 111: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	60,  // 112: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	61,  // 113: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	85,  // 114: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
+	86,  // 115: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
+	87,  // 116: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
+	88,  // 117: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
+	65,  // 118: orch.v1.Config.previous:type_name -> orch.v1.Config
+	64,  // 119: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
+	65,  // 120: orch.v1.PutConfig.config:type_name -> orch.v1.Config
+	89,  // 121: orch.v1.ReportVolumeUsage.size_bytes:type_name -> orch.v1.ReportVolumeUsage.SizeBytesEntry
+	4,   // 122: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
+	22,  // 123: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
+	124, // [124:124] is the sub-list for method output_type
+	124, // [124:124] is the sub-list for method input_type
+	124, // [124:124] is the sub-list for extension type_name
+	124, // [124:124] is the sub-list for extension extendee
+	0,   // [0:124] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }

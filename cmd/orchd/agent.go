@@ -40,6 +40,7 @@ type agentFlags struct {
 	singleNode bool
 	ops        agentOpsFlags
 	devices    []string
+	volumeDir  string
 }
 
 func (f *agentFlags) register(cmd *cobra.Command, standalone bool) {
@@ -52,6 +53,7 @@ func (f *agentFlags) register(cmd *cobra.Command, standalone bool) {
 		fl.StringVar(&f.containerd, "containerd", "/run/containerd/containerd.sock", "containerd socket")
 		fl.BoolVar(&f.cleanup, "cleanup", false, "remove every container, network namespace and link this agent made, then exit")
 	}
+	fl.StringVar(&f.volumeDir, "volume-dir", "", "where the persistent volumes of the node's slots keep their data (default: DATA-DIR/volumes, the agent's)")
 	fl.StringVar(&f.name, "name", "", "node name (default: the host name)")
 	fl.StringVar(&f.labels, "labels", "", "node labels, k=v,k2=v2")
 	fl.StringVar(&f.advertise, "advertise-addr", "", "this node's IP on the underlay (default: the first non-loopback IPv4)")
@@ -182,6 +184,7 @@ func (f *agentFlags) agentConfig(masters []string, token string) (agent.Config, 
 	}
 	return agent.Config{
 		DataDir:    f.dataDir,
+		VolumeDir:  f.volumeDir,
 		Masters:    masters,
 		Token:      token,
 		Name:       name,

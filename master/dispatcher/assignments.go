@@ -72,7 +72,8 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 // so comparing replica ids in their stored order is enough. Peers, when
 // carried, are compared whole.
 func sameSet(a, b *orchpb.AssignmentSet) bool {
-	if len(a.GetAssignments()) != len(b.GetAssignments()) || len(a.GetPeers()) != len(b.GetPeers()) {
+	if len(a.GetAssignments()) != len(b.GetAssignments()) || len(a.GetPeers()) != len(b.GetPeers()) ||
+		!sameVolumes(a.GetVolumes(), b.GetVolumes()) {
 		return false
 	}
 	for i, x := range a.GetAssignments() {
@@ -137,8 +138,10 @@ func assignmentSet(st *store.Store, nodeID string, withPeers bool) *orchpb.Assig
 			},
 			Spec:    rep.GetSpec(),
 			Started: rep.GetStartedAt() != 0,
+			Volumes: slotVolumes(st, rep),
 		})
 	}
+	set.Volumes, set.VolumesListed = nodeVolumes(st, nodeID), true
 	if !withPeers {
 		return set
 	}

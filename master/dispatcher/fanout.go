@@ -97,6 +97,10 @@ func (f *fanout) run(ctx context.Context) {
 		case *orchpb.Node:
 			f.wakeNode(o.GetId())
 			f.wakePeers()
+		case *orchpb.Volume:
+			// A binding made or released changes its node's set (usage
+			// reports do not: sameSet ignores sizes).
+			f.wakeNode(o.GetNode())
 		}
 	})
 }

@@ -36,6 +36,7 @@ func (d *Dispatcher) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.beat(nodeID)
+	d.recordVolumeUsage(r.Context(), nodeID, report.GetVolumeUsage())
 	if len(changed) == 0 {
 		w.WriteHeader(http.StatusNoContent)
 		return
