@@ -7,10 +7,15 @@ import (
 )
 
 func (a *app) deleteCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:     "delete service|secret|config NAME...",
-		Short:   "Stop and remove services; delete secrets and configs no service uses",
-		Example: "  orchctl delete service hello\n  orchctl delete secret db",
+	var volumes bool
+	cmd := &cobra.Command{
+		Use:   "delete service|secret|config NAME...",
+		Short: "Stop and remove services; delete secrets and configs no service uses",
+		Long: `Stop and remove services; delete secrets and configs no service uses.
+A service's persistent volumes are kept (applying it again reuses them)
+unless --volumes is given, which deletes their data on their nodes; it
+also deletes the volumes of a service deleted earlier without it.`,
+		Example: "  orchctl delete service hello\n  orchctl delete service db --volumes\n  orchctl delete secret db",
 		Args:    cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dk, ok := isDataKind(args[0]); ok {
@@ -28,12 +33,22 @@ func (a *app) deleteCommand() *cobra.Command {
 				return err
 			}
 			for _, name := range args[1:] {
-				if _, err := c.DeleteService(cmd.Context(), a.namespace, name); err != nil {
+				del := c.DeleteService
+				if volumes {
+					del = c.DeleteServiceAndVolumes
+				}
+				if _, err := del(cmd.Context(), a.namespace, name); err != nil {
 					return fmt.Errorf("service/%s: %w", name, err)
 				}
-				fmt.Fprintf(a.stdout, "service/%s deleted\n", name)
+				if volumes {
+					fmt.Fprintf(a.stdout, "service/%s deleted with its volumes\n", name)
+				} else {
+					fmt.Fprintf(a.stdout, "service/%s deleted\n", name)
+				}
 			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&volumes, "volumes", false, "also delete the service's persistent volumes and their data")
+	return cmd
 }

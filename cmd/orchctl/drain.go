@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/api/client"
 	"github.com/orch-io/orch/master/disruption"
 	orchpb "github.com/orch-io/orch/proto"
@@ -27,12 +28,26 @@ func (a *app) waitDrained(ctx context.Context, c *client.Client, node *orchpb.No
 		if err != nil {
 			return a.drainGaveUp(ctx, node, last, err)
 		}
-		left := map[string][]*orchpb.Replica{}
+		var running []*orchpb.Replica
 		for _, r := range reps {
 			if r.Desired() == orchpb.DesiredRunning && !r.Terminal() {
-				k := r.GetNamespace() + "/" + r.GetService()
-				left[k] = append(left[k], r)
+				running = append(running, r)
 			}
+		}
+		volumes, err := c.ListVolumes(ctx, "")
+		if err != nil && !errors.Is(err, api.ErrNotFound) { // a master before volumes has none
+			return a.drainGaveUp(ctx, node, last, err)
+		}
+		pinned, movable := pinnedSlots(volumes, node.GetId(), running)
+		left := map[string][]*orchpb.Replica{}
+		for _, r := range movable {
+			k := r.GetNamespace() + "/" + r.GetService()
+			left[k] = append(left[k], r)
+		}
+		if len(left) == 0 && len(pinned) > 0 {
+			return fmt.Errorf("node/%s: drained but for %d slots that cannot move, held by their volumes on the node: %s; "+
+				"they keep running there (stop them with scale or delete, or let one start empty elsewhere with `orchctl volume forget SERVICE.SLOT/NAME` once it is stopped)",
+				node.GetName(), len(pinned), strings.Join(pinned, ", "))
 		}
 		if len(left) == 0 {
 			fmt.Fprintf(a.stdout, "node/%s drained\n", node.GetName())

@@ -27,15 +27,21 @@ type getOptions struct {
 func (a *app) getCommand() *cobra.Command {
 	var o getOptions
 	cmd := &cobra.Command{
-		Use:   "get services|replicas|nodes|images|secrets|configs [NAME]",
+		Use:   "get services|replicas|nodes|images|secrets|configs|volumes [NAME]",
 		Short: "List objects, or show one",
 		Example: `  orchctl get services
   orchctl get replicas --service hello -o wide
   orchctl get replica hello.2 -o yaml
   orchctl get nodes -w`,
 		Args:      cobra.RangeArgs(1, 2),
-		ValidArgs: []string{"services", "replicas", "nodes", "images", "secrets", "configs"},
+		ValidArgs: []string{"services", "replicas", "nodes", "images", "secrets", "configs", "volumes"},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isVolumeKind(args[0]) {
+				if len(args) == 2 {
+					return errors.New("get volumes takes no name: it lists the namespace's volumes (-A: every namespace's)")
+				}
+				return a.getVolumes(cmd.Context(), o.allNamespaces)
+			}
 			if dk, ok := isDataKind(args[0]); ok {
 				name := ""
 				if len(args) == 2 {

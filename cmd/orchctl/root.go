@@ -104,6 +104,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.eventsCommand(),
 		a.secretCommand(),
 		a.configCommand(),
+		a.volumeCommand(),
 		a.versionCommand(),
 	)
 	return root
