@@ -51,33 +51,7 @@ func TestVolumes(t *testing.T) {
 		t.Fatalf("the volume's directory %s: %q %v", dir, data, err)
 	}
 
-	// A crash restarts the container of the same replica: same volume.
-	if _, err := httpGet("http://" + rep.GetIp() + ":8080/crash"); err != nil && !strings.Contains(err.Error(), "EOF") {
-		t.Logf("crash: %v", err)
-	}
-	d.eventually("the replica restarted after its crash", func() error {
-		r, err := d.api.GetReplica(ctx, rep.GetId(), "")
-		if err != nil || r.GetRestarts() == 0 || r.Observed() != orchpb.ReplicaRunning {
-			return fmt.Errorf("replica %v (%v)", r, err)
-		}
-		return nil
-	})
-	d.replicaSees(rep.GetIp(), "/file?path=/data/kept", "precious")
-
-	// An update replaces the replica: the volume stays, scratch is new.
-	d.apply(fmt.Sprintf(volumesYAML, 2))
-	updated := d.revision("db", "2")
-	d.replicaSees(updated.GetIp(), "/file?path=/data/kept", "precious")
-	if _, err := httpGet("http://" + updated.GetIp() + ":8080/file?path=/cache/tmp"); err == nil || !strings.Contains(err.Error(), "404") {
-		t.Fatalf("the new replica's scratch volume holds the old one's file: %v", err)
-	}
-	d.write(updated, "/data/kept", "precious-2")
-
-	if _, errOut, code := d.orchctl(t, "rollback", "service", "db"); code != 0 {
-		t.Fatalf("rollback: exit %d: %s", code, errOut)
-	}
-	rolled := d.revision("db", "1")
-	d.replicaSees(rolled.GetIp(), "/file?path=/data/kept", "precious-2")
+	d.volumeSurvivesReplacement(t, rep)
 
 	// Deleting the service keeps the volume; applying it again reuses it.
 	if out, errOut, code := d.orchctl(t, "delete", "service", "db"); code != 0 || !strings.Contains(out, "deleted") {
@@ -130,6 +104,41 @@ func TestVolumes(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// volumeSurvivesReplacement: a crash (same replica), an update and a
+// rollback (new replicas) all find the slot's data; scratch is new with
+// each replica.
+func (d *devCluster) volumeSurvivesReplacement(t *testing.T, rep *orchpb.Replica) {
+	ctx := context.Background()
+	// A crash restarts the container of the same replica: same volume.
+	if _, err := httpGet("http://" + rep.GetIp() + ":8080/crash"); err != nil && !strings.Contains(err.Error(), "EOF") {
+		t.Logf("crash: %v", err)
+	}
+	d.eventually("the replica restarted after its crash", func() error {
+		r, err := d.api.GetReplica(ctx, rep.GetId(), "")
+		if err != nil || r.GetRestarts() == 0 || r.Observed() != orchpb.ReplicaRunning {
+			return fmt.Errorf("replica %v (%v)", r, err)
+		}
+		return nil
+	})
+	d.replicaSees(rep.GetIp(), "/file?path=/data/kept", "precious")
+
+	// An update replaces the replica: the volume stays, scratch is new.
+	d.apply(fmt.Sprintf(volumesYAML, 2))
+	updated := d.revision("db", "2")
+	d.replicaSees(updated.GetIp(), "/file?path=/data/kept", "precious")
+	if _, err := httpGet("http://" + updated.GetIp() + ":8080/file?path=/cache/tmp"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("the new replica's scratch volume holds the old one's file: %v", err)
+	}
+	d.write(updated, "/data/kept", "precious-2")
+
+	if _, errOut, code := d.orchctl(t, "rollback", "service", "db"); code != 0 {
+		t.Fatalf("rollback: exit %d: %s", code, errOut)
+	}
+	rolled := d.revision("db", "1")
+	d.replicaSees(rolled.GetIp(), "/file?path=/data/kept", "precious-2")
+
 }
 
 // write has the replica write data to path (on one of its volumes).

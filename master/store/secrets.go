@@ -133,14 +133,7 @@ func (s *Store) Secret(namespace, name string) *orchpb.Secret {
 
 // Secrets lists the secrets of namespace ("" = all), sorted.
 func (s *Store) Secrets(namespace string) []*orchpb.Secret {
-	s.mu.RLock()
-	var out []*orchpb.Secret
-	for k, v := range s.secrets {
-		if namespace == "" || k.namespace == namespace {
-			out = append(out, v)
-		}
-	}
-	s.mu.RUnlock()
+	out := selectFrom(s, func() map[svcKey]*orchpb.Secret { return s.secrets }, func(k svcKey, _ *orchpb.Secret) bool { return namespace == "" || k.namespace == namespace })
 	sortSecrets(out)
 	return out
 }
@@ -154,14 +147,7 @@ func (s *Store) ConfigObject(namespace, name string) *orchpb.Config {
 
 // Configs lists the configs of namespace ("" = all), sorted.
 func (s *Store) Configs(namespace string) []*orchpb.Config {
-	s.mu.RLock()
-	var out []*orchpb.Config
-	for k, v := range s.configs {
-		if namespace == "" || k.namespace == namespace {
-			out = append(out, v)
-		}
-	}
-	s.mu.RUnlock()
+	out := selectFrom(s, func() map[svcKey]*orchpb.Config { return s.configs }, func(k svcKey, _ *orchpb.Config) bool { return namespace == "" || k.namespace == namespace })
 	sortConfigs(out)
 	return out
 }

@@ -252,6 +252,21 @@ func (s *Store) Config() *orchpb.ClusterConfig {
 
 // values copies a table's objects out, so the caller can sort them after
 // releasing the read lock (the FSM's writes wait for readers).
+// selectFrom lists the objects of one of s's tables that keep accepts,
+// in no order. The table is read under s's read lock (Restore replaces
+// the tables).
+func selectFrom[K comparable, V any](s *Store, table func() map[K]V, keep func(K, V) bool) []V {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []V
+	for k, v := range table() {
+		if keep(k, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 func values[K comparable, V any](table map[K]V) []V {
 	out := make([]V, 0, len(table))
 	for _, v := range table {

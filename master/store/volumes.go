@@ -205,14 +205,7 @@ func (s *Store) volumesOf(svc svcKey) []*orchpb.Volume {
 // Volumes lists the bindings of namespace ("" = all), sorted by namespace,
 // service, slot and name. Shared with the store: do not modify them.
 func (s *Store) Volumes(namespace string) []*orchpb.Volume {
-	s.mu.RLock()
-	var out []*orchpb.Volume
-	for k, v := range s.volumes {
-		if namespace == "" || k.namespace == namespace {
-			out = append(out, v)
-		}
-	}
-	s.mu.RUnlock()
+	out := selectFrom(s, func() map[volKey]*orchpb.Volume { return s.volumes }, func(k volKey, _ *orchpb.Volume) bool { return namespace == "" || k.namespace == namespace })
 	sortVolumes(out)
 	return out
 }
@@ -226,14 +219,7 @@ func (s *Store) ServiceVolumes(namespace, service string) []*orchpb.Volume {
 
 // NodeVolumes lists the bindings held by node, sorted.
 func (s *Store) NodeVolumes(node string) []*orchpb.Volume {
-	s.mu.RLock()
-	var out []*orchpb.Volume
-	for _, v := range s.volumes {
-		if v.GetNode() == node {
-			out = append(out, v)
-		}
-	}
-	s.mu.RUnlock()
+	out := selectFrom(s, func() map[volKey]*orchpb.Volume { return s.volumes }, func(_ volKey, v *orchpb.Volume) bool { return v.GetNode() == node })
 	sortVolumes(out)
 	return out
 }
