@@ -17,7 +17,10 @@
 // updated only for the node a placement changed.
 //
 // Affinity and anti-affinity between services (affinity.go) and whole
-// devices (devices.go) are dynamic filters like resources. Preempt
+// devices (devices.go) are dynamic filters like resources. A slot whose
+// persistent volume is bound to a node (volumes.go, Request.Volumes) is
+// pinned there like a replica with its node set, and says which node it
+// waits for. Preempt
 // (preempt.go) chooses which lower-priority replicas to stop when Schedule
 // found no room, and Rebalance (rebalance.go) which replicas to move to
 // restore spread; both are pure like Schedule.

@@ -79,6 +79,10 @@ func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
+	if e := s.mastersSpeakVolumes(spec); e != nil {
+		writeError(w, e)
+		return
+	}
 	version, ok := ifMatch(w, r)
 	if !ok {
 		return

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -35,6 +36,20 @@ func (s *Server) volumeRoutes() []endpoint.Route {
 			Summary: "Forget a slot's volume: the slot may start empty on another node; the old node deletes the data. Refused (409) while the slot runs on the volume's node",
 			Params:  []endpoint.Param{nsParam, serviceParam, slotParam, volumeParam, ifNodeParam}, Out: endpoint.JSON(deleted{})},
 	}
+}
+
+// mastersSpeakVolumes refuses persistent volumes while a master of an
+// older protocol still runs: the FSM would bind none, and the slot's
+// replicas could not start.
+func (s *Server) mastersSpeakVolumes(spec *orchpb.ServiceSpec) *api.Error {
+	if len(spec.PersistentVolumes()) == 0 {
+		return nil
+	}
+	oldest, who := s.deps.Store.MastersProtocol()
+	if oldest.Less(store.ProtocolVolumes) {
+		return endpoint.BadRequest("volumes", fmt.Sprintf("volumes: master %s speaks protocol %s, which has no persistent volumes: finish upgrading the masters first (docs/upgrading.md)", who, oldest))
+	}
+	return nil
 }
 
 // volumeState is what a binding means now: its slot runs on its node, or

@@ -2,6 +2,8 @@ package manifest
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	orchpb "github.com/orch-io/orch/proto"
@@ -48,6 +50,23 @@ func TestVolumesErrors(t *testing.T) {
 		var fe *FieldError
 		if !errors.As(err, &fe) || fe.Field != c.field {
 			t.Errorf("%q: got %v, want an error on %s", c.doc, err, c.field)
+		}
+	}
+}
+
+// TestExamplesParse: every manifest in examples/ is valid.
+func TestExamplesParse(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("examples: %v %v", files, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ParseAll(data); err != nil {
+			t.Errorf("%s: %v", f, err)
 		}
 	}
 }
