@@ -81,6 +81,7 @@ func TestVolumes(t *testing.T) {
 	}
 	d.write(again, "/data/after-restart", "yes")
 	d.replicaSees(again.GetIp(), "/file?path=/data/kept", "precious-2")
+	d.drainNamesPinnedSlot(t, again)
 
 	// Usage is measured (at most every 30 s) and shown.
 	d.eventually("get volumes shows the volume's usage", func() error {
@@ -139,6 +140,27 @@ func (d *devCluster) volumeSurvivesReplacement(t *testing.T, rep *orchpb.Replica
 	rolled := d.revision("db", "1")
 	d.replicaSees(rolled.GetIp(), "/file?path=/data/kept", "precious-2")
 
+}
+
+// drainNamesPinnedSlot: a drain of the node holding the volume ends, with
+// an error naming the slot that cannot move, and leaves its replica
+// running; uncordon makes the node schedulable again.
+func (d *devCluster) drainNamesPinnedSlot(t *testing.T, rep *orchpb.Replica) {
+	nodes, _, err := d.api.ListNodes(context.Background())
+	if err != nil || len(nodes) != 1 {
+		t.Fatalf("nodes %v (%v)", nodes, err)
+	}
+	name := nodes[0].GetName()
+	_, errOut, code := d.orchctl(t, "node", "drain", name, "--timeout", "2m")
+	if code == 0 || !strings.Contains(errOut, "cannot move") || !strings.Contains(errOut, "default/db.1 (volume data)") {
+		t.Fatalf("drain of the volume's node: exit %d: %s", code, errOut)
+	}
+	if got := d.running("db", 1)[0]; got.GetId() != rep.GetId() {
+		t.Fatalf("the drain replaced %s by %s", rep.GetId(), got.GetId())
+	}
+	if _, errOut, code := d.orchctl(t, "node", "uncordon", name); code != 0 {
+		t.Fatalf("uncordon: exit %d: %s", code, errOut)
+	}
 }
 
 // write has the replica write data to path (on one of its volumes).

@@ -80,7 +80,9 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
 				// client must list again.
 				return
 			}
-			if kind != "" && ev.Kind != kind {
+			if (kind != "" && ev.Kind != kind) || ev.Kind == store.KindVolume {
+				// Volume bindings are not part of the watch API (yet):
+				// clients list them (GET /v1/volumes).
 				continue
 			}
 			line, err := encodeEvent(ev)

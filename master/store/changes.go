@@ -20,8 +20,8 @@ func (s *Store) Cursor() Cursor {
 	return Cursor{s.index, s.ring.epoch}
 }
 
-// ChangedServices lists, sorted, the services whose spec or replicas
-// changed after c, and the cursor to ask from next time. all reports that
+// ChangedServices lists, sorted, the services whose spec, replicas or
+// released volumes changed after c, and the cursor to ask from next time. all reports that
 // the caller must look at every service instead: a node changed (any
 // placement may depend on it), or the history after c is no longer held
 // (a restore, or more changes than the watch ring keeps).
@@ -46,6 +46,12 @@ func (s *Store) ChangedServices(c Cursor) (keys []ServiceKey, all bool, next Cur
 			seen[ServiceKey{o.GetNamespace(), o.GetService()}] = struct{}{}
 		case *orchpb.Node:
 			return nil, true, next
+		case *orchpb.Volume:
+			// A released binding frees where the slot may go; a new one
+			// or a usage report changes nothing to place.
+			if e.Type == EventDelete {
+				seen[ServiceKey{o.GetNamespace(), o.GetService()}] = struct{}{}
+			}
 		}
 	}
 	keys = make([]ServiceKey, 0, len(seen))
