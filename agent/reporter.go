@@ -19,7 +19,7 @@ type reporter struct {
 	log       *slog.Logger
 	now       chan struct{}
 	// volumeUsage, when set, gives the last measured volume sizes.
-	volumeUsage func() map[uint64]int64
+	volumeUsage func() []*orchpb.VolumeSize
 }
 
 func newReporter(conn *masterConn, nodeID string, replicas *replicaSet, heartbeat time.Duration, log *slog.Logger) *reporter {

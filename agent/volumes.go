@@ -106,7 +106,7 @@ type volumeKeeper struct {
 	mu     sync.Mutex
 	listed map[string]uint64 // RelDir -> create_index, of the last set that listed them
 	known  bool              // a set from a master listed the volumes
-	sizes  map[uint64]int64
+	sizes  []*orchpb.VolumeSize
 }
 
 func newVolumeKeeper(root string, replicas *replicaSet, log *slog.Logger) *volumeKeeper {
@@ -135,8 +135,8 @@ func (k *volumeKeeper) setListed(set *orchpb.AssignmentSet) {
 	}
 }
 
-// usage is the last measured size of each listed volume, by create_index.
-func (k *volumeKeeper) usage() map[uint64]int64 {
+// usage is the last measured size of each listed volume.
+func (k *volumeKeeper) usage() []*orchpb.VolumeSize {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.sizes
@@ -169,14 +169,14 @@ func (k *volumeKeeper) pass() {
 		return
 	}
 	inUse := k.replicas.volumesInUse()
-	sizes := make(map[uint64]int64, len(listed))
+	sizes := make([]*orchpb.VolumeSize, 0, len(listed))
 	for _, dir := range dirs {
 		rel, err := filepath.Rel(k.root, dir)
 		if err != nil {
 			continue
 		}
 		if idx, ok := listed[rel]; ok {
-			sizes[idx] = diskUsage(dir)
+			sizes = append(sizes, &orchpb.VolumeSize{CreateIndex: idx, SizeBytes: diskUsage(dir)})
 			continue
 		}
 		if inUse[rel] {

@@ -117,8 +117,8 @@ func TestVolumeKeeper(t *testing.T) {
 	if _, err := os.Stat(keptDir); err != nil {
 		t.Fatalf("a listed volume was deleted: %v", err)
 	}
-	if got := k.usage()[10]; got < 10000 {
-		t.Fatalf("usage of the listed volume %d, want at least 10000", got)
+	if u := k.usage(); len(u) != 1 || u[0].GetCreateIndex() != 10 || u[0].GetSizeBytes() < 10000 {
+		t.Fatalf("usage %v, want the listed volume's, at least 10000 bytes", u)
 	}
 	delete(rs.workers, "r3")
 	k.pass()

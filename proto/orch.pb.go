@@ -4390,7 +4390,7 @@ type StatusReport struct {
 	Statuses []*ReplicaStatus       `protobuf:"bytes,2,rep,name=statuses,proto3" json:"statuses,omitempty"`
 	// volume_usage is the du of each volume the node holds, by create_index;
 	// the agent measures at most every 30 s.
-	VolumeUsage   map[uint64]int64 `protobuf:"bytes,35,rep,name=volume_usage,json=volumeUsage,proto3" json:"volume_usage,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	VolumeUsage   []*VolumeSize `protobuf:"bytes,35,rep,name=volume_usage,json=volumeUsage,proto3" json:"volume_usage,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4439,7 +4439,7 @@ func (x *StatusReport) GetStatuses() []*ReplicaStatus {
 	return nil
 }
 
-func (x *StatusReport) GetVolumeUsage() map[uint64]int64 {
+func (x *StatusReport) GetVolumeUsage() []*VolumeSize {
 	if x != nil {
 		return x.VolumeUsage
 	}
@@ -5814,12 +5814,12 @@ func (x *DeleteVolumes) GetIfNode() string {
 	return ""
 }
 
-// ReportVolumeUsage is what a node's volumes use on disk, by the volumes'
-// create_index; only changed sizes are proposed.
+// ReportVolumeUsage is what a node's volumes use on disk; only changed
+// sizes are proposed.
 type ReportVolumeUsage struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	SizeBytes     map[uint64]int64       `protobuf:"bytes,2,rep,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Sizes         []*VolumeSize          `protobuf:"bytes,2,rep,name=sizes,proto3" json:"sizes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5861,11 +5861,65 @@ func (x *ReportVolumeUsage) GetNodeId() string {
 	return ""
 }
 
-func (x *ReportVolumeUsage) GetSizeBytes() map[uint64]int64 {
+func (x *ReportVolumeUsage) GetSizes() []*VolumeSize {
+	if x != nil {
+		return x.Sizes
+	}
+	return nil
+}
+
+// VolumeSize is the measured size of one volume, named by its binding's
+// create_index.
+type VolumeSize struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CreateIndex   uint64                 `protobuf:"varint,1,opt,name=create_index,json=createIndex,proto3" json:"create_index,omitempty"`
+	SizeBytes     int64                  `protobuf:"varint,2,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VolumeSize) Reset() {
+	*x = VolumeSize{}
+	mi := &file_proto_orch_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VolumeSize) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VolumeSize) ProtoMessage() {}
+
+func (x *VolumeSize) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VolumeSize.ProtoReflect.Descriptor instead.
+func (*VolumeSize) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *VolumeSize) GetCreateIndex() uint64 {
+	if x != nil {
+		return x.CreateIndex
+	}
+	return 0
+}
+
+func (x *VolumeSize) GetSizeBytes() int64 {
 	if x != nil {
 		return x.SizeBytes
 	}
-	return nil
+	return 0
 }
 
 var File_proto_orch_proto protoreflect.FileDescriptor
@@ -6278,14 +6332,11 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\vassignments\x18\x03 \x03(\v2\x13.orch.v1.AssignmentR\vassignments\x12#\n" +
 	"\x05peers\x18\x04 \x03(\v2\r.orch.v1.NodeR\x05peers\x12)\n" +
 	"\avolumes\x18# \x03(\v2\x0f.orch.v1.VolumeR\avolumes\x12%\n" +
-	"\x0evolumes_listed\x18$ \x01(\bR\rvolumesListed\"\xe6\x01\n" +
+	"\x0evolumes_listed\x18$ \x01(\bR\rvolumesListed\"\x93\x01\n" +
 	"\fStatusReport\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x122\n" +
-	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\x12I\n" +
-	"\fvolume_usage\x18# \x03(\v2&.orch.v1.StatusReport.VolumeUsageEntryR\vvolumeUsage\x1a>\n" +
-	"\x10VolumeUsageEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xd4\x01\n" +
+	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\x126\n" +
+	"\fvolume_usage\x18# \x03(\v2\x13.orch.v1.VolumeSizeR\vvolumeUsage\"\xd4\x01\n" +
 	"\bEndpoint\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x01 \x01(\tR\treplicaId\x12\x1c\n" +
@@ -6402,14 +6453,15 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\aservice\x18\x02 \x01(\tR\aservice\x12\x12\n" +
 	"\x04slot\x18\x03 \x01(\x05R\x04slot\x12\x12\n" +
 	"\x04name\x18\x04 \x01(\tR\x04name\x12\x17\n" +
-	"\aif_node\x18\x05 \x01(\tR\x06ifNode\"\xb4\x01\n" +
+	"\aif_node\x18\x05 \x01(\tR\x06ifNode\"W\n" +
 	"\x11ReportVolumeUsage\x12\x17\n" +
-	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12H\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12)\n" +
+	"\x05sizes\x18\x02 \x03(\v2\x13.orch.v1.VolumeSizeR\x05sizes\"N\n" +
 	"\n" +
-	"size_bytes\x18\x02 \x03(\v2).orch.v1.ReportVolumeUsage.SizeBytesEntryR\tsizeBytes\x1a<\n" +
-	"\x0eSizeBytesEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01B&Z$github.com/orch-io/orch/proto;orchpbb\x06proto3"
+	"VolumeSize\x12!\n" +
+	"\fcreate_index\x18\x01 \x01(\x04R\vcreateIndex\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x02 \x01(\x03R\tsizeBytesB&Z$github.com/orch-io/orch/proto;orchpbb\x06proto3"
 
 var (
 	file_proto_orch_proto_rawDescOnce sync.Once
@@ -6423,7 +6475,7 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 90)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 89)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
 	(*ReplicaContainerSpec)(nil),     // 1: orch.v1.ReplicaContainerSpec
@@ -6497,61 +6549,60 @@ var file_proto_orch_proto_goTypes = []any{
 	(*DeleteConfig)(nil),             // 69: orch.v1.DeleteConfig
 	(*DeleteVolumes)(nil),            // 70: orch.v1.DeleteVolumes
 	(*ReportVolumeUsage)(nil),        // 71: orch.v1.ReportVolumeUsage
-	nil,                              // 72: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 73: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 74: orch.v1.ServiceSpec.EnvFromEntry
-	nil,                              // 75: orch.v1.ReplicaContainerSpec.EnvEntry
-	nil,                              // 76: orch.v1.Placement.DevicesEntry
-	nil,                              // 77: orch.v1.Replica.ContainerResourcesEntry
-	nil,                              // 78: orch.v1.Node.LabelsEntry
-	nil,                              // 79: orch.v1.MoveReplicas.ExpectedVersionsEntry
-	nil,                              // 80: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 81: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 82: orch.v1.NodeRegistration.LabelsEntry
-	nil,                              // 83: orch.v1.SecretData.DataEntry
-	nil,                              // 84: orch.v1.StatusReport.VolumeUsageEntry
+	(*VolumeSize)(nil),               // 72: orch.v1.VolumeSize
+	nil,                              // 73: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 74: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 75: orch.v1.ServiceSpec.EnvFromEntry
+	nil,                              // 76: orch.v1.ReplicaContainerSpec.EnvEntry
+	nil,                              // 77: orch.v1.Placement.DevicesEntry
+	nil,                              // 78: orch.v1.Replica.ContainerResourcesEntry
+	nil,                              // 79: orch.v1.Node.LabelsEntry
+	nil,                              // 80: orch.v1.MoveReplicas.ExpectedVersionsEntry
+	nil,                              // 81: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 82: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 83: orch.v1.NodeRegistration.LabelsEntry
+	nil,                              // 84: orch.v1.SecretData.DataEntry
 	nil,                              // 85: orch.v1.Secret.DataEntry
 	nil,                              // 86: orch.v1.Secret.PreviousDataEntry
 	nil,                              // 87: orch.v1.Config.DataEntry
 	nil,                              // 88: orch.v1.Config.BinaryDataEntry
-	nil,                              // 89: orch.v1.ReportVolumeUsage.SizeBytesEntry
-	(*durationpb.Duration)(nil),      // 90: google.protobuf.Duration
+	(*durationpb.Duration)(nil),      // 89: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	72,  // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	73,  // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
 	9,   // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
 	10,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
 	11,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
 	15,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
 	16,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
 	19,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	90,  // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
-	73,  // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	89,  // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	74,  // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
 	8,   // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
 	2,   // 10: orch.v1.ServiceSpec.secrets:type_name -> orch.v1.SecretMount
 	3,   // 11: orch.v1.ServiceSpec.configs:type_name -> orch.v1.ConfigMount
-	74,  // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
+	75,  // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
 	5,   // 13: orch.v1.ServiceSpec.volumes:type_name -> orch.v1.VolumeMount
 	1,   // 14: orch.v1.ServiceSpec.sidecars:type_name -> orch.v1.ReplicaContainerSpec
 	1,   // 15: orch.v1.ServiceSpec.init:type_name -> orch.v1.ReplicaContainerSpec
 	7,   // 16: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
-	75,  // 17: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
+	76,  // 17: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
 	10,  // 18: orch.v1.ReplicaContainerSpec.resources:type_name -> orch.v1.Resources
 	8,   // 19: orch.v1.ReplicaContainerSpec.capabilities:type_name -> orch.v1.Capabilities
 	12,  // 20: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
 	13,  // 21: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
 	14,  // 22: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	90,  // 23: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	90,  // 24: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	90,  // 25: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
-	90,  // 26: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
-	90,  // 27: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	89,  // 23: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	89,  // 24: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	89,  // 25: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	89,  // 26: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	89,  // 27: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
 	17,  // 28: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
 	17,  // 29: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
-	76,  // 30: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
-	90,  // 31: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
-	90,  // 32: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	90,  // 33: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
+	77,  // 30: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
+	89,  // 31: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	89,  // 32: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	89,  // 33: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
 	0,   // 34: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
 	21,  // 35: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
 	0,   // 36: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
@@ -6559,9 +6610,9 @@ var file_proto_orch_proto_depIdxs = []int32{
 	22,  // 38: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
 	0,   // 39: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
 	41,  // 40: orch.v1.Replica.containers:type_name -> orch.v1.ContainerStatus
-	77,  // 41: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
+	78,  // 41: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
 	18,  // 42: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
-	78,  // 43: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	79,  // 43: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
 	22,  // 44: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
 	22,  // 45: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
 	18,  // 46: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
@@ -6601,19 +6652,19 @@ var file_proto_orch_proto_depIdxs = []int32{
 	70,  // 80: orch.v1.Command.delete_volumes:type_name -> orch.v1.DeleteVolumes
 	71,  // 81: orch.v1.Command.report_volume_usage:type_name -> orch.v1.ReportVolumeUsage
 	29,  // 82: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
-	79,  // 83: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
+	80,  // 83: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
 	0,   // 84: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
 	24,  // 85: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
 	23,  // 86: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	80,  // 87: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	81,  // 87: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
 	40,  // 88: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
 	38,  // 89: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
 	41,  // 90: orch.v1.ReplicaStatus.containers:type_name -> orch.v1.ContainerStatus
 	25,  // 91: orch.v1.PutImage.image:type_name -> orch.v1.Image
 	26,  // 92: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	81,  // 93: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	82,  // 93: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
 	24,  // 94: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	82,  // 95: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	83,  // 95: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
 	22,  // 96: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
 	18,  // 97: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
 	24,  // 98: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
@@ -6621,12 +6672,12 @@ var file_proto_orch_proto_depIdxs = []int32{
 	0,   // 100: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
 	48,  // 101: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
 	6,   // 102: orch.v1.Assignment.volumes:type_name -> orch.v1.Volume
-	83,  // 103: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
+	84,  // 103: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
 	47,  // 104: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
 	24,  // 105: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
 	6,   // 106: orch.v1.AssignmentSet.volumes:type_name -> orch.v1.Volume
 	40,  // 107: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	84,  // 108: orch.v1.StatusReport.volume_usage:type_name -> orch.v1.StatusReport.VolumeUsageEntry
+	72,  // 108: orch.v1.StatusReport.volume_usage:type_name -> orch.v1.VolumeSize
 	51,  // 109: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
 	53,  // 110: orch.v1.PutMaster.master:type_name -> orch.v1.Master
 	54,  // 111: orch.v1.PutToken.token:type_name -> orch.v1.Token
@@ -6639,7 +6690,7 @@ var file_proto_orch_proto_depIdxs = []int32{
 	65,  // 118: orch.v1.Config.previous:type_name -> orch.v1.Config
 	64,  // 119: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
 	65,  // 120: orch.v1.PutConfig.config:type_name -> orch.v1.Config
-	89,  // 121: orch.v1.ReportVolumeUsage.size_bytes:type_name -> orch.v1.ReportVolumeUsage.SizeBytesEntry
+	72,  // 121: orch.v1.ReportVolumeUsage.sizes:type_name -> orch.v1.VolumeSize
 	4,   // 122: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
 	22,  // 123: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
 	124, // [124:124] is the sub-list for method output_type
@@ -6695,7 +6746,7 @@ func file_proto_orch_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   90,
+			NumMessages:   89,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

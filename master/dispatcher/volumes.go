@@ -57,11 +57,11 @@ func sameVolumes(a, b []*orchpb.Volume) bool {
 // recordVolumeUsage proposes the sizes a node measured, when they differ
 // from the store (the agent measures at most every 30 s, so this is rare).
 // A failure is only logged: the next measurement tries again.
-func (d *Dispatcher) recordVolumeUsage(ctx context.Context, node string, sizes map[uint64]int64) {
+func (d *Dispatcher) recordVolumeUsage(ctx context.Context, node string, sizes []*orchpb.VolumeSize) {
 	if !d.deps.Store.VolumeUsageIsNews(node, sizes) {
 		return
 	}
-	cmd := &orchpb.Command{Op: &orchpb.Command_ReportVolumeUsage{ReportVolumeUsage: &orchpb.ReportVolumeUsage{NodeId: node, SizeBytes: sizes}}}
+	cmd := &orchpb.Command{Op: &orchpb.Command_ReportVolumeUsage{ReportVolumeUsage: &orchpb.ReportVolumeUsage{NodeId: node, Sizes: sizes}}}
 	if _, err := d.deps.Proposer.Apply(ctx, cmd); err != nil {
 		d.log.Debug("volume usage not recorded", "node", node, "err", err)
 	}

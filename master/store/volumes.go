@@ -139,12 +139,13 @@ func (s *Store) reportVolumeUsage(index uint64, c *orchpb.ReportVolumeUsage) *or
 	if !s.speaks(ProtocolVolumes) {
 		return fail(index, orchpb.ResultInvalid, "volumes need every master at protocol %s or later: finish the upgrade first", ProtocolVolumes)
 	}
-	if len(c.GetSizeBytes()) == 0 {
+	sizes := sizesByIndex(c.GetSizes())
+	if len(sizes) == 0 {
 		return &orchpb.CommandResult{}
 	}
 	for _, k := range s.sortedVolumeKeys() {
 		v := s.volumes[k]
-		size, ok := c.GetSizeBytes()[v.GetCreateIndex()]
+		size, ok := sizes[v.GetCreateIndex()]
 		if !ok || v.GetNode() != c.GetNodeId() || size == v.GetSizeBytes() {
 			continue
 		}
@@ -158,10 +159,11 @@ func (s *Store) reportVolumeUsage(index uint64, c *orchpb.ReportVolumeUsage) *or
 
 // VolumeUsageIsNews reports whether node's measured sizes would change any
 // stored volume, so the dispatcher proposes only news.
-func (s *Store) VolumeUsageIsNews(node string, sizes map[uint64]int64) bool {
-	if len(sizes) == 0 {
+func (s *Store) VolumeUsageIsNews(node string, list []*orchpb.VolumeSize) bool {
+	if len(list) == 0 {
 		return false
 	}
+	sizes := sizesByIndex(list)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, v := range s.volumes {
@@ -170,6 +172,15 @@ func (s *Store) VolumeUsageIsNews(node string, sizes map[uint64]int64) bool {
 		}
 	}
 	return false
+}
+
+// sizesByIndex: the last size given for each volume wins.
+func sizesByIndex(list []*orchpb.VolumeSize) map[uint64]int64 {
+	out := make(map[uint64]int64, len(list))
+	for _, v := range list {
+		out[v.GetCreateIndex()] = v.GetSizeBytes()
+	}
+	return out
 }
 
 func (s *Store) sortedVolumeKeys() []volKey {

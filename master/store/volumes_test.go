@@ -107,19 +107,20 @@ func TestVolumeUsage(t *testing.T) {
 	mustApply(t, s, putServiceWithVolumes("default", "db", 1))
 	mustApply(t, s, putReplicas(replica("r1", "default", "db", 1, "n1", 0, 0)))
 	id := s.Volumes("")[0].GetCreateIndex()
-	if !s.VolumeUsageIsNews("n1", map[uint64]int64{id: 4096}) || s.VolumeUsageIsNews("n2", map[uint64]int64{id: 4096}) {
+	sized := func(size int64) []*orchpb.VolumeSize { return []*orchpb.VolumeSize{{CreateIndex: id, SizeBytes: size}} }
+	if !s.VolumeUsageIsNews("n1", sized(4096)) || s.VolumeUsageIsNews("n2", sized(4096)) {
 		t.Fatal("news: want true for the holder, false for another node")
 	}
 	report := func(node string, size int64) *orchpb.Command {
 		return &orchpb.Command{Op: &orchpb.Command_ReportVolumeUsage{ReportVolumeUsage: &orchpb.ReportVolumeUsage{
-			NodeId: node, SizeBytes: map[uint64]int64{id: size}}}}
+			NodeId: node, Sizes: sized(size)}}}
 	}
 	mustApply(t, s, report("n2", 1))
 	mustApply(t, s, report("n1", 4096))
 	if got := s.Volumes("")[0].GetSizeBytes(); got != 4096 {
 		t.Fatalf("size %d, want 4096", got)
 	}
-	if s.VolumeUsageIsNews("n1", map[uint64]int64{id: 4096}) {
+	if s.VolumeUsageIsNews("n1", sized(4096)) {
 		t.Fatal("an unchanged size is news")
 	}
 }
