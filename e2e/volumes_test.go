@@ -20,6 +20,9 @@ name: db
 replicas: 1
 image: orch.local/hello:1
 volumes: [{name: data, mountPath: /data}]
+health:
+  http: {path: /healthz, port: 8080}
+  interval: 1s
 resources: {cpu: 50m, memory: 32Mi}
 stopGracePeriod: 2s
 `
@@ -36,9 +39,11 @@ func TestVolumeFollowsItsNode(t *testing.T) {
 	rep := c.Running("db", 1, 2*time.Minute)[0]
 	home := c.HostOf(rep)
 	api := replicaAPI{home, rep}
-	if _, err := api.get("/write?" + url.Values{"path": {"/data/kept"}, "data": {"precious"}}.Encode()); err != nil {
-		t.Fatal(err)
-	}
+	// Running means started: the server may not listen yet.
+	c.Eventually("the replica writes to its volume", time.Minute, func() error {
+		_, err := api.get("/write?" + url.Values{"path": {"/data/kept"}, "data": {"precious"}}.Encode())
+		return err
+	})
 	ctx := context.Background()
 	vols, err := c.API.ListVolumes(ctx, "default")
 	if err != nil || len(vols) != 1 {
