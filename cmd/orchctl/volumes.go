@@ -76,11 +76,7 @@ func (a *app) getVolumes(ctx context.Context, allNamespaces bool) error {
 	if err != nil {
 		return err
 	}
-	ns := a.namespace
-	if allNamespaces {
-		ns = ""
-	}
-	list, err := c.ListVolumes(ctx, ns)
+	list, err := c.ListVolumes(ctx, a.namespaceFilter(&getOptions{allNamespaces: allNamespaces}))
 	if err != nil {
 		return err
 	}

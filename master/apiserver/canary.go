@@ -71,9 +71,15 @@ func (s *Server) mastersSpeakCanary(spec *orchpb.ServiceSpec) *api.Error {
 	if spec.GetUpdate().GetCanary() == 0 {
 		return nil
 	}
+	return s.mastersSpeak(store.ProtocolCanary, "update.canary", "canary rollouts")
+}
+
+// mastersSpeak refuses a field while a master older than protocol p still
+// runs, naming it: what brought the field (what) is not there yet.
+func (s *Server) mastersSpeak(p api.Protocol, field, what string) *api.Error {
 	oldest, who := s.deps.Store.MastersProtocol()
-	if oldest.Less(store.ProtocolCanary) {
-		return endpoint.BadRequest("update.canary", fmt.Sprintf("update.canary: master %s speaks protocol %s, which has no canary rollouts: finish upgrading the masters first (docs/upgrading.md)", who, oldest))
+	if oldest.Less(p) {
+		return endpoint.BadRequest(field, fmt.Sprintf("%s: master %s speaks protocol %s, which has no %s: finish upgrading the masters first (docs/upgrading.md)", field, who, oldest, what))
 	}
 	return nil
 }

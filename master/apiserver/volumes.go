@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 
@@ -45,11 +44,7 @@ func (s *Server) mastersSpeakVolumes(spec *orchpb.ServiceSpec) *api.Error {
 	if len(spec.PersistentVolumes()) == 0 {
 		return nil
 	}
-	oldest, who := s.deps.Store.MastersProtocol()
-	if oldest.Less(store.ProtocolVolumes) {
-		return endpoint.BadRequest("volumes", fmt.Sprintf("volumes: master %s speaks protocol %s, which has no persistent volumes: finish upgrading the masters first (docs/upgrading.md)", who, oldest))
-	}
-	return nil
+	return s.mastersSpeak(store.ProtocolVolumes, "volumes", "persistent volumes")
 }
 
 // volumeState is what a binding means now: its slot runs on its node, or
