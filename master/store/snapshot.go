@@ -118,6 +118,7 @@ func (s *Store) Restore(snap *orchpb.StateSnapshot) {
 	for _, v := range snap.GetVolumes() {
 		if v.GetNamespace() != "" && v.GetService() != "" && v.GetName() != "" {
 			s.volumes[keyOfVolume(v)] = v
+			s.volumeByIndex[v.GetCreateIndex()] = keyOfVolume(v)
 		}
 	}
 	for id, n := range s.nodes {

@@ -67,6 +67,9 @@ type Store struct {
 	configs map[svcKey]*orchpb.Config
 	// volumes are the slots' persistent volume bindings (volumes.go).
 	volumes map[volKey]*orchpb.Volume
+	// volumeByIndex finds a binding by its create_index, as nodes name
+	// them in usage reports (derived state).
+	volumeByIndex map[uint64]volKey
 
 	// Per-Apply scratch: events emitted and nodes whose allocation changed.
 	pending    []Event
@@ -145,6 +148,7 @@ func (s *Store) reset() {
 	s.secrets = map[svcKey]*orchpb.Secret{}
 	s.configs = map[svcKey]*orchpb.Config{}
 	s.volumes = map[volKey]*orchpb.Volume{}
+	s.volumeByIndex = map[uint64]volKey{}
 	s.dirtyNodes = map[string]struct{}{}
 	s.pending = nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strings"
 
@@ -69,6 +70,7 @@ func (s *Store) bindVolumes(index uint64, r *orchpb.Replica) {
 		v := &orchpb.Volume{Namespace: k.namespace, Service: k.service, Slot: k.slot, Name: name,
 			Node: r.GetNode(), Version: index, CreateIndex: index}
 		s.volumes[k] = v
+		s.volumeByIndex[index] = k
 		s.emit(EventPut, KindVolume, v)
 	}
 }
@@ -96,6 +98,7 @@ func (s *Store) deleteVolumes(index uint64, c *orchpb.DeleteVolumes) *orchpb.Com
 		}
 		for _, v := range s.volumesOf(svc) {
 			delete(s.volumes, keyOfVolume(v))
+			delete(s.volumeByIndex, v.GetCreateIndex())
 			s.emit(EventDelete, KindVolume, v)
 		}
 		return &orchpb.CommandResult{}
@@ -114,6 +117,7 @@ func (s *Store) deleteVolumes(index uint64, c *orchpb.DeleteVolumes) *orchpb.Com
 			r.DisplayName(), r.GetId(), v.GetName(), s.nodeName(v.GetNode()))
 	}
 	delete(s.volumes, k)
+	delete(s.volumeByIndex, v.GetCreateIndex())
 	s.emit(EventDelete, KindVolume, v)
 	return &orchpb.CommandResult{}
 }
@@ -143,9 +147,9 @@ func (s *Store) reportVolumeUsage(index uint64, c *orchpb.ReportVolumeUsage) *or
 	if len(sizes) == 0 {
 		return &orchpb.CommandResult{}
 	}
-	for _, k := range s.sortedVolumeKeys() {
-		v := s.volumes[k]
-		size, ok := sizes[v.GetCreateIndex()]
+	for _, idx := range slices.Sorted(maps.Keys(sizes)) {
+		k, ok := s.volumeByIndex[idx]
+		v, size := s.volumes[k], sizes[idx]
 		if !ok || v.GetNode() != c.GetNodeId() || size == v.GetSizeBytes() {
 			continue
 		}
@@ -163,11 +167,11 @@ func (s *Store) VolumeUsageIsNews(node string, list []*orchpb.VolumeSize) bool {
 	if len(list) == 0 {
 		return false
 	}
-	sizes := sizesByIndex(list)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, v := range s.volumes {
-		if size, ok := sizes[v.GetCreateIndex()]; ok && v.GetNode() == node && size != v.GetSizeBytes() {
+	for idx, size := range sizesByIndex(list) {
+		k, ok := s.volumeByIndex[idx]
+		if v := s.volumes[k]; ok && v.GetNode() == node && size != v.GetSizeBytes() {
 			return true
 		}
 	}
@@ -181,15 +185,6 @@ func sizesByIndex(list []*orchpb.VolumeSize) map[uint64]int64 {
 		out[v.GetCreateIndex()] = v.GetSizeBytes()
 	}
 	return out
-}
-
-func (s *Store) sortedVolumeKeys() []volKey {
-	keys := make([]volKey, 0, len(s.volumes))
-	for k := range s.volumes {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, compareVolKeys)
-	return keys
 }
 
 func compareVolKeys(a, b volKey) int {

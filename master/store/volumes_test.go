@@ -123,6 +123,11 @@ func TestVolumeUsage(t *testing.T) {
 	if s.VolumeUsageIsNews("n1", sized(4096)) {
 		t.Fatal("an unchanged size is news")
 	}
+	// A restored store finds the volume by its index too.
+	back := assertRoundTrip(t, s)
+	if !back.VolumeUsageIsNews("n1", sized(8192)) || back.VolumeUsageIsNews("n1", sized(4096)) {
+		t.Fatal("news after a restore: want true for a new size only")
+	}
 }
 
 // TestVolumesWaitForTheProtocol: during an upgrade from v0.1.0 nothing is
