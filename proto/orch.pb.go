@@ -74,6 +74,24 @@ type ServiceSpec struct {
 	// init containers run to completion, in order, before the main container
 	// and the sidecars start.
 	Init []*ReplicaContainerSpec `protobuf:"bytes,41,rep,name=init,proto3" json:"init,omitempty"`
+	// Jobs (kind Job, docs/jobs.md): runs to completion instead of replicas.
+	// completions is how many runs must succeed (default 1), parallelism how
+	// many may run at once (default 1), backoff_limit how many may fail
+	// before the job fails (default 3), deadline how long the job may take.
+	Completions  *int32               `protobuf:"varint,45,opt,name=completions,proto3,oneof" json:"completions,omitempty"`
+	Parallelism  *int32               `protobuf:"varint,46,opt,name=parallelism,proto3,oneof" json:"parallelism,omitempty"`
+	BackoffLimit *int32               `protobuf:"varint,47,opt,name=backoff_limit,json=backoffLimit,proto3,oneof" json:"backoff_limit,omitempty"`
+	Deadline     *durationpb.Duration `protobuf:"bytes,48,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	// schedule (cron syntax) makes a cron job: one job per scheduled time.
+	Schedule string `protobuf:"bytes,49,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	// concurrency_policy says what a scheduled time does while an earlier
+	// job of the cron job still runs: forbid (skip it), allow, replace.
+	ConcurrencyPolicy string `protobuf:"bytes,50,opt,name=concurrency_policy,json=concurrencyPolicy,proto3" json:"concurrency_policy,omitempty"`
+	// How many finished jobs of a cron job are kept, by outcome.
+	SuccessfulJobsHistoryLimit *int32 `protobuf:"varint,51,opt,name=successful_jobs_history_limit,json=successfulJobsHistoryLimit,proto3,oneof" json:"successful_jobs_history_limit,omitempty"`
+	FailedJobsHistoryLimit     *int32 `protobuf:"varint,52,opt,name=failed_jobs_history_limit,json=failedJobsHistoryLimit,proto3,oneof" json:"failed_jobs_history_limit,omitempty"`
+	// starting_deadline: a scheduled time missed by more than this is skipped.
+	StartingDeadline *durationpb.Duration `protobuf:"bytes,53,opt,name=starting_deadline,json=startingDeadline,proto3" json:"starting_deadline,omitempty"`
 	// disruption bounds the voluntary moves (drain, updates) of the service's
 	// replicas; nil is no budget beyond the update policy's own limits.
 	Disruption *DisruptionPolicy `protobuf:"bytes,55,opt,name=disruption,proto3" json:"disruption,omitempty"`
@@ -285,6 +303,69 @@ func (x *ServiceSpec) GetSidecars() []*ReplicaContainerSpec {
 func (x *ServiceSpec) GetInit() []*ReplicaContainerSpec {
 	if x != nil {
 		return x.Init
+	}
+	return nil
+}
+
+func (x *ServiceSpec) GetCompletions() int32 {
+	if x != nil && x.Completions != nil {
+		return *x.Completions
+	}
+	return 0
+}
+
+func (x *ServiceSpec) GetParallelism() int32 {
+	if x != nil && x.Parallelism != nil {
+		return *x.Parallelism
+	}
+	return 0
+}
+
+func (x *ServiceSpec) GetBackoffLimit() int32 {
+	if x != nil && x.BackoffLimit != nil {
+		return *x.BackoffLimit
+	}
+	return 0
+}
+
+func (x *ServiceSpec) GetDeadline() *durationpb.Duration {
+	if x != nil {
+		return x.Deadline
+	}
+	return nil
+}
+
+func (x *ServiceSpec) GetSchedule() string {
+	if x != nil {
+		return x.Schedule
+	}
+	return ""
+}
+
+func (x *ServiceSpec) GetConcurrencyPolicy() string {
+	if x != nil {
+		return x.ConcurrencyPolicy
+	}
+	return ""
+}
+
+func (x *ServiceSpec) GetSuccessfulJobsHistoryLimit() int32 {
+	if x != nil && x.SuccessfulJobsHistoryLimit != nil {
+		return *x.SuccessfulJobsHistoryLimit
+	}
+	return 0
+}
+
+func (x *ServiceSpec) GetFailedJobsHistoryLimit() int32 {
+	if x != nil && x.FailedJobsHistoryLimit != nil {
+		return *x.FailedJobsHistoryLimit
+	}
+	return 0
+}
+
+func (x *ServiceSpec) GetStartingDeadline() *durationpb.Duration {
+	if x != nil {
+		return x.StartingDeadline
 	}
 	return nil
 }
@@ -1440,8 +1521,10 @@ type Service struct {
 	// previous_generation is the generation previous_spec was current in:
 	// a rollback keeps that generation's replicas instead of replacing them.
 	PreviousGeneration uint64 `protobuf:"varint,55,opt,name=previous_generation,json=previousGeneration,proto3" json:"previous_generation,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// job is the progress of a job (kind Job), written by the FSM only.
+	Job           *JobStatus `protobuf:"bytes,45,opt,name=job,proto3" json:"job,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Service) Reset() {
@@ -1530,6 +1613,139 @@ func (x *Service) GetPreviousGeneration() uint64 {
 	return 0
 }
 
+func (x *Service) GetJob() *JobStatus {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+// JobStatus is a job's progress (docs/jobs.md). The FSM counts a run's end
+// when it applies the report that ends it, once per run.
+type JobStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// state is running, succeeded or failed.
+	State     string `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	Succeeded int32  `protobuf:"varint,2,opt,name=succeeded,proto3" json:"succeeded,omitempty"`
+	Failed    int32  `protobuf:"varint,3,opt,name=failed,proto3" json:"failed,omitempty"`
+	// started_at (unix milliseconds) is when the job was created, chosen
+	// before proposing: the deadline counts from it.
+	StartedAt     int64  `protobuf:"varint,4,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	FinishedIndex uint64 `protobuf:"varint,5,opt,name=finished_index,json=finishedIndex,proto3" json:"finished_index,omitempty"`
+	Message       string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	// active counts runs that have not ended; filled in by reads only.
+	Active int32 `protobuf:"varint,7,opt,name=active,proto3" json:"active,omitempty"`
+	// cron_job names the cron job that made this job, scheduled_time (unix
+	// seconds) the time it was made for.
+	CronJob       string `protobuf:"bytes,8,opt,name=cron_job,json=cronJob,proto3" json:"cron_job,omitempty"`
+	ScheduledTime int64  `protobuf:"varint,9,opt,name=scheduled_time,json=scheduledTime,proto3" json:"scheduled_time,omitempty"`
+	// last_scheduled_time (unix seconds) of a cron job: the latest time it
+	// made a job for (or skipped); no time at or before it is made again.
+	LastScheduledTime int64 `protobuf:"varint,10,opt,name=last_scheduled_time,json=lastScheduledTime,proto3" json:"last_scheduled_time,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *JobStatus) Reset() {
+	*x = JobStatus{}
+	mi := &file_proto_orch_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobStatus) ProtoMessage() {}
+
+func (x *JobStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobStatus.ProtoReflect.Descriptor instead.
+func (*JobStatus) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *JobStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *JobStatus) GetSucceeded() int32 {
+	if x != nil {
+		return x.Succeeded
+	}
+	return 0
+}
+
+func (x *JobStatus) GetFailed() int32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *JobStatus) GetStartedAt() int64 {
+	if x != nil {
+		return x.StartedAt
+	}
+	return 0
+}
+
+func (x *JobStatus) GetFinishedIndex() uint64 {
+	if x != nil {
+		return x.FinishedIndex
+	}
+	return 0
+}
+
+func (x *JobStatus) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *JobStatus) GetActive() int32 {
+	if x != nil {
+		return x.Active
+	}
+	return 0
+}
+
+func (x *JobStatus) GetCronJob() string {
+	if x != nil {
+		return x.CronJob
+	}
+	return ""
+}
+
+func (x *JobStatus) GetScheduledTime() int64 {
+	if x != nil {
+		return x.ScheduledTime
+	}
+	return 0
+}
+
+func (x *JobStatus) GetLastScheduledTime() int64 {
+	if x != nil {
+		return x.LastScheduledTime
+	}
+	return 0
+}
+
 type ServiceStatus struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Desired          int32                  `protobuf:"varint,1,opt,name=desired,proto3" json:"desired,omitempty"`
@@ -1545,14 +1761,16 @@ type ServiceStatus struct {
 	UpdateState string `protobuf:"bytes,8,opt,name=update_state,json=updateState,proto3" json:"update_state,omitempty"`
 	// canary is the number of canary slots while the rollout is in its canary
 	// stage (UpdateStatus.canary).
-	Canary        int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
+	Canary int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
+	// job is a job's progress (Service.job, with active counted).
+	Job           *JobStatus `protobuf:"bytes,45,opt,name=job,proto3" json:"job,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1564,7 +1782,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[19]
+	mi := &file_proto_orch_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1577,7 +1795,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{19}
+	return file_proto_orch_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ServiceStatus) GetDesired() int32 {
@@ -1643,6 +1861,13 @@ func (x *ServiceStatus) GetCanary() int32 {
 	return 0
 }
 
+func (x *ServiceStatus) GetJob() *JobStatus {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
 // ResourceAmounts are parsed quantities: what the scheduler adds and compares.
 type ResourceAmounts struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1654,7 +1879,7 @@ type ResourceAmounts struct {
 
 func (x *ResourceAmounts) Reset() {
 	*x = ResourceAmounts{}
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +1891,7 @@ func (x *ResourceAmounts) String() string {
 func (*ResourceAmounts) ProtoMessage() {}
 
 func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[20]
+	mi := &file_proto_orch_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1679,7 +1904,7 @@ func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceAmounts.ProtoReflect.Descriptor instead.
 func (*ResourceAmounts) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{20}
+	return file_proto_orch_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ResourceAmounts) GetCpuMillis() int64 {
@@ -1744,7 +1969,7 @@ type Replica struct {
 
 func (x *Replica) Reset() {
 	*x = Replica{}
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1756,7 +1981,7 @@ func (x *Replica) String() string {
 func (*Replica) ProtoMessage() {}
 
 func (x *Replica) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1769,7 +1994,7 @@ func (x *Replica) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Replica.ProtoReflect.Descriptor instead.
 func (*Replica) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{21}
+	return file_proto_orch_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Replica) GetId() string {
@@ -1962,7 +2187,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1974,7 +2199,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1987,7 +2212,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{22}
+	return file_proto_orch_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Node) GetId() string {
@@ -2101,7 +2326,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2113,7 +2338,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2351,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{23}
+	return file_proto_orch_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Image) GetName() string {
@@ -2172,7 +2397,7 @@ type ClusterConfig struct {
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2184,7 +2409,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2197,7 +2422,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{24}
+	return file_proto_orch_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ClusterConfig) GetClusterCidr() string {
@@ -2247,7 +2472,7 @@ type StateSnapshot struct {
 
 func (x *StateSnapshot) Reset() {
 	*x = StateSnapshot{}
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2259,7 +2484,7 @@ func (x *StateSnapshot) String() string {
 func (*StateSnapshot) ProtoMessage() {}
 
 func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2272,7 +2497,7 @@ func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateSnapshot.ProtoReflect.Descriptor instead.
 func (*StateSnapshot) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{25}
+	return file_proto_orch_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StateSnapshot) GetIndex() uint64 {
@@ -2372,6 +2597,9 @@ type Command struct {
 	//	*Command_DeleteSecret
 	//	*Command_PutConfig
 	//	*Command_DeleteConfig
+	//	*Command_PutJob
+	//	*Command_FinishJob
+	//	*Command_StartCronJob
 	//	*Command_MoveReplicas
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
@@ -2380,7 +2608,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2392,7 +2620,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2405,7 +2633,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{26}
+	return file_proto_orch_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -2622,6 +2850,33 @@ func (x *Command) GetDeleteConfig() *DeleteConfig {
 	return nil
 }
 
+func (x *Command) GetPutJob() *PutJob {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PutJob); ok {
+			return x.PutJob
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetFinishJob() *FinishJob {
+	if x != nil {
+		if x, ok := x.Op.(*Command_FinishJob); ok {
+			return x.FinishJob
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetStartCronJob() *StartCronJob {
+	if x != nil {
+		if x, ok := x.Op.(*Command_StartCronJob); ok {
+			return x.StartCronJob
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetMoveReplicas() *MoveReplicas {
 	if x != nil {
 		if x, ok := x.Op.(*Command_MoveReplicas); ok {
@@ -2727,6 +2982,18 @@ type Command_DeleteConfig struct {
 	DeleteConfig *DeleteConfig `protobuf:"bytes,33,opt,name=delete_config,json=deleteConfig,proto3,oneof"`
 }
 
+type Command_PutJob struct {
+	PutJob *PutJob `protobuf:"bytes,45,opt,name=put_job,json=putJob,proto3,oneof"`
+}
+
+type Command_FinishJob struct {
+	FinishJob *FinishJob `protobuf:"bytes,46,opt,name=finish_job,json=finishJob,proto3,oneof"`
+}
+
+type Command_StartCronJob struct {
+	StartCronJob *StartCronJob `protobuf:"bytes,47,opt,name=start_cron_job,json=startCronJob,proto3,oneof"`
+}
+
 type Command_MoveReplicas struct {
 	MoveReplicas *MoveReplicas `protobuf:"bytes,65,opt,name=move_replicas,json=moveReplicas,proto3,oneof"`
 }
@@ -2777,6 +3044,12 @@ func (*Command_PutConfig) isCommand_Op() {}
 
 func (*Command_DeleteConfig) isCommand_Op() {}
 
+func (*Command_PutJob) isCommand_Op() {}
+
+func (*Command_FinishJob) isCommand_Op() {}
+
+func (*Command_StartCronJob) isCommand_Op() {}
+
 func (*Command_MoveReplicas) isCommand_Op() {}
 
 // MoveReplicas marks replicas for the rebalancer (Replica.moving), each
@@ -2791,7 +3064,7 @@ type MoveReplicas struct {
 
 func (x *MoveReplicas) Reset() {
 	*x = MoveReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2803,7 +3076,7 @@ func (x *MoveReplicas) String() string {
 func (*MoveReplicas) ProtoMessage() {}
 
 func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2816,7 +3089,7 @@ func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveReplicas.ProtoReflect.Descriptor instead.
 func (*MoveReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{27}
+	return file_proto_orch_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *MoveReplicas) GetExpectedVersions() map[string]uint64 {
@@ -2828,6 +3101,235 @@ func (x *MoveReplicas) GetExpectedVersions() map[string]uint64 {
 
 // PutService creates or replaces a service. With if_match set, the write
 // succeeds only when the stored version equals it (0 = must not exist).
+// PutJob creates a job (kind Job, with or without a schedule). A job's
+// spec never changes: putting a different one is refused.
+type PutJob struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Spec    *ServiceSpec           `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	IfMatch *uint64                `protobuf:"varint,2,opt,name=if_match,json=ifMatch,proto3,oneof" json:"if_match,omitempty"`
+	// started_at (unix milliseconds) is chosen by the proposer.
+	StartedAt     int64 `protobuf:"varint,3,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutJob) Reset() {
+	*x = PutJob{}
+	mi := &file_proto_orch_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutJob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutJob) ProtoMessage() {}
+
+func (x *PutJob) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutJob.ProtoReflect.Descriptor instead.
+func (*PutJob) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *PutJob) GetSpec() *ServiceSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *PutJob) GetIfMatch() uint64 {
+	if x != nil && x.IfMatch != nil {
+		return *x.IfMatch
+	}
+	return 0
+}
+
+func (x *PutJob) GetStartedAt() int64 {
+	if x != nil {
+		return x.StartedAt
+	}
+	return 0
+}
+
+// FinishJob ends a running job (its deadline passed); nothing if it ended.
+type FinishJob struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	State         string                 `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	Message       string                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FinishJob) Reset() {
+	*x = FinishJob{}
+	mi := &file_proto_orch_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FinishJob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FinishJob) ProtoMessage() {}
+
+func (x *FinishJob) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FinishJob.ProtoReflect.Descriptor instead.
+func (*FinishJob) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *FinishJob) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *FinishJob) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FinishJob) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *FinishJob) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// StartCronJob records that cron job name reached scheduled_time and, in
+// the same entry, creates its job for it (job, unless the time is skipped)
+// and deletes the jobs replace names. A time at or before the recorded
+// one is refused, so no time makes two jobs, whoever leads.
+type StartCronJob struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	ScheduledTime int64                  `protobuf:"varint,3,opt,name=scheduled_time,json=scheduledTime,proto3" json:"scheduled_time,omitempty"`
+	Job           *ServiceSpec           `protobuf:"bytes,4,opt,name=job,proto3" json:"job,omitempty"`
+	StartedAt     int64                  `protobuf:"varint,5,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	Replace       []string               `protobuf:"bytes,6,rep,name=replace,proto3" json:"replace,omitempty"`
+	// skip_reason, when set, records the time without making a job.
+	SkipReason    string `protobuf:"bytes,7,opt,name=skip_reason,json=skipReason,proto3" json:"skip_reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartCronJob) Reset() {
+	*x = StartCronJob{}
+	mi := &file_proto_orch_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartCronJob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartCronJob) ProtoMessage() {}
+
+func (x *StartCronJob) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartCronJob.ProtoReflect.Descriptor instead.
+func (*StartCronJob) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *StartCronJob) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *StartCronJob) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *StartCronJob) GetScheduledTime() int64 {
+	if x != nil {
+		return x.ScheduledTime
+	}
+	return 0
+}
+
+func (x *StartCronJob) GetJob() *ServiceSpec {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+func (x *StartCronJob) GetStartedAt() int64 {
+	if x != nil {
+		return x.StartedAt
+	}
+	return 0
+}
+
+func (x *StartCronJob) GetReplace() []string {
+	if x != nil {
+		return x.Replace
+	}
+	return nil
+}
+
+func (x *StartCronJob) GetSkipReason() string {
+	if x != nil {
+		return x.SkipReason
+	}
+	return ""
+}
+
 type PutService struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Spec          *ServiceSpec           `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
@@ -2838,7 +3340,7 @@ type PutService struct {
 
 func (x *PutService) Reset() {
 	*x = PutService{}
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2850,7 +3352,7 @@ func (x *PutService) String() string {
 func (*PutService) ProtoMessage() {}
 
 func (x *PutService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2863,7 +3365,7 @@ func (x *PutService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutService.ProtoReflect.Descriptor instead.
 func (*PutService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+	return file_proto_orch_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PutService) GetSpec() *ServiceSpec {
@@ -2891,7 +3393,7 @@ type DeleteService struct {
 
 func (x *DeleteService) Reset() {
 	*x = DeleteService{}
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2903,7 +3405,7 @@ func (x *DeleteService) String() string {
 func (*DeleteService) ProtoMessage() {}
 
 func (x *DeleteService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2916,7 +3418,7 @@ func (x *DeleteService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteService.ProtoReflect.Descriptor instead.
 func (*DeleteService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+	return file_proto_orch_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeleteService) GetNamespace() string {
@@ -2951,7 +3453,7 @@ type ScaleService struct {
 
 func (x *ScaleService) Reset() {
 	*x = ScaleService{}
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2963,7 +3465,7 @@ func (x *ScaleService) String() string {
 func (*ScaleService) ProtoMessage() {}
 
 func (x *ScaleService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2976,7 +3478,7 @@ func (x *ScaleService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleService.ProtoReflect.Descriptor instead.
 func (*ScaleService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+	return file_proto_orch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ScaleService) GetNamespace() string {
@@ -3011,7 +3513,7 @@ type RegisterNode struct {
 
 func (x *RegisterNode) Reset() {
 	*x = RegisterNode{}
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3023,7 +3525,7 @@ func (x *RegisterNode) String() string {
 func (*RegisterNode) ProtoMessage() {}
 
 func (x *RegisterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3036,7 +3538,7 @@ func (x *RegisterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNode.ProtoReflect.Descriptor instead.
 func (*RegisterNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+	return file_proto_orch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RegisterNode) GetNode() *Node {
@@ -3063,7 +3565,7 @@ type SetNodeState struct {
 
 func (x *SetNodeState) Reset() {
 	*x = SetNodeState{}
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3075,7 +3577,7 @@ func (x *SetNodeState) String() string {
 func (*SetNodeState) ProtoMessage() {}
 
 func (x *SetNodeState) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3088,7 +3590,7 @@ func (x *SetNodeState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeState.ProtoReflect.Descriptor instead.
 func (*SetNodeState) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+	return file_proto_orch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SetNodeState) GetNodeId() string {
@@ -3128,7 +3630,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3140,7 +3642,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3153,7 +3655,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -3178,7 +3680,7 @@ type PutReplicas struct {
 
 func (x *PutReplicas) Reset() {
 	*x = PutReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3190,7 +3692,7 @@ func (x *PutReplicas) String() string {
 func (*PutReplicas) ProtoMessage() {}
 
 func (x *PutReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3203,7 +3705,7 @@ func (x *PutReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReplicas.ProtoReflect.Descriptor instead.
 func (*PutReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{34}
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PutReplicas) GetReplicas() []*Replica {
@@ -3229,7 +3731,7 @@ type DeleteReplicas struct {
 
 func (x *DeleteReplicas) Reset() {
 	*x = DeleteReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3241,7 +3743,7 @@ func (x *DeleteReplicas) String() string {
 func (*DeleteReplicas) ProtoMessage() {}
 
 func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3254,7 +3756,7 @@ func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicas.ProtoReflect.Descriptor instead.
 func (*DeleteReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{35}
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DeleteReplicas) GetIds() []string {
@@ -3275,7 +3777,7 @@ type ReportReplicaStatus struct {
 
 func (x *ReportReplicaStatus) Reset() {
 	*x = ReportReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3287,7 +3789,7 @@ func (x *ReportReplicaStatus) String() string {
 func (*ReportReplicaStatus) ProtoMessage() {}
 
 func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3300,7 +3802,7 @@ func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{36}
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ReportReplicaStatus) GetNodeId() string {
@@ -3331,7 +3833,7 @@ type ReportReplicaStatusBatch struct {
 
 func (x *ReportReplicaStatusBatch) Reset() {
 	*x = ReportReplicaStatusBatch{}
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3343,7 +3845,7 @@ func (x *ReportReplicaStatusBatch) String() string {
 func (*ReportReplicaStatusBatch) ProtoMessage() {}
 
 func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3356,7 +3858,7 @@ func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatusBatch.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatusBatch) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ReportReplicaStatusBatch) GetReports() []*ReportReplicaStatus {
@@ -3382,7 +3884,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3394,7 +3896,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3407,7 +3909,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ReplicaStatus) GetId() string {
@@ -3485,7 +3987,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3497,7 +3999,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3510,7 +4012,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ContainerStatus) GetName() string {
@@ -3571,7 +4073,7 @@ type PutImage struct {
 
 func (x *PutImage) Reset() {
 	*x = PutImage{}
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3583,7 +4085,7 @@ func (x *PutImage) String() string {
 func (*PutImage) ProtoMessage() {}
 
 func (x *PutImage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3596,7 +4098,7 @@ func (x *PutImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutImage.ProtoReflect.Descriptor instead.
 func (*PutImage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PutImage) GetImage() *Image {
@@ -3615,7 +4117,7 @@ type SetClusterConfig struct {
 
 func (x *SetClusterConfig) Reset() {
 	*x = SetClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3627,7 +4129,7 @@ func (x *SetClusterConfig) String() string {
 func (*SetClusterConfig) ProtoMessage() {}
 
 func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3640,7 +4142,7 @@ func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterConfig.ProtoReflect.Descriptor instead.
 func (*SetClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *SetClusterConfig) GetConfig() *ClusterConfig {
@@ -3666,7 +4168,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3678,7 +4180,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3691,7 +4193,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *CommandResult) GetIndex() uint64 {
@@ -3748,7 +4250,7 @@ type NodeRegistration struct {
 
 func (x *NodeRegistration) Reset() {
 	*x = NodeRegistration{}
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3760,7 +4262,7 @@ func (x *NodeRegistration) String() string {
 func (*NodeRegistration) ProtoMessage() {}
 
 func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3773,7 +4275,7 @@ func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistration.ProtoReflect.Descriptor instead.
 func (*NodeRegistration) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *NodeRegistration) GetName() string {
@@ -3842,7 +4344,7 @@ type NodeRegistrationResponse struct {
 
 func (x *NodeRegistrationResponse) Reset() {
 	*x = NodeRegistrationResponse{}
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3854,7 +4356,7 @@ func (x *NodeRegistrationResponse) String() string {
 func (*NodeRegistrationResponse) ProtoMessage() {}
 
 func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3867,7 +4369,7 @@ func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*NodeRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+	return file_proto_orch_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *NodeRegistrationResponse) GetNode() *Node {
@@ -3926,7 +4428,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3938,7 +4440,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3951,7 +4453,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Assignment) GetReplica() *Replica {
@@ -3996,7 +4498,7 @@ type SecretData struct {
 
 func (x *SecretData) Reset() {
 	*x = SecretData{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4008,7 +4510,7 @@ func (x *SecretData) String() string {
 func (*SecretData) ProtoMessage() {}
 
 func (x *SecretData) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4021,7 +4523,7 @@ func (x *SecretData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretData.ProtoReflect.Descriptor instead.
 func (*SecretData) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *SecretData) GetKind() string {
@@ -4068,7 +4570,7 @@ type AssignmentSet struct {
 
 func (x *AssignmentSet) Reset() {
 	*x = AssignmentSet{}
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4080,7 +4582,7 @@ func (x *AssignmentSet) String() string {
 func (*AssignmentSet) ProtoMessage() {}
 
 func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4093,7 +4595,7 @@ func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentSet.ProtoReflect.Descriptor instead.
 func (*AssignmentSet) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+	return file_proto_orch_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *AssignmentSet) GetIndex() uint64 {
@@ -4135,7 +4637,7 @@ type StatusReport struct {
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4147,7 +4649,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4160,7 +4662,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{48}
+	return file_proto_orch_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *StatusReport) GetNodeId() string {
@@ -4198,7 +4700,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4210,7 +4712,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4223,7 +4725,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{49}
+	return file_proto_orch_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Endpoint) GetReplicaId() string {
@@ -4299,7 +4801,7 @@ type EndpointUpdate struct {
 
 func (x *EndpointUpdate) Reset() {
 	*x = EndpointUpdate{}
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4311,7 +4813,7 @@ func (x *EndpointUpdate) String() string {
 func (*EndpointUpdate) ProtoMessage() {}
 
 func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4324,7 +4826,7 @@ func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
 func (*EndpointUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{50}
+	return file_proto_orch_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *EndpointUpdate) GetIndex() uint64 {
@@ -4374,7 +4876,7 @@ type Master struct {
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4386,7 +4888,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4399,7 +4901,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{51}
+	return file_proto_orch_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Master) GetId() string {
@@ -4451,7 +4953,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4463,7 +4965,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4476,7 +4978,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{52}
+	return file_proto_orch_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *Token) GetSha256() string {
@@ -4530,7 +5032,7 @@ type PutMaster struct {
 
 func (x *PutMaster) Reset() {
 	*x = PutMaster{}
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4542,7 +5044,7 @@ func (x *PutMaster) String() string {
 func (*PutMaster) ProtoMessage() {}
 
 func (x *PutMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4555,7 +5057,7 @@ func (x *PutMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
 func (*PutMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{53}
+	return file_proto_orch_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *PutMaster) GetMaster() *Master {
@@ -4574,7 +5076,7 @@ type RemoveMaster struct {
 
 func (x *RemoveMaster) Reset() {
 	*x = RemoveMaster{}
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4586,7 +5088,7 @@ func (x *RemoveMaster) String() string {
 func (*RemoveMaster) ProtoMessage() {}
 
 func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4599,7 +5101,7 @@ func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
 func (*RemoveMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{54}
+	return file_proto_orch_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *RemoveMaster) GetId() string {
@@ -4618,7 +5120,7 @@ type PutToken struct {
 
 func (x *PutToken) Reset() {
 	*x = PutToken{}
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4630,7 +5132,7 @@ func (x *PutToken) String() string {
 func (*PutToken) ProtoMessage() {}
 
 func (x *PutToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4643,7 +5145,7 @@ func (x *PutToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
 func (*PutToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{55}
+	return file_proto_orch_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *PutToken) GetToken() *Token {
@@ -4663,7 +5165,7 @@ type RevokeToken struct {
 
 func (x *RevokeToken) Reset() {
 	*x = RevokeToken{}
-	mi := &file_proto_orch_proto_msgTypes[56]
+	mi := &file_proto_orch_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4675,7 +5177,7 @@ func (x *RevokeToken) String() string {
 func (*RevokeToken) ProtoMessage() {}
 
 func (x *RevokeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[56]
+	mi := &file_proto_orch_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4688,7 +5190,7 @@ func (x *RevokeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeToken.ProtoReflect.Descriptor instead.
 func (*RevokeToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{56}
+	return file_proto_orch_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *RevokeToken) GetId() string {
@@ -4709,7 +5211,7 @@ type TouchTokens struct {
 
 func (x *TouchTokens) Reset() {
 	*x = TouchTokens{}
-	mi := &file_proto_orch_proto_msgTypes[57]
+	mi := &file_proto_orch_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4721,7 +5223,7 @@ func (x *TouchTokens) String() string {
 func (*TouchTokens) ProtoMessage() {}
 
 func (x *TouchTokens) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[57]
+	mi := &file_proto_orch_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4734,7 +5236,7 @@ func (x *TouchTokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchTokens.ProtoReflect.Descriptor instead.
 func (*TouchTokens) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{57}
+	return file_proto_orch_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *TouchTokens) GetUses() []*TokenUse {
@@ -4754,7 +5256,7 @@ type TokenUse struct {
 
 func (x *TokenUse) Reset() {
 	*x = TokenUse{}
-	mi := &file_proto_orch_proto_msgTypes[58]
+	mi := &file_proto_orch_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4766,7 +5268,7 @@ func (x *TokenUse) String() string {
 func (*TokenUse) ProtoMessage() {}
 
 func (x *TokenUse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[58]
+	mi := &file_proto_orch_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4779,7 +5281,7 @@ func (x *TokenUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenUse.ProtoReflect.Descriptor instead.
 func (*TokenUse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{58}
+	return file_proto_orch_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *TokenUse) GetId() string {
@@ -4823,7 +5325,7 @@ type UpdateStatus struct {
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[59]
+	mi := &file_proto_orch_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4835,7 +5337,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[59]
+	mi := &file_proto_orch_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4848,7 +5350,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{59}
+	return file_proto_orch_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -4930,7 +5432,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[60]
+	mi := &file_proto_orch_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4942,7 +5444,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[60]
+	mi := &file_proto_orch_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4955,7 +5457,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{60}
+	return file_proto_orch_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -4999,7 +5501,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[61]
+	mi := &file_proto_orch_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5011,7 +5513,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[61]
+	mi := &file_proto_orch_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5024,7 +5526,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{61}
+	return file_proto_orch_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -5073,7 +5575,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_proto_orch_proto_msgTypes[62]
+	mi := &file_proto_orch_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5085,7 +5587,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[62]
+	mi := &file_proto_orch_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5098,7 +5600,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{62}
+	return file_proto_orch_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *Secret) GetNamespace() string {
@@ -5176,7 +5678,7 @@ type Config struct {
 
 func (x *Config) Reset() {
 	*x = Config{}
-	mi := &file_proto_orch_proto_msgTypes[63]
+	mi := &file_proto_orch_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5188,7 +5690,7 @@ func (x *Config) String() string {
 func (*Config) ProtoMessage() {}
 
 func (x *Config) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[63]
+	mi := &file_proto_orch_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5201,7 +5703,7 @@ func (x *Config) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Config.ProtoReflect.Descriptor instead.
 func (*Config) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{63}
+	return file_proto_orch_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *Config) GetNamespace() string {
@@ -5265,7 +5767,7 @@ type PutSecret struct {
 
 func (x *PutSecret) Reset() {
 	*x = PutSecret{}
-	mi := &file_proto_orch_proto_msgTypes[64]
+	mi := &file_proto_orch_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5277,7 +5779,7 @@ func (x *PutSecret) String() string {
 func (*PutSecret) ProtoMessage() {}
 
 func (x *PutSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[64]
+	mi := &file_proto_orch_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5290,7 +5792,7 @@ func (x *PutSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSecret.ProtoReflect.Descriptor instead.
 func (*PutSecret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{64}
+	return file_proto_orch_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *PutSecret) GetSecret() *Secret {
@@ -5318,7 +5820,7 @@ type DeleteSecret struct {
 
 func (x *DeleteSecret) Reset() {
 	*x = DeleteSecret{}
-	mi := &file_proto_orch_proto_msgTypes[65]
+	mi := &file_proto_orch_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5330,7 +5832,7 @@ func (x *DeleteSecret) String() string {
 func (*DeleteSecret) ProtoMessage() {}
 
 func (x *DeleteSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[65]
+	mi := &file_proto_orch_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5343,7 +5845,7 @@ func (x *DeleteSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecret.ProtoReflect.Descriptor instead.
 func (*DeleteSecret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{65}
+	return file_proto_orch_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *DeleteSecret) GetNamespace() string {
@@ -5370,7 +5872,7 @@ type PutConfig struct {
 
 func (x *PutConfig) Reset() {
 	*x = PutConfig{}
-	mi := &file_proto_orch_proto_msgTypes[66]
+	mi := &file_proto_orch_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5382,7 +5884,7 @@ func (x *PutConfig) String() string {
 func (*PutConfig) ProtoMessage() {}
 
 func (x *PutConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[66]
+	mi := &file_proto_orch_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5395,7 +5897,7 @@ func (x *PutConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConfig.ProtoReflect.Descriptor instead.
 func (*PutConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{66}
+	return file_proto_orch_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *PutConfig) GetConfig() *Config {
@@ -5422,7 +5924,7 @@ type DeleteConfig struct {
 
 func (x *DeleteConfig) Reset() {
 	*x = DeleteConfig{}
-	mi := &file_proto_orch_proto_msgTypes[67]
+	mi := &file_proto_orch_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5434,7 +5936,7 @@ func (x *DeleteConfig) String() string {
 func (*DeleteConfig) ProtoMessage() {}
 
 func (x *DeleteConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[67]
+	mi := &file_proto_orch_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5447,7 +5949,7 @@ func (x *DeleteConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConfig.ProtoReflect.Descriptor instead.
 func (*DeleteConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{67}
+	return file_proto_orch_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *DeleteConfig) GetNamespace() string {
@@ -5468,8 +5970,7 @@ var File_proto_orch_proto protoreflect.FileDescriptor
 
 const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
-	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xdd\n" +
-	"\n" +
+	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\x99\x0f\n" +
 	"\vServiceSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -5496,7 +5997,16 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\aconfigs\x18\x1f \x03(\v2\x14.orch.v1.ConfigMountR\aconfigs\x12<\n" +
 	"\benv_from\x18  \x03(\v2!.orch.v1.ServiceSpec.EnvFromEntryR\aenvFrom\x129\n" +
 	"\bsidecars\x18( \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\bsidecars\x121\n" +
-	"\x04init\x18) \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\x04init\x129\n" +
+	"\x04init\x18) \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\x04init\x12%\n" +
+	"\vcompletions\x18- \x01(\x05H\x01R\vcompletions\x88\x01\x01\x12%\n" +
+	"\vparallelism\x18. \x01(\x05H\x02R\vparallelism\x88\x01\x01\x12(\n" +
+	"\rbackoff_limit\x18/ \x01(\x05H\x03R\fbackoffLimit\x88\x01\x01\x125\n" +
+	"\bdeadline\x180 \x01(\v2\x19.google.protobuf.DurationR\bdeadline\x12\x1a\n" +
+	"\bschedule\x181 \x01(\tR\bschedule\x12-\n" +
+	"\x12concurrency_policy\x182 \x01(\tR\x11concurrencyPolicy\x12F\n" +
+	"\x1dsuccessful_jobs_history_limit\x183 \x01(\x05H\x04R\x1asuccessfulJobsHistoryLimit\x88\x01\x01\x12>\n" +
+	"\x19failed_jobs_history_limit\x184 \x01(\x05H\x05R\x16failedJobsHistoryLimit\x88\x01\x01\x12F\n" +
+	"\x11starting_deadline\x185 \x01(\v2\x19.google.protobuf.DurationR\x10startingDeadline\x129\n" +
 	"\n" +
 	"disruption\x187 \x01(\v2\x19.orch.v1.DisruptionPolicyR\n" +
 	"disruption\x12\x1a\n" +
@@ -5510,7 +6020,12 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\fEnvFromEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
 	"\x05value\x18\x02 \x01(\v2\x16.orch.v1.EnvFromSourceR\x05value:\x028\x01B\v\n" +
-	"\t_replicasJ\x04\b\x10\x10\x11\"\x9c\x03\n" +
+	"\t_replicasB\x0e\n" +
+	"\f_completionsB\x0e\n" +
+	"\f_parallelismB\x10\n" +
+	"\x0e_backoff_limitB \n" +
+	"\x1e_successful_jobs_history_limitB\x1c\n" +
+	"\x1a_failed_jobs_history_limitJ\x04\b\x10\x10\x11\"\x9c\x03\n" +
 	"\x14ReplicaContainerSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12\x18\n" +
@@ -5603,7 +6118,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\fauto_promote\x188 \x01(\v2\x19.google.protobuf.DurationR\vautoPromoteB\f\n" +
 	"\n" +
 	"_max_surgeB\x12\n" +
-	"\x10_max_unavailableJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05\"\xdb\x02\n" +
+	"\x10_max_unavailableJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05\"\x81\x03\n" +
 	"\aService\x12(\n" +
 	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x1e\n" +
@@ -5614,7 +6129,21 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\rprevious_spec\x18\x05 \x01(\v2\x14.orch.v1.ServiceSpecR\fpreviousSpec\x12!\n" +
 	"\fcreate_index\x18\x06 \x01(\x04R\vcreateIndex\x12-\n" +
 	"\x06update\x18\a \x01(\v2\x15.orch.v1.UpdateStatusR\x06update\x12/\n" +
-	"\x13previous_generation\x187 \x01(\x04R\x12previousGeneration\"\x96\x02\n" +
+	"\x13previous_generation\x187 \x01(\x04R\x12previousGeneration\x12$\n" +
+	"\x03job\x18- \x01(\v2\x12.orch.v1.JobStatusR\x03job\"\xc1\x02\n" +
+	"\tJobStatus\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\tR\x05state\x12\x1c\n" +
+	"\tsucceeded\x18\x02 \x01(\x05R\tsucceeded\x12\x16\n" +
+	"\x06failed\x18\x03 \x01(\x05R\x06failed\x12\x1d\n" +
+	"\n" +
+	"started_at\x18\x04 \x01(\x03R\tstartedAt\x12%\n" +
+	"\x0efinished_index\x18\x05 \x01(\x04R\rfinishedIndex\x12\x18\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x12\x16\n" +
+	"\x06active\x18\a \x01(\x05R\x06active\x12\x19\n" +
+	"\bcron_job\x18\b \x01(\tR\acronJob\x12%\n" +
+	"\x0escheduled_time\x18\t \x01(\x03R\rscheduledTime\x12.\n" +
+	"\x13last_scheduled_time\x18\n" +
+	" \x01(\x03R\x11lastScheduledTime\"\xbc\x02\n" +
 	"\rServiceStatus\x12\x18\n" +
 	"\adesired\x18\x01 \x01(\x05R\adesired\x12\x18\n" +
 	"\arunning\x18\x02 \x01(\x05R\arunning\x12\x18\n" +
@@ -5624,7 +6153,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12\x18\n" +
 	"\aupdated\x18\a \x01(\x05R\aupdated\x12!\n" +
 	"\fupdate_state\x18\b \x01(\tR\vupdateState\x12\x16\n" +
-	"\x06canary\x187 \x01(\x05R\x06canary\"S\n" +
+	"\x06canary\x187 \x01(\x05R\x06canary\x12$\n" +
+	"\x03job\x18- \x01(\v2\x12.orch.v1.JobStatusR\x03job\"S\n" +
 	"\x0fResourceAmounts\x12\x1d\n" +
 	"\n" +
 	"cpu_millis\x18\x01 \x01(\x03R\tcpuMillis\x12!\n" +
@@ -5705,7 +6235,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\amasters\x18\x14 \x03(\v2\x0f.orch.v1.MasterR\amasters\x12&\n" +
 	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\x12)\n" +
 	"\asecrets\x18\x1e \x03(\v2\x0f.orch.v1.SecretR\asecrets\x12)\n" +
-	"\aconfigs\x18\x1f \x03(\v2\x0f.orch.v1.ConfigR\aconfigs\"\xfd\v\n" +
+	"\aconfigs\x18\x1f \x03(\v2\x0f.orch.v1.ConfigR\aconfigs\"\x9d\r\n" +
 	"\aCommand\x126\n" +
 	"\vput_service\x18\x01 \x01(\v2\x13.orch.v1.PutServiceH\x00R\n" +
 	"putService\x12?\n" +
@@ -5735,14 +6265,39 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\rdelete_secret\x18\x1f \x01(\v2\x15.orch.v1.DeleteSecretH\x00R\fdeleteSecret\x123\n" +
 	"\n" +
 	"put_config\x18  \x01(\v2\x12.orch.v1.PutConfigH\x00R\tputConfig\x12<\n" +
-	"\rdelete_config\x18! \x01(\v2\x15.orch.v1.DeleteConfigH\x00R\fdeleteConfig\x12<\n" +
+	"\rdelete_config\x18! \x01(\v2\x15.orch.v1.DeleteConfigH\x00R\fdeleteConfig\x12*\n" +
+	"\aput_job\x18- \x01(\v2\x0f.orch.v1.PutJobH\x00R\x06putJob\x123\n" +
+	"\n" +
+	"finish_job\x18. \x01(\v2\x12.orch.v1.FinishJobH\x00R\tfinishJob\x12=\n" +
+	"\x0estart_cron_job\x18/ \x01(\v2\x15.orch.v1.StartCronJobH\x00R\fstartCronJob\x12<\n" +
 	"\rmove_replicas\x18A \x01(\v2\x15.orch.v1.MoveReplicasH\x00R\fmoveReplicasB\x04\n" +
 	"\x02op\"\xad\x01\n" +
 	"\fMoveReplicas\x12X\n" +
 	"\x11expected_versions\x18\x01 \x03(\v2+.orch.v1.MoveReplicas.ExpectedVersionsEntryR\x10expectedVersions\x1aC\n" +
 	"\x15ExpectedVersionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"c\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"~\n" +
+	"\x06PutJob\x12(\n" +
+	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x1e\n" +
+	"\bif_match\x18\x02 \x01(\x04H\x00R\aifMatch\x88\x01\x01\x12\x1d\n" +
+	"\n" +
+	"started_at\x18\x03 \x01(\x03R\tstartedAtB\v\n" +
+	"\t_if_match\"m\n" +
+	"\tFinishJob\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"\xe9\x01\n" +
+	"\fStartCronJob\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
+	"\x0escheduled_time\x18\x03 \x01(\x03R\rscheduledTime\x12&\n" +
+	"\x03job\x18\x04 \x01(\v2\x14.orch.v1.ServiceSpecR\x03job\x12\x1d\n" +
+	"\n" +
+	"started_at\x18\x05 \x01(\x03R\tstartedAt\x12\x18\n" +
+	"\areplace\x18\x06 \x03(\tR\areplace\x12\x1f\n" +
+	"\vskip_reason\x18\a \x01(\tR\n" +
+	"skipReason\"c\n" +
 	"\n" +
 	"PutService\x12(\n" +
 	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x1e\n" +
@@ -5980,7 +6535,7 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 84)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 88)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
 	(*ReplicaContainerSpec)(nil),     // 1: orch.v1.ReplicaContainerSpec
@@ -6001,195 +6556,208 @@ var file_proto_orch_proto_goTypes = []any{
 	(*DeviceGroup)(nil),              // 16: orch.v1.DeviceGroup
 	(*UpdatePolicy)(nil),             // 17: orch.v1.UpdatePolicy
 	(*Service)(nil),                  // 18: orch.v1.Service
-	(*ServiceStatus)(nil),            // 19: orch.v1.ServiceStatus
-	(*ResourceAmounts)(nil),          // 20: orch.v1.ResourceAmounts
-	(*Replica)(nil),                  // 21: orch.v1.Replica
-	(*Node)(nil),                     // 22: orch.v1.Node
-	(*Image)(nil),                    // 23: orch.v1.Image
-	(*ClusterConfig)(nil),            // 24: orch.v1.ClusterConfig
-	(*StateSnapshot)(nil),            // 25: orch.v1.StateSnapshot
-	(*Command)(nil),                  // 26: orch.v1.Command
-	(*MoveReplicas)(nil),             // 27: orch.v1.MoveReplicas
-	(*PutService)(nil),               // 28: orch.v1.PutService
-	(*DeleteService)(nil),            // 29: orch.v1.DeleteService
-	(*ScaleService)(nil),             // 30: orch.v1.ScaleService
-	(*RegisterNode)(nil),             // 31: orch.v1.RegisterNode
-	(*SetNodeState)(nil),             // 32: orch.v1.SetNodeState
-	(*RemoveNode)(nil),               // 33: orch.v1.RemoveNode
-	(*PutReplicas)(nil),              // 34: orch.v1.PutReplicas
-	(*DeleteReplicas)(nil),           // 35: orch.v1.DeleteReplicas
-	(*ReportReplicaStatus)(nil),      // 36: orch.v1.ReportReplicaStatus
-	(*ReportReplicaStatusBatch)(nil), // 37: orch.v1.ReportReplicaStatusBatch
-	(*ReplicaStatus)(nil),            // 38: orch.v1.ReplicaStatus
-	(*ContainerStatus)(nil),          // 39: orch.v1.ContainerStatus
-	(*PutImage)(nil),                 // 40: orch.v1.PutImage
-	(*SetClusterConfig)(nil),         // 41: orch.v1.SetClusterConfig
-	(*CommandResult)(nil),            // 42: orch.v1.CommandResult
-	(*NodeRegistration)(nil),         // 43: orch.v1.NodeRegistration
-	(*NodeRegistrationResponse)(nil), // 44: orch.v1.NodeRegistrationResponse
-	(*Assignment)(nil),               // 45: orch.v1.Assignment
-	(*SecretData)(nil),               // 46: orch.v1.SecretData
-	(*AssignmentSet)(nil),            // 47: orch.v1.AssignmentSet
-	(*StatusReport)(nil),             // 48: orch.v1.StatusReport
-	(*Endpoint)(nil),                 // 49: orch.v1.Endpoint
-	(*EndpointUpdate)(nil),           // 50: orch.v1.EndpointUpdate
-	(*Master)(nil),                   // 51: orch.v1.Master
-	(*Token)(nil),                    // 52: orch.v1.Token
-	(*PutMaster)(nil),                // 53: orch.v1.PutMaster
-	(*RemoveMaster)(nil),             // 54: orch.v1.RemoveMaster
-	(*PutToken)(nil),                 // 55: orch.v1.PutToken
-	(*RevokeToken)(nil),              // 56: orch.v1.RevokeToken
-	(*TouchTokens)(nil),              // 57: orch.v1.TouchTokens
-	(*TokenUse)(nil),                 // 58: orch.v1.TokenUse
-	(*UpdateStatus)(nil),             // 59: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 60: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 61: orch.v1.SetUpdateStatus
-	(*Secret)(nil),                   // 62: orch.v1.Secret
-	(*Config)(nil),                   // 63: orch.v1.Config
-	(*PutSecret)(nil),                // 64: orch.v1.PutSecret
-	(*DeleteSecret)(nil),             // 65: orch.v1.DeleteSecret
-	(*PutConfig)(nil),                // 66: orch.v1.PutConfig
-	(*DeleteConfig)(nil),             // 67: orch.v1.DeleteConfig
-	nil,                              // 68: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 69: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 70: orch.v1.ServiceSpec.EnvFromEntry
-	nil,                              // 71: orch.v1.ReplicaContainerSpec.EnvEntry
-	nil,                              // 72: orch.v1.Placement.DevicesEntry
-	nil,                              // 73: orch.v1.Replica.ContainerResourcesEntry
-	nil,                              // 74: orch.v1.Node.LabelsEntry
-	nil,                              // 75: orch.v1.MoveReplicas.ExpectedVersionsEntry
-	nil,                              // 76: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 77: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 78: orch.v1.NodeRegistration.LabelsEntry
-	nil,                              // 79: orch.v1.SecretData.DataEntry
-	nil,                              // 80: orch.v1.Secret.DataEntry
-	nil,                              // 81: orch.v1.Secret.PreviousDataEntry
-	nil,                              // 82: orch.v1.Config.DataEntry
-	nil,                              // 83: orch.v1.Config.BinaryDataEntry
-	(*durationpb.Duration)(nil),      // 84: google.protobuf.Duration
+	(*JobStatus)(nil),                // 19: orch.v1.JobStatus
+	(*ServiceStatus)(nil),            // 20: orch.v1.ServiceStatus
+	(*ResourceAmounts)(nil),          // 21: orch.v1.ResourceAmounts
+	(*Replica)(nil),                  // 22: orch.v1.Replica
+	(*Node)(nil),                     // 23: orch.v1.Node
+	(*Image)(nil),                    // 24: orch.v1.Image
+	(*ClusterConfig)(nil),            // 25: orch.v1.ClusterConfig
+	(*StateSnapshot)(nil),            // 26: orch.v1.StateSnapshot
+	(*Command)(nil),                  // 27: orch.v1.Command
+	(*MoveReplicas)(nil),             // 28: orch.v1.MoveReplicas
+	(*PutJob)(nil),                   // 29: orch.v1.PutJob
+	(*FinishJob)(nil),                // 30: orch.v1.FinishJob
+	(*StartCronJob)(nil),             // 31: orch.v1.StartCronJob
+	(*PutService)(nil),               // 32: orch.v1.PutService
+	(*DeleteService)(nil),            // 33: orch.v1.DeleteService
+	(*ScaleService)(nil),             // 34: orch.v1.ScaleService
+	(*RegisterNode)(nil),             // 35: orch.v1.RegisterNode
+	(*SetNodeState)(nil),             // 36: orch.v1.SetNodeState
+	(*RemoveNode)(nil),               // 37: orch.v1.RemoveNode
+	(*PutReplicas)(nil),              // 38: orch.v1.PutReplicas
+	(*DeleteReplicas)(nil),           // 39: orch.v1.DeleteReplicas
+	(*ReportReplicaStatus)(nil),      // 40: orch.v1.ReportReplicaStatus
+	(*ReportReplicaStatusBatch)(nil), // 41: orch.v1.ReportReplicaStatusBatch
+	(*ReplicaStatus)(nil),            // 42: orch.v1.ReplicaStatus
+	(*ContainerStatus)(nil),          // 43: orch.v1.ContainerStatus
+	(*PutImage)(nil),                 // 44: orch.v1.PutImage
+	(*SetClusterConfig)(nil),         // 45: orch.v1.SetClusterConfig
+	(*CommandResult)(nil),            // 46: orch.v1.CommandResult
+	(*NodeRegistration)(nil),         // 47: orch.v1.NodeRegistration
+	(*NodeRegistrationResponse)(nil), // 48: orch.v1.NodeRegistrationResponse
+	(*Assignment)(nil),               // 49: orch.v1.Assignment
+	(*SecretData)(nil),               // 50: orch.v1.SecretData
+	(*AssignmentSet)(nil),            // 51: orch.v1.AssignmentSet
+	(*StatusReport)(nil),             // 52: orch.v1.StatusReport
+	(*Endpoint)(nil),                 // 53: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 54: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 55: orch.v1.Master
+	(*Token)(nil),                    // 56: orch.v1.Token
+	(*PutMaster)(nil),                // 57: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 58: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 59: orch.v1.PutToken
+	(*RevokeToken)(nil),              // 60: orch.v1.RevokeToken
+	(*TouchTokens)(nil),              // 61: orch.v1.TouchTokens
+	(*TokenUse)(nil),                 // 62: orch.v1.TokenUse
+	(*UpdateStatus)(nil),             // 63: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 64: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 65: orch.v1.SetUpdateStatus
+	(*Secret)(nil),                   // 66: orch.v1.Secret
+	(*Config)(nil),                   // 67: orch.v1.Config
+	(*PutSecret)(nil),                // 68: orch.v1.PutSecret
+	(*DeleteSecret)(nil),             // 69: orch.v1.DeleteSecret
+	(*PutConfig)(nil),                // 70: orch.v1.PutConfig
+	(*DeleteConfig)(nil),             // 71: orch.v1.DeleteConfig
+	nil,                              // 72: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 73: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 74: orch.v1.ServiceSpec.EnvFromEntry
+	nil,                              // 75: orch.v1.ReplicaContainerSpec.EnvEntry
+	nil,                              // 76: orch.v1.Placement.DevicesEntry
+	nil,                              // 77: orch.v1.Replica.ContainerResourcesEntry
+	nil,                              // 78: orch.v1.Node.LabelsEntry
+	nil,                              // 79: orch.v1.MoveReplicas.ExpectedVersionsEntry
+	nil,                              // 80: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 81: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 82: orch.v1.NodeRegistration.LabelsEntry
+	nil,                              // 83: orch.v1.SecretData.DataEntry
+	nil,                              // 84: orch.v1.Secret.DataEntry
+	nil,                              // 85: orch.v1.Secret.PreviousDataEntry
+	nil,                              // 86: orch.v1.Config.DataEntry
+	nil,                              // 87: orch.v1.Config.BinaryDataEntry
+	(*durationpb.Duration)(nil),      // 88: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	68,  // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	72,  // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
 	7,   // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
 	8,   // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
 	9,   // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
 	13,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
 	14,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
 	17,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	84,  // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
-	69,  // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	88,  // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	73,  // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
 	6,   // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
 	2,   // 10: orch.v1.ServiceSpec.secrets:type_name -> orch.v1.SecretMount
 	3,   // 11: orch.v1.ServiceSpec.configs:type_name -> orch.v1.ConfigMount
-	70,  // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
+	74,  // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
 	1,   // 13: orch.v1.ServiceSpec.sidecars:type_name -> orch.v1.ReplicaContainerSpec
 	1,   // 14: orch.v1.ServiceSpec.init:type_name -> orch.v1.ReplicaContainerSpec
-	5,   // 15: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
-	71,  // 16: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
-	8,   // 17: orch.v1.ReplicaContainerSpec.resources:type_name -> orch.v1.Resources
-	6,   // 18: orch.v1.ReplicaContainerSpec.capabilities:type_name -> orch.v1.Capabilities
-	10,  // 19: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
-	11,  // 20: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
-	12,  // 21: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	84,  // 22: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	84,  // 23: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	84,  // 24: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
-	84,  // 25: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
-	84,  // 26: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
-	15,  // 27: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
-	15,  // 28: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
-	72,  // 29: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
-	84,  // 30: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
-	84,  // 31: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	84,  // 32: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
-	0,   // 33: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
-	19,  // 34: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
-	0,   // 35: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	59,  // 36: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
-	20,  // 37: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,   // 38: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	39,  // 39: orch.v1.Replica.containers:type_name -> orch.v1.ContainerStatus
-	73,  // 40: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
-	16,  // 41: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
-	74,  // 42: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	20,  // 43: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	20,  // 44: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	16,  // 45: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
-	18,  // 46: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	21,  // 47: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	22,  // 48: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	23,  // 49: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	24,  // 50: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	51,  // 51: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	52,  // 52: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	62,  // 53: orch.v1.StateSnapshot.secrets:type_name -> orch.v1.Secret
-	63,  // 54: orch.v1.StateSnapshot.configs:type_name -> orch.v1.Config
-	28,  // 55: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	29,  // 56: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	30,  // 57: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	31,  // 58: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	32,  // 59: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	34,  // 60: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	35,  // 61: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	36,  // 62: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	40,  // 63: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	41,  // 64: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	33,  // 65: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	60,  // 66: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	61,  // 67: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	37,  // 68: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	53,  // 69: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	54,  // 70: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	55,  // 71: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	56,  // 72: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
-	57,  // 73: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
-	64,  // 74: orch.v1.Command.put_secret:type_name -> orch.v1.PutSecret
-	65,  // 75: orch.v1.Command.delete_secret:type_name -> orch.v1.DeleteSecret
-	66,  // 76: orch.v1.Command.put_config:type_name -> orch.v1.PutConfig
-	67,  // 77: orch.v1.Command.delete_config:type_name -> orch.v1.DeleteConfig
-	27,  // 78: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
-	75,  // 79: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
-	0,   // 80: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	22,  // 81: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	21,  // 82: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	76,  // 83: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	38,  // 84: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	36,  // 85: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	39,  // 86: orch.v1.ReplicaStatus.containers:type_name -> orch.v1.ContainerStatus
-	23,  // 87: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	24,  // 88: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	77,  // 89: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	22,  // 90: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	78,  // 91: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	20,  // 92: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	16,  // 93: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
-	22,  // 94: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	21,  // 95: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,   // 96: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	46,  // 97: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
-	79,  // 98: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
-	45,  // 99: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	22,  // 100: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	38,  // 101: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	49,  // 102: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	51,  // 103: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	52,  // 104: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	58,  // 105: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	59,  // 106: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	80,  // 107: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
-	81,  // 108: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
-	82,  // 109: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
-	83,  // 110: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
-	63,  // 111: orch.v1.Config.previous:type_name -> orch.v1.Config
-	62,  // 112: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
-	63,  // 113: orch.v1.PutConfig.config:type_name -> orch.v1.Config
-	4,   // 114: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
-	20,  // 115: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
-	116, // [116:116] is the sub-list for method output_type
-	116, // [116:116] is the sub-list for method input_type
-	116, // [116:116] is the sub-list for extension type_name
-	116, // [116:116] is the sub-list for extension extendee
-	0,   // [0:116] is the sub-list for field type_name
+	88,  // 15: orch.v1.ServiceSpec.deadline:type_name -> google.protobuf.Duration
+	88,  // 16: orch.v1.ServiceSpec.starting_deadline:type_name -> google.protobuf.Duration
+	5,   // 17: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
+	75,  // 18: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
+	8,   // 19: orch.v1.ReplicaContainerSpec.resources:type_name -> orch.v1.Resources
+	6,   // 20: orch.v1.ReplicaContainerSpec.capabilities:type_name -> orch.v1.Capabilities
+	10,  // 21: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
+	11,  // 22: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
+	12,  // 23: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
+	88,  // 24: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	88,  // 25: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	88,  // 26: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	88,  // 27: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	88,  // 28: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	15,  // 29: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
+	15,  // 30: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
+	76,  // 31: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
+	88,  // 32: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	88,  // 33: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	88,  // 34: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
+	0,   // 35: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
+	20,  // 36: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
+	0,   // 37: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
+	63,  // 38: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	19,  // 39: orch.v1.Service.job:type_name -> orch.v1.JobStatus
+	19,  // 40: orch.v1.ServiceStatus.job:type_name -> orch.v1.JobStatus
+	21,  // 41: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,   // 42: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	43,  // 43: orch.v1.Replica.containers:type_name -> orch.v1.ContainerStatus
+	77,  // 44: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
+	16,  // 45: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
+	78,  // 46: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	21,  // 47: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	21,  // 48: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	16,  // 49: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
+	18,  // 50: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	22,  // 51: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	23,  // 52: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	24,  // 53: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	25,  // 54: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	55,  // 55: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	56,  // 56: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	66,  // 57: orch.v1.StateSnapshot.secrets:type_name -> orch.v1.Secret
+	67,  // 58: orch.v1.StateSnapshot.configs:type_name -> orch.v1.Config
+	32,  // 59: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	33,  // 60: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	34,  // 61: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	35,  // 62: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	36,  // 63: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	38,  // 64: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	39,  // 65: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	40,  // 66: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	44,  // 67: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	45,  // 68: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	37,  // 69: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	64,  // 70: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	65,  // 71: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	41,  // 72: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	57,  // 73: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	58,  // 74: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	59,  // 75: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	60,  // 76: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	61,  // 77: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	68,  // 78: orch.v1.Command.put_secret:type_name -> orch.v1.PutSecret
+	69,  // 79: orch.v1.Command.delete_secret:type_name -> orch.v1.DeleteSecret
+	70,  // 80: orch.v1.Command.put_config:type_name -> orch.v1.PutConfig
+	71,  // 81: orch.v1.Command.delete_config:type_name -> orch.v1.DeleteConfig
+	29,  // 82: orch.v1.Command.put_job:type_name -> orch.v1.PutJob
+	30,  // 83: orch.v1.Command.finish_job:type_name -> orch.v1.FinishJob
+	31,  // 84: orch.v1.Command.start_cron_job:type_name -> orch.v1.StartCronJob
+	28,  // 85: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
+	79,  // 86: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
+	0,   // 87: orch.v1.PutJob.spec:type_name -> orch.v1.ServiceSpec
+	0,   // 88: orch.v1.StartCronJob.job:type_name -> orch.v1.ServiceSpec
+	0,   // 89: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	23,  // 90: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	22,  // 91: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	80,  // 92: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	42,  // 93: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	40,  // 94: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	43,  // 95: orch.v1.ReplicaStatus.containers:type_name -> orch.v1.ContainerStatus
+	24,  // 96: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	25,  // 97: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	81,  // 98: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	23,  // 99: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	82,  // 100: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	21,  // 101: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	16,  // 102: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
+	23,  // 103: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	22,  // 104: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,   // 105: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	50,  // 106: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
+	83,  // 107: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
+	49,  // 108: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	23,  // 109: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	42,  // 110: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	53,  // 111: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	55,  // 112: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	56,  // 113: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	62,  // 114: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	63,  // 115: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	84,  // 116: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
+	85,  // 117: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
+	86,  // 118: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
+	87,  // 119: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
+	67,  // 120: orch.v1.Config.previous:type_name -> orch.v1.Config
+	66,  // 121: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
+	67,  // 122: orch.v1.PutConfig.config:type_name -> orch.v1.Config
+	4,   // 123: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
+	21,  // 124: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
+	125, // [125:125] is the sub-list for method output_type
+	125, // [125:125] is the sub-list for method input_type
+	125, // [125:125] is the sub-list for extension type_name
+	125, // [125:125] is the sub-list for extension extendee
+	0,   // [0:125] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -6200,7 +6768,7 @@ func file_proto_orch_proto_init() {
 	file_proto_orch_proto_msgTypes[0].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[5].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[17].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[26].OneofWrappers = []any{
+	file_proto_orch_proto_msgTypes[27].OneofWrappers = []any{
 		(*Command_PutService)(nil),
 		(*Command_DeleteService)(nil),
 		(*Command_ScaleService)(nil),
@@ -6224,19 +6792,23 @@ func file_proto_orch_proto_init() {
 		(*Command_DeleteSecret)(nil),
 		(*Command_PutConfig)(nil),
 		(*Command_DeleteConfig)(nil),
+		(*Command_PutJob)(nil),
+		(*Command_FinishJob)(nil),
+		(*Command_StartCronJob)(nil),
 		(*Command_MoveReplicas)(nil),
 	}
-	file_proto_orch_proto_msgTypes[28].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[29].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[64].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[66].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[32].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[33].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[68].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[70].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   84,
+			NumMessages:   88,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
