@@ -134,7 +134,9 @@ func reconcileGroups(st *store.Store, groups []serviceGroup, all func() []*orchp
 			continue
 		}
 		var unplaced []*orchpb.Replica
-		if g.svc.GetSpec().GetMode() == orchpb.ModeGlobal {
+		if g.svc.GetSpec().IsJob() {
+			unplaced = reconcileJob(ch, g.svc, g.reps, env)
+		} else if g.svc.GetSpec().GetMode() == orchpb.ModeGlobal {
 			unplaced = reconcileGlobal(ch, g.svc, g.reps, in, env)
 		} else {
 			unplaced = reconcileReplicated(ch, g.svc, g.reps, nodeByID, env)
