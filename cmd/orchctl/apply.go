@@ -20,7 +20,7 @@ func (a *app) applyCommand() *cobra.Command {
 	var files []string
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE",
-		Short: "Create or update services, secrets and configs from manifests",
+		Short: "Create or update services, jobs, secrets and configs from manifests",
 		Long: `Create or update the services, secrets and configs of one or more manifest
 files (YAML or JSON, several documents per file separated by ---). Every
 document is checked before anything is sent: one invalid field and nothing
@@ -147,15 +147,19 @@ func (a *app) apply(ctx context.Context, specs []*orchpb.ServiceSpec) error {
 	var applied []proto.Message
 	failed := 0
 	for _, spec := range specs {
-		svc, result, err := applyOne(ctx, c, spec)
+		put, what := applyOne, "service"
+		if spec.IsJob() {
+			put, what = applyJob, "job"
+		}
+		svc, result, err := put(ctx, c, spec)
 		if err != nil {
-			fmt.Fprintf(a.stderr, "error: service/%s: %v\n", spec.GetName(), err)
+			fmt.Fprintf(a.stderr, "error: %s/%s: %v\n", what, spec.GetName(), err)
 			failed++
 			continue
 		}
 		applied = append(applied, svc)
 		if !a.structured() {
-			fmt.Fprintf(a.stdout, "service/%s %s\n", spec.GetName(), result)
+			fmt.Fprintf(a.stdout, "%s/%s %s\n", what, spec.GetName(), result)
 		}
 	}
 	if a.structured() && len(applied) > 0 {

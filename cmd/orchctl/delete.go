@@ -8,9 +8,9 @@ import (
 
 func (a *app) deleteCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:     "delete service|secret|config NAME...",
-		Short:   "Stop and remove services; delete secrets and configs no service uses",
-		Example: "  orchctl delete service hello\n  orchctl delete secret db",
+		Use:     "delete service|job|secret|config NAME...",
+		Short:   "Stop and remove services and jobs (a job's runs and logs go with it); delete secrets and configs no service uses",
+		Example: "  orchctl delete service hello\n  orchctl delete job migrate\n  orchctl delete secret db",
 		Args:    cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dk, ok := isDataKind(args[0]); ok {
@@ -20,18 +20,22 @@ func (a *app) deleteCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if k != serviceKind {
-				return fmt.Errorf("delete %s: only services can be deleted (nodes leave with `orchctl node drain`)", k.plural)
+			if k != serviceKind && k != jobKind {
+				return fmt.Errorf("delete %s: only services and jobs can be deleted (nodes leave with `orchctl node drain`)", k.plural)
 			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
+			del := c.DeleteService
+			if k == jobKind {
+				del = c.DeleteJob
+			}
 			for _, name := range args[1:] {
-				if _, err := c.DeleteService(cmd.Context(), a.namespace, name); err != nil {
-					return fmt.Errorf("service/%s: %w", name, err)
+				if _, err := del(cmd.Context(), a.namespace, name); err != nil {
+					return fmt.Errorf("%s/%s: %w", k.name, name, err)
 				}
-				fmt.Fprintf(a.stdout, "service/%s deleted\n", name)
+				fmt.Fprintf(a.stdout, "%s/%s deleted\n", k.name, name)
 			}
 			return nil
 		},

@@ -20,9 +20,10 @@ const describeEvents = 20
 
 func (a *app) describeCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "describe service|replica|node NAME",
+		Use:   "describe service|job|replica|node NAME",
 		Short: "Everything about one object, its recent events included",
 		Example: `  orchctl describe service hello
+  orchctl describe job migrate
   orchctl describe replica hello.2
   orchctl describe node node-a`,
 		Args: cobra.ExactArgs(2),
@@ -39,12 +40,14 @@ func (a *app) describeCommand() *cobra.Command {
 			switch k {
 			case serviceKind:
 				return d.service(args[1])
+			case jobKind:
+				return d.job(args[1])
 			case replicaKind:
 				return d.replica(args[1])
 			case nodeKind:
 				return d.node(args[1])
 			}
-			return fmt.Errorf("describe %s: want service, replica or node", k.plural)
+			return fmt.Errorf("describe %s: want service, job, replica or node", k.plural)
 		},
 	}
 }

@@ -99,8 +99,8 @@ func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) writeService(w http.ResponseWriter, status int, ns, name string) {
 	svc := s.deps.Store.Service(ns, name)
-	if svc == nil {
-		writeError(w, endpoint.NotFound("service "+ns+"/"+name+" not found"))
+	if svc == nil || svc.GetSpec().IsJob() {
+		writeError(w, serviceNotFound(svc, ns, name))
 		return
 	}
 	body, err := api.MarshalService(withStatus(s.deps.Store, svc))
@@ -122,13 +122,37 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
 	if !s.consistentRead(w, r) {
 		return
 	}
-	writeList(w, s.deps.Store.Services(r.PathValue("ns")), func(svc *orchpb.Service) ([]byte, error) {
+	var services []*orchpb.Service
+	for _, svc := range s.deps.Store.Services(r.PathValue("ns")) {
+		if !svc.GetSpec().IsJob() {
+			services = append(services, svc)
+		}
+	}
+	writeList(w, services, func(svc *orchpb.Service) ([]byte, error) {
 		return api.MarshalService(withStatus(s.deps.Store, svc))
 	})
 }
 
+// serviceNotFound is the 404 for a name that is no service; a job's name
+// says where to look.
+func serviceNotFound(svc *orchpb.Service, ns, name string) *api.Error {
+	if svc.GetSpec().IsJob() {
+		return endpoint.NotFound("service " + ns + "/" + name + " not found: " + name + " is a job (orchctl get jobs)")
+	}
+	return endpoint.NotFound("service " + ns + "/" + name + " not found")
+}
+
 func (s *Server) deleteService(w http.ResponseWriter, r *http.Request) {
 	ns, name := r.PathValue("ns"), r.PathValue("name")
+	if svc := s.deps.Store.Service(ns, name); svc.GetSpec().IsJob() {
+		writeError(w, serviceNotFound(svc, ns, name))
+		return
+	}
+	s.proposeDelete(w, r, ns, name)
+}
+
+// proposeDelete deletes a service or a job (DeleteService).
+func (s *Server) proposeDelete(w http.ResponseWriter, r *http.Request, ns, name string) {
 	version, ok := ifMatch(w, r)
 	if !ok {
 		return

@@ -143,7 +143,7 @@ func (s *Store) removeService(index uint64, key svcKey, old *orchpb.Service) {
 func (s *Store) scaleService(index uint64, c *orchpb.ScaleService) *orchpb.CommandResult {
 	key := svcKey{c.GetNamespace(), c.GetName()}
 	old := s.services[key]
-	if old == nil {
+	if old == nil || old.GetSpec().IsJob() {
 		return fail(index, orchpb.ResultNotFound, "service %s not found", key)
 	}
 	if c.GetReplicas() < 0 {
