@@ -63,6 +63,10 @@ type Config struct {
 	// JobFailureRate is the fraction of job runs that exit 1; the others
 	// exit 0.
 	JobFailureRate float64
+	// JobRunTime is how long a job run runs before it ends (default 0:
+	// it ends in the first report after it starts; a longer one ends in
+	// the first heartbeat after that long).
+	JobRunTime time.Duration
 	// RegisterParallelism bounds concurrent registrations (default 32).
 	RegisterParallelism int
 	Logger              *slog.Logger

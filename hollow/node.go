@@ -213,7 +213,7 @@ func (n *Node) report(ctx context.Context, ch *agent.Channel) {
 	n.mu.Lock()
 	report := &orchpb.StatusReport{NodeId: n.id, Statuses: make([]*orchpb.ReplicaStatus, 0, len(n.replicas)+len(n.finished))}
 	for id, r := range n.replicas {
-		if r.spec.IsJob() {
+		if r.spec.IsJob() && now.Sub(r.assigned) >= n.cfg.JobRunTime {
 			report.Statuses = append(report.Statuses, runEnd(id, r.started, n.cfg.JobFailureRate))
 			continue
 		}
