@@ -8,21 +8,6 @@ import (
 	orchpb "github.com/orch-io/orch/proto"
 )
 
-// restartWorker plays an agent restart: a new worker for the same
-// assignment and data dir, adopting the container as List would show it.
-func restartWorker(t *testing.T, env *workerEnv, asg *orchpb.Assignment, adopted *containerRef) *replicaWorker {
-	t.Helper()
-	w := newReplicaWorker(env, asg, adopted, nil)
-	rec := env.report.(*recordingReporter)
-	rec.mu.Lock()
-	rec.of = w.status
-	rec.mu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
-	go w.run(ctx)
-	t.Cleanup(func() { cancel(); <-w.done })
-	return w
-}
-
 // A run (restart policy never) that ended is not started again by a
 // restarted agent: it reports the same end.
 func TestRunEndedBeforeAgentRestartStaysEnded(t *testing.T) {
@@ -40,7 +25,7 @@ func TestRunEndedBeforeAgentRestartStaysEnded(t *testing.T) {
 	cancel() // the agent stops; the container stays, exited
 	<-w.done
 
-	w2 := restartWorker(t, env, asg, &containerRef{taskStatus: "stopped"})
+	w2 := runAdopting(t, env, asg, &containerRef{taskStatus: "stopped"})
 	st := await(t, w2, "failed again", func(s *orchpb.ReplicaStatus) bool { return s.Observed() == orchpb.ReplicaFailed })
 	if st.ExitCode != 3 || st.Message != "exited 3" || st.Restarts != 0 {
 		t.Fatalf("after the restart: %v", st)
@@ -59,7 +44,7 @@ func TestRunExitedWhileAgentDownEndsAsItExited(t *testing.T) {
 	asg.Spec.Health = nil
 	rt.exits["run2"] = make(chan runtime.ExitStatus, 1)
 	rt.exits["run2"] <- runtime.ExitStatus{Code: 0}
-	w := restartWorker(t, env, asg, &containerRef{taskStatus: "stopped"})
+	w := runAdopting(t, env, asg, &containerRef{taskStatus: "stopped"})
 	st := await(t, w, "stopped", func(s *orchpb.ReplicaStatus) bool { return s.Observed() == orchpb.ReplicaStopped })
 	if st.ExitCode != 0 || st.Restarts != 0 {
 		t.Fatalf("a run that exited 0 unwatched: %v", st)

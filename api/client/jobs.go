@@ -1,37 +1,17 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 
-	"github.com/orch-io/orch/api"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
 // ApplyJob creates a job or cron job (kind Job). Putting the same job
 // again changes nothing; another spec for a job is refused (409).
 func (c *Client) ApplyJob(ctx context.Context, spec *orchpb.ServiceSpec, ifMatch *uint64) (*orchpb.Service, error) {
-	body, err := api.MarshalSpec(spec)
-	if err != nil {
-		return nil, err
-	}
-	req := request{
-		method: http.MethodPut,
-		path:   jobPath(spec.GetNamespace(), spec.GetName()),
-		header: http.Header{"Content-Type": {api.ContentTypeJSON}},
-		body:   bytes.NewReader(body),
-	}
-	if ifMatch != nil {
-		req.header.Set(api.HeaderIfMatch, strconv.FormatUint(*ifMatch, 10))
-	}
-	job := &orchpb.Service{}
-	if _, err := c.do(ctx, req, job); err != nil {
-		return nil, err
-	}
-	return job, nil
+	return c.putSpec(ctx, jobPath(spec.GetNamespace(), spec.GetName()), spec, ifMatch)
 }
 
 // GetJob returns one job, its progress in status.job.

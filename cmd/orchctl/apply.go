@@ -147,11 +147,11 @@ func (a *app) apply(ctx context.Context, specs []*orchpb.ServiceSpec) error {
 	var applied []proto.Message
 	failed := 0
 	for _, spec := range specs {
-		put, what := applyOne, "service"
+		what := "service"
 		if spec.IsJob() {
-			put, what = applyJob, "job"
+			what = "job"
 		}
-		svc, result, err := put(ctx, c, spec)
+		svc, result, err := applyOne(ctx, c, spec)
 		if err != nil {
 			fmt.Fprintf(a.stderr, "error: %s/%s: %v\n", what, spec.GetName(), err)
 			failed++
@@ -173,14 +173,18 @@ func (a *app) apply(ctx context.Context, specs []*orchpb.ServiceSpec) error {
 	return nil
 }
 
-// applyOne reads the service first so that it can say what the write did:
-// a new service, a new generation, or the same spec again.
+// applyOne reads the service (or job) first so that it can say what the
+// write did: a new one, a new generation, or the same spec again.
 func applyOne(ctx context.Context, c *client.Client, spec *orchpb.ServiceSpec) (*orchpb.Service, string, error) {
-	old, err := c.GetService(ctx, spec.GetNamespace(), spec.GetName())
+	get, put := c.GetService, c.ApplyService
+	if spec.IsJob() {
+		get, put = c.GetJob, c.ApplyJob
+	}
+	old, err := get(ctx, spec.GetNamespace(), spec.GetName())
 	if err != nil && !errors.Is(err, api.ErrNotFound) {
 		return nil, "", err
 	}
-	svc, err := c.ApplyService(ctx, spec, nil)
+	svc, err := put(ctx, spec, nil)
 	if err != nil {
 		return nil, "", err
 	}

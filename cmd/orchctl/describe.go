@@ -59,6 +59,16 @@ type describer struct {
 	now time.Time
 }
 
+// replicasAndEvents are a service's (or job's) replicas and recent events.
+func (d describer) replicasAndEvents(name string) ([]*orchpb.Replica, []api.ClusterEvent, error) {
+	reps, _, err := d.c.ListReplicas(d.ctx, client.ReplicaFilter{Namespace: d.namespace, Service: name})
+	if err != nil {
+		return nil, nil, err
+	}
+	evs, err := d.c.Events(d.ctx, client.EventFilter{Namespace: d.namespace, Service: name, Limit: describeEvents})
+	return reps, evs, err
+}
+
 // field is one "Key: value" line.
 type field struct{ key, value string }
 
@@ -67,11 +77,7 @@ func (d describer) service(name string) error {
 	if err != nil {
 		return fmt.Errorf("service/%s: %w", name, err)
 	}
-	reps, _, err := d.c.ListReplicas(d.ctx, client.ReplicaFilter{Namespace: d.namespace, Service: name})
-	if err != nil {
-		return err
-	}
-	evs, err := d.c.Events(d.ctx, client.EventFilter{Namespace: d.namespace, Service: name, Limit: describeEvents})
+	reps, evs, err := d.replicasAndEvents(name)
 	if err != nil {
 		return err
 	}

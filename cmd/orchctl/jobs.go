@@ -54,35 +54,12 @@ func jobState(s *orchpb.Service) string {
 	return dash(s.GetStatus().GetJob().GetState())
 }
 
-// applyJob puts a job, saying what the write did.
-func applyJob(ctx context.Context, c *client.Client, spec *orchpb.ServiceSpec) (*orchpb.Service, string, error) {
-	old, err := c.GetJob(ctx, spec.GetNamespace(), spec.GetName())
-	if err != nil && !errors.Is(err, api.ErrNotFound) {
-		return nil, "", err
-	}
-	job, err := c.ApplyJob(ctx, spec, nil)
-	if err != nil {
-		return nil, "", err
-	}
-	switch {
-	case old == nil:
-		return job, "created", nil
-	case job.GetGeneration() == old.GetGeneration():
-		return job, "unchanged", nil
-	}
-	return job, "configured", nil
-}
-
 func (d describer) job(name string) error {
 	job, err := d.c.GetJob(d.ctx, d.namespace, name)
 	if err != nil {
 		return fmt.Errorf("job/%s: %w", name, err)
 	}
-	runs, _, err := d.c.ListReplicas(d.ctx, client.ReplicaFilter{Namespace: d.namespace, Service: name})
-	if err != nil {
-		return err
-	}
-	evs, err := d.c.Events(d.ctx, client.EventFilter{Namespace: d.namespace, Service: name, Limit: describeEvents})
+	runs, evs, err := d.replicasAndEvents(name)
 	if err != nil {
 		return err
 	}

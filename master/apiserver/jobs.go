@@ -3,13 +3,11 @@ package apiserver
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/auth"
 	"github.com/orch-io/orch/master/endpoint"
-	"github.com/orch-io/orch/master/manifest"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
@@ -44,52 +42,17 @@ func (s *Server) jobRoutes() []endpoint.Route {
 }
 
 func (s *Server) putJob(w http.ResponseWriter, r *http.Request) {
-	ns, name := r.PathValue("ns"), r.PathValue("name")
-	body, ok := readManifest(w, r)
+	spec, version, ok := s.readSpec(w, r)
 	if !ok {
 		return
 	}
-	spec, err := manifest.ParseOne(body)
-	if err != nil {
-		writeError(w, endpoint.ErrorOf(err))
-		return
-	}
-	switch {
-	case !spec.IsJob():
+	if !spec.IsJob() {
 		writeError(w, endpoint.BadRequest("kind", "kind: the jobs API takes kind: Job, not "+strconv.Quote(spec.GetKind())))
-		return
-	case spec.GetName() != name:
-		writeError(w, endpoint.BadRequest("name", "name: "+strconv.Quote(spec.GetName())+" does not match the path's "+strconv.Quote(name)))
-		return
-	case spec.GetNamespace() != ns:
-		writeError(w, endpoint.BadRequest("namespace", "namespace: "+strconv.Quote(spec.GetNamespace())+" does not match the path's "+strconv.Quote(ns)))
-		return
-	}
-	if err := s.hostPorts().Check(spec); err != nil {
-		writeError(w, err)
-		return
-	}
-	if field, msg := s.deps.Store.RefProblem(spec); msg != "" {
-		writeError(w, endpoint.BadRequest(strings.TrimPrefix(field, "spec."), strings.TrimPrefix(field, "spec.")+": "+msg))
-		return
-	}
-	version, ok := ifMatch(w, r)
-	if !ok {
 		return
 	}
 	// The job's clock starts here: its deadline counts from this time.
 	put := &orchpb.PutJob{Spec: spec, IfMatch: version, StartedAt: time.Now().UnixMilli()}
-	existed := s.deps.Store.Service(ns, name) != nil
-	res, ok := s.propose(w, r, &orchpb.Command{Op: &orchpb.Command_PutJob{PutJob: put}})
-	if !ok {
-		return
-	}
-	w.Header().Set(api.HeaderIndex, strconv.FormatUint(res.GetIndex(), 10))
-	status := http.StatusOK
-	if !existed {
-		status = http.StatusCreated
-	}
-	s.writeJob(w, status, ns, name)
+	s.putAndAnswer(w, r, spec, &orchpb.Command{Op: &orchpb.Command_PutJob{PutJob: put}}, s.writeJob)
 }
 
 func (s *Server) writeJob(w http.ResponseWriter, status int, ns, name string) {

@@ -48,44 +48,64 @@ func ifMatch(w http.ResponseWriter, r *http.Request) (version *uint64, ok bool) 
 }
 
 func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
-	ns, name := r.PathValue("ns"), r.PathValue("name")
-	body, ok := readManifest(w, r)
+	spec, version, ok := s.readSpec(w, r)
 	if !ok {
 		return
 	}
-	spec, err := manifest.ParseOne(body)
-	if err != nil {
-		writeError(w, endpoint.ErrorOf(err))
-		return
-	}
-	if spec.GetName() != name {
-		writeError(w, endpoint.BadRequest("name", "name: "+strconv.Quote(spec.GetName())+" does not match the path's "+strconv.Quote(name)))
-		return
-	}
-	if spec.GetNamespace() != ns {
-		writeError(w, endpoint.BadRequest("namespace", "namespace: "+strconv.Quote(spec.GetNamespace())+" does not match the path's "+strconv.Quote(ns)))
-		return
-	}
-	if err := s.hostPorts().Check(spec); err != nil {
-		writeError(w, err)
-		return
-	}
-	if field, msg := s.deps.Store.RefProblem(spec); msg != "" {
-		// The FSM checks again when it applies: this answer names the field.
-		writeError(w, endpoint.BadRequest(strings.TrimPrefix(field, "spec."), strings.TrimPrefix(field, "spec.")+": "+msg))
+	if spec.IsJob() {
+		writeError(w, endpoint.BadRequest("kind", "kind: a Job is put at /v1/namespaces/{ns}/jobs/{name} (orchctl apply does)"))
 		return
 	}
 	if e := s.mastersSpeakCanary(spec); e != nil {
 		writeError(w, e)
 		return
 	}
-	version, ok := ifMatch(w, r)
-	if !ok {
-		return
-	}
 	put := &orchpb.PutService{Spec: spec, IfMatch: version}
+	s.putAndAnswer(w, r, spec, &orchpb.Command{Op: &orchpb.Command_PutService{PutService: put}}, s.writeService)
+}
+
+// readSpec reads and admits the manifest of a PUT: parsed, named as the
+// path says, host ports and references checked, and the If-Match version;
+// or it answers why not.
+func (s *Server) readSpec(w http.ResponseWriter, r *http.Request) (*orchpb.ServiceSpec, *uint64, bool) {
+	ns, name := r.PathValue("ns"), r.PathValue("name")
+	body, ok := readManifest(w, r)
+	if !ok {
+		return nil, nil, false
+	}
+	spec, err := manifest.ParseOne(body)
+	if err != nil {
+		writeError(w, endpoint.ErrorOf(err))
+		return nil, nil, false
+	}
+	if spec.GetName() != name {
+		writeError(w, endpoint.BadRequest("name", "name: "+strconv.Quote(spec.GetName())+" does not match the path's "+strconv.Quote(name)))
+		return nil, nil, false
+	}
+	if spec.GetNamespace() != ns {
+		writeError(w, endpoint.BadRequest("namespace", "namespace: "+strconv.Quote(spec.GetNamespace())+" does not match the path's "+strconv.Quote(ns)))
+		return nil, nil, false
+	}
+	if err := s.hostPorts().Check(spec); err != nil {
+		writeError(w, err)
+		return nil, nil, false
+	}
+	if field, msg := s.deps.Store.RefProblem(spec); msg != "" {
+		// The FSM checks again when it applies: this answer names the field.
+		writeError(w, endpoint.BadRequest(strings.TrimPrefix(field, "spec."), strings.TrimPrefix(field, "spec.")+": "+msg))
+		return nil, nil, false
+	}
+	version, ok := ifMatch(w, r)
+	return spec, version, ok
+}
+
+// putAndAnswer proposes the put of spec and answers with the object as
+// stored: 201 when it is new, 200 when it existed.
+func (s *Server) putAndAnswer(w http.ResponseWriter, r *http.Request, spec *orchpb.ServiceSpec, cmd *orchpb.Command,
+	write func(w http.ResponseWriter, status int, ns, name string)) {
+	ns, name := spec.GetNamespace(), spec.GetName()
 	existed := s.deps.Store.Service(ns, name) != nil
-	res, ok := s.propose(w, r, &orchpb.Command{Op: &orchpb.Command_PutService{PutService: put}})
+	res, ok := s.propose(w, r, cmd)
 	if !ok {
 		return
 	}
@@ -94,7 +114,7 @@ func (s *Server) putService(w http.ResponseWriter, r *http.Request) {
 	if !existed {
 		status = http.StatusCreated
 	}
-	s.writeService(w, status, ns, name)
+	write(w, status, ns, name)
 }
 
 func (s *Server) writeService(w http.ResponseWriter, status int, ns, name string) {
