@@ -49,7 +49,9 @@ func (c *cronCluster) end(job string, code int32) {
 	c.finish(job, code)
 }
 
-func minuteName(cron string, clk *clock) string { return CronJobName(cron, clk.Now().Truncate(time.Minute)) }
+func minuteName(cron string, clk *clock) string {
+	return CronJobName(cron, clk.Now().Truncate(time.Minute))
+}
 
 func TestCronJobMakesOneJobPerTime(t *testing.T) {
 	c := newCronCluster(t, "kind: Job\nname: tick\nimage: hello:1\nschedule: '* * * * *'\nconcurrencyPolicy: allow\n")

@@ -108,7 +108,10 @@ func TestDerivedEvents(t *testing.T) {
 	apply(`{"putService": {"spec": {"kind": "Service", "namespace": "default", "name": "web", "replicas": 1, "image": "web:2"}}}`)
 	apply(`{"rollbackService": {"namespace": "default", "name": "web", "reason": "web.1 not running within 2m"}}`)
 	apply(`{"setNodeState": {"nodeId": "n2", "state": "draining"}}`)
-	got := waitFor(12)
+	apply(`{"putJob": {"spec": {"kind": "Job", "namespace": "default", "name": "once", "image": "job:1", "backoffLimit": 0}}}`)
+	apply(`{"putReplicas": {"replicas": [{"id": "j1", "namespace": "default", "service": "once", "slot": 1, "node": "n0", "desiredState": "running", "state": "assigned", "spec": {"kind": "Job", "name": "once"}}]}}`)
+	apply(`{"reportReplicaStatus": {"nodeId": "n0", "statuses": [{"id": "j1", "state": "failed", "exitCode": 3, "message": "exited 3"}]}}`)
+	got := waitFor(16)
 	want := []string{
 		"node one Registered node one joined at 10.0.0.1 (2cpu, 1024Mi)",
 		"node two Registered node two joined at  (0cpu, 0Mi)",
@@ -122,6 +125,10 @@ func TestDerivedEvents(t *testing.T) {
 		"service default/web UpdateStarted update to generation 2 started",
 		"service default/web RollingBack rolling back to the previous spec as generation 3: web.1 not running within 2m",
 		"node two Draining node two draining: its replicas move elsewhere, each replacement first",
+		"job default/once Created job default/once created",
+		"replica once.1 Scheduled once.1 scheduled on zero",
+		"job default/once JobFailed job default/once failed: failed runs: 1, more than backoffLimit 0; the last: once.1 exited 3",
+		"replica once.1 Failed once.1 failed on zero: exited 3",
 	}
 	var lines []string
 	for _, e := range got {

@@ -127,7 +127,7 @@ func (s *Store) countRunEnd(old, r *orchpb.Replica) {
 		st.FinishedIndex = s.index
 	case st.Failed > spec.BackoffLimitOrDefault():
 		st.State = string(orchpb.JobFailed)
-		st.Message = fmt.Sprintf("%d runs failed, more than backoffLimit %d; the last: %s", st.Failed, spec.BackoffLimitOrDefault(), runEnd(r))
+		st.Message = fmt.Sprintf("failed runs: %d, more than backoffLimit %d; the last: %s", st.Failed, spec.BackoffLimitOrDefault(), runEnd(r))
 		st.FinishedIndex = s.index
 	}
 	s.storeJobStatus(s.index, job, st)
