@@ -154,3 +154,19 @@ func TestJobDeadlineFailsItAndStopsItsRuns(t *testing.T) {
 		t.Fatalf("runs counted after the job failed: %v", st)
 	}
 }
+
+// A failed run's next run prefers another node.
+func TestJobRerunPrefersAnotherNode(t *testing.T) {
+	c := newCluster(t)
+	c.node("a", 4000)
+	c.node("b", 4000)
+	c.job("kind: Job\nname: flaky\nimage: hello:1\nbackoffLimit: 5\n", time.Now())
+	c.reconcile()
+	first, _ := c.runs("flaky")
+	c.finish("flaky", 1)
+	c.reconcile()
+	second, _ := c.runs("flaky")
+	if len(first) != 1 || len(second) != 1 || second[0].GetNode() == "" || second[0].GetNode() == first[0].GetNode() {
+		t.Fatalf("first run on %v, the next on %v: want another node", first, second)
+	}
+}
