@@ -2,9 +2,12 @@ package controllers
 
 import (
 	"context"
+
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/orch-io/orch/api"
 
 	"github.com/orch-io/orch/master/manifest"
 	"github.com/orch-io/orch/master/store"
@@ -168,5 +171,15 @@ func TestJobRerunPrefersAnotherNode(t *testing.T) {
 	second, _ := c.runs("flaky")
 	if len(first) != 1 || len(second) != 1 || second[0].GetNode() == "" || second[0].GetNode() == first[0].GetNode() {
 		t.Fatalf("first run on %v, the next on %v: want another node", first, second)
+	}
+}
+
+// The plan of a job shows its first runs, up to its parallelism.
+func TestPlanOfAJob(t *testing.T) {
+	c := newCluster(t)
+	c.node("a", 4000)
+	plans := c.plan("kind: Job\nname: batch\nimage: hello:1\ncompletions: 5\nparallelism: 2\n")
+	if len(plans) != 1 || plans[0].Action != api.PlanCreate || len(plans[0].Placements) != 2 {
+		t.Fatalf("plan of a job: %+v", plans)
 	}
 }
