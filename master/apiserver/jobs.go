@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/auth"
 	"github.com/orch-io/orch/master/endpoint"
 	"github.com/orch-io/orch/master/store"
@@ -56,40 +55,12 @@ func (s *Server) putJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) writeJob(w http.ResponseWriter, status int, ns, name string) {
-	job := s.deps.Store.Service(ns, name)
-	if !job.GetSpec().IsJob() {
-		writeError(w, endpoint.NotFound("job "+ns+"/"+name+" not found"))
-		return
-	}
-	body, err := api.MarshalService(withJobStatus(s.deps.Store, job))
-	if err != nil {
-		writeError(w, endpoint.ErrorOf(err))
-		return
-	}
-	writeJSON(w, status, body)
+	s.writeStored(w, status, ns, name, true)
 }
 
-func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
-	if !s.consistentRead(w, r) {
-		return
-	}
-	s.writeJob(w, http.StatusOK, r.PathValue("ns"), r.PathValue("name"))
-}
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request) { s.getStored(w, r, true) }
 
-func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
-	if !s.consistentRead(w, r) {
-		return
-	}
-	var jobs []*orchpb.Service
-	for _, svc := range s.deps.Store.Services(r.PathValue("ns")) {
-		if svc.GetSpec().IsJob() {
-			jobs = append(jobs, svc)
-		}
-	}
-	writeList(w, jobs, func(job *orchpb.Service) ([]byte, error) {
-		return api.MarshalService(withJobStatus(s.deps.Store, job))
-	})
-}
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) { s.listStored(w, r, true) }
 
 func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request) {
 	ns, name := r.PathValue("ns"), r.PathValue("name")

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/orch-io/orch/master/endpoint"
+	"github.com/orch-io/orch/master/store"
 
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/manifest"
@@ -118,12 +119,26 @@ func (s *Server) putAndAnswer(w http.ResponseWriter, r *http.Request, spec *orch
 }
 
 func (s *Server) writeService(w http.ResponseWriter, status int, ns, name string) {
+	s.writeStored(w, status, ns, name, false)
+}
+
+func (s *Server) getService(w http.ResponseWriter, r *http.Request) { s.getStored(w, r, false) }
+
+func (s *Server) listServices(w http.ResponseWriter, r *http.Request) { s.listStored(w, r, false) }
+
+// writeStored answers the service (job false) or job ns/name with its
+// derived status, or 404 when the name is not one of that kind.
+func (s *Server) writeStored(w http.ResponseWriter, status int, ns, name string, job bool) {
 	svc := s.deps.Store.Service(ns, name)
-	if svc == nil || svc.GetSpec().IsJob() {
-		writeError(w, serviceNotFound(svc, ns, name))
+	if svc == nil || svc.GetSpec().IsJob() != job {
+		if job {
+			writeError(w, endpoint.NotFound("job "+ns+"/"+name+" not found"))
+		} else {
+			writeError(w, serviceNotFound(svc, ns, name))
+		}
 		return
 	}
-	body, err := api.MarshalService(withStatus(s.deps.Store, svc))
+	body, err := api.MarshalService(shown(s.deps.Store, svc))
 	if err != nil {
 		writeError(w, endpoint.ErrorOf(err))
 		return
@@ -131,26 +146,36 @@ func (s *Server) writeService(w http.ResponseWriter, status int, ns, name string
 	writeJSON(w, status, body)
 }
 
-func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getStored(w http.ResponseWriter, r *http.Request, job bool) {
 	if !s.consistentRead(w, r) {
 		return
 	}
-	s.writeService(w, http.StatusOK, r.PathValue("ns"), r.PathValue("name"))
+	s.writeStored(w, http.StatusOK, r.PathValue("ns"), r.PathValue("name"), job)
 }
 
-func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
+// listStored lists the services (job false) or the jobs of the path's
+// namespace, or of all.
+func (s *Server) listStored(w http.ResponseWriter, r *http.Request, job bool) {
 	if !s.consistentRead(w, r) {
 		return
 	}
-	var services []*orchpb.Service
+	var list []*orchpb.Service
 	for _, svc := range s.deps.Store.Services(r.PathValue("ns")) {
-		if !svc.GetSpec().IsJob() {
-			services = append(services, svc)
+		if svc.GetSpec().IsJob() == job {
+			list = append(list, svc)
 		}
 	}
-	writeList(w, services, func(svc *orchpb.Service) ([]byte, error) {
-		return api.MarshalService(withStatus(s.deps.Store, svc))
+	writeList(w, list, func(svc *orchpb.Service) ([]byte, error) {
+		return api.MarshalService(shown(s.deps.Store, svc))
 	})
+}
+
+// shown is a service or job with its derived status filled in.
+func shown(st *store.Store, svc *orchpb.Service) *orchpb.Service {
+	if svc.GetSpec().IsJob() {
+		return withJobStatus(st, svc)
+	}
+	return withStatus(st, svc)
 }
 
 // serviceNotFound is the 404 for a name that is no service; a job's name
