@@ -76,6 +76,10 @@ type workerState struct {
 	InitDone int `json:"initDone,omitempty"`
 	// Containers are the sidecars' and init containers' statuses.
 	Containers []savedContainer `json:"containers,omitempty"`
+	// Ended is the final state of a replica that runs once (restart
+	// policy never), with its message: see runends.go.
+	Ended      string `json:"ended,omitempty"`
+	EndMessage string `json:"endMessage,omitempty"`
 }
 
 func newReplicaWorker(env *workerEnv, asg *orchpb.Assignment, adopted *containerRef, adoptedExtra map[string]*containerRef) *replicaWorker {
@@ -141,6 +145,9 @@ func (w *replicaWorker) update(fn func(st *orchpb.ReplicaStatus)) {
 	fn(w.st)
 	w.saved = workerState{Restarts: w.st.Restarts, StartedAt: w.st.StartedAt, IP: w.st.Ip, ExitCode: w.st.ExitCode, Healthy: w.saved.Healthy,
 		InitDone: w.saved.InitDone, Containers: saveContainers(w.st.Containers)}
+	if ended := w.endedState(w.st); ended != "" {
+		w.saved.Ended, w.saved.EndMessage = ended, w.st.Message
+	}
 	w.mu.Unlock()
 	w.saveState()
 	w.env.report.changed()
@@ -178,6 +185,10 @@ func (w *replicaWorker) run(ctx context.Context) {
 	defer close(w.done)
 	restart := w.asg.GetSpec().GetRestart()
 	w.backoff = restartBackoff(restart.BackoffInitialOrDefault(), restart.BackoffMaxOrDefault())
+	if w.resumeEnded() {
+		w.waitStopOrShutdown(ctx)
+		return
+	}
 	o := w.observeAdopted()
 	defer w.sidecars.wait()
 	if !w.runInit(ctx, o.exists) {
@@ -200,6 +211,11 @@ func (w *replicaWorker) observeAdopted() observed {
 	switch {
 	case o.running:
 		w.log.Info("adopted running container", "pid", w.adopted.pid)
+	case o.exists && w.runsOnce() && w.adopted.taskStatus == "stopped":
+		// A run that exited while no agent watched: waiting on its task
+		// gives the exit status at once, and it ends as it exited.
+		o.running = true
+		w.log.Info("adopted exited container of a replica that runs once")
 	case o.exists:
 		// It exited while no agent watched: that is a restart too.
 		w.update(func(st *orchpb.ReplicaStatus) { st.Restarts++ })

@@ -217,7 +217,14 @@ func awaitSavedHealthy(t *testing.T, w *replicaWorker, want bool) {
 
 func runWorker(t *testing.T, env *workerEnv, asg *orchpb.Assignment) *replicaWorker {
 	t.Helper()
-	w := newReplicaWorker(env, asg, nil, nil)
+	return runAdopting(t, env, asg, nil)
+}
+
+// runAdopting runs a worker that starts from the container adopted shows
+// (nil: none), as after an agent restart.
+func runAdopting(t *testing.T, env *workerEnv, asg *orchpb.Assignment, adopted *containerRef) *replicaWorker {
+	t.Helper()
+	w := newReplicaWorker(env, asg, adopted, nil)
 	rec := env.report.(*recordingReporter)
 	rec.mu.Lock()
 	rec.of = w.status

@@ -16,7 +16,7 @@ type ClusterEvent struct {
 	Type string `json:"type"`
 	// Reason is one CamelCase word: Scheduled, Started, Unhealthy, ...
 	Reason    string `json:"reason"`
-	Kind      string `json:"kind"` // service, replica or node
+	Kind      string `json:"kind"` // service, job, replica or node
 	Namespace string `json:"namespace,omitempty"`
 	Service   string `json:"service,omitempty"`
 	// Replica is the display name (web.2), ReplicaID the id.
@@ -37,8 +37,8 @@ const (
 // "replica web.2", "node n1".
 func (e ClusterEvent) Subject() string {
 	switch e.Kind {
-	case "service":
-		return "service " + e.Namespace + "/" + e.Service
+	case "service", "job":
+		return e.Kind + " " + e.Namespace + "/" + e.Service
 	case "replica":
 		return "replica " + e.Replica
 	case "node":

@@ -91,6 +91,11 @@ func appendService(dst []byte, s *orchpb.Service) ([]byte, error) {
 	if status == nil {
 		status = &orchpb.ServiceStatus{}
 	}
+	if status.GetJob() == nil && s.GetJob() != nil {
+		// A job as stored (a watch event): its progress shows as a read's.
+		status = proto.Clone(status).(*orchpb.ServiceStatus)
+		status.Job = s.GetJob()
+	}
 	if spec := s.GetSpec(); spec.GetKind() != "" && spec.GetName() != "" && spec.GetNamespace() != "" && spec.GetMode() != "" && spec.GetImage() != "" {
 		// Every stored spec has its always-shown fields, and the encoder
 		// writes fields in declaration order, which is the manifest's: the

@@ -2,7 +2,8 @@
 // kubemark idea): each hollow node joins through the real agent channel
 // (agent.Channel: token, CA pinning, registration, the assignment stream,
 // batched status reports that double as heartbeats) but runs no
-// containers; a replica "runs" as soon as it is assigned. One process can
+// containers; a replica "runs" as soon as it is assigned, and a job's run
+// ends as soon as it starts (exit 0, or 1 at a configured rate). One process can
 // so act as thousands of nodes against real masters.
 //
 // It must never be reachable as the runtime of a real agent: only
@@ -56,8 +57,16 @@ type Config struct {
 	// HeartbeatInterval is how often a node reports with nothing new
 	// (default 1s, the real agent's).
 	HeartbeatInterval time.Duration
-	// Behavior decides replica states (default Running).
+	// Behavior decides replica states (default Running). Job runs do not
+	// ask it: they end as soon as they start, see JobFailureRate.
 	Behavior Behavior
+	// JobFailureRate is the fraction of job runs that exit 1; the others
+	// exit 0.
+	JobFailureRate float64
+	// JobRunTime is how long a job run runs before it ends (default 0:
+	// it ends in the first report after it starts; a longer one ends in
+	// the first heartbeat after that long).
+	JobRunTime time.Duration
 	// RegisterParallelism bounds concurrent registrations (default 32).
 	RegisterParallelism int
 	Logger              *slog.Logger

@@ -213,6 +213,10 @@ func (n *Node) report(ctx context.Context, ch *agent.Channel) {
 	n.mu.Lock()
 	report := &orchpb.StatusReport{NodeId: n.id, Statuses: make([]*orchpb.ReplicaStatus, 0, len(n.replicas)+len(n.finished))}
 	for id, r := range n.replicas {
+		if r.spec.IsJob() && now.Sub(r.assigned) >= n.cfg.JobRunTime {
+			report.Statuses = append(report.Statuses, runEnd(id, r.started, n.cfg.JobFailureRate))
+			continue
+		}
 		state, msg := n.cfg.Behavior(r.rep, r.spec, now.Sub(r.assigned))
 		report.Statuses = append(report.Statuses, &orchpb.ReplicaStatus{Id: id, State: string(state), Message: msg, StartedAt: r.started})
 	}

@@ -55,6 +55,14 @@ func TestWebPageActs(t *testing.T) {
 	t.Run("events filtered by object", func(t *testing.T) { pageFiltersEvents(t, d, b) })
 	t.Run("drain and uncordon", func(t *testing.T) { pageDrainsAndUncordons(t, d, b) })
 	t.Run("a reader's action is refused on the page", func(t *testing.T) { pageRefusesReader(t, d, b, server) })
+	t.Run("a job's progress", func(t *testing.T) { pageShowsJob(t, d, b) })
+}
+
+func pageShowsJob(t *testing.T, d *devCluster, b *browser) {
+	b = b.on(t)
+	d.applyJob("kind: Job\nname: twice\nimage: orch.local/hello:1\ncommand: [/hello, exit, '0']\nresources: {cpu: 20m, memory: 16Mi}\ncompletions: 2\n")
+	b.awaitContains("the jobs table shows the job succeeded", "#jobs", "succeeded")
+	b.awaitContains("the jobs table shows its completions", "#jobs", "2 / 2")
 }
 
 func pageScales(t *testing.T, d *devCluster, b *browser) {

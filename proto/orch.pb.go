@@ -78,6 +78,24 @@ type ServiceSpec struct {
 	// init containers run to completion, in order, before the main container
 	// and the sidecars start.
 	Init []*ReplicaContainerSpec `protobuf:"bytes,41,rep,name=init,proto3" json:"init,omitempty"`
+	// Jobs (kind Job, docs/jobs.md): runs to completion instead of replicas.
+	// completions is how many runs must succeed (default 1), parallelism how
+	// many may run at once (default 1), backoff_limit how many may fail
+	// before the job fails (default 3), deadline how long the job may take.
+	Completions  *int32               `protobuf:"varint,45,opt,name=completions,proto3,oneof" json:"completions,omitempty"`
+	Parallelism  *int32               `protobuf:"varint,46,opt,name=parallelism,proto3,oneof" json:"parallelism,omitempty"`
+	BackoffLimit *int32               `protobuf:"varint,47,opt,name=backoff_limit,json=backoffLimit,proto3,oneof" json:"backoff_limit,omitempty"`
+	Deadline     *durationpb.Duration `protobuf:"bytes,48,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	// schedule (cron syntax) makes a cron job: one job per scheduled time.
+	Schedule string `protobuf:"bytes,49,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	// concurrency_policy says what a scheduled time does while an earlier
+	// job of the cron job still runs: forbid (skip it), allow, replace.
+	ConcurrencyPolicy string `protobuf:"bytes,50,opt,name=concurrency_policy,json=concurrencyPolicy,proto3" json:"concurrency_policy,omitempty"`
+	// How many finished jobs of a cron job are kept, by outcome.
+	SuccessfulJobsHistoryLimit *int32 `protobuf:"varint,51,opt,name=successful_jobs_history_limit,json=successfulJobsHistoryLimit,proto3,oneof" json:"successful_jobs_history_limit,omitempty"`
+	FailedJobsHistoryLimit     *int32 `protobuf:"varint,52,opt,name=failed_jobs_history_limit,json=failedJobsHistoryLimit,proto3,oneof" json:"failed_jobs_history_limit,omitempty"`
+	// starting_deadline: a scheduled time missed by more than this is skipped.
+	StartingDeadline *durationpb.Duration `protobuf:"bytes,53,opt,name=starting_deadline,json=startingDeadline,proto3" json:"starting_deadline,omitempty"`
 	// disruption bounds the voluntary moves (drain, updates) of the service's
 	// replicas; nil is no budget beyond the update policy's own limits.
 	Disruption *DisruptionPolicy `protobuf:"bytes,55,opt,name=disruption,proto3" json:"disruption,omitempty"`
@@ -296,6 +314,69 @@ func (x *ServiceSpec) GetSidecars() []*ReplicaContainerSpec {
 func (x *ServiceSpec) GetInit() []*ReplicaContainerSpec {
 	if x != nil {
 		return x.Init
+	}
+	return nil
+}
+
+func (x *ServiceSpec) GetCompletions() int32 {
+	if x != nil && x.Completions != nil {
+		return *x.Completions
+	}
+	return 0
+}
+
+func (x *ServiceSpec) GetParallelism() int32 {
+	if x != nil && x.Parallelism != nil {
+		return *x.Parallelism
+	}
+	return 0
+}
+
+func (x *ServiceSpec) GetBackoffLimit() int32 {
+	if x != nil && x.BackoffLimit != nil {
+		return *x.BackoffLimit
+	}
+	return 0
+}
+
+func (x *ServiceSpec) GetDeadline() *durationpb.Duration {
+	if x != nil {
+		return x.Deadline
+	}
+	return nil
+}
+
+func (x *ServiceSpec) GetSchedule() string {
+	if x != nil {
+		return x.Schedule
+	}
+	return ""
+}
+
+func (x *ServiceSpec) GetConcurrencyPolicy() string {
+	if x != nil {
+		return x.ConcurrencyPolicy
+	}
+	return ""
+}
+
+func (x *ServiceSpec) GetSuccessfulJobsHistoryLimit() int32 {
+	if x != nil && x.SuccessfulJobsHistoryLimit != nil {
+		return *x.SuccessfulJobsHistoryLimit
+	}
+	return 0
+}
+
+func (x *ServiceSpec) GetFailedJobsHistoryLimit() int32 {
+	if x != nil && x.FailedJobsHistoryLimit != nil {
+		return *x.FailedJobsHistoryLimit
+	}
+	return 0
+}
+
+func (x *ServiceSpec) GetStartingDeadline() *durationpb.Duration {
+	if x != nil {
+		return x.StartingDeadline
 	}
 	return nil
 }
@@ -1631,8 +1712,10 @@ type Service struct {
 	// previous_generation is the generation previous_spec was current in:
 	// a rollback keeps that generation's replicas instead of replacing them.
 	PreviousGeneration uint64 `protobuf:"varint,55,opt,name=previous_generation,json=previousGeneration,proto3" json:"previous_generation,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// job is the progress of a job (kind Job), written by the FSM only.
+	Job           *JobStatus `protobuf:"bytes,45,opt,name=job,proto3" json:"job,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Service) Reset() {
@@ -1721,6 +1804,139 @@ func (x *Service) GetPreviousGeneration() uint64 {
 	return 0
 }
 
+func (x *Service) GetJob() *JobStatus {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+// JobStatus is a job's progress (docs/jobs.md). The FSM counts a run's end
+// when it applies the report that ends it, once per run.
+type JobStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// state is running, succeeded or failed.
+	State     string `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	Succeeded int32  `protobuf:"varint,2,opt,name=succeeded,proto3" json:"succeeded,omitempty"`
+	Failed    int32  `protobuf:"varint,3,opt,name=failed,proto3" json:"failed,omitempty"`
+	// started_at (unix milliseconds) is when the job was created, chosen
+	// before proposing: the deadline counts from it.
+	StartedAt     int64  `protobuf:"varint,4,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	FinishedIndex uint64 `protobuf:"varint,5,opt,name=finished_index,json=finishedIndex,proto3" json:"finished_index,omitempty"`
+	Message       string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	// active counts runs that have not ended; filled in by reads only.
+	Active int32 `protobuf:"varint,7,opt,name=active,proto3" json:"active,omitempty"`
+	// cron_job names the cron job that made this job, scheduled_time (unix
+	// seconds) the time it was made for.
+	CronJob       string `protobuf:"bytes,8,opt,name=cron_job,json=cronJob,proto3" json:"cron_job,omitempty"`
+	ScheduledTime int64  `protobuf:"varint,9,opt,name=scheduled_time,json=scheduledTime,proto3" json:"scheduled_time,omitempty"`
+	// last_scheduled_time (unix seconds) of a cron job: the latest time it
+	// made a job for (or skipped); no time at or before it is made again.
+	LastScheduledTime int64 `protobuf:"varint,10,opt,name=last_scheduled_time,json=lastScheduledTime,proto3" json:"last_scheduled_time,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *JobStatus) Reset() {
+	*x = JobStatus{}
+	mi := &file_proto_orch_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobStatus) ProtoMessage() {}
+
+func (x *JobStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobStatus.ProtoReflect.Descriptor instead.
+func (*JobStatus) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *JobStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *JobStatus) GetSucceeded() int32 {
+	if x != nil {
+		return x.Succeeded
+	}
+	return 0
+}
+
+func (x *JobStatus) GetFailed() int32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *JobStatus) GetStartedAt() int64 {
+	if x != nil {
+		return x.StartedAt
+	}
+	return 0
+}
+
+func (x *JobStatus) GetFinishedIndex() uint64 {
+	if x != nil {
+		return x.FinishedIndex
+	}
+	return 0
+}
+
+func (x *JobStatus) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *JobStatus) GetActive() int32 {
+	if x != nil {
+		return x.Active
+	}
+	return 0
+}
+
+func (x *JobStatus) GetCronJob() string {
+	if x != nil {
+		return x.CronJob
+	}
+	return ""
+}
+
+func (x *JobStatus) GetScheduledTime() int64 {
+	if x != nil {
+		return x.ScheduledTime
+	}
+	return 0
+}
+
+func (x *JobStatus) GetLastScheduledTime() int64 {
+	if x != nil {
+		return x.LastScheduledTime
+	}
+	return 0
+}
+
 type ServiceStatus struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Desired          int32                  `protobuf:"varint,1,opt,name=desired,proto3" json:"desired,omitempty"`
@@ -1736,14 +1952,16 @@ type ServiceStatus struct {
 	UpdateState string `protobuf:"bytes,8,opt,name=update_state,json=updateState,proto3" json:"update_state,omitempty"`
 	// canary is the number of canary slots while the rollout is in its canary
 	// stage (UpdateStatus.canary).
-	Canary        int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
+	Canary int32 `protobuf:"varint,55,opt,name=canary,proto3" json:"canary,omitempty"`
+	// job is a job's progress (Service.job, with active counted).
+	Job           *JobStatus `protobuf:"bytes,45,opt,name=job,proto3" json:"job,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1755,7 +1973,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[21]
+	mi := &file_proto_orch_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1768,7 +1986,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{21}
+	return file_proto_orch_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ServiceStatus) GetDesired() int32 {
@@ -1834,6 +2052,13 @@ func (x *ServiceStatus) GetCanary() int32 {
 	return 0
 }
 
+func (x *ServiceStatus) GetJob() *JobStatus {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
 // ResourceAmounts are parsed quantities: what the scheduler adds and compares.
 type ResourceAmounts struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1845,7 +2070,7 @@ type ResourceAmounts struct {
 
 func (x *ResourceAmounts) Reset() {
 	*x = ResourceAmounts{}
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1857,7 +2082,7 @@ func (x *ResourceAmounts) String() string {
 func (*ResourceAmounts) ProtoMessage() {}
 
 func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[22]
+	mi := &file_proto_orch_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1870,7 +2095,7 @@ func (x *ResourceAmounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceAmounts.ProtoReflect.Descriptor instead.
 func (*ResourceAmounts) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{22}
+	return file_proto_orch_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ResourceAmounts) GetCpuMillis() int64 {
@@ -1935,7 +2160,7 @@ type Replica struct {
 
 func (x *Replica) Reset() {
 	*x = Replica{}
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1947,7 +2172,7 @@ func (x *Replica) String() string {
 func (*Replica) ProtoMessage() {}
 
 func (x *Replica) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[23]
+	mi := &file_proto_orch_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1960,7 +2185,7 @@ func (x *Replica) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Replica.ProtoReflect.Descriptor instead.
 func (*Replica) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{23}
+	return file_proto_orch_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Replica) GetId() string {
@@ -2153,7 +2378,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2165,7 +2390,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[24]
+	mi := &file_proto_orch_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2178,7 +2403,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{24}
+	return file_proto_orch_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Node) GetId() string {
@@ -2292,7 +2517,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2304,7 +2529,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[25]
+	mi := &file_proto_orch_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2317,7 +2542,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{25}
+	return file_proto_orch_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Image) GetName() string {
@@ -2363,7 +2588,7 @@ type ClusterConfig struct {
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2375,7 +2600,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[26]
+	mi := &file_proto_orch_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2388,7 +2613,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{26}
+	return file_proto_orch_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ClusterConfig) GetClusterCidr() string {
@@ -2439,7 +2664,7 @@ type StateSnapshot struct {
 
 func (x *StateSnapshot) Reset() {
 	*x = StateSnapshot{}
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2451,7 +2676,7 @@ func (x *StateSnapshot) String() string {
 func (*StateSnapshot) ProtoMessage() {}
 
 func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[27]
+	mi := &file_proto_orch_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2464,7 +2689,7 @@ func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateSnapshot.ProtoReflect.Descriptor instead.
 func (*StateSnapshot) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{27}
+	return file_proto_orch_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *StateSnapshot) GetIndex() uint64 {
@@ -2573,6 +2798,9 @@ type Command struct {
 	//	*Command_DeleteConfig
 	//	*Command_DeleteVolumes
 	//	*Command_ReportVolumeUsage
+	//	*Command_PutJob
+	//	*Command_FinishJob
+	//	*Command_StartCronJob
 	//	*Command_MoveReplicas
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
@@ -2581,7 +2809,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2593,7 +2821,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2606,7 +2834,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+	return file_proto_orch_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -2841,6 +3069,33 @@ func (x *Command) GetReportVolumeUsage() *ReportVolumeUsage {
 	return nil
 }
 
+func (x *Command) GetPutJob() *PutJob {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PutJob); ok {
+			return x.PutJob
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetFinishJob() *FinishJob {
+	if x != nil {
+		if x, ok := x.Op.(*Command_FinishJob); ok {
+			return x.FinishJob
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetStartCronJob() *StartCronJob {
+	if x != nil {
+		if x, ok := x.Op.(*Command_StartCronJob); ok {
+			return x.StartCronJob
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetMoveReplicas() *MoveReplicas {
 	if x != nil {
 		if x, ok := x.Op.(*Command_MoveReplicas); ok {
@@ -2954,6 +3209,18 @@ type Command_ReportVolumeUsage struct {
 	ReportVolumeUsage *ReportVolumeUsage `protobuf:"bytes,36,opt,name=report_volume_usage,json=reportVolumeUsage,proto3,oneof"`
 }
 
+type Command_PutJob struct {
+	PutJob *PutJob `protobuf:"bytes,45,opt,name=put_job,json=putJob,proto3,oneof"`
+}
+
+type Command_FinishJob struct {
+	FinishJob *FinishJob `protobuf:"bytes,46,opt,name=finish_job,json=finishJob,proto3,oneof"`
+}
+
+type Command_StartCronJob struct {
+	StartCronJob *StartCronJob `protobuf:"bytes,47,opt,name=start_cron_job,json=startCronJob,proto3,oneof"`
+}
+
 type Command_MoveReplicas struct {
 	MoveReplicas *MoveReplicas `protobuf:"bytes,65,opt,name=move_replicas,json=moveReplicas,proto3,oneof"`
 }
@@ -3008,6 +3275,12 @@ func (*Command_DeleteVolumes) isCommand_Op() {}
 
 func (*Command_ReportVolumeUsage) isCommand_Op() {}
 
+func (*Command_PutJob) isCommand_Op() {}
+
+func (*Command_FinishJob) isCommand_Op() {}
+
+func (*Command_StartCronJob) isCommand_Op() {}
+
 func (*Command_MoveReplicas) isCommand_Op() {}
 
 // MoveReplicas marks replicas for the rebalancer (Replica.moving), each
@@ -3022,7 +3295,7 @@ type MoveReplicas struct {
 
 func (x *MoveReplicas) Reset() {
 	*x = MoveReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3034,7 +3307,7 @@ func (x *MoveReplicas) String() string {
 func (*MoveReplicas) ProtoMessage() {}
 
 func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3047,7 +3320,7 @@ func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveReplicas.ProtoReflect.Descriptor instead.
 func (*MoveReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+	return file_proto_orch_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *MoveReplicas) GetExpectedVersions() map[string]uint64 {
@@ -3059,6 +3332,235 @@ func (x *MoveReplicas) GetExpectedVersions() map[string]uint64 {
 
 // PutService creates or replaces a service. With if_match set, the write
 // succeeds only when the stored version equals it (0 = must not exist).
+// PutJob creates a job (kind Job, with or without a schedule). A job's
+// spec never changes: putting a different one is refused.
+type PutJob struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Spec    *ServiceSpec           `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	IfMatch *uint64                `protobuf:"varint,2,opt,name=if_match,json=ifMatch,proto3,oneof" json:"if_match,omitempty"`
+	// started_at (unix milliseconds) is chosen by the proposer.
+	StartedAt     int64 `protobuf:"varint,3,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutJob) Reset() {
+	*x = PutJob{}
+	mi := &file_proto_orch_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutJob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutJob) ProtoMessage() {}
+
+func (x *PutJob) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutJob.ProtoReflect.Descriptor instead.
+func (*PutJob) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *PutJob) GetSpec() *ServiceSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *PutJob) GetIfMatch() uint64 {
+	if x != nil && x.IfMatch != nil {
+		return *x.IfMatch
+	}
+	return 0
+}
+
+func (x *PutJob) GetStartedAt() int64 {
+	if x != nil {
+		return x.StartedAt
+	}
+	return 0
+}
+
+// FinishJob ends a running job (its deadline passed); nothing if it ended.
+type FinishJob struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	State         string                 `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	Message       string                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FinishJob) Reset() {
+	*x = FinishJob{}
+	mi := &file_proto_orch_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FinishJob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FinishJob) ProtoMessage() {}
+
+func (x *FinishJob) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FinishJob.ProtoReflect.Descriptor instead.
+func (*FinishJob) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *FinishJob) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *FinishJob) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FinishJob) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *FinishJob) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// StartCronJob records that cron job name reached scheduled_time and, in
+// the same entry, creates its job for it (job, unless the time is skipped)
+// and deletes the jobs replace names. A time at or before the recorded
+// one is refused, so no time makes two jobs, whoever leads.
+type StartCronJob struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	ScheduledTime int64                  `protobuf:"varint,3,opt,name=scheduled_time,json=scheduledTime,proto3" json:"scheduled_time,omitempty"`
+	Job           *ServiceSpec           `protobuf:"bytes,4,opt,name=job,proto3" json:"job,omitempty"`
+	StartedAt     int64                  `protobuf:"varint,5,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	Replace       []string               `protobuf:"bytes,6,rep,name=replace,proto3" json:"replace,omitempty"`
+	// skip_reason, when set, records the time without making a job.
+	SkipReason    string `protobuf:"bytes,7,opt,name=skip_reason,json=skipReason,proto3" json:"skip_reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartCronJob) Reset() {
+	*x = StartCronJob{}
+	mi := &file_proto_orch_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartCronJob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartCronJob) ProtoMessage() {}
+
+func (x *StartCronJob) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartCronJob.ProtoReflect.Descriptor instead.
+func (*StartCronJob) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *StartCronJob) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *StartCronJob) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *StartCronJob) GetScheduledTime() int64 {
+	if x != nil {
+		return x.ScheduledTime
+	}
+	return 0
+}
+
+func (x *StartCronJob) GetJob() *ServiceSpec {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+func (x *StartCronJob) GetStartedAt() int64 {
+	if x != nil {
+		return x.StartedAt
+	}
+	return 0
+}
+
+func (x *StartCronJob) GetReplace() []string {
+	if x != nil {
+		return x.Replace
+	}
+	return nil
+}
+
+func (x *StartCronJob) GetSkipReason() string {
+	if x != nil {
+		return x.SkipReason
+	}
+	return ""
+}
+
 type PutService struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Spec          *ServiceSpec           `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
@@ -3069,7 +3571,7 @@ type PutService struct {
 
 func (x *PutService) Reset() {
 	*x = PutService{}
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3081,7 +3583,7 @@ func (x *PutService) String() string {
 func (*PutService) ProtoMessage() {}
 
 func (x *PutService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3094,7 +3596,7 @@ func (x *PutService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutService.ProtoReflect.Descriptor instead.
 func (*PutService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+	return file_proto_orch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutService) GetSpec() *ServiceSpec {
@@ -3122,7 +3624,7 @@ type DeleteService struct {
 
 func (x *DeleteService) Reset() {
 	*x = DeleteService{}
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3134,7 +3636,7 @@ func (x *DeleteService) String() string {
 func (*DeleteService) ProtoMessage() {}
 
 func (x *DeleteService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3147,7 +3649,7 @@ func (x *DeleteService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteService.ProtoReflect.Descriptor instead.
 func (*DeleteService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+	return file_proto_orch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DeleteService) GetNamespace() string {
@@ -3182,7 +3684,7 @@ type ScaleService struct {
 
 func (x *ScaleService) Reset() {
 	*x = ScaleService{}
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3194,7 +3696,7 @@ func (x *ScaleService) String() string {
 func (*ScaleService) ProtoMessage() {}
 
 func (x *ScaleService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3207,7 +3709,7 @@ func (x *ScaleService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleService.ProtoReflect.Descriptor instead.
 func (*ScaleService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+	return file_proto_orch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ScaleService) GetNamespace() string {
@@ -3242,7 +3744,7 @@ type RegisterNode struct {
 
 func (x *RegisterNode) Reset() {
 	*x = RegisterNode{}
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3254,7 +3756,7 @@ func (x *RegisterNode) String() string {
 func (*RegisterNode) ProtoMessage() {}
 
 func (x *RegisterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3267,7 +3769,7 @@ func (x *RegisterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNode.ProtoReflect.Descriptor instead.
 func (*RegisterNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RegisterNode) GetNode() *Node {
@@ -3294,7 +3796,7 @@ type SetNodeState struct {
 
 func (x *SetNodeState) Reset() {
 	*x = SetNodeState{}
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3306,7 +3808,7 @@ func (x *SetNodeState) String() string {
 func (*SetNodeState) ProtoMessage() {}
 
 func (x *SetNodeState) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3319,7 +3821,7 @@ func (x *SetNodeState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeState.ProtoReflect.Descriptor instead.
 func (*SetNodeState) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{34}
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SetNodeState) GetNodeId() string {
@@ -3359,7 +3861,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3371,7 +3873,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3384,7 +3886,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{35}
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -3409,7 +3911,7 @@ type PutReplicas struct {
 
 func (x *PutReplicas) Reset() {
 	*x = PutReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3421,7 +3923,7 @@ func (x *PutReplicas) String() string {
 func (*PutReplicas) ProtoMessage() {}
 
 func (x *PutReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3434,7 +3936,7 @@ func (x *PutReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReplicas.ProtoReflect.Descriptor instead.
 func (*PutReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{36}
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PutReplicas) GetReplicas() []*Replica {
@@ -3460,7 +3962,7 @@ type DeleteReplicas struct {
 
 func (x *DeleteReplicas) Reset() {
 	*x = DeleteReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3472,7 +3974,7 @@ func (x *DeleteReplicas) String() string {
 func (*DeleteReplicas) ProtoMessage() {}
 
 func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3485,7 +3987,7 @@ func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicas.ProtoReflect.Descriptor instead.
 func (*DeleteReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DeleteReplicas) GetIds() []string {
@@ -3506,7 +4008,7 @@ type ReportReplicaStatus struct {
 
 func (x *ReportReplicaStatus) Reset() {
 	*x = ReportReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3518,7 +4020,7 @@ func (x *ReportReplicaStatus) String() string {
 func (*ReportReplicaStatus) ProtoMessage() {}
 
 func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3531,7 +4033,7 @@ func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ReportReplicaStatus) GetNodeId() string {
@@ -3562,7 +4064,7 @@ type ReportReplicaStatusBatch struct {
 
 func (x *ReportReplicaStatusBatch) Reset() {
 	*x = ReportReplicaStatusBatch{}
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3574,7 +4076,7 @@ func (x *ReportReplicaStatusBatch) String() string {
 func (*ReportReplicaStatusBatch) ProtoMessage() {}
 
 func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3587,7 +4089,7 @@ func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatusBatch.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatusBatch) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ReportReplicaStatusBatch) GetReports() []*ReportReplicaStatus {
@@ -3613,7 +4115,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3625,7 +4127,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3638,7 +4140,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ReplicaStatus) GetId() string {
@@ -3716,7 +4218,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3728,7 +4230,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3741,7 +4243,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ContainerStatus) GetName() string {
@@ -3802,7 +4304,7 @@ type PutImage struct {
 
 func (x *PutImage) Reset() {
 	*x = PutImage{}
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3814,7 +4316,7 @@ func (x *PutImage) String() string {
 func (*PutImage) ProtoMessage() {}
 
 func (x *PutImage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3827,7 +4329,7 @@ func (x *PutImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutImage.ProtoReflect.Descriptor instead.
 func (*PutImage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *PutImage) GetImage() *Image {
@@ -3846,7 +4348,7 @@ type SetClusterConfig struct {
 
 func (x *SetClusterConfig) Reset() {
 	*x = SetClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3858,7 +4360,7 @@ func (x *SetClusterConfig) String() string {
 func (*SetClusterConfig) ProtoMessage() {}
 
 func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3871,7 +4373,7 @@ func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterConfig.ProtoReflect.Descriptor instead.
 func (*SetClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *SetClusterConfig) GetConfig() *ClusterConfig {
@@ -3897,7 +4399,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3909,7 +4411,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3922,7 +4424,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+	return file_proto_orch_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CommandResult) GetIndex() uint64 {
@@ -3979,7 +4481,7 @@ type NodeRegistration struct {
 
 func (x *NodeRegistration) Reset() {
 	*x = NodeRegistration{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3991,7 +4493,7 @@ func (x *NodeRegistration) String() string {
 func (*NodeRegistration) ProtoMessage() {}
 
 func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4004,7 +4506,7 @@ func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistration.ProtoReflect.Descriptor instead.
 func (*NodeRegistration) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *NodeRegistration) GetName() string {
@@ -4073,7 +4575,7 @@ type NodeRegistrationResponse struct {
 
 func (x *NodeRegistrationResponse) Reset() {
 	*x = NodeRegistrationResponse{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4085,7 +4587,7 @@ func (x *NodeRegistrationResponse) String() string {
 func (*NodeRegistrationResponse) ProtoMessage() {}
 
 func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4098,7 +4600,7 @@ func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*NodeRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *NodeRegistrationResponse) GetNode() *Node {
@@ -4160,7 +4662,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4172,7 +4674,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4185,7 +4687,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+	return file_proto_orch_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Assignment) GetReplica() *Replica {
@@ -4237,7 +4739,7 @@ type SecretData struct {
 
 func (x *SecretData) Reset() {
 	*x = SecretData{}
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4249,7 +4751,7 @@ func (x *SecretData) String() string {
 func (*SecretData) ProtoMessage() {}
 
 func (x *SecretData) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4262,7 +4764,7 @@ func (x *SecretData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretData.ProtoReflect.Descriptor instead.
 func (*SecretData) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{48}
+	return file_proto_orch_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *SecretData) GetKind() string {
@@ -4313,7 +4815,7 @@ type AssignmentSet struct {
 
 func (x *AssignmentSet) Reset() {
 	*x = AssignmentSet{}
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4325,7 +4827,7 @@ func (x *AssignmentSet) String() string {
 func (*AssignmentSet) ProtoMessage() {}
 
 func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4338,7 +4840,7 @@ func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentSet.ProtoReflect.Descriptor instead.
 func (*AssignmentSet) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{49}
+	return file_proto_orch_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *AssignmentSet) GetIndex() uint64 {
@@ -4397,7 +4899,7 @@ type StatusReport struct {
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4409,7 +4911,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4422,7 +4924,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{50}
+	return file_proto_orch_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *StatusReport) GetNodeId() string {
@@ -4467,7 +4969,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4479,7 +4981,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4492,7 +4994,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{51}
+	return file_proto_orch_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Endpoint) GetReplicaId() string {
@@ -4568,7 +5070,7 @@ type EndpointUpdate struct {
 
 func (x *EndpointUpdate) Reset() {
 	*x = EndpointUpdate{}
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4580,7 +5082,7 @@ func (x *EndpointUpdate) String() string {
 func (*EndpointUpdate) ProtoMessage() {}
 
 func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4593,7 +5095,7 @@ func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
 func (*EndpointUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{52}
+	return file_proto_orch_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *EndpointUpdate) GetIndex() uint64 {
@@ -4643,7 +5145,7 @@ type Master struct {
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4655,7 +5157,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4668,7 +5170,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{53}
+	return file_proto_orch_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *Master) GetId() string {
@@ -4720,7 +5222,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4732,7 +5234,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4745,7 +5247,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{54}
+	return file_proto_orch_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *Token) GetSha256() string {
@@ -4799,7 +5301,7 @@ type PutMaster struct {
 
 func (x *PutMaster) Reset() {
 	*x = PutMaster{}
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4811,7 +5313,7 @@ func (x *PutMaster) String() string {
 func (*PutMaster) ProtoMessage() {}
 
 func (x *PutMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4824,7 +5326,7 @@ func (x *PutMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
 func (*PutMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{55}
+	return file_proto_orch_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *PutMaster) GetMaster() *Master {
@@ -4843,7 +5345,7 @@ type RemoveMaster struct {
 
 func (x *RemoveMaster) Reset() {
 	*x = RemoveMaster{}
-	mi := &file_proto_orch_proto_msgTypes[56]
+	mi := &file_proto_orch_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4855,7 +5357,7 @@ func (x *RemoveMaster) String() string {
 func (*RemoveMaster) ProtoMessage() {}
 
 func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[56]
+	mi := &file_proto_orch_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4868,7 +5370,7 @@ func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
 func (*RemoveMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{56}
+	return file_proto_orch_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *RemoveMaster) GetId() string {
@@ -4887,7 +5389,7 @@ type PutToken struct {
 
 func (x *PutToken) Reset() {
 	*x = PutToken{}
-	mi := &file_proto_orch_proto_msgTypes[57]
+	mi := &file_proto_orch_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4899,7 +5401,7 @@ func (x *PutToken) String() string {
 func (*PutToken) ProtoMessage() {}
 
 func (x *PutToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[57]
+	mi := &file_proto_orch_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4912,7 +5414,7 @@ func (x *PutToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
 func (*PutToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{57}
+	return file_proto_orch_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *PutToken) GetToken() *Token {
@@ -4932,7 +5434,7 @@ type RevokeToken struct {
 
 func (x *RevokeToken) Reset() {
 	*x = RevokeToken{}
-	mi := &file_proto_orch_proto_msgTypes[58]
+	mi := &file_proto_orch_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4944,7 +5446,7 @@ func (x *RevokeToken) String() string {
 func (*RevokeToken) ProtoMessage() {}
 
 func (x *RevokeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[58]
+	mi := &file_proto_orch_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4957,7 +5459,7 @@ func (x *RevokeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeToken.ProtoReflect.Descriptor instead.
 func (*RevokeToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{58}
+	return file_proto_orch_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *RevokeToken) GetId() string {
@@ -4978,7 +5480,7 @@ type TouchTokens struct {
 
 func (x *TouchTokens) Reset() {
 	*x = TouchTokens{}
-	mi := &file_proto_orch_proto_msgTypes[59]
+	mi := &file_proto_orch_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4990,7 +5492,7 @@ func (x *TouchTokens) String() string {
 func (*TouchTokens) ProtoMessage() {}
 
 func (x *TouchTokens) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[59]
+	mi := &file_proto_orch_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5003,7 +5505,7 @@ func (x *TouchTokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchTokens.ProtoReflect.Descriptor instead.
 func (*TouchTokens) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{59}
+	return file_proto_orch_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *TouchTokens) GetUses() []*TokenUse {
@@ -5023,7 +5525,7 @@ type TokenUse struct {
 
 func (x *TokenUse) Reset() {
 	*x = TokenUse{}
-	mi := &file_proto_orch_proto_msgTypes[60]
+	mi := &file_proto_orch_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5035,7 +5537,7 @@ func (x *TokenUse) String() string {
 func (*TokenUse) ProtoMessage() {}
 
 func (x *TokenUse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[60]
+	mi := &file_proto_orch_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5048,7 +5550,7 @@ func (x *TokenUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenUse.ProtoReflect.Descriptor instead.
 func (*TokenUse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{60}
+	return file_proto_orch_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *TokenUse) GetId() string {
@@ -5092,7 +5594,7 @@ type UpdateStatus struct {
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[61]
+	mi := &file_proto_orch_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5104,7 +5606,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[61]
+	mi := &file_proto_orch_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5117,7 +5619,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{61}
+	return file_proto_orch_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -5199,7 +5701,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[62]
+	mi := &file_proto_orch_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5211,7 +5713,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[62]
+	mi := &file_proto_orch_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5224,7 +5726,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{62}
+	return file_proto_orch_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -5268,7 +5770,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[63]
+	mi := &file_proto_orch_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5280,7 +5782,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[63]
+	mi := &file_proto_orch_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5293,7 +5795,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{63}
+	return file_proto_orch_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -5342,7 +5844,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_proto_orch_proto_msgTypes[64]
+	mi := &file_proto_orch_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5354,7 +5856,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[64]
+	mi := &file_proto_orch_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5367,7 +5869,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{64}
+	return file_proto_orch_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *Secret) GetNamespace() string {
@@ -5445,7 +5947,7 @@ type Config struct {
 
 func (x *Config) Reset() {
 	*x = Config{}
-	mi := &file_proto_orch_proto_msgTypes[65]
+	mi := &file_proto_orch_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5457,7 +5959,7 @@ func (x *Config) String() string {
 func (*Config) ProtoMessage() {}
 
 func (x *Config) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[65]
+	mi := &file_proto_orch_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5470,7 +5972,7 @@ func (x *Config) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Config.ProtoReflect.Descriptor instead.
 func (*Config) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{65}
+	return file_proto_orch_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *Config) GetNamespace() string {
@@ -5534,7 +6036,7 @@ type PutSecret struct {
 
 func (x *PutSecret) Reset() {
 	*x = PutSecret{}
-	mi := &file_proto_orch_proto_msgTypes[66]
+	mi := &file_proto_orch_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5546,7 +6048,7 @@ func (x *PutSecret) String() string {
 func (*PutSecret) ProtoMessage() {}
 
 func (x *PutSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[66]
+	mi := &file_proto_orch_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5559,7 +6061,7 @@ func (x *PutSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSecret.ProtoReflect.Descriptor instead.
 func (*PutSecret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{66}
+	return file_proto_orch_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *PutSecret) GetSecret() *Secret {
@@ -5587,7 +6089,7 @@ type DeleteSecret struct {
 
 func (x *DeleteSecret) Reset() {
 	*x = DeleteSecret{}
-	mi := &file_proto_orch_proto_msgTypes[67]
+	mi := &file_proto_orch_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5599,7 +6101,7 @@ func (x *DeleteSecret) String() string {
 func (*DeleteSecret) ProtoMessage() {}
 
 func (x *DeleteSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[67]
+	mi := &file_proto_orch_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5612,7 +6114,7 @@ func (x *DeleteSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecret.ProtoReflect.Descriptor instead.
 func (*DeleteSecret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{67}
+	return file_proto_orch_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *DeleteSecret) GetNamespace() string {
@@ -5639,7 +6141,7 @@ type PutConfig struct {
 
 func (x *PutConfig) Reset() {
 	*x = PutConfig{}
-	mi := &file_proto_orch_proto_msgTypes[68]
+	mi := &file_proto_orch_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5651,7 +6153,7 @@ func (x *PutConfig) String() string {
 func (*PutConfig) ProtoMessage() {}
 
 func (x *PutConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[68]
+	mi := &file_proto_orch_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5664,7 +6166,7 @@ func (x *PutConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConfig.ProtoReflect.Descriptor instead.
 func (*PutConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{68}
+	return file_proto_orch_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *PutConfig) GetConfig() *Config {
@@ -5691,7 +6193,7 @@ type DeleteConfig struct {
 
 func (x *DeleteConfig) Reset() {
 	*x = DeleteConfig{}
-	mi := &file_proto_orch_proto_msgTypes[69]
+	mi := &file_proto_orch_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5703,7 +6205,7 @@ func (x *DeleteConfig) String() string {
 func (*DeleteConfig) ProtoMessage() {}
 
 func (x *DeleteConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[69]
+	mi := &file_proto_orch_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5716,7 +6218,7 @@ func (x *DeleteConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConfig.ProtoReflect.Descriptor instead.
 func (*DeleteConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{69}
+	return file_proto_orch_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *DeleteConfig) GetNamespace() string {
@@ -5751,7 +6253,7 @@ type DeleteVolumes struct {
 
 func (x *DeleteVolumes) Reset() {
 	*x = DeleteVolumes{}
-	mi := &file_proto_orch_proto_msgTypes[70]
+	mi := &file_proto_orch_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5763,7 +6265,7 @@ func (x *DeleteVolumes) String() string {
 func (*DeleteVolumes) ProtoMessage() {}
 
 func (x *DeleteVolumes) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[70]
+	mi := &file_proto_orch_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5776,7 +6278,7 @@ func (x *DeleteVolumes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVolumes.ProtoReflect.Descriptor instead.
 func (*DeleteVolumes) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{70}
+	return file_proto_orch_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *DeleteVolumes) GetNamespace() string {
@@ -5826,7 +6328,7 @@ type ReportVolumeUsage struct {
 
 func (x *ReportVolumeUsage) Reset() {
 	*x = ReportVolumeUsage{}
-	mi := &file_proto_orch_proto_msgTypes[71]
+	mi := &file_proto_orch_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5838,7 +6340,7 @@ func (x *ReportVolumeUsage) String() string {
 func (*ReportVolumeUsage) ProtoMessage() {}
 
 func (x *ReportVolumeUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[71]
+	mi := &file_proto_orch_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5851,7 +6353,7 @@ func (x *ReportVolumeUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportVolumeUsage.ProtoReflect.Descriptor instead.
 func (*ReportVolumeUsage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{71}
+	return file_proto_orch_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ReportVolumeUsage) GetNodeId() string {
@@ -5880,7 +6382,7 @@ type VolumeSize struct {
 
 func (x *VolumeSize) Reset() {
 	*x = VolumeSize{}
-	mi := &file_proto_orch_proto_msgTypes[72]
+	mi := &file_proto_orch_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5892,7 +6394,7 @@ func (x *VolumeSize) String() string {
 func (*VolumeSize) ProtoMessage() {}
 
 func (x *VolumeSize) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[72]
+	mi := &file_proto_orch_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5905,7 +6407,7 @@ func (x *VolumeSize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeSize.ProtoReflect.Descriptor instead.
 func (*VolumeSize) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{72}
+	return file_proto_orch_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *VolumeSize) GetCreateIndex() uint64 {
@@ -5926,7 +6428,7 @@ var File_proto_orch_proto protoreflect.FileDescriptor
 
 const file_proto_orch_proto_rawDesc = "" +
 	"\n" +
-	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\x8d\v\n" +
+	"\x10proto/orch.proto\x12\aorch.v1\x1a\x1egoogle/protobuf/duration.proto\"\xc9\x0f\n" +
 	"\vServiceSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -5954,7 +6456,16 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\benv_from\x18  \x03(\v2!.orch.v1.ServiceSpec.EnvFromEntryR\aenvFrom\x12.\n" +
 	"\avolumes\x18# \x03(\v2\x14.orch.v1.VolumeMountR\avolumes\x129\n" +
 	"\bsidecars\x18( \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\bsidecars\x121\n" +
-	"\x04init\x18) \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\x04init\x129\n" +
+	"\x04init\x18) \x03(\v2\x1d.orch.v1.ReplicaContainerSpecR\x04init\x12%\n" +
+	"\vcompletions\x18- \x01(\x05H\x01R\vcompletions\x88\x01\x01\x12%\n" +
+	"\vparallelism\x18. \x01(\x05H\x02R\vparallelism\x88\x01\x01\x12(\n" +
+	"\rbackoff_limit\x18/ \x01(\x05H\x03R\fbackoffLimit\x88\x01\x01\x125\n" +
+	"\bdeadline\x180 \x01(\v2\x19.google.protobuf.DurationR\bdeadline\x12\x1a\n" +
+	"\bschedule\x181 \x01(\tR\bschedule\x12-\n" +
+	"\x12concurrency_policy\x182 \x01(\tR\x11concurrencyPolicy\x12F\n" +
+	"\x1dsuccessful_jobs_history_limit\x183 \x01(\x05H\x04R\x1asuccessfulJobsHistoryLimit\x88\x01\x01\x12>\n" +
+	"\x19failed_jobs_history_limit\x184 \x01(\x05H\x05R\x16failedJobsHistoryLimit\x88\x01\x01\x12F\n" +
+	"\x11starting_deadline\x185 \x01(\v2\x19.google.protobuf.DurationR\x10startingDeadline\x129\n" +
 	"\n" +
 	"disruption\x187 \x01(\v2\x19.orch.v1.DisruptionPolicyR\n" +
 	"disruption\x12\x1a\n" +
@@ -5968,7 +6479,12 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\fEnvFromEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
 	"\x05value\x18\x02 \x01(\v2\x16.orch.v1.EnvFromSourceR\x05value:\x028\x01B\v\n" +
-	"\t_replicasJ\x04\b\x10\x10\x11\"\x9c\x03\n" +
+	"\t_replicasB\x0e\n" +
+	"\f_completionsB\x0e\n" +
+	"\f_parallelismB\x10\n" +
+	"\x0e_backoff_limitB \n" +
+	"\x1e_successful_jobs_history_limitB\x1c\n" +
+	"\x1a_failed_jobs_history_limitJ\x04\b\x10\x10\x11\"\x9c\x03\n" +
 	"\x14ReplicaContainerSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12\x18\n" +
@@ -6077,7 +6593,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\fauto_promote\x188 \x01(\v2\x19.google.protobuf.DurationR\vautoPromoteB\f\n" +
 	"\n" +
 	"_max_surgeB\x12\n" +
-	"\x10_max_unavailableJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05\"\xdb\x02\n" +
+	"\x10_max_unavailableJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05\"\x81\x03\n" +
 	"\aService\x12(\n" +
 	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x1e\n" +
@@ -6088,7 +6604,21 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\rprevious_spec\x18\x05 \x01(\v2\x14.orch.v1.ServiceSpecR\fpreviousSpec\x12!\n" +
 	"\fcreate_index\x18\x06 \x01(\x04R\vcreateIndex\x12-\n" +
 	"\x06update\x18\a \x01(\v2\x15.orch.v1.UpdateStatusR\x06update\x12/\n" +
-	"\x13previous_generation\x187 \x01(\x04R\x12previousGeneration\"\x96\x02\n" +
+	"\x13previous_generation\x187 \x01(\x04R\x12previousGeneration\x12$\n" +
+	"\x03job\x18- \x01(\v2\x12.orch.v1.JobStatusR\x03job\"\xc1\x02\n" +
+	"\tJobStatus\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\tR\x05state\x12\x1c\n" +
+	"\tsucceeded\x18\x02 \x01(\x05R\tsucceeded\x12\x16\n" +
+	"\x06failed\x18\x03 \x01(\x05R\x06failed\x12\x1d\n" +
+	"\n" +
+	"started_at\x18\x04 \x01(\x03R\tstartedAt\x12%\n" +
+	"\x0efinished_index\x18\x05 \x01(\x04R\rfinishedIndex\x12\x18\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x12\x16\n" +
+	"\x06active\x18\a \x01(\x05R\x06active\x12\x19\n" +
+	"\bcron_job\x18\b \x01(\tR\acronJob\x12%\n" +
+	"\x0escheduled_time\x18\t \x01(\x03R\rscheduledTime\x12.\n" +
+	"\x13last_scheduled_time\x18\n" +
+	" \x01(\x03R\x11lastScheduledTime\"\xbc\x02\n" +
 	"\rServiceStatus\x12\x18\n" +
 	"\adesired\x18\x01 \x01(\x05R\adesired\x12\x18\n" +
 	"\arunning\x18\x02 \x01(\x05R\arunning\x12\x18\n" +
@@ -6098,7 +6628,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\amessage\x18\x06 \x01(\tR\amessage\x12\x18\n" +
 	"\aupdated\x18\a \x01(\x05R\aupdated\x12!\n" +
 	"\fupdate_state\x18\b \x01(\tR\vupdateState\x12\x16\n" +
-	"\x06canary\x187 \x01(\x05R\x06canary\"S\n" +
+	"\x06canary\x187 \x01(\x05R\x06canary\x12$\n" +
+	"\x03job\x18- \x01(\v2\x12.orch.v1.JobStatusR\x03job\"S\n" +
 	"\x0fResourceAmounts\x12\x1d\n" +
 	"\n" +
 	"cpu_millis\x18\x01 \x01(\x03R\tcpuMillis\x12!\n" +
@@ -6180,7 +6711,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\x12)\n" +
 	"\asecrets\x18\x1e \x03(\v2\x0f.orch.v1.SecretR\asecrets\x12)\n" +
 	"\aconfigs\x18\x1f \x03(\v2\x0f.orch.v1.ConfigR\aconfigs\x12)\n" +
-	"\avolumes\x18# \x03(\v2\x0f.orch.v1.VolumeR\avolumes\"\x8c\r\n" +
+	"\avolumes\x18# \x03(\v2\x0f.orch.v1.VolumeR\avolumes\"\xac\x0e\n" +
 	"\aCommand\x126\n" +
 	"\vput_service\x18\x01 \x01(\v2\x13.orch.v1.PutServiceH\x00R\n" +
 	"putService\x12?\n" +
@@ -6212,14 +6743,39 @@ const file_proto_orch_proto_rawDesc = "" +
 	"put_config\x18  \x01(\v2\x12.orch.v1.PutConfigH\x00R\tputConfig\x12<\n" +
 	"\rdelete_config\x18! \x01(\v2\x15.orch.v1.DeleteConfigH\x00R\fdeleteConfig\x12?\n" +
 	"\x0edelete_volumes\x18# \x01(\v2\x16.orch.v1.DeleteVolumesH\x00R\rdeleteVolumes\x12L\n" +
-	"\x13report_volume_usage\x18$ \x01(\v2\x1a.orch.v1.ReportVolumeUsageH\x00R\x11reportVolumeUsage\x12<\n" +
+	"\x13report_volume_usage\x18$ \x01(\v2\x1a.orch.v1.ReportVolumeUsageH\x00R\x11reportVolumeUsage\x12*\n" +
+	"\aput_job\x18- \x01(\v2\x0f.orch.v1.PutJobH\x00R\x06putJob\x123\n" +
+	"\n" +
+	"finish_job\x18. \x01(\v2\x12.orch.v1.FinishJobH\x00R\tfinishJob\x12=\n" +
+	"\x0estart_cron_job\x18/ \x01(\v2\x15.orch.v1.StartCronJobH\x00R\fstartCronJob\x12<\n" +
 	"\rmove_replicas\x18A \x01(\v2\x15.orch.v1.MoveReplicasH\x00R\fmoveReplicasB\x04\n" +
 	"\x02op\"\xad\x01\n" +
 	"\fMoveReplicas\x12X\n" +
 	"\x11expected_versions\x18\x01 \x03(\v2+.orch.v1.MoveReplicas.ExpectedVersionsEntryR\x10expectedVersions\x1aC\n" +
 	"\x15ExpectedVersionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"c\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"~\n" +
+	"\x06PutJob\x12(\n" +
+	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x1e\n" +
+	"\bif_match\x18\x02 \x01(\x04H\x00R\aifMatch\x88\x01\x01\x12\x1d\n" +
+	"\n" +
+	"started_at\x18\x03 \x01(\x03R\tstartedAtB\v\n" +
+	"\t_if_match\"m\n" +
+	"\tFinishJob\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"\xe9\x01\n" +
+	"\fStartCronJob\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
+	"\x0escheduled_time\x18\x03 \x01(\x03R\rscheduledTime\x12&\n" +
+	"\x03job\x18\x04 \x01(\v2\x14.orch.v1.ServiceSpecR\x03job\x12\x1d\n" +
+	"\n" +
+	"started_at\x18\x05 \x01(\x03R\tstartedAt\x12\x18\n" +
+	"\areplace\x18\x06 \x03(\tR\areplace\x12\x1f\n" +
+	"\vskip_reason\x18\a \x01(\tR\n" +
+	"skipReason\"c\n" +
 	"\n" +
 	"PutService\x12(\n" +
 	"\x04spec\x18\x01 \x01(\v2\x14.orch.v1.ServiceSpecR\x04spec\x12\x1e\n" +
@@ -6475,7 +7031,7 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 89)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 93)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
 	(*ReplicaContainerSpec)(nil),     // 1: orch.v1.ReplicaContainerSpec
@@ -6498,206 +7054,219 @@ var file_proto_orch_proto_goTypes = []any{
 	(*DeviceGroup)(nil),              // 18: orch.v1.DeviceGroup
 	(*UpdatePolicy)(nil),             // 19: orch.v1.UpdatePolicy
 	(*Service)(nil),                  // 20: orch.v1.Service
-	(*ServiceStatus)(nil),            // 21: orch.v1.ServiceStatus
-	(*ResourceAmounts)(nil),          // 22: orch.v1.ResourceAmounts
-	(*Replica)(nil),                  // 23: orch.v1.Replica
-	(*Node)(nil),                     // 24: orch.v1.Node
-	(*Image)(nil),                    // 25: orch.v1.Image
-	(*ClusterConfig)(nil),            // 26: orch.v1.ClusterConfig
-	(*StateSnapshot)(nil),            // 27: orch.v1.StateSnapshot
-	(*Command)(nil),                  // 28: orch.v1.Command
-	(*MoveReplicas)(nil),             // 29: orch.v1.MoveReplicas
-	(*PutService)(nil),               // 30: orch.v1.PutService
-	(*DeleteService)(nil),            // 31: orch.v1.DeleteService
-	(*ScaleService)(nil),             // 32: orch.v1.ScaleService
-	(*RegisterNode)(nil),             // 33: orch.v1.RegisterNode
-	(*SetNodeState)(nil),             // 34: orch.v1.SetNodeState
-	(*RemoveNode)(nil),               // 35: orch.v1.RemoveNode
-	(*PutReplicas)(nil),              // 36: orch.v1.PutReplicas
-	(*DeleteReplicas)(nil),           // 37: orch.v1.DeleteReplicas
-	(*ReportReplicaStatus)(nil),      // 38: orch.v1.ReportReplicaStatus
-	(*ReportReplicaStatusBatch)(nil), // 39: orch.v1.ReportReplicaStatusBatch
-	(*ReplicaStatus)(nil),            // 40: orch.v1.ReplicaStatus
-	(*ContainerStatus)(nil),          // 41: orch.v1.ContainerStatus
-	(*PutImage)(nil),                 // 42: orch.v1.PutImage
-	(*SetClusterConfig)(nil),         // 43: orch.v1.SetClusterConfig
-	(*CommandResult)(nil),            // 44: orch.v1.CommandResult
-	(*NodeRegistration)(nil),         // 45: orch.v1.NodeRegistration
-	(*NodeRegistrationResponse)(nil), // 46: orch.v1.NodeRegistrationResponse
-	(*Assignment)(nil),               // 47: orch.v1.Assignment
-	(*SecretData)(nil),               // 48: orch.v1.SecretData
-	(*AssignmentSet)(nil),            // 49: orch.v1.AssignmentSet
-	(*StatusReport)(nil),             // 50: orch.v1.StatusReport
-	(*Endpoint)(nil),                 // 51: orch.v1.Endpoint
-	(*EndpointUpdate)(nil),           // 52: orch.v1.EndpointUpdate
-	(*Master)(nil),                   // 53: orch.v1.Master
-	(*Token)(nil),                    // 54: orch.v1.Token
-	(*PutMaster)(nil),                // 55: orch.v1.PutMaster
-	(*RemoveMaster)(nil),             // 56: orch.v1.RemoveMaster
-	(*PutToken)(nil),                 // 57: orch.v1.PutToken
-	(*RevokeToken)(nil),              // 58: orch.v1.RevokeToken
-	(*TouchTokens)(nil),              // 59: orch.v1.TouchTokens
-	(*TokenUse)(nil),                 // 60: orch.v1.TokenUse
-	(*UpdateStatus)(nil),             // 61: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 62: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 63: orch.v1.SetUpdateStatus
-	(*Secret)(nil),                   // 64: orch.v1.Secret
-	(*Config)(nil),                   // 65: orch.v1.Config
-	(*PutSecret)(nil),                // 66: orch.v1.PutSecret
-	(*DeleteSecret)(nil),             // 67: orch.v1.DeleteSecret
-	(*PutConfig)(nil),                // 68: orch.v1.PutConfig
-	(*DeleteConfig)(nil),             // 69: orch.v1.DeleteConfig
-	(*DeleteVolumes)(nil),            // 70: orch.v1.DeleteVolumes
-	(*ReportVolumeUsage)(nil),        // 71: orch.v1.ReportVolumeUsage
-	(*VolumeSize)(nil),               // 72: orch.v1.VolumeSize
-	nil,                              // 73: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 74: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 75: orch.v1.ServiceSpec.EnvFromEntry
-	nil,                              // 76: orch.v1.ReplicaContainerSpec.EnvEntry
-	nil,                              // 77: orch.v1.Placement.DevicesEntry
-	nil,                              // 78: orch.v1.Replica.ContainerResourcesEntry
-	nil,                              // 79: orch.v1.Node.LabelsEntry
-	nil,                              // 80: orch.v1.MoveReplicas.ExpectedVersionsEntry
-	nil,                              // 81: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 82: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 83: orch.v1.NodeRegistration.LabelsEntry
-	nil,                              // 84: orch.v1.SecretData.DataEntry
-	nil,                              // 85: orch.v1.Secret.DataEntry
-	nil,                              // 86: orch.v1.Secret.PreviousDataEntry
-	nil,                              // 87: orch.v1.Config.DataEntry
-	nil,                              // 88: orch.v1.Config.BinaryDataEntry
-	(*durationpb.Duration)(nil),      // 89: google.protobuf.Duration
+	(*JobStatus)(nil),                // 21: orch.v1.JobStatus
+	(*ServiceStatus)(nil),            // 22: orch.v1.ServiceStatus
+	(*ResourceAmounts)(nil),          // 23: orch.v1.ResourceAmounts
+	(*Replica)(nil),                  // 24: orch.v1.Replica
+	(*Node)(nil),                     // 25: orch.v1.Node
+	(*Image)(nil),                    // 26: orch.v1.Image
+	(*ClusterConfig)(nil),            // 27: orch.v1.ClusterConfig
+	(*StateSnapshot)(nil),            // 28: orch.v1.StateSnapshot
+	(*Command)(nil),                  // 29: orch.v1.Command
+	(*MoveReplicas)(nil),             // 30: orch.v1.MoveReplicas
+	(*PutJob)(nil),                   // 31: orch.v1.PutJob
+	(*FinishJob)(nil),                // 32: orch.v1.FinishJob
+	(*StartCronJob)(nil),             // 33: orch.v1.StartCronJob
+	(*PutService)(nil),               // 34: orch.v1.PutService
+	(*DeleteService)(nil),            // 35: orch.v1.DeleteService
+	(*ScaleService)(nil),             // 36: orch.v1.ScaleService
+	(*RegisterNode)(nil),             // 37: orch.v1.RegisterNode
+	(*SetNodeState)(nil),             // 38: orch.v1.SetNodeState
+	(*RemoveNode)(nil),               // 39: orch.v1.RemoveNode
+	(*PutReplicas)(nil),              // 40: orch.v1.PutReplicas
+	(*DeleteReplicas)(nil),           // 41: orch.v1.DeleteReplicas
+	(*ReportReplicaStatus)(nil),      // 42: orch.v1.ReportReplicaStatus
+	(*ReportReplicaStatusBatch)(nil), // 43: orch.v1.ReportReplicaStatusBatch
+	(*ReplicaStatus)(nil),            // 44: orch.v1.ReplicaStatus
+	(*ContainerStatus)(nil),          // 45: orch.v1.ContainerStatus
+	(*PutImage)(nil),                 // 46: orch.v1.PutImage
+	(*SetClusterConfig)(nil),         // 47: orch.v1.SetClusterConfig
+	(*CommandResult)(nil),            // 48: orch.v1.CommandResult
+	(*NodeRegistration)(nil),         // 49: orch.v1.NodeRegistration
+	(*NodeRegistrationResponse)(nil), // 50: orch.v1.NodeRegistrationResponse
+	(*Assignment)(nil),               // 51: orch.v1.Assignment
+	(*SecretData)(nil),               // 52: orch.v1.SecretData
+	(*AssignmentSet)(nil),            // 53: orch.v1.AssignmentSet
+	(*StatusReport)(nil),             // 54: orch.v1.StatusReport
+	(*Endpoint)(nil),                 // 55: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 56: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 57: orch.v1.Master
+	(*Token)(nil),                    // 58: orch.v1.Token
+	(*PutMaster)(nil),                // 59: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 60: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 61: orch.v1.PutToken
+	(*RevokeToken)(nil),              // 62: orch.v1.RevokeToken
+	(*TouchTokens)(nil),              // 63: orch.v1.TouchTokens
+	(*TokenUse)(nil),                 // 64: orch.v1.TokenUse
+	(*UpdateStatus)(nil),             // 65: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 66: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 67: orch.v1.SetUpdateStatus
+	(*Secret)(nil),                   // 68: orch.v1.Secret
+	(*Config)(nil),                   // 69: orch.v1.Config
+	(*PutSecret)(nil),                // 70: orch.v1.PutSecret
+	(*DeleteSecret)(nil),             // 71: orch.v1.DeleteSecret
+	(*PutConfig)(nil),                // 72: orch.v1.PutConfig
+	(*DeleteConfig)(nil),             // 73: orch.v1.DeleteConfig
+	(*DeleteVolumes)(nil),            // 74: orch.v1.DeleteVolumes
+	(*ReportVolumeUsage)(nil),        // 75: orch.v1.ReportVolumeUsage
+	(*VolumeSize)(nil),               // 76: orch.v1.VolumeSize
+	nil,                              // 77: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 78: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 79: orch.v1.ServiceSpec.EnvFromEntry
+	nil,                              // 80: orch.v1.ReplicaContainerSpec.EnvEntry
+	nil,                              // 81: orch.v1.Placement.DevicesEntry
+	nil,                              // 82: orch.v1.Replica.ContainerResourcesEntry
+	nil,                              // 83: orch.v1.Node.LabelsEntry
+	nil,                              // 84: orch.v1.MoveReplicas.ExpectedVersionsEntry
+	nil,                              // 85: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 86: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 87: orch.v1.NodeRegistration.LabelsEntry
+	nil,                              // 88: orch.v1.SecretData.DataEntry
+	nil,                              // 89: orch.v1.Secret.DataEntry
+	nil,                              // 90: orch.v1.Secret.PreviousDataEntry
+	nil,                              // 91: orch.v1.Config.DataEntry
+	nil,                              // 92: orch.v1.Config.BinaryDataEntry
+	(*durationpb.Duration)(nil),      // 93: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	73,  // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	77,  // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
 	9,   // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
 	10,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
 	11,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
 	15,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
 	16,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
 	19,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	89,  // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
-	74,  // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	93,  // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	78,  // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
 	8,   // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
 	2,   // 10: orch.v1.ServiceSpec.secrets:type_name -> orch.v1.SecretMount
 	3,   // 11: orch.v1.ServiceSpec.configs:type_name -> orch.v1.ConfigMount
-	75,  // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
+	79,  // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
 	5,   // 13: orch.v1.ServiceSpec.volumes:type_name -> orch.v1.VolumeMount
 	1,   // 14: orch.v1.ServiceSpec.sidecars:type_name -> orch.v1.ReplicaContainerSpec
 	1,   // 15: orch.v1.ServiceSpec.init:type_name -> orch.v1.ReplicaContainerSpec
-	7,   // 16: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
-	76,  // 17: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
-	10,  // 18: orch.v1.ReplicaContainerSpec.resources:type_name -> orch.v1.Resources
-	8,   // 19: orch.v1.ReplicaContainerSpec.capabilities:type_name -> orch.v1.Capabilities
-	12,  // 20: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
-	13,  // 21: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
-	14,  // 22: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	89,  // 23: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	89,  // 24: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	89,  // 25: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
-	89,  // 26: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
-	89,  // 27: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
-	17,  // 28: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
-	17,  // 29: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
-	77,  // 30: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
-	89,  // 31: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
-	89,  // 32: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	89,  // 33: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
-	0,   // 34: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
-	21,  // 35: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
-	0,   // 36: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	61,  // 37: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
-	22,  // 38: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
-	0,   // 39: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	41,  // 40: orch.v1.Replica.containers:type_name -> orch.v1.ContainerStatus
-	78,  // 41: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
-	18,  // 42: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
-	79,  // 43: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
-	22,  // 44: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
-	22,  // 45: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
-	18,  // 46: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
-	20,  // 47: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	23,  // 48: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	24,  // 49: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	25,  // 50: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	26,  // 51: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	53,  // 52: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	54,  // 53: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	64,  // 54: orch.v1.StateSnapshot.secrets:type_name -> orch.v1.Secret
-	65,  // 55: orch.v1.StateSnapshot.configs:type_name -> orch.v1.Config
-	6,   // 56: orch.v1.StateSnapshot.volumes:type_name -> orch.v1.Volume
-	30,  // 57: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	31,  // 58: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	32,  // 59: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	33,  // 60: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	34,  // 61: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	36,  // 62: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	37,  // 63: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	38,  // 64: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	42,  // 65: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	43,  // 66: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	35,  // 67: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	62,  // 68: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	63,  // 69: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	39,  // 70: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	55,  // 71: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	56,  // 72: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	57,  // 73: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	58,  // 74: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
-	59,  // 75: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
-	66,  // 76: orch.v1.Command.put_secret:type_name -> orch.v1.PutSecret
-	67,  // 77: orch.v1.Command.delete_secret:type_name -> orch.v1.DeleteSecret
-	68,  // 78: orch.v1.Command.put_config:type_name -> orch.v1.PutConfig
-	69,  // 79: orch.v1.Command.delete_config:type_name -> orch.v1.DeleteConfig
-	70,  // 80: orch.v1.Command.delete_volumes:type_name -> orch.v1.DeleteVolumes
-	71,  // 81: orch.v1.Command.report_volume_usage:type_name -> orch.v1.ReportVolumeUsage
-	29,  // 82: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
-	80,  // 83: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
-	0,   // 84: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	24,  // 85: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	23,  // 86: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	81,  // 87: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	40,  // 88: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	38,  // 89: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	41,  // 90: orch.v1.ReplicaStatus.containers:type_name -> orch.v1.ContainerStatus
-	25,  // 91: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	26,  // 92: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	82,  // 93: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	24,  // 94: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	83,  // 95: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	22,  // 96: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	18,  // 97: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
-	24,  // 98: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	23,  // 99: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,   // 100: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	48,  // 101: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
-	6,   // 102: orch.v1.Assignment.volumes:type_name -> orch.v1.Volume
-	84,  // 103: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
-	47,  // 104: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	24,  // 105: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	6,   // 106: orch.v1.AssignmentSet.volumes:type_name -> orch.v1.Volume
-	40,  // 107: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	72,  // 108: orch.v1.StatusReport.volume_usage:type_name -> orch.v1.VolumeSize
-	51,  // 109: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	53,  // 110: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	54,  // 111: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	60,  // 112: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	61,  // 113: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	85,  // 114: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
-	86,  // 115: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
-	87,  // 116: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
-	88,  // 117: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
-	65,  // 118: orch.v1.Config.previous:type_name -> orch.v1.Config
-	64,  // 119: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
-	65,  // 120: orch.v1.PutConfig.config:type_name -> orch.v1.Config
-	72,  // 121: orch.v1.ReportVolumeUsage.sizes:type_name -> orch.v1.VolumeSize
-	4,   // 122: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
-	22,  // 123: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
-	124, // [124:124] is the sub-list for method output_type
-	124, // [124:124] is the sub-list for method input_type
-	124, // [124:124] is the sub-list for extension type_name
-	124, // [124:124] is the sub-list for extension extendee
-	0,   // [0:124] is the sub-list for field type_name
+	93,  // 16: orch.v1.ServiceSpec.deadline:type_name -> google.protobuf.Duration
+	93,  // 17: orch.v1.ServiceSpec.starting_deadline:type_name -> google.protobuf.Duration
+	7,   // 18: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
+	80,  // 19: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
+	10,  // 20: orch.v1.ReplicaContainerSpec.resources:type_name -> orch.v1.Resources
+	8,   // 21: orch.v1.ReplicaContainerSpec.capabilities:type_name -> orch.v1.Capabilities
+	12,  // 22: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
+	13,  // 23: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
+	14,  // 24: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
+	93,  // 25: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	93,  // 26: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	93,  // 27: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	93,  // 28: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	93,  // 29: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	17,  // 30: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
+	17,  // 31: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
+	81,  // 32: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
+	93,  // 33: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	93,  // 34: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	93,  // 35: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
+	0,   // 36: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
+	22,  // 37: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
+	0,   // 38: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
+	65,  // 39: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	21,  // 40: orch.v1.Service.job:type_name -> orch.v1.JobStatus
+	21,  // 41: orch.v1.ServiceStatus.job:type_name -> orch.v1.JobStatus
+	23,  // 42: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
+	0,   // 43: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
+	45,  // 44: orch.v1.Replica.containers:type_name -> orch.v1.ContainerStatus
+	82,  // 45: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
+	18,  // 46: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
+	83,  // 47: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	23,  // 48: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
+	23,  // 49: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
+	18,  // 50: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
+	20,  // 51: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	24,  // 52: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	25,  // 53: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	26,  // 54: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	27,  // 55: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	57,  // 56: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	58,  // 57: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	68,  // 58: orch.v1.StateSnapshot.secrets:type_name -> orch.v1.Secret
+	69,  // 59: orch.v1.StateSnapshot.configs:type_name -> orch.v1.Config
+	6,   // 60: orch.v1.StateSnapshot.volumes:type_name -> orch.v1.Volume
+	34,  // 61: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	35,  // 62: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	36,  // 63: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	37,  // 64: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	38,  // 65: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	40,  // 66: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	41,  // 67: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	42,  // 68: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	46,  // 69: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	47,  // 70: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	39,  // 71: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	66,  // 72: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	67,  // 73: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	43,  // 74: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	59,  // 75: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	60,  // 76: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	61,  // 77: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	62,  // 78: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	63,  // 79: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	70,  // 80: orch.v1.Command.put_secret:type_name -> orch.v1.PutSecret
+	71,  // 81: orch.v1.Command.delete_secret:type_name -> orch.v1.DeleteSecret
+	72,  // 82: orch.v1.Command.put_config:type_name -> orch.v1.PutConfig
+	73,  // 83: orch.v1.Command.delete_config:type_name -> orch.v1.DeleteConfig
+	74,  // 84: orch.v1.Command.delete_volumes:type_name -> orch.v1.DeleteVolumes
+	75,  // 85: orch.v1.Command.report_volume_usage:type_name -> orch.v1.ReportVolumeUsage
+	31,  // 86: orch.v1.Command.put_job:type_name -> orch.v1.PutJob
+	32,  // 87: orch.v1.Command.finish_job:type_name -> orch.v1.FinishJob
+	33,  // 88: orch.v1.Command.start_cron_job:type_name -> orch.v1.StartCronJob
+	30,  // 89: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
+	84,  // 90: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
+	0,   // 91: orch.v1.PutJob.spec:type_name -> orch.v1.ServiceSpec
+	0,   // 92: orch.v1.StartCronJob.job:type_name -> orch.v1.ServiceSpec
+	0,   // 93: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	25,  // 94: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	24,  // 95: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	85,  // 96: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	44,  // 97: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	42,  // 98: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	45,  // 99: orch.v1.ReplicaStatus.containers:type_name -> orch.v1.ContainerStatus
+	26,  // 100: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	27,  // 101: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	86,  // 102: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	25,  // 103: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	87,  // 104: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	23,  // 105: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	18,  // 106: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
+	25,  // 107: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	24,  // 108: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,   // 109: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	52,  // 110: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
+	6,   // 111: orch.v1.Assignment.volumes:type_name -> orch.v1.Volume
+	88,  // 112: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
+	51,  // 113: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	25,  // 114: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	6,   // 115: orch.v1.AssignmentSet.volumes:type_name -> orch.v1.Volume
+	44,  // 116: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	76,  // 117: orch.v1.StatusReport.volume_usage:type_name -> orch.v1.VolumeSize
+	55,  // 118: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	57,  // 119: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	58,  // 120: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	64,  // 121: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	65,  // 122: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	89,  // 123: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
+	90,  // 124: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
+	91,  // 125: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
+	92,  // 126: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
+	69,  // 127: orch.v1.Config.previous:type_name -> orch.v1.Config
+	68,  // 128: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
+	69,  // 129: orch.v1.PutConfig.config:type_name -> orch.v1.Config
+	76,  // 130: orch.v1.ReportVolumeUsage.sizes:type_name -> orch.v1.VolumeSize
+	4,   // 131: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
+	23,  // 132: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
+	133, // [133:133] is the sub-list for method output_type
+	133, // [133:133] is the sub-list for method input_type
+	133, // [133:133] is the sub-list for extension type_name
+	133, // [133:133] is the sub-list for extension extendee
+	0,   // [0:133] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -6708,7 +7277,7 @@ func file_proto_orch_proto_init() {
 	file_proto_orch_proto_msgTypes[0].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[7].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[19].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[28].OneofWrappers = []any{
+	file_proto_orch_proto_msgTypes[29].OneofWrappers = []any{
 		(*Command_PutService)(nil),
 		(*Command_DeleteService)(nil),
 		(*Command_ScaleService)(nil),
@@ -6734,19 +7303,23 @@ func file_proto_orch_proto_init() {
 		(*Command_DeleteConfig)(nil),
 		(*Command_DeleteVolumes)(nil),
 		(*Command_ReportVolumeUsage)(nil),
+		(*Command_PutJob)(nil),
+		(*Command_FinishJob)(nil),
+		(*Command_StartCronJob)(nil),
 		(*Command_MoveReplicas)(nil),
 	}
-	file_proto_orch_proto_msgTypes[30].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[31].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[66].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[68].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[34].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[35].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[70].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[72].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   89,
+			NumMessages:   93,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -17,6 +17,7 @@ runs=(
   "./e2e/:BenchmarkOverlay:1x"
   "./e2e/:BenchmarkUpgrade:1x"
   "./hollow/:BenchmarkDrain:1x"
+  "./hollow/:BenchmarkJobThroughput:1x"
   "./integration/controlplane/:BenchmarkLeaderKill:1x"
   "./integration/controlplane/:BenchmarkWrites$:1x"
   "./integration/controlplane/:BenchmarkWritesVsEtcd:1x"

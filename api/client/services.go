@@ -27,13 +27,19 @@ func servicePath(ns, name string) string {
 // set, the write happens only if the stored version still equals it (0: the
 // service must not exist yet); otherwise the answer is a conflict.
 func (c *Client) ApplyService(ctx context.Context, spec *orchpb.ServiceSpec, ifMatch *uint64) (*orchpb.Service, error) {
+	return c.putSpec(ctx, servicePath(spec.GetNamespace(), spec.GetName()), spec, ifMatch)
+}
+
+// putSpec PUTs spec at path, If-Match ifMatch when set, and returns the
+// object as stored.
+func (c *Client) putSpec(ctx context.Context, path string, spec *orchpb.ServiceSpec, ifMatch *uint64) (*orchpb.Service, error) {
 	body, err := api.MarshalSpec(spec)
 	if err != nil {
 		return nil, err
 	}
 	req := request{
 		method: http.MethodPut,
-		path:   servicePath(spec.GetNamespace(), spec.GetName()),
+		path:   path,
 		header: http.Header{"Content-Type": {api.ContentTypeJSON}},
 		body:   bytes.NewReader(body),
 	}

@@ -20,7 +20,7 @@ func (a *app) applyCommand() *cobra.Command {
 	var files []string
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE",
-		Short: "Create or update services, secrets and configs from manifests",
+		Short: "Create or update services, jobs, secrets and configs from manifests",
 		Long: `Create or update the services, secrets and configs of one or more manifest
 files (YAML or JSON, several documents per file separated by ---). Every
 document is checked before anything is sent: one invalid field and nothing
@@ -147,15 +147,19 @@ func (a *app) apply(ctx context.Context, specs []*orchpb.ServiceSpec) error {
 	var applied []proto.Message
 	failed := 0
 	for _, spec := range specs {
+		what := "service"
+		if spec.IsJob() {
+			what = "job"
+		}
 		svc, result, err := applyOne(ctx, c, spec)
 		if err != nil {
-			fmt.Fprintf(a.stderr, "error: service/%s: %v\n", spec.GetName(), err)
+			fmt.Fprintf(a.stderr, "error: %s/%s: %v\n", what, spec.GetName(), err)
 			failed++
 			continue
 		}
 		applied = append(applied, svc)
 		if !a.structured() {
-			fmt.Fprintf(a.stdout, "service/%s %s\n", spec.GetName(), result)
+			fmt.Fprintf(a.stdout, "%s/%s %s\n", what, spec.GetName(), result)
 		}
 	}
 	if a.structured() && len(applied) > 0 {
@@ -169,14 +173,18 @@ func (a *app) apply(ctx context.Context, specs []*orchpb.ServiceSpec) error {
 	return nil
 }
 
-// applyOne reads the service first so that it can say what the write did:
-// a new service, a new generation, or the same spec again.
+// applyOne reads the service (or job) first so that it can say what the
+// write did: a new one, a new generation, or the same spec again.
 func applyOne(ctx context.Context, c *client.Client, spec *orchpb.ServiceSpec) (*orchpb.Service, string, error) {
-	old, err := c.GetService(ctx, spec.GetNamespace(), spec.GetName())
+	get, put := c.GetService, c.ApplyService
+	if spec.IsJob() {
+		get, put = c.GetJob, c.ApplyJob
+	}
+	old, err := get(ctx, spec.GetNamespace(), spec.GetName())
 	if err != nil && !errors.Is(err, api.ErrNotFound) {
 		return nil, "", err
 	}
-	svc, err := c.ApplyService(ctx, spec, nil)
+	svc, err := put(ctx, spec, nil)
 	if err != nil {
 		return nil, "", err
 	}

@@ -9,13 +9,14 @@ import (
 func (a *app) deleteCommand() *cobra.Command {
 	var volumes bool
 	cmd := &cobra.Command{
-		Use:   "delete service|secret|config NAME...",
-		Short: "Stop and remove services; delete secrets and configs no service uses",
-		Long: `Stop and remove services; delete secrets and configs no service uses.
+		Use:   "delete service|job|secret|config NAME...",
+		Short: "Stop and remove services and jobs; delete secrets and configs no service uses",
+		Long: `Stop and remove services and jobs (a job's runs and logs go with it);
+delete secrets and configs no service uses.
 A service's persistent volumes are kept (applying it again reuses them)
 unless --volumes is given, which deletes their data on their nodes; it
 also deletes the volumes of a service deleted earlier without it.`,
-		Example: "  orchctl delete service hello\n  orchctl delete service db --volumes\n  orchctl delete secret db",
+		Example: "  orchctl delete service hello\n  orchctl delete service db --volumes\n  orchctl delete job migrate\n  orchctl delete secret db",
 		Args:    cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dk, ok := isDataKind(args[0]); ok {
@@ -25,26 +26,28 @@ also deletes the volumes of a service deleted earlier without it.`,
 			if err != nil {
 				return err
 			}
-			if k != serviceKind {
-				return fmt.Errorf("delete %s: only services can be deleted (nodes leave with `orchctl node drain`)", k.plural)
+			if k != serviceKind && k != jobKind {
+				return fmt.Errorf("delete %s: only services and jobs can be deleted (nodes leave with `orchctl node drain`)", k.plural)
+			}
+			if volumes && k != serviceKind {
+				return fmt.Errorf("delete %s --volumes: only services have volumes", k.plural)
 			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
+			del, suffix := c.DeleteService, ""
+			switch {
+			case k == jobKind:
+				del = c.DeleteJob
+			case volumes:
+				del, suffix = c.DeleteServiceAndVolumes, " with its volumes"
+			}
 			for _, name := range args[1:] {
-				del := c.DeleteService
-				if volumes {
-					del = c.DeleteServiceAndVolumes
-				}
 				if _, err := del(cmd.Context(), a.namespace, name); err != nil {
-					return fmt.Errorf("service/%s: %w", name, err)
+					return fmt.Errorf("%s/%s: %w", k.name, name, err)
 				}
-				if volumes {
-					fmt.Fprintf(a.stdout, "service/%s deleted with its volumes\n", name)
-				} else {
-					fmt.Fprintf(a.stdout, "service/%s deleted\n", name)
-				}
+				fmt.Fprintf(a.stdout, "%s/%s deleted%s\n", k.name, name, suffix)
 			}
 			return nil
 		},

@@ -20,9 +20,10 @@ const describeEvents = 20
 
 func (a *app) describeCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "describe service|replica|node NAME",
+		Use:   "describe service|job|replica|node NAME",
 		Short: "Everything about one object, its recent events included",
 		Example: `  orchctl describe service hello
+  orchctl describe job migrate
   orchctl describe replica hello.2
   orchctl describe node node-a`,
 		Args: cobra.ExactArgs(2),
@@ -39,12 +40,14 @@ func (a *app) describeCommand() *cobra.Command {
 			switch k {
 			case serviceKind:
 				return d.service(args[1])
+			case jobKind:
+				return d.job(args[1])
 			case replicaKind:
 				return d.replica(args[1])
 			case nodeKind:
 				return d.node(args[1])
 			}
-			return fmt.Errorf("describe %s: want service, replica or node", k.plural)
+			return fmt.Errorf("describe %s: want service, job, replica or node", k.plural)
 		},
 	}
 }
@@ -56,6 +59,16 @@ type describer struct {
 	now time.Time
 }
 
+// replicasAndEvents are a service's (or job's) replicas and recent events.
+func (d describer) replicasAndEvents(name string) ([]*orchpb.Replica, []api.ClusterEvent, error) {
+	reps, _, err := d.c.ListReplicas(d.ctx, client.ReplicaFilter{Namespace: d.namespace, Service: name})
+	if err != nil {
+		return nil, nil, err
+	}
+	evs, err := d.c.Events(d.ctx, client.EventFilter{Namespace: d.namespace, Service: name, Limit: describeEvents})
+	return reps, evs, err
+}
+
 // field is one "Key: value" line.
 type field struct{ key, value string }
 
@@ -64,11 +77,7 @@ func (d describer) service(name string) error {
 	if err != nil {
 		return fmt.Errorf("service/%s: %w", name, err)
 	}
-	reps, _, err := d.c.ListReplicas(d.ctx, client.ReplicaFilter{Namespace: d.namespace, Service: name})
-	if err != nil {
-		return err
-	}
-	evs, err := d.c.Events(d.ctx, client.EventFilter{Namespace: d.namespace, Service: name, Limit: describeEvents})
+	reps, evs, err := d.replicasAndEvents(name)
 	if err != nil {
 		return err
 	}

@@ -27,14 +27,15 @@ type getOptions struct {
 func (a *app) getCommand() *cobra.Command {
 	var o getOptions
 	cmd := &cobra.Command{
-		Use:   "get services|replicas|nodes|images|secrets|configs|volumes [NAME]",
+		Use:   "get services|jobs|replicas|nodes|images|secrets|configs|volumes [NAME]",
 		Short: "List objects, or show one",
 		Example: `  orchctl get services
+  orchctl get jobs
   orchctl get replicas --service hello -o wide
   orchctl get replica hello.2 -o yaml
   orchctl get nodes -w`,
 		Args:      cobra.RangeArgs(1, 2),
-		ValidArgs: []string{"services", "replicas", "nodes", "images", "secrets", "configs", "volumes"},
+		ValidArgs: []string{"services", "jobs", "replicas", "nodes", "images", "secrets", "configs", "volumes"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if isVolumeKind(args[0]) {
 				if len(args) == 2 {
@@ -64,7 +65,7 @@ func (a *app) getCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&o.watch, "watch", "w", false, "after listing, keep printing changes")
-	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "services and replicas of every namespace")
+	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "services, jobs and replicas of every namespace")
 	cmd.Flags().StringVar(&o.service, "service", "", "only replicas of this service")
 	cmd.Flags().StringVar(&o.node, "node", "", "only replicas on this node (id or name)")
 	return cmd
@@ -132,6 +133,19 @@ func (a *app) fetch(ctx context.Context, c *client.Client, o *getOptions) ([]pro
 			return nil, 0, err
 		}
 		objs, index = toMessages(list), idx
+	case jobKind:
+		if o.name != "" {
+			j, err := c.GetJob(ctx, a.namespace, o.name)
+			if err != nil {
+				return nil, 0, err
+			}
+			return []proto.Message{j}, j.GetVersion(), nil
+		}
+		list, idx, err := c.ListJobs(ctx, a.namespaceFilter(o))
+		if err != nil {
+			return nil, 0, err
+		}
+		objs, index = toMessages(list), idx
 	case replicaKind:
 		if o.name != "" && !o.watch {
 			r, err := c.GetReplica(ctx, o.name, a.namespace)
@@ -183,7 +197,8 @@ func (a *app) fetch(ctx context.Context, c *client.Client, o *getOptions) ([]pro
 func (o *getOptions) matches(m proto.Message) bool {
 	switch x := m.(type) {
 	case *orchpb.Service:
-		return o.name == "" || x.GetSpec().GetName() == o.name
+		// Jobs are services of kind Job in the watch: each kind keeps its own.
+		return (o.name == "" || x.GetSpec().GetName() == o.name) && x.GetSpec().IsJob() == (o.kind == jobKind)
 	case *orchpb.Replica:
 		return (o.name == "" || x.GetId() == o.name || x.DisplayName() == o.name) &&
 			(o.service == "" || x.GetService() == o.service)

@@ -35,7 +35,7 @@ type kind struct {
 	row       func(m proto.Message, v view) []string
 }
 
-var kinds = []*kind{serviceKind, replicaKind, nodeKind, imageKind}
+var kinds = []*kind{serviceKind, jobKind, replicaKind, nodeKind, imageKind}
 
 // lookupKind finds a kind by any of its names (services, service, svc).
 func lookupKind(s string) (*kind, error) {
@@ -45,7 +45,7 @@ func lookupKind(s string) (*kind, error) {
 			return k, nil
 		}
 	}
-	return nil, fmt.Errorf("unknown resource type %q: want services, replicas, nodes or images", s)
+	return nil, fmt.Errorf("unknown resource type %q: want services, jobs, replicas, nodes or images", s)
 }
 
 var serviceKind = &kind{

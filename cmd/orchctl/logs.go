@@ -22,13 +22,15 @@ func (a *app) logsCommand() *cobra.Command {
 		container string
 	)
 	cmd := &cobra.Command{
-		Use:   "logs REPLICA|service/NAME",
+		Use:   "logs REPLICA|service/NAME|job/NAME",
 		Short: "Print a replica's output, from whichever node runs it",
 		Long: `Print the output of one replica (its display name, hello.2, or its id), or of
-every replica of a service (service/NAME), each line prefixed with the
-replica's name.`,
+every replica of a service (service/NAME) or every kept run of a job
+(job/NAME: its last runs, finished ones included), each line prefixed with
+the replica's name.`,
 		Example: `  orchctl logs hello.1 --tail 20
   orchctl logs service/hello -f
+  orchctl logs job/migrate
   orchctl logs hello.1 -c proxy`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -42,8 +44,8 @@ replica's name.`,
 				if err != nil {
 					return err
 				}
-				if k != serviceKind {
-					return fmt.Errorf("logs %s: want REPLICA or service/NAME", args[0])
+				if k != serviceKind && k != jobKind {
+					return fmt.Errorf("logs %s: want REPLICA, service/NAME or job/NAME", args[0])
 				}
 				if container != "" {
 					return fmt.Errorf("logs %s: -c picks a container of one replica; name the replica", args[0])
@@ -80,7 +82,7 @@ func (a *app) serviceLogs(ctx context.Context, c *client.Client, service string,
 	}
 	reps = slices.DeleteFunc(reps, func(r *orchpb.Replica) bool { return r.GetNode() == "" })
 	if len(reps) == 0 {
-		return fmt.Errorf("service/%s: no replica has been placed on a node", service)
+		return fmt.Errorf("%s: no replica or run has been placed on a node", service)
 	}
 	slices.SortFunc(reps, compareReplicas)
 	var (

@@ -98,6 +98,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.planCommand(),
 		a.rebalanceCommand(),
 		a.describeCommand(),
+		a.waitCommand(),
 		a.rolloutCommand(),
 		a.rollbackCommand(),
 		a.nodeCommand(),

@@ -22,12 +22,14 @@ func newHollowCommand() *cobra.Command {
 		capacityCPU, capacityMemory string
 		heartbeat                   time.Duration
 		deviceFlags                 []string
+		jobFailureRate              float64
 	)
 	cmd := &cobra.Command{
 		Use:   "hollow",
 		Short: "Run N simulated agents in one process (no containers), for scale tests and benchmarks",
 		Long: "orchd hollow joins N simulated nodes, PREFIX-1 ... PREFIX-N, through the real agent channel. " +
-			"They heartbeat and report every replica they are assigned as running at once; they run nothing.",
+			"They heartbeat and report every replica they are assigned as running at once, and every job run as ended " +
+			"at once (exit 0, or exit 1 for --job-failure-rate of them); they run nothing.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			masters := splitList(join)
 			token, err := secret.get()
@@ -36,6 +38,9 @@ func newHollowCommand() *cobra.Command {
 			}
 			if len(masters) == 0 || token == "" {
 				return errors.New("--join and --token-file are required")
+			}
+			if jobFailureRate < 0 || jobFailureRate > 1 {
+				return fmt.Errorf("--job-failure-rate %v: want a fraction between 0 and 1", jobFailureRate)
 			}
 			if prefix == "" {
 				host, err := os.Hostname()
@@ -60,7 +65,7 @@ func newHollowCommand() *cobra.Command {
 			}
 			fleet, err := hollow.Start(cmd.Context(), hollow.Config{
 				Masters: masters, Token: token, Count: count, Prefix: prefix, Labels: lbls,
-				Capacity: capacity, Devices: devices, HeartbeatInterval: heartbeat, Logger: slog.Default(),
+				Capacity: capacity, Devices: devices, HeartbeatInterval: heartbeat, JobFailureRate: jobFailureRate, Logger: slog.Default(),
 			})
 			if err != nil {
 				return err
@@ -81,6 +86,7 @@ func newHollowCommand() *cobra.Command {
 	fl.StringVar(&capacityMemory, "capacity-memory", "", "memory of each node (default 8Gi)")
 	fl.StringArrayVar(&deviceFlags, "device", nil, "devices every node advertises, NAME=PATH[,PATH...] (repeatable; one device per path, nothing is opened)")
 	fl.DurationVar(&heartbeat, "heartbeat-interval", time.Second, "how often each node reports when nothing changed")
+	fl.Float64Var(&jobFailureRate, "job-failure-rate", 0, "the fraction of job runs that exit 1 (the others exit 0)")
 	return cmd
 }
 

@@ -34,7 +34,7 @@ var (
 // add theirs through Deps.Extra.
 func (s *Server) routes() []endpoint.Route {
 	var all []endpoint.Route
-	for _, group := range [][]endpoint.Route{s.baseRoutes(), s.serviceRoutes(), s.replicaRoutes(), s.nodeRoutes(), s.clusterRoutes(), s.imageRoutes(), s.secretRoutes(), s.volumeRoutes()} {
+	for _, group := range [][]endpoint.Route{s.baseRoutes(), s.serviceRoutes(), s.jobRoutes(), s.replicaRoutes(), s.nodeRoutes(), s.clusterRoutes(), s.imageRoutes(), s.secretRoutes(), s.volumeRoutes()} {
 		all = append(all, group...)
 	}
 	return all

@@ -33,7 +33,12 @@ func Plan(st *store.Store, specs []*orchpb.ServiceSpec) ([]api.Plan, error) {
 	for _, spec := range specs {
 		ns, name := spec.GetNamespace(), spec.GetName()
 		old := scratch.Service(ns, name)
-		res := apply(&orchpb.Command{Op: &orchpb.Command_PutService{PutService: &orchpb.PutService{Spec: spec}}})
+		put := &orchpb.Command{Op: &orchpb.Command_PutService{PutService: &orchpb.PutService{Spec: spec}}}
+		if spec.IsJob() {
+			// A job's first runs, up to its parallelism, are what it places.
+			put = &orchpb.Command{Op: &orchpb.Command_PutJob{PutJob: &orchpb.PutJob{Spec: spec}}}
+		}
+		res := apply(put)
 		if res.GetErrorCode() != "" {
 			return nil, fmt.Errorf("controllers: plan %s/%s: %s", ns, name, res.GetError())
 		}

@@ -33,6 +33,9 @@ func RebalancePlan(st *store.Store) ([]api.RebalanceMove, *orchpb.Command) {
 	}
 	for _, svc := range st.Services("") {
 		spec := svc.GetSpec()
+		if spec.IsJob() {
+			continue // a run ends by itself; moving it would start it again
+		}
 		id := scheduler.ServiceID{Namespace: spec.GetNamespace(), Name: spec.GetName()}
 		allowed := int32(1)
 		if budget, ok := disruption.Budget(spec); ok {

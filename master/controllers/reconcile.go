@@ -134,7 +134,9 @@ func reconcileGroups(st *store.Store, groups []serviceGroup, all func() []*orchp
 			continue
 		}
 		var unplaced []*orchpb.Replica
-		if g.svc.GetSpec().GetMode() == orchpb.ModeGlobal {
+		if g.svc.GetSpec().IsJob() {
+			unplaced = reconcileJob(ch, g.svc, g.reps, env)
+		} else if g.svc.GetSpec().GetMode() == orchpb.ModeGlobal {
 			unplaced = reconcileGlobal(ch, g.svc, g.reps, in, env)
 		} else {
 			unplaced = reconcileReplicated(ch, g.svc, g.reps, nodeByID, volumePins(st, g.svc.GetSpec()), env)
@@ -205,9 +207,29 @@ func holding(all []*orchpb.Replica) []*orchpb.Replica {
 	return out
 }
 
+// failedRun is a job's run that failed on its node, of a job whose
+// placement counts runs per node only for spread (a maxPerNode or an
+// antiAffinity would turn the preference into a ban).
+func failedRun(rep *orchpb.Replica) bool {
+	ended, succeeded := rep.RunEnded()
+	p := rep.GetSpec().GetPlacement()
+	return rep.GetSpec().IsJob() && ended && !succeeded && rep.GetNode() != "" && rep.Desired() == orchpb.DesiredRunning &&
+		p.GetMaxPerNode() == 0 && len(p.GetAntiAffinity()) == 0
+}
+
+// failedRunMark stands for a failed run in a plan that places its job's
+// next runs: spread counts it on its node, so a new run prefers another
+// node; it holds nothing there (no host port, no device).
+func failedRunMark(rep *orchpb.Replica) *orchpb.Replica {
+	c := store.CopyReplica(rep)
+	c.HostPorts, c.Devices = nil, nil
+	return c
+}
+
 // placementReplicas are the replicas a plan from Allocated still needs:
 // those holding host ports or devices, those of the services being placed
-// (for spread and maxPerNode), of the services their affinity and
+// (for spread and maxPerNode; with their failed job runs, so that a new
+// run prefers another node), of the services their affinity and
 // antiAffinity name, and those whose antiAffinity names them.
 func placementReplicas(all []*orchpb.Replica, requests []scheduler.Request) []*orchpb.Replica {
 	placing := make(map[[2]string]bool, len(requests))
@@ -221,6 +243,10 @@ func placementReplicas(all []*orchpb.Replica, requests []scheduler.Request) []*o
 	}
 	var out []*orchpb.Replica
 	for _, rep := range all {
+		if failedRun(rep) && own[[2]string{rep.GetNamespace(), rep.GetService()}] {
+			out = append(out, failedRunMark(rep))
+			continue
+		}
 		if rep.GetNode() == "" || rep.Desired() != orchpb.DesiredRunning || rep.Terminal() {
 			continue
 		}

@@ -70,6 +70,9 @@ type serviceSeen struct {
 	generation  uint64
 	replicas    int32
 	updateState orchpb.UpdateState
+	// A job's state, or a cron job's last recorded time.
+	jobState      orchpb.JobState
+	lastScheduled int64
 }
 
 // deriver turns store events into human events, remembering just enough
@@ -291,6 +294,10 @@ func (d *deriver) service(index uint64, typ string, svc *orchpb.Service) {
 		d.log.Record(api.ClusterEvent{Index: index, Time: d.at, Type: t, Reason: reason, Kind: "service",
 			Namespace: spec.GetNamespace(), Service: spec.GetName(), Message: fmt.Sprintf(format, args...)})
 	}
+	if spec.IsJob() {
+		d.job(index, typ, svc)
+		return
+	}
 	if typ == store.EventDelete {
 		delete(d.services, key)
 		emit(api.EventNormal, "Deleted", "service %s deleted", key)
@@ -328,7 +335,45 @@ func (d *deriver) service(index uint64, typ string, svc *orchpb.Service) {
 }
 
 func seenService(svc *orchpb.Service) serviceSeen {
-	return serviceSeen{generation: svc.GetGeneration(), replicas: svc.GetSpec().GetReplicas(), updateState: svc.GetUpdate().RolloutState()}
+	return serviceSeen{generation: svc.GetGeneration(), replicas: svc.GetSpec().GetReplicas(), updateState: svc.GetUpdate().RolloutState(),
+		jobState: svc.GetJob().JobState(), lastScheduled: svc.GetJob().GetLastScheduledTime()}
+}
+
+// job derives a job's events: created, ended, deleted; and a cron job's
+// skipped times. A run's end is its replica's event; counting it is not news.
+func (d *deriver) job(index uint64, typ string, svc *orchpb.Service) {
+	spec := svc.GetSpec()
+	key := svcName(spec)
+	emit := func(t, reason, format string, args ...any) {
+		d.log.Record(api.ClusterEvent{Index: index, Time: d.at, Type: t, Reason: reason, Kind: "job",
+			Namespace: spec.GetNamespace(), Service: spec.GetName(), Message: fmt.Sprintf(format, args...)})
+	}
+	what := "job"
+	if svc.GetSpec().IsCronJob() {
+		what = "cron job"
+	}
+	if typ == store.EventDelete {
+		delete(d.services, key)
+		emit(api.EventNormal, "Deleted", "%s %s deleted", what, key)
+		return
+	}
+	prev, known := d.services[key]
+	now := seenService(svc)
+	d.services[key] = now
+	st := svc.GetJob()
+	switch {
+	case !known && st.GetCronJob() != "":
+		emit(api.EventNormal, "Created", "job %s created by cron job %s for %s", key, st.GetCronJob(),
+			time.Unix(st.GetScheduledTime(), 0).UTC().Format(time.RFC3339))
+	case !known:
+		emit(api.EventNormal, "Created", "%s %s created", what, key)
+	case now.jobState != prev.jobState && now.jobState == orchpb.JobSucceeded:
+		emit(api.EventNormal, "JobSucceeded", "job %s succeeded: %s", key, st.GetMessage())
+	case now.jobState != prev.jobState && now.jobState == orchpb.JobFailed:
+		emit(api.EventWarning, "JobFailed", "job %s failed: %s", key, st.GetMessage())
+	case now.lastScheduled != prev.lastScheduled && st.GetMessage() != "":
+		emit(api.EventWarning, "Skipped", "%s", st.GetMessage())
+	}
 }
 
 func svcName(spec *orchpb.ServiceSpec) string { return spec.GetNamespace() + "/" + spec.GetName() }

@@ -53,50 +53,80 @@ func reasons(evs []api.ClusterEvent) string {
 	return strings.Join(s, " ")
 }
 
+// deriving is a store whose changes a deriver turns into events: apply
+// applies a command in its protojson form, events waits for n events.
+type deriving struct {
+	t       *testing.T
+	st      *store.Store
+	log     *Log
+	d       *deriver
+	index   uint64
+	changes <-chan store.Event
+}
+
+func newDeriving(t *testing.T) *deriving {
+	x := &deriving{t: t, st: store.New(), log: NewLog(0, nil)}
+	x.apply(`{"registerNode": {"node": {"id": "n0", "name": "zero"}}}`) // in the baseline: no event
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	x.d = newDeriver(x.log)
+	from := x.st.Index()
+	x.d.baseline(x.st)
+	changes, err := x.st.Watch(ctx, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.changes = changes
+	return x
+}
+
+func (x *deriving) apply(js string) {
+	x.t.Helper()
+	cmd := &orchpb.Command{}
+	if err := protojson.Unmarshal([]byte(js), cmd); err != nil {
+		x.t.Fatal(err)
+	}
+	x.index++
+	if res := x.st.Apply(x.index, cmd); res.GetErrorCode() != "" {
+		x.t.Fatalf("%s: %s", js, res.GetError())
+	}
+}
+
+func (x *deriving) events(n int) []api.ClusterEvent {
+	x.t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		if got, _, _ := x.log.After(0, Filter{}, 0); len(got) >= n {
+			return got
+		}
+		select {
+		case ev := <-x.changes:
+			x.d.apply(ev)
+		case <-timeout:
+			got, _, _ := x.log.After(0, Filter{}, 0)
+			return got
+		}
+	}
+}
+
+// sentences checks the events' subjects, reasons and messages.
+func sentences(t *testing.T, got []api.ClusterEvent, want []string) {
+	t.Helper()
+	var lines []string
+	for _, e := range got {
+		lines = append(lines, e.Subject()+" "+e.Reason+" "+e.Message)
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // TestDerivedEvents drives a store through a small life (a node joins, a
 // service is placed and runs, the node goes down and a replacement is
 // scheduled, an update fails and rolls back) and checks the sentences.
 func TestDerivedEvents(t *testing.T) {
-	st := store.New()
-	log := NewLog(0, nil)
-	var index uint64
-	apply := func(js string) {
-		t.Helper()
-		cmd := &orchpb.Command{}
-		if err := protojson.Unmarshal([]byte(js), cmd); err != nil {
-			t.Fatal(err)
-		}
-		index++
-		if res := st.Apply(index, cmd); res.GetErrorCode() != "" {
-			t.Fatalf("%s: %s", js, res.GetError())
-		}
-	}
-	apply(`{"registerNode": {"node": {"id": "n0", "name": "zero"}}}`) // in the baseline: no event
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	d := newDeriver(log)
-	from := st.Index()
-	d.baseline(st)
-	changes, err := st.Watch(ctx, from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor := func(n int) []api.ClusterEvent {
-		t.Helper()
-		timeout := time.After(5 * time.Second)
-		for {
-			if got, _, _ := log.After(0, Filter{}, 0); len(got) >= n {
-				return got
-			}
-			select {
-			case ev := <-changes:
-				d.apply(ev)
-			case <-timeout:
-				got, _, _ := log.After(0, Filter{}, 0)
-				return got
-			}
-		}
-	}
+	x := newDeriving(t)
+	apply := x.apply
 	apply(`{"registerNode": {"node": {"id": "n1", "name": "one", "address": "10.0.0.1", "capacity": {"cpuMillis": "2000", "memoryBytes": "1073741824"}}}}`)
 	apply(`{"registerNode": {"node": {"id": "n2", "name": "two"}}}`)
 	apply(`{"putService": {"spec": {"kind": "Service", "namespace": "default", "name": "web", "replicas": 1, "image": "web:1"}}}`)
@@ -108,7 +138,7 @@ func TestDerivedEvents(t *testing.T) {
 	apply(`{"putService": {"spec": {"kind": "Service", "namespace": "default", "name": "web", "replicas": 1, "image": "web:2"}}}`)
 	apply(`{"rollbackService": {"namespace": "default", "name": "web", "reason": "web.1 not running within 2m"}}`)
 	apply(`{"setNodeState": {"nodeId": "n2", "state": "draining"}}`)
-	got := waitFor(12)
+	got := x.events(12)
 	want := []string{
 		"node one Registered node one joined at 10.0.0.1 (2cpu, 1024Mi)",
 		"node two Registered node two joined at  (0cpu, 0Mi)",
@@ -123,16 +153,24 @@ func TestDerivedEvents(t *testing.T) {
 		"service default/web RollingBack rolling back to the previous spec as generation 3: web.1 not running within 2m",
 		"node two Draining node two draining: its replicas move elsewhere, each replacement first",
 	}
-	var lines []string
-	for _, e := range got {
-		lines = append(lines, e.Subject()+" "+e.Reason+" "+e.Message)
-	}
-	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
-	}
+	sentences(t, got, want)
 	if got[7].Type != api.EventWarning || got[7].Index != 8 || got[7].Node != "one" {
 		t.Errorf("lost event %+v: want a warning at index 8 on node one", got[7])
 	}
+}
+
+// TestDerivedJobEvents: a job is created, its run fails, the job fails.
+func TestDerivedJobEvents(t *testing.T) {
+	x := newDeriving(t)
+	x.apply(`{"putJob": {"spec": {"kind": "Job", "namespace": "default", "name": "once", "image": "job:1", "backoffLimit": 0}}}`)
+	x.apply(`{"putReplicas": {"replicas": [{"id": "j1", "namespace": "default", "service": "once", "slot": 1, "node": "n0", "desiredState": "running", "state": "assigned", "spec": {"kind": "Job", "name": "once"}}]}}`)
+	x.apply(`{"reportReplicaStatus": {"nodeId": "n0", "statuses": [{"id": "j1", "state": "failed", "exitCode": 3, "message": "exited 3"}]}}`)
+	sentences(t, x.events(4), []string{
+		"job default/once Created job default/once created",
+		"replica once.1 Scheduled once.1 scheduled on zero",
+		"job default/once JobFailed job default/once failed: failed runs: 1, more than backoffLimit 0; the last: once.1 exited 3",
+		"replica once.1 Failed once.1 failed on zero: exited 3",
+	})
 }
 
 // TestFollowKeepsUp: Follow itself, end to end, including a restore that

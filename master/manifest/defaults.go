@@ -26,7 +26,9 @@ func Default(spec *orchpb.ServiceSpec) {
 	if spec.Mode == "" {
 		spec.Mode = orchpb.ModeReplicated
 	}
-	if spec.Mode == orchpb.ModeReplicated && spec.Replicas == nil {
+	if spec.IsJob() {
+		defaultJob(spec)
+	} else if spec.Mode == orchpb.ModeReplicated && spec.Replicas == nil {
 		spec.Replicas = proto.Int32(orchpb.DefaultReplicas)
 	}
 	for _, p := range spec.Ports {

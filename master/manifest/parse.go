@@ -17,7 +17,7 @@ var ErrEmpty = errors.New("manifest: no documents")
 
 // Parse reads one or more YAML or JSON documents separated by "---" lines,
 // skipping empty ones, and returns their specs decoded, defaulted and
-// validated. Every document must say kind: Service. An error in a document
+// validated. Every document must say kind: Service or kind: Job. An error in a document
 // after the first is prefixed with "document N (line L): " so that the user
 // can find it; field errors stay reachable with errors.As.
 func Parse(data []byte) ([]*orchpb.ServiceSpec, error) {
@@ -114,8 +114,8 @@ func parseJSON(js []byte, requireKind bool) (*orchpb.ServiceSpec, error) {
 	switch kind, found := obj["kind"]; {
 	case !found && requireKind:
 		return nil, &FieldError{Field: "kind", Message: "required (kind: Service)"}
-	case found && kind != orchpb.KindService:
-		return nil, &FieldError{Field: "kind", Message: fmt.Sprintf("must be %s, not %s", orchpb.KindService, jsonText(kind))}
+	case found && kind != orchpb.KindService && kind != orchpb.KindJob:
+		return nil, &FieldError{Field: "kind", Message: fmt.Sprintf("must be %s or %s, not %s", orchpb.KindService, orchpb.KindJob, jsonText(kind))}
 	}
 
 	// A service as the API shows it is its spec plus what the cluster made

@@ -31,6 +31,7 @@ func Validate(spec *orchpb.ServiceSpec) error {
 	validatePlacement(&l, spec.Placement)
 	validateScheduling(&l, spec)
 	validateUpdate(&l, spec.Update)
+	validateJob(&l, spec)
 	validateCanary(&l, spec)
 	if d := spec.GetDisruption(); d != nil && d.MaxUnavailable != nil {
 		switch {
@@ -56,8 +57,8 @@ func Validate(spec *orchpb.ServiceSpec) error {
 }
 
 func validateMeta(l *errorList, s *orchpb.ServiceSpec) {
-	if s.Kind != "" && s.Kind != orchpb.KindService {
-		l.add("kind", "must be %s, not %q", orchpb.KindService, s.Kind)
+	if s.Kind != "" && s.Kind != orchpb.KindService && s.Kind != orchpb.KindJob {
+		l.add("kind", "must be %s or %s, not %q", orchpb.KindService, orchpb.KindJob, s.Kind)
 	}
 	if s.Name == "" {
 		l.add("name", "required")

@@ -110,6 +110,12 @@ func (s *Store) apply(index uint64, cmd *orchpb.Command) *orchpb.CommandResult {
 		return s.deleteVolumes(index, op.DeleteVolumes)
 	case *orchpb.Command_ReportVolumeUsage:
 		return s.reportVolumeUsage(index, op.ReportVolumeUsage)
+	case *orchpb.Command_PutJob:
+		return s.putJob(index, op.PutJob)
+	case *orchpb.Command_FinishJob:
+		return s.finishJob(index, op.FinishJob)
+	case *orchpb.Command_StartCronJob:
+		return s.startCronJob(index, op.StartCronJob)
 	case *orchpb.Command_MoveReplicas:
 		return s.moveReplicas(index, op.MoveReplicas)
 	case nil:

@@ -28,6 +28,7 @@ func CopyService(s *orchpb.Service) *orchpb.Service {
 		Update:       s.Update,
 
 		PreviousGeneration: s.PreviousGeneration,
+		Job:                s.Job,
 	}
 	keepUnknown(out, s)
 	return out

@@ -132,9 +132,11 @@ func contribution(r *orchpb.Replica) amounts {
 // storeReplica stores r (a fresh object the store owns), replacing any
 // record with its id, and keeps indexes and allocation current.
 func (s *Store) storeReplica(r *orchpb.Replica) {
-	if old := s.replicas[r.Id]; old != nil {
+	old := s.replicas[r.Id]
+	if old != nil {
 		s.unindexReplica(old)
 	}
+	s.countRunEnd(old, r)
 	s.replicas[r.Id] = r
 	s.indexReplica(r)
 	s.emit(EventPut, KindReplica, r)
@@ -213,6 +215,8 @@ func (s *Store) putReplicas(index uint64, c *orchpb.PutReplicas) *orchpb.Command
 		}
 		res.Rejected[id] = fmt.Sprintf(format, args...)
 	}
+	// Active runs per job, counted at most once per command.
+	var jobActive map[svcKey]int32
 	for _, in := range c.GetReplicas() {
 		old := s.replicas[in.Id]
 		if want := c.GetExpectedVersions()[in.Id]; want != 0 && want != old.GetVersion() {
@@ -235,6 +239,21 @@ func (s *Store) putReplicas(index uint64, c *orchpb.PutReplicas) *orchpb.Command
 		if reason := s.placementProblem(old, in); reason != "" {
 			reject(in.Id, "%s", reason)
 			continue
+		}
+		if old == nil && in.GetSpec().IsJob() && in.Desired() != orchpb.DesiredStopped {
+			key := svcKey{in.Namespace, in.Service}
+			if jobActive == nil {
+				jobActive = map[svcKey]int32{}
+			}
+			active, ok := jobActive[key]
+			if !ok {
+				active = s.activeRuns(key)
+			}
+			if reason := jobRoom(s.services[key], active); reason != "" {
+				reject(in.Id, "%s", reason)
+				continue
+			}
+			jobActive[key] = active + 1
 		}
 		r := in // the store owns the command (see Apply)
 		if r.Name == "" {
@@ -370,6 +389,12 @@ func StatusIsNews(r *orchpb.Replica, node string, st *orchpb.ReplicaStatus) bool
 		// replaced already, so a late report must not revive it. Its agent
 		// stops it, since no assignment set lists it.
 		return false
+	case r.GetSpec().IsJob():
+		if ended, _ := r.RunEnded(); ended {
+			// A job run's end is final: it was counted, and a report after
+			// it (an agent that restarted) must change nothing.
+			return false
+		}
 	}
 	return r.Observed() != st.Observed() || r.GetIp() != st.GetIp() || r.GetRestarts() != st.GetRestarts() ||
 		r.GetExitCode() != st.GetExitCode() || r.GetMessage() != st.GetMessage() || r.GetStartedAt() != st.GetStartedAt() ||

@@ -20,6 +20,12 @@ func (s *Store) putService(index uint64, c *orchpb.PutService) *orchpb.CommandRe
 	if c.IfMatch != nil && c.GetIfMatch() != old.GetVersion() {
 		return conflict(index, "service", key.String(), c.GetIfMatch(), old.GetVersion())
 	}
+	if spec.IsJob() {
+		return fail(index, orchpb.ResultInvalid, "put service %s: kind Job is put as a job", key)
+	}
+	if old.GetSpec().IsJob() {
+		return fail(index, orchpb.ResultConflict, "service %s: a job of that name exists", key)
+	}
 	if msg := s.pinRefs(spec); msg != "" {
 		return fail(index, orchpb.ResultInvalid, "%s", msg)
 	}
@@ -104,6 +110,17 @@ func (s *Store) deleteService(index uint64, c *orchpb.DeleteService) *orchpb.Com
 	if c.IfMatch != nil && c.GetIfMatch() != old.GetVersion() {
 		return conflict(index, "service", key.String(), c.GetIfMatch(), old.GetVersion())
 	}
+	s.removeService(index, key, old)
+	return &orchpb.CommandResult{}
+}
+
+// removeService deletes a service or a job, with the jobs a cron job made.
+func (s *Store) removeService(index uint64, key svcKey, old *orchpb.Service) {
+	if old.GetSpec().IsCronJob() {
+		for _, child := range s.cronChildren(key) {
+			s.removeService(index, svcKey{child.GetSpec().GetNamespace(), child.GetSpec().GetName()}, child)
+		}
+	}
 	delete(s.services, key)
 	s.emit(EventDelete, KindService, old)
 	// Replicas outlive their service until their agents have stopped them:
@@ -121,13 +138,12 @@ func (s *Store) deleteService(index uint64, c *orchpb.DeleteService) *orchpb.Com
 			s.storeReplica(nr)
 		}
 	}
-	return &orchpb.CommandResult{}
 }
 
 func (s *Store) scaleService(index uint64, c *orchpb.ScaleService) *orchpb.CommandResult {
 	key := svcKey{c.GetNamespace(), c.GetName()}
 	old := s.services[key]
-	if old == nil {
+	if old == nil || old.GetSpec().IsJob() {
 		return fail(index, orchpb.ResultNotFound, "service %s not found", key)
 	}
 	if c.GetReplicas() < 0 {

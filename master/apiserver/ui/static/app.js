@@ -135,6 +135,19 @@
     document.dispatchEvent(new CustomEvent("orch:services", { detail: services }));
   }
 
+  // renderJobs shows each job's progress (status.job); a cron job shows
+  // its schedule instead.
+  function renderJobs(jobs) {
+    fill("jobs", jobs, function (j) {
+      var st = (j.status || {}).job || {};
+      if (j.schedule) {
+        return [j.name, j.namespace || "default", "scheduled: " + j.schedule, "-", "-", "-", st.message || ""];
+      }
+      return [j.name, j.namespace || "default", st.state || "-", num((st.succeeded || 0) + " / " + (j.completions || 1)),
+        num(st.failed || 0), num(st.active || 0), st.message || ""];
+    }, "No jobs.", function (j) { return ((j.status || {}).job || {}).state === "failed"; });
+  }
+
   // syncFilter keeps the replica filter's choices in step with the services,
   // keeping the choice.
   function syncFilter(keys) {
@@ -274,6 +287,7 @@
     Promise.all([
       guard(api.get("/v1/cluster"), renderCluster),
       guard(api.get("/v1/services"), renderServices),
+      guard(api.get("/v1/jobs"), renderJobs),
       guard(nodesP, function (nodes) {
         nodeNames = {};
         nodes.forEach(function (n) { nodeNames[n.id] = n.name; });
