@@ -59,13 +59,17 @@ func (ch *Channel) Register(ctx context.Context, reg *orchpb.NodeRegistration) (
 	return resp, nil
 }
 
-// ReportStatus sends a batch of observations; it is also the heartbeat.
+// ReportStatus sends the node's heartbeat. report lists the status of
+// every replica the node knows; only those the masters have not taken yet
+// go out (all of them to a master heard for the first time, and every
+// 30 s).
 func (ch *Channel) ReportStatus(ctx context.Context, report *orchpb.StatusReport) error {
 	return ch.conn.reportStatus(ctx, report)
 }
 
-// WatchAssignments calls handle with every assignment set the master
-// pushes, without the peer list (the caller has no overlay to program),
+// WatchAssignments calls handle with the node's whole assignment set at
+// the start of the stream, after each change the master pushes and at each
+// keepalive, without the peer list (the caller has no overlay to program),
 // until the stream breaks or ctx ends.
 func (ch *Channel) WatchAssignments(ctx context.Context, nodeID string, handle func(*orchpb.AssignmentSet)) error {
 	return ch.conn.watchAssignments(ctx, nodeID, false, handle)

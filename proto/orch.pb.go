@@ -4809,6 +4809,21 @@ type AssignmentSet struct {
 	// volumes_listed, the agent deletes the data of any other it holds.
 	Volumes       []*Volume `protobuf:"bytes,35,rep,name=volumes,proto3" json:"volumes,omitempty"`
 	VolumesListed bool      `protobuf:"varint,36,opt,name=volumes_listed,json=volumesListed,proto3" json:"volumes_listed,omitempty"`
+	// The delta form (an agent asks with ?delta=true; docs/ARCHITECTURE.md,
+	// "Agent channel"). seq numbers the messages of one stream from 1; an
+	// agent that sees a gap reconnects. A message with delta false is the
+	// whole set; with delta true it changes the previous one: assignments
+	// and peers replace those of the same id, removed and peers_removed
+	// leave, and volumes replace the node's list when volumes_listed. A
+	// delta with nothing in it is a keepalive.
+	Seq          uint64   `protobuf:"varint,70,opt,name=seq,proto3" json:"seq,omitempty"`
+	Delta        bool     `protobuf:"varint,71,opt,name=delta,proto3" json:"delta,omitempty"`
+	Removed      []string `protobuf:"bytes,72,rep,name=removed,proto3" json:"removed,omitempty"`
+	PeersRemoved []string `protobuf:"bytes,73,rep,name=peers_removed,json=peersRemoved,proto3" json:"peers_removed,omitempty"`
+	// digest names the whole set after this message, the same on every
+	// master: an agent that reconnects with ?since=DIGEST gets an empty
+	// delta instead of the whole set when nothing changed meanwhile.
+	Digest        uint64 `protobuf:"fixed64,74,opt,name=digest,proto3" json:"digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4885,7 +4900,44 @@ func (x *AssignmentSet) GetVolumesListed() bool {
 	return false
 }
 
-// StatusReport is the agent's batch of observations; it doubles as heartbeat.
+func (x *AssignmentSet) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *AssignmentSet) GetDelta() bool {
+	if x != nil {
+		return x.Delta
+	}
+	return false
+}
+
+func (x *AssignmentSet) GetRemoved() []string {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
+func (x *AssignmentSet) GetPeersRemoved() []string {
+	if x != nil {
+		return x.PeersRemoved
+	}
+	return nil
+}
+
+func (x *AssignmentSet) GetDigest() uint64 {
+	if x != nil {
+		return x.Digest
+	}
+	return 0
+}
+
+// StatusReport is the agent's heartbeat, with the replica statuses that
+// changed since the last report the masters took (all of them in the first
+// report to a master, and every 30 s, in case a master lost some).
 type StatusReport struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	NodeId   string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
@@ -6881,14 +6933,19 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x04data\x18\x04 \x03(\v2\x1d.orch.v1.SecretData.DataEntryR\x04data\x1a7\n" +
 	"\tDataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xec\x01\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xeb\x02\n" +
 	"\rAssignmentSet\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x125\n" +
 	"\vassignments\x18\x03 \x03(\v2\x13.orch.v1.AssignmentR\vassignments\x12#\n" +
 	"\x05peers\x18\x04 \x03(\v2\r.orch.v1.NodeR\x05peers\x12)\n" +
 	"\avolumes\x18# \x03(\v2\x0f.orch.v1.VolumeR\avolumes\x12%\n" +
-	"\x0evolumes_listed\x18$ \x01(\bR\rvolumesListed\"\x93\x01\n" +
+	"\x0evolumes_listed\x18$ \x01(\bR\rvolumesListed\x12\x10\n" +
+	"\x03seq\x18F \x01(\x04R\x03seq\x12\x14\n" +
+	"\x05delta\x18G \x01(\bR\x05delta\x12\x18\n" +
+	"\aremoved\x18H \x03(\tR\aremoved\x12#\n" +
+	"\rpeers_removed\x18I \x03(\tR\fpeersRemoved\x12\x16\n" +
+	"\x06digest\x18J \x01(\x06R\x06digest\"\x93\x01\n" +
 	"\fStatusReport\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x122\n" +
 	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\x126\n" +

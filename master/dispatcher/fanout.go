@@ -21,6 +21,7 @@ type fanout struct {
 	mu     sync.Mutex
 	byNode map[string]map[*subscriber]struct{}
 	peers  map[*subscriber]struct{}
+	table  peerTable
 }
 
 type subscriber struct {
@@ -65,9 +66,10 @@ func (f *fanout) subscribe(node string, peers bool) (<-chan struct{}, func()) {
 }
 
 func (f *fanout) run(ctx context.Context) {
-	// members remembers which replicas are in their node's set, so that a
-	// status report (most changes) wakes nobody: sets change only by
-	// membership (see sameSet).
+	// members remembers which replicas are in their node's set, and
+	// whether they started, so that a status report (most changes) wakes
+	// nobody: an assignment changes only by membership and by `started`,
+	// which flips once in its life.
 	var members map[string]bool
 	followStore(ctx, f.st, func(uint64) {
 		// Every replica already in a set, or its leaving would wake nobody.
@@ -77,32 +79,54 @@ func (f *fanout) run(ctx context.Context) {
 		members = map[string]bool{}
 		for _, rep := range f.st.AllReplicas() {
 			if assigned(rep) {
-				members[rep.GetId()] = true
+				members[rep.GetId()] = rep.GetStartedAt() != 0
 			}
 		}
+		f.mu.Lock()
+		f.table.reset(f.st.Nodes())
+		f.mu.Unlock()
 		f.wakeAll()
 	}, func(ev store.Event) {
 		switch o := ev.Object.(type) {
 		case *orchpb.Replica:
 			in := ev.Type == store.EventPut && assigned(o)
-			was := members[o.GetId()]
+			started, was := members[o.GetId()]
 			if in {
-				members[o.GetId()] = true
+				members[o.GetId()] = o.GetStartedAt() != 0
 			} else {
 				delete(members, o.GetId())
 			}
-			if in != was {
+			if in != was || (in && started != (o.GetStartedAt() != 0)) {
 				f.wakeNode(o.GetNode())
 			}
 		case *orchpb.Node:
 			f.wakeNode(o.GetId())
-			f.wakePeers()
+			f.mu.Lock()
+			var changed bool
+			if ev.Type == store.EventDelete {
+				changed = f.table.remove(o.GetId())
+			} else {
+				changed = f.table.put(o)
+			}
+			f.mu.Unlock()
+			if changed {
+				f.wakePeers()
+			}
 		case *orchpb.Volume:
 			// A binding made or released changes its node's set (usage
 			// reports do not: sameSet ignores sizes).
 			f.wakeNode(o.GetNode())
 		}
 	})
+}
+
+// peersSince answers what a stream of node self, which has followed the
+// peer table up to at, must send; ok is false until the table is listed
+// (the listing wakes every stream).
+func (f *fanout) peersSince(self string, at peerCursor) (peerChanges, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.table.since(self, at)
 }
 
 func wake(s *subscriber) {
