@@ -24,6 +24,7 @@ runs=(
   "./integration/controlplane/:BenchmarkTokenRevoke:1x"
   "./master/raftnode/:BenchmarkApply3:20000x"
   "./master/dispatcher/:BenchmarkEndpoint:20x"
+  "./master/dispatcher/:BenchmarkNodeChange:3x"
   "./master/manifest/:BenchmarkParseOneJSON:1s"
   "./api/:BenchmarkMarshalService|BenchmarkMarshalReplica:1s"
 )
