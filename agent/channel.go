@@ -69,10 +69,10 @@ func (ch *Channel) ReportStatus(ctx context.Context, report *orchpb.StatusReport
 
 // WatchAssignments calls handle with the node's whole assignment set at
 // the start of the stream, after each change the master pushes and at each
-// keepalive, without the peer list (the caller has no overlay to program),
-// until the stream breaks or ctx ends.
-func (ch *Channel) WatchAssignments(ctx context.Context, nodeID string, handle func(*orchpb.AssignmentSet)) error {
-	return ch.conn.watchAssignments(ctx, nodeID, false, handle)
+// keepalive, until the stream breaks or ctx ends. Without peers the master
+// leaves out the peer list (a caller with no overlay to program).
+func (ch *Channel) WatchAssignments(ctx context.Context, nodeID string, peers bool, handle func(*orchpb.AssignmentSet)) error {
+	return ch.conn.watchAssignments(ctx, nodeID, peers, handle)
 }
 
 // WaitRenewal waits until the node's client certificate is due for

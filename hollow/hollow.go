@@ -67,6 +67,10 @@ type Config struct {
 	// it ends in the first report after it starts; a longer one ends in
 	// the first heartbeat after that long).
 	JobRunTime time.Duration
+	// Peers asks for the peer list, as an agent with an overlay does, so
+	// that the masters' fan-out of node changes is measured too; the
+	// hollow node only holds it.
+	Peers bool
 	// RegisterParallelism bounds concurrent registrations (default 32).
 	RegisterParallelism int
 	Logger              *slog.Logger
