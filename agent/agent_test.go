@@ -61,7 +61,7 @@ func newFakeMasterLifetime(t *testing.T, life time.Duration) *fakeMaster {
 	}
 	m := &fakeMaster{ca: ca, token: pki.TokenPrefix + ca.Digest() + "-agent-secret", set: &orchpb.AssignmentSet{NodeId: "n1"}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/ca", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(ca.CertPEM) })
+	mux.HandleFunc("GET /v1/ca", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(ca.CertPEM()) })
 	mux.HandleFunc("POST /v1/agent/register", m.register)
 	mux.HandleFunc("GET /v1/agent/nodes/n1/assignments", asNode(m.assignments))
 	mux.HandleFunc("POST /v1/agent/nodes/n1/status", asNode(m.status))

@@ -273,14 +273,11 @@ func fetchCA(ctx context.Context, masterURL, token string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent: fetch CA from %s: %w", masterURL, err)
 	}
-	cert, err := pki.ParseCertPEM(pemBytes)
+	caPEM, err := pki.AcceptServedCA(pemBytes, want)
 	if err != nil {
 		return nil, fmt.Errorf("agent: CA from %s: %w", masterURL, err)
 	}
-	if got := pki.CertDigest(cert.Raw); got != want {
-		return nil, fmt.Errorf("agent: the CA of %s has digest %s but the join token expects %s: refusing to join", masterURL, got, want)
-	}
-	return pemBytes, nil
+	return caPEM, nil
 }
 
 // fetchImage downloads an image tarball loaded into the cluster.

@@ -49,7 +49,8 @@ func (a *setAssembler) apply(msg *orchpb.AssignmentSet) (*orchpb.AssignmentSet, 
 	a.seq = msg.GetSeq()
 	if !msg.GetDelta() {
 		set := &orchpb.AssignmentSet{Index: msg.GetIndex(), NodeId: msg.GetNodeId(), Assignments: msg.GetAssignments(),
-			Peers: msg.GetPeers(), Volumes: msg.GetVolumes(), VolumesListed: msg.GetVolumesListed()}
+			Peers: msg.GetPeers(), Volumes: msg.GetVolumes(), VolumesListed: msg.GetVolumesListed(),
+			CaBundlePem: msg.GetCaBundlePem(), RenewBeforeUnixMs: msg.GetRenewBeforeUnixMs()}
 		sortSet(set)
 		a.set, a.digest = set, msg.GetDigest()
 		return set, nil
@@ -71,13 +72,17 @@ func (a *setAssembler) apply(msg *orchpb.AssignmentSet) (*orchpb.AssignmentSet, 
 
 func isKeepalive(msg *orchpb.AssignmentSet) bool {
 	return len(msg.GetAssignments()) == 0 && len(msg.GetRemoved()) == 0 && len(msg.GetPeers()) == 0 &&
-		len(msg.GetPeersRemoved()) == 0 && !msg.GetVolumesListed()
+		len(msg.GetPeersRemoved()) == 0 && !msg.GetVolumesListed() && msg.GetCaBundlePem() == ""
 }
 
 // changedSet is prev with the delta's changes, as a new set: callers keep
 // the previous one to compare with.
 func changedSet(prev, delta *orchpb.AssignmentSet) *orchpb.AssignmentSet {
-	next := &orchpb.AssignmentSet{Index: prev.GetIndex(), NodeId: prev.GetNodeId(), Volumes: prev.GetVolumes(), VolumesListed: prev.GetVolumesListed()}
+	next := &orchpb.AssignmentSet{Index: prev.GetIndex(), NodeId: prev.GetNodeId(), Volumes: prev.GetVolumes(), VolumesListed: prev.GetVolumesListed(),
+		CaBundlePem: prev.GetCaBundlePem(), RenewBeforeUnixMs: prev.GetRenewBeforeUnixMs()}
+	if delta.GetCaBundlePem() != "" {
+		next.CaBundlePem, next.RenewBeforeUnixMs = delta.GetCaBundlePem(), delta.GetRenewBeforeUnixMs()
+	}
 	if delta.GetIndex() != 0 {
 		next.Index = delta.GetIndex()
 	}

@@ -243,7 +243,7 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 		Auth:        authenticator{m.tokens},
 		Cluster:     m,
 		Images:      images,
-		CAPEM:       m.ca.CertPEM,
+		CAPEM:       m.servedCA,
 		Logs:        m.dispatcher,
 		NodeMetrics: m.dispatcher,
 		Exec:        m.dispatcher,
@@ -264,7 +264,9 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 		// Masters calling one another and registered nodes show their
 		// certificate; clients (and a node joining) use bearer tokens.
 		ClientAuth: tls.VerifyClientCertIfGiven,
-		ClientCAs:  m.ca.Pool(),
+		// The CAs trusted change during a CA replacement: read at each
+		// handshake.
+		GetConfigForClient: m.apiTLSForClient,
 	}, cfg.Logger)
 }
 
@@ -283,6 +285,11 @@ func (m *Master) serve(ctx context.Context) context.Context {
 	go func() {
 		defer m.wg.Done()
 		m.runLeaderWork(runCtx)
+	}()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.followCA(runCtx)
 	}()
 	// Every master derives the human events from what it applies (not only
 	// the leader), so any master serves GET /v1/events.
@@ -308,7 +315,7 @@ func (m *Master) enterCluster(ctx context.Context, hasState, joining bool) error
 	}
 	if joining {
 		jctx, jcancel := context.WithTimeout(ctx, joinTimeout)
-		err := (&peer.Joiner{URLs: cfg.Join, Token: cfg.JoinToken}).RequestMembership(jctx, m.ca.CertPEM, m.self())
+		err := (&peer.Joiner{URLs: cfg.Join, Token: cfg.JoinToken}).RequestMembership(jctx, m.ca.CertPEM(), m.self())
 		jcancel()
 		if err != nil {
 			m.cfg.Leave = false
@@ -376,7 +383,7 @@ func (m *Master) credentials(ctx context.Context, joining, hasState bool) (*pki.
 	ca, err := pki.LoadCA(dir)
 	switch {
 	case err == nil:
-		return ca, nil
+		return ca, m.loadNextCA(ca)
 	case errors.Is(err, os.ErrNotExist) && m.cfg.Bootstrap && !hasState:
 		return pki.LoadOrCreateCA(dir)
 	case errors.Is(err, os.ErrNotExist):
@@ -431,7 +438,7 @@ func (m *Master) bootstrapCredentials(ctx context.Context) error {
 	cmds := []*orchpb.Command{
 		{Op: &orchpb.Command_SetClusterConfig{SetClusterConfig: &orchpb.SetClusterConfig{Config: &orchpb.ClusterConfig{
 			ClusterCidr: m.cfg.ClusterCIDR, ClusterId: m.ca.Digest()[:16],
-			CaCertPem: string(m.ca.CertPEM), CaKeyPem: string(m.ca.KeyPEM()),
+			CaCertPem: string(m.ca.CertPEM()), CaKeyPem: string(m.ca.KeyPEM()),
 		}}}},
 		controlplane.Record(m.self()),
 	}
@@ -461,7 +468,7 @@ func (m *Master) bootstrapCredentials(ctx context.Context) error {
 		}
 	}
 	confPath := filepath.Join(m.cfg.DataDir, AdminConfigFile)
-	if err := client.WriteConfig(confPath, &client.Config{Server: m.apiURL, Token: tokens[auth.RoleAdmin], CA: string(m.ca.CertPEM)}); err != nil {
+	if err := client.WriteConfig(confPath, &client.Config{Server: m.apiURL, Token: tokens[auth.RoleAdmin], CA: string(m.ca.CertPEM())}); err != nil {
 		return fmt.Errorf("master: write %s: %w", confPath, err)
 	}
 	// Paths, never the tokens: output ends up in logs and terminals' scrollback.

@@ -19,7 +19,7 @@ import (
 // credentials gives a joining master the CA, key included. Any master can
 // answer: they all hold it.
 func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
-	creds := peer.Credentials{CACertPEM: string(s.deps.CA.CertPEM), CAKeyPEM: string(s.deps.CA.KeyPEM())}
+	creds := peer.Credentials{CACertPEM: string(s.deps.CA.CertPEM()), CAKeyPEM: string(s.deps.CA.KeyPEM())}
 	if s.deps.DataKey != nil {
 		creds.DataKey = hex.EncodeToString(s.deps.DataKey.Bytes())
 	}

@@ -51,6 +51,7 @@ func (d *Dispatcher) wholeAssignments(w http.ResponseWriter, r *http.Request, no
 	send := func(force bool) bool {
 		set := assignmentSet(d.deps.Store, nodeID, withPeers)
 		d.addSecretData(set)
+		d.addCATrust(set)
 		if !force && last != nil && sameSet(set, last) {
 			return true
 		}

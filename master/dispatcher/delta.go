@@ -18,6 +18,7 @@ type deltaState struct {
 	assigned     map[string]uint64
 	assignDigest uint64
 	volumes      uint64
+	trust        uint64
 	peers        peerCursor
 	peerDigest   uint64
 }
@@ -30,7 +31,7 @@ func newDeltaState(node string, withPeers bool) *deltaState {
 // shape term keeps a set with peers apart from the same set without.
 func (s *deltaState) digest() uint64 {
 	shape := hashBytes(hashShape, []byte(s.node+"\x00"+strconv.FormatBool(s.withPeers)))
-	return s.assignDigest ^ s.volumes ^ s.peerDigest ^ shape
+	return s.assignDigest ^ s.volumes ^ s.trust ^ s.peerDigest ^ shape
 }
 
 // whole is the first message of a stream: the whole set cur (read without
@@ -44,9 +45,11 @@ func (s *deltaState) whole(cur *orchpb.AssignmentSet, peers peerChanges) *orchpb
 		s.assignDigest ^= h
 	}
 	s.volumes = hashVolumeList(cur.GetVolumes())
+	s.trust = hashTrust(cur)
 	msg := &orchpb.AssignmentSet{
 		Index: cur.GetIndex(), NodeId: s.node, Assignments: cur.GetAssignments(),
 		Volumes: cur.GetVolumes(), VolumesListed: true,
+		CaBundlePem: cur.GetCaBundlePem(), RenewBeforeUnixMs: cur.GetRenewBeforeUnixMs(),
 	}
 	if s.withPeers {
 		msg.Peers = peers.put
@@ -87,11 +90,15 @@ func (s *deltaState) next(cur *orchpb.AssignmentSet, peers peerChanges) *orchpb.
 		s.volumes = h
 		msg.Volumes, msg.VolumesListed = cur.GetVolumes(), true
 	}
+	if h := hashTrust(cur); h != s.trust {
+		s.trust = h
+		msg.CaBundlePem, msg.RenewBeforeUnixMs = cur.GetCaBundlePem(), cur.GetRenewBeforeUnixMs()
+	}
 	if s.withPeers {
 		msg.Peers, msg.PeersRemoved = peers.put, peers.removed
 		s.peers, s.peerDigest = peers.cursor, peers.digest
 	}
-	if len(msg.Assignments) == 0 && len(msg.Removed) == 0 && !msg.VolumesListed && len(msg.Peers) == 0 && len(msg.PeersRemoved) == 0 {
+	if len(msg.Assignments) == 0 && len(msg.Removed) == 0 && !msg.VolumesListed && len(msg.Peers) == 0 && len(msg.PeersRemoved) == 0 && msg.CaBundlePem == "" {
 		return nil
 	}
 	return s.stamp(msg)
@@ -111,4 +118,10 @@ func (s *deltaState) stamp(msg *orchpb.AssignmentSet) *orchpb.AssignmentSet {
 
 func hashVolumeList(vols []*orchpb.Volume) uint64 {
 	return hashMessage(hashVolumes, &orchpb.AssignmentSet{Volumes: vols, VolumesListed: true})
+}
+
+// hashTrust covers the CAs a node must trust and its renewal time; a
+// delta carries both whenever either changed.
+func hashTrust(set *orchpb.AssignmentSet) uint64 {
+	return hashMessage(hashTrustKind, &orchpb.AssignmentSet{CaBundlePem: set.GetCaBundlePem(), RenewBeforeUnixMs: set.GetRenewBeforeUnixMs()})
 }

@@ -94,6 +94,7 @@ func (d *Dispatcher) currentSet(state *deltaState) (*orchpb.AssignmentSet, peerC
 	}
 	cur := assignmentSet(d.deps.Store, state.node, false)
 	d.addSecretData(cur)
+	d.addCATrust(cur)
 	return cur, peers, true
 }
 

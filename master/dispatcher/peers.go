@@ -65,6 +65,7 @@ const (
 	hashAssignment
 	hashVolumes
 	hashShape
+	hashTrustKind
 )
 
 // reset rebuilds the table from a listing of every node.
