@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"time"
 
@@ -23,8 +22,12 @@ type Channel struct {
 // NewChannel talks to masters (API URLs, tried in turn) with token,
 // trusting ca. Each channel is one node: after Register it calls as that
 // node, with the client certificate the masters signed.
-func NewChannel(masters []string, token string, ca *x509.CertPool) *Channel {
-	return &Channel{conn: newMasterConn(masters, token, ca)}
+func NewChannel(masters []string, token string, caPEM []byte) (*Channel, error) {
+	trust, err := newCATrust(caPEM)
+	if err != nil {
+		return nil, err
+	}
+	return &Channel{conn: newMasterConn(masters, token, trust)}, nil
 }
 
 // FetchCA downloads the cluster CA from masterURL and checks it against
@@ -79,5 +82,5 @@ func (ch *Channel) WatchAssignments(ctx context.Context, nodeID string, peers bo
 // renewal (by Register again), or for retry before the first registration.
 // It returns ctx's error when ctx ends first.
 func (ch *Channel) WaitRenewal(ctx context.Context, retry time.Duration) error {
-	return pki.WaitRenewal(ctx, ch.conn.cert.Load(), retry)
+	return ch.conn.trust.waitRenewal(ctx, ch.conn.cert.Load(), retry)
 }

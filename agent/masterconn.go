@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +33,7 @@ type masterConn struct {
 	urls  []string
 	token string
 	cert  atomic.Pointer[tls.Certificate]
+	trust *caTrust
 
 	mu       sync.Mutex
 	current  int
@@ -48,14 +48,16 @@ type masterConn struct {
 	reports statusDelta
 }
 
-func newMasterConn(urls []string, token string, ca *x509.CertPool) *masterConn {
-	c := &masterConn{urls: urls, token: token}
+func newMasterConn(urls []string, token string, trust *caTrust) *masterConn {
+	c := &masterConn{urls: urls, token: token, trust: trust}
 	tlsConf := &tls.Config{
-		RootCAs:    ca,
 		MinVersion: tls.VersionTLS12,
-		// A certificate the CA signed is not enough: every node holds
-		// one. Only a master's may receive the token and the reports.
-		VerifyConnection: pki.CheckServerIsMaster,
+		// The chain is checked in VerifyConnection against the CAs
+		// trusted at that moment (two during a CA replacement). A
+		// certificate the CA signed is not enough: every node holds one.
+		// Only a master's may receive the token and the reports.
+		InsecureSkipVerify: true, //nolint:gosec // verified in VerifyConnection
+		VerifyConnection:   trust.verifyMaster,
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			if cert := c.cert.Load(); cert != nil {
 				return cert, nil
@@ -157,6 +159,7 @@ func (c *masterConn) register(ctx context.Context, reg *orchpb.NodeRegistration)
 // masters have not taken yet (report lists them all).
 func (c *masterConn) reportStatus(ctx context.Context, report *orchpb.StatusReport) error {
 	master, now := c.base(), time.Now()
+	report.CaDigest, report.CertIssuer = c.trust.Digest(), issuerOf(c.cert.Load())
 	sent, full := c.reports.trim(report, master, now)
 	body, err := proto.Marshal(sent)
 	if err != nil {
@@ -201,12 +204,14 @@ func (c *masterConn) watchAssignments(ctx context.Context, nodeID string, peers 
 		}
 	}
 	return readStream(ctx, c, path, "assignment", true, opened, func() *orchpb.AssignmentSet { return &orchpb.AssignmentSet{} }, func(msg *orchpb.AssignmentSet) error {
-		if !delta {
-			handle(msg)
-			return nil
+		set := msg
+		if delta {
+			var err error
+			if set, err = c.sets.apply(msg); err != nil {
+				return err
+			}
 		}
-		set, err := c.sets.apply(msg)
-		if err != nil {
+		if err := c.trust.follow(set, c.cert.Load()); err != nil {
 			return err
 		}
 		handle(set)

@@ -18,9 +18,11 @@ const fullReportInterval = 30 * time.Second
 // first report to a master (after a move to another one) and one every
 // fullReportInterval carry every status.
 type statusDelta struct {
-	mu       sync.Mutex
-	acked    map[string]*orchpb.ReplicaStatus
-	volumes  []*orchpb.VolumeSize
+	mu      sync.Mutex
+	acked   map[string]*orchpb.ReplicaStatus
+	volumes []*orchpb.VolumeSize
+	// trust is the CA digest and certificate issuer the masters took.
+	trust    [2]string
 	master   string
 	lastFull time.Time
 }
@@ -41,6 +43,9 @@ func (d *statusDelta) trim(report *orchpb.StatusReport, master string, now time.
 	}
 	if !sameVolumeSizes(d.volumes, report.GetVolumeUsage()) {
 		out.VolumeUsage = report.GetVolumeUsage()
+	}
+	if d.trust != [2]string{report.GetCaDigest(), report.GetCertIssuer()} {
+		out.CaDigest, out.CertIssuer = report.GetCaDigest(), report.GetCertIssuer()
 	}
 	return out, false
 }
@@ -67,6 +72,9 @@ func (d *statusDelta) acknowledge(report, sent *orchpb.StatusReport, full bool, 
 	}
 	if full || len(sent.GetVolumeUsage()) > 0 {
 		d.volumes = report.GetVolumeUsage()
+	}
+	if sent.GetCaDigest() != "" {
+		d.trust = [2]string{sent.GetCaDigest(), sent.GetCertIssuer()}
 	}
 }
 
