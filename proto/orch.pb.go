@@ -2371,7 +2371,12 @@ type Node struct {
 	// comes back as the operator left it.
 	AdminState string `protobuf:"bytes,13,opt,name=admin_state,json=adminState,proto3" json:"admin_state,omitempty"`
 	// devices the agent advertises (orchd agent --device NAME=PATH,...).
-	Devices       []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
+	Devices []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
+	// ca_digest names the CA bundle the node's agent trusts and cert_issuer
+	// the key id of the CA that signed its client certificate, as it last
+	// reported them: a CA replacement moves on when every node caught up.
+	CaDigest      string `protobuf:"bytes,25,opt,name=ca_digest,json=caDigest,proto3" json:"ca_digest,omitempty"`
+	CertIssuer    string `protobuf:"bytes,26,opt,name=cert_issuer,json=certIssuer,proto3" json:"cert_issuer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2502,6 +2507,20 @@ func (x *Node) GetDevices() []*DeviceGroup {
 		return x.Devices
 	}
 	return nil
+}
+
+func (x *Node) GetCaDigest() string {
+	if x != nil {
+		return x.CaDigest
+	}
+	return ""
+}
+
+func (x *Node) GetCertIssuer() string {
+	if x != nil {
+		return x.CertIssuer
+	}
+	return ""
 }
 
 // Image is an OCI tarball stored on the masters for clusters without a registry.
@@ -2688,7 +2707,10 @@ type CARotation struct {
 	StartedAtUnixMs int64  `protobuf:"varint,5,opt,name=started_at_unix_ms,json=startedAtUnixMs,proto3" json:"started_at_unix_ms,omitempty"`
 	// sign_at_unix_ms: when the sign phase began; nodes renew a client
 	// certificate issued before it.
-	SignAtUnixMs  int64 `protobuf:"varint,6,opt,name=sign_at_unix_ms,json=signAtUnixMs,proto3" json:"sign_at_unix_ms,omitempty"`
+	SignAtUnixMs int64 `protobuf:"varint,6,opt,name=sign_at_unix_ms,json=signAtUnixMs,proto3" json:"sign_at_unix_ms,omitempty"`
+	// force: retire without waiting for nodes that are down (they must
+	// join again).
+	Force         bool `protobuf:"varint,7,opt,name=force,proto3" json:"force,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2763,6 +2785,13 @@ func (x *CARotation) GetSignAtUnixMs() int64 {
 		return x.SignAtUnixMs
 	}
 	return 0
+}
+
+func (x *CARotation) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
 }
 
 // RotateCA moves a CA replacement to a phase: trust (starts it, with
@@ -4190,9 +4219,13 @@ func (x *DeleteReplicas) GetIds() []string {
 
 // ReportReplicaStatus carries what agents observed, in batches.
 type ReportReplicaStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	Statuses      []*ReplicaStatus       `protobuf:"bytes,2,rep,name=statuses,proto3" json:"statuses,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	NodeId   string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Statuses []*ReplicaStatus       `protobuf:"bytes,2,rep,name=statuses,proto3" json:"statuses,omitempty"`
+	// ca_digest and cert_issuer, when set, are what the node now trusts and
+	// presents (see Node).
+	CaDigest      string `protobuf:"bytes,25,opt,name=ca_digest,json=caDigest,proto3" json:"ca_digest,omitempty"`
+	CertIssuer    string `protobuf:"bytes,26,opt,name=cert_issuer,json=certIssuer,proto3" json:"cert_issuer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4239,6 +4272,20 @@ func (x *ReportReplicaStatus) GetStatuses() []*ReplicaStatus {
 		return x.Statuses
 	}
 	return nil
+}
+
+func (x *ReportReplicaStatus) GetCaDigest() string {
+	if x != nil {
+		return x.CaDigest
+	}
+	return ""
+}
+
+func (x *ReportReplicaStatus) GetCertIssuer() string {
+	if x != nil {
+		return x.CertIssuer
+	}
+	return ""
 }
 
 // ReportReplicaStatusBatch is many agents' reports in one Raft entry: the
@@ -6948,7 +6995,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06moving\x18B \x01(\bR\x06moving\x1a_\n" +
 	"\x17ContainerResourcesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12.\n" +
-	"\x05value\x18\x02 \x01(\v2\x18.orch.v1.ResourceAmountsR\x05value:\x028\x01\"\xa8\x04\n" +
+	"\x05value\x18\x02 \x01(\v2\x18.orch.v1.ResourceAmountsR\x05value:\x028\x01\"\xe6\x04\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
@@ -6965,7 +7012,10 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\ragent_address\x18\f \x01(\tR\fagentAddress\x12\x1f\n" +
 	"\vadmin_state\x18\r \x01(\tR\n" +
 	"adminState\x12.\n" +
-	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x1a9\n" +
+	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x12\x1b\n" +
+	"\tca_digest\x18\x19 \x01(\tR\bcaDigest\x12\x1f\n" +
+	"\vcert_issuer\x18\x1a \x01(\tR\n" +
+	"certIssuer\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
@@ -6983,7 +7033,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"ca_key_pem\x18\x04 \x01(\tR\bcaKeyPem\x12/\n" +
 	"\brotation\x18\x19 \x01(\v2\x13.orch.v1.CARotationR\brotation\x12*\n" +
 	"\x11previous_cert_pem\x18\x1a \x01(\tR\x0fpreviousCertPem\x12\x1b\n" +
-	"\tcross_pem\x18\x1b \x01(\tR\bcrossPem\"\xd9\x01\n" +
+	"\tcross_pem\x18\x1b \x01(\tR\bcrossPem\"\xef\x01\n" +
 	"\n" +
 	"CARotation\x12\"\n" +
 	"\rnext_cert_pem\x18\x01 \x01(\tR\vnextCertPem\x12 \n" +
@@ -6992,7 +7042,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\tcross_pem\x18\x03 \x01(\tR\bcrossPem\x12\x14\n" +
 	"\x05phase\x18\x04 \x01(\tR\x05phase\x12+\n" +
 	"\x12started_at_unix_ms\x18\x05 \x01(\x03R\x0fstartedAtUnixMs\x12%\n" +
-	"\x0fsign_at_unix_ms\x18\x06 \x01(\x03R\fsignAtUnixMs\"Q\n" +
+	"\x0fsign_at_unix_ms\x18\x06 \x01(\x03R\fsignAtUnixMs\x12\x14\n" +
+	"\x05force\x18\a \x01(\bR\x05force\"Q\n" +
 	"\bRotateCA\x12\x14\n" +
 	"\x05phase\x18\x01 \x01(\tR\x05phase\x12/\n" +
 	"\brotation\x18\x02 \x01(\v2\x13.orch.v1.CARotationR\brotation\"\xd2\x03\n" +
@@ -7104,10 +7155,13 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\"\n" +
 	"\x0eDeleteReplicas\x12\x10\n" +
-	"\x03ids\x18\x01 \x03(\tR\x03ids\"b\n" +
+	"\x03ids\x18\x01 \x03(\tR\x03ids\"\xa0\x01\n" +
 	"\x13ReportReplicaStatus\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x122\n" +
-	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\"R\n" +
+	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\x12\x1b\n" +
+	"\tca_digest\x18\x19 \x01(\tR\bcaDigest\x12\x1f\n" +
+	"\vcert_issuer\x18\x1a \x01(\tR\n" +
+	"certIssuer\"R\n" +
 	"\x18ReportReplicaStatusBatch\x126\n" +
 	"\areports\x18\x01 \x03(\v2\x1c.orch.v1.ReportReplicaStatusR\areports\"\xf1\x01\n" +
 	"\rReplicaStatus\x12\x0e\n" +

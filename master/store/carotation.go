@@ -66,3 +66,25 @@ func (s *Store) rotateCA(index uint64, c *orchpb.RotateCA) *orchpb.CommandResult
 	s.config = next
 	return &orchpb.CommandResult{}
 }
+
+// recordNodeTrust keeps what a node reported of its CAs, when it reported
+// anything new.
+func (s *Store) recordNodeTrust(nodeID, caDigest, certIssuer string) {
+	n := s.nodes[nodeID]
+	if caDigest == "" || n == nil || (n.GetCaDigest() == caDigest && n.GetCertIssuer() == certIssuer) {
+		return
+	}
+	nn := proto.Clone(n).(*orchpb.Node)
+	nn.CaDigest, nn.CertIssuer = caDigest, certIssuer
+	s.storeNode(nn)
+	s.emit(EventPut, KindNode, nn)
+}
+
+// TrustIsNews reports whether a node's report of its CAs would change the
+// store (the dispatcher proposes only then).
+func (s *Store) TrustIsNews(nodeID, caDigest, certIssuer string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := s.nodes[nodeID]
+	return caDigest != "" && n != nil && (n.GetCaDigest() != caDigest || n.GetCertIssuer() != certIssuer)
+}
