@@ -93,6 +93,7 @@ type Master struct {
 	store     *store.Store
 	raft      *raftnode.Node
 	ca        *pki.CA
+	stopOnce  sync.Once
 	// dataKey seals secret values (DATA/data.key, never replicated).
 	dataKey *seal.Key
 	// registry holds this master's metrics (GET /metrics).
@@ -410,8 +411,11 @@ func (m *Master) Raft() *raftnode.Node { return m.raft }
 func (m *Master) CA() *pki.CA { return m.ca }
 
 // Stop shuts the master down: leader work first, then the API, then Raft.
-// With Config.Leave it first takes this master out of the cluster.
-func (m *Master) Stop() {
+// With Config.Leave it first takes this master out of the cluster. Calls
+// after the first do nothing.
+func (m *Master) Stop() { m.stopOnce.Do(m.stop) }
+
+func (m *Master) stop() {
 	if m.cfg.Leave {
 		if err := m.leave(); err != nil {
 			m.log.Warn("could not leave the cluster", "err", err)

@@ -82,3 +82,9 @@ func (s *streamStats) of(kind string) *streamCounters {
 		return &s.endpoints
 	}
 }
+
+// Streams is how many assignment streams this master serves now.
+func (d *Dispatcher) Streams() int {
+	n, _ := d.streams.counts()
+	return n
+}
