@@ -77,8 +77,23 @@ func (c *cluster) streamBytes(b *testing.B) float64 {
 // and reports when the masters marked it down and when its replicas ran
 // on the other.
 func (c *cluster) nodeLoss(b *testing.B, s scaleSizes) {
-	f := c.fleet(hollow.Config{Count: 2, Prefix: "victim", Labels: map[string]string{"role": "victim", "zone": "z0"},
+	cl, err := c.api.Cluster(c.ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var urls []string
+	for _, m := range cl.Members {
+		urls = append(urls, m.APIAddress)
+	}
+	// Joined to every master, as the zones' nodes: the survivor must
+	// move when the leader stops later.
+	f, err := hollow.Start(c.ctx, hollow.Config{Masters: urls, Token: c.token, Count: 2, Prefix: "victim", Peers: true,
+		Labels: map[string]string{"role": "victim", "zone": "z0"}, Logger: quietLogger(),
 		HeartbeatInterval: s.heartbeat, Capacity: &orchpb.ResourceAmounts{CpuMillis: 16000, MemoryBytes: 64 << 30}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(f.Stop)
 	c.eventually(time.Minute, "the two victim nodes ready", func() error {
 		if ready := c.readyNodes(); ready != s.nodes+2 {
 			return fmt.Errorf("%d of %d ready", ready, s.nodes+2)
@@ -110,18 +125,24 @@ func (c *cluster) nodeLoss(b *testing.B, s scaleSizes) {
 	b.ReportMetric(time.Since(killed).Seconds(), "node-loss-replaced-s")
 }
 
-// leaderFailure stops the leader (in this process: its API, streams and
-// Raft end at once) and reports when a write succeeds through another
-// master, when every node streams from the survivors again, and how many
-// replicas were replaced meanwhile (none should be).
+// leaderFailure stops the leader (in this process, so not a kill -9: see
+// leader-stop-s) and reports, from the moment it is gone, when a write
+// succeeds through another master, when every node streams from the
+// survivors again, and how many replicas were replaced meanwhile (none
+// should be).
 func (c *cluster) leaderFailure(b *testing.B, s scaleSizes, followers []*master.Master) {
 	before := runningIDs(followers[0].Store())
 	other, err := client.New(&client.Config{Server: followers[0].URL() + "," + followers[1].URL(), Token: c.adminToken(b), CA: string(c.m.CA().CertPEM())})
 	if err != nil {
 		b.Fatal(err)
 	}
-	stopped := time.Now()
+	// Stop closes the API (every stream), waits up to 5 s for requests in
+	// flight, then ends Raft: the leader is gone to the others when it
+	// returns, and the clock starts there.
+	began := time.Now()
 	c.m.Stop()
+	stopped := time.Now()
+	b.ReportMetric(stopped.Sub(began).Seconds(), "leader-stop-s")
 	deadline := time.Now().Add(time.Minute)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
