@@ -87,20 +87,18 @@ func (t *caTrust) verifyMaster(cs tls.ConnectionState) error {
 }
 
 // follow takes what an assignment set says about trust: the bundle to
-// trust and the time before which the node's client certificate must be
-// renewed.
+// trust and, in a CA replacement's sign phase, the CA whose client
+// certificate the node must hold (it renews when it holds another's).
 func (t *caTrust) follow(set *orchpb.AssignmentSet, cert *tls.Certificate) error {
 	if b := set.GetCaBundlePem(); b != "" {
 		if _, err := t.replace([]byte(b)); err != nil {
 			return err
 		}
 	}
-	if before := set.GetRenewBeforeUnixMs(); before != 0 {
-		if leaf, err := pki.LeafOf(cert); err == nil && leaf.NotBefore.Before(time.UnixMilli(before)) {
-			select {
-			case t.renewNow <- struct{}{}:
-			default:
-			}
+	if want := set.GetRenewUnlessIssuer(); want != "" && cert != nil && issuerOf(cert) != want {
+		select {
+		case t.renewNow <- struct{}{}:
+		default:
 		}
 	}
 	return nil

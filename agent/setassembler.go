@@ -50,7 +50,7 @@ func (a *setAssembler) apply(msg *orchpb.AssignmentSet) (*orchpb.AssignmentSet, 
 	if !msg.GetDelta() {
 		set := &orchpb.AssignmentSet{Index: msg.GetIndex(), NodeId: msg.GetNodeId(), Assignments: msg.GetAssignments(),
 			Peers: msg.GetPeers(), Volumes: msg.GetVolumes(), VolumesListed: msg.GetVolumesListed(),
-			CaBundlePem: msg.GetCaBundlePem(), RenewBeforeUnixMs: msg.GetRenewBeforeUnixMs()}
+			CaBundlePem: msg.GetCaBundlePem(), RenewUnlessIssuer: msg.GetRenewUnlessIssuer()}
 		sortSet(set)
 		a.set, a.digest = set, msg.GetDigest()
 		return set, nil
@@ -79,9 +79,9 @@ func isKeepalive(msg *orchpb.AssignmentSet) bool {
 // the previous one to compare with.
 func changedSet(prev, delta *orchpb.AssignmentSet) *orchpb.AssignmentSet {
 	next := &orchpb.AssignmentSet{Index: prev.GetIndex(), NodeId: prev.GetNodeId(), Volumes: prev.GetVolumes(), VolumesListed: prev.GetVolumesListed(),
-		CaBundlePem: prev.GetCaBundlePem(), RenewBeforeUnixMs: prev.GetRenewBeforeUnixMs()}
+		CaBundlePem: prev.GetCaBundlePem(), RenewUnlessIssuer: prev.GetRenewUnlessIssuer()}
 	if delta.GetCaBundlePem() != "" {
-		next.CaBundlePem, next.RenewBeforeUnixMs = delta.GetCaBundlePem(), delta.GetRenewBeforeUnixMs()
+		next.CaBundlePem, next.RenewUnlessIssuer = delta.GetCaBundlePem(), delta.GetRenewUnlessIssuer()
 	}
 	if delta.GetIndex() != 0 {
 		next.Index = delta.GetIndex()

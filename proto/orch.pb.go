@@ -5063,10 +5063,11 @@ type AssignmentSet struct {
 	// delta instead of the whole set when nothing changed meanwhile.
 	Digest uint64 `protobuf:"fixed64,74,opt,name=digest,proto3" json:"digest,omitempty"`
 	// ca_bundle_pem: the CA certificates the node must trust (two during a
-	// CA replacement); renew_before_unix_ms: a node whose client certificate
-	// was issued before it registers again now, for one the next CA signs.
+	// CA replacement); renew_unless_issuer, in a replacement's sign phase:
+	// the key id of the CA that signs now; a node whose client certificate
+	// another CA signed registers again now, for one this CA signs.
 	CaBundlePem       string `protobuf:"bytes,25,opt,name=ca_bundle_pem,json=caBundlePem,proto3" json:"ca_bundle_pem,omitempty"`
-	RenewBeforeUnixMs int64  `protobuf:"varint,26,opt,name=renew_before_unix_ms,json=renewBeforeUnixMs,proto3" json:"renew_before_unix_ms,omitempty"`
+	RenewUnlessIssuer string `protobuf:"bytes,26,opt,name=renew_unless_issuer,json=renewUnlessIssuer,proto3" json:"renew_unless_issuer,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -5185,11 +5186,11 @@ func (x *AssignmentSet) GetCaBundlePem() string {
 	return ""
 }
 
-func (x *AssignmentSet) GetRenewBeforeUnixMs() int64 {
+func (x *AssignmentSet) GetRenewUnlessIssuer() string {
 	if x != nil {
-		return x.RenewBeforeUnixMs
+		return x.RenewUnlessIssuer
 	}
-	return 0
+	return ""
 }
 
 // StatusReport is the agent's heartbeat, with the replica statuses that
@@ -7232,7 +7233,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x04data\x18\x04 \x03(\v2\x1d.orch.v1.SecretData.DataEntryR\x04data\x1a7\n" +
 	"\tDataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xc0\x03\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xbf\x03\n" +
 	"\rAssignmentSet\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x125\n" +
@@ -7245,8 +7246,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\aremoved\x18H \x03(\tR\aremoved\x12#\n" +
 	"\rpeers_removed\x18I \x03(\tR\fpeersRemoved\x12\x16\n" +
 	"\x06digest\x18J \x01(\x06R\x06digest\x12\"\n" +
-	"\rca_bundle_pem\x18\x19 \x01(\tR\vcaBundlePem\x12/\n" +
-	"\x14renew_before_unix_ms\x18\x1a \x01(\x03R\x11renewBeforeUnixMs\"\xd1\x01\n" +
+	"\rca_bundle_pem\x18\x19 \x01(\tR\vcaBundlePem\x12.\n" +
+	"\x13renew_unless_issuer\x18\x1a \x01(\tR\x11renewUnlessIssuer\"\xd1\x01\n" +
 	"\fStatusReport\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x122\n" +
 	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\x126\n" +

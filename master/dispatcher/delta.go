@@ -49,7 +49,7 @@ func (s *deltaState) whole(cur *orchpb.AssignmentSet, peers peerChanges) *orchpb
 	msg := &orchpb.AssignmentSet{
 		Index: cur.GetIndex(), NodeId: s.node, Assignments: cur.GetAssignments(),
 		Volumes: cur.GetVolumes(), VolumesListed: true,
-		CaBundlePem: cur.GetCaBundlePem(), RenewBeforeUnixMs: cur.GetRenewBeforeUnixMs(),
+		CaBundlePem: cur.GetCaBundlePem(), RenewUnlessIssuer: cur.GetRenewUnlessIssuer(),
 	}
 	if s.withPeers {
 		msg.Peers = peers.put
@@ -92,7 +92,7 @@ func (s *deltaState) next(cur *orchpb.AssignmentSet, peers peerChanges) *orchpb.
 	}
 	if h := hashTrust(cur); h != s.trust {
 		s.trust = h
-		msg.CaBundlePem, msg.RenewBeforeUnixMs = cur.GetCaBundlePem(), cur.GetRenewBeforeUnixMs()
+		msg.CaBundlePem, msg.RenewUnlessIssuer = cur.GetCaBundlePem(), cur.GetRenewUnlessIssuer()
 	}
 	if s.withPeers {
 		msg.Peers, msg.PeersRemoved = peers.put, peers.removed
@@ -123,5 +123,5 @@ func hashVolumeList(vols []*orchpb.Volume) uint64 {
 // hashTrust covers the CAs a node must trust and its renewal time; a
 // delta carries both whenever either changed.
 func hashTrust(set *orchpb.AssignmentSet) uint64 {
-	return hashMessage(hashTrustKind, &orchpb.AssignmentSet{CaBundlePem: set.GetCaBundlePem(), RenewBeforeUnixMs: set.GetRenewBeforeUnixMs()})
+	return hashMessage(hashTrustKind, &orchpb.AssignmentSet{CaBundlePem: set.GetCaBundlePem(), RenewUnlessIssuer: set.GetRenewUnlessIssuer()})
 }
