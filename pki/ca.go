@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -51,6 +52,8 @@ type caState struct {
 	// certificate, or the cross certificate by which the CA it replaced
 	// vouches for it, so that peers still trusting that one verify.
 	chain []byte
+	// bundle is trusted in PEM, made once: every node's stream reads it.
+	bundle []byte
 }
 
 func newCA(k caKeys) *CA {
@@ -61,10 +64,12 @@ func newCA(k caKeys) *CA {
 
 func stateOf(signer caKeys, trusted []*x509.Certificate, chain []byte) *caState {
 	pool := x509.NewCertPool()
+	var bundle bytes.Buffer
 	for _, c := range trusted {
 		pool.AddCert(c)
+		_ = pem.Encode(&bundle, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 	}
-	return &caState{signer: signer, trusted: trusted, pool: pool, chain: chain}
+	return &caState{signer: signer, trusted: trusted, pool: pool, chain: chain, bundle: bundle.Bytes()}
 }
 
 func (ca *CA) keys() caKeys { return ca.state.Load().signer }

@@ -1,7 +1,6 @@
 package pki
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -66,14 +65,8 @@ func (ca *CA) Adopt(current, next *CA, phase string, crossPEM []byte) error {
 }
 
 // BundlePEM is the PEM of every CA certificate trusted now, the cluster
-// CA first: what a node writes as its ca.crt.
-func (ca *CA) BundlePEM() []byte {
-	var b bytes.Buffer
-	for _, c := range ca.state.Load().trusted {
-		_ = pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
-	}
-	return b.Bytes()
-}
+// CA first: what a node writes as its ca.crt. Callers must not change it.
+func (ca *CA) BundlePEM() []byte { return ca.state.Load().bundle }
 
 // BundleDigest names a bundle's PEM, as nodes report the one they trust.
 func BundleDigest(bundlePEM []byte) string {

@@ -3,8 +3,9 @@ package dispatcher
 import (
 	"net/http"
 
-	"github.com/orch-io/orch/api"
 	"time"
+
+	"github.com/orch-io/orch/api"
 
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
@@ -41,8 +42,9 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 
 // wholeAssignments is the stream of v0.1.0's agents.
 func (d *Dispatcher) wholeAssignments(w http.ResponseWriter, r *http.Request, nodeID string, withPeers bool) {
-	changed, cancel := d.streams.subscribe(nodeID, withPeers)
+	sub, cancel := d.streams.subscribe(nodeID, withPeers)
 	defer cancel()
+	changed := sub.ch
 	stream := d.startDelimitedStream(w, "whole")
 	resend := time.NewTicker(resendInterval)
 	defer resend.Stop()

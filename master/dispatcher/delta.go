@@ -104,6 +104,16 @@ func (s *deltaState) next(cur *orchpb.AssignmentSet, peers peerChanges) *orchpb.
 	return s.stamp(msg)
 }
 
+// nextPeers is the message for peer changes alone (the node's own set
+// unchanged), or nil when there are none.
+func (s *deltaState) nextPeers(peers peerChanges) *orchpb.AssignmentSet {
+	s.peers, s.peerDigest = peers.cursor, peers.digest
+	if len(peers.put) == 0 && len(peers.removed) == 0 {
+		return nil
+	}
+	return s.stamp(&orchpb.AssignmentSet{NodeId: s.node, Delta: true, Peers: peers.put, PeersRemoved: peers.removed})
+}
+
 // keepalive is an empty delta: it proves the stream alive and costs a few
 // bytes.
 func (s *deltaState) keepalive() *orchpb.AssignmentSet {

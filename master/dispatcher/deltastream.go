@@ -18,8 +18,9 @@ const headerAssignments = "X-Orch-Assignments"
 // (or, when since names the set the agent already holds, an empty delta),
 // then each change, and a keepalive every resendInterval.
 func (d *Dispatcher) deltaAssignments(w http.ResponseWriter, r *http.Request, nodeID string, withPeers bool, since uint64) {
-	changed, cancel := d.streams.subscribe(nodeID, withPeers)
+	sub, cancel := d.streams.subscribe(nodeID, withPeers)
 	defer cancel()
+	changed := sub.ch
 	w.Header().Set(headerAssignments, "delta")
 	state := newDeltaState(nodeID, withPeers)
 	// The first message waits for the peer table's first listing, which
@@ -48,11 +49,7 @@ func (d *Dispatcher) deltaAssignments(w http.ResponseWriter, r *http.Request, no
 		case <-r.Context().Done():
 			return
 		case <-changed:
-			cur, peers, ok := d.currentSet(state)
-			if !ok {
-				continue
-			}
-			if msg = state.next(cur, peers); msg == nil {
+			if msg = d.nextDelta(state, sub); msg == nil {
 				continue
 			}
 			keepalive.Reset(resendInterval)
@@ -63,6 +60,22 @@ func (d *Dispatcher) deltaAssignments(w http.ResponseWriter, r *http.Request, no
 			return
 		}
 	}
+}
+
+// nextDelta is the message a woken stream sends, or nil. When only peers
+// changed it reads nothing but the peer table's log.
+func (d *Dispatcher) nextDelta(state *deltaState, sub *subscriber) *orchpb.AssignmentSet {
+	if !sub.takeOwn() && state.withPeers {
+		peers, ok := d.streams.peersSince(state.node, state.peers)
+		if ok && !peers.full {
+			return state.nextPeers(peers)
+		}
+	}
+	cur, peers, ok := d.currentSet(state)
+	if !ok {
+		return nil
+	}
+	return state.next(cur, peers)
 }
 
 // firstDelta is a stream's first message: the whole set, or an empty delta

@@ -3,6 +3,7 @@ package dispatcher
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
@@ -28,7 +29,15 @@ type subscriber struct {
 	node  string
 	peers bool
 	ch    chan struct{}
+	// own is set when the node's own set (not only the peers) may have
+	// changed since the stream last looked: a peer change alone costs the
+	// stream no reading of its replicas.
+	own atomic.Bool
 }
+
+// takeOwn reports whether the node's own set may have changed since the
+// last call.
+func (s *subscriber) takeOwn() bool { return s.own.Swap(false) }
 
 func newFanout(st *store.Store) *fanout {
 	f := &fanout{st: st, byNode: map[string]map[*subscriber]struct{}{}, peers: map[*subscriber]struct{}{}}
@@ -36,10 +45,12 @@ func newFanout(st *store.Store) *fanout {
 	return f
 }
 
-// subscribe returns a channel that receives (coalesced) whenever node's
-// assignment set may have changed, and the function that ends it.
-func (f *fanout) subscribe(node string, peers bool) (<-chan struct{}, func()) {
+// subscribe returns the subscriber whose channel receives (coalesced)
+// whenever node's assignment set may have changed, and the function that
+// ends it.
+func (f *fanout) subscribe(node string, peers bool) (*subscriber, func()) {
 	s := &subscriber{node: node, peers: peers, ch: make(chan struct{}, 1)}
+	s.own.Store(true)
 	f.mu.Lock()
 	if f.byNode[node] == nil {
 		f.byNode[node] = map[*subscriber]struct{}{}
@@ -51,7 +62,7 @@ func (f *fanout) subscribe(node string, peers bool) (<-chan struct{}, func()) {
 	f.mu.Unlock()
 	release := f.runner.acquire()
 	var once sync.Once
-	return s.ch, func() {
+	return s, func() {
 		once.Do(func() {
 			f.mu.Lock()
 			delete(f.byNode[node], s)
@@ -143,6 +154,7 @@ func (f *fanout) wakeNode(node string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for s := range f.byNode[node] {
+		s.own.Store(true)
 		wake(s)
 	}
 }
@@ -160,6 +172,7 @@ func (f *fanout) wakeAll() {
 	defer f.mu.Unlock()
 	for _, subs := range f.byNode {
 		for s := range subs {
+			s.own.Store(true)
 			wake(s)
 		}
 	}
