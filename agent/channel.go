@@ -73,8 +73,11 @@ func (ch *Channel) ReportStatus(ctx context.Context, report *orchpb.StatusReport
 // WatchAssignments calls handle with the node's whole assignment set at
 // the start of the stream, after each change the master pushes and at each
 // keepalive, until the stream breaks or ctx ends. Without peers the master
-// leaves out the peer list (a caller with no overlay to program).
+// leaves out the peer list; with peers it sends them (so that its fan-out
+// is what an overlay agent costs) and the channel drops them on arrival:
+// its callers have no overlay to program.
 func (ch *Channel) WatchAssignments(ctx context.Context, nodeID string, peers bool, handle func(*orchpb.AssignmentSet)) error {
+	ch.conn.sets.discardPeers = true
 	return ch.conn.watchAssignments(ctx, nodeID, peers, handle)
 }
 

@@ -18,6 +18,11 @@ type setAssembler struct {
 	set    *orchpb.AssignmentSet
 	seq    uint64
 	digest uint64
+	// discardPeers drops the peer list as it arrives: a caller with no
+	// overlay (the hollow agent) that asks for peers only so that the
+	// masters' fan-out is measured would otherwise spend O(nodes) on
+	// every node change, and a fleet in one process O(nodes²).
+	discardPeers bool
 }
 
 // begin readies the assembler for a new stream, whose messages count
@@ -51,6 +56,9 @@ func (a *setAssembler) apply(msg *orchpb.AssignmentSet) (*orchpb.AssignmentSet, 
 		set := &orchpb.AssignmentSet{Index: msg.GetIndex(), NodeId: msg.GetNodeId(), Assignments: msg.GetAssignments(),
 			Peers: msg.GetPeers(), Volumes: msg.GetVolumes(), VolumesListed: msg.GetVolumesListed(),
 			CaBundlePem: msg.GetCaBundlePem(), RenewUnlessIssuer: msg.GetRenewUnlessIssuer()}
+		if a.discardPeers {
+			set.Peers = nil
+		}
 		sortSet(set)
 		a.set, a.digest = set, msg.GetDigest()
 		return set, nil
@@ -63,16 +71,23 @@ func (a *setAssembler) apply(msg *orchpb.AssignmentSet) (*orchpb.AssignmentSet, 
 		return nil, fmt.Errorf("assignment stream: resumed on set %016x, but this node holds %016x: resyncing", msg.GetDigest(), a.digest)
 	}
 	a.digest = msg.GetDigest()
-	if isKeepalive(msg) {
+	if isKeepalive(msg) || (a.discardPeers && onlyPeers(msg)) {
 		return a.set, nil
 	}
 	a.set = changedSet(a.set, msg)
+	if a.discardPeers {
+		a.set.Peers = nil
+	}
 	return a.set, nil
 }
 
 func isKeepalive(msg *orchpb.AssignmentSet) bool {
 	return len(msg.GetAssignments()) == 0 && len(msg.GetRemoved()) == 0 && len(msg.GetPeers()) == 0 &&
 		len(msg.GetPeersRemoved()) == 0 && !msg.GetVolumesListed() && msg.GetCaBundlePem() == ""
+}
+
+func onlyPeers(msg *orchpb.AssignmentSet) bool {
+	return len(msg.GetAssignments()) == 0 && len(msg.GetRemoved()) == 0 && !msg.GetVolumesListed() && msg.GetCaBundlePem() == ""
 }
 
 // changedSet is prev with the delta's changes, as a new set: callers keep

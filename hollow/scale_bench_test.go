@@ -88,8 +88,14 @@ func (c *cluster) zonedFleet(b *testing.B, s scaleSizes, followers []*master.Mas
 		}
 		b.Cleanup(func() { stopChild(cmd) })
 	}
+	began, last := time.Now(), time.Now()
 	c.eventually(10*time.Minute, fmt.Sprintf("%d hollow nodes ready", s.nodes), func() error {
-		if ready := c.readyNodes(); ready != s.nodes {
+		ready := c.readyNodes()
+		if time.Since(last) > 30*time.Second {
+			fmt.Fprintf(os.Stderr, "bench-scale: %d of %d nodes ready after %s\n", ready, s.nodes, time.Since(began).Round(time.Second))
+			last = time.Now()
+		}
+		if ready != s.nodes {
 			return fmt.Errorf("%d of %d ready", ready, s.nodes)
 		}
 		return nil
