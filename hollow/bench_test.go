@@ -63,25 +63,9 @@ func (c *cluster) hollowProcess(b *testing.B, count int, heartbeat time.Duration
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
+	b.Cleanup(func() { stopChild(cmd) })
 	c.eventually(5*time.Minute, fmt.Sprintf("%d hollow nodes ready", count), func() error {
-		ready := 0
-		for _, n := range c.m.Store().Nodes() {
-			if n.Status() == orchpb.NodeReady {
-				ready++
-			}
-		}
-		if ready != count {
+		if ready := c.readyNodes(); ready != count {
 			return fmt.Errorf("%d of %d ready", ready, count)
 		}
 		return nil

@@ -170,8 +170,9 @@ func rotateUnderTraffic(tb testing.TB, c *cluster, killLeader bool) rotation {
 }
 
 // writeUntil puts a service through each live master in turn, with the old
-// admin config, until ctx ends, counting what fails. A 503 is a leader
-// killed under the request, not a certificate problem.
+// admin config, until ctx ends, counting what fails. A 503, or a refused
+// dial to the master killed just after it was picked, is the leader kill,
+// not a certificate problem.
 func (c *cluster) writeUntil(ctx context.Context, r *rotation) {
 	for i := 0; ctx.Err() == nil; i++ {
 		live := c.live()
@@ -183,7 +184,7 @@ func (c *cluster) writeUntil(ctx context.Context, r *rotation) {
 			return
 		}
 		r.requests++
-		if err != nil || (code >= 300 && code != http.StatusServiceUnavailable) {
+		if !isDialError(err) && (err != nil || (code >= 300 && code != http.StatusServiceUnavailable)) {
 			r.failures++
 			r.lastFailure = fmt.Sprintf("%d %s %v", code, body, err)
 		}

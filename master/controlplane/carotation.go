@@ -34,7 +34,7 @@ func (s *Server) rotateCA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setIndex(w, res.GetIndex())
-	s.writeRotation(w, r.Context(), http.StatusAccepted)
+	s.writeRotation(r.Context(), w, http.StatusAccepted)
 }
 
 // rotateCommand is the command a rotate request asks for.
@@ -67,10 +67,10 @@ func (s *Server) rotateCommand(req api.RotateCARequest) (*orchpb.RotateCA, *api.
 
 // caRotation answers where a CA replacement stands.
 func (s *Server) caRotation(w http.ResponseWriter, r *http.Request) {
-	s.writeRotation(w, r.Context(), http.StatusOK)
+	s.writeRotation(r.Context(), w, http.StatusOK)
 }
 
-func (s *Server) writeRotation(w http.ResponseWriter, ctx context.Context, status int) {
+func (s *Server) writeRotation(ctx context.Context, w http.ResponseWriter, status int) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	p, err := controllers.RotationProgress(ctx, s.deps.Store, s.deps.Masters)

@@ -18,20 +18,26 @@ type deltaState struct {
 	assigned     map[string]uint64
 	assignDigest uint64
 	volumes      uint64
-	trust        uint64
-	peers        peerCursor
-	peerDigest   uint64
+	// trust is the hash of the CA bundle and renewal issuer sent, and
+	// trustSent what it hashed: one compare per wake, a hash only when the
+	// CA phase changed.
+	trust      uint64
+	trustSent  [2]string
+	shape      uint64
+	peers      peerCursor
+	peerDigest uint64
 }
 
 func newDeltaState(node string, withPeers bool) *deltaState {
-	return &deltaState{node: node, withPeers: withPeers}
+	// The shape term keeps a set with peers apart from the same set
+	// without.
+	shape := hashBytes(hashShape, []byte(node+"\x00"+strconv.FormatBool(withPeers)))
+	return &deltaState{node: node, withPeers: withPeers, shape: shape}
 }
 
-// digest names the whole set the agent holds after the last message. The
-// shape term keeps a set with peers apart from the same set without.
+// digest names the whole set the agent holds after the last message.
 func (s *deltaState) digest() uint64 {
-	shape := hashBytes(hashShape, []byte(s.node+"\x00"+strconv.FormatBool(s.withPeers)))
-	return s.assignDigest ^ s.volumes ^ s.trust ^ s.peerDigest ^ shape
+	return s.assignDigest ^ s.volumes ^ s.trust ^ s.peerDigest ^ s.shape
 }
 
 // whole is the first message of a stream: the whole set cur (read without
@@ -45,7 +51,7 @@ func (s *deltaState) whole(cur *orchpb.AssignmentSet, peers peerChanges) *orchpb
 		s.assignDigest ^= h
 	}
 	s.volumes = hashVolumeList(cur.GetVolumes())
-	s.trust = hashTrust(cur)
+	s.trust, s.trustSent = hashTrust(cur), trustOf(cur)
 	msg := &orchpb.AssignmentSet{
 		Index: cur.GetIndex(), NodeId: s.node, Assignments: cur.GetAssignments(),
 		Volumes: cur.GetVolumes(), VolumesListed: true,
@@ -90,8 +96,8 @@ func (s *deltaState) next(cur *orchpb.AssignmentSet, peers peerChanges) *orchpb.
 		s.volumes = h
 		msg.Volumes, msg.VolumesListed = cur.GetVolumes(), true
 	}
-	if h := hashTrust(cur); h != s.trust {
-		s.trust = h
+	if t := trustOf(cur); t != s.trustSent {
+		s.trust, s.trustSent = hashTrust(cur), t
 		msg.CaBundlePem, msg.RenewUnlessIssuer = cur.GetCaBundlePem(), cur.GetRenewUnlessIssuer()
 	}
 	if s.withPeers {
@@ -128,6 +134,10 @@ func (s *deltaState) stamp(msg *orchpb.AssignmentSet) *orchpb.AssignmentSet {
 
 func hashVolumeList(vols []*orchpb.Volume) uint64 {
 	return hashMessage(hashVolumes, &orchpb.AssignmentSet{Volumes: vols, VolumesListed: true})
+}
+
+func trustOf(set *orchpb.AssignmentSet) [2]string {
+	return [2]string{set.GetCaBundlePem(), set.GetRenewUnlessIssuer()}
 }
 
 // hashTrust covers the CAs a node must trust and its renewal time; a

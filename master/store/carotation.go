@@ -83,8 +83,12 @@ func (s *Store) recordNodeTrust(nodeID, caDigest, certIssuer string) {
 // TrustIsNews reports whether a node's report of its CAs would change the
 // store (the dispatcher proposes only then).
 func (s *Store) TrustIsNews(nodeID, caDigest, certIssuer string) bool {
+	if caDigest == "" {
+		// Most heartbeats: the agent sends its trust only when it changed.
+		return false
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	n := s.nodes[nodeID]
-	return caDigest != "" && n != nil && (n.GetCaDigest() != caDigest || n.GetCertIssuer() != certIssuer)
+	return n != nil && (n.GetCaDigest() != caDigest || n.GetCertIssuer() != certIssuer)
 }
