@@ -116,6 +116,10 @@ func (s *Store) apply(index uint64, cmd *orchpb.Command) *orchpb.CommandResult {
 		return s.finishJob(index, op.FinishJob)
 	case *orchpb.Command_StartCronJob:
 		return s.startCronJob(index, op.StartCronJob)
+	case *orchpb.Command_RotateCa:
+		return s.rotateCA(op.RotateCa)
+	case *orchpb.Command_ReportNodeTrust:
+		return s.reportNodeTrust(index, op.ReportNodeTrust)
 	case *orchpb.Command_MoveReplicas:
 		return s.moveReplicas(index, op.MoveReplicas)
 	case nil:
