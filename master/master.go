@@ -92,7 +92,8 @@ type Master struct {
 	log       *slog.Logger
 	store     *store.Store
 	raft      *raftnode.Node
-	ca        *pki.CA
+	ca        *pki.CA // as found at start; auth follows the replicated CA
+	auth      *pki.Authority
 	// dataKey seals secret values (DATA/data.key, never replicated).
 	dataKey *seal.Key
 	// registry holds this master's metrics (GET /metrics).
@@ -152,7 +153,9 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 	if m.dataKey, err = m.loadDataKey(); err != nil {
 		return nil, err
 	}
-	m.ca.SetLeafLifetime(cfg.CertLifetime)
+	if m.auth, err = m.loadAuthority(); err != nil {
+		return nil, err
+	}
 	images, err := imagestore.Open(filepath.Join(cfg.DataDir, "images"), imagestore.WithMaxSize(cfg.MaxImageSize))
 	if err != nil {
 		return nil, err
@@ -194,18 +197,18 @@ func (m *Master) listenAndOpenRaft(joining bool) error {
 	host, _, _ := net.SplitHostPort(cfg.APIAddr)
 	raftHost, _, _ := net.SplitHostPort(cfg.RaftAddr)
 	m.certHosts = append(serverHosts(host), raftHost)
-	cert, err := m.ca.IssueMaster(m.certHosts)
+	cert, err := m.auth.IssueMaster(m.certHosts)
 	if err != nil {
 		return err
 	}
 	m.cert = pki.NewLiveCert(cert)
 	m.store = store.New()
 	m.tokens = auth.NewTokens(m.store, m.readBarrier)
-	m.peers = peer.NewClient(m.ca, m.cert)
+	m.peers = peer.NewClient(m.auth, m.cert)
 	rc := cfg.Raft
 	rc.DataDir, rc.BindAddr, rc.AdvertiseAddr, rc.NodeID = cfg.DataDir, cfg.RaftAddr, cfg.RaftAddr, cfg.NodeID
 	rc.Bootstrap = cfg.Bootstrap && !joining
-	rc.ServerTLS, rc.ClientTLS = m.ca.MasterServerTLS(m.cert), m.ca.MasterClientTLS(m.cert)
+	rc.ServerTLS, rc.ClientTLS = m.auth.MasterServerTLS(m.cert), m.auth.MasterClientTLS(m.cert)
 	if rc.Logger == nil {
 		rc.Logger = cfg.Logger
 	}
@@ -228,10 +231,10 @@ func (m *Master) listenAndOpenRaft(joining bool) error {
 func (m *Master) assembleAPI(images *imagestore.Store) {
 	cfg := m.cfg
 	m.registry = m.newRegistry()
-	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.proposer(), CA: m.ca, ClientCert: m.cert, DataKey: m.dataKey, Logger: cfg.Logger})
+	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.proposer(), CA: m.auth, ClientCert: m.cert, DataKey: m.dataKey, Logger: cfg.Logger})
 	m.registry.MustRegister(m.dispatcher.Collector())
 	m.control = controlplane.New(controlplane.Deps{
-		Raft: m.raft, Store: m.store, CA: m.ca, DataKey: m.dataKey, Self: m.self(), ReadBarrier: m.readBarrier,
+		Raft: m.raft, Store: m.store, CA: m.auth, DataKey: m.dataKey, Self: m.self(), ReadBarrier: m.readBarrier,
 		LastUsed: m.tokens.LastUsed, Logger: cfg.Logger,
 	})
 	m.events = events.NewLog(0, nil)
@@ -243,7 +246,7 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 		Auth:        authenticator{m.tokens},
 		Cluster:     m,
 		Images:      images,
-		CAPEM:       m.ca.CertPEM,
+		CAPEM:       m.auth.ServedPEM,
 		Logs:        m.dispatcher,
 		NodeMetrics: m.dispatcher,
 		Exec:        m.dispatcher,
@@ -256,16 +259,17 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 		Registry:    m.registry,
 	})
 	m.forwarder = peer.NewForwarder(peer.ForwarderDeps{
-		Local: server.Handler(), Leader: m.leaderAPI, CA: m.ca, Cert: m.cert, Wait: cfg.LeaderWait, Logger: cfg.Logger,
+		Local: server.Handler(), Leader: m.leaderAPI, CA: m.auth, Cert: m.cert, Wait: cfg.LeaderWait, Logger: cfg.Logger,
 	})
-	m.httpServer = newAPIServer(api.VersionHandler(m.forwarder), &tls.Config{
+	m.httpServer = newAPIServer(api.VersionHandler(m.forwarder), m.auth.Trust().ServerConfig(&tls.Config{
 		GetCertificate: m.cert.GetCertificate,
 		MinVersion:     tls.VersionTLS12,
 		// Masters calling one another and registered nodes show their
 		// certificate; clients (and a node joining) use bearer tokens.
+		// The trusted CAs are read per handshake (two during a CA rotation).
 		ClientAuth: tls.VerifyClientCertIfGiven,
-		ClientCAs:  m.ca.Pool(),
-	}, cfg.Logger)
+		NextProtos: []string{"h2", "http/1.1"},
+	}), cfg.Logger)
 }
 
 // serve starts the API server, the leader loop and the events follower,
@@ -333,10 +337,14 @@ func (m *Master) enterCluster(ctx context.Context, hasState, joining bool) error
 // keeping its own record current, copying loaded images from its peers
 // and writing the tokens' last-use times.
 func (m *Master) startBackground(runCtx context.Context, images *imagestore.Store) {
-	m.wg.Add(4)
+	m.wg.Add(5)
 	go func() {
 		defer m.wg.Done()
 		m.runUpkeep(runCtx)
+	}()
+	go func() {
+		defer m.wg.Done()
+		m.runCATrust(runCtx)
 	}()
 	go func() {
 		defer m.wg.Done()
@@ -387,7 +395,11 @@ func (m *Master) credentials(ctx context.Context, joining, hasState bool) (*pki.
 
 // self is this master as the others reach it.
 func (m *Master) self() peer.Member {
-	return peer.Member{ID: m.cfg.NodeID, RaftAddress: m.raft.Addr(), APIAddress: m.apiURL, Protocol: api.ProtocolVersion.String()}
+	self := peer.Member{ID: m.cfg.NodeID, RaftAddress: m.raft.Addr(), APIAddress: m.apiURL, Protocol: api.ProtocolVersion.String()}
+	if cfg := m.store.Config(); cfg.GetRotation() != nil || cfg.GetPreviousCertPem() != "" {
+		self.TrustDigest, self.CertCADigest = m.trustDigests()
+	}
+	return self
 }
 
 // URL is the API's address.
@@ -400,7 +412,7 @@ func (m *Master) Store() *store.Store { return m.store }
 func (m *Master) Raft() *raftnode.Node { return m.raft }
 
 // CA is the cluster CA.
-func (m *Master) CA() *pki.CA { return m.ca }
+func (m *Master) CA() *pki.CA { return m.auth.Current() }
 
 // Stop shuts the master down: leader work first, then the API, then Raft.
 // With Config.Leave it first takes this master out of the cluster.

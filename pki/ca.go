@@ -83,23 +83,27 @@ func NewCA() (*CA, error) {
 
 // Save writes the CA's certificate and key into dir, the master's local
 // copy: it lets a restarted master serve TLS before Raft has caught up.
-func (ca *CA) Save(dir string) error {
+func (ca *CA) Save(dir string) error { return ca.saveFiles(dir, caCertFile, caKeyFile) }
+
+func (ca *CA) saveFiles(dir, certFile, keyFile string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("pki: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, caKeyFile), ca.keyPEM, 0o600); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, keyFile), ca.keyPEM, 0o600); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, caCertFile), ca.CertPEM, 0o644)
+	return writeFileAtomic(filepath.Join(dir, certFile), ca.CertPEM, 0o644)
 }
 
 // LoadCA reads an existing CA from dir.
-func LoadCA(dir string) (*CA, error) {
-	certPEM, err := os.ReadFile(filepath.Join(dir, caCertFile))
+func LoadCA(dir string) (*CA, error) { return loadCAFiles(dir, caCertFile, caKeyFile) }
+
+func loadCAFiles(dir, certFile, keyFile string) (*CA, error) {
+	certPEM, err := os.ReadFile(filepath.Join(dir, certFile))
 	if err != nil {
 		return nil, fmt.Errorf("pki: read CA certificate: %w", err)
 	}
-	keyPEM, err := os.ReadFile(filepath.Join(dir, caKeyFile))
+	keyPEM, err := os.ReadFile(filepath.Join(dir, keyFile))
 	if err != nil {
 		return nil, fmt.Errorf("pki: read CA key: %w", err)
 	}

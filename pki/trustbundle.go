@@ -90,13 +90,13 @@ func BundleDigest(pemBytes []byte) string {
 }
 
 // Pool is the trusted CAs as they are now.
-func (b *TrustBundle) Pool() *x509.CertPool { return b.p.Load().pool }
+func (b *TrustBundle) Pool() *x509.CertPool { return b.load().pool }
 
 // PEM is the trusted CAs' certificates.
-func (b *TrustBundle) PEM() []byte { return bytes.Clone(b.p.Load().pem) }
+func (b *TrustBundle) PEM() []byte { return bytes.Clone(b.load().pem) }
 
 // Digest is BundleDigest of PEM.
-func (b *TrustBundle) Digest() string { return b.p.Load().digest }
+func (b *TrustBundle) Digest() string { return b.load().digest }
 
 // Verify checks a peer's raw chain (leaf first, then what it sent along)
 // against the trusted CAs for usage, and returns the verified chains.
@@ -166,4 +166,12 @@ func (b *TrustBundle) ClientConfig(base *tls.Config, check func(tls.ConnectionSt
 }
 
 // Certs is the trusted CAs' certificates (shared: do not modify).
-func (b *TrustBundle) Certs() []*x509.Certificate { return b.p.Load().certs }
+func (b *TrustBundle) Certs() []*x509.Certificate { return b.load().certs }
+
+// load is the current set; a zero TrustBundle trusts nothing.
+func (b *TrustBundle) load() *trustSet {
+	if set := b.p.Load(); set != nil {
+		return set
+	}
+	return &trustSet{pool: x509.NewCertPool()}
+}

@@ -60,7 +60,7 @@ type Deps struct {
 	Cluster  ClusterInfo
 	Images   *ImageStore
 	// CAPEM is served at /v1/ca so joiners can check it against their token.
-	CAPEM []byte
+	CAPEM func() []byte
 	Logs  LogSource
 	// NodeMetrics fetches a node's agent metrics (GET /v1/nodes/{id}/metrics).
 	NodeMetrics NodeMetricsSource

@@ -19,7 +19,8 @@ import (
 // credentials gives a joining master the CA, key included. Any master can
 // answer: they all hold it.
 func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
-	creds := peer.Credentials{CACertPEM: string(s.deps.CA.CertPEM), CAKeyPEM: string(s.deps.CA.KeyPEM())}
+	ca := s.deps.CA.Current()
+	creds := peer.Credentials{CACertPEM: string(ca.CertPEM), CAKeyPEM: string(ca.KeyPEM())}
 	if s.deps.DataKey != nil {
 		creds.DataKey = hex.EncodeToString(s.deps.DataKey.Bytes())
 	}
@@ -48,7 +49,8 @@ func validateMember(m peer.Member) *api.Error {
 // Record is the command that records where master m is reached.
 func Record(m peer.Member) *orchpb.Command {
 	return &orchpb.Command{Op: &orchpb.Command_PutMaster{PutMaster: &orchpb.PutMaster{
-		Master: &orchpb.Master{Id: m.ID, RaftAddress: m.RaftAddress, ApiAddress: m.APIAddress, Protocol: m.Protocol},
+		Master: &orchpb.Master{Id: m.ID, RaftAddress: m.RaftAddress, ApiAddress: m.APIAddress, Protocol: m.Protocol,
+			TrustDigest: m.TrustDigest, CertCaDigest: m.CertCADigest},
 	}}}
 }
 

@@ -41,7 +41,7 @@ type Raft interface {
 type Deps struct {
 	Raft  Raft
 	Store *store.Store
-	CA    *pki.CA
+	CA    *pki.Authority
 	// DataKey seals secret values; a joining master gets it with the CA.
 	DataKey *seal.Key
 	// Self is this master as others reach it.

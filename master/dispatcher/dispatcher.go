@@ -36,7 +36,7 @@ import (
 type Deps struct {
 	Store    *store.Store
 	Proposer endpoint.Proposer
-	CA       *pki.CA
+	CA       *pki.Authority
 	// ClientCert is the master's certificate, presented to agents when the
 	// master calls them (logs), so agents accept only masters.
 	ClientCert *pki.LiveCert
