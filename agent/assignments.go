@@ -34,6 +34,7 @@ func (a *Agent) runAssignments(ctx context.Context, nodeID string) {
 			}
 			a.replicas.apply(ctx, set)
 			a.volumes.setListed(set)
+			a.applyCATrust(set)
 		})
 	})
 }

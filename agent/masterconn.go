@@ -34,6 +34,9 @@ type masterConn struct {
 	urls  []string
 	token string
 	cert  atomic.Pointer[tls.Certificate]
+	// trust, when set, is the CAs the masters' certificates may chain to,
+	// replaced during a CA rotation (catrust.go).
+	trust *pki.TrustBundle
 
 	mu       sync.Mutex
 	current  int
@@ -44,13 +47,21 @@ type masterConn struct {
 }
 
 func newMasterConn(urls []string, token string, ca *x509.CertPool) *masterConn {
-	c := &masterConn{urls: urls, token: token}
-	tlsConf := &tls.Config{
-		RootCAs:    ca,
-		MinVersion: tls.VersionTLS12,
+	return newMasterConnWith(urls, token, func(tc *tls.Config) *tls.Config {
+		tc.RootCAs = ca
 		// A certificate the CA signed is not enough: every node holds
 		// one. Only a master's may receive the token and the reports.
-		VerifyConnection: pki.CheckServerIsMaster,
+		tc.VerifyConnection = pki.CheckServerIsMaster
+		return tc
+	})
+}
+
+// newMasterConnWith is newMasterConn with the masters' certificates
+// checked as verify sets up.
+func newMasterConnWith(urls []string, token string, verify func(*tls.Config) *tls.Config) *masterConn {
+	c := &masterConn{urls: urls, token: token}
+	tlsConf := &tls.Config{
+		MinVersion: tls.VersionTLS12,
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			if cert := c.cert.Load(); cert != nil {
 				return cert, nil
@@ -58,6 +69,7 @@ func newMasterConn(urls []string, token string, ca *x509.CertPool) *masterConn {
 			return &tls.Certificate{}, nil
 		},
 	}
+	tlsConf = verify(tlsConf)
 	c.requests = &http.Transport{TLSClientConfig: tlsConf, MaxIdleConnsPerHost: 4}
 	c.streams = &http.Transport{TLSClientConfig: tlsConf, ResponseHeaderTimeout: 10 * time.Second}
 	c.http = &http.Client{Timeout: 10 * time.Second, Transport: api.VersionTransport{Base: c.requests}}
@@ -229,14 +241,11 @@ func fetchCA(ctx context.Context, masterURL, token string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent: fetch CA from %s: %w", masterURL, err)
 	}
-	cert, err := pki.ParseCertPEM(pemBytes)
+	trusted, err := pki.AcceptServedCA(pemBytes, want)
 	if err != nil {
 		return nil, fmt.Errorf("agent: CA from %s: %w", masterURL, err)
 	}
-	if got := pki.CertDigest(cert.Raw); got != want {
-		return nil, fmt.Errorf("agent: the CA of %s has digest %s but the join token expects %s: refusing to join", masterURL, got, want)
-	}
-	return pemBytes, nil
+	return trusted, nil
 }
 
 // fetchImage downloads an image tarball loaded into the cluster.

@@ -16,6 +16,7 @@ import (
 	"github.com/orch-io/orch/agent/logs"
 	"github.com/orch-io/orch/agent/runtime"
 	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/pki"
 )
 
 // masterCommonName is the subject the masters' certificates carry; only
@@ -41,7 +42,7 @@ type server struct {
 
 // serve answers the masters with mutual TLS until ctx ends; ca is the
 // cluster CA, which signs the masters' client certificates.
-func (s *server) serve(ctx context.Context, ln net.Listener, ca *x509.CertPool) {
+func (s *server) serve(ctx context.Context, ln net.Listener, trust *pki.TrustBundle) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/logs/{id}", s.serveLogs)
 	mux.HandleFunc("POST /v1/exec/{id}", s.serveExec)
@@ -51,9 +52,11 @@ func (s *server) serve(ctx context.Context, ln net.Listener, ca *x509.CertPool) 
 	srv := &http.Server{
 		Handler:           api.VersionHandler(mux),
 		ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig: &tls.Config{
+		// The CAs the masters' certificates may chain to are read at each
+		// handshake: a CA rotation replaces them (catrust.go).
+		TLSConfig: trust.ServerConfig(&tls.Config{
 			MinVersion:     tls.VersionTLS12,
-			ClientCAs:      ca,
+			NextProtos:     []string{"h2", "http/1.1"},
 			ClientAuth:     tls.RequireAndVerifyClientCert,
 			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return s.certificate() },
 			VerifyPeerCertificate: func(_ [][]byte, chains [][]*x509.Certificate) error {
@@ -62,7 +65,7 @@ func (s *server) serve(ctx context.Context, ln net.Listener, ca *x509.CertPool) 
 				}
 				return nil
 			},
-		},
+		}),
 	}
 	go func() {
 		<-ctx.Done()

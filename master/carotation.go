@@ -105,7 +105,7 @@ func authorityState(cfg *orchpb.ClusterConfig, cur *pki.Authority) (pki.Authorit
 		if err != nil {
 			return st, fmt.Errorf("master: the next CA: %w", err)
 		}
-		st.Trust = append(bytes.Clone(current.CertPEM), next.CertPEM...)
+		st.Trust = []byte(store.TrustPEM(cfg))
 		if rot.GetPhase() == store.CAPhaseSign {
 			st.Signer, st.Chain = next, []byte(rot.GetCrossPem())
 		}

@@ -35,6 +35,7 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 	send := func(force bool) bool {
 		set := assignmentSet(d.deps.Store, nodeID, withPeers)
 		d.addSecretData(set)
+		d.addCATrust(set)
 		if !force && last != nil && sameSet(set, last) {
 			return true
 		}
@@ -73,6 +74,7 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 // carried, are compared whole.
 func sameSet(a, b *orchpb.AssignmentSet) bool {
 	if len(a.GetAssignments()) != len(b.GetAssignments()) || len(a.GetPeers()) != len(b.GetPeers()) ||
+		a.GetCaBundlePem() != b.GetCaBundlePem() || a.GetRenewBefore() != b.GetRenewBefore() ||
 		!sameVolumes(a.GetVolumes(), b.GetVolumes()) {
 		return false
 	}

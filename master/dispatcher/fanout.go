@@ -69,6 +69,7 @@ func (f *fanout) run(ctx context.Context) {
 	// status report (most changes) wakes nobody: sets change only by
 	// membership (see sameSet).
 	var members map[string]bool
+	go wakeOnCAChange(ctx, f.st, f.wakeAll)
 	followStore(ctx, f.st, func(uint64) {
 		// Every replica already in a set, or its leaving would wake nobody.
 		// Listed after the watch began: the events replayed next only

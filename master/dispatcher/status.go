@@ -37,6 +37,7 @@ func (d *Dispatcher) status(w http.ResponseWriter, r *http.Request) {
 	}
 	d.beat(nodeID)
 	d.recordVolumeUsage(r.Context(), nodeID, report.GetVolumeUsage())
+	d.recordTrust(r.Context(), node, report, r.TLS)
 	if len(changed) == 0 {
 		w.WriteHeader(http.StatusNoContent)
 		return

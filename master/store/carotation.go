@@ -108,3 +108,9 @@ func (s *Store) reportNodeTrust(index uint64, c *orchpb.ReportNodeTrust) *orchpb
 	s.emit(EventPut, KindNode, n)
 	return &orchpb.CommandResult{}
 }
+
+// TrustPEM is every CA the cluster's members must trust under cfg: the
+// CA, and the next one while a rotation is under way.
+func TrustPEM(cfg *orchpb.ClusterConfig) string {
+	return cfg.GetCaCertPem() + cfg.GetRotation().GetNextCertPem()
+}
