@@ -106,6 +106,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.secretCommand(),
 		a.configCommand(),
 		a.volumeCommand(),
+		a.caCommand(),
 		a.versionCommand(),
 	)
 	return root
