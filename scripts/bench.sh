@@ -22,6 +22,7 @@ runs=(
   "./integration/controlplane/:BenchmarkWrites$:1x"
   "./integration/controlplane/:BenchmarkWritesVsEtcd:1x"
   "./integration/controlplane/:BenchmarkTokenRevoke:1x"
+  "./integration/controlplane/:BenchmarkCARotate:1x"
   "./master/raftnode/:BenchmarkApply3:20000x"
   "./master/dispatcher/:BenchmarkEndpoint:20x"
   "./master/manifest/:BenchmarkParseOneJSON:1s"
