@@ -15,7 +15,7 @@ RACE_PKGS := ./scheduler/... ./master/... ./proto/... ./agent/... ./api/... ./pk
 # Expanded only when a recipe uses it: `go list` runs for make test alone.
 OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS)),$(shell $(GO) list ./...))
 
-.PHONY: all build deps images proto lint test fuzz run stop e2e bench clean docs
+.PHONY: all build deps images proto lint test fuzz run stop e2e bench bench-scale clean docs
 
 all: build
 
@@ -92,6 +92,12 @@ e2e: images
 bench: images
 	@scripts/deps.sh bench
 	./scripts/bench.sh
+
+# 3 masters, 5,000 hollow nodes in 5 zones, 1,000 services of 150 replicas
+# (docs/scale.md); ORCH_SCALE_NODES, _SERVICES, _REPLICAS, _HEARTBEAT make
+# it smaller. Records bench/results/hollow_BenchmarkScale.json.
+bench-scale:
+	BENCH_SET=scale BENCH_TIMEOUT=90m ./scripts/bench.sh
 
 clean:
 	rm -rf bin images/hello.tar

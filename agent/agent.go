@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/agent/logs"
-	"github.com/orch-io/orch/pki"
 	orchpb "github.com/orch-io/orch/proto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -46,9 +45,7 @@ type Agent struct {
 	// registering serializes registrations: the first (or the one at
 	// start) and the renewals share the staged key file.
 	registering sync.Mutex
-	// rotation is the agent's part in a CA rotation (catrust.go).
-	rotation caRotation
-	net      Network
+	net         Network
 	// overlay is net when it reaches other nodes (nil for a plain Network);
 	// dns is the node's DNS server on its gateway (nil without overlay).
 	overlay  Overlay
@@ -81,11 +78,10 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("agent: --advertise-addr: %q is not an IP address", cfg.Address)
 	}
 	return &Agent{
-		cfg:      cfg,
-		log:      cfg.Logger.With("component", "agent", "node", cfg.Name),
-		dir:      dataDir(cfg.DataDir),
-		logs:     logs.New(filepath.Join(cfg.DataDir, "logs"), logs.WithMaxSize(cfg.LogMaxSize), logs.WithMaxFiles(cfg.LogMaxFiles), logs.WithLogger(cfg.Logger)),
-		rotation: caRotation{renew: make(chan struct{}, 1)},
+		cfg:  cfg,
+		log:  cfg.Logger.With("component", "agent", "node", cfg.Name),
+		dir:  dataDir(cfg.DataDir),
+		logs: logs.New(filepath.Join(cfg.DataDir, "logs"), logs.WithMaxSize(cfg.LogMaxSize), logs.WithMaxFiles(cfg.LogMaxFiles), logs.WithLogger(cfg.Logger)),
 	}, nil
 }
 
@@ -105,13 +101,20 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("agent: data dir: %w", err)
 	}
-	trust, err := retry(ctx, a.log, "fetch the cluster CA", func() (*pki.TrustBundle, error) {
+	caPEM, err := retry(ctx, a.log, "fetch the cluster CA", func() ([]byte, error) {
 		return a.dir.caBundle(ctx, a.cfg.Masters, a.cfg.Token)
 	})
 	if err != nil {
 		return err
 	}
-	a.conn = newTrustingMasterConn(a.cfg.Masters, a.cfg.Token, trust)
+	trust, err := newCATrust(caPEM)
+	if err != nil {
+		return fmt.Errorf("agent: %s: %w", a.dir.path("ca.crt"), err)
+	}
+	// A bundle the stream brings (a CA replacement) is what a restart
+	// must trust too.
+	trust.saved = func(b []byte) error { return writeAtomic(a.dir.path("ca.crt"), b, 0o644) }
+	a.conn = newMasterConn(a.cfg.Masters, a.cfg.Token, trust)
 
 	ln, err := net.Listen("tcp", a.cfg.ListenAddr)
 	if err != nil {
@@ -130,9 +133,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	srv := &server{logs: a.logs, runtime: a.cfg.Runtime, container: a.replicas.container, certificate: a.certificate, log: a.log,
 		metrics: promhttp.HandlerFor(a.newRegistry(), promhttp.HandlerOpts{})}
-	a.wg.Add(9)
+	a.wg.Add(8)
 	go func() { defer a.wg.Done(); srv.serve(ctx, ln, trust) }()
-	go func() { defer a.wg.Done(); a.runRotationRenewal(ctx, agentAddr) }()
 	go func() { defer a.wg.Done(); a.runCertRenewal(ctx, agentAddr) }()
 	go func() { defer a.wg.Done(); a.runAssignments(ctx, id.NodeID) }()
 	go func() { defer a.wg.Done(); a.reporter.run(ctx) }()
@@ -247,7 +249,6 @@ func (a *Agent) register(ctx context.Context, agentAddr string) error {
 	}
 	a.cert.Store(cert)
 	a.conn.setCertificate(client)
-	a.rotation.registered(time.Now())
 	id := &identity{NodeID: resp.GetNode().GetId(), Name: a.cfg.Name, Subnet: resp.GetNode().GetSubnet(), ClusterCIDR: resp.GetClusterCidr()}
 	if cur := a.id.Load(); cur != nil && (cur.NodeID != id.NodeID || cur.Subnet != id.Subnet) {
 		a.log.Warn("the master changed this node's identity; keeping the running one until restart", "old_id", cur.NodeID, "new_id", id.NodeID, "old_subnet", cur.Subnet, "new_subnet", id.Subnet)

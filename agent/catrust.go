@@ -1,8 +1,13 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -10,97 +15,116 @@ import (
 	orchpb "github.com/orch-io/orch/proto"
 )
 
-// The agent's part in a CA rotation (docs/ca-rotation.md): the masters
-// send in every assignment set the CAs to trust; the agent rewrites
-// DATA/ca.crt with them and swaps them into its TLS configs (both read
-// the bundle at each handshake), and reports the bundle's digest with its
-// status. From phase sign the set says before when a client certificate
-// must have been issued; an older one is renewed at once by registering
-// again, with the certificate the old CA signed, which the masters still
-// trust.
-
-// caRotation is the agent's rotation state. Safe for concurrent use.
-type caRotation struct {
-	// registeredAt is when the last registration succeeded (unix
-	// milliseconds): its certificates are at least that recent.
-	registeredAt atomic.Int64
-	// renew wakes runRotationRenewal.
-	renew chan struct{}
+// caTrust is the CA bundle a node trusts: the cluster CA pinned at its
+// first join, then what its assignment stream says, which during a CA
+// replacement is two CAs (docs/ca-rotation.md). Every TLS handshake with
+// a master, and every master calling the agent, is checked against it as
+// it is at that moment.
+type caTrust struct {
+	mu     sync.Mutex
+	pem    []byte
+	pool   atomic.Pointer[x509.CertPool]
+	digest atomic.Pointer[string]
+	// saved, when set, keeps a new bundle on disk (the agent's ca.crt).
+	saved func([]byte) error
+	// renewNow is signalled when the stream asks for a client
+	// certificate newer than the node's.
+	renewNow chan struct{}
 }
 
-func (r *caRotation) registered(at time.Time) { r.registeredAt.Store(at.UnixMilli()) }
-
-// newTrustingMasterConn is a masterConn that verifies the masters against
-// trust as it is at each handshake and reports its digest.
-func newTrustingMasterConn(urls []string, token string, trust *pki.TrustBundle) *masterConn {
-	c := newMasterConnWith(urls, token, func(tc *tls.Config) *tls.Config {
-		// A certificate the CA signed is not enough: every node holds
-		// one. Only a master's may receive the token and the reports.
-		return trust.ClientConfig(tc, pki.CheckServerIsMaster)
-	})
-	c.trust = trust
-	return c
+func newCATrust(bundlePEM []byte) (*caTrust, error) {
+	t := &caTrust{renewNow: make(chan struct{}, 1)}
+	if _, err := t.replace(bundlePEM); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
-// applyCATrust takes up the CA fields of an assignment set.
-func (a *Agent) applyCATrust(set *orchpb.AssignmentSet) {
-	trust := a.conn.trust
-	if bundle := set.GetCaBundlePem(); trust != nil && bundle != "" && pki.BundleDigest([]byte(bundle)) != trust.Digest() {
-		if err := a.saveTrust([]byte(bundle)); err != nil {
-			a.log.Error("could not take up the cluster's CAs", "err", err)
-		} else {
-			a.log.Info("the cluster's CAs changed: trusting the new bundle", "digest", trust.Digest()[:12])
-			// Tell the masters now rather than at the next heartbeat.
-			if a.reporter != nil {
-				a.reporter.changed()
-			}
+// replace trusts bundlePEM from now on; it reports whether that changed
+// anything.
+func (t *caTrust) replace(bundlePEM []byte) (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if bytes.Equal(bundlePEM, t.pem) {
+		return false, nil
+	}
+	certs, err := pki.ParseBundle(bundlePEM)
+	if err != nil {
+		return false, fmt.Errorf("agent: the CA bundle: %w", err)
+	}
+	if t.saved != nil {
+		if err := t.saved(bundlePEM); err != nil {
+			return false, err
 		}
 	}
-	if before := set.GetRenewBefore(); before != 0 && (a.rotation.registeredAt.Load() < before || !a.issuedByNext()) {
+	t.pem = append([]byte(nil), bundlePEM...)
+	t.pool.Store(pki.PoolOf(certs))
+	d := pki.BundleDigest(bundlePEM)
+	t.digest.Store(&d)
+	return true, nil
+}
+
+func (t *caTrust) Pool() *x509.CertPool { return t.pool.Load() }
+
+// Digest names the bundle trusted now, as status reports tell the masters.
+func (t *caTrust) Digest() string { return *t.digest.Load() }
+
+// verifyMaster checks, at the handshake, that a server is a master of this
+// cluster by the CAs trusted now and answers for the name dialled.
+func (t *caTrust) verifyMaster(cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("agent: the master sent no certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	opts := x509.VerifyOptions{DNSName: cs.ServerName, Roots: t.Pool(), Intermediates: inter}
+	if _, err := cs.PeerCertificates[0].Verify(opts); err != nil {
+		return fmt.Errorf("agent: the master's certificate: %w", err)
+	}
+	return pki.CheckServerIsMaster(cs)
+}
+
+// follow takes what an assignment set says about trust: the bundle to
+// trust and, in a CA replacement's sign phase, the CA whose client
+// certificate the node must hold (it renews when it holds another's).
+func (t *caTrust) follow(set *orchpb.AssignmentSet, cert *tls.Certificate) error {
+	if b := set.GetCaBundlePem(); b != "" {
+		if _, err := t.replace([]byte(b)); err != nil {
+			return err
+		}
+	}
+	if want := set.GetRenewUnlessIssuer(); want != "" && cert != nil && issuerOf(cert) != want {
 		select {
-		case a.rotation.renew <- struct{}{}:
+		case t.renewNow <- struct{}{}:
 		default:
 		}
 	}
+	return nil
 }
 
-// issuedByNext reports whether the node's client certificate was issued
-// by the next CA, the last of the bundle during a rotation (a master that
-// had not applied phase sign yet may have signed a renewal with the old).
-func (a *Agent) issuedByNext() bool {
-	certs := a.conn.trust.Certs()
-	leaf, err := pki.LeafOf(a.conn.cert.Load())
-	return err == nil && len(certs) > 0 && leaf.CheckSignatureFrom(certs[len(certs)-1]) == nil
-}
-
-// saveTrust writes the bundle to ca.crt, so that a restarted agent trusts
-// it, then swaps it in.
-func (a *Agent) saveTrust(bundle []byte) error {
-	if _, err := pki.NewTrustBundle(bundle); err != nil {
+// waitRenewal waits until cert is due for renewal, the stream asks for a
+// newer one, or retry passes while there is no certificate yet.
+func (t *caTrust) waitRenewal(ctx context.Context, cert *tls.Certificate, retry time.Duration) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- pki.WaitRenewal(ctx, cert, retry) }()
+	select {
+	case err := <-done:
 		return err
+	case <-t.renewNow:
+		return nil
 	}
-	if err := writeAtomic(a.dir.path("ca.crt"), bundle, 0o644); err != nil {
-		return err
-	}
-	return a.conn.trust.Set(bundle)
 }
 
-// runRotationRenewal registers again whenever a set says the client
-// certificate is too old, until ctx ends.
-func (a *Agent) runRotationRenewal(ctx context.Context, agentAddr string) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-a.rotation.renew:
-		}
-		if a.rotation.registeredAt.Load() == 0 {
-			continue // the first registration is still under way
-		}
-		register := func() (struct{}, error) { return struct{}{}, a.register(ctx, agentAddr) }
-		if _, err := retry(ctx, a.log, "renew the node's certificates for the new CA", register); err != nil {
-			return
-		}
-		a.log.Info("renewed the node's certificates: the cluster's CA is being replaced")
+// issuerOf names the CA that signed the node's client certificate, as
+// status reports tell the masters.
+func issuerOf(cert *tls.Certificate) string {
+	leaf, err := pki.LeafOf(cert)
+	if err != nil {
+		return ""
 	}
+	return pki.IssuerKeyID(leaf)
 }

@@ -69,10 +69,10 @@ func (d dataDir) saveIdentity(id *identity) error {
 	return writeAtomic(d.path("node.json"), data, 0o600)
 }
 
-// caBundle returns the CAs the node trusts (ca.crt), fetching the
-// cluster CA from the first of masters that answers and pinning it on
-// first join; a CA rotation rewrites the file (catrust.go).
-func (d dataDir) caBundle(ctx context.Context, masters []string, token string) (*pki.TrustBundle, error) {
+// caBundle returns the CAs the node trusts: fetched from the first of
+// masters that answers and pinned on first join, then as CA replacements
+// rewrote it.
+func (d dataDir) caBundle(ctx context.Context, masters []string, token string) ([]byte, error) {
 	pemBytes, err := os.ReadFile(d.path("ca.crt"))
 	if errors.Is(err, os.ErrNotExist) {
 		var lastErr error
@@ -90,11 +90,7 @@ func (d dataDir) caBundle(ctx context.Context, masters []string, token string) (
 	} else if err != nil {
 		return nil, fmt.Errorf("agent: read CA: %w", err)
 	}
-	bundle, err := pki.NewTrustBundle(pemBytes)
-	if err != nil {
-		return nil, fmt.Errorf("agent: %s: %w", d.path("ca.crt"), err)
-	}
-	return bundle, nil
+	return pemBytes, nil
 }
 
 // serverCertificate loads the agent's certificate for its own endpoint.

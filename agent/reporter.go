@@ -60,9 +60,6 @@ func (r *reporter) flush(ctx context.Context) {
 func (r *reporter) send(ctx context.Context) {
 	statuses, finished := r.replicas.statuses()
 	report := &orchpb.StatusReport{NodeId: r.nodeID, Statuses: statuses}
-	if r.conn.trust != nil {
-		report.CaDigest = r.conn.trust.Digest()
-	}
 	if r.volumeUsage != nil {
 		report.VolumeUsage = r.volumeUsage()
 	}

@@ -18,7 +18,7 @@ const renewRetry = 10 * time.Second
 func (m *Master) runCertRenewal(ctx context.Context) {
 	due := m.cert.Load()
 	for pki.WaitRenewal(ctx, due, renewRetry) == nil {
-		cert, err := m.auth.IssueMaster(m.certHosts)
+		cert, err := m.ca.IssueMaster(m.certHosts)
 		if err != nil {
 			m.log.Error("could not renew this master's certificate", "err", err)
 			due = nil // try again after renewRetry

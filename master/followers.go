@@ -165,8 +165,7 @@ func (m *Master) upkeep(ctx context.Context) error {
 	}
 	self := m.self()
 	rec := m.store.Master(self.ID)
-	if rec.GetApiAddress() == self.APIAddress && rec.GetRaftAddress() == self.RaftAddress && rec.GetProtocol() == self.Protocol &&
-		rec.GetTrustDigest() == self.TrustDigest && rec.GetCertCaDigest() == self.CertCADigest {
+	if rec.GetApiAddress() == self.APIAddress && rec.GetRaftAddress() == self.RaftAddress && rec.GetProtocol() == self.Protocol {
 		return nil
 	}
 	if m.raft.IsLeader() {

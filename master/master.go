@@ -92,8 +92,8 @@ type Master struct {
 	log       *slog.Logger
 	store     *store.Store
 	raft      *raftnode.Node
-	ca        *pki.CA // as found at start; auth follows the replicated CA
-	auth      *pki.Authority
+	ca        *pki.CA
+	stopOnce  sync.Once
 	// dataKey seals secret values (DATA/data.key, never replicated).
 	dataKey *seal.Key
 	// registry holds this master's metrics (GET /metrics).
@@ -153,9 +153,7 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 	if m.dataKey, err = m.loadDataKey(); err != nil {
 		return nil, err
 	}
-	if m.auth, err = m.loadAuthority(); err != nil {
-		return nil, err
-	}
+	m.ca.SetLeafLifetime(cfg.CertLifetime)
 	images, err := imagestore.Open(filepath.Join(cfg.DataDir, "images"), imagestore.WithMaxSize(cfg.MaxImageSize))
 	if err != nil {
 		return nil, err
@@ -197,18 +195,18 @@ func (m *Master) listenAndOpenRaft(joining bool) error {
 	host, _, _ := net.SplitHostPort(cfg.APIAddr)
 	raftHost, _, _ := net.SplitHostPort(cfg.RaftAddr)
 	m.certHosts = append(serverHosts(host), raftHost)
-	cert, err := m.auth.IssueMaster(m.certHosts)
+	cert, err := m.ca.IssueMaster(m.certHosts)
 	if err != nil {
 		return err
 	}
 	m.cert = pki.NewLiveCert(cert)
 	m.store = store.New()
 	m.tokens = auth.NewTokens(m.store, m.readBarrier)
-	m.peers = peer.NewClient(m.auth, m.cert)
+	m.peers = peer.NewClient(m.ca, m.cert)
 	rc := cfg.Raft
 	rc.DataDir, rc.BindAddr, rc.AdvertiseAddr, rc.NodeID = cfg.DataDir, cfg.RaftAddr, cfg.RaftAddr, cfg.NodeID
 	rc.Bootstrap = cfg.Bootstrap && !joining
-	rc.ServerTLS, rc.ClientTLS = m.auth.MasterServerTLS(m.cert), m.auth.MasterClientTLS(m.cert)
+	rc.ServerTLS, rc.ClientTLS = m.ca.MasterServerTLS(m.cert), m.ca.MasterClientTLS(m.cert)
 	if rc.Logger == nil {
 		rc.Logger = cfg.Logger
 	}
@@ -231,10 +229,10 @@ func (m *Master) listenAndOpenRaft(joining bool) error {
 func (m *Master) assembleAPI(images *imagestore.Store) {
 	cfg := m.cfg
 	m.registry = m.newRegistry()
-	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.proposer(), CA: m.auth, ClientCert: m.cert, DataKey: m.dataKey, Logger: cfg.Logger})
+	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.proposer(), CA: m.ca, ClientCert: m.cert, DataKey: m.dataKey, Logger: cfg.Logger})
 	m.registry.MustRegister(m.dispatcher.Collector())
 	m.control = controlplane.New(controlplane.Deps{
-		Raft: m.raft, Store: m.store, CA: m.auth, DataKey: m.dataKey, Self: m.self(), ReadBarrier: m.readBarrier,
+		Raft: m.raft, Store: m.store, CA: m.ca, Cert: m.cert, Masters: m.peers, DataKey: m.dataKey, Self: m.self(), ReadBarrier: m.readBarrier,
 		LastUsed: m.tokens.LastUsed, Logger: cfg.Logger,
 	})
 	m.events = events.NewLog(0, nil)
@@ -246,7 +244,7 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 		Auth:        authenticator{m.tokens},
 		Cluster:     m,
 		Images:      images,
-		CAPEM:       m.auth.ServedPEM,
+		CAPEM:       m.servedCA,
 		Logs:        m.dispatcher,
 		NodeMetrics: m.dispatcher,
 		Exec:        m.dispatcher,
@@ -259,17 +257,18 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 		Registry:    m.registry,
 	})
 	m.forwarder = peer.NewForwarder(peer.ForwarderDeps{
-		Local: server.Handler(), Leader: m.leaderAPI, CA: m.auth, Cert: m.cert, Wait: cfg.LeaderWait, Logger: cfg.Logger,
+		Local: server.Handler(), Leader: m.leaderAPI, CA: m.ca, Cert: m.cert, Wait: cfg.LeaderWait, Logger: cfg.Logger,
 	})
-	m.httpServer = newAPIServer(api.VersionHandler(m.forwarder), m.auth.Trust().ServerConfig(&tls.Config{
+	m.httpServer = newAPIServer(api.VersionHandler(m.forwarder), &tls.Config{
 		GetCertificate: m.cert.GetCertificate,
 		MinVersion:     tls.VersionTLS12,
 		// Masters calling one another and registered nodes show their
 		// certificate; clients (and a node joining) use bearer tokens.
-		// The trusted CAs are read per handshake (two during a CA rotation).
 		ClientAuth: tls.VerifyClientCertIfGiven,
-		NextProtos: []string{"h2", "http/1.1"},
-	}), cfg.Logger)
+		// The CAs trusted change during a CA replacement: read at each
+		// handshake.
+		GetConfigForClient: m.apiTLSForClient,
+	}, cfg.Logger)
 }
 
 // serve starts the API server, the leader loop and the events follower,
@@ -287,6 +286,11 @@ func (m *Master) serve(ctx context.Context) context.Context {
 	go func() {
 		defer m.wg.Done()
 		m.runLeaderWork(runCtx)
+	}()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.followCA(runCtx)
 	}()
 	// Every master derives the human events from what it applies (not only
 	// the leader), so any master serves GET /v1/events.
@@ -312,7 +316,7 @@ func (m *Master) enterCluster(ctx context.Context, hasState, joining bool) error
 	}
 	if joining {
 		jctx, jcancel := context.WithTimeout(ctx, joinTimeout)
-		err := (&peer.Joiner{URLs: cfg.Join, Token: cfg.JoinToken}).RequestMembership(jctx, m.ca.CertPEM, m.self())
+		err := (&peer.Joiner{URLs: cfg.Join, Token: cfg.JoinToken}).RequestMembership(jctx, m.ca.CertPEM(), m.self())
 		jcancel()
 		if err != nil {
 			m.cfg.Leave = false
@@ -337,14 +341,10 @@ func (m *Master) enterCluster(ctx context.Context, hasState, joining bool) error
 // keeping its own record current, copying loaded images from its peers
 // and writing the tokens' last-use times.
 func (m *Master) startBackground(runCtx context.Context, images *imagestore.Store) {
-	m.wg.Add(5)
+	m.wg.Add(4)
 	go func() {
 		defer m.wg.Done()
 		m.runUpkeep(runCtx)
-	}()
-	go func() {
-		defer m.wg.Done()
-		m.runCATrust(runCtx)
 	}()
 	go func() {
 		defer m.wg.Done()
@@ -384,7 +384,7 @@ func (m *Master) credentials(ctx context.Context, joining, hasState bool) (*pki.
 	ca, err := pki.LoadCA(dir)
 	switch {
 	case err == nil:
-		return ca, nil
+		return ca, m.loadNextCA(ca)
 	case errors.Is(err, os.ErrNotExist) && m.cfg.Bootstrap && !hasState:
 		return pki.LoadOrCreateCA(dir)
 	case errors.Is(err, os.ErrNotExist):
@@ -395,11 +395,7 @@ func (m *Master) credentials(ctx context.Context, joining, hasState bool) (*pki.
 
 // self is this master as the others reach it.
 func (m *Master) self() peer.Member {
-	self := peer.Member{ID: m.cfg.NodeID, RaftAddress: m.raft.Addr(), APIAddress: m.apiURL, Protocol: api.ProtocolVersion.String()}
-	if cfg := m.store.Config(); cfg.GetRotation() != nil || cfg.GetPreviousCertPem() != "" {
-		self.TrustDigest, self.CertCADigest = m.trustDigests()
-	}
-	return self
+	return peer.Member{ID: m.cfg.NodeID, RaftAddress: m.raft.Addr(), APIAddress: m.apiURL, Protocol: api.ProtocolVersion.String()}
 }
 
 // URL is the API's address.
@@ -412,11 +408,14 @@ func (m *Master) Store() *store.Store { return m.store }
 func (m *Master) Raft() *raftnode.Node { return m.raft }
 
 // CA is the cluster CA.
-func (m *Master) CA() *pki.CA { return m.auth.Current() }
+func (m *Master) CA() *pki.CA { return m.ca }
 
 // Stop shuts the master down: leader work first, then the API, then Raft.
-// With Config.Leave it first takes this master out of the cluster.
-func (m *Master) Stop() {
+// With Config.Leave it first takes this master out of the cluster. Calls
+// after the first do nothing.
+func (m *Master) Stop() { m.stopOnce.Do(m.stop) }
+
+func (m *Master) stop() {
 	if m.cfg.Leave {
 		if err := m.leave(); err != nil {
 			m.log.Warn("could not leave the cluster", "err", err)
@@ -443,7 +442,7 @@ func (m *Master) bootstrapCredentials(ctx context.Context) error {
 	cmds := []*orchpb.Command{
 		{Op: &orchpb.Command_SetClusterConfig{SetClusterConfig: &orchpb.SetClusterConfig{Config: &orchpb.ClusterConfig{
 			ClusterCidr: m.cfg.ClusterCIDR, ClusterId: m.ca.Digest()[:16],
-			CaCertPem: string(m.ca.CertPEM), CaKeyPem: string(m.ca.KeyPEM()),
+			CaCertPem: string(m.ca.CertPEM()), CaKeyPem: string(m.ca.KeyPEM()),
 		}}}},
 		controlplane.Record(m.self()),
 	}
@@ -473,7 +472,7 @@ func (m *Master) bootstrapCredentials(ctx context.Context) error {
 		}
 	}
 	confPath := filepath.Join(m.cfg.DataDir, AdminConfigFile)
-	if err := client.WriteConfig(confPath, &client.Config{Server: m.apiURL, Token: tokens[auth.RoleAdmin], CA: string(m.ca.CertPEM)}); err != nil {
+	if err := client.WriteConfig(confPath, &client.Config{Server: m.apiURL, Token: tokens[auth.RoleAdmin], CA: string(m.ca.CertPEM())}); err != nil {
 		return fmt.Errorf("master: write %s: %w", confPath, err)
 	}
 	// Paths, never the tokens: output ends up in logs and terminals' scrollback.

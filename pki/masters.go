@@ -3,6 +3,7 @@ package pki
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 )
 
@@ -23,13 +24,22 @@ func (ca *CA) IssueMaster(hosts []string) (tls.Certificate, error) {
 // known by their certificate, not by the address they were dialled at
 // (which may be a NAT or a 0.0.0.0 listener).
 func (ca *CA) VerifyMaster(rawCerts [][]byte) error {
-	return verifyMaster(ca.Pool(), rawCerts)
-}
-
-func verifyMaster(roots *x509.CertPool, rawCerts [][]byte) error {
-	_, leaf, err := verifyChain(roots, rawCerts, x509.ExtKeyUsageAny)
+	if len(rawCerts) == 0 {
+		return errors.New("pki: peer sent no certificate")
+	}
+	leaf, err := x509.ParseCertificate(rawCerts[0])
 	if err != nil {
-		return err
+		return fmt.Errorf("pki: peer certificate: %w", err)
+	}
+	inter := x509.NewCertPool()
+	for _, raw := range rawCerts[1:] {
+		if c, err := x509.ParseCertificate(raw); err == nil {
+			inter.AddCert(c)
+		}
+	}
+	opts := x509.VerifyOptions{Roots: ca.Pool(), Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	if _, err := leaf.Verify(opts); err != nil {
+		return fmt.Errorf("pki: peer certificate not signed by the cluster CA: %w", err)
 	}
 	if leaf.Subject.CommonName != MasterCommonName {
 		return fmt.Errorf("pki: peer %q is not a master", leaf.Subject.CommonName)
@@ -41,16 +51,12 @@ func verifyMaster(roots *x509.CertPool, rawCerts [][]byte) error {
 // (Raft): it presents cert (as it is at each handshake) and requires a
 // master's certificate back.
 func (ca *CA) MasterServerTLS(cert *LiveCert) *tls.Config {
-	return masterServerTLS(cert, ca.VerifyMaster)
-}
-
-func masterServerTLS(cert *LiveCert, verify func([][]byte) error) *tls.Config {
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: cert.GetCertificate,
 		ClientAuth:     tls.RequireAnyClientCert,
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			return verify(raw)
+			return ca.VerifyMaster(raw)
 		},
 	}
 }
@@ -58,17 +64,13 @@ func masterServerTLS(cert *LiveCert, verify func([][]byte) error) *tls.Config {
 // MasterClientTLS is the TLS config for calling another master: it accepts
 // only a master's certificate and presents cert when it is not nil.
 func (ca *CA) MasterClientTLS(cert *LiveCert) *tls.Config {
-	return masterClientTLS(cert, ca.VerifyMaster)
-}
-
-func masterClientTLS(cert *LiveCert, verify func([][]byte) error) *tls.Config {
 	tc := &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		// VerifyPeerCertificate does the whole check (chain and subject);
 		// the host name is not what identifies a master.
 		InsecureSkipVerify: true, //nolint:gosec // verified below
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			return verify(raw)
+			return ca.VerifyMaster(raw)
 		},
 	}
 	if cert != nil {

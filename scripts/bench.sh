@@ -25,9 +25,15 @@ runs=(
   "./integration/controlplane/:BenchmarkCARotate:1x"
   "./master/raftnode/:BenchmarkApply3:20000x"
   "./master/dispatcher/:BenchmarkEndpoint:20x"
+  "./master/dispatcher/:BenchmarkNodeChange:3x"
   "./master/manifest/:BenchmarkParseOneJSON:1s"
   "./api/:BenchmarkMarshalService|BenchmarkMarshalReplica:1s"
 )
+# make bench-scale (BENCH_SET=scale) runs only the scale benchmark: 3
+# masters and 5,000 hollow nodes, too heavy for every make bench.
+if [ "${BENCH_SET:-}" = scale ]; then
+  runs=("./hollow/:BenchmarkScale:1x")
+fi
 # The e2e package runs only when asked: it builds hosts in namespaces.
 export ORCH_E2E=1
 stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -40,7 +46,7 @@ for run in "${runs[@]}"; do
   name=$(echo "$pkg" | tr -c 'a-zA-Z0-9\n' '_' | sed 's/^_*//; s/_*$//')
   # Several runs of one package each get their own file.
   if [ "$re" != "." ]; then name="${name}_$(echo "$re" | tr -c 'a-zA-Z0-9\n' '_' | sed 's/_*$//')"; fi
-  raw=$(go test -run '^$' -bench "$re" -benchtime "$benchtime" -count 1 "$pkg" 2>&1) || { echo "$raw" >&2; exit 1; }
+  raw=$(go test -run '^$' -bench "$re" -benchtime "$benchtime" -count 1 -timeout "${BENCH_TIMEOUT:-30m}" "$pkg" 2>&1) || { echo "$raw" >&2; exit 1; }
   echo "$raw" | awk -v stamp="$stamp" -v rev="$rev" -v pkg="$pkg" '
     BEGIN { printf "{\"time\":\"%s\",\"revision\":\"%s\",\"package\":\"%s\",\"results\":[", stamp, rev, pkg; n=0 }
     /^Benchmark/ {

@@ -78,7 +78,7 @@ func TestRestartAllKeepsReplicas(t *testing.T) {
 // startAgent starts an agent that joins all of c's masters and runs its
 // replicas in the containerd at socket; the test's cleanup stops it and
 // removes its network and containers.
-func startAgent(t testing.TB, c *cluster, socket string) {
+func startAgent(t *testing.T, c *cluster, socket string) {
 	var urls []string
 	for _, m := range c.masters {
 		urls = append(urls, m.url())
@@ -103,7 +103,7 @@ func startAgent(t testing.TB, c *cluster, socket string) {
 }
 
 // runningHello waits for hello's one replica to run and returns it.
-func runningHello(t testing.TB, c *cluster) replicaView {
+func runningHello(t *testing.T, c *cluster) replicaView {
 	t.Helper()
 	var rep replicaView
 	c.eventually("hello's replica to run", func() error {

@@ -205,12 +205,6 @@ func (s *Server) clusterRoutes() []endpoint.Route {
 		{Pattern: "GET /v1/cluster", Role: auth.RoleReader, Handler: s.cluster,
 			Summary: "The masters, which one leads, and the Raft index",
 			Out:     endpoint.JSON(api.Cluster{})},
-		{Pattern: "POST /v1/ca/rotate", Role: auth.RoleAdmin, Handler: s.rotateCA,
-			Summary: "Replace the cluster CA without downtime (docs/ca-rotation.md): start a rotation, or abort one still in phase trust",
-			In:      endpoint.JSON(api.CARotateRequest{}), Out: endpoint.JSON(api.CARotationStatus{})},
-		{Pattern: "GET /v1/ca/rotate", Role: auth.RoleReader, Handler: s.caRotation,
-			Summary: "The CA rotation under way: its phase and the masters and nodes that caught up with it",
-			Out:     endpoint.JSON(api.CARotationStatus{})},
 	}
 }
 

@@ -124,7 +124,7 @@ func newFixtureWith(t *testing.T, change func(*Deps)) *fixture {
 	}
 	st := store.New()
 	f := &fixture{st: st, ca: ca, raft: &fakeRaft{st: st, leader: true, servers: []raftnode.Server{{ID: "m1", Address: "127.0.0.1:7401", Role: "leader"}}}}
-	deps := Deps{Raft: f.raft, Store: st, CA: pki.NewAuthority(ca, 0), Self: peer.Member{ID: "m1", RaftAddress: "127.0.0.1:7401", APIAddress: "https://127.0.0.1:7400"}}
+	deps := Deps{Raft: f.raft, Store: st, CA: ca, Self: peer.Member{ID: "m1", RaftAddress: "127.0.0.1:7401", APIAddress: "https://127.0.0.1:7400"}}
 	if change != nil {
 		change(&deps)
 	}

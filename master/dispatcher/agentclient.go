@@ -20,24 +20,27 @@ import (
 // meant to call, and the master presents its own.
 type agentClient struct {
 	tls *tls.Config
-	// trust holds the CAs an agent's certificate may chain to, as they are
-	// at each call (two during a CA rotation).
-	trust *pki.TrustBundle
+	ca  *pki.CA
 }
 
-func newAgentClient(ca *pki.Authority, cert *pki.LiveCert) *agentClient {
+func newAgentClient(ca *pki.CA, cert *pki.LiveCert) *agentClient {
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cert != nil {
 		tlsConf.GetClientCertificate = cert.GetClientCertificate
 	}
-	return &agentClient{tls: tlsConf, trust: trustOf(ca)}
+	return &agentClient{tls: tlsConf, ca: ca}
 }
 
 // client is an HTTP client that accepts only node's agent. Connections are
 // not pooled: logs and exec are rare, and a pooled connection verified for
 // one node must never carry a call meant for another at the same address.
 func (c *agentClient) client(node *orchpb.Node) *http.Client {
-	tc := c.trust.ClientConfig(c.tls, pki.CheckServerIsNode(pki.NodeIdentity{Name: node.GetName(), ID: node.GetId()}))
+	tc := c.tls.Clone()
+	if c.ca != nil {
+		// The CAs trusted now: two during a CA replacement.
+		tc.RootCAs = c.ca.Pool()
+	}
+	tc.VerifyConnection = pki.CheckServerIsNode(pki.NodeIdentity{Name: node.GetName(), ID: node.GetId()})
 	return &http.Client{Transport: api.VersionTransport{Base: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}}
 }
 

@@ -25,7 +25,7 @@ type Client struct {
 }
 
 // NewClient builds a client presenting cert as it is at each handshake.
-func NewClient(ca MasterTLS, cert *pki.LiveCert) *Client {
+func NewClient(ca *pki.CA, cert *pki.LiveCert) *Client {
 	return &Client{http: &http.Client{Transport: api.VersionTransport{Base: newTransport(ca.MasterClientTLS(cert))}}}
 }
 
@@ -155,10 +155,4 @@ func (c *Client) FetchImage(ctx context.Context, base, name string) (io.ReadClos
 		return nil, fmt.Errorf("peer: image %s from %s: %w", name, base, api.DecodeError(resp.StatusCode, data))
 	}
 	return resp.Body, nil
-}
-
-// MasterTLS makes the TLS config for calling masters (a *pki.CA, or the
-// *pki.Authority of a master whose CA may be rotating).
-type MasterTLS interface {
-	MasterClientTLS(cert *pki.LiveCert) *tls.Config
 }

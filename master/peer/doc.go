@@ -50,11 +50,6 @@ type Member struct {
 	// body (a v0.1.0 leader refuses fields it does not know): the leader
 	// takes it from the request's api.HeaderProtocol.
 	Protocol string `json:"-"`
-	// TrustDigest is the digest of the CA bundle the master trusts and
-	// CertCADigest that of the CA that issued its certificate; sent only
-	// once the cluster's CA was rotated (docs/ca-rotation.md).
-	TrustDigest  string `json:"trustDigest,omitempty"`
-	CertCADigest string `json:"certCADigest,omitempty"`
 }
 
 // TokenUse is a follower's report to the leader of when it last accepted

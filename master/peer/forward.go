@@ -49,7 +49,7 @@ type ForwarderDeps struct {
 	Local  http.Handler
 	Leader LeaderFunc
 	// CA verifies the leader's certificate.
-	CA MasterTLS
+	CA *pki.CA
 	// Cert is this master's certificate, presented only with a node's
 	// forwarded call, to vouch for the node its certificate named.
 	Cert *pki.LiveCert

@@ -117,11 +117,9 @@ func FetchCA(ctx context.Context, base, token string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peer: fetch CA from %s: %w", base, err)
 	}
-	// After a CA rotation a token may pin the retired CA: the answer then
-	// carries the hand-over (pki.AcceptServedCA).
-	trusted, err := pki.AcceptServedCA(pemBytes, want)
+	caPEM, err := pki.AcceptServedCA(pemBytes, want)
 	if err != nil {
 		return nil, fmt.Errorf("peer: CA from %s: %w", base, err)
 	}
-	return trusted, nil
+	return caPEM, nil
 }

@@ -86,6 +86,8 @@ func (s *Store) apply(index uint64, cmd *orchpb.Command) *orchpb.CommandResult {
 		return &orchpb.CommandResult{}
 	case *orchpb.Command_PutImage:
 		return s.putImage(index, op.PutImage)
+	case *orchpb.Command_RotateCa:
+		return s.rotateCA(index, op.RotateCa)
 	case *orchpb.Command_SetClusterConfig:
 		return s.setClusterConfig(op.SetClusterConfig)
 	case *orchpb.Command_PutMaster:
@@ -116,10 +118,6 @@ func (s *Store) apply(index uint64, cmd *orchpb.Command) *orchpb.CommandResult {
 		return s.finishJob(index, op.FinishJob)
 	case *orchpb.Command_StartCronJob:
 		return s.startCronJob(index, op.StartCronJob)
-	case *orchpb.Command_RotateCa:
-		return s.rotateCA(op.RotateCa)
-	case *orchpb.Command_ReportNodeTrust:
-		return s.reportNodeTrust(index, op.ReportNodeTrust)
 	case *orchpb.Command_MoveReplicas:
 		return s.moveReplicas(index, op.MoveReplicas)
 	case nil:

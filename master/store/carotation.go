@@ -5,9 +5,7 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// The phases of a CA rotation (docs/ca-rotation.md): RotateCA moves the
-// cluster config from one to the next. Each is idempotent, so a new leader
-// can propose again the step its predecessor may or may not have committed.
+// The phases of a CA replacement (docs/ca-rotation.md), in order.
 const (
 	CAPhaseTrust  = "trust"
 	CAPhaseSign   = "sign"
@@ -15,102 +13,78 @@ const (
 	CAPhaseAbort  = "abort"
 )
 
-// rotateCA applies RotateCA. The only way the cluster CA changes: trust
-// (masters and nodes trust both CAs), sign (the next CA signs), retire
-// (the next CA is the CA; the old one's key is forgotten). abort is allowed
-// in trust only, when nothing is signed by the next CA yet.
-func (s *Store) rotateCA(c *orchpb.RotateCA) *orchpb.CommandResult {
+// rotateCA moves a CA replacement on. Each step is idempotent, so that a
+// new leader may propose again what its predecessor did: trust starts a
+// rotation (or repeats the one under way with the same next CA), sign
+// follows trust, retire follows sign and makes the next CA the cluster's,
+// and abort undoes a rotation still in trust. Nothing else changes the CA.
+func (s *Store) rotateCA(index uint64, c *orchpb.RotateCA) *orchpb.CommandResult {
 	cfg := s.config
 	if cfg.GetCaCertPem() == "" {
-		return fail(s.index, orchpb.ResultInvalid, "rotate CA: the cluster has no CA yet")
+		return fail(index, orchpb.ResultInvalid, "rotate CA: the cluster has no CA yet")
 	}
-	rot, want := cfg.GetRotation(), c.GetRotation()
+	cur := cfg.GetRotation()
 	next := proto.Clone(cfg).(*orchpb.ClusterConfig)
 	switch c.GetPhase() {
 	case CAPhaseTrust:
-		if rot != nil {
-			if rot.GetNextCertPem() == want.GetNextCertPem() {
-				return &orchpb.CommandResult{} // proposed again
+		r := c.GetRotation()
+		if r.GetNextCertPem() == "" || r.GetNextKeyPem() == "" || r.GetCrossPem() == "" {
+			return fail(index, orchpb.ResultInvalid, "rotate CA: rotation: the next CA's certificate, key and cross certificate are required")
+		}
+		if cur != nil {
+			if cur.GetNextCertPem() == r.GetNextCertPem() && cur.GetPhase() == CAPhaseTrust {
+				return &orchpb.CommandResult{}
 			}
-			return fail(s.index, orchpb.ResultConflict, "rotate CA: a rotation is already under way (phase %s)", rot.GetPhase())
+			return fail(index, orchpb.ResultConflict, "rotate CA: a rotation is already under way (phase %s): finish it first", cur.GetPhase())
 		}
-		if want.GetNextCertPem() == "" || want.GetNextKeyPem() == "" || want.GetCrossPem() == "" {
-			return fail(s.index, orchpb.ResultInvalid, "rotate CA: trust needs the next CA's certificate, key and cross certificate")
-		}
-		next.Rotation = proto.Clone(want).(*orchpb.CARotation)
+		next.Rotation = proto.Clone(r).(*orchpb.CARotation)
 		next.Rotation.Phase = CAPhaseTrust
 	case CAPhaseSign:
-		if res := sameRotation(s.index, "sign", rot, want); res != nil {
-			return res
+		if cur == nil {
+			return fail(index, orchpb.ResultConflict, "rotate CA: no rotation is under way")
 		}
-		if rot.GetPhase() == CAPhaseSign {
+		if cur.GetPhase() == CAPhaseSign {
 			return &orchpb.CommandResult{}
 		}
-		next.Rotation.Phase, next.Rotation.SignAt = CAPhaseSign, c.GetAt()
+		next.Rotation.Phase = CAPhaseSign
+		next.Rotation.SignAtUnixMs = c.GetRotation().GetSignAtUnixMs()
 	case CAPhaseRetire:
-		if rot == nil && cfg.GetCaCertPem() == want.GetNextCertPem() {
-			return &orchpb.CommandResult{} // already retired
+		if cur.GetPhase() != CAPhaseSign {
+			return fail(index, orchpb.ResultConflict, "rotate CA: retire follows the sign phase; the rotation is at %q", cur.GetPhase())
 		}
-		if res := sameRotation(s.index, "retire", rot, want); res != nil {
-			return res
-		}
-		if rot.GetPhase() != CAPhaseSign {
-			return fail(s.index, orchpb.ResultConflict, "rotate CA: retire needs phase sign, the rotation is at %s", rot.GetPhase())
-		}
-		next.PreviousCertPem, next.CrossPem = cfg.GetCaCertPem(), rot.GetCrossPem()
-		next.CaCertPem, next.CaKeyPem = rot.GetNextCertPem(), rot.GetNextKeyPem()
+		next.PreviousCertPem, next.CrossPem = cfg.GetCaCertPem(), cur.GetCrossPem()
+		next.CaCertPem, next.CaKeyPem = cur.GetNextCertPem(), cur.GetNextKeyPem()
 		next.Rotation = nil
 	case CAPhaseAbort:
-		if rot == nil {
-			return &orchpb.CommandResult{}
-		}
-		if rot.GetPhase() != CAPhaseTrust {
-			return fail(s.index, orchpb.ResultConflict, "rotate CA: abort is allowed in phase trust only, the rotation is at %s: finish it", rot.GetPhase())
+		if cur.GetPhase() != CAPhaseTrust {
+			return fail(index, orchpb.ResultConflict, "rotate CA: only a rotation in the trust phase can be aborted (it is at %q): finish it, or rotate again", cur.GetPhase())
 		}
 		next.Rotation = nil
 	default:
-		return fail(s.index, orchpb.ResultInvalid, "rotate CA: unknown phase %q", c.GetPhase())
+		return fail(index, orchpb.ResultInvalid, "rotate CA: phase: %q is not trust, sign, retire or abort", c.GetPhase())
 	}
 	s.config = next
 	return &orchpb.CommandResult{}
 }
 
-// sameRotation fails unless a rotation is under way and want names it.
-func sameRotation(index uint64, step string, rot, want *orchpb.CARotation) *orchpb.CommandResult {
-	if rot == nil {
-		return fail(index, orchpb.ResultConflict, "rotate CA: %s: no rotation is under way", step)
+// recordNodeTrust keeps what a node reported of its CAs, when it reported
+// anything new.
+func (s *Store) recordNodeTrust(nodeID, caDigest, certIssuer string) {
+	n := s.nodes[nodeID]
+	if caDigest == "" || n == nil || (n.GetCaDigest() == caDigest && n.GetCertIssuer() == certIssuer) {
+		return
 	}
-	if rot.GetNextCertPem() != want.GetNextCertPem() {
-		return fail(index, orchpb.ResultConflict, "rotate CA: %s names another rotation than the one under way", step)
-	}
-	return nil
+	nn := proto.Clone(n).(*orchpb.Node)
+	nn.CaDigest, nn.CertIssuer = caDigest, certIssuer
+	s.storeNode(nn)
+	s.emit(EventPut, KindNode, nn)
 }
 
-// reportNodeTrust records which CAs a node trusts and which CA issued its
-// client certificate; the rotation controller waits on them.
-func (s *Store) reportNodeTrust(index uint64, c *orchpb.ReportNodeTrust) *orchpb.CommandResult {
-	old := s.nodes[c.GetNodeId()]
-	if old == nil {
-		return fail(index, orchpb.ResultNotFound, "report node trust: node %s not found", c.GetNodeId())
-	}
-	if old.GetTrustDigest() == c.GetTrustDigest() && old.GetCertCaDigest() == c.GetCertCaDigest() {
-		return &orchpb.CommandResult{}
-	}
-	n := proto.Clone(old).(*orchpb.Node)
-	if c.GetTrustDigest() != "" {
-		n.TrustDigest = c.GetTrustDigest()
-	}
-	if c.GetCertCaDigest() != "" {
-		n.CertCaDigest = c.GetCertCaDigest()
-	}
-	n.Version = index
-	s.storeNode(n)
-	s.emit(EventPut, KindNode, n)
-	return &orchpb.CommandResult{}
-}
-
-// TrustPEM is every CA the cluster's members must trust under cfg: the
-// CA, and the next one while a rotation is under way.
-func TrustPEM(cfg *orchpb.ClusterConfig) string {
-	return cfg.GetCaCertPem() + cfg.GetRotation().GetNextCertPem()
+// TrustIsNews reports whether a node's report of its CAs would change the
+// store (the dispatcher proposes only then).
+func (s *Store) TrustIsNews(nodeID, caDigest, certIssuer string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := s.nodes[nodeID]
+	return caDigest != "" && n != nil && (n.GetCaDigest() != caDigest || n.GetCertIssuer() != certIssuer)
 }

@@ -1,115 +1,70 @@
 package store
 
 import (
+	"strings"
 	"testing"
 
 	orchpb "github.com/orch-io/orch/proto"
 )
 
-// caRotationStore is a store with a CA (A) and one node, and the rotation
-// to B its tests propose.
-func caRotationStore(t *testing.T) (*Store, *orchpb.CARotation, *uint64) {
-	t.Helper()
+func rotate(phase string, r *orchpb.CARotation) *orchpb.Command {
+	return &orchpb.Command{Op: &orchpb.Command_RotateCa{RotateCa: &orchpb.RotateCA{Phase: phase, Rotation: r}}}
+}
+
+// TestRotateCAPhases: trust, sign and retire in order, each idempotent;
+// abort only in trust; SetClusterConfig neither replaces the CA nor drops
+// a rotation; a snapshot carries the rotation.
+func TestRotateCAPhases(t *testing.T) {
 	s := New()
-	idx := uint64(0)
-	apply := func(cmd *orchpb.Command) {
-		idx++
-		if res := s.Apply(idx, cmd); res.GetErrorCode() != "" {
-			t.Fatalf("setup: %s", res.GetError())
-		}
-	}
-	apply(&orchpb.Command{Op: &orchpb.Command_SetClusterConfig{SetClusterConfig: &orchpb.SetClusterConfig{Config: &orchpb.ClusterConfig{
-		ClusterCidr: "10.0.0.0/16", CaCertPem: "A-cert", CaKeyPem: "A-key"}}}})
-	apply(&orchpb.Command{Op: &orchpb.Command_RegisterNode{RegisterNode: &orchpb.RegisterNode{Node: &orchpb.Node{Id: "n1", Name: "n1"}}}})
-	return s, &orchpb.CARotation{NextCertPem: "B-cert", NextKeyPem: "B-key", CrossPem: "cross", StartedAt: 5}, &idx
-}
-
-func rotate(phase string, rot *orchpb.CARotation, at int64) *orchpb.Command {
-	return &orchpb.Command{Op: &orchpb.Command_RotateCa{RotateCa: &orchpb.RotateCA{Phase: phase, Rotation: rot, At: at}}}
-}
-
-func TestRotateCAPhasesAreIdempotentAndEndWithB(t *testing.T) {
-	s, rot, idx := caRotationStore(t)
-	step := func(phase string, wantCode string) {
+	var index uint64
+	apply := func(cmd *orchpb.Command, wantErr string) {
 		t.Helper()
-		*idx++
-		if res := s.Apply(*idx, rotate(phase, rot, 42)); res.GetErrorCode() != wantCode {
-			t.Fatalf("%s: got %q (%s), want %q", phase, res.GetErrorCode(), res.GetError(), wantCode)
+		index++
+		res := s.Apply(index, cmd)
+		if wantErr == "" && res.GetErrorCode() != "" {
+			t.Fatalf("apply: %s", res.GetError())
+		}
+		if wantErr != "" && !strings.Contains(res.GetError(), wantErr) {
+			t.Fatalf("apply: error %q, want one with %q", res.GetError(), wantErr)
 		}
 	}
-	step(CAPhaseRetire, orchpb.ResultConflict) // nothing under way
-	step(CAPhaseTrust, "")
-	step(CAPhaseTrust, "")                     // again: a new leader may propose it twice
-	step(CAPhaseRetire, orchpb.ResultConflict) // not signed yet
-	if got := s.Config().GetRotation().GetPhase(); got != CAPhaseTrust {
-		t.Fatalf("phase %q, want trust", got)
+	apply(rotate(CAPhaseTrust, &orchpb.CARotation{NextCertPem: "B", NextKeyPem: "BK", CrossPem: "X"}), "no CA yet")
+	setConfig := func(cfg *orchpb.ClusterConfig) *orchpb.Command {
+		return &orchpb.Command{Op: &orchpb.Command_SetClusterConfig{SetClusterConfig: &orchpb.SetClusterConfig{Config: cfg}}}
 	}
-	other := &orchpb.CARotation{NextCertPem: "C-cert", NextKeyPem: "C-key", CrossPem: "x"}
-	*idx++
-	if res := s.Apply(*idx, rotate(CAPhaseTrust, other, 0)); res.GetErrorCode() != orchpb.ResultConflict {
-		t.Fatalf("a second rotation was accepted: %v", res)
+	apply(setConfig(&orchpb.ClusterConfig{ClusterCidr: "10.224.0.0/11", CaCertPem: "A", CaKeyPem: "AK"}), "")
+	apply(rotate(CAPhaseSign, nil), "no rotation")
+	apply(rotate(CAPhaseTrust, &orchpb.CARotation{NextCertPem: "B"}), "are required")
+	next := &orchpb.CARotation{NextCertPem: "B", NextKeyPem: "BK", CrossPem: "X"}
+	apply(rotate(CAPhaseTrust, next), "")
+	apply(rotate(CAPhaseTrust, next), "")
+	apply(rotate(CAPhaseTrust, &orchpb.CARotation{NextCertPem: "C", NextKeyPem: "CK", CrossPem: "Y"}), "already under way")
+	apply(rotate(CAPhaseRetire, nil), "retire follows the sign phase")
+	apply(setConfig(&orchpb.ClusterConfig{ClusterCidr: "10.224.0.0/11"}), "")
+	if s.Config().GetRotation().GetPhase() != CAPhaseTrust {
+		t.Fatal("a SetClusterConfig dropped the rotation")
 	}
-	step(CAPhaseSign, "")
-	step(CAPhaseSign, "")
-	if got := s.Config().GetRotation(); got.GetPhase() != CAPhaseSign || got.GetSignAt() != 42 {
-		t.Fatalf("after sign: %v", got)
+	apply(rotate(CAPhaseSign, &orchpb.CARotation{SignAtUnixMs: 42}), "")
+	apply(rotate(CAPhaseSign, nil), "")
+	apply(rotate(CAPhaseAbort, nil), "only a rotation in the trust phase")
+
+	restored := New()
+	restored.Restore(s.Snapshot())
+	if r := restored.Config().GetRotation(); r.GetPhase() != CAPhaseSign || r.GetSignAtUnixMs() != 42 {
+		t.Fatalf("restored rotation %v", r)
 	}
-	step(CAPhaseAbort, orchpb.ResultConflict) // past trust: finish it
-	assertRoundTrip(t, s)                     // a backup mid-rotation resumes it
-	step(CAPhaseRetire, "")
-	step(CAPhaseRetire, "")
+
+	apply(rotate(CAPhaseRetire, nil), "")
 	cfg := s.Config()
-	if cfg.GetCaCertPem() != "B-cert" || cfg.GetCaKeyPem() != "B-key" || cfg.GetPreviousCertPem() != "A-cert" ||
-		cfg.GetCrossPem() != "cross" || cfg.GetRotation() != nil {
-		t.Fatalf("after retire: %v", cfg)
+	if cfg.GetCaCertPem() != "B" || cfg.GetCaKeyPem() != "BK" || cfg.GetPreviousCertPem() != "A" || cfg.GetCrossPem() != "X" || cfg.GetRotation() != nil {
+		t.Fatalf("after retire: ca %q key %q previous %q cross %q rotation %v", cfg.GetCaCertPem(), cfg.GetCaKeyPem(), cfg.GetPreviousCertPem(), cfg.GetCrossPem(), cfg.GetRotation())
 	}
-	assertRoundTrip(t, s)
-}
-
-func TestRotateCAAbortOnlyInTrust(t *testing.T) {
-	s, rot, idx := caRotationStore(t)
-	for _, cmd := range []*orchpb.Command{rotate(CAPhaseAbort, nil, 0), rotate(CAPhaseTrust, rot, 0), rotate(CAPhaseAbort, nil, 0)} {
-		*idx++
-		if res := s.Apply(*idx, cmd); res.GetErrorCode() != "" {
-			t.Fatalf("%v: %s", cmd, res.GetError())
-		}
+	apply(setConfig(&orchpb.ClusterConfig{CaCertPem: "A", CaKeyPem: "AK"}), "cannot be replaced")
+	apply(rotate(CAPhaseRetire, nil), "retire follows the sign phase")
+	apply(rotate(CAPhaseTrust, &orchpb.CARotation{NextCertPem: "C", NextKeyPem: "CK", CrossPem: "Y"}), "")
+	apply(rotate(CAPhaseAbort, nil), "")
+	if s.Config().GetRotation() != nil || s.Config().GetCaCertPem() != "B" {
+		t.Fatal("abort did not go back to no rotation on the current CA")
 	}
-	if cfg := s.Config(); cfg.GetRotation() != nil || cfg.GetCaCertPem() != "A-cert" {
-		t.Fatalf("abort left %v", cfg)
-	}
-}
-
-func TestSetClusterConfigStillRefusesACAChangeAndKeepsTheRotation(t *testing.T) {
-	s, rot, idx := caRotationStore(t)
-	*idx++
-	s.Apply(*idx, rotate(CAPhaseTrust, rot, 0))
-	*idx++
-	res := s.Apply(*idx, &orchpb.Command{Op: &orchpb.Command_SetClusterConfig{SetClusterConfig: &orchpb.SetClusterConfig{Config: &orchpb.ClusterConfig{
-		CaCertPem: "B-cert", CaKeyPem: "B-key"}}}})
-	if res.GetErrorCode() != orchpb.ResultInvalid {
-		t.Fatalf("SetClusterConfig replaced the CA: %v", res)
-	}
-	*idx++
-	res = s.Apply(*idx, &orchpb.Command{Op: &orchpb.Command_SetClusterConfig{SetClusterConfig: &orchpb.SetClusterConfig{Config: &orchpb.ClusterConfig{
-		ClusterCidr: "10.0.0.0/16"}}}})
-	if res.GetErrorCode() != "" || s.Config().GetRotation().GetNextCertPem() != "B-cert" {
-		t.Fatalf("SetClusterConfig dropped the rotation: %v %v", res, s.Config())
-	}
-}
-
-func TestReportNodeTrust(t *testing.T) {
-	s, _, idx := caRotationStore(t)
-	*idx++
-	cmd := &orchpb.Command{Op: &orchpb.Command_ReportNodeTrust{ReportNodeTrust: &orchpb.ReportNodeTrust{NodeId: "n1", TrustDigest: "ab", CertCaDigest: "cd"}}}
-	if res := s.Apply(*idx, cmd); res.GetErrorCode() != "" {
-		t.Fatal(res.GetError())
-	}
-	if n := s.Node("n1"); n.GetTrustDigest() != "ab" || n.GetCertCaDigest() != "cd" || n.GetVersion() != *idx {
-		t.Fatalf("node %v", n)
-	}
-	*idx++
-	if res := s.Apply(*idx, &orchpb.Command{Op: &orchpb.Command_ReportNodeTrust{ReportNodeTrust: &orchpb.ReportNodeTrust{NodeId: "nope"}}}); res.GetErrorCode() != orchpb.ResultNotFound {
-		t.Fatalf("unknown node: %v", res)
-	}
-	assertRoundTrip(t, s)
+	apply(rotate("later", nil), "phase")
 }
