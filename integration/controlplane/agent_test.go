@@ -76,9 +76,9 @@ func TestRestartAllKeepsReplicas(t *testing.T) {
 }
 
 // startAgent starts an agent that joins all of c's masters and runs its
-// replicas in the containerd at socket; the test's cleanup stops it and
-// removes its network and containers.
-func startAgent(t *testing.T, c *cluster, socket string) {
+// replicas in the containerd at socket, and returns its data directory;
+// the test's cleanup stops it and removes its network and containers.
+func startAgent(t testing.TB, c *cluster, socket string) (dataDir string) {
 	var urls []string
 	for _, m := range c.masters {
 		urls = append(urls, m.url())
@@ -100,10 +100,11 @@ func startAgent(t *testing.T, c *cluster, socket string) {
 		}
 	})
 	agent.start()
+	return agentDir
 }
 
 // runningHello waits for hello's one replica to run and returns it.
-func runningHello(t *testing.T, c *cluster) replicaView {
+func runningHello(t testing.TB, c *cluster) replicaView {
 	t.Helper()
 	var rep replicaView
 	c.eventually("hello's replica to run", func() error {

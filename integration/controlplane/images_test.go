@@ -12,7 +12,7 @@ import (
 )
 
 // helloTar finds (or builds) the sample image tarball.
-func helloTar(t *testing.T) string {
+func helloTar(t testing.TB) string {
 	t.Helper()
 	path, _ := filepath.Abs("../../images/hello.tar")
 	if _, err := os.Stat(path); err == nil {
