@@ -2,8 +2,12 @@ package agent
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/orch-io/orch/pki"
@@ -17,6 +21,10 @@ import (
 // own code, so what it measures is the real protocol.
 type Channel struct {
 	conn *masterConn
+	// pending is the key of a registration not answered yet, asked for
+	// again by the next attempt, as the agent's agent.key.new is.
+	mu      sync.Mutex
+	pending *ecdsa.PrivateKey
 }
 
 // NewChannel talks to masters (API URLs, tried in turn) with token,
@@ -40,7 +48,11 @@ func FetchCA(ctx context.Context, masterURL, token string) ([]byte, error) {
 // memory only), and takes the client certificate the masters sign for
 // every later call.
 func (ch *Channel) Register(ctx context.Context, reg *orchpb.NodeRegistration) (*orchpb.NodeRegistrationResponse, error) {
-	csr, key, err := pki.NewCSR(pki.NodePrefix + reg.GetName())
+	key, err := ch.pendingKey()
+	if err != nil {
+		return nil, err
+	}
+	csr, err := pki.CSRFor(pki.NodePrefix+reg.GetName(), key)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +71,25 @@ func (ch *Channel) Register(ctx context.Context, reg *orchpb.NodeRegistration) (
 		return nil, fmt.Errorf("agent: the certificate of node %s: %w", reg.GetName(), err)
 	}
 	ch.conn.setCertificate(&cert)
+	ch.mu.Lock()
+	ch.pending = nil
+	ch.mu.Unlock()
 	return resp, nil
+}
+
+// pendingKey is the key of the registration not answered yet, or a new
+// one.
+func (ch *Channel) pendingKey() (*ecdsa.PrivateKey, error) {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.pending == nil {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("agent: generate key: %w", err)
+		}
+		ch.pending = key
+	}
+	return ch.pending, nil
 }
 
 // ReportStatus sends the node's heartbeat. report lists the status of

@@ -102,9 +102,17 @@ func (d dataDir) serverCertificate() (*tls.Certificate, error) {
 	return &cert, nil
 }
 
-// newCSR makes a key for node name, kept aside until saveCertificate
-// installs it with the certificate the master signs.
+// newCSR asks for a certificate for the key kept aside until
+// saveCertificates installs it with the certificate the master signs: the
+// key of an earlier request that was never answered when there is one (the
+// master may have registered the node with it and only the answer was
+// lost: the same key gets the node back), else a new one.
 func (d dataDir) newCSR(name string) ([]byte, error) {
+	if keyPEM, err := os.ReadFile(d.path("agent.key.new")); err == nil {
+		if key, err := pki.ParseKey(keyPEM); err == nil {
+			return pki.CSRFor("node:"+name, key)
+		}
+	}
 	csr, key, err := pki.NewCSR("node:" + name)
 	if err != nil {
 		return nil, err

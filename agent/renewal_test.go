@@ -101,3 +101,38 @@ func TestFinishSaveCompletesAnInterruptedSave(t *testing.T) {
 		t.Errorf("an unanswered request's key was installed: %q", got)
 	}
 }
+
+// A request never answered (the master may have registered the node and
+// only the answer was lost) is asked again for the same key; once a save
+// installed it, the next request has a new one.
+func TestNewCSRReusesAnUnansweredKey(t *testing.T) {
+	d := dataDir(t.TempDir())
+	keyOf := func(csr []byte) string {
+		k, err := pki.CSRKeyDigest(csr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	first, err := d.newCSR("n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := d.newCSR("n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keyOf(first) != keyOf(again) {
+		t.Error("a retried request has a new key")
+	}
+	if err := os.Rename(d.path("agent.key.new"), d.path("agent.key")); err != nil {
+		t.Fatal(err)
+	}
+	next, err := d.newCSR("n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keyOf(next) == keyOf(first) {
+		t.Error("the request after a save has the installed key")
+	}
+}

@@ -3,6 +3,8 @@ package hollow_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/exec"
 	"strconv"
@@ -55,6 +57,7 @@ func scaleFromEnv(b *testing.B) scaleSizes {
 // and a leader failure. docs/scale.md explains each figure.
 func BenchmarkScale(b *testing.B) {
 	s := scaleFromEnv(b)
+	servePprof(b, 0)
 	for range b.N {
 		c := startCluster(b, 3*s.heartbeat)
 		followers := c.joinFollowers(3, 3*s.heartbeat)
@@ -79,9 +82,10 @@ func (c *cluster) zonedFleet(b *testing.B, s scaleSizes, followers []*master.Mas
 		if z < s.nodes%s.zones {
 			count++
 		}
-		cmd := exec.Command(orchd(b), "hollow", "--count", strconv.Itoa(count), "--join", strings.Join(urls, ","), "--token", c.token,
+		args := []string{"hollow", "--pprof-addr", pprofAddr(b, z+1)}
+		cmd := exec.Command(orchd(b), append(args, "--count", strconv.Itoa(count), "--join", strings.Join(urls, ","), "--token", c.token,
 			"--name", fmt.Sprintf("z%d", z), "--labels", fmt.Sprintf("zone=z%d", z), "--peers",
-			"--capacity-cpu", "16", "--capacity-memory", "64Gi", "--heartbeat-interval", s.heartbeat.String(), "--log-level", "warn")
+			"--capacity-cpu", "16", "--capacity-memory", "64Gi", "--heartbeat-interval", s.heartbeat.String(), "--log-level", "warn")...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
@@ -100,6 +104,33 @@ func (c *cluster) zonedFleet(b *testing.B, s scaleSizes, followers []*master.Mas
 		}
 		return nil
 	})
+}
+
+// pprofAddr is where process i of the benchmark (0: this one, 1...: the
+// zones' fleets) serves its profiles when ORCH_SCALE_PPROF gives a first
+// port: ORCH_SCALE_PPROF=6060 serves this process on 127.0.0.1:6060 and
+// zone z's on 6061+z. Empty without it.
+func pprofAddr(b *testing.B, i int) string {
+	v := os.Getenv("ORCH_SCALE_PPROF")
+	if v == "" {
+		return ""
+	}
+	port, err := strconv.Atoi(v)
+	if err != nil || port <= 0 || port+i > 65535 {
+		b.Fatalf("ORCH_SCALE_PPROF=%q: want a port number", v)
+	}
+	return "127.0.0.1:" + strconv.Itoa(port+i)
+}
+
+// servePprof serves this process's profiles (the masters') at pprofAddr.
+func servePprof(b *testing.B, i int) {
+	addr := pprofAddr(b, i)
+	if addr == "" {
+		return
+	}
+	srv := &http.Server{Addr: addr, Handler: http.DefaultServeMux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.ListenAndServe() }()
+	b.Cleanup(func() { _ = srv.Close() })
 }
 
 func stopChild(cmd *exec.Cmd) {

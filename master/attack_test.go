@@ -9,6 +9,9 @@ package master
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -117,7 +120,17 @@ func (c *attackCluster) call(base string, cred credential, method, path, content
 // the status and, on success, the node as its agent holds it.
 func (c *attackCluster) register(base string, cred credential, name, address string) (int, string, *attackNode) {
 	c.t.Helper()
-	csr, key, err := pki.NewCSR(pki.NodePrefix + name)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return c.registerWithKey(base, cred, name, address, key)
+}
+
+// registerWithKey is register with a key made before.
+func (c *attackCluster) registerWithKey(base string, cred credential, name, address string, key *ecdsa.PrivateKey) (int, string, *attackNode) {
+	c.t.Helper()
+	csr, err := pki.CSRFor(pki.NodePrefix+name, key)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -252,6 +252,23 @@ func csrPublicKey(csrPEM []byte) (crypto.PublicKey, error) {
 	return csr.PublicKey, nil
 }
 
+// CSRKeyDigest names the key of a PEM certificate request whose signature
+// proves its sender holds it: the hex SHA-256 of its SubjectPublicKeyInfo.
+// A node's first registration records it, so that a retry whose answer was
+// lost (the same key, the same join token) is the same machine.
+func CSRKeyDigest(csrPEM []byte) (string, error) {
+	pub, err := csrPublicKey(csrPEM)
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", fmt.Errorf("pki: csr key: %w", err)
+	}
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:]), nil
+}
+
 func (ca *CA) sign(commonName string, hosts []string, pub crypto.PublicKey) ([]byte, error) {
 	tmpl := ca.leafTemplate(commonName, hosts)
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
@@ -297,12 +314,22 @@ func NewCSR(commonName string) (csrPEM []byte, key *ecdsa.PrivateKey, err error)
 	if err != nil {
 		return nil, nil, fmt.Errorf("pki: generate key: %w", err)
 	}
+	csrPEM, err = CSRFor(commonName, key)
+	return csrPEM, key, err
+}
+
+// CSRFor makes a certificate request for a key made before: a registration
+// retried after its answer was lost asks again for the same key.
+func CSRFor(commonName string, key crypto.Signer) ([]byte, error) {
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: commonName}}, key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pki: create csr: %w", err)
+		return nil, fmt.Errorf("pki: create csr: %w", err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), key, nil
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), nil
 }
+
+// ParseKey reads a PEM private key (as EncodeKey writes it).
+func ParseKey(keyPEM []byte) (crypto.Signer, error) { return parseKey(keyPEM) }
 
 // EncodeKey renders a private key as PEM.
 func EncodeKey(key *ecdsa.PrivateKey) ([]byte, error) { return encodeKey(key) }

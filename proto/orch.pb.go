@@ -2375,8 +2375,13 @@ type Node struct {
 	// ca_digest names the CA bundle the node's agent trusts and cert_issuer
 	// the key id of the CA that signed its client certificate, as it last
 	// reported them: a CA replacement moves on when every node caught up.
-	CaDigest      string `protobuf:"bytes,25,opt,name=ca_digest,json=caDigest,proto3" json:"ca_digest,omitempty"`
-	CertIssuer    string `protobuf:"bytes,26,opt,name=cert_issuer,json=certIssuer,proto3" json:"cert_issuer,omitempty"`
+	CaDigest   string `protobuf:"bytes,25,opt,name=ca_digest,json=caDigest,proto3" json:"ca_digest,omitempty"`
+	CertIssuer string `protobuf:"bytes,26,opt,name=cert_issuer,json=certIssuer,proto3" json:"cert_issuer,omitempty"`
+	// join_key is the digest of the key the node joined with (the join token
+	// and a certificate request for it; pki.CSRKeyDigest): a retry of that
+	// registration whose answer was lost proves the same key and gets the
+	// node back, where any other holder of the token is refused its name.
+	JoinKey       string `protobuf:"bytes,27,opt,name=join_key,json=joinKey,proto3" json:"join_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2519,6 +2524,13 @@ func (x *Node) GetCaDigest() string {
 func (x *Node) GetCertIssuer() string {
 	if x != nil {
 		return x.CertIssuer
+	}
+	return ""
+}
+
+func (x *Node) GetJoinKey() string {
+	if x != nil {
+		return x.JoinKey
 	}
 	return ""
 }
@@ -6996,7 +7008,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06moving\x18B \x01(\bR\x06moving\x1a_\n" +
 	"\x17ContainerResourcesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12.\n" +
-	"\x05value\x18\x02 \x01(\v2\x18.orch.v1.ResourceAmountsR\x05value:\x028\x01\"\xe6\x04\n" +
+	"\x05value\x18\x02 \x01(\v2\x18.orch.v1.ResourceAmountsR\x05value:\x028\x01\"\x81\x05\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
@@ -7016,7 +7028,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x12\x1b\n" +
 	"\tca_digest\x18\x19 \x01(\tR\bcaDigest\x12\x1f\n" +
 	"\vcert_issuer\x18\x1a \x01(\tR\n" +
-	"certIssuer\x1a9\n" +
+	"certIssuer\x12\x19\n" +
+	"\bjoin_key\x18\x1b \x01(\tR\ajoinKey\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +

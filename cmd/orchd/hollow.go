@@ -24,6 +24,7 @@ func newHollowCommand() *cobra.Command {
 		deviceFlags                 []string
 		jobFailureRate              float64
 		peers                       bool
+		pprofAddr                   string
 	)
 	cmd := &cobra.Command{
 		Use:   "hollow",
@@ -32,6 +33,7 @@ func newHollowCommand() *cobra.Command {
 			"They heartbeat and report every replica they are assigned as running at once, and every job run as ended " +
 			"at once (exit 0, or exit 1 for --job-failure-rate of them); they run nothing.",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			servePprof(pprofAddr)
 			masters := splitList(join)
 			token, err := secret.get()
 			if err != nil {
@@ -89,6 +91,8 @@ func newHollowCommand() *cobra.Command {
 	fl.DurationVar(&heartbeat, "heartbeat-interval", time.Second, "how often each node reports when nothing changed")
 	fl.Float64Var(&jobFailureRate, "job-failure-rate", 0, "the fraction of job runs that exit 1 (the others exit 0)")
 	fl.BoolVar(&peers, "peers", false, "ask for the peer list as an agent with an overlay does (measures the masters' fan-out of node changes)")
+	fl.StringVar(&pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this HOST:PORT, for performance work")
+	_ = fl.MarkHidden("pprof-addr")
 	return cmd
 }
 

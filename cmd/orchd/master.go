@@ -3,9 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"runtime/debug"
 	"time"
@@ -65,24 +62,6 @@ func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
 	fl.StringVar(&f.encryptionKeyFile, "encryption-key-file", "", "the data key that seals secrets (DATA/data.key of a master of the cluster, mode 0600): installed as this master's; a restore of a backup holding secrets needs it")
 	fl.StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this HOST:PORT, for performance work")
 	_ = fl.MarkHidden("pprof-addr")
-}
-
-// servePprof serves the runtime's profiles on addr until the process ends.
-func (f *masterFlags) servePprof() {
-	if f.pprofAddr == "" {
-		return
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	go func() {
-		srv := &http.Server{Addr: f.pprofAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		if err := srv.ListenAndServe(); err != nil {
-			slog.Warn("pprof server stopped", "err", err)
-		}
-	}()
 }
 
 // masterGCPercent is the master's GOGC unless the environment sets one. A
@@ -155,7 +134,7 @@ which cluster it belongs to.`,
 			if cfg.JoinToken, err = f.token.get(); err != nil {
 				return err
 			}
-			f.servePprof()
+			servePprof(f.pprofAddr)
 			tuneGC()
 			m, err := master.Start(cmd.Context(), cfg)
 			if err != nil {

@@ -29,7 +29,12 @@ func (d *Dispatcher) register(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, e)
 		return
 	}
-	id, e := d.admit(r, reg.GetName())
+	key, err := pki.CSRKeyDigest([]byte(reg.GetCsrPem()))
+	if err != nil {
+		api.WriteError(w, &api.Error{Code: "invalid", Field: "csrPem", Message: "csrPem: " + err.Error(), Status: http.StatusBadRequest})
+		return
+	}
+	id, e := d.admit(r, reg.GetName(), key)
 	if e != nil {
 		api.WriteError(w, e)
 		return
@@ -43,6 +48,7 @@ func (d *Dispatcher) register(w http.ResponseWriter, r *http.Request) {
 		State:        string(orchpb.NodeReady),
 		AgentAddress: reg.GetAgentAddress(),
 		Devices:      reg.GetDevices(),
+		JoinKey:      key,
 	}
 	// Signed before anything is written: a bad request changes nothing.
 	resp, e := d.registrationResponse(node, []byte(reg.GetCsrPem()))
@@ -87,18 +93,23 @@ func decodeRegistration(body []byte) (*orchpb.NodeRegistration, *api.Error) {
 
 // admit decides whether the caller may register name, and returns the id
 // to register it under: the existing node's, for that node's own
-// certificate; a new one, for a name no node holds and a caller with the
-// join token.
-func (d *Dispatcher) admit(r *http.Request, name string) (string, *api.Error) {
+// certificate or for the join token with the key the node joined with (a
+// retry whose answer was lost); a new one, for a name no node holds and a
+// caller with the join token.
+func (d *Dispatcher) admit(r *http.Request, name, key string) (string, *api.Error) {
 	caller, isNode := peer.CallerNode(r)
+	hasToken := r.Header.Get("Authorization") != ""
 	if existing := d.deps.Store.NodeByName(name); existing != nil {
 		if isNode && caller.ID == existing.GetId() && caller.Name == name {
 			return existing.GetId(), nil
 		}
+		if hasToken && existing.GetJoinKey() != "" && existing.GetJoinKey() == key {
+			return existing.GetId(), nil
+		}
 		return "", &api.Error{Code: api.CodeConflict, Status: http.StatusConflict,
-			Message: "node " + name + " is already registered: only its own client certificate registers it again; to give the name to another machine, run `orchctl node remove " + name + "` first"}
+			Message: "node " + name + " is already registered: only its own client certificate (or the key it joined with) registers it again; to give the name to another machine, run `orchctl node remove " + name + "` first"}
 	}
-	if r.Header.Get("Authorization") == "" {
+	if !hasToken {
 		// A certificate (of a removed node) does not admit a new one.
 		return "", &api.Error{Code: api.CodeForbidden, Status: http.StatusForbidden,
 			Message: "node " + name + " is not registered: a new node needs the join token"}
