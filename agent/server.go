@@ -135,6 +135,9 @@ func (s *server) logID(replicaID, name string) (string, *api.Error) {
 // client certificates are checked against clientCAs.
 func (s *server) tlsConfig(clientCAs *x509.CertPool) *tls.Config {
 	return &tls.Config{
+		// Used as is (GetConfigForClient): the server's own h2 is not
+		// added to it.
+		NextProtos:     api.ALPNProtocols,
 		MinVersion:     tls.VersionTLS12,
 		ClientCAs:      clientCAs,
 		ClientAuth:     tls.RequireAndVerifyClientCert,

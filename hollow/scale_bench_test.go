@@ -87,6 +87,8 @@ func (c *cluster) zonedFleet(b *testing.B, s scaleSizes, followers []*master.Mas
 			"--name", fmt.Sprintf("z%d", z), "--labels", fmt.Sprintf("zone=z%d", z), "--peers",
 			"--capacity-cpu", "16", "--capacity-memory", "64Gi", "--heartbeat-interval", s.heartbeat.String(), "--log-level", "warn")...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		// A benchmark killed before its cleanup takes its fleets along.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}

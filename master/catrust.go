@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/store"
 	"github.com/orch-io/orch/pki"
 	orchpb "github.com/orch-io/orch/proto"
@@ -22,6 +23,10 @@ const nextCADir = "next"
 // the client CAs trusted now.
 func (m *Master) apiTLSForClient(*tls.ClientHelloInfo) (*tls.Config, error) {
 	return &tls.Config{
+		// The config answered here is used as is: without h2 every
+		// client (agents, the masters' forwarding) falls back to a
+		// connection per concurrent request, a handshake each.
+		NextProtos:     api.ALPNProtocols,
 		GetCertificate: m.cert.GetCertificate,
 		MinVersion:     tls.VersionTLS12,
 		ClientAuth:     tls.VerifyClientCertIfGiven,

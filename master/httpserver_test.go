@@ -2,6 +2,7 @@ package master
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -70,5 +71,21 @@ func TestAPIServerTimeouts(t *testing.T) {
 	_ = stream.SetReadDeadline(time.Now().Add(3 * time.Second))
 	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
 		t.Errorf("an idle keep-alive connection was not closed: %v", err)
+	}
+}
+
+// TestAPIOffersHTTP2: the API's TLS config is made per handshake (the CAs
+// trusted change during a CA replacement); it must still offer h2, or every
+// agent and every forwarding master opens a connection, with a handshake,
+// per concurrent call.
+func TestAPIOffersHTTP2(t *testing.T) {
+	m, _ := startTestMaster(t, Config{})
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(m.URL(), "https://"), &tls.Config{RootCAs: m.CA().Pool(), ServerName: "127.0.0.1", NextProtos: []string{"h2", "http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if got := conn.ConnectionState().NegotiatedProtocol; got != "h2" {
+		t.Errorf("the API negotiated %q, want h2", got)
 	}
 }
