@@ -7,6 +7,7 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/orch-io/orch/api/client"
 	"github.com/orch-io/orch/master"
+	"github.com/orch-io/orch/master/manifest"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -38,6 +40,15 @@ func scaleFromEnv(b *testing.B) scaleSizes {
 			*p = n
 		}
 	}
+	if v := os.Getenv("ORCH_SCALE_RAFT_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			b.Fatalf("ORCH_SCALE_RAFT_TIMEOUT=%q: want a duration", v)
+		}
+		// As orchd's --raft-heartbeat-timeout and --raft-election-timeout,
+		// with the lease half of them, the defaults' proportions.
+		masterRaft.HeartbeatTimeout, masterRaft.ElectionTimeout, masterRaft.LeaderLeaseTimeout = d, d, d/2
+	}
 	if v := os.Getenv("ORCH_SCALE_HEARTBEAT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -58,13 +69,17 @@ func scaleFromEnv(b *testing.B) scaleSizes {
 func BenchmarkScale(b *testing.B) {
 	s := scaleFromEnv(b)
 	servePprof(b, 0)
+	// The masters' collector as orchd sets it (masterGCPercent).
+	defer debug.SetGCPercent(debug.SetGCPercent(200))
 	for range b.N {
 		c := startCluster(b, 3*s.heartbeat)
 		followers := c.joinFollowers(3, 3*s.heartbeat)
 		c.zonedFleet(b, s, followers)
 		b.ReportMetric(float64(s.nodes), "nodes")
 		b.ReportMetric(float64(s.services*s.replicas), "replicas")
+		changes := c.leaderChanges(b)
 		c.placeAll(b, s)
+		b.ReportMetric(c.leaderChanges(b)-changes, "leader-changes-placing")
 		c.steadyState(b, s)
 		c.nodeLoss(b, s)
 		c.leaderFailure(b, s, followers)
@@ -198,11 +213,35 @@ func (c *cluster) applySpread(s scaleSizes) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; done <- struct{}{} }()
-			c.apply(fmt.Sprintf("kind: Service\nname: svc-%d\nreplicas: %d\nimage: bench:1\nresources: {cpu: 100m, memory: 64Mi}\nplacement: {spreadBy: zone}\n", i, s.replicas))
+			c.applyRetrying(fmt.Sprintf("kind: Service\nname: svc-%d\nreplicas: %d\nimage: bench:1\nresources: {cpu: 100m, memory: 64Mi}\nplacement: {spreadBy: zone}\n", i, s.replicas))
 		}()
 	}
 	for range s.services {
 		<-done
+	}
+}
+
+// applyRetrying applies a manifest until it succeeds, as a deploy tool
+// would: an apply is declarative, so one repeated after a leader change
+// (no_leader, outcome unknown) is harmless. It gives up after a minute.
+func (c *cluster) applyRetrying(yaml string) {
+	spec, err := manifest.ParseOne([]byte(yaml))
+	if err != nil {
+		c.t.Error(err)
+		return
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, err := c.api.ApplyService(c.ctx, spec, nil)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Errorf("apply %s: still failing after a minute: %v", spec.GetName(), err)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "bench-scale: apply %s: %v (retrying)\n", spec.GetName(), err)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -39,6 +39,20 @@ func (c *cluster) steadyState(b *testing.B, s scaleSizes) {
 // streamBytes is what every master's dispatcher has written to agent
 // streams, from their /metrics.
 func (c *cluster) streamBytes(b *testing.B) float64 {
+	sum, _ := c.scrape(b, "orch_dispatcher_stream_sent_bytes_total{")
+	return sum
+}
+
+// leaderChanges is the most leader changes any master has seen.
+func (c *cluster) leaderChanges(b *testing.B) float64 {
+	_, most := c.scrape(b, "orch_raft_leader_changes_total ")
+	return most
+}
+
+// scrape reads the samples whose line begins with prefix (a metric's name
+// and "{" or " ") from every master's /metrics, and returns their sum and
+// the largest of them.
+func (c *cluster) scrape(b *testing.B, prefix string) (sum, most float64) {
 	cfg, _, err := client.LoadConfig(filepath.Join(c.dir, master.AdminConfigFile))
 	if err != nil {
 		b.Fatal(err)
@@ -51,7 +65,6 @@ func (c *cluster) streamBytes(b *testing.B) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var total float64
 	for _, m := range cl.Members {
 		req, _ := http.NewRequestWithContext(c.ctx, http.MethodGet, m.APIAddress+"/metrics", nil)
 		req.Header.Set("Authorization", "Bearer "+cfg.Token)
@@ -62,15 +75,14 @@ func (c *cluster) streamBytes(b *testing.B) float64 {
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(nil, 4<<20)
 		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "orch_dispatcher_stream_sent_bytes_total{"); ok {
-				_, v, _ := strings.Cut(rest, "} ")
-				f, _ := strconv.ParseFloat(v, 64)
-				total += f
+			if rest, ok := strings.CutPrefix(sc.Text(), prefix); ok {
+				f, _ := strconv.ParseFloat(rest[strings.LastIndexByte(rest, ' ')+1:], 64)
+				sum, most = sum+f, max(most, f)
 			}
 		}
 		resp.Body.Close()
 	}
-	return total
+	return sum, most
 }
 
 // nodeLoss joins two more nodes, runs a service on them, silences one
