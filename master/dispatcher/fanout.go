@@ -22,7 +22,12 @@ type fanout struct {
 	mu     sync.Mutex
 	byNode map[string]map[*subscriber]struct{}
 	peers  map[*subscriber]struct{}
-	table  peerTable
+
+	// tableMu guards table apart from the subscribers: a node change
+	// wakes thousands of streams that each read it at once, which a
+	// plain mutex would line up one by one.
+	tableMu sync.RWMutex
+	table   peerTable
 }
 
 type subscriber struct {
@@ -93,9 +98,9 @@ func (f *fanout) run(ctx context.Context) {
 				members[rep.GetId()] = rep.GetStartedAt() != 0
 			}
 		}
-		f.mu.Lock()
+		f.tableMu.Lock()
 		f.table.reset(f.st.Nodes())
-		f.mu.Unlock()
+		f.tableMu.Unlock()
 		f.wakeAll()
 	}, func(ev store.Event) {
 		switch o := ev.Object.(type) {
@@ -112,14 +117,14 @@ func (f *fanout) run(ctx context.Context) {
 			}
 		case *orchpb.Node:
 			f.wakeNode(o.GetId())
-			f.mu.Lock()
+			f.tableMu.Lock()
 			var changed bool
 			if ev.Type == store.EventDelete {
 				changed = f.table.remove(o.GetId())
 			} else {
 				changed = f.table.put(o)
 			}
-			f.mu.Unlock()
+			f.tableMu.Unlock()
 			if changed {
 				f.wakePeers()
 			}
@@ -135,8 +140,8 @@ func (f *fanout) run(ctx context.Context) {
 // peer table up to at, must send; ok is false until the table is listed
 // (the listing wakes every stream).
 func (f *fanout) peersSince(self string, at peerCursor) (peerChanges, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.tableMu.RLock()
+	defer f.tableMu.RUnlock()
 	return f.table.since(self, at)
 }
 

@@ -19,7 +19,7 @@ const peerLogSize = 4096
 // streams that carry peers, with a log of recent changes: a node change
 // costs each of those streams one entry, so O(nodes) in all, where
 // computing every stream's peer list again would cost O(nodes²).
-// Guarded by the fanout's mutex.
+// Guarded by the fanout's tableMu; since only reads.
 type peerTable struct {
 	ready bool
 	// epoch changes when the table is rebuilt from a listing: positions
