@@ -1,6 +1,7 @@
 package dispatcher
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -49,6 +50,9 @@ func (d *Dispatcher) deltaAssignments(w http.ResponseWriter, r *http.Request, no
 		case <-r.Context().Done():
 			return
 		case <-changed:
+			if !coalescePeers(r.Context(), sub, changed, state.withPeers, peerCoalesce) {
+				return
+			}
 			if msg = d.nextDelta(state, sub); msg == nil {
 				continue
 			}
@@ -58,6 +62,35 @@ func (d *Dispatcher) deltaAssignments(w http.ResponseWriter, r *http.Request, no
 		}
 		if !stream.send(msg) {
 			return
+		}
+	}
+}
+
+// peerCoalesce is how long a stream woken by peer changes alone waits for
+// more before it sends them: nodes join and leave in bursts (thousands at a
+// cluster's start or a rack's loss), and each change wakes every stream
+// that carries peers, so a window turns a burst into one message per
+// stream. A change to the node's own set ends the wait at once.
+const peerCoalesce = 250 * time.Millisecond
+
+// coalescePeers waits, when only peers changed, until window passed or the
+// node's own set changed. It is false when ctx ended.
+func coalescePeers(ctx context.Context, sub *subscriber, changed <-chan struct{}, withPeers bool, window time.Duration) bool {
+	if !withPeers || sub.own.Load() {
+		return true
+	}
+	timer := time.NewTimer(window)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+			return true
+		case <-changed:
+			if sub.own.Load() {
+				return true
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package dispatcher
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net/http"
@@ -254,5 +255,43 @@ func TestDeltaStreamRefusesABadSince(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("since=zz: %s, want 400", resp.Status)
+	}
+}
+
+// A stream woken by peer changes waits for more of them, but a change to
+// its node's own set ends the wait at once, and so does the stream's end.
+func TestCoalescePeers(t *testing.T) {
+	sub := &subscriber{ch: make(chan struct{}, 1)}
+	if !coalescePeers(context.Background(), sub, sub.ch, false, time.Hour) {
+		t.Fatal("a stream without peers waited")
+	}
+	sub.own.Store(true)
+	if !coalescePeers(context.Background(), sub, sub.ch, true, time.Hour) {
+		t.Fatal("an own change waited")
+	}
+	sub.own.Store(false)
+	done := make(chan bool, 1)
+	go func() { done <- coalescePeers(context.Background(), sub, sub.ch, true, time.Hour) }()
+	wake(sub) // another peer change: still waiting
+	select {
+	case <-done:
+		t.Fatal("a peer change ended the wait")
+	case <-time.After(50 * time.Millisecond):
+	}
+	sub.own.Store(true)
+	wake(sub)
+	select {
+	case ok := <-done:
+		if !ok {
+			t.Error("an own change during the wait answered false")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("an own change did not end the wait")
+	}
+	sub.own.Store(false)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if coalescePeers(ctx, sub, sub.ch, true, time.Hour) {
+		t.Error("an ended stream's wait answered true")
 	}
 }
