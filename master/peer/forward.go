@@ -115,19 +115,28 @@ func (f *Forwarder) WaitLeader(ctx context.Context) (apiURL string, self bool, e
 	return waitLeader(ctx, f.leader, time.Now().Add(f.wait))
 }
 
+// waitLeader polls leader until it knows one or deadline passes. The polls
+// back off from 10 ms to 160 ms: during an election thousands of requests
+// (every agent's heartbeat) wait here at once, and polling them all every
+// few milliseconds would take the CPU the election itself needs.
 func waitLeader(ctx context.Context, leader LeaderFunc, deadline time.Time) (string, bool, error) {
+	pause := 10 * time.Millisecond
 	for {
 		if u, self, ok := leader(); ok {
 			return u, self, nil
 		}
-		if !time.Now().Before(deadline) {
+		now := time.Now()
+		if !now.Before(deadline) {
 			return "", false, ErrNoLeader
 		}
+		timer := time.NewTimer(min(pause, deadline.Sub(now)))
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return "", false, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		case <-timer.C:
 		}
+		pause = min(2*pause, 160*time.Millisecond)
 	}
 }
 
