@@ -15,7 +15,7 @@ RACE_PKGS := ./scheduler/... ./master/... ./proto/... ./agent/... ./api/... ./pk
 # Expanded only when a recipe uses it: `go list` runs for make test alone.
 OTHER_PKGS = $(filter-out $(shell $(GO) list $(RACE_PKGS)),$(shell $(GO) list ./...))
 
-.PHONY: all build deps images proto lint test fuzz run stop e2e bench clean docs
+.PHONY: all build deps images proto lint test fuzz run stop e2e bench bench-scale clean docs
 
 all: build
 
@@ -92,6 +92,14 @@ e2e: images
 bench: images
 	@scripts/deps.sh bench
 	./scripts/bench.sh
+
+# Issue 15's scale run (docs/scale.md): 3 orchd masters, 5,000 hollow
+# nodes, 1,000 services of 150 replicas; about half an hour on two cores.
+# Heavy: on a shared machine run it as flock /tmp/orch-heavy.lock make
+# bench-scale. ORCH_SCALE_NODES, ORCH_SCALE_SERVICES and ORCH_SCALE_REPLICAS
+# make it smaller. Records bench/results/hollow_BenchmarkScale.json.
+bench-scale:
+	BENCH_TIMEOUT=90m ./scripts/bench.sh './hollow/:BenchmarkScale$$:1x'
 
 clean:
 	rm -rf bin images/hello.tar

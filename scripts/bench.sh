@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # make bench: run the Go benchmarks, record each figure in
 # bench/results/<package>[_<benchmark>].json and print a table.
+# With arguments (PACKAGE:REGEXP:BENCHTIME ...) it runs those instead of
+# the list below (make bench-scale). BENCH_TIMEOUT bounds each run (go test
+# -timeout, default 30m). A benchmark's own lines beginning "| " (a table
+# of figures against goals) are printed too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
@@ -27,6 +31,7 @@ runs=(
   "./master/manifest/:BenchmarkParseOneJSON:1s"
   "./api/:BenchmarkMarshalService|BenchmarkMarshalReplica:1s"
 )
+if [ $# -gt 0 ]; then runs=("$@"); fi
 # The e2e package runs only when asked: it builds hosts in namespaces.
 export ORCH_E2E=1
 stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -39,7 +44,7 @@ for run in "${runs[@]}"; do
   name=$(echo "$pkg" | tr -c 'a-zA-Z0-9\n' '_' | sed 's/^_*//; s/_*$//')
   # Several runs of one package each get their own file.
   if [ "$re" != "." ]; then name="${name}_$(echo "$re" | tr -c 'a-zA-Z0-9\n' '_' | sed 's/_*$//')"; fi
-  raw=$(go test -run '^$' -bench "$re" -benchtime "$benchtime" -count 1 "$pkg" 2>&1) || { echo "$raw" >&2; exit 1; }
+  raw=$(go test -run '^$' -bench "$re" -benchtime "$benchtime" -count 1 -timeout "${BENCH_TIMEOUT:-30m}" "$pkg" 2>&1) || { echo "$raw" >&2; exit 1; }
   echo "$raw" | awk -v stamp="$stamp" -v rev="$rev" -v pkg="$pkg" '
     BEGIN { printf "{\"time\":\"%s\",\"revision\":\"%s\",\"package\":\"%s\",\"results\":[", stamp, rev, pkg; n=0 }
     /^Benchmark/ {
@@ -49,6 +54,7 @@ for run in "${runs[@]}"; do
       printf "}"
     }
     END { print "]}" }' >"$out/$name.json"
+  echo "$raw" | grep '^| ' || true
   echo "$raw" | grep '^Benchmark' | while read -r line; do
     printf '%-60s %s\n' "$(echo "$line" | awk '{print $1}')" "$(echo "$line" | cut -d' ' -f2- | tr -s ' \t' ' ')"
   done

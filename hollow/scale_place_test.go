@@ -1,0 +1,137 @@
+package hollow_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/orch-io/orch/api/client"
+	"github.com/orch-io/orch/hollow"
+	"github.com/orch-io/orch/master/manifest"
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// startFleet joins the hollow nodes, in this process, spread over the
+// zones by a zone label, each told all three masters; it waits until the
+// leader counts them all ready.
+func (c *scaleCluster) startFleet(sz scaleSizes) (*hollow.Fleet, time.Duration, error) {
+	var urls []string
+	for _, m := range c.masters {
+		urls = append(urls, m.url())
+	}
+	start := time.Now()
+	f, err := hollow.Start(c.ctx, hollow.Config{
+		Masters: urls, Token: c.agent, Count: sz.nodes, Prefix: "h",
+		LabelsFor: func(i int) map[string]string { return map[string]string{"zone": fmt.Sprintf("z%d", i%sz.zones)} },
+		Capacity:  &orchpb.ResourceAmounts{CpuMillis: 16000, MemoryBytes: 64 << 30},
+		Logger:    quietLogger(),
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("scale: start %d hollow nodes: %w", sz.nodes, err)
+	}
+	c.b.Cleanup(f.Stop)
+	leader, err := c.leader()
+	if err != nil {
+		return f, 0, err
+	}
+	err = poll(c.ctx, 10*time.Minute, func() error {
+		ready, err := c.metric(leader, "orch_nodes", map[string]string{"state": "ready"})
+		if err == nil && int(ready) != sz.nodes {
+			err = fmt.Errorf("%v of %d nodes ready", ready, sz.nodes)
+		}
+		return err
+	})
+	return f, time.Since(start), err
+}
+
+// place applies every service, 16 at a time, through the leader's API,
+// and waits until the leader counts every replica running; meanwhile two
+// readers time GETs of the services applied so far and of their replicas.
+func (c *scaleCluster) place(r *scaleReport) error {
+	leader, err := c.leader()
+	if err != nil {
+		return err
+	}
+	total := r.sizes.total()
+	masters0, leader0, self0 := c.mastersCPU(), leader.cpu(), cpuSeconds()
+	ctx, stopReads := context.WithCancel(c.ctx)
+	done := &appliedSet{}
+	reads := c.startReaders(ctx, c.api[leader.id], done)
+	start := time.Now()
+	err = c.applyAll(c.api[leader.id], r.sizes, done)
+	r.applied = time.Since(start)
+	if err == nil {
+		err = poll(c.ctx, 30*time.Minute, func() error {
+			running, err := c.metric(leader, "orch_replicas", map[string]string{"state": "running"})
+			if err == nil && int(running) < total {
+				err = fmt.Errorf("%v of %d running", running, total)
+			}
+			return err
+		})
+	}
+	r.running = time.Since(start)
+	wall := r.running.Seconds()
+	r.placeMastersCores = (c.mastersCPU() - masters0) / wall
+	r.placeLeaderCores = (leader.cpu() - leader0) / wall
+	r.placeHollowCores = (cpuSeconds() - self0) / wall
+	r.leaderMem = leader.memory()
+	stopReads()
+	r.reads, r.readErrors = reads()
+	return err
+}
+
+// scaleService is service i's manifest: replicas spread over the zones.
+func scaleService(i, replicas int) string {
+	return fmt.Sprintf("kind: Service\nname: svc-%d\nreplicas: %d\nimage: bench:1\nresources: {cpu: 100m, memory: 64Mi}\n"+
+		"placement: {spreadBy: zone}\n", i, replicas)
+}
+
+func (c *scaleCluster) applyAll(api *client.Client, sz scaleSizes, done *appliedSet) error {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	errs := make(chan error, sz.services)
+	for i := range sz.services {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			spec, err := manifest.ParseOne([]byte(scaleService(i, sz.replicas)))
+			if err == nil {
+				_, err = api.ApplyService(c.ctx, spec, nil)
+			}
+			if err != nil {
+				errs <- fmt.Errorf("scale: apply svc-%d: %w", i, err)
+				return
+			}
+			done.add(i)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// appliedSet holds the services applied so far, for the readers.
+type appliedSet struct {
+	mu  sync.Mutex
+	ids []int
+}
+
+func (a *appliedSet) add(i int) {
+	a.mu.Lock()
+	a.ids = append(a.ids, i)
+	a.mu.Unlock()
+}
+
+// pick is a service applied already, or false when none is yet.
+func (a *appliedSet) pick() (int, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.ids) == 0 {
+		return 0, false
+	}
+	return a.ids[rand.IntN(len(a.ids))], true
+}
