@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 )
 
 var errNotRun = errors.New("not run: an earlier phase failed")
@@ -26,12 +27,14 @@ func BenchmarkScale(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c := startScaleCluster(ctx, b)
+	progress("3 masters healthy")
 	r := &scaleReport{sizes: sz}
 	f, registered, err := c.startFleet(sz)
 	if err != nil {
 		b.Fatal(err)
 	}
 	r.registered = registered
+	progress("%d hollow nodes ready in %s", sz.nodes, registered)
 	b.ResetTimer()
 	// Each phase runs when those before it succeeded; one not run is
 	// reported as such, its figures unmeasured.
@@ -47,7 +50,10 @@ func BenchmarkScale(b *testing.B) {
 	} {
 		if len(r.failed) > 0 {
 			r.fail(p.name, errNotRun)
-		} else if err := p.run(); err != nil {
+			continue
+		}
+		progress("phase %s", p.name)
+		if err := p.run(); err != nil {
 			r.fail(p.name, err)
 		}
 	}
@@ -59,4 +65,9 @@ func BenchmarkScale(b *testing.B) {
 			b.Logf("%s's last output:\n%s", m.id, m.logTail())
 		}
 	}
+}
+
+// progress tells a watching person where the run is, on standard error.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "scale %s: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 }
