@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -102,13 +101,20 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("agent: data dir: %w", err)
 	}
-	pool, err := retry(ctx, a.log, "fetch the cluster CA", func() (*x509.CertPool, error) {
-		return a.dir.caPool(ctx, a.cfg.Masters, a.cfg.Token)
+	caPEM, err := retry(ctx, a.log, "fetch the cluster CA", func() ([]byte, error) {
+		return a.dir.caBundle(ctx, a.cfg.Masters, a.cfg.Token)
 	})
 	if err != nil {
 		return err
 	}
-	a.conn = newMasterConn(a.cfg.Masters, a.cfg.Token, pool)
+	trust, err := newCATrust(caPEM)
+	if err != nil {
+		return fmt.Errorf("agent: %s: %w", a.dir.path("ca.crt"), err)
+	}
+	// A bundle the stream brings (a CA replacement) is what a restart
+	// must trust too.
+	trust.saved = func(b []byte) error { return writeAtomic(a.dir.path("ca.crt"), b, 0o644) }
+	a.conn = newMasterConn(a.cfg.Masters, a.cfg.Token, trust)
 
 	ln, err := net.Listen("tcp", a.cfg.ListenAddr)
 	if err != nil {
@@ -128,7 +134,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	srv := &server{logs: a.logs, runtime: a.cfg.Runtime, container: a.replicas.container, certificate: a.certificate, log: a.log,
 		metrics: promhttp.HandlerFor(a.newRegistry(), promhttp.HandlerOpts{})}
 	a.wg.Add(8)
-	go func() { defer a.wg.Done(); srv.serve(ctx, ln, pool) }()
+	go func() { defer a.wg.Done(); srv.serve(ctx, ln, trust) }()
 	go func() { defer a.wg.Done(); a.runCertRenewal(ctx, agentAddr) }()
 	go func() { defer a.wg.Done(); a.runAssignments(ctx, id.NodeID) }()
 	go func() { defer a.wg.Done(); a.reporter.run(ctx) }()

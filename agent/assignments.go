@@ -19,9 +19,8 @@ func (a *Agent) runAssignments(ctx context.Context, nodeID string) {
 	var saved *orchpb.AssignmentSet
 	followStream(ctx, a.log, "assignment stream broken; replicas keep running", func() error {
 		return a.conn.watchAssignments(ctx, nodeID, true, func(set *orchpb.AssignmentSet) {
-			// The master resends an unchanged set every few seconds as its
-			// keepalive: only a change is worth a synced write and an
-			// overlay resync. Workers are matched to every set, though: a
+			// Each keepalive hands the unchanged set again: only a change
+			// is worth a synced write and an overlay resync. Workers are matched to every set, though: a
 			// replica assigned again while it was being stopped starts on
 			// a later one.
 			if saved == nil || !sameAssignments(saved, set) {
@@ -50,9 +49,11 @@ func sameAssignments(a, b *orchpb.AssignmentSet) bool {
 
 // followStream runs watch, one stream from a master, again whenever it
 // breaks (logging broken), until ctx ends. The retry delay doubles from
-// 100ms up to 3s and starts over after a stream that lasted 10s.
+// 100ms up to 3s and starts over after a stream that lasted 10s; each is
+// jittered (up to twice as long), so that the thousands of nodes one
+// master's failure cuts off do not come back in step.
 func followStream(ctx context.Context, log *slog.Logger, broken string, watch func() error) {
-	bo := backoff.New(100*time.Millisecond, 3*time.Second, backoff.WithResetAfter(10*time.Second))
+	bo := backoff.New(100*time.Millisecond, 3*time.Second, backoff.WithResetAfter(10*time.Second), backoff.WithJitter())
 	for ctx.Err() == nil {
 		start := time.Now()
 		err := watch()

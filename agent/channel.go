@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"time"
 
@@ -23,8 +22,12 @@ type Channel struct {
 // NewChannel talks to masters (API URLs, tried in turn) with token,
 // trusting ca. Each channel is one node: after Register it calls as that
 // node, with the client certificate the masters signed.
-func NewChannel(masters []string, token string, ca *x509.CertPool) *Channel {
-	return &Channel{conn: newMasterConn(masters, token, ca)}
+func NewChannel(masters []string, token string, caPEM []byte) (*Channel, error) {
+	trust, err := newCATrust(caPEM)
+	if err != nil {
+		return nil, err
+	}
+	return &Channel{conn: newMasterConn(masters, token, trust)}, nil
 }
 
 // FetchCA downloads the cluster CA from masterURL and checks it against
@@ -59,21 +62,28 @@ func (ch *Channel) Register(ctx context.Context, reg *orchpb.NodeRegistration) (
 	return resp, nil
 }
 
-// ReportStatus sends a batch of observations; it is also the heartbeat.
+// ReportStatus sends the node's heartbeat. report lists the status of
+// every replica the node knows; only those the masters have not taken yet
+// go out (all of them to a master heard for the first time, and every
+// 30 s).
 func (ch *Channel) ReportStatus(ctx context.Context, report *orchpb.StatusReport) error {
 	return ch.conn.reportStatus(ctx, report)
 }
 
-// WatchAssignments calls handle with every assignment set the master
-// pushes, without the peer list (the caller has no overlay to program),
-// until the stream breaks or ctx ends.
-func (ch *Channel) WatchAssignments(ctx context.Context, nodeID string, handle func(*orchpb.AssignmentSet)) error {
-	return ch.conn.watchAssignments(ctx, nodeID, false, handle)
+// WatchAssignments calls handle with the node's whole assignment set at
+// the start of the stream, after each change the master pushes and at each
+// keepalive, until the stream breaks or ctx ends. Without peers the master
+// leaves out the peer list; with peers it sends them (so that its fan-out
+// is what an overlay agent costs) and the channel drops them on arrival:
+// its callers have no overlay to program.
+func (ch *Channel) WatchAssignments(ctx context.Context, nodeID string, peers bool, handle func(*orchpb.AssignmentSet)) error {
+	ch.conn.sets.discardPeers = true
+	return ch.conn.watchAssignments(ctx, nodeID, peers, handle)
 }
 
 // WaitRenewal waits until the node's client certificate is due for
 // renewal (by Register again), or for retry before the first registration.
 // It returns ctx's error when ctx ends first.
 func (ch *Channel) WaitRenewal(ctx context.Context, retry time.Duration) error {
-	return pki.WaitRenewal(ctx, ch.conn.cert.Load(), retry)
+	return ch.conn.trust.waitRenewal(ctx, ch.conn.cert.Load(), retry)
 }

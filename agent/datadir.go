@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,9 +69,10 @@ func (d dataDir) saveIdentity(id *identity) error {
 	return writeAtomic(d.path("node.json"), data, 0o600)
 }
 
-// caPool returns the cluster CA, fetching it from the first of masters
-// that answers and pinning it on first join.
-func (d dataDir) caPool(ctx context.Context, masters []string, token string) (*x509.CertPool, error) {
+// caBundle returns the CAs the node trusts: fetched from the first of
+// masters that answers and pinned on first join, then as CA replacements
+// rewrote it.
+func (d dataDir) caBundle(ctx context.Context, masters []string, token string) ([]byte, error) {
 	pemBytes, err := os.ReadFile(d.path("ca.crt"))
 	if errors.Is(err, os.ErrNotExist) {
 		var lastErr error
@@ -90,11 +90,7 @@ func (d dataDir) caPool(ctx context.Context, masters []string, token string) (*x
 	} else if err != nil {
 		return nil, fmt.Errorf("agent: read CA: %w", err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemBytes) {
-		return nil, fmt.Errorf("agent: %s holds no certificate", d.path("ca.crt"))
-	}
-	return pool, nil
+	return pemBytes, nil
 }
 
 // serverCertificate loads the agent's certificate for its own endpoint.

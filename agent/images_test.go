@@ -35,7 +35,7 @@ func TestFetchImageMovesOnFromAMasterWithoutTheTarball(t *testing.T) {
 		_, _ = io.WriteString(w, "tarball")
 	})
 	masters := []string{lacking.URL, holding.URL}
-	a := &Agent{cfg: Config{Masters: masters}, conn: newMasterConn(masters, "t", ca.Pool())}
+	a := &Agent{cfg: Config{Masters: masters}, conn: newMasterConn(masters, "t", mustTrust(t, ca.CertPEM()))}
 
 	rc, err := a.FetchImage(context.Background(), "orch.local/hello:1")
 	if err != nil {
@@ -87,7 +87,7 @@ func TestAgentRefusesANodeAsMaster(t *testing.T) {
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	conn := newMasterConn([]string{srv.URL}, "t", ca.Pool())
+	conn := newMasterConn([]string{srv.URL}, "t", mustTrust(t, ca.CertPEM()))
 	if rc, err := conn.fetchImage(context.Background(), "orch.local/hello:1"); err == nil {
 		rc.Close()
 		t.Error("the agent took a node's certificate for a master's")
@@ -95,4 +95,13 @@ func TestAgentRefusesANodeAsMaster(t *testing.T) {
 	if sawToken.Load() {
 		t.Error("the join token reached a server that is not a master")
 	}
+}
+
+func mustTrust(t *testing.T, caPEM []byte) *caTrust {
+	t.Helper()
+	trust, err := newCATrust(caPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trust
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +33,7 @@ type masterConn struct {
 	urls  []string
 	token string
 	cert  atomic.Pointer[tls.Certificate]
+	trust *caTrust
 
 	mu       sync.Mutex
 	current  int
@@ -41,16 +41,23 @@ type masterConn struct {
 	stream   *http.Client
 	requests *http.Transport
 	streams  *http.Transport
+
+	// sets rebuilds the node's set from the delta stream, across streams.
+	sets setAssembler
+	// reports trims status reports to what changed.
+	reports statusDelta
 }
 
-func newMasterConn(urls []string, token string, ca *x509.CertPool) *masterConn {
-	c := &masterConn{urls: urls, token: token}
+func newMasterConn(urls []string, token string, trust *caTrust) *masterConn {
+	c := &masterConn{urls: urls, token: token, trust: trust}
 	tlsConf := &tls.Config{
-		RootCAs:    ca,
 		MinVersion: tls.VersionTLS12,
-		// A certificate the CA signed is not enough: every node holds
-		// one. Only a master's may receive the token and the reports.
-		VerifyConnection: pki.CheckServerIsMaster,
+		// The chain is checked in VerifyConnection against the CAs
+		// trusted at that moment (two during a CA replacement). A
+		// certificate the CA signed is not enough: every node holds one.
+		// Only a master's may receive the token and the reports.
+		InsecureSkipVerify: true, //nolint:gosec // verified in VerifyConnection
+		VerifyConnection:   trust.verifyMaster,
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			if cert := c.cert.Load(); cert != nil {
 				return cert, nil
@@ -148,8 +155,13 @@ func (c *masterConn) register(ctx context.Context, reg *orchpb.NodeRegistration)
 	return &out, nil
 }
 
+// reportStatus sends the node's heartbeat with the statuses in report the
+// masters have not taken yet (report lists them all).
 func (c *masterConn) reportStatus(ctx context.Context, report *orchpb.StatusReport) error {
-	body, err := proto.Marshal(report)
+	master, now := c.base(), time.Now()
+	report.CaDigest, report.CertIssuer = c.trust.Digest(), issuerOf(c.cert.Load())
+	sent, full := c.reports.trim(report, master, now)
+	body, err := proto.Marshal(sent)
 	if err != nil {
 		return err
 	}
@@ -158,29 +170,61 @@ func (c *masterConn) reportStatus(ctx context.Context, report *orchpb.StatusRepo
 		return fmt.Errorf("agent: report status: %w", err)
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		return fmt.Errorf("agent: report status: %w", err)
+	}
+	c.reports.acknowledge(report, sent, full, master, now)
+	return nil
 }
 
 // streamIdle is how long a silent assignment stream is trusted; the master
 // resends the set every few seconds, so silence past this means it is gone.
 const streamIdle = 15 * time.Second
 
-// watchAssignments calls handle with every assignment set the master pushes,
-// until the stream breaks or ctx ends. Without peers the master leaves out
+// watchAssignments calls handle with the whole assignment set at the start
+// of the stream and after every change the master pushes, and again at each
+// keepalive (the agent matches its workers to every set), until the stream
+// breaks or ctx ends. It asks for the delta form and for the set it already
+// holds, so that a reconnect when nothing changed costs a few bytes; a
+// master of v0.1.0 answers whole sets. Without peers the master leaves out
 // the peer list (for callers with no overlay to program).
 func (c *masterConn) watchAssignments(ctx context.Context, nodeID string, peers bool, handle func(*orchpb.AssignmentSet)) error {
-	path := "/v1/agent/nodes/" + url.PathEscape(nodeID) + "/assignments"
+	q := url.Values{"delta": {"true"}}
 	if !peers {
-		path += "?peers=false"
+		q.Set("peers", "false")
 	}
-	return readStream(ctx, c, path, "assignment", true, func() *orchpb.AssignmentSet { return &orchpb.AssignmentSet{} }, handle)
+	if since := c.sets.begin(); since != 0 {
+		q.Set("since", fmt.Sprintf("%016x", since))
+	}
+	path := "/v1/agent/nodes/" + url.PathEscape(nodeID) + "/assignments?" + q.Encode()
+	delta := false
+	opened := func(h http.Header) {
+		if delta = h.Get("X-Orch-Assignments") == "delta"; !delta {
+			c.sets.forget()
+		}
+	}
+	return readStream(ctx, c, path, "assignment", true, opened, func() *orchpb.AssignmentSet { return &orchpb.AssignmentSet{} }, func(msg *orchpb.AssignmentSet) error {
+		set := msg
+		if delta {
+			var err error
+			if set, err = c.sets.apply(msg); err != nil {
+				return err
+			}
+		}
+		if err := c.trust.follow(set, c.cert.Load()); err != nil {
+			return err
+		}
+		handle(set)
+		return nil
+	})
 }
 
 // readStream opens a streamed GET and calls handle with each length-delimited
 // message until the stream breaks, falls silent past streamIdle (the masters
-// send keepalives), or ctx ends. nextOnFailure moves the connection to the
-// next master when the stream breaks.
-func readStream[M proto.Message](ctx context.Context, c *masterConn, path, what string, nextOnFailure bool, newMsg func() M, handle func(M)) error {
+// send keepalives), handle fails, or ctx ends. opened, when set, sees the
+// answer's header first. nextOnFailure moves the connection to the next
+// master when the stream breaks.
+func readStream[M proto.Message](ctx context.Context, c *masterConn, path, what string, nextOnFailure bool, opened func(http.Header), newMsg func() M, handle func(M) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	resp, err := c.do(ctx, c.stream, http.MethodGet, path, "", nil)
@@ -188,6 +232,9 @@ func readStream[M proto.Message](ctx context.Context, c *masterConn, path, what 
 		return fmt.Errorf("agent: open %s stream: %w", what, err)
 	}
 	defer resp.Body.Close()
+	if opened != nil {
+		opened(resp.Header)
+	}
 	idle := time.AfterFunc(streamIdle, cancel)
 	defer idle.Stop()
 	r := bufio.NewReader(resp.Body)
@@ -203,7 +250,9 @@ func readStream[M proto.Message](ctx context.Context, c *masterConn, path, what 
 			return fmt.Errorf("agent: %s stream: %w", what, err)
 		}
 		idle.Reset(streamIdle)
-		handle(msg)
+		if err := handle(msg); err != nil {
+			return fmt.Errorf("agent: %w", err)
+		}
 	}
 }
 
@@ -229,14 +278,11 @@ func fetchCA(ctx context.Context, masterURL, token string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent: fetch CA from %s: %w", masterURL, err)
 	}
-	cert, err := pki.ParseCertPEM(pemBytes)
+	caPEM, err := pki.AcceptServedCA(pemBytes, want)
 	if err != nil {
 		return nil, fmt.Errorf("agent: CA from %s: %w", masterURL, err)
 	}
-	if got := pki.CertDigest(cert.Raw); got != want {
-		return nil, fmt.Errorf("agent: the CA of %s has digest %s but the join token expects %s: refusing to join", masterURL, got, want)
-	}
-	return pemBytes, nil
+	return caPEM, nil
 }
 
 // fetchImage downloads an image tarball loaded into the cluster.

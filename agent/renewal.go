@@ -28,7 +28,7 @@ func (a *Agent) warnIfExpired(cert *tls.Certificate) {
 // answer carries fresh certificates, which register saves and swaps in
 // without a restart. Until ctx ends.
 func (a *Agent) runCertRenewal(ctx context.Context, agentAddr string) {
-	for pki.WaitRenewal(ctx, a.conn.cert.Load(), renewPoll) == nil {
+	for a.conn.trust.waitRenewal(ctx, a.conn.cert.Load(), renewPoll) == nil {
 		if a.conn.cert.Load() == nil {
 			continue
 		}

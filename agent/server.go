@@ -39,9 +39,10 @@ type server struct {
 	log     *slog.Logger
 }
 
-// serve answers the masters with mutual TLS until ctx ends; ca is the
-// cluster CA, which signs the masters' client certificates.
-func (s *server) serve(ctx context.Context, ln net.Listener, ca *x509.CertPool) {
+// serve answers the masters with mutual TLS until ctx ends; trust holds
+// the CAs that sign the masters' client certificates, read at each
+// handshake.
+func (s *server) serve(ctx context.Context, ln net.Listener, trust *caTrust) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/logs/{id}", s.serveLogs)
 	mux.HandleFunc("POST /v1/exec/{id}", s.serveExec)
@@ -52,16 +53,7 @@ func (s *server) serve(ctx context.Context, ln net.Listener, ca *x509.CertPool) 
 		Handler:           api.VersionHandler(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig: &tls.Config{
-			MinVersion:     tls.VersionTLS12,
-			ClientCAs:      ca,
-			ClientAuth:     tls.RequireAndVerifyClientCert,
-			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return s.certificate() },
-			VerifyPeerCertificate: func(_ [][]byte, chains [][]*x509.Certificate) error {
-				if len(chains) == 0 || chains[0][0].Subject.CommonName != masterCommonName {
-					return errors.New("agent: only masters may call the agent")
-				}
-				return nil
-			},
+			GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return s.tlsConfig(trust.Pool()), nil },
 		},
 	}
 	go func() {
@@ -137,4 +129,21 @@ func (s *server) logID(replicaID, name string) (string, *api.Error) {
 		return "", &api.Error{Code: "invalid", Field: "container", Message: "container: " + strconv.Quote(name) + " is not a container name", Status: http.StatusBadRequest}
 	}
 	return extraContainerID(replicaID, name), nil
+}
+
+// tlsConfig is the endpoint's TLS config for one handshake: the masters'
+// client certificates are checked against clientCAs.
+func (s *server) tlsConfig(clientCAs *x509.CertPool) *tls.Config {
+	return &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		ClientCAs:      clientCAs,
+		ClientAuth:     tls.RequireAndVerifyClientCert,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return s.certificate() },
+		VerifyPeerCertificate: func(_ [][]byte, chains [][]*x509.Certificate) error {
+			if len(chains) == 0 || chains[0][0].Subject.CommonName != masterCommonName {
+				return errors.New("agent: only masters may call the agent")
+			}
+			return nil
+		},
+	}
 }

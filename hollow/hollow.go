@@ -13,7 +13,6 @@ package hollow
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,6 +66,10 @@ type Config struct {
 	// it ends in the first report after it starts; a longer one ends in
 	// the first heartbeat after that long).
 	JobRunTime time.Duration
+	// Peers asks for the peer list, as an agent with an overlay does, so
+	// that the masters' fan-out of node changes is measured too; the
+	// hollow node only holds it.
+	Peers bool
 	// RegisterParallelism bounds concurrent registrations (default 32).
 	RegisterParallelism int
 	Logger              *slog.Logger
@@ -118,13 +121,16 @@ func Start(ctx context.Context, cfg Config) (*Fleet, error) {
 	if err != nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, errors.New("hollow: the cluster CA holds no certificate")
+	if _, err := agent.NewChannel(cfg.Masters, cfg.Token, caPEM); err != nil {
+		return nil, fmt.Errorf("hollow: the cluster CA: %w", err)
 	}
 	// One channel per node, kept across restarts: each node calls with
-	// its own client certificate, which it re-registers with.
-	f := &Fleet{cfg: cfg, ch: func() *agent.Channel { return agent.NewChannel(cfg.Masters, cfg.Token, pool) }}
+	// its own client certificate, which it re-registers with. Each trusts
+	// the CAs its own stream names.
+	f := &Fleet{cfg: cfg, ch: func() *agent.Channel {
+		ch, _ := agent.NewChannel(cfg.Masters, cfg.Token, caPEM) // checked above
+		return ch
+	}}
 	for i := range cfg.Count {
 		f.nodes = append(f.nodes, f.newNode(cfg.First+i))
 	}

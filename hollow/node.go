@@ -141,7 +141,7 @@ func (n *Node) runAssignments(ctx context.Context, ch *agent.Channel) {
 	// in step.
 	bo := backoff.New(100*time.Millisecond, 2*time.Second, backoff.WithJitter())
 	for ctx.Err() == nil {
-		err := ch.WatchAssignments(ctx, n.ID(), n.apply)
+		err := ch.WatchAssignments(ctx, n.ID(), n.cfg.Peers, n.apply)
 		if ctx.Err() != nil {
 			return
 		}

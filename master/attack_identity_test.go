@@ -36,7 +36,7 @@ func TestNodeCannotImpersonateAMaster(t *testing.T) {
 		fake.Config.ErrorLog = log.New(io.Discard, "", 0)
 		fake.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 		fake.StartTLS()
-		c, err := client.New(&client.Config{Server: fake.URL, Token: "an-admin-token", CA: string(s.m.CA().CertPEM)})
+		c, err := client.New(&client.Config{Server: fake.URL, Token: "an-admin-token", CA: string(s.m.CA().CertPEM())})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -63,3 +63,7 @@ func (m *Master) Cluster(ctx context.Context) (*api.Cluster, error) {
 	wg.Wait()
 	return c, nil
 }
+
+// AssignmentStreams is how many nodes stream their assignments from this
+// master now.
+func (m *Master) AssignmentStreams() int { return m.dispatcher.Streams() }

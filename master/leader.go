@@ -70,7 +70,8 @@ func (m *Master) startLeaderWork(parent context.Context, wg *sync.WaitGroup) fun
 		m.log.Info("leader work started", "index", m.store.Index())
 		var inner sync.WaitGroup
 		jobs := controllers.NewJobController(controllers.JobDeps{Store: m.store, Proposer: m.proposer(), Logger: m.cfg.Logger})
-		runs := []func(context.Context) error{services.Run, nodes.Run, updates.Run, jobs.Run}
+		rotation := controllers.NewCARotationController(controllers.CARotationDeps{Store: m.store, Proposer: m.proposer(), Masters: m.peers, Logger: m.cfg.Logger})
+		runs := []func(context.Context) error{services.Run, nodes.Run, updates.Run, jobs.Run, rotation.Run}
 		if m.cfg.Rebalance {
 			runs = append(runs, controllers.NewRebalanceController(controllers.RebalanceDeps{Store: m.store, Proposer: m.proposer(), Logger: m.cfg.Logger}).Run)
 		}

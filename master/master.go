@@ -93,6 +93,7 @@ type Master struct {
 	store     *store.Store
 	raft      *raftnode.Node
 	ca        *pki.CA
+	stopOnce  sync.Once
 	// dataKey seals secret values (DATA/data.key, never replicated).
 	dataKey *seal.Key
 	// registry holds this master's metrics (GET /metrics).
@@ -231,7 +232,7 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.proposer(), CA: m.ca, ClientCert: m.cert, DataKey: m.dataKey, Logger: cfg.Logger})
 	m.registry.MustRegister(m.dispatcher.Collector())
 	m.control = controlplane.New(controlplane.Deps{
-		Raft: m.raft, Store: m.store, CA: m.ca, DataKey: m.dataKey, Self: m.self(), ReadBarrier: m.readBarrier,
+		Raft: m.raft, Store: m.store, CA: m.ca, Cert: m.cert, Masters: m.peers, DataKey: m.dataKey, Self: m.self(), ReadBarrier: m.readBarrier,
 		LastUsed: m.tokens.LastUsed, Logger: cfg.Logger,
 	})
 	m.events = events.NewLog(0, nil)
@@ -243,7 +244,7 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 		Auth:        authenticator{m.tokens},
 		Cluster:     m,
 		Images:      images,
-		CAPEM:       m.ca.CertPEM,
+		CAPEM:       m.servedCA,
 		Logs:        m.dispatcher,
 		NodeMetrics: m.dispatcher,
 		Exec:        m.dispatcher,
@@ -264,7 +265,9 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 		// Masters calling one another and registered nodes show their
 		// certificate; clients (and a node joining) use bearer tokens.
 		ClientAuth: tls.VerifyClientCertIfGiven,
-		ClientCAs:  m.ca.Pool(),
+		// The CAs trusted change during a CA replacement: read at each
+		// handshake.
+		GetConfigForClient: m.apiTLSForClient,
 	}, cfg.Logger)
 }
 
@@ -283,6 +286,11 @@ func (m *Master) serve(ctx context.Context) context.Context {
 	go func() {
 		defer m.wg.Done()
 		m.runLeaderWork(runCtx)
+	}()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.followCA(runCtx)
 	}()
 	// Every master derives the human events from what it applies (not only
 	// the leader), so any master serves GET /v1/events.
@@ -308,7 +316,7 @@ func (m *Master) enterCluster(ctx context.Context, hasState, joining bool) error
 	}
 	if joining {
 		jctx, jcancel := context.WithTimeout(ctx, joinTimeout)
-		err := (&peer.Joiner{URLs: cfg.Join, Token: cfg.JoinToken}).RequestMembership(jctx, m.ca.CertPEM, m.self())
+		err := (&peer.Joiner{URLs: cfg.Join, Token: cfg.JoinToken}).RequestMembership(jctx, m.ca.CertPEM(), m.self())
 		jcancel()
 		if err != nil {
 			m.cfg.Leave = false
@@ -376,7 +384,7 @@ func (m *Master) credentials(ctx context.Context, joining, hasState bool) (*pki.
 	ca, err := pki.LoadCA(dir)
 	switch {
 	case err == nil:
-		return ca, nil
+		return ca, m.loadNextCA(ca)
 	case errors.Is(err, os.ErrNotExist) && m.cfg.Bootstrap && !hasState:
 		return pki.LoadOrCreateCA(dir)
 	case errors.Is(err, os.ErrNotExist):
@@ -403,8 +411,11 @@ func (m *Master) Raft() *raftnode.Node { return m.raft }
 func (m *Master) CA() *pki.CA { return m.ca }
 
 // Stop shuts the master down: leader work first, then the API, then Raft.
-// With Config.Leave it first takes this master out of the cluster.
-func (m *Master) Stop() {
+// With Config.Leave it first takes this master out of the cluster. Calls
+// after the first do nothing.
+func (m *Master) Stop() { m.stopOnce.Do(m.stop) }
+
+func (m *Master) stop() {
 	if m.cfg.Leave {
 		if err := m.leave(); err != nil {
 			m.log.Warn("could not leave the cluster", "err", err)
@@ -431,7 +442,7 @@ func (m *Master) bootstrapCredentials(ctx context.Context) error {
 	cmds := []*orchpb.Command{
 		{Op: &orchpb.Command_SetClusterConfig{SetClusterConfig: &orchpb.SetClusterConfig{Config: &orchpb.ClusterConfig{
 			ClusterCidr: m.cfg.ClusterCIDR, ClusterId: m.ca.Digest()[:16],
-			CaCertPem: string(m.ca.CertPEM), CaKeyPem: string(m.ca.KeyPEM()),
+			CaCertPem: string(m.ca.CertPEM()), CaKeyPem: string(m.ca.KeyPEM()),
 		}}}},
 		controlplane.Record(m.self()),
 	}
@@ -461,7 +472,7 @@ func (m *Master) bootstrapCredentials(ctx context.Context) error {
 		}
 	}
 	confPath := filepath.Join(m.cfg.DataDir, AdminConfigFile)
-	if err := client.WriteConfig(confPath, &client.Config{Server: m.apiURL, Token: tokens[auth.RoleAdmin], CA: string(m.ca.CertPEM)}); err != nil {
+	if err := client.WriteConfig(confPath, &client.Config{Server: m.apiURL, Token: tokens[auth.RoleAdmin], CA: string(m.ca.CertPEM())}); err != nil {
 		return fmt.Errorf("master: write %s: %w", confPath, err)
 	}
 	// Paths, never the tokens: output ends up in logs and terminals' scrollback.

@@ -38,7 +38,7 @@ func (m *Master) migrateCredentials(ctx context.Context) error {
 		}
 		cfg = proto.Clone(old).(*orchpb.ClusterConfig)
 	}
-	cfg.CaCertPem, cfg.CaKeyPem = string(m.ca.CertPEM), string(m.ca.KeyPEM())
+	cfg.CaCertPem, cfg.CaKeyPem = string(m.ca.CertPEM()), string(m.ca.KeyPEM())
 	if cfg.ClusterId == "" {
 		cfg.ClusterId = m.ca.Digest()[:16]
 	}

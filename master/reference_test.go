@@ -43,7 +43,7 @@ func referenceServer() *apiserver.Server {
 	return apiserver.New(apiserver.Deps{
 		Store:  st,
 		Auth:   roleTokens{},
-		CAPEM:  []byte("-----BEGIN CERTIFICATE-----\n"),
+		CAPEM:  func() []byte { return []byte("-----BEGIN CERTIFICATE-----\n") },
 		Logger: slog.New(slog.DiscardHandler),
 		Extra:  extraRoutes(dispatcher.New(dispatcher.Deps{Store: st}), controlplane.New(controlplane.Deps{Store: st})),
 	})

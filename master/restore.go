@@ -57,7 +57,7 @@ func Restore(ctx context.Context, cfg Config, data []byte) (*Master, error) {
 			if snap.Config == nil {
 				snap.Config = &orchpb.ClusterConfig{}
 			}
-			snap.Config.CaCertPem, snap.Config.CaKeyPem = string(ca.CertPEM), string(ca.KeyPEM())
+			snap.Config.CaCertPem, snap.Config.CaKeyPem = string(ca.CertPEM()), string(ca.KeyPEM())
 		}
 	}
 	if err != nil {
@@ -84,7 +84,7 @@ func Restore(ctx context.Context, cfg Config, data []byte) (*Master, error) {
 		return nil, err
 	}
 	confPath := filepath.Join(cfg.DataDir, AdminConfigFile)
-	if err := client.WriteConfig(confPath, &client.Config{Server: m.URL(), Token: admin, CA: string(ca.CertPEM)}); err != nil {
+	if err := client.WriteConfig(confPath, &client.Config{Server: m.URL(), Token: admin, CA: string(ca.CertPEM())}); err != nil {
 		m.Stop()
 		return nil, fmt.Errorf("master: write %s: %w", confPath, err)
 	}

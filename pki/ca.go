@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -17,19 +18,67 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 )
 
-// CA is the cluster's certificate authority.
+// CA is the cluster's certificate authority as one master holds it: the
+// CA that signs leaves now and the CAs whose leaves are trusted. Both
+// change, atomically, while the CA is replaced (Adopt, and
+// docs/ca-rotation.md); every TLS config built from a CA reads them at
+// each handshake, so a replacement needs no restart.
 type CA struct {
-	Cert    *x509.Certificate
-	CertPEM []byte
-	keyPEM  []byte
-	key     crypto.Signer
+	state atomic.Pointer[caState]
 	// leafLifetime is how long the leaves it signs are valid (see
 	// SetLeafLifetime).
 	leafLifetime time.Duration
 }
+
+// caKeys is one CA certificate with its key (nil for a CA known by its
+// certificate only).
+type caKeys struct {
+	cert    *x509.Certificate
+	certPEM []byte
+	keyPEM  []byte
+	key     crypto.Signer
+}
+
+type caState struct {
+	signer caKeys
+	// trusted are the CA certificates whose leaves are accepted.
+	trusted []*x509.Certificate
+	pool    *x509.CertPool
+	// chain follows every leaf this CA hands out: the signer's own
+	// certificate, or the cross certificate by which the CA it replaced
+	// vouches for it, so that peers still trusting that one verify.
+	chain []byte
+	// bundle is trusted in PEM, made once: every node's stream reads it.
+	bundle []byte
+}
+
+func newCA(k caKeys) *CA {
+	ca := &CA{}
+	ca.state.Store(stateOf(k, []*x509.Certificate{k.cert}, k.cert.Raw))
+	return ca
+}
+
+func stateOf(signer caKeys, trusted []*x509.Certificate, chain []byte) *caState {
+	pool := x509.NewCertPool()
+	var bundle bytes.Buffer
+	for _, c := range trusted {
+		pool.AddCert(c)
+		_ = pem.Encode(&bundle, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	}
+	return &caState{signer: signer, trusted: trusted, pool: pool, chain: chain, bundle: bundle.Bytes()}
+}
+
+func (ca *CA) keys() caKeys { return ca.state.Load().signer }
+
+// Cert is the certificate of the CA that signs now.
+func (ca *CA) Cert() *x509.Certificate { return ca.keys().cert }
+
+// CertPEM is Cert in PEM.
+func (ca *CA) CertPEM() []byte { return ca.keys().certPEM }
 
 const (
 	caCertFile = "ca.crt"
@@ -87,10 +136,11 @@ func (ca *CA) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("pki: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, caKeyFile), ca.keyPEM, 0o600); err != nil {
+	k := ca.keys()
+	if err := writeFileAtomic(filepath.Join(dir, caKeyFile), k.keyPEM, 0o600); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, caCertFile), ca.CertPEM, 0o644)
+	return writeFileAtomic(filepath.Join(dir, caCertFile), k.certPEM, 0o644)
 }
 
 // LoadCA reads an existing CA from dir.
@@ -124,7 +174,7 @@ func ParseCA(certPEM, keyPEM []byte) (*CA, error) {
 	if !ok || !pub.Equal(cert.PublicKey) {
 		return nil, errors.New("pki: CA key does not match the CA certificate")
 	}
-	return &CA{Cert: cert, CertPEM: certPEM, keyPEM: keyPEM, key: key}, nil
+	return newCA(caKeys{cert: cert, certPEM: certPEM, keyPEM: keyPEM, key: key}), nil
 }
 
 // ParseCACert builds a CA that can verify but not sign, from its
@@ -137,15 +187,15 @@ func ParseCACert(certPEM []byte) (*CA, error) {
 	if !cert.IsCA {
 		return nil, errors.New("pki: CA certificate is not a CA")
 	}
-	return &CA{Cert: cert, CertPEM: certPEM}, nil
+	return newCA(caKeys{cert: cert, certPEM: certPEM}), nil
 }
 
 // KeyPEM is the CA's private key in PEM. It is replicated to every master
 // (any of them may lead and sign); never serve it to anything but a master.
-func (ca *CA) KeyPEM() []byte { return ca.keyPEM }
+func (ca *CA) KeyPEM() []byte { return ca.keys().keyPEM }
 
 // Digest is the SHA-256 of the CA certificate, as carried in join tokens.
-func (ca *CA) Digest() string { return CertDigest(ca.Cert.Raw) }
+func (ca *CA) Digest() string { return CertDigest(ca.Cert().Raw) }
 
 // CertDigest is the hex SHA-256 of a DER certificate.
 func CertDigest(der []byte) string {
@@ -153,12 +203,9 @@ func CertDigest(der []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Pool is a cert pool holding only the CA.
-func (ca *CA) Pool() *x509.CertPool {
-	pool := x509.NewCertPool()
-	pool.AddCert(ca.Cert)
-	return pool
-}
+// Pool holds the CA certificates whose leaves are trusted now: one, or
+// two while the CA is replaced. Callers must not change it.
+func (ca *CA) Pool() *x509.CertPool { return ca.state.Load().pool }
 
 // IssueServer creates a key and a certificate for a TLS server (and client)
 // valid for the given host names and IPs.
@@ -171,7 +218,7 @@ func (ca *CA) IssueServer(commonName string, hosts []string) (tls.Certificate, e
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	return tls.Certificate{Certificate: [][]byte{der, ca.Cert.Raw}, PrivateKey: key}, nil
+	return tls.Certificate{Certificate: [][]byte{der, ca.state.Load().chain}, PrivateKey: key}, nil
 }
 
 // SignCSR signs a PEM certificate request. The names come from the caller,
@@ -233,10 +280,11 @@ func (ca *CA) leafTemplate(commonName string, hosts []string) *x509.Certificate 
 }
 
 func (ca *CA) signTemplate(tmpl *x509.Certificate, pub crypto.PublicKey) ([]byte, error) {
-	if ca.key == nil {
+	k := ca.keys()
+	if k.key == nil {
 		return nil, errors.New("pki: this CA has no key (certificate only): it cannot sign")
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, k.cert, pub, k.key)
 	if err != nil {
 		return nil, fmt.Errorf("pki: sign certificate for %s: %w", tmpl.Subject.CommonName, err)
 	}

@@ -22,7 +22,7 @@ func TestCASaveParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ParseCA(ca.CertPEM, other.KeyPEM()); err == nil {
+	if _, err := ParseCA(ca.CertPEM(), other.KeyPEM()); err == nil {
 		t.Error("ParseCA accepted a key of another CA")
 	}
 	leaf, err := ca.IssueMaster([]string{"127.0.0.1"})

@@ -25,8 +25,8 @@ func TestCrossSignBridgesTrust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cross.NotAfter.After(oldCA.Cert.NotAfter) {
-		t.Errorf("the bridge outlives the old CA: %v > %v", cross.NotAfter, oldCA.Cert.NotAfter)
+	if cross.NotAfter.After(oldCA.Cert().NotAfter) {
+		t.Errorf("the bridge outlives the old CA: %v > %v", cross.NotAfter, oldCA.Cert().NotAfter)
 	}
 	cert, err := nextCA.IssueMaster([]string{"127.0.0.1"})
 	if err != nil {
@@ -56,7 +56,16 @@ func TestCrossSignBridgesTrust(t *testing.T) {
 	if err := oldCA.VerifyMaster([][]byte{leaf.Raw, cross.Raw}); err != nil {
 		t.Errorf("a master trusting the old CA refuses a new master with the bridge: %v", err)
 	}
-	if _, err := (&CA{Cert: oldCA.Cert}).CrossSign(nextCA); err == nil {
+	if _, err := mustCertOnly(t, oldCA).CrossSign(nextCA); err == nil {
 		t.Error("a CA without its key cross-signed")
 	}
+}
+
+func mustCertOnly(t *testing.T, ca *CA) *CA {
+	t.Helper()
+	c, err := ParseCACert(ca.CertPEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -2371,7 +2371,12 @@ type Node struct {
 	// comes back as the operator left it.
 	AdminState string `protobuf:"bytes,13,opt,name=admin_state,json=adminState,proto3" json:"admin_state,omitempty"`
 	// devices the agent advertises (orchd agent --device NAME=PATH,...).
-	Devices       []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
+	Devices []*DeviceGroup `protobuf:"bytes,65,rep,name=devices,proto3" json:"devices,omitempty"`
+	// ca_digest names the CA bundle the node's agent trusts and cert_issuer
+	// the key id of the CA that signed its client certificate, as it last
+	// reported them: a CA replacement moves on when every node caught up.
+	CaDigest      string `protobuf:"bytes,25,opt,name=ca_digest,json=caDigest,proto3" json:"ca_digest,omitempty"`
+	CertIssuer    string `protobuf:"bytes,26,opt,name=cert_issuer,json=certIssuer,proto3" json:"cert_issuer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2504,6 +2509,20 @@ func (x *Node) GetDevices() []*DeviceGroup {
 	return nil
 }
 
+func (x *Node) GetCaDigest() string {
+	if x != nil {
+		return x.CaDigest
+	}
+	return ""
+}
+
+func (x *Node) GetCertIssuer() string {
+	if x != nil {
+		return x.CertIssuer
+	}
+	return ""
+}
+
 // Image is an OCI tarball stored on the masters for clusters without a registry.
 type Image struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2580,10 +2599,19 @@ type ClusterConfig struct {
 	ClusterId   string                 `protobuf:"bytes,2,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
 	// The cluster CA, replicated so that every master can serve TLS, sign
 	// agents' certificates and, once elected, act for the cluster.
-	CaCertPem     string `protobuf:"bytes,3,opt,name=ca_cert_pem,json=caCertPem,proto3" json:"ca_cert_pem,omitempty"`
-	CaKeyPem      string `protobuf:"bytes,4,opt,name=ca_key_pem,json=caKeyPem,proto3" json:"ca_key_pem,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CaCertPem string `protobuf:"bytes,3,opt,name=ca_cert_pem,json=caCertPem,proto3" json:"ca_cert_pem,omitempty"`
+	CaKeyPem  string `protobuf:"bytes,4,opt,name=ca_key_pem,json=caKeyPem,proto3" json:"ca_key_pem,omitempty"`
+	// rotation is the CA replacement under way (docs/ca-rotation.md); empty
+	// when none is.
+	Rotation *CARotation `protobuf:"bytes,25,opt,name=rotation,proto3" json:"rotation,omitempty"`
+	// After a replacement: the CA it replaced (its certificate only; its key
+	// is forgotten) and the cross certificate by which that CA vouched for
+	// the current one. Masters send the cross certificate after their own
+	// so that clients still trusting the old CA verify them.
+	PreviousCertPem string `protobuf:"bytes,26,opt,name=previous_cert_pem,json=previousCertPem,proto3" json:"previous_cert_pem,omitempty"`
+	CrossPem        string `protobuf:"bytes,27,opt,name=cross_pem,json=crossPem,proto3" json:"cross_pem,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ClusterConfig) Reset() {
@@ -2644,6 +2672,182 @@ func (x *ClusterConfig) GetCaKeyPem() string {
 	return ""
 }
 
+func (x *ClusterConfig) GetRotation() *CARotation {
+	if x != nil {
+		return x.Rotation
+	}
+	return nil
+}
+
+func (x *ClusterConfig) GetPreviousCertPem() string {
+	if x != nil {
+		return x.PreviousCertPem
+	}
+	return ""
+}
+
+func (x *ClusterConfig) GetCrossPem() string {
+	if x != nil {
+		return x.CrossPem
+	}
+	return ""
+}
+
+// CARotation is the state of a CA replacement: the next CA, the cross
+// certificate the current CA signed for it, and the phase reached.
+type CARotation struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	NextCertPem string                 `protobuf:"bytes,1,opt,name=next_cert_pem,json=nextCertPem,proto3" json:"next_cert_pem,omitempty"`
+	NextKeyPem  string                 `protobuf:"bytes,2,opt,name=next_key_pem,json=nextKeyPem,proto3" json:"next_key_pem,omitempty"`
+	CrossPem    string                 `protobuf:"bytes,3,opt,name=cross_pem,json=crossPem,proto3" json:"cross_pem,omitempty"`
+	// phase: trust (every master and node learns to trust the next CA),
+	// sign (masters sign with it; nodes renew), and retire clears the
+	// rotation.
+	Phase           string `protobuf:"bytes,4,opt,name=phase,proto3" json:"phase,omitempty"`
+	StartedAtUnixMs int64  `protobuf:"varint,5,opt,name=started_at_unix_ms,json=startedAtUnixMs,proto3" json:"started_at_unix_ms,omitempty"`
+	// sign_at_unix_ms: when the sign phase began; nodes renew a client
+	// certificate issued before it.
+	SignAtUnixMs int64 `protobuf:"varint,6,opt,name=sign_at_unix_ms,json=signAtUnixMs,proto3" json:"sign_at_unix_ms,omitempty"`
+	// force: retire without waiting for nodes that are down (they must
+	// join again).
+	Force         bool `protobuf:"varint,7,opt,name=force,proto3" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CARotation) Reset() {
+	*x = CARotation{}
+	mi := &file_proto_orch_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CARotation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CARotation) ProtoMessage() {}
+
+func (x *CARotation) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CARotation.ProtoReflect.Descriptor instead.
+func (*CARotation) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CARotation) GetNextCertPem() string {
+	if x != nil {
+		return x.NextCertPem
+	}
+	return ""
+}
+
+func (x *CARotation) GetNextKeyPem() string {
+	if x != nil {
+		return x.NextKeyPem
+	}
+	return ""
+}
+
+func (x *CARotation) GetCrossPem() string {
+	if x != nil {
+		return x.CrossPem
+	}
+	return ""
+}
+
+func (x *CARotation) GetPhase() string {
+	if x != nil {
+		return x.Phase
+	}
+	return ""
+}
+
+func (x *CARotation) GetStartedAtUnixMs() int64 {
+	if x != nil {
+		return x.StartedAtUnixMs
+	}
+	return 0
+}
+
+func (x *CARotation) GetSignAtUnixMs() int64 {
+	if x != nil {
+		return x.SignAtUnixMs
+	}
+	return 0
+}
+
+func (x *CARotation) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+// RotateCA moves a CA replacement to a phase: trust (starts it, with
+// rotation), sign, retire; or abort (in trust only).
+type RotateCA struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Phase         string                 `protobuf:"bytes,1,opt,name=phase,proto3" json:"phase,omitempty"`
+	Rotation      *CARotation            `protobuf:"bytes,2,opt,name=rotation,proto3" json:"rotation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateCA) Reset() {
+	*x = RotateCA{}
+	mi := &file_proto_orch_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateCA) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateCA) ProtoMessage() {}
+
+func (x *RotateCA) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_orch_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateCA.ProtoReflect.Descriptor instead.
+func (*RotateCA) Descriptor() ([]byte, []int) {
+	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *RotateCA) GetPhase() string {
+	if x != nil {
+		return x.Phase
+	}
+	return ""
+}
+
+func (x *RotateCA) GetRotation() *CARotation {
+	if x != nil {
+		return x.Rotation
+	}
+	return nil
+}
+
 // StateSnapshot is the whole FSM state: what a Raft snapshot holds.
 type StateSnapshot struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2664,7 +2868,7 @@ type StateSnapshot struct {
 
 func (x *StateSnapshot) Reset() {
 	*x = StateSnapshot{}
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2676,7 +2880,7 @@ func (x *StateSnapshot) String() string {
 func (*StateSnapshot) ProtoMessage() {}
 
 func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[28]
+	mi := &file_proto_orch_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2689,7 +2893,7 @@ func (x *StateSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateSnapshot.ProtoReflect.Descriptor instead.
 func (*StateSnapshot) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{28}
+	return file_proto_orch_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *StateSnapshot) GetIndex() uint64 {
@@ -2792,6 +2996,7 @@ type Command struct {
 	//	*Command_PutToken
 	//	*Command_RevokeToken
 	//	*Command_TouchTokens
+	//	*Command_RotateCa
 	//	*Command_PutSecret
 	//	*Command_DeleteSecret
 	//	*Command_PutConfig
@@ -2809,7 +3014,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2821,7 +3026,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[29]
+	mi := &file_proto_orch_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2834,7 +3039,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{29}
+	return file_proto_orch_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -3015,6 +3220,15 @@ func (x *Command) GetTouchTokens() *TouchTokens {
 	return nil
 }
 
+func (x *Command) GetRotateCa() *RotateCA {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RotateCa); ok {
+			return x.RotateCa
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetPutSecret() *PutSecret {
 	if x != nil {
 		if x, ok := x.Op.(*Command_PutSecret); ok {
@@ -3185,6 +3399,10 @@ type Command_TouchTokens struct {
 	TouchTokens *TouchTokens `protobuf:"bytes,24,opt,name=touch_tokens,json=touchTokens,proto3,oneof"`
 }
 
+type Command_RotateCa struct {
+	RotateCa *RotateCA `protobuf:"bytes,25,opt,name=rotate_ca,json=rotateCa,proto3,oneof"`
+}
+
 type Command_PutSecret struct {
 	PutSecret *PutSecret `protobuf:"bytes,30,opt,name=put_secret,json=putSecret,proto3,oneof"`
 }
@@ -3263,6 +3481,8 @@ func (*Command_RevokeToken) isCommand_Op() {}
 
 func (*Command_TouchTokens) isCommand_Op() {}
 
+func (*Command_RotateCa) isCommand_Op() {}
+
 func (*Command_PutSecret) isCommand_Op() {}
 
 func (*Command_DeleteSecret) isCommand_Op() {}
@@ -3295,7 +3515,7 @@ type MoveReplicas struct {
 
 func (x *MoveReplicas) Reset() {
 	*x = MoveReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3307,7 +3527,7 @@ func (x *MoveReplicas) String() string {
 func (*MoveReplicas) ProtoMessage() {}
 
 func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[30]
+	mi := &file_proto_orch_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3320,7 +3540,7 @@ func (x *MoveReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveReplicas.ProtoReflect.Descriptor instead.
 func (*MoveReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{30}
+	return file_proto_orch_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *MoveReplicas) GetExpectedVersions() map[string]uint64 {
@@ -3346,7 +3566,7 @@ type PutJob struct {
 
 func (x *PutJob) Reset() {
 	*x = PutJob{}
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3358,7 +3578,7 @@ func (x *PutJob) String() string {
 func (*PutJob) ProtoMessage() {}
 
 func (x *PutJob) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[31]
+	mi := &file_proto_orch_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3371,7 +3591,7 @@ func (x *PutJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutJob.ProtoReflect.Descriptor instead.
 func (*PutJob) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{31}
+	return file_proto_orch_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PutJob) GetSpec() *ServiceSpec {
@@ -3408,7 +3628,7 @@ type FinishJob struct {
 
 func (x *FinishJob) Reset() {
 	*x = FinishJob{}
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3420,7 +3640,7 @@ func (x *FinishJob) String() string {
 func (*FinishJob) ProtoMessage() {}
 
 func (x *FinishJob) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[32]
+	mi := &file_proto_orch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3433,7 +3653,7 @@ func (x *FinishJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinishJob.ProtoReflect.Descriptor instead.
 func (*FinishJob) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{32}
+	return file_proto_orch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *FinishJob) GetNamespace() string {
@@ -3484,7 +3704,7 @@ type StartCronJob struct {
 
 func (x *StartCronJob) Reset() {
 	*x = StartCronJob{}
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3496,7 +3716,7 @@ func (x *StartCronJob) String() string {
 func (*StartCronJob) ProtoMessage() {}
 
 func (x *StartCronJob) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[33]
+	mi := &file_proto_orch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3509,7 +3729,7 @@ func (x *StartCronJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartCronJob.ProtoReflect.Descriptor instead.
 func (*StartCronJob) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{33}
+	return file_proto_orch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *StartCronJob) GetNamespace() string {
@@ -3571,7 +3791,7 @@ type PutService struct {
 
 func (x *PutService) Reset() {
 	*x = PutService{}
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3583,7 +3803,7 @@ func (x *PutService) String() string {
 func (*PutService) ProtoMessage() {}
 
 func (x *PutService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[34]
+	mi := &file_proto_orch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3596,7 +3816,7 @@ func (x *PutService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutService.ProtoReflect.Descriptor instead.
 func (*PutService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{34}
+	return file_proto_orch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PutService) GetSpec() *ServiceSpec {
@@ -3624,7 +3844,7 @@ type DeleteService struct {
 
 func (x *DeleteService) Reset() {
 	*x = DeleteService{}
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3636,7 +3856,7 @@ func (x *DeleteService) String() string {
 func (*DeleteService) ProtoMessage() {}
 
 func (x *DeleteService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[35]
+	mi := &file_proto_orch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3649,7 +3869,7 @@ func (x *DeleteService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteService.ProtoReflect.Descriptor instead.
 func (*DeleteService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{35}
+	return file_proto_orch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeleteService) GetNamespace() string {
@@ -3684,7 +3904,7 @@ type ScaleService struct {
 
 func (x *ScaleService) Reset() {
 	*x = ScaleService{}
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3696,7 +3916,7 @@ func (x *ScaleService) String() string {
 func (*ScaleService) ProtoMessage() {}
 
 func (x *ScaleService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[36]
+	mi := &file_proto_orch_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3709,7 +3929,7 @@ func (x *ScaleService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleService.ProtoReflect.Descriptor instead.
 func (*ScaleService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{36}
+	return file_proto_orch_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ScaleService) GetNamespace() string {
@@ -3744,7 +3964,7 @@ type RegisterNode struct {
 
 func (x *RegisterNode) Reset() {
 	*x = RegisterNode{}
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3756,7 +3976,7 @@ func (x *RegisterNode) String() string {
 func (*RegisterNode) ProtoMessage() {}
 
 func (x *RegisterNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[37]
+	mi := &file_proto_orch_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3769,7 +3989,7 @@ func (x *RegisterNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterNode.ProtoReflect.Descriptor instead.
 func (*RegisterNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{37}
+	return file_proto_orch_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RegisterNode) GetNode() *Node {
@@ -3796,7 +4016,7 @@ type SetNodeState struct {
 
 func (x *SetNodeState) Reset() {
 	*x = SetNodeState{}
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3808,7 +4028,7 @@ func (x *SetNodeState) String() string {
 func (*SetNodeState) ProtoMessage() {}
 
 func (x *SetNodeState) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[38]
+	mi := &file_proto_orch_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3821,7 +4041,7 @@ func (x *SetNodeState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNodeState.ProtoReflect.Descriptor instead.
 func (*SetNodeState) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{38}
+	return file_proto_orch_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SetNodeState) GetNodeId() string {
@@ -3861,7 +4081,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3873,7 +4093,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[39]
+	mi := &file_proto_orch_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3886,7 +4106,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{39}
+	return file_proto_orch_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -3911,7 +4131,7 @@ type PutReplicas struct {
 
 func (x *PutReplicas) Reset() {
 	*x = PutReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3923,7 +4143,7 @@ func (x *PutReplicas) String() string {
 func (*PutReplicas) ProtoMessage() {}
 
 func (x *PutReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[40]
+	mi := &file_proto_orch_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3936,7 +4156,7 @@ func (x *PutReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReplicas.ProtoReflect.Descriptor instead.
 func (*PutReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{40}
+	return file_proto_orch_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PutReplicas) GetReplicas() []*Replica {
@@ -3962,7 +4182,7 @@ type DeleteReplicas struct {
 
 func (x *DeleteReplicas) Reset() {
 	*x = DeleteReplicas{}
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3974,7 +4194,7 @@ func (x *DeleteReplicas) String() string {
 func (*DeleteReplicas) ProtoMessage() {}
 
 func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[41]
+	mi := &file_proto_orch_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3987,7 +4207,7 @@ func (x *DeleteReplicas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReplicas.ProtoReflect.Descriptor instead.
 func (*DeleteReplicas) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{41}
+	return file_proto_orch_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *DeleteReplicas) GetIds() []string {
@@ -3999,16 +4219,20 @@ func (x *DeleteReplicas) GetIds() []string {
 
 // ReportReplicaStatus carries what agents observed, in batches.
 type ReportReplicaStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	Statuses      []*ReplicaStatus       `protobuf:"bytes,2,rep,name=statuses,proto3" json:"statuses,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	NodeId   string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Statuses []*ReplicaStatus       `protobuf:"bytes,2,rep,name=statuses,proto3" json:"statuses,omitempty"`
+	// ca_digest and cert_issuer, when set, are what the node now trusts and
+	// presents (see Node).
+	CaDigest      string `protobuf:"bytes,25,opt,name=ca_digest,json=caDigest,proto3" json:"ca_digest,omitempty"`
+	CertIssuer    string `protobuf:"bytes,26,opt,name=cert_issuer,json=certIssuer,proto3" json:"cert_issuer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReportReplicaStatus) Reset() {
 	*x = ReportReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4020,7 +4244,7 @@ func (x *ReportReplicaStatus) String() string {
 func (*ReportReplicaStatus) ProtoMessage() {}
 
 func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[42]
+	mi := &file_proto_orch_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4033,7 +4257,7 @@ func (x *ReportReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{42}
+	return file_proto_orch_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ReportReplicaStatus) GetNodeId() string {
@@ -4050,6 +4274,20 @@ func (x *ReportReplicaStatus) GetStatuses() []*ReplicaStatus {
 	return nil
 }
 
+func (x *ReportReplicaStatus) GetCaDigest() string {
+	if x != nil {
+		return x.CaDigest
+	}
+	return ""
+}
+
+func (x *ReportReplicaStatus) GetCertIssuer() string {
+	if x != nil {
+		return x.CertIssuer
+	}
+	return ""
+}
+
 // ReportReplicaStatusBatch is many agents' reports in one Raft entry: the
 // dispatcher groups the reports that arrive while the previous entry
 // commits (group commit), so thousands of nodes reporting cost a few
@@ -4064,7 +4302,7 @@ type ReportReplicaStatusBatch struct {
 
 func (x *ReportReplicaStatusBatch) Reset() {
 	*x = ReportReplicaStatusBatch{}
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4076,7 +4314,7 @@ func (x *ReportReplicaStatusBatch) String() string {
 func (*ReportReplicaStatusBatch) ProtoMessage() {}
 
 func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[43]
+	mi := &file_proto_orch_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4089,7 +4327,7 @@ func (x *ReportReplicaStatusBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReplicaStatusBatch.ProtoReflect.Descriptor instead.
 func (*ReportReplicaStatusBatch) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{43}
+	return file_proto_orch_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ReportReplicaStatusBatch) GetReports() []*ReportReplicaStatus {
@@ -4115,7 +4353,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4127,7 +4365,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[44]
+	mi := &file_proto_orch_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4140,7 +4378,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{44}
+	return file_proto_orch_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ReplicaStatus) GetId() string {
@@ -4218,7 +4456,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4230,7 +4468,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[45]
+	mi := &file_proto_orch_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4243,7 +4481,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{45}
+	return file_proto_orch_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ContainerStatus) GetName() string {
@@ -4304,7 +4542,7 @@ type PutImage struct {
 
 func (x *PutImage) Reset() {
 	*x = PutImage{}
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4316,7 +4554,7 @@ func (x *PutImage) String() string {
 func (*PutImage) ProtoMessage() {}
 
 func (x *PutImage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[46]
+	mi := &file_proto_orch_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4329,7 +4567,7 @@ func (x *PutImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutImage.ProtoReflect.Descriptor instead.
 func (*PutImage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{46}
+	return file_proto_orch_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *PutImage) GetImage() *Image {
@@ -4348,7 +4586,7 @@ type SetClusterConfig struct {
 
 func (x *SetClusterConfig) Reset() {
 	*x = SetClusterConfig{}
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4360,7 +4598,7 @@ func (x *SetClusterConfig) String() string {
 func (*SetClusterConfig) ProtoMessage() {}
 
 func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[47]
+	mi := &file_proto_orch_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4373,7 +4611,7 @@ func (x *SetClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterConfig.ProtoReflect.Descriptor instead.
 func (*SetClusterConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{47}
+	return file_proto_orch_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *SetClusterConfig) GetConfig() *ClusterConfig {
@@ -4399,7 +4637,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4411,7 +4649,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[48]
+	mi := &file_proto_orch_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4424,7 +4662,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{48}
+	return file_proto_orch_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CommandResult) GetIndex() uint64 {
@@ -4481,7 +4719,7 @@ type NodeRegistration struct {
 
 func (x *NodeRegistration) Reset() {
 	*x = NodeRegistration{}
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4493,7 +4731,7 @@ func (x *NodeRegistration) String() string {
 func (*NodeRegistration) ProtoMessage() {}
 
 func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[49]
+	mi := &file_proto_orch_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4506,7 +4744,7 @@ func (x *NodeRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistration.ProtoReflect.Descriptor instead.
 func (*NodeRegistration) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{49}
+	return file_proto_orch_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *NodeRegistration) GetName() string {
@@ -4575,7 +4813,7 @@ type NodeRegistrationResponse struct {
 
 func (x *NodeRegistrationResponse) Reset() {
 	*x = NodeRegistrationResponse{}
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4587,7 +4825,7 @@ func (x *NodeRegistrationResponse) String() string {
 func (*NodeRegistrationResponse) ProtoMessage() {}
 
 func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[50]
+	mi := &file_proto_orch_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4600,7 +4838,7 @@ func (x *NodeRegistrationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeRegistrationResponse.ProtoReflect.Descriptor instead.
 func (*NodeRegistrationResponse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{50}
+	return file_proto_orch_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *NodeRegistrationResponse) GetNode() *Node {
@@ -4662,7 +4900,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4674,7 +4912,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[51]
+	mi := &file_proto_orch_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4687,7 +4925,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{51}
+	return file_proto_orch_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Assignment) GetReplica() *Replica {
@@ -4739,7 +4977,7 @@ type SecretData struct {
 
 func (x *SecretData) Reset() {
 	*x = SecretData{}
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4751,7 +4989,7 @@ func (x *SecretData) String() string {
 func (*SecretData) ProtoMessage() {}
 
 func (x *SecretData) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[52]
+	mi := &file_proto_orch_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4764,7 +5002,7 @@ func (x *SecretData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretData.ProtoReflect.Descriptor instead.
 func (*SecretData) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{52}
+	return file_proto_orch_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *SecretData) GetKind() string {
@@ -4809,13 +5047,34 @@ type AssignmentSet struct {
 	// volumes_listed, the agent deletes the data of any other it holds.
 	Volumes       []*Volume `protobuf:"bytes,35,rep,name=volumes,proto3" json:"volumes,omitempty"`
 	VolumesListed bool      `protobuf:"varint,36,opt,name=volumes_listed,json=volumesListed,proto3" json:"volumes_listed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The delta form (an agent asks with ?delta=true; docs/ARCHITECTURE.md,
+	// "Agent channel"). seq numbers the messages of one stream from 1; an
+	// agent that sees a gap reconnects. A message with delta false is the
+	// whole set; with delta true it changes the previous one: assignments
+	// and peers replace those of the same id, removed and peers_removed
+	// leave, and volumes replace the node's list when volumes_listed. A
+	// delta with nothing in it is a keepalive.
+	Seq          uint64   `protobuf:"varint,70,opt,name=seq,proto3" json:"seq,omitempty"`
+	Delta        bool     `protobuf:"varint,71,opt,name=delta,proto3" json:"delta,omitempty"`
+	Removed      []string `protobuf:"bytes,72,rep,name=removed,proto3" json:"removed,omitempty"`
+	PeersRemoved []string `protobuf:"bytes,73,rep,name=peers_removed,json=peersRemoved,proto3" json:"peers_removed,omitempty"`
+	// digest names the whole set after this message, the same on every
+	// master: an agent that reconnects with ?since=DIGEST gets an empty
+	// delta instead of the whole set when nothing changed meanwhile.
+	Digest uint64 `protobuf:"fixed64,74,opt,name=digest,proto3" json:"digest,omitempty"`
+	// ca_bundle_pem: the CA certificates the node must trust (two during a
+	// CA replacement); renew_unless_issuer, in a replacement's sign phase:
+	// the key id of the CA that signs now; a node whose client certificate
+	// another CA signed registers again now, for one this CA signs.
+	CaBundlePem       string `protobuf:"bytes,25,opt,name=ca_bundle_pem,json=caBundlePem,proto3" json:"ca_bundle_pem,omitempty"`
+	RenewUnlessIssuer string `protobuf:"bytes,26,opt,name=renew_unless_issuer,json=renewUnlessIssuer,proto3" json:"renew_unless_issuer,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *AssignmentSet) Reset() {
 	*x = AssignmentSet{}
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4827,7 +5086,7 @@ func (x *AssignmentSet) String() string {
 func (*AssignmentSet) ProtoMessage() {}
 
 func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[53]
+	mi := &file_proto_orch_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4840,7 +5099,7 @@ func (x *AssignmentSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentSet.ProtoReflect.Descriptor instead.
 func (*AssignmentSet) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{53}
+	return file_proto_orch_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *AssignmentSet) GetIndex() uint64 {
@@ -4885,21 +5144,77 @@ func (x *AssignmentSet) GetVolumesListed() bool {
 	return false
 }
 
-// StatusReport is the agent's batch of observations; it doubles as heartbeat.
+func (x *AssignmentSet) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *AssignmentSet) GetDelta() bool {
+	if x != nil {
+		return x.Delta
+	}
+	return false
+}
+
+func (x *AssignmentSet) GetRemoved() []string {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
+func (x *AssignmentSet) GetPeersRemoved() []string {
+	if x != nil {
+		return x.PeersRemoved
+	}
+	return nil
+}
+
+func (x *AssignmentSet) GetDigest() uint64 {
+	if x != nil {
+		return x.Digest
+	}
+	return 0
+}
+
+func (x *AssignmentSet) GetCaBundlePem() string {
+	if x != nil {
+		return x.CaBundlePem
+	}
+	return ""
+}
+
+func (x *AssignmentSet) GetRenewUnlessIssuer() string {
+	if x != nil {
+		return x.RenewUnlessIssuer
+	}
+	return ""
+}
+
+// StatusReport is the agent's heartbeat, with the replica statuses that
+// changed since the last report the masters took (all of them in the first
+// report to a master, and every 30 s, in case a master lost some).
 type StatusReport struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	NodeId   string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
 	Statuses []*ReplicaStatus       `protobuf:"bytes,2,rep,name=statuses,proto3" json:"statuses,omitempty"`
 	// volume_usage is the du of each volume the node holds, by create_index;
 	// the agent measures at most every 30 s.
-	VolumeUsage   []*VolumeSize `protobuf:"bytes,35,rep,name=volume_usage,json=volumeUsage,proto3" json:"volume_usage,omitempty"`
+	VolumeUsage []*VolumeSize `protobuf:"bytes,35,rep,name=volume_usage,json=volumeUsage,proto3" json:"volume_usage,omitempty"`
+	// ca_digest: the digest of the CA bundle the node trusts;
+	// cert_issuer: the key id (hex) of the CA that signed its client
+	// certificate. A CA replacement moves on when every node caught up.
+	CaDigest      string `protobuf:"bytes,25,opt,name=ca_digest,json=caDigest,proto3" json:"ca_digest,omitempty"`
+	CertIssuer    string `protobuf:"bytes,26,opt,name=cert_issuer,json=certIssuer,proto3" json:"cert_issuer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatusReport) Reset() {
 	*x = StatusReport{}
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4911,7 +5226,7 @@ func (x *StatusReport) String() string {
 func (*StatusReport) ProtoMessage() {}
 
 func (x *StatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[54]
+	mi := &file_proto_orch_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4924,7 +5239,7 @@ func (x *StatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusReport.ProtoReflect.Descriptor instead.
 func (*StatusReport) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{54}
+	return file_proto_orch_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *StatusReport) GetNodeId() string {
@@ -4948,6 +5263,20 @@ func (x *StatusReport) GetVolumeUsage() []*VolumeSize {
 	return nil
 }
 
+func (x *StatusReport) GetCaDigest() string {
+	if x != nil {
+		return x.CaDigest
+	}
+	return ""
+}
+
+func (x *StatusReport) GetCertIssuer() string {
+	if x != nil {
+		return x.CertIssuer
+	}
+	return ""
+}
+
 // Endpoint is one replica as service discovery sees it: enough for every
 // node's DNS server to answer SERVICE.NAMESPACE.orch and
 // SLOT.SERVICE.NAMESPACE.orch, and nothing of the spec (an agent's
@@ -4969,7 +5298,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4981,7 +5310,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[55]
+	mi := &file_proto_orch_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4994,7 +5323,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{55}
+	return file_proto_orch_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *Endpoint) GetReplicaId() string {
@@ -5070,7 +5399,7 @@ type EndpointUpdate struct {
 
 func (x *EndpointUpdate) Reset() {
 	*x = EndpointUpdate{}
-	mi := &file_proto_orch_proto_msgTypes[56]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5082,7 +5411,7 @@ func (x *EndpointUpdate) String() string {
 func (*EndpointUpdate) ProtoMessage() {}
 
 func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[56]
+	mi := &file_proto_orch_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5095,7 +5424,7 @@ func (x *EndpointUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointUpdate.ProtoReflect.Descriptor instead.
 func (*EndpointUpdate) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{56}
+	return file_proto_orch_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *EndpointUpdate) GetIndex() uint64 {
@@ -5145,7 +5474,7 @@ type Master struct {
 
 func (x *Master) Reset() {
 	*x = Master{}
-	mi := &file_proto_orch_proto_msgTypes[57]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5157,7 +5486,7 @@ func (x *Master) String() string {
 func (*Master) ProtoMessage() {}
 
 func (x *Master) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[57]
+	mi := &file_proto_orch_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5170,7 +5499,7 @@ func (x *Master) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Master.ProtoReflect.Descriptor instead.
 func (*Master) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{57}
+	return file_proto_orch_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *Master) GetId() string {
@@ -5222,7 +5551,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_proto_orch_proto_msgTypes[58]
+	mi := &file_proto_orch_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5234,7 +5563,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[58]
+	mi := &file_proto_orch_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5247,7 +5576,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{58}
+	return file_proto_orch_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *Token) GetSha256() string {
@@ -5301,7 +5630,7 @@ type PutMaster struct {
 
 func (x *PutMaster) Reset() {
 	*x = PutMaster{}
-	mi := &file_proto_orch_proto_msgTypes[59]
+	mi := &file_proto_orch_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5313,7 +5642,7 @@ func (x *PutMaster) String() string {
 func (*PutMaster) ProtoMessage() {}
 
 func (x *PutMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[59]
+	mi := &file_proto_orch_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5326,7 +5655,7 @@ func (x *PutMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMaster.ProtoReflect.Descriptor instead.
 func (*PutMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{59}
+	return file_proto_orch_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *PutMaster) GetMaster() *Master {
@@ -5345,7 +5674,7 @@ type RemoveMaster struct {
 
 func (x *RemoveMaster) Reset() {
 	*x = RemoveMaster{}
-	mi := &file_proto_orch_proto_msgTypes[60]
+	mi := &file_proto_orch_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5357,7 +5686,7 @@ func (x *RemoveMaster) String() string {
 func (*RemoveMaster) ProtoMessage() {}
 
 func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[60]
+	mi := &file_proto_orch_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5370,7 +5699,7 @@ func (x *RemoveMaster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMaster.ProtoReflect.Descriptor instead.
 func (*RemoveMaster) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{60}
+	return file_proto_orch_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *RemoveMaster) GetId() string {
@@ -5389,7 +5718,7 @@ type PutToken struct {
 
 func (x *PutToken) Reset() {
 	*x = PutToken{}
-	mi := &file_proto_orch_proto_msgTypes[61]
+	mi := &file_proto_orch_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5401,7 +5730,7 @@ func (x *PutToken) String() string {
 func (*PutToken) ProtoMessage() {}
 
 func (x *PutToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[61]
+	mi := &file_proto_orch_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5414,7 +5743,7 @@ func (x *PutToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutToken.ProtoReflect.Descriptor instead.
 func (*PutToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{61}
+	return file_proto_orch_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *PutToken) GetToken() *Token {
@@ -5434,7 +5763,7 @@ type RevokeToken struct {
 
 func (x *RevokeToken) Reset() {
 	*x = RevokeToken{}
-	mi := &file_proto_orch_proto_msgTypes[62]
+	mi := &file_proto_orch_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5446,7 +5775,7 @@ func (x *RevokeToken) String() string {
 func (*RevokeToken) ProtoMessage() {}
 
 func (x *RevokeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[62]
+	mi := &file_proto_orch_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5459,7 +5788,7 @@ func (x *RevokeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeToken.ProtoReflect.Descriptor instead.
 func (*RevokeToken) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{62}
+	return file_proto_orch_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *RevokeToken) GetId() string {
@@ -5480,7 +5809,7 @@ type TouchTokens struct {
 
 func (x *TouchTokens) Reset() {
 	*x = TouchTokens{}
-	mi := &file_proto_orch_proto_msgTypes[63]
+	mi := &file_proto_orch_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5492,7 +5821,7 @@ func (x *TouchTokens) String() string {
 func (*TouchTokens) ProtoMessage() {}
 
 func (x *TouchTokens) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[63]
+	mi := &file_proto_orch_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5505,7 +5834,7 @@ func (x *TouchTokens) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchTokens.ProtoReflect.Descriptor instead.
 func (*TouchTokens) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{63}
+	return file_proto_orch_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *TouchTokens) GetUses() []*TokenUse {
@@ -5525,7 +5854,7 @@ type TokenUse struct {
 
 func (x *TokenUse) Reset() {
 	*x = TokenUse{}
-	mi := &file_proto_orch_proto_msgTypes[64]
+	mi := &file_proto_orch_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5537,7 +5866,7 @@ func (x *TokenUse) String() string {
 func (*TokenUse) ProtoMessage() {}
 
 func (x *TokenUse) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[64]
+	mi := &file_proto_orch_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5550,7 +5879,7 @@ func (x *TokenUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenUse.ProtoReflect.Descriptor instead.
 func (*TokenUse) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{64}
+	return file_proto_orch_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *TokenUse) GetId() string {
@@ -5594,7 +5923,7 @@ type UpdateStatus struct {
 
 func (x *UpdateStatus) Reset() {
 	*x = UpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[65]
+	mi := &file_proto_orch_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5606,7 +5935,7 @@ func (x *UpdateStatus) String() string {
 func (*UpdateStatus) ProtoMessage() {}
 
 func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[65]
+	mi := &file_proto_orch_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5619,7 +5948,7 @@ func (x *UpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStatus.ProtoReflect.Descriptor instead.
 func (*UpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{65}
+	return file_proto_orch_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *UpdateStatus) GetGeneration() uint64 {
@@ -5701,7 +6030,7 @@ type RollbackService struct {
 
 func (x *RollbackService) Reset() {
 	*x = RollbackService{}
-	mi := &file_proto_orch_proto_msgTypes[66]
+	mi := &file_proto_orch_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5713,7 +6042,7 @@ func (x *RollbackService) String() string {
 func (*RollbackService) ProtoMessage() {}
 
 func (x *RollbackService) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[66]
+	mi := &file_proto_orch_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5726,7 +6055,7 @@ func (x *RollbackService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackService.ProtoReflect.Descriptor instead.
 func (*RollbackService) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{66}
+	return file_proto_orch_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *RollbackService) GetNamespace() string {
@@ -5770,7 +6099,7 @@ type SetUpdateStatus struct {
 
 func (x *SetUpdateStatus) Reset() {
 	*x = SetUpdateStatus{}
-	mi := &file_proto_orch_proto_msgTypes[67]
+	mi := &file_proto_orch_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5782,7 +6111,7 @@ func (x *SetUpdateStatus) String() string {
 func (*SetUpdateStatus) ProtoMessage() {}
 
 func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[67]
+	mi := &file_proto_orch_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5795,7 +6124,7 @@ func (x *SetUpdateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetUpdateStatus.ProtoReflect.Descriptor instead.
 func (*SetUpdateStatus) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{67}
+	return file_proto_orch_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *SetUpdateStatus) GetNamespace() string {
@@ -5844,7 +6173,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_proto_orch_proto_msgTypes[68]
+	mi := &file_proto_orch_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5856,7 +6185,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[68]
+	mi := &file_proto_orch_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5869,7 +6198,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{68}
+	return file_proto_orch_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *Secret) GetNamespace() string {
@@ -5947,7 +6276,7 @@ type Config struct {
 
 func (x *Config) Reset() {
 	*x = Config{}
-	mi := &file_proto_orch_proto_msgTypes[69]
+	mi := &file_proto_orch_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5959,7 +6288,7 @@ func (x *Config) String() string {
 func (*Config) ProtoMessage() {}
 
 func (x *Config) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[69]
+	mi := &file_proto_orch_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5972,7 +6301,7 @@ func (x *Config) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Config.ProtoReflect.Descriptor instead.
 func (*Config) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{69}
+	return file_proto_orch_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *Config) GetNamespace() string {
@@ -6036,7 +6365,7 @@ type PutSecret struct {
 
 func (x *PutSecret) Reset() {
 	*x = PutSecret{}
-	mi := &file_proto_orch_proto_msgTypes[70]
+	mi := &file_proto_orch_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6048,7 +6377,7 @@ func (x *PutSecret) String() string {
 func (*PutSecret) ProtoMessage() {}
 
 func (x *PutSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[70]
+	mi := &file_proto_orch_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6061,7 +6390,7 @@ func (x *PutSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSecret.ProtoReflect.Descriptor instead.
 func (*PutSecret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{70}
+	return file_proto_orch_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *PutSecret) GetSecret() *Secret {
@@ -6089,7 +6418,7 @@ type DeleteSecret struct {
 
 func (x *DeleteSecret) Reset() {
 	*x = DeleteSecret{}
-	mi := &file_proto_orch_proto_msgTypes[71]
+	mi := &file_proto_orch_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6101,7 +6430,7 @@ func (x *DeleteSecret) String() string {
 func (*DeleteSecret) ProtoMessage() {}
 
 func (x *DeleteSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[71]
+	mi := &file_proto_orch_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6114,7 +6443,7 @@ func (x *DeleteSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecret.ProtoReflect.Descriptor instead.
 func (*DeleteSecret) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{71}
+	return file_proto_orch_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *DeleteSecret) GetNamespace() string {
@@ -6141,7 +6470,7 @@ type PutConfig struct {
 
 func (x *PutConfig) Reset() {
 	*x = PutConfig{}
-	mi := &file_proto_orch_proto_msgTypes[72]
+	mi := &file_proto_orch_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6153,7 +6482,7 @@ func (x *PutConfig) String() string {
 func (*PutConfig) ProtoMessage() {}
 
 func (x *PutConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[72]
+	mi := &file_proto_orch_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6166,7 +6495,7 @@ func (x *PutConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConfig.ProtoReflect.Descriptor instead.
 func (*PutConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{72}
+	return file_proto_orch_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *PutConfig) GetConfig() *Config {
@@ -6193,7 +6522,7 @@ type DeleteConfig struct {
 
 func (x *DeleteConfig) Reset() {
 	*x = DeleteConfig{}
-	mi := &file_proto_orch_proto_msgTypes[73]
+	mi := &file_proto_orch_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6205,7 +6534,7 @@ func (x *DeleteConfig) String() string {
 func (*DeleteConfig) ProtoMessage() {}
 
 func (x *DeleteConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[73]
+	mi := &file_proto_orch_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6218,7 +6547,7 @@ func (x *DeleteConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConfig.ProtoReflect.Descriptor instead.
 func (*DeleteConfig) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{73}
+	return file_proto_orch_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *DeleteConfig) GetNamespace() string {
@@ -6253,7 +6582,7 @@ type DeleteVolumes struct {
 
 func (x *DeleteVolumes) Reset() {
 	*x = DeleteVolumes{}
-	mi := &file_proto_orch_proto_msgTypes[74]
+	mi := &file_proto_orch_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6265,7 +6594,7 @@ func (x *DeleteVolumes) String() string {
 func (*DeleteVolumes) ProtoMessage() {}
 
 func (x *DeleteVolumes) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[74]
+	mi := &file_proto_orch_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6278,7 +6607,7 @@ func (x *DeleteVolumes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteVolumes.ProtoReflect.Descriptor instead.
 func (*DeleteVolumes) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{74}
+	return file_proto_orch_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *DeleteVolumes) GetNamespace() string {
@@ -6328,7 +6657,7 @@ type ReportVolumeUsage struct {
 
 func (x *ReportVolumeUsage) Reset() {
 	*x = ReportVolumeUsage{}
-	mi := &file_proto_orch_proto_msgTypes[75]
+	mi := &file_proto_orch_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6340,7 +6669,7 @@ func (x *ReportVolumeUsage) String() string {
 func (*ReportVolumeUsage) ProtoMessage() {}
 
 func (x *ReportVolumeUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[75]
+	mi := &file_proto_orch_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6353,7 +6682,7 @@ func (x *ReportVolumeUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportVolumeUsage.ProtoReflect.Descriptor instead.
 func (*ReportVolumeUsage) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{75}
+	return file_proto_orch_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ReportVolumeUsage) GetNodeId() string {
@@ -6382,7 +6711,7 @@ type VolumeSize struct {
 
 func (x *VolumeSize) Reset() {
 	*x = VolumeSize{}
-	mi := &file_proto_orch_proto_msgTypes[76]
+	mi := &file_proto_orch_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6394,7 +6723,7 @@ func (x *VolumeSize) String() string {
 func (*VolumeSize) ProtoMessage() {}
 
 func (x *VolumeSize) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_orch_proto_msgTypes[76]
+	mi := &file_proto_orch_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6407,7 +6736,7 @@ func (x *VolumeSize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeSize.ProtoReflect.Descriptor instead.
 func (*VolumeSize) Descriptor() ([]byte, []int) {
-	return file_proto_orch_proto_rawDescGZIP(), []int{76}
+	return file_proto_orch_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *VolumeSize) GetCreateIndex() uint64 {
@@ -6667,7 +6996,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06moving\x18B \x01(\bR\x06moving\x1a_\n" +
 	"\x17ContainerResourcesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12.\n" +
-	"\x05value\x18\x02 \x01(\v2\x18.orch.v1.ResourceAmountsR\x05value:\x028\x01\"\xa8\x04\n" +
+	"\x05value\x18\x02 \x01(\v2\x18.orch.v1.ResourceAmountsR\x05value:\x028\x01\"\xe6\x04\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x121\n" +
@@ -6684,7 +7013,10 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\ragent_address\x18\f \x01(\tR\fagentAddress\x12\x1f\n" +
 	"\vadmin_state\x18\r \x01(\tR\n" +
 	"adminState\x12.\n" +
-	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x1a9\n" +
+	"\adevices\x18A \x03(\v2\x14.orch.v1.DeviceGroupR\adevices\x12\x1b\n" +
+	"\tca_digest\x18\x19 \x01(\tR\bcaDigest\x12\x1f\n" +
+	"\vcert_issuer\x18\x1a \x01(\tR\n" +
+	"certIssuer\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
@@ -6692,14 +7024,30 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\tR\x06digest\x12\x12\n" +
 	"\x04size\x18\x03 \x01(\x03R\x04size\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\x04R\aversion\"\x8f\x01\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\"\x89\x02\n" +
 	"\rClusterConfig\x12!\n" +
 	"\fcluster_cidr\x18\x01 \x01(\tR\vclusterCidr\x12\x1d\n" +
 	"\n" +
 	"cluster_id\x18\x02 \x01(\tR\tclusterId\x12\x1e\n" +
 	"\vca_cert_pem\x18\x03 \x01(\tR\tcaCertPem\x12\x1c\n" +
 	"\n" +
-	"ca_key_pem\x18\x04 \x01(\tR\bcaKeyPem\"\xd2\x03\n" +
+	"ca_key_pem\x18\x04 \x01(\tR\bcaKeyPem\x12/\n" +
+	"\brotation\x18\x19 \x01(\v2\x13.orch.v1.CARotationR\brotation\x12*\n" +
+	"\x11previous_cert_pem\x18\x1a \x01(\tR\x0fpreviousCertPem\x12\x1b\n" +
+	"\tcross_pem\x18\x1b \x01(\tR\bcrossPem\"\xef\x01\n" +
+	"\n" +
+	"CARotation\x12\"\n" +
+	"\rnext_cert_pem\x18\x01 \x01(\tR\vnextCertPem\x12 \n" +
+	"\fnext_key_pem\x18\x02 \x01(\tR\n" +
+	"nextKeyPem\x12\x1b\n" +
+	"\tcross_pem\x18\x03 \x01(\tR\bcrossPem\x12\x14\n" +
+	"\x05phase\x18\x04 \x01(\tR\x05phase\x12+\n" +
+	"\x12started_at_unix_ms\x18\x05 \x01(\x03R\x0fstartedAtUnixMs\x12%\n" +
+	"\x0fsign_at_unix_ms\x18\x06 \x01(\x03R\fsignAtUnixMs\x12\x14\n" +
+	"\x05force\x18\a \x01(\bR\x05force\"Q\n" +
+	"\bRotateCA\x12\x14\n" +
+	"\x05phase\x18\x01 \x01(\tR\x05phase\x12/\n" +
+	"\brotation\x18\x02 \x01(\v2\x13.orch.v1.CARotationR\brotation\"\xd2\x03\n" +
 	"\rStateSnapshot\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12,\n" +
 	"\bservices\x18\x02 \x03(\v2\x10.orch.v1.ServiceR\bservices\x12,\n" +
@@ -6711,7 +7059,7 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x06tokens\x18\x15 \x03(\v2\x0e.orch.v1.TokenR\x06tokens\x12)\n" +
 	"\asecrets\x18\x1e \x03(\v2\x0f.orch.v1.SecretR\asecrets\x12)\n" +
 	"\aconfigs\x18\x1f \x03(\v2\x0f.orch.v1.ConfigR\aconfigs\x12)\n" +
-	"\avolumes\x18# \x03(\v2\x0f.orch.v1.VolumeR\avolumes\"\xac\x0e\n" +
+	"\avolumes\x18# \x03(\v2\x0f.orch.v1.VolumeR\avolumes\"\xde\x0e\n" +
 	"\aCommand\x126\n" +
 	"\vput_service\x18\x01 \x01(\v2\x13.orch.v1.PutServiceH\x00R\n" +
 	"putService\x12?\n" +
@@ -6735,7 +7083,8 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\rremove_master\x18\x15 \x01(\v2\x15.orch.v1.RemoveMasterH\x00R\fremoveMaster\x120\n" +
 	"\tput_token\x18\x16 \x01(\v2\x11.orch.v1.PutTokenH\x00R\bputToken\x129\n" +
 	"\frevoke_token\x18\x17 \x01(\v2\x14.orch.v1.RevokeTokenH\x00R\vrevokeToken\x129\n" +
-	"\ftouch_tokens\x18\x18 \x01(\v2\x14.orch.v1.TouchTokensH\x00R\vtouchTokens\x123\n" +
+	"\ftouch_tokens\x18\x18 \x01(\v2\x14.orch.v1.TouchTokensH\x00R\vtouchTokens\x120\n" +
+	"\trotate_ca\x18\x19 \x01(\v2\x11.orch.v1.RotateCAH\x00R\brotateCa\x123\n" +
 	"\n" +
 	"put_secret\x18\x1e \x01(\v2\x12.orch.v1.PutSecretH\x00R\tputSecret\x12<\n" +
 	"\rdelete_secret\x18\x1f \x01(\v2\x15.orch.v1.DeleteSecretH\x00R\fdeleteSecret\x123\n" +
@@ -6807,10 +7156,13 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\"\n" +
 	"\x0eDeleteReplicas\x12\x10\n" +
-	"\x03ids\x18\x01 \x03(\tR\x03ids\"b\n" +
+	"\x03ids\x18\x01 \x03(\tR\x03ids\"\xa0\x01\n" +
 	"\x13ReportReplicaStatus\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x122\n" +
-	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\"R\n" +
+	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\x12\x1b\n" +
+	"\tca_digest\x18\x19 \x01(\tR\bcaDigest\x12\x1f\n" +
+	"\vcert_issuer\x18\x1a \x01(\tR\n" +
+	"certIssuer\"R\n" +
 	"\x18ReportReplicaStatusBatch\x126\n" +
 	"\areports\x18\x01 \x03(\v2\x1c.orch.v1.ReportReplicaStatusR\areports\"\xf1\x01\n" +
 	"\rReplicaStatus\x12\x0e\n" +
@@ -6881,18 +7233,28 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\x04data\x18\x04 \x03(\v2\x1d.orch.v1.SecretData.DataEntryR\x04data\x1a7\n" +
 	"\tDataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xec\x01\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xbf\x03\n" +
 	"\rAssignmentSet\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x125\n" +
 	"\vassignments\x18\x03 \x03(\v2\x13.orch.v1.AssignmentR\vassignments\x12#\n" +
 	"\x05peers\x18\x04 \x03(\v2\r.orch.v1.NodeR\x05peers\x12)\n" +
 	"\avolumes\x18# \x03(\v2\x0f.orch.v1.VolumeR\avolumes\x12%\n" +
-	"\x0evolumes_listed\x18$ \x01(\bR\rvolumesListed\"\x93\x01\n" +
+	"\x0evolumes_listed\x18$ \x01(\bR\rvolumesListed\x12\x10\n" +
+	"\x03seq\x18F \x01(\x04R\x03seq\x12\x14\n" +
+	"\x05delta\x18G \x01(\bR\x05delta\x12\x18\n" +
+	"\aremoved\x18H \x03(\tR\aremoved\x12#\n" +
+	"\rpeers_removed\x18I \x03(\tR\fpeersRemoved\x12\x16\n" +
+	"\x06digest\x18J \x01(\x06R\x06digest\x12\"\n" +
+	"\rca_bundle_pem\x18\x19 \x01(\tR\vcaBundlePem\x12.\n" +
+	"\x13renew_unless_issuer\x18\x1a \x01(\tR\x11renewUnlessIssuer\"\xd1\x01\n" +
 	"\fStatusReport\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x122\n" +
 	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\x126\n" +
-	"\fvolume_usage\x18# \x03(\v2\x13.orch.v1.VolumeSizeR\vvolumeUsage\"\xd4\x01\n" +
+	"\fvolume_usage\x18# \x03(\v2\x13.orch.v1.VolumeSizeR\vvolumeUsage\x12\x1b\n" +
+	"\tca_digest\x18\x19 \x01(\tR\bcaDigest\x12\x1f\n" +
+	"\vcert_issuer\x18\x1a \x01(\tR\n" +
+	"certIssuer\"\xd4\x01\n" +
 	"\bEndpoint\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x01 \x01(\tR\treplicaId\x12\x1c\n" +
@@ -7031,7 +7393,7 @@ func file_proto_orch_proto_rawDescGZIP() []byte {
 	return file_proto_orch_proto_rawDescData
 }
 
-var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 93)
+var file_proto_orch_proto_msgTypes = make([]protoimpl.MessageInfo, 95)
 var file_proto_orch_proto_goTypes = []any{
 	(*ServiceSpec)(nil),              // 0: orch.v1.ServiceSpec
 	(*ReplicaContainerSpec)(nil),     // 1: orch.v1.ReplicaContainerSpec
@@ -7061,212 +7423,217 @@ var file_proto_orch_proto_goTypes = []any{
 	(*Node)(nil),                     // 25: orch.v1.Node
 	(*Image)(nil),                    // 26: orch.v1.Image
 	(*ClusterConfig)(nil),            // 27: orch.v1.ClusterConfig
-	(*StateSnapshot)(nil),            // 28: orch.v1.StateSnapshot
-	(*Command)(nil),                  // 29: orch.v1.Command
-	(*MoveReplicas)(nil),             // 30: orch.v1.MoveReplicas
-	(*PutJob)(nil),                   // 31: orch.v1.PutJob
-	(*FinishJob)(nil),                // 32: orch.v1.FinishJob
-	(*StartCronJob)(nil),             // 33: orch.v1.StartCronJob
-	(*PutService)(nil),               // 34: orch.v1.PutService
-	(*DeleteService)(nil),            // 35: orch.v1.DeleteService
-	(*ScaleService)(nil),             // 36: orch.v1.ScaleService
-	(*RegisterNode)(nil),             // 37: orch.v1.RegisterNode
-	(*SetNodeState)(nil),             // 38: orch.v1.SetNodeState
-	(*RemoveNode)(nil),               // 39: orch.v1.RemoveNode
-	(*PutReplicas)(nil),              // 40: orch.v1.PutReplicas
-	(*DeleteReplicas)(nil),           // 41: orch.v1.DeleteReplicas
-	(*ReportReplicaStatus)(nil),      // 42: orch.v1.ReportReplicaStatus
-	(*ReportReplicaStatusBatch)(nil), // 43: orch.v1.ReportReplicaStatusBatch
-	(*ReplicaStatus)(nil),            // 44: orch.v1.ReplicaStatus
-	(*ContainerStatus)(nil),          // 45: orch.v1.ContainerStatus
-	(*PutImage)(nil),                 // 46: orch.v1.PutImage
-	(*SetClusterConfig)(nil),         // 47: orch.v1.SetClusterConfig
-	(*CommandResult)(nil),            // 48: orch.v1.CommandResult
-	(*NodeRegistration)(nil),         // 49: orch.v1.NodeRegistration
-	(*NodeRegistrationResponse)(nil), // 50: orch.v1.NodeRegistrationResponse
-	(*Assignment)(nil),               // 51: orch.v1.Assignment
-	(*SecretData)(nil),               // 52: orch.v1.SecretData
-	(*AssignmentSet)(nil),            // 53: orch.v1.AssignmentSet
-	(*StatusReport)(nil),             // 54: orch.v1.StatusReport
-	(*Endpoint)(nil),                 // 55: orch.v1.Endpoint
-	(*EndpointUpdate)(nil),           // 56: orch.v1.EndpointUpdate
-	(*Master)(nil),                   // 57: orch.v1.Master
-	(*Token)(nil),                    // 58: orch.v1.Token
-	(*PutMaster)(nil),                // 59: orch.v1.PutMaster
-	(*RemoveMaster)(nil),             // 60: orch.v1.RemoveMaster
-	(*PutToken)(nil),                 // 61: orch.v1.PutToken
-	(*RevokeToken)(nil),              // 62: orch.v1.RevokeToken
-	(*TouchTokens)(nil),              // 63: orch.v1.TouchTokens
-	(*TokenUse)(nil),                 // 64: orch.v1.TokenUse
-	(*UpdateStatus)(nil),             // 65: orch.v1.UpdateStatus
-	(*RollbackService)(nil),          // 66: orch.v1.RollbackService
-	(*SetUpdateStatus)(nil),          // 67: orch.v1.SetUpdateStatus
-	(*Secret)(nil),                   // 68: orch.v1.Secret
-	(*Config)(nil),                   // 69: orch.v1.Config
-	(*PutSecret)(nil),                // 70: orch.v1.PutSecret
-	(*DeleteSecret)(nil),             // 71: orch.v1.DeleteSecret
-	(*PutConfig)(nil),                // 72: orch.v1.PutConfig
-	(*DeleteConfig)(nil),             // 73: orch.v1.DeleteConfig
-	(*DeleteVolumes)(nil),            // 74: orch.v1.DeleteVolumes
-	(*ReportVolumeUsage)(nil),        // 75: orch.v1.ReportVolumeUsage
-	(*VolumeSize)(nil),               // 76: orch.v1.VolumeSize
-	nil,                              // 77: orch.v1.ServiceSpec.EnvEntry
-	nil,                              // 78: orch.v1.ServiceSpec.LabelsEntry
-	nil,                              // 79: orch.v1.ServiceSpec.EnvFromEntry
-	nil,                              // 80: orch.v1.ReplicaContainerSpec.EnvEntry
-	nil,                              // 81: orch.v1.Placement.DevicesEntry
-	nil,                              // 82: orch.v1.Replica.ContainerResourcesEntry
-	nil,                              // 83: orch.v1.Node.LabelsEntry
-	nil,                              // 84: orch.v1.MoveReplicas.ExpectedVersionsEntry
-	nil,                              // 85: orch.v1.PutReplicas.ExpectedVersionsEntry
-	nil,                              // 86: orch.v1.CommandResult.RejectedEntry
-	nil,                              // 87: orch.v1.NodeRegistration.LabelsEntry
-	nil,                              // 88: orch.v1.SecretData.DataEntry
-	nil,                              // 89: orch.v1.Secret.DataEntry
-	nil,                              // 90: orch.v1.Secret.PreviousDataEntry
-	nil,                              // 91: orch.v1.Config.DataEntry
-	nil,                              // 92: orch.v1.Config.BinaryDataEntry
-	(*durationpb.Duration)(nil),      // 93: google.protobuf.Duration
+	(*CARotation)(nil),               // 28: orch.v1.CARotation
+	(*RotateCA)(nil),                 // 29: orch.v1.RotateCA
+	(*StateSnapshot)(nil),            // 30: orch.v1.StateSnapshot
+	(*Command)(nil),                  // 31: orch.v1.Command
+	(*MoveReplicas)(nil),             // 32: orch.v1.MoveReplicas
+	(*PutJob)(nil),                   // 33: orch.v1.PutJob
+	(*FinishJob)(nil),                // 34: orch.v1.FinishJob
+	(*StartCronJob)(nil),             // 35: orch.v1.StartCronJob
+	(*PutService)(nil),               // 36: orch.v1.PutService
+	(*DeleteService)(nil),            // 37: orch.v1.DeleteService
+	(*ScaleService)(nil),             // 38: orch.v1.ScaleService
+	(*RegisterNode)(nil),             // 39: orch.v1.RegisterNode
+	(*SetNodeState)(nil),             // 40: orch.v1.SetNodeState
+	(*RemoveNode)(nil),               // 41: orch.v1.RemoveNode
+	(*PutReplicas)(nil),              // 42: orch.v1.PutReplicas
+	(*DeleteReplicas)(nil),           // 43: orch.v1.DeleteReplicas
+	(*ReportReplicaStatus)(nil),      // 44: orch.v1.ReportReplicaStatus
+	(*ReportReplicaStatusBatch)(nil), // 45: orch.v1.ReportReplicaStatusBatch
+	(*ReplicaStatus)(nil),            // 46: orch.v1.ReplicaStatus
+	(*ContainerStatus)(nil),          // 47: orch.v1.ContainerStatus
+	(*PutImage)(nil),                 // 48: orch.v1.PutImage
+	(*SetClusterConfig)(nil),         // 49: orch.v1.SetClusterConfig
+	(*CommandResult)(nil),            // 50: orch.v1.CommandResult
+	(*NodeRegistration)(nil),         // 51: orch.v1.NodeRegistration
+	(*NodeRegistrationResponse)(nil), // 52: orch.v1.NodeRegistrationResponse
+	(*Assignment)(nil),               // 53: orch.v1.Assignment
+	(*SecretData)(nil),               // 54: orch.v1.SecretData
+	(*AssignmentSet)(nil),            // 55: orch.v1.AssignmentSet
+	(*StatusReport)(nil),             // 56: orch.v1.StatusReport
+	(*Endpoint)(nil),                 // 57: orch.v1.Endpoint
+	(*EndpointUpdate)(nil),           // 58: orch.v1.EndpointUpdate
+	(*Master)(nil),                   // 59: orch.v1.Master
+	(*Token)(nil),                    // 60: orch.v1.Token
+	(*PutMaster)(nil),                // 61: orch.v1.PutMaster
+	(*RemoveMaster)(nil),             // 62: orch.v1.RemoveMaster
+	(*PutToken)(nil),                 // 63: orch.v1.PutToken
+	(*RevokeToken)(nil),              // 64: orch.v1.RevokeToken
+	(*TouchTokens)(nil),              // 65: orch.v1.TouchTokens
+	(*TokenUse)(nil),                 // 66: orch.v1.TokenUse
+	(*UpdateStatus)(nil),             // 67: orch.v1.UpdateStatus
+	(*RollbackService)(nil),          // 68: orch.v1.RollbackService
+	(*SetUpdateStatus)(nil),          // 69: orch.v1.SetUpdateStatus
+	(*Secret)(nil),                   // 70: orch.v1.Secret
+	(*Config)(nil),                   // 71: orch.v1.Config
+	(*PutSecret)(nil),                // 72: orch.v1.PutSecret
+	(*DeleteSecret)(nil),             // 73: orch.v1.DeleteSecret
+	(*PutConfig)(nil),                // 74: orch.v1.PutConfig
+	(*DeleteConfig)(nil),             // 75: orch.v1.DeleteConfig
+	(*DeleteVolumes)(nil),            // 76: orch.v1.DeleteVolumes
+	(*ReportVolumeUsage)(nil),        // 77: orch.v1.ReportVolumeUsage
+	(*VolumeSize)(nil),               // 78: orch.v1.VolumeSize
+	nil,                              // 79: orch.v1.ServiceSpec.EnvEntry
+	nil,                              // 80: orch.v1.ServiceSpec.LabelsEntry
+	nil,                              // 81: orch.v1.ServiceSpec.EnvFromEntry
+	nil,                              // 82: orch.v1.ReplicaContainerSpec.EnvEntry
+	nil,                              // 83: orch.v1.Placement.DevicesEntry
+	nil,                              // 84: orch.v1.Replica.ContainerResourcesEntry
+	nil,                              // 85: orch.v1.Node.LabelsEntry
+	nil,                              // 86: orch.v1.MoveReplicas.ExpectedVersionsEntry
+	nil,                              // 87: orch.v1.PutReplicas.ExpectedVersionsEntry
+	nil,                              // 88: orch.v1.CommandResult.RejectedEntry
+	nil,                              // 89: orch.v1.NodeRegistration.LabelsEntry
+	nil,                              // 90: orch.v1.SecretData.DataEntry
+	nil,                              // 91: orch.v1.Secret.DataEntry
+	nil,                              // 92: orch.v1.Secret.PreviousDataEntry
+	nil,                              // 93: orch.v1.Config.DataEntry
+	nil,                              // 94: orch.v1.Config.BinaryDataEntry
+	(*durationpb.Duration)(nil),      // 95: google.protobuf.Duration
 }
 var file_proto_orch_proto_depIdxs = []int32{
-	77,  // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
+	79,  // 0: orch.v1.ServiceSpec.env:type_name -> orch.v1.ServiceSpec.EnvEntry
 	9,   // 1: orch.v1.ServiceSpec.ports:type_name -> orch.v1.Port
 	10,  // 2: orch.v1.ServiceSpec.resources:type_name -> orch.v1.Resources
 	11,  // 3: orch.v1.ServiceSpec.health:type_name -> orch.v1.HealthCheck
 	15,  // 4: orch.v1.ServiceSpec.restart:type_name -> orch.v1.RestartPolicy
 	16,  // 5: orch.v1.ServiceSpec.placement:type_name -> orch.v1.Placement
 	19,  // 6: orch.v1.ServiceSpec.update:type_name -> orch.v1.UpdatePolicy
-	93,  // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
-	78,  // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
+	95,  // 7: orch.v1.ServiceSpec.stop_grace_period:type_name -> google.protobuf.Duration
+	80,  // 8: orch.v1.ServiceSpec.labels:type_name -> orch.v1.ServiceSpec.LabelsEntry
 	8,   // 9: orch.v1.ServiceSpec.capabilities:type_name -> orch.v1.Capabilities
 	2,   // 10: orch.v1.ServiceSpec.secrets:type_name -> orch.v1.SecretMount
 	3,   // 11: orch.v1.ServiceSpec.configs:type_name -> orch.v1.ConfigMount
-	79,  // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
+	81,  // 12: orch.v1.ServiceSpec.env_from:type_name -> orch.v1.ServiceSpec.EnvFromEntry
 	5,   // 13: orch.v1.ServiceSpec.volumes:type_name -> orch.v1.VolumeMount
 	1,   // 14: orch.v1.ServiceSpec.sidecars:type_name -> orch.v1.ReplicaContainerSpec
 	1,   // 15: orch.v1.ServiceSpec.init:type_name -> orch.v1.ReplicaContainerSpec
-	93,  // 16: orch.v1.ServiceSpec.deadline:type_name -> google.protobuf.Duration
-	93,  // 17: orch.v1.ServiceSpec.starting_deadline:type_name -> google.protobuf.Duration
+	95,  // 16: orch.v1.ServiceSpec.deadline:type_name -> google.protobuf.Duration
+	95,  // 17: orch.v1.ServiceSpec.starting_deadline:type_name -> google.protobuf.Duration
 	7,   // 18: orch.v1.ServiceSpec.disruption:type_name -> orch.v1.DisruptionPolicy
-	80,  // 19: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
+	82,  // 19: orch.v1.ReplicaContainerSpec.env:type_name -> orch.v1.ReplicaContainerSpec.EnvEntry
 	10,  // 20: orch.v1.ReplicaContainerSpec.resources:type_name -> orch.v1.Resources
 	8,   // 21: orch.v1.ReplicaContainerSpec.capabilities:type_name -> orch.v1.Capabilities
 	12,  // 22: orch.v1.HealthCheck.http:type_name -> orch.v1.HTTPCheck
 	13,  // 23: orch.v1.HealthCheck.tcp:type_name -> orch.v1.TCPCheck
 	14,  // 24: orch.v1.HealthCheck.exec:type_name -> orch.v1.ExecCheck
-	93,  // 25: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
-	93,  // 26: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
-	93,  // 27: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
-	93,  // 28: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
-	93,  // 29: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
+	95,  // 25: orch.v1.HealthCheck.interval:type_name -> google.protobuf.Duration
+	95,  // 26: orch.v1.HealthCheck.timeout:type_name -> google.protobuf.Duration
+	95,  // 27: orch.v1.HealthCheck.start_period:type_name -> google.protobuf.Duration
+	95,  // 28: orch.v1.RestartPolicy.backoff_initial:type_name -> google.protobuf.Duration
+	95,  // 29: orch.v1.RestartPolicy.backoff_max:type_name -> google.protobuf.Duration
 	17,  // 30: orch.v1.Placement.affinity:type_name -> orch.v1.ServiceAffinity
 	17,  // 31: orch.v1.Placement.anti_affinity:type_name -> orch.v1.ServiceAffinity
-	81,  // 32: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
-	93,  // 33: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
-	93,  // 34: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
-	93,  // 35: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
+	83,  // 32: orch.v1.Placement.devices:type_name -> orch.v1.Placement.DevicesEntry
+	95,  // 33: orch.v1.UpdatePolicy.min_healthy:type_name -> google.protobuf.Duration
+	95,  // 34: orch.v1.UpdatePolicy.deadline:type_name -> google.protobuf.Duration
+	95,  // 35: orch.v1.UpdatePolicy.auto_promote:type_name -> google.protobuf.Duration
 	0,   // 36: orch.v1.Service.spec:type_name -> orch.v1.ServiceSpec
 	22,  // 37: orch.v1.Service.status:type_name -> orch.v1.ServiceStatus
 	0,   // 38: orch.v1.Service.previous_spec:type_name -> orch.v1.ServiceSpec
-	65,  // 39: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
+	67,  // 39: orch.v1.Service.update:type_name -> orch.v1.UpdateStatus
 	21,  // 40: orch.v1.Service.job:type_name -> orch.v1.JobStatus
 	21,  // 41: orch.v1.ServiceStatus.job:type_name -> orch.v1.JobStatus
 	23,  // 42: orch.v1.Replica.resources:type_name -> orch.v1.ResourceAmounts
 	0,   // 43: orch.v1.Replica.spec:type_name -> orch.v1.ServiceSpec
-	45,  // 44: orch.v1.Replica.containers:type_name -> orch.v1.ContainerStatus
-	82,  // 45: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
+	47,  // 44: orch.v1.Replica.containers:type_name -> orch.v1.ContainerStatus
+	84,  // 45: orch.v1.Replica.container_resources:type_name -> orch.v1.Replica.ContainerResourcesEntry
 	18,  // 46: orch.v1.Replica.devices:type_name -> orch.v1.DeviceGroup
-	83,  // 47: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
+	85,  // 47: orch.v1.Node.labels:type_name -> orch.v1.Node.LabelsEntry
 	23,  // 48: orch.v1.Node.capacity:type_name -> orch.v1.ResourceAmounts
 	23,  // 49: orch.v1.Node.allocated:type_name -> orch.v1.ResourceAmounts
 	18,  // 50: orch.v1.Node.devices:type_name -> orch.v1.DeviceGroup
-	20,  // 51: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
-	24,  // 52: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
-	25,  // 53: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
-	26,  // 54: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
-	27,  // 55: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
-	57,  // 56: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
-	58,  // 57: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
-	68,  // 58: orch.v1.StateSnapshot.secrets:type_name -> orch.v1.Secret
-	69,  // 59: orch.v1.StateSnapshot.configs:type_name -> orch.v1.Config
-	6,   // 60: orch.v1.StateSnapshot.volumes:type_name -> orch.v1.Volume
-	34,  // 61: orch.v1.Command.put_service:type_name -> orch.v1.PutService
-	35,  // 62: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
-	36,  // 63: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
-	37,  // 64: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
-	38,  // 65: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
-	40,  // 66: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
-	41,  // 67: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
-	42,  // 68: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
-	46,  // 69: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
-	47,  // 70: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
-	39,  // 71: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
-	66,  // 72: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
-	67,  // 73: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
-	43,  // 74: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
-	59,  // 75: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
-	60,  // 76: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
-	61,  // 77: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
-	62,  // 78: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
-	63,  // 79: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
-	70,  // 80: orch.v1.Command.put_secret:type_name -> orch.v1.PutSecret
-	71,  // 81: orch.v1.Command.delete_secret:type_name -> orch.v1.DeleteSecret
-	72,  // 82: orch.v1.Command.put_config:type_name -> orch.v1.PutConfig
-	73,  // 83: orch.v1.Command.delete_config:type_name -> orch.v1.DeleteConfig
-	74,  // 84: orch.v1.Command.delete_volumes:type_name -> orch.v1.DeleteVolumes
-	75,  // 85: orch.v1.Command.report_volume_usage:type_name -> orch.v1.ReportVolumeUsage
-	31,  // 86: orch.v1.Command.put_job:type_name -> orch.v1.PutJob
-	32,  // 87: orch.v1.Command.finish_job:type_name -> orch.v1.FinishJob
-	33,  // 88: orch.v1.Command.start_cron_job:type_name -> orch.v1.StartCronJob
-	30,  // 89: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
-	84,  // 90: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
-	0,   // 91: orch.v1.PutJob.spec:type_name -> orch.v1.ServiceSpec
-	0,   // 92: orch.v1.StartCronJob.job:type_name -> orch.v1.ServiceSpec
-	0,   // 93: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
-	25,  // 94: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
-	24,  // 95: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
-	85,  // 96: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
-	44,  // 97: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
-	42,  // 98: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
-	45,  // 99: orch.v1.ReplicaStatus.containers:type_name -> orch.v1.ContainerStatus
-	26,  // 100: orch.v1.PutImage.image:type_name -> orch.v1.Image
-	27,  // 101: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
-	86,  // 102: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
-	25,  // 103: orch.v1.CommandResult.node:type_name -> orch.v1.Node
-	87,  // 104: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
-	23,  // 105: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
-	18,  // 106: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
-	25,  // 107: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
-	24,  // 108: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
-	0,   // 109: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
-	52,  // 110: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
-	6,   // 111: orch.v1.Assignment.volumes:type_name -> orch.v1.Volume
-	88,  // 112: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
-	51,  // 113: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
-	25,  // 114: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
-	6,   // 115: orch.v1.AssignmentSet.volumes:type_name -> orch.v1.Volume
-	44,  // 116: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
-	76,  // 117: orch.v1.StatusReport.volume_usage:type_name -> orch.v1.VolumeSize
-	55,  // 118: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
-	57,  // 119: orch.v1.PutMaster.master:type_name -> orch.v1.Master
-	58,  // 120: orch.v1.PutToken.token:type_name -> orch.v1.Token
-	64,  // 121: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
-	65,  // 122: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
-	89,  // 123: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
-	90,  // 124: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
-	91,  // 125: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
-	92,  // 126: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
-	69,  // 127: orch.v1.Config.previous:type_name -> orch.v1.Config
-	68,  // 128: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
-	69,  // 129: orch.v1.PutConfig.config:type_name -> orch.v1.Config
-	76,  // 130: orch.v1.ReportVolumeUsage.sizes:type_name -> orch.v1.VolumeSize
-	4,   // 131: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
-	23,  // 132: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
-	133, // [133:133] is the sub-list for method output_type
-	133, // [133:133] is the sub-list for method input_type
-	133, // [133:133] is the sub-list for extension type_name
-	133, // [133:133] is the sub-list for extension extendee
-	0,   // [0:133] is the sub-list for field type_name
+	28,  // 51: orch.v1.ClusterConfig.rotation:type_name -> orch.v1.CARotation
+	28,  // 52: orch.v1.RotateCA.rotation:type_name -> orch.v1.CARotation
+	20,  // 53: orch.v1.StateSnapshot.services:type_name -> orch.v1.Service
+	24,  // 54: orch.v1.StateSnapshot.replicas:type_name -> orch.v1.Replica
+	25,  // 55: orch.v1.StateSnapshot.nodes:type_name -> orch.v1.Node
+	26,  // 56: orch.v1.StateSnapshot.images:type_name -> orch.v1.Image
+	27,  // 57: orch.v1.StateSnapshot.config:type_name -> orch.v1.ClusterConfig
+	59,  // 58: orch.v1.StateSnapshot.masters:type_name -> orch.v1.Master
+	60,  // 59: orch.v1.StateSnapshot.tokens:type_name -> orch.v1.Token
+	70,  // 60: orch.v1.StateSnapshot.secrets:type_name -> orch.v1.Secret
+	71,  // 61: orch.v1.StateSnapshot.configs:type_name -> orch.v1.Config
+	6,   // 62: orch.v1.StateSnapshot.volumes:type_name -> orch.v1.Volume
+	36,  // 63: orch.v1.Command.put_service:type_name -> orch.v1.PutService
+	37,  // 64: orch.v1.Command.delete_service:type_name -> orch.v1.DeleteService
+	38,  // 65: orch.v1.Command.scale_service:type_name -> orch.v1.ScaleService
+	39,  // 66: orch.v1.Command.register_node:type_name -> orch.v1.RegisterNode
+	40,  // 67: orch.v1.Command.set_node_state:type_name -> orch.v1.SetNodeState
+	42,  // 68: orch.v1.Command.put_replicas:type_name -> orch.v1.PutReplicas
+	43,  // 69: orch.v1.Command.delete_replicas:type_name -> orch.v1.DeleteReplicas
+	44,  // 70: orch.v1.Command.report_replica_status:type_name -> orch.v1.ReportReplicaStatus
+	48,  // 71: orch.v1.Command.put_image:type_name -> orch.v1.PutImage
+	49,  // 72: orch.v1.Command.set_cluster_config:type_name -> orch.v1.SetClusterConfig
+	41,  // 73: orch.v1.Command.remove_node:type_name -> orch.v1.RemoveNode
+	68,  // 74: orch.v1.Command.rollback_service:type_name -> orch.v1.RollbackService
+	69,  // 75: orch.v1.Command.set_update_status:type_name -> orch.v1.SetUpdateStatus
+	45,  // 76: orch.v1.Command.report_replica_status_batch:type_name -> orch.v1.ReportReplicaStatusBatch
+	61,  // 77: orch.v1.Command.put_master:type_name -> orch.v1.PutMaster
+	62,  // 78: orch.v1.Command.remove_master:type_name -> orch.v1.RemoveMaster
+	63,  // 79: orch.v1.Command.put_token:type_name -> orch.v1.PutToken
+	64,  // 80: orch.v1.Command.revoke_token:type_name -> orch.v1.RevokeToken
+	65,  // 81: orch.v1.Command.touch_tokens:type_name -> orch.v1.TouchTokens
+	29,  // 82: orch.v1.Command.rotate_ca:type_name -> orch.v1.RotateCA
+	72,  // 83: orch.v1.Command.put_secret:type_name -> orch.v1.PutSecret
+	73,  // 84: orch.v1.Command.delete_secret:type_name -> orch.v1.DeleteSecret
+	74,  // 85: orch.v1.Command.put_config:type_name -> orch.v1.PutConfig
+	75,  // 86: orch.v1.Command.delete_config:type_name -> orch.v1.DeleteConfig
+	76,  // 87: orch.v1.Command.delete_volumes:type_name -> orch.v1.DeleteVolumes
+	77,  // 88: orch.v1.Command.report_volume_usage:type_name -> orch.v1.ReportVolumeUsage
+	33,  // 89: orch.v1.Command.put_job:type_name -> orch.v1.PutJob
+	34,  // 90: orch.v1.Command.finish_job:type_name -> orch.v1.FinishJob
+	35,  // 91: orch.v1.Command.start_cron_job:type_name -> orch.v1.StartCronJob
+	32,  // 92: orch.v1.Command.move_replicas:type_name -> orch.v1.MoveReplicas
+	86,  // 93: orch.v1.MoveReplicas.expected_versions:type_name -> orch.v1.MoveReplicas.ExpectedVersionsEntry
+	0,   // 94: orch.v1.PutJob.spec:type_name -> orch.v1.ServiceSpec
+	0,   // 95: orch.v1.StartCronJob.job:type_name -> orch.v1.ServiceSpec
+	0,   // 96: orch.v1.PutService.spec:type_name -> orch.v1.ServiceSpec
+	25,  // 97: orch.v1.RegisterNode.node:type_name -> orch.v1.Node
+	24,  // 98: orch.v1.PutReplicas.replicas:type_name -> orch.v1.Replica
+	87,  // 99: orch.v1.PutReplicas.expected_versions:type_name -> orch.v1.PutReplicas.ExpectedVersionsEntry
+	46,  // 100: orch.v1.ReportReplicaStatus.statuses:type_name -> orch.v1.ReplicaStatus
+	44,  // 101: orch.v1.ReportReplicaStatusBatch.reports:type_name -> orch.v1.ReportReplicaStatus
+	47,  // 102: orch.v1.ReplicaStatus.containers:type_name -> orch.v1.ContainerStatus
+	26,  // 103: orch.v1.PutImage.image:type_name -> orch.v1.Image
+	27,  // 104: orch.v1.SetClusterConfig.config:type_name -> orch.v1.ClusterConfig
+	88,  // 105: orch.v1.CommandResult.rejected:type_name -> orch.v1.CommandResult.RejectedEntry
+	25,  // 106: orch.v1.CommandResult.node:type_name -> orch.v1.Node
+	89,  // 107: orch.v1.NodeRegistration.labels:type_name -> orch.v1.NodeRegistration.LabelsEntry
+	23,  // 108: orch.v1.NodeRegistration.capacity:type_name -> orch.v1.ResourceAmounts
+	18,  // 109: orch.v1.NodeRegistration.devices:type_name -> orch.v1.DeviceGroup
+	25,  // 110: orch.v1.NodeRegistrationResponse.node:type_name -> orch.v1.Node
+	24,  // 111: orch.v1.Assignment.replica:type_name -> orch.v1.Replica
+	0,   // 112: orch.v1.Assignment.spec:type_name -> orch.v1.ServiceSpec
+	54,  // 113: orch.v1.Assignment.secret_data:type_name -> orch.v1.SecretData
+	6,   // 114: orch.v1.Assignment.volumes:type_name -> orch.v1.Volume
+	90,  // 115: orch.v1.SecretData.data:type_name -> orch.v1.SecretData.DataEntry
+	53,  // 116: orch.v1.AssignmentSet.assignments:type_name -> orch.v1.Assignment
+	25,  // 117: orch.v1.AssignmentSet.peers:type_name -> orch.v1.Node
+	6,   // 118: orch.v1.AssignmentSet.volumes:type_name -> orch.v1.Volume
+	46,  // 119: orch.v1.StatusReport.statuses:type_name -> orch.v1.ReplicaStatus
+	78,  // 120: orch.v1.StatusReport.volume_usage:type_name -> orch.v1.VolumeSize
+	57,  // 121: orch.v1.EndpointUpdate.put:type_name -> orch.v1.Endpoint
+	59,  // 122: orch.v1.PutMaster.master:type_name -> orch.v1.Master
+	60,  // 123: orch.v1.PutToken.token:type_name -> orch.v1.Token
+	66,  // 124: orch.v1.TouchTokens.uses:type_name -> orch.v1.TokenUse
+	67,  // 125: orch.v1.SetUpdateStatus.status:type_name -> orch.v1.UpdateStatus
+	91,  // 126: orch.v1.Secret.data:type_name -> orch.v1.Secret.DataEntry
+	92,  // 127: orch.v1.Secret.previous_data:type_name -> orch.v1.Secret.PreviousDataEntry
+	93,  // 128: orch.v1.Config.data:type_name -> orch.v1.Config.DataEntry
+	94,  // 129: orch.v1.Config.binary_data:type_name -> orch.v1.Config.BinaryDataEntry
+	71,  // 130: orch.v1.Config.previous:type_name -> orch.v1.Config
+	70,  // 131: orch.v1.PutSecret.secret:type_name -> orch.v1.Secret
+	71,  // 132: orch.v1.PutConfig.config:type_name -> orch.v1.Config
+	78,  // 133: orch.v1.ReportVolumeUsage.sizes:type_name -> orch.v1.VolumeSize
+	4,   // 134: orch.v1.ServiceSpec.EnvFromEntry.value:type_name -> orch.v1.EnvFromSource
+	23,  // 135: orch.v1.Replica.ContainerResourcesEntry.value:type_name -> orch.v1.ResourceAmounts
+	136, // [136:136] is the sub-list for method output_type
+	136, // [136:136] is the sub-list for method input_type
+	136, // [136:136] is the sub-list for extension type_name
+	136, // [136:136] is the sub-list for extension extendee
+	0,   // [0:136] is the sub-list for field type_name
 }
 
 func init() { file_proto_orch_proto_init() }
@@ -7277,7 +7644,7 @@ func file_proto_orch_proto_init() {
 	file_proto_orch_proto_msgTypes[0].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[7].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[19].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[29].OneofWrappers = []any{
+	file_proto_orch_proto_msgTypes[31].OneofWrappers = []any{
 		(*Command_PutService)(nil),
 		(*Command_DeleteService)(nil),
 		(*Command_ScaleService)(nil),
@@ -7297,6 +7664,7 @@ func file_proto_orch_proto_init() {
 		(*Command_PutToken)(nil),
 		(*Command_RevokeToken)(nil),
 		(*Command_TouchTokens)(nil),
+		(*Command_RotateCa)(nil),
 		(*Command_PutSecret)(nil),
 		(*Command_DeleteSecret)(nil),
 		(*Command_PutConfig)(nil),
@@ -7308,18 +7676,18 @@ func file_proto_orch_proto_init() {
 		(*Command_StartCronJob)(nil),
 		(*Command_MoveReplicas)(nil),
 	}
-	file_proto_orch_proto_msgTypes[31].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[34].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[35].OneofWrappers = []any{}
-	file_proto_orch_proto_msgTypes[70].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[33].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[36].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[37].OneofWrappers = []any{}
 	file_proto_orch_proto_msgTypes[72].OneofWrappers = []any{}
+	file_proto_orch_proto_msgTypes[74].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_orch_proto_rawDesc), len(file_proto_orch_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   93,
+			NumMessages:   95,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # make bench: run the Go benchmarks, record each figure in
 # bench/results/<package>[_<benchmark>].json and print a table.
-# With arguments (PACKAGE:REGEXP:BENCHTIME ...) it runs those instead of
-# the list below (make bench-scale). BENCH_TIMEOUT bounds each run (go test
-# -timeout, default 30m). A benchmark's own lines beginning "| " (a table
-# of figures against goals) are printed too.
+# BENCH_TIMEOUT bounds each run (go test -timeout, default 30m). A
+# benchmark's own lines beginning "| " (a table of figures against goals)
+# are printed too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
@@ -26,12 +25,18 @@ runs=(
   "./integration/controlplane/:BenchmarkWrites$:1x"
   "./integration/controlplane/:BenchmarkWritesVsEtcd:1x"
   "./integration/controlplane/:BenchmarkTokenRevoke:1x"
+  "./integration/controlplane/:BenchmarkCARotate:1x"
   "./master/raftnode/:BenchmarkApply3:20000x"
   "./master/dispatcher/:BenchmarkEndpoint:20x"
+  "./master/dispatcher/:BenchmarkNodeChange:3x"
   "./master/manifest/:BenchmarkParseOneJSON:1s"
   "./api/:BenchmarkMarshalService|BenchmarkMarshalReplica:1s"
 )
-if [ $# -gt 0 ]; then runs=("$@"); fi
+# make bench-scale (BENCH_SET=scale) runs only the scale benchmark: 3
+# masters and 5,000 hollow nodes, too heavy for every make bench.
+if [ "${BENCH_SET:-}" = scale ]; then
+  runs=("./hollow/:BenchmarkScale$:1x")
+fi
 # The e2e package runs only when asked: it builds hosts in namespaces.
 export ORCH_E2E=1
 stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)

@@ -51,7 +51,7 @@ func newServer(t *testing.T, h http.HandlerFunc) (*httptest.Server, *Config) {
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return srv, &Config{Server: srv.URL, Token: testToken, CA: string(clusterCA.CertPEM)}
+	return srv, &Config{Server: srv.URL, Token: testToken, CA: string(clusterCA.CertPEM())}
 }
 
 var testCA = sync.OnceValues(pki.NewCA)

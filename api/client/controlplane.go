@@ -65,3 +65,26 @@ func (c *Client) SaveSnapshot(ctx context.Context, w io.Writer) (uint64, error) 
 	}
 	return indexOf(resp), nil
 }
+
+// RotateCA starts a CA replacement, or with req.Abort undoes one still in
+// its trust phase, and answers where it stands.
+func (c *Client) RotateCA(ctx context.Context, req api.RotateCARequest) (*api.CARotation, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	var out api.CARotation
+	if _, err := c.Do(ctx, http.MethodPost, "/v1/ca/rotate", bytes.NewReader(body), &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CARotation answers where a CA replacement stands.
+func (c *Client) CARotation(ctx context.Context) (*api.CARotation, error) {
+	var out api.CARotation
+	if _, err := c.Do(ctx, http.MethodGet, "/v1/ca/rotation", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

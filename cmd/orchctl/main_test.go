@@ -194,7 +194,7 @@ func newHarness(t *testing.T) *harness {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	path := filepath.Join(t.TempDir(), "config")
-	if err := client.WriteConfig(path, &client.Config{Server: srv.URL, Token: "tok", CA: string(clusterCA.CertPEM)}); err != nil {
+	if err := client.WriteConfig(path, &client.Config{Server: srv.URL, Token: "tok", CA: string(clusterCA.CertPEM())}); err != nil {
 		t.Fatal(err)
 	}
 	return &harness{t: t, api: api, config: path}

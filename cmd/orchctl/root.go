@@ -95,6 +95,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.clusterCommand(),
 		a.snapshotCommand(),
 		a.tokenCommand(),
+		a.caCommand(),
 		a.planCommand(),
 		a.rebalanceCommand(),
 		a.describeCommand(),

@@ -23,6 +23,7 @@ func newHollowCommand() *cobra.Command {
 		heartbeat                   time.Duration
 		deviceFlags                 []string
 		jobFailureRate              float64
+		peers                       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "hollow",
@@ -65,7 +66,7 @@ func newHollowCommand() *cobra.Command {
 			}
 			fleet, err := hollow.Start(cmd.Context(), hollow.Config{
 				Masters: masters, Token: token, Count: count, Prefix: prefix, Labels: lbls,
-				Capacity: capacity, Devices: devices, HeartbeatInterval: heartbeat, JobFailureRate: jobFailureRate, Logger: slog.Default(),
+				Capacity: capacity, Devices: devices, HeartbeatInterval: heartbeat, JobFailureRate: jobFailureRate, Peers: peers, Logger: slog.Default(),
 			})
 			if err != nil {
 				return err
@@ -87,6 +88,7 @@ func newHollowCommand() *cobra.Command {
 	fl.StringArrayVar(&deviceFlags, "device", nil, "devices every node advertises, NAME=PATH[,PATH...] (repeatable; one device per path, nothing is opened)")
 	fl.DurationVar(&heartbeat, "heartbeat-interval", time.Second, "how often each node reports when nothing changed")
 	fl.Float64Var(&jobFailureRate, "job-failure-rate", 0, "the fraction of job runs that exit 1 (the others exit 0)")
+	fl.BoolVar(&peers, "peers", false, "ask for the peer list as an agent with an overlay does (measures the masters' fan-out of node changes)")
 	return cmd
 }
 

@@ -129,7 +129,7 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) caCert(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-pem-file")
-	_, _ = w.Write(s.deps.CAPEM)
+	_, _ = w.Write(s.deps.CAPEM())
 }
 
 // keepaliveInterval is how often an idle stream sends a blank line, so

@@ -59,8 +59,10 @@ type Deps struct {
 	Auth     Authenticator
 	Cluster  ClusterInfo
 	Images   *ImageStore
-	// CAPEM is served at /v1/ca so joiners can check it against their token.
-	CAPEM []byte
+	// CAPEM is served at /v1/ca so joiners can check it against their
+	// token: the CA that signs now, and after (or during) a CA replacement
+	// the cross certificate and the CA it replaced.
+	CAPEM func() []byte
 	Logs  LogSource
 	// NodeMetrics fetches a node's agent metrics (GET /v1/nodes/{id}/metrics).
 	NodeMetrics NodeMetricsSource

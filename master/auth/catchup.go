@@ -17,6 +17,8 @@ type catchUps struct {
 	mu      sync.Mutex
 	running bool
 	next    *catchUpRound // starts when the running round ends
+	// queued counts the requests waiting for next (tests wait on it).
+	queued int
 }
 
 type catchUpRound struct {
@@ -38,6 +40,7 @@ func (c *catchUps) wait() error {
 		c.next = &catchUpRound{done: make(chan struct{})}
 	}
 	r := c.next
+	c.queued++
 	c.mu.Unlock()
 	<-r.done
 	return r.err
@@ -51,7 +54,7 @@ func (c *catchUps) run(r *catchUpRound) {
 		cancel()
 		c.mu.Lock()
 		next := c.next
-		c.next = nil
+		c.next, c.queued = nil, 0
 		c.running = next != nil
 		c.mu.Unlock()
 		close(r.done)

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/orch-io/orch/pki"
 	orchpb "github.com/orch-io/orch/proto"
@@ -76,6 +77,17 @@ func TestCatchUpsShareBarriersThatBeganAfterTheRequest(t *testing.T) {
 			_, err := toks.Authenticate(late)
 			errs <- err
 		}()
+	}
+	// Every request of the burst waits behind the running barrier before
+	// it ends, however slowly the goroutines start on a busy machine.
+	for {
+		toks.catchUp.mu.Lock()
+		queued := toks.catchUp.queued
+		toks.catchUp.mu.Unlock()
+		if queued == burst {
+			break
+		}
+		time.Sleep(time.Millisecond)
 	}
 	close(release)
 	wg.Wait()

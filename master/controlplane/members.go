@@ -9,6 +9,7 @@ import (
 	"net/url"
 
 	"github.com/orch-io/orch/master/endpoint"
+	"github.com/orch-io/orch/pki"
 
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/peer"
@@ -19,7 +20,7 @@ import (
 // credentials gives a joining master the CA, key included. Any master can
 // answer: they all hold it.
 func (s *Server) credentials(w http.ResponseWriter, r *http.Request) {
-	creds := peer.Credentials{CACertPEM: string(s.deps.CA.CertPEM), CAKeyPEM: string(s.deps.CA.KeyPEM())}
+	creds := peer.Credentials{CACertPEM: string(s.deps.CA.CertPEM()), CAKeyPEM: string(s.deps.CA.KeyPEM())}
 	if s.deps.DataKey != nil {
 		creds.DataKey = hex.EncodeToString(s.deps.DataKey.Bytes())
 	}
@@ -219,7 +220,27 @@ func (s *Server) Status() api.Member {
 		Role:         s.deps.Raft.State(),
 		AppliedIndex: s.deps.Store.Index(),
 		Healthy:      leaderID != "",
+		CADigest:     s.caDigest(),
+		CertIssuer:   s.certIssuer(),
 	}
+}
+
+func (s *Server) caDigest() string {
+	if s.deps.CA == nil {
+		return ""
+	}
+	return pki.BundleDigest(s.deps.CA.BundlePEM())
+}
+
+func (s *Server) certIssuer() string {
+	if s.deps.Cert == nil {
+		return ""
+	}
+	leaf, err := pki.LeafOf(s.deps.Cert.Load())
+	if err != nil {
+		return ""
+	}
+	return pki.IssuerKeyID(leaf)
 }
 
 // senderProtocol is the protocol the calling master speaks, as its request

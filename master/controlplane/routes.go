@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/orch-io/orch/master/controllers"
 	"github.com/orch-io/orch/master/seal"
 
 	"github.com/orch-io/orch/master/endpoint"
@@ -42,6 +43,11 @@ type Deps struct {
 	Raft  Raft
 	Store *store.Store
 	CA    *pki.CA
+	// Cert is the master's own certificate, whose issuer Status reports.
+	Cert *pki.LiveCert
+	// Masters asks other masters what they trust (a CA rotation's
+	// progress).
+	Masters controllers.MasterTrust
 	// DataKey seals secret values; a joining master gets it with the CA.
 	DataKey *seal.Key
 	// Self is this master as others reach it.
@@ -110,6 +116,13 @@ func (s *Server) Routes() []endpoint.Route {
 			Summary: "Revoke a token: every master refuses it once it has applied the revoke",
 			Params:  []endpoint.Param{endpoint.Path("id", "the token's id, as GET /v1/tokens lists it")},
 			Out:     endpoint.JSON(revoked{})},
+		{Pattern: "POST /v1/ca/rotate", Role: auth.RoleAdmin, Handler: s.rotateCA,
+			Summary: "Replace the cluster CA with no downtime (docs/ca-rotation.md): start a rotation, or with abort undo one still in its trust phase; the leader moves it through trust, sign and retire",
+			In:      endpoint.JSON(api.RotateCARequest{}),
+			Out:     endpoint.Body{Types: []string{api.ContentTypeJSON}, Schema: api.CARotation{}, Status: http.StatusAccepted}},
+		{Pattern: "GET /v1/ca/rotation", Role: auth.RoleReader, Handler: s.caRotation,
+			Summary: "Where a CA rotation stands: its phase (empty when none is under way), the masters and nodes that caught up, and who is awaited",
+			Out:     endpoint.JSON(api.CARotation{})},
 		{Pattern: "POST " + peer.PathTokenUse, Role: auth.RoleMaster, Handler: s.reportTokenUse,
 			Summary: "A follower's report of when it last accepted each token, written through Raft at most once a minute per token",
 			In:      endpoint.JSON(peer.TokenUse{}), Out: endpoint.Body{Status: http.StatusNoContent}},

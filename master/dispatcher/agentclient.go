@@ -20,17 +20,15 @@ import (
 // meant to call, and the master presents its own.
 type agentClient struct {
 	tls *tls.Config
+	ca  *pki.CA
 }
 
 func newAgentClient(ca *pki.CA, cert *pki.LiveCert) *agentClient {
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if ca != nil {
-		tlsConf.RootCAs = ca.Pool()
-	}
 	if cert != nil {
 		tlsConf.GetClientCertificate = cert.GetClientCertificate
 	}
-	return &agentClient{tls: tlsConf}
+	return &agentClient{tls: tlsConf, ca: ca}
 }
 
 // client is an HTTP client that accepts only node's agent. Connections are
@@ -38,6 +36,10 @@ func newAgentClient(ca *pki.CA, cert *pki.LiveCert) *agentClient {
 // one node must never carry a call meant for another at the same address.
 func (c *agentClient) client(node *orchpb.Node) *http.Client {
 	tc := c.tls.Clone()
+	if c.ca != nil {
+		// The CAs trusted now: two during a CA replacement.
+		tc.RootCAs = c.ca.Pool()
+	}
 	tc.VerifyConnection = pki.CheckServerIsNode(pki.NodeIdentity{Name: node.GetName(), ID: node.GetId()})
 	return &http.Client{Transport: api.VersionTransport{Base: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}}
 }

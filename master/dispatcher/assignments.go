@@ -2,7 +2,10 @@ package dispatcher
 
 import (
 	"net/http"
+
 	"time"
+
+	"github.com/orch-io/orch/api"
 
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
@@ -13,21 +16,36 @@ import (
 // the master's keepalive, so an agent can tell a quiet stream from a dead one.
 const resendInterval = 5 * time.Second
 
-// assignments streams the node's assignment set: once at connect, then each
-// time it changes, as length-delimited binary protobuf messages.
+// assignments streams the node's assignment set. An agent that asks for
+// ?delta=true gets the whole set once, then only changes, and a few-byte
+// keepalive every resendInterval; agents of v0.1.0 get the whole set at
+// every change and again every resendInterval.
 func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 	node, ok := d.pathNode(w, r)
 	if !ok {
 		return
 	}
-	nodeID := node.GetId()
 	// ?peers=false leaves the other nodes out of the set: an agent without
-	// an overlay (the hollow agent) does not need them, and at thousands of
-	// nodes they make every set, and every node change, O(nodes).
+	// an overlay (the hollow agent) does not need them.
 	withPeers := r.URL.Query().Get("peers") != "false"
-	changed, cancel := d.streams.subscribe(nodeID, withPeers)
+	if r.URL.Query().Get("delta") == "true" {
+		since, err := parseDigest(r.URL.Query().Get("since"))
+		if err != nil {
+			api.WriteError(w, &api.Error{Code: "invalid", Field: "since", Message: "since: " + err.Error(), Status: http.StatusBadRequest})
+			return
+		}
+		d.deltaAssignments(w, r, node.GetId(), withPeers, since)
+		return
+	}
+	d.wholeAssignments(w, r, node.GetId(), withPeers)
+}
+
+// wholeAssignments is the stream of v0.1.0's agents.
+func (d *Dispatcher) wholeAssignments(w http.ResponseWriter, r *http.Request, nodeID string, withPeers bool) {
+	sub, cancel := d.streams.subscribe(nodeID, withPeers)
 	defer cancel()
-	stream := startDelimitedStream(w)
+	changed := sub.ch
+	stream := d.startDelimitedStream(w, "whole")
 	resend := time.NewTicker(resendInterval)
 	defer resend.Stop()
 
@@ -35,6 +53,7 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 	send := func(force bool) bool {
 		set := assignmentSet(d.deps.Store, nodeID, withPeers)
 		d.addSecretData(set)
+		d.addCATrust(set)
 		if !force && last != nil && sameSet(set, last) {
 			return true
 		}

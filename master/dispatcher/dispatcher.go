@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/orch-io/orch/master/endpoint"
@@ -57,6 +58,11 @@ type Dispatcher struct {
 	heartbeats map[string]time.Time
 	beats      uint64 // heartbeats received, for metrics
 
+	// sent counts what the streams wrote, by kind; resumed counts delta
+	// streams that began with an empty delta instead of the whole set.
+	sent    streamStats
+	resumed atomic.Uint64
+
 	agentClient  *agentClient
 	streams      *fanout
 	endpointFeed *endpointFeed
@@ -93,9 +99,12 @@ func (d *Dispatcher) Routes() []endpoint.Route {
 			In:      endpoint.Body{Types: []string{api.ContentTypeJSON}, Schema: &orchpb.NodeRegistration{}, Doc: "protojson (64-bit integers as strings)"},
 			Out:     endpoint.Body{Types: []string{api.ContentTypeJSON}, Schema: &orchpb.NodeRegistrationResponse{}, Doc: "protojson (64-bit integers as strings)"}},
 		{Pattern: "GET /v1/agent/nodes/{id}/assignments", Role: auth.RoleNode, Handler: d.assignments,
-			Summary: "The node's assignment set, streamed: at connect, at every change, and unchanged every 5 s as a keepalive",
-			Params:  []endpoint.Param{node, endpoint.Query("peers", "false leaves the other nodes out of the set (an agent without an overlay)")},
-			Out:     endpoint.Opaque(contentTypeDelimited, "length-delimited binary orch.v1.AssignmentSet messages")},
+			Summary: "The node's assignment set, streamed: with delta=true the whole set, then only changes, and a few-byte keepalive every 5 s (the answer's X-Orch-Assignments header is delta); without, the whole set at connect, at every change and every 5 s",
+			Params: []endpoint.Param{node,
+				endpoint.Query("peers", "false leaves the other nodes out of the set (an agent without an overlay)"),
+				endpoint.Query("delta", "true asks for the delta form"),
+				endpoint.Query("since", "the digest (hex) of the set the agent holds, from its last message: when it is still current the stream begins with an empty delta")},
+			Out: endpoint.Opaque(contentTypeDelimited, "length-delimited binary orch.v1.AssignmentSet messages")},
 		{Pattern: "GET /v1/agent/nodes/{id}/endpoints", Role: auth.RoleNode, Handler: d.endpoints,
 			Summary: "The cluster's service endpoints for the node's DNS server, streamed: the whole set, then each change",
 			Params:  []endpoint.Param{node},
@@ -156,18 +165,22 @@ const contentTypeDelimited = "application/x-protobuf-delimited"
 type delimitedStream struct {
 	bw      *bufio.Writer
 	flusher http.Flusher
+	sent    *streamCounters
 }
 
-func startDelimitedStream(w http.ResponseWriter) *delimitedStream {
+// startDelimitedStream begins a streamed answer whose bytes and messages
+// count toward the stream kind's metrics.
+func (d *Dispatcher) startDelimitedStream(w http.ResponseWriter, kind string) *delimitedStream {
 	w.Header().Set("Content-Type", contentTypeDelimited)
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
-	return &delimitedStream{bw: bufio.NewWriter(w), flusher: flusher}
+	return &delimitedStream{bw: bufio.NewWriter(w), flusher: flusher, sent: d.sent.of(kind)}
 }
 
 // send writes m; false means the agent is gone.
 func (s *delimitedStream) send(m proto.Message) bool {
-	if _, err := protodelim.MarshalTo(s.bw, m); err != nil {
+	n, err := protodelim.MarshalTo(s.bw, m)
+	if err != nil {
 		return false
 	}
 	if err := s.bw.Flush(); err != nil {
@@ -176,5 +189,7 @@ func (s *delimitedStream) send(m proto.Message) bool {
 	if s.flusher != nil {
 		s.flusher.Flush()
 	}
+	s.sent.messages.Add(1)
+	s.sent.bytes.Add(uint64(n))
 	return true
 }

@@ -19,7 +19,7 @@ func (d *Dispatcher) endpoints(w http.ResponseWriter, r *http.Request) {
 	}
 	release := d.endpointFeed.runner.acquire()
 	defer release()
-	stream := startDelimitedStream(w)
+	stream := d.startDelimitedStream(w, "endpoints")
 	keepalive := time.NewTicker(resendInterval)
 	defer keepalive.Stop()
 	var seq uint64 // 0: the whole set first

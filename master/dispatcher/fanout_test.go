@@ -35,7 +35,8 @@ func TestFanoutWakesOnlyWhenASetChanges(t *testing.T) {
 	}
 	apply(&orchpb.Command{Op: &orchpb.Command_PutService{PutService: &orchpb.PutService{Spec: &orchpb.ServiceSpec{Namespace: "default", Name: "web"}}}})
 	f := newFanout(st)
-	ch, cancel := f.subscribe("a", false)
+	sub, cancel := f.subscribe("a", false)
+	ch := sub.ch
 	defer cancel()
 	woke(ch) // the wake-up every new watch starts with
 	put := func(id, node string, desired orchpb.DesiredState, state orchpb.ReplicaState) {
@@ -57,7 +58,8 @@ func TestFanoutWakesOnlyWhenASetChanges(t *testing.T) {
 		t.Fatal("not woken when its replica was told to stop")
 	}
 	// A peers stream wakes on node changes.
-	peers, cancelPeers := f.subscribe("b", true)
+	peerSub, cancelPeers := f.subscribe("b", true)
+	peers := peerSub.ch
 	defer cancelPeers()
 	woke(peers)
 	apply(&orchpb.Command{Op: &orchpb.Command_RegisterNode{RegisterNode: &orchpb.RegisterNode{Node: &orchpb.Node{Id: "c", Name: "c"}}}})
@@ -146,7 +148,8 @@ func TestFanoutWakesForReplicasFromBeforeItsWatch(t *testing.T) {
 	}
 	put(orchpb.DesiredRunning)
 	f := newFanout(st)
-	ch, cancel := f.subscribe("a", false)
+	sub, cancel := f.subscribe("a", false)
+	ch := sub.ch
 	defer cancel()
 	if !woke(ch) {
 		t.Fatal("not woken when the watch began")

@@ -110,7 +110,7 @@ func (d *Dispatcher) admit(r *http.Request, name string) (string, *api.Error) {
 // client certificate naming the node, and a server certificate for its
 // agent endpoint at the addresses the master registered.
 func (d *Dispatcher) registrationResponse(stored *orchpb.Node, csrPEM []byte) (*orchpb.NodeRegistrationResponse, *api.Error) {
-	resp := &orchpb.NodeRegistrationResponse{CaPem: string(d.deps.CA.CertPEM), ClusterCidr: d.deps.Store.ClusterCIDR()}
+	resp := &orchpb.NodeRegistrationResponse{CaPem: string(d.deps.CA.CertPEM()), ClusterCidr: d.deps.Store.ClusterCIDR()}
 	id := pki.NodeIdentity{Name: stored.GetName(), ID: stored.GetId()}
 	client, err := d.deps.CA.SignNodeClient(csrPEM, id)
 	if err != nil {

@@ -37,11 +37,15 @@ func (d *Dispatcher) status(w http.ResponseWriter, r *http.Request) {
 	}
 	d.beat(nodeID)
 	d.recordVolumeUsage(r.Context(), nodeID, report.GetVolumeUsage())
-	if len(changed) == 0 {
+	rep := &orchpb.ReportReplicaStatus{NodeId: nodeID, Statuses: changed}
+	if d.deps.Store.TrustIsNews(nodeID, report.GetCaDigest(), report.GetCertIssuer()) {
+		rep.CaDigest, rep.CertIssuer = report.GetCaDigest(), report.GetCertIssuer()
+	}
+	if len(changed) == 0 && rep.CaDigest == "" {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	if err := d.statuses.submit(r.Context(), &orchpb.ReportReplicaStatus{NodeId: nodeID, Statuses: changed}); err != nil {
+	if err := d.statuses.submit(r.Context(), rep); err != nil {
 		api.WriteError(w, &api.Error{Code: "no_leader", Message: "record status of node " + nodeID + ": " + err.Error(), Status: http.StatusServiceUnavailable})
 		return
 	}

@@ -117,12 +117,9 @@ func FetchCA(ctx context.Context, base, token string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peer: fetch CA from %s: %w", base, err)
 	}
-	cert, err := pki.ParseCertPEM(pemBytes)
+	caPEM, err := pki.AcceptServedCA(pemBytes, want)
 	if err != nil {
 		return nil, fmt.Errorf("peer: CA from %s: %w", base, err)
 	}
-	if got := pki.CertDigest(cert.Raw); got != want {
-		return nil, fmt.Errorf("peer: the CA of %s has digest %s but the token expects %s: refusing to join", base, got, want)
-	}
-	return pemBytes, nil
+	return caPEM, nil
 }

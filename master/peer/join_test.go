@@ -22,13 +22,13 @@ func fakeMaster(t *testing.T, ca *pki.CA, served *pki.CA, token string, joins *a
 	t.Helper()
 	cert, _ := served.IssueMaster([]string{"127.0.0.1"})
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/ca", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(served.CertPEM) })
+	mux.HandleFunc("GET /v1/ca", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(served.CertPEM()) })
 	mux.HandleFunc("GET "+PathCredentials, func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		_ = json.NewEncoder(w).Encode(Credentials{CACertPEM: string(ca.CertPEM), CAKeyPEM: string(ca.KeyPEM())})
+		_ = json.NewEncoder(w).Encode(Credentials{CACertPEM: string(ca.CertPEM()), CAKeyPEM: string(ca.KeyPEM())})
 	})
 	mux.HandleFunc("POST "+PathMembers, func(w http.ResponseWriter, r *http.Request) {
 		if joins.Add(1) == 1 {
@@ -77,7 +77,7 @@ func TestJoiner(t *testing.T) {
 		t.Error("credentials given for a wrong token")
 	}
 	joins.Store(0)
-	if err := (&Joiner{URLs: []string{good.URL}, Token: token}).RequestMembership(ctx, ca.CertPEM, Member{ID: "m2"}); err != nil {
+	if err := (&Joiner{URLs: []string{good.URL}, Token: token}).RequestMembership(ctx, ca.CertPEM(), Member{ID: "m2"}); err != nil {
 		t.Fatal(err)
 	}
 	if joins.Load() != 2 {

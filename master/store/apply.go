@@ -86,6 +86,8 @@ func (s *Store) apply(index uint64, cmd *orchpb.Command) *orchpb.CommandResult {
 		return &orchpb.CommandResult{}
 	case *orchpb.Command_PutImage:
 		return s.putImage(index, op.PutImage)
+	case *orchpb.Command_RotateCa:
+		return s.rotateCA(index, op.RotateCa)
 	case *orchpb.Command_SetClusterConfig:
 		return s.setClusterConfig(op.SetClusterConfig)
 	case *orchpb.Command_PutMaster:

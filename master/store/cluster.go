@@ -39,6 +39,8 @@ func (s *Store) setClusterConfig(c *orchpb.SetClusterConfig) *orchpb.CommandResu
 			return fail(s.index, orchpb.ResultInvalid, "set cluster config: the cluster CA cannot be replaced")
 		}
 	}
+	// Only RotateCA moves a CA replacement on.
+	next.Rotation, next.PreviousCertPem, next.CrossPem = s.config.GetRotation(), s.config.GetPreviousCertPem(), s.config.GetCrossPem()
 	if (next.GetCaCertPem() == "") != (next.GetCaKeyPem() == "") {
 		return fail(s.index, orchpb.ResultInvalid, "set cluster config: the CA needs both its certificate and its key")
 	}

@@ -358,6 +358,7 @@ func (s *Store) reportReplicaStatus(index uint64, c *orchpb.ReportReplicaStatus)
 		// A removed node's agent must not bring its lost replicas back.
 		return &orchpb.CommandResult{}
 	}
+	s.recordNodeTrust(node, c.GetCaDigest(), c.GetCertIssuer())
 	for _, st := range c.GetStatuses() {
 		r := s.replicas[st.GetId()]
 		if !StatusIsNews(r, node, st) {

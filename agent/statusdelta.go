@@ -1,0 +1,91 @@
+package agent
+
+import (
+	"sync"
+	"time"
+
+	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/proto"
+)
+
+// fullReportInterval is how often a report carries every status even when
+// nothing changed: a master that lost some (a restore from a backup) is
+// corrected within it.
+const fullReportInterval = 30 * time.Second
+
+// statusDelta trims status reports to what the masters have not taken yet.
+// A report is a heartbeat first: at rest it carries no status at all. The
+// first report to a master (after a move to another one) and one every
+// fullReportInterval carry every status.
+type statusDelta struct {
+	mu      sync.Mutex
+	acked   map[string]*orchpb.ReplicaStatus
+	volumes []*orchpb.VolumeSize
+	// trust is the CA digest and certificate issuer the masters took.
+	trust    [2]string
+	master   string
+	lastFull time.Time
+}
+
+// trim answers the report to send to master instead of report (every status
+// the agent knows), and whether it is a full one.
+func (d *statusDelta) trim(report *orchpb.StatusReport, master string, now time.Time) (*orchpb.StatusReport, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.acked == nil || master != d.master || now.Sub(d.lastFull) >= fullReportInterval {
+		return report, true
+	}
+	out := &orchpb.StatusReport{NodeId: report.GetNodeId()}
+	for _, st := range report.GetStatuses() {
+		if prev, ok := d.acked[st.GetId()]; !ok || !proto.Equal(prev, st) {
+			out.Statuses = append(out.Statuses, st)
+		}
+	}
+	if !sameVolumeSizes(d.volumes, report.GetVolumeUsage()) {
+		out.VolumeUsage = report.GetVolumeUsage()
+	}
+	if d.trust != [2]string{report.GetCaDigest(), report.GetCertIssuer()} {
+		out.CaDigest, out.CertIssuer = report.GetCaDigest(), report.GetCertIssuer()
+	}
+	return out, false
+}
+
+// acknowledge records that master took sent, trimmed from report.
+func (d *statusDelta) acknowledge(report, sent *orchpb.StatusReport, full bool, master string, now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if full {
+		d.acked = make(map[string]*orchpb.ReplicaStatus, len(report.GetStatuses()))
+		d.master, d.lastFull = master, now
+	}
+	current := make(map[string]bool, len(report.GetStatuses()))
+	for _, st := range report.GetStatuses() {
+		current[st.GetId()] = true
+	}
+	for id := range d.acked {
+		if !current[id] {
+			delete(d.acked, id)
+		}
+	}
+	for _, st := range sent.GetStatuses() {
+		d.acked[st.GetId()] = st
+	}
+	if full || len(sent.GetVolumeUsage()) > 0 {
+		d.volumes = report.GetVolumeUsage()
+	}
+	if sent.GetCaDigest() != "" {
+		d.trust = [2]string{sent.GetCaDigest(), sent.GetCertIssuer()}
+	}
+}
+
+func sameVolumeSizes(a, b []*orchpb.VolumeSize) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !proto.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,124 @@
+package dispatcher
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	orchpb "github.com/orch-io/orch/proto"
+)
+
+// headerAssignments tells an agent which form its stream has: "delta" when
+// the master honoured ?delta=true. A v0.1.0 master sends no such header
+// and whole sets.
+const headerAssignments = "X-Orch-Assignments"
+
+// deltaAssignments streams the node's set in the delta form: the whole set
+// (or, when since names the set the agent already holds, an empty delta),
+// then each change, and a keepalive every resendInterval.
+func (d *Dispatcher) deltaAssignments(w http.ResponseWriter, r *http.Request, nodeID string, withPeers bool, since uint64) {
+	sub, cancel := d.streams.subscribe(nodeID, withPeers)
+	defer cancel()
+	changed := sub.ch
+	w.Header().Set(headerAssignments, "delta")
+	state := newDeltaState(nodeID, withPeers)
+	// The first message waits for the peer table's first listing, which
+	// wakes every stream.
+	var first *orchpb.AssignmentSet
+	for first == nil {
+		first = d.firstDelta(state, since)
+		if first != nil {
+			break
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-changed:
+		}
+	}
+	stream := d.startDelimitedStream(w, "delta")
+	if !stream.send(first) {
+		return
+	}
+	keepalive := time.NewTicker(resendInterval)
+	defer keepalive.Stop()
+	for {
+		var msg *orchpb.AssignmentSet
+		select {
+		case <-r.Context().Done():
+			return
+		case <-changed:
+			if msg = d.nextDelta(state, sub); msg == nil {
+				continue
+			}
+			keepalive.Reset(resendInterval)
+		case <-keepalive.C:
+			msg = state.keepalive()
+		}
+		if !stream.send(msg) {
+			return
+		}
+	}
+}
+
+// nextDelta is the message a woken stream sends, or nil. When only peers
+// changed it reads nothing but the peer table's log.
+func (d *Dispatcher) nextDelta(state *deltaState, sub *subscriber) *orchpb.AssignmentSet {
+	if !sub.takeOwn() && state.withPeers {
+		peers, ok := d.streams.peersSince(state.node, state.peers)
+		if ok && !peers.full {
+			return state.nextPeers(peers)
+		}
+	}
+	cur, peers, ok := d.currentSet(state)
+	if !ok {
+		return nil
+	}
+	return state.next(cur, peers)
+}
+
+// firstDelta is a stream's first message: the whole set, or an empty delta
+// when the agent's digest since says it holds that set already (it
+// reconnected, perhaps to another master, and nothing changed). nil means
+// the peer table is not listed yet.
+func (d *Dispatcher) firstDelta(state *deltaState, since uint64) *orchpb.AssignmentSet {
+	cur, peers, ok := d.currentSet(state)
+	if !ok {
+		return nil
+	}
+	msg := state.whole(cur, peers)
+	if since != 0 && msg.GetDigest() == since {
+		d.resumed.Add(1)
+		return &orchpb.AssignmentSet{Index: msg.GetIndex(), NodeId: msg.GetNodeId(), Delta: true, Seq: msg.GetSeq(), Digest: msg.GetDigest()}
+	}
+	return msg
+}
+
+// currentSet reads the node's set now (peers aside) with its secret
+// values, and the peer changes since the stream's position.
+func (d *Dispatcher) currentSet(state *deltaState) (*orchpb.AssignmentSet, peerChanges, bool) {
+	var peers peerChanges
+	if state.withPeers {
+		var ok bool
+		if peers, ok = d.streams.peersSince(state.node, state.peers); !ok {
+			return nil, peers, false
+		}
+	}
+	cur := assignmentSet(d.deps.Store, state.node, false)
+	d.addSecretData(cur)
+	d.addCATrust(cur)
+	return cur, peers, true
+}
+
+// parseDigest reads ?since: a set digest in hex, as the stream sent it.
+func parseDigest(s string) (uint64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	v, err := strconv.ParseUint(s, 16, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a set digest (16 hex digits)", s)
+	}
+	return v, nil
+}
