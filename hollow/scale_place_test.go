@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/orch-io/orch/api/client"
@@ -26,6 +27,7 @@ func (c *scaleCluster) startFleet(sz scaleSizes) (*hollow.Fleet, time.Duration, 
 		Masters: urls, Token: c.agent, Count: sz.nodes, Prefix: "h",
 		LabelsFor: func(i int) map[string]string { return map[string]string{"zone": fmt.Sprintf("z%d", i%sz.zones)} },
 		Capacity:  &orchpb.ResourceAmounts{CpuMillis: 16000, MemoryBytes: 64 << 30},
+		Peers:     sz.peers,
 		Logger:    quietLogger(),
 	})
 	if err != nil {
@@ -54,22 +56,20 @@ func (c *scaleCluster) place(r *scaleReport) error {
 	if err != nil {
 		return err
 	}
-	total := r.sizes.total()
+	changes0, err := c.metric(leader, "orch_raft_leader_changes_total", nil)
+	if err != nil {
+		return err
+	}
 	masters0, leader0, self0 := c.mastersCPU(), leader.cpu(), cpuSeconds()
 	ctx, stopReads := context.WithCancel(c.ctx)
 	done := &appliedSet{}
 	reads := c.startReaders(ctx, c.api[leader.id], done)
 	start := time.Now()
-	err = c.applyAll(c.api[leader.id], r.sizes, done)
+	err = c.applyAll(c.api[leader.id], r, done)
 	r.applied = time.Since(start)
+	progress("applied %d services in %s", r.sizes.services, r.applied)
 	if err == nil {
-		err = poll(c.ctx, 30*time.Minute, func() error {
-			running, err := c.metric(leader, "orch_replicas", map[string]string{"state": "running"})
-			if err == nil && int(running) < total {
-				err = fmt.Errorf("%v of %d running", running, total)
-			}
-			return err
-		})
+		err = c.waitRunning(leader, r.sizes.total())
 	}
 	r.running = time.Since(start)
 	wall := r.running.Seconds()
@@ -79,7 +79,26 @@ func (c *scaleCluster) place(r *scaleReport) error {
 	r.leaderMem = leader.memory()
 	stopReads()
 	r.reads, r.readErrors = reads()
+	if changes, merr := c.metric(leader, "orch_raft_leader_changes_total", nil); merr == nil {
+		r.placeLeaderChanges = changes - changes0
+	}
 	return err
+}
+
+// waitRunning polls m's count of running replicas until it reaches total.
+func (c *scaleCluster) waitRunning(m *scaleMaster, total int) error {
+	last := time.Now()
+	return poll(c.ctx, 30*time.Minute, func() error {
+		running, err := c.metric(m, "orch_replicas", map[string]string{"state": "running"})
+		if err == nil && int(running) < total {
+			err = fmt.Errorf("%v of %d running", running, total)
+		}
+		if err != nil && time.Since(last) > 10*time.Second {
+			progress("%v", err)
+			last = time.Now()
+		}
+		return err
+	})
 }
 
 // scaleService is service i's manifest: replicas spread over the zones.
@@ -88,28 +107,40 @@ func scaleService(i, replicas int) string {
 		"placement: {spreadBy: zone}\n", i, replicas)
 }
 
-func (c *scaleCluster) applyAll(api *client.Client, sz scaleSizes, done *appliedSet) error {
+// applyAll applies the services, 16 at a time; an apply that fails (the
+// leader lost, say) is tried again, up to 5 times, a second apart: the
+// same spec again is harmless.
+func (c *scaleCluster) applyAll(api *client.Client, r *scaleReport, done *appliedSet) error {
 	var wg sync.WaitGroup
+	var retries atomic.Int64
 	sem := make(chan struct{}, 16)
-	errs := make(chan error, sz.services)
-	for i := range sz.services {
+	errs := make(chan error, r.sizes.services)
+	for i := range r.sizes.services {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			spec, err := manifest.ParseOne([]byte(scaleService(i, sz.replicas)))
-			if err == nil {
-				_, err = api.ApplyService(c.ctx, spec, nil)
-			}
+			spec, err := manifest.ParseOne([]byte(scaleService(i, r.sizes.replicas)))
 			if err != nil {
-				errs <- fmt.Errorf("scale: apply svc-%d: %w", i, err)
+				errs <- fmt.Errorf("scale: svc-%d: %w", i, err)
 				return
 			}
-			done.add(i)
+			for try := range 5 {
+				if try > 0 {
+					retries.Add(1)
+					time.Sleep(time.Second)
+				}
+				if _, err = api.ApplyService(c.ctx, spec, nil); err == nil {
+					done.add(i)
+					return
+				}
+			}
+			errs <- fmt.Errorf("scale: apply svc-%d: %w", i, err)
 		}()
 	}
 	wg.Wait()
+	r.applyRetries = int(retries.Load())
 	close(errs)
 	return <-errs
 }

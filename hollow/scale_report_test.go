@@ -12,13 +12,18 @@ import (
 
 // scaleSizes are BenchmarkScale's sizes: the (5,000 nodes, 1,000
 // services of 150 replicas, 5 zones) unless ORCH_SCALE_NODES,
-// ORCH_SCALE_SERVICES or ORCH_SCALE_REPLICAS say otherwise.
-type scaleSizes struct{ nodes, services, replicas, zones int }
+// ORCH_SCALE_SERVICES or ORCH_SCALE_REPLICAS say otherwise. The nodes ask
+// for the peer list, as agents with an overlay do, unless
+// ORCH_SCALE_PEERS=0.
+type scaleSizes struct {
+	nodes, services, replicas, zones int
+	peers                            bool
+}
 
 func (s scaleSizes) total() int { return s.services * s.replicas }
 
 func scaleSizesFromEnv(b *testing.B) scaleSizes {
-	s := scaleSizes{nodes: 5000, services: 1000, replicas: 150, zones: 5}
+	s := scaleSizes{nodes: 5000, services: 1000, replicas: 150, zones: 5, peers: os.Getenv("ORCH_SCALE_PEERS") != "0"}
 	for name, v := range map[string]*int{"ORCH_SCALE_NODES": &s.nodes, "ORCH_SCALE_SERVICES": &s.services, "ORCH_SCALE_REPLICAS": &s.replicas} {
 		if env := os.Getenv(name); env != "" {
 			n, err := strconv.Atoi(env)
@@ -46,11 +51,14 @@ type scaleReport struct {
 	leaderMem                    measure.Memory
 	reads                        []time.Duration
 	readErrors                   int
+	applyRetries                 int
+	placeLeaderChanges           float64
 	// steady: nothing changing.
 	steadyLeaderCores, steadyMastersCores float64
 	steadyUp, steadyDown                  float64 // bytes/s per node
 	steadyConns                           int
 	steadyEntries                         float64
+	steadyDispatcher                      float64 // bytes/s per node the masters count sent
 	// node loss.
 	lossDetected, lossReplaced time.Duration
 	// leader kill.
@@ -73,6 +81,11 @@ func (r *scaleReport) metrics(b *testing.B) {
 	b.ReportMetric(float64(r.sizes.services), "services")
 	b.ReportMetric(float64(r.sizes.replicas), "replicas/service")
 	b.ReportMetric(float64(r.sizes.zones), "zones")
+	peers := 0.0
+	if r.sizes.peers {
+		peers = 1
+	}
+	b.ReportMetric(peers, "peers")
 	b.ReportMetric(r.registered.Seconds(), "register-s")
 	for _, f := range r.figures() {
 		if !f.Missing {
@@ -93,8 +106,8 @@ func (r *scaleReport) table() string {
 	for _, f := range r.figures() {
 		figs = append(figs, f.Figure)
 	}
-	out := fmt.Sprintf("| BenchmarkScale: %d nodes, %d zones, %d services x %d replicas = %d, 3 masters\n",
-		r.sizes.nodes, r.sizes.zones, r.sizes.services, r.sizes.replicas, r.sizes.total())
+	out := fmt.Sprintf("| BenchmarkScale: %d nodes, %d zones, %d services x %d replicas = %d, 3 masters, peers %v\n",
+		r.sizes.nodes, r.sizes.zones, r.sizes.services, r.sizes.replicas, r.sizes.total(), r.sizes.peers)
 	out += measure.Table(figs)
 	for _, phase := range []string{"place", "steady", "loss", "kill"} {
 		if err := r.failed[phase]; err != nil {

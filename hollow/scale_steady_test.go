@@ -52,6 +52,10 @@ func (c *scaleCluster) steady(r *scaleReport) error {
 	if err != nil {
 		return err
 	}
+	sent0, err := c.dispatcherSent()
+	if err != nil {
+		return err
+	}
 	ports := c.apiPorts()
 	bytes0, err := measure.OwnTCPBytes(ports)
 	if err != nil {
@@ -70,7 +74,27 @@ func (c *scaleCluster) steady(r *scaleReport) error {
 	r.steadyUp = float64(d.Sent) / wall / float64(r.sizes.nodes)
 	r.steadyDown = float64(d.Received) / wall / float64(r.sizes.nodes)
 	r.steadyConns = d.Conns
+	sent1, err := c.dispatcherSent()
+	if err != nil {
+		return err
+	}
+	r.steadyDispatcher = (sent1 - sent0) / wall / float64(r.sizes.nodes)
 	index1, err := c.metric(leader, "orch_store_index", nil)
 	r.steadyEntries = index1 - index0
 	return err
+}
+
+// dispatcherSent is what the masters count they wrote to agent streams
+// (orch_dispatcher_stream_sent_bytes_total: message bytes, before HTTP and
+// TLS), all masters together: a check on the transport's count.
+func (c *scaleCluster) dispatcherSent() (float64, error) {
+	var sum float64
+	for _, m := range c.live() {
+		v, err := c.metric(m, "orch_dispatcher_stream_sent_bytes_total", nil)
+		if err != nil {
+			return 0, err
+		}
+		sum += v
+	}
+	return sum, nil
 }
