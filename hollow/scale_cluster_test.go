@@ -30,7 +30,11 @@ type scaleCluster struct {
 	agent   string // the agent join token
 }
 
-var errScaleTimeout = errors.New("scale: timed out")
+var (
+	errScaleTimeout = errors.New("scale: timed out")
+	// errScaleStalled ends a poll at once (no retry): it will not converge.
+	errScaleStalled = errors.New("scale: stalled")
+)
 
 // startScaleCluster starts m1 (bootstrap), then m2 and m3 joining it, and
 // waits until the three are healthy voters under one leader.
@@ -177,8 +181,8 @@ func poll(ctx context.Context, timeout time.Duration, check func() error) error 
 	deadline := time.Now().Add(timeout)
 	for {
 		err := check()
-		if err == nil {
-			return nil
+		if err == nil || errors.Is(err, errScaleStalled) {
+			return err
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("scale: %w (last: %w)", ctx.Err(), err)

@@ -82,20 +82,38 @@ func (c *scaleCluster) place(r *scaleReport) error {
 	if changes, merr := c.metric(leader, "orch_raft_leader_changes_total", nil); merr == nil {
 		r.placeLeaderChanges = changes - changes0
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("%w (Raft leader changes meanwhile: %v)", err, r.placeLeaderChanges)
+	}
+	return nil
 }
 
-// waitRunning polls m's count of running replicas until it reaches total.
+// stallLimit is how long placement may go without one more replica
+// running before the run gives up on it.
+const stallLimit = 3 * time.Minute
+
+// waitRunning polls m's count of running replicas until it reaches total;
+// it gives up when the count has not grown for stallLimit, saying how
+// many nodes the master counts down (a cluster that cannot keep its nodes
+// does not converge).
 func (c *scaleCluster) waitRunning(m *scaleMaster, total int) error {
-	last := time.Now()
+	var best float64
+	grew, told := time.Now(), time.Now()
 	return poll(c.ctx, 30*time.Minute, func() error {
 		running, err := c.metric(m, "orch_replicas", map[string]string{"state": "running"})
 		if err == nil && int(running) < total {
 			err = fmt.Errorf("%v of %d running", running, total)
 		}
-		if err != nil && time.Since(last) > 10*time.Second {
+		if running > best {
+			best, grew = running, time.Now()
+		}
+		if err != nil && time.Since(told) > 10*time.Second {
 			progress("%v", err)
-			last = time.Now()
+			told = time.Now()
+		}
+		if err != nil && time.Since(grew) > stallLimit {
+			down, _ := c.metric(m, "orch_nodes", map[string]string{"state": "down"})
+			return fmt.Errorf("%w: no more replicas running for %s (%v nodes down): %w", errScaleStalled, stallLimit, down, err)
 		}
 		return err
 	})
