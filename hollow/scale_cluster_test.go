@@ -47,7 +47,7 @@ func startScaleCluster(ctx context.Context, b *testing.B) *scaleCluster {
 		b.Fatal(err)
 	}
 	var cfg *client.Config
-	err := poll(ctx, time.Minute, func() error {
+	err := poll(ctx, time.Minute, 100*time.Millisecond, func() error {
 		var err error
 		if cfg, _, err = client.LoadConfig(filepath.Join(first.dir, "data", "admin.conf")); err != nil {
 			return err
@@ -69,7 +69,7 @@ func startScaleCluster(ctx context.Context, b *testing.B) *scaleCluster {
 		}
 	}
 	c.clients(cfg.CA)
-	if err := poll(ctx, 2*time.Minute, c.healthy); err != nil {
+	if err := poll(ctx, 2*time.Minute, 100*time.Millisecond, c.healthy); err != nil {
 		for _, m := range c.masters {
 			b.Logf("%s:\n%s", m.id, m.logTail())
 		}
@@ -137,7 +137,7 @@ func (c *scaleCluster) live() []*scaleMaster {
 // leader is the live master the live masters name leader.
 func (c *scaleCluster) leader() (*scaleMaster, error) {
 	var leader *scaleMaster
-	err := poll(c.ctx, time.Minute, func() error {
+	err := poll(c.ctx, time.Minute, 100*time.Millisecond, func() error {
 		for _, m := range c.live() {
 			cl, err := c.api[m.id].Cluster(c.ctx)
 			if err != nil {
@@ -175,9 +175,10 @@ func (c *scaleCluster) metric(m *scaleMaster, name string, labels map[string]str
 	return v, nil
 }
 
-// poll calls check every 100 ms until it returns nil, ctx ends or timeout
-// passes (then errScaleTimeout with check's last error).
-func poll(ctx context.Context, timeout time.Duration, check func() error) error {
+// poll calls check every interval until it returns nil or
+// errScaleStalled, ctx ends or timeout passes (then errScaleTimeout with
+// check's last error).
+func poll(ctx context.Context, timeout, interval time.Duration, check func() error) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		err := check()
@@ -190,6 +191,18 @@ func poll(ctx context.Context, timeout time.Duration, check func() error) error 
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%w after %s: %w", errScaleTimeout, timeout, err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(interval)
 	}
+}
+
+// follower is a live master other than leader (leader when there is
+// none): the benchmark's polls of /metrics go there, off the leader, whose
+// CPU they would otherwise take (a scrape counts every replica).
+func (c *scaleCluster) follower(leader *scaleMaster) *scaleMaster {
+	for _, m := range c.live() {
+		if m != leader {
+			return m
+		}
+	}
+	return leader
 }

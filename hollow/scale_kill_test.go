@@ -31,7 +31,7 @@ func (c *scaleCluster) leaderKill(r *scaleReport, dead string) error {
 	leader.kill9()
 	survivors := c.live()
 	attempt := 0
-	err = poll(c.ctx, 2*time.Minute, func() error {
+	err = poll(c.ctx, 2*time.Minute, 100*time.Millisecond, func() error {
 		attempt++
 		m := survivors[attempt%len(survivors)]
 		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
@@ -67,7 +67,7 @@ func (c *scaleCluster) leaderKill(r *scaleReport, dead string) error {
 // (the node killed earlier is one).
 func (c *scaleCluster) reconnected(r *scaleReport, killed time.Time) error {
 	want := float64(r.sizes.nodes - 1)
-	err := poll(c.ctx, 5*time.Minute, func() error {
+	err := poll(c.ctx, 5*time.Minute, 250*time.Millisecond, func() error {
 		var streams float64
 		for _, m := range c.live() {
 			n, err := c.metric(m, "orch_dispatcher_streams", map[string]string{"kind": "assignments"})

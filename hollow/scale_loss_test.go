@@ -10,7 +10,7 @@ import (
 )
 
 // nodeLoss kills one hollow node (silent at once, as kill -9 leaves an
-// agent) and times until the leader counts one more node down, and until
+// agent) and times until a follower's store counts one more node down, and until
 // every service it ran has all its replicas running on other nodes. It
 // returns the dead node's id.
 func (c *scaleCluster) nodeLoss(r *scaleReport, f *hollow.Fleet) (string, error) {
@@ -31,14 +31,15 @@ func (c *scaleCluster) nodeLoss(r *scaleReport, f *hollow.Fleet) (string, error)
 		}
 	}
 	down := map[string]string{"state": "down"}
-	down0, err := c.metric(leader, "orch_nodes", down)
+	watcher := c.follower(leader)
+	down0, err := c.metric(watcher, "orch_nodes", down)
 	if err != nil {
 		return "", err
 	}
 	killed := time.Now()
 	victim.Kill()
-	err = poll(c.ctx, 2*time.Minute, func() error {
-		n, err := c.metric(leader, "orch_nodes", down)
+	err = poll(c.ctx, 2*time.Minute, 100*time.Millisecond, func() error {
+		n, err := c.metric(watcher, "orch_nodes", down)
 		if err == nil && n <= down0 {
 			err = fmt.Errorf("%v nodes down", n)
 		}
@@ -48,7 +49,7 @@ func (c *scaleCluster) nodeLoss(r *scaleReport, f *hollow.Fleet) (string, error)
 	if err != nil {
 		return victim.ID(), err
 	}
-	err = poll(c.ctx, 5*time.Minute, func() error { return c.runningElsewhere(api, services, victim.ID(), r.sizes.replicas) })
+	err = poll(c.ctx, 5*time.Minute, 250*time.Millisecond, func() error { return c.runningElsewhere(api, services, victim.ID(), r.sizes.replicas) })
 	r.lossReplaced = time.Since(killed)
 	return victim.ID(), err
 }

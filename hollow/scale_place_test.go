@@ -38,8 +38,8 @@ func (c *scaleCluster) startFleet(sz scaleSizes) (*hollow.Fleet, time.Duration, 
 	if err != nil {
 		return f, 0, err
 	}
-	err = poll(c.ctx, 10*time.Minute, func() error {
-		ready, err := c.metric(leader, "orch_nodes", map[string]string{"state": "ready"})
+	err = poll(c.ctx, 10*time.Minute, time.Second, func() error {
+		ready, err := c.metric(c.follower(leader), "orch_nodes", map[string]string{"state": "ready"})
 		if err == nil && int(ready) != sz.nodes {
 			err = fmt.Errorf("%v of %d nodes ready", ready, sz.nodes)
 		}
@@ -69,7 +69,7 @@ func (c *scaleCluster) place(r *scaleReport) error {
 	r.applied = time.Since(start)
 	progress("applied %d services in %s", r.sizes.services, r.applied)
 	if err == nil {
-		err = c.waitRunning(leader, r.sizes.total())
+		err = c.waitRunning(c.follower(leader), r.sizes.total())
 	}
 	r.running = time.Since(start)
 	wall := r.running.Seconds()
@@ -92,14 +92,16 @@ func (c *scaleCluster) place(r *scaleReport) error {
 // running before the run gives up on it.
 const stallLimit = 3 * time.Minute
 
-// waitRunning polls m's count of running replicas until it reaches total;
+// waitRunning polls m's count of running replicas, every 250 ms (m is a
+// follower: its store is the leader's, a few milliseconds behind), until
+// it reaches total;
 // it gives up when the count has not grown for stallLimit, saying how
 // many nodes the master counts down (a cluster that cannot keep its nodes
 // does not converge).
 func (c *scaleCluster) waitRunning(m *scaleMaster, total int) error {
 	var best float64
 	grew, told := time.Now(), time.Now()
-	return poll(c.ctx, 30*time.Minute, func() error {
+	return poll(c.ctx, 30*time.Minute, 250*time.Millisecond, func() error {
 		running, err := c.metric(m, "orch_replicas", map[string]string{"state": "running"})
 		if err == nil && int(running) < total {
 			err = fmt.Errorf("%v of %d running", running, total)

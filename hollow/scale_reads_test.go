@@ -11,7 +11,8 @@ import (
 
 // startReaders runs two API readers until ctx ends, each in turn reading
 // a service applied so far (GET /v1/services/...) and its replicas (GET
-// /v1/replicas?service=...), 10 ms apart. The function it returns waits
+// /v1/replicas?service=...), 100 ms apart: a sample of
+// the API's latency, not a load of its own. The function it returns waits
 // for them and answers every read's latency and the failed reads.
 func (c *scaleCluster) startReaders(ctx context.Context, api *client.Client, applied *appliedSet) func() ([]time.Duration, int) {
 	var mu sync.Mutex
@@ -45,7 +46,7 @@ func (c *scaleCluster) startReaders(ctx context.Context, api *client.Client, app
 					_, _, err = api.ListReplicas(ctx, client.ReplicaFilter{Namespace: "default", Service: name})
 					record(start, err)
 				}
-				time.Sleep(10 * time.Millisecond)
+				time.Sleep(100 * time.Millisecond)
 			}
 		}()
 	}

@@ -48,7 +48,7 @@ func (c *scaleCluster) steady(r *scaleReport) error {
 		return err
 	}
 	time.Sleep(steadySettle)
-	index0, err := c.metric(leader, "orch_store_index", nil)
+	index0, err := c.metric(c.follower(leader), "orch_store_index", nil)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (c *scaleCluster) steady(r *scaleReport) error {
 		return err
 	}
 	r.steadyDispatcher = (sent1 - sent0) / wall / float64(r.sizes.nodes)
-	index1, err := c.metric(leader, "orch_store_index", nil)
+	index1, err := c.metric(c.follower(leader), "orch_store_index", nil)
 	r.steadyEntries = index1 - index0
 	return err
 }
