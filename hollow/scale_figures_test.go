@@ -8,7 +8,10 @@ import (
 
 // figures are the report's figures against issue 15's goals.
 func (r *scaleReport) figures() []keyed {
-	place, steady, loss, kill := r.failed["place"] != nil, r.failed["steady"] != nil, r.failed["loss"] != nil, r.failed["kill"] != nil
+	// A placement that failed still shows what it measured until then;
+	// only the figures of its end are missing.
+	placeFailed, steady, loss, kill := r.failed["place"] != nil, r.failed["steady"] != nil, r.failed["loss"] != nil, r.failed["kill"] != nil
+	place := r.applied == 0
 	total := float64(r.sizes.total())
 	p99 := measure.Percentile(r.reads, 99)
 	fig := func(key, name string, v float64, unit string, goal float64, atLeast, missing bool) keyed {
@@ -19,13 +22,13 @@ func (r *scaleReport) figures() []keyed {
 	}
 	return []keyed{
 		info("apply-s", "apply (all services written)", r.applied.Seconds(), "s", place),
-		fig("running-s", "apply to all replicas running", r.running.Seconds(), "s", 10, false, place),
-		fig("running/s", "replicas running per second", measure.Rate(total, r.running), "/s", 15000, true, place),
+		fig("running-s", "apply to all replicas running", r.running.Seconds(), "s", 10, false, placeFailed),
+		fig("running/s", "replicas running per second", measure.Rate(total, r.running), "/s", 15000, true, placeFailed),
 		info("place-masters-cores", "3 masters' CPU while placing", r.placeMastersCores, "cores", place),
 		info("place-leader-cores", "leader CPU while placing", r.placeLeaderCores, "cores", place),
 		info("place-hollow-cores", "hollow process CPU while placing", r.placeHollowCores, "cores", place),
-		fig("leader-rss-MB", "leader RSS after placing", float64(r.leaderMem.RSS)/(1<<20), "MB", 1536, false, place),
-		info("leader-peak-rss-MB", "leader peak RSS (VmHWM)", float64(r.leaderMem.Peak)/(1<<20), "MB", place),
+		fig("leader-rss-MB", "leader RSS after placing", float64(r.leaderMem.RSS)/(1<<20), "MB", 1536, false, placeFailed),
+		info("leader-peak-rss-MB", "leader peak RSS (VmHWM)", float64(r.leaderMem.Peak)/(1<<20), "MB", placeFailed),
 		fig("read-p99-ms", "API read p99 while placing", ms(p99), "ms", 100, false, place || len(r.reads) == 0),
 		info("read-p50-ms", "API read p50 while placing", ms(measure.Percentile(r.reads, 50)), "ms", place || len(r.reads) == 0),
 		info("reads", "API reads while placing", float64(len(r.reads)), "", place),

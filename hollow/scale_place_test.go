@@ -56,10 +56,7 @@ func (c *scaleCluster) place(r *scaleReport) error {
 	if err != nil {
 		return err
 	}
-	changes0, err := c.metric(leader, "orch_raft_leader_changes_total", nil)
-	if err != nil {
-		return err
-	}
+	changes0 := c.leaderChanges()
 	masters0, leader0, self0 := c.mastersCPU(), leader.cpu(), cpuSeconds()
 	ctx, stopReads := context.WithCancel(c.ctx)
 	done := &appliedSet{}
@@ -79,9 +76,7 @@ func (c *scaleCluster) place(r *scaleReport) error {
 	r.leaderMem = leader.memory()
 	stopReads()
 	r.reads, r.readErrors = reads()
-	if changes, merr := c.metric(leader, "orch_raft_leader_changes_total", nil); merr == nil {
-		r.placeLeaderChanges = changes - changes0
-	}
+	r.placeLeaderChanges = c.leaderChanges() - changes0
 	if err != nil {
 		return fmt.Errorf("%w (Raft leader changes meanwhile: %v)", err, r.placeLeaderChanges)
 	}
@@ -114,11 +109,32 @@ func (c *scaleCluster) waitRunning(m *scaleMaster, total int) error {
 			told = time.Now()
 		}
 		if err != nil && time.Since(grew) > stallLimit {
-			down, _ := c.metric(m, "orch_nodes", map[string]string{"state": "down"})
-			return fmt.Errorf("%w: no more replicas running for %s (%v nodes down): %w", errScaleStalled, stallLimit, down, err)
+			return fmt.Errorf("%w: no more replicas running for %s (%s): %w", errScaleStalled, stallLimit, c.nodesDown(), err)
 		}
 		return err
 	})
+}
+
+// leaderChanges is the most leader changes a live master has seen.
+func (c *scaleCluster) leaderChanges() float64 {
+	var most float64
+	for _, m := range c.live() {
+		if n, err := c.metric(m, "orch_raft_leader_changes_total", nil); err == nil {
+			most = max(most, n)
+		}
+	}
+	return most
+}
+
+// nodesDown says how many nodes the first master that answers counts
+// down.
+func (c *scaleCluster) nodesDown() string {
+	for _, m := range c.live() {
+		if n, err := c.metric(m, "orch_nodes", map[string]string{"state": "down"}); err == nil {
+			return fmt.Sprintf("%s counts %v nodes down", m.id, n)
+		}
+	}
+	return "no master answers /metrics"
 }
 
 // scaleService is service i's manifest: replicas spread over the zones.
