@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -44,6 +45,9 @@ func (m *scaleMaster) start(bin string, args ...string) error {
 	}
 	common := []string{"master", "--id", m.id, "--data-dir", filepath.Join(m.dir, "data"),
 		"--api-addr", m.apiAddr, "--raft-addr", m.raftAdr}
+	// Diagnosis only (the recorded runs use the defaults): flags for every
+	// master, e.g. longer Raft timeouts on a loaded machine.
+	common = append(common, strings.Fields(os.Getenv("ORCH_SCALE_MASTER_FLAGS"))...)
 	m.cmd = exec.Command(bin, append(common, args...)...)
 	m.cmd.Stdout, m.cmd.Stderr = log, log
 	if err := m.cmd.Start(); err != nil {

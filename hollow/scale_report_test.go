@@ -108,6 +108,9 @@ func (r *scaleReport) table() string {
 	}
 	out := fmt.Sprintf("| BenchmarkScale: %d nodes, %d zones, %d services x %d replicas = %d, 3 masters, peers %v\n",
 		r.sizes.nodes, r.sizes.zones, r.sizes.services, r.sizes.replicas, r.sizes.total(), r.sizes.peers)
+	if flags := os.Getenv("ORCH_SCALE_MASTER_FLAGS"); flags != "" {
+		out += fmt.Sprintf("| masters started with %s (not the defaults)\n", flags)
+	}
 	out += measure.Table(figs)
 	for _, phase := range []string{"place", "steady", "loss", "kill"} {
 		if err := r.failed[phase]; err != nil {
