@@ -50,6 +50,9 @@ func (m *scaleMaster) start(bin string, args ...string) error {
 	common = append(common, strings.Fields(os.Getenv("ORCH_SCALE_MASTER_FLAGS"))...)
 	m.cmd = exec.Command(bin, append(common, args...)...)
 	m.cmd.Stdout, m.cmd.Stderr = log, log
+	// Should the benchmark itself be killed, its masters go too (best
+	// effort: the signal follows the thread that started them).
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := m.cmd.Start(); err != nil {
 		log.Close()
 		return fmt.Errorf("scale: start %s: %w", m.id, err)
