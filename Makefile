@@ -93,9 +93,11 @@ bench: images
 	@scripts/deps.sh bench
 	./scripts/bench.sh
 
-# 3 masters, 5,000 hollow nodes in 5 zones, 1,000 services of 150 replicas
-# (docs/scale.md); ORCH_SCALE_NODES, _SERVICES, _REPLICAS, _HEARTBEAT make
-# it smaller. Records bench/results/hollow_BenchmarkScale.json.
+# Issue 15's scale run (docs/scale.md): 3 orchd masters, 5,000 hollow
+# nodes in 5 zones, 1,000 services of 150 replicas. Heavy: on a shared
+# machine run it as flock /tmp/orch-heavy.lock make bench-scale.
+# ORCH_SCALE_NODES, _SERVICES and _REPLICAS make it smaller. Records
+# bench/results/hollow_BenchmarkScale.json.
 bench-scale:
 	BENCH_SET=scale BENCH_TIMEOUT=90m ./scripts/bench.sh
 

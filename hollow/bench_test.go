@@ -290,3 +290,28 @@ func cpuSeconds() float64 {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
+
+// stopChild ends a child process (SIGTERM, then SIGKILL after 20 s) and
+// waits for it.
+func stopChild(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// readyNodes counts the nodes the first master lists ready.
+func (c *cluster) readyNodes() int {
+	ready := 0
+	for _, n := range c.m.Store().Nodes() {
+		if n.Status() == orchpb.NodeReady {
+			ready++
+		}
+	}
+	return ready
+}

@@ -16,7 +16,6 @@ import (
 	"github.com/orch-io/orch/hollow"
 	"github.com/orch-io/orch/master"
 	"github.com/orch-io/orch/master/manifest"
-	"github.com/orch-io/orch/master/raftnode"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
@@ -48,7 +47,7 @@ func startCluster(t testing.TB, nodeTimeout time.Duration) *cluster {
 		DataDir: dir, APIAddr: "127.0.0.1:0", RaftAddr: freeAddr(t), Bootstrap: true,
 		NodeTimeout: nodeTimeout, Logger: quietLogger(),
 		// A /24 per node: the default /16 holds only 256 nodes.
-		ClusterCIDR: "10.64.0.0/10", Raft: masterRaft,
+		ClusterCIDR: "10.64.0.0/10",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -69,10 +68,6 @@ func startCluster(t testing.TB, nodeTimeout time.Duration) *cluster {
 	return &cluster{t: t, m: m, api: api, token: strings.TrimSpace(string(token)), ctx: ctx, dir: dir}
 }
 
-// masterRaft are the Raft settings of the masters the tests start: the
-// defaults unless a benchmark says otherwise (ORCH_SCALE_RAFT_TIMEOUT).
-var masterRaft raftnode.Config
-
 // joinMaster adds a voter to the cluster (the first master stays leader:
 // it is the one the tests talk to).
 func (c *cluster) joinMaster(nodeTimeout time.Duration) *master.Master {
@@ -84,7 +79,7 @@ func (c *cluster) joinMaster(nodeTimeout time.Duration) *master.Master {
 	m, err := master.Start(c.ctx, master.Config{
 		DataDir: c.t.TempDir(), APIAddr: "127.0.0.1:0", RaftAddr: freeAddr(c.t),
 		Join: []string{c.m.URL()}, JoinToken: strings.TrimSpace(string(token)),
-		NodeTimeout: nodeTimeout, Logger: quietLogger(), ClusterCIDR: "10.64.0.0/10", Raft: masterRaft,
+		NodeTimeout: nodeTimeout, Logger: quietLogger(), ClusterCIDR: "10.64.0.0/10",
 	})
 	if err != nil {
 		c.t.Fatal(err)

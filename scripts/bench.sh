@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # make bench: run the Go benchmarks, record each figure in
 # bench/results/<package>[_<benchmark>].json and print a table.
+# BENCH_TIMEOUT bounds each run (go test -timeout, default 30m);
+# BENCH_LOG=FILE appends the raw output there as it comes (to follow a
+# long run). A
+# benchmark's own lines beginning "| " (a table of figures against goals)
+# are printed too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
@@ -33,7 +38,7 @@ runs=(
 # make bench-scale (BENCH_SET=scale) runs only the scale benchmark: 3
 # masters and 5,000 hollow nodes, too heavy for every make bench.
 if [ "${BENCH_SET:-}" = scale ]; then
-  runs=("./hollow/:BenchmarkScale:1x")
+  runs=("./hollow/:BenchmarkScale$:1x")
 fi
 # The e2e package runs only when asked: it builds hosts in namespaces.
 export ORCH_E2E=1
@@ -47,7 +52,7 @@ for run in "${runs[@]}"; do
   name=$(echo "$pkg" | tr -c 'a-zA-Z0-9\n' '_' | sed 's/^_*//; s/_*$//')
   # Several runs of one package each get their own file.
   if [ "$re" != "." ]; then name="${name}_$(echo "$re" | tr -c 'a-zA-Z0-9\n' '_' | sed 's/_*$//')"; fi
-  raw=$(go test -run '^$' -bench "$re" -benchtime "$benchtime" -count 1 -timeout "${BENCH_TIMEOUT:-30m}" "$pkg" 2>&1) || { echo "$raw" >&2; exit 1; }
+  raw=$(go test -run '^$' -bench "$re" -benchtime "$benchtime" -count 1 -timeout "${BENCH_TIMEOUT:-30m}" "$pkg" 2>&1 | tee -a "${BENCH_LOG:-/dev/null}") || { echo "$raw" >&2; exit 1; }
   echo "$raw" | awk -v stamp="$stamp" -v rev="$rev" -v pkg="$pkg" '
     BEGIN { printf "{\"time\":\"%s\",\"revision\":\"%s\",\"package\":\"%s\",\"results\":[", stamp, rev, pkg; n=0 }
     /^Benchmark/ {
@@ -57,6 +62,7 @@ for run in "${runs[@]}"; do
       printf "}"
     }
     END { print "]}" }' >"$out/$name.json"
+  echo "$raw" | grep '^| ' || true
   echo "$raw" | grep '^Benchmark' | while read -r line; do
     printf '%-60s %s\n' "$(echo "$line" | awk '{print $1}')" "$(echo "$line" | cut -d' ' -f2- | tr -s ' \t' ' ')"
   done
