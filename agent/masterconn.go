@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -52,7 +53,10 @@ type masterConn struct {
 }
 
 func newMasterConn(urls []string, token string, trust *caTrust) *masterConn {
-	c := &masterConn{urls: urls, token: token, trust: trust}
+	// Each agent starts at a master of its own: a fleet told the same
+	// list would otherwise pile every stream and heartbeat onto the first
+	// master, whose Raft then misses its heartbeats.
+	c := &masterConn{urls: urls, token: token, trust: trust, current: rand.IntN(max(len(urls), 1))}
 	tlsConf := &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		// The chain is checked in VerifyConnection against the CAs
