@@ -185,3 +185,17 @@ func (m *Master) upkeep(ctx context.Context) error {
 	}
 	return m.peers.UpdateMember(ctx, url, self)
 }
+
+// relayBeats hands the leader the heartbeats this master answered as a
+// follower (the dispatcher's relay); to itself when it leads by now.
+func (m *Master) relayBeats(ctx context.Context, nodes []string) error {
+	base, self, ok := m.leaderAPI()
+	switch {
+	case !ok:
+		return peer.ErrNoLeader
+	case self:
+		m.dispatcher.Beat(nodes)
+		return nil
+	}
+	return m.peers.RelayBeats(ctx, base, nodes)
+}

@@ -229,7 +229,8 @@ func (m *Master) listenAndOpenRaft(joining bool) error {
 func (m *Master) assembleAPI(images *imagestore.Store) {
 	cfg := m.cfg
 	m.registry = m.newRegistry()
-	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.proposer(), CA: m.ca, ClientCert: m.cert, DataKey: m.dataKey, Logger: cfg.Logger})
+	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.proposer(), CA: m.ca, ClientCert: m.cert, DataKey: m.dataKey, Logger: cfg.Logger,
+		IsLeader: m.raft.IsLeader, Forward: func(w http.ResponseWriter, r *http.Request) { m.forwarder.Forward(w, r) }})
 	m.registry.MustRegister(m.dispatcher.Collector())
 	m.control = controlplane.New(controlplane.Deps{
 		Raft: m.raft, Store: m.store, CA: m.ca, Cert: m.cert, Masters: m.peers, DataKey: m.dataKey, Self: m.self(), ReadBarrier: m.readBarrier,
@@ -258,6 +259,7 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 	})
 	m.forwarder = peer.NewForwarder(peer.ForwarderDeps{
 		Local: server.Handler(), Leader: m.leaderAPI, CA: m.ca, Cert: m.cert, Wait: cfg.LeaderWait, Logger: cfg.Logger,
+		ServedHere: dispatcher.ServedByAnyMaster,
 	})
 	m.httpServer = newAPIServer(api.VersionHandler(m.forwarder), &tls.Config{
 		GetCertificate: m.cert.GetCertificate,
@@ -291,6 +293,11 @@ func (m *Master) serve(ctx context.Context) context.Context {
 	go func() {
 		defer m.wg.Done()
 		m.followCA(runCtx)
+	}()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.dispatcher.RunBeatRelay(runCtx, m.relayBeats)
 	}()
 	// Every master derives the human events from what it applies (not only
 	// the leader), so any master serves GET /v1/events.

@@ -16,11 +16,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/orch-io/orch/master/endpoint"
+	"github.com/orch-io/orch/master/peer"
 	"github.com/orch-io/orch/master/seal"
 
 	"github.com/orch-io/orch/pki"
@@ -47,6 +49,13 @@ type Deps struct {
 	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// IsLeader tells whether this master leads (nil: always). A follower
+	// answers bare heartbeats itself and relays them (RunBeatRelay).
+	IsLeader func() bool
+	// Forward sends a request to the leader (the master's forwarder); a
+	// follower uses it for the status reports it does not take itself.
+	// Needed with IsLeader.
+	Forward func(http.ResponseWriter, *http.Request)
 }
 
 // Dispatcher serves the agent channel.
@@ -67,6 +76,7 @@ type Dispatcher struct {
 	streams      *fanout
 	endpointFeed *endpointFeed
 	statuses     *statusBatcher
+	relay        beatRelay
 }
 
 // New builds a dispatcher.
@@ -114,7 +124,18 @@ func (d *Dispatcher) Routes() []endpoint.Route {
 			Params:  []endpoint.Param{node},
 			In:      endpoint.Opaque("application/x-protobuf", "a binary orch.v1.StatusReport"),
 			Out:     endpoint.Body{Status: http.StatusNoContent}},
+		{Pattern: "POST " + peer.PathBeats, Role: auth.RoleMaster, Handler: d.relayedBeats,
+			Summary: "A follower's batch of the heartbeats it answered itself (masters only; the leader keeps heartbeats)",
+			In:      endpoint.Body{Types: []string{api.ContentTypeJSON}, Schema: &Beats{}},
+			Out:     endpoint.Body{Status: http.StatusNoContent}},
 	}
+}
+
+// ServedByAnyMaster reports whether a write reaching a follower is for the
+// follower itself rather than the leader: agents' status reports, whose
+// bare heartbeats it relays in batches.
+func ServedByAnyMaster(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/agent/nodes/") && strings.HasSuffix(r.URL.Path, "/status")
 }
 
 // LastHeartbeat is when the node's agent was last heard by this master.

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 
+	"github.com/orch-io/orch/master/peer"
+
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
@@ -15,6 +17,10 @@ import (
 // heartbeat; only statuses that differ from the store go through Raft, so a
 // cluster at rest writes nothing.
 func (d *Dispatcher) status(w http.ResponseWriter, r *http.Request) {
+	if !d.leads() && d.deps.Forward != nil && r.Header.Get(peer.HeaderForwarded) == "" {
+		d.statusAtFollower(w, r)
+		return
+	}
 	node, ok := d.pathNode(w, r)
 	if !ok {
 		return

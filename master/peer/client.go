@@ -43,6 +43,15 @@ func newTransport(tc *tls.Config) *http.Transport {
 	}
 }
 
+// RelayBeats hands the leader at base the nodes this follower heard (the
+// body of PathBeats).
+func (c *Client) RelayBeats(ctx context.Context, base string, nodes []string) error {
+	if err := doJSON(ctx, c.http, http.MethodPost, base+PathBeats, "", map[string][]string{"nodes": nodes}, nil); err != nil {
+		return fmt.Errorf("peer: relay %d heartbeats to %s: %w", len(nodes), base, err)
+	}
+	return nil
+}
+
 // ReadIndex asks the leader at base for a read index.
 func (c *Client) ReadIndex(ctx context.Context, base string) (uint64, error) {
 	var out ReadIndex

@@ -18,6 +18,10 @@ import "time"
 // make requests loop between masters.
 const HeaderForwarded = "X-Orch-Forwarded"
 
+// PathBeats is where a follower sends the leader the heartbeats it
+// answered itself.
+const PathBeats = "/v1/peer/beats"
+
 // Paths of the master-to-master endpoints (served by master/controlplane).
 const (
 	PathCredentials = "/v1/cluster/credentials"

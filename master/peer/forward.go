@@ -37,6 +37,7 @@ const DefaultLeaderWait = 2 * time.Second
 // leads, and requests another master already forwarded.
 type Forwarder struct {
 	next   http.Handler
+	here   func(*http.Request) bool
 	leader LeaderFunc
 	wait   time.Duration
 	proxy  *httputil.ReverseProxy
@@ -53,6 +54,10 @@ type ForwarderDeps struct {
 	// Cert is this master's certificate, presented only with a node's
 	// forwarded call, to vouch for the node its certificate named.
 	Cert *pki.LiveCert
+	// ServedHere, when set, names the writes a follower serves itself
+	// (the agents' heartbeats, relayed in batches); its handler calls
+	// Forward for those it cannot.
+	ServedHere func(*http.Request) bool
 	// Wait is how long to wait for a leader; 0 means DefaultLeaderWait.
 	Wait   time.Duration
 	Logger *slog.Logger
@@ -66,7 +71,7 @@ func NewForwarder(deps ForwarderDeps) *Forwarder {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
-	f := &Forwarder{next: deps.Local, leader: deps.Leader, wait: deps.Wait, log: deps.Logger.With("component", "forwarder")}
+	f := &Forwarder{next: deps.Local, here: deps.ServedHere, leader: deps.Leader, wait: deps.Wait, log: deps.Logger.With("component", "forwarder")}
 	// No client certificate on forwarded requests: the leader must
 	// authorize the caller's own token, not this master. A node's call is
 	// the exception: the leader cannot see the node's certificate, so this
@@ -102,10 +107,16 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.next.ServeHTTP(w, r)
 		return
 	}
-	if _, self, ok := f.leader(); ok && self {
+	if _, self, ok := f.leader(); (ok && self) || (f.here != nil && f.here(r)) {
 		f.next.ServeHTTP(w, r)
 		return
 	}
+	f.proxy.ServeHTTP(w, r)
+}
+
+// Forward sends r to the leader, whatever it is: for a handler that serves
+// a request itself only in part.
+func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request) {
 	f.proxy.ServeHTTP(w, r)
 }
 

@@ -1,0 +1,136 @@
+package dispatcher
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/orch-io/orch/api"
+	"github.com/orch-io/orch/master/peer"
+	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/proto"
+)
+
+// relayInterval is how often a follower hands the heartbeats it answered
+// to the leader: small next to a node's timeout (three heartbeats).
+const relayInterval = 200 * time.Millisecond
+
+// Beats is the body of POST /v1/peer/beats: the nodes a follower heard
+// since its last batch.
+type Beats struct {
+	Nodes []string `json:"nodes"`
+}
+
+// beatRelay gathers the heartbeats a follower answered itself. Agents
+// spread over every master, but heartbeats live in the leader's memory:
+// forwarding each one would cost the leader a request per node per
+// heartbeat; a batch costs it one per follower per relayInterval.
+type beatRelay struct {
+	mu    sync.Mutex
+	nodes map[string]struct{}
+}
+
+func (b *beatRelay) add(node string) {
+	b.mu.Lock()
+	if b.nodes == nil {
+		b.nodes = map[string]struct{}{}
+	}
+	b.nodes[node] = struct{}{}
+	b.mu.Unlock()
+}
+
+func (b *beatRelay) take() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]string, 0, len(b.nodes))
+	for n := range b.nodes {
+		out = append(out, n)
+	}
+	clear(b.nodes)
+	return out
+}
+
+// RunBeatRelay hands the heartbeats this master answered as a follower to
+// the leader through send, every relayInterval, until ctx ends. A batch
+// that fails is dropped: the nodes beat again within a second.
+func (d *Dispatcher) RunBeatRelay(ctx context.Context, send func(context.Context, []string) error) {
+	tick := time.NewTicker(relayInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		nodes := d.relay.take()
+		if len(nodes) == 0 {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if err := send(sctx, nodes); err != nil {
+			d.log.Debug("relaying heartbeats to the leader failed", "nodes", len(nodes), "err", err)
+		}
+		cancel()
+	}
+}
+
+// relayedBeats takes a follower's batch of heartbeats (the leader's side).
+func (d *Dispatcher) relayedBeats(w http.ResponseWriter, r *http.Request) {
+	var in Beats
+	if err := json.NewDecoder(io.LimitReader(r.Body, 16<<20)).Decode(&in); err != nil {
+		api.WriteError(w, &api.Error{Code: "invalid", Message: "beats: " + err.Error(), Status: http.StatusBadRequest})
+		return
+	}
+	if !d.leads() {
+		api.WriteError(w, &api.Error{Code: api.CodeNoLeader, Message: "this master does not lead: heartbeats are the leader's", Status: http.StatusServiceUnavailable})
+		return
+	}
+	d.Beat(in.Nodes)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Beat records a heartbeat of each node the store knows.
+func (d *Dispatcher) Beat(nodes []string) {
+	for _, id := range nodes {
+		if d.deps.Store.Node(id) != nil {
+			d.beat(id)
+		}
+	}
+}
+
+func (d *Dispatcher) leads() bool { return d.deps.IsLeader == nil || d.deps.IsLeader() }
+
+// statusAtFollower answers a report that reached a follower: a bare
+// heartbeat (nothing changed) it takes itself, for the relay; anything
+// else, and anything it cannot vouch for (a node it does not know yet),
+// goes to the leader, which decides.
+func (d *Dispatcher) statusAtFollower(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+	if err != nil {
+		api.WriteError(w, &api.Error{Code: "invalid", Message: "read body: " + err.Error(), Status: http.StatusBadRequest})
+		return
+	}
+	pathID := r.PathValue("id")
+	caller, ok := peer.CallerNode(r)
+	node := d.deps.Store.Node(pathID)
+	var report orchpb.StatusReport
+	if ok && caller.ID == pathID && node != nil && node.GetName() == caller.Name &&
+		proto.Unmarshal(body, &report) == nil && report.GetNodeId() == pathID && bareHeartbeat(&report) {
+		d.relay.add(pathID)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	d.deps.Forward(w, r)
+}
+
+// bareHeartbeat reports whether a status report says nothing but that the
+// node is alive.
+func bareHeartbeat(report *orchpb.StatusReport) bool {
+	return len(report.GetStatuses()) == 0 && len(report.GetVolumeUsage()) == 0 && report.GetCaDigest() == "" && report.GetCertIssuer() == ""
+}
