@@ -91,8 +91,7 @@ func newHollowCommand() *cobra.Command {
 	fl.DurationVar(&heartbeat, "heartbeat-interval", time.Second, "how often each node reports when nothing changed")
 	fl.Float64Var(&jobFailureRate, "job-failure-rate", 0, "the fraction of job runs that exit 1 (the others exit 0)")
 	fl.BoolVar(&peers, "peers", false, "ask for the peer list as an agent with an overlay does (measures the masters' fan-out of node changes)")
-	fl.StringVar(&pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this HOST:PORT, for performance work")
-	_ = fl.MarkHidden("pprof-addr")
+	addPprofFlag(fl, &pprofAddr)
 	return cmd
 }
 

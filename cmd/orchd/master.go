@@ -60,8 +60,7 @@ func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
 	fl.IntVar(&f.maxStreams, "max-streams-per-token", apiserver.DefaultMaxStreams, "open watch, follow and exec streams one token may hold at once; past it the API answers 429")
 	fl.DurationVar(&f.certLifetime, "cert-lifetime", pki.DefaultLeafLifetime, "how long the certificates this master signs (masters' and nodes') are valid; each renews itself at two thirds of it")
 	fl.StringVar(&f.encryptionKeyFile, "encryption-key-file", "", "the data key that seals secrets (DATA/data.key of a master of the cluster, mode 0600): installed as this master's; a restore of a backup holding secrets needs it")
-	fl.StringVar(&f.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this HOST:PORT, for performance work")
-	_ = fl.MarkHidden("pprof-addr")
+	addPprofFlag(fl, &f.pprofAddr)
 }
 
 // masterGCPercent is the master's GOGC unless the environment sets one. A

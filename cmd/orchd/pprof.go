@@ -5,7 +5,15 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/spf13/pflag"
 )
+
+// addPprofFlag registers the hidden --pprof-addr that servePprof reads.
+func addPprofFlag(fl *pflag.FlagSet, addr *string) {
+	fl.StringVar(addr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this HOST:PORT, for performance work")
+	_ = fl.MarkHidden("pprof-addr")
+}
 
 // servePprof serves the runtime's profiles on addr until the process ends
 // (the hidden --pprof-addr of masters and hollow fleets, for performance
