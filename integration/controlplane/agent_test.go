@@ -30,6 +30,7 @@ type replicaView struct {
 	Node      string `json:"node"`
 	Restarts  int32  `json:"restarts"`
 	StartedAt any    `json:"startedAt"`
+	IP        string `json:"ip"`
 }
 
 // TestRestartAllKeepsReplicas is acceptance 3 with an agent: a real agent

@@ -22,15 +22,16 @@ import (
 	"github.com/orch-io/orch/pki"
 )
 
-// agentRig is 3 masters and a real agent (containerd) running hello
-// published on a host port, an orchctl config naming every master with the
+// agentRig is 3 masters and a real agent (containerd) running hello,
+// asked at its overlay address from this host (a host port bound to the
+// advertised 127.0.0.1 is not DNATed: loopback would need route_localnet), an orchctl config naming every master with the
 // admin credential as bootstrap wrote it (trusting the first CA, A), and a
 // client certificate A signed. TestCARotation proves the rotation with
 // hollow nodes; this rig proves it with the real agent's TLS: its
 // connections to the masters, its own endpoint, its ca.crt.
 type agentRig struct {
 	c        *cluster
-	hostPort string
+	addr     string // hello's replica, IP:8080
 	conf     string // an orchctl config naming every master, CA A
 	agentDir string
 	aSigned  tls.Certificate
@@ -43,18 +44,17 @@ func newAgentRig(tb testing.TB) *agentRig {
 		tb.Fatalf("orchctl image load: %v\n%s", err, out)
 	}
 	agentDir := startAgent(tb, c, ctrd.Socket())
-	_, port, _ := net.SplitHostPort(freePort(tb))
 	body := []byte(`{"kind":"Service","name":"hello","replicas":1,"image":"orch.local/hello:1","args":["--port=8080"],` +
-		`"ports":[{"name":"http","port":8080,"hostPort":` + port + `}],"resources":{"cpu":"100m","memory":"32Mi"},"stopGracePeriod":"2s"}`)
+		`"ports":[{"name":"http","port":8080}],"resources":{"cpu":"100m","memory":"32Mi"},"stopGracePeriod":"2s"}`)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	code, out, _, err := c.do(ctx, http.MethodPut, c.masters[0].url(), "/v1/namespaces/default/services/hello", body, nil)
 	cancel()
 	if err != nil || code != http.StatusCreated {
 		tb.Fatalf("apply hello: %d %s %v", code, out, err)
 	}
-	runningHello(tb, c)
-	r := &agentRig{c: c, agentDir: agentDir, hostPort: net.JoinHostPort("127.0.0.1", port), conf: filepath.Join(tb.TempDir(), "config")}
-	c.eventually("hello to answer on its host port", func() error { return r.askService(&http.Client{Timeout: 2 * time.Second}) })
+	rep := runningHello(tb, c)
+	r := &agentRig{c: c, agentDir: agentDir, addr: net.JoinHostPort(rep.IP, "8080"), conf: filepath.Join(tb.TempDir(), "config")}
+	c.eventually("hello to answer at its overlay address", func() error { return r.askService(&http.Client{Timeout: 2 * time.Second}) })
 	var urls []string
 	for _, m := range c.masters {
 		urls = append(urls, m.url())
@@ -73,7 +73,7 @@ func newAgentRig(tb testing.TB) *agentRig {
 }
 
 func (r *agentRig) askService(hc *http.Client) error {
-	resp, err := hc.Get("http://" + r.hostPort + "/")
+	resp, err := hc.Get("http://" + r.addr + "/")
 	if err != nil {
 		return err
 	}
