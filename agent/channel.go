@@ -3,8 +3,6 @@ package agent
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"fmt"
 	"sync"
@@ -83,9 +81,9 @@ func (ch *Channel) pendingKey() (*ecdsa.PrivateKey, error) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	if ch.pending == nil {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		key, err := pki.NewKey()
 		if err != nil {
-			return nil, fmt.Errorf("agent: generate key: %w", err)
+			return nil, err
 		}
 		ch.pending = key
 	}

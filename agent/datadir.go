@@ -110,10 +110,10 @@ func (d dataDir) serverCertificate() (*tls.Certificate, error) {
 func (d dataDir) newCSR(name string) ([]byte, error) {
 	if keyPEM, err := os.ReadFile(d.path("agent.key.new")); err == nil {
 		if key, err := pki.ParseKey(keyPEM); err == nil {
-			return pki.CSRFor("node:"+name, key)
+			return pki.CSRFor(pki.NodePrefix+name, key)
 		}
 	}
-	csr, key, err := pki.NewCSR("node:" + name)
+	csr, key, err := pki.NewCSR(pki.NodePrefix + name)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import "testing"
 func TestAgentsStartAtDifferentMasters(t *testing.T) {
 	trust, err := newCATrust(nil)
 	if err != nil {
-		t.Skip("no empty trust:", err)
+		t.Fatal(err)
 	}
 	urls := []string{"https://m1:7400", "https://m2:7400", "https://m3:7400"}
 	seen := map[string]int{}

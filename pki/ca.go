@@ -308,11 +308,19 @@ func (ca *CA) signTemplate(tmpl *x509.Certificate, pub crypto.PublicKey) ([]byte
 	return der, nil
 }
 
+// NewKey makes a key of the kind every orch certificate holds.
+func NewKey() (*ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("pki: generate key: %w", err)
+	}
+	return key, nil
+}
+
 // NewCSR makes a key and a certificate request for it.
 func NewCSR(commonName string) (csrPEM []byte, key *ecdsa.PrivateKey, err error) {
-	key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("pki: generate key: %w", err)
+	if key, err = NewKey(); err != nil {
+		return nil, nil, err
 	}
 	csrPEM, err = CSRFor(commonName, key)
 	return csrPEM, key, err

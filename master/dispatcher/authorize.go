@@ -16,26 +16,33 @@ import (
 // proof. It answers 403 (or 404 for a node that is not registered, which
 // tells the agent to register again) and returns false otherwise.
 func (d *Dispatcher) pathNode(w http.ResponseWriter, r *http.Request) (*orchpb.Node, bool) {
-	pathID := r.PathValue("id")
-	caller, ok := peer.CallerNode(r)
-	if !ok {
-		forbid(w, "the calls of node "+pathID+" need its client certificate (a bearer token only registers a new node)")
-		return nil, false
-	}
-	if caller.ID != pathID {
-		forbid(w, "node "+caller.Name+" ("+caller.ID+") may not act for node "+pathID)
-		return nil, false
-	}
-	node := d.deps.Store.Node(pathID)
-	if node == nil {
-		api.WriteError(w, &api.Error{Code: api.CodeNotFound, Message: "node " + pathID + " is not registered", Status: http.StatusNotFound})
-		return nil, false
-	}
-	if node.GetName() != caller.Name {
-		forbid(w, "the certificate of node "+caller.Name+" does not name node "+node.GetName()+" ("+pathID+")")
+	node, e := d.callerNode(r)
+	if e != nil {
+		api.WriteError(w, e)
 		return nil, false
 	}
 	return node, true
+}
+
+// callerNode is pathNode's decision without the answer: the path's node,
+// or why the caller may not act for it.
+func (d *Dispatcher) callerNode(r *http.Request) (*orchpb.Node, *api.Error) {
+	pathID := r.PathValue("id")
+	caller, ok := peer.CallerNode(r)
+	if !ok {
+		return nil, forbidden("the calls of node " + pathID + " need its client certificate (a bearer token only registers a new node)")
+	}
+	if caller.ID != pathID {
+		return nil, forbidden("node " + caller.Name + " (" + caller.ID + ") may not act for node " + pathID)
+	}
+	node := d.deps.Store.Node(pathID)
+	if node == nil {
+		return nil, &api.Error{Code: api.CodeNotFound, Message: "node " + pathID + " is not registered", Status: http.StatusNotFound}
+	}
+	if node.GetName() != caller.Name {
+		return nil, forbidden("the certificate of node " + caller.Name + " does not name node " + node.GetName() + " (" + pathID + ")")
+	}
+	return node, nil
 }
 
 // checkStatus refuses a status that speaks for a replica another node
@@ -57,5 +64,9 @@ func checkStatus(node *orchpb.Node, subnet netip.Prefix, rep *orchpb.Replica, st
 }
 
 func forbid(w http.ResponseWriter, msg string) {
-	api.WriteError(w, &api.Error{Code: api.CodeForbidden, Message: msg, Status: http.StatusForbidden})
+	api.WriteError(w, forbidden(msg))
+}
+
+func forbidden(msg string) *api.Error {
+	return &api.Error{Code: api.CodeForbidden, Message: msg, Status: http.StatusForbidden}
 }

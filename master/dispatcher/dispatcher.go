@@ -126,7 +126,7 @@ func (d *Dispatcher) Routes() []endpoint.Route {
 			Out:     endpoint.Body{Status: http.StatusNoContent}},
 		{Pattern: "POST " + peer.PathBeats, Role: auth.RoleMaster, Handler: d.relayedBeats,
 			Summary: "A follower's batch of the heartbeats it answered itself (masters only; the leader keeps heartbeats)",
-			In:      endpoint.Body{Types: []string{api.ContentTypeJSON}, Schema: &Beats{}},
+			In:      endpoint.Body{Types: []string{api.ContentTypeJSON}, Schema: &peer.Beats{}},
 			Out:     endpoint.Body{Status: http.StatusNoContent}},
 	}
 }
@@ -146,10 +146,14 @@ func (d *Dispatcher) LastHeartbeat(nodeID string) (time.Time, bool) {
 	return t, ok
 }
 
-func (d *Dispatcher) beat(nodeID string) {
+// beat records that nodes were heard now.
+func (d *Dispatcher) beat(nodes ...string) {
+	now := d.deps.Now()
 	d.mu.Lock()
-	d.heartbeats[nodeID] = d.deps.Now()
-	d.beats++
+	for _, id := range nodes {
+		d.heartbeats[id] = now
+	}
+	d.beats += uint64(len(nodes))
 	d.mu.Unlock()
 }
 

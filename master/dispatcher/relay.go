@@ -12,18 +12,11 @@ import (
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/peer"
 	orchpb "github.com/orch-io/orch/proto"
-	"google.golang.org/protobuf/proto"
 )
 
 // relayInterval is how often a follower hands the heartbeats it answered
 // to the leader: small next to a node's timeout (three heartbeats).
 const relayInterval = 200 * time.Millisecond
-
-// Beats is the body of POST /v1/peer/beats: the nodes a follower heard
-// since its last batch.
-type Beats struct {
-	Nodes []string `json:"nodes"`
-}
 
 // beatRelay gathers the heartbeats a follower answered itself. Agents
 // spread over every master, but heartbeats live in the leader's memory:
@@ -80,7 +73,7 @@ func (d *Dispatcher) RunBeatRelay(ctx context.Context, send func(context.Context
 
 // relayedBeats takes a follower's batch of heartbeats (the leader's side).
 func (d *Dispatcher) relayedBeats(w http.ResponseWriter, r *http.Request) {
-	var in Beats
+	var in peer.Beats
 	if err := json.NewDecoder(io.LimitReader(r.Body, 16<<20)).Decode(&in); err != nil {
 		api.WriteError(w, &api.Error{Code: "invalid", Message: "beats: " + err.Error(), Status: http.StatusBadRequest})
 		return
@@ -95,11 +88,13 @@ func (d *Dispatcher) relayedBeats(w http.ResponseWriter, r *http.Request) {
 
 // Beat records a heartbeat of each node the store knows.
 func (d *Dispatcher) Beat(nodes []string) {
+	known := nodes[:0:0]
 	for _, id := range nodes {
 		if d.deps.Store.Node(id) != nil {
-			d.beat(id)
+			known = append(known, id)
 		}
 	}
+	d.beat(known...)
 }
 
 func (d *Dispatcher) leads() bool { return d.deps.IsLeader == nil || d.deps.IsLeader() }
@@ -114,15 +109,13 @@ func (d *Dispatcher) statusAtFollower(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, &api.Error{Code: "invalid", Message: "read body: " + err.Error(), Status: http.StatusBadRequest})
 		return
 	}
-	pathID := r.PathValue("id")
-	caller, ok := peer.CallerNode(r)
-	node := d.deps.Store.Node(pathID)
-	var report orchpb.StatusReport
-	if ok && caller.ID == pathID && node != nil && node.GetName() == caller.Name &&
-		proto.Unmarshal(body, &report) == nil && report.GetNodeId() == pathID && bareHeartbeat(&report) {
-		d.relay.add(pathID)
-		w.WriteHeader(http.StatusNoContent)
-		return
+	if node, e := d.callerNode(r); e == nil {
+		report, e := decodeStatusReport(body, node.GetId())
+		if e == nil && bareHeartbeat(report) {
+			d.relay.add(node.GetId())
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))

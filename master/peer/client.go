@@ -46,7 +46,7 @@ func newTransport(tc *tls.Config) *http.Transport {
 // RelayBeats hands the leader at base the nodes this follower heard (the
 // body of PathBeats).
 func (c *Client) RelayBeats(ctx context.Context, base string, nodes []string) error {
-	if err := doJSON(ctx, c.http, http.MethodPost, base+PathBeats, "", map[string][]string{"nodes": nodes}, nil); err != nil {
+	if err := doJSON(ctx, c.http, http.MethodPost, base+PathBeats, "", Beats{Nodes: nodes}, nil); err != nil {
 		return fmt.Errorf("peer: relay %d heartbeats to %s: %w", len(nodes), base, err)
 	}
 	return nil

@@ -22,6 +22,12 @@ const HeaderForwarded = "X-Orch-Forwarded"
 // answered itself.
 const PathBeats = "/v1/peer/beats"
 
+// Beats is the body of PathBeats: the nodes a follower heard since its
+// last batch.
+type Beats struct {
+	Nodes []string `json:"nodes"`
+}
+
 // Paths of the master-to-master endpoints (served by master/controlplane).
 const (
 	PathCredentials = "/v1/cluster/credentials"
