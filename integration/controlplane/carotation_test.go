@@ -177,6 +177,7 @@ func (c *cluster) writeUntil(ctx context.Context, r *rotation) {
 	for i := 0; ctx.Err() == nil; i++ {
 		live := c.live()
 		m := live[i%len(live)]
+		kills := m.kills.Load()
 		rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
 		code, body, _, err := c.do(rctx, http.MethodPut, m.url(), "/v1/namespaces/default/services/during", serviceJSON("during", fmt.Sprint(i)), nil)
 		rcancel()
@@ -184,7 +185,10 @@ func (c *cluster) writeUntil(ctx context.Context, r *rotation) {
 			return
 		}
 		r.requests++
-		if !isDialError(err) && (err != nil || (code >= 300 && code != http.StatusServiceUnavailable)) {
+		// A request in flight to a master killed under it has no answer
+		// to judge: only the rotation's own refusals count.
+		killedUnder := err != nil && m.kills.Load() != kills
+		if !isDialError(err) && !killedUnder && (err != nil || (code >= 300 && code != http.StatusServiceUnavailable)) {
 			r.failures++
 			r.lastFailure = fmt.Sprintf("%d %s %v", code, body, err)
 		}

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -102,6 +103,9 @@ type master struct {
 	cmd      *exec.Cmd
 	done     chan struct{}
 	out      *syncBuffer
+	// kills counts kill9 calls, so a client can tell that a request
+	// failed because its master was killed under it.
+	kills atomic.Int32
 }
 
 // url is the master's API address.
@@ -137,6 +141,7 @@ func (m *master) kill9() {
 	if m.cmd == nil {
 		return
 	}
+	m.kills.Add(1)
 	_ = m.cmd.Process.Signal(syscall.SIGKILL)
 	<-m.done
 	fmt.Fprintf(m.out, "---- killed %s at %s\n", m.id, time.Now().Format(time.StampMilli))
