@@ -13,7 +13,7 @@ import (
 // silent stream is a dead one.
 func (c *masterConn) watchEndpoints(ctx context.Context, nodeID string, handle func(*orchpb.EndpointUpdate)) error {
 	path := "/v1/agent/nodes/" + url.PathEscape(nodeID) + "/endpoints"
-	return readStream(ctx, c, path, "endpoint", false, nil, func() *orchpb.EndpointUpdate { return &orchpb.EndpointUpdate{} }, func(u *orchpb.EndpointUpdate) error {
+	return readStream(ctx, c, streamCall{path: path, what: "endpoint"}, func() *orchpb.EndpointUpdate { return &orchpb.EndpointUpdate{} }, func(u *orchpb.EndpointUpdate) error {
 		handle(u)
 		return nil
 	})

@@ -50,6 +50,8 @@ type masterConn struct {
 	sets setAssembler
 	// reports trims status reports to what changed.
 	reports statusDelta
+	// beats, when set, is the open assignment stream's heartbeat body.
+	beats atomic.Pointer[streamBeats]
 }
 
 func newMasterConn(urls []string, token string, trust *caTrust) *masterConn {
@@ -130,12 +132,13 @@ func (c *masterConn) next() {
 }
 
 func (c *masterConn) do(ctx context.Context, client *http.Client, method, path, contentType string, body []byte) (*http.Response, error) {
-	return c.send(ctx, client, method, path, contentType, body, c.cert.Load() == nil)
+	return c.send(ctx, client, method, path, contentType, bytes.NewReader(body), c.cert.Load() == nil)
 }
 
-// send is do with the join token sent or not.
-func (c *masterConn) send(ctx context.Context, client *http.Client, method, path, contentType string, body []byte, withToken bool) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base()+path, bytes.NewReader(body))
+// send is do with the join token sent or not, and any body: a stream's
+// runs as long as the call.
+func (c *masterConn) send(ctx context.Context, client *http.Client, method, path, contentType string, body io.Reader, withToken bool) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base()+path, body)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +177,7 @@ func (c *masterConn) register(ctx context.Context, reg *orchpb.NodeRegistration)
 	if errors.As(err, &refused) && refused.HTTPStatus() == http.StatusForbidden && c.cert.Load() != nil && c.token != "" {
 		// The masters no longer know this node (it was removed): only
 		// the join token admits it again, as a new node.
-		resp, err = c.send(ctx, c.http, http.MethodPost, "/v1/agent/register", "application/json", body, true)
+		resp, err = c.send(ctx, c.http, http.MethodPost, "/v1/agent/register", "application/json", bytes.NewReader(body), true)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("agent: register %s: %w", reg.GetName(), err)
@@ -197,6 +200,10 @@ func (c *masterConn) reportStatus(ctx context.Context, report *orchpb.StatusRepo
 	master, now := c.base(), time.Now()
 	report.CaDigest, report.CertIssuer = c.trust.Digest(), issuerOf(c.cert.Load())
 	sent, full := c.reports.trim(report, master, now)
+	if !full && sent.Bare() && c.beatOnStream() {
+		c.reports.acknowledge(report, sent, full, master, now)
+		return nil
+	}
 	body, err := proto.Marshal(sent)
 	if err != nil {
 		return err
@@ -232,14 +239,19 @@ func (c *masterConn) watchAssignments(ctx context.Context, nodeID string, peers 
 	if since := c.sets.begin(); since != 0 {
 		q.Set("since", fmt.Sprintf("%016x", since))
 	}
-	path := "/v1/agent/nodes/" + url.PathEscape(nodeID) + "/assignments?" + q.Encode()
+	q.Set("beats", "true")
+	beats := newStreamBeats()
+	defer c.dropStreamBeats(beats)
+	call := streamCall{path: "/v1/agent/nodes/" + url.PathEscape(nodeID) + "/assignments?" + q.Encode(),
+		what: "assignment", nextOnFailure: true, body: beats}
 	delta := false
-	opened := func(h http.Header) {
+	call.opened = func(h http.Header) {
 		if delta = h.Get("X-Orch-Assignments") == "delta"; !delta {
 			c.sets.forget()
 		}
+		c.takeStreamBeats(beats, h)
 	}
-	return readStream(ctx, c, path, "assignment", true, opened, func() *orchpb.AssignmentSet { return &orchpb.AssignmentSet{} }, func(msg *orchpb.AssignmentSet) error {
+	return readStream(beats.onlyOverHTTP2(ctx), c, call, func() *orchpb.AssignmentSet { return &orchpb.AssignmentSet{} }, func(msg *orchpb.AssignmentSet) error {
 		set := msg
 		if delta {
 			var err error
@@ -255,21 +267,42 @@ func (c *masterConn) watchAssignments(ctx context.Context, nodeID string, peers 
 	})
 }
 
+// streamCall is what readStream opens.
+type streamCall struct {
+	path, what string
+	// nextOnFailure moves the connection to the next master when the
+	// stream breaks.
+	nextOnFailure bool
+	// body, when set, is sent up the stream for as long as it lasts.
+	body io.Reader
+	// opened, when set, sees the answer's header first.
+	opened func(http.Header)
+}
+
 // readStream opens a streamed GET and calls handle with each length-delimited
 // message until the stream breaks, falls silent past streamIdle (the masters
-// send keepalives), handle fails, or ctx ends. opened, when set, sees the
-// answer's header first. nextOnFailure moves the connection to the next
-// master when the stream breaks.
-func readStream[M proto.Message](ctx context.Context, c *masterConn, path, what string, nextOnFailure bool, opened func(http.Header), newMsg func() M, handle func(M) error) error {
+// send keepalives), handle fails, or ctx ends.
+func readStream[M proto.Message](ctx context.Context, c *masterConn, call streamCall, newMsg func() M, handle func(M) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	resp, err := c.do(ctx, c.stream, http.MethodGet, path, "", nil)
+	what, nextOnFailure := call.what, call.nextOnFailure
+	body := call.body
+	if body == nil {
+		body = http.NoBody
+	}
+	if closer, ok := body.(io.Closer); ok {
+		// HTTP/2 watches ctx only once the body is sent: a body sent for
+		// as long as the stream lasts must end with ctx (or the idle
+		// timer) itself.
+		defer context.AfterFunc(ctx, func() { _ = closer.Close() })()
+	}
+	resp, err := c.send(ctx, c.stream, http.MethodGet, call.path, "", body, c.cert.Load() == nil)
 	if err != nil {
 		return fmt.Errorf("agent: open %s stream: %w", what, err)
 	}
 	defer resp.Body.Close()
-	if opened != nil {
-		opened(resp.Header)
+	if call.opened != nil {
+		call.opened(resp.Header)
 	}
 	idle := time.AfterFunc(streamIdle, cancel)
 	defer idle.Stop()

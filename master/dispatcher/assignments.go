@@ -28,6 +28,9 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 	// ?peers=false leaves the other nodes out of the set: an agent without
 	// an overlay (the hollow agent) does not need them.
 	withPeers := r.URL.Query().Get("peers") != "false"
+	if r.URL.Query().Get("beats") == "true" {
+		defer d.acceptStreamBeats(w, r, node.GetId())()
+	}
 	if r.URL.Query().Get("delta") == "true" {
 		since, err := parseDigest(r.URL.Query().Get("since"))
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -22,11 +23,16 @@ import (
 type streamRig struct {
 	st     *store.Store
 	index  uint64
+	d      *Dispatcher
 	srv    *httptest.Server
 	client *http.Client
 }
 
-func newStreamRig(t *testing.T) *streamRig {
+func newStreamRig(t *testing.T) *streamRig { return newStreamRigWith(t, Deps{}) }
+
+// newStreamRigWith is a rig whose dispatcher has deps (Store and CA are
+// the rig's). It speaks HTTP/2, as agents and masters do.
+func newStreamRigWith(t *testing.T, deps Deps) *streamRig {
 	t.Helper()
 	ca, err := pki.NewCA()
 	if err != nil {
@@ -37,9 +43,10 @@ func newStreamRig(t *testing.T) *streamRig {
 		rig.registerNode(t, id)
 	}
 	rig.apply(t, &orchpb.Command{Op: &orchpb.Command_PutService{PutService: &orchpb.PutService{Spec: &orchpb.ServiceSpec{Namespace: "default", Name: "web"}}}})
-	d := New(Deps{Store: rig.st, CA: ca})
+	deps.Store, deps.CA = rig.st, ca
+	rig.d = New(deps)
 	mux := http.NewServeMux()
-	for _, route := range d.Routes() {
+	for _, route := range rig.d.Routes() {
 		mux.HandleFunc(route.Pattern, route.Handler)
 	}
 	serverCert, err := ca.IssueMaster([]string{"127.0.0.1"})
@@ -48,6 +55,7 @@ func newStreamRig(t *testing.T) *streamRig {
 	}
 	rig.srv = httptest.NewUnstartedServer(mux)
 	rig.srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: ca.Pool()}
+	rig.srv.EnableHTTP2 = true
 	rig.srv.StartTLS()
 	t.Cleanup(rig.srv.Close)
 	csr, key, err := pki.NewCSR(pki.NodePrefix + "a")
@@ -66,7 +74,7 @@ func newStreamRig(t *testing.T) *streamRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{cert}}}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{cert}}, ForceAttemptHTTP2: true}
 	rig.client = &http.Client{Transport: tr}
 	t.Cleanup(tr.CloseIdleConnections)
 	return rig
@@ -97,7 +105,17 @@ func (rig *streamRig) putReplica(t *testing.T, id string, desired orchpb.Desired
 // closes when the stream ends.
 func (rig *streamRig) open(t *testing.T, query string) (<-chan *orchpb.AssignmentSet, http.Header, func()) {
 	t.Helper()
-	resp, err := rig.client.Get(rig.srv.URL + "/v1/agent/nodes/a/assignments?" + query)
+	return rig.openWith(t, query, nil)
+}
+
+// openWith is open with body sent up the stream.
+func (rig *streamRig) openWith(t *testing.T, query string, body io.Reader) (<-chan *orchpb.AssignmentSet, http.Header, func()) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, rig.srv.URL+"/v1/agent/nodes/a/assignments?"+query, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := rig.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

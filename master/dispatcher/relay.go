@@ -11,7 +11,6 @@ import (
 
 	"github.com/orch-io/orch/api"
 	"github.com/orch-io/orch/master/peer"
-	orchpb "github.com/orch-io/orch/proto"
 )
 
 // relayInterval is how often a follower hands the heartbeats it answered
@@ -111,7 +110,7 @@ func (d *Dispatcher) statusAtFollower(w http.ResponseWriter, r *http.Request) {
 	}
 	if node, e := d.callerNode(r); e == nil {
 		report, e := decodeStatusReport(body, node.GetId())
-		if e == nil && bareHeartbeat(report) {
+		if e == nil && report.Bare() {
 			d.relay.add(node.GetId())
 			w.WriteHeader(http.StatusNoContent)
 			return
@@ -120,10 +119,4 @@ func (d *Dispatcher) statusAtFollower(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	d.deps.Forward(w, r)
-}
-
-// bareHeartbeat reports whether a status report says nothing but that the
-// node is alive.
-func bareHeartbeat(report *orchpb.StatusReport) bool {
-	return len(report.GetStatuses()) == 0 && len(report.GetVolumeUsage()) == 0 && report.GetCaDigest() == "" && report.GetCertIssuer() == ""
 }

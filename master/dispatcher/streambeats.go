@@ -1,0 +1,80 @@
+package dispatcher
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"time"
+
+	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/encoding/protodelim"
+)
+
+// headerBeats tells an agent that asked with ?beats=true that this master
+// takes its heartbeats from the stream's request body. A master without it
+// (v0.1.0) ignores the body; the agent then closes it and beats
+// with requests.
+const headerBeats = "X-Orch-Beats"
+
+// A heartbeat sent as a request costs the node and the master a request
+// and an answer every second: headers both ways, a handler, about 180
+// bytes on the wire. Sent up the stream the node holds open anyway, it is
+// one HTTP/2 data frame of one byte (an empty StatusReport, delimited):
+// about 30 bytes, and no handler at all.
+
+// acceptStreamBeats takes the heartbeats that come up the request body of
+// nodeID's assignment stream until the stream ends; call the stop it
+// returns when the handler returns. It must run before the stream's first
+// write, which sends the header.
+func (d *Dispatcher) acceptStreamBeats(w http.ResponseWriter, r *http.Request, nodeID string) (stop func()) {
+	w.Header().Set(headerBeats, "stream")
+	rc := http.NewResponseController(w)
+	// HTTP/1.1 reads no body once the answer began unless told; HTTP/2
+	// always can. The stream lives for hours: no read deadline.
+	_ = rc.EnableFullDuplex()
+	_ = rc.SetReadDeadline(time.Time{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.readStreamBeats(r.Body, nodeID)
+	}()
+	return func() {
+		// A deadline passed wakes a read in progress (HTTP/1.1 would
+		// otherwise hold Close until the client sends more).
+		_ = rc.SetReadDeadline(time.Now())
+		_ = r.Body.Close()
+		<-done
+	}
+}
+
+// maxBeatSize bounds one message of the beats body: a bare heartbeat is
+// one byte.
+const maxBeatSize = 1 << 10
+
+// readStreamBeats takes each bare heartbeat of body as a heartbeat of
+// nodeID, until body ends or carries something else: statuses still go as
+// requests, so that their answer tells the agent they were taken.
+func (d *Dispatcher) readStreamBeats(body io.Reader, nodeID string) {
+	r := bufio.NewReaderSize(body, 64)
+	for {
+		var beat orchpb.StatusReport
+		if err := (protodelim.UnmarshalOptions{MaxSize: maxBeatSize}).UnmarshalFrom(r, &beat); err != nil {
+			return
+		}
+		if !beat.Bare() || (beat.GetNodeId() != "" && beat.GetNodeId() != nodeID) {
+			d.log.Warn("an assignment stream carried more than heartbeats; no more are taken from it", "node", nodeID)
+			return
+		}
+		d.takeBeat(nodeID)
+	}
+}
+
+// takeBeat records a bare heartbeat of nodeID: the leader keeps it, a
+// follower relays it to the leader in its next batch.
+func (d *Dispatcher) takeBeat(nodeID string) {
+	if d.leads() {
+		d.Beat([]string{nodeID})
+		return
+	}
+	d.relay.add(nodeID)
+}
