@@ -250,6 +250,7 @@ func (c *masterConn) watchAssignments(ctx context.Context, nodeID string, peers 
 			c.sets.forget()
 		}
 		c.takeStreamBeats(beats, h)
+		c.reports.resync()
 	}
 	return readStream(beats.onlyOverHTTP2(ctx), c, call, func() *orchpb.AssignmentSet { return &orchpb.AssignmentSet{} }, func(msg *orchpb.AssignmentSet) error {
 		set := msg

@@ -50,6 +50,10 @@ func TestStatusDeltaSendsOnlyChanges(t *testing.T) {
 	send(statusReport("r1", "running", "r2", "running"), "m1", now.Add(4*time.Second), false, "r2=running")
 	send(statusReport("r1", "running", "r2", "running"), "m2", now.Add(5*time.Second), true, "r1=running", "r2=running")
 	send(statusReport("r1", "running", "r2", "running"), "m2", now.Add(5*time.Second+fullReportInterval), true, "r1=running", "r2=running")
+	send(statusReport("r1", "running", "r2", "running"), "m2", now.Add(6*time.Second+fullReportInterval), false)
+	// The stream opened again: the master may have lost what it took.
+	d.resync()
+	send(statusReport("r1", "running", "r2", "running"), "m2", now.Add(7*time.Second+fullReportInterval), true, "r1=running", "r2=running")
 }
 
 // TestStatusDeltaResendsWhatWasNotTaken: a report the master did not take

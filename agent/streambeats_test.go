@@ -98,8 +98,8 @@ func watch(t *testing.T, conn *masterConn) (stop func()) {
 
 // TestHeartbeatsRideTheStream: once a master says it takes beats up the
 // assignment stream, a report with nothing new is one byte there and no
-// request; a report with news, and every report once the stream ended,
-// is a request.
+// request; a report with news, every report once the stream ended, and
+// the first after it opened again, is a request.
 func TestHeartbeatsRideTheStream(t *testing.T) {
 	m := newBeatMaster(t, true)
 	conn := newMasterConn([]string{m.srv.URL}, "t", mustTrust(t, m.caPEM))
@@ -135,6 +135,14 @@ func TestHeartbeatsRideTheStream(t *testing.T) {
 	report()
 	if got := m.posts.Load(); got != 3 {
 		t.Errorf("a heartbeat with no stream open: %d requests in all, want 3", got)
+	}
+	// A stream opened again may be to a master that lost what it took
+	// (restored): the next report is a full one, a request.
+	defer watch(t, conn)()
+	report()
+	report()
+	if got := m.posts.Load(); got != 4 {
+		t.Errorf("after the stream opened again: %d requests in all, want 4 (one full report, then a beat)", got)
 	}
 }
 
