@@ -230,7 +230,7 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 	cfg := m.cfg
 	m.registry = m.newRegistry()
 	m.dispatcher = dispatcher.New(dispatcher.Deps{Store: m.store, Proposer: m.proposer(), CA: m.ca, ClientCert: m.cert, DataKey: m.dataKey, Logger: cfg.Logger,
-		IsLeader: m.raft.IsLeader, Forward: func(w http.ResponseWriter, r *http.Request) { m.forwarder.Forward(w, r) }})
+		IsLeader: m.raft.IsLeader, LeaderContact: m.raft.LastContact, Forward: func(w http.ResponseWriter, r *http.Request) { m.forwarder.Forward(w, r) }})
 	m.registry.MustRegister(m.dispatcher.Collector())
 	m.control = controlplane.New(controlplane.Deps{
 		Raft: m.raft, Store: m.store, CA: m.ca, Cert: m.cert, Masters: m.peers, DataKey: m.dataKey, Self: m.self(), ReadBarrier: m.readBarrier,

@@ -29,7 +29,9 @@ func (d *Dispatcher) assignments(w http.ResponseWriter, r *http.Request) {
 	// an overlay (the hollow agent) does not need them.
 	withPeers := r.URL.Query().Get("peers") != "false"
 	if r.URL.Query().Get("beats") == "true" {
-		defer d.acceptStreamBeats(w, r, node.GetId())()
+		var stop func()
+		r, stop = d.acceptStreamBeats(w, r, node.GetId())
+		defer stop()
 	}
 	if r.URL.Query().Get("delta") == "true" {
 		since, err := parseDigest(r.URL.Query().Get("since"))

@@ -52,6 +52,11 @@ type Deps struct {
 	// IsLeader tells whether this master leads (nil: always). A follower
 	// answers bare heartbeats itself and relays them (RunBeatRelay).
 	IsLeader func() bool
+	// LeaderContact is when this master, a follower, last heard from the
+	// leader (zero: never; nil: always now). A follower out of touch
+	// stops answering heartbeats itself, so that they reach the leader
+	// through another master.
+	LeaderContact func() time.Time
 	// Forward sends a request to the leader (the master's forwarder); a
 	// follower uses it for the status reports it does not take itself.
 	// Needed with IsLeader.

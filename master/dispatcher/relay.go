@@ -98,17 +98,37 @@ func (d *Dispatcher) Beat(nodes []string) {
 
 func (d *Dispatcher) leads() bool { return d.deps.IsLeader == nil || d.deps.IsLeader() }
 
+// leaderContactLimit is how long a follower may go without hearing from
+// the leader and still answer heartbeats itself: past an election's usual
+// length (Raft's timeout is 1 s), so that an election moves no agent, but
+// well inside a node's timeout. A follower cut off from the leader and not
+// from its agents would otherwise take their heartbeats, relay them
+// nowhere, and the leader would mark every one of its nodes down for as
+// long as the partition lasts.
+const leaderContactLimit = 2 * time.Second
+
+// inTouchWithLeader reports whether this follower heard from the leader
+// lately.
+func (d *Dispatcher) inTouchWithLeader() bool {
+	if d.deps.LeaderContact == nil {
+		return true
+	}
+	last := d.deps.LeaderContact()
+	return !last.IsZero() && d.deps.Now().Sub(last) < leaderContactLimit
+}
+
 // statusAtFollower answers a report that reached a follower: a bare
-// heartbeat (nothing changed) it takes itself, for the relay; anything
-// else, and anything it cannot vouch for (a node it does not know yet),
-// goes to the leader, which decides.
+// heartbeat (nothing changed) it takes itself, for the relay, while it is
+// in touch with the leader; anything else, and anything it cannot vouch
+// for (a node it does not know yet), goes to the leader, which decides
+// (or fails, and the agent moves on).
 func (d *Dispatcher) statusAtFollower(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
 	if err != nil {
 		api.WriteError(w, &api.Error{Code: "invalid", Message: "read body: " + err.Error(), Status: http.StatusBadRequest})
 		return
 	}
-	if node, e := d.callerNode(r); e == nil {
+	if node, e := d.callerNode(r); e == nil && d.inTouchWithLeader() {
 		report, e := decodeStatusReport(body, node.GetId())
 		if e == nil && report.Bare() {
 			d.relay.add(node.GetId())

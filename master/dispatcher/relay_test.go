@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/orch-io/orch/master/store"
 	"github.com/orch-io/orch/pki"
@@ -17,8 +18,9 @@ import (
 )
 
 // A follower answers a node's bare heartbeat itself and relays it; a
-// report with news, or from a node it does not know yet, goes to the
-// leader, body intact; the leader records the relayed batch.
+// report with news, from a node it does not know yet, or any report once
+// the follower is out of touch with the leader, goes to the leader, body
+// intact; the leader records the relayed batch.
 func TestFollowerRelaysBareHeartbeats(t *testing.T) {
 	ca, err := pki.NewCA()
 	if err != nil {
@@ -27,8 +29,11 @@ func TestFollowerRelaysBareHeartbeats(t *testing.T) {
 	st := store.New()
 	st.Restore(&orchpb.StateSnapshot{Index: 3, Nodes: []*orchpb.Node{{Id: "n1", Name: "node-1", Subnet: "10.244.1.0/24", State: string(orchpb.NodeReady)}}})
 	leads := false
+	now := time.Unix(1000, 0)
+	contact := now
 	var forwarded []string
-	d := New(Deps{Store: st, IsLeader: func() bool { return leads }, Forward: func(w http.ResponseWriter, r *http.Request) {
+	d := New(Deps{Store: st, Now: func() time.Time { return now }, IsLeader: func() bool { return leads },
+		LeaderContact: func() time.Time { return contact }, Forward: func(w http.ResponseWriter, r *http.Request) {
 		var rep orchpb.StatusReport
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -60,6 +65,15 @@ func TestFollowerRelaysBareHeartbeats(t *testing.T) {
 	}
 	if got := d.relay.take(); len(got) != 1 || got[0] != "n1" {
 		t.Fatalf("relayed %v, want [n1]", got)
+	}
+	// Out of touch with the leader, the follower takes no heartbeat: the
+	// leader would never hear of it.
+	now = now.Add(leaderContactLimit)
+	if code := report("node-1", "n1"); code != http.StatusNoContent || len(forwarded) != 3 || forwarded[2] != "n1" {
+		t.Fatalf("bare heartbeat at a follower out of touch: %d, forwarded %v", code, forwarded)
+	}
+	if got := d.relay.take(); len(got) != 0 {
+		t.Fatalf("relayed %v while out of touch with the leader", got)
 	}
 	// The leader's side.
 	leads = true

@@ -2,6 +2,7 @@ package dispatcher
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net/http"
 	"time"
@@ -23,10 +24,14 @@ const headerBeats = "X-Orch-Beats"
 // about 30 bytes, and no handler at all.
 
 // acceptStreamBeats takes the heartbeats that come up the request body of
-// nodeID's assignment stream until the stream ends; call the stop it
-// returns when the handler returns. It must run before the stream's first
-// write, which sends the header.
-func (d *Dispatcher) acceptStreamBeats(w http.ResponseWriter, r *http.Request, nodeID string) (stop func()) {
+// nodeID's assignment stream until the stream ends; the stream is to be
+// served with the request it returns, which ends when this master, a
+// follower, takes a beat out of touch with the leader: the agent then
+// opens its stream, and beats, at another master. Call stop when the
+// handler returns. It must run before the stream's first write, which
+// sends the header.
+func (d *Dispatcher) acceptStreamBeats(w http.ResponseWriter, r *http.Request, nodeID string) (served *http.Request, stop func()) {
+	ctx, cutOff := context.WithCancel(r.Context())
 	w.Header().Set(headerBeats, "stream")
 	rc := http.NewResponseController(w)
 	// HTTP/1.1 reads no body once the answer began unless told; HTTP/2
@@ -36,9 +41,13 @@ func (d *Dispatcher) acceptStreamBeats(w http.ResponseWriter, r *http.Request, n
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		d.readStreamBeats(r.Body, nodeID)
+		if !d.readStreamBeats(r.Body, nodeID) {
+			d.log.Debug("ending a node's stream: no word from the leader, so its heartbeats would go nowhere", "node", nodeID)
+			cutOff()
+		}
 	}()
-	return func() {
+	return r.WithContext(ctx), func() {
+		cutOff()
 		// A deadline passed wakes a read in progress (HTTP/1.1 would
 		// otherwise hold Close until the client sends more).
 		_ = rc.SetReadDeadline(time.Now())
@@ -52,29 +61,38 @@ func (d *Dispatcher) acceptStreamBeats(w http.ResponseWriter, r *http.Request, n
 const maxBeatSize = 1 << 10
 
 // readStreamBeats takes each bare heartbeat of body as a heartbeat of
-// nodeID, until body ends or carries something else: statuses still go as
-// requests, so that their answer tells the agent they were taken.
-func (d *Dispatcher) readStreamBeats(body io.Reader, nodeID string) {
+// nodeID, until body ends or carries something else (statuses still go as
+// requests, so that their answer tells the agent they were taken). It is
+// false when a beat came while this follower was out of touch with the
+// leader.
+func (d *Dispatcher) readStreamBeats(body io.Reader, nodeID string) bool {
 	r := bufio.NewReaderSize(body, 64)
 	for {
 		var beat orchpb.StatusReport
 		if err := (protodelim.UnmarshalOptions{MaxSize: maxBeatSize}).UnmarshalFrom(r, &beat); err != nil {
-			return
+			return true
 		}
 		if !beat.Bare() || (beat.GetNodeId() != "" && beat.GetNodeId() != nodeID) {
 			d.log.Warn("an assignment stream carried more than heartbeats; no more are taken from it", "node", nodeID)
-			return
+			return true
 		}
-		d.takeBeat(nodeID)
+		if !d.takeBeat(nodeID) {
+			return false
+		}
 	}
 }
 
 // takeBeat records a bare heartbeat of nodeID: the leader keeps it, a
-// follower relays it to the leader in its next batch.
-func (d *Dispatcher) takeBeat(nodeID string) {
+// follower in touch with the leader relays it in its next batch. It is
+// false when this master can do neither.
+func (d *Dispatcher) takeBeat(nodeID string) bool {
 	if d.leads() {
 		d.Beat([]string{nodeID})
-		return
+		return true
+	}
+	if !d.inTouchWithLeader() {
+		return false
 	}
 	d.relay.add(nodeID)
+	return true
 }

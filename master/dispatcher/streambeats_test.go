@@ -85,9 +85,13 @@ func TestStreamBeats(t *testing.T) {
 }
 
 // TestStreamBeatsAtAFollower: a follower relays the beats that come up
-// its streams to the leader, as it does bare heartbeats sent as requests.
+// its streams to the leader, as it does bare heartbeats sent as requests;
+// out of touch with the leader it takes none and ends the stream, so that
+// the agent beats through another master.
 func TestStreamBeatsAtAFollower(t *testing.T) {
-	rig := newStreamRigWith(t, Deps{IsLeader: func() bool { return false }})
+	clk := &clock{now: time.Unix(1000, 0)}
+	lastContact := clk.Now() // the leader is heard no more from here on
+	rig := newStreamRigWith(t, Deps{Now: clk.Now, IsLeader: func() bool { return false }, LeaderContact: func() time.Time { return lastContact }})
 	body, up := io.Pipe()
 	defer up.Close()
 	msgs, _, stop := rig.openWith(t, "delta=true&peers=false&beats=true", body)
@@ -108,5 +112,18 @@ func TestStreamBeatsAtAFollower(t *testing.T) {
 	}
 	if _, ok := rig.d.LastHeartbeat("a"); ok {
 		t.Error("a follower kept a heartbeat: they are the leader's")
+	}
+	clk.advance(leaderContactLimit)
+	_, _ = up.Write([]byte{0})
+	select {
+	case _, open := <-msgs:
+		if open {
+			t.Fatal("a message instead of the end of the stream")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a follower out of touch with the leader kept the stream open")
+	}
+	if got := rig.d.relay.take(); len(got) != 0 {
+		t.Errorf("a follower out of touch with the leader relayed %v", got)
 	}
 }
