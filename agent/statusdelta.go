@@ -68,6 +68,9 @@ func (d *statusDelta) resync() {
 func (d *statusDelta) acknowledge(report, sent *orchpb.StatusReport, full bool, master string, now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if !full && d.acked == nil {
+		return // resync came in between: the next report is a full one
+	}
 	if full {
 		d.acked = make(map[string]*orchpb.ReplicaStatus, len(report.GetStatuses()))
 		d.master, d.lastFull = master, now

@@ -54,6 +54,13 @@ func TestStatusDeltaSendsOnlyChanges(t *testing.T) {
 	// The stream opened again: the master may have lost what it took.
 	d.resync()
 	send(statusReport("r1", "running", "r2", "running"), "m2", now.Add(7*time.Second+fullReportInterval), true, "r1=running", "r2=running")
+	// A resync while a trimmed report is on its way: its answer does not
+	// undo the resync.
+	report := statusReport("r1", "running", "r2", "stopped")
+	sent, full := d.trim(report, "m2", now.Add(8*time.Second+fullReportInterval))
+	d.resync()
+	d.acknowledge(report, sent, full, "m2", now.Add(8*time.Second+fullReportInterval))
+	send(report, "m2", now.Add(9*time.Second+fullReportInterval), true, "r1=running", "r2=stopped")
 }
 
 // TestStatusDeltaResendsWhatWasNotTaken: a report the master did not take
