@@ -19,11 +19,15 @@ var (
 		Name: "orch_controller_replica_writes_total",
 		Help: "Replica writes the service controller proposed, by op (put: created, placed or changed; delete).",
 	}, []string{"op"})
+	nodesHeld = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "orch_node_controller_held_nodes",
+		Help: "Nodes silent past the node timeout that the node controller does not mark down because every node is silent at once (this master is likelier cut off); 0 otherwise.",
+	})
 )
 
 // Collectors are the controllers' metrics, for a master's registry.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{servicePasses, replicaWrites}
+	return []prometheus.Collector{servicePasses, replicaWrites, nodesHeld}
 }
 
 func observePass(full bool, start time.Time, ch *Changes) {

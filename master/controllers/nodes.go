@@ -28,7 +28,8 @@ type Heartbeats interface {
 const DefaultNodeTimeout = 3 * time.Second
 
 // NodeController marks silent nodes down and their replicas lost, and
-// brings nodes back when their agents speak again.
+// brings nodes back when their agents speak again; when every node is
+// silent at once it marks none (wholeSilence).
 type NodeController struct {
 	store      *store.Store
 	proposer   endpoint.Proposer
@@ -36,6 +37,8 @@ type NodeController struct {
 	timeout    time.Duration
 	now        func() time.Time
 	log        *slog.Logger
+	// holding: the last check found every node silent (wholeSilence).
+	holding bool
 }
 
 // NodeDeps are the node controller's dependencies.
@@ -87,14 +90,52 @@ func (c *NodeController) Run(ctx context.Context) error {
 	}
 }
 
+// massSilenceMin is the smallest cluster in which every node silent at
+// once holds them all up (wholeSilence). With fewer nodes, their own
+// failure is as likely as the master's, and a node shown down tells more.
+const massSilenceMin = 3
+
+// wholeSilence reports whether every one of nodes (massSilenceMin or more)
+// is silent past timeout at once. Then this master is likelier the one cut
+// off (its network, or its heartbeat intake stalled) than every machine
+// failing together; and marking them down would gain nothing, since no
+// node is left to run their replicas, and would lose every replica when
+// the nodes are heard again. Kubernetes' node lifecycle controller stops
+// evicting when every zone is disrupted, for the same reason.
+func wholeSilence(nodes []*orchpb.Node, silentFor func(*orchpb.Node) time.Duration, timeout time.Duration) bool {
+	if len(nodes) < massSilenceMin {
+		return false
+	}
+	for _, n := range nodes {
+		if silentFor(n) <= timeout {
+			return false
+		}
+	}
+	return true
+}
+
 func (c *NodeController) check(ctx context.Context, since time.Time) error {
 	now := c.now()
-	for _, n := range c.store.Nodes() {
+	nodes := c.store.Nodes()
+	silentFor := func(n *orchpb.Node) time.Duration {
 		last, ok := c.heartbeats.LastHeartbeat(n.GetId())
 		if !ok || last.Before(since) {
 			last = since
 		}
-		silent := now.Sub(last)
+		return now.Sub(last)
+	}
+	if wholeSilence(nodes, silentFor, c.timeout) {
+		if !c.holding {
+			c.log.Warn("every node is silent at once: none is marked down, this master is likelier cut off than every machine down", "nodes", len(nodes))
+			c.holding = true
+		}
+		nodesHeld.Set(float64(len(nodes)))
+		return nil
+	}
+	c.holding = false
+	nodesHeld.Set(0)
+	for _, n := range nodes {
+		silent := silentFor(n)
 		switch {
 		case silent > c.timeout && n.Status() != orchpb.NodeDown:
 			reason := fmt.Sprintf("no heartbeat for %s", silent.Round(100*time.Millisecond))

@@ -250,3 +250,45 @@ func nodesOf(reps []*orchpb.Replica) string {
 	}
 	return fmt.Sprint(out)
 }
+
+// TestWholeSilenceMarksNoneDown: when every node of three falls silent at
+// once, the leader marks none down (it is likelier cut off itself, and no
+// node is left to run their replicas); when one speaks again, the silent
+// others go down as usual. Two nodes both silent go down: with so few,
+// their failure is as likely.
+func TestWholeSilenceMarksNoneDown(t *testing.T) {
+	c := newCluster(t)
+	a, b, cc := c.node("a", 4000), c.node("b", 4000), c.node("c", 4000)
+	clk := newClock()
+	start := clk.Now()
+	hb := heartbeats{a: start, b: start, cc: start}
+	nc := NewNodeController(NodeDeps{Store: c.st, Proposer: proposer{c}, Heartbeats: hb, Timeout: 3 * time.Second, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
+	ctx := context.Background()
+	clk.advance(10 * time.Second)
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{a, b, cc} {
+		if st := c.st.Node(id).Status(); st != orchpb.NodeReady {
+			t.Errorf("node %s is %s while every node is silent, want ready", id, st)
+		}
+	}
+	hb[a] = clk.Now()
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	if c.st.Node(a).Status() != orchpb.NodeReady || c.st.Node(b).Status() != orchpb.NodeDown || c.st.Node(cc).Status() != orchpb.NodeDown {
+		t.Errorf("one node heard again: a %s, b %s, c %s; want ready, down, down", c.st.Node(a).Status(), c.st.Node(b).Status(), c.st.Node(cc).Status())
+	}
+
+	two := newCluster(t)
+	x, y := two.node("x", 4000), two.node("y", 4000)
+	hb2 := heartbeats{x: start, y: start}
+	nc2 := NewNodeController(NodeDeps{Store: two.st, Proposer: proposer{two}, Heartbeats: hb2, Timeout: 3 * time.Second, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
+	if err := nc2.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	if two.st.Node(x).Status() != orchpb.NodeDown || two.st.Node(y).Status() != orchpb.NodeDown {
+		t.Errorf("two silent nodes: %s, %s; want down, down", two.st.Node(x).Status(), two.st.Node(y).Status())
+	}
+}
