@@ -34,17 +34,17 @@ func TestFollowerRelaysBareHeartbeats(t *testing.T) {
 	var forwarded []string
 	d := New(Deps{Store: st, Now: func() time.Time { return now }, IsLeader: func() bool { return leads },
 		LeaderContact: func() time.Time { return contact }, Forward: func(w http.ResponseWriter, r *http.Request) {
-		var rep orchpb.StatusReport
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			t.Errorf("forwarded body: %v", err)
-		}
-		if err := proto.Unmarshal(body, &rep); err != nil {
-			t.Errorf("forwarded body: %v", err)
-		}
-		forwarded = append(forwarded, rep.GetNodeId())
-		w.WriteHeader(http.StatusNoContent)
-	}})
+			var rep orchpb.StatusReport
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				t.Errorf("forwarded body: %v", err)
+			}
+			if err := proto.Unmarshal(body, &rep); err != nil {
+				t.Errorf("forwarded body: %v", err)
+			}
+			forwarded = append(forwarded, rep.GetNodeId())
+			w.WriteHeader(http.StatusNoContent)
+		}})
 	report := func(id, node string, statuses ...*orchpb.ReplicaStatus) int {
 		body, _ := proto.Marshal(&orchpb.StatusReport{NodeId: node, Statuses: statuses})
 		r := httptest.NewRequest(http.MethodPost, "/v1/agent/nodes/"+node+"/status", strings.NewReader(string(body)))
