@@ -19,6 +19,10 @@ var (
 		Name: "orch_controller_replica_writes_total",
 		Help: "Replica writes the service controller proposed, by op (put: created, placed or changed; delete).",
 	}, []string{"op"})
+	heartbeatIntakeLag = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "orch_node_controller_intake_lag_seconds",
+		Help: "How late the leader hears most nodes (the silence three quarters of them exceed, at most the node timeout): a node is down only when silent for the timeout beyond it.",
+	})
 	nodesHeld = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "orch_node_controller_held_nodes",
 		Help: "Nodes silent past the node timeout that the node controller does not mark down because every node is silent at once (this master is likelier cut off); 0 otherwise.",
@@ -27,7 +31,7 @@ var (
 
 // Collectors are the controllers' metrics, for a master's registry.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{servicePasses, replicaWrites, nodesHeld}
+	return []prometheus.Collector{servicePasses, replicaWrites, nodesHeld, heartbeatIntakeLag}
 }
 
 func observePass(full bool, start time.Time, ch *Changes) {

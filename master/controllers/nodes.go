@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/orch-io/orch/master/endpoint"
@@ -95,36 +96,59 @@ func (c *NodeController) Run(ctx context.Context) error {
 // failure is as likely as the master's, and a node shown down tells more.
 const massSilenceMin = 3
 
-// wholeSilence reports whether every one of nodes (massSilenceMin or more)
-// is silent past timeout at once. Then this master is likelier the one cut
-// off (its network, or its heartbeat intake stalled) than every machine
-// failing together; and marking them down would gain nothing, since no
-// node is left to run their replicas, and would lose every replica when
-// the nodes are heard again. Kubernetes' node lifecycle controller stops
-// evicting when every zone is disrupted, for the same reason.
-func wholeSilence(nodes []*orchpb.Node, silentFor func(*orchpb.Node) time.Duration, timeout time.Duration) bool {
-	if len(nodes) < massSilenceMin {
+// wholeSilence reports whether every node (massSilenceMin or more) is
+// silent past timeout at once: silences are theirs. Then this master is
+// likelier the one cut off (its network, or its heartbeat intake stalled)
+// than every machine failing together; and marking them down would gain
+// nothing, since no node is left to run their replicas, and would lose
+// every replica when the nodes are heard again. Kubernetes' node lifecycle
+// controller stops evicting when every zone is disrupted, for the same
+// reason.
+func wholeSilence(silences []time.Duration, timeout time.Duration) bool {
+	if len(silences) < massSilenceMin {
 		return false
 	}
-	for _, n := range nodes {
-		if silentFor(n) <= timeout {
+	for _, s := range silences {
+		if s <= timeout {
 			return false
 		}
 	}
 	return true
 }
 
+// intakeLagQuantile picks, among the nodes' silences, the one that tells
+// how late this master hears the fleet as a whole: three quarters of the
+// nodes are at least that silent, which a few dead nodes cannot cause.
+const intakeLagQuantile = 0.25
+
+// intakeLag is how late this master hears most nodes, at most timeout, and
+// 0 with fewer than massSilenceMin nodes. A node is down only when silent
+// for timeout beyond it: a leader whose intake falls behind (a busy
+// machine, a heartbeat relay late) hears every node late at once, and
+// marking the ones a little later than the rest down would lose their
+// replicas and add load to a master already behind. A dead node still
+// stands out: its silence grows, the fleet's does not.
+func intakeLag(silences []time.Duration, timeout time.Duration) time.Duration {
+	if len(silences) < massSilenceMin {
+		return 0
+	}
+	sorted := slices.Clone(silences)
+	slices.Sort(sorted)
+	return min(sorted[int(float64(len(sorted)-1)*intakeLagQuantile)], timeout)
+}
+
 func (c *NodeController) check(ctx context.Context, since time.Time) error {
 	now := c.now()
 	nodes := c.store.Nodes()
-	silentFor := func(n *orchpb.Node) time.Duration {
+	silences := make([]time.Duration, len(nodes))
+	for i, n := range nodes {
 		last, ok := c.heartbeats.LastHeartbeat(n.GetId())
 		if !ok || last.Before(since) {
 			last = since
 		}
-		return now.Sub(last)
+		silences[i] = now.Sub(last)
 	}
-	if wholeSilence(nodes, silentFor, c.timeout) {
+	if wholeSilence(silences, c.timeout) {
 		if !c.holding {
 			c.log.Warn("every node is silent at once: none is marked down, this master is likelier cut off than every machine down", "nodes", len(nodes))
 			c.holding = true
@@ -134,11 +158,16 @@ func (c *NodeController) check(ctx context.Context, since time.Time) error {
 	}
 	c.holding = false
 	nodesHeld.Set(0)
-	for _, n := range nodes {
-		silent := silentFor(n)
+	lag := intakeLag(silences, c.timeout)
+	heartbeatIntakeLag.Set(lag.Seconds())
+	for i, n := range nodes {
+		silent := silences[i]
 		switch {
-		case silent > c.timeout && n.Status() != orchpb.NodeDown:
+		case silent-lag > c.timeout && n.Status() != orchpb.NodeDown:
 			reason := fmt.Sprintf("no heartbeat for %s", silent.Round(100*time.Millisecond))
+			if lag >= 100*time.Millisecond {
+				reason += fmt.Sprintf(" (most nodes are heard %s late)", lag.Round(100*time.Millisecond))
+			}
 			c.log.Warn("node down", "node", n.GetName(), "reason", reason)
 			// One command marks the node down and its replicas lost, so the
 			// service controller replaces them on the very next pass.

@@ -292,3 +292,46 @@ func TestWholeSilenceMarksNoneDown(t *testing.T) {
 		t.Errorf("two silent nodes: %s, %s; want down, down", two.st.Node(x).Status(), two.st.Node(y).Status())
 	}
 }
+
+// TestLateIntakeMarksNoneDown: when the leader hears the whole fleet late
+// (its intake behind), a node only a little later than the rest is not
+// down; the same node goes down once the fleet is heard on time again and
+// it is still silent.
+func TestLateIntakeMarksNoneDown(t *testing.T) {
+	c := newCluster(t)
+	clk := newClock()
+	start := clk.Now()
+	hb := heartbeats{}
+	var ids []string
+	for i := range 8 {
+		id := c.node(fmt.Sprintf("n%d", i), 4000)
+		ids = append(ids, id)
+		hb[id] = start
+	}
+	nc := NewNodeController(NodeDeps{Store: c.st, Proposer: proposer{c}, Heartbeats: hb, Timeout: 3 * time.Second, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
+	ctx := context.Background()
+	quiet := ids[0]
+	clk.advance(4 * time.Second)
+	for _, id := range ids[1:] {
+		hb[id] = clk.Now().Add(-2500 * time.Millisecond) // every node heard 2.5 s late
+	}
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.st.Node(quiet).Status(); st != orchpb.NodeReady {
+		t.Fatalf("a node silent 4 s while the fleet is heard 2.5 s late is %s, want ready", st)
+	}
+	clk.advance(3 * time.Second)
+	for _, id := range ids[1:] {
+		hb[id] = clk.Now()
+	}
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.st.Node(quiet).Status(); st != orchpb.NodeDown {
+		t.Fatalf("a node silent 7 s while the fleet is heard on time is %s, want down", st)
+	}
+	if lag := intakeLag([]time.Duration{time.Hour, time.Hour}, 3*time.Second); lag != 0 {
+		t.Errorf("intake lag of two nodes: %s, want 0 (too few to tell)", lag)
+	}
+}
