@@ -52,7 +52,7 @@ func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
 	fl.DurationVar(&f.leaderWait, "leader-wait", peer.DefaultLeaderWait, "how long a request waits for a leader before the API answers 503")
 	fl.DurationVar(&f.heartbeatTimeout, "raft-heartbeat-timeout", raftnode.DefaultHeartbeatTimeout, "Raft follower heartbeat timeout")
 	fl.DurationVar(&f.electionTimeout, "raft-election-timeout", raftnode.DefaultElectionTimeout, "Raft election timeout")
-	fl.DurationVar(&f.leaderLeaseTimeout, "raft-leader-lease-timeout", raftnode.DefaultLeaderLeaseTimeout, "Raft leader lease")
+	fl.DurationVar(&f.leaderLeaseTimeout, "raft-leader-lease-timeout", 0, "Raft leader lease: how long a leader leads without a quorum's answer (0: the heartbeat timeout; at most that)")
 	fl.Uint64Var(&f.snapshotThreshold, "snapshot-threshold", raftnode.DefaultSnapshotThreshold, "Raft log entries between snapshots")
 	fl.DurationVar(&f.snapshotInterval, "snapshot-interval", 30*time.Second, "how often to check the snapshot threshold")
 	fl.Uint64Var(&f.trailingLogs, "raft-trailing-logs", raftnode.DefaultTrailingLogs, "log entries kept after a snapshot; a master further behind catches up from a snapshot")
