@@ -82,6 +82,7 @@ type Dispatcher struct {
 	endpointFeed *endpointFeed
 	statuses     *statusBatcher
 	relay        beatRelay
+	relayed      relayStats
 }
 
 // New builds a dispatcher.

@@ -12,6 +12,8 @@ var (
 	descHeard      = prometheus.NewDesc("orch_dispatcher_nodes_heard", "Nodes this master has heard from since it became leader or started.", nil, nil)
 	descSentBytes  = prometheus.NewDesc("orch_dispatcher_stream_sent_bytes_total", "Bytes of messages written to agent streams, by stream kind (whole: assignment sets of v0.1.0 agents, delta: assignment deltas, endpoints).", []string{"stream"}, nil)
 	descSentMsgs   = prometheus.NewDesc("orch_dispatcher_stream_messages_total", "Messages written to agent streams, by stream kind.", []string{"stream"}, nil)
+	descRelays     = prometheus.NewDesc("orch_dispatcher_beat_relays_total", "Batches of heartbeats this master, a follower, relayed to the leader, by result (ok, failed: the batch is dropped).", []string{"result"}, nil)
+	descCutOff     = prometheus.NewDesc("orch_dispatcher_streams_cut_off_total", "Assignment streams this master, a follower out of touch with the leader, ended when a heartbeat came up them, so that the agent beats through another master.", nil, nil)
 	descResumed    = prometheus.NewDesc("orch_dispatcher_streams_resumed_total", "Delta assignment streams that began with an empty delta because the agent already held the current set.", nil, nil)
 )
 
@@ -27,6 +29,8 @@ func (c dispatcherCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descSentBytes
 	ch <- descSentMsgs
 	ch <- descResumed
+	ch <- descRelays
+	ch <- descCutOff
 }
 
 func (c dispatcherCollector) Collect(ch chan<- prometheus.Metric) {
@@ -45,6 +49,9 @@ func (c dispatcherCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descSentMsgs, prometheus.CounterValue, float64(s.messages.Load()), kind)
 	}
 	ch <- prometheus.MustNewConstMetric(descResumed, prometheus.CounterValue, float64(d.resumed.Load()))
+	ch <- prometheus.MustNewConstMetric(descRelays, prometheus.CounterValue, float64(d.relayed.ok.Load()), "ok")
+	ch <- prometheus.MustNewConstMetric(descRelays, prometheus.CounterValue, float64(d.relayed.failed.Load()), "failed")
+	ch <- prometheus.MustNewConstMetric(descCutOff, prometheus.CounterValue, float64(d.relayed.cutOff.Load()))
 }
 
 // counts answers how many assignment streams are open, and how many of

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/orch-io/orch/api"
@@ -46,6 +47,13 @@ func (b *beatRelay) take() []string {
 	return out
 }
 
+// relayStats counts what a follower did with heartbeats, for metrics and
+// for logging its falls out of touch with the leader once each.
+type relayStats struct {
+	ok, failed, cutOff atomic.Uint64
+	outOfTouch         atomic.Bool
+}
+
 // RunBeatRelay hands the heartbeats this master answered as a follower to
 // the leader through send, every relayInterval, until ctx ends. A batch
 // that fails is dropped: the nodes beat again within a second.
@@ -64,7 +72,10 @@ func (d *Dispatcher) RunBeatRelay(ctx context.Context, send func(context.Context
 		}
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		if err := send(sctx, nodes); err != nil {
-			d.log.Debug("relaying heartbeats to the leader failed", "nodes", len(nodes), "err", err)
+			d.relayed.failed.Add(1)
+			d.log.Warn("relaying heartbeats to the leader failed", "nodes", len(nodes), "err", err)
+		} else {
+			d.relayed.ok.Add(1)
 		}
 		cancel()
 	}
@@ -114,7 +125,15 @@ func (d *Dispatcher) inTouchWithLeader() bool {
 		return true
 	}
 	last := d.deps.LeaderContact()
-	return !last.IsZero() && d.deps.Now().Sub(last) < leaderContactLimit
+	in := !last.IsZero() && d.deps.Now().Sub(last) < leaderContactLimit
+	if was := d.relayed.outOfTouch.Swap(!in); was == in { // a change
+		if in {
+			d.log.Info("the leader is heard again: this follower takes heartbeats again")
+		} else {
+			d.log.Warn("no word from the leader: this follower takes no heartbeats, its agents beat through another master", "last_contact", last)
+		}
+	}
+	return in
 }
 
 // statusAtFollower answers a report that reached a follower: a bare

@@ -42,6 +42,7 @@ func (d *Dispatcher) acceptStreamBeats(w http.ResponseWriter, r *http.Request, n
 	go func() {
 		defer close(done)
 		if !d.readStreamBeats(r.Body, nodeID) {
+			d.relayed.cutOff.Add(1)
 			d.log.Debug("ending a node's stream: no word from the leader, so its heartbeats would go nowhere", "node", nodeID)
 			cutOff()
 		}
