@@ -115,6 +115,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	// must trust too.
 	trust.saved = func(b []byte) error { return writeAtomic(a.dir.path("ca.crt"), b, 0o644) }
 	a.conn = newMasterConn(a.cfg.Masters, a.cfg.Token, trust)
+	if a.cfg.HeartbeatInterval > 0 {
+		a.conn.beatEvery = a.cfg.HeartbeatInterval
+	}
 
 	ln, err := net.Listen("tcp", a.cfg.ListenAddr)
 	if err != nil {

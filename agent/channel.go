@@ -36,6 +36,14 @@ func NewChannel(masters []string, token string, caPEM []byte) (*Channel, error) 
 	return &Channel{conn: newMasterConn(masters, token, trust)}, nil
 }
 
+// SetHeartbeatInterval sets how often the node beats up its assignment
+// stream (default 1s); call it before WatchAssignments.
+func (ch *Channel) SetHeartbeatInterval(d time.Duration) {
+	if d > 0 {
+		ch.conn.beatEvery = d
+	}
+}
+
 // FetchCA downloads the cluster CA from masterURL and checks it against
 // the digest the join token carries, before the token is ever sent.
 func FetchCA(ctx context.Context, masterURL, token string) ([]byte, error) {

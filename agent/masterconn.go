@@ -50,15 +50,17 @@ type masterConn struct {
 	sets setAssembler
 	// reports trims status reports to what changed.
 	reports statusDelta
-	// beats, when set, is the open assignment stream's heartbeat body.
-	beats atomic.Pointer[streamBeats]
+	// beats, when set, is the open assignment stream's heartbeat body,
+	// which beats every beatEvery.
+	beats     atomic.Pointer[streamBeats]
+	beatEvery time.Duration
 }
 
 func newMasterConn(urls []string, token string, trust *caTrust) *masterConn {
 	// Each agent starts at a master of its own: a fleet told the same
 	// list would otherwise pile every stream and heartbeat onto the first
 	// master, whose Raft then misses its heartbeats.
-	c := &masterConn{urls: urls, token: token, trust: trust, current: rand.IntN(max(len(urls), 1))}
+	c := &masterConn{urls: urls, token: token, trust: trust, current: rand.IntN(max(len(urls), 1)), beatEvery: time.Second}
 	tlsConf := &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		// The chain is checked in VerifyConnection against the CAs
@@ -200,7 +202,8 @@ func (c *masterConn) reportStatus(ctx context.Context, report *orchpb.StatusRepo
 	master, now := c.base(), time.Now()
 	report.CaDigest, report.CertIssuer = c.trust.Digest(), issuerOf(c.cert.Load())
 	sent, full := c.reports.trim(report, master, now)
-	if !full && sent.Bare() && c.beatOnStream() {
+	if !full && sent.Bare() && c.streamBeats() {
+		// The stream beats on its own clock: nothing to send.
 		c.reports.acknowledge(report, sent, full, master, now)
 		return nil
 	}

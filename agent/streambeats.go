@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"sync"
+	"time"
 )
 
 // headerBeats is the answer's header by which a master says it takes
@@ -62,28 +63,40 @@ func (b *streamBeats) onlyOverHTTP2(ctx context.Context) context.Context {
 	}})
 }
 
-// beat queues a heartbeat; false once the body is closed.
-func (b *streamBeats) beat() bool {
-	select {
-	case <-b.done:
-		return false
-	default:
-	}
+// beat queues a heartbeat, unless one waits already.
+func (b *streamBeats) beat() {
 	select {
 	case b.due <- struct{}{}:
-	default: // one is waiting already
+	default:
 	}
-	return true
 }
 
 // takeStreamBeats makes beats the way bare heartbeats go, when the
 // master's answer h says it takes them; otherwise beats ends at once.
+// The stream then beats on its own clock (every c.beatEvery) until it
+// ends: a report on its way (its answer can take seconds from a busy
+// leader) delays no heartbeat.
 func (c *masterConn) takeStreamBeats(beats *streamBeats, h http.Header) {
 	if h.Get(headerBeats) != "stream" {
 		beats.Close()
 		return
 	}
 	c.beats.Store(beats)
+	go beats.every(c.beatEvery)
+}
+
+// every beats each interval until the body is closed.
+func (b *streamBeats) every(interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-b.done:
+			return
+		case <-tick.C:
+			b.beat()
+		}
+	}
 }
 
 // dropStreamBeats ends beats when its stream ended: heartbeats go as
@@ -93,9 +106,18 @@ func (c *masterConn) dropStreamBeats(beats *streamBeats) {
 	beats.Close()
 }
 
-// beatOnStream sends a bare heartbeat up the open assignment stream; false
-// when there is none that takes it.
-func (c *masterConn) beatOnStream() bool {
+// streamBeats reports whether an open assignment stream carries the
+// node's heartbeats.
+func (c *masterConn) streamBeats() bool {
 	b := c.beats.Load()
-	return b != nil && b.beat()
+	return b != nil && !b.closed()
+}
+
+func (b *streamBeats) closed() bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
 }

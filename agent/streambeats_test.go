@@ -97,12 +97,13 @@ func watch(t *testing.T, conn *masterConn) (stop func()) {
 }
 
 // TestHeartbeatsRideTheStream: once a master says it takes beats up the
-// assignment stream, a report with nothing new is one byte there and no
-// request; a report with news, every report once the stream ended, and
+// assignment stream, the stream beats on its own clock, a byte each, and
+// a report with nothing new is no request; a report with news, every report once the stream ended, and
 // the first after it opened again, is a request.
 func TestHeartbeatsRideTheStream(t *testing.T) {
 	m := newBeatMaster(t, true)
 	conn := newMasterConn([]string{m.srv.URL}, "t", mustTrust(t, m.caPEM))
+	conn.beatEvery = 20 * time.Millisecond
 	stop := watch(t, conn)
 	ctx := context.Background()
 	report := func(statuses ...*orchpb.ReplicaStatus) {

@@ -129,6 +129,7 @@ func Start(ctx context.Context, cfg Config) (*Fleet, error) {
 	// the CAs its own stream names.
 	f := &Fleet{cfg: cfg, ch: func() *agent.Channel {
 		ch, _ := agent.NewChannel(cfg.Masters, cfg.Token, caPEM) // checked above
+		ch.SetHeartbeatInterval(cfg.HeartbeatInterval)
 		return ch
 	}}
 	for i := range cfg.Count {
