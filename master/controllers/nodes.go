@@ -21,11 +21,12 @@ type Heartbeats interface {
 
 // DefaultNodeTimeout is how long an agent may be silent before its node is
 // down: three missed heartbeats of the agent's default 1s interval. The
-// heartbeat is the agent's status report, sent by a goroutine of its own
-// that does nothing else (no container work, no disk), and the master
-// records it on receipt, before any Raft write; so a node busy running
-// containers, or a master busy committing, still beats on time, and only a
-// dead or cut-off agent misses three in a row.
+// heartbeat is a byte up the agent's assignment stream on a clock of its
+// own (or, to an older master, a status report sent by a goroutine that
+// does nothing else: no container work, no disk), and the master records
+// it on receipt, before any Raft write; so a node busy running containers,
+// or a master busy committing, still beats on time, and only a dead or
+// cut-off agent misses three in a row.
 const DefaultNodeTimeout = 3 * time.Second
 
 // NodeController marks silent nodes down and their replicas lost, and
