@@ -50,6 +50,9 @@ type masterConn struct {
 	sets setAssembler
 	// reports trims status reports to what changed.
 	reports statusDelta
+	// heard is when the current master last answered (unix ns; 0: not
+	// since the agent moved to it).
+	heard atomic.Int64
 	// beats, when set, is the open assignment stream's heartbeat body,
 	// which beats every beatEvery.
 	beats     atomic.Pointer[streamBeats]
@@ -131,6 +134,35 @@ func (c *masterConn) next() {
 	c.mu.Lock()
 	c.current = (c.current + 1) % len(c.urls)
 	c.mu.Unlock()
+	c.heard.Store(0)
+}
+
+// heardRecently is how long an answer of the current master vouches for
+// it: past it, a call that times out moves the agent on.
+const heardRecently = streamIdle
+
+// heardFrom records an answer (any status) of master, when it is still
+// the current one.
+func (c *masterConn) heardFrom(master string) {
+	if master == c.base() {
+		c.heard.Store(time.Now().UnixNano())
+	}
+}
+
+// slowNotGone reports whether a failed call is one to stay for: it timed
+// out (ctx, or the client's deadline) at a master heard from lately. That
+// says the cluster is slow, not that the master is gone (every master
+// forwards writes to the one leader, so another is no faster); a fleet
+// that moved on every timeout would redial in thousands at once, and at
+// 5,000 nodes the masters' accept queues overflowed. A refused or broken
+// connection, or a master silent for heardRecently, still moves the agent.
+func (c *masterConn) slowNotGone(ctx context.Context, err error) bool {
+	var ne net.Error
+	var op *net.OpError
+	timedOut := ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout())
+	dial := errors.As(err, &op) && op.Op == "dial"
+	heard := c.heard.Load()
+	return timedOut && !dial && heard != 0 && time.Since(time.Unix(0, heard)) < heardRecently
 }
 
 func (c *masterConn) do(ctx context.Context, client *http.Client, method, path, contentType string, body []byte) (*http.Response, error) {
@@ -140,7 +172,8 @@ func (c *masterConn) do(ctx context.Context, client *http.Client, method, path, 
 // send is do with the join token sent or not, and any body: a stream's
 // runs as long as the call.
 func (c *masterConn) send(ctx context.Context, client *http.Client, method, path, contentType string, body io.Reader, withToken bool) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base()+path, body)
+	master := c.base()
+	req, err := http.NewRequestWithContext(ctx, method, master+path, body)
 	if err != nil {
 		return nil, err
 	}
@@ -152,9 +185,12 @@ func (c *masterConn) send(ctx context.Context, client *http.Client, method, path
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		c.next()
+		if !c.slowNotGone(ctx, err) {
+			c.next()
+		}
 		return nil, err
 	}
+	c.heardFrom(master)
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -300,6 +336,7 @@ func readStream[M proto.Message](ctx context.Context, c *masterConn, call stream
 		// timer) itself.
 		defer context.AfterFunc(ctx, func() { _ = closer.Close() })()
 	}
+	master := c.base()
 	resp, err := c.send(ctx, c.stream, http.MethodGet, call.path, "", body, c.cert.Load() == nil)
 	if err != nil {
 		return fmt.Errorf("agent: open %s stream: %w", what, err)
@@ -323,6 +360,7 @@ func readStream[M proto.Message](ctx context.Context, c *masterConn, call stream
 			return fmt.Errorf("agent: %s stream: %w", what, err)
 		}
 		idle.Reset(streamIdle)
+		c.heardFrom(master)
 		if err := handle(msg); err != nil {
 			return fmt.Errorf("agent: %w", err)
 		}

@@ -1,6 +1,14 @@
 package agent
 
-import "testing"
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	orchpb "github.com/orch-io/orch/proto"
+)
 
 // A fleet given the same list of masters spreads over them instead of
 // piling onto the first.
@@ -18,5 +26,53 @@ func TestAgentsStartAtDifferentMasters(t *testing.T) {
 		if seen[u] < 50 {
 			t.Errorf("%d of 300 agents start at %s, want about 100 each: %v", seen[u], u, seen)
 		}
+	}
+}
+
+// TestSlowMasterKeepsItsAgents: a call that times out at a master that
+// answered lately leaves the agent there (the cluster is slow, and every
+// master would be); once the master has been silent for heardRecently, a
+// timeout moves the agent on, and so does a refused connection at once.
+func TestSlowMasterKeepsItsAgents(t *testing.T) {
+	m := newBeatMaster(t, true)
+	slow := make(chan struct{})
+	defer close(slow)
+	mux := m.srv.Config.Handler.(*http.ServeMux)
+	mux.HandleFunc("POST /v1/agent/nodes/slow/status", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-slow:
+		case <-r.Context().Done():
+		}
+	})
+	refused := httptest.NewServer(http.NotFoundHandler())
+	refused.Close()
+	conn := newMasterConn([]string{m.srv.URL, refused.URL}, "t", mustTrust(t, m.caPEM))
+	conn.current = 0
+	call := func(node string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		return conn.reportStatus(ctx, &orchpb.StatusReport{NodeId: node})
+	}
+	if err := call("n1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := call("slow"); err == nil {
+		t.Fatal("a call past its deadline succeeded")
+	}
+	if got := conn.base(); got != m.srv.URL {
+		t.Fatalf("a timeout at a master heard lately moved the agent to %s", got)
+	}
+	conn.heard.Store(time.Now().Add(-heardRecently).UnixNano())
+	if err := call("slow"); err == nil {
+		t.Fatal("a call past its deadline succeeded")
+	}
+	if got := conn.base(); got != refused.URL {
+		t.Fatalf("a timeout at a master silent for %s left the agent at %s", heardRecently, got)
+	}
+	if err := call("n1"); err == nil {
+		t.Fatal("a call to a closed server succeeded")
+	}
+	if got := conn.base(); got != m.srv.URL {
+		t.Fatalf("a refused connection left the agent at %s", got)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/orch-io/orch/agent"
@@ -77,9 +78,33 @@ type Config struct {
 
 // Fleet is a running set of hollow nodes.
 type Fleet struct {
-	cfg   Config
-	ch    func() *agent.Channel
-	nodes []*Node
+	cfg    Config
+	ch     func() *agent.Channel
+	nodes  []*Node
+	breaks streamBreaks
+}
+
+// streamBreaks counts the fleet's broken assignment streams and keeps the
+// last error: what a scale run reports of its agents' reconnects.
+type streamBreaks struct {
+	n    atomic.Int64
+	mu   sync.Mutex
+	last error
+}
+
+func (b *streamBreaks) add(err error) {
+	b.n.Add(1)
+	b.mu.Lock()
+	b.last = err
+	b.mu.Unlock()
+}
+
+// StreamBreaks is how many of the fleet's assignment streams broke so far
+// (each then opened again), and the last one's error.
+func (f *Fleet) StreamBreaks() (int64, error) {
+	f.breaks.mu.Lock()
+	defer f.breaks.mu.Unlock()
+	return f.breaks.n.Load(), f.breaks.last
 }
 
 // Start joins Count hollow nodes and runs them until ctx ends. It returns
@@ -212,6 +237,7 @@ func (f *Fleet) newNode(i int) *Node {
 		labels:   labels,
 		cfg:      f.cfg,
 		channel:  f.ch,
+		breaks:   &f.breaks,
 		replicas: map[string]*replica{},
 		finished: map[string]*orchpb.ReplicaStatus{},
 	}

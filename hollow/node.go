@@ -21,6 +21,7 @@ type Node struct {
 	labels  map[string]string
 	cfg     Config
 	channel func() *agent.Channel
+	breaks  *streamBreaks
 
 	mu sync.Mutex
 	// ch is the node's channel, made at its first start; it keeps the
@@ -146,6 +147,9 @@ func (n *Node) runAssignments(ctx context.Context, ch *agent.Channel) {
 			return
 		}
 		n.cfg.Logger.Debug("hollow: assignment stream broken", "node", n.name, "err", err)
+		if n.breaks != nil {
+			n.breaks.add(err)
+		}
 		if bo.Wait(ctx) != nil {
 			return
 		}

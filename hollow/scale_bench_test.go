@@ -43,7 +43,7 @@ func BenchmarkScale(b *testing.B) {
 		name string
 		run  func() error
 	}{
-		{"place", func() error { return c.place(r) }},
+		{"place", func() error { return c.place(r, f) }},
 		{"steady", func() error { return c.steady(r) }},
 		{"loss", func() (err error) { dead, err = c.nodeLoss(r, f); return err }},
 		{"kill", func() error { return c.leaderKill(r, dead) }},

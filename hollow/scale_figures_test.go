@@ -35,6 +35,7 @@ func (r *scaleReport) figures() []keyed {
 		info("read-errors", "API reads failed while placing", float64(r.readErrors), "", place),
 		info("apply-retries", "applies retried (an error, then again)", float64(r.applyRetries), "", place),
 		info("place-leader-changes", "Raft leader changes while placing", r.placeLeaderChanges, "", place),
+		info("place-stream-breaks", "agent streams broken while placing", r.placeStreamBreaks, "", place),
 		fig("steady-leader-cores", "steady: leader CPU", r.steadyLeaderCores, "cores", 0.3, false, steady),
 		info("steady-masters-cores", "steady: 3 masters' CPU", r.steadyMastersCores, "cores", steady),
 		fig("steady-B/s/node", "steady: agent streams per node", r.steadyUp+r.steadyDown, "B/s", 50, false, steady),

@@ -51,12 +51,20 @@ func (c *scaleCluster) startFleet(sz scaleSizes) (*hollow.Fleet, time.Duration, 
 // place applies every service, 16 at a time, through the leader's API,
 // and waits until the leader counts every replica running; meanwhile two
 // readers time GETs of the services applied so far and of their replicas.
-func (c *scaleCluster) place(r *scaleReport) error {
+func (c *scaleCluster) place(r *scaleReport, f *hollow.Fleet) error {
 	leader, err := c.leader()
 	if err != nil {
 		return err
 	}
 	changes0 := c.leaderChanges()
+	breaks0, _ := f.StreamBreaks()
+	defer func() {
+		breaks, last := f.StreamBreaks()
+		r.placeStreamBreaks = float64(breaks - breaks0)
+		if breaks > breaks0 {
+			progress("%d assignment streams broke while placing; the last: %v", breaks-breaks0, last)
+		}
+	}()
 	masters0, leader0, self0 := c.mastersCPU(), leader.cpu(), cpuSeconds()
 	ctx, stopReads := context.WithCancel(c.ctx)
 	done := &appliedSet{}

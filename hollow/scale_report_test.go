@@ -53,6 +53,7 @@ type scaleReport struct {
 	readErrors                   int
 	applyRetries                 int
 	placeLeaderChanges           float64
+	placeStreamBreaks            float64
 	// steady: nothing changing.
 	steadyLeaderCores, steadyMastersCores float64
 	steadyUp, steadyDown                  float64 // bytes/s per node
