@@ -9,8 +9,9 @@ import (
 )
 
 // reporter sends the status of every replica to the masters: at once when
-// something changed, else every heartbeat interval (the report is the
-// heartbeat). It is the workers' statusReporter.
+// something changed, else every heartbeat interval (a report with nothing
+// new is the heartbeat, unless the assignment stream carries heartbeats:
+// then it is not sent at all). It is the workers' statusReporter.
 type reporter struct {
 	conn      *masterConn
 	nodeID    string
