@@ -139,15 +139,17 @@ func intakeLag(silences []time.Duration, timeout time.Duration) time.Duration {
 }
 
 func (c *NodeController) check(ctx context.Context, since time.Time) error {
-	now := c.now()
 	nodes := c.store.Nodes()
-	silences := make([]time.Duration, len(nodes))
-	for i, n := range nodes {
+	silentFor := func(n *orchpb.Node) time.Duration {
 		last, ok := c.heartbeats.LastHeartbeat(n.GetId())
 		if !ok || last.Before(since) {
 			last = since
 		}
-		silences[i] = now.Sub(last)
+		return c.now().Sub(last)
+	}
+	silences := make([]time.Duration, len(nodes))
+	for i, n := range nodes {
+		silences[i] = silentFor(n)
 	}
 	if wholeSilence(silences, c.timeout) {
 		if !c.holding {
@@ -163,6 +165,13 @@ func (c *NodeController) check(ctx context.Context, since time.Time) error {
 	heartbeatIntakeLag.Set(lag.Seconds())
 	for i, n := range nodes {
 		silent := silences[i]
+		if silent-lag > c.timeout && n.Status() != orchpb.NodeDown {
+			// Each write takes a Raft round: a check that marks many
+			// nodes down runs for a while, and a node may have spoken
+			// since the check began (at 5,000 nodes one check marked
+			// nodes down for two minutes on silences read at its start).
+			silent = silentFor(n)
+		}
 		switch {
 		case silent-lag > c.timeout && n.Status() != orchpb.NodeDown:
 			reason := fmt.Sprintf("no heartbeat for %s", silent.Round(100*time.Millisecond))

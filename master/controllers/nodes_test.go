@@ -335,3 +335,56 @@ func TestLateIntakeMarksNoneDown(t *testing.T) {
 		t.Errorf("intake lag of two nodes: %s, want 0 (too few to tell)", lag)
 	}
 }
+
+// slowProposer applies as the Raft proposer does, each write taking
+// step of the clock, and calls after once the first write is applied.
+type slowProposer struct {
+	proposer
+	clk   *clock
+	step  time.Duration
+	after func()
+}
+
+func (p *slowProposer) Apply(ctx context.Context, cmd *orchpb.Command) (*orchpb.CommandResult, error) {
+	p.clk.advance(p.step)
+	res, err := p.proposer.Apply(ctx, cmd)
+	if p.after != nil {
+		p.after()
+		p.after = nil
+	}
+	return res, err
+}
+
+// TestNodeSpeakingDuringACheckStaysUp: a check that marks several nodes
+// down writes one after another; a node heard while the first writes
+// went through is not marked down on the silence read when the check
+// began.
+func TestNodeSpeakingDuringACheckStaysUp(t *testing.T) {
+	c := newCluster(t)
+	clk := newClock()
+	start := clk.Now()
+	hb := heartbeats{}
+	var ids []string
+	for i := range 6 {
+		id := c.node(fmt.Sprintf("n%d", i), 4000)
+		ids = append(ids, id)
+		hb[id] = start
+	}
+	p := &slowProposer{proposer: proposer{c}, clk: clk, step: time.Second}
+	nc := NewNodeController(NodeDeps{Store: c.st, Proposer: p, Heartbeats: hb, Timeout: 3 * time.Second, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
+	clk.advance(5 * time.Second)
+	hb[ids[0]], hb[ids[1]] = clk.Now(), clk.Now() // the rest are silent
+	late := ids[len(ids)-1]
+	p.after = func() { hb[late] = clk.Now() }
+	if err := nc.check(context.Background(), start); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids[2 : len(ids)-1] {
+		if st := c.st.Node(id).Status(); st != orchpb.NodeDown {
+			t.Errorf("silent node %s is %s, want down", id, st)
+		}
+	}
+	if st := c.st.Node(late).Status(); st != orchpb.NodeReady {
+		t.Errorf("a node heard while the check wrote is %s, want ready", st)
+	}
+}
