@@ -277,3 +277,17 @@ func TestReadinessForgetsRemovedReplicas(t *testing.T) {
 		t.Fatal("a replica seen again must start a new run")
 	}
 }
+
+// A slow update pass makes the next change wait in proportion, within a
+// second; a quick one, the usual coalescing.
+func TestUpdateWaitFollowsThePass(t *testing.T) {
+	for _, c := range []struct{ took, want time.Duration }{
+		{time.Millisecond, coalesceUpdate},
+		{100 * time.Millisecond, 200 * time.Millisecond},
+		{5 * time.Second, time.Second},
+	} {
+		if got := updateWait(c.took); got != c.want {
+			t.Errorf("after a pass of %s: wait %s, want %s", c.took, got, c.want)
+		}
+	}
+}
