@@ -50,8 +50,8 @@ func (b *beatRelay) take() []string {
 // relayStats counts what a follower did with heartbeats, for metrics and
 // for logging its falls out of touch with the leader once each.
 type relayStats struct {
-	ok, failed, cutOff atomic.Uint64
-	outOfTouch         atomic.Bool
+	ok, failed, cutOff  atomic.Uint64
+	outOfTouch, failing atomic.Bool
 }
 
 // RunBeatRelay hands the heartbeats this master answered as a follower to
@@ -73,9 +73,15 @@ func (d *Dispatcher) RunBeatRelay(ctx context.Context, send func(context.Context
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		if err := send(sctx, nodes); err != nil {
 			d.relayed.failed.Add(1)
-			d.log.Warn("relaying heartbeats to the leader failed", "nodes", len(nodes), "err", err)
+			// Once per run of failures: an election fails five a second.
+			if !d.relayed.failing.Swap(true) {
+				d.log.Warn("relaying heartbeats to the leader failed", "nodes", len(nodes), "err", err)
+			}
 		} else {
 			d.relayed.ok.Add(1)
+			if d.relayed.failing.Swap(false) {
+				d.log.Info("relaying heartbeats to the leader again")
+			}
 		}
 		cancel()
 	}
