@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/orch-io/orch/agent"
@@ -87,14 +86,14 @@ type Fleet struct {
 // streamBreaks counts the fleet's broken assignment streams and keeps the
 // last error: what a scale run reports of its agents' reconnects.
 type streamBreaks struct {
-	n    atomic.Int64
 	mu   sync.Mutex
+	n    int64
 	last error
 }
 
 func (b *streamBreaks) add(err error) {
-	b.n.Add(1)
 	b.mu.Lock()
+	b.n++
 	b.last = err
 	b.mu.Unlock()
 }
@@ -104,7 +103,7 @@ func (b *streamBreaks) add(err error) {
 func (f *Fleet) StreamBreaks() (int64, error) {
 	f.breaks.mu.Lock()
 	defer f.breaks.mu.Unlock()
-	return f.breaks.n.Load(), f.breaks.last
+	return f.breaks.n, f.breaks.last
 }
 
 // Start joins Count hollow nodes and runs them until ctx ends. It returns

@@ -293,21 +293,27 @@ func TestWholeSilenceMarksNoneDown(t *testing.T) {
 	}
 }
 
+// fleetHeardAtStart is a cluster of n nodes, each last heard at the
+// clock's start.
+func fleetHeardAtStart(t *testing.T, n int) (*cluster, *clock, heartbeats, []string) {
+	t.Helper()
+	c, clk, hb := newCluster(t), newClock(), heartbeats{}
+	var ids []string
+	for i := range n {
+		id := c.node(fmt.Sprintf("n%d", i), 4000)
+		ids = append(ids, id)
+		hb[id] = clk.Now()
+	}
+	return c, clk, hb, ids
+}
+
 // TestLateIntakeMarksNoneDown: when the leader hears the whole fleet late
 // (its intake behind), a node only a little later than the rest is not
 // down; the same node goes down once the fleet is heard on time again and
 // it is still silent.
 func TestLateIntakeMarksNoneDown(t *testing.T) {
-	c := newCluster(t)
-	clk := newClock()
+	c, clk, hb, ids := fleetHeardAtStart(t, 8)
 	start := clk.Now()
-	hb := heartbeats{}
-	var ids []string
-	for i := range 8 {
-		id := c.node(fmt.Sprintf("n%d", i), 4000)
-		ids = append(ids, id)
-		hb[id] = start
-	}
 	nc := NewNodeController(NodeDeps{Store: c.st, Proposer: proposer{c}, Heartbeats: hb, Timeout: 3 * time.Second, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
 	ctx := context.Background()
 	quiet := ids[0]
@@ -360,16 +366,8 @@ func (p *slowProposer) Apply(ctx context.Context, cmd *orchpb.Command) (*orchpb.
 // went through is not marked down on the silence read when the check
 // began.
 func TestNodeSpeakingDuringACheckStaysUp(t *testing.T) {
-	c := newCluster(t)
-	clk := newClock()
+	c, clk, hb, ids := fleetHeardAtStart(t, 6)
 	start := clk.Now()
-	hb := heartbeats{}
-	var ids []string
-	for i := range 6 {
-		id := c.node(fmt.Sprintf("n%d", i), 4000)
-		ids = append(ids, id)
-		hb[id] = start
-	}
 	p := &slowProposer{proposer: proposer{c}, clk: clk, step: time.Second}
 	nc := NewNodeController(NodeDeps{Store: c.st, Proposer: p, Heartbeats: hb, Timeout: 3 * time.Second, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
 	clk.advance(5 * time.Second)

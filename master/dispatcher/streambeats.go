@@ -88,7 +88,10 @@ func (d *Dispatcher) readStreamBeats(body io.Reader, nodeID string) bool {
 // false when this master can do neither.
 func (d *Dispatcher) takeBeat(nodeID string) bool {
 	if d.leads() {
-		d.Beat([]string{nodeID})
+		// Per heartbeat: no slice, as Beat would make for its batch.
+		if d.deps.Store.Node(nodeID) != nil {
+			d.beat(nodeID)
+		}
 		return true
 	}
 	if !d.inTouchWithLeader() {
