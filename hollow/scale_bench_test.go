@@ -24,6 +24,7 @@ func BenchmarkScale(b *testing.B) {
 		b.Skip("BenchmarkScale runs one cluster: -benchtime 1x")
 	}
 	sz := scaleSizesFromEnv(b)
+	serveHollowProfiles(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c := startScaleCluster(ctx, b)

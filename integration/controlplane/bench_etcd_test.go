@@ -20,6 +20,11 @@ import (
 // through the leader's API; etcd puts the same JSON bytes under the same key
 // through its Go client, which balances over all members (etcd forwards
 // proposals to its leader, as orch's followers do).
+//
+// etcd runs twice: in the clear (store=etcd, as the figures were
+// taken), and with TLS on every client and peer link and client
+// certificates required (store=etcd-tls), as orch always runs and as a
+// production etcd does: the like-for-like row.
 func BenchmarkWritesVsEtcd(b *testing.B) {
 	etcdBin, err := exec.LookPath("etcd")
 	if err != nil {
@@ -27,19 +32,25 @@ func BenchmarkWritesVsEtcd(b *testing.B) {
 	}
 	c := newCluster(b, 3)
 	leader := c.leader()
-	etcd := startEtcd(b, etcdBin, 3)
+	etcds := map[string]*clientv3.Client{
+		"etcd":     startEtcd(b, etcdBin, 3, nil),
+		"etcd-tls": startEtcd(b, etcdBin, 3, newEtcdTLS(b)),
+	}
 	for _, clients := range []int{1, 16, 128} {
 		b.Run(fmt.Sprintf("clients=%d/store=orch", clients), func(b *testing.B) {
 			writes, p50, p99 := c.writeLoad(b, []string{leader.url()}, clients, writeLoadDuration(b))
 			reportFigures(b, writes, p50, p99)
 		})
-		b.Run(fmt.Sprintf("clients=%d/store=etcd", clients), func(b *testing.B) {
-			writes, p50, p99 := runWriteLoad(b, clients, writeLoadDuration(b), func(ctx context.Context, _ *rand.Rand, name, value string) error {
-				_, err := etcd.Put(ctx, "/services/default/"+name, string(serviceJSON(name, value)))
-				return err
+		for _, store := range []string{"etcd", "etcd-tls"} {
+			etcd := etcds[store]
+			b.Run(fmt.Sprintf("clients=%d/store=%s", clients, store), func(b *testing.B) {
+				writes, p50, p99 := runWriteLoad(b, clients, writeLoadDuration(b), func(ctx context.Context, _ *rand.Rand, name, value string) error {
+					_, err := etcd.Put(ctx, "/services/default/"+name, string(serviceJSON(name, value)))
+					return err
+				})
+				reportFigures(b, writes, p50, p99)
 			})
-			reportFigures(b, writes, p50, p99)
-		})
+		}
 	}
 }
 
@@ -51,20 +62,25 @@ func reportFigures(b *testing.B, writes float64, p50, p99 time.Duration) {
 }
 
 // startEtcd starts an n-member etcd cluster on loopback, each member with its
-// own data directory, and answers a client of all of them. The members are
-// stopped by PID when the benchmark ends.
-func startEtcd(b *testing.B, bin string, n int) *clientv3.Client {
+// own data directory, and answers a client of all of them; with sec, every
+// link is TLS and every client (members included) shows a certificate. The
+// members are stopped by PID when the benchmark ends.
+func startEtcd(b *testing.B, bin string, n int, sec *etcdTLS) *clientv3.Client {
+	scheme := "http://"
+	if sec != nil {
+		scheme = "https://"
+	}
 	var peers, clients []string
 	for range n {
-		peers = append(peers, "http://"+freePort(b))
-		clients = append(clients, "http://"+freePort(b))
+		peers = append(peers, scheme+freePort(b))
+		clients = append(clients, scheme+freePort(b))
 	}
 	var initial []string
 	for i, p := range peers {
 		initial = append(initial, fmt.Sprintf("e%d=%s", i, p))
 	}
 	for i := range n {
-		cmd := exec.Command(bin,
+		args := []string{
 			"--name", fmt.Sprintf("e%d", i),
 			"--data-dir", b.TempDir(),
 			"--listen-peer-urls", peers[i], "--initial-advertise-peer-urls", peers[i],
@@ -72,21 +88,17 @@ func startEtcd(b *testing.B, bin string, n int) *clientv3.Client {
 			"--initial-cluster", strings.Join(initial, ","),
 			"--initial-cluster-state", "new", "--initial-cluster-token", "orch-bench",
 			"--log-level", "error",
-		)
-		out := &syncBuffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			b.Fatalf("start etcd member %d: %v", i, err)
 		}
-		b.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			if b.Failed() {
-				b.Logf("etcd member %d output:\n%s", i, out.String())
-			}
-		})
+		if sec != nil {
+			args = append(args, sec.memberFlags()...)
+		}
+		startEtcdMember(b, bin, i, args)
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: clients, DialTimeout: 10 * time.Second, Logger: zap.NewNop()})
+	cfg := clientv3.Config{Endpoints: clients, DialTimeout: 10 * time.Second, Logger: zap.NewNop()}
+	if sec != nil {
+		cfg.TLS = sec.client
+	}
+	cli, err := clientv3.New(cfg)
 	if err != nil {
 		b.Fatalf("etcd client: %v", err)
 	}
@@ -104,4 +116,22 @@ func startEtcd(b *testing.B, bin string, n int) *clientv3.Client {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// startEtcdMember runs member i with args, stopped by PID when the
+// benchmark ends; its output is shown if the benchmark failed.
+func startEtcdMember(b *testing.B, bin string, i int, args []string) {
+	cmd := exec.Command(bin, args...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("start etcd member %d: %v", i, err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if b.Failed() {
+			b.Logf("etcd member %d output:\n%s", i, out.String())
+		}
+	})
 }

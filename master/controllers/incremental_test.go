@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand"
+	"slices"
 	"testing"
 
+	"github.com/orch-io/orch/master/store"
 	orchpb "github.com/orch-io/orch/proto"
 )
 
 // TestIncrementalPassesSettleLikeFullOnes drives a random history of
-// applies, scales, deletes, node changes and agent reports, letting the
+// applies, scales, deletes, node changes, machines joining and agent reports, letting the
 // service and update controllers react with incremental passes only (those
 // that revisit the services a change touched). Whenever they have settled,
 // a full pass over every service must find nothing left to do, and a full
@@ -38,7 +40,7 @@ func TestIncrementalPassesSettleLikeFullOnes(t *testing.T) {
 				nodes = append(nodes, c.node(fmt.Sprint("n", i), 2000))
 			}
 			for step := range 150 {
-				what := randomChange(t, c, rng, nodes)
+				what := randomChange(t, c, rng, &nodes)
 				for pass := 0; ; pass++ {
 					before := c.st.Index()
 					if err := ctl.reconcileOnce(ctx, false); err != nil {
@@ -72,12 +74,12 @@ func TestIncrementalPassesSettleLikeFullOnes(t *testing.T) {
 	}
 }
 
-// randomChange makes one change a user, an agent or the node controller
-// could make, and says what it was.
-func randomChange(t *testing.T, c *cluster, rng *rand.Rand, nodes []string) string {
+// randomChange makes one change a user, an agent, a new machine or the
+// node controller could make, and says what it was.
+func randomChange(t *testing.T, c *cluster, rng *rand.Rand, nodes *[]string) string {
 	t.Helper()
 	name := fmt.Sprint("s", rng.Intn(6))
-	switch rng.Intn(8) {
+	switch rng.Intn(9) {
 	case 0, 1:
 		// Sometimes too big for any node, so that it waits for room.
 		cpu := []string{"300m", "700m", "2500m"}[rng.Intn(3)]
@@ -100,10 +102,19 @@ func randomChange(t *testing.T, c *cluster, rng *rand.Rand, nodes []string) stri
 		c.apply(&orchpb.Command{Op: &orchpb.Command_ScaleService{ScaleService: &orchpb.ScaleService{Namespace: "default", Name: name, Replicas: int32(rng.Intn(5))}}})
 		return "scale " + name
 	case 4:
-		id := nodes[rng.Intn(len(nodes))]
+		id := (*nodes)[rng.Intn(len(*nodes))]
 		state := []orchpb.NodeState{orchpb.NodeReady, orchpb.NodeDown, orchpb.NodeDraining, orchpb.NodeCordoned}[rng.Intn(4)]
 		c.setNode(id, state)
 		return "node " + id + " " + string(state)
+	case 5:
+		// A machine joins: room for what waits, a node for every global
+		// service.
+		if len(*nodes) >= 6 {
+			return "nothing"
+		}
+		name := fmt.Sprint("n", len(*nodes))
+		*nodes = append(*nodes, c.node(name, []int64{1000, 2000, 3000}[rng.Intn(3)]))
+		return "node " + name + " joins"
 	default:
 		// Agents report: most replicas run, some fail.
 		c.agents(func(*orchpb.Replica) orchpb.ReplicaState {
@@ -119,7 +130,7 @@ func randomChange(t *testing.T, c *cluster, rng *rand.Rand, nodes []string) stri
 func TestChangedServicesAsksForEverythingWhenItCannotTell(t *testing.T) {
 	c := newCluster(t)
 	st := c.st
-	n := c.node("n1", 4000)
+	c.node("n1", 4000)
 	cur := st.Cursor()
 	c.service("kind: Service\nname: a\nreplicas: 1\nimage: a:1\n")
 	c.service("kind: Service\nname: b\nreplicas: 1\nimage: b:1\n")
@@ -130,14 +141,53 @@ func TestChangedServicesAsksForEverythingWhenItCannotTell(t *testing.T) {
 	if keys, all, _ := st.ChangedServices(next); all || len(keys) != 0 {
 		t.Fatalf("with nothing new: keys %v all %v", keys, all)
 	}
-	c.setNode(n, orchpb.NodeCordoned)
-	if _, all, _ := st.ChangedServices(next); !all {
-		t.Fatal("a node change did not ask for every service")
-	}
 	snap := st.Snapshot()
 	cur = st.Cursor()
 	st.Restore(snap)
 	if _, all, _ := st.ChangedServices(cur); !all {
 		t.Fatal("a restore did not ask for every service")
+	}
+}
+
+// A node change lists the services with replicas on that node and the
+// global services, and leaves the others alone: at thousands of nodes, one
+// coming or going must not make the controllers pass over everything.
+func TestChangedServicesAfterANodeChange(t *testing.T) {
+	c := newCluster(t)
+	st := c.st
+	n1 := c.node("n1", 4000)
+	c.service("kind: Service\nname: a\nreplicas: 1\nimage: a:1\n")
+	c.service("kind: Service\nname: g\nmode: global\nimage: g:1\n")
+	c.reconcile()
+	n2 := c.node("n2", 4000)
+	c.service("kind: Service\nname: b\nreplicas: 1\nimage: b:1\nplacement: {constraints: [\"node.name == n2\"]}\n")
+	c.reconcile()
+	if reps := st.Replicas(store.ReplicaFilter{Namespace: "default", Service: "b"}); len(reps) != 1 || reps[0].GetNode() != n2 {
+		t.Fatalf("b's replicas %v, want one on n2", reps)
+	}
+	for _, tc := range []struct {
+		node  string
+		state orchpb.NodeState
+		want  []string
+	}{
+		{n1, orchpb.NodeCordoned, []string{"a", "g"}},
+		{n2, orchpb.NodeDraining, []string{"b", "g"}},
+		{n2, orchpb.NodeDown, []string{"b", "g"}},
+	} {
+		cur := st.Cursor()
+		c.setNode(tc.node, tc.state)
+		keys, all, _ := st.ChangedServices(cur)
+		var names []string
+		for _, k := range keys {
+			names = append(names, k.Name)
+		}
+		if all || !slices.Equal(names, tc.want) {
+			t.Errorf("node %s %s: keys %v all %v, want %v", tc.node, tc.state, names, all, tc.want)
+		}
+	}
+	cur := st.Cursor()
+	c.node("n3", 4000)
+	if keys, all, _ := st.ChangedServices(cur); all || len(keys) != 1 || keys[0].Name != "g" {
+		t.Errorf("a new node: keys %v all %v, want only the global service", keys, all)
 	}
 }

@@ -67,8 +67,9 @@ func NewServiceController(d ServiceDeps) *ServiceController {
 }
 
 // Run reconciles on every store change and on a timer until ctx ends. A
-// change revisits only the services it touched (their spec or replicas);
-// the timer, a node change and a lost history revisit every service.
+// change revisits only the services it touched (their spec or replicas; a
+// node's change, those with replicas on it and the global ones); the timer
+// and a lost history revisit every service.
 func (c *ServiceController) Run(ctx context.Context) error {
 	changed, cancel := c.store.Notify()
 	defer cancel()

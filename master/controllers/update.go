@@ -135,8 +135,7 @@ type Verdict struct {
 
 // pass judges the rollouts in progress that changed since the last pass,
 // or, with every (the timer: deadlines and update.minHealthy pass with no
-// change), all of them. Only a node change or a lost history lists every
-// service again.
+// change), all of them. Only a lost history lists every service again.
 func (c *UpdateController) pass(ctx context.Context, every bool) error {
 	// The cursor is taken before the state is read, so that nothing
 	// applied in between goes unseen.
