@@ -44,7 +44,7 @@ type masterConn struct {
 	// transport carries every call, multiplexed over one HTTP/2
 	// connection per master; a new certificate gets a new one.
 	tlsConf   *tls.Config
-	transport atomic.Pointer[http.Transport]
+	transport atomic.Pointer[gatedTransport]
 
 	// sets rebuilds the node's set from the delta stream, across streams.
 	sets setAssembler
@@ -93,8 +93,8 @@ func newMasterConn(urls []string, token string, trust *caTrust) *masterConn {
 // many, and a node joins with one handshake per master); pinged when
 // silent, so that a connection to a master that vanished is dropped
 // within seconds and the next call dials again.
-func (c *masterConn) newTransport() *http.Transport {
-	return &http.Transport{
+func (c *masterConn) newTransport() *gatedTransport {
+	return newGatedTransport(&http.Transport{
 		TLSClientConfig:       c.tlsConf,
 		ForceAttemptHTTP2:     true,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 15 * time.Second}).DialContext,
@@ -102,7 +102,7 @@ func (c *masterConn) newTransport() *http.Transport {
 		ResponseHeaderTimeout: 10 * time.Second,
 		IdleConnTimeout:       90 * time.Second,
 		HTTP2:                 &http.HTTP2Config{SendPingTimeout: 10 * time.Second, PingTimeout: 5 * time.Second},
-	}
+	})
 }
 
 // currentTransport sends each call through the masterConn's transport of
