@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"regexp"
 	"sync"
 	"time"
 
@@ -84,19 +86,40 @@ type Fleet struct {
 }
 
 // streamBreaks counts the fleet's broken assignment streams and keeps the
-// last error: what a scale run reports of its agents' reconnects.
+// last error and a count by reason: what a scale run reports of its
+// agents' reconnects.
 type streamBreaks struct {
-	mu   sync.Mutex
-	n    int64
-	last error
+	mu       sync.Mutex
+	n        int64
+	last     error
+	byReason map[string]int64
 }
 
 func (b *streamBreaks) add(err error) {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.n++
 	b.last = err
-	b.mu.Unlock()
+	if b.byReason == nil {
+		b.byReason = map[string]int64{}
+	}
+	b.byReason[breakReason(err)]++
 }
+
+// breakReason is err without what differs from node to node (URLs,
+// addresses, numbers), so that breaks of one cause count together.
+func breakReason(err error) string {
+	if err == nil {
+		return "ended"
+	}
+	s := quoted.ReplaceAllString(err.Error(), `"…"`)
+	return digits.ReplaceAllString(s, "N")
+}
+
+var (
+	quoted = regexp.MustCompile(`"[^"]*"`)
+	digits = regexp.MustCompile(`[0-9]+`)
+)
 
 // StreamBreaks is how many of the fleet's assignment streams broke so far
 // (each then opened again), and the last one's error.
@@ -104,6 +127,14 @@ func (f *Fleet) StreamBreaks() (int64, error) {
 	f.breaks.mu.Lock()
 	defer f.breaks.mu.Unlock()
 	return f.breaks.n, f.breaks.last
+}
+
+// StreamBreakReasons counts the fleet's broken streams so far by reason
+// (the error, less URLs and numbers).
+func (f *Fleet) StreamBreakReasons() map[string]int64 {
+	f.breaks.mu.Lock()
+	defer f.breaks.mu.Unlock()
+	return maps.Clone(f.breaks.byReason)
 }
 
 // Start joins Count hollow nodes and runs them until ctx ends. It returns

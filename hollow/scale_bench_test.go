@@ -35,6 +35,7 @@ func BenchmarkScale(b *testing.B) {
 		b.Fatal(err)
 	}
 	r.registered = registered
+	serveFleetBreaks(f)
 	progress("%d hollow nodes ready in %s", sz.nodes, registered)
 	b.ResetTimer()
 	// Each phase runs when those before it succeeded; one not run is

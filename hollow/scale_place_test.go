@@ -63,6 +63,7 @@ func (c *scaleCluster) place(r *scaleReport, f *hollow.Fleet) error {
 		r.placeStreamBreaks = float64(breaks - breaks0)
 		if breaks > breaks0 {
 			progress("%d assignment streams broke while placing; the last: %v", breaks-breaks0, last)
+			progress("broken streams by reason, since the fleet started: %s", reasonsText(f.StreamBreakReasons()))
 		}
 	}()
 	masters0, leader0, self0 := c.mastersCPU(), leader.cpu(), cpuSeconds()

@@ -173,7 +173,7 @@ func assignmentSet(st *store.Store, nodeID string, withPeers bool) *orchpb.Assig
 		if n.GetId() == nodeID {
 			continue
 		}
-		set.Peers = append(set.Peers, &orchpb.Node{Id: n.GetId(), Name: n.GetName(), Address: n.GetAddress(), Subnet: n.GetSubnet(), State: n.GetState()})
+		set.Peers = append(set.Peers, peerView(n))
 	}
 	return set
 }

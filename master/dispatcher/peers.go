@@ -36,9 +36,14 @@ type peerTable struct {
 	logStart uint64
 }
 
-// peerView is what a node's overlay needs to know of another node.
+// peerView is what a node's overlay needs to know of another node. Its
+// state is left out: an agent keeps a down node's routes (it may only be
+// cut off from the masters), so a node going down or coming back changes
+// nothing for its peers, and must not send every stream a message: at
+// 5,000 nodes a wave of late heartbeats became thousands of messages per
+// stream.
 func peerView(n *orchpb.Node) *orchpb.Node {
-	return &orchpb.Node{Id: n.GetId(), Name: n.GetName(), Address: n.GetAddress(), Subnet: n.GetSubnet(), State: n.GetState()}
+	return &orchpb.Node{Id: n.GetId(), Name: n.GetName(), Address: n.GetAddress(), Subnet: n.GetSubnet()}
 }
 
 // hashMessage is a 64-bit digest of m's deterministic encoding, the same on

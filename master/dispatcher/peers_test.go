@@ -13,7 +13,7 @@ func peerNode(id, state string) *orchpb.Node {
 
 // TestPeerTableFollowsChanges: a stream that followed the table gets only
 // the nodes changed since (never its own), a change outside the peer view
-// (labels) is no change, and a stream further behind than the log, or of
+// (labels, a node going down) is no change, and a stream further behind than the log, or of
 // another listing, gets every peer. The digest is the same however the
 // table was reached.
 func TestPeerTableFollowsChanges(t *testing.T) {
@@ -31,16 +31,24 @@ func TestPeerTableFollowsChanges(t *testing.T) {
 	if tab.put(relabelled) {
 		t.Error("a label change counted as a peer change")
 	}
+	if tab.put(peerNode("b", "down")) {
+		t.Error("a node going down counted as a peer change (agents keep a down node's routes)")
+	}
+	moved := func(id, state string) *orchpb.Node {
+		n := peerNode(id, state)
+		n.Address = "192.0.2.2"
+		return n
+	}
 	tab.put(peerNode("c", "ready"))
-	tab.put(peerNode("b", "down"))
-	tab.put(peerNode("a", "down"))
+	tab.put(moved("b", "down"))
+	tab.put(moved("a", "down"))
 	tab.remove("c")
 	ch, _ := tab.since("a", first.cursor)
 	if ch.full || fmt.Sprint(nodeIDs(ch.put)) != "[b]" || fmt.Sprint(ch.removed) != "[c]" {
 		t.Fatalf("catch-up: full %v put %v removed %v", ch.full, nodeIDs(ch.put), ch.removed)
 	}
 	var fresh peerTable
-	fresh.reset([]*orchpb.Node{peerNode("a", "down"), peerNode("b", "down")})
+	fresh.reset([]*orchpb.Node{moved("a", "ready"), moved("b", "ready")})
 	if whole, _ := fresh.since("a", peerCursor{}); whole.digest != ch.digest {
 		t.Fatalf("digest after changes %016x, of the same nodes listed %016x", ch.digest, whole.digest)
 	}
