@@ -25,7 +25,7 @@ var (
 	})
 	nodesHeld = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "orch_node_controller_held_nodes",
-		Help: "Nodes silent past the node timeout that the node controller does not mark down because every node is silent at once (this master is likelier cut off); 0 otherwise.",
+		Help: "Nodes silent past the node timeout that the node controller does not mark down because most nodes (55%, 3 or more) are silent at once (this master is likelier cut off or behind); 0 otherwise.",
 	})
 )
 

@@ -30,8 +30,8 @@ type Heartbeats interface {
 const DefaultNodeTimeout = 3 * time.Second
 
 // NodeController marks silent nodes down and their replicas lost, and
-// brings nodes back when their agents speak again; when every node is
-// silent at once it marks none (wholeSilence).
+// brings nodes back when their agents speak again; when most nodes are
+// silent at once it marks none (massSilence).
 type NodeController struct {
 	store      *store.Store
 	proposer   endpoint.Proposer
@@ -39,7 +39,7 @@ type NodeController struct {
 	timeout    time.Duration
 	now        func() time.Time
 	log        *slog.Logger
-	// holding: the last check found every node silent (wholeSilence).
+	// holding: the last check found most nodes silent (massSilence).
 	holding bool
 }
 
@@ -92,29 +92,34 @@ func (c *NodeController) Run(ctx context.Context) error {
 	}
 }
 
-// massSilenceMin is the smallest cluster in which every node silent at
-// once holds them all up (wholeSilence). With fewer nodes, their own
-// failure is as likely as the master's, and a node shown down tells more.
+// massSilenceMin is the fewest silent nodes that can hold the others up
+// (massSilence). With fewer, their own failure is as likely as the
+// master's, and a node shown down tells more.
 const massSilenceMin = 3
 
-// wholeSilence reports whether every node (massSilenceMin or more) is
-// silent past timeout at once: silences are theirs. Then this master is
-// likelier the one cut off (its network, or its heartbeat intake stalled)
-// than every machine failing together; and marking them down would gain
-// nothing, since no node is left to run their replicas, and would lose
-// every replica when the nodes are heard again. Kubernetes' node lifecycle
-// controller stops evicting when every zone is disrupted, for the same
-// reason.
-func wholeSilence(silences []time.Duration, timeout time.Duration) bool {
-	if len(silences) < massSilenceMin {
-		return false
-	}
+// massSilenceShare is the share of the nodes silent at once past which
+// none is marked down: Kubernetes' unhealthy-zone threshold (55%), past
+// which its node lifecycle controller evicts slowly or not at all.
+const massSilenceShare = 0.55
+
+// massSilence reports whether so many nodes are silent past timeout at once
+// (massSilenceMin or more, and massSilenceShare of them or more) that none
+// should be marked down. Then this master is likelier the one cut off (its
+// network, or its heartbeat intake stalled), or the masters too loaded to
+// hear their agents, than most machines failing together; and marking them
+// down would gain little, since few nodes are left to run their replicas,
+// while it would move every replica they hold onto the few left, adding
+// load to masters already behind (at 5,000 nodes, late heartbeats marked
+// nodes down, whose replicas moved, which made more heartbeats late). A
+// cluster that truly lost most of its machines waits for its operator
+// (orchctl node remove).
+func massSilence(silences []time.Duration, timeout time.Duration) (silent int, held bool) {
 	for _, s := range silences {
-		if s <= timeout {
-			return false
+		if s > timeout {
+			silent++
 		}
 	}
-	return true
+	return silent, silent >= massSilenceMin && float64(silent) >= massSilenceShare*float64(len(silences))
 }
 
 // intakeLagQuantile picks, among the nodes' silences, the one that tells
@@ -151,12 +156,13 @@ func (c *NodeController) check(ctx context.Context, since time.Time) error {
 	for i, n := range nodes {
 		silences[i] = silentFor(n)
 	}
-	if wholeSilence(silences, c.timeout) {
+	if silent, held := massSilence(silences, c.timeout); held {
 		if !c.holding {
-			c.log.Warn("every node is silent at once: none is marked down, this master is likelier cut off than every machine down", "nodes", len(nodes))
+			c.log.Warn("most nodes are silent at once: none is marked down, this master is likelier cut off or behind than most machines down",
+				"silent", silent, "nodes", len(nodes))
 			c.holding = true
 		}
-		nodesHeld.Set(float64(len(nodes)))
+		nodesHeld.Set(float64(silent))
 		return nil
 	}
 	c.holding = false

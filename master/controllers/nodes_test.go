@@ -253,9 +253,9 @@ func nodesOf(reps []*orchpb.Replica) string {
 
 // TestWholeSilenceMarksNoneDown: when every node of three falls silent at
 // once, the leader marks none down (it is likelier cut off itself, and no
-// node is left to run their replicas); when one speaks again, the silent
-// others go down as usual. Two nodes both silent go down: with so few,
-// their failure is as likely.
+// node is left to run their replicas); when one speaks again, the two
+// silent others go down as usual: with so few, their failure is as likely.
+// Two nodes both silent go down for the same reason.
 func TestWholeSilenceMarksNoneDown(t *testing.T) {
 	c := newCluster(t)
 	a, b, cc := c.node("a", 4000), c.node("b", 4000), c.node("c", 4000)
@@ -290,6 +290,41 @@ func TestWholeSilenceMarksNoneDown(t *testing.T) {
 	}
 	if two.st.Node(x).Status() != orchpb.NodeDown || two.st.Node(y).Status() != orchpb.NodeDown {
 		t.Errorf("two silent nodes: %s, %s; want down, down", two.st.Node(x).Status(), two.st.Node(y).Status())
+	}
+}
+
+// TestMostSilenceMarksNoneDown: six nodes of ten silent at once (past
+// 55%) are held up; when one of them speaks again, the five still silent
+// go down.
+func TestMostSilenceMarksNoneDown(t *testing.T) {
+	c, clk, hb, ids := fleetHeardAtStart(t, 10)
+	start := clk.Now()
+	nc := NewNodeController(NodeDeps{Store: c.st, Proposer: proposer{c}, Heartbeats: hb, Timeout: 3 * time.Second, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
+	ctx := context.Background()
+	clk.advance(10 * time.Second)
+	for _, id := range ids[6:] {
+		hb[id] = clk.Now()
+	}
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if st := c.st.Node(id).Status(); st != orchpb.NodeReady {
+			t.Errorf("node %s is %s while six of ten are silent, want ready", id, st)
+		}
+	}
+	hb[ids[5]] = clk.Now()
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		want := orchpb.NodeReady
+		if i < 5 {
+			want = orchpb.NodeDown
+		}
+		if st := c.st.Node(id).Status(); st != want {
+			t.Errorf("five of ten silent: node %s is %s, want %s", id, st, want)
+		}
 	}
 }
 
@@ -366,18 +401,20 @@ func (p *slowProposer) Apply(ctx context.Context, cmd *orchpb.Command) (*orchpb.
 // went through is not marked down on the silence read when the check
 // began.
 func TestNodeSpeakingDuringACheckStaysUp(t *testing.T) {
-	c, clk, hb, ids := fleetHeardAtStart(t, 6)
+	c, clk, hb, ids := fleetHeardAtStart(t, 10)
 	start := clk.Now()
 	p := &slowProposer{proposer: proposer{c}, clk: clk, step: time.Second}
 	nc := NewNodeController(NodeDeps{Store: c.st, Proposer: p, Heartbeats: hb, Timeout: 3 * time.Second, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
 	clk.advance(5 * time.Second)
-	hb[ids[0]], hb[ids[1]] = clk.Now(), clk.Now() // the rest are silent
+	for _, id := range ids[:6] {
+		hb[id] = clk.Now() // the other four are silent
+	}
 	late := ids[len(ids)-1]
 	p.after = func() { hb[late] = clk.Now() }
 	if err := nc.check(context.Background(), start); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range ids[2 : len(ids)-1] {
+	for _, id := range ids[6 : len(ids)-1] {
 		if st := c.st.Node(id).Status(); st != orchpb.NodeDown {
 			t.Errorf("silent node %s is %s, want down", id, st)
 		}
