@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,7 +119,7 @@ func (c *scaleCluster) waitRunning(m *scaleMaster, total int) error {
 			told = time.Now()
 		}
 		if err != nil && time.Since(grew) > stallLimit {
-			return fmt.Errorf("%w: no more replicas running for %s (%s): %w", errScaleStalled, stallLimit, c.nodesDown(), err)
+			return fmt.Errorf("%w: no more replicas running for %s (%s; %s): %w", errScaleStalled, stallLimit, c.nodesDown(), c.notRunning(m), err)
 		}
 		return err
 	})
@@ -133,6 +134,30 @@ func (c *scaleCluster) leaderChanges() float64 {
 		}
 	}
 	return most
+}
+
+// notRunning sums up, from m's API, the replicas that do not run: how
+// many in each state and with each message, and a few of them: what a
+// stalled placement waits for.
+func (c *scaleCluster) notRunning(m *scaleMaster) string {
+	ctx, cancel := context.WithTimeout(c.ctx, time.Minute)
+	defer cancel()
+	reps, _, err := c.api[m.id].ListReplicas(ctx, client.ReplicaFilter{})
+	if err != nil {
+		return fmt.Sprintf("replicas not listed: %v", err)
+	}
+	by := map[string]int64{}
+	var some []string
+	for _, r := range reps {
+		if r.Observed() == orchpb.ReplicaRunning || r.Terminal() {
+			continue
+		}
+		by[fmt.Sprintf("desired %s, %s: %s", r.Desired(), r.Observed(), r.GetMessage())]++
+		if len(some) < 5 {
+			some = append(some, fmt.Sprintf("%s on %q at version %d", r.GetName(), r.GetNode(), r.GetVersion()))
+		}
+	}
+	return fmt.Sprintf("not running, by state:%s\n  e.g. %s", reasonsText(by), strings.Join(some, ", "))
 }
 
 // nodesDown says how many nodes the first master that answers counts
