@@ -53,7 +53,10 @@ func (d *Dispatcher) deltaAssignments(w http.ResponseWriter, r *http.Request, no
 			if !coalescePeers(r.Context(), sub, changed, state.withPeers, peerCoalesce) {
 				return
 			}
-			if msg = d.nextDelta(state, sub); msg == nil {
+			if !d.slots.do(r.Context(), func() { msg = d.nextDelta(state, sub) }) {
+				return
+			}
+			if msg == nil {
 				continue
 			}
 			keepalive.Reset(resendInterval)

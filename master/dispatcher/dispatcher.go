@@ -79,6 +79,7 @@ type Dispatcher struct {
 
 	agentClient  *agentClient
 	streams      *fanout
+	slots        computeSlots
 	endpointFeed *endpointFeed
 	statuses     *statusBatcher
 	relay        beatRelay
@@ -99,6 +100,7 @@ func New(deps Deps) *Dispatcher {
 		heartbeats:   map[string]time.Time{},
 		agentClient:  newAgentClient(deps.CA, deps.ClientCert),
 		streams:      newFanout(deps.Store),
+		slots:        newComputeSlots(),
 		endpointFeed: newEndpointFeed(deps.Store),
 		statuses:     &statusBatcher{proposer: deps.Proposer},
 	}
