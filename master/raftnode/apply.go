@@ -57,6 +57,8 @@ func (n *Node) VerifyLeader(ctx context.Context) (uint64, error) {
 	if err := n.checkLeader(); err != nil {
 		return 0, err
 	}
+	start := time.Now()
+	defer func() { n.metrics.readIndex.WithLabelValues("verify").Observe(time.Since(start).Seconds()) }()
 	if err := n.commitInTerm(ctx); err != nil {
 		return 0, err
 	}
@@ -119,6 +121,8 @@ func (n *Node) lastCommandAtOrBelow(index uint64) (uint64, error) {
 func (n *Node) WaitApplied(ctx context.Context, index uint64, appliedIndex func() uint64) error {
 	// Polled: the index is usually reached within a millisecond, and a
 	// slow one costs a poll every 20ms at most.
+	start := time.Now()
+	defer func() { n.metrics.readIndex.WithLabelValues("apply").Observe(time.Since(start).Seconds()) }()
 	bo := backoff.New(500*time.Microsecond, 20*time.Millisecond)
 	for appliedIndex() < index {
 		if err := bo.Wait(ctx); err != nil {
