@@ -48,6 +48,9 @@ type masterConn struct {
 
 	// sets rebuilds the node's set from the delta stream, across streams.
 	sets setAssembler
+	// setIndex is the Raft index of the newest set the stream brought,
+	// sent with each report with news (StatusReport.assignments_index).
+	setIndex atomic.Uint64
 	// reports trims status reports to what changed.
 	reports statusDelta
 	// heard is when the current master last answered (unix ns; 0: not
@@ -243,6 +246,11 @@ func (c *masterConn) reportStatus(ctx context.Context, report *orchpb.StatusRepo
 		c.reports.acknowledge(report, sent, full, master, now)
 		return nil
 	}
+	if !sent.Bare() {
+		// The master taking the report may be behind the one that
+		// streamed the set: it catches up first.
+		sent.AssignmentsIndex = c.setIndex.Load()
+	}
 	body, err := proto.Marshal(sent)
 	if err != nil {
 		return err
@@ -301,6 +309,9 @@ func (c *masterConn) watchAssignments(ctx context.Context, nodeID string, peers 
 		}
 		if err := c.trust.follow(set, c.cert.Load()); err != nil {
 			return err
+		}
+		if i := set.GetIndex(); i != 0 {
+			c.setIndex.Store(i)
 		}
 		handle(set)
 		return nil

@@ -2,12 +2,14 @@ package agent
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	orchpb "github.com/orch-io/orch/proto"
+	"google.golang.org/protobuf/proto"
 )
 
 // A fleet given the same list of masters spreads over them instead of
@@ -74,5 +76,43 @@ func TestSlowMasterKeepsItsAgents(t *testing.T) {
 	}
 	if got := conn.base(); got != m.srv.URL {
 		t.Fatalf("a refused connection left the agent at %s", got)
+	}
+}
+
+// A report with news names the index of the newest assignment set the
+// stream brought, so that a master behind the one that streamed it waits
+// before it judges the statuses; a bare heartbeat names none.
+func TestReportsNameTheirSetsIndex(t *testing.T) {
+	m := newBeatMaster(t, true)
+	got := make(chan *orchpb.StatusReport, 2)
+	mux := m.srv.Config.Handler.(*http.ServeMux)
+	mux.HandleFunc("POST /v1/agent/nodes/idx/status", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var rep orchpb.StatusReport
+		if err := proto.Unmarshal(body, &rep); err != nil {
+			t.Errorf("report: %v", err)
+		}
+		got <- &rep
+		w.WriteHeader(http.StatusNoContent)
+	})
+	conn := newMasterConn([]string{m.srv.URL}, "t", mustTrust(t, m.caPEM))
+	conn.setIndex.Store(42)
+	ctx := context.Background()
+	if err := conn.reportStatus(ctx, &orchpb.StatusReport{NodeId: "idx", Statuses: []*orchpb.ReplicaStatus{{Id: "r1", State: "running"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if rep := <-got; rep.GetAssignmentsIndex() != 42 {
+		t.Errorf("a report with news names index %d, want 42", rep.GetAssignmentsIndex())
+	}
+	if err := conn.reportStatus(ctx, &orchpb.StatusReport{NodeId: "idx"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case rep := <-got:
+		if rep.GetAssignmentsIndex() != 0 {
+			t.Errorf("a bare heartbeat names index %d, want none", rep.GetAssignmentsIndex())
+		}
+	case <-time.After(5 * time.Second):
+		// Not sent at all is fine too: a heartbeat may ride the stream.
 	}
 }

@@ -5218,10 +5218,17 @@ type StatusReport struct {
 	// ca_digest: the digest of the CA bundle the node trusts;
 	// cert_issuer: the key id (hex) of the CA that signed its client
 	// certificate. A CA replacement moves on when every node caught up.
-	CaDigest      string `protobuf:"bytes,25,opt,name=ca_digest,json=caDigest,proto3" json:"ca_digest,omitempty"`
-	CertIssuer    string `protobuf:"bytes,26,opt,name=cert_issuer,json=certIssuer,proto3" json:"cert_issuer,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CaDigest   string `protobuf:"bytes,25,opt,name=ca_digest,json=caDigest,proto3" json:"ca_digest,omitempty"`
+	CertIssuer string `protobuf:"bytes,26,opt,name=cert_issuer,json=certIssuer,proto3" json:"cert_issuer,omitempty"`
+	// assignments_index is the Raft index of the newest assignment set the
+	// agent holds (0: none, or an agent of v0.1.0). The master that takes
+	// the report may be another than the one that streamed the set, and
+	// behind it: it catches up to this index before it judges the statuses,
+	// so that a replica it has not applied yet is not taken for one that
+	// is gone (whose statuses it drops).
+	AssignmentsIndex uint64 `protobuf:"varint,36,opt,name=assignments_index,json=assignmentsIndex,proto3" json:"assignments_index,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *StatusReport) Reset() {
@@ -5287,6 +5294,13 @@ func (x *StatusReport) GetCertIssuer() string {
 		return x.CertIssuer
 	}
 	return ""
+}
+
+func (x *StatusReport) GetAssignmentsIndex() uint64 {
+	if x != nil {
+		return x.AssignmentsIndex
+	}
+	return 0
 }
 
 // Endpoint is one replica as service discovery sees it: enough for every
@@ -7260,14 +7274,15 @@ const file_proto_orch_proto_rawDesc = "" +
 	"\rpeers_removed\x18I \x03(\tR\fpeersRemoved\x12\x16\n" +
 	"\x06digest\x18J \x01(\x06R\x06digest\x12\"\n" +
 	"\rca_bundle_pem\x18\x19 \x01(\tR\vcaBundlePem\x12.\n" +
-	"\x13renew_unless_issuer\x18\x1a \x01(\tR\x11renewUnlessIssuer\"\xd1\x01\n" +
+	"\x13renew_unless_issuer\x18\x1a \x01(\tR\x11renewUnlessIssuer\"\xfe\x01\n" +
 	"\fStatusReport\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x122\n" +
 	"\bstatuses\x18\x02 \x03(\v2\x16.orch.v1.ReplicaStatusR\bstatuses\x126\n" +
 	"\fvolume_usage\x18# \x03(\v2\x13.orch.v1.VolumeSizeR\vvolumeUsage\x12\x1b\n" +
 	"\tca_digest\x18\x19 \x01(\tR\bcaDigest\x12\x1f\n" +
 	"\vcert_issuer\x18\x1a \x01(\tR\n" +
-	"certIssuer\"\xd4\x01\n" +
+	"certIssuer\x12+\n" +
+	"\x11assignments_index\x18$ \x01(\x04R\x10assignmentsIndex\"\xd4\x01\n" +
 	"\bEndpoint\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x01 \x01(\tR\treplicaId\x12\x1c\n" +

@@ -36,6 +36,10 @@ func (d *Dispatcher) status(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, e)
 		return
 	}
+	if err := d.catchUp(r.Context(), report.GetAssignmentsIndex()); err != nil {
+		api.WriteError(w, &api.Error{Code: api.CodeNoLeader, Message: "record status of node " + nodeID + ": " + err.Error(), Status: http.StatusServiceUnavailable})
+		return
+	}
 	changed, msg := d.changedStatuses(node, report.GetStatuses())
 	if msg != "" {
 		forbid(w, msg)
