@@ -144,6 +144,12 @@ func (s *Server) wrap(r endpoint.Route) http.Handler {
 		defer func() { s.metrics.observe(pattern, rec.status, time.Since(start)) }()
 		if r.Role != endpoint.Public {
 			role, err := s.authenticate(req)
+			if errors.Is(err, auth.ErrCannotTell) {
+				// A restarted master without a leader yet: the token may
+				// be one it has not applied. Retrying is safe.
+				writeError(rec, &api.Error{Code: api.CodeNoLeader, Message: "cannot check the bearer token now: this master has not caught up with the cluster (no leader yet); try again", Status: http.StatusServiceUnavailable})
+				return
+			}
 			if err != nil {
 				msg := "missing or invalid bearer token"
 				if errors.Is(err, auth.ErrExpired) {

@@ -79,6 +79,30 @@ func TestTokens(t *testing.T) {
 	}
 }
 
+// TestUnknownTokenWithoutACatchUp: a master that cannot catch up (no
+// leader yet: a restarted master whose log is not applied) cannot tell an
+// unknown token from one it has not applied; it says so (ErrCannotTell,
+// which the API answers 503) instead of calling the token invalid.
+func TestUnknownTokenWithoutACatchUp(t *testing.T) {
+	ca, err := pki.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := NewToken(ca.Digest(), RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noLeader := errors.New("no leader")
+	toks := NewTokens(table{}, func(context.Context) error { return noLeader })
+	_, err = toks.Authenticate(token)
+	if !errors.Is(err, ErrCannotTell) || !errors.Is(err, noLeader) || errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("an unknown token while the master cannot catch up: %v; want ErrCannotTell (with why), not ErrUnauthenticated", err)
+	}
+	if _, err := toks.Authenticate("garbage"); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("a malformed token: %v, want ErrUnauthenticated (no catch-up needed to tell)", err)
+	}
+}
+
 func TestLegacyTokens(t *testing.T) {
 	dir := t.TempDir()
 	if got, err := ReadLegacyTokens(dir); err != nil || len(got) != 0 {

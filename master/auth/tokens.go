@@ -63,6 +63,13 @@ func (r Role) Allows(need Role) bool {
 // ErrUnauthenticated is returned for a missing or unknown token.
 var ErrUnauthenticated = errors.New("auth: invalid or missing token")
 
+// ErrCannotTell is returned for a token this master does not know while it
+// cannot catch up with the cluster (no leader, or not within
+// catchUpTimeout): the token may have been created in what it has not
+// applied yet, so the caller is told to try again, not that the token is
+// invalid. It is not an ErrUnauthenticated.
+var ErrCannotTell = errors.New("auth: this master cannot check the token now: it has not caught up with the cluster")
+
 // ErrExpired is returned for a token past its expiry; it is an
 // ErrUnauthenticated.
 var ErrExpired = fmt.Errorf("%w: token expired", ErrUnauthenticated)
@@ -120,7 +127,10 @@ func (t *Tokens) Authenticate(token string) (Role, error) {
 	}
 	digest := pki.TokenDigest(token)
 	e := t.table.Token(digest)
-	if e == nil && t.catchUp != nil && t.catchUp.wait() == nil {
+	if e == nil && t.catchUp != nil {
+		if err := t.catchUp.wait(); err != nil {
+			return "", fmt.Errorf("%w: %w", ErrCannotTell, err)
+		}
 		e = t.table.Token(digest)
 	}
 	if e == nil {
