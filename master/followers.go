@@ -48,9 +48,10 @@ func (m *Master) readBarrier(ctx context.Context) error {
 	var last error
 	for {
 		if m.raft.IsLeader() {
-			index, err := m.raft.VerifyLeader(ctx)
+			var index uint64
+			err := m.timedRead("verify", func() (err error) { index, err = m.raft.VerifyLeader(ctx); return err })
 			if err == nil {
-				return m.raft.WaitApplied(ctx, index, m.store.Index)
+				return m.timedRead("apply", func() error { return m.store.WaitIndex(ctx, index) })
 			}
 			if !errors.Is(err, raftnode.ErrNotLeader) {
 				return err
@@ -62,9 +63,10 @@ func (m *Master) readBarrier(ctx context.Context) error {
 				return noLeaderForRead(m.cfg.LeaderWait)
 			}
 			if !self {
-				index, err := m.peers.ReadIndex(ctx, url)
+				var index uint64
+				err := m.timedRead("verify", func() (err error) { index, err = m.peers.ReadIndex(ctx, url); return err })
 				if err == nil {
-					return m.raft.WaitApplied(ctx, index, m.store.Index)
+					return m.timedRead("apply", func() error { return m.store.WaitIndex(ctx, index) })
 				}
 				last = err
 			}

@@ -61,7 +61,7 @@ func (m *Master) startLeaderWork(parent context.Context, wg *sync.WaitGroup) fun
 		// still exist, so they wait until every committed entry is applied.
 		index, err := m.raft.VerifyLeader(ctx)
 		if err == nil {
-			err = m.raft.WaitApplied(ctx, index, m.store.Index)
+			err = m.store.WaitIndex(ctx, index)
 		}
 		if err != nil {
 			m.log.Warn("leader work not started: store did not catch up", "err", err)

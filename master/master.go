@@ -97,7 +97,9 @@ type Master struct {
 	// dataKey seals secret values (DATA/data.key, never replicated).
 	dataKey *seal.Key
 	// registry holds this master's metrics (GET /metrics).
-	registry   *prometheus.Registry
+	registry *prometheus.Registry
+	// readWaits times linearizable reads' waits (readBarrier).
+	readWaits  *prometheus.HistogramVec
 	cert       *pki.LiveCert // this master's own, renewed by runCertRenewal
 	certHosts  []string
 	tokens     *auth.Tokens
@@ -201,6 +203,7 @@ func (m *Master) listenAndOpenRaft(joining bool) error {
 	}
 	m.cert = pki.NewLiveCert(cert)
 	m.store = store.New()
+	m.readWaits = newReadWaits()
 	m.tokens = auth.NewTokens(m.store, m.readBarrier)
 	m.peers = peer.NewClient(m.ca, m.cert)
 	rc := cfg.Raft

@@ -1,6 +1,8 @@
 package master
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -20,7 +22,30 @@ func (m *Master) newRegistry() *prometheus.Registry {
 		storeCollector{m.store},
 	)
 	reg.MustRegister(controllers.Collectors()...)
+	reg.MustRegister(m.readWaits)
 	return reg
+}
+
+// newReadWaits times the two waits of a linearizable read (readBarrier).
+func newReadWaits() *prometheus.HistogramVec {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "orch_raft_read_index_duration_seconds",
+		Help:    "The two waits of a linearizable read on this master: stage verify, the leader confirming with a quorum that it still leads (asked over the API from a follower); stage apply, this master applying what was committed when the read began.",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"stage"})
+	// Exported from the start, at zero, before the first read.
+	h.WithLabelValues("verify")
+	h.WithLabelValues("apply")
+	return h
+}
+
+// timedRead runs one wait of a linearizable read and records how long it
+// took as stage.
+func (m *Master) timedRead(stage string, wait func() error) error {
+	start := time.Now()
+	err := wait()
+	m.readWaits.WithLabelValues(stage).Observe(time.Since(start).Seconds())
+	return err
 }
 
 var (

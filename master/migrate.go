@@ -25,7 +25,7 @@ func (m *Master) migrateCredentials(ctx context.Context) error {
 	}
 	index, err := m.raft.VerifyLeader(ctx)
 	if err == nil {
-		err = m.raft.WaitApplied(ctx, index, m.store.Index)
+		err = m.store.WaitIndex(ctx, index)
 	}
 	if err != nil {
 		return err

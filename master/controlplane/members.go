@@ -196,7 +196,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
 func (s *Server) readIndex(w http.ResponseWriter, r *http.Request) {
 	index, err := s.deps.Raft.VerifyLeader(r.Context())
 	if err == nil {
-		err = s.deps.Raft.WaitApplied(r.Context(), index, s.deps.Store.Index)
+		err = s.deps.Store.WaitIndex(r.Context(), index)
 	}
 	if err != nil {
 		api.WriteError(w, endpoint.ErrorOf(err))

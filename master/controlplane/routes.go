@@ -32,7 +32,6 @@ type Raft interface {
 	RemoveServer(ctx context.Context, id string) error
 	Servers() ([]raftnode.Server, error)
 	VerifyLeader(ctx context.Context) (uint64, error)
-	WaitApplied(ctx context.Context, index uint64, appliedIndex func() uint64) error
 	IsLeader() bool
 	Leader() (id, addr string)
 	State() string

@@ -79,8 +79,6 @@ func (f *fakeRaft) VerifyLeader(context.Context) (uint64, error) {
 	return f.st.Index(), nil
 }
 
-func (f *fakeRaft) WaitApplied(context.Context, uint64, func() uint64) error { return nil }
-
 func (f *fakeRaft) IsLeader() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/orch-io/orch/internal/backoff"
 )
 
 // catchUpLimit bounds how long a status report waits for this master to
@@ -22,16 +20,13 @@ const catchUpLimit = 2 * time.Second
 // full report (at 2,000 nodes, 51 replicas for ten minutes). Past
 // catchUpLimit the agent is told to try again.
 func (d *Dispatcher) catchUp(ctx context.Context, index uint64) error {
-	if index == 0 || d.deps.Store.Index() >= index {
+	if index == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, catchUpLimit)
 	defer cancel()
-	bo := backoff.New(time.Millisecond, 50*time.Millisecond)
-	for d.deps.Store.Index() < index {
-		if bo.Wait(ctx) != nil {
-			return fmt.Errorf("this master has applied index %d, behind the assignments the node holds (index %d): try again", d.deps.Store.Index(), index)
-		}
+	if err := d.deps.Store.WaitIndex(ctx, index); err != nil {
+		return fmt.Errorf("this master is behind the assignments the node holds: try again: %w", err)
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/hashicorp/raft"
 
-	"github.com/orch-io/orch/internal/backoff"
 	orchpb "github.com/orch-io/orch/proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -51,14 +50,12 @@ func (n *Node) Apply(ctx context.Context, cmd *orchpb.Command) (*orchpb.CommandR
 // VerifyLeader confirms with a quorum that this master still leads and
 // returns the index a linearizable read must wait for: the last command
 // committed when the read began (the Raft read-index protocol). Pass it to
-// WaitApplied with the store's Index; then read the store. Returns 0 when
+// the store's WaitIndex; then read the store. Returns 0 when
 // there is nothing to wait for.
 func (n *Node) VerifyLeader(ctx context.Context) (uint64, error) {
 	if err := n.checkLeader(); err != nil {
 		return 0, err
 	}
-	start := time.Now()
-	defer func() { n.metrics.readIndex.WithLabelValues("verify").Observe(time.Since(start).Seconds()) }()
 	if err := n.commitInTerm(ctx); err != nil {
 		return 0, err
 	}
@@ -114,22 +111,6 @@ func (n *Node) lastCommandAtOrBelow(index uint64) (uint64, error) {
 		}
 	}
 	return 0, nil
-}
-
-// WaitApplied waits until appliedIndex() (the store's Index) reaches index
-// or ctx is done.
-func (n *Node) WaitApplied(ctx context.Context, index uint64, appliedIndex func() uint64) error {
-	// Polled: the index is usually reached within a millisecond, and a
-	// slow one costs a poll every 20ms at most.
-	start := time.Now()
-	defer func() { n.metrics.readIndex.WithLabelValues("apply").Observe(time.Since(start).Seconds()) }()
-	bo := backoff.New(500*time.Microsecond, 20*time.Millisecond)
-	for appliedIndex() < index {
-		if err := bo.Wait(ctx); err != nil {
-			return fmt.Errorf("raftnode: waiting for index %d (at %d): %w", index, appliedIndex(), err)
-		}
-	}
-	return nil
 }
 
 // timeoutOf turns ctx's deadline into raft's enqueue timeout (0 = none).

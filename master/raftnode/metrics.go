@@ -13,7 +13,6 @@ import (
 // figures are read from raft when scraped (collect).
 type raftMetrics struct {
 	commit        prometheus.Histogram
-	readIndex     *prometheus.HistogramVec
 	leaderChanges prometheus.Counter
 }
 
@@ -24,11 +23,6 @@ func newRaftMetrics() *raftMetrics {
 			Help:    "Time from proposing a command on the leader to its being committed and applied here.",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
-		readIndex: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "orch_raft_read_index_duration_seconds",
-			Help:    "The two waits of a linearizable read: stage verify, the leader confirming with a quorum that it still leads; stage apply, this master applying what was committed when the read began.",
-			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-		}, []string{"stage"}),
 		leaderChanges: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "orch_raft_leader_changes_total",
 			Help: "Leader changes this master has seen (a new leader, or none).",
@@ -67,7 +61,6 @@ type raftCollector struct{ n *Node }
 
 func (c raftCollector) Describe(ch chan<- *prometheus.Desc) {
 	c.n.metrics.commit.Describe(ch)
-	c.n.metrics.readIndex.Describe(ch)
 	c.n.metrics.leaderChanges.Describe(ch)
 	for _, d := range []*prometheus.Desc{descApplied, descCommit, descTerm, descState, descSnapIndex, descSnapBytes, descSnapAge, descLastContact, descFSMPending} {
 		ch <- d
@@ -77,7 +70,6 @@ func (c raftCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c raftCollector) Collect(ch chan<- prometheus.Metric) {
 	n := c.n
 	n.metrics.commit.Collect(ch)
-	n.metrics.readIndex.Collect(ch)
 	n.metrics.leaderChanges.Collect(ch)
 	stats := n.raft.Stats()
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {

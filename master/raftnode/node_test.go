@@ -37,7 +37,7 @@ func TestSingleNodeRestart(t *testing.T) {
 		// still the last command.
 		t.Fatalf("VerifyLeader after restart = %d, %v; want %d", idx, err, last)
 	}
-	if err := m.node.WaitApplied(ctxT(t), idx, m.store.Index); err != nil {
+	if err := m.store.WaitIndex(ctxT(t), idx); err != nil {
 		t.Fatal(err)
 	}
 	if got := m.store.Snapshot(); !equalSnap(got, before) {
@@ -72,7 +72,7 @@ func applyAndReadBack(t *testing.T, m *master) uint64 {
 	if err != nil || idx != last {
 		t.Fatalf("VerifyLeader = %d, %v; want %d", idx, err, last)
 	}
-	if err := m.node.WaitApplied(ctxT(t), idx, m.store.Index); err != nil {
+	if err := m.store.WaitIndex(ctxT(t), idx); err != nil {
 		t.Fatal(err)
 	}
 	return last
@@ -210,7 +210,7 @@ func failOver(t *testing.T, rest []*master, lastIndex uint64) *orchpb.CommandRes
 	if idx != lastIndex {
 		t.Fatalf("read index on the new leader = %d, want the last command %d", idx, lastIndex)
 	}
-	if err := newLeader.node.WaitApplied(ctxT(t), idx, newLeader.store.Index); err != nil {
+	if err := newLeader.store.WaitIndex(ctxT(t), idx); err != nil {
 		t.Fatal(err)
 	}
 	if newLeader.store.Service("default", "web") == nil {
