@@ -157,22 +157,31 @@ func (c *scaleCluster) leader() (*scaleMaster, error) {
 
 // metric reads one figure from master m's /metrics page.
 func (c *scaleCluster) metric(m *scaleMaster, name string, labels map[string]string) (float64, error) {
-	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, m.url()+"/metrics", nil)
+	page, err := c.metricsPage(m)
 	if err != nil {
 		return 0, err
+	}
+	v, _ := measure.PromValue(page, name, labels)
+	return v, nil
+}
+
+// metricsPage is master m's /metrics page.
+func (c *scaleCluster) metricsPage(m *scaleMaster) (string, error) {
+	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, m.url()+"/metrics", nil)
+	if err != nil {
+		return "", err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.admin)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("scale: metrics of %s: %w", m.id, err)
+		return "", fmt.Errorf("scale: metrics of %s: %w", m.id, err)
 	}
 	defer resp.Body.Close()
 	page, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("scale: metrics of %s: %s %w", m.id, resp.Status, err)
+		return "", fmt.Errorf("scale: metrics of %s: %s %w", m.id, resp.Status, err)
 	}
-	v, _ := measure.PromValue(string(page), name, labels)
-	return v, nil
+	return string(page), nil
 }
 
 // poll calls check every interval until it returns nil or

@@ -31,6 +31,8 @@ func (r *scaleReport) figures() []keyed {
 		info("leader-peak-rss-MB", "leader peak RSS (VmHWM)", float64(r.leaderMem.Peak)/(1<<20), "MB", placeFailed),
 		fig("read-p99-ms", "API read p99 while placing", ms(p99), "ms", 100, false, place || len(r.reads) == 0),
 		info("read-p50-ms", "API read p50 while placing", ms(measure.Percentile(r.reads, 50)), "ms", place || len(r.reads) == 0),
+		info("read-served-p99-ms", "API read p99 at the leader's handler", 1000*r.servedReads.Quantile(0.99), "ms", place || r.servedReads.Total() == 0),
+		info("read-served-p50-ms", "API read p50 at the leader's handler", 1000*r.servedReads.Quantile(0.5), "ms", place || r.servedReads.Total() == 0),
 		info("reads", "API reads while placing", float64(len(r.reads)), "", place),
 		info("read-errors", "API reads failed while placing", float64(r.readErrors), "", place),
 		info("apply-retries", "applies retried (an error, then again)", float64(r.applyRetries), "", place),

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/orch-io/orch/api/client"
+	"github.com/orch-io/orch/internal/measure"
 )
 
 // startReaders runs two API readers until ctx ends, each in turn reading
@@ -54,4 +55,24 @@ func (c *scaleCluster) startReaders(ctx context.Context, api *client.Client, app
 		wg.Wait()
 		return samples, failed
 	}
+}
+
+// readRoutes are the routes startReaders calls.
+var readRoutes = []string{"GET /v1/namespaces/{ns}/services/{name}", "GET /v1/replicas"}
+
+// serverReads is master m's histogram of the readers' routes, as its API
+// timed them (from the handler's start to its end): read before and after
+// placing, the difference tells the master's share of a read's latency
+// from the share of the reader's own process and the network.
+func (c *scaleCluster) serverReads(m *scaleMaster) measure.Histogram {
+	page, err := c.metricsPage(m)
+	if err != nil {
+		progress("no server-side read latency: %v", err)
+		return measure.Histogram{}
+	}
+	h, err := measure.PromHistogram(page, "orch_api_request_duration_seconds", nil, readRoutes...)
+	if err != nil {
+		progress("no server-side read latency: %v", err)
+	}
+	return h
 }
