@@ -20,6 +20,11 @@ func (r *scaleReport) figures() []keyed {
 	info := func(key, name string, v float64, unit string, missing bool) keyed {
 		return keyed{measure.Figure{Name: name, Value: v, Unit: unit, NoGoal: true, Missing: missing}, key}
 	}
+	// served is a latency the leader timed, as p99 and p50 (within its
+	// histogram's buckets).
+	served := func(key, name string, h measure.Histogram) keyed {
+		return info(key+"-p99-ms", name+" p99", 1000*h.Quantile(0.99), "ms", place || h.Total() == 0)
+	}
 	return []keyed{
 		info("apply-s", "apply (all services written)", r.applied.Seconds(), "s", place),
 		fig("running-s", "apply to all replicas running", r.running.Seconds(), "s", 10, false, placeFailed),
@@ -31,8 +36,10 @@ func (r *scaleReport) figures() []keyed {
 		info("leader-peak-rss-MB", "leader peak RSS (VmHWM)", float64(r.leaderMem.Peak)/(1<<20), "MB", placeFailed),
 		fig("read-p99-ms", "API read p99 while placing", ms(p99), "ms", 100, false, place || len(r.reads) == 0),
 		info("read-p50-ms", "API read p50 while placing", ms(measure.Percentile(r.reads, 50)), "ms", place || len(r.reads) == 0),
-		info("read-served-p99-ms", "API read p99 at the leader's handler", 1000*r.servedReads.Quantile(0.99), "ms", place || r.servedReads.Total() == 0),
-		info("read-served-p50-ms", "API read p50 at the leader's handler", 1000*r.servedReads.Quantile(0.5), "ms", place || r.servedReads.Total() == 0),
+		served("read-served", "API read at the leader's handler", r.served.handler),
+		info("read-served-p50-ms", "API read at the leader's handler p50", 1000*r.served.handler.Quantile(0.5), "ms", place || r.served.handler.Total() == 0),
+		served("read-verify", "read barrier: leadership verified", r.served.verify),
+		served("read-apply", "read barrier: read index applied", r.served.apply),
 		info("reads", "API reads while placing", float64(len(r.reads)), "", place),
 		info("read-errors", "API reads failed while placing", float64(r.readErrors), "", place),
 		info("apply-retries", "applies retried (an error, then again)", float64(r.applyRetries), "", place),

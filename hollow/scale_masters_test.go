@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -48,6 +49,7 @@ func (m *scaleMaster) start(bin string, args ...string) error {
 	// Diagnosis only (the recorded runs use the defaults): flags for every
 	// master, e.g. longer Raft timeouts on a loaded machine.
 	common = append(common, strings.Fields(os.Getenv("ORCH_SCALE_MASTER_FLAGS"))...)
+	common = append(common, m.pprofFlag()...)
 	m.cmd = exec.Command(bin, append(common, args...)...)
 	m.cmd.Stdout, m.cmd.Stderr = log, log
 	// Should the benchmark itself be killed, its masters go too (best
@@ -60,6 +62,18 @@ func (m *scaleMaster) start(bin string, args ...string) error {
 	m.log, m.done = log, make(chan struct{})
 	go func() { _ = m.cmd.Wait(); close(m.done) }()
 	return nil
+}
+
+// pprofFlag serves master mN's Go profiles on 127.0.0.1:BASE+N-1 when
+// ORCH_SCALE_MASTER_PPROF names a BASE port (diagnosis: the leader and
+// the followers, profiled side by side).
+func (m *scaleMaster) pprofFlag() []string {
+	base, err := strconv.Atoi(os.Getenv("ORCH_SCALE_MASTER_PPROF"))
+	n, nerr := strconv.Atoi(strings.TrimPrefix(m.id, "m"))
+	if err != nil || nerr != nil {
+		return nil
+	}
+	return []string{"--pprof-addr", fmt.Sprintf("127.0.0.1:%d", base+n-1)}
 }
 
 func (m *scaleMaster) alive() bool {

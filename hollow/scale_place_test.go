@@ -70,7 +70,7 @@ func (c *scaleCluster) place(r *scaleReport, f *hollow.Fleet) error {
 	masters0, leader0, self0 := c.mastersCPU(), leader.cpu(), cpuSeconds()
 	ctx, stopReads := context.WithCancel(c.ctx)
 	done := &appliedSet{}
-	served0 := c.serverReads(leader)
+	served0 := c.servedReads(leader)
 	reads := c.startReaders(ctx, c.api[leader.id], done)
 	start := time.Now()
 	err = c.applyAll(c.api[leader.id], r, done)
@@ -87,7 +87,7 @@ func (c *scaleCluster) place(r *scaleReport, f *hollow.Fleet) error {
 	r.leaderMem = leader.memory()
 	stopReads()
 	r.reads, r.readErrors = reads()
-	r.servedReads = c.serverReads(leader).Sub(served0)
+	r.served = c.servedReads(leader).sub(served0)
 	r.placeLeaderChanges = c.leaderChanges() - changes0
 	if err != nil {
 		return fmt.Errorf("%w (Raft leader changes meanwhile: %v)", err, r.placeLeaderChanges)

@@ -60,19 +60,40 @@ func (c *scaleCluster) startReaders(ctx context.Context, api *client.Client, app
 // readRoutes are the routes startReaders calls.
 var readRoutes = []string{"GET /v1/namespaces/{ns}/services/{name}", "GET /v1/replicas"}
 
-// serverReads is master m's histogram of the readers' routes, as its API
-// timed them (from the handler's start to its end): read before and after
-// placing, the difference tells the master's share of a read's latency
-// from the share of the reader's own process and the network.
-func (c *scaleCluster) serverReads(m *scaleMaster) measure.Histogram {
+// servedReads is what master m timed of the readers' reads: its API's
+// histogram of their routes (from the handler's start to its end) and
+// its read barrier's two stages (a heartbeat round that verifies the
+// leadership, then the wait for the store to apply the read index).
+// Read before and after placing, the differences tell the master's share
+// of a read's latency from that of the reader's process and the network.
+type servedReads struct {
+	handler, verify, apply measure.Histogram
+}
+
+func (c *scaleCluster) servedReads(m *scaleMaster) servedReads {
 	page, err := c.metricsPage(m)
 	if err != nil {
 		progress("no server-side read latency: %v", err)
-		return measure.Histogram{}
+		return servedReads{}
 	}
-	h, err := measure.PromHistogram(page, "orch_api_request_duration_seconds", nil, readRoutes...)
-	if err != nil {
-		progress("no server-side read latency: %v", err)
+	var s servedReads
+	for _, h := range []struct {
+		into   *measure.Histogram
+		name   string
+		labels map[string]string
+		routes []string
+	}{
+		{&s.handler, "orch_api_request_duration_seconds", nil, readRoutes},
+		{&s.verify, "orch_raft_read_index_duration_seconds", map[string]string{"stage": "verify"}, nil},
+		{&s.apply, "orch_raft_read_index_duration_seconds", map[string]string{"stage": "apply"}, nil},
+	} {
+		if *h.into, err = measure.PromHistogram(page, h.name, h.labels, h.routes...); err != nil {
+			progress("no server-side read latency: %v", err)
+		}
 	}
-	return h
+	return s
+}
+
+func (s servedReads) sub(before servedReads) servedReads {
+	return servedReads{s.handler.Sub(before.handler), s.verify.Sub(before.verify), s.apply.Sub(before.apply)}
 }

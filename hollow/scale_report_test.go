@@ -51,7 +51,7 @@ type scaleReport struct {
 	leaderMem                    measure.Memory
 	reads                        []time.Duration
 	readErrors                   int
-	servedReads                  measure.Histogram // the leader's timing of the same reads
+	served                       servedReads // the leader's timing of the same reads
 	applyRetries                 int
 	placeLeaderChanges           float64
 	placeStreamBreaks            float64
