@@ -139,11 +139,35 @@ func assigned(rep *orchpb.Replica) bool {
 // other nodes when withPeers. Observed fields are left out so that status
 // reports do not make the set look changed.
 func assignmentSet(st *store.Store, nodeID string, withPeers bool) *orchpb.AssignmentSet {
-	set := &orchpb.AssignmentSet{Index: st.Index(), NodeId: nodeID}
+	set := readNodeSet(st, nodeID).AssignmentSet
+	if !withPeers {
+		return set
+	}
+	for _, n := range st.Nodes() {
+		if n.GetId() == nodeID {
+			continue
+		}
+		set.Peers = append(set.Peers, peerView(n))
+	}
+	return set
+}
+
+// nodeSet is a node's set (peers aside) with, for each assignment, the
+// stored replica it was built from. The store never changes a stored
+// replica (a change stores a copy), so a delta stream that sees the same
+// replica again knows its assignment unchanged without encoding it.
+type nodeSet struct {
+	*orchpb.AssignmentSet
+	from []*orchpb.Replica
+}
+
+func readNodeSet(st *store.Store, nodeID string) nodeSet {
+	set := nodeSet{AssignmentSet: &orchpb.AssignmentSet{Index: st.Index(), NodeId: nodeID}}
 	for _, rep := range st.Replicas(store.ReplicaFilter{Node: nodeID}) {
 		if !assigned(rep) {
 			continue
 		}
+		set.from = append(set.from, rep)
 		set.Assignments = append(set.Assignments, &orchpb.Assignment{
 			Replica: &orchpb.Replica{
 				Id:           rep.GetId(),
@@ -166,14 +190,5 @@ func assignmentSet(st *store.Store, nodeID string, withPeers bool) *orchpb.Assig
 		})
 	}
 	set.Volumes, set.VolumesListed = nodeVolumes(st, nodeID), true
-	if !withPeers {
-		return set
-	}
-	for _, n := range st.Nodes() {
-		if n.GetId() == nodeID {
-			continue
-		}
-		set.Peers = append(set.Peers, peerView(n))
-	}
 	return set
 }

@@ -14,8 +14,8 @@ type deltaState struct {
 	node      string
 	withPeers bool
 	seq       uint64
-	// assigned: replica id -> hash of the assignment as sent.
-	assigned     map[string]uint64
+	// assigned: replica id -> the assignment as sent.
+	assigned     map[string]sentAssignment
 	assignDigest uint64
 	volumes      uint64
 	// trust is the hash of the CA bundle and renewal issuer sent, and
@@ -26,6 +26,38 @@ type deltaState struct {
 	shape      uint64
 	peers      peerCursor
 	peerDigest uint64
+}
+
+// sentAssignment is an assignment as a stream sent it: its hash and, when
+// the hash depends on that alone, the stored replica it was built from.
+type sentAssignment struct {
+	hash uint64
+	from *orchpb.Replica
+}
+
+// hashAssignment is a's hash, taken from was when a was built from the
+// same stored replica as was and nothing outside the replica went into it
+// (a slot's volumes and the secret values are read from other objects).
+// During a placement a node's set changes once per replica placed or
+// started, so encoding every assignment at every change cost the masters
+// a tenth of their CPU.
+func hashAssignment(a *orchpb.Assignment, from *orchpb.Replica, was sentAssignment) sentAssignment {
+	if len(a.GetVolumes()) > 0 || len(a.GetSecretData()) > 0 {
+		return sentAssignment{hash: hashMessage(hashAssignmentKind, a)}
+	}
+	if from != nil && was.from == from {
+		return was
+	}
+	return sentAssignment{hash: hashMessage(hashAssignmentKind, a), from: from}
+}
+
+// source is the stored replica assignment i of cur was built from (nil
+// when not known).
+func source(cur nodeSet, i int) *orchpb.Replica {
+	if i < len(cur.from) {
+		return cur.from[i]
+	}
+	return nil
 }
 
 func newDeltaState(node string, withPeers bool) *deltaState {
@@ -42,16 +74,18 @@ func (s *deltaState) digest() uint64 {
 
 // whole is the first message of a stream: the whole set cur (read without
 // peers) and, when the stream carries them, every peer.
-func (s *deltaState) whole(cur *orchpb.AssignmentSet, peers peerChanges) *orchpb.AssignmentSet {
-	s.assigned = make(map[string]uint64, len(cur.GetAssignments()))
+func (s *deltaState) whole(cur nodeSet, peers peerChanges) *orchpb.AssignmentSet {
+	was := s.assigned
+	s.assigned = make(map[string]sentAssignment, len(cur.GetAssignments()))
 	s.assignDigest = 0
-	for _, a := range cur.GetAssignments() {
-		h := hashMessage(hashAssignment, a)
-		s.assigned[a.GetReplica().GetId()] = h
-		s.assignDigest ^= h
+	for i, a := range cur.GetAssignments() {
+		id := a.GetReplica().GetId()
+		sent := hashAssignment(a, source(cur, i), was[id])
+		s.assigned[id] = sent
+		s.assignDigest ^= sent.hash
 	}
 	s.volumes = hashVolumeList(cur.GetVolumes())
-	s.trust, s.trustSent = hashTrust(cur), trustOf(cur)
+	s.trust, s.trustSent = hashTrust(cur.AssignmentSet), trustOf(cur.AssignmentSet)
 	msg := &orchpb.AssignmentSet{
 		Index: cur.GetIndex(), NodeId: s.node, Assignments: cur.GetAssignments(),
 		Volumes: cur.GetVolumes(), VolumesListed: true,
@@ -67,27 +101,28 @@ func (s *deltaState) whole(cur *orchpb.AssignmentSet, peers peerChanges) *orchpb
 // next is the message that brings the agent from what was sent to cur and
 // peers, or nil when nothing changed. A stream whose peer position was
 // lost (peers.full) sends the whole set again.
-func (s *deltaState) next(cur *orchpb.AssignmentSet, peers peerChanges) *orchpb.AssignmentSet {
+func (s *deltaState) next(cur nodeSet, peers peerChanges) *orchpb.AssignmentSet {
 	if s.withPeers && peers.full {
 		return s.whole(cur, peers)
 	}
 	msg := &orchpb.AssignmentSet{Index: cur.GetIndex(), NodeId: s.node, Delta: true}
 	seen := make(map[string]bool, len(cur.GetAssignments()))
-	for _, a := range cur.GetAssignments() {
+	for i, a := range cur.GetAssignments() {
 		id := a.GetReplica().GetId()
 		seen[id] = true
-		h := hashMessage(hashAssignment, a)
 		old, ok := s.assigned[id]
-		if ok && old == h {
+		sent := hashAssignment(a, source(cur, i), old)
+		if ok && old.hash == sent.hash {
+			s.assigned[id] = sent // the same, perhaps from a newer copy
 			continue
 		}
-		s.assignDigest ^= old ^ h
-		s.assigned[id] = h
+		s.assignDigest ^= old.hash ^ sent.hash
+		s.assigned[id] = sent
 		msg.Assignments = append(msg.Assignments, a)
 	}
-	for id, h := range s.assigned {
+	for id, sent := range s.assigned {
 		if !seen[id] {
-			s.assignDigest ^= h
+			s.assignDigest ^= sent.hash
 			delete(s.assigned, id)
 			msg.Removed = append(msg.Removed, id)
 		}
@@ -96,8 +131,8 @@ func (s *deltaState) next(cur *orchpb.AssignmentSet, peers peerChanges) *orchpb.
 		s.volumes = h
 		msg.Volumes, msg.VolumesListed = cur.GetVolumes(), true
 	}
-	if t := trustOf(cur); t != s.trustSent {
-		s.trust, s.trustSent = hashTrust(cur), t
+	if t := trustOf(cur.AssignmentSet); t != s.trustSent {
+		s.trust, s.trustSent = hashTrust(cur.AssignmentSet), t
 		msg.CaBundlePem, msg.RenewUnlessIssuer = cur.GetCaBundlePem(), cur.GetRenewUnlessIssuer()
 	}
 	if s.withPeers {

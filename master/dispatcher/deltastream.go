@@ -133,17 +133,17 @@ func (d *Dispatcher) firstDelta(state *deltaState, since uint64) *orchpb.Assignm
 
 // currentSet reads the node's set now (peers aside) with its secret
 // values, and the peer changes since the stream's position.
-func (d *Dispatcher) currentSet(state *deltaState) (*orchpb.AssignmentSet, peerChanges, bool) {
+func (d *Dispatcher) currentSet(state *deltaState) (nodeSet, peerChanges, bool) {
 	var peers peerChanges
 	if state.withPeers {
 		var ok bool
 		if peers, ok = d.streams.peersSince(state.node, state.peers); !ok {
-			return nil, peers, false
+			return nodeSet{}, peers, false
 		}
 	}
-	cur := assignmentSet(d.deps.Store, state.node, false)
-	d.addSecretData(cur)
-	d.addCATrust(cur)
+	cur := readNodeSet(d.deps.Store, state.node)
+	d.addSecretData(cur.AssignmentSet)
+	d.addCATrust(cur.AssignmentSet)
 	return cur, peers, true
 }
 

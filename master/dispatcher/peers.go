@@ -67,7 +67,7 @@ func hashBytes(kind byte, b []byte) uint64 {
 
 const (
 	hashPeer byte = iota + 1
-	hashAssignment
+	hashAssignmentKind
 	hashVolumes
 	hashShape
 	hashTrustKind

@@ -36,7 +36,7 @@ func BenchmarkNodeChange(b *testing.B) {
 			var tab peerTable
 			tab.reset(st.Nodes())
 			states := make([]*deltaState, nodes)
-			empty := &orchpb.AssignmentSet{}
+			empty := nodeSet{AssignmentSet: &orchpb.AssignmentSet{}}
 			for i := range states {
 				states[i] = newDeltaState(fmt.Sprint("n", i), true)
 				ch, _ := tab.since(states[i].node, peerCursor{})
