@@ -95,16 +95,31 @@ func (r *Readiness) observe(now time.Time, reps []*orchpb.Replica) {
 // Ready reports whether rep has been running for at least d. With d = 0 a
 // replica counts the moment it runs, even before Observe has seen it.
 func (r *Readiness) Ready(rep *orchpb.Replica, d time.Duration) bool {
+	ready, _ := r.ReadyAt(rep, d)
+	return ready
+}
+
+// ReadyAt is Ready and, for a replica that runs but not for d yet, when it
+// will have if it keeps running (zero otherwise). A running replica
+// Observe has not seen yet will be ready d from now at the earliest.
+func (r *Readiness) ReadyAt(rep *orchpb.Replica, d time.Duration) (bool, time.Time) {
 	if rep.Observed() != orchpb.ReplicaRunning {
-		return false
+		return false, time.Time{}
 	}
 	if d <= 0 {
-		return true
+		return true, time.Time{}
 	}
 	r.mu.Lock()
 	s, ok := r.since[rep.GetId()]
 	r.mu.Unlock()
-	return ok && s.restarts == rep.GetRestarts() && s.startedAt == rep.GetStartedAt() && r.now().Sub(s.at) >= d
+	now := r.now()
+	if !ok || s.restarts != rep.GetRestarts() || s.startedAt != rep.GetStartedAt() {
+		return false, now.Add(d)
+	}
+	if at := s.at.Add(d); now.Before(at) {
+		return false, at
+	}
+	return true, time.Time{}
 }
 
 // FirstSeen is when this leader first observed rep (now, if never).

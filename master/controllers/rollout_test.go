@@ -291,3 +291,53 @@ func TestUpdateWaitFollowsThePass(t *testing.T) {
 		}
 	}
 }
+
+// TestRolloutMovesOnWhenAReplicaComesOfAge: the service controller
+// revisits a rollout when its new replica will have run for
+// update.minHealthy, though nothing is written then and its full pass
+// (Resync) is an hour away.
+func TestRolloutMovesOnWhenAReplicaComesOfAge(t *testing.T) {
+	c := newCluster(t)
+	c.node("a", 4000)
+	clk := newClock()
+	ready := NewReadiness(clk.Now)
+	ctl := NewServiceController(ServiceDeps{Store: c.st, Proposer: proposer{c}, NewID: c.newID, Readiness: ready,
+		Resync: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	ctx := context.Background()
+	pass := func() {
+		t.Helper()
+		if err := ctl.reconcileOnce(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ctl.reconcileOnce(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	c.service(webSpec("web:1", 2, "minHealthy: 5s"))
+	pass()
+	c.agents(nil)
+	pass()
+	c.service(webSpec("web:2", 2, "minHealthy: 5s"))
+	pass()
+	c.agents(nil)
+	pass()
+	if n := c.count("web"); n.live != 3 {
+		t.Fatalf("%+v: want 2 old replicas and the first new one", n)
+	}
+	if at, ok := ctl.wakes.next(); !ok || !at.Equal(clk.Now().Add(5*time.Second)) {
+		t.Fatalf("next look at %v (recorded %v), want when the new replica has run 5s: %v", at, ok, clk.Now().Add(5*time.Second))
+	}
+	clk.advance(4 * time.Second)
+	pass()
+	if n := c.count("web"); n.images["web:1"] != 2 {
+		t.Fatalf("%+v: after 4s the new replica must not count yet", n)
+	}
+	clk.advance(time.Second)
+	pass()
+	if n := c.count("web"); n.images["web:1"] != 1 {
+		t.Fatalf("%+v: once the new replica has run 5s, want one old replica stopped with no change seen", n)
+	}
+	if _, ok := ctl.wakes.next(); ok {
+		t.Error("a service still waits, though no replica is running short of minHealthy")
+	}
+}

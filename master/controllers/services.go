@@ -31,6 +31,7 @@ type ServiceController struct {
 	// changed: room may have been freed by another service.
 	cursor store.Cursor
 	carry  map[store.ServiceKey]bool
+	wakes  readyWakes
 }
 
 // ServiceDeps are the service controller's dependencies.
@@ -40,8 +41,10 @@ type ServiceDeps struct {
 	Logger   *slog.Logger
 	// NewID names new replicas; nil means random 12-hex-digit ids.
 	NewID func() string
-	// Resync is how often it reconciles with no change seen (default 1s):
-	// what moves a rollout on once update.minHealthy has passed.
+	// Resync is how often it reconciles every service though nothing
+	// changed (default 10s), a safety net: changes, services left
+	// unsettled and replicas that come of age (update.minHealthy) are
+	// revisited as they happen.
 	Resync time.Duration
 	// Readiness is the leader's memory of how long replicas have run; the
 	// update controller shares it. Nil means a private one.
@@ -57,7 +60,7 @@ func NewServiceController(d ServiceDeps) *ServiceController {
 		d.NewID = randomID
 	}
 	if d.Resync <= 0 {
-		d.Resync = time.Second
+		d.Resync = 10 * time.Second
 	}
 	if d.Readiness == nil {
 		d.Readiness = NewReadiness(nil)
@@ -66,21 +69,28 @@ func NewServiceController(d ServiceDeps) *ServiceController {
 		newID: d.NewID, resync: d.Resync, ready: d.Readiness}
 }
 
-// Run reconciles on every store change and on a timer until ctx ends. A
+// Run reconciles on every store change and on timers until ctx ends. A
 // change revisits only the services it touched (their spec or replicas; a
-// node's change, those with replicas on it and the global ones); the timer
-// and a lost history revisit every service.
+// node's change, those with replicas on it and the global ones), and so
+// does the time a service waits for (a replica that will have run for
+// update.minHealthy); the resync timer and a lost history revisit every
+// service.
 func (c *ServiceController) Run(ctx context.Context) error {
 	changed, cancel := c.store.Notify()
 	defer cancel()
 	tick := time.NewTicker(c.resync)
 	defer tick.Stop()
+	wake := time.NewTimer(time.Hour)
+	defer wake.Stop()
 	everything := true
 	for {
 		if err := c.reconcileOnce(ctx, everything); err != nil && ctx.Err() == nil {
 			c.log.Warn("reconcile failed", "err", err)
 		}
+		c.armWake(wake)
 		select {
+		case <-wake.C:
+			everything = false
 		case <-ctx.Done():
 			return nil
 		case <-changed:
@@ -116,7 +126,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 const maxPutBatch = 4096
 
 func (c *ServiceController) reconcileOnce(ctx context.Context, everything bool) error {
-	env := Env{NewID: c.newID, Ready: c.ready.Ready}
+	env := Env{NewID: c.newID, Ready: c.readyOrWake}
 	var ch *Changes
 	// The cursor is taken before the state is read, so that nothing
 	// applied in between goes unseen.
@@ -127,6 +137,7 @@ func (c *ServiceController) reconcileOnce(ctx context.Context, everything bool) 
 	}
 	start := time.Now()
 	if all {
+		c.wakes.reset() // the pass records again what still waits
 		reps := c.store.AllReplicas()
 		c.ready.Observe(reps)
 		ch = reconcileAll(c.store, reps, env)
@@ -134,6 +145,7 @@ func (c *ServiceController) reconcileOnce(ctx context.Context, everything bool) 
 		for key := range c.carry {
 			keys = append(keys, key)
 		}
+		keys = append(keys, c.wakes.due(c.ready.Now())...)
 		slices.SortFunc(keys, compareKeys)
 		keys = slices.Compact(keys)
 		if len(keys) == 0 {
