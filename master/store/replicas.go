@@ -264,6 +264,7 @@ func (s *Store) putReplicas(index uint64, c *orchpb.PutReplicas) *orchpb.Command
 		if old != nil {
 			r.CreateIndex = old.CreateIndex
 		}
+		r.Spec = s.sharedSpec(old, r)
 		s.storeReplica(r)
 		s.bindVolumes(index, r)
 	}

@@ -88,6 +88,7 @@ func (s *Store) Restore(snap *orchpb.StateSnapshot) {
 		if v.GetId() == "" {
 			continue
 		}
+		v.Spec = s.sharedSpec(nil, v) // the store owns snap's objects
 		s.replicas[v.Id] = v
 		s.indexReplica(v)
 	}
