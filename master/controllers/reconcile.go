@@ -211,10 +211,14 @@ func holding(all []*orchpb.Replica) []*orchpb.Replica {
 // placement counts runs per node only for spread (a maxPerNode or an
 // antiAffinity would turn the preference into a ban).
 func failedRun(rep *orchpb.Replica) bool {
+	// Most replicas are a service's: answered before RunEnded, which a
+	// pass would otherwise compute for every replica of the cluster.
+	if !rep.GetSpec().IsJob() || rep.GetNode() == "" || rep.Desired() != orchpb.DesiredRunning {
+		return false
+	}
 	ended, succeeded := rep.RunEnded()
 	p := rep.GetSpec().GetPlacement()
-	return rep.GetSpec().IsJob() && ended && !succeeded && rep.GetNode() != "" && rep.Desired() == orchpb.DesiredRunning &&
-		p.GetMaxPerNode() == 0 && len(p.GetAntiAffinity()) == 0
+	return ended && !succeeded && p.GetMaxPerNode() == 0 && len(p.GetAntiAffinity()) == 0
 }
 
 // failedRunMark stands for a failed run in a plan that places its job's

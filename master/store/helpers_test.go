@@ -102,6 +102,14 @@ func checkInvariants(t *testing.T, s *Store) {
 		}
 		subnets[n.Subnet] = id
 	}
+	order := make([]nodeKey, 0, len(s.nodes))
+	for id, n := range s.nodes {
+		order = append(order, nodeKey{n.GetName(), id})
+	}
+	slices.SortFunc(order, compareNodeKeys)
+	if !slices.Equal(order, s.nodeOrder) {
+		t.Fatalf("node order %v, want %v", s.nodeOrder, order)
+	}
 	if len(s.nodeByName) != len(s.nodes) {
 		t.Fatalf("name index has %d entries for %d nodes", len(s.nodeByName), len(s.nodes))
 	}

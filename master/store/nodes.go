@@ -110,6 +110,7 @@ func (s *Store) registerNode(index uint64, c *orchpb.RegisterNode) *orchpb.Comma
 func (s *Store) storeNode(n *orchpb.Node) {
 	a := s.alloc[n.Id]
 	n.Allocated = &orchpb.ResourceAmounts{CpuMillis: a.cpu, MemoryBytes: a.mem}
+	s.orderNode(s.nodes[n.Id], n)
 	s.nodes[n.Id] = n
 	s.nodeByName[n.Name] = n.Id
 	if n.Subnet != "" {
@@ -215,6 +216,7 @@ func (s *Store) removeNode(index uint64, c *orchpb.RemoveNode) *orchpb.CommandRe
 		return fail(index, orchpb.ResultNotFound, "node %s not found", id)
 	}
 	delete(s.nodes, id)
+	s.unorderNode(old)
 	if s.nodeByName[old.Name] == id {
 		delete(s.nodeByName, old.Name)
 	}

@@ -84,6 +84,7 @@ func (s *Store) Restore(snap *orchpb.StateSnapshot) {
 			s.subnets[n.Subnet] = n.Id
 		}
 	}
+	s.reorderNodes()
 	for _, v := range snap.GetReplicas() {
 		if v.GetId() == "" {
 			continue

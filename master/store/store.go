@@ -49,6 +49,7 @@ type Store struct {
 	// version or a watch event, since allocation is derived state).
 	nodes      map[string]*orchpb.Node
 	nodeByName map[string]string // name -> id
+	nodeOrder  []nodeKey         // every node, in Nodes' order
 	alloc      map[string]amounts
 	subnets    map[string]string // subnet -> node id
 	// subnetHint: every /24 of the cluster CIDR below this index is taken,
@@ -137,6 +138,7 @@ func (s *Store) reset() {
 	s.byNode = map[string]map[string]struct{}{}
 	s.nodes = map[string]*orchpb.Node{}
 	s.nodeByName = map[string]string{}
+	s.nodeOrder = nil
 	s.alloc = map[string]amounts{}
 	s.subnets = map[string]string{}
 	s.subnetHint = 0
@@ -211,24 +213,6 @@ func (s *Store) NodeByName(name string) *orchpb.Node {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.nodes[s.nodeByName[name]]
-}
-
-// Nodes lists all nodes sorted by name, Allocated filled in.
-func (s *Store) Nodes() []*orchpb.Node {
-	s.mu.RLock()
-	out := values(s.nodes)
-	s.mu.RUnlock()
-	sortNodes(out)
-	return out
-}
-
-func sortNodes(list []*orchpb.Node) {
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].GetName() != list[j].GetName() {
-			return list[i].GetName() < list[j].GetName()
-		}
-		return list[i].GetId() < list[j].GetId()
-	})
 }
 
 // Image returns the stored image with this name, or nil.
