@@ -1,6 +1,7 @@
 package hollow_test
 
 import (
+	"math"
 	"time"
 
 	"github.com/orch-io/orch/internal/measure"
@@ -43,7 +44,7 @@ func (r *scaleReport) figures() []keyed {
 		info("reads", "API reads while placing", float64(len(r.reads)), "", place),
 		info("read-errors", "API reads failed while placing", float64(r.readErrors), "", place),
 		info("apply-retries", "applies retried (an error, then again)", float64(r.applyRetries), "", place),
-		info("place-leader-changes", "Raft leader changes while placing", r.placeLeaderChanges, "", place),
+		info("place-leader-changes", "Raft leader changes while placing", r.placeLeaderChanges, "", place || math.IsNaN(r.placeLeaderChanges)),
 		info("place-stream-breaks", "agent streams broken while placing", r.placeStreamBreaks, "", place),
 		fig("steady-leader-cores", "steady: leader CPU", r.steadyLeaderCores, "cores", 0.3, false, steady),
 		info("steady-masters-cores", "steady: 3 masters' CPU", r.steadyMastersCores, "cores", steady),

@@ -3,6 +3,7 @@ package hollow_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -57,7 +58,7 @@ func (c *scaleCluster) place(r *scaleReport, f *hollow.Fleet) error {
 	if err != nil {
 		return err
 	}
-	changes0 := c.leaderChanges()
+	changes0, known0 := c.leaderChanges()
 	breaks0, _ := f.StreamBreaks()
 	defer func() {
 		breaks, last := f.StreamBreaks()
@@ -88,7 +89,11 @@ func (c *scaleCluster) place(r *scaleReport, f *hollow.Fleet) error {
 	stopReads()
 	r.reads, r.readErrors = reads()
 	r.served = c.servedReads(leader).sub(served0)
-	r.placeLeaderChanges = c.leaderChanges() - changes0
+	changes, known := c.leaderChanges()
+	r.placeLeaderChanges = changes - changes0
+	if !known || !known0 {
+		r.placeLeaderChanges = math.NaN() // no master answered: not measured
+	}
 	if err != nil {
 		return fmt.Errorf("%w (Raft leader changes meanwhile: %v)", err, r.placeLeaderChanges)
 	}
@@ -128,14 +133,15 @@ func (c *scaleCluster) waitRunning(m *scaleMaster, total int) error {
 }
 
 // leaderChanges is the most leader changes a live master has seen.
-func (c *scaleCluster) leaderChanges() float64 {
+func (c *scaleCluster) leaderChanges() (float64, bool) {
 	var most float64
+	known := false
 	for _, m := range c.live() {
 		if n, err := c.metric(m, "orch_raft_leader_changes_total", nil); err == nil {
-			most = max(most, n)
+			most, known = max(most, n), true
 		}
 	}
-	return most
+	return most, known
 }
 
 // notRunning sums up, from m's API, the replicas that do not run: how
