@@ -42,7 +42,7 @@ func (d *statusDelta) trim(report *orchpb.StatusReport, master string, now time.
 	}
 	out := &orchpb.StatusReport{NodeId: report.GetNodeId()}
 	for _, st := range report.GetStatuses() {
-		if prev, ok := d.acked[st.GetId()]; !ok || !proto.Equal(prev, st) {
+		if prev, ok := d.acked[st.GetId()]; !ok || !prev.Same(st) {
 			out.Statuses = append(out.Statuses, st)
 		}
 	}
