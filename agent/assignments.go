@@ -41,10 +41,17 @@ func (a *Agent) runAssignments(ctx context.Context, nodeID string) {
 // store index they were read at does not matter.
 func sameAssignments(a, b *orchpb.AssignmentSet) bool {
 	return a.GetNodeId() == b.GetNodeId() &&
-		slices.EqualFunc(a.GetAssignments(), b.GetAssignments(), func(x, y *orchpb.Assignment) bool { return proto.Equal(x, y) }) &&
-		slices.EqualFunc(a.GetPeers(), b.GetPeers(), func(x, y *orchpb.Node) bool { return proto.Equal(x, y) }) &&
+		slices.EqualFunc(a.GetAssignments(), b.GetAssignments(), equalMessages[*orchpb.Assignment]) &&
+		slices.EqualFunc(a.GetPeers(), b.GetPeers(), equalMessages[*orchpb.Node]) &&
 		a.GetVolumesListed() == b.GetVolumesListed() &&
-		slices.EqualFunc(a.GetVolumes(), b.GetVolumes(), func(x, y *orchpb.Volume) bool { return proto.Equal(x, y) })
+		slices.EqualFunc(a.GetVolumes(), b.GetVolumes(), equalMessages[*orchpb.Volume])
+}
+
+// equalMessages is proto.Equal, answered at once for the same message: a
+// set assembled from deltas keeps the messages that did not change, and
+// comparing each one's whole spec field by field was most of the cost.
+func equalMessages[M proto.Message](x, y M) bool {
+	return proto.Message(x) == proto.Message(y) || proto.Equal(x, y)
 }
 
 // followStream runs watch, one stream from a master, again whenever it
