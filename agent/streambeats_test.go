@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ type beatMaster struct {
 	posts      atomic.Int32
 	beats      atomic.Int32
 	bodyEnded  chan struct{}
+	endOnce    sync.Once // a stream opened again ends too
 }
 
 func newBeatMaster(t *testing.T, takesBeats bool) *beatMaster {
@@ -65,7 +67,7 @@ func (m *beatMaster) assignments(w http.ResponseWriter, r *http.Request) {
 		n, err := r.Body.Read(buf)
 		m.beats.Add(int32(n))
 		if err != nil {
-			close(m.bodyEnded)
+			m.endOnce.Do(func() { close(m.bodyEnded) })
 			<-r.Context().Done()
 			return
 		}
