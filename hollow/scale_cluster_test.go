@@ -27,6 +27,7 @@ type scaleCluster struct {
 	api     map[string]*client.Client // by master id
 	http    *http.Client              // for /metrics
 	admin   string
+	ca      string // the cluster CA, PEM
 	agent   string // the agent join token
 }
 
@@ -89,6 +90,7 @@ func readToken(b *testing.B, path string) string {
 // clients makes an admin client per master and one HTTP client for
 // /metrics, trusting the cluster CA.
 func (c *scaleCluster) clients(ca string) {
+	c.ca = ca
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM([]byte(ca)) {
 		c.b.Fatal("admin.conf holds no CA")

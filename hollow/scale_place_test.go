@@ -52,7 +52,8 @@ func (c *scaleCluster) startFleet(sz scaleSizes) (*hollow.Fleet, time.Duration, 
 
 // place applies every service, 16 at a time, through the leader's API,
 // and waits until the leader counts every replica running; meanwhile two
-// readers time GETs of the services applied so far and of their replicas.
+// readers, in a process of their own, time GETs of the services applied so
+// far and of their replicas.
 func (c *scaleCluster) place(r *scaleReport, f *hollow.Fleet) error {
 	leader, err := c.leader()
 	if err != nil {
@@ -72,7 +73,7 @@ func (c *scaleCluster) place(r *scaleReport, f *hollow.Fleet) error {
 	ctx, stopReads := context.WithCancel(c.ctx)
 	done := &appliedSet{}
 	served0 := c.servedReads(leader)
-	reads := c.startReaders(ctx, c.api[leader.id], done)
+	reads := c.startReaders(ctx, leader, done)
 	start := time.Now()
 	err = c.applyAll(c.api[leader.id], r, done)
 	r.applied = time.Since(start)
@@ -233,6 +234,16 @@ func (a *appliedSet) add(i int) {
 	a.mu.Lock()
 	a.ids = append(a.ids, i)
 	a.mu.Unlock()
+}
+
+// since is what was applied after the first n.
+func (a *appliedSet) since(n int) []int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if n >= len(a.ids) {
+		return nil
+	}
+	return append([]int(nil), a.ids[n:]...)
 }
 
 // pick is a service applied already, or false when none is yet.
