@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"sync"
 	"time"
 
 	"github.com/orch-io/orch/master/store"
@@ -14,17 +13,15 @@ import (
 // no change would bring the service back: the service controller revisits
 // it then, instead of passing over every service every second (at 150,000
 // replicas a full pass is a tenth of a core, spent mostly on services that
-// wait for nothing).
+// wait for nothing). Only the controller's own goroutine (its passes and
+// its Run loop) uses it.
 type readyWakes struct {
-	mu sync.Mutex
 	at map[store.ServiceKey]time.Time
 }
 
 // add records that rep's service needs another look at at.
 func (w *readyWakes) add(rep *orchpb.Replica, at time.Time) {
 	key := store.ServiceKey{Namespace: rep.GetNamespace(), Name: rep.GetService()}
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.at == nil {
 		w.at = map[store.ServiceKey]time.Time{}
 	}
@@ -35,8 +32,6 @@ func (w *readyWakes) add(rep *orchpb.Replica, at time.Time) {
 
 // due removes and returns the services whose time has come by now.
 func (w *readyWakes) due(now time.Time) []store.ServiceKey {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	var out []store.ServiceKey
 	for key, at := range w.at {
 		if !at.After(now) {
@@ -49,8 +44,6 @@ func (w *readyWakes) due(now time.Time) []store.ServiceKey {
 
 // next is the earliest time recorded (false when there is none).
 func (w *readyWakes) next() (time.Time, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	var first time.Time
 	for _, at := range w.at {
 		if first.IsZero() || at.Before(first) {
@@ -63,8 +56,6 @@ func (w *readyWakes) next() (time.Time, bool) {
 // reset forgets every service: a pass over all of them records again
 // those that still wait.
 func (w *readyWakes) reset() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	clear(w.at)
 }
 

@@ -153,7 +153,7 @@ func assignmentSet(st *store.Store, nodeID string, withPeers bool) *orchpb.Assig
 }
 
 // nodeSet is a node's set (peers aside) with, for each assignment, the
-// stored replica it was built from. The store never changes a stored
+// stored replica it was built from (from[i] for Assignments[i]). The store never changes a stored
 // replica (a change stores a copy), so a delta stream that sees the same
 // replica again knows its assignment unchanged without encoding it.
 type nodeSet struct {

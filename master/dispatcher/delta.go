@@ -51,15 +51,6 @@ func hashAssignment(a *orchpb.Assignment, from *orchpb.Replica, was sentAssignme
 	return sentAssignment{hash: hashMessage(hashAssignmentKind, a), from: from}
 }
 
-// source is the stored replica assignment i of cur was built from (nil
-// when not known).
-func source(cur nodeSet, i int) *orchpb.Replica {
-	if i < len(cur.from) {
-		return cur.from[i]
-	}
-	return nil
-}
-
 func newDeltaState(node string, withPeers bool) *deltaState {
 	// The shape term keeps a set with peers apart from the same set
 	// without.
@@ -80,7 +71,7 @@ func (s *deltaState) whole(cur nodeSet, peers peerChanges) *orchpb.AssignmentSet
 	s.assignDigest = 0
 	for i, a := range cur.GetAssignments() {
 		id := a.GetReplica().GetId()
-		sent := hashAssignment(a, source(cur, i), was[id])
+		sent := hashAssignment(a, cur.from[i], was[id])
 		s.assigned[id] = sent
 		s.assignDigest ^= sent.hash
 	}
@@ -111,9 +102,11 @@ func (s *deltaState) next(cur nodeSet, peers peerChanges) *orchpb.AssignmentSet 
 		id := a.GetReplica().GetId()
 		seen[id] = true
 		old, ok := s.assigned[id]
-		sent := hashAssignment(a, source(cur, i), old)
+		sent := hashAssignment(a, cur.from[i], old)
 		if ok && old.hash == sent.hash {
-			s.assigned[id] = sent // the same, perhaps from a newer copy
+			if sent != old {
+				s.assigned[id] = sent // the same, from a newer copy
+			}
 			continue
 		}
 		s.assignDigest ^= old.hash ^ sent.hash
