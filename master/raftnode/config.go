@@ -44,6 +44,12 @@ type Config struct {
 	LeaderLeaseTimeout time.Duration // default: HeartbeatTimeout
 	CommitTimeout      time.Duration // default 10ms
 
+	// LeaderProbeAfter is how long a follower hears nothing from its
+	// leader before it checks whether the leader's process is gone, to
+	// elect a new one at once if so (failover.go). Default
+	// DefaultLeaderProbeAfter; negative: never, only raft's timeouts.
+	LeaderProbeAfter time.Duration
+
 	SnapshotThreshold uint64        // default 8192 log entries
 	SnapshotInterval  time.Duration // default 2m (raft staggers it up to 2x)
 	TrailingLogs      uint64        // default 10240
@@ -84,6 +90,7 @@ func (c Config) withDefaults() Config {
 	def(&c.ElectionTimeout, DefaultElectionTimeout)
 	def(&c.LeaderLeaseTimeout, c.HeartbeatTimeout)
 	def(&c.CommitTimeout, DefaultCommitTimeout)
+	def(&c.LeaderProbeAfter, DefaultLeaderProbeAfter)
 	def(&c.SnapshotInterval, DefaultSnapshotInterval)
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = DefaultSnapshotThreshold

@@ -14,10 +14,11 @@ import (
 type raftMetrics struct {
 	commit        prometheus.Histogram
 	leaderChanges prometheus.Counter
+	leaderProbes  *prometheus.CounterVec
 }
 
 func newRaftMetrics() *raftMetrics {
-	return &raftMetrics{
+	m := &raftMetrics{
 		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "orch_raft_commit_duration_seconds",
 			Help:    "Time from proposing a command on the leader to its being committed and applied here.",
@@ -27,7 +28,17 @@ func newRaftMetrics() *raftMetrics {
 			Name: "orch_raft_leader_changes_total",
 			Help: "Leader changes this master has seen (a new leader, or none).",
 		}),
+		leaderProbes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orch_raft_leader_probes_total",
+			Help: "Probes of a silent leader's Raft port by this follower, by result: answered, refused (the leader's process is gone: an election starts at once), unreachable.",
+		}, []string{"result"}),
 	}
+	// Every result is exported from the start, at 0, so that a rate
+	// over it is defined before the first probe.
+	for _, result := range []string{probeAnswered, probeRefused, probeUnreachable} {
+		m.leaderProbes.WithLabelValues(result)
+	}
+	return m
 }
 
 // countLeaderChanges counts leader observations inside raft's own
@@ -62,6 +73,7 @@ type raftCollector struct{ n *Node }
 func (c raftCollector) Describe(ch chan<- *prometheus.Desc) {
 	c.n.metrics.commit.Describe(ch)
 	c.n.metrics.leaderChanges.Describe(ch)
+	c.n.metrics.leaderProbes.Describe(ch)
 	for _, d := range []*prometheus.Desc{descApplied, descCommit, descTerm, descState, descSnapIndex, descSnapBytes, descSnapAge, descLastContact, descFSMPending} {
 		ch <- d
 	}
@@ -71,6 +83,7 @@ func (c raftCollector) Collect(ch chan<- prometheus.Metric) {
 	n := c.n
 	n.metrics.commit.Collect(ch)
 	n.metrics.leaderChanges.Collect(ch)
+	n.metrics.leaderProbes.Collect(ch)
 	stats := n.raft.Stats()
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)

@@ -45,6 +45,8 @@ type Node struct {
 	// readyTerm is the last term in which this node, as leader, committed
 	// an entry (see commitInTerm).
 	readyTerm atomic.Uint64
+	// stopWatch ends the dead-leader watch (failover.go).
+	stopWatch func()
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -66,7 +68,7 @@ func Open(cfg Config, fsm raft.FSM) (n *Node, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("raftnode: create %s: %w", dir, err)
 	}
-	n = &Node{cfg: cfg, logger: cfg.Logger.With("component", "raftnode", "node", cfg.NodeID), metrics: newRaftMetrics()}
+	n = &Node{cfg: cfg, logger: cfg.Logger.With("component", "raftnode", "node", cfg.NodeID), metrics: newRaftMetrics(), stopWatch: func() {}}
 	var closers []func() error
 	defer func() {
 		if err != nil {
@@ -110,6 +112,8 @@ func Open(cfg Config, fsm raft.FSM) (n *Node, err error) {
 	}
 	closers = append(closers, func() error { return n.raft.Shutdown().Error() })
 	n.countLeaderChanges()
+	n.watchLeader(cfg.LeaderProbeAfter)
+	closers = append(closers, func() error { n.stopWatch(); return nil })
 
 	if cfg.Bootstrap && !existing {
 		conf := raft.Configuration{Servers: []raft.Server{{
@@ -200,6 +204,7 @@ func (n *Node) Snapshot() error {
 func (n *Node) Shutdown() error {
 	n.shutdownOnce.Do(func() {
 		var errs []error
+		n.stopWatch()
 		if err := n.raft.Shutdown().Error(); err != nil {
 			errs = append(errs, fmt.Errorf("raft: %w", err))
 		}

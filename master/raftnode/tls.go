@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -84,8 +85,14 @@ func (c *deadlineHandshake) handshake() error {
 	c.once.Do(func() {
 		_ = c.Conn.SetDeadline(time.Now().Add(c.timeout))
 		if c.err = c.Conn.Handshake(); c.err != nil {
-			c.err = fmt.Errorf("raftnode: TLS handshake with %s: %w", c.RemoteAddr(), c.err)
 			c.Conn.Close()
+			// A peer that hung up before saying anything (a follower's
+			// probe of this leader, failover.go) ends the connection
+			// as raft's transport expects a closed one to: io.EOF,
+			// which it does not log.
+			if c.err != io.EOF {
+				c.err = fmt.Errorf("raftnode: TLS handshake with %s: %w", c.RemoteAddr(), c.err)
+			}
 			return
 		}
 		_ = c.Conn.SetDeadline(time.Time{})
