@@ -26,7 +26,7 @@ type masterFlags struct {
 	clusterCIDR                        string
 	nodeTimeout, leaderWait            time.Duration
 	heartbeatTimeout, electionTimeout  time.Duration
-	leaderLeaseTimeout                 time.Duration
+	leaderLeaseTimeout, leaderProbe    time.Duration
 	snapshotThreshold, trailingLogs    uint64
 	snapshotInterval                   time.Duration
 	pprofAddr                          string
@@ -53,6 +53,7 @@ func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
 	fl.DurationVar(&f.heartbeatTimeout, "raft-heartbeat-timeout", raftnode.DefaultHeartbeatTimeout, "Raft follower heartbeat timeout")
 	fl.DurationVar(&f.electionTimeout, "raft-election-timeout", raftnode.DefaultElectionTimeout, "Raft election timeout")
 	fl.DurationVar(&f.leaderLeaseTimeout, "raft-leader-lease-timeout", 0, "Raft leader lease: how long a leader leads without a quorum's answer (0: the heartbeat timeout; at most that)")
+	fl.DurationVar(&f.leaderProbe, "raft-leader-probe-after", raftnode.DefaultLeaderProbeAfter, "how long a follower hears nothing from the leader before it checks the leader's Raft port; a refusal (the leader's process is gone) starts an election at once (negative: never, wait for the heartbeat timeout)")
 	fl.Uint64Var(&f.snapshotThreshold, "snapshot-threshold", raftnode.DefaultSnapshotThreshold, "Raft log entries between snapshots")
 	fl.DurationVar(&f.snapshotInterval, "snapshot-interval", 30*time.Second, "how often to check the snapshot threshold")
 	fl.Uint64Var(&f.trailingLogs, "raft-trailing-logs", raftnode.DefaultTrailingLogs, "log entries kept after a snapshot; a master further behind catches up from a snapshot")
@@ -102,6 +103,7 @@ func (f *masterFlags) config() master.Config {
 			HeartbeatTimeout:   f.heartbeatTimeout,
 			ElectionTimeout:    f.electionTimeout,
 			LeaderLeaseTimeout: f.leaderLeaseTimeout,
+			LeaderProbeAfter:   f.leaderProbe,
 			SnapshotThreshold:  f.snapshotThreshold,
 			SnapshotInterval:   f.snapshotInterval,
 			TrailingLogs:       f.trailingLogs,
