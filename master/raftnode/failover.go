@@ -35,8 +35,9 @@ import (
 //
 // Survivors take turns so that they do not split the vote: the one first
 // by server ID (the dead leader left out) campaigns at once, the next
-// after campaignStagger if no leader has appeared meanwhile (the first
-// may hold a shorter log and be refused), and so on.
+// after campaignStagger if no leader has appeared and no election begun
+// meanwhile (the first may hold a shorter log and be refused, or have no
+// core to campaign with), and so on.
 
 const (
 	// DefaultLeaderProbeAfter is how long a follower hears nothing from
@@ -44,10 +45,12 @@ const (
 	// (raft sends one every tenth of the 1 s heartbeat timeout).
 	DefaultLeaderProbeAfter = 300 * time.Millisecond
 	// leaderProbeTimeout bounds the probe's connect. A live leader's
-	// kernel answers at once however busy the process is; a dead
-	// process's answers with a refusal at once too; only a machine that
-	// is down or cut off lets the probe time out.
-	leaderProbeTimeout = 500 * time.Millisecond
+	// kernel answers at once however busy the process is, and a dead
+	// process's with a refusal; a machine that is down or cut off lets
+	// the probe time out, and so can this master when it waits for a
+	// core (survivors take over the dead leader's agents). A probe that
+	// timed out is made again while the silence lasts.
+	leaderProbeTimeout = time.Second
 	// campaignStagger is how long each survivor waits after the one
 	// before it in the order.
 	campaignStagger = 500 * time.Millisecond
@@ -61,6 +64,7 @@ type deadLeaderWatch struct {
 	state       func() raft.RaftState
 	leader      func() (raft.ServerAddress, raft.ServerID)
 	lastContact func() time.Time
+	term        func() uint64
 	voters      func() ([]raft.ServerID, error)
 	// probe connects to the leader's Raft address and hangs up; its
 	// error says whether anything listens there.
@@ -71,13 +75,18 @@ type deadLeaderWatch struct {
 	logger   *slog.Logger
 	counted  func(result string)
 
-	// probed is the last contact of the silence already probed: one
-	// probe per silence, however long it lasts.
+	// probed is the last contact of a silence that a probe settled (the
+	// leader answered, or refused and this member's turn was set): one
+	// decision per silence, however long it lasts.
 	probed time.Time
 	// campaignAt is when this member campaigns against deadLeader (zero:
 	// it does not).
 	campaignAt time.Time
 	deadLeader raft.ServerAddress
+	// deadTerm is the term in which the leader was found dead: a later
+	// one means another survivor's election is under way (this member
+	// voted in it), which a campaign of its own would only disrupt.
+	deadTerm uint64
 }
 
 // Probe results, the values of the metric's result label.
@@ -96,8 +105,8 @@ func (w *deadLeaderWatch) step(ctx context.Context, now time.Time) {
 	}
 	addr, id := w.leader()
 	if !w.campaignAt.IsZero() {
-		if addr != "" && addr != w.deadLeader {
-			w.campaignAt = time.Time{} // another member won
+		if (addr != "" && addr != w.deadLeader) || w.term() != w.deadTerm {
+			w.campaignAt = time.Time{} // another member won, or campaigns
 			return
 		}
 		if now.Before(w.campaignAt) {
@@ -114,13 +123,17 @@ func (w *deadLeaderWatch) step(ctx context.Context, now time.Time) {
 	if addr == "" || last.IsZero() || now.Sub(last) < w.probeAfter || last.Equal(w.probed) {
 		return
 	}
-	w.probed = last
 	pctx, cancel := context.WithTimeout(ctx, leaderProbeTimeout)
 	err := w.probe(pctx, addr)
 	cancel()
 	result := probeResult(err)
 	w.counted(result)
-	if result != probeRefused {
+	if result == probeUnreachable {
+		w.logger.Info("the silent leader's Raft port does not answer; probing again", "leader", addr, "err", err)
+		return
+	}
+	w.probed = last
+	if result == probeAnswered {
 		return
 	}
 	voters, err := w.voters()
@@ -132,7 +145,7 @@ func (w *deadLeaderWatch) step(ctx context.Context, now time.Time) {
 	if !ok {
 		return // not a voter: nothing to campaign for
 	}
-	w.deadLeader = addr
+	w.deadLeader, w.deadTerm = addr, w.term()
 	w.campaignAt = now.Add(time.Duration(turn) * campaignStagger)
 	if turn == 0 {
 		w.step(ctx, now)
@@ -187,6 +200,7 @@ func (n *Node) watchLeader(probeAfter time.Duration) {
 		state:       n.raft.State,
 		leader:      n.raft.LeaderWithID,
 		lastContact: n.raft.LastContact,
+		term:        n.raft.CurrentTerm,
 		voters:      n.voterIDs,
 		probe:       probeListener,
 		campaign:    n.campaignNow,

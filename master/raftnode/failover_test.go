@@ -20,6 +20,7 @@ type fakeFollower struct {
 	leader    raft.ServerAddress
 	leaderID  raft.ServerID
 	contact   time.Time
+	term      uint64
 	voters    []raft.ServerID
 	probeErr  error
 	probes    int
@@ -33,6 +34,7 @@ func (f *fakeFollower) watch(self raft.ServerID) *deadLeaderWatch {
 		state:       func() raft.RaftState { return f.state },
 		leader:      func() (raft.ServerAddress, raft.ServerID) { return f.leader, f.leaderID },
 		lastContact: func() time.Time { return f.contact },
+		term:        func() uint64 { return f.term },
 		voters:      func() ([]raft.ServerID, error) { return f.voters, nil },
 		probe:       func(context.Context, raft.ServerAddress) error { f.probes++; return f.probeErr },
 		campaign:    func() error { f.campaigns++; return nil },
@@ -98,6 +100,16 @@ func TestDeadLeaderNextSurvivorWaitsItsTurn(t *testing.T) {
 		t.Fatal("m3 campaigned although m2 was elected")
 	}
 
+	// Or the first survivor's election is under way: m3 voted in it.
+	f = threeFollowing("m1")
+	w = f.watch("m3")
+	w.step(ctx, t0.Add(350*time.Millisecond))
+	f.term++
+	w.step(ctx, t0.Add(time.Second))
+	if f.campaigns != 0 {
+		t.Fatal("m3 campaigned during m2's election")
+	}
+
 	// Or it became a candidate by its own timer.
 	f = threeFollowing("m1")
 	w = f.watch("m3")
@@ -111,26 +123,40 @@ func TestDeadLeaderNextSurvivorWaitsItsTurn(t *testing.T) {
 	}
 }
 
-func TestLiveOrUnreachableLeaderIsLeftToRaft(t *testing.T) {
+func TestLiveLeaderIsLeftToRaft(t *testing.T) {
 	ctx := context.Background()
-	for name, err := range map[string]error{
-		"answered":    nil,
-		"unreachable": &net.OpError{Op: "dial", Err: context.DeadlineExceeded},
-	} {
-		f := threeFollowing("m1")
-		f.probeErr = err
-		w := f.watch("m2")
-		w.step(ctx, t0.Add(350*time.Millisecond))
-		w.step(ctx, t0.Add(5*time.Second))
-		if f.probes != 1 || f.campaigns != 0 {
-			t.Fatalf("%s: %d probes, %d campaigns; want 1 probe per silence and no campaign", name, f.probes, f.campaigns)
-		}
-		// A new silence is probed again.
-		f.contact = t0.Add(6 * time.Second)
-		w.step(ctx, t0.Add(7*time.Second))
-		if f.probes != 2 {
-			t.Fatalf("%s: a second silence was not probed", name)
-		}
+	f := threeFollowing("m1")
+	f.probeErr = nil
+	w := f.watch("m2")
+	w.step(ctx, t0.Add(350*time.Millisecond))
+	w.step(ctx, t0.Add(5*time.Second))
+	if f.probes != 1 || f.campaigns != 0 {
+		t.Fatalf("%d probes, %d campaigns; want 1 probe per silence and no campaign", f.probes, f.campaigns)
+	}
+	// A new silence is probed again.
+	f.contact = t0.Add(6 * time.Second)
+	w.step(ctx, t0.Add(7*time.Second))
+	if f.probes != 2 {
+		t.Fatal("a second silence was not probed")
+	}
+}
+
+func TestUnreachableLeaderIsProbedUntilItRefuses(t *testing.T) {
+	ctx := context.Background()
+	f := threeFollowing("m1")
+	f.probeErr = &net.OpError{Op: "dial", Err: context.DeadlineExceeded}
+	w := f.watch("m2")
+	w.step(ctx, t0.Add(350*time.Millisecond))
+	w.step(ctx, t0.Add(1500*time.Millisecond))
+	if f.probes != 2 || f.campaigns != 0 {
+		t.Fatalf("%d probes, %d campaigns; want a probe at each step and no campaign", f.probes, f.campaigns)
+	}
+	// This master had no core for the refusal in time, or the machine
+	// came back without the process: the next probe sees it.
+	f.probeErr = refused
+	w.step(ctx, t0.Add(2500*time.Millisecond))
+	if f.campaigns != 1 {
+		t.Fatal("no campaign once the probe was refused")
 	}
 }
 
