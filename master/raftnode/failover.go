@@ -1,6 +1,7 @@
 package raftnode
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -65,7 +66,10 @@ type deadLeaderWatch struct {
 	leader      func() (raft.ServerAddress, raft.ServerID)
 	lastContact func() time.Time
 	term        func() uint64
-	voters      func() ([]raft.ServerID, error)
+	// lastVote is the term of this member's last vote and whether it
+	// went to itself.
+	lastVote func() (term uint64, forSelf bool)
+	voters   func() ([]raft.ServerID, error)
 	// probe connects to the leader's Raft address and hangs up; its
 	// error says whether anything listens there.
 	probe func(ctx context.Context, addr raft.ServerAddress) error
@@ -83,9 +87,12 @@ type deadLeaderWatch struct {
 	// it does not).
 	campaignAt time.Time
 	deadLeader raft.ServerAddress
-	// deadTerm is the term in which the leader was found dead: a later
-	// one means another survivor's election is under way (this member
-	// voted in it), which a campaign of its own would only disrupt.
+	// deadTerm is the term in which the leader was found dead: a vote
+	// for another member in a later one means another survivor's
+	// election is under way, which a campaign of this member's would
+	// only disrupt. (A later term without such a vote means this
+	// member refused one, its log being the more complete: its turn
+	// stands.)
 	deadTerm uint64
 }
 
@@ -105,8 +112,12 @@ func (w *deadLeaderWatch) step(ctx context.Context, now time.Time) {
 	}
 	addr, id := w.leader()
 	if !w.campaignAt.IsZero() {
-		if (addr != "" && addr != w.deadLeader) || w.term() != w.deadTerm {
-			w.campaignAt = time.Time{} // another member won, or campaigns
+		if addr != "" && addr != w.deadLeader {
+			w.campaignAt = time.Time{} // another member won
+			return
+		}
+		if term, forSelf := w.lastVote(); term > w.deadTerm && !forSelf {
+			w.campaignAt = time.Time{} // another member's election is under way
 			return
 		}
 		if now.Before(w.campaignAt) {
@@ -201,6 +212,7 @@ func (n *Node) watchLeader(probeAfter time.Duration) {
 		leader:      n.raft.LeaderWithID,
 		lastContact: n.raft.LastContact,
 		term:        n.raft.CurrentTerm,
+		lastVote:    n.lastVote,
 		voters:      n.voterIDs,
 		probe:       probeListener,
 		campaign:    n.campaignNow,
@@ -230,6 +242,28 @@ func probeListener(ctx context.Context, addr raft.ServerAddress) error {
 		return err
 	}
 	return conn.Close()
+}
+
+// Where raft keeps its last vote in the stable store (raft.go's
+// keyLastVoteTerm and keyLastVoteCand: part of its on-disk format).
+var (
+	keyLastVoteTerm = []byte("LastVoteTerm")
+	keyLastVoteCand = []byte("LastVoteCand")
+)
+
+// lastVote reads this member's last vote from raft's stable store: its
+// term (0: none) and whether it went to this member.
+func (n *Node) lastVote() (uint64, bool) {
+	term, err := n.bolt.GetUint64(keyLastVoteTerm)
+	if err != nil {
+		return 0, false
+	}
+	cand, err := n.bolt.Get(keyLastVoteCand)
+	if err != nil {
+		return term, false
+	}
+	self := n.transport.EncodePeer(raft.ServerID(n.cfg.NodeID), n.transport.LocalAddr())
+	return term, bytes.Equal(cand, self)
 }
 
 // voterIDs are the voters of the latest configuration.

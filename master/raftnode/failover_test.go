@@ -21,6 +21,8 @@ type fakeFollower struct {
 	leaderID  raft.ServerID
 	contact   time.Time
 	term      uint64
+	voteTerm  uint64
+	voteSelf  bool
 	voters    []raft.ServerID
 	probeErr  error
 	probes    int
@@ -35,6 +37,7 @@ func (f *fakeFollower) watch(self raft.ServerID) *deadLeaderWatch {
 		leader:      func() (raft.ServerAddress, raft.ServerID) { return f.leader, f.leaderID },
 		lastContact: func() time.Time { return f.contact },
 		term:        func() uint64 { return f.term },
+		lastVote:    func() (uint64, bool) { return f.voteTerm, f.voteSelf },
 		voters:      func() ([]raft.ServerID, error) { return f.voters, nil },
 		probe:       func(context.Context, raft.ServerAddress) error { f.probes++; return f.probeErr },
 		campaign:    func() error { f.campaigns++; return nil },
@@ -105,9 +108,21 @@ func TestDeadLeaderNextSurvivorWaitsItsTurn(t *testing.T) {
 	w = f.watch("m3")
 	w.step(ctx, t0.Add(350*time.Millisecond))
 	f.term++
+	f.voteTerm = f.term
 	w.step(ctx, t0.Add(time.Second))
 	if f.campaigns != 0 {
-		t.Fatal("m3 campaigned during m2's election")
+		t.Fatal("m3 campaigned during m2's election, having voted for m2")
+	}
+
+	// But when m3 refused m2 (its own log was the more complete), its
+	// turn stands.
+	f = threeFollowing("m1")
+	w = f.watch("m3")
+	w.step(ctx, t0.Add(350*time.Millisecond))
+	f.term++
+	w.step(ctx, t0.Add(time.Second))
+	if f.campaigns != 1 {
+		t.Fatal("m3 did not campaign after refusing m2's election")
 	}
 
 	// Or it became a candidate by its own timer.
@@ -254,4 +269,13 @@ func TestDeadLeaderReplacedBeforeRaftsTimeouts(t *testing.T) {
 
 	m1.stop() // its Raft port now refuses connections
 	failOver(t, []*master{m2, m3}, res.Index)
+
+	// Each survivor reads its vote in the new term from raft's store.
+	leader := leaderOf(t, m2, m3)
+	for _, m := range []*master{m2, m3} {
+		term, forSelf := m.node.lastVote()
+		if term != m.node.raft.CurrentTerm() || forSelf != (m == leader) {
+			t.Errorf("%s's last vote: term %d (current %d), for itself %v; leader %s", m.id, term, m.node.raft.CurrentTerm(), forSelf, leader.id)
+		}
+	}
 }
