@@ -3,6 +3,7 @@ package master
 import (
 	"crypto/tls"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 )
@@ -20,10 +21,12 @@ const (
 )
 
 // newAPIServer is the master's HTTPS server around handler.
-func newAPIServer(handler http.Handler, tlsConfig *tls.Config, logger *slog.Logger) *http.Server {
+// connState, when set, sees each connection's state changes.
+func newAPIServer(handler http.Handler, tlsConfig *tls.Config, connState func(net.Conn, http.ConnState), logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           handler,
 		TLSConfig:         tlsConfig,
+		ConnState:         connState,
 		ReadHeaderTimeout: apiReadHeaderTimeout,
 		IdleTimeout:       apiIdleTimeout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),

@@ -26,7 +26,7 @@ func TestAPIServerTimeouts(t *testing.T) {
 			w.(http.Flusher).Flush()
 			time.Sleep(100 * time.Millisecond)
 		}
-	}), nil, slog.New(slog.DiscardHandler))
+	}), nil, nil, slog.New(slog.DiscardHandler))
 	if srv.ReadHeaderTimeout == 0 || srv.IdleTimeout == 0 || srv.ReadTimeout != 0 || srv.WriteTimeout != 0 {
 		t.Fatalf("timeouts: header %s, idle %s, read %s, write %s", srv.ReadHeaderTimeout, srv.IdleTimeout, srv.ReadTimeout, srv.WriteTimeout)
 	}

@@ -100,6 +100,8 @@ type Master struct {
 	registry *prometheus.Registry
 	// readWaits times linearizable reads' waits (readBarrier).
 	readWaits  *prometheus.HistogramVec
+	// handshakes admits the API port's TLS handshakes a few at a time.
+	handshakes *handshakeGate
 	cert       *pki.LiveCert // this master's own, renewed by runCertRenewal
 	certHosts  []string
 	tokens     *auth.Tokens
@@ -204,6 +206,7 @@ func (m *Master) listenAndOpenRaft(joining bool) error {
 	m.cert = pki.NewLiveCert(cert)
 	m.store = store.New()
 	m.readWaits = newReadWaits()
+	m.handshakes = newHandshakeGate(handshakeSlots(), handshakeLease, handshakeQueueLimit)
 	m.tokens = auth.NewTokens(m.store, m.readBarrier)
 	m.peers = peer.NewClient(m.ca, m.cert)
 	rc := cfg.Raft
@@ -271,9 +274,9 @@ func (m *Master) assembleAPI(images *imagestore.Store) {
 		// certificate; clients (and a node joining) use bearer tokens.
 		ClientAuth: tls.VerifyClientCertIfGiven,
 		// The CAs trusted change during a CA replacement: read at each
-		// handshake.
-		GetConfigForClient: m.apiTLSForClient,
-	}, cfg.Logger)
+		// handshake, once the handshake has its slot.
+		GetConfigForClient: m.handshakes.gated(m.apiTLSForClient),
+	}, m.handshakes.connState, cfg.Logger)
 }
 
 // serve starts the API server, the leader loop and the events follower,

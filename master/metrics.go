@@ -22,7 +22,7 @@ func (m *Master) newRegistry() *prometheus.Registry {
 		storeCollector{m.store},
 	)
 	reg.MustRegister(controllers.Collectors()...)
-	reg.MustRegister(m.readWaits)
+	reg.MustRegister(m.readWaits, m.handshakes.waiting, m.handshakes.shed)
 	return reg
 }
 
