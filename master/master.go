@@ -99,7 +99,7 @@ type Master struct {
 	// registry holds this master's metrics (GET /metrics).
 	registry *prometheus.Registry
 	// readWaits times linearizable reads' waits (readBarrier).
-	readWaits  *prometheus.HistogramVec
+	readWaits *prometheus.HistogramVec
 	// handshakes admits the API port's TLS handshakes a few at a time.
 	handshakes *handshakeGate
 	cert       *pki.LiveCert // this master's own, renewed by runCertRenewal
