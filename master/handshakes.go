@@ -2,8 +2,10 @@ package master
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -24,11 +26,14 @@ import (
 //
 // handshakeGate admits a bounded number of handshakes at a time. A
 // handshake takes its slot once its ClientHello has arrived (a silent
-// client never holds one) and gives it back when it completes (the
-// config's VerifyConnection, which runs on every handshake that gets that
-// far), when its connection closes (a failed handshake), or after
-// handshakeLease in any case, so that a client that stalls halfway holds
-// a slot no longer than that, and a slot can never leak. The others wait,
+// client never holds one) and gives it back once the master has signed
+// its part (the key exchange and the signature are the work; what follows
+// is mostly waiting for the client's answer, which a slot must not cover,
+// or a distant fleet would reconnect one round trip per slot at a time).
+// A handshake that never gets there (resumed, or failed) gives it back
+// when it completes (the config's VerifyConnection), when its connection
+// closes, or after handshakeLease in any case, so that no slot can leak.
+// The others wait,
 // not runnable, for at most handshakeQueueLimit; past that the handshake
 // fails at once and the client tries again later, instead of this master
 // finishing the handshake of a client that gave up on it long ago.
@@ -162,6 +167,21 @@ func (g *handshakeGate) gated(next func(*tls.ClientHelloInfo) (*tls.Config, erro
 			slot.release()
 			return cfg, err
 		}
+		if get := cfg.GetCertificate; get != nil {
+			cfg.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+				cert, err := get(hello)
+				if err != nil || cert == nil {
+					return cert, err
+				}
+				signer, ok := cert.PrivateKey.(crypto.Signer)
+				if !ok {
+					return cert, nil
+				}
+				signing := *cert
+				signing.PrivateKey = releasingSigner{Signer: signer, release: slot.release}
+				return &signing, nil
+			}
+		}
 		verify := cfg.VerifyConnection
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 			slot.release()
@@ -172,4 +192,15 @@ func (g *handshakeGate) gated(next func(*tls.ClientHelloInfo) (*tls.Config, erro
 		}
 		return cfg, nil
 	}
+}
+
+// releasingSigner gives a handshake's slot back once it has signed.
+type releasingSigner struct {
+	crypto.Signer
+	release func()
+}
+
+func (s releasingSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	defer s.release()
+	return s.Signer.Sign(rand, digest, opts)
 }

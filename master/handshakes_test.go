@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,7 +21,8 @@ import (
 
 // gatedServer serves HTTPS on loopback with gate in front of its
 // handshakes, as the master's API server does.
-func gatedServer(t *testing.T, gate *handshakeGate) (addr string, pool *tls.Config) {
+// configs counts the handshakes admitted (each asks for its config).
+func gatedServer(t *testing.T, gate *handshakeGate) (addr string, client *tls.Config, configs *atomic.Int64) {
 	t.Helper()
 	ca, err := pki.NewCA()
 	if err != nil {
@@ -30,10 +32,15 @@ func gatedServer(t *testing.T, gate *handshakeGate) (addr string, pool *tls.Conf
 	if err != nil {
 		t.Fatal(err)
 	}
+	configs = &atomic.Int64{}
 	perClient := func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		configs.Add(1)
 		// As the master's: the handshake then waits for the client's
 		// certificate (or its absence) before it completes.
-		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: ca.Pool()}, nil
+		return &tls.Config{
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil },
+			MinVersion:     tls.VersionTLS12, ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: ca.Pool(),
+		}, nil
 	}
 	srv := newAPIServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}),
 		&tls.Config{GetConfigForClient: gate.gated(perClient)}, gate.connState, slog.New(slog.DiscardHandler))
@@ -50,7 +57,7 @@ func gatedServer(t *testing.T, gate *handshakeGate) (addr string, pool *tls.Conf
 		srv.Close()
 		<-done
 	})
-	return ln.Addr().String(), &tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	return ln.Addr().String(), &tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}, configs
 }
 
 // heldSlots is how many of g's slots are taken.
@@ -70,7 +77,7 @@ func valueOf(t *testing.T, m prometheus.Metric) float64 {
 // complete their handshakes, and every slot is back afterwards.
 func TestHandshakeGateAdmitsEveryoneInTurn(t *testing.T) {
 	gate := newHandshakeGate(2, time.Minute, time.Minute)
-	addr, client := gatedServer(t, gate)
+	addr, client, _ := gatedServer(t, gate)
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
 	for range 20 {
@@ -93,37 +100,55 @@ func TestHandshakeGateAdmitsEveryoneInTurn(t *testing.T) {
 	waitFor(t, "every slot back", func() bool { return heldSlots(gate) == 0 })
 }
 
-// TestHandshakeGateSlotComesBackFromAStalledClient: a client that sends
-// its ClientHello and then nothing holds its slot for the lease at most,
-// and one that hangs up gives it back at once.
-func TestHandshakeGateSlotComesBackFromAStalledClient(t *testing.T) {
-	gate := newHandshakeGate(1, 300*time.Millisecond, time.Minute)
-	addr, client := gatedServer(t, gate)
-
-	stall := func() net.Conn {
-		raw, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// A real ClientHello, then silence: the TLS client's first
-		// write, cut off from its reads.
-		go func() { _ = tls.Client(&writeOnly{raw}, client).Handshake() }()
-		waitFor(t, "the stalled client to hold the slot", func() bool { return heldSlots(gate) == 1 })
-		return raw
+// TestHandshakeGateSlotIsTheMastersWorkOnly: a client that sends its
+// ClientHello and then never answers does not keep the slot once the
+// master has signed its part; a handshake that stalls before that keeps
+// it for the lease at most.
+func TestHandshakeGateSlotIsTheMastersWorkOnly(t *testing.T) {
+	gate := newHandshakeGate(1, time.Hour, time.Minute)
+	addr, client, admitted := gatedServer(t, gate)
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	raw := stall()
 	defer raw.Close()
+	// A real ClientHello, then silence: the TLS client's first write,
+	// cut off from its reads. ended closes when the master gives up on
+	// the handshake (its 10 s deadline) and closes the connection.
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		_ = tls.Client(&writeOnly{raw}, client).Handshake()
+	}()
+	waitFor(t, "the stalled client's handshake to be admitted", func() bool { return admitted.Load() == 1 })
+	waitFor(t, "its slot back", func() bool { return heldSlots(gate) == 0 })
+	select {
+	case <-ended:
+		t.Fatal("the slot came back only when the master gave up the handshake, not when it had signed")
+	default:
+	}
 	conn, err := tls.Dial("tcp", addr, client)
 	if err != nil {
 		t.Fatalf("a handshake behind a stalled one: %v", err)
 	}
 	conn.Close()
 
-	waitFor(t, "the slot back", func() bool { return heldSlots(gate) == 0 })
+	// A slot taken and never signed with (as a handshake that fails
+	// early): the lease, or the connection's end, gives it back.
+	gate.lease = 100 * time.Millisecond
+	if _, err := gate.admit(context.Background(), &net.TCPConn{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the slot back after its lease", func() bool { return heldSlots(gate) == 0 })
 	gate.lease = time.Hour
-	raw2 := stall()
-	raw2.Close()
-	waitFor(t, "the slot back from a client that hung up", func() bool { return heldSlots(gate) == 0 })
+	c := &net.TCPConn{}
+	if _, err := gate.admit(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	gate.connState(c, http.StateClosed)
+	if n := heldSlots(gate); n != 0 {
+		t.Fatalf("%d slots held after the connection closed", n)
+	}
 }
 
 // writeOnly passes writes through and blocks reads until the connection
