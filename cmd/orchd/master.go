@@ -53,7 +53,7 @@ func (f *masterFlags) register(cmd *cobra.Command, withDataDir bool) {
 	fl.DurationVar(&f.heartbeatTimeout, "raft-heartbeat-timeout", raftnode.DefaultHeartbeatTimeout, "Raft follower heartbeat timeout")
 	fl.DurationVar(&f.electionTimeout, "raft-election-timeout", raftnode.DefaultElectionTimeout, "Raft election timeout")
 	fl.DurationVar(&f.leaderLeaseTimeout, "raft-leader-lease-timeout", 0, "Raft leader lease: how long a leader leads without a quorum's answer (0: the heartbeat timeout; at most that)")
-	fl.DurationVar(&f.leaderProbe, "raft-leader-probe-after", raftnode.DefaultLeaderProbeAfter, "how long a follower hears nothing from the leader before it checks the leader's Raft port; a refusal (the leader's process is gone) starts an election at once (negative: never, wait for the heartbeat timeout)")
+	fl.DurationVar(&f.leaderProbe, "raft-leader-probe-after", 0, "how long a follower hears nothing from the leader before it checks the leader's Raft port; a refusal (the leader's process is gone) starts an election at once (0: three heartbeats, 3/10 of the heartbeat timeout; negative: never, wait for the heartbeat timeout)")
 	fl.Uint64Var(&f.snapshotThreshold, "snapshot-threshold", raftnode.DefaultSnapshotThreshold, "Raft log entries between snapshots")
 	fl.DurationVar(&f.snapshotInterval, "snapshot-interval", 30*time.Second, "how often to check the snapshot threshold")
 	fl.Uint64Var(&f.trailingLogs, "raft-trailing-logs", raftnode.DefaultTrailingLogs, "log entries kept after a snapshot; a master further behind catches up from a snapshot")

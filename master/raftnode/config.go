@@ -46,8 +46,9 @@ type Config struct {
 
 	// LeaderProbeAfter is how long a follower hears nothing from its
 	// leader before it checks whether the leader's process is gone, to
-	// elect a new one at once if so (failover.go). Default
-	// DefaultLeaderProbeAfter; negative: never, only raft's timeouts.
+	// elect a new one at once if so (failover.go). Default: three
+	// heartbeats, 3/10 of HeartbeatTimeout (a longer heartbeat timeout
+	// spaces the heartbeats too); negative: never, only raft's timeouts.
 	LeaderProbeAfter time.Duration
 
 	SnapshotThreshold uint64        // default 8192 log entries
@@ -90,7 +91,7 @@ func (c Config) withDefaults() Config {
 	def(&c.ElectionTimeout, DefaultElectionTimeout)
 	def(&c.LeaderLeaseTimeout, c.HeartbeatTimeout)
 	def(&c.CommitTimeout, DefaultCommitTimeout)
-	def(&c.LeaderProbeAfter, DefaultLeaderProbeAfter)
+	def(&c.LeaderProbeAfter, c.HeartbeatTimeout*leaderProbeHeartbeats/10)
 	def(&c.SnapshotInterval, DefaultSnapshotInterval)
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = DefaultSnapshotThreshold

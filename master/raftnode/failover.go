@@ -24,7 +24,7 @@ import (
 // every client and agent.
 //
 // The watch below probes a leader that has been silent for a few
-// heartbeats. When its port refuses, one survivor starts an election at
+// heartbeats (leaderProbeHeartbeats). When its port refuses, one survivor starts an election at
 // once, the way a leadership transfer does (raft's TimeoutNow, sent to
 // itself): the others grant it their vote although they still know the
 // dead leader, if its log is as complete as theirs. That is the rule a
@@ -41,10 +41,10 @@ import (
 // core to campaign with), and so on.
 
 const (
-	// DefaultLeaderProbeAfter is how long a follower hears nothing from
-	// its leader before it probes the leader's port: three heartbeats
-	// (raft sends one every tenth of the 1 s heartbeat timeout).
-	DefaultLeaderProbeAfter = 300 * time.Millisecond
+	// leaderProbeHeartbeats is how many heartbeats a follower misses
+	// before it probes the leader's port, by default: raft sends one
+	// every tenth of the heartbeat timeout (300 ms at the default 1 s).
+	leaderProbeHeartbeats = 3
 	// leaderProbeTimeout bounds the probe's connect. A live leader's
 	// kernel answers at once however busy the process is, and a dead
 	// process's with a refusal; a machine that is down or cut off lets

@@ -193,6 +193,21 @@ func TestNoCampaignWithoutCause(t *testing.T) {
 	}
 }
 
+// TestProbeWaitFollowsTheHeartbeats: a follower probes after three missed
+// heartbeats, which a longer heartbeat timeout spaces out, so a cluster
+// tuned for a slow network does not probe a live leader between two of
+// them.
+func TestProbeWaitFollowsTheHeartbeats(t *testing.T) {
+	for hb, want := range map[time.Duration]time.Duration{0: 300 * time.Millisecond, 5 * time.Second: 1500 * time.Millisecond} {
+		if got := (Config{HeartbeatTimeout: hb}).withDefaults().LeaderProbeAfter; got != want {
+			t.Errorf("heartbeat timeout %v: probe after %v, want %v", hb, got, want)
+		}
+	}
+	if got := (Config{LeaderProbeAfter: -1}).withDefaults().LeaderProbeAfter; got != -1 {
+		t.Errorf("probes turned off: %v", got)
+	}
+}
+
 func TestCampaignTurn(t *testing.T) {
 	voters := []raft.ServerID{"m3", "m1", "m2", "m5", "m4"}
 	for self, want := range map[raft.ServerID]int{"m1": 0, "m3": 1, "m4": 2, "m5": 3} {
@@ -253,6 +268,7 @@ func TestDeadLeaderReplacedBeforeRaftsTimeouts(t *testing.T) {
 	leaderOf(t, m1)
 	slow := func(c *Config) {
 		c.HeartbeatTimeout, c.ElectionTimeout = 10*time.Minute, 10*time.Minute
+		c.LeaderProbeAfter = 300 * time.Millisecond // not the 3 min the timeout implies
 	}
 	m2.start(false, slow)
 	m3.start(false, slow)
