@@ -33,10 +33,10 @@ import (
 // A handshake that never gets there (resumed, or failed) gives it back
 // when it completes (the config's VerifyConnection), when its connection
 // closes, or after handshakeLease in any case, so that no slot can leak.
-// The others wait,
-// not runnable, for at most handshakeQueueLimit; past that the handshake
-// fails at once and the client tries again later, instead of this master
-// finishing the handshake of a client that gave up on it long ago.
+// The others wait, not runnable, for at most handshakeQueueLimit; past
+// that the handshake fails at once and the client tries again later,
+// instead of this master finishing the handshake of a client that gave up
+// on it long ago.
 type handshakeGate struct {
 	slots   chan struct{}
 	lease   time.Duration
@@ -48,8 +48,10 @@ type handshakeGate struct {
 }
 
 const (
-	// handshakeLease bounds how long one handshake holds its slot. The
-	// work is a few milliseconds; the rest is waiting for the client.
+	// handshakeLease bounds how long one handshake holds its slot: the
+	// master's part is a few milliseconds, and only a handshake that
+	// never signs (resumed, failed, or sent back for another
+	// ClientHello) can hold it longer.
 	handshakeLease = 200 * time.Millisecond
 	// handshakeQueueLimit is how long a handshake waits for a slot: under
 	// the agents' 10 s handshake timeout, so that the master does not
@@ -58,8 +60,9 @@ const (
 )
 
 // handshakeSlots is how many handshakes compute at once: a few per core,
-// so that the cores stay busy while some handshakes wait for their
-// client's next flight.
+// enough to keep the cores busy while some slot holders wait for the
+// scheduler or a second ClientHello, few enough to keep the run queue
+// short.
 func handshakeSlots() int { return 8 * runtime.GOMAXPROCS(0) }
 
 var errHandshakeQueueFull = errors.New("master: too many TLS handshakes waiting; try again")

@@ -1,6 +1,10 @@
 package orchpb
 
-import "google.golang.org/protobuf/proto"
+import (
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+)
 
 // Bare reports whether a status report says nothing but that its node is
 // alive: a heartbeat. A follower answers bare reports itself, and an agent
@@ -20,15 +24,6 @@ func (s *ReplicaStatus) Same(o *ReplicaStatus) bool {
 	}
 	return s.Id == o.Id && s.State == o.State && s.Ip == o.Ip && s.Restarts == o.Restarts &&
 		s.ExitCode == o.ExitCode && s.Message == o.Message && s.StartedAt == o.StartedAt &&
-		len(s.Containers) == len(o.Containers) && sameContainers(s.Containers, o.Containers) &&
+		slices.EqualFunc(s.Containers, o.Containers, func(a, b *ContainerStatus) bool { return proto.Equal(a, b) }) &&
 		string(s.unknownFields) == string(o.unknownFields)
-}
-
-func sameContainers(a, b []*ContainerStatus) bool {
-	for i := range a {
-		if !proto.Equal(a[i], b[i]) {
-			return false
-		}
-	}
-	return true
 }

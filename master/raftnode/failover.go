@@ -65,7 +65,6 @@ type deadLeaderWatch struct {
 	state       func() raft.RaftState
 	leader      func() (raft.ServerAddress, raft.ServerID)
 	lastContact func() time.Time
-	term        func() uint64
 	// lastVote is the term of this member's last vote and whether it
 	// went to itself.
 	lastVote func() (term uint64, forSelf bool)
@@ -87,13 +86,13 @@ type deadLeaderWatch struct {
 	// it does not).
 	campaignAt time.Time
 	deadLeader raft.ServerAddress
-	// deadTerm is the term in which the leader was found dead: a vote
-	// for another member in a later one means another survivor's
-	// election is under way, which a campaign of this member's would
-	// only disrupt. (A later term without such a vote means this
-	// member refused one, its log being the more complete: its turn
-	// stands.)
-	deadTerm uint64
+	// votedBefore is the term of this member's last vote when the leader
+	// was found dead. Every election after that is in a later term, so a
+	// vote for another member in a later term means another survivor's
+	// election is under way, which a campaign of this member's would only
+	// disrupt. (A later term without such a vote means this member
+	// refused one, its log being the more complete: its turn stands.)
+	votedBefore uint64
 }
 
 // Probe results, the values of the metric's result label.
@@ -116,7 +115,7 @@ func (w *deadLeaderWatch) step(ctx context.Context, now time.Time) {
 			w.campaignAt = time.Time{} // another member won
 			return
 		}
-		if term, forSelf := w.lastVote(); term > w.deadTerm && !forSelf {
+		if term, forSelf := w.lastVote(); term > w.votedBefore && !forSelf {
 			w.campaignAt = time.Time{} // another member's election is under way
 			return
 		}
@@ -156,7 +155,8 @@ func (w *deadLeaderWatch) step(ctx context.Context, now time.Time) {
 	if !ok {
 		return // not a voter: nothing to campaign for
 	}
-	w.deadLeader, w.deadTerm = addr, w.term()
+	w.deadLeader = addr
+	w.votedBefore, _ = w.lastVote()
 	w.campaignAt = now.Add(time.Duration(turn) * campaignStagger)
 	if turn == 0 {
 		w.step(ctx, now)
@@ -200,10 +200,10 @@ func (w *deadLeaderWatch) run(ctx context.Context) {
 }
 
 // watchLeader starts the dead-leader watch of this member (none when
-// probeAfter is negative); Shutdown stops it.
-func (n *Node) watchLeader(probeAfter time.Duration) {
+// probeAfter is negative) and answers what stops it.
+func (n *Node) watchLeader(probeAfter time.Duration) (stop func()) {
 	if probeAfter < 0 {
-		return
+		return func() {}
 	}
 	w := &deadLeaderWatch{
 		self:        raft.ServerID(n.cfg.NodeID),
@@ -211,7 +211,6 @@ func (n *Node) watchLeader(probeAfter time.Duration) {
 		state:       n.raft.State,
 		leader:      n.raft.LeaderWithID,
 		lastContact: n.raft.LastContact,
-		term:        n.raft.CurrentTerm,
 		lastVote:    n.lastVote,
 		voters:      n.voterIDs,
 		probe:       probeListener,
@@ -226,7 +225,7 @@ func (n *Node) watchLeader(probeAfter time.Duration) {
 		defer wg.Done()
 		w.run(ctx)
 	}()
-	n.stopWatch = func() {
+	return func() {
 		cancel()
 		wg.Wait()
 	}

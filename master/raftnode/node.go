@@ -68,7 +68,7 @@ func Open(cfg Config, fsm raft.FSM) (n *Node, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("raftnode: create %s: %w", dir, err)
 	}
-	n = &Node{cfg: cfg, logger: cfg.Logger.With("component", "raftnode", "node", cfg.NodeID), metrics: newRaftMetrics(), stopWatch: func() {}}
+	n = &Node{cfg: cfg, logger: cfg.Logger.With("component", "raftnode", "node", cfg.NodeID), metrics: newRaftMetrics()}
 	var closers []func() error
 	defer func() {
 		if err != nil {
@@ -112,7 +112,7 @@ func Open(cfg Config, fsm raft.FSM) (n *Node, err error) {
 	}
 	closers = append(closers, func() error { return n.raft.Shutdown().Error() })
 	n.countLeaderChanges()
-	n.watchLeader(cfg.LeaderProbeAfter)
+	n.stopWatch = n.watchLeader(cfg.LeaderProbeAfter)
 	closers = append(closers, func() error { n.stopWatch(); return nil })
 
 	if cfg.Bootstrap && !existing {
