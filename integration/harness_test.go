@@ -69,7 +69,7 @@ func build(t testing.TB) {
 		helloTar, _ = filepath.Abs("../images/hello.tar")
 		if _, err := os.Stat(helloTar); err != nil {
 			helloTar = filepath.Join(dir, "hello.tar")
-			if out, err := exec.Command("go", "run", "../images/build", "-o", helloTar).CombinedOutput(); err != nil {
+			if out, err := exec.Command("go", "run", "../images/build", "-src", "../images/hello", "-o", helloTar).CombinedOutput(); err != nil {
 				buildErr = fmt.Errorf("build the hello image: %v\n%s", err, out)
 			}
 		}

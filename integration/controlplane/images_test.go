@@ -19,7 +19,7 @@ func helloTar(t testing.TB) string {
 		return path
 	}
 	path = filepath.Join(t.TempDir(), "hello.tar")
-	if out, err := exec.Command("go", "run", "../../images/build", "-o", path).CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "run", "../../images/build", "-src", "../../images/hello", "-o", path).CombinedOutput(); err != nil {
 		t.Fatalf("build the hello image: %v\n%s", err, out)
 	}
 	return path
