@@ -423,3 +423,44 @@ func TestNodeSpeakingDuringACheckStaysUp(t *testing.T) {
 		t.Errorf("a node heard while the check wrote is %s, want ready", st)
 	}
 }
+
+// TestNodeRegisteredLaterHasItsOwnGrace: a node this leader first finds
+// registered long after it began to lead (through a follower, whose
+// registration beat stays there) is not down before it had a full
+// timeout to beat; once silent that long, it is.
+func TestNodeRegisteredLaterHasItsOwnGrace(t *testing.T) {
+	c, clk, hb, ids := fleetHeardAtStart(t, 5)
+	start := clk.Now()
+	nc := NewNodeController(NodeDeps{Store: c.st, Proposer: proposer{c}, Heartbeats: hb, Timeout: 3 * time.Second, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
+	ctx := context.Background()
+	beatAll := func() {
+		for _, id := range ids {
+			hb[id] = clk.Now()
+		}
+	}
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(time.Minute)
+	beatAll()
+	fresh := c.node("fresh", 4000) // never heard by this leader
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(2 * time.Second)
+	beatAll()
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.st.Node(fresh).Status(); st != orchpb.NodeReady {
+		t.Fatalf("a node registered 2 s ago and not heard yet is %s, want ready", st)
+	}
+	clk.advance(2 * time.Second)
+	beatAll()
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.st.Node(fresh).Status(); st != orchpb.NodeDown {
+		t.Fatalf("a node silent 4 s since it registered is %s, want down", st)
+	}
+}

@@ -41,7 +41,11 @@ func (d *Dispatcher) acceptStreamBeats(w http.ResponseWriter, r *http.Request, n
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if !d.readStreamBeats(r.Body, nodeID) {
+		// The stream's request is the node speaking, signed by its own
+		// certificate: heard now, not a beat interval later (a node
+		// registered at a busy follower would otherwise reach the leader
+		// only after its first relayed beat).
+		if !d.takeBeat(nodeID) || !d.readStreamBeats(r.Body, nodeID) {
 			d.relayed.cutOff.Add(1)
 			d.log.Debug("ending a node's stream: no word from the leader, so its heartbeats would go nowhere", "node", nodeID)
 			cutOff()

@@ -127,3 +127,17 @@ func TestStreamBeatsAtAFollower(t *testing.T) {
 		t.Errorf("a follower out of touch with the leader relayed %v", got)
 	}
 }
+
+// TestStreamOpeningIsABeat: the request that opens a beating stream is
+// the node heard, before its first beat comes up the body.
+func TestStreamOpeningIsABeat(t *testing.T) {
+	clk := &clock{now: time.Unix(1000, 0)}
+	rig := newStreamRigWith(t, Deps{Now: clk.Now})
+	at := clk.advance(time.Minute)
+	body, up := io.Pipe()
+	defer up.Close()
+	msgs, _, stop := rig.openWith(t, "delta=true&peers=false&beats=true", body)
+	defer stop()
+	next(t, msgs, "the first set")
+	beatAt(t, rig.d, at, "the stream's opening")
+}
