@@ -75,17 +75,22 @@ func (d *statusDelta) acknowledge(report, sent *orchpb.StatusReport, full bool, 
 		d.acked = make(map[string]*orchpb.ReplicaStatus, len(report.GetStatuses()))
 		d.master, d.lastFull = master, now
 	}
-	current := make(map[string]bool, len(report.GetStatuses()))
-	for _, st := range report.GetStatuses() {
-		current[st.GetId()] = true
-	}
-	for id := range d.acked {
-		if !current[id] {
-			delete(d.acked, id)
-		}
-	}
 	for _, st := range sent.GetStatuses() {
 		d.acked[st.GetId()] = st
+	}
+	// Every status of report is acked now (those trim left out were
+	// already): only a larger map holds replicas the node no longer has.
+	// Most reports are a heartbeat with nothing new, and skip the set.
+	if len(d.acked) > len(report.GetStatuses()) {
+		current := make(map[string]bool, len(report.GetStatuses()))
+		for _, st := range report.GetStatuses() {
+			current[st.GetId()] = true
+		}
+		for id := range d.acked {
+			if !current[id] {
+				delete(d.acked, id)
+			}
+		}
 	}
 	if full || len(sent.GetVolumeUsage()) > 0 {
 		d.volumes = report.GetVolumeUsage()

@@ -96,6 +96,7 @@ type streamBreaks struct {
 }
 
 func (b *streamBreaks) add(err error) {
+	reason := breakReason(err) // outside the lock: a storm breaks thousands at once
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.n++
@@ -103,7 +104,7 @@ func (b *streamBreaks) add(err error) {
 	if b.byReason == nil {
 		b.byReason = map[string]int64{}
 	}
-	b.byReason[breakReason(err)]++
+	b.byReason[reason]++
 }
 
 // breakReason is err without what differs from node to node (URLs,

@@ -42,6 +42,9 @@ type replica struct {
 	spec     *orchpb.ServiceSpec
 	assigned time.Time
 	started  int64
+	// status is the last one reported: kept while the state holds, so a
+	// fleet of thousands reporting each second allocates only for news.
+	status *orchpb.ReplicaStatus
 }
 
 // Name is the node's name.
@@ -222,7 +225,10 @@ func (n *Node) report(ctx context.Context, ch *agent.Channel) {
 			continue
 		}
 		state, msg := n.cfg.Behavior(r.rep, r.spec, now.Sub(r.assigned))
-		report.Statuses = append(report.Statuses, &orchpb.ReplicaStatus{Id: id, State: string(state), Message: msg, StartedAt: r.started})
+		if r.status == nil || r.status.GetState() != string(state) || r.status.GetMessage() != msg {
+			r.status = &orchpb.ReplicaStatus{Id: id, State: string(state), Message: msg, StartedAt: r.started}
+		}
+		report.Statuses = append(report.Statuses, r.status)
 	}
 	var sent []string
 	for id, st := range n.finished {

@@ -20,6 +20,15 @@ const (
 	apiIdleTimeout       = 2 * time.Minute
 )
 
+// apiMaxReadFrameSize is the largest HTTP/2 frame the API takes: the
+// protocol's smallest. Go's HTTP/2 client sizes the buffer it keeps for a
+// request body of unknown length by the server's limit, up to 512 KiB,
+// and holds it while the body lasts; an agent's heartbeats go up its
+// assignment stream's body for hours. At net/http's 1 MiB default, 5,000
+// hollow nodes held 2.5 GB of such buffers, and every reopened stream
+// cleared 512 KiB; at 16 KiB an upload costs a frame header per 16 KiB.
+const apiMaxReadFrameSize = 16 << 10
+
 // newAPIServer is the master's HTTPS server around handler.
 // connState, when set, sees each connection's state changes.
 func newAPIServer(handler http.Handler, tlsConfig *tls.Config, connState func(net.Conn, http.ConnState), logger *slog.Logger) *http.Server {
@@ -29,6 +38,7 @@ func newAPIServer(handler http.Handler, tlsConfig *tls.Config, connState func(ne
 		ConnState:         connState,
 		ReadHeaderTimeout: apiReadHeaderTimeout,
 		IdleTimeout:       apiIdleTimeout,
+		HTTP2:             &http.HTTP2Config{MaxReadFrameSize: apiMaxReadFrameSize},
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // TestAPIServerTimeouts: a connection that sends no request, or sits idle
@@ -86,6 +88,27 @@ func TestAPIOffersHTTP2(t *testing.T) {
 	}
 	defer conn.Close()
 	if got := conn.ConnectionState().NegotiatedProtocol; got != "h2" {
-		t.Errorf("the API negotiated %q, want h2", got)
+		t.Fatalf("the API negotiated %q, want h2", got)
+	}
+	// The server's first frame is its SETTINGS: the largest frame it
+	// takes sizes every streamed request body's buffer at the client.
+	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(conn, conn)
+	f, err := fr.ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings, ok := f.(*http2.SettingsFrame)
+	if !ok {
+		t.Fatalf("the API's first frame is %T, want SETTINGS", f)
+	}
+	size := uint32(16 << 10) // the protocol's default
+	if v, ok := settings.Value(http2.SettingMaxFrameSize); ok {
+		size = v
+	}
+	if size != apiMaxReadFrameSize {
+		t.Errorf("the API takes frames of up to %d bytes, want %d", size, apiMaxReadFrameSize)
 	}
 }
