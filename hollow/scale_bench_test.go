@@ -30,6 +30,11 @@ func BenchmarkScale(b *testing.B) {
 	c := startScaleCluster(ctx, b)
 	progress("3 masters healthy")
 	r := &scaleReport{sizes: sz}
+	nice, err := favourFleet()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.fleetNice = nice
 	f, registered, err := c.startFleet(sz)
 	if err != nil {
 		b.Fatal(err)

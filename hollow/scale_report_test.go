@@ -43,6 +43,8 @@ func scaleSizesFromEnv(b *testing.B) scaleSizes {
 // phase that failed leaves its figures unmeasured and says why.
 type scaleReport struct {
 	sizes scaleSizes
+	// fleetNice is this process's scheduling priority (favourFleet).
+	fleetNice int
 	// place: from the first apply to every replica running.
 	registered, applied, running time.Duration
 	placeMastersCores            float64 // the three masters' CPU seconds per wall second
@@ -88,6 +90,7 @@ func (r *scaleReport) metrics(b *testing.B) {
 		peers = 1
 	}
 	b.ReportMetric(peers, "peers")
+	b.ReportMetric(float64(r.fleetNice), "fleet-nice")
 	b.ReportMetric(r.registered.Seconds(), "register-s")
 	for _, f := range r.figures() {
 		if !f.Missing {
@@ -110,6 +113,9 @@ func (r *scaleReport) table() string {
 	}
 	out := fmt.Sprintf("| BenchmarkScale: %d nodes, %d zones, %d services x %d replicas = %d, 3 masters, peers %v\n",
 		r.sizes.nodes, r.sizes.zones, r.sizes.services, r.sizes.replicas, r.sizes.total(), r.sizes.peers)
+	if r.fleetNice != 0 {
+		out += fmt.Sprintf("| the fleet's process at nice %d, the masters at 0\n", r.fleetNice)
+	}
 	if flags := os.Getenv("ORCH_SCALE_MASTER_FLAGS"); flags != "" {
 		out += fmt.Sprintf("| masters started with %s (not the defaults)\n", flags)
 	}
