@@ -13,10 +13,10 @@ import (
 // run. Real agents have a machine each; here 5,000 of them share two
 // cores with the masters, and at the kernel's equal shares the fleet got
 // half a core: its Go scheduler, busy on both of its processors, ran
-// goroutines a second late at p99 and timers up to 38 s late, so
-// heartbeats went up seconds late (nodes marked down that were not),
-// streams fell silent past the agents' 15 s limit and reconnected by the
-// thousand, which no master caused. Favoured, the fleet keeps its own
+// goroutines a second late at p99 and sent heartbeats up to 38 s
+// apart: nodes were marked down that were not, and streams fell silent
+// past the agents' 15 s limit and reconnected by the thousand, the
+// fleet's lateness and not a master's. Favoured, the fleet keeps its own
 // time and the masters run on what it leaves, as on real hardware where
 // their cores are their own; their CPU figures stay theirs alone.
 const defaultFleetNice = -10
