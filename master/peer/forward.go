@@ -111,7 +111,22 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.next.ServeHTTP(w, r)
 		return
 	}
+	if mastersOwnCall(r) {
+		// Another master calls the leader it knows (heartbeats relayed,
+		// its record, a token's use) on its own authority, which a
+		// forwarded request does not carry: the leader would refuse it
+		// as unauthenticated, an answer the caller takes for final.
+		api.WriteError(w, &api.Error{Code: api.CodeNoLeader, Status: http.StatusServiceUnavailable,
+			Message: "this master does not lead: a master's own call goes to the leader, which has moved; ask again where it is now"})
+		return
+	}
 	f.proxy.ServeHTTP(w, r)
+}
+
+// mastersOwnCall reports whether r is another master calling with its own
+// certificate, for itself (not vouching for a node, not with a token).
+func mastersOwnCall(r *http.Request) bool {
+	return r.Header.Get("Authorization") == "" && r.Header.Get(HeaderNode) == "" && pki.PeerIsMaster(r.TLS)
 }
 
 // Forward sends r to the leader, whatever it is: for a handler that serves

@@ -186,3 +186,53 @@ func (s forwardStep) run(t *testing.T, ca *pki.CA, leader *fakeLeader) {
 		}
 	}
 }
+
+// TestForwarderAnswersAMastersOwnCall: a master that calls a follower on
+// its own authority (a heartbeat relay to a leader that has moved) is
+// told no leader is there, not forwarded without its certificate to be
+// refused as unauthenticated; a user's write is still forwarded.
+func TestForwarderAnswersAMastersOwnCall(t *testing.T) {
+	ca, _ := pki.NewCA()
+	leader := newFakeLeader(t, ca)
+	v := &leaderVar{}
+	v.set(leader.srv.URL, false, true)
+	local := &localAPI{}
+	srvCert, err := ca.IssueMaster([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(NewForwarder(ForwarderDeps{Local: local, Leader: v.get, CA: ca, Wait: 600 * time.Millisecond}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{srvCert}, ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: ca.Pool()}
+	srv.StartTLS()
+	defer srv.Close()
+	callerCert, err := ca.IssueMaster([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: ca.MasterClientTLS(pki.NewLiveCert(callerCert))}}
+	post := func(token string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+PathBeats, strings.NewReader(`{"nodes":["n1"]}`))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := post(""); code != http.StatusServiceUnavailable || !strings.Contains(body, api.CodeNoLeader) {
+		t.Errorf("a master's own call at a follower: %d %s, want 503 %s", code, body, api.CodeNoLeader)
+	}
+	if n := len(leader.requests()); n != 0 {
+		t.Errorf("the leader saw %d requests, want none", n)
+	}
+	if code, _ := post("user-token"); code != http.StatusCreated {
+		t.Errorf("a write with a token from a master's connection: %d, want it forwarded (201)", code)
+	}
+	if local.hits.Load() != 0 {
+		t.Error("served locally")
+	}
+}
