@@ -217,11 +217,9 @@ func (c *NodeController) check(ctx context.Context, since time.Time) error {
 // within a second, silent "for a minute" counted from the leader's start,
 // before their first heartbeat could arrive.
 func (c *NodeController) noteNew(nodes []*orchpb.Node, since time.Time) {
-	if c.seen == nil {
-		c.seen = make(map[string]time.Time, len(nodes))
-	}
 	now := c.now()
-	if len(c.seen) == 0 {
+	if c.seen == nil { // the first check of this term
+		c.seen = make(map[string]time.Time, len(nodes))
 		now = since
 	}
 	for _, n := range nodes {

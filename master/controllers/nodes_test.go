@@ -464,3 +464,26 @@ func TestNodeRegisteredLaterHasItsOwnGrace(t *testing.T) {
 		t.Fatalf("a node silent 4 s since it registered is %s, want down", st)
 	}
 }
+
+// TestFirstNodeOfAnEmptyClusterHasItsOwnGrace: a leader that began with
+// no node at all gives the first one to register its own grace too.
+func TestFirstNodeOfAnEmptyClusterHasItsOwnGrace(t *testing.T) {
+	c, clk, hb := newCluster(t), newClock(), heartbeats{}
+	start := clk.Now()
+	nc := NewNodeController(NodeDeps{Store: c.st, Proposer: proposer{c}, Heartbeats: hb, Timeout: 3 * time.Second, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
+	ctx := context.Background()
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(time.Minute)
+	first := c.node("first", 4000)
+	for range 2 {
+		if err := nc.check(ctx, start); err != nil {
+			t.Fatal(err)
+		}
+		clk.advance(time.Second)
+	}
+	if st := c.st.Node(first).Status(); st != orchpb.NodeReady {
+		t.Fatalf("the first node, registered 2 s ago and not heard yet, is %s, want ready", st)
+	}
+}
