@@ -1,6 +1,7 @@
 package hollow_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -47,7 +48,7 @@ func favourFleet() (int, error) {
 		if err != nil {
 			continue
 		}
-		if err := unix.Setpriority(unix.PRIO_PROCESS, tid, nice); err != nil && err != unix.ESRCH {
+		if err := unix.Setpriority(unix.PRIO_PROCESS, tid, nice); err != nil && !errors.Is(err, unix.ESRCH) {
 			return 0, fmt.Errorf("set the fleet's priority (nice %d) on thread %d: %w", nice, tid, err)
 		}
 	}

@@ -433,33 +433,25 @@ func TestNodeRegisteredLaterHasItsOwnGrace(t *testing.T) {
 	start := clk.Now()
 	nc := NewNodeController(NodeDeps{Store: c.st, Proposer: proposer{c}, Heartbeats: hb, Timeout: 3 * time.Second, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
 	ctx := context.Background()
-	beatAll := func() {
+	// later lets d pass with the fleet heard, then checks.
+	later := func(d time.Duration) {
+		clk.advance(d)
 		for _, id := range ids {
 			hb[id] = clk.Now()
 		}
+		if err := nc.check(ctx, start); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := nc.check(ctx, start); err != nil {
-		t.Fatal(err)
-	}
-	clk.advance(time.Minute)
-	beatAll()
+	later(0)
+	later(time.Minute)
 	fresh := c.node("fresh", 4000) // never heard by this leader
-	if err := nc.check(ctx, start); err != nil {
-		t.Fatal(err)
-	}
-	clk.advance(2 * time.Second)
-	beatAll()
-	if err := nc.check(ctx, start); err != nil {
-		t.Fatal(err)
-	}
+	later(0)
+	later(2 * time.Second)
 	if st := c.st.Node(fresh).Status(); st != orchpb.NodeReady {
 		t.Fatalf("a node registered 2 s ago and not heard yet is %s, want ready", st)
 	}
-	clk.advance(2 * time.Second)
-	beatAll()
-	if err := nc.check(ctx, start); err != nil {
-		t.Fatal(err)
-	}
+	later(2 * time.Second)
 	if st := c.st.Node(fresh).Status(); st != orchpb.NodeDown {
 		t.Fatalf("a node silent 4 s since it registered is %s, want down", st)
 	}

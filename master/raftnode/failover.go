@@ -24,15 +24,16 @@ import (
 // every client and agent.
 //
 // The watch below probes a leader that has been silent for a few
-// heartbeats (leaderProbeHeartbeats). When its port refuses, one survivor starts an election at
-// once, the way a leadership transfer does (raft's TimeoutNow, sent to
-// itself): the others grant it their vote although they still know the
-// dead leader, if its log is as complete as theirs. That is the rule a
-// transfer relies on, and Raft's safety does not depend on it: a vote is
-// still one per term, for a log at least as complete as the voter's. A
-// leader that answers the probe, or a machine that does not answer at all
-// (down, cut off), is left to raft's own timers, whose stickiness keeps a
-// follower cut off from the others from disrupting them.
+// heartbeats (leaderProbeHeartbeats). When its port refuses, one survivor
+// starts an election at once, the way a leadership transfer does (raft's
+// TimeoutNow, sent to itself): the others grant it their vote although
+// they still know the dead leader, if its log is as complete as theirs.
+// That is the rule a transfer relies on, and Raft's safety does not depend
+// on it: a vote is still one per term, for a log at least as complete as
+// the voter's. A leader that answers the probe, or a machine that does
+// not answer at all (down, cut off), is left to raft's own timers, whose
+// stickiness keeps a follower cut off from the others from disrupting
+// them.
 //
 // Survivors take turns so that they do not split the vote: the one first
 // by server ID (the dead leader left out) campaigns at once, the next
