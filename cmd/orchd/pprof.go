@@ -24,8 +24,9 @@ func servePprof(addr string) {
 		return
 	}
 	// Contention is what a master short of CPU shows least in a CPU
-	// profile: sample one lock wait in 100, and blocking of a millisecond
-	// or more, only when profiles were asked for.
+	// profile: sample one lock wait in 100, and every block of a
+	// millisecond or more (shorter ones in proportion to their length),
+	// only when profiles were asked for.
 	runtime.SetMutexProfileFraction(100)
 	runtime.SetBlockProfileRate(int(time.Millisecond))
 	mux := http.NewServeMux()

@@ -227,17 +227,7 @@ func (c *NodeController) noteNew(nodes []*orchpb.Node, since time.Time) {
 			c.seen[n.GetId()] = now
 		}
 	}
-	if len(c.seen) > len(nodes) { // some were removed
-		keep := make(map[string]struct{}, len(nodes))
-		for _, n := range nodes {
-			keep[n.GetId()] = struct{}{}
-		}
-		for id := range c.seen {
-			if _, ok := keep[id]; !ok {
-				delete(c.seen, id)
-			}
-		}
-	}
+	forgetGone(c.seen, nodes, nil)
 }
 
 func (c *NodeController) setState(ctx context.Context, n *orchpb.Node, state orchpb.NodeState, reason string) error {

@@ -479,3 +479,27 @@ func TestFirstNodeOfAnEmptyClusterHasItsOwnGrace(t *testing.T) {
 		t.Fatalf("the first node, registered 2 s ago and not heard yet, is %s, want ready", st)
 	}
 }
+
+// TestNodeControllerForgetsRemovedNodes: the grace it keeps per node goes
+// with the node, or a cluster that replaces its machines would keep every
+// one it ever had.
+func TestNodeControllerForgetsRemovedNodes(t *testing.T) {
+	c, clk, hb := newCluster(t), newClock(), heartbeats{}
+	start := clk.Now()
+	nc := NewNodeController(NodeDeps{Store: c.st, Proposer: proposer{c}, Heartbeats: hb, Timeout: 3 * time.Second, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
+	ctx := context.Background()
+	kept, gone := c.node("kept", 4000), c.node("gone", 4000)
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	if len(nc.seen) != 2 {
+		t.Fatalf("seen %v, want both nodes", nc.seen)
+	}
+	c.apply(&orchpb.Command{Op: &orchpb.Command_RemoveNode{RemoveNode: &orchpb.RemoveNode{NodeId: gone}}})
+	if err := nc.check(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := nc.seen[kept]; !ok || len(nc.seen) != 1 {
+		t.Fatalf("seen %v after %s was removed, want only %s", nc.seen, gone, kept)
+	}
+}

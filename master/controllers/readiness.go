@@ -49,21 +49,7 @@ func (r *Readiness) Observe(all []*orchpb.Replica) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.observe(now, all)
-	// Every listed replica is remembered now; remembering more means some
-	// are gone. Only then is a sweep needed (a pass over tens of thousands
-	// of replicas usually removes none).
-	if len(r.seen) > len(all) {
-		live := make(map[string]struct{}, len(all))
-		for _, rep := range all {
-			live[rep.GetId()] = struct{}{}
-		}
-		for id := range r.seen {
-			if _, ok := live[id]; !ok {
-				delete(r.seen, id)
-				delete(r.since, id)
-			}
-		}
-	}
+	forgetGone(r.seen, all, func(id string) { delete(r.since, id) })
 }
 
 // ObserveSome records the state of some replicas (those of the services a
